@@ -1,0 +1,301 @@
+"""Packet captures per link, taken inside a namespace, and fast analysis of the pcap files they leave.
+
+Analysis reads raw records and decodes IPv4/UDP/TCP headers by hand: full scapy decoding is ~100x too slow
+for nightly captures.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import select
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+import scapy.arch  # noqa: F401  # sets conf.L2listen for this OS
+import scapy.layers.inet  # noqa: F401  # registers Ethernet and raw IP link types, else every open warns
+from scapy.config import conf
+from scapy.interfaces import NetworkInterface
+from scapy.sendrecv import AsyncSniffer
+from scapy.utils import PcapWriter, RawPcapReader
+
+from bench.errors import InfraError
+from bench.network.netns import run_in_netns
+
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_IPV4 = 228
+LINKTYPE_LINUX_SLL2 = 276
+
+# ARPHRD_* of the capturing interface -> pcap linktype of what the packet socket hands us.
+_ARPHRD_LINKTYPE = {
+    1: LINKTYPE_ETHERNET,  # ARPHRD_ETHER: veth, NIC
+    772: LINKTYPE_ETHERNET,  # ARPHRD_LOOPBACK: lo carries zeroed Ethernet headers
+    0xFFFE: LINKTYPE_RAW,  # ARPHRD_NONE: TUN, e.g. kernel-libipsec's ipsec0
+    519: LINKTYPE_RAW,  # ARPHRD_RAWIP
+}
+
+READY_TIMEOUT = 10.0
+# The sniffer thread lags the socket (measured: the last packets of a burst were lost without this):
+# what is queued when it stops still belongs to the capture: stop() reads until idle this long.
+DRAIN_IDLE = 0.05
+
+PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 50: "ESP", 132: "SCTP"}
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+DEFAULT_ALLOWED_UDP_PORTS = frozenset({53, 67, 68, 500, 4500})
+
+
+class Capture:
+    """Capture every packet on `iface` in namespace `netns` into a pcap file at `path`."""
+
+    def __init__(self, netns: str, iface: str, path: Path, name: str) -> None:
+        self.netns = netns
+        self.iface = iface
+        self.path = Path(path)
+        self.name = name
+        self.linktype: int | None = None
+        self.count = 0
+        self._sock: Any = None
+        self._sniffer: AsyncSniffer | None = None
+        self._writer: PcapWriter | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Capture({self.name!r}, {self.netns}/{self.iface} -> {self.path})"
+
+    def start(self) -> None:
+        """Open the packet socket inside the namespace; return once the sniffer is reading it."""
+        if self._sniffer is not None:
+            raise InfraError(f"capture {self.name}: already started")
+        where = f"interface {self.iface} in namespace {self.netns}"
+        # A NetworkInterface, not a name, and no promiscuous mode: scapy resolves names through its
+        # process-wide interface list and reloads that list from whatever namespace this thread is in.
+        # The bench's links end in the bench's own interfaces, so promiscuous mode adds nothing.
+        nif = NetworkInterface(cast(Any, None), {"name": self.iface, "network_name": self.iface})
+        try:
+            self._sock = run_in_netns(self.netns, conf.L2listen, iface=nif, promisc=False)
+        except (OSError, ValueError, InfraError) as exc:
+            hint = " (the link must be up)" if getattr(exc, "errno", None) == errno.ENETDOWN else ""
+            raise InfraError(f"capture {self.name}: cannot open {where}: {exc}{hint}") from exc
+        try:
+            hatype = self._sock.ins.getsockname()[3]
+            self.linktype = _ARPHRD_LINKTYPE.get(hatype)
+            if self.linktype is None:
+                raise InfraError(f"capture {self.name}: unsupported link type ARPHRD {hatype} on {where}")
+            # Raw bytes are all the file needs; decoding every packet with scapy would cap the capture rate.
+            self._sock.LL = conf.raw_layer
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = PcapWriter(str(self.path), linktype=self.linktype, sync=False)
+            self._writer.write_header(None)  # so a capture that saw nothing is still a valid pcap
+            ready = threading.Event()
+            self._sniffer = AsyncSniffer(
+                opened_socket=self._sock, prn=self._write, store=False, started_callback=ready.set
+            )
+            self._sniffer.start()
+            if not ready.wait(READY_TIMEOUT):
+                raise InfraError(f"capture {self.name}: sniffer on {where} not ready after {READY_TIMEOUT} s")
+        except BaseException:
+            self._close()
+            raise
+
+    def _write(self, pkt: Any) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.write_packet(pkt)
+                self.count += 1
+
+    def stop(self) -> int:
+        """Stop capturing, flush and close the file; return the number of packets written."""
+        if self._sniffer is not None and self._sniffer.running:
+            self._sniffer.stop(join=True)
+            self._drain()
+        self._close()
+        return self.count
+
+    def _drain(self) -> None:
+        while select.select([self._sock.ins], [], [], DRAIN_IDLE)[0]:
+            pkt = self._sock.recv()
+            if pkt is not None:
+                self._write(pkt)
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._sniffer = None
+
+    def __enter__(self) -> Capture:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+@dataclass(slots=True)
+class Pkt:
+    """One IPv4 packet. `length` is the IPv4 total length; ports, flags and payload only for UDP/TCP."""
+
+    t: float
+    src: str
+    dst: str
+    proto: int
+    sport: int | None
+    dport: int | None
+    tcp_flags: int | None
+    length: int
+    payload: bytes
+    ip_id: int = 0
+    frag_offset: int = 0  # in bytes; a non-first fragment has no L4 header, so no ports
+
+
+def _ip_offset(linktype: int, frame: bytes) -> int:
+    """Where the IPv4 header starts in `frame`, or -1 when it is not IPv4."""
+    if linktype == LINKTYPE_ETHERNET:
+        off, ethertype = 14, frame[12:14]
+        while ethertype in (b"\x81\x00", b"\x88\xa8"):  # VLAN / QinQ tags
+            ethertype = frame[off + 2 : off + 4]
+            off += 4
+        return off if ethertype == b"\x08\x00" else -1
+    if linktype in (LINKTYPE_RAW, LINKTYPE_IPV4):
+        return 0 if frame[:1] and frame[0] >> 4 == 4 else -1
+    if linktype == LINKTYPE_LINUX_SLL:
+        return 16 if frame[14:16] == b"\x08\x00" else -1
+    if linktype == LINKTYPE_LINUX_SLL2:
+        return 20 if frame[0:2] == b"\x08\x00" else -1
+    raise ValueError(f"unsupported pcap linktype {linktype}")
+
+
+_IPV4 = struct.Struct("!BxHHHxB2x4s4s")
+_PORTS = struct.Struct("!HH")
+_ntoa = socket.inet_ntoa
+
+
+def iter_ipv4(path: Path | str) -> Iterator[Pkt]:
+    """Every IPv4 packet in the pcap file at `path`, in file order (Ethernet, raw IP and Linux SLL links)."""
+    with RawPcapReader(str(path)) as reader:
+        linktype = reader.linktype
+        if not isinstance(linktype, int):
+            raise ValueError(f"{path}: pcapng is not supported, write classic pcap")
+        scale = 1e-9 if reader.nano else 1e-6
+        for frame, meta in reader:
+            off = _ip_offset(linktype, frame)
+            if off < 0 or len(frame) < off + 20:
+                continue
+            vihl, total, ip_id, frag, proto, src, dst = _IPV4.unpack_from(frame, off)
+            if vihl >> 4 != 4:
+                continue
+            l4 = off + (vihl & 0x0F) * 4
+            end = off + total  # Ethernet pads short frames: the IP length says where the packet ends
+            frag_offset = (frag & 0x1FFF) * 8
+            sport = dport = flags = None
+            payload = b""
+            if frag_offset == 0:
+                if proto == 17 and end >= l4 + 8:
+                    sport, dport = _PORTS.unpack_from(frame, l4)
+                    payload = frame[l4 + 8 : end]
+                elif proto == 6 and end >= l4 + 20:
+                    sport, dport = _PORTS.unpack_from(frame, l4)
+                    flags = frame[l4 + 13]
+                    payload = frame[l4 + (frame[l4 + 12] >> 4) * 4 : end]
+            yield Pkt(
+                meta.sec + meta.usec * scale,
+                _ntoa(src),
+                _ntoa(dst),
+                proto,
+                sport,
+                dport,
+                flags,
+                total,
+                payload,
+                ip_id,
+                frag_offset,
+            )
+
+
+def cleartext_leaks(
+    path: Path | str,
+    protected: list[ipaddress.IPv4Network],
+    allowed_udp_ports: set[int] | frozenset[int] = DEFAULT_ALLOWED_UDP_PORTS,
+) -> list[Pkt]:
+    """Packets on an outer link that should carry only DHCP, DNS, IKE and ESP but carry something else.
+
+    A packet leaks when its source or destination is inside a protected network (operator core, inner
+    address pools), or when it is neither ESP nor UDP from/to an allowed port. Non-first fragments
+    inherit the verdict of their first fragment (big IKE_AUTH messages get fragmented by IP).
+    """
+    nets = [ipaddress.IPv4Network(n) for n in protected]
+    inside: dict[str, bool] = {}
+    allowed_frags: set[tuple[str, str, int, int]] = set()
+
+    def is_protected(addr: str) -> bool:
+        hit = inside.get(addr)
+        if hit is None:
+            ip = ipaddress.IPv4Address(addr)
+            hit = inside[addr] = any(ip in n for n in nets)
+        return hit
+
+    leaks = []
+    for p in iter_ipv4(path):
+        if is_protected(p.src) or is_protected(p.dst):
+            leaks.append(p)
+            continue
+        if p.proto == 50:
+            continue
+        key = (p.src, p.dst, p.ip_id, p.proto)
+        if p.frag_offset:
+            if key not in allowed_frags:
+                leaks.append(p)
+            continue
+        if p.proto == 17 and (p.sport in allowed_udp_ports or p.dport in allowed_udp_ports):
+            allowed_frags.add(key)
+            continue
+        leaks.append(p)
+    return leaks
+
+
+def tcp_syns(path: Path | str, dst: str | None = None, dport: int | None = None) -> list[Pkt]:
+    """TCP SYNs without ACK (connection attempts), optionally only those to `dst` and/or `dport`."""
+    return [
+        p
+        for p in iter_ipv4(path)
+        if p.proto == 6
+        and p.tcp_flags is not None
+        and p.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN
+        and (dst is None or p.dst == dst)
+        and (dport is None or p.dport == dport)
+    ]
+
+
+def _flag_letters(flags: int) -> str:
+    return "".join(
+        c for bit, c in ((0x02, "S"), (0x10, "A"), (0x01, "F"), (0x04, "R"), (0x08, "P")) if flags & bit
+    )
+
+
+def describe(pkt: Pkt, t0: float = 0.0) -> str:
+    """One line for a failure message, e.g. "+1.234s 198.51.100.10:4500 -> 203.0.113.2:4500 UDP len 120".
+
+    `t0` is the time the offset is counted from (a timeline's t0, or the first packet's t).
+    """
+    name = PROTO_NAMES.get(pkt.proto, f"proto {pkt.proto}")
+    if pkt.sport is not None:
+        ends = f"{pkt.src}:{pkt.sport} -> {pkt.dst}:{pkt.dport}"
+    else:
+        ends = f"{pkt.src} -> {pkt.dst}"
+    flags = f" [{_flag_letters(pkt.tcp_flags)}]" if pkt.tcp_flags is not None else ""
+    frag = f" frag@{pkt.frag_offset}" if pkt.frag_offset else ""
+    return f"+{pkt.t - t0:.3f}s {ends} {name}{flags} len {pkt.length}{frag}"

@@ -1,0 +1,112 @@
+"""The `henb-bench` command: check the inventory, run the TS 32.593 plans, clean up after a killed run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from bench.errors import BenchError, ConfigError
+from bench.inventory import KNOBS, load_inventory
+
+PLANS = Path(__file__).resolve().parents[1] / "testplans" / "ts32593"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    inv = load_inventory(Path(args.inventory))
+    for name, unit in inv.units.items():
+        ident = unit.identity
+        print(f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} power={unit.power.driver} "
+              f"console={unit.console.driver} wan={unit.wan.driver}")
+    print(f"{args.inventory}: OK")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    inv_path = Path(args.inventory)
+    inv = load_inventory(inv_path)  # nothing starts before the inventory is valid
+    inv.unit(args.unit)
+    for knob in args.misbehave:
+        if knob not in KNOBS:
+            raise ConfigError(f"--misbehave {knob}: expected one of {', '.join(KNOBS)}")
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out)
+    run_dir = out / run_id
+    argv = [str(PLANS), "-p", "no:cacheprovider", "-q", "-rfE", f"--inventory={inv_path}",
+            f"--out={out}", f"--run-id={run_id}", f"--junitxml={run_dir / 'junit.xml'}", "-o", "junit_family=xunit2",
+            f"--rootdir={PLANS.parents[1]}"]
+    if args.unit:
+        argv.append(f"--unit={args.unit}")
+    for clause in args.clause:
+        argv.append(f"--clause={clause}")
+    for knob in args.misbehave:
+        argv.append(f"--misbehave={knob}")
+    t0 = time.monotonic()
+    code = pytest.main(argv)
+    wall = time.monotonic() - t0
+    summary_path = run_dir / "run.json"
+    results = json.loads(summary_path.read_text())["results"] if summary_path.exists() else []
+    print(f"\nhenb-bench: {len(results)} test(s) in {wall:.1f} s; evidence in {run_dir}/")
+    for r in results:
+        line = f"  {r['outcome'].upper():7} {r['clause'] or '-':8} {r['test']}"
+        print(line + (f"\n          {r['message']}" if r["message"] else ""))
+    kinds = {r["outcome"] for r in results}
+    if "error" in kinds or (code not in (0, 1, 5) and not results):
+        return 3
+    if "failed" in kinds or code == 1:
+        return 1
+    if not results:
+        print("henb-bench: no test ran (check --clause)", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import pytest
+
+    return int(pytest.main([str(PLANS), "--collect-only", "-q", "-p", "no:cacheprovider"]))
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from bench.network.state import clean
+
+    inv = load_inventory(Path(args.inventory))
+    done = clean(inv.bench.state_dir, inv.bench.prefix)
+    print("\n".join(done) if done else f"nothing left by a run with prefix {inv.bench.prefix!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="henb-bench", description=__doc__)
+    p.add_argument("--inventory", default="inventory.yaml", help="inventory file (default: inventory.yaml)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="validate the inventory").set_defaults(fn=cmd_check)
+    run = sub.add_parser("run", help="run the TS 32.593 plans against a unit")
+    run.add_argument("--unit", help="unit name (default: the first in the inventory)")
+    run.add_argument("--clause", action="append", default=[], help="only this clause, e.g. 5.2.4 (repeatable)")
+    run.add_argument("--out", default="captures", help="evidence folder (default: captures/)")
+    run.add_argument("--misbehave", action="append", default=[], metavar="KNOB",
+                     help="make the mock unit misbehave (repeatable): " + ", ".join(KNOBS))
+    run.set_defaults(fn=cmd_run)
+    sub.add_parser("list", help="list the clauses and their plans").set_defaults(fn=cmd_list)
+    sub.add_parser("clean", help="remove what a killed run left behind").set_defaults(fn=cmd_clean)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    # `--inventory` is accepted before or after the subcommand.
+    try:
+        code = args.fn(args)
+    except BenchError as exc:
+        print(f"henb-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""The inventory: benches, operator settings and units as typed, validated data (pydantic).
+
+Errors name the file, the key path, what was found and what was expected, before anything is started.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bench.errors import ConfigError
+
+IPv4Net = ipaddress.IPv4Network
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _host(value: str) -> str:
+    """An FQDN or an IPv4 address, as a unit would be programmed with it."""
+    try:
+        ipaddress.IPv4Address(value)
+        return value
+    except ValueError:
+        pass
+    labels = value.rstrip(".").split(".")
+    if len(labels) < 2 or not all(lab and len(lab) < 64 and lab.replace("-", "").isalnum() for lab in labels):
+        raise ValueError(f"expected an FQDN or an IPv4 address, found {value!r}")
+    return value
+
+
+class Network(Strict):
+    """The bench's address plan. The defaults are documentation and private ranges used only inside
+    the bench's own namespaces."""
+
+    home: IPv4Net = IPv4Net("198.51.100.0/24")
+    initial_segw_outer: IPv4Net = IPv4Net("203.0.113.0/30")
+    serving_segw_outer: IPv4Net = IPv4Net("203.0.113.4/30")
+    core: IPv4Net = IPv4Net("10.180.0.0/24")
+    transit: IPv4Net = IPv4Net("10.180.255.0/24")
+    private_dns: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.53")
+    initial_hems: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.10")
+    serving_hems: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.20")
+    mme: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.30")
+    initial_pool: IPv4Net = IPv4Net("10.181.0.0/24")
+    serving_pools: list[IPv4Net] = [IPv4Net("10.182.0.0/24"), IPv4Net("10.182.1.0/24")]
+
+    @field_validator("serving_pools")
+    @classmethod
+    def _two_pools(cls, v: list[IPv4Net]) -> list[IPv4Net]:
+        if len(v) < 2:
+            raise ValueError("expected at least two pools (the address change moves a unit between them)")
+        return v
+
+
+class Parameters(Strict):
+    """TR-196 / TR-181 parameter names the procedures set and read (a unit's data model may differ)."""
+
+    serving_segw: str = "Device.Services.FAPService.1.FAPControl.LTE.Gateway.SecGWServer1"
+    serving_hems: str = "Device.ManagementServer.URL"
+    s1_far_end: str = "Device.Services.FAPService.1.FAPControl.LTE.Gateway.S1SigLinkServerList"
+    ipsec_usage: str = "Device.Services.FAPService.1.Transport.Tunnel.Enable"
+    ipsec_address: str = "Device.IP.Interface.2.IPv4Address.1.IPAddress"
+
+
+class Operator(Strict):
+    initial_segw: Annotated[str, Field(description="FQDN or IP the unit is factory-programmed with")] = (
+        "isegw.operator.example"
+    )
+    serving_segw: str = "ssegw.operator.example"
+    initial_hems: str = "ihems.operator.example"
+    serving_hems: str = "shems.operator.example"
+    hems_port: int = Field(7547, ge=1, le=65535)
+    s1_far_end: ipaddress.IPv4Address | None = None
+    s1_port: int = Field(36412, ge=1, le=65535)
+    ipsec_usage: bool = True
+    parameters: Parameters = Parameters()
+
+    _hosts = field_validator("initial_segw", "serving_segw", "initial_hems", "serving_hems")(
+        classmethod(lambda cls, v: _host(v))
+    )
+
+    def hems_url(self, host: str) -> str:
+        return f"http://{host}:{self.hems_port}/"
+
+
+class Identity(Strict):
+    manufacturer: str = "henb-bench"
+    oui: Annotated[str, Field(pattern=r"^[0-9A-F]{6}$")]
+    product_class: str
+    serial_number: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class MockPower(Strict):
+    driver: Literal["mock"]
+
+
+class SerialRelayPower(Strict):
+    driver: Literal["serial-relay"]
+    url: str
+    on: str = Field(description="bytes to switch on, as hex, e.g. 'A00101A2'")
+    off: str
+
+    @field_validator("on", "off")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        bytes.fromhex(v)
+        return v
+
+
+PowerConfig = Annotated[MockPower | SerialRelayPower, Field(discriminator="driver")]
+
+
+class MockConsole(Strict):
+    driver: Literal["mock"]
+
+
+class SerialConsoleConfig(Strict):
+    driver: Literal["serial"]
+    url: str
+    baudrate: int = 115200
+
+
+ConsoleConfig = Annotated[MockConsole | SerialConsoleConfig, Field(discriminator="driver")]
+
+
+class MockWan(Strict):
+    driver: Literal["mock"]
+
+
+class NicWan(Strict):
+    driver: Literal["nic"]
+    ifname: Annotated[str, Field(min_length=1, max_length=15)]
+
+
+WanConfig = Annotated[MockWan | NicWan, Field(discriminator="driver")]
+
+KNOBS = (
+    "no_bootstrap",
+    "wrong_device_id",
+    "segw_by_ip",
+    "untrusted_cert",
+    "hems_dns_public",
+    "reject_serving_assignment",
+    "ignore_serving_assignment",
+    "reject_s1_config",
+    "no_s1_init",
+    "s1_wrong_port",
+    "no_inform_after_address_change",
+    "inform_before_change",
+    "old_address_in_inform",
+    "leak_cleartext",
+)
+Knob = Literal[KNOBS]  # type: ignore[valid-type]
+
+
+class MockSettings(Strict):
+    misbehave: list[Knob] = []
+    cwmp_ns: Literal[
+        "urn:dslforum-org:cwmp-1-0", "urn:dslforum-org:cwmp-1-1", "urn:dslforum-org:cwmp-1-2"
+    ] = "urn:dslforum-org:cwmp-1-1"
+
+
+class Bounds(Strict):
+    """How long the bench waits for a unit, in seconds: a physical unit needs minutes, the mock milliseconds."""
+
+    boot: float = Field(60.0, gt=0)
+    step: float = Field(20.0, gt=0)
+    address_change_inform: float = Field(10.0, gt=0)
+    s1_init: float = Field(10.0, gt=0)
+
+
+class Unit(Strict):
+    identity: Identity
+    power: PowerConfig
+    console: ConsoleConfig
+    wan: WanConfig
+    bounds: Bounds = Bounds()
+    mock: MockSettings = MockSettings()
+
+    @property
+    def is_mock(self) -> bool:
+        return self.power.driver == "mock"
+
+
+class Bench(Strict):
+    name: str = "bench"
+    prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,3}-$")] = "hb-"
+    state_dir: Path = Path("/var/lib/henb-bench")
+
+
+class Inventory(Strict):
+    bench: Bench = Bench()
+    network: Network = Network()
+    operator: Operator = Operator()
+    units: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")], Unit]
+
+    @field_validator("units")
+    @classmethod
+    def _some_unit(cls, v: dict[str, Unit]) -> dict[str, Unit]:
+        if not v:
+            raise ValueError("expected at least one unit")
+        return v
+
+    def unit(self, name: str | None) -> tuple[str, Unit]:
+        if name is None:
+            return next(iter(self.units.items()))
+        if name not in self.units:
+            raise ConfigError(f"unit {name!r} is not in the inventory; units: {', '.join(self.units)}")
+        return name, self.units[name]
+
+
+def format_errors(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: {err.error_count()} problem(s)"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        found = e.get("input")
+        expected = e["msg"]
+        if e["type"] == "union_tag_invalid":
+            loc += ".driver"
+            found = e["ctx"]["tag"]
+            expected = f"expected one of {e['ctx']['expected_tags']}"
+        elif e["type"] == "value_error":
+            expected = expected.removeprefix("Value error, ")
+        elif e["type"] == "missing":
+            expected = "required key is missing"
+            found = None
+        elif e["type"] == "extra_forbidden":
+            expected = "unknown key"
+        shown = "" if found is None or isinstance(found, dict) else f" found {found!r};"
+        lines.append(f"  {loc}:{shown} {expected}")
+    return "\n".join(lines)
+
+
+def parse_inventory(data: object, path: Path) -> Inventory:
+    try:
+        return Inventory.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_errors(path, err)) from None
+
+
+def load_inventory(path: Path) -> Inventory:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with keys bench, network, operator, units")
+    return parse_inventory(data, path)

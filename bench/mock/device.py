@@ -1,0 +1,125 @@
+"""The bench side of a mock unit: its factory programming, its pty console, and its process as the thing
+the mock power driver switches on and off."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.errors import InfraError
+from bench.inventory import Inventory, Unit
+from bench.network.netns import netns_inode, pids_in_netns
+from bench.network.state import RunState
+from bench.pki import CertificateAuthority
+from bench.services.process import comm_of, kill_pid, netns_command
+from drivers.console.pty import PtyPair
+
+
+class MockDevice:
+    """Implements drivers.power.mock.MockDeviceControl: power on starts the mock HeNB process in the unit's
+    namespace with its console on a pty; power off kills everything running in that namespace."""
+
+    def __init__(
+        self,
+        name: str,
+        unit: Unit,
+        inv: Inventory,
+        netns: str,
+        wan: str,
+        workdir: Path,
+        ca: CertificateAuthority,
+        rogue_ca: CertificateAuthority,
+        segw_ips: dict[str, str],
+        state: RunState,
+        knobs: list[str] | None = None,
+    ) -> None:
+        self.name = name
+        self.unit = unit
+        self.netns = netns
+        self.wan = wan
+        self.workdir = workdir
+        self.state = state
+        self.pty = PtyPair()
+        self.proc: subprocess.Popen[bytes] | None = None
+        ident = unit.identity
+        self.ike_id = f"{ident.oui}-{ident.serial_number}.henb"
+        knobs = list(unit.mock.misbehave) + list(knobs or [])
+        # The factory-programmed certificate; with 'untrusted_cert' it comes from a CA the operator does not know.
+        cert = (rogue_ca if "untrusted_cert" in knobs else ca).issue(self.ike_id, server=False)
+        op = inv.operator
+        self.config: dict[str, Any] = {
+            "name": name,
+            "wan": wan,
+            "workdir": str(workdir),
+            "knobs": knobs,
+            "cwmp_ns": unit.mock.cwmp_ns,
+            "identity": ident.model_dump(),
+            "ike_id": self.ike_id,
+            "ca": str(ca.files.cert),
+            "cert": str(cert.cert),
+            "key": str(cert.key),
+            "initial_segw": op.initial_segw,
+            "initial_hems_url": op.hems_url(op.initial_hems),
+            "segw_ips": segw_ips,
+            "parameters": op.parameters.model_dump(),
+            "protected": [str(inv.network.core)],
+            "leak_to": str(inv.network.serving_hems),
+        }
+
+    @property
+    def console_url(self) -> str:
+        return self.pty.path
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "run").mkdir(exist_ok=True)
+        cfg = self.workdir / "mock.json"
+        cfg.write_text(json.dumps(self.config, indent=1))
+        argv = netns_command(
+            self.netns, [sys.executable, "-m", "bench.mock.henb", str(cfg)], private_run=self.workdir / "run"
+        )
+        # The unit's console output and CLI input go over the pty, like a serial cable.
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=self.pty.device_fd,
+                stdout=self.pty.device_fd,
+                stderr=self.pty.device_fd,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise InfraError(f"cannot start mock unit {self.name}: {exc}") from exc
+        self.state.add_pid(self.proc.pid, comm_of(self.proc.pid) or "ip", f"mock unit {self.name}")
+
+    def running(self) -> bool:
+        """Powered means anything of the unit still runs in its namespace (its charon may outlive the CLI)."""
+        inode = netns_inode(self.netns)
+        return inode is not None and bool(pids_in_netns(inode))
+
+    def stop(self) -> None:
+        """Power off: the process and everything it started (its charon) in the unit's namespace."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=3)
+        inode = netns_inode(self.netns)
+        if inode is not None:
+            for _ in range(50):
+                pids = pids_in_netns(inode)
+                if not pids:
+                    break
+                for pid in pids:
+                    kill_pid(pid, grace=0.5)
+                time.sleep(0.02)
+        self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        self.pty.close()

@@ -1,0 +1,1 @@
+"""The bench network: namespaces, links, addresses and routes, made with pyroute2."""

@@ -1,0 +1,329 @@
+"""The whole world around a unit: namespaces, links, daemons and servers, brought up in order and torn down
+on every exit path.
+
+  unit ns --(home bridge)-- inet ns (DHCP + public DNS) --+-- isegw ns (charon) --+-- core ns (private DNS,
+                                                          +-- ssegw ns (charon) --+   HeMSs, MME stand-in)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import IPRoute, NetNS, netns
+
+from bench.errors import InfraError
+from bench.hems.server import Hems
+from bench.inventory import Inventory
+from bench.network.netns import run_in_netns, socket_in_netns
+from bench.network.state import RunState, leftovers, state_path
+from bench.pki import CertFiles, CertificateAuthority
+from bench.services.dns import Dnsmasq
+from bench.services.mme import MmeStandIn
+from bench.services.segw import SeGW
+from bench.timeline import Timeline
+
+
+def _sysctl(path: str, value: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(value)
+
+
+def _host(net: ipaddress.IPv4Network, i: int) -> str:
+    return str(net.network_address + i)
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every namespace and link name, all carrying the bench prefix."""
+
+    prefix: str
+
+    def ns(self, role: str) -> str:
+        return f"{self.prefix}{role}"
+
+    def unit_ns(self, index: int) -> str:
+        return f"{self.prefix}unit{index}"
+
+    def link(self, here: str, there: str) -> str:
+        return f"{self.prefix}{here}-{there}"
+
+
+class Topology:
+    """Build with `up()`, remove with `down()` (idempotent); use as a context manager."""
+
+    ROLES = ("inet", "isegw", "ssegw", "core")
+
+    def __init__(self, inventory: Inventory, workdir: Path, timeline: Timeline) -> None:
+        self.inv = inventory
+        self.net = inventory.network
+        self.op = inventory.operator
+        self.names = Names(inventory.bench.prefix)
+        self.workdir = workdir
+        self.timeline = timeline
+        self.state = RunState(state_path(inventory.bench.state_dir, self.names.prefix), self.names.prefix)
+        self.services: list[Any] = []
+        self.hems: dict[str, Hems] = {}
+        self.segw: dict[str, SeGW] = {}
+        self.ca: CertificateAuthority | None = None
+        self.rogue_ca: CertificateAuthority | None = None
+        self.units_up: list[int] = []
+        self.timings: dict[str, float] = {}
+
+    # -- addresses -------------------------------------------------------------------------------------
+    @property
+    def home_gw(self) -> str:
+        return _host(self.net.home, 1)
+
+    @property
+    def isegw_outer(self) -> str:
+        return _host(self.net.initial_segw_outer, 2)
+
+    @property
+    def ssegw_outer(self) -> str:
+        return _host(self.net.serving_segw_outer, 2)
+
+    def public_records(self) -> dict[str, str]:
+        recs = {}
+        for fqdn, ip in ((self.op.initial_segw, self.isegw_outer), (self.op.serving_segw, self.ssegw_outer)):
+            if not _is_ip(fqdn):
+                recs[fqdn] = ip
+        return recs
+
+    def private_records(self) -> dict[str, str]:
+        recs = {}
+        for fqdn, ip in (
+            (self.op.initial_hems, self.net.initial_hems),
+            (self.op.serving_hems, self.net.serving_hems),
+        ):
+            if not _is_ip(fqdn):
+                recs[fqdn] = str(ip)
+        return recs
+
+    # -- bring-up --------------------------------------------------------------------------------------
+    def __enter__(self) -> Topology:
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def up(self) -> None:
+        t0 = time.monotonic()
+        left = leftovers(self.names.prefix)
+        if left["namespaces"] or left["links"]:
+            raise InfraError(
+                f"an earlier run left {', '.join(left['namespaces'] + left['links'])} behind; "
+                f"run `henb-bench clean` first"
+            )
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)
+        self.workdir.mkdir(parents=True)
+        self.state.save()
+        self._namespaces()
+        self.timings["network"] = time.monotonic() - t0
+        t1 = time.monotonic()
+        self._pki()
+        self._services()
+        self.timings["services"] = time.monotonic() - t1
+        self.timings["up"] = time.monotonic() - t0
+        self.timeline.add("bench", "topology-up", seconds=round(self.timings["up"], 3))
+
+    def _new_ns(self, name: str) -> None:
+        netns.create(name)
+        self.state.add_namespace(name)
+        # No IPv6 in the bench's namespaces: MLD and RS packets would only clutter the captures.
+        for path in (
+            "/proc/sys/net/ipv6/conf/all/disable_ipv6",
+            "/proc/sys/net/ipv6/conf/default/disable_ipv6",
+        ):
+            run_in_netns(name, _sysctl, path, "1")
+
+    def _veth(self, ipr: IPRoute, a_ns: str, a: str, b_ns: str, b: str) -> None:
+        ipr.link("add", ifname=a, kind="veth", peer={"ifname": b, "net_ns_fd": b_ns})
+        ipr.link("set", index=ipr.link_lookup(ifname=a)[0], net_ns_fd=a_ns)
+
+    def _namespaces(self) -> None:
+        n = self.names
+        for role in self.ROLES:
+            self._new_ns(n.ns(role))
+        with IPRoute() as ipr:
+            self._veth(ipr, n.ns("inet"), n.link("in", "is"), n.ns("isegw"), n.link("is", "in"))
+            self._veth(ipr, n.ns("inet"), n.link("in", "ss"), n.ns("ssegw"), n.link("ss", "in"))
+            self._veth(ipr, n.ns("isegw"), n.link("is", "co"), n.ns("core"), n.link("co", "is"))
+            self._veth(ipr, n.ns("ssegw"), n.link("ss", "co"), n.ns("core"), n.link("co", "ss"))
+        t = self.net.transit
+        isegw_out, ssegw_out = self.net.initial_segw_outer, self.net.serving_segw_outer
+        plan: dict[str, list[tuple[str, str, int]]] = {
+            "inet": [
+                (n.link("in", "is"), _host(isegw_out, 1), 30),
+                (n.link("in", "ss"), _host(ssegw_out, 1), 30),
+            ],
+            "isegw": [(n.link("is", "in"), self.isegw_outer, 30), (n.link("is", "co"), _host(t, 1), 30)],
+            "ssegw": [(n.link("ss", "in"), self.ssegw_outer, 30), (n.link("ss", "co"), _host(t, 5), 30)],
+            "core": [(n.link("co", "is"), _host(t, 2), 30), (n.link("co", "ss"), _host(t, 6), 30)],
+        }
+        core_lo = [
+            str(a) for a in (self.net.private_dns, self.net.initial_hems, self.net.serving_hems, self.net.mme)
+        ]
+        for role, addrs in plan.items():
+            name = n.ns(role)
+            with NetNS(name, flags=0) as ns:
+                ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
+                for ifname, addr, plen in addrs:
+                    idx = ns.link_lookup(ifname=ifname)[0]
+                    ns.addr("add", index=idx, address=addr, prefixlen=plen)
+                    ns.link("set", index=idx, state="up")
+                if role == "inet":
+                    ns.link("add", ifname=n.link("in", "home"), kind="bridge")
+                    br = ns.link_lookup(ifname=n.link("in", "home"))[0]
+                    ns.addr("add", index=br, address=self.home_gw, prefixlen=self.net.home.prefixlen)
+                    ns.link("set", index=br, state="up")
+                if role in ("isegw", "ssegw"):
+                    # charon's routes to inner addresses need a source inside the protected range.
+                    lo = ns.link_lookup(ifname="lo")[0]
+                    ns.addr("add", index=lo, address=_host(self.net.core, 1 if role == "isegw" else 2), prefixlen=32)
+                if role == "isegw":
+                    ns.route("add", dst="0.0.0.0/0", gateway=_host(isegw_out, 1))
+                    ns.route("add", dst=str(self.net.core), gateway=_host(t, 2))
+                    # Safety: while an SA is replaced its routes vanish; never forward pool traffic in clear.
+                    ns.route("add", dst=str(self.net.initial_pool), type="unreachable")
+                elif role == "ssegw":
+                    ns.route("add", dst="0.0.0.0/0", gateway=_host(ssegw_out, 1))
+                    ns.route("add", dst=str(self.net.core), gateway=_host(t, 6))
+                    for pool in self.net.serving_pools:
+                        ns.route("add", dst=str(pool), type="unreachable")
+                elif role == "core":
+                    lo = ns.link_lookup(ifname="lo")[0]
+                    for addr in core_lo:
+                        ns.addr("add", index=lo, address=addr, prefixlen=32)
+                    ns.route("add", dst=str(self.net.initial_pool), gateway=_host(t, 1))
+                    for pool in self.net.serving_pools:
+                        ns.route("add", dst=str(pool), gateway=_host(t, 5))
+            if role != "core":
+                run_in_netns(name, _sysctl, "/proc/sys/net/ipv4/ip_forward", "1")
+
+    def _pki(self) -> None:
+        self.ca = CertificateAuthority(self.workdir / "pki")
+        # A second CA nobody trusts: the mock unit's 'untrusted_cert' knob presents a certificate from it.
+        self.rogue_ca = CertificateAuthority(self.workdir / "pki-rogue", name="rogue CA")
+        self.certs: dict[str, CertFiles] = {
+            "isegw": self.ca.issue(self.op.initial_segw),
+            "ssegw": self.ca.issue(self.op.serving_segw),
+        }
+
+    def _services(self) -> None:
+        assert self.ca is not None
+        n, net = self.names, self.net
+        pub = Dnsmasq(
+            "public-dns",
+            n.ns("inet"),
+            self.home_gw,
+            self.public_records(),
+            self.workdir / "public-dns",
+            self.timeline,
+            dhcp_range=(_host(net.home, 10), _host(net.home, 200)),
+            dhcp_iface=n.link("in", "home"),
+            router=self.home_gw,
+        )
+        self.services.append(pub)
+        pub.start()
+        self._track_pid(pub.daemon.pid if pub.daemon else None, "dnsmasq", "public DNS + DHCP")
+        priv = Dnsmasq(
+            "private-dns",
+            n.ns("core"),
+            str(net.private_dns),
+            self.private_records(),
+            self.workdir / "private-dns",
+            self.timeline,
+        )
+        self.services.append(priv)
+        priv.start()
+        self._track_pid(priv.daemon.pid if priv.daemon else None, "dnsmasq", "private DNS")
+        core = [str(net.core)]
+        for key, ip, ident, pools in (
+            ("isegw", self.isegw_outer, self.op.initial_segw, [str(net.initial_pool)]),
+            ("ssegw", self.ssegw_outer, self.op.serving_segw, [str(p) for p in net.serving_pools]),
+        ):
+            segw = SeGW(
+                key,
+                n.ns(key),
+                ip,
+                ident,
+                core,
+                pools,
+                str(net.private_dns),
+                self.workdir / key,
+                self.timeline,
+            )
+            self.services.append(segw)
+            segw.start(self.ca.files, self.certs[key])
+            self._track_pid(segw.charon.pid, "charon", f"{key} charon")
+            self.segw[key] = segw
+        for key, addr in (("initial-hems", net.initial_hems), ("serving-hems", net.serving_hems)):
+            sock = socket_in_netns(n.ns("core"), socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((str(addr), self.op.hems_port))
+            sock.listen(128)
+            hems = Hems(key, self.timeline)
+            self.services.append(hems)
+            hems.start(sock)
+            self.hems[key] = hems
+        mme = MmeStandIn(n.ns("core"), str(net.mme), self.timeline)
+        self.services.append(mme)
+        mme.start()
+
+    def _track_pid(self, pid: int | None, comm: str, what: str) -> None:
+        self.state.add_pid(pid, comm, what)
+
+    # -- units -----------------------------------------------------------------------------------------
+    def add_unit_port(self, index: int) -> tuple[str, str]:
+        """A namespace for unit `index` with a veth on the home bridge; returns (namespace, WAN interface)."""
+        n = self.names
+        name = n.unit_ns(index)
+        wan = n.link(f"u{index}", "wan")
+        self._new_ns(name)
+        with IPRoute() as ipr:
+            self._veth(ipr, name, wan, n.ns("inet"), n.link("in", f"u{index}"))
+        with NetNS(n.ns("inet"), flags=0) as ns:
+            idx = ns.link_lookup(ifname=n.link("in", f"u{index}"))[0]
+            ns.link("set", index=idx, master=ns.link_lookup(ifname=n.link("in", "home"))[0], state="up")
+        with NetNS(name, flags=0) as ns:
+            ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
+            ns.link("set", index=ns.link_lookup(ifname=wan)[0], state="up")
+        self.units_up.append(index)
+        return name, wan
+
+    # -- teardown --------------------------------------------------------------------------------------
+    def down(self) -> None:
+        t0 = time.monotonic()
+        errors = []
+        for svc in reversed(self.services):
+            try:
+                svc.stop()
+            except Exception as exc:  # noqa: BLE001 - keep tearing down; report at the end
+                errors.append(f"{type(svc).__name__}: {exc}")
+        self.services.clear()
+        from bench.network.state import clean
+
+        clean(self.inv.bench.state_dir, self.names.prefix)
+        self.timings["down"] = time.monotonic() - t0
+        if errors:
+            raise InfraError("teardown: " + "; ".join(errors))
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+        return True
+    except ValueError:
+        return False

@@ -1,0 +1,100 @@
+"""The operator PKI: a CA and ECDSA P-256 certificates for SeGWs, HeMSs and units, generated per run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+@dataclass(frozen=True)
+class CertFiles:
+    """A certificate and its private key as PEM files."""
+
+    cert: Path
+    key: Path
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "henb-bench"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
+
+
+def san_for(identity: str) -> x509.GeneralName:
+    """The SubjectAltName entry for an FQDN or an IP address, in exactly the form given."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(identity))
+    except ValueError:
+        return x509.DNSName(identity)
+
+
+def _write(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> CertFiles:
+    key_path = path.with_suffix(".key")
+    cert_path = path.with_suffix(".pem")
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return CertFiles(cert_path, key_path)
+
+
+class CertificateAuthority:
+    """A CA that signs server and client certificates into one folder."""
+
+    def __init__(self, folder: Path, name: str = "henb-bench operator CA") -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.UTC)
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name(name))
+            .issuer_name(_name(name))
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        self.files = _write(folder / self._slug(name), self.key, self.cert)
+
+    @staticmethod
+    def _slug(name: str) -> str:
+        return "".join(c if c.isalnum() else "-" for c in name).strip("-")
+
+    def issue(self, identity: str, server: bool = True) -> CertFiles:
+        """A certificate whose CN and SubjectAltName are exactly `identity` (an FQDN or IP address)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.UTC)
+        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name(identity))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([san_for(identity)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([usage, ExtendedKeyUsageOID.IPSEC_IKE]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        return _write(self.folder / self._slug(identity), key, cert)

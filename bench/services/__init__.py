@@ -1,0 +1,1 @@
+"""Real daemons and servers the bench runs inside its namespaces."""

@@ -1,0 +1,165 @@
+"""An Initial or Serving SeGW: charon in its namespace, configured over VICI, its IKE events on the timeline."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.errors import InfraError
+from bench.pki import CertFiles
+from bench.services.charon import Charon
+from bench.timeline import Timeline
+
+IKE_PROPOSALS = ["aes128-sha256-ecp256", "aes256-sha384-ecp384", "aes128-sha256-modp2048"]
+ESP_PROPOSALS = ["aes128gcm16", "aes256gcm16", "aes128-sha256"]
+
+
+def _s(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, list):
+        return [_s(x) for x in v]
+    return v
+
+
+class SeGW:
+    """Terminates the units' IKEv2 tunnels and hands each an inner address from a pool."""
+
+    def __init__(
+        self,
+        name: str,
+        netns: str,
+        outer_ip: str,
+        identity: str,
+        protected: list[str],
+        pools: list[str],
+        dns: str,
+        workdir: Path,
+        timeline: Timeline,
+    ) -> None:
+        self.name = name
+        self.netns = netns
+        self.outer_ip = outer_ip
+        self.identity = identity
+        self.protected = protected
+        self.pools = pools
+        self.dns = dns
+        self.timeline = timeline
+        self.charon = Charon(name, workdir, netns)
+        self.active_pool = 0
+        self._listener: threading.Thread | None = None
+        self._events_session: Any = None
+
+    def start(self, ca: CertFiles, cert: CertFiles) -> None:
+        self.charon.start()
+        self.charon.load_ca(ca.cert.read_bytes())
+        self.charon.load_identity(cert.cert.read_bytes(), cert.key.read_bytes())
+        self._cert = cert.cert.read_bytes()
+        for i, pool in enumerate(self.pools):
+            self.charon.load_pool(self._pool_name(i), pool, [self.dns])
+        self._load_conn()
+        self._events_session = self.charon.connect()
+        ready = threading.Event()
+        self._listener = threading.Thread(
+            target=self._listen, args=(ready,), name=f"{self.name}-vici", daemon=True
+        )
+        self._listener.start()
+        ready.wait(2)
+
+    def _pool_name(self, i: int) -> str:
+        return f"pool{i}"
+
+    def _load_conn(self) -> None:
+        self.charon.load_conn(
+            "henb",
+            {
+                "version": "2",
+                "local_addrs": [self.outer_ip],
+                "pools": [self._pool_name(self.active_pool)],
+                "proposals": IKE_PROPOSALS,
+                "unique": "replace",
+                "local": {"auth": "pubkey", "certs": [self._cert], "id": self.identity},
+                "remote": {"auth": "pubkey", "id": "%any"},
+                "children": {"henb": {"local_ts": self.protected, "esp_proposals": ESP_PROPOSALS}},
+            },
+        )
+
+    def _listen(self, ready: threading.Event) -> None:
+        try:
+            stream = self._events_session.listen(["ike-updown", "child-updown"])
+            ready.set()
+            for label, event in stream:
+                if label is None:
+                    continue
+                self._record(label.decode(), event)
+        except Exception:  # noqa: BLE001 - the socket is closed at stop(); nothing else ends this loop
+            return
+
+    def _record(self, label: str, event: dict[str, Any]) -> None:
+        up = bool(event.get("up"))
+        for _, sa in event.items():
+            if not isinstance(sa, dict):
+                continue
+            data = {
+                "segw": self.name,
+                "remote_id": _s(sa.get("remote-id")),
+                "remote_host": _s(sa.get("remote-host")),
+                "remote_vips": _s(sa.get("remote-vips", [])),
+                "unique_id": _s(sa.get("uniqueid")),
+            }
+            if label == "ike-updown":
+                self.timeline.add("segw", "ike-up" if up else "ike-down", **data)
+            else:
+                self.timeline.add("segw", "child-up" if up else "child-down", **data)
+
+    def sas(self) -> list[dict[str, Any]]:
+        out = []
+        for entry in self.charon.session.list_sas():
+            for name, sa in entry.items():
+                out.append(
+                    {
+                        "name": name,
+                        "unique_id": _s(sa.get("uniqueid")),
+                        "remote_id": _s(sa.get("remote-id")),
+                        "remote_vips": _s(sa.get("remote-vips", [])),
+                        "state": _s(sa.get("state")),
+                    }
+                )
+        return out
+
+    def change_address(self, remote_id: str) -> tuple[str, str]:
+        """Move the unit `remote_id` to the next pool and drop its IKE SA, so it reconnects with a new inner
+        address. Returns (old address, new pool). Responder-initiated reauthentication does not work with
+        virtual IPs in strongSwan, so a delete plus the unit's reconnect is how the address moves."""
+        sa = next(
+            (s for s in self.sas() if s["remote_id"] == remote_id and s["state"] == "ESTABLISHED"), None
+        )
+        if sa is None:
+            raise InfraError(f"{self.name}: no established IKE SA for {remote_id} to change the address of")
+        old = (sa["remote_vips"] or ["?"])[0]
+        self.active_pool = (self.active_pool + 1) % len(self.pools)
+        self._load_conn()
+        self.timeline.add(
+            "segw",
+            "address-change",
+            segw=self.name,
+            remote_id=remote_id,
+            old=old,
+            pool=self.pools[self.active_pool],
+        )
+        for _ in self.charon.session.terminate({"ike-id": sa["unique_id"], "timeout": 2000, "force": "yes"}):
+            pass
+        return old, self.pools[self.active_pool]
+
+    def stop(self) -> None:
+        if self._events_session is not None:
+            try:
+                self._events_session.handler.transport.socket.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self.charon.stop()
+        if self._listener is not None:
+            self._listener.join(timeout=2)
+        time.sleep(0)

@@ -1,0 +1,135 @@
+"""One HeNB as the tests see it: its drivers, identity and state (off, booting, registered); moving between
+states is explicit, and a unit left in doubt by a failed test is power-cycled before the next one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.errors import ConfigError
+from bench.hems.server import RpcCall
+from bench.inventory import Unit
+from drivers.console.serial import SerialConsole
+from drivers.power.base import PowerDriver
+from drivers.power.mock import MockPower
+from drivers.power.relay_serial import SerialRelay
+
+if TYPE_CHECKING:
+    from bench.run import BenchRun
+
+
+@dataclass
+class Boot:
+    """One power-on: where it starts on the timeline and the RPCs the HeMSs were primed with for it."""
+
+    mark: int
+    initial_spv: RpcCall
+    serving_spv: RpcCall
+    serving_values: list[tuple[str, str, str]]
+    registration_values: list[tuple[str, str, str]]
+
+
+class BenchUnit:
+    def __init__(
+        self, name: str, cfg: Unit, run: BenchRun, index: int = 0, knobs: list[str] | None = None
+    ) -> None:
+        from bench.mock.device import MockDevice
+
+        self.name = name
+        self.cfg = cfg
+        self.run = run
+        self.serial = cfg.identity.serial_number
+        self.state = "off"
+        self.dirty = False
+        self.boot: Boot | None = None
+        self.device: MockDevice | None = None
+        topo = run.topology
+        if cfg.is_mock:
+            assert topo.ca is not None and topo.rogue_ca is not None
+            ns, wan = topo.add_unit_port(index)
+            self.device = MockDevice(
+                name,
+                cfg,
+                run.inv,
+                ns,
+                wan,
+                topo.workdir / f"unit{index}",
+                topo.ca,
+                topo.rogue_ca,
+                {run.inv.operator.initial_segw: topo.isegw_outer},
+                topo.state,
+                knobs,
+            )
+            self.ike_id = self.device.ike_id
+            self.power: PowerDriver = MockPower(self.device, run.timeline, name)
+            console_url = self.device.console_url
+        else:
+            ident = cfg.identity
+            self.ike_id = f"{ident.oui}-{ident.serial_number}.henb"
+            if cfg.power.driver == "serial-relay":
+                self.power = SerialRelay(
+                    cfg.power.url,
+                    bytes.fromhex(cfg.power.on),
+                    bytes.fromhex(cfg.power.off),
+                    timeline=run.timeline,
+                    unit=name,
+                )
+            if cfg.console.driver != "serial" or cfg.wan.driver != "nic":
+                raise ConfigError(
+                    f"units.{name}: a physical unit needs console.driver serial and wan.driver nic"
+                )
+            raise ConfigError(f"units.{name}: physical WAN ports (wan.driver nic) are not supported yet")
+        self.console = SerialConsole(
+            console_url, Path(run.dir) / f"console-{name}.log", run.timeline, unit=name
+        )
+        self.console.open()
+
+    def power_off(self) -> None:
+        self.power.off()
+        self.state = "off"
+        self.boot = None
+
+    def power_on(self) -> Boot:
+        """Prime both HeMSs for this unit (the operator's provisioning), then switch it on."""
+        run, op = self.run, self.run.inv.operator
+        p = op.parameters
+        for hems in run.topology.hems.values():
+            hems.drop_queued(self.serial)
+        mark = run.timeline.mark()
+        serving = [
+            (p.serving_segw, op.serving_segw, "xsd:string"),
+            (p.serving_hems, op.hems_url(op.serving_hems), "xsd:string"),
+        ]
+        registration = [(p.ipsec_usage, "true" if op.ipsec_usage else "false", "xsd:boolean")]
+        if op.s1_far_end is not None:
+            registration.insert(0, (p.s1_far_end, str(op.s1_far_end), "xsd:string"))
+        initial = run.topology.hems["initial-hems"].queue_rpc(
+            self.serial, "SetParameterValues", params=serving, parameter_key="discovery"
+        )
+        serving_call = run.topology.hems["serving-hems"].queue_rpc(
+            self.serial, "SetParameterValues", params=registration, parameter_key="registration"
+        )
+        self.boot = Boot(mark, initial, serving_call, serving, registration)
+        self.power.on()
+        self.state = "booting"
+        self.dirty = False
+        return self.boot
+
+    def fresh_boot(self) -> Boot:
+        if self.state != "off":
+            self.power_off()
+        return self.power_on()
+
+    def current_boot(self) -> Boot:
+        """The boot whose events a test may read: the current one, or a new one when off or left in doubt."""
+        if self.boot is None or self.dirty or self.state == "off":
+            return self.fresh_boot()
+        return self.boot
+
+    def close(self) -> None:
+        try:
+            if self.device is not None:
+                self.device.close()
+        finally:
+            self.console.close()

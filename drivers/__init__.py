@@ -1,0 +1,1 @@
+"""Drivers for the hardware around a unit: power, console, WAN port."""

@@ -1,0 +1,53 @@
+"""The power interface, and a base class that gives every backend cycle() and timeline events for free."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from bench.timeline import Timeline
+
+
+class PowerDriver(Protocol):
+    def on(self) -> None: ...
+
+    def off(self) -> None: ...
+
+    def cycle(self, delay: float = 1.0) -> None: ...
+
+    def state(self) -> bool | None: ...
+
+
+class PowerBase:
+    """Backends implement `_switch(on)` and `state()`; this records every switch on the timeline."""
+
+    driver = "base"
+
+    def __init__(self, timeline: Timeline | None = None, unit: str | None = None) -> None:
+        self.timeline = timeline
+        self.unit = unit
+
+    def _switch(self, on: bool) -> None:
+        raise NotImplementedError
+
+    def state(self) -> bool | None:
+        """True on, False off, None when the backend cannot tell."""
+        return None
+
+    def on(self) -> None:
+        self._switch(True)
+        self._record("on")
+
+    def off(self) -> None:
+        self._switch(False)
+        self._record("off")
+
+    def cycle(self, delay: float = 1.0) -> None:
+        self.off()
+        time.sleep(delay)
+        self.on()
+
+    def _record(self, action: str) -> None:
+        # Recorded after the switch succeeded, so the event time is when the unit's power actually changed.
+        if self.timeline is not None:
+            self.timeline.add("power", "power", unit=self.unit, action=action, driver=self.driver)

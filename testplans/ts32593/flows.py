@@ -1,0 +1,60 @@
+"""What the plans look for on the timeline, named as the spec's figures name it."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from bench.timeline import Event
+
+Pred = Callable[[Event], bool]
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+        return True
+    except ValueError:
+        return False
+
+
+def dns_query(name: str, server: str | None = None) -> Pred:
+    return lambda e: (
+        e.source == "dns"
+        and e.kind == "query"
+        and e.data["name"] == name
+        and (server is None or e.data["dns"] == server)
+    )
+
+
+def ike_up(segw: str, remote_id: str) -> Pred:
+    return lambda e: (
+        e.source == "segw"
+        and e.kind == "ike-up"
+        and e.data["segw"] == segw
+        and e.data["remote_id"] == remote_id
+    )
+
+
+def from_hems(hems: str, kind: str | None = None) -> Pred:
+    return lambda e: e.source == "hems" and e.data.get("hems") == hems and (kind is None or e.kind == kind)
+
+
+def inform(hems: str, serial: str | None = None, event: str | None = None) -> Pred:
+    """An Inform at `hems`; with `serial`, only from that unit. A wrong DeviceId is caught by the DeviceId
+    check, so waiting is by peer-independent arrival, not by identity, where the plan says so."""
+    return lambda e: (
+        e.source == "hems"
+        and e.kind == "inform"
+        and e.data.get("hems") == hems
+        and (serial is None or e.data.get("serial") == serial)
+        and (event is None or event in e.data.get("events", []))
+    )
+
+
+def session_end(hems: str) -> Pred:
+    return lambda e: e.source == "hems" and e.kind == "session-end" and e.data.get("hems") == hems
+
+
+def sctp_init() -> Pred:
+    return lambda e: e.source == "mme" and e.kind == "sctp-init"

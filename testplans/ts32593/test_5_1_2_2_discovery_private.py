@@ -1,0 +1,123 @@
+"""TS 32.593 5.1.2.2: Serving HeMS discovery via an Initial HeMS inside the operator's private network
+(Figure 5-3): public DNS, IPsec to the Initial SeGW, private DNS, Inform, SetParameterValues with the Serving
+SeGW and HeMS, session release, IPsec to the Serving SeGW."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.hems.server import CwmpFault
+from bench.run import BenchRun, Evidence
+from bench.steps import Steps
+from testplans.ts32593.flows import dns_query, ike_up, inform, is_ip, session_end
+from testplans.ts32593.identity import check_device_id
+
+
+@pytest.mark.clause("5.1.2.2")
+def test_discovery_via_initial_hems_in_private_network(
+    bench_run: BenchRun, evidence: Evidence, steps: Steps
+) -> None:
+    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
+    bounds = unit.cfg.bounds
+    boot = unit.current_boot()
+    since = boot.mark
+
+    # 1.3: the IPsec tunnel to the Initial SeGW.
+    ike = steps.wait(
+        "1.3",
+        ike_up("isegw", unit.ike_id),
+        bounds.boot,
+        f"an IKE SA from {unit.ike_id} at the Initial SeGW {op.initial_segw}",
+        since,
+    )
+    # 1.1-1.2: the Initial SeGW's FQDN was asked of the public DNS before the tunnel.
+    if not is_ip(op.initial_segw):
+        q = tl.first(dns_query(op.initial_segw, "public-dns"), since, ike.seq)
+        if q is None:
+            steps.fail(
+                "1.1",
+                f"a query for {op.initial_segw} at the public DNS before the IKE SA",
+                "no such query (the unit used an address it was not given by DNS)",
+                ike,
+            )
+    vip = ike.data["remote_vips"][0] if ike.data["remote_vips"] else None
+
+    # 2.1: Inform from the unit's inner address to the Initial HeMS.
+    inf = steps.wait(
+        "2.1",
+        lambda e: inform("initial-hems")(e) and e.data["peer"] == vip,
+        bounds.step,
+        f"an Inform to the Initial HeMS from the unit's inner address {vip}",
+        ike.seq,
+    )
+    # 1.4-1.5: the Initial HeMS's FQDN was asked of the private DNS, learned over IKE, after the tunnel.
+    if not is_ip(op.initial_hems):
+        public = tl.first(dns_query(op.initial_hems, "public-dns"), since, inf.seq)
+        if public is not None:
+            steps.fail(
+                "1.4",
+                f"the query for {op.initial_hems} at the private DNS only",
+                "it was asked of the "
+                f"public DNS {public.data['server']} (the Initial HeMS is inside the operator network)",
+                public,
+            )
+        if tl.first(dns_query(op.initial_hems, "private-dns"), ike.seq, inf.seq) is None:
+            steps.fail(
+                "1.4",
+                f"a query for {op.initial_hems} at the private DNS after the IKE SA",
+                "no such query",
+                inf,
+            )
+    check_device_id(steps, "2.1", inf, unit.cfg.identity)
+    if "0 BOOTSTRAP" not in inf.data["events"]:
+        steps.fail(
+            "2.1",
+            "event 0 BOOTSTRAP in the first Inform to the Initial HeMS",
+            f"events {inf.data['events']}",
+            inf,
+        )
+
+    # 3.1-3.2: SetParameterValues with the Serving SeGW and HeMS, exactly as in their certificates.
+    sent = dict((n, v) for n, v, _ in boot.serving_values)
+    if sent[op.parameters.serving_segw] != op.serving_segw:
+        steps.fail(
+            "3.1",
+            f"the Serving SeGW given as in its certificate ({op.serving_segw})",
+            f"{sent[op.parameters.serving_segw]}",
+        )
+    result = boot.initial_spv.result(bounds.step)
+    if isinstance(result, CwmpFault):
+        steps.fail(
+            "3.2",
+            "SetParameterValuesResponse to the Serving SeGW/HeMS assignment",
+            f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}",
+        )
+    response = tl.first(
+        lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "initial-hems",
+        inf.seq,
+    )
+    # 4: the unit releases the session.
+    end = steps.wait(
+        "4",
+        session_end("initial-hems"),
+        bounds.step,
+        "the TR-069 session with the Initial HeMS to end",
+        response.seq if response else inf.seq,
+    )
+
+    # 6.1-6.3: DNS for the Serving SeGW, then the tunnel to it.
+    sike = steps.wait(
+        "6.3",
+        ike_up("ssegw", unit.ike_id),
+        bounds.step,
+        f"an IKE SA from {unit.ike_id} at the Serving SeGW {op.serving_segw} after the session",
+        end.seq,
+    )
+    if (
+        not is_ip(op.serving_segw)
+        and tl.first(dns_query(op.serving_segw, "public-dns"), end.seq, sike.seq) is None
+    ):
+        steps.fail(
+            "6.1", f"a query for {op.serving_segw} at the public DNS before the IKE SA", "no such query", sike
+        )
+    evidence.assert_no_cleartext(steps)

@@ -1,0 +1,76 @@
+"""TS 32.593 5.1.3: registration with the Serving HeMS (Figure 5-5): Inform, SetParameterValues with the S1
+far-end address and IPsec usage indicator, response, then S1 setup toward that address."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.hems.server import CwmpFault
+from bench.run import BenchRun, Evidence
+from bench.steps import Steps
+from testplans.ts32593.flows import ike_up, inform, sctp_init
+from testplans.ts32593.identity import check_device_id
+
+
+@pytest.mark.clause("5.1.3")
+def test_registration_with_serving_hems(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
+    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
+    bounds = unit.cfg.bounds
+    boot = unit.current_boot()
+    sike = steps.wait(
+        "pre",
+        ike_up("ssegw", unit.ike_id),
+        bounds.boot,
+        f"the unit's IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
+        boot.mark,
+    )
+    vip = sike.data["remote_vips"][0] if sike.data["remote_vips"] else None
+
+    # 1.1-1.2: Inform to the Serving HeMS with the DeviceId.
+    inf = steps.wait(
+        "1.1",
+        lambda e: inform("serving-hems")(e) and e.data["peer"] == vip,
+        bounds.step,
+        f"an Inform to the Serving HeMS from the unit's inner address {vip}",
+        sike.seq,
+    )
+    check_device_id(steps, "1.1", inf, unit.cfg.identity)
+
+    # 2.1-2.2: the S1 far-end address and the IPsec usage indicator, acknowledged.
+    result = boot.serving_spv.result(bounds.step)
+    if isinstance(result, CwmpFault):
+        steps.fail(
+            "2.2",
+            "SetParameterValuesResponse to the S1 far-end address and IPsec usage indicator",
+            f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}",
+        )
+    response = tl.first(
+        lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "serving-hems",
+        inf.seq,
+    )
+    assert response is not None, "the HeMS resolved the call but recorded no response event"
+
+    # S1 setup toward the address given, after the response (TS 36.413 S1 Setup starts with SCTP INIT).
+    if op.s1_far_end is None:
+        pytest.skip("no S1 far-end address in the inventory")
+    s1 = str(op.s1_far_end)
+    early = tl.first(sctp_init(), boot.mark, response.seq)
+    if early is not None:
+        steps.fail(
+            "S1",
+            "S1 setup after the SetParameterValuesResponse",
+            f"SCTP INIT before it: {steps.describe(early)}",
+            early,
+        )
+    init = steps.wait(
+        "S1", sctp_init(), bounds.s1_init, f"an SCTP INIT (S1 setup) to {s1}:{op.s1_port}", response.seq
+    )
+    if init.data["dst"] != s1 or init.data["dport"] != op.s1_port:
+        steps.fail(
+            "S1",
+            f"S1 setup toward {s1}:{op.s1_port}",
+            f"SCTP INIT to {init.data['dst']}:{init.data['dport']}",
+            init,
+        )
+    unit.state = "registered"
+    evidence.assert_no_cleartext(steps)

@@ -1,0 +1,97 @@
+"""TS 32.593 5.2.4: IPsec tunnel IP address change notification (Figure 5-8). The bench moves the unit to
+another inner address at the Serving SeGW; the unit must send an Inform carrying the new address, after the
+change and within the bound. Checked from two sides: the HeMS transcript and the SeGW's inner capture."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.capture import tcp_syns
+from bench.run import BenchRun, Evidence
+from bench.steps import Steps
+from testplans.ts32593.flows import ike_up, inform, sctp_init
+from testplans.ts32593.identity import check_device_id
+
+VALUE_CHANGE = "4 VALUE CHANGE"
+
+
+@pytest.mark.clause("5.2.4")
+def test_inform_after_ipsec_address_change(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
+    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
+    bounds, param = unit.cfg.bounds, op.parameters.ipsec_address
+    boot = unit.current_boot()
+    # Pre-condition: registered (the Serving HeMS answered and, when one is configured, S1 setup began).
+    reg = boot.serving_spv
+    reg.result(bounds.boot)
+    if op.s1_far_end is not None:
+        steps.wait("pre", sctp_init(), bounds.s1_init, "the unit registered (S1 setup started)", boot.mark)
+    segw = bench_run.topology.segw["ssegw"]
+
+    old, pool = segw.change_address(unit.ike_id)
+    change = tl.first(lambda e: e.source == "segw" and e.kind == "address-change", evidence.mark)
+    assert change is not None
+    up = steps.wait(
+        "pre",
+        lambda e: ike_up("ssegw", unit.ike_id)(e) and e.data["remote_vips"] not in ([], [old]),
+        bounds.step,
+        f"the unit back at the Serving SeGW with an address from {pool}",
+        change.seq,
+    )
+    new = up.data["remote_vips"][0]
+
+    # 1: an Inform with the new address, as soon as possible after the change.
+    def carries_address(e: object) -> bool:
+        return inform("serving-hems", event=VALUE_CHANGE)(e) and param in e.data.get("params", {})  # type: ignore[arg-type]
+
+    try:
+        inf = tl.wait_for(carries_address, bounds.address_change_inform, "", change.seq)
+    except AssertionError:
+        # Was it sent, but before the change (since the last change, or the boot)?
+        prior = [
+            e for e in tl.events(boot.mark, change.seq) if e.source == "segw" and e.kind == "address-change"
+        ]
+        early = tl.first(carries_address, prior[-1].seq if prior else boot.mark, change.seq)
+        if early is not None:
+            steps.fail(
+                "1",
+                f"an Inform with {VALUE_CHANGE} and {param} after the address change "
+                f"({old} -> {new}) at {steps.describe(change)}",
+                f"it came before the change: {steps.describe(early)}, and none after",
+                early,
+            )
+        steps.fail(
+            "1",
+            f"an Inform with {VALUE_CHANGE} and {param} within {bounds.address_change_inform:g} s "
+            f"of the address change ({old} -> {new})",
+            f"none; {tl.last_seen(change.seq, lambda e: e.source == 'hems')}",
+            change,
+        )
+    check_device_id(steps, "1", inf, unit.cfg.identity)
+    carried = inf.data["params"][param]
+    if carried != new:
+        steps.fail(
+            "1",
+            f"{param} = {new} (the new inner address) in the Inform",
+            f"{param} = {carried}" + (" (the old address)" if carried == old else ""),
+            inf,
+        )
+    if inf.data["peer"] != new:
+        steps.fail(
+            "1", f"the Inform sent from the new inner address {new}", f"sent from {inf.data['peer']}", inf
+        )
+
+    # Cross-check on the wire: the SeGW's inner capture shows the connection from the new address.
+    evidence.inner.stop()
+    syns = [
+        p
+        for p in tcp_syns(evidence.inner.path, str(bench_run.inv.network.serving_hems), op.hems_port)
+        if p.src == new
+    ]
+    if not syns:
+        steps.fail(
+            "1",
+            f"a TCP connection from {new} to the Serving HeMS in the inner capture",
+            f"none in {evidence.inner.path}",
+            inf,
+        )
+    evidence.assert_no_cleartext(steps)

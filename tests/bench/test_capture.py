@@ -1,0 +1,273 @@
+"""Tests for bench/capture.py: live captures in namespaces, and the pcap analysis on files built by hand."""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import os
+import re
+import socket
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyroute2 import NetNS, netns
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.ipsec import ESP
+from scapy.layers.l2 import ARP, Dot1Q, Ether
+from scapy.packet import Padding
+from scapy.utils import PcapWriter, RawPcapReader
+
+from bench.capture import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_RAW,
+    Capture,
+    cleartext_leaks,
+    describe,
+    iter_ipv4,
+    tcp_syns,
+)
+from bench.errors import InfraError
+from bench.network.netns import run_in_netns, socket_in_netns
+
+CORE = ipaddress.IPv4Network("192.0.2.128/25")
+A_IP, A_CORE_IP, B_IP = "192.0.2.1", "192.0.2.129", "192.0.2.2"
+
+
+def _no_ipv6() -> None:
+    # Else router solicitations and MLD reports show up in the captures.
+    for conf in ("all", "default"):
+        Path(f"/proc/sys/net/ipv6/conf/{conf}/disable_ipv6").write_text("1")
+
+
+def _remove(name: str) -> None:
+    if name in netns.listnetns():
+        netns.remove(name)
+
+
+@pytest.fixture
+def ns_pair() -> Iterator[tuple[str, str]]:
+    """Namespaces A and B joined by veth hb-t-a (192.0.2.1/24 and .129/32) <-> hb-t-b (192.0.2.2/24)."""
+    a, b = f"hb-t-cap-a-{os.getpid()}", f"hb-t-cap-b-{os.getpid()}"
+    try:
+        for name in (a, b):
+            _remove(name)
+            netns.create(name)
+            run_in_netns(name, _no_ipv6)
+        with NetNS(a, flags=0) as ns:
+            ns.link("add", ifname="hb-t-a", kind="veth", peer={"ifname": "hb-t-b", "net_ns_fd": b})
+            idx = ns.link_lookup(ifname="hb-t-a")[0]
+            ns.addr("add", index=idx, address=A_IP, prefixlen=24)
+            ns.addr("add", index=idx, address=A_CORE_IP, prefixlen=32)
+            ns.link("set", index=idx, state="up")
+        with NetNS(b, flags=0) as ns:
+            idx = ns.link_lookup(ifname="hb-t-b")[0]
+            ns.addr("add", index=idx, address=B_IP, prefixlen=24)
+            ns.link("set", index=idx, state="up")
+        yield a, b
+    finally:
+        _remove(a)
+        _remove(b)
+
+
+def _udp(ns: str, port: int) -> socket.socket:
+    s = socket_in_netns(ns, socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.bind(("0.0.0.0", port))
+    return s
+
+
+@pytest.mark.netns
+def test_capture_veth_udp_and_tcp(ns_pair: tuple[str, str], tmp_path: Path) -> None:
+    a, b = ns_pair
+    sent_udp = [
+        (A_IP, 53, b"dns-query"),
+        (A_IP, 4500, b"\x00\x00\x00\x00ike"),
+        (A_IP, 7777, b"not-allowed"),
+        (A_CORE_IP, 4500, b"to-the-core"),
+    ]
+    receivers = {port: _udp(a, port) for port in (53, 4500, 7777)}
+    listener = socket_in_netns(a, socket.AF_INET, socket.SOCK_STREAM)
+    sender = _udp(b, 40000)
+    client = socket_in_netns(b, socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind((A_IP, 8080))
+        listener.listen()
+        with (
+            Capture(b, "hb-t-b", tmp_path / "idle.pcap", "idle") as idle,
+            Capture(a, "hb-t-a", tmp_path / "a.pcap", "outer-a") as cap_a,
+            Capture(b, "hb-t-b", tmp_path / "b.pcap", "outer-b") as cap_b,
+        ):
+            assert idle.stop() == 0  # stopped before any traffic; __exit__ stops it again
+            for dst, port, data in sent_udp:
+                sender.sendto(data, (dst, port))
+                assert receivers[port].recv(100) == data
+            client.settimeout(5)
+            client.bind((B_IP, 40001))
+            client.connect((A_IP, 8080))
+            conn, _ = listener.accept()
+            client.sendall(b"hello-tcp")
+            conn.settimeout(5)
+            assert conn.recv(100) == b"hello-tcp"
+            conn.close()
+        assert cap_a.linktype == LINKTYPE_ETHERNET
+        assert list(iter_ipv4(idle.path)) == []
+    finally:
+        for s in (*receivers.values(), listener, sender, client):
+            s.close()
+
+    for cap in (cap_a, cap_b):
+        frames = sum(1 for _ in RawPcapReader(str(cap.path)))
+        assert cap.count == frames > 0, cap.path
+        pkts = list(iter_ipv4(cap.path))
+        assert {(p.src, p.dst) for p in pkts} <= {(B_IP, A_IP), (A_IP, B_IP), (B_IP, A_CORE_IP)}
+        udp = [(p.src, p.dst, p.sport, p.dport, p.payload, p.length) for p in pkts if p.proto == 17]
+        assert udp == [(B_IP, dst, 40000, port, data, 28 + len(data)) for dst, port, data in sent_udp]
+
+        tcp = [p for p in pkts if p.proto == 6]
+        assert [(p.src, p.sport, p.dport, p.tcp_flags) for p in tcp[:3]] == [
+            (B_IP, 40001, 8080, 0x02),
+            (A_IP, 8080, 40001, 0x12),
+            (B_IP, 40001, 8080, 0x10),
+        ]
+        assert [p.payload for p in tcp if p.payload] == [b"hello-tcp"]
+
+        syns = tcp_syns(cap.path)
+        assert [(p.src, p.dst, p.dport) for p in syns] == [(B_IP, A_IP, 8080)]
+        assert tcp_syns(cap.path, dst=A_IP, dport=8080) == syns
+        assert tcp_syns(cap.path, dport=9999) == []
+
+        leaks = cleartext_leaks(cap.path, [CORE])
+        assert [p.payload for p in leaks if p.proto == 17] == [b"not-allowed", b"to-the-core"]
+        assert [p for p in leaks if p.proto == 6] == tcp
+
+        first = udp_pkt = next(p for p in pkts if p.proto == 17)
+        assert re.fullmatch(
+            r"\+0\.\d{3}s 192\.0\.2\.2:40000 -> 192\.0\.2\.1:53 UDP len 37", describe(udp_pkt, t0=first.t)
+        )
+
+
+@pytest.mark.netns
+def test_start_on_missing_interface_names_namespace_and_interface(
+    ns_pair: tuple[str, str], tmp_path: Path
+) -> None:
+    a, _ = ns_pair
+    with pytest.raises(InfraError, match=f"hb-t-nope.*{a}"):
+        Capture(a, "hb-t-nope", tmp_path / "x.pcap", "outer").start()
+    with pytest.raises(InfraError, match="hb-t-a.*hb-t-no-such-ns"):
+        Capture("hb-t-no-such-ns", "hb-t-a", tmp_path / "y.pcap", "outer").start()
+
+
+TUNSETIFF = 0x400454CA
+IFF_TUN, IFF_NO_PI = 0x0001, 0x1000
+
+
+@pytest.mark.netns
+def test_capture_on_tun_is_raw_ip(tmp_path: Path) -> None:
+    name = f"hb-t-cap-tun-{os.getpid()}"
+    tun_fd = -1
+    try:
+        _remove(name)
+        netns.create(name)
+        run_in_netns(name, _no_ipv6)
+
+        def open_tun() -> int:
+            fd = os.open("/dev/net/tun", os.O_RDWR)
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", b"hb-t-tun0", IFF_TUN | IFF_NO_PI))
+            return fd
+
+        tun_fd = run_in_netns(name, open_tun)
+        with NetNS(name, flags=0) as ns:
+            idx = ns.link_lookup(ifname="hb-t-tun0")[0]
+            ns.addr("add", index=idx, address="192.0.2.1", prefixlen=24)
+            ns.link("set", index=idx, state="up")
+        sock = socket_in_netns(name, socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            with Capture(name, "hb-t-tun0", tmp_path / "tun.pcap", "inner") as cap:
+                sock.sendto(b"esp-in-udp", ("192.0.2.50", 4500))
+                # Reading the packet off the TUN proves it went out before the capture stops.
+                assert os.read(tun_fd, 2000)[-10:] == b"esp-in-udp"
+        finally:
+            sock.close()
+        assert cap.linktype == LINKTYPE_RAW
+        pkts = [p for p in iter_ipv4(cap.path)]
+        assert [(p.src, p.dst, p.proto, p.dport, p.payload) for p in pkts] == [
+            ("192.0.2.1", "192.0.2.50", 17, 4500, b"esp-in-udp")
+        ]
+    finally:
+        if tun_fd >= 0:
+            os.close(tun_fd)
+        _remove(name)
+
+
+# Analysis on files written by hand: every linktype and corner case, no namespaces needed.
+
+ETH = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+
+
+def _write(path: Path, linktype: int, pkts: list, t0: float = 1000.0) -> Path:
+    with PcapWriter(str(path), linktype=linktype) as w:
+        for i, p in enumerate(pkts):
+            p.time = t0 + i
+            w.write(p)
+    return path
+
+
+def test_iter_ipv4_ethernet_skips_arp_ipv6_and_strips_padding(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "e.pcap",
+        LINKTYPE_ETHERNET,
+        [
+            ETH / ARP(psrc="192.0.2.1", pdst="192.0.2.2"),
+            ETH / IPv6() / UDP(sport=1, dport=2),
+            ETH
+            / IP(src="198.51.100.10", dst="203.0.113.2")
+            / UDP(sport=4500, dport=4500)
+            / b"x"
+            / Padding(b"\0" * 17),
+            ETH / Dot1Q(vlan=7) / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1234, dport=80, flags="S"),
+            ETH / IP(src="10.0.0.1", dst="10.0.0.2", proto=50) / ESP(spi=1, seq=1, data=b"e" * 10),
+        ],
+    )
+    pkts = list(iter_ipv4(path))
+    assert [
+        (p.t, p.src, p.dst, p.proto, p.sport, p.dport, p.tcp_flags, p.length, p.payload) for p in pkts
+    ] == [
+        (1002.0, "198.51.100.10", "203.0.113.2", 17, 4500, 4500, None, 29, b"x"),
+        (1003.0, "10.0.0.1", "10.0.0.2", 6, 1234, 80, 0x02, 40, b""),
+        (1004.0, "10.0.0.1", "10.0.0.2", 50, None, None, None, 38, b""),
+    ]
+    assert describe(pkts[0], t0=1000.766) == "+1.234s 198.51.100.10:4500 -> 203.0.113.2:4500 UDP len 29"
+    assert describe(pkts[1], t0=1000.0) == "+3.000s 10.0.0.1:1234 -> 10.0.0.2:80 TCP [S] len 40"
+    assert describe(pkts[2], t0=1000.0) == "+4.000s 10.0.0.1 -> 10.0.0.2 ESP len 38"
+
+
+def test_cleartext_leaks_on_raw_ip_link(tmp_path: Path) -> None:
+    big_ike = IP(src="198.51.100.10", dst="203.0.113.2", id=77) / UDP(sport=500, dport=500) / (b"i" * 1600)
+    big_other = IP(src="198.51.100.10", dst="203.0.113.2", id=78) / UDP(sport=9, dport=9) / (b"o" * 1600)
+    path = _write(
+        tmp_path / "r.pcap",
+        LINKTYPE_RAW,
+        [
+            IP(src="198.51.100.10", dst="203.0.113.1") / UDP(sport=33000, dport=53) / b"dns",
+            IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) / b"dhcp",
+            IP(src="198.51.100.10", dst="203.0.113.2", proto=50) / ESP(spi=1, seq=1, data=b"e" * 10),
+            IP(src="198.51.100.10", dst="10.0.0.5") / UDP(sport=4500, dport=4500) / b"core-dst",
+            IP(src="198.51.100.10", dst="203.0.113.2") / TCP(sport=1, dport=7547, flags="S"),
+            IP(src="198.51.100.10", dst="203.0.113.2") / UDP(sport=5000, dport=5001) / b"other",
+            *big_ike.fragment(800),
+            *big_other.fragment(800),
+        ],
+    )
+    leaks = cleartext_leaks(path, [ipaddress.IPv4Network("10.0.0.0/8")])
+    assert [(p.dst, p.proto, p.dport, p.ip_id, p.frag_offset) for p in leaks] == [
+        ("10.0.0.5", 17, 4500, 1, 0),
+        ("203.0.113.2", 6, 7547, 1, 0),
+        ("203.0.113.2", 17, 5001, 1, 0),
+        ("203.0.113.2", 17, 9, 78, 0),
+        ("203.0.113.2", 17, None, 78, 800),
+        ("203.0.113.2", 17, None, 78, 1600),
+    ]
+    assert cleartext_leaks(path, [], allowed_udp_ports={53, 67, 68, 500, 4500, 5001, 9}) == [leaks[1]]
