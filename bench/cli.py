@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from bench.errors import BenchError, ConfigError
-from bench.inventory import KNOBS, load_inventory
+from bench.inventory import load_inventory
+from bench.mock.knobs import KNOBS
 
 PLANS = Path(__file__).resolve().parents[1] / "testplans" / "ts32593"
 
@@ -18,8 +19,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     inv = load_inventory(Path(args.inventory))
     for name, unit in inv.units.items():
         ident = unit.identity
-        print(f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} power={unit.power.driver} "
-              f"console={unit.console.driver} wan={unit.wan.driver}")
+        print(
+            f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} power={unit.power.driver} "
+            f"console={unit.console.driver} wan={unit.wan.driver}"
+        )
     print(f"{args.inventory}: OK")
     return 0
 
@@ -36,9 +39,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_id = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out)
     run_dir = out / run_id
-    argv = [str(PLANS), "-p", "no:cacheprovider", "-q", "-rfE", f"--inventory={inv_path}",
-            f"--out={out}", f"--run-id={run_id}", f"--junitxml={run_dir / 'junit.xml'}", "-o", "junit_family=xunit2",
-            f"--rootdir={PLANS.parents[1]}"]
+    argv = [
+        str(PLANS),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfE",
+        f"--inventory={inv_path}",
+        f"--out={out}",
+        f"--run-id={run_id}",
+        f"--junitxml={run_dir / 'junit.xml'}",
+        "-o",
+        "junit_family=xunit2",
+        f"--rootdir={PLANS.parents[1]}",
+    ]
     if args.unit:
         argv.append(f"--unit={args.unit}")
     for clause in args.clause:
@@ -87,10 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate the inventory").set_defaults(fn=cmd_check)
     run = sub.add_parser("run", help="run the TS 32.593 plans against a unit")
     run.add_argument("--unit", help="unit name (default: the first in the inventory)")
-    run.add_argument("--clause", action="append", default=[], help="only this clause, e.g. 5.2.4 (repeatable)")
+    run.add_argument(
+        "--clause", action="append", default=[], help="only this clause, e.g. 5.2.4 (repeatable)"
+    )
     run.add_argument("--out", default="captures", help="evidence folder (default: captures/)")
-    run.add_argument("--misbehave", action="append", default=[], metavar="KNOB",
-                     help="make the mock unit misbehave (repeatable): " + ", ".join(KNOBS))
+    run.add_argument(
+        "--misbehave",
+        action="append",
+        default=[],
+        metavar="KNOB",
+        help="make the mock unit misbehave (repeatable): " + ", ".join(KNOBS),
+    )
     run.set_defaults(fn=cmd_run)
     sub.add_parser("list", help="list the clauses and their plans").set_defaults(fn=cmd_list)
     sub.add_parser("clean", help="remove what a killed run left behind").set_defaults(fn=cmd_clean)

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bench.errors import ConfigError
+from bench.mock.knobs import KNOBS
 
 IPv4Net = ipaddress.IPv4Network
 
@@ -140,30 +141,20 @@ class NicWan(Strict):
 
 WanConfig = Annotated[MockWan | NicWan, Field(discriminator="driver")]
 
-KNOBS = (
-    "no_bootstrap",
-    "wrong_device_id",
-    "segw_by_ip",
-    "untrusted_cert",
-    "hems_dns_public",
-    "reject_serving_assignment",
-    "ignore_serving_assignment",
-    "reject_s1_config",
-    "no_s1_init",
-    "s1_wrong_port",
-    "no_inform_after_address_change",
-    "inform_before_change",
-    "old_address_in_inform",
-    "leak_cleartext",
-)
-Knob = Literal[KNOBS]  # type: ignore[valid-type]
-
 
 class MockSettings(Strict):
-    misbehave: list[Knob] = []
+    misbehave: list[str] = []
     cwmp_ns: Literal[
         "urn:dslforum-org:cwmp-1-0", "urn:dslforum-org:cwmp-1-1", "urn:dslforum-org:cwmp-1-2"
     ] = "urn:dslforum-org:cwmp-1-1"
+
+    @field_validator("misbehave")
+    @classmethod
+    def _knobs(cls, v: list[str]) -> list[str]:
+        for knob in v:
+            if knob not in KNOBS:
+                raise ValueError(f"unknown knob {knob!r}, expected one of {', '.join(KNOBS)}")
+        return v
 
 
 class Bounds(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import time
@@ -50,9 +51,14 @@ class Evidence:
         """Only DHCP, DNS and IKE/ESP may cross the unit's outer link: nothing in clear to the core."""
         self.outer.stop()
         net = self.run.inv.network
-        leaks = cleartext_leaks(
-            self.outer.path, [net.core, net.transit, net.initial_pool, *net.serving_pools]
-        )
+        # Link-local multicast (the home bridge's own IGMP reports) never leaves the link: not a leak.
+        leaks = [
+            p
+            for p in cleartext_leaks(
+                self.outer.path, [net.core, net.transit, net.initial_pool, *net.serving_pools]
+            )
+            if not ipaddress.IPv4Address(p.dst).is_multicast
+        ]
         if leaks:
             shown = "; ".join(describe(p, self.run.timeline.t0) for p in leaks[:3])
             steps.fail(

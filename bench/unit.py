@@ -57,7 +57,7 @@ class BenchUnit:
                 topo.workdir / f"unit{index}",
                 topo.ca,
                 topo.rogue_ca,
-                {run.inv.operator.initial_segw: topo.isegw_outer},
+                topo.cached_ips(),
                 topo.state,
                 knobs,
             )

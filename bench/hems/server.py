@@ -1,18 +1,22 @@
 """The reference HeMS (TR-069 ACS) on aiohttp, served from its own event loop thread.
 
-Test code queues RPCs per unit serial and waits on their results;
+Test code queues RPCs per unit serial, waits for Informs and results, and sends connection requests;
 every message goes to the timeline and the transcript.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
+import re
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,32 +24,21 @@ from typing import Any
 from aiohttp import web
 
 from bench import cwmp
-from bench.cwmp import CwmpFault, CwmpParseError, Envelope
+from bench.cwmp import CwmpFault, CwmpParseError, Envelope, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError, InfraError
-from bench.timeline import Timeline
+from bench.hems.auth import Authenticator
+from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, connection_request
+from bench.timeline import Event, Timeline
+
+__all__ = ["CwmpFault", "GpvResult", "Hems", "RpcCall", "RpcResult", "SpvResult"]
 
 COOKIE = "hems_session"
 # SOAP 1.1 section 6.2 puts faults in HTTP 500 responses; TR-069 does not override it in what we could read.
 FAULT_HTTP_STATUS = 500
-TEXT_XML = "text/xml; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class SpvResult:
-    status: int
-
-
-@dataclass(frozen=True)
-class GpvResult:
-    values: dict[str, str]
-
-
-RpcResult = SpvResult | GpvResult | CwmpFault
-
-RESPONSE_OF = {
-    "SetParameterValues": "SetParameterValuesResponse",
-    "GetParameterValues": "GetParameterValuesResponse",
-}
+TEXT_XML = 'text/xml; charset="utf-8"'
+CPE_REQUESTS = ("TransferComplete", "AutonomousTransferComplete", "GetRPCMethods", "RequestDownload")
+_INFORM_TAG = re.compile(rb"<(?:[\w.-]+:)?Inform[\s/>]")
+InformHook = Callable[["Hems", str, list[str], dict[str, str]], None]
 
 
 class RpcCall:
@@ -60,10 +53,8 @@ class RpcCall:
         self._done = threading.Event()
         self._result: RpcResult | None = None
 
-    def build(self, ns: str) -> bytes:
-        if self.method == "SetParameterValues":
-            return cwmp.set_parameter_values(ns, self.id, self.args["params"], self.args["parameter_key"])
-        return cwmp.get_parameter_values(ns, self.id, self.args["names"])
+    def build(self, ns: str, hold_requests: bool | None = None) -> bytes:
+        return cwmp.request(ns, self.id, self.method, self.args, hold_requests)
 
     def resolve(self, result: RpcResult) -> None:
         self._result = result
@@ -73,12 +64,12 @@ class RpcCall:
         return self._done.is_set()
 
     def result(self, timeout: float) -> RpcResult:
+        """The typed response, or the unit's CwmpFault; DeviceError when nothing came in time."""
         if not self._done.wait(timeout):
             state = f"sent as ID {self.id}, no answer" if self.id else "never sent: no session from the unit"
             raise DeviceError(
                 f"HeMS {self.hems.name}: timed out after {timeout:g} s waiting for the {self.method} "
-                f"response "
-                f"from unit {self.serial} ({state}); {self.hems.last_from(self.serial)}"
+                f"response from unit {self.serial} ({state}); {self.hems.last_from(self.serial)}"
             )
         assert self._result is not None
         return self._result
@@ -90,28 +81,55 @@ class _Session:
     serial: str
     ns: str
     peer: str
+    version: str
+    user: str | None = None
     pending: RpcCall | None = None
+    held: bool = False
+    ended: bool = False
 
 
 class Hems:
-    """A TR-069 ACS for tests. Thread-safe: start/stop/queue_rpc/transcript are called from test threads.
+    """A TR-069 ACS for tests. Thread-safe: the public methods are called from test threads.
 
-    `idle_wait` holds an empty POST that many seconds for an RPC to be queued before ending the session,
-    so a script that reacts to an Inform can still reach the unit in the same session.
+    `idle_wait` holds an empty POST that many seconds for an RPC to be queued before ending the session.
+    `auth` makes the HeMS challenge every new session; `tls` serves HTTPS. `hold_requests` sets HoldRequests
+    while the HeMS has RPCs for the unit. `session_timeout` (CWMP 1.3) goes into InformResponse in the 1-2
+    namespace. `max_version` caps the version the HeMS agrees to use (CWMP 1.4 UseCWMPVersion).
+    `on_inform(hems, serial, events, params)` runs in the server thread before the InformResponse is sent.
     """
 
     def __init__(
-        self, name: str, timeline: Timeline, session_end_status: int = 204, idle_wait: float = 0.0
+        self,
+        name: str,
+        timeline: Timeline,
+        session_end_status: int = 204,
+        idle_wait: float = 0.0,
+        *,
+        auth: Authenticator | None = None,
+        tls: ssl.SSLContext | None = None,
+        hold_requests: bool = False,
+        session_timeout: int | None = None,
+        max_version: str = "1.4",
+        on_inform: InformHook | None = None,
     ) -> None:
+        if max_version not in cwmp.CWMP_VERSIONS:
+            raise ValueError(f"max_version {max_version!r}: expected one of {', '.join(cwmp.CWMP_VERSIONS)}")
         self.name = name
         self.timeline = timeline
         self.session_end_status = session_end_status
         self.idle_wait = idle_wait
+        self.auth = auth
+        self.tls = tls
+        self.hold_requests = hold_requests
+        self.session_timeout = session_timeout
+        self.max_version = max_version
+        self.on_inform = on_inform
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
         self._by_peer: dict[str, str] = {}
         self._queues: dict[str, deque[RpcCall]] = {}
         self._last: dict[str, str] = {}
+        self._cr_urls: dict[str, str] = {}
         self._transcript: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._thread: threading.Thread | None = None
@@ -121,7 +139,7 @@ class Hems:
     # ---- lifecycle ----
 
     def start(self, sock: socket.socket) -> None:
-        """Serve HTTP on a bound, listening socket from a background thread; return once ready."""
+        """Serve HTTP (HTTPS with `tls`) on a bound, listening socket from a background thread."""
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -154,7 +172,7 @@ class Hems:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        await web.SockSite(self._runner, sock, ssl_context=self.tls, backlog=1024).start()
 
     async def _cleanup(self) -> None:
         if self._runner is not None:
@@ -171,18 +189,11 @@ class Hems:
     # ---- test-facing API ----
 
     def queue_rpc(self, serial: str, method: str, **args: Any) -> RpcCall:
-        """Queue an RPC for the unit `serial`: sent in its open session if there is one, else in its next."""
-        if method == "SetParameterValues":
-            if set(args) != {"params", "parameter_key"}:
-                raise TypeError(
-                    "SetParameterValues takes params=[(name, value, xsd_type)] and parameter_key=str"
-                )
-        elif method == "GetParameterValues":
-            if set(args) != {"names"}:
-                raise TypeError("GetParameterValues takes names=[str]")
-        else:
-            raise ValueError(f"HeMS {self.name} cannot send {method!r} yet")
-        call = RpcCall(self, serial, method, args)
+        """Queue an RPC for the unit `serial`: sent in its open session if there is one, else in its next.
+
+        The arguments are those of bench.cwmp.ACS_RPCS (e.g. SetParameterValues: params, parameter_key).
+        """
+        call = RpcCall(self, serial, method, cwmp.rpc_args(method, args))
         with self._lock:
             self._queues.setdefault(serial, deque()).append(call)
         return call
@@ -193,6 +204,105 @@ class Hems:
             dropped = len(self._queues.pop(serial, ()))
         return dropped
 
+    def call(
+        self,
+        serial: str,
+        method: str,
+        timeout: float = 30.0,
+        connection_request: bool = False,
+        cr_username: str = "",
+        cr_password: str = "",
+        **args: Any,
+    ) -> RpcResult:
+        """Run an RPC on the unit; return its typed result or CwmpFault (a fault is a result, not an error).
+
+        Queued for the unit's current or next session; with `connection_request`, the HeMS also asks the
+        unit to open a session now. DeviceError on timeout, naming the RPC and what the unit last sent.
+        """
+        call = self.queue_rpc(serial, method, **args)
+        t0 = time.monotonic()
+        if connection_request:
+            try:
+                self.connect(serial, cr_username, cr_password, timeout=timeout)
+            except DeviceError:
+                with self._lock:
+                    queue = self._queues.get(serial)
+                    if queue and call in queue:
+                        queue.remove(call)
+                raise
+        return call.result(max(0.0, timeout - (time.monotonic() - t0)))
+
+    def wait_inform(
+        self, serial: str, events: Iterable[str] = (), timeout: float = 30.0, since: int = 0
+    ) -> Event:
+        """The first Inform (timeline event) from `serial` since `since` carrying all of `events`."""
+        wanted = list(events)
+
+        def match(e: Event) -> bool:
+            return (
+                e.source == "hems"
+                and e.kind == "inform"
+                and e.data.get("hems") == self.name
+                and e.data.get("serial") == serial
+                and all(code in e.data.get("events", ()) for code in wanted)
+            )
+
+        try:
+            return self.timeline.wait_for(match, timeout, "an Inform", since=since)
+        except DeviceError:
+            what = f"an Inform with [{', '.join(wanted)}]" if wanted else "an Inform"
+            raise DeviceError(
+                f"HeMS {self.name}: timed out after {timeout:g} s waiting for {what} from unit {serial}; "
+                f"{self.last_from(serial)}"
+            ) from None
+
+    def connection_request_url(self, serial: str) -> str | None:
+        """The ConnectionRequestURL the unit last reported in an Inform."""
+        with self._lock:
+            return self._cr_urls.get(serial)
+
+    def request_connection(
+        self, serial: str, username: str, password: str, url: str | None = None, timeout: float = 10.0
+    ) -> ConnReqResult:
+        """Send a connection request (HTTP GET with Digest) to the unit; the result goes on the timeline."""
+        url = url or self.connection_request_url(serial)
+        if not url:
+            raise DeviceError(
+                f"HeMS {self.name}: no ConnectionRequestURL for unit {serial}; {self.last_from(serial)}"
+            )
+        if self._loop is None or self._thread is None:
+            raise InfraError(f"HeMS {self.name} is not running")
+        fut = asyncio.run_coroutine_threadsafe(
+            connection_request(url, username, password, timeout), self._loop
+        )
+        result = fut.result(timeout + 5)
+        self._event(
+            "connection-request",
+            url,
+            serial=serial,
+            url=url,
+            status=result.status,
+            error=result.error,
+            auth=result.auth,
+            elapsed=round(result.elapsed, 4),
+        )
+        self._note(serial, None)
+        return result
+
+    def connect(
+        self, serial: str, username: str, password: str, url: str | None = None, timeout: float = 30.0
+    ) -> Event:
+        """Connection request, then wait for the Inform with `6 CONNECTION REQUEST`; returns that Inform."""
+        mark = self.timeline.mark()
+        result = self.request_connection(serial, username, password, url, timeout=min(timeout, 10.0))
+        if not result.ok:
+            got = f"HTTP {result.status}" if result.status is not None else result.error
+            raise DeviceError(
+                f"HeMS {self.name}: connection request to unit {serial} at {result.url} answered {got}, "
+                f"expected HTTP 200 or 204; {self.last_from(serial)}"
+            )
+        return self.wait_inform(serial, ["6 CONNECTION REQUEST"], timeout, since=mark)
+
     def last_from(self, serial: str) -> str:
         with self._lock:
             last = self._last.get(serial)
@@ -202,9 +312,9 @@ class Hems:
             else f"unit {serial} never sent anything to HeMS {self.name}"
         )
 
-    def transcript(self) -> list[dict[str, Any]]:
+    def transcript(self, since: int = 0) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(e) for e in self._transcript]
+            return [dict(e) for e in self._transcript[since:]]
 
     def write_transcript(self, path: Path) -> None:
         t0 = self.timeline.t0
@@ -216,8 +326,8 @@ class Hems:
 
     # ---- HTTP handling ----
 
-    def _note(self, serial: str | None, what: str) -> None:
-        if serial:
+    def _note(self, serial: str | None, what: str | None) -> None:
+        if serial and what:
             with self._lock:
                 self._last[serial] = f"{what} at +{time.time() - self.timeline.t0:.3f}s"
 
@@ -244,13 +354,26 @@ class Hems:
         entry: dict[str, Any] = {"t": time.time(), "direction": "in", "peer": peer, "status": None, "xml": ""}
         with self._lock:
             self._transcript.append(entry)
+        headers: dict[str, str] = {}
         try:
             body = await request.read()
             entry["xml"] = body.decode("utf-8", errors="replace")
+            session = self._session_for(request, peer)
+            user = session.user if session is not None else None
             if request.method != "POST":
                 status, out, cookie = 405, b"CWMP needs POST\n", None
+            elif self.auth is not None and (user is None or _INFORM_TAG.search(body)):
+                # Every Inform opens a new session and must authenticate; the rest of it rides on the cookie.
+                check = self.auth.check(request.method, request.path_qs, request.headers.get("Authorization"))
+                if check.user is None:
+                    kind = "auth-challenge" if "no Authorization" in check.reason else "auth-failed"
+                    self._event(kind, peer, reason=check.reason, scheme=self.auth.scheme)
+                    headers["WWW-Authenticate"] = self.auth.challenge(stale=check.stale)
+                    status, out, cookie = 401, b"authentication required\n", None
+                else:
+                    status, out, cookie = await self._dispatch(peer, body, session, check.user)
             else:
-                status, out, cookie = await self._dispatch(request, peer, body)
+                status, out, cookie = await self._dispatch(peer, body, session, user)
         except web.HTTPRequestEntityTooLarge as exc:
             self._event("bad-message", peer, reason=exc.text, size=request.content_length)
             status, out, cookie = 400, b"bad CWMP message: body too large\n", None
@@ -264,35 +387,38 @@ class Hems:
             self._transcript.append(
                 {"t": time.time(), "direction": "out", "peer": peer, "status": status, "xml": out.decode()}
             )
-        resp = web.Response(status=status, body=out, content_type=None)
+        resp = web.Response(status=status, body=out, content_type=None, headers=headers)
         if out:
             resp.headers["Content-Type"] = TEXT_XML if is_xml else "text/plain; charset=utf-8"
         if cookie:
             resp.set_cookie(COOKIE, cookie, path="/")
         return resp
 
-    async def _dispatch(self, request: web.Request, peer: str, body: bytes) -> tuple[int, bytes, str | None]:
+    async def _dispatch(
+        self, peer: str, body: bytes, session: _Session | None, user: str | None
+    ) -> tuple[int, bytes, str | None]:
         """Return (HTTP status, body, session cookie to set)."""
-        session = self._session_for(request, peer)
         if not body.strip():
-            if session is None:
+            if session is None or session.ended:
+                # A stray empty POST (after the end, or with no session at all): end again, quietly.
                 return self.session_end_status, b"", None
             self._note(session.serial, "empty POST")
             return (*await self._next_or_end(session), None)
 
+        serial = session.serial if session else None
         try:
             env = cwmp.parse_envelope(body)
             if env.method == "Inform":
-                return self._on_inform(env, peer)
-            if env.method in RESPONSE_OF.values() or env.method == "Fault":
+                return self._on_inform(env, peer, user)
+            if env.method == "Fault" or env.method.endswith("Response"):
                 return (*await self._on_response(env, session, peer), None)
+            if env.method in CPE_REQUESTS:
+                return (*self._on_cpe_request(env, session, peer), None)
         except CwmpParseError as exc:
-            serial = session.serial if session else None
             self._event("bad-message", peer, reason=str(exc), size=len(body), serial=serial)
             self._note(serial, f"a bad message ({exc})")
             return 400, f"bad CWMP message: {exc}\n".encode(), None
         # A CPE request we do not implement: TR-069 answers with ACS fault 8000.
-        serial = session.serial if session else None
         self._note(serial, f"unsupported {env.method}")
         self._event("unsupported-rpc", peer, serial=serial, method=env.method, id=env.id)
         return (
@@ -301,18 +427,46 @@ class Hems:
             None,
         )
 
-    def _on_inform(self, env: Envelope, peer: str) -> tuple[int, bytes, str]:
+    def _negotiate(self, env: Envelope) -> tuple[str | None, str | None]:
+        """(version to use, UseCWMPVersion to send) or (None, None) when no common version exists."""
+        base = {cwmp.CWMP_NAMESPACES[0]: "1.0", cwmp.CWMP_NAMESPACES[1]: "1.1"}.get(env.ns, "1.2")
+        if env.supported_versions is None or env.ns != cwmp.CWMP_NAMESPACES[2]:
+            return base, None
+        common = [
+            v for v in env.supported_versions if cwmp.CWMP_VERSIONS.get(v) == env.ns and v <= self.max_version
+        ]
+        if not common:
+            return None, None
+        best = max(common)
+        return best, best
+
+    def _on_inform(self, env: Envelope, peer: str, user: str | None) -> tuple[int, bytes, str | None]:
         inform = cwmp.read_inform(env)
         dev = inform.device_id
-        session = _Session(secrets.token_hex(16), dev.serial_number, env.ns, peer)
-        with self._lock:
-            # A new Inform opens a new session; whatever this unit had before is over.
-            for token in [t for t, s in self._sessions.items() if s.serial == dev.serial_number]:
-                del self._sessions[token]
-            self._sessions[session.token] = session
-            self._by_peer[peer] = session.token
+        version, use_version = self._negotiate(env)
         codes = [code for code, _ in inform.events]
         self._note(dev.serial_number, f"Inform [{', '.join(codes)}]")
+        if version is None:
+            offered = ",".join(env.supported_versions or ())
+            self._event(
+                "version-mismatch",
+                peer,
+                serial=dev.serial_number,
+                offered=offered,
+                max_version=self.max_version,
+            )
+            return (
+                FAULT_HTTP_STATUS,
+                cwmp.fault(
+                    env.ns, env.id, 8006, f"ACS supports up to CWMP {self.max_version}, CPE {offered}"
+                ),
+                None,
+            )
+        session = _Session(secrets.token_hex(16), dev.serial_number, env.ns, peer, version, user)
+        for name in CONNECTION_REQUEST_URL_PARAMS:
+            if inform.params.get(name):
+                with self._lock:
+                    self._cr_urls[dev.serial_number] = inform.params[name]
         self._event(
             "inform",
             peer,
@@ -321,10 +475,66 @@ class Hems:
             product_class=dev.product_class,
             manufacturer=dev.manufacturer,
             events=codes,
+            command_keys=[key for _, key in inform.events],
             params=inform.params,
             cwmp_ns=env.ns,
+            cwmp_version=version,
+            user=user,
+            id=env.id,
         )
-        return 200, cwmp.inform_response(env.ns, env.id, max_envelopes=1), session.token
+        if self.on_inform is not None:
+            try:
+                self.on_inform(self, dev.serial_number, codes, inform.params)
+            except Exception as exc:  # noqa: BLE001 - a broken script must not break the session
+                self._event("hems-error", peer, serial=dev.serial_number, reason=f"on_inform: {exc!r}")
+        with self._lock:
+            # A new Inform opens a new session; whatever this unit had before is over.
+            for token in [t for t, s in self._sessions.items() if s.serial == dev.serial_number]:
+                del self._sessions[token]
+            self._sessions[session.token] = session
+            self._by_peer[peer] = session.token
+            session.held = self.hold_requests and bool(self._queues.get(dev.serial_number))
+        ns2 = env.ns == cwmp.CWMP_NAMESPACES[2]
+        out = cwmp.inform_response(
+            env.ns,
+            env.id,
+            max_envelopes=1,
+            hold_requests=True if session.held else None,
+            session_timeout=self.session_timeout if ns2 else None,
+            use_version=use_version,
+        )
+        return 200, out, session.token
+
+    def _on_cpe_request(self, env: Envelope, session: _Session | None, peer: str) -> tuple[int, bytes]:
+        serial = session.serial if session else None
+        if session is None:
+            raise CwmpParseError(f"{env.method} outside a session (no Inform from this peer or cookie)")
+        data: dict[str, Any]
+        if env.method == "TransferComplete":
+            data = dataclasses.asdict(cwmp.read_transfer_complete(env))
+        elif env.method == "AutonomousTransferComplete":
+            data = dataclasses.asdict(cwmp.read_autonomous_transfer_complete(env))
+        elif env.method == "RequestDownload":
+            data = dataclasses.asdict(cwmp.read_request_download(env))
+        else:
+            data = {}
+        session.ended = False  # an empty response lifts HoldRequests: the CPE may go on with its requests
+        if session.held:
+            self._event(
+                "protocol-violation",
+                peer,
+                serial=serial,
+                reason=f"{env.method} sent while the HeMS had set HoldRequests",
+            )
+        self._event("cpe-rpc", peer, serial=serial, method=env.method, id=env.id, **data)
+        self._note(serial, env.method)
+        hold = True if session.held else None
+        if env.method == "GetRPCMethods":
+            methods = ["Inform", *CPE_REQUESTS]
+            if env.ns == cwmp.CWMP_NAMESPACES[0]:
+                methods.remove("AutonomousTransferComplete")  # not in CWMP 1.0
+            return 200, cwmp.get_rpc_methods_response(env.ns, env.id, methods, hold)
+        return 200, cwmp.empty_response(env.ns, env.id, f"{env.method}Response", hold)
 
     async def _on_response(self, env: Envelope, session: _Session | None, peer: str) -> tuple[int, bytes]:
         if session is None:
@@ -333,35 +543,25 @@ class Hems:
         if call is None:
             raise CwmpParseError(f"{env.method} but no RPC is pending in this session")
         serial = session.serial
-        if env.method == "Fault":
-            f = cwmp.read_fault(env)
+        if env.method not in ("Fault", f"{call.method}Response"):
+            raise CwmpParseError(f"expected {call.method}Response or Fault for {call.id}, got {env.method}")
+        result = cwmp.read_result(env, call.method)
+        if isinstance(result, CwmpFault):
             self._event(
                 "rpc-fault",
                 peer,
                 serial=serial,
                 method=call.method,
                 id=env.id,
-                fault_code=f.fault_code,
-                fault_string=f.fault_string,
-                param_faults=f.param_faults,
+                fault_code=result.fault_code,
+                fault_string=result.fault_string,
+                meaning=result.meaning,
+                param_faults=[tuple(p) for p in result.param_faults],
             )
-            self._note(serial, f"Fault {f.fault_code} to {call.method}")
-            result: RpcResult = f
-        elif env.method != RESPONSE_OF[call.method]:
-            raise CwmpParseError(
-                f"expected {RESPONSE_OF[call.method]} or Fault for {call.id}, got {env.method}"
-            )
-        elif env.method == "SetParameterValuesResponse":
-            result = SpvResult(cwmp.read_spv_response(env))
-            self._event(
-                "rpc-response", peer, serial=serial, method=call.method, id=env.id, status=result.status
-            )
+            self._note(serial, f"Fault {result.fault_code} to {call.method}")
         else:
-            result = GpvResult(cwmp.read_gpv_response(env))
-            self._event(
-                "rpc-response", peer, serial=serial, method=call.method, id=env.id, values=result.values
-            )
-        if env.method != "Fault":
+            fields = {k: v for k, v in dataclasses.asdict(result).items() if k != "method"}
+            self._event("rpc-response", peer, serial=serial, method=call.method, id=env.id, **fields)
             self._note(serial, env.method)
         session.pending = None
         call.resolve(result)
@@ -374,18 +574,17 @@ class Hems:
 
     async def _next_or_end(self, session: _Session) -> tuple[int, bytes]:
         call = self._pop(session.serial)
-        deadline = time.monotonic() + self.idle_wait
-        while call is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-            call = self._pop(session.serial)
+        if call is None and self.idle_wait > 0:
+            deadline = time.monotonic() + self.idle_wait
+            while call is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                call = self._pop(session.serial)
         if call is not None:
             call.id = f"{self.name}-{next(self._ids)}"
             session.pending = call
             self._event("rpc-sent", session.peer, serial=session.serial, method=call.method, id=call.id)
-            return 200, call.build(session.ns)
-        with self._lock:
-            self._sessions.pop(session.token, None)
-            if self._by_peer.get(session.peer) == session.token:
-                del self._by_peer[session.peer]
+            return 200, call.build(session.ns, True if session.held else None)
+        session.ended = True
+        session.held = False
         self._event("session-end", session.peer, serial=session.serial)
         return self.session_end_status, b""

@@ -33,7 +33,7 @@ class MockDevice:
         workdir: Path,
         ca: CertificateAuthority,
         rogue_ca: CertificateAuthority,
-        segw_ips: dict[str, str],
+        cached_ips: dict[str, str],
         state: RunState,
         knobs: list[str] | None = None,
     ) -> None:
@@ -64,7 +64,8 @@ class MockDevice:
             "key": str(cert.key),
             "initial_segw": op.initial_segw,
             "initial_hems_url": op.hems_url(op.initial_hems),
-            "segw_ips": segw_ips,
+            "cached_ips": cached_ips,
+            "factory_s1": str(op.s1_far_end or inv.network.mme),
             "parameters": op.parameters.model_dump(),
             "protected": [str(inv.network.core)],
             "leak_to": str(inv.network.serving_hems),

@@ -7,6 +7,7 @@ console (stdin/stdout) on a pty and a private /run. Each misbehaviour knob in th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
@@ -16,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,11 @@ from bench.services.charon import Charon
 S1AP_PORT = 36412
 ESP = ["aes128gcm16"]
 IKE = ["aes128-sha256-ecp256"]
+
+
+def dhcp_options(layer: Any) -> dict[str, Any]:
+    """scapy's DHCP options list as a dict (it mixes tuples with bare strings such as 'end')."""
+    return {o[0]: o[1] for o in layer.options if isinstance(o, tuple) and len(o) >= 2}
 
 
 class MockHeNB:
@@ -54,10 +61,9 @@ class MockHeNB:
         self.device_id = cwmp.DeviceId(
             ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"]
         )
-        if "wrong_device_id" in self.knobs:
-            self.device_id = cwmp.DeviceId(
-                ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"] + "X"
-            )
+        self.wrong_id = cwmp.DeviceId(
+            ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"] + "X"
+        )
         self.model = DataModel(
             {
                 "Device.DeviceInfo.Manufacturer": Param(ident["manufacturer"]),
@@ -102,7 +108,12 @@ class MockHeNB:
 
     # -- network ---------------------------------------------------------------------------------------
     def dhcp(self) -> dict[str, str]:
-        from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, get_if_hwaddr, srp1
+        from scapy.arch import get_if_hwaddr
+        from scapy.config import conf
+        from scapy.layers.dhcp import BOOTP, DHCP
+        from scapy.layers.inet import IP, UDP
+        from scapy.layers.l2 import Ether
+        from scapy.sendrecv import srp1
         from scapy.utils import mac2str
 
         conf.checkIPaddr = False
@@ -126,7 +137,7 @@ class MockHeNB:
             if offer is None or BOOTP not in offer:
                 continue
             ip = offer[BOOTP].yiaddr
-            server = dict(o for o in offer[DHCP].options if isinstance(o, tuple))["server_id"]
+            server = dhcp_options(offer[DHCP])["server_id"]
             ack = srp1(
                 base
                 / BOOTP(chaddr=mac2str(mac), xid=xid, flags=0x8000)
@@ -143,7 +154,7 @@ class MockHeNB:
             )
             if ack is None or DHCP not in ack:
                 continue
-            opts = dict(o[:2] for o in ack[DHCP].options if isinstance(o, tuple))
+            opts = dhcp_options(ack[DHCP])
             if opts.get("message-type") != 5:
                 continue
             return {
@@ -187,6 +198,14 @@ class MockHeNB:
             self.log(f"dns: {name} not found at {server}")
             raise LookupError(name)
         raise LookupError(name)
+
+    async def lookup(self, name: str, server: str, knob: str) -> str:
+        """Resolve like a careful unit, or (with `knob`) use a cached address without asking."""
+        if knob in self.knobs:
+            ip: str = self.cfg["cached_ips"][name]
+            self.log(f"dns: skipped, using cached IP {ip} for {name}")
+            return ip
+        return await self.resolve(name, server)
 
     def ike_up(self, name: str, segw_ip: str, segw_id: str) -> str:
         assert self.charon is not None
@@ -234,6 +253,11 @@ class MockHeNB:
         """VICI ike-updown from the unit's own charon: a new inner address means an IP-change Inform."""
         assert self.charon is not None and self.loop is not None
         session = self.charon.connect()
+        with contextlib.suppress(OSError):
+            self._watch(session)
+
+    def _watch(self, session: Any) -> None:
+        assert self.loop is not None
         for label, event in session.listen(["ike-updown"]):
             if label is None or not event.get("up"):
                 continue
@@ -244,7 +268,9 @@ class MockHeNB:
 
     def leak(self) -> None:
         """A unit bug: one packet for the core sent straight out of the WAN port, bypassing the tunnel."""
-        from scapy.all import IP, UDP, Ether, sendp
+        from scapy.layers.inet import IP, UDP
+        from scapy.layers.l2 import Ether
+        from scapy.sendrecv import sendp
 
         sendp(
             Ether(dst="ff:ff:ff:ff:ff:ff")
@@ -262,10 +288,8 @@ class MockHeNB:
         try:  # kernel SCTP where the kernel has it
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
             s.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 s.connect((address, port))
-            except BlockingIOError:
-                pass
             self.sctp_sock = s
             return
         except OSError:
@@ -293,12 +317,22 @@ class MockHeNB:
         ]
         return [(n, self.model.params[n].value, self.model.params[n].type) for n in names]
 
+    def device_id_for(self, phase: str) -> cwmp.DeviceId:
+        """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change)."""
+        wrong = (
+            "wrong_device_id" in self.knobs
+            or ("wrong_device_id_at_registration" in self.knobs and phase != "discovery")
+            or ("wrong_device_id_on_address_change" in self.knobs and phase == "address-change")
+        )
+        return self.wrong_id if wrong else self.device_id
+
     async def session(
         self,
         url: str,
         server_ip: str,
         events: list[str],
         extra: list[str],
+        phase: str,
         overrides: dict[str, str] | None = None,
     ) -> None:
         params = self.inform_params(extra)
@@ -307,7 +341,7 @@ class MockHeNB:
         body = cwmp.inform(
             self.ns,
             str(random.randint(1, 10**9)),
-            self.device_id,
+            self.device_id_for(phase),
             [(e, "") for e in events],
             params,
             datetime.now(UTC),
@@ -383,11 +417,7 @@ class MockHeNB:
         # 5.1.2.2 steps 1.1-1.5: Initial SeGW, tunnel, Initial HeMS via the private DNS.
         self.set_state("discovering")
         isegw = self.cfg["initial_segw"]
-        if "segw_by_ip" in self.knobs:
-            isegw_ip = self.cfg["segw_ips"][isegw]
-            self.log(f"dns: skipped, using factory IP {isegw_ip} for {isegw}")
-        else:
-            isegw_ip = await self.resolve(isegw, self.public_dns)
+        isegw_ip = await self.lookup(isegw, self.public_dns, "segw_by_ip")
         vip = await asyncio.to_thread(self.ike_up, "initial", isegw_ip, isegw)
         self.vip = vip
         self.log(f"ipsec: tunnel to Initial SeGW up, inner address {vip}")
@@ -395,13 +425,11 @@ class MockHeNB:
         ihems_url = self.model.get("Device.ManagementServer.URL")
         ihost = urlsplit(ihems_url).hostname or ""
         if "hems_dns_public" in self.knobs:
-            try:
+            with contextlib.suppress(LookupError):
                 await self.resolve(ihost, self.public_dns)
-            except LookupError:
-                pass
-        ihems_ip = await self.resolve(ihost, private_dns)
+        ihems_ip = await self.lookup(ihost, private_dns, "hems_by_ip")
         events = ["1 BOOT"] if "no_bootstrap" in self.knobs else ["0 BOOTSTRAP", "1 BOOT"]
-        await self.session(ihems_url, ihems_ip, events, [])
+        await self.session(ihems_url, ihems_ip, events, [], "discovery")
 
         # Steps 4-6: release, drop the first tunnel, Serving SeGW, Serving HeMS.
         ssegw = self.model.get(self.p["serving_segw"])
@@ -412,8 +440,11 @@ class MockHeNB:
             await asyncio.Event().wait()
         await asyncio.to_thread(self.ike_down, "initial")
         self.log("ipsec: tunnel to Initial SeGW released")
-        ssegw_ip = await self.resolve(ssegw, self.public_dns)
+        ssegw_ip = await self.lookup(ssegw, self.public_dns, "serving_segw_by_ip")
         self.vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
+        if "s1_before_registration" in self.knobs:
+            self.sctp_init(self.cfg["factory_s1"], S1AP_PORT)
+            self.log(f"s1: SCTP INIT sent to factory address {self.cfg['factory_s1']} before registration")
         self.model.set_internal(self.p["ipsec_address"], self.vip)
         self.log(f"ipsec: tunnel to Serving SeGW up, inner address {self.vip}")
         private_dns = self.private_dns()
@@ -422,7 +453,9 @@ class MockHeNB:
 
         # 5.1.3: registration with the Serving HeMS, then S1 setup toward the far end it gave.
         self.set_state("registering")
-        await self.session(shems_url, shems_ip, ["0 BOOTSTRAP", "1 BOOT"], [self.p["ipsec_address"]])
+        await self.session(
+            shems_url, shems_ip, ["0 BOOTSTRAP", "1 BOOT"], [self.p["ipsec_address"]], "registration"
+        )
         self.set_state("registered")
         s1 = self.model.get(self.p["s1_far_end"]).split(",")[0].strip()
         if s1 and "no_s1_init" not in self.knobs:
@@ -432,7 +465,9 @@ class MockHeNB:
         threading.Thread(target=self.watch_address, daemon=True).start()
         if "inform_before_change" in self.knobs:
             await asyncio.sleep(0.2)
-            await self.session(shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]])
+            await self.session(
+                shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], "address-change"
+            )
 
         # 5.2.4: every new inner address is reported with an Inform as soon as possible.
         while True:
@@ -445,7 +480,14 @@ class MockHeNB:
             if "no_inform_after_address_change" in self.knobs or "inform_before_change" in self.knobs:
                 continue
             overrides = {self.p["ipsec_address"]: old} if "old_address_in_inform" in self.knobs else None
-            await self.session(shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], overrides)
+            await self.session(
+                shems_url,
+                shems_ip,
+                ["4 VALUE CHANGE"],
+                [self.p["ipsec_address"]],
+                "address-change",
+                overrides,
+            )
 
     def private_dns(self) -> str:
         assert self.charon is not None
@@ -474,6 +516,8 @@ def main() -> None:
         asyncio.run(unit.run())
     except Exception as exc:  # a real unit would reboot; the mock reports and stops
         unit.log(f"fatal: {type(exc).__name__}: {exc}")
+        for line in traceback.format_exc().splitlines():
+            unit.log(line)
         unit.shutdown()
         sys.exit(1)
 

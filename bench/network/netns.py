@@ -55,6 +55,22 @@ def run_in_netns(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> 
     return box["result"]  # type: ignore[no-any-return]
 
 
+def in_netns(name: str, fn: Callable[..., T], *args: Any) -> T:
+    """Call `fn(ipr, *args)` with a pyroute2 IPRoute opened inside namespace `name`.
+
+    pyroute2's NetNS forks a helper process; forking once the bench has threads can deadlock, so the bench
+    enters the namespace in a thread instead (an IPRoute works only in the thread that made it).
+    """
+
+    def work() -> T:
+        from pyroute2 import IPRoute
+
+        with IPRoute() as ipr:
+            return fn(ipr, *args)
+
+    return run_in_netns(name, work)
+
+
 def socket_in_netns(name: str, family: int, type_: int, proto: int = 0) -> socket.socket:
     """A socket that lives in namespace `name`, usable from any thread."""
     return run_in_netns(name, socket.socket, family, type_, proto)

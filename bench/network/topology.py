@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import IPRoute, NetNS, netns
+from pyroute2 import IPRoute, netns
 
 from bench.errors import InfraError
 from bench.hems.server import Hems
 from bench.inventory import Inventory
-from bench.network.netns import run_in_netns, socket_in_netns
+from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path
 from bench.pki import CertFiles, CertificateAuthority
 from bench.services.dns import Dnsmasq
@@ -94,6 +94,10 @@ class Topology:
             if not _is_ip(fqdn):
                 recs[fqdn] = ip
         return recs
+
+    def cached_ips(self) -> dict[str, str]:
+        """Name to address, as a unit that skips DNS would have cached it (the mock's knobs use this)."""
+        return {**self.public_records(), **self.private_records()}
 
     def private_records(self) -> dict[str, str]:
         recs = {}
@@ -176,41 +180,46 @@ class Topology:
             str(a) for a in (self.net.private_dns, self.net.initial_hems, self.net.serving_hems, self.net.mme)
         ]
         for role, addrs in plan.items():
-            name = n.ns(role)
-            with NetNS(name, flags=0) as ns:
-                ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
-                for ifname, addr, plen in addrs:
-                    idx = ns.link_lookup(ifname=ifname)[0]
-                    ns.addr("add", index=idx, address=addr, prefixlen=plen)
-                    ns.link("set", index=idx, state="up")
-                if role == "inet":
-                    ns.link("add", ifname=n.link("in", "home"), kind="bridge")
-                    br = ns.link_lookup(ifname=n.link("in", "home"))[0]
-                    ns.addr("add", index=br, address=self.home_gw, prefixlen=self.net.home.prefixlen)
-                    ns.link("set", index=br, state="up")
-                if role in ("isegw", "ssegw"):
-                    # charon's routes to inner addresses need a source inside the protected range.
-                    lo = ns.link_lookup(ifname="lo")[0]
-                    ns.addr("add", index=lo, address=_host(self.net.core, 1 if role == "isegw" else 2), prefixlen=32)
-                if role == "isegw":
-                    ns.route("add", dst="0.0.0.0/0", gateway=_host(isegw_out, 1))
-                    ns.route("add", dst=str(self.net.core), gateway=_host(t, 2))
-                    # Safety: while an SA is replaced its routes vanish; never forward pool traffic in clear.
-                    ns.route("add", dst=str(self.net.initial_pool), type="unreachable")
-                elif role == "ssegw":
-                    ns.route("add", dst="0.0.0.0/0", gateway=_host(ssegw_out, 1))
-                    ns.route("add", dst=str(self.net.core), gateway=_host(t, 6))
-                    for pool in self.net.serving_pools:
-                        ns.route("add", dst=str(pool), type="unreachable")
-                elif role == "core":
-                    lo = ns.link_lookup(ifname="lo")[0]
-                    for addr in core_lo:
-                        ns.addr("add", index=lo, address=addr, prefixlen=32)
-                    ns.route("add", dst=str(self.net.initial_pool), gateway=_host(t, 1))
-                    for pool in self.net.serving_pools:
-                        ns.route("add", dst=str(pool), gateway=_host(t, 5))
+            in_netns(n.ns(role), self._configure, role, addrs, core_lo)
             if role != "core":
-                run_in_netns(name, _sysctl, "/proc/sys/net/ipv4/ip_forward", "1")
+                run_in_netns(n.ns(role), _sysctl, "/proc/sys/net/ipv4/ip_forward", "1")
+
+    def _configure(
+        self, ns: IPRoute, role: str, addrs: list[tuple[str, str, int]], core_lo: list[str]
+    ) -> None:
+        n, t = self.names, self.net.transit
+        isegw_out, ssegw_out = self.net.initial_segw_outer, self.net.serving_segw_outer
+        ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
+        for ifname, addr, plen in addrs:
+            idx = ns.link_lookup(ifname=ifname)[0]
+            ns.addr("add", index=idx, address=addr, prefixlen=plen)
+            ns.link("set", index=idx, state="up")
+        if role == "inet":
+            ns.link("add", ifname=n.link("in", "home"), kind="bridge")
+            br = ns.link_lookup(ifname=n.link("in", "home"))[0]
+            ns.addr("add", index=br, address=self.home_gw, prefixlen=self.net.home.prefixlen)
+            ns.link("set", index=br, state="up")
+        if role in ("isegw", "ssegw"):
+            # charon's routes to inner addresses need a source inside the protected range.
+            lo = ns.link_lookup(ifname="lo")[0]
+            ns.addr("add", index=lo, address=_host(self.net.core, 1 if role == "isegw" else 2), prefixlen=32)
+        if role == "isegw":
+            ns.route("add", dst="0.0.0.0/0", gateway=_host(isegw_out, 1))
+            ns.route("add", dst=str(self.net.core), gateway=_host(t, 2))
+            # Safety: while an SA is replaced its routes vanish; never forward pool traffic in clear.
+            ns.route("add", dst=str(self.net.initial_pool), type="unreachable")
+        elif role == "ssegw":
+            ns.route("add", dst="0.0.0.0/0", gateway=_host(ssegw_out, 1))
+            ns.route("add", dst=str(self.net.core), gateway=_host(t, 6))
+            for pool in self.net.serving_pools:
+                ns.route("add", dst=str(pool), type="unreachable")
+        elif role == "core":
+            lo = ns.link_lookup(ifname="lo")[0]
+            for addr in core_lo:
+                ns.addr("add", index=lo, address=addr, prefixlen=32)
+            ns.route("add", dst=str(self.net.initial_pool), gateway=_host(t, 1))
+            for pool in self.net.serving_pools:
+                ns.route("add", dst=str(pool), gateway=_host(t, 5))
 
     def _pki(self) -> None:
         self.ca = CertificateAuthority(self.workdir / "pki")
@@ -294,12 +303,23 @@ class Topology:
         self._new_ns(name)
         with IPRoute() as ipr:
             self._veth(ipr, name, wan, n.ns("inet"), n.link("in", f"u{index}"))
-        with NetNS(n.ns("inet"), flags=0) as ns:
-            idx = ns.link_lookup(ifname=n.link("in", f"u{index}"))[0]
-            ns.link("set", index=idx, master=ns.link_lookup(ifname=n.link("in", "home"))[0], state="up")
-        with NetNS(name, flags=0) as ns:
+        port = n.link("in", f"u{index}")
+        bridge = n.link("in", "home")
+
+        def plug(ns: IPRoute) -> None:
+            ns.link(
+                "set",
+                index=ns.link_lookup(ifname=port)[0],
+                master=ns.link_lookup(ifname=bridge)[0],
+                state="up",
+            )
+
+        def wake(ns: IPRoute) -> None:
             ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
             ns.link("set", index=ns.link_lookup(ifname=wan)[0], state="up")
+
+        in_netns(n.ns("inet"), plug)
+        in_netns(name, wake)
         self.units_up.append(index)
         return name, wan
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections import OrderedDict
@@ -52,6 +53,12 @@ def strongswan_conf(workdir: Path, retransmit_timeout: float = 2.0, retransmit_t
   }}
 }}
 """
+
+
+def close_session(session: Any) -> None:
+    """Close a VICI session's socket; a listener blocked on it wakes up and ends."""
+    with contextlib.suppress(OSError, AttributeError):
+        session.handler.transport.socket.close()
 
 
 class Charon:
@@ -130,10 +137,7 @@ class Charon:
 
     def stop(self) -> None:
         if self.session is not None:
-            try:
-                self.session.handler.transport.socket.close()
-            except Exception:  # noqa: BLE001 - closing a dead socket is not worth a failure
-                pass
+            close_session(self.session)
             self.session = None
         if self.daemon is not None:
             self.daemon.stop()

@@ -64,7 +64,8 @@ class Dnsmasq:
             f"--pid-file={self.workdir / 'dnsmasq.pid'}",
             "--user=root",
             "--group=root",
-            "--log-dhcp", "--no-ping",
+            "--log-dhcp",
+            "--no-ping",
             "--domain-needed",
         ]
         args += [f"--host-record={name},{ip}" for name, ip in self.records.items()]

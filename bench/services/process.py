@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,10 +56,8 @@ def kill_pid(pid: int, expect_comm: str | None = None, grace: float = 2.0) -> bo
         if comm_of(pid) is None or _is_zombie(pid):
             return True
         time.sleep(0.02)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return True
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.errors import InfraError
 from bench.pki import CertFiles
-from bench.services.charon import Charon
+from bench.services.charon import Charon, close_session
 from bench.timeline import Timeline
 
 IKE_PROPOSALS = ["aes128-sha256-ecp256", "aes256-sha384-ecp384", "aes128-sha256-modp2048"]
@@ -155,10 +155,7 @@ class SeGW:
 
     def stop(self) -> None:
         if self._events_session is not None:
-            try:
-                self._events_session.handler.transport.socket.close()
-            except Exception:  # noqa: BLE001
-                pass
+            close_session(self._events_session)
         self.charon.stop()
         if self._listener is not None:
             self._listener.join(timeout=2)

@@ -77,14 +77,8 @@ def test_discovery_via_initial_hems_in_private_network(
             inf,
         )
 
-    # 3.1-3.2: SetParameterValues with the Serving SeGW and HeMS, exactly as in their certificates.
-    sent = dict((n, v) for n, v, _ in boot.serving_values)
-    if sent[op.parameters.serving_segw] != op.serving_segw:
-        steps.fail(
-            "3.1",
-            f"the Serving SeGW given as in its certificate ({op.serving_segw})",
-            f"{sent[op.parameters.serving_segw]}",
-        )
+    # 3.1-3.2: SetParameterValues with the Serving SeGW and HeMS (the topology issued their certificates for
+    # exactly these names), acknowledged.
     result = boot.initial_spv.result(bounds.step)
     if isinstance(result, CwmpFault):
         steps.fail(
@@ -92,17 +86,13 @@ def test_discovery_via_initial_hems_in_private_network(
             "SetParameterValuesResponse to the Serving SeGW/HeMS assignment",
             f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}",
         )
-    response = tl.first(
-        lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "initial-hems",
-        inf.seq,
-    )
-    # 4: the unit releases the session.
+    # 4: the session is released (the HeMS has nothing more and answers 204); the order anchor for step 6.
     end = steps.wait(
         "4",
         session_end("initial-hems"),
         bounds.step,
         "the TR-069 session with the Initial HeMS to end",
-        response.seq if response else inf.seq,
+        inf.seq,
     )
 
     # 6.1-6.3: DNS for the Serving SeGW, then the tunnel to it.

@@ -21,8 +21,13 @@ def test_inform_after_ipsec_address_change(bench_run: BenchRun, evidence: Eviden
     bounds, param = unit.cfg.bounds, op.parameters.ipsec_address
     boot = unit.current_boot()
     # Pre-condition: registered (the Serving HeMS answered and, when one is configured, S1 setup began).
-    reg = boot.serving_spv
-    reg.result(bounds.boot)
+    steps.wait(
+        "pre",
+        lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data["hems"] == "serving-hems",
+        bounds.boot,
+        "the unit registered with the Serving HeMS (pre-condition)",
+        boot.mark,
+    )
     if op.s1_far_end is not None:
         steps.wait("pre", sctp_init(), bounds.s1_init, "the unit registered (S1 setup started)", boot.mark)
     segw = bench_run.topology.segw["ssegw"]

@@ -3,75 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from bench import cwmp
 from bench.cwmp import CwmpParseError
+from tests.bench.hems.xsd import schema, validate
 
-BBF = (Path(__file__).parents[2] / "../shared/reference/bbf").resolve()
 NAMESPACES = list(cwmp.CWMP_NAMESPACES)
 DEV = cwmp.DeviceId("Acme", "00259E", "FAP-1", "SN0001")
-
-# The BBF XSDs import the SOAP schemas by URL; there is no network, and only these names are referenced.
-SOAP_ENV_STUB = b"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
-  targetNamespace="http://schemas.xmlsoap.org/soap/envelope/">
-  <xs:attribute name="mustUnderstand">
-    <xs:simpleType>
-      <xs:restriction base="xs:boolean"><xs:pattern value="0|1"/></xs:restriction>
-    </xs:simpleType>
-  </xs:attribute>
-</xs:schema>"""
-SOAP_ENC_STUB = b"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
-  xmlns:tns="http://schemas.xmlsoap.org/soap/encoding/" targetNamespace="http://schemas.xmlsoap.org/soap/encoding/">
-  <xs:attribute name="arrayType" type="xs:string"/>
-  <xs:attribute name="offset" type="xs:string"/>
-  <xs:complexType name="Array">
-    <xs:sequence>
-      <xs:any namespace="##any" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
-    </xs:sequence>
-    <xs:attribute ref="tns:arrayType"/>
-    <xs:attribute ref="tns:offset"/>
-    <xs:anyAttribute namespace="##other" processContents="lax"/>
-  </xs:complexType>
-  <xs:simpleType name="base64"><xs:restriction base="xs:base64Binary"/></xs:simpleType>
-</xs:schema>"""
-
-
-class _SoapStubs(etree.Resolver):
-    def resolve(self, url, pubid, context):  # type: ignore[no-untyped-def]
-        if url and url.startswith(cwmp.SOAP_ENV):
-            return self.resolve_string(SOAP_ENV_STUB, context)
-        if url and url.startswith(cwmp.SOAP_ENC):
-            return self.resolve_string(SOAP_ENC_STUB, context)
-        return None
-
-
-@cache
-def schema(ns: str) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(_SoapStubs())
-    return etree.XMLSchema(etree.parse(str(BBF / f"{ns.split(':')[-1]}.xsd"), parser))
-
-
-def validate(ns: str, msg: bytes) -> None:
-    """Validate the ID header and the Body's RPC element (or a Fault's cwmp:Fault detail) against the XSD."""
-    root = etree.fromstring(msg)
-    header = root.find(f"{{{cwmp.SOAP_ENV}}}Header")
-    rpc = root.find(f"{{{cwmp.SOAP_ENV}}}Body")[0]
-    if rpc.tag == f"{{{cwmp.SOAP_ENV}}}Fault":
-        rpc = rpc.find("detail")[0]
-    assert etree.QName(rpc).namespace == ns
-    targets = [rpc] + ([] if header is None else list(header))
-    xsd = schema(ns)
-    for el in targets:
-        assert xsd.validate(el), (
-            f"{etree.QName(el).localname} invalid in {ns}: {xsd.error_log}\n{msg.decode()}"
-        )
-
 
 ACS_MESSAGES: dict[str, Callable[[str], bytes]] = {
     "InformResponse": lambda ns: cwmp.inform_response(ns, "id-1"),
@@ -110,6 +51,205 @@ CPE_MESSAGES: dict[str, Callable[[str], bytes]] = {
     ),
     "Fault-9003": lambda ns: cwmp.fault(ns, "cpe-4", 9003, "Invalid arguments", [("A.B", 9007, "bad value")]),
 }
+
+
+# One ACS RPC of every kind with non-default arguments: (method, args).
+ACS_RPC_ARGS: dict[str, dict[str, object]] = {
+    "GetRPCMethods": {},
+    "GetParameterNames": {"parameter_path": "Device.FAP.", "next_level": True},
+    "GetParameterValues": {"names": ["Device.DeviceInfo."]},
+    "SetParameterValues": {"params": [("Device.X", "1", "int")], "parameter_key": "k"},
+    "GetParameterAttributes": {"names": ["Device.FAP.Tunnel.IKESA.1.IPAddress"]},
+    "SetParameterAttributes": {
+        "attributes": [("Device.FAP.Tunnel.IKESA.1.IPAddress", 2), ("Device.Y", None, ["Subscriber"])]
+    },
+    "AddObject": {"object_name": "Device.FAP.PerfMgmt.Config.", "parameter_key": "k2"},
+    "DeleteObject": {"object_name": "Device.FAP.PerfMgmt.Config.2.", "parameter_key": "k3"},
+    "Reboot": {"command_key": "rb-1"},
+    "FactoryReset": {},
+    "Download": {
+        "command_key": "dl-1",
+        "file_type": "1 Firmware Upgrade Image",
+        "url": "https://files.example/fw.bin",
+        "username": "u",
+        "password": "p",
+        "file_size": 1234,
+        "target_file_name": "fw.bin",
+        "delay_seconds": 5,
+    },
+    "Upload": {
+        "command_key": "ul-1",
+        "file_type": "2 Vendor Log File",
+        "url": "http://files.example/up",
+    },
+    "ScheduleInform": {"delay_seconds": 30, "command_key": "si-1"},
+}
+# The CPE's response to each, and the typed result it reads back as.
+CPE_RESPONSES: dict[str, tuple[dict[str, object], cwmp.RpcResult]] = {
+    "GetRPCMethods": (
+        {"methods": ["GetRPCMethods", "Reboot"]},
+        cwmp.MethodsResult(["GetRPCMethods", "Reboot"]),
+    ),
+    "GetParameterNames": (
+        {"params": {"Device.FAP.": False, "Device.FAP.GPS.ScanOnBoot": True}},
+        cwmp.GpnResult({"Device.FAP.": False, "Device.FAP.GPS.ScanOnBoot": True}),
+    ),
+    "GetParameterValues": ({"params": [("Device.X", "5", "xsd:int")]}, cwmp.GpvResult({"Device.X": "5"})),
+    "SetParameterValues": ({"status": 1}, cwmp.SpvResult(1)),
+    "GetParameterAttributes": (
+        {"attributes": {"Device.X": (2, ["Subscriber"]), "Device.Y": (0, [])}},
+        cwmp.GpaResult({"Device.X": cwmp.Attribute(2, ["Subscriber"]), "Device.Y": cwmp.Attribute(0, [])}),
+    ),
+    "SetParameterAttributes": ({}, cwmp.Done("SetParameterAttributes")),
+    "AddObject": ({"instance": 3, "status": 0}, cwmp.AddObjectResult(3, 0)),
+    "DeleteObject": ({"status": 1}, cwmp.StatusResult(1)),
+    "Reboot": ({}, cwmp.Done("Reboot")),
+    "FactoryReset": ({}, cwmp.Done("FactoryReset")),
+    "Download": (
+        {"status": 0, "start_time": "2024-05-01T12:00:00Z", "complete_time": "2024-05-01T12:00:09Z"},
+        cwmp.TransferResult(0, "2024-05-01T12:00:00Z", "2024-05-01T12:00:09Z"),
+    ),
+    "Upload": ({"status": 1}, cwmp.TransferResult(1, cwmp.UNKNOWN_TIME, cwmp.UNKNOWN_TIME)),
+    "ScheduleInform": ({}, cwmp.Done("ScheduleInform")),
+}
+ATC = cwmp.AutonomousTransferComplete(
+    "",
+    "http://files.example/cfg",
+    True,
+    "3 Vendor Configuration File",
+    99,
+    "cfg.xml",
+    0,
+    "",
+    "2024-05-01T12:00:00Z",
+    "2024-05-01T12:00:01Z",
+)
+for _m, _a in ACS_RPC_ARGS.items():
+    ACS_MESSAGES[f"rpc-{_m}"] = lambda ns, m=_m, a=_a: cwmp.request(ns, "acs-9", m, a)
+    ACS_MESSAGES[f"rpc-{_m}-held"] = lambda ns, m=_m, a=_a: cwmp.request(
+        ns, "acs-9", m, a, hold_requests=True
+    )
+for _m, (_f, _) in CPE_RESPONSES.items():
+    CPE_MESSAGES[f"{_m}Response"] = lambda ns, m=_m, f=_f: cwmp.response(ns, "cpe-9", m, **f)
+ACS_MESSAGES.update(
+    {
+        "InformResponse-held": lambda ns: cwmp.inform_response(ns, "x", hold_requests=True),
+        "TransferCompleteResponse": lambda ns: cwmp.empty_response(ns, "x", "TransferCompleteResponse"),
+        "RequestDownloadResponse": lambda ns: cwmp.empty_response(ns, "x", "RequestDownloadResponse"),
+        "GetRPCMethodsResponse": lambda ns: cwmp.get_rpc_methods_response(
+            ns, "x", ["Inform", "TransferComplete"]
+        ),
+        "Fault-8005": lambda ns: cwmp.fault(ns, "x", 8005, "Retry request"),
+    }
+)
+CPE_MESSAGES.update(
+    {
+        "TransferComplete": lambda ns: cwmp.transfer_complete(ns, "t", "dl-1", 9010, "unreachable"),
+        "GetRPCMethods": lambda ns: cwmp.get_rpc_methods(ns, "g"),
+        "RequestDownload": lambda ns: cwmp.request_download(ns, "r", "2 Web Content", {"Version": "7"}),
+        "Fault-9010": lambda ns: cwmp.fault(ns, "f", 9010, "Download failure"),
+    }
+)
+# Only in 1-1 and later; and the 1.3/1.4 headers only in the 1-2 namespace.
+LATER: dict[str, Callable[[str], bytes]] = {
+    "AutonomousTransferComplete": lambda ns: cwmp.autonomous_transfer_complete(ns, "a", ATC),
+    "AutonomousTransferCompleteResponse": lambda ns: cwmp.empty_response(
+        ns, "a", "AutonomousTransferCompleteResponse"
+    ),
+}
+NS2_ONLY: dict[str, Callable[[str], bytes]] = {
+    "InformResponse-1.4": lambda ns: cwmp.inform_response(ns, "x", session_timeout=60, use_version="1.4"),
+    "Inform-supported-versions": lambda ns: cwmp.inform(
+        ns, "i", DEV, [("6 CONNECTION REQUEST", "")], [], "2024-05-01T12:00:00Z", supported_versions="1.0,1.4"
+    ),
+}
+
+
+@pytest.mark.parametrize("ns", NAMESPACES[1:])
+@pytest.mark.parametrize("name", sorted(LATER))
+def test_messages_from_cwmp_1_1_on_are_schema_valid(ns: str, name: str) -> None:
+    validate(ns, LATER[name](ns))
+
+
+@pytest.mark.parametrize("name", sorted(NS2_ONLY))
+def test_cwmp_1_3_and_1_4_headers_are_schema_valid(name: str) -> None:
+    validate(NAMESPACES[2], NS2_ONLY[name](NAMESPACES[2]))
+    with pytest.raises(ValueError, match="only in the cwmp-1-2 namespace"):
+        NS2_ONLY[name](NAMESPACES[1])
+
+
+def test_newer_headers_parse_back() -> None:
+    env = cwmp.parse_envelope(NS2_ONLY["InformResponse-1.4"](NAMESPACES[2]))
+    assert (env.session_timeout, env.use_version, env.hold_requests) == (60, "1.4", None)
+    env = cwmp.parse_envelope(NS2_ONLY["Inform-supported-versions"](NAMESPACES[2]))
+    assert env.supported_versions == ("1.0", "1.4")
+    root = etree.fromstring(NS2_ONLY["InformResponse-1.4"](NAMESPACES[2]))
+    must = {
+        etree.QName(h).localname: h.get(f"{{{cwmp.SOAP_ENV}}}mustUnderstand")
+        for h in root.find(f"{{{cwmp.SOAP_ENV}}}Header")
+    }
+    assert must == {"ID": "1", "SessionTimeout": "0", "UseCWMPVersion": "1"}
+
+
+@pytest.mark.parametrize("ns", NAMESPACES)
+@pytest.mark.parametrize("method", sorted(CPE_RESPONSES))
+def test_every_rpc_result_reads_back_typed(ns: str, method: str) -> None:
+    sent = cwmp.parse_envelope(cwmp.request(ns, "acs-1", method, ACS_RPC_ARGS[method]))
+    assert (sent.method, sent.id) == (method, "acs-1")
+    fields, expected = CPE_RESPONSES[method]
+    assert (
+        cwmp.read_result(cwmp.parse_envelope(cwmp.response(ns, "acs-1", method, **fields)), method)
+        == expected
+    )
+
+
+@pytest.mark.parametrize("code", range(9000, 9020))
+def test_every_cpe_fault_reads_as_a_typed_result(code: int) -> None:
+    ns = NAMESPACES[1]
+    result = cwmp.read_result(cwmp.parse_envelope(cwmp.fault(ns, "x", code, "text")), "Download")
+    assert isinstance(result, cwmp.CwmpFault)
+    assert (result.fault_code, result.fault_string) == (code, "text")
+    assert result.meaning == cwmp.FAULT_MEANINGS[code] and result.meaning
+    assert result.faultcode == ("Client" if code in (9003, 9005, 9006, 9007, 9008) else "Server")
+
+
+def test_fault_meaning_for_vendor_and_unknown_codes() -> None:
+    assert cwmp.CwmpFault("Server", "", 9850, "").meaning == "vendor fault"
+    assert cwmp.CwmpFault("Server", "", 9500, "").meaning == "?"
+
+
+def test_spv_fault_per_parameter_is_typed() -> None:
+    env = cwmp.parse_envelope(
+        cwmp.fault(NAMESPACES[0], "x", 9003, "Invalid arguments", [("A.B", 9008, "ro")])
+    )
+    f = cwmp.read_result(env, "SetParameterValues")
+    assert isinstance(f, cwmp.CwmpFault)
+    assert (
+        f.param_faults[0].name == "A.B"
+        and f.param_faults[0].code == 9008
+        and f.param_faults[0].string == "ro"
+    )
+
+
+def test_rpc_args_are_checked_with_a_message() -> None:
+    assert cwmp.rpc_args("Reboot", {}) == {"command_key": ""}
+    with pytest.raises(
+        TypeError, match=r"Download takes file_type, url.*missing \['url'\].*unknown \['uri'\]"
+    ):
+        cwmp.rpc_args("Download", {"file_type": "1 Firmware Upgrade Image", "uri": "x"})
+    with pytest.raises(ValueError, match="'Kick' is not an ACS RPC"):
+        cwmp.rpc_args("Kick", {})
+
+
+@pytest.mark.parametrize("ns", NAMESPACES)
+def test_cpe_requests_read_back(ns: str) -> None:
+    tc = cwmp.read_transfer_complete(cwmp.parse_envelope(CPE_MESSAGES["TransferComplete"](ns)))
+    assert tc == cwmp.TransferComplete("dl-1", 9010, "unreachable", cwmp.UNKNOWN_TIME, cwmp.UNKNOWN_TIME)
+    rd = cwmp.read_request_download(cwmp.parse_envelope(CPE_MESSAGES["RequestDownload"](ns)))
+    assert rd == cwmp.RequestDownload("2 Web Content", {"Version": "7"})
+    if ns != NAMESPACES[0]:
+        atc = cwmp.parse_envelope(LATER["AutonomousTransferComplete"](ns))
+        assert cwmp.read_autonomous_transfer_complete(atc) == ATC
 
 
 @pytest.mark.parametrize("ns", NAMESPACES)

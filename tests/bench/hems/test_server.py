@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import socket
 import threading
 import time
@@ -16,67 +15,15 @@ from bench.cwmp import CwmpFault
 from bench.errors import DeviceError, InfraError
 from bench.hems import GpvResult, Hems, SpvResult
 from bench.timeline import Event, Timeline
+from tests.bench.hems.cpe import Cpe, serve
 
 NS0, NS1, NS2 = cwmp.CWMP_NAMESPACES
 SERIAL = "SN-A"
 
 
-class Cpe:
-    """A scripted CPE: one keep-alive HTTP connection, cookies handled by hand so tests can mangle them."""
-
-    def __init__(self, port: int, serial: str = SERIAL, ns: str = NS1) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        self.serial = serial
-        self.ns = ns
-        self.cookie: str | None = None
-        self.ids = 0
-
-    def post(
-        self, body: bytes = b"", cookie: str | None = None, content_type: str | None = None
-    ) -> tuple[int, bytes]:
-        headers = {}
-        if content_type or body:
-            headers["Content-Type"] = content_type or "text/xml; charset=utf-8"
-        cookie = cookie if cookie is not None else (f"hems_session={self.cookie}" if self.cookie else None)
-        if cookie:
-            headers["Cookie"] = cookie
-        self.conn.request("POST", "/cwmp", body=body, headers=headers)
-        resp = self.conn.getresponse()
-        data = resp.read()
-        set_cookie = resp.getheader("Set-Cookie")
-        if set_cookie:
-            self.cookie = set_cookie.split(";")[0].split("=", 1)[1]
-        return resp.status, data
-
-    def inform(self, events: tuple[str, ...] = ("1 BOOT",), cwmp_id: str | None = "cpe-1") -> cwmp.Envelope:
-        body = cwmp.inform(
-            self.ns,
-            cwmp_id,
-            cwmp.DeviceId("Acme", "00259E", "FAP-1", self.serial),
-            [(e, "") for e in events],
-            [("Device.DeviceInfo.SoftwareVersion", "1.0", "xsd:string")],
-            "2024-05-01T12:00:00Z",
-        )
-        status, data = self.post(body)
-        assert status == 200, data
-        return cwmp.parse_envelope(data)
-
-    def empty(self, **kw: str) -> tuple[int, bytes]:
-        return self.post(b"", **kw)
-
-
 @pytest.fixture
 def timeline() -> Timeline:
     return Timeline()
-
-
-def serve(timeline: Timeline, **kw: float) -> tuple[Hems, int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    hems = Hems("initial-hems", timeline, **kw)  # type: ignore[arg-type]
-    hems.start(sock)
-    return hems, sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -328,9 +275,9 @@ def test_rpc_timeout_names_rpc_unit_and_last_message(hems: tuple[Hems, int]):
 
 def test_queue_rpc_rejects_unknown_method_and_bad_args(hems: tuple[Hems, int]):
     h, _ = hems
-    with pytest.raises(ValueError, match="Reboot"):
-        h.queue_rpc(SERIAL, "Reboot")
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="Kick"):
+        h.queue_rpc(SERIAL, "Kick")
+    with pytest.raises(TypeError, match="GetParameterValues takes names"):
         h.queue_rpc(SERIAL, "GetParameterValues", params=[])
 
 

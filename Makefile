@@ -1,0 +1,43 @@
+# henb-bench: `make demo` runs the TS 32.593 plan against the default inventory (the mock unit);
+# `make test` runs the bench's own tests. Both install what they need first (Debian packages, a .venv).
+VENV    := .venv
+BIN     := $(VENV)/bin
+PYTHON  ?= python3
+DEB     := strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki dnsmasq-base \
+           iproute2 procps tcpdump python3-venv
+STAMP   := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+SRC     := bench drivers testplans tests benchmarks
+
+.PHONY: demo test lint deps venv clean
+
+deps:
+	@missing=""; for p in $(DEB); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: deps venv
+	$(BIN)/henb-bench run
+
+lint: venv
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/mypy bench drivers
+
+test: deps venv lint
+	$(BIN)/pytest -q -rfE
+
+clean: venv
+	$(BIN)/henb-bench clean

@@ -1,0 +1,64 @@
+"""Connection requests (TR-069 3.2.2): an HTTP GET with Digest (or Basic) auth to a ConnectionRequestURL."""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+
+import aiohttp
+
+CONNECTION_REQUEST_URL_PARAMS = (
+    "Device.ManagementServer.ConnectionRequestURL",
+    "InternetGatewayDevice.ManagementServer.ConnectionRequestURL",
+)
+
+
+@dataclass(frozen=True)
+class ConnReqResult:
+    """What the unit answered: `status` is the final HTTP status (None when no answer), `error` why not."""
+
+    url: str
+    status: int | None
+    error: str
+    elapsed: float
+    auth: str
+
+    @property
+    def ok(self) -> bool:
+        # TR-069 3.2.2: the CPE answers 200 or 204 and then opens a session.
+        return self.status in (200, 204)
+
+
+def _basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+async def connection_request(url: str, username: str, password: str, timeout: float = 10.0) -> ConnReqResult:
+    """GET `url`, answering a Digest challenge (or a Basic one, which some units still use)."""
+    t0 = time.monotonic()
+    limit = aiohttp.ClientTimeout(total=timeout)
+    auth = "none"
+    try:
+        digest = aiohttp.DigestAuthMiddleware(username, password, preemptive=False)
+        async with (
+            aiohttp.ClientSession(timeout=limit, middlewares=(digest,)) as http,
+            http.get(url, allow_redirects=False) as r,
+        ):
+            await r.read()
+            status = r.status
+            challenge = r.headers.get("WWW-Authenticate", "")
+            sent = r.request_info.headers.get("Authorization", "")
+            auth = sent.split(" ", 1)[0].lower() or "none"
+        if status == 401 and challenge.lower().startswith("basic"):
+            async with (
+                aiohttp.ClientSession(timeout=limit) as http,
+                http.get(
+                    url, allow_redirects=False, headers={"Authorization": _basic(username, password)}
+                ) as r,
+            ):
+                await r.read()
+                status, auth = r.status, "basic"
+    except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+        return ConnReqResult(url, None, f"{type(exc).__name__}: {exc}", time.monotonic() - t0, auth)
+    return ConnReqResult(url, status, "", time.monotonic() - t0, auth)

@@ -1,0 +1,233 @@
+"""Inventory models (pydantic) for the hardware drivers, and factories that build a driver from one.
+
+bench/inventory.py puts these into its PowerConfig union (discriminated on `driver`) and a unit's `shell`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from bench.errors import ConfigError
+from bench.timeline import Timeline
+
+if TYPE_CHECKING:
+    from drivers.power.base import PowerDriver
+    from drivers.shell.ssh import SshShell
+
+# Same names as in drivers/power/pdu_snmp.py; repeated so that loading the inventory does not import pysnmp.
+AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+PrivProtocol = Literal["none", "des", "3des", "aes", "aes192", "aes256"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Outlet = Annotated[int, Field(ge=1, le=1024)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- SNMP PDU ------------------------------------------------------------------------------------
+
+
+class SnmpV3(_Strict):
+    user: str
+    auth_key: SecretStr = Field(description="authentication pass phrase (8 characters or more)")
+    priv_key: SecretStr | None = Field(None, description="privacy pass phrase; none means authNoPriv")
+    auth_protocol: AuthProtocol = "sha"
+    priv_protocol: PrivProtocol = "aes"
+
+
+class SnmpOids(_Strict):
+    """`{outlet}` and `{pdu}` in the OIDs are replaced by the outlet number and the PDU id."""
+
+    control_oid: str
+    on_value: int
+    off_value: int
+    state_oid: str | None = None
+    state_on: int | None = None
+    state_off: int | None = None
+
+
+class SnmpPduPower(_Strict):
+    driver: Literal["snmp-pdu"]
+    host: str
+    port: Port = 161
+    outlet: Outlet
+    model: Literal["apc", "raritan", "custom"] = "apc"
+    pdu_id: int = Field(1, ge=1, description="position in a daisy chain (Raritan)")
+    community: SecretStr | None = Field(None, description="SNMP v2c write community")
+    v3: SnmpV3 | None = None
+    oids: SnmpOids | None = Field(None, description="required for model custom; replaces the model's OIDs")
+    timeout: float = Field(1.0, gt=0)
+    retries: int = Field(1, ge=0)
+    verify_timeout: float = Field(
+        5.0, ge=0, description="wait this long for the outlet to report the new state"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SnmpPduPower:
+        if (self.community is None) == (self.v3 is None):
+            raise ValueError("expected either community (SNMP v2c) or v3, not both or neither")
+        if self.model == "custom" and self.oids is None:
+            raise ValueError("model custom needs oids (control_oid, on_value, off_value, ...)")
+        return self
+
+
+# -- HTTP PDUs -----------------------------------------------------------------------------------
+
+
+class HttpCallConfig(_Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH"] = "GET"
+    path: str = Field(description="appended to url; {outlet} is replaced")
+    body: Any = Field(None, description='JSON body; "{outlet}" alone becomes the number')
+
+
+class HttpPduPower(_Strict):
+    driver: Literal["http-pdu"]
+    url: str = Field(description="base URL, e.g. https://pdu3.lab.example; no credentials in it")
+    outlet: Outlet
+    username: str | None = None
+    password: SecretStr | None = None
+    on: HttpCallConfig
+    off: HttpCallConfig
+    state: HttpCallConfig | None = None
+    state_path: str | None = Field(None, description="e.g. data.state or Outputs[ID={outlet}].State")
+    state_on: Any = True
+    state_off: Any = False
+    headers: dict[str, str] = {}
+    verify_tls: bool = True
+    timeout: float = Field(3.0, gt=0)
+    verify_timeout: float = Field(5.0, ge=0)
+
+
+class NetioPower(_Strict):
+    driver: Literal["netio"]
+    url: str
+    outlet: Outlet
+    username: str | None = Field(None, description="the JSON API's write user (NETIO: M2M API settings)")
+    password: SecretStr | None = None
+    verify_tls: bool = True
+    timeout: float = Field(3.0, gt=0)
+    verify_timeout: float = Field(5.0, ge=0)
+
+
+# -- SCPI bench power supply ---------------------------------------------------------------------
+
+
+class ScpiCommandsConfig(_Strict):
+    setup: list[str] = []
+    set_voltage: str = "VOLT {volts}"
+    set_current: str = "CURR {amps}"
+    output_on: str = "OUTP ON"
+    output_off: str = "OUTP OFF"
+    output_query: str = "OUTP?"
+    measure_voltage: str = "MEAS:VOLT?"
+    measure_current: str = "MEAS:CURR?"
+    error_query: str = "SYST:ERR?"
+    trip_query: str | None = "OUTP:PROT:TRIP?"
+    trip_clear: str | None = "OUTP:PROT:CLE"
+
+
+class ScpiPowerConfig(_Strict):
+    driver: Literal["scpi"]
+    resource: str = Field(
+        description="VISA resource, e.g. TCPIP::192.0.2.10::5025::SOCKET or ASRL/dev/ttyUSB0::INSTR"
+    )
+    voltage: float = Field(gt=0, le=60)
+    current_limit: float = Field(gt=0, le=20)
+    sample_rate: float = Field(10.0, ge=0, le=100, description="current samples per second while booting")
+    sample_seconds: float = Field(120.0, ge=0, description="how long after power-on to sample")
+    timeout: float = Field(2.0, gt=0)
+    visa_library: str = Field("@py", description="@py (pyvisa-py), @sim (pyvisa-sim), or a VISA library path")
+    commands: ScpiCommandsConfig = ScpiCommandsConfig()
+
+
+# -- SSH shell -----------------------------------------------------------------------------------
+
+
+class SshShellConfig(_Strict):
+    driver: Literal["ssh"]
+    host: str
+    port: Port = 22
+    username: str = "root"
+    key_file: Path | None = None
+    password: SecretStr | None = None
+    host_key: str | None = Field(
+        None, description='pin the unit\'s key: "ssh-ed25519 AAAA..." or "SHA256:..."'
+    )
+    connect_timeout: float = Field(10.0, gt=0)
+
+
+DriverPowerConfig = Annotated[
+    SnmpPduPower | HttpPduPower | NetioPower | ScpiPowerConfig, Field(discriminator="driver")
+]
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = None) -> PowerDriver:
+    """The power driver for a unit's `power:` entry (every kind but mock, which the mock unit builds)."""
+    # Imported here: each backend pulls in its library (pysnmp, pyvisa), only the one in use is loaded.
+    if isinstance(cfg, SnmpPduPower):
+        from drivers.power.pdu_snmp import PROFILES, SnmpOutletOids, SnmpPdu, SnmpV3User
+
+        profile = SnmpOutletOids(**cfg.oids.model_dump()) if cfg.oids else PROFILES[cfg.model]
+        v3 = None
+        if cfg.v3 is not None:
+            v3 = SnmpV3User(
+                cfg.v3.user, cfg.v3.auth_key.get_secret_value(), _secret(cfg.v3.priv_key),
+                cfg.v3.auth_protocol, cfg.v3.priv_protocol,
+            )  # fmt: skip
+        return SnmpPdu(
+            cfg.host, cfg.outlet, profile, community=_secret(cfg.community), v3=v3, port=cfg.port,
+            pdu_id=cfg.pdu_id, timeout=cfg.timeout, retries=cfg.retries, verify_timeout=cfg.verify_timeout,
+            timeline=timeline, unit=unit,
+        )  # fmt: skip
+    if isinstance(cfg, HttpPduPower | NetioPower):
+        from drivers.power.pdu_http import NETIO, HttpCall, HttpPdu, HttpPduApi
+
+        if isinstance(cfg, NetioPower):
+            api = NETIO
+        else:
+            calls = {k: HttpCall(c.method, c.path, c.body) for k, c in (("on", cfg.on), ("off", cfg.off))}
+            state = HttpCall(cfg.state.method, cfg.state.path, cfg.state.body) if cfg.state else None
+            api = HttpPduApi(
+                calls["on"], calls["off"], state, cfg.state_path, cfg.state_on, cfg.state_off, cfg.headers
+            )
+        return HttpPdu(
+            cfg.url, cfg.outlet, api, cfg.username, _secret(cfg.password), timeout=cfg.timeout,
+            verify_tls=cfg.verify_tls, verify_timeout=cfg.verify_timeout, timeline=timeline, unit=unit,
+        )  # fmt: skip
+    if isinstance(cfg, ScpiPowerConfig):
+        from drivers.power.scpi import ScpiCommands, ScpiPower
+
+        c = cfg.commands.model_dump()
+        c["setup"] = tuple(c["setup"])
+        return ScpiPower(
+            cfg.resource, cfg.voltage, cfg.current_limit, sample_rate=cfg.sample_rate,
+            sample_seconds=cfg.sample_seconds, commands=ScpiCommands(**c), timeout=cfg.timeout,
+            visa_library=cfg.visa_library, timeline=timeline, unit=unit,
+        )  # fmt: skip
+    driver = getattr(cfg, "driver", None)
+    if driver == "serial-relay":  # bench.inventory.SerialRelayPower
+        from drivers.power.relay_serial import SerialRelay
+
+        return SerialRelay(
+            cfg.url, bytes.fromhex(cfg.on), bytes.fromhex(cfg.off), timeline=timeline, unit=unit
+        )
+    raise ConfigError(
+        f"no power driver can be built from {driver!r} here (mock power is made by the mock unit)"
+    )
+
+
+def build_shell(cfg: SshShellConfig, unit: str | None = None) -> SshShell:
+    from drivers.shell.ssh import SshShell
+
+    return SshShell(
+        cfg.host, cfg.username, port=cfg.port, key_file=cfg.key_file, password=_secret(cfg.password),
+        host_key=cfg.host_key, connect_timeout=cfg.connect_timeout, unit=unit,
+    )  # fmt: skip

@@ -1,0 +1,121 @@
+"""The unit's WAN port: a physical NIC moved into the unit's home namespace for a run and given back after.
+
+`restore()` finds a NIC a killed run left inside one of the bench's namespaces and brings it home.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Protocol
+
+from pyroute2 import IPRoute, NetNS, netns
+from pyroute2.netlink.exceptions import NetlinkError
+
+from bench.errors import InfraError
+from bench.timeline import Timeline
+
+IFF_UP = 0x1
+
+
+class WanPort(Protocol):
+    ifname: str
+
+    def attach(self) -> None: ...
+
+    def detach(self) -> None: ...
+
+
+class NicWanPort:
+    """Moves `ifname` from the bench's namespace into `netns` and back. pyroute2 sockets are made and closed
+    inside each call: they work only in the thread that made them."""
+
+    def __init__(
+        self, ifname: str, netns_name: str, timeline: Timeline | None = None, unit: str | None = None
+    ):
+        self.ifname = ifname
+        self.netns = netns_name
+        self.timeline = timeline
+        self.unit = unit
+        self._was_up = False
+
+    def attach(self) -> None:
+        if self.netns not in netns.listnetns():
+            raise InfraError(f"WAN port {self.ifname}: namespace {self.netns} does not exist")
+        with IPRoute() as ipr:
+            link = _link(ipr, self.ifname)
+            if link is None:
+                where = find_nic(self.ifname)
+                hint = (
+                    f"it is inside namespace {where}, left by an earlier run: run `henb-bench clean`"
+                    if where
+                    else "no such interface (check the inventory's wan.ifname)"
+                )
+                raise InfraError(f"WAN port {self.ifname} is not on the bench host: {hint}")
+            self._was_up = bool(link["flags"] & IFF_UP)
+            try:
+                ipr.link("set", index=link["index"], net_ns_fd=self.netns)
+            except NetlinkError as e:
+                raise InfraError(f"cannot move WAN port {self.ifname} into {self.netns}: {e}") from e
+        with NetNS(self.netns, flags=0) as ns:
+            idx = ns.link_lookup(ifname=self.ifname)
+            ns.link("set", index=idx[0], state="up")
+        self._event("wan-attached")
+
+    def detach(self) -> None:
+        """Give the NIC back to the host; a no-op when it is already there."""
+        moved_from = _move_home(self.ifname, [self.netns])
+        if moved_from is None:
+            with IPRoute() as ipr:
+                if _link(ipr, self.ifname) is None:
+                    raise InfraError(f"WAN port {self.ifname} is neither in {self.netns} nor on the host")
+        if self._was_up:
+            with IPRoute() as ipr:
+                ipr.link("set", ifname=self.ifname, state="up")
+        self._event("wan-detached")
+
+    def _event(self, kind: str) -> None:
+        if self.timeline is not None:
+            self.timeline.add("bench", kind, unit=self.unit, ifname=self.ifname, netns=self.netns)
+
+
+def find_nic(ifname: str, prefix: str = "") -> str | None:
+    """The namespace (whose name starts with `prefix`) holding `ifname`, or None."""
+    for name in netns.listnetns():
+        if not name.startswith(prefix):
+            continue
+        try:
+            with NetNS(name, flags=0) as ns:
+                if ns.link_lookup(ifname=ifname):
+                    return str(name)
+        except (OSError, NetlinkError):
+            continue  # a namespace removed while we looked
+    return None
+
+
+def restore(ifname: str, prefix: str = "hb-") -> str | None:
+    """Move `ifname` back to the host from any namespace named `prefix`*; return where it was, or None."""
+    return _move_home(ifname, [n for n in netns.listnetns() if n.startswith(prefix)])
+
+
+def _move_home(ifname: str, namespaces: list[str]) -> str | None:
+    for name in namespaces:
+        try:
+            with NetNS(name, flags=0) as ns:
+                idx = ns.link_lookup(ifname=ifname)
+                if not idx:
+                    continue
+                # The kernel resolves the pid in our pid namespace: the target is this process's netns.
+                ns.link("set", index=idx[0], net_ns_pid=os.getpid())
+        except FileNotFoundError:
+            continue
+        except NetlinkError as e:
+            raise InfraError(
+                f"cannot move WAN port {ifname} from namespace {name} back to the host: {e}"
+            ) from e
+        return name
+    return None
+
+
+def _link(ipr: Any, ifname: str) -> Any:
+    idx = ipr.link_lookup(ifname=ifname)
+    return ipr.get_links(idx[0])[0] if idx else None

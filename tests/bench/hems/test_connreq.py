@@ -1,0 +1,186 @@
+"""Tests for bench/hems/connreq.py: a fake CPE HTTP server checks the Digest, then opens a session."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import secrets
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from bench import cwmp
+from bench.errors import DeviceError
+from bench.hems import Hems
+from bench.hems.auth import parse_auth_params
+from bench.timeline import Timeline
+from tests.bench.hems.cpe import NS1, SERIAL, Cpe, serve
+
+CR_USER, CR_PASS = "acs", "cr-secret"
+REALM = "fake-cpe"
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+class FakeCpe:
+    """A CPE's connection request server (its own Digest check), which then runs a session with the HeMS."""
+
+    def __init__(self, hems_port: int, scheme: str = "digest") -> None:
+        self.hems_port = hems_port
+        self.nonce = secrets.token_hex(8)
+        self.hits: list[tuple[str, str]] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                auth = self.headers.get("Authorization", "")
+                fake.hits.append((self.path, auth.split(" ")[0]))
+                if scheme == "basic":
+                    import base64
+
+                    ok = auth == "Basic " + base64.b64encode(f"{CR_USER}:{CR_PASS}".encode()).decode()
+                    challenge = f'Basic realm="{REALM}"'
+                else:
+                    p = parse_auth_params(auth[7:]) if auth.startswith("Digest ") else {}
+                    ha1 = md5(f"{CR_USER}:{REALM}:{CR_PASS}")
+                    ha2 = md5(f"GET:{p.get('uri', '')}")
+                    want = md5(f"{ha1}:{fake.nonce}:{p.get('nc')}:{p.get('cnonce')}:auth:{ha2}")
+                    ok = (
+                        p.get("username") == CR_USER
+                        and p.get("response") == want
+                        and p.get("uri") == self.path
+                    )
+                    challenge = f'Digest realm="{REALM}", qop="auth", nonce="{fake.nonce}", algorithm=MD5'
+                if not ok:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", challenge)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                threading.Thread(target=fake.session, daemon=True).start()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cr/{SERIAL}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def session(self) -> None:
+        cpe = Cpe(self.hems_port)
+        cpe.inform(events=("6 CONNECTION REQUEST",))
+        status, data = cpe.empty()
+        while status == 200:
+            env = cwmp.parse_envelope(data)
+            status, data = cpe.post(cwmp.response(NS1, env.id, env.method, params=[("Device.X", "7", "int")]))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def timeline() -> Timeline:
+    return Timeline()
+
+
+@pytest.fixture
+def hems(timeline: Timeline) -> Iterator[tuple[Hems, int]]:
+    h, port = serve(timeline)
+    yield h, port
+    h.stop()
+
+
+def boot(port: int, url: str) -> None:
+    cpe = Cpe(port)
+    cpe.inform(params=[("Device.ManagementServer.ConnectionRequestURL", url, "xsd:string")])
+    assert cpe.empty() == (204, b"")
+
+
+@pytest.mark.parametrize("scheme", ["digest", "basic"])
+def test_call_with_connection_request(hems: tuple[Hems, int], timeline: Timeline, scheme: str):
+    h, port = hems
+    fake = FakeCpe(port, scheme)
+    try:
+        boot(port, fake.url)
+        assert h.connection_request_url(SERIAL) == fake.url
+        result = h.call(
+            SERIAL,
+            "GetParameterValues",
+            timeout=5,
+            connection_request=True,
+            cr_username=CR_USER,
+            cr_password=CR_PASS,
+            names=["Device.X"],
+        )
+        assert result == cwmp.GpvResult({"Device.X": "7"})
+        # First without credentials, then answering the challenge.
+        assert fake.hits == [(f"/cr/{SERIAL}", ""), (f"/cr/{SERIAL}", scheme.title())]
+        cr = timeline.find(lambda e: e.kind == "connection-request")[0].data
+        assert (cr["serial"], cr["url"], cr["status"], cr["auth"], cr["error"]) == (
+            SERIAL,
+            fake.url,
+            200,
+            scheme,
+            "",
+        )
+        kinds = [e.kind for e in timeline]
+        assert kinds[kinds.index("connection-request") :][:2] == ["connection-request", "inform"]
+        assert timeline.find(lambda e: e.kind == "inform")[-1].data["events"] == ["6 CONNECTION REQUEST"]
+    finally:
+        fake.close()
+
+
+def test_connect_returns_the_connection_request_inform(hems: tuple[Hems, int]):
+    h, port = hems
+    fake = FakeCpe(port)
+    try:
+        ev = h.connect(SERIAL, CR_USER, CR_PASS, url=fake.url, timeout=5)
+        assert ev.kind == "inform" and ev.data["events"] == ["6 CONNECTION REQUEST"]
+    finally:
+        fake.close()
+
+
+def test_wrong_credentials_fail_naming_the_status(hems: tuple[Hems, int], timeline: Timeline):
+    h, port = hems
+    fake = FakeCpe(port)
+    try:
+        boot(port, fake.url)
+        with pytest.raises(DeviceError, match=r"connection request to unit SN-A at .* answered HTTP 401"):
+            h.call(SERIAL, "Reboot", timeout=3, connection_request=True, cr_username=CR_USER, cr_password="x")
+        assert timeline.find(lambda e: e.kind == "connection-request")[0].data["status"] == 401
+        # The call was withdrawn: the unit's next session does not get a stale Reboot.
+        cpe = Cpe(port)
+        cpe.inform()
+        assert cpe.empty() == (204, b"")
+    finally:
+        fake.close()
+
+
+def test_unreachable_unit_and_no_url(hems: tuple[Hems, int], timeline: Timeline):
+    h, _ = hems
+    with pytest.raises(DeviceError, match="no ConnectionRequestURL for unit SN-A"):
+        h.request_connection(SERIAL, CR_USER, CR_PASS)
+    result = h.request_connection(SERIAL, CR_USER, CR_PASS, url="http://127.0.0.1:9/", timeout=2)
+    assert result.status is None and not result.ok and "Connect" in result.error
+    assert timeline.find(lambda e: e.kind == "connection-request")[0].data["error"] == result.error
+
+
+def test_no_inform_after_the_connection_request_times_out_with_last_seen(hems: tuple[Hems, int]):
+    h, port = hems
+    fake = FakeCpe(port)
+    fake.session = lambda: None  # type: ignore[method-assign]  # answers 200 but never calls back
+    try:
+        boot(port, fake.url)
+        with pytest.raises(
+            DeviceError, match=r"6 CONNECTION REQUEST\] from unit SN-A; last from the unit: empty"
+        ):
+            h.connect(SERIAL, CR_USER, CR_PASS, timeout=0.5)
+    finally:
+        fake.close()

@@ -1,0 +1,136 @@
+"""Tests for bench/hems/tls.py: HTTPS with the operator PKI, exact identity checks, and the TLS key log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import re
+import socket
+import ssl
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from bench import cwmp
+from bench.errors import ConfigError
+from bench.hems.tls import identity_mismatches, server_context
+from bench.pki import CertificateAuthority
+from bench.timeline import Timeline
+from tests.bench.hems.cpe import NS1, serve
+
+KEYLOG_LINE = re.compile(
+    r"^(CLIENT_RANDOM|CLIENT_HANDSHAKE_TRAFFIC_SECRET|SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_0|"
+    r"SERVER_TRAFFIC_SECRET_0|EXPORTER_SECRET) [0-9a-f]{64} [0-9a-f]{64,}$"
+)
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    return CertificateAuthority(tmp_path_factory.mktemp("pki"))
+
+
+def inform() -> bytes:
+    dev = cwmp.DeviceId("Acme", "00259E", "FAP-1", "SN-TLS")
+    return cwmp.inform(NS1, "1", dev, [("1 BOOT", "")], [], "2024-05-01T12:00:00Z")
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_https_session_with_a_verifying_client_and_a_key_log(
+    ca: CertificateAuthority, tmp_path: Path, version: ssl.TLSVersion
+):
+    cert = ca.issue("127.0.0.1")
+    keylog = tmp_path / "captures" / "tls-keys.log"
+    h, port = serve(Timeline(), tls=server_context(cert.cert, cert.key, identity="127.0.0.1", keylog=keylog))
+    try:
+        client = ssl.create_default_context(cafile=str(ca.files.cert))
+        client.minimum_version = client.maximum_version = version
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=client, timeout=5)
+        conn.request("POST", "/", body=inform(), headers={"Content-Type": "text/xml"})
+        r = conn.getresponse()
+        assert r.status == 200 and cwmp.parse_envelope(r.read()).method == "InformResponse"
+        assert conn.sock.version() == ("TLSv1.3" if version == ssl.TLSVersion.TLSv1_3 else "TLSv1.2")
+        conn.close()
+    finally:
+        h.stop()
+    lines = keylog.read_text().splitlines()
+    assert lines and all(KEYLOG_LINE.match(line) for line in lines if not line.startswith("#")), lines
+    labels = {line.split()[0] for line in lines}
+    assert (
+        ("CLIENT_RANDOM" in labels)
+        if version == ssl.TLSVersion.TLSv1_2
+        else ("SERVER_TRAFFIC_SECRET_0" in labels)
+    )
+
+
+def test_a_client_expecting_another_name_refuses_the_hems(ca: CertificateAuthority):
+    cert = ca.issue("hems.operator.example")
+    h, port = serve(Timeline(), tls=server_context(cert.cert, cert.key, identity="hems.operator.example"))
+    try:
+        client = ssl.create_default_context(cafile=str(ca.files.cert))
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=client, timeout=5)
+        with pytest.raises(ssl.SSLCertVerificationError, match="127.0.0.1"):
+            conn.request("POST", "/", body=inform())
+        # Verifying against the FQDN the certificate names succeeds (SNI and hostname = the FQDN).
+        sock = client.wrap_socket(
+            socket.create_connection(("127.0.0.1", port)), server_hostname="hems.operator.example"
+        )
+        assert sock.version()
+        sock.close()
+    finally:
+        h.stop()
+
+
+@pytest.mark.parametrize("identity", ["hems.operator.example", "10.20.0.5", "fd00::5"])
+def test_pki_certificates_name_exactly_their_identity(ca: CertificateAuthority, identity: str):
+    assert identity_mismatches(ca.issue(identity).cert, identity) == []
+
+
+def test_mismatches_say_which_part_does_not_match(ca: CertificateAuthority, tmp_path: Path):
+    cert = ca.issue("hems.operator.example").cert
+    problems = identity_mismatches(cert, "serving-hems.operator.example")
+    assert problems == [
+        "subject CN is ['hems.operator.example'], expected ['serving-hems.operator.example']",
+        "SubjectAltName is ['DNS:hems.operator.example'], "
+        "expected exactly [DNS:serving-hems.operator.example]",
+    ]
+    # An IP written as a DNS name, and an extra SAN entry, are both mismatches; the CN alone is fine.
+    odd = make_cert(ca, tmp_path, "10.20.0.5", [x509.DNSName("10.20.0.5"), x509.DNSName("extra.example")])
+    assert identity_mismatches(odd, "10.20.0.5") == [
+        "SubjectAltName is ['DNS:10.20.0.5', 'DNS:extra.example'], expected exactly [IP:10.20.0.5]"
+    ]
+    bare = make_cert(ca, tmp_path, "other", None)
+    assert identity_mismatches(bare, "10.20.0.5") == [
+        "subject CN is ['other'], expected ['10.20.0.5']",
+        "no SubjectAltName extension, expected exactly [IP:10.20.0.5]",
+    ]
+
+
+def test_server_context_refuses_a_certificate_for_another_identity(ca: CertificateAuthority):
+    cert = ca.issue("10.20.0.5")
+    with pytest.raises(ConfigError, match=r"does not name '10.20.0.6'.*subject CN is \['10.20.0.5'\]"):
+        server_context(cert.cert, cert.key, identity="10.20.0.6")
+    with pytest.raises(ConfigError, match="key"):
+        server_context(cert.cert, cert.cert)
+
+
+def make_cert(ca: CertificateAuthority, folder: Path, cn: str, san: list[x509.GeneralName] | None) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+    )
+    if san is not None:
+        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    path = folder / f"{cn}-{len(san or [])}.pem"
+    path.write_bytes(b.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    return path

@@ -1,0 +1,85 @@
+"""The inventory: the default one is valid, and every mistake names the file, the key, what was found and
+what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bench.errors import ConfigError
+from bench.inventory import load_inventory, parse_inventory
+from tests.support import ROOT
+
+DEFAULT = ROOT / "inventory.yaml"
+
+
+def default() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(DEFAULT.read_text())
+    return data
+
+
+def error_for(data: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as exc:
+        parse_inventory(data, Path("inv.yaml"))
+    return str(exc.value)
+
+
+def test_default_inventory_has_one_mock_unit() -> None:
+    inv = load_inventory(DEFAULT)
+    name, unit = inv.unit(None)
+    assert (name, unit.is_mock, unit.identity.serial_number) == ("henb-01", True, "MOCK0001")
+    assert inv.bench.prefix == "hb-"
+
+
+def test_unknown_power_driver_names_key_found_and_expected() -> None:
+    data = default()
+    data["units"]["henb-01"]["power"]["driver"] = "pdux"
+    msg = error_for(data)
+    assert "inv.yaml" in msg
+    assert "units.henb-01.power.driver: found 'pdux'; expected one of 'mock', 'serial-relay'" in msg
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("units", "henb-01", "identity", "oui"), "xyz", "units.henb-01.identity.oui: found 'xyz'"),
+        (("operator", "initial_segw"), "not a host", "expected an FQDN or an IPv4 address"),
+        (("operator", "hems_port"), 70000, "operator.hems_port: found 70000"),
+        (("units", "henb-01", "mock", "misbehave"), ["dance"], "unknown knob 'dance'"),
+        (("units", "henb-01", "bounds", "boot"), -1, "units.henb-01.bounds.boot: found -1"),
+        (("bench", "colour"), "red", "bench.colour: found 'red'; unknown key"),
+    ],
+)
+def test_bad_values_are_named(path: tuple[str, ...], value: object, expected: str) -> None:
+    data = default()
+    node = data
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    assert expected in error_for(data)
+
+
+def test_missing_key_is_named() -> None:
+    data = default()
+    del data["units"]["henb-01"]["console"]
+    assert "units.henb-01.console: required key is missing" in error_for(data)
+
+
+def test_unreadable_and_non_yaml_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read inventory"):
+        load_inventory(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("units: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_inventory(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_inventory(bad)
+
+
+def test_unknown_unit_name() -> None:
+    with pytest.raises(ConfigError, match="unit 'henb-99' is not in the inventory; units: henb-01"):
+        load_inventory(DEFAULT).unit("henb-99")

@@ -1,0 +1,101 @@
+"""Tests for drivers/wan.py: a veth stands in for the physical NIC; real namespaces, cleaned up in finally."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from pyroute2 import IPRoute, NetNS, netns
+
+from bench.errors import InfraError
+from bench.timeline import Timeline
+from drivers.wan import NicWanPort, find_nic, restore
+
+pytestmark = [
+    pytest.mark.netns,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces"),
+]
+
+PREFIX = f"hb-t-{os.getpid() % 10000}"
+NIC = f"hb-t-nic{os.getpid() % 10000}"
+
+
+def on_host(ifname: str) -> dict | None:  # type: ignore[type-arg]
+    with IPRoute() as ipr:
+        idx = ipr.link_lookup(ifname=ifname)
+        return ipr.get_links(idx[0])[0] if idx else None
+
+
+def in_ns(ns: str, ifname: str) -> bool:
+    with NetNS(ns, flags=0) as n:
+        return bool(n.link_lookup(ifname=ifname))
+
+
+@pytest.fixture
+def nic() -> Iterator[str]:
+    """A veth pair on the host; the test moves one end around like a physical NIC."""
+    with IPRoute() as ipr:
+        ipr.link("add", ifname=NIC, kind="veth", peer=NIC + "p")
+        ipr.link("set", ifname=NIC, state="up")
+    try:
+        yield NIC
+    finally:
+        restore(NIC, prefix=PREFIX)
+        with IPRoute() as ipr:
+            if ipr.link_lookup(ifname=NIC):
+                ipr.link("del", ifname=NIC)
+
+
+@pytest.fixture
+def home_ns() -> Iterator[str]:
+    names = [f"{PREFIX}-home", f"{PREFIX}-other"]
+    for name in names:
+        netns.create(name)
+    try:
+        yield names[0]
+    finally:
+        for name in names:
+            netns.remove(name)
+
+
+def test_attach_and_detach(nic: str, home_ns: str) -> None:
+    tl = Timeline()
+    port = NicWanPort(nic, home_ns, timeline=tl, unit="lab-henb-07")
+    port.attach()
+    assert on_host(nic) is None
+    assert in_ns(home_ns, nic)
+    with NetNS(home_ns, flags=0) as n:
+        assert n.get_links(n.link_lookup(ifname=nic)[0])[0]["flags"] & 1  # up inside the unit's namespace
+    port.detach()
+    link = on_host(nic)
+    assert link is not None and link["flags"] & 1  # back, and up as it was before
+    assert not in_ns(home_ns, nic)
+    port.detach()  # already home: nothing to do
+    assert [e.kind for e in tl] == ["wan-attached", "wan-detached", "wan-detached"]
+    assert tl.events()[0].data == {"unit": "lab-henb-07", "ifname": nic, "netns": home_ns}
+
+
+def test_restore_after_a_killed_run(nic: str, home_ns: str) -> None:
+    NicWanPort(nic, f"{PREFIX}-other").attach()
+    # A new process (henb-bench clean) knows only the interface name and the bench prefix.
+    assert find_nic(nic, prefix=PREFIX) == f"{PREFIX}-other"
+    assert restore(nic, prefix=PREFIX) == f"{PREFIX}-other"
+    assert on_host(nic) is not None
+    assert restore(nic, prefix=PREFIX) is None  # nothing left to do
+
+
+def test_nic_left_in_a_namespace_is_named_in_the_error(nic: str, home_ns: str) -> None:
+    NicWanPort(nic, f"{PREFIX}-other").attach()
+    with pytest.raises(InfraError) as exc:
+        NicWanPort(nic, home_ns).attach()
+    assert f"inside namespace {PREFIX}-other" in str(exc.value) and "henb-bench clean" in str(exc.value)
+
+
+def test_missing_nic_or_namespace(home_ns: str) -> None:
+    with pytest.raises(InfraError, match="no such interface"):
+        NicWanPort("hb-t-nonic", home_ns).attach()
+    with pytest.raises(InfraError, match="namespace hb-t-nons does not exist"):
+        NicWanPort("lo", "hb-t-nons").attach()
+    with pytest.raises(InfraError, match="neither in"):
+        NicWanPort("hb-t-nonic", home_ns).detach()

@@ -1,0 +1,75 @@
+"""Every check the TS 32.593 plans make can fail: the mock unit, told to misbehave in exactly one way, makes
+exactly that check fail, with a message that names the clause, the step and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.mock.knobs import KNOBS
+from tests.support import henb_bench, needs_root
+
+pytestmark = [pytest.mark.netns, needs_root()]
+
+# knob, clause, the step the failure must name, words the message must contain
+TWINS = [
+    ("no_bootstrap", "5.1.2.2", "2.1", ["0 BOOTSTRAP", "seen events ['1 BOOT']"]),
+    ("wrong_device_id", "5.1.2.2", "2.1", ["DeviceId", "serial 'MOCK0001X' (expected 'MOCK0001')"]),
+    ("segw_by_ip", "5.1.2.2", "1.1", ["query for isegw.operator.example at the public DNS"]),
+    ("untrusted_cert", "5.1.2.2", "1.3", ["IKE SA from 00D0B7-MOCK0001.henb at the Initial SeGW"]),
+    ("hems_dns_public", "5.1.2.2", "1.4", ["ihems.operator.example", "asked of the public DNS"]),
+    (
+        "hems_by_ip",
+        "5.1.2.2",
+        "1.4",
+        ["query for ihems.operator.example at the private DNS", "no such query"],
+    ),
+    ("reject_serving_assignment", "5.1.2.2", "3.2", ["fault 9003", "SecGWServer1", "9007"]),
+    ("ignore_serving_assignment", "5.1.2.2", "6.3", ["IKE SA from 00D0B7-MOCK0001.henb at the Serving SeGW"]),
+    ("serving_segw_by_ip", "5.1.2.2", "6.1", ["query for ssegw.operator.example at the public DNS"]),
+    ("leak_cleartext", "5.1.2.2", "security", ["cleartext packet", "10.180.0.20:7547 UDP"]),
+    ("wrong_device_id_at_registration", "5.1.3", "1.1", ["DeviceId", "serial 'MOCK0001X'"]),
+    ("reject_s1_config", "5.1.3", "2.2", ["fault 9003", "S1SigLinkServerList", "9007"]),
+    ("no_s1_init", "5.1.3", "S1", ["SCTP INIT (S1 setup) to 10.180.0.30:36412", "nothing within"]),
+    ("s1_wrong_port", "5.1.3", "S1", ["S1 setup toward 10.180.0.30:36412", "SCTP INIT to 10.180.0.30:36413"]),
+    (
+        "s1_before_registration",
+        "5.1.3",
+        "S1",
+        ["after the SetParameterValuesResponse", "SCTP INIT before it"],
+    ),
+    ("no_inform_after_address_change", "5.2.4", "1", ["4 VALUE CHANGE", "within 3 s of the address change"]),
+    ("inform_before_change", "5.2.4", "1", ["it came before the change", "and none after"]),
+    ("old_address_in_inform", "5.2.4", "1", ["(the new inner address)", "(the old address)"]),
+    ("wrong_device_id_on_address_change", "5.2.4", "1", ["DeviceId", "serial 'MOCK0001X'"]),
+]
+
+
+def test_every_knob_has_a_twin() -> None:
+    assert sorted(k for k, *_ in TWINS) == sorted(KNOBS)
+
+
+@pytest.mark.parametrize(("knob", "clause", "step", "words"), TWINS, ids=[t[0] for t in TWINS])
+def test_misbehaving_unit_fails_the_check(
+    knob: str, clause: str, step: str, words: list[str], fast_inventory: Path, tmp_path: Path
+) -> None:
+    res = henb_bench(
+        "--inventory",
+        str(fast_inventory),
+        "run",
+        "--clause",
+        clause,
+        "--misbehave",
+        knob,
+        "--out",
+        str(tmp_path / "captures"),
+    )
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, f"expected exit 1 (unit failed), got {res.returncode}:\n{out[-3000:]}"
+    summary = out[out.rfind("henb-bench:") :]
+    assert f"FAILED  {clause}" in summary, summary
+    assert f"TS 32.593 {clause} step {step}: expected" in summary, summary
+    for w in words:
+        assert w in summary, f"{w!r} not in the failure message:\n{summary}"
+    assert "evidence: " in summary and "timeline.jsonl" in summary
