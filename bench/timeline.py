@@ -40,9 +40,11 @@ class Timeline:
         self._sinks: list[Any] = []
         self.t0 = time.time()
 
-    def add(self, source: str, kind: str, **data: Any) -> Event:
+    def add(self, source: str, kind: str, at: float | None = None, **data: Any) -> Event:
+        """Record an event; `at` is when it happened if the source knows better than now (a kernel
+        timestamp), so order checks can use `t` even where sources report late."""
         with self._cond:
-            ev = Event(len(self._events), time.time(), source, kind, data)
+            ev = Event(len(self._events), time.time() if at is None else at, source, kind, data)
             self._events.append(ev)
             line = json.dumps(asdict(ev), default=str)
             for sink in self._sinks:

@@ -90,9 +90,10 @@ class HttpPduPower(_Strict):
     outlet: Outlet
     username: str | None = None
     password: SecretStr | None = None
-    on: HttpCallConfig
-    off: HttpCallConfig
-    state: HttpCallConfig | None = None
+    # Not `on:`/`off:`: YAML 1.1 reads those keys as booleans.
+    on_request: HttpCallConfig
+    off_request: HttpCallConfig
+    state_request: HttpCallConfig | None = None
     state_path: str | None = Field(None, description="e.g. data.state or Outputs[ID={outlet}].State")
     state_on: Any = True
     state_off: Any = False
@@ -193,11 +194,12 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
         if isinstance(cfg, NetioPower):
             api = NETIO
         else:
-            calls = {k: HttpCall(c.method, c.path, c.body) for k, c in (("on", cfg.on), ("off", cfg.off))}
-            state = HttpCall(cfg.state.method, cfg.state.path, cfg.state.body) if cfg.state else None
+            on, off, st = cfg.on_request, cfg.off_request, cfg.state_request
             api = HttpPduApi(
-                calls["on"], calls["off"], state, cfg.state_path, cfg.state_on, cfg.state_off, cfg.headers
-            )
+                HttpCall(on.method, on.path, on.body), HttpCall(off.method, off.path, off.body),
+                HttpCall(st.method, st.path, st.body) if st else None,
+                cfg.state_path, cfg.state_on, cfg.state_off, cfg.headers,
+            )  # fmt: skip
         return HttpPdu(
             cfg.url, cfg.outlet, api, cfg.username, _secret(cfg.password), timeout=cfg.timeout,
             verify_tls=cfg.verify_tls, verify_timeout=cfg.verify_timeout, timeline=timeline, unit=unit,

@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 from typing import Any, Protocol
 
-from pyroute2 import IPRoute, NetNS, netns
+from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 from bench.errors import InfraError
+from bench.network.netns import in_netns
 from bench.timeline import Timeline
 
 IFF_UP = 0x1
@@ -27,7 +28,8 @@ class WanPort(Protocol):
 
 class NicWanPort:
     """Moves `ifname` from the bench's namespace into `netns` and back. pyroute2 sockets are made and closed
-    inside each call: they work only in the thread that made them."""
+    inside each call (they work only in the thread that made them); namespaces are entered by a thread, as
+    pyroute2's NetNS forks, which can deadlock once the bench has threads."""
 
     def __init__(
         self, ifname: str, netns_name: str, timeline: Timeline | None = None, unit: str | None = None
@@ -56,9 +58,9 @@ class NicWanPort:
                 ipr.link("set", index=link["index"], net_ns_fd=self.netns)
             except NetlinkError as e:
                 raise InfraError(f"cannot move WAN port {self.ifname} into {self.netns}: {e}") from e
-        with NetNS(self.netns, flags=0) as ns:
-            idx = ns.link_lookup(ifname=self.ifname)
-            ns.link("set", index=idx[0], state="up")
+        in_netns(
+            self.netns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname=self.ifname)[0], state="up")
+        )
         self._event("wan-attached")
 
     def detach(self) -> None:
@@ -84,10 +86,9 @@ def find_nic(ifname: str, prefix: str = "") -> str | None:
         if not name.startswith(prefix):
             continue
         try:
-            with NetNS(name, flags=0) as ns:
-                if ns.link_lookup(ifname=ifname):
-                    return str(name)
-        except (OSError, NetlinkError):
+            if in_netns(name, lambda ipr: bool(ipr.link_lookup(ifname=ifname))):
+                return str(name)
+        except (OSError, NetlinkError, InfraError):
             continue  # a namespace removed while we looked
     return None
 
@@ -98,21 +99,23 @@ def restore(ifname: str, prefix: str = "hb-") -> str | None:
 
 
 def _move_home(ifname: str, namespaces: list[str]) -> str | None:
+    def move(ipr: Any) -> bool:
+        idx = ipr.link_lookup(ifname=ifname)
+        if idx:
+            # The kernel resolves the pid to the process's main thread, which stays in the bench's netns.
+            ipr.link("set", index=idx[0], net_ns_pid=os.getpid())
+        return bool(idx)
+
     for name in namespaces:
         try:
-            with NetNS(name, flags=0) as ns:
-                idx = ns.link_lookup(ifname=ifname)
-                if not idx:
-                    continue
-                # The kernel resolves the pid in our pid namespace: the target is this process's netns.
-                ns.link("set", index=idx[0], net_ns_pid=os.getpid())
+            if in_netns(name, move):
+                return name
         except FileNotFoundError:
-            continue
+            continue  # removed while we looked
         except NetlinkError as e:
             raise InfraError(
                 f"cannot move WAN port {ifname} from namespace {name} back to the host: {e}"
             ) from e
-        return name
     return None
 
 

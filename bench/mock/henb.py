@@ -33,6 +33,8 @@ from bench.mock.datamodel import DataModel, Param, SpvRefused
 from bench.services.charon import Charon
 
 S1AP_PORT = 36412
+RETRIES = 6
+RETRY_WAIT = 0.1
 ESP = ["aes128gcm16"]
 IKE = ["aes128-sha256-ecp256"]
 
@@ -250,7 +252,9 @@ class MockHeNB:
             pass
 
     def watch_address(self) -> None:
-        """VICI ike-updown from the unit's own charon: a new inner address means an IP-change Inform."""
+        """VICI child-updown from the unit's own charon: a new inner address means an IP-change Inform.
+
+        CHILD_SA up, not IKE_SA up: only then are the tunnel's routes in place to reach the HeMS."""
         assert self.charon is not None and self.loop is not None
         session = self.charon.connect()
         with contextlib.suppress(OSError):
@@ -258,7 +262,7 @@ class MockHeNB:
 
     def _watch(self, session: Any) -> None:
         assert self.loop is not None
-        for label, event in session.listen(["ike-updown"]):
+        for label, event in session.listen(["child-updown"]):
             if label is None or not event.get("up"):
                 continue
             for sa in event.values():
@@ -326,7 +330,19 @@ class MockHeNB:
         )
         return self.wrong_id if wrong else self.device_id
 
-    async def session(
+    async def session(self, *args: Any, **kwargs: Any) -> None:
+        """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock."""
+        for attempt in range(RETRIES):
+            try:
+                await self.session_once(*args, **kwargs)
+                return
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                wait = RETRY_WAIT * 2**attempt
+                self.log(f"cwmp: session failed ({exc}); retrying in {wait:g} s")
+                await asyncio.sleep(wait)
+        raise RuntimeError(f"no TR-069 session after {RETRIES} attempts")
+
+    async def session_once(
         self,
         url: str,
         server_ip: str,
@@ -457,17 +473,17 @@ class MockHeNB:
             shems_url, shems_ip, ["0 BOOTSTRAP", "1 BOOT"], [self.p["ipsec_address"]], "registration"
         )
         self.set_state("registered")
+        if "inform_before_change" in self.knobs:
+            # Before S1 setup, so a plan that waits for S1 has seen it before it changes the address.
+            await self.session(
+                shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], "address-change"
+            )
         s1 = self.model.get(self.p["s1_far_end"]).split(",")[0].strip()
         if s1 and "no_s1_init" not in self.knobs:
             port = S1AP_PORT + 1 if "s1_wrong_port" in self.knobs else S1AP_PORT
             self.sctp_init(s1, port)
             self.log(f"s1: SCTP INIT sent to {s1}:{port}")
         threading.Thread(target=self.watch_address, daemon=True).start()
-        if "inform_before_change" in self.knobs:
-            await asyncio.sleep(0.2)
-            await self.session(
-                shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], "address-change"
-            )
 
         # 5.2.4: every new inner address is reported with an Inform as soon as possible.
         while True:

@@ -15,6 +15,7 @@ from bench.timeline import Timeline
 
 IPPROTO_SCTP = 132
 SCTP_INIT = 1
+SO_TIMESTAMP = getattr(socket, "SO_TIMESTAMP", 29)
 
 
 def parse_sctp(ip_packet: bytes) -> dict[str, object] | None:
@@ -51,6 +52,8 @@ class MmeStandIn:
         # A raw socket sees INITs to every port, so a unit aiming at the wrong port is seen (and named) too.
         self.sock = socket_in_netns(self.netns, socket.AF_INET, socket.SOCK_RAW, IPPROTO_SCTP)
         self.sock.settimeout(0.5)
+        # Kernel receive timestamps: the INIT's time is exact even if this thread reads it late.
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
         self._thread = threading.Thread(target=self._serve, name="mme", daemon=True)
         self._thread.start()
 
@@ -58,7 +61,7 @@ class MmeStandIn:
         assert self.sock is not None
         while self.sock.fileno() != -1:
             try:
-                data = self.sock.recv(65535)
+                data, anc, _, _ = self.sock.recvmsg(65535, socket.CMSG_SPACE(16))
             except TimeoutError:
                 continue
             except OSError:
@@ -66,7 +69,12 @@ class MmeStandIn:
             info = parse_sctp(data)
             if info is None or info["chunk"] != SCTP_INIT:
                 continue
-            self.timeline.add("mme", "sctp-init", mode=self.mode, **info)
+            at = None
+            for level, kind, raw in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMP and len(raw) >= 16:
+                    sec, usec = struct.unpack("@qq", raw[:16])
+                    at = sec + usec / 1e6
+            self.timeline.add("mme", "sctp-init", at=at, mode=self.mode, **info)
 
     def stop(self) -> None:
         if self.sock is not None:

@@ -191,7 +191,8 @@ class ScpiPower(PowerBase):
     # -- SCPI transport --------------------------------------------------------------------------
 
     def _error(self, what: str) -> InfraError:
-        return InfraError(f"bench power supply {self.resource} (unit {self.unit}): {what}")
+        unit = f" (unit {self.unit})" if self.unit else ""
+        return InfraError(f"bench power supply {self.resource}{unit}: {what}")
 
     def _open(self) -> Any:
         if self._inst is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import termios
 import threading
 from typing import Any
 
@@ -38,7 +39,7 @@ class Rfc2217Server:
                 self._session(conn, port)
 
     def _session(self, conn: socket.socket, port: Any) -> None:
-        manager = serial.rfc2217.PortManager(port, _Writer(conn))
+        manager = serial.rfc2217.PortManager(_NoModemLines(port), _Writer(conn))
         conn.settimeout(0.05)
 
         def device_to_client() -> None:
@@ -61,7 +62,7 @@ class Rfc2217Server:
                     break
                 port.write(b"".join(manager.filter(data)))
         except OSError:
-            import traceback; traceback.print_exc()
+            pass  # the client went away
         finally:
             done.set()
             reader.join()
@@ -85,3 +86,25 @@ class _Writer:
     def write(self, data: bytes) -> None:
         with contextlib.suppress(OSError):
             self.conn.sendall(data)
+
+
+_PORT_ERRORS = (OSError, termios.error, serial.SerialException, ValueError)
+
+
+class _NoModemLines:
+    """A pty has no modem lines (CTS, DSR, RI, CD, RTS, DTR): reading them gives False, setting them nothing."""
+
+    def __init__(self, port: Any) -> None:
+        object.__setattr__(self, "_port", port)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return getattr(self._port, name)
+        except _PORT_ERRORS:
+            if name in ("cts", "dsr", "ri", "cd"):
+                return False
+            raise
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        with contextlib.suppress(*_PORT_ERRORS):
+            setattr(self._port, name, value)

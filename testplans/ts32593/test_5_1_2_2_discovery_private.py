@@ -9,7 +9,7 @@ import pytest
 from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
-from testplans.ts32593.flows import dns_query, ike_up, inform, is_ip, session_end
+from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, session_end
 from testplans.ts32593.identity import check_device_id
 
 
@@ -20,7 +20,6 @@ def test_discovery_via_initial_hems_in_private_network(
     unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
     bounds = unit.cfg.bounds
     boot = unit.current_boot()
-    since = boot.mark
 
     # 1.3: the IPsec tunnel to the Initial SeGW.
     ike = steps.wait(
@@ -28,11 +27,12 @@ def test_discovery_via_initial_hems_in_private_network(
         ike_up("isegw", unit.ike_id),
         bounds.boot,
         f"an IKE SA from {unit.ike_id} at the Initial SeGW {op.initial_segw}",
-        since,
+        boot.mark,
     )
+    vip = ike.data["remote_vips"][0] if ike.data["remote_vips"] else None
     # 1.1-1.2: the Initial SeGW's FQDN was asked of the public DNS before the tunnel.
     if not is_ip(op.initial_segw):
-        q = tl.first(dns_query(op.initial_segw, "public-dns"), since, ike.seq)
+        q = tl.first(lambda e: dns_query(op.initial_segw, "public-dns")(e) and before(e, ike), boot.mark)
         if q is None:
             steps.fail(
                 "1.1",
@@ -40,28 +40,31 @@ def test_discovery_via_initial_hems_in_private_network(
                 "no such query (the unit used an address it was not given by DNS)",
                 ike,
             )
-    vip = ike.data["remote_vips"][0] if ike.data["remote_vips"] else None
 
-    # 2.1: Inform from the unit's inner address to the Initial HeMS.
+    # 2.1: Inform from the unit's inner address to the Initial HeMS (only possible through the tunnel).
     inf = steps.wait(
         "2.1",
         lambda e: inform("initial-hems")(e) and e.data["peer"] == vip,
         bounds.step,
         f"an Inform to the Initial HeMS from the unit's inner address {vip}",
-        ike.seq,
+        boot.mark,
     )
-    # 1.4-1.5: the Initial HeMS's FQDN was asked of the private DNS, learned over IKE, after the tunnel.
+    # 1.4-1.5: the Initial HeMS's FQDN was asked of the private DNS, learned over IKE, not the public one.
     if not is_ip(op.initial_hems):
-        public = tl.first(dns_query(op.initial_hems, "public-dns"), since, inf.seq)
+        public = tl.first(lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark)
         if public is not None:
             steps.fail(
                 "1.4",
                 f"the query for {op.initial_hems} at the private DNS only",
-                "it was asked of the "
-                f"public DNS {public.data['server']} (the Initial HeMS is inside the operator network)",
+                f"it was asked of the public DNS {public.data['server']} "
+                "(the Initial HeMS is inside the operator network)",
                 public,
             )
-        if tl.first(dns_query(op.initial_hems, "private-dns"), ike.seq, inf.seq) is None:
+        private = tl.first(
+            lambda e: dns_query(op.initial_hems, "private-dns")(e) and before(ike, e) and before(e, inf),
+            boot.mark,
+        )
+        if private is None:
             steps.fail(
                 "1.4",
                 f"a query for {op.initial_hems} at the private DNS after the IKE SA",
@@ -95,19 +98,24 @@ def test_discovery_via_initial_hems_in_private_network(
         inf.seq,
     )
 
-    # 6.1-6.3: DNS for the Serving SeGW, then the tunnel to it.
+    # 6.1-6.3: DNS for the Serving SeGW, then the tunnel to it, after the session.
     sike = steps.wait(
         "6.3",
-        ike_up("ssegw", unit.ike_id),
+        lambda e: ike_up("ssegw", unit.ike_id)(e) and before(end, e),
         bounds.step,
         f"an IKE SA from {unit.ike_id} at the Serving SeGW {op.serving_segw} after the session",
-        end.seq,
+        boot.mark,
     )
-    if (
-        not is_ip(op.serving_segw)
-        and tl.first(dns_query(op.serving_segw, "public-dns"), end.seq, sike.seq) is None
-    ):
-        steps.fail(
-            "6.1", f"a query for {op.serving_segw} at the public DNS before the IKE SA", "no such query", sike
+    if not is_ip(op.serving_segw):
+        q = tl.first(
+            lambda e: dns_query(op.serving_segw, "public-dns")(e) and before(end, e) and before(e, sike),
+            boot.mark,
         )
+        if q is None:
+            steps.fail(
+                "6.1",
+                f"a query for {op.serving_segw} at the public DNS before the IKE SA",
+                "no such query",
+                sike,
+            )
     evidence.assert_no_cleartext(steps)

@@ -21,10 +21,19 @@ pytestmark = [pytest.mark.netns, needs_root()]
 PREFIX = "hb-"
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a killed run's children are reaped by init, whenever it gets to them)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
 def assert_nothing_left(pids: list[int]) -> None:
     left = leftovers(PREFIX)
     assert left == {"namespaces": [], "links": []}, left
-    alive = [(p, comm_of(p)) for p in pids if comm_of(p) is not None]
+    alive = [(p, comm_of(p)) for p in pids if running(p)]
     assert not alive, f"processes still running: {alive}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from bench.errors import InfraError
 from bench.timeline import Timeline
 from drivers.power.scpi import ScpiCommands, ScpiPower
 from drivers.sim.scpi_psu import ScpiPsuServer
+
+SIM_LIBRARY = str(Path(__file__).parents[2] / "drivers" / "sim" / "psu_sim.yaml") + "@sim"
 
 
 @pytest.fixture
@@ -124,3 +127,17 @@ def test_supply_gone_while_sampling_is_fault() -> None:
         assert psu.resource in fault.data["error"]
         with pytest.raises(InfraError):
             power.check()
+
+
+def test_pyvisa_sim_supply() -> None:
+    # The same driver through pyvisa-sim's in-process backend, as a mock unit's PSU can be.
+    tl = Timeline()
+    resource = "TCPIP::192.0.2.40::5025::SOCKET"  # only a name inside pyvisa-sim: nothing is sent anywhere
+    power = ScpiPower(resource, 12.0, 2.0, sample_seconds=0, visa_library=SIM_LIBRARY, timeline=tl)
+    power.on()
+    assert power.state() is True
+    assert samples(tl) == [(12.0, 0.5)]
+    power.off()
+    assert power.state() is False
+    with pytest.raises(InfraError, match="error queue not empty after setting 75 V.*-113"):
+        ScpiPower(resource, 75.0, 2.0, sample_seconds=0, visa_library=SIM_LIBRARY).on()

@@ -6,9 +6,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from pyroute2 import IPRoute, NetNS, netns
+from pyroute2 import IPRoute, netns
 
 from bench.errors import InfraError
+from bench.network.netns import in_netns
 from bench.timeline import Timeline
 from drivers.wan import NicWanPort, find_nic, restore
 
@@ -27,9 +28,12 @@ def on_host(ifname: str) -> dict | None:  # type: ignore[type-arg]
         return ipr.get_links(idx[0])[0] if idx else None
 
 
-def in_ns(ns: str, ifname: str) -> bool:
-    with NetNS(ns, flags=0) as n:
-        return bool(n.link_lookup(ifname=ifname))
+def in_ns(ns: str, ifname: str) -> dict | None:  # type: ignore[type-arg]
+    def look(ipr: IPRoute) -> dict | None:  # type: ignore[type-arg]
+        idx = ipr.link_lookup(ifname=ifname)
+        return ipr.get_links(idx[0])[0] if idx else None
+
+    return in_netns(ns, look)
 
 
 @pytest.fixture
@@ -64,13 +68,12 @@ def test_attach_and_detach(nic: str, home_ns: str) -> None:
     port = NicWanPort(nic, home_ns, timeline=tl, unit="lab-henb-07")
     port.attach()
     assert on_host(nic) is None
-    assert in_ns(home_ns, nic)
-    with NetNS(home_ns, flags=0) as n:
-        assert n.get_links(n.link_lookup(ifname=nic)[0])[0]["flags"] & 1  # up inside the unit's namespace
+    link_inside = in_ns(home_ns, nic)
+    assert link_inside is not None and link_inside["flags"] & 1  # up inside the unit's namespace
     port.detach()
     link = on_host(nic)
     assert link is not None and link["flags"] & 1  # back, and up as it was before
-    assert not in_ns(home_ns, nic)
+    assert in_ns(home_ns, nic) is None
     port.detach()  # already home: nothing to do
     assert [e.kind for e in tl] == ["wan-attached", "wan-detached", "wan-detached"]
     assert tl.events()[0].data == {"unit": "lab-henb-07", "ifname": nic, "netns": home_ns}

@@ -1,0 +1,132 @@
+"""Tests for bench/hems/standalone.py: the HeMS on its own, its script rules and its one-line output."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import cwmp
+from bench.errors import ConfigError
+from bench.hems.standalone import add_parser, load_script, run
+from tests.bench.hems.cpe import NS1, Cpe
+
+SCRIPT = """
+- when: {events: ["1 BOOT"], serial: "SN-*"}
+  once: true
+  rpcs:
+    - GetParameterValues: {names: [Device.DeviceInfo.SoftwareVersion]}
+    - SetParameterValues:
+        params: [[Device.ManagementServer.PeriodicInformInterval, "300", xsd:unsignedInt]]
+        parameter_key: k1
+- when: {events: ["2 PERIODIC"]}
+  rpcs:
+    - Reboot: {command_key: nightly}
+"""
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    add_parser(p.add_subparsers())
+    return p.parse_args(["hems", *argv])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Serving:
+    def __init__(self, *argv: str) -> None:
+        self.port = free_port()
+        self.out = io.StringIO()
+        self.stop = threading.Event()
+        args = parse("--listen", f"127.0.0.1:{self.port}", "--plain", *argv)
+        self.thread = threading.Thread(target=run, args=(args, self.stop, self.out))
+        self.thread.start()
+        deadline = time.monotonic() + 5
+        while "listening" not in self.out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def lines(self, n: int) -> list[str]:
+        deadline = time.monotonic() + 5
+        while len(self.out.getvalue().splitlines()) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.out.getvalue().splitlines()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+def test_without_a_script_it_answers_informs_and_ends_sessions():
+    s = Serving("-v")
+    try:
+        cpe = Cpe(s.port)
+        cpe.inform(events=("0 BOOTSTRAP", "1 BOOT"))
+        assert cpe.empty() == (204, b"")
+        text = "\n".join(s.lines(8))
+        assert "SN-A             <- Inform [0 BOOTSTRAP, 1 BOOT] CWMP 1.1 from 127.0.0.1" in text
+        assert "SN-A             -> end of session (empty response)" in text
+        assert "<cwmp:InformResponse>" in text and "(empty body)" in text  # -v prints the XML
+    finally:
+        s.close()
+
+
+def test_script_rules_queue_rpcs_per_inform(tmp_path: Path):
+    script = tmp_path / "script.yaml"
+    script.write_text(SCRIPT)
+    s = Serving("--script", str(script))
+    try:
+        cpe = Cpe(s.port, serial="SN-1", ns=NS1)
+        methods = []
+        for events in (("1 BOOT",), ("1 BOOT",), ("2 PERIODIC",)):
+            cpe.inform(events=events)
+            status, data = cpe.empty()
+            while status == 200:
+                env = cwmp.parse_envelope(data)
+                methods.append(env.method)
+                fields = {"status": 0} if env.method == "SetParameterValues" else {}
+                if env.method == "GetParameterValues":
+                    fields = {"params": [("Device.DeviceInfo.SoftwareVersion", "9", "xsd:string")]}
+                status, data = cpe.post(cwmp.response(NS1, env.id, env.method, **fields))
+        # `once`: the second boot gets nothing; the periodic rule has no serial filter.
+        assert methods == ["GetParameterValues", "SetParameterValues", "Reboot"]
+        text = "\n".join(s.lines(12))
+        assert "-> SetParameterValues (ID hems-2)" in text
+        assert "<- GetParameterValuesResponse {'values': {'Device.DeviceInfo.SoftwareVersion': '9'}}" in text
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- rpcs: [{Reboot: {key: 1}}]", r"rule 1: Reboot takes .*unknown \['key'\]"),
+        ("- rpcs: [{Kick: {}}]", "rule 1: 'Kick' is not an ACS RPC"),
+        ("- when: {event: [x]}\n  rpcs: []", "rule 1: when takes events and serial"),
+        ("{a: 1}", "expected a list of rules"),
+        ("- rpcs: [Reboot, FactoryReset]", "each rpc is a one-key mapping"),
+    ],
+)
+def test_bad_scripts_are_config_errors(tmp_path: Path, text: str, message: str):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_script(path)
+
+
+def test_bad_listen_and_auth_arguments(tmp_path: Path):
+    from bench.hems.standalone import build
+    from bench.timeline import Timeline
+
+    with pytest.raises(ConfigError, match="expected HOST:PORT"):
+        build(parse("--listen", "7547"), Timeline())
+    with pytest.raises(ConfigError, match="expected USER:PASS"):
+        build(parse("--listen", "127.0.0.1:0", "--auth", "nobody"), Timeline())
