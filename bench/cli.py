@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from bench.errors import BenchError, ConfigError
+from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import load_inventory
 from bench.mock.knobs import KNOBS
 
@@ -87,9 +88,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from bench.network.state import clean
+    from drivers.wan import restore
 
     inv = load_inventory(Path(args.inventory))
     done = clean(inv.bench.state_dir, inv.bench.prefix)
+    for name, unit in inv.units.items():
+        if unit.wan.driver == "nic":
+            where = restore(unit.wan.ifname, inv.bench.prefix)
+            if where:
+                done.append(f"moved {unit.wan.ifname} of {name} back from {where}")
     print("\n".join(done) if done else f"nothing left by a run with prefix {inv.bench.prefix!r}")
     return 0
 
@@ -115,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(fn=cmd_run)
     sub.add_parser("list", help="list the clauses and their plans").set_defaults(fn=cmd_list)
     sub.add_parser("clean", help="remove what a killed run left behind").set_defaults(fn=cmd_clean)
+    add_hems_parser(sub)
     return p
 
 

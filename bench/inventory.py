@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bench.errors import ConfigError
 from bench.mock.knobs import KNOBS
+from drivers.config import HttpPduPower, NetioPower, ScpiPowerConfig, SnmpPduPower, SshShellConfig
 
 IPv4Net = ipaddress.IPv4Network
 
@@ -95,6 +96,9 @@ class Identity(Strict):
     oui: Annotated[str, Field(pattern=r"^[0-9A-F]{6}$")]
     product_class: str
     serial_number: Annotated[str, Field(min_length=1, max_length=64)]
+    ike_id: str | None = Field(
+        None, description="the IKE identity in the unit's certificate (default OUI-SERIAL.henb)"
+    )
 
 
 class MockPower(Strict):
@@ -104,17 +108,21 @@ class MockPower(Strict):
 class SerialRelayPower(Strict):
     driver: Literal["serial-relay"]
     url: str
-    on: str = Field(description="bytes to switch on, as hex, e.g. 'A00101A2'")
-    off: str
+    # Not `on`/`off`: YAML reads those bare words as booleans.
+    on_bytes: str = Field(description="bytes that switch the relay on, as hex, e.g. 'A00101A2'")
+    off_bytes: str
 
-    @field_validator("on", "off")
+    @field_validator("on_bytes", "off_bytes")
     @classmethod
     def _hex(cls, v: str) -> str:
         bytes.fromhex(v)
         return v
 
 
-PowerConfig = Annotated[MockPower | SerialRelayPower, Field(discriminator="driver")]
+PowerConfig = Annotated[
+    MockPower | SerialRelayPower | SnmpPduPower | HttpPduPower | NetioPower | ScpiPowerConfig,
+    Field(discriminator="driver"),
+]
 
 
 class MockConsole(Strict):
@@ -171,6 +179,7 @@ class Unit(Strict):
     power: PowerConfig
     console: ConsoleConfig
     wan: WanConfig
+    shell: SshShellConfig | None = None
     bounds: Bounds = Bounds()
     mock: MockSettings = MockSettings()
 
@@ -206,10 +215,22 @@ class Inventory(Strict):
         return name, self.units[name]
 
 
+TAGGED = {"power", "console", "wan"}
+TAGS = {
+    m.model_fields["driver"].annotation.__args__[0]  # type: ignore[union-attr]
+    for union in (PowerConfig, ConsoleConfig, WanConfig)
+    for m in union.__origin__.__args__  # type: ignore[attr-defined]
+}
+SECRET_KEYS = {"password", "community", "auth_key", "priv_key", "secret"}
+
+
 def format_errors(path: Path, err: ValidationError) -> str:
     lines = [f"{path}: {err.error_count()} problem(s)"]
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
+        # pydantic puts the union's tag (the driver name) into the path; it is not a key of the file.
+        loc = ".".join(
+            str(p) for i, p in enumerate(e["loc"]) if not (i and e["loc"][i - 1] in TAGGED and p in TAGS)
+        )
         found = e.get("input")
         expected = e["msg"]
         if e["type"] == "union_tag_invalid":
@@ -223,7 +244,8 @@ def format_errors(path: Path, err: ValidationError) -> str:
             found = None
         elif e["type"] == "extra_forbidden":
             expected = "unknown key"
-        shown = "" if found is None or isinstance(found, dict) else f" found {found!r};"
+        secret = any(str(p) in SECRET_KEYS for p in e["loc"])
+        shown = "" if found is None or isinstance(found, dict) or secret else f" found {found!r};"
         lines.append(f"  {loc}:{shown} {expected}")
     return "\n".join(lines)
 

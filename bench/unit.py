@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from bench.errors import ConfigError
 from bench.hems.server import RpcCall
 from bench.inventory import Unit
+from drivers.config import build_power
 from drivers.console.serial import SerialConsole
 from drivers.power.base import PowerDriver
 from drivers.power.mock import MockPower
-from drivers.power.relay_serial import SerialRelay
+from drivers.wan import NicWanPort
 
 if TYPE_CHECKING:
     from bench.run import BenchRun
@@ -30,6 +31,11 @@ class Boot:
     registration_values: list[tuple[str, str, str]]
 
 
+def default_ike_id(cfg: Unit) -> str:
+    """The IKE identity a unit's certificate carries unless the inventory says otherwise."""
+    return f"{cfg.identity.oui}-{cfg.identity.serial_number}.henb"
+
+
 class BenchUnit:
     def __init__(
         self, name: str, cfg: Unit, run: BenchRun, index: int = 0, knobs: list[str] | None = None
@@ -44,6 +50,7 @@ class BenchUnit:
         self.dirty = False
         self.boot: Boot | None = None
         self.device: MockDevice | None = None
+        self.wan: NicWanPort | None = None
         topo = run.topology
         if cfg.is_mock:
             assert topo.ca is not None and topo.rogue_ca is not None
@@ -65,21 +72,17 @@ class BenchUnit:
             self.power: PowerDriver = MockPower(self.device, run.timeline, name)
             console_url = self.device.console_url
         else:
-            ident = cfg.identity
-            self.ike_id = f"{ident.oui}-{ident.serial_number}.henb"
-            if cfg.power.driver == "serial-relay":
-                self.power = SerialRelay(
-                    cfg.power.url,
-                    bytes.fromhex(cfg.power.on),
-                    bytes.fromhex(cfg.power.off),
-                    timeline=run.timeline,
-                    unit=name,
-                )
             if cfg.console.driver != "serial" or cfg.wan.driver != "nic":
                 raise ConfigError(
                     f"units.{name}: a physical unit needs console.driver serial and wan.driver nic"
                 )
-            raise ConfigError(f"units.{name}: physical WAN ports (wan.driver nic) are not supported yet")
+            self.ike_id = cfg.identity.ike_id or default_ike_id(cfg)
+            self.power = build_power(cfg.power, run.timeline, name)
+            # The unit's WAN cable is on a bench NIC: it joins the home link the DHCP server serves.
+            self.wan = NicWanPort(cfg.wan.ifname, topo.names.ns("inet"), run.timeline, name)
+            self.wan.attach()
+            topo.plug_home(cfg.wan.ifname)
+            console_url = cfg.console.url
         self.console = SerialConsole(
             console_url, Path(run.dir) / f"console-{name}.log", run.timeline, unit=name
         )
@@ -131,5 +134,7 @@ class BenchUnit:
         try:
             if self.device is not None:
                 self.device.close()
+            if self.wan is not None:
+                self.wan.detach()
         finally:
             self.console.close()

@@ -219,7 +219,7 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
         from drivers.power.relay_serial import SerialRelay
 
         return SerialRelay(
-            cfg.url, bytes.fromhex(cfg.on), bytes.fromhex(cfg.off), timeline=timeline, unit=unit
+            cfg.url, bytes.fromhex(cfg.on_bytes), bytes.fromhex(cfg.off_bytes), timeline=timeline, unit=unit
         )
     raise ConfigError(
         f"no power driver can be built from {driver!r} here (mock power is made by the mock unit)"

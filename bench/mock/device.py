@@ -46,7 +46,7 @@ class MockDevice:
         self.pty = PtyPair()
         self.proc: subprocess.Popen[bytes] | None = None
         ident = unit.identity
-        self.ike_id = f"{ident.oui}-{ident.serial_number}.henb"
+        self.ike_id = ident.ike_id or f"{ident.oui}-{ident.serial_number}.henb"
         knobs = list(unit.mock.misbehave) + list(knobs or [])
         # The factory-programmed certificate; with 'untrusted_cert' it comes from a CA the operator does not know.
         cert = (rogue_ca if "untrusted_cert" in knobs else ca).issue(self.ike_id, server=False)

@@ -303,25 +303,25 @@ class Topology:
         self._new_ns(name)
         with IPRoute() as ipr:
             self._veth(ipr, name, wan, n.ns("inet"), n.link("in", f"u{index}"))
-        port = n.link("in", f"u{index}")
-        bridge = n.link("in", "home")
-
-        def plug(ns: IPRoute) -> None:
-            ns.link(
-                "set",
-                index=ns.link_lookup(ifname=port)[0],
-                master=ns.link_lookup(ifname=bridge)[0],
-                state="up",
-            )
+        self.plug_home(n.link("in", f"u{index}"))
 
         def wake(ns: IPRoute) -> None:
             ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
             ns.link("set", index=ns.link_lookup(ifname=wan)[0], state="up")
 
-        in_netns(n.ns("inet"), plug)
         in_netns(name, wake)
         self.units_up.append(index)
         return name, wan
+
+    def plug_home(self, ifname: str) -> None:
+        """Put `ifname` (in the internet namespace) on the home link's bridge, where DHCP is served."""
+        bridge = self.names.link("in", "home")
+
+        def plug(ns: IPRoute) -> None:
+            port = ns.link_lookup(ifname=ifname)[0]
+            ns.link("set", index=port, master=ns.link_lookup(ifname=bridge)[0], state="up")
+
+        in_netns(self.names.ns("inet"), plug)
 
     # -- teardown --------------------------------------------------------------------------------------
     def down(self) -> None:

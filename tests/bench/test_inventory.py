@@ -83,3 +83,19 @@ def test_unreadable_and_non_yaml_files(tmp_path: Path) -> None:
 def test_unknown_unit_name() -> None:
     with pytest.raises(ConfigError, match="unit 'henb-99' is not in the inventory; units: henb-01"):
         load_inventory(DEFAULT).unit("henb-99")
+
+
+def test_physical_example_is_a_valid_inventory() -> None:
+    inv = load_inventory(ROOT / "docs" / "inventory-physical.yaml")
+    drivers = {u.power.driver for u in inv.units.values()}
+    assert drivers == {"snmp-pdu", "netio", "http-pdu", "scpi", "serial-relay"}
+    assert all(not u.is_mock for u in inv.units.values())
+
+
+def test_a_bad_secret_is_named_but_never_shown() -> None:
+    data = yaml.safe_load((ROOT / "docs" / "inventory-physical.yaml").read_text())
+    unit = next(u for u in data["units"].values() if u["power"]["driver"] == "snmp-pdu")
+    unit["power"]["community"] = ["hunter2-secret"]
+    msg = error_for(data)
+    assert "units.lab-henb-07.power.community:" in msg
+    assert "hunter2-secret" not in msg

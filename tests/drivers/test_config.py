@@ -37,7 +37,7 @@ def test_example_inventory_entries_parse() -> None:
     }
     assert kinds == {"snmp-pdu", "http-pdu", "netio", "scpi"}
     relay = next(u["power"] for u in units.values() if u["power"]["driver"] == "serial-relay")
-    assert relay["on"] == "A00101A2"  # quoted keys: a bare `on:` would be the boolean True
+    assert relay["on_bytes"] == "A00101A2"
     shells = [SshShellConfig.model_validate(u["shell"]) for u in units.values() if "shell" in u]
     assert shells
 
@@ -127,8 +127,8 @@ def test_serial_relay_and_mock() -> None:
     class Relay:
         driver = "serial-relay"
         url = "/dev/hb-none"
-        on = "A00101A2"
-        off = "A00100A1"
+        on_bytes = "A00101A2"
+        off_bytes = "A00100A1"
 
     assert type(build_power(Relay())).__name__ == "SerialRelay"
     with pytest.raises(ConfigError, match="mock"):
