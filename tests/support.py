@@ -8,8 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Two people (or agents) running the namespace tests at once on one machine must not share names.
+PREFIX = os.environ.get("HB_TEST_PREFIX", "hb-")
+
+
+def write_inventory(path: Path, bounds: dict[str, float] | None = None) -> Path:
+    """The default inventory with the test prefix (and, given, other bounds), written to `path`."""
+    data = yaml.safe_load((ROOT / "inventory.yaml").read_text())
+    data["bench"]["prefix"] = PREFIX
+    if bounds:
+        next(iter(data["units"].values()))["bounds"] = bounds
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
 def needs_root() -> pytest.MarkDecorator:

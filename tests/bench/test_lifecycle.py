@@ -15,10 +15,9 @@ import pytest
 from bench.inventory import load_inventory
 from bench.network.state import leftovers, state_path
 from bench.services.process import comm_of
-from tests.support import ROOT, henb_bench, needs_root
+from tests.support import PREFIX, ROOT, henb_bench, needs_root
 
 pytestmark = [pytest.mark.netns, needs_root()]
-PREFIX = "hb-"
 
 
 def running(pid: int) -> bool:
@@ -37,27 +36,25 @@ def assert_nothing_left(pids: list[int]) -> None:
     assert not alive, f"processes still running: {alive}"
 
 
-def recorded_pids() -> list[int]:
-    inv = load_inventory(ROOT / "inventory.yaml")
-    path = state_path(inv.bench.state_dir, inv.bench.prefix)
-    return [int(r["pid"]) for r in json.loads(path.read_text())["pids"]] if path.exists() else []
+def recorded_pids(inventory: Path) -> list[int]:
+    return [int(str(r["pid"])) for r in _records(inventory)]
 
 
-def test_bad_inventory_exits_2_and_starts_nothing(tmp_path: Path) -> None:
+def test_bad_inventory_exits_2_and_starts_nothing(tmp_path: Path, inventory: Path) -> None:
     bad = tmp_path / "inv.yaml"
-    bad.write_text((ROOT / "inventory.yaml").read_text().replace("driver: mock}", "driver: pdux}", 1))
+    bad.write_text(inventory.read_text().replace("driver: mock", "driver: pdux", 1))
     res = henb_bench("--inventory", str(bad), "run")
     assert res.returncode == 2, res.stderr
     assert "units.henb-01.power.driver: found 'pdux'" in res.stderr
     assert leftovers(PREFIX)["namespaces"] == []
 
 
-def test_full_plan_passes_and_leaves_nothing(tmp_path: Path) -> None:
-    res = henb_bench("run", "--out", str(tmp_path))
+def test_full_plan_passes_and_leaves_nothing(tmp_path: Path, inventory: Path) -> None:
+    res = henb_bench("--inventory", str(inventory), "run", "--out", str(tmp_path / "captures"))
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     for clause in ("5.1.2.2", "5.1.3", "5.2.4"):
         assert f"PASSED  {clause}" in res.stdout
-    run_dir = next(tmp_path.iterdir())
+    run_dir = next((tmp_path / "captures").iterdir())
     summary = json.loads((run_dir / "run.json").read_text())
     assert [r["outcome"] for r in summary["results"]] == ["passed"] * 3
     test_dir = run_dir / "test_inform_after_ipsec_address_change"
@@ -67,9 +64,9 @@ def test_full_plan_passes_and_leaves_nothing(tmp_path: Path) -> None:
     assert_nothing_left([])
 
 
-def _start_run(tmp_path: Path) -> subprocess.Popen[str]:
+def _start_run(tmp_path: Path, inventory: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", "run", "--out", str(tmp_path)],
+        [sys.executable, "-m", "bench.cli", "--inventory", str(inventory), "run", "--out", str(tmp_path)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -78,15 +75,15 @@ def _start_run(tmp_path: Path) -> subprocess.Popen[str]:
     deadline = time.monotonic() + 60
     # Wait until the run has daemons and a powered mock unit (its pid is recorded last).
     while time.monotonic() < deadline:
-        if any("mock unit" in str(r) for r in _records()):
+        if any("mock unit" in str(r) for r in _records(inventory)):
             return proc
         time.sleep(0.05)
     proc.kill()
     pytest.fail("the run never started its mock unit")
 
 
-def _records() -> list[dict[str, object]]:
-    inv = load_inventory(ROOT / "inventory.yaml")
+def _records(inventory: Path) -> list[dict[str, object]]:
+    inv = load_inventory(inventory)
     path = state_path(inv.bench.state_dir, inv.bench.prefix)
     try:
         return list(json.loads(path.read_text())["pids"])
@@ -94,23 +91,23 @@ def _records() -> list[dict[str, object]]:
         return []
 
 
-def test_sigterm_tears_everything_down(tmp_path: Path) -> None:
-    proc = _start_run(tmp_path)
-    pids = recorded_pids()
+def test_sigterm_tears_everything_down(tmp_path: Path, inventory: Path) -> None:
+    proc = _start_run(tmp_path, inventory)
+    pids = recorded_pids(inventory)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
     assert_nothing_left(pids)
 
 
-def test_clean_after_sigkill_leaves_nothing(tmp_path: Path) -> None:
-    proc = _start_run(tmp_path)
-    pids = recorded_pids()
+def test_clean_after_sigkill_leaves_nothing(tmp_path: Path, inventory: Path) -> None:
+    proc = _start_run(tmp_path, inventory)
+    pids = recorded_pids(inventory)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert leftovers(PREFIX)["namespaces"], "a killed run should have left its namespaces behind"
-    res = henb_bench("clean")
+    res = henb_bench("--inventory", str(inventory), "clean")
     assert res.returncode == 0, res.stderr
-    assert "removed namespace hb-core" in res.stdout
+    assert f"removed namespace {PREFIX}core" in res.stdout
     assert_nothing_left(pids)
-    again = henb_bench("clean")
+    again = henb_bench("--inventory", str(inventory), "clean")
     assert "nothing left" in again.stdout
