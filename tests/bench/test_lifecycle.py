@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench.inventory import load_inventory
 from bench.network.state import leftovers, state_path
@@ -42,7 +43,9 @@ def recorded_pids(inventory: Path) -> list[int]:
 
 def test_bad_inventory_exits_2_and_starts_nothing(tmp_path: Path, inventory: Path) -> None:
     bad = tmp_path / "inv.yaml"
-    bad.write_text(inventory.read_text().replace("driver: mock", "driver: pdux", 1))
+    data = yaml.safe_load(inventory.read_text())
+    data["units"]["henb-01"]["power"]["driver"] = "pdux"
+    bad.write_text(yaml.safe_dump(data))
     res = henb_bench("--inventory", str(bad), "run")
     assert res.returncode == 2, res.stderr
     assert "units.henb-01.power.driver: found 'pdux'" in res.stderr
