@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.mock.knobs import KNOBS
+from testplans.ts32593.checks import CHECKS
 from tests.support import henb_bench, needs_root
 
 pytestmark = [pytest.mark.netns, needs_root()]
@@ -48,6 +49,12 @@ TWINS = [
 
 def test_every_knob_has_a_twin() -> None:
     assert sorted(k for k, *_ in TWINS) == sorted(KNOBS)
+
+
+def test_the_check_table_matches_the_twins() -> None:
+    listed = sorted((c.clause, c.step, k) for c in CHECKS for k in c.knobs)
+    twins = sorted((clause, step, k) for k, clause, step, _ in TWINS)
+    assert listed == twins
 
 
 @pytest.mark.parametrize(("knob", "clause", "step", "words"), TWINS, ids=[t[0] for t in TWINS])
