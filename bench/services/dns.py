@@ -129,7 +129,7 @@ class Dnsmasq:
             assert self.daemon is not None
             self.daemon.check_alive()
             try:
-                run_in_netns(self.netns, dns.query.udp, dns.message.make_query(probe, "A"), self.listen, 0.3)
+                run_in_netns(self.netns, dns.query.udp, dns.message.make_query(probe, "A"), self.listen, 0.05)
                 return
             except (TimeoutError, OSError, dns.exception.Timeout):
                 time.sleep(0.05)

@@ -51,7 +51,7 @@ class MmeStandIn:
     def start(self) -> None:
         # A raw socket sees INITs to every port, so a unit aiming at the wrong port is seen (and named) too.
         self.sock = socket_in_netns(self.netns, socket.AF_INET, socket.SOCK_RAW, IPPROTO_SCTP)
-        self.sock.settimeout(0.5)
+        self.sock.settimeout(0.1)  # how long stop() may wait for the reader to notice
         # Kernel receive timestamps: the INIT's time is exact even if this thread reads it late.
         self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
         self._thread = threading.Thread(target=self._serve, name="mme", daemon=True)
