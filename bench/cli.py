@@ -12,6 +12,8 @@ from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import load_inventory
 from bench.mock.knobs import KNOBS
+from bench.opscli import add_parsers as add_ops_parsers
+from bench.report.cli import add_parsers as add_report_parsers
 
 PLANS = Path(__file__).resolve().parents[1] / "testplans" / "ts32593"
 
@@ -125,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the clauses and their plans").set_defaults(fn=cmd_list)
     sub.add_parser("clean", help="remove what a killed run left behind").set_defaults(fn=cmd_clean)
     add_hems_parser(sub)
+    add_report_parsers(sub)
+    add_ops_parsers(sub)
     return p
 
 

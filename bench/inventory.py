@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bench.errors import ConfigError
 from bench.mock.knobs import KNOBS
-from drivers.config import HttpPduPower, NetioPower, ScpiPowerConfig, SnmpPduPower, SshShellConfig
+from drivers.config import (
+    MOCK_POWER_DRIVERS,
+    HttpPduPower,
+    MockPsuPowerConfig,
+    NetioPower,
+    ScpiPowerConfig,
+    SnmpPduPower,
+    SshShellConfig,
+)
 
 IPv4Net = ipaddress.IPv4Network
 
@@ -49,6 +57,11 @@ class Network(Strict):
     initial_hems: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.10")
     serving_hems: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.20")
     mme: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.30")
+    fileserver: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.40")
+    public_hems: ipaddress.IPv4Address = Field(
+        ipaddress.IPv4Address("203.0.113.100"),
+        description="the Initial HeMS's address on the internet when operator.initial_hems_access is public",
+    )
     initial_pool: IPv4Net = IPv4Net("10.181.0.0/24")
     serving_pools: list[IPv4Net] = [IPv4Net("10.182.0.0/24"), IPv4Net("10.182.1.0/24")]
 
@@ -66,7 +79,8 @@ class Parameters(Strict):
     serving_segw: str = "Device.Services.FAPService.1.FAPControl.LTE.Gateway.SecGWServer1"
     serving_hems: str = "Device.ManagementServer.URL"
     s1_far_end: str = "Device.Services.FAPService.1.FAPControl.LTE.Gateway.S1SigLinkServerList"
-    ipsec_usage: str = "Device.Services.FAPService.1.Transport.Tunnel.Enable"
+    # TR-196 i2 has no IPsec usage parameter in FAPService; Device:2's IPsec.Enable is the nearest.
+    ipsec_usage: str = "Device.IPsec.Enable"
     ipsec_address: str = "Device.IP.Interface.2.IPv4Address.1.IPAddress"
 
 
@@ -82,13 +96,29 @@ class Operator(Strict):
     s1_port: int = Field(36412, ge=1, le=65535)
     ipsec_usage: bool = True
     parameters: Parameters = Parameters()
+    initial_hems_access: Literal["private", "public"] = Field(
+        "private",
+        description="private: Initial HeMS behind the Initial SeGW (5.1.2.2); public: on the internet over "
+        "HTTPS with a certificate from the operator CA, no IPsec (5.1.2.3)",
+    )
+    initial_hems_cert_name: str | None = Field(
+        None, description="the name the Initial HeMS's certificate carries (default: initial_hems exactly)"
+    )
+    fileserver: str = "files.operator.example"
+    cr_username: str = Field("hems", description="connection request user name the mock unit accepts")
+    cr_password: str = "henb-bench-cr"
 
-    _hosts = field_validator("initial_segw", "serving_segw", "initial_hems", "serving_hems")(
+    _hosts = field_validator("initial_segw", "serving_segw", "initial_hems", "serving_hems", "fileserver")(
         classmethod(lambda cls, v: _host(v))
     )
 
-    def hems_url(self, host: str) -> str:
-        return f"http://{host}:{self.hems_port}/"
+    def hems_url(self, host: str, tls: bool = False) -> str:
+        return f"{'https' if tls else 'http'}://{host}:{self.hems_port}/"
+
+    @property
+    def initial_hems_url(self) -> str:
+        """The Initial HeMS URL a unit is factory-programmed with (HTTPS when it is on the internet)."""
+        return self.hems_url(self.initial_hems, tls=self.initial_hems_access == "public")
 
 
 class Identity(Strict):
@@ -120,7 +150,13 @@ class SerialRelayPower(Strict):
 
 
 PowerConfig = Annotated[
-    MockPower | SerialRelayPower | SnmpPduPower | HttpPduPower | NetioPower | ScpiPowerConfig,
+    MockPower
+    | MockPsuPowerConfig
+    | SerialRelayPower
+    | SnmpPduPower
+    | HttpPduPower
+    | NetioPower
+    | ScpiPowerConfig,
     Field(discriminator="driver"),
 ]
 
@@ -185,7 +221,7 @@ class Unit(Strict):
 
     @property
     def is_mock(self) -> bool:
-        return self.power.driver == "mock"
+        return self.power.driver in MOCK_POWER_DRIVERS
 
 
 class Bench(Strict):
@@ -221,7 +257,7 @@ TAGS = {
     for union in (PowerConfig, ConsoleConfig, WanConfig)
     for m in union.__origin__.__args__  # type: ignore[attr-defined]
 }
-SECRET_KEYS = {"password", "community", "auth_key", "priv_key", "secret"}
+SECRET_KEYS = {"password", "community", "auth_key", "priv_key", "secret", "ca_key_password"}
 
 
 def format_errors(path: Path, err: ValidationError) -> str:

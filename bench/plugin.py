@@ -1,8 +1,11 @@
 """The bench's pytest plugin: command-line options, the `bench` fixtures, the `clause` marker, per-test
-evidence, and the error kinds mapped onto pytest outcomes. Inert unless a test asks for the bench."""
+evidence (JUnit properties, bundles), live progress, and the error kinds mapped onto pytest outcomes.
+Inert unless a test asks for the bench."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import time
 from collections.abc import Generator, Iterator
@@ -13,6 +16,8 @@ import pytest
 
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.inventory import load_inventory
+from bench.progress import Progress
+from bench.report.redact import Redactor
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 
@@ -30,6 +35,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id): the TS 32.593 clause a test plan verifies")
     config.addinivalue_line("markers", "netns: needs root and network namespaces")
+    # pytest captures fd 1 while a test runs; the live progress writes to the terminal through a copy of it
+    # taken now, while capturing is suspended.
+    with contextlib.suppress(OSError):
+        _Holder.terminal_fd = os.dup(1)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _Holder.progress is not None:
+        _Holder.progress.close()
+        _Holder.progress = None
+    xml = getattr(config.option, "xmlpath", None)
+    if xml and _Holder.redactor:
+        # JUnit XML carries failure messages; pytest wrote it at session finish, before this hook.
+        _Holder.redactor.file(Path(xml))
+    if _Holder.terminal_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(_Holder.terminal_fd)
+        _Holder.terminal_fd = None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -48,16 +71,64 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 class _Holder:
     run: BenchRun | None = None
+    progress: Progress | None = None
+    redactor: Redactor | None = None
+    terminal_fd: int | None = None
+
+
+def _progress() -> Progress | None:
+    if _Holder.progress is None and _Holder.terminal_fd is not None:
+        try:
+            out = os.fdopen(os.dup(_Holder.terminal_fd), "w", encoding="utf-8", errors="replace", buffering=1)
+        except OSError:
+            return None
+        _Holder.progress = Progress(out)
+    return _Holder.progress
+
+
+def _phase(item: pytest.Item, phase: str) -> None:
+    if "bench_run" not in getattr(item, "fixturenames", ()):
+        return
+    progress = _progress()
+    if progress is not None:
+        m = item.get_closest_marker("clause")
+        progress.phase_started(item.name, m.args[0] if m else "", phase)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _phase(item, "setup")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _phase(item, "test")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _phase(item, "teardown")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _Holder.progress is not None:
+        _Holder.progress.pause()
 
 
 @pytest.fixture(scope="session")
 def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
     """The bench run: topology up, the unit on its port. Torn down at the end, also on SIGTERM."""
     opt = request.config.getoption
-    inv = load_inventory(Path(opt("--inventory")))
+    inv_path = Path(opt("--inventory"))
+    inv = load_inventory(inv_path)
     run_id = opt("--run-id") or time.strftime("%Y%m%d-%H%M%S")
-    run = BenchRun(inv, opt("--unit"), Path(opt("--out")), run_id, list(opt("--misbehave")))
+    run = BenchRun(inv, opt("--unit"), Path(opt("--out")), run_id, list(opt("--misbehave")), inv_path)
     _Holder.run = run
+    _Holder.redactor = run.redactor
+    progress = _progress()
+    if progress is not None:
+        run.timeline.wait_observers.append(progress.on_wait)
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
@@ -99,6 +170,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     m = item.get_closest_marker("clause")
     exc = call.excinfo.value if call.excinfo else None
+    evidence_dir = run.dir / item.name
+    if report.when == "setup":
+        # JUnit properties, so a CI server links each testcase to its evidence.
+        props = [
+            ("clause", m.args[0] if m else ""),
+            ("evidence", str(evidence_dir)),
+            ("outer_capture", str(evidence_dir / "outer.pcapng")),
+            ("inner_capture", str(evidence_dir / "inner.pcapng")),
+            ("timeline", str(evidence_dir / "timeline.jsonl")),
+            ("report", str(run.dir / "report.html")),
+        ]
+        item.user_properties.extend(props)
+    if report.failed and not any(k == "bundle" for k, _ in item.user_properties):
+        item.user_properties.append(("bundle", str(run.dir / f"{item.name}.tar.gz")))
     if report.failed:
         # Whatever happened, the unit's state is in doubt: power-cycle it before the next test.
         if run._unit is not None:
@@ -118,7 +203,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 "test": item.name,
                 "clause": m.args[0] if m else None,
                 "outcome": kind,
-                "message": str(exc) if exc is not None and not report.passed else "",
+                "message": run.redactor.text(str(exc)) if exc is not None and not report.passed else "",
                 "seconds": round(report.duration, 3),
                 "error_kind": type(exc).__name__ if exc is not None else None,
             }

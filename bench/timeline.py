@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -29,6 +30,9 @@ class Event:
 
 
 Predicate = Callable[[Event], bool]
+# Called as (what, timeout, None, False) when a wait starts and (what, timeout, event or None on timeout, True)
+# when it ends: the live progress display shows what a test is waiting for.
+WaitObserver = Callable[[str, float, "Event | None", bool], None]
 
 
 class Timeline:
@@ -39,6 +43,9 @@ class Timeline:
         self._cond = threading.Condition()
         self._sinks: list[Any] = []
         self.t0 = time.time()
+        # Applied to each JSON line written to sinks and dumps (the evidence's secret redaction).
+        self.line_filter: Callable[[str], str] | None = None
+        self.wait_observers: list[WaitObserver] = []
 
     def add(self, source: str, kind: str, at: float | None = None, **data: Any) -> Event:
         """Record an event; `at` is when it happened if the source knows better than now (a kernel
@@ -46,12 +53,22 @@ class Timeline:
         with self._cond:
             ev = Event(len(self._events), time.time() if at is None else at, source, kind, data)
             self._events.append(ev)
-            line = json.dumps(asdict(ev), default=str)
+            line = self._line(ev) if self._sinks else ""  # JSON only when a file listens
             for sink in self._sinks:
                 sink.write(line + "\n")
                 sink.flush()
             self._cond.notify_all()
         return ev
+
+    def _line(self, ev: Event) -> str:
+        line = json.dumps(asdict(ev), default=str)
+        return self.line_filter(line) if self.line_filter is not None else line
+
+    def _notify(self, what: str, timeout: float, ev: Event | None, ended: bool) -> None:
+        for observer in list(self.wait_observers):
+            # A display problem must never fail a test.
+            with contextlib.suppress(Exception):
+                observer(what, timeout, ev, ended)
 
     def attach(self, path: Path) -> None:
         """Also write every new event to `path` (one JSON object per line)."""
@@ -85,6 +102,17 @@ class Timeline:
     ) -> Event:
         """Return the first event since `since` matching `pred`, or raise DeviceError saying what was awaited
         and what was last seen (the last event matching `last`, by default any)."""
+        self._notify(what, timeout, None, False)
+        found: Event | None = None
+        try:
+            found = self._wait(pred, timeout, since)
+        finally:
+            self._notify(what, timeout, found, True)
+        if found is not None:
+            return found
+        raise DeviceError(f"timed out after {timeout:g} s waiting for {what}; {self.last_seen(since, last)}")
+
+    def _wait(self, pred: Predicate, timeout: float, since: int) -> Event | None:
         deadline = time.monotonic() + timeout
         with self._cond:
             pos = since
@@ -95,9 +123,8 @@ class Timeline:
                 pos = len(self._events)
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    break
+                    return None
                 self._cond.wait(min(left, 0.5))
-        raise DeviceError(f"timed out after {timeout:g} s waiting for {what}; {self.last_seen(since, last)}")
 
     def last_seen(self, since: int = 0, pred: Predicate | None = None) -> str:
         recent = [e for e in self.events(since) if pred is None or pred(e)][-3:]
@@ -111,4 +138,4 @@ class Timeline:
     def dump(self, path: Path, since: int = 0) -> None:
         with path.open("w", encoding="utf-8") as fh:
             for ev in self.events(since):
-                fh.write(json.dumps(asdict(ev), default=str) + "\n")
+                fh.write(self._line(ev) + "\n")

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 from bench.errors import ConfigError
 from bench.hems.server import RpcCall
 from bench.inventory import Unit
-from drivers.config import build_power
+from drivers.config import build_mock_power, build_power
 from drivers.console.serial import SerialConsole
 from drivers.power.base import PowerDriver
-from drivers.power.mock import MockPower
 from drivers.wan import NicWanPort
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ class BenchUnit:
                 knobs,
             )
             self.ike_id = self.device.ike_id
-            self.power: PowerDriver = MockPower(self.device, run.timeline, name)
+            self.power: PowerDriver = build_mock_power(cfg.power, self.device, run.timeline, name)
             console_url = self.device.console_url
         else:
             if cfg.console.driver != "serial" or cfg.wan.driver != "nic":
@@ -132,6 +131,9 @@ class BenchUnit:
 
     def close(self) -> None:
         try:
+            close_power = getattr(self.power, "close", None)
+            if close_power is not None:  # a simulated supply runs a server of its own
+                close_power()
             if self.device is not None:
                 self.device.close()
             if self.wan is not None:

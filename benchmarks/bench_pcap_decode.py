@@ -1,6 +1,7 @@
-"""Time bench.capture.iter_ipv4 over a synthetic pcap of small UDP (IKE/ESP-in-UDP, DNS) and ESP packets.
+"""Time bench.capture.iter_ipv4 over a synthetic capture of small UDP (IKE/ESP-in-UDP, DNS) and ESP packets,
+as classic pcap and as pcapng (what the bench's captures write).
 
-Usage: .venv/bin/python benchmarks/bench_pcap_decode.py [--packets N]
+Usage: .venv/bin/python benchmarks/bench_pcap_decode.py [--packets N] [--format pcap|pcapng|both]
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.capture import LINKTYPE_ETHERNET, iter_ipv4
+from bench.capture import LINKTYPE_ETHERNET, PcapngWriter, iter_ipv4
 
 ETH = bytes.fromhex("0200000000020200000000010800")
 SRC, DST = bytes([198, 51, 100, 10]), bytes([203, 0, 113, 2])
@@ -50,27 +51,59 @@ def write_synthetic(path: Path, packets: int) -> None:
         f.write(b"".join(chunk))
 
 
+def write_synthetic_pcapng(path: Path, packets: int) -> None:
+    """The same packets as pcapng: section and interface headers by PcapngWriter, then packet blocks."""
+    PcapngWriter(path, LINKTYPE_ETHERNET, "hb-in-u0", "synthetic").close()
+    frames = _templates()
+    t0_us = 1_700_000_000 * 1_000_000
+    with path.open("ab") as f:
+        chunk = []
+        for i in range(packets):
+            frame = frames[i % len(frames)]
+            n = len(frame)
+            us = t0_us + i * 100
+            pad = -n % 4
+            total = 32 + n + pad
+            chunk.append(
+                struct.pack("<IIIIIII", 6, total, 0, us >> 32, us & 0xFFFFFFFF, n, n)
+                + frame
+                + b"\0" * pad
+                + struct.pack("<I", total)
+            )
+            if len(chunk) == 10_000:
+                f.write(b"".join(chunk))
+                chunk.clear()
+        f.write(b"".join(chunk))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--format", choices=["pcap", "pcapng", "both"], default="both")
     args = parser.parse_args()
+    formats = ["pcap", "pcapng"] if args.format == "both" else [args.format]
+    for fmt in formats:
+        run_format(fmt, args.packets, args.runs)
+
+
+def run_format(fmt: str, packets: int, runs: int) -> None:
     with tempfile.TemporaryDirectory(prefix="hb-bench-") as tmp:
-        path = Path(tmp) / "synthetic.pcap"
+        path = Path(tmp) / f"synthetic.{fmt}"
         t = time.perf_counter()
-        write_synthetic(path, args.packets)
+        (write_synthetic if fmt == "pcap" else write_synthetic_pcapng)(path, packets)
         mb = path.stat().st_size / 1e6
-        print(f"wrote {args.packets} packets, {mb:.1f} MB in {time.perf_counter() - t:.2f} s")
+        print(f"{fmt}: wrote {packets} packets, {mb:.1f} MB in {time.perf_counter() - t:.2f} s")
         rates = []
-        for run in range(args.runs):
+        for run in range(runs):
             t = time.perf_counter()
             n = sum(1 for _ in iter_ipv4(path))
             elapsed = time.perf_counter() - t
-            if n != args.packets:
-                raise SystemExit(f"decoded {n} packets, wrote {args.packets}")
+            if n != packets:
+                raise SystemExit(f"{fmt}: decoded {n} packets, wrote {packets}")
             rates.append(n / elapsed)
-            print(f"run {run + 1}: {n} packets in {elapsed:.2f} s, {n / elapsed:,.0f} pkt/s")
-        print(f"iter_ipv4: median {statistics.median(rates):,.0f} pkt/s over {args.runs} runs")
+            print(f"{fmt} run {run + 1}: {n} packets in {elapsed:.2f} s, {n / elapsed:,.0f} pkt/s")
+        print(f"iter_ipv4 {fmt}: median {statistics.median(rates):,.0f} pkt/s over {runs} runs")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from bench.timeline import Timeline
 
 if TYPE_CHECKING:
     from drivers.power.base import PowerDriver
+    from drivers.power.mock import MockDeviceControl
     from drivers.shell.ssh import SshShell
 
 # Same names as in drivers/power/pdu_snmp.py; repeated so that loading the inventory does not import pysnmp.
@@ -145,6 +146,20 @@ class ScpiPowerConfig(_Strict):
     commands: ScpiCommandsConfig = ScpiCommandsConfig()
 
 
+# -- mock unit behind a simulated bench supply --------------------------------------------------
+
+
+class MockPsuPowerConfig(_Strict):
+    """The mock unit powered through a simulated SCPI supply on 127.0.0.1 read by the real ScpiPower driver."""
+
+    driver: Literal["mock-psu"]
+    voltage: float = Field(12.0, gt=0, le=60)
+    current_limit: float = Field(2.0, gt=0, le=10)
+    load_ohms: float = Field(12.0, gt=0, description="the mock unit as a resistive load: amps = volts / ohms")
+    sample_rate: float = Field(10.0, ge=0, le=100)
+    sample_seconds: float = Field(5.0, ge=0)
+
+
 # -- SSH shell -----------------------------------------------------------------------------------
 
 
@@ -224,6 +239,27 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
     raise ConfigError(
         f"no power driver can be built from {driver!r} here (mock power is made by the mock unit)"
     )
+
+
+def build_mock_power(
+    cfg: Any, device: MockDeviceControl, timeline: Timeline | None = None, unit: str | None = None
+) -> PowerDriver:
+    """The power driver of a mock unit: `driver: mock` (start/stop the process) or `driver: mock-psu`."""
+    if isinstance(cfg, MockPsuPowerConfig):
+        from drivers.power.mock_psu import MockPsuPower
+
+        return MockPsuPower(
+            device, timeline, unit, voltage=cfg.voltage, current_limit=cfg.current_limit,
+            load_ohms=cfg.load_ohms, sample_rate=cfg.sample_rate, sample_seconds=cfg.sample_seconds,
+        )  # fmt: skip
+    if getattr(cfg, "driver", None) == "mock":
+        from drivers.power.mock import MockPower
+
+        return MockPower(device, timeline, unit)
+    raise ConfigError(f"power driver {getattr(cfg, 'driver', None)!r} is not a mock unit's")
+
+
+MOCK_POWER_DRIVERS = ("mock", "mock-psu")
 
 
 def build_shell(cfg: SshShellConfig, unit: str | None = None) -> SshShell:

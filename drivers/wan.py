@@ -80,6 +80,24 @@ class NicWanPort:
             self.timeline.add("bench", kind, unit=self.unit, ifname=self.ifname, netns=self.netns)
 
 
+def probe_nic(ifname: str, prefix: str = "hb-") -> str:
+    """Whether the NIC is on the bench host, ready to be moved; InfraError when missing or inside a namespace."""
+    with IPRoute() as ipr:
+        link = _link(ipr, ifname)
+    if link is None:
+        where = find_nic(ifname, prefix)
+        if where:
+            raise InfraError(
+                f"WAN port {ifname} is inside namespace {where} (a run is using it, or left it: "
+                "`henb-bench clean`)"
+            )
+        raise InfraError(f"WAN port {ifname}: no such interface on the bench host")
+    up = "up" if link["flags"] & IFF_UP else "down"
+    carrier = link.get_attr("IFLA_CARRIER")
+    cable = "" if carrier is None else ", link detected" if carrier else ", no link (cable, or unit off)"
+    return f"present, {up}{cable}"
+
+
 def find_nic(ifname: str, prefix: str = "") -> str | None:
     """The namespace (whose name starts with `prefix`) holding `ifname`, or None."""
     for name in netns.listnetns():

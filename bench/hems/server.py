@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import os
 import re
 import secrets
 import socket
 import ssl
+import struct
+import tempfile
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,6 +43,71 @@ TEXT_XML = 'text/xml; charset="utf-8"'
 CPE_REQUESTS = ("TransferComplete", "AutonomousTransferComplete", "GetRPCMethods", "RequestDownload")
 _INFORM_TAG = re.compile(rb"<(?:[\w.-]+:)?Inform[\s/>]")
 InformHook = Callable[["Hems", str, list[str], dict[str, str]], None]
+
+
+class Transcript:
+    """Every HTTP message in and out, appended to an unlinked temporary file as it happens.
+
+    Only the offset of each entry stays in memory (8 bytes), so a long or busy run neither grows the heap nor
+    gives the garbage collector more to walk; `read` returns the entries as dicts, as they were received.
+    """
+
+    _HEAD = struct.Struct(
+        "<dhBHI"
+    )  # time, HTTP status (-1: none), direction (0 in, 1 out), peer len, body len
+
+    def __init__(self) -> None:
+        # Open for the HeMS's lifetime (transcript() works after stop); closed when the HeMS is collected.
+        self._file = tempfile.TemporaryFile(buffering=1 << 16, prefix="hems-transcript-")  # noqa: SIM115
+        self._offsets = array("q")
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def add(self, t: float, direction: str, peer: str, status: int | None, body: bytes) -> None:
+        peer_b = peer.encode("utf-8", errors="replace")
+        head = self._HEAD.pack(
+            t, -1 if status is None else status, direction == "out", len(peer_b), len(body)
+        )
+        with self._lock:
+            self._offsets.append(self._size)
+            self._file.write(head + peer_b + body)
+            self._size += len(head) + len(peer_b) + len(body)
+
+    def read(self, since: int = 0) -> list[dict[str, Any]]:
+        """Entries from index `since` (list-slice semantics: negative counts from the end)."""
+        with self._lock:
+            start = slice(since, None).indices(len(self._offsets))[0]
+            if start >= len(self._offsets):
+                return []
+            self._file.flush()
+            offset = self._offsets[start]
+            data = os.pread(self._file.fileno(), self._size - offset, offset)
+        entries: list[dict[str, Any]] = []
+        pos, head = 0, self._HEAD
+        while pos < len(data):
+            t, status, out, peer_len, body_len = head.unpack_from(data, pos)
+            pos += head.size
+            peer = data[pos : pos + peer_len].decode("utf-8", errors="replace")
+            pos += peer_len
+            xml = data[pos : pos + body_len].decode("utf-8", errors="replace")
+            pos += body_len
+            entries.append(
+                {
+                    "t": t,
+                    "direction": "out" if out else "in",
+                    "peer": peer,
+                    "status": None if status < 0 else status,
+                    "xml": xml,
+                }
+            )
+        return entries
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
 
 
 class RpcCall:
@@ -127,10 +196,11 @@ class Hems:
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
         self._by_peer: dict[str, str] = {}
+        self._by_serial: dict[str, str] = {}
         self._queues: dict[str, deque[RpcCall]] = {}
         self._last: dict[str, str] = {}
         self._cr_urls: dict[str, str] = {}
-        self._transcript: list[dict[str, Any]] = []
+        self._transcript = Transcript()
         self._ids = itertools.count(1)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -313,8 +383,10 @@ class Hems:
         )
 
     def transcript(self, since: int = 0) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(e) for e in self._transcript[since:]]
+        """Every HTTP message from entry `since` on, each a fresh dict: t, direction (in/out), peer, status
+        (of the answer, for both), xml (the body, decoded leniently). A request comes right before its answer.
+        """
+        return self._transcript.read(since)
 
     def write_transcript(self, path: Path) -> None:
         t0 = self.timeline.t0
@@ -351,13 +423,11 @@ class Hems:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         peer = request.remote or "?"
-        entry: dict[str, Any] = {"t": time.time(), "direction": "in", "peer": peer, "status": None, "xml": ""}
-        with self._lock:
-            self._transcript.append(entry)
+        t_in = time.time()
+        body = b""
         headers: dict[str, str] = {}
         try:
             body = await request.read()
-            entry["xml"] = body.decode("utf-8", errors="replace")
             session = self._session_for(request, peer)
             user = session.user if session is not None else None
             if request.method != "POST":
@@ -381,18 +451,19 @@ class Hems:
             # The bench's own bug, kept apart from bad-message so it never reads as the unit's fault.
             self._event("hems-error", peer, reason=repr(exc), size=request.content_length)
             status, out, cookie = 500, b"internal error\n", None
-        entry["status"] = status
-        is_xml = out.startswith(b"<?xml")
-        with self._lock:
-            self._transcript.append(
-                {"t": time.time(), "direction": "out", "peer": peer, "status": status, "xml": out.decode()}
-            )
-        resp = web.Response(status=status, body=out, content_type=None, headers=headers)
+        except BaseException:
+            # Cancelled (the server stopping): the request was still received.
+            self._transcript.add(t_in, "in", peer, None, body)
+            raise
+        # Both written once the answer is known, so a request is always followed by its answer.
+        self._transcript.add(t_in, "in", peer, status, body)
+        self._transcript.add(time.time(), "out", peer, status, out)
         if out:
-            resp.headers["Content-Type"] = TEXT_XML if is_xml else "text/plain; charset=utf-8"
+            headers["Content-Type"] = TEXT_XML if out.startswith(b"<?xml") else "text/plain; charset=utf-8"
         if cookie:
-            resp.set_cookie(COOKIE, cookie, path="/")
-        return resp
+            # The token is hex: no quoting needed (aiohttp's set_cookie goes through the slower SimpleCookie).
+            headers["Set-Cookie"] = f"{COOKIE}={cookie}; Path=/"
+        return web.Response(status=status, body=out, content_type=None, headers=headers)
 
     async def _dispatch(
         self, peer: str, body: bytes, session: _Session | None, user: str | None
@@ -489,9 +560,11 @@ class Hems:
                 self._event("hems-error", peer, serial=dev.serial_number, reason=f"on_inform: {exc!r}")
         with self._lock:
             # A new Inform opens a new session; whatever this unit had before is over.
-            for token in [t for t, s in self._sessions.items() if s.serial == dev.serial_number]:
-                del self._sessions[token]
+            old = self._by_serial.get(dev.serial_number)
+            if old is not None:
+                self._sessions.pop(old, None)
             self._sessions[session.token] = session
+            self._by_serial[dev.serial_number] = session.token
             self._by_peer[peer] = session.token
             session.held = self.hold_requests and bool(self._queues.get(dev.serial_number))
         ns2 = env.ns == cwmp.CWMP_NAMESPACES[2]

@@ -14,34 +14,78 @@ import os
 import random
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
 import traceback
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import dns.asyncquery
+import dns.exception
 import dns.message
 import dns.rdatatype
+from aiohttp import web
 
-from bench import cwmp
-from bench.mock.datamodel import DataModel, Param, SpvRefused
+from bench import configfile, cwmp, pmfile
+from bench.mock import transfer
+from bench.mock.datamodel import (
+    PARAMETER_KEY,
+    CwmpError,
+    DataModel,
+    Param,
+    SpvRefused,
+    factory,
+)
 from bench.services.charon import Charon
 
 S1AP_PORT = 36412
+CR_PORT = 7547
 RETRIES = 6
 RETRY_WAIT = 0.1
 ESP = ["aes128gcm16"]
 IKE = ["aes128-sha256-ecp256"]
+MS = "Device.ManagementServer."
+FM = "Device.FaultMgmt."
+PM_TABLE = "Device.FAP.PerfMgmt.Config."
+EVENT_TABLE_SIZE = 32
+EVENT_FIELDS = (
+    "EventTime",
+    "AlarmIdentifier",
+    "NotificationType",
+    "ManagedObjectInstance",
+    "EventType",
+    "ProbableCause",
+    "SpecificProblem",
+    "PerceivedSeverity",
+    "AdditionalText",
+    "AdditionalInformation",
+)
+HELP = (
+    "commands: status | alarm list | alarm raise ID | alarm clear ID | set NAME VALUE | help "
+    "(ID = SupportedAlarm instance number)"
+)
 
 
 def dhcp_options(layer: Any) -> dict[str, Any]:
     """scapy's DHCP options list as a dict (it mixes tuples with bare strings such as 'end')."""
     return {o[0]: o[1] for o in layer.options if isinstance(o, tuple) and len(o) >= 2}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_true(value: str) -> bool:
+    return value.lower() in ("1", "true")
+
+
+class RebootRequested(Exception):
+    pass
 
 
 class MockHeNB:
@@ -60,37 +104,58 @@ class MockHeNB:
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.loop: asyncio.AbstractEventLoop | None = None
         ident = cfg["identity"]
+        self.identity = ident
         self.device_id = cwmp.DeviceId(
             ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"]
         )
         self.wrong_id = cwmp.DeviceId(
             ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"] + "X"
         )
-        self.model = DataModel(
+        self.model = self.factory_model()
+        # What the next session reports: event code -> CommandKey, extra parameters, CPE requests.
+        self.pending: dict[str, str] = {}
+        self.pending_params: list[str] = []
+        self.deferred: dict[str, str] = {}
+        self.deferred_params: list[str] = []
+        self.shems: tuple[str, str] = ("", "")
+        self.requests: list[dict[str, Any]] = []
+        self.address_change: str | None = None
+        self.wake = asyncio.Event()
+        self.reboot: tuple[str, str] | None = None
+        self.registered = False
+        self.serving: tuple[str, str] | None = None
+        self.log_lines: list[str] = []
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def factory_model(self) -> DataModel:
+        cfg = self.cfg
+        m = factory(
+            self.cfg["identity"],
             {
-                "Device.DeviceInfo.Manufacturer": Param(ident["manufacturer"]),
-                "Device.DeviceInfo.ManufacturerOUI": Param(ident["oui"]),
-                "Device.DeviceInfo.ProductClass": Param(ident["product_class"]),
-                "Device.DeviceInfo.SerialNumber": Param(ident["serial_number"]),
-                "Device.DeviceInfo.HardwareVersion": Param("mock-1"),
-                "Device.DeviceInfo.SoftwareVersion": Param("henb-bench-mock-0.1"),
-                "Device.DeviceInfo.ProvisioningCode": Param("", writable=True),
-                "Device.RootDataModelVersion": Param("2.17"),
-                "Device.ManagementServer.URL": Param(cfg["initial_hems_url"], writable=True),
-                "Device.ManagementServer.ParameterKey": Param(""),
-                "Device.ManagementServer.ConnectionRequestURL": Param(""),
-                "Device.ManagementServer.PeriodicInformEnable": Param("false", "xsd:boolean", True),
-                self.p["serving_segw"]: Param("", writable=True),
-                self.p["s1_far_end"]: Param("", writable=True),
-                self.p["ipsec_usage"]: Param("true", "xsd:boolean", True),
-                self.p["ipsec_address"]: Param("0.0.0.0"),
-            }
+                MS + "URL": cfg["initial_hems_url"],
+                MS + "ConnectionRequestUsername": cfg.get("cr_username", ""),
+                MS + "ConnectionRequestPassword": cfg.get("cr_password", ""),
+            },
         )
+        # Parameter names the inventory uses that the BBF model does not have stay settable.
+        for key in ("serving_segw", "s1_far_end", "ipsec_usage", "ipsec_address"):
+            name = self.p[key]
+            if name not in m.params:
+                m.params[name] = Param(
+                    "0.0.0.0" if key == "ipsec_address" else "",
+                    "xsd:boolean" if key == "ipsec_usage" else "xsd:string",
+                    key != "ipsec_address",
+                )
+        if m.params[self.p["ipsec_usage"]].type == "xsd:boolean":
+            m.params[self.p["ipsec_usage"]].value = "true"
+        return m
 
     # -- console ---------------------------------------------------------------------------------------
     def log(self, msg: str) -> None:
         stamp = f"[{time.monotonic() - self.t0:9.3f}]"
-        sys.stdout.write(f"{stamp} {msg}\r\n")
+        line = f"{stamp} {msg}"
+        self.log_lines = self.log_lines[-999:] + [line]
+        sys.stdout.write(f"{line}\r\n")
         sys.stdout.flush()
 
     def set_state(self, state: str) -> None:
@@ -101,14 +166,36 @@ class MockHeNB:
         """The unit's CLI on its serial console."""
         for raw in sys.stdin:
             cmd = raw.strip()
-            if not cmd:
-                continue
-            if cmd == "status":
-                self.log(f"status: state={self.state} inner={self.vip} serial={self.device_id.serial_number}")
-            else:
-                self.log(f"unknown command: {cmd}")
+            if cmd and self.loop is not None:
+                self.loop.call_soon_threadsafe(self.command, cmd)
 
-    # -- network ---------------------------------------------------------------------------------------
+    def command(self, cmd: str) -> None:
+        words = cmd.split()
+        if words == ["status"]:
+            current = len(self.model.instances(FM + "CurrentAlarm."))
+            self.log(
+                f"status: state={self.state} inner={self.vip} serial={self.device_id.serial_number} "
+                f"hems={self.model.get(MS + 'URL')} alarms={current} knobs={sorted(self.knobs) or 'none'}"
+            )
+        elif words == ["help"]:
+            self.log(HELP)
+        elif words == ["alarm", "list"]:
+            for n in self.model.instances(FM + "SupportedAlarm."):
+                b = f"{FM}SupportedAlarm.{n}."
+                g = self.model.get
+                self.log(
+                    f"alarm {n}: {g(b + 'EventType')} / {g(b + 'ProbableCause')} / {g(b + 'PerceivedSeverity')} "
+                    f"-> {g(b + 'ReportingMechanism')}"
+                )
+        elif len(words) >= 2 and words[0] == "set":
+            self.change(words[1], " ".join(words[2:]))
+        elif (
+            len(words) == 3 and words[0] == "alarm" and words[1] in ("raise", "clear") and words[2].isdigit()
+        ):
+            self.alarm(words[1], int(words[2]))
+        else:
+            self.log(f"unknown command: {cmd} ({HELP})")
+
     def dhcp(self) -> dict[str, str]:
         from scapy.arch import get_if_hwaddr
         from scapy.config import conf
@@ -310,19 +397,14 @@ class MockHeNB:
 
     # -- TR-069 ----------------------------------------------------------------------------------------
     def inform_params(self, extra: list[str]) -> list[tuple[str, str, str]]:
-        names = [
-            "Device.RootDataModelVersion",
-            "Device.DeviceInfo.HardwareVersion",
-            "Device.DeviceInfo.SoftwareVersion",
-            "Device.DeviceInfo.ProvisioningCode",
-            "Device.ManagementServer.ParameterKey",
-            "Device.ManagementServer.ConnectionRequestURL",
-            *extra,
-        ]
+        names = [n for n, p in self.model.params.items() if p.forced]
+        for n in extra:
+            if n in self.model.params and n not in names:
+                names.append(n)
         return [(n, self.model.params[n].value, self.model.params[n].type) for n in names]
 
     def device_id_for(self, phase: str) -> cwmp.DeviceId:
-        """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change)."""
+        """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change, ...)."""
         wrong = (
             "wrong_device_id" in self.knobs
             or ("wrong_device_id_at_registration" in self.knobs and phase != "discovery")
@@ -330,55 +412,97 @@ class MockHeNB:
         )
         return self.wrong_id if wrong else self.device_id
 
-    async def session(self, *args: Any, **kwargs: Any) -> None:
-        """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock."""
+    async def session(
+        self,
+        url: str,
+        server_ip: str,
+        events: list[str] | list[tuple[str, str]],
+        extra: list[str],
+        phase: str,
+        overrides: dict[str, str] | None = None,
+        requests: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock.
+        `requests` are the CPE requests (TransferComplete) whose events this Inform carries."""
         for attempt in range(RETRIES):
             try:
-                await self.session_once(*args, **kwargs)
+                await self.session_once(
+                    url, server_ip, events, extra, phase, overrides, attempt, requests or []
+                )
                 return
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except (aiohttp.ClientError, OSError, TimeoutError, cwmp.CwmpParseError) as exc:
                 wait = RETRY_WAIT * 2**attempt
                 self.log(f"cwmp: session failed ({exc}); retrying in {wait:g} s")
                 await asyncio.sleep(wait)
         raise RuntimeError(f"no TR-069 session after {RETRIES} attempts")
 
+    def tls_for(self, url: str) -> ssl.SSLContext | bool:
+        if urlsplit(url).scheme != "https":
+            return False
+        if "accept_any_cert" in self.knobs:
+            return False  # no verification at all
+        ctx = ssl.create_default_context(cafile=self.cfg["ca"])
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
     async def session_once(
         self,
         url: str,
         server_ip: str,
-        events: list[str],
+        events: list[str] | list[tuple[str, str]],
         extra: list[str],
         phase: str,
         overrides: dict[str, str] | None = None,
+        retry: int = 0,
+        requests: list[dict[str, Any]] | None = None,
     ) -> None:
         params = self.inform_params(extra)
         if overrides:
             params = [(n, overrides.get(n, v), t) for n, v, t in params]
+        ev = [(e, "") if isinstance(e, str) else e for e in events]
         body = cwmp.inform(
             self.ns,
             str(random.randint(1, 10**9)),
             self.device_id_for(phase),
-            [(e, "") for e in events],
+            ev,
             params,
             datetime.now(UTC),
+            retry_count=retry,
         )
         parts = urlsplit(url)
-        target = f"{parts.scheme}://{server_ip}:{parts.port or 80}{parts.path or '/'}"
+        default_port = 443 if parts.scheme == "https" else 80
+        target = f"{parts.scheme}://{server_ip}:{parts.port or default_port}{parts.path or '/'}"
         headers = {"Host": parts.netloc, "SOAPAction": ""}
-        self.log(f"cwmp: Inform {events} to {url} ({server_ip})")
+        tls = self.tls_for(url)
+        extra_kw: dict[str, Any] = {"ssl": tls}
+        if parts.scheme == "https":
+            extra_kw["server_hostname"] = parts.hostname
+        self.log(f"cwmp: Inform {[e for e, _ in ev]} to {url} ({server_ip})")
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30)) as http:
-            async with http.post(target, data=body, headers={**headers, "Content-Type": "text/xml"}) as r:
+            async with http.post(
+                target, data=body, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
+            ) as r:
                 reply = await r.read()
                 if r.status != 200:
                     raise RuntimeError(f"Inform refused: HTTP {r.status}")
                 cwmp.parse_envelope(reply)
+            for req in [r for r in requests or [] if r in self.requests]:
+                out = self.cpe_request(req)
+                async with http.post(
+                    target, data=out, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
+                ) as r:
+                    await r.read()
+                    if r.status != 200:
+                        raise RuntimeError(f"{req['method']} refused: HTTP {r.status}")
+                self.requests.remove(req)
+                self.log(f"cwmp: {req['method']} sent (fault {req.get('fault_code', 0)})")
             out = b""
             while True:
                 post_headers = dict(headers)
                 if out:
                     post_headers["Content-Type"] = "text/xml"
-                async with http.post(target, data=out, headers=post_headers) as r:
+                async with http.post(target, data=out, headers=post_headers, **extra_kw) as r:
                     reply = await r.read()
                     if r.status == 204 or not reply.strip():
                         self.log("cwmp: session ended")
@@ -386,32 +510,465 @@ class MockHeNB:
                 env = cwmp.parse_envelope(reply)
                 out = self.handle_rpc(env)
 
+    def cpe_request(self, req: dict[str, Any]) -> bytes:
+        return cwmp.transfer_complete(
+            self.ns,
+            str(random.randint(1, 10**9)),
+            req["command_key"],
+            req["fault_code"],
+            req["fault_string"],
+            req["start"],
+            req["end"],
+        )
+
     def handle_rpc(self, env: cwmp.Envelope) -> bytes:
         self.log(f"cwmp: {env.method}")
-        if env.method == "SetParameterValues":
-            values = {}
-            plist = env.body.find("ParameterList")
-            for pvs in plist if plist is not None else []:
-                values[pvs.findtext("Name") or ""] = pvs.findtext("Value") or ""
-            key = env.body.findtext("ParameterKey") or ""
-            reject = {}
-            if "reject_serving_assignment" in self.knobs:
-                reject[self.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
-            if "reject_s1_config" in self.knobs:
-                reject[self.p["s1_far_end"]] = "S1 address refused (mock knob)"
-            try:
-                self.model.apply(values, key, reject)
-            except SpvRefused as exc:
-                self.log(f"cwmp: SetParameterValues refused: {exc.faults}")
-                return cwmp.fault(self.ns, env.id, 9003, "Invalid arguments", spv_faults=exc.faults)
-            for name, value in values.items():
-                self.log(f"param: {name} = {value}")
-            return cwmp.set_parameter_values_response(self.ns, env.id, 0)
-        if env.method == "GetParameterValues":
-            names_el = env.body.find("ParameterNames")
+        try:
+            return self._rpc(env)
+        except CwmpError as exc:
+            self.log(f"cwmp: {env.method} fault {exc.code} {exc.text}")
+            return cwmp.fault(self.ns, env.id, exc.code, exc.text)
+
+    def _rpc(self, env: cwmp.Envelope) -> bytes:
+        b, m = env.body, env.method
+        if m == "SetParameterValues":
+            return self.spv(env)
+        if m == "GetParameterValues":
+            names_el = b.find("ParameterNames")
             names = [e.text or "" for e in (names_el if names_el is not None else [])]
             return cwmp.get_parameter_values_response(self.ns, env.id, self.model.values(names))
-        return cwmp.fault(self.ns, env.id, 9000, f"Method not supported: {env.method}")
+        if m == "GetParameterNames":
+            path = b.findtext("ParameterPath") or ""
+            next_level = (b.findtext("NextLevel") or "").strip().lower() in ("1", "true")
+            return cwmp.response(self.ns, env.id, m, params=self.model.names(path, next_level))
+        if m == "GetParameterAttributes":
+            names_el = b.find("ParameterNames")
+            names = [e.text or "" for e in (names_el if names_el is not None else [])]
+            return cwmp.response(self.ns, env.id, m, attributes=self.model.attributes(names))
+        if m == "SetParameterAttributes":
+            changes = []
+            plist = b.find("ParameterList")
+            for s in plist if plist is not None else []:
+                if (s.findtext("NotificationChange") or "").strip().lower() in ("1", "true"):
+                    changes.append((s.findtext("Name") or "", int(s.findtext("Notification") or "0")))
+            self.model.set_attributes(changes)
+            for name, level in changes:
+                self.log(f"param: notification {name} = {level}")
+            return cwmp.response(self.ns, env.id, m)
+        if m in ("AddObject", "DeleteObject"):
+            obj = b.findtext("ObjectName") or ""
+            key = b.findtext("ParameterKey") or ""
+            if m == "AddObject":
+                n = self.model.add_object(obj)
+                self.model.params[PARAMETER_KEY].value = key
+                self.log(f"param: added {obj}{n}.")
+                return cwmp.response(self.ns, env.id, m, instance=n, status=0)
+            self.model.delete_object(obj)
+            self.model.params[PARAMETER_KEY].value = key
+            self.log(f"param: deleted {obj}")
+            return cwmp.response(self.ns, env.id, m, status=0)
+        if m == "Reboot":
+            self.reboot = ("reboot", b.findtext("CommandKey") or "")
+            return cwmp.response(self.ns, env.id, m)
+        if m == "FactoryReset":
+            self.reboot = ("factory", "")
+            return cwmp.response(self.ns, env.id, m)
+        if m == "ScheduleInform":
+            delay = int(b.findtext("DelaySeconds") or "0")
+            self.spawn(self.schedule_inform(delay, b.findtext("CommandKey") or ""))
+            return cwmp.response(self.ns, env.id, m)
+        if m in ("Download", "Upload"):
+            args = {c.tag: (c.text or "") for c in b if isinstance(c.tag, str)}
+            if m == "Download" and args.get("FileType") != "3 Vendor Configuration File":
+                raise CwmpError(9003, f"FileType {args.get('FileType')!r} not supported (only 3)")
+            if m == "Upload" and args.get("FileType") not in (
+                "1 Vendor Configuration File",
+                "2 Vendor Log File",
+            ):
+                raise CwmpError(9003, f"FileType {args.get('FileType')!r} not supported (1 or 2)")
+            self.spawn(self.download(args) if m == "Download" else self.upload(args))
+            return cwmp.response(self.ns, env.id, m, status=1)
+        if m == "GetRPCMethods":
+            methods = [
+                "GetRPCMethods",
+                "SetParameterValues",
+                "GetParameterValues",
+                "GetParameterNames",
+                "SetParameterAttributes",
+                "GetParameterAttributes",
+                "AddObject",
+                "DeleteObject",
+                "Reboot",
+                "Download",
+                "Upload",
+                "FactoryReset",
+                "ScheduleInform",
+            ]
+            return cwmp.get_rpc_methods_response(self.ns, env.id, methods)
+        return cwmp.fault(self.ns, env.id, 9000, f"Method not supported: {m}")
+
+    def spv(self, env: cwmp.Envelope) -> bytes:
+        values = {}
+        plist = env.body.find("ParameterList")
+        for pvs in plist if plist is not None else []:
+            values[pvs.findtext("Name") or ""] = pvs.findtext("Value") or ""
+        key = env.body.findtext("ParameterKey") or ""
+        reject = {}
+        if "reject_serving_assignment" in self.knobs:
+            reject[self.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
+        if "reject_s1_config" in self.knobs:
+            reject[self.p["s1_far_end"]] = "S1 address refused (mock knob)"
+        try:
+            self.model.apply(values, key, reject, partial="partial_spv" in self.knobs)
+        except SpvRefused as exc:
+            faults = exc.faults
+            if "bad_spv_fault_codes" in self.knobs:
+                faults = [(n, 9002, "Internal error") for n, _, _ in faults]
+            self.log(f"cwmp: SetParameterValues refused: {faults}")
+            return cwmp.fault(self.ns, env.id, 9003, "Invalid arguments", spv_faults=faults)
+        for name, value in values.items():
+            self.log(f"param: {name} = {'***' if self.model.params[name].secret else value}")
+        return cwmp.set_parameter_values_response(self.ns, env.id, 0)
+
+    # -- asynchronous work started by RPCs, the console and timers --------------------------------------
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log(f"bug: background task failed: {task.exception()!r}")
+
+    def notify(self, events: dict[str, str], params: list[str] | None = None, at_once: bool = True) -> None:
+        """Report `events` (code -> CommandKey) and `params`: at once (a session now) or in the next Inform."""
+        ev, ps = (self.pending, self.pending_params) if at_once else (self.deferred, self.deferred_params)
+        ev.update(events)
+        ps.extend(p for p in params or [] if p not in ps)
+        self.wake.set()
+
+    def change(self, name: str, value: str) -> None:
+        """A value the unit changes itself (console `set`): notified per the parameter's attribute."""
+        if name not in self.model.params:
+            self.log(f"set: no parameter {name}")
+            return
+        self.model.set_internal(name, value)
+        self.log(f"param: {name} = {value} (notification {self.model.params[name].notification})")
+        self.wake.set()
+
+    async def schedule_inform(self, delay: int, key: str) -> None:
+        await asyncio.sleep(delay)
+        self.notify({"3 SCHEDULED": "", "M ScheduleInform": key})
+
+    async def resolve_private(self, host: str) -> str:
+        return await self.resolve(host, self.private_dns())
+
+    def transfer_done(self, method: str, key: str, code: int, text: str, start: str) -> None:
+        self.requests.append(
+            {
+                "method": "TransferComplete",
+                "command_key": key,
+                "fault_code": code,
+                "fault_string": text,
+                "start": start,
+                "end": now_iso(),
+            }
+        )
+        self.notify({"7 TRANSFER COMPLETE": "", method: key})
+
+    async def download(self, a: dict[str, str]) -> None:
+        """Download FileType 3: fetch, check, apply all or nothing; TransferComplete only after applying."""
+        key, url = a.get("CommandKey", ""), a.get("URL", "")
+        await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
+        start = now_iso()
+        self.log(f"download: {url} (user {a.get('Username') or '-'})")
+        try:
+            data = await transfer.fetch(
+                url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg["ca"])
+            )
+            size = int(a.get("FileSize") or "0")
+            if size and len(data) != size:
+                raise transfer.TransferError(transfer.INCOMPLETE, f"got {len(data)} bytes, FileSize {size}")
+            try:
+                values = configfile.parse(data)
+            except ValueError as exc:
+                raise transfer.TransferError(
+                    transfer.FILE_CORRUPTED, f"not a valid configuration file: {exc}"
+                ) from None
+            faults = self.model.check(values)
+            if faults:
+                if "partial_download" in self.knobs:
+                    bad = {f[0] for f in faults}
+                    for name, value in values.items():
+                        if name not in bad:
+                            self.model.params[name].value = value
+                    self.log(f"bug: applied {len(values) - len(bad)} parameter(s) of a refused file")
+                shown = "; ".join(f"{n}: {c} {t}" for n, c, t in faults[:5])
+                raise transfer.TransferError(transfer.FILE_CORRUPTED, f"configuration refused: {shown}")
+        except transfer.TransferError as exc:
+            code = exc.code
+            if code == transfer.FILE_CORRUPTED and "download_wrong_fault" in self.knobs:
+                code = transfer.TRANSFER_FAILURE
+            self.log(f"download: failed {code} {exc.text}; nothing applied")
+            self.transfer_done("M Download", key, code, exc.text, start)
+            return
+        if "transfer_complete_before_apply" in self.knobs:
+            self.transfer_done("M Download", key, 0, "", start)
+            self.log("bug: reported TransferComplete before applying the configuration")
+            await asyncio.sleep(1.5)
+        for name, value in values.items():
+            self.model.params[name].value = value
+        self.log(f"download: applied {len(values)} parameter(s) from {url}")
+        if "transfer_complete_before_apply" not in self.knobs:
+            self.transfer_done("M Download", key, 0, "", start)
+
+    async def upload(self, a: dict[str, str]) -> None:
+        key, url = a.get("CommandKey", ""), a.get("URL", "")
+        await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
+        start = now_iso()
+        if a.get("FileType") == "1 Vendor Configuration File":
+            data = configfile.build(
+                {n: p.value for n, p in self.model.params.items() if p.writable and not p.secret}
+            )
+            name = f"{self.device_id.serial_number}-config.xml"
+        else:
+            data = ("\n".join(self.log_lines) + "\n").encode()
+            name = f"{self.device_id.serial_number}-log.txt"
+        if url.endswith("/"):
+            url += name
+        try:
+            await transfer.put(
+                url,
+                a.get("Username", ""),
+                a.get("Password", ""),
+                data,
+                self.resolve_private,
+                Path(self.cfg["ca"]),
+            )
+            self.log(f"upload: {len(data)} bytes to {url}")
+            self.transfer_done("M Upload", key, 0, "", start)
+        except transfer.TransferError as exc:
+            self.log(f"upload: failed {exc.code} {exc.text}")
+            self.transfer_done("M Upload", key, exc.code, exc.text, start)
+
+    # -- alarms (TS 32.593 5.3, TR-181 FaultMgmt) ----------------------------------------------------------
+    def alarm(self, action: str, n: int) -> None:
+        m = self.model
+        sup = f"{FM}SupportedAlarm.{n}."
+        if sup not in m.objects:
+            self.log(f"alarm: no SupportedAlarm {n} (see `alarm list`)")
+            return
+        mech = m.get(sup + "ReportingMechanism")
+        if "ignore_reporting_mechanism" in self.knobs:
+            mech = "0 Expedited"
+        ident = f"{self.device_id.serial_number}-alarm-{n}"
+        current = [
+            i
+            for i in m.instances(FM + "CurrentAlarm.")
+            if m.get(f"{FM}CurrentAlarm.{i}.AlarmIdentifier") == ident
+        ]
+        if mech == "3 Disabled":
+            self.log(f"alarm: {action} {n} ignored (ReportingMechanism 3 Disabled)")
+            return
+        t = now_iso()
+        fields = {
+            "EventTime": t,
+            "AlarmIdentifier": ident,
+            "ManagedObjectInstance": "Device.Services.FAPService.1",
+            "EventType": m.get(sup + "EventType"),
+            "ProbableCause": m.get(sup + "ProbableCause"),
+            "SpecificProblem": m.get(sup + "SpecificProblem"),
+            "AdditionalText": f"raised from the console of {self.device_id.serial_number}",
+            "AdditionalInformation": "",
+        }
+        if action == "raise":
+            if current:
+                self.log(f"alarm: {n} is already raised ({ident})")
+                return
+            fields.update(NotificationType="NewAlarm", PerceivedSeverity=m.get(sup + "PerceivedSeverity"))
+            ca = f"{FM}CurrentAlarm.{m.add_internal(FM + 'CurrentAlarm.')}."
+            for k in (
+                "AlarmIdentifier",
+                "ManagedObjectInstance",
+                "EventType",
+                "ProbableCause",
+                "SpecificProblem",
+                "PerceivedSeverity",
+                "AdditionalText",
+                "AdditionalInformation",
+            ):
+                m.params[ca + k].value = fields[k]
+            m.params[ca + "AlarmRaisedTime"].value = t
+            m.params[ca + "AlarmChangedTime"].value = t
+        else:
+            if not current:
+                self.log(f"alarm: {n} is not raised")
+                return
+            fields.update(NotificationType="ClearedAlarm", PerceivedSeverity="Cleared")
+            for i in current:
+                m.delete(f"{FM}CurrentAlarm.{i}.")
+        self.add_event("HistoryEvent", fields)
+        where = "HistoryEvent"
+        if mech == "0 Expedited":
+            entry = self.add_event("ExpeditedEvent", fields)
+            self.notify({"4 VALUE CHANGE": ""}, [entry + f for f in EVENT_FIELDS])
+            where = entry
+        elif mech == "1 Queued":
+            entry = self.add_event("QueuedEvent", fields)
+            self.notify(
+                {"4 VALUE CHANGE": ""},
+                [entry + f for f in EVENT_FIELDS],
+                "queued_alarm_immediate" in self.knobs,
+            )
+            where = entry
+        elif mech == "2 Logged" and "logged_alarm_informed" in self.knobs:
+            hist = f"{FM}HistoryEvent.{m.instances(FM + 'HistoryEvent.')[-1]}."
+            self.notify({"4 VALUE CHANGE": ""}, [hist + f for f in EVENT_FIELDS])
+        self.log(
+            f"alarm: {'raised' if action == 'raise' else 'cleared'} {n} {ident} ({fields['EventType']} / "
+            f"{fields['ProbableCause']} / {fields['PerceivedSeverity']}) via {mech}: {where}"
+        )
+
+    def add_event(self, table: str, fields: dict[str, str]) -> str:
+        m = self.model
+        tbl = f"{FM}{table}."
+        existing = m.instances(tbl)
+        if len(existing) >= EVENT_TABLE_SIZE:
+            m.delete(f"{tbl}{existing[0]}.")
+        entry = f"{tbl}{m.add_internal(tbl)}."
+        for k in EVENT_FIELDS:
+            if entry + k in m.params:
+                m.params[entry + k].value = fields[k]
+        return entry
+
+    # -- PM file upload (TS 32.593 5.4) ---------------------------------------------------------------------
+    async def pm_loop(self) -> None:
+        due: dict[int, tuple[tuple[str, ...], float]] = {}
+        while True:
+            await asyncio.sleep(0.1)
+            if not self.registered or "no_pm_upload" in self.knobs:
+                continue
+            now = time.time()
+            for i in self.model.instances(PM_TABLE):
+                b = f"{PM_TABLE}{i}."
+                g = self.model.get
+                enabled = is_true(g(b + "Enable")) or "pm_upload_while_disabled" in self.knobs
+                url = g(b + "URL")
+                if not enabled or not url:
+                    due.pop(i, None)
+                    continue
+                interval = int(g(b + "PeriodicUploadInterval") or "0")
+                if interval <= 0:
+                    continue
+                if "pm_wrong_interval" in self.knobs:
+                    interval *= 2
+                key = (url, str(interval), g(b + "PeriodicUploadTime"))
+                if i not in due or due[i][0] != key:
+                    due[i] = (key, self.first_upload(now, interval, g(b + "PeriodicUploadTime")))
+                if now >= due[i][1]:
+                    due[i] = (key, due[i][1] + interval)
+                    self.spawn(self.pm_upload(b, interval))
+
+    @staticmethod
+    def first_upload(now: float, interval: int, ref: str) -> float:
+        try:
+            t = datetime.fromisoformat(ref.replace("Z", "+00:00"))
+        except ValueError:
+            t = None
+        if t is None or t.year < 1900:
+            return now + interval
+        r = t.timestamp()
+        k = -(-(now - r) // interval)  # the next multiple at or after now
+        return r + k * interval
+
+    async def pm_upload(self, base: str, interval: int) -> None:
+        g = self.model.get
+        end = datetime.now(UTC).replace(microsecond=0)
+        begin = end - timedelta(seconds=interval)
+        sender = f"{self.device_id.oui}-{self.device_id.serial_number}"
+        counters = {
+            "RRC.ConnEstabAtt": random.randint(10, 50),
+            "RRC.ConnEstabSucc": random.randint(5, 10),
+            "ERAB.EstabInitAttNbr": random.randint(5, 20),
+            "ERAB.EstabInitSuccNbr": random.randint(1, 5),
+        }
+        data = pmfile.build(sender, begin, end, counters)
+        if "pm_malformed_file" in self.knobs:
+            data = data.replace(b"fileFooter", b"fileTrailer")
+        url = g(base + "URL")
+        if url.endswith("/"):
+            url += f"A{begin:%Y%m%d.%H%M%S}+0000-{end:%H%M%S}+0000_{sender}.xml"
+        user, password = g(base + "Username"), g(base + "Password")
+        if "pm_wrong_credentials" in self.knobs:
+            password += "-wrong"
+        try:
+            await transfer.put(url, user, password, data, self.resolve_private, Path(self.cfg["ca"]))
+            self.log(f"pm: uploaded {len(data)} bytes to {url}")
+        except transfer.TransferError as exc:
+            self.log(f"pm: upload to {url} failed: {exc.code} {exc.text}")
+
+    # -- periodic Inform and connection requests ----------------------------------------------------------
+    async def periodic_loop(self) -> None:
+        due: tuple[int, float] | None = None
+        while True:
+            await asyncio.sleep(0.1)
+            g = self.model.get
+            if not self.registered or not is_true(g(MS + "PeriodicInformEnable")):
+                due = None
+                continue
+            interval = int(g(MS + "PeriodicInformInterval") or "0")
+            if interval <= 0:
+                continue
+            if due is None or due[0] != interval:
+                due = (interval, time.monotonic() + interval)
+            if time.monotonic() >= due[1]:
+                due = (interval, due[1] + interval)
+                self.notify({"2 PERIODIC": ""})
+
+    async def cr_server(self) -> None:
+        from bench.hems.auth import Authenticator
+
+        auth = Authenticator("digest", {}, realm="henb-bench unit")
+
+        async def handle(request: web.Request) -> web.Response:
+            user = self.model.get(MS + "ConnectionRequestUsername")
+            auth.users = {user: self.model.get(MS + "ConnectionRequestPassword")}
+            result = auth.check(request.method, request.path_qs, request.headers.get("Authorization"))
+            if result.user is None:
+                if request.headers.get("Authorization"):
+                    self.log(f"cr: refused from {request.remote}: {result.reason}")
+                return web.Response(status=401, headers={"WWW-Authenticate": auth.challenge(result.stale)})
+            self.log(f"cr: connection request from {request.remote}")
+            self.notify({"6 CONNECTION REQUEST": ""})
+            return web.Response(status=200)
+
+        app = web.Application()
+        app.router.add_get("/cr", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", CR_PORT).start()
+
+    def set_inner(self, vip: str, notify: bool = False) -> None:
+        self.vip = vip
+        self.model.set_internal(self.p["ipsec_address"], vip, notify=notify)
+        self.model.set_internal(MS + "ConnectionRequestURL", f"http://{vip}:{CR_PORT}/cr", notify=False)
+
+    async def address_pump(self) -> None:
+        """5.2.4: every new inner address is reported with an Inform as soon as possible."""
+        while True:
+            new = await self.queue.get()
+            if new == self.vip or not self.registered:
+                continue
+            old = self.vip
+            self.set_inner(new, notify=True)
+            self.log(f"ipsec: inner address changed {old} -> {new}")
+            if "no_inform_after_address_change" in self.knobs or "inform_before_change" in self.knobs:
+                self.model.changed.pop(self.p["ipsec_address"], None)
+                continue
+            if self.address_change is None:
+                self.address_change = old
+            self.notify({"4 VALUE CHANGE": ""}, [self.p["ipsec_address"]])
 
     # -- the procedures --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -421,6 +978,7 @@ class MockHeNB:
         lease = await asyncio.to_thread(self.dhcp)
         await asyncio.to_thread(self.configure_wan, lease)
         self.public_dns = lease["dns"]
+        self.model.set_internal("Device.IP.Interface.1.IPv4Address.1.IPAddress", lease["ip"], notify=False)
         self.log(f"wan: {lease['ip']} via {lease['router']}, dns {lease['dns']}")
         self.charon = Charon("unit", self.workdir / "charon", None, retransmit_timeout=1.0)
         await asyncio.to_thread(self.charon.start)
@@ -429,49 +987,140 @@ class MockHeNB:
         self.charon.load_identity(Path(self.cfg["cert"]).read_bytes(), Path(self.cfg["key"]).read_bytes())
         if "leak_cleartext" in self.knobs:
             self.leak()
+        await self.cr_server()
+        for coro in (self.periodic_loop(), self.pm_loop(), self.address_pump()):
+            self.spawn(coro)
+        events = [("1 BOOT", "")] if "no_bootstrap" in self.knobs else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+        watching = False
+        while True:
+            if self.serving is None:
+                await self.discover(events)
+            await self.register(events)
+            if not watching:
+                threading.Thread(target=self.watch_address, daemon=True).start()
+                watching = True
+            await self.operate()
+            kind, key = self.reboot or ("reboot", "")
+            self.reboot = None
+            self.registered = False
+            self.set_state("rebooting" if kind == "reboot" else "factory-reset")
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.ike_down, self.ike_name)
+            self.pending.clear()
+            self.pending_params.clear()
+            self.deferred.clear()
+            self.deferred_params.clear()
+            self.requests = [r for r in self.requests if r["method"] == "TransferComplete"]
+            self.model.changed.clear()
+            if kind == "factory":
+                self.model = self.factory_model()
+                self.serving = None
+                events = [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+            else:
+                events = [("1 BOOT", ""), ("M Reboot", key)]
+            await asyncio.sleep(0.2)
+            self.log("boot: up again")
 
-        # 5.1.2.2 steps 1.1-1.5: Initial SeGW, tunnel, Initial HeMS via the private DNS.
+    async def discover(self, events: list[tuple[str, str]]) -> None:
+        """5.1.2.2 (Initial HeMS behind the Initial SeGW) or 5.1.2.3 (Initial HeMS on the internet)."""
+        assert self.public_dns is not None
         self.set_state("discovering")
-        isegw = self.cfg["initial_segw"]
-        isegw_ip = await self.lookup(isegw, self.public_dns, "segw_by_ip")
-        vip = await asyncio.to_thread(self.ike_up, "initial", isegw_ip, isegw)
-        self.vip = vip
-        self.log(f"ipsec: tunnel to Initial SeGW up, inner address {vip}")
-        private_dns = self.private_dns()
-        ihems_url = self.model.get("Device.ManagementServer.URL")
+        ihems_url = self.model.get(MS + "URL")
         ihost = urlsplit(ihems_url).hostname or ""
-        if "hems_dns_public" in self.knobs:
-            with contextlib.suppress(LookupError):
-                await self.resolve(ihost, self.public_dns)
-        ihems_ip = await self.lookup(ihost, private_dns, "hems_by_ip")
-        events = ["1 BOOT"] if "no_bootstrap" in self.knobs else ["0 BOOTSTRAP", "1 BOOT"]
-        await self.session(ihems_url, ihems_ip, events, [], "discovery")
-
-        # Steps 4-6: release, drop the first tunnel, Serving SeGW, Serving HeMS.
+        if self.cfg.get("initial_hems_access") == "public":
+            ihems_ip = await self.lookup(ihost, self.public_dns, "hems_by_ip")
+            if not await self.check_hems_cert(ihems_url, ihems_ip):
+                self.set_state("stuck")
+                await asyncio.Event().wait()
+            self.model.changed.clear()
+            await self.session(ihems_url, ihems_ip, events, [], "discovery")
+        else:
+            isegw = self.cfg["initial_segw"]
+            isegw_ip = await self.lookup(isegw, self.public_dns, "segw_by_ip")
+            vip = await asyncio.to_thread(self.ike_up, "initial", isegw_ip, isegw)
+            self.set_inner(vip)
+            self.log(f"ipsec: tunnel to Initial SeGW up, inner address {vip}")
+            private_dns = self.private_dns()
+            if "hems_dns_public" in self.knobs:
+                with contextlib.suppress(LookupError):
+                    await self.resolve(ihost, self.public_dns)
+            ihems_ip = await self.lookup(ihost, private_dns, "hems_by_ip")
+            self.model.changed.clear()
+            await self.session(ihems_url, ihems_ip, events, [], "discovery")
+        # Steps 4-6: release, drop the first tunnel (private case), Serving SeGW, Serving HeMS.
         ssegw = self.model.get(self.p["serving_segw"])
-        shems_url = self.model.get("Device.ManagementServer.URL")
+        shems_url = self.model.get(MS + "URL")
+        if "ignore_serving_hems" in self.knobs:
+            self.log(f"bug: ignoring the Serving HeMS {shems_url}; staying with {ihems_url}")
+            shems_url = ihems_url
+            self.model.params[MS + "URL"].value = ihems_url
         if "ignore_serving_assignment" in self.knobs or not ssegw:
             self.log("discovery: no Serving SeGW assigned (or ignored); staying with the Initial SeGW")
             self.set_state("stuck")
             await asyncio.Event().wait()
-        await asyncio.to_thread(self.ike_down, "initial")
-        self.log("ipsec: tunnel to Initial SeGW released")
+        if self.cfg.get("initial_hems_access") != "public":
+            await asyncio.to_thread(self.ike_down, "initial")
+            self.log("ipsec: tunnel to Initial SeGW released")
+        self.serving = (ssegw, shems_url)
+
+    async def check_hems_cert(self, url: str, ip: str) -> bool:
+        """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA and name exactly the
+        configured FQDN or IP; a careful unit refuses anything else."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if "accept_any_cert" in self.knobs:
+            self.log(f"tls: not checking the certificate of {host} (accept_any_cert)")
+            return True
+
+        def handshake() -> str | None:
+            ctx = ssl.create_default_context(cafile=self.cfg["ca"])
+            try:
+                with (
+                    socket.create_connection((ip, parts.port or 443), timeout=5) as raw,
+                    ctx.wrap_socket(raw, server_hostname=host) as tls,
+                ):
+                    cert = tls.getpeercert() or {}
+            except ssl.SSLCertVerificationError as exc:
+                return exc.verify_message or str(exc)
+            except OSError as exc:
+                return f"TLS to {ip}: {exc}"
+            raw_sans: Any = cert.get("subjectAltName", ())
+            sans = [str(entry[1]) for entry in raw_sans]
+            if host not in sans:
+                return f"SubjectAltName {sans} does not hold exactly {host!r}"
+            return None
+
+        problem = await asyncio.to_thread(handshake)
+        if problem is not None:
+            self.log(f"tls: refusing the Initial HeMS certificate for {host}: {problem}")
+            return False
+        self.log(f"tls: certificate of {host} verified against the operator CA")
+        return True
+
+    async def register(self, events: list[tuple[str, str]]) -> None:
+        """5.1.2.2 step 6 and 5.1.3: Serving SeGW, Serving HeMS, then S1 setup toward the far end it gave."""
+        assert self.serving is not None and self.public_dns is not None
+        ssegw, shems_url = self.serving
         ssegw_ip = await self.lookup(ssegw, self.public_dns, "serving_segw_by_ip")
-        self.vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
+        vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
         if "s1_before_registration" in self.knobs:
             self.sctp_init(self.cfg["factory_s1"], S1AP_PORT)
             self.log(f"s1: SCTP INIT sent to factory address {self.cfg['factory_s1']} before registration")
-        self.model.set_internal(self.p["ipsec_address"], self.vip)
+        self.set_inner(vip)
         self.log(f"ipsec: tunnel to Serving SeGW up, inner address {self.vip}")
-        private_dns = self.private_dns()
         shost = urlsplit(shems_url).hostname or ""
-        shems_ip = await self.resolve(shost, private_dns)
-
-        # 5.1.3: registration with the Serving HeMS, then S1 setup toward the far end it gave.
+        if self.cfg.get("initial_hems_access") == "public" and "ignore_serving_hems" in self.knobs:
+            shems_ip = await self.resolve(shost, self.public_dns)
+        else:
+            shems_ip = await self.resolve(shost, self.private_dns())
+        self.shems = (shems_url, shems_ip)
         self.set_state("registering")
-        await self.session(
-            shems_url, shems_ip, ["0 BOOTSTRAP", "1 BOOT"], [self.p["ipsec_address"]], "registration"
-        )
+        first = [("0 BOOTSTRAP", ""), ("1 BOOT", "")] if ("0 BOOTSTRAP", "") in events else events
+        if "no_bootstrap" in self.knobs:
+            first = [e for e in first if e[0] != "0 BOOTSTRAP"] or [("1 BOOT", "")]
+        self.model.changed.clear()
+        await self.session(shems_url, shems_ip, first, [self.p["ipsec_address"]], "registration")
+        self.registered = True
         self.set_state("registered")
         if "inform_before_change" in self.knobs:
             # Before S1 setup, so a plan that waits for S1 has seen it before it changes the address.
@@ -483,27 +1132,56 @@ class MockHeNB:
             port = S1AP_PORT + 1 if "s1_wrong_port" in self.knobs else S1AP_PORT
             self.sctp_init(s1, port)
             self.log(f"s1: SCTP INIT sent to {s1}:{port}")
-        threading.Thread(target=self.watch_address, daemon=True).start()
 
-        # 5.2.4: every new inner address is reported with an Inform as soon as possible.
-        while True:
-            new = await self.queue.get()
-            if new == self.vip:
+    def due(self) -> bool:
+        """Something to report now: an event that opens a session, a CPE request, an Active change."""
+        return bool(self.pending or self.requests or any(level == 2 for level in self.model.changed.values()))
+
+    async def operate(self) -> None:
+        """Registered: one session at a time, whenever something has to be reported; until a reboot."""
+        url, ip = self.shems
+        while self.reboot is None:
+            if not self.due():
+                self.wake.clear()
+                await self.wake.wait()
                 continue
-            old, self.vip = self.vip, new
-            self.model.set_internal(self.p["ipsec_address"], new)
-            self.log(f"ipsec: inner address changed {old} -> {new}")
-            if "no_inform_after_address_change" in self.knobs or "inform_before_change" in self.knobs:
-                continue
-            overrides = {self.p["ipsec_address"]: old} if "old_address_in_inform" in self.knobs else None
-            await self.session(
-                shems_url,
-                shems_ip,
-                ["4 VALUE CHANGE"],
-                [self.p["ipsec_address"]],
-                "address-change",
-                overrides,
+            changed = dict(self.model.changed)
+            requests = list(self.requests)
+            events = {**self.deferred, **self.pending}
+            if changed:
+                events.setdefault("4 VALUE CHANGE", "")
+            extra: list[str] = []
+            for n in [*self.pending_params, *self.deferred_params, *changed]:
+                if n not in extra:
+                    extra.append(n)
+            old = self.address_change
+            self.pending.clear()
+            self.pending_params.clear()
+            self.deferred.clear()
+            self.deferred_params.clear()
+            self.model.changed.clear()
+            self.address_change = None
+            overrides = (
+                {self.p["ipsec_address"]: old}
+                if old is not None and "old_address_in_inform" in self.knobs
+                else None
             )
+            try:
+                await self.session(
+                    url,
+                    ip,
+                    list(events.items()),
+                    extra,
+                    "address-change" if old else "operate",
+                    overrides,
+                    requests,
+                )
+            except RuntimeError as exc:
+                self.log(f"cwmp: {exc}; will report at the next session")
+                for k, v in events.items():
+                    self.pending.setdefault(k, v)
+                self.pending_params.extend(n for n in extra if n not in self.pending_params)
+                await asyncio.sleep(1.0)
 
     def private_dns(self) -> str:
         assert self.charon is not None

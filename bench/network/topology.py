@@ -19,11 +19,13 @@ from pyroute2 import IPRoute, netns
 
 from bench.errors import InfraError
 from bench.hems.server import Hems
+from bench.hems.tls import server_context
 from bench.inventory import Inventory
 from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path
 from bench.pki import CertFiles, CertificateAuthority
 from bench.services.dns import Dnsmasq
+from bench.services.fileserver import FileServer
 from bench.services.mme import MmeStandIn
 from bench.services.segw import SeGW
 from bench.timeline import Timeline
@@ -74,6 +76,17 @@ class Topology:
         self.rogue_ca: CertificateAuthority | None = None
         self.units_up: list[int] = []
         self.timings: dict[str, float] = {}
+        self.fileserver: FileServer | None = None
+        self.hems_tls: Any = None
+
+    @property
+    def public_initial_hems(self) -> bool:
+        return self.op.initial_hems_access == "public"
+
+    @property
+    def hems_keylog(self) -> Path:
+        """The Initial HeMS's TLS key log (NSS format) when it is on the internet (5.1.2.3)."""
+        return self.workdir / "initial-hems-tls-keys.log"
 
     # -- addresses -------------------------------------------------------------------------------------
     @property
@@ -90,7 +103,10 @@ class Topology:
 
     def public_records(self) -> dict[str, str]:
         recs = {}
-        for fqdn, ip in ((self.op.initial_segw, self.isegw_outer), (self.op.serving_segw, self.ssegw_outer)):
+        pairs = [(self.op.initial_segw, self.isegw_outer), (self.op.serving_segw, self.ssegw_outer)]
+        if self.public_initial_hems:
+            pairs.append((self.op.initial_hems, str(self.net.public_hems)))
+        for fqdn, ip in pairs:
             if not _is_ip(fqdn):
                 recs[fqdn] = ip
         return recs
@@ -101,10 +117,10 @@ class Topology:
 
     def private_records(self) -> dict[str, str]:
         recs = {}
-        for fqdn, ip in (
-            (self.op.initial_hems, self.net.initial_hems),
-            (self.op.serving_hems, self.net.serving_hems),
-        ):
+        pairs = [(self.op.serving_hems, self.net.serving_hems), (self.op.fileserver, self.net.fileserver)]
+        if not self.public_initial_hems:
+            pairs.insert(0, (self.op.initial_hems, self.net.initial_hems))
+        for fqdn, ip in pairs:
             if not _is_ip(fqdn):
                 recs[fqdn] = str(ip)
         return recs
@@ -177,7 +193,14 @@ class Topology:
             "core": [(n.link("co", "is"), _host(t, 2), 30), (n.link("co", "ss"), _host(t, 6), 30)],
         }
         core_lo = [
-            str(a) for a in (self.net.private_dns, self.net.initial_hems, self.net.serving_hems, self.net.mme)
+            str(a)
+            for a in (
+                self.net.private_dns,
+                self.net.initial_hems,
+                self.net.serving_hems,
+                self.net.mme,
+                self.net.fileserver,
+            )
         ]
         for role, addrs in plan.items():
             in_netns(n.ns(role), self._configure, role, addrs, core_lo)
@@ -199,6 +222,10 @@ class Topology:
             br = ns.link_lookup(ifname=n.link("in", "home"))[0]
             ns.addr("add", index=br, address=self.home_gw, prefixlen=self.net.home.prefixlen)
             ns.link("set", index=br, state="up")
+            # The Initial HeMS on the public internet (5.1.2.3) answers on this address.
+            ns.addr(
+                "add", index=ns.link_lookup(ifname="lo")[0], address=str(self.net.public_hems), prefixlen=32
+            )
         if role in ("isegw", "ssegw"):
             # charon's routes to inner addresses need a source inside the protected range.
             lo = ns.link_lookup(ifname="lo")[0]
@@ -217,9 +244,13 @@ class Topology:
             lo = ns.link_lookup(ifname="lo")[0]
             for addr in core_lo:
                 ns.addr("add", index=lo, address=addr, prefixlen=32)
-            ns.route("add", dst=str(self.net.initial_pool), gateway=_host(t, 1))
+            # Connections the core opens toward units (connection requests) must leave from an address
+            # inside the protected core range, or the SeGW's traffic selectors drop them.
+            ns.route(
+                "add", dst=str(self.net.initial_pool), gateway=_host(t, 1), prefsrc=str(self.net.initial_hems)
+            )
             for pool in self.net.serving_pools:
-                ns.route("add", dst=str(pool), gateway=_host(t, 5))
+                ns.route("add", dst=str(pool), gateway=_host(t, 5), prefsrc=str(self.net.serving_hems))
 
     def _pki(self) -> None:
         self.ca = CertificateAuthority(self.workdir / "pki")
@@ -228,6 +259,8 @@ class Topology:
         self.certs: dict[str, CertFiles] = {
             "isegw": self.ca.issue(self.op.initial_segw),
             "ssegw": self.ca.issue(self.op.serving_segw),
+            "fileserver": self.ca.issue(self.op.fileserver),
+            "initial-hems": self.ca.issue(self.op.initial_hems_cert_name or self.op.initial_hems),
         }
 
     def _services(self) -> None:
@@ -279,17 +312,48 @@ class Topology:
             self._track_pid(segw.charon.pid, "charon", f"{key} charon")
             self.segw[key] = segw
         for key, addr in (("initial-hems", net.initial_hems), ("serving-hems", net.serving_hems)):
-            sock = socket_in_netns(n.ns("core"), socket.AF_INET, socket.SOCK_STREAM)
+            public = key == "initial-hems" and self.public_initial_hems
+            ns_name = n.ns("inet") if public else n.ns("core")
+            sock = socket_in_netns(ns_name, socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((str(addr), self.op.hems_port))
+            sock.bind((str(net.public_hems if public else addr), self.op.hems_port))
             sock.listen(128)
-            hems = Hems(key, self.timeline)
+            if public:
+                cert = self.certs["initial-hems"]
+                # A deliberately wrong name is the operator's choice: do not insist that it matches.
+                cert_id: str | None = self.op.initial_hems if self.op.initial_hems_cert_name is None else None
+                self.hems_tls = server_context(cert.cert, cert.key, identity=cert_id, keylog=self.hems_keylog)
+            hems = Hems(key, self.timeline, tls=self.hems_tls if public else None)
             self.services.append(hems)
-            hems.start(sock)
+            # Threads inherit the namespace of the thread that creates them: started from inside the
+            # namespace, the HeMS's own connections (connection requests) leave from there too.
+            run_in_netns(ns_name, hems.start, sock)
             self.hems[key] = hems
         mme = MmeStandIn(n.ns("core"), str(net.mme), self.timeline)
         self.services.append(mme)
         mme.start()
+        fs = FileServer(
+            n.ns("core"),
+            str(net.fileserver),
+            self.workdir / "fileserver",
+            self.timeline,
+            tls=self.certs["fileserver"],
+            hostname=self.op.fileserver,
+        )
+        self.services.append(fs)
+        run_in_netns(n.ns("core"), fs.start)
+        self.fileserver = fs
+
+    def present_wrong_hems_cert(self, name: str | None = None) -> None:
+        """From now on the public Initial HeMS presents a certificate from the operator CA for another name
+        (default 'wrong-' + its FQDN): a careful unit refuses it (5.1.2.3)."""
+        if self.hems_tls is None or self.ca is None:
+            raise InfraError("present_wrong_hems_cert needs operator.initial_hems_access: public")
+        cert = self.ca.issue(name or f"wrong-{self.op.initial_hems}")
+        self.hems_tls.load_cert_chain(cert.cert, cert.key)
+        self.timeline.add(
+            "bench", "hems-cert", hems="initial-hems", name=name or f"wrong-{self.op.initial_hems}"
+        )
 
     def _track_pid(self, pid: int | None, comm: str, what: str) -> None:
         self.state.add_pid(pid, comm, what)

@@ -9,6 +9,7 @@ import codecs
 import contextlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,8 +53,11 @@ class SerialConsole:
         baudrate: int = 115200,
         crash_patterns: list[str] | None = None,
         unit: str | None = None,
+        on_data: Callable[[bytes], None] | None = None,
     ) -> None:
+        """`on_data` gets every chunk of bytes as read, before logging (an interactive terminal shows it)."""
         self.url = url
+        self.on_data = on_data
         self.log_path = Path(log_path)
         self.timeline = timeline
         self.source = source
@@ -113,12 +117,14 @@ class SerialConsole:
         with self._cond:
             port = self._port
         if port is None:
-            raise InfraError(f"console {self.url} is not open (or was lost and not reopened yet)")
+            raise InfraError(
+                f"console {self.url}{_of(self.unit)} is not open (or was lost and not reopened yet)"
+            )
         try:
             port.write(raw)
             port.flush()
         except (OSError, serial.SerialException) as e:
-            raise InfraError(f"cannot write to console {self.url}: {e}") from e
+            raise InfraError(f"cannot write to console {self.url}{_of(self.unit)}: {e}") from e
 
     def expect(self, pattern: str, timeout: float) -> re.Match[str]:
         """Wait for `pattern` in the output after the previous match; CRs are dropped, lines end in '\\n'."""
@@ -165,11 +171,8 @@ class SerialConsole:
     # -- reader thread ---------------------------------------------------------------------------
 
     def _open_port(self) -> Any:
-        try:
-            # A short read timeout so the reader notices close() quickly.
-            return serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.1)
-        except (OSError, serial.SerialException, ValueError) as e:
-            raise InfraError(f"cannot open console {self.url}: {e}") from e
+        # A short read timeout so the reader notices close() quickly.
+        return open_port(self.url, self.baudrate, 0.1, self.unit)
 
     def _close_port(self) -> None:
         with self._cond:
@@ -191,6 +194,8 @@ class SerialConsole:
                 self._lost(e)
                 continue
             if data:
+                if self.on_data is not None:
+                    self.on_data(data)
                 self._feed(data)
 
     def _lost(self, error: Exception) -> None:
@@ -256,6 +261,24 @@ class SerialConsole:
     def _event(self, kind: str, **data: Any) -> None:
         if self.timeline is not None:
             self.timeline.add(self.source, kind, unit=self.unit, **data)
+
+
+def open_port(url: str, baudrate: int = 115200, timeout: float = 0.1, unit: str | None = None) -> Any:
+    """A pyserial port for a tty path, rfc2217:// or socket:// URL; InfraError naming it when it cannot open."""
+    try:
+        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout)
+    except (OSError, serial.SerialException, ValueError) as e:
+        raise InfraError(f"cannot open console {url}{_of(unit)}: {e}") from e
+
+
+def probe_port(url: str, baudrate: int = 115200, unit: str | None = None) -> str:
+    """Open the console port and close it again; InfraError when it does not open."""
+    open_port(url, baudrate, 0.1, unit).close()
+    return "port opens"
+
+
+def _of(unit: str | None) -> str:
+    return f" (unit {unit})" if unit else ""
 
 
 def _now() -> str:

@@ -18,6 +18,14 @@ class PowerDriver(Protocol):
     def state(self) -> bool | None: ...
 
 
+class Probeable(Protocol):
+    def probe(self) -> str: ...
+
+
+def state_word(state: bool | None) -> str:
+    return "unknown" if state is None else "on" if state else "off"
+
+
 class PowerBase:
     """Backends implement `_switch(on)` and `state()`; this records every switch on the timeline."""
 
@@ -33,6 +41,10 @@ class PowerBase:
     def state(self) -> bool | None:
         """True on, False off, None when the backend cannot tell."""
         return None
+
+    def probe(self) -> str:
+        """Ask the device something harmless (never switch); InfraError when it does not answer."""
+        return f"answers; output is {state_word(self.state())}"
 
     def on(self) -> None:
         self._switch(True)

@@ -116,12 +116,27 @@ class HttpPdu(PowerBase):
             f"{path} is {value!r}, expected {self.api.state_on!r} (on) or {self.api.state_off!r} (off)"
         )
 
+    def probe(self) -> str:
+        if self.api.state is not None and self.api.state_path is not None:
+            return f"answers; outlet {self.outlet} is {_word(self.state())}"
+        # Without a state call only reachability can be checked: any HTTP answer to GET / will do.
+        request = urllib.request.Request(self.base_url + "/", headers=self._headers, method="GET")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._ssl) as reply:
+                status = reply.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        except (urllib.error.URLError, OSError) as e:
+            raise self._error(f"GET / failed: {getattr(e, 'reason', e)}") from None
+        return f"answers HTTP {status} on /; no state_request to read the outlet"
+
     def _error(self, what: str) -> InfraError:
         unit = f" (unit {self.unit})" if self.unit else ""
         return InfraError(f"HTTP PDU {self.base_url} outlet {self.outlet}{unit}: {what}")
 
     def _call(self, call: HttpCall, what: str) -> Any:
-        url = self.base_url + call.path.replace("{outlet}", str(self.outlet))
+        path = call.path.replace("{outlet}", str(self.outlet))
+        url = self.base_url + path
         data = None
         headers = dict(self._headers)
         if call.body is not None:
@@ -134,17 +149,17 @@ class HttpPdu(PowerBase):
         except urllib.error.HTTPError as e:
             hint = " (wrong user or password?)" if e.code in (401, 403) else ""
             raise self._error(
-                f"{what}: {call.method} {call.path} answered HTTP {e.code} {e.reason}{hint}"
+                f"{what}: {call.method} {path} answered HTTP {e.code} {e.reason}{hint}"
             ) from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
-            raise self._error(f"{what}: {call.method} {call.path} failed: {reason}") from None
+            raise self._error(f"{what}: {call.method} {path} failed: {reason}") from None
         if not raw.strip():
             return None
         try:
             return json.loads(raw)
         except json.JSONDecodeError as e:
-            raise self._error(f"{what}: {call.method} {call.path} did not answer JSON: {raw[:80]!r}") from e
+            raise self._error(f"{what}: {call.method} {path} did not answer JSON: {raw[:80]!r}") from e
 
 
 def _fill(doc: Any, outlet: int) -> Any:

@@ -12,6 +12,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch import asyncio as hlapi
 
 from bench.errors import ConfigError, InfraError
@@ -151,6 +152,12 @@ class SnmpPdu(PowerBase):
             f"or {self.oids.state_off} (off)"
         )
 
+    def probe(self) -> str:
+        if self.state_oid is not None:
+            return f"answers; outlet {self.outlet} is {'on' if self.state() else 'off'}"
+        value = self._run(self._get(self.control_oid, "cannot read the outlet control OID"))
+        return f"answers; outlet {self.outlet} control OID reads {value} (no state OID to read)"
+
     # -- SNMP ------------------------------------------------------------------------------------
 
     def _error(self, what: str) -> InfraError:
@@ -179,8 +186,8 @@ class SnmpPdu(PowerBase):
             error_indication, error_status, _, var_binds = await op(
                 snmp, self._auth(), target, hlapi.ContextData(), var_bind
             )
-        except OSError as e:  # e.g. the host name does not resolve
-            raise self._error(f"{what}: {e}") from e
+        except (OSError, PySnmpError) as e:  # e.g. the host name does not resolve
+            raise self._error(f"{what}: {_first_line(e)}") from e
         finally:
             snmp.close_dispatcher()
         if error_indication:
@@ -217,3 +224,8 @@ class SnmpPdu(PowerBase):
         # Called from inside an event loop (a service thread): run on a loop of our own.
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, coro).result()
+
+
+def _first_line(error: Exception) -> str:
+    # pysnmp appends "caused by <class ...>" with the same text again.
+    return str(error).split(" caused by ", 1)[0]

@@ -37,12 +37,25 @@ class SerialRelay(PowerBase):
         self.baudrate = baudrate
         self.timeout = timeout
 
+    def __repr__(self) -> str:
+        return f"SerialRelay({self.url})"
+
+    def _error(self, what: str) -> InfraError:
+        unit = f" (unit {self.unit})" if self.unit else ""
+        return InfraError(f"power relay {self.url}{unit}: {what}")
+
     def _open(self) -> Any:
         # Opened per command: a USB relay that was replugged works again on the next call.
         try:
             return serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=self.timeout)
         except (OSError, serial.SerialException, ValueError) as e:
-            raise InfraError(f"cannot open power relay {self.url}: {e}") from e
+            raise self._error(f"cannot open: {e}") from e
+
+    def probe(self) -> str:
+        if self.query_bytes is not None and (self.on_reply is not None or self.off_reply is not None):
+            return f"answers; relay is {'on' if self.state() else 'off'}"
+        self._open().close()
+        return "port opens (the board has no state query)"
 
     def _send(self, data: bytes, reply: bool = False) -> bytes:
         port = self._open()
@@ -59,7 +72,7 @@ class SerialRelay(PowerBase):
                 answer += chunk
             return answer
         except (OSError, serial.SerialException) as e:
-            raise InfraError(f"cannot talk to power relay {self.url}: {e}") from e
+            raise self._error(f"cannot talk to it: {e}") from e
         finally:
             port.close()
 
@@ -76,7 +89,7 @@ class SerialRelay(PowerBase):
         # With only an on_reply configured, any other non-empty answer means off.
         if answer and (self.off_reply is None or self.off_reply in answer):
             return False
-        raise InfraError(
-            f"power relay {self.url} answered {answer!r} to {self.query_bytes!r}, expected "
-            f"{self.on_reply!r} (on) or {self.off_reply!r} (off)"
+        raise self._error(
+            f"answered {answer!r} to {self.query_bytes!r}, expected {self.on_reply!r} (on) or "
+            f"{self.off_reply!r} (off)"
         )

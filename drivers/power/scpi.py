@@ -6,6 +6,7 @@ While the unit boots a thread samples volts and amps into the timeline; over-cur
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -111,6 +112,12 @@ class ScpiPower(PowerBase):
     def state(self) -> bool | None:
         return _flag(self._query(self.commands.output_query))
 
+    def probe(self) -> str:
+        """*IDN?, the error queue (InfraError when not empty) and the output state; changes nothing."""
+        idn = self._query("*IDN?")
+        self._check_errors("*IDN?")
+        return f"answers {idn!r}; error queue empty; output is {'on' if self.state() else 'off'}"
+
     # -- readback --------------------------------------------------------------------------------
 
     def measure(self) -> PsuSample:
@@ -205,8 +212,8 @@ class ScpiPower(PowerBase):
                     timeout=int(self.timeout * 1000),
                     open_timeout=int(self.timeout * 1000),
                 )
-            except (pyvisa.Error, OSError, ValueError) as e:
-                raise self._error(f"cannot open: {e}") from e
+            except Exception as e:  # pyvisa-py raises a bare Exception when a TCP connect fails
+                raise self._error(f"cannot open: {_visa_reason(e)}") from e
             self._inst = inst
         return self._inst
 
@@ -245,6 +252,21 @@ class ScpiPower(PowerBase):
             errors.append(answer)
         if errors:
             raise self._error(f"SCPI error queue not empty after {what}: {'; '.join(errors)}")
+
+    def __repr__(self) -> str:
+        return f"ScpiPower({self.resource})"
+
+
+def _visa_reason(error: Exception) -> str:
+    """pyvisa-py says "could not connect: -1073807339": name the VISA status code."""
+
+    def name(m: re.Match[str]) -> str:
+        try:
+            return f"{pyvisa.constants.StatusCode(int(m.group(0))).name} ({m.group(0)})"
+        except ValueError:
+            return m.group(0)
+
+    return re.sub(r"-10738\d{5}", name, str(error))
 
 
 def _flag(answer: str) -> bool:

@@ -100,6 +100,12 @@ class SshShell:
         self._client = client
         return client
 
+    def probe(self) -> str:
+        """Connect and log in (InfraError when that fails); runs nothing on the unit."""
+        transport = self.connect().get_transport()
+        banner = transport.remote_version if transport is not None else "?"
+        return f"logs in ({banner})"
+
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:

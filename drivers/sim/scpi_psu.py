@@ -10,15 +10,22 @@ import socket
 import socketserver
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 SCPI_PORT_URL = "TCPIP::127.0.0.1::{port}::SOCKET"
 
 
 class PsuModel:
-    """The supply's state; every field may be changed by a test to make the supply misbehave."""
+    """The supply's state; every field may be changed by a test to make the supply misbehave.
 
-    def __init__(self, load_ohms: float = 12.0) -> None:
+    `on_output(on)` is called whenever the output turns on or off (a command, a trip), from the thread that
+    handled the command and before the next command is read: a mock unit wired to it is powered by the supply.
+    If it raises, the output stays off and the error goes into the error queue, as a real supply reports a fault.
+    """
+
+    def __init__(self, load_ohms: float = 12.0, on_output: Callable[[bool], None] | None = None) -> None:
+        self.on_output = on_output
         self.idn = "henb-bench,SIM-PSU,0001,1.0"
         self.voltage = 0.0
         self.current_limit = 0.0
@@ -48,59 +55,76 @@ class PsuModel:
     def handle(self, line: str) -> str | None:
         """Execute one SCPI command; return the reply for a query."""
         with self.lock:
-            self.commands.append(line)
-            header, _, arg = line.strip().partition(" ")
-            h = _short(header)
-            if h == "*IDN?":
-                return self.idn
-            if h in ("*RST",):
-                self.voltage = self.current_limit = 0.0
-                self.output = self.tripped = False
-                return None
-            if h == "*CLS":
-                self.errors.clear()
-                return None
-            if h == "*OPC?":
-                return "1"
-            if h in ("VOLT", "SOUR:VOLT"):
-                self._set_float("voltage", arg, 0.0, 60.0)
-                return None
-            if h in ("VOLT?", "SOUR:VOLT?"):
-                return f"{self.voltage:.4f}"
-            if h in ("CURR", "SOUR:CURR"):
-                self._set_float("current_limit", arg, 0.0, 10.0)
-                return None
-            if h in ("CURR?", "SOUR:CURR?"):
-                return f"{self.current_limit:.4f}"
-            if h in ("CURR:PROT:STAT", "SOUR:CURR:PROT:STAT"):
-                self.ocp = arg.upper() in ("1", "ON")
-                return None
-            if h == "OUTP":
-                if arg.upper() in ("1", "ON"):
-                    self.output, self.tripped = True, False
-                    self.measure()  # an overloaded output with OCP on trips at once
-                elif arg.upper() in ("0", "OFF"):
+            before = self.output
+            reply = self._execute(line)
+            after = self.output
+        if after != before and self.on_output is not None:
+            # Outside the lock: starting a mock unit takes a while, and a query meanwhile must not deadlock.
+            try:
+                self.on_output(after)
+            except Exception as e:
+                reason = str(e).replace('"', "'")
+                with self.lock:
                     self.output = False
-                else:
-                    self.errors.append('-224,"Illegal parameter value"')
-                return None
-            if h == "OUTP?":
-                self.measure()
-                return "1" if self.output else "0"
-            if h == "OUTP:PROT:TRIP?":
-                self.measure()
-                return "1" if self.tripped else "0"
-            if h == "OUTP:PROT:CLE":
-                self.tripped = False
-                return None
-            if h == "MEAS:VOLT?":
-                return f"{self.measure()[0]:.4f}"
-            if h == "MEAS:CURR?":
-                return f"{self.measure()[1]:.4f}"
-            if h == "SYST:ERR?":
-                return self.errors.popleft() if self.errors else '0,"No error"'
-            self.errors.append(f'-113,"Undefined header;{header}"')
+                    self.errors.append(
+                        f'-300,"Device-specific error;load {"on" if after else "off"}: {reason}"'
+                    )
+        return reply
+
+    def _execute(self, line: str) -> str | None:
+        self.commands.append(line)
+        header, _, arg = line.strip().partition(" ")
+        h = _short(header)
+        if h == "*IDN?":
+            return self.idn
+        if h in ("*RST",):
+            self.voltage = self.current_limit = 0.0
+            self.output = self.tripped = False
             return None
+        if h == "*CLS":
+            self.errors.clear()
+            return None
+        if h == "*OPC?":
+            return "1"
+        if h in ("VOLT", "SOUR:VOLT"):
+            self._set_float("voltage", arg, 0.0, 60.0)
+            return None
+        if h in ("VOLT?", "SOUR:VOLT?"):
+            return f"{self.voltage:.4f}"
+        if h in ("CURR", "SOUR:CURR"):
+            self._set_float("current_limit", arg, 0.0, 10.0)
+            return None
+        if h in ("CURR?", "SOUR:CURR?"):
+            return f"{self.current_limit:.4f}"
+        if h in ("CURR:PROT:STAT", "SOUR:CURR:PROT:STAT"):
+            self.ocp = arg.upper() in ("1", "ON")
+            return None
+        if h == "OUTP":
+            if arg.upper() in ("1", "ON"):
+                self.output, self.tripped = True, False
+                self.measure()  # an overloaded output with OCP on trips at once
+            elif arg.upper() in ("0", "OFF"):
+                self.output = False
+            else:
+                self.errors.append('-224,"Illegal parameter value"')
+            return None
+        if h == "OUTP?":
+            self.measure()
+            return "1" if self.output else "0"
+        if h == "OUTP:PROT:TRIP?":
+            self.measure()
+            return "1" if self.tripped else "0"
+        if h == "OUTP:PROT:CLE":
+            self.tripped = False
+            return None
+        if h == "MEAS:VOLT?":
+            return f"{self.measure()[0]:.4f}"
+        if h == "MEAS:CURR?":
+            return f"{self.measure()[1]:.4f}"
+        if h == "SYST:ERR?":
+            return self.errors.popleft() if self.errors else '0,"No error"'
+        self.errors.append(f'-113,"Undefined header;{header}"')
+        return None
 
     def _set_float(self, attr: str, arg: str, low: float, high: float) -> None:
         try:
@@ -159,8 +183,8 @@ class _Server(socketserver.ThreadingTCPServer):
 class ScpiPsuServer:
     """`with ScpiPsuServer() as psu: psu.resource` is a VISA resource string for the simulated supply."""
 
-    def __init__(self, load_ohms: float = 12.0) -> None:
-        self.model = PsuModel(load_ohms)
+    def __init__(self, load_ohms: float = 12.0, on_output: Callable[[bool], None] | None = None) -> None:
+        self.model = PsuModel(load_ohms, on_output)
         self._server = _Server(self.model)
         self.port: int = self._server.server_address[1]
         self.resource = SCPI_PORT_URL.format(port=self.port)

@@ -271,3 +271,55 @@ def test_cleartext_leaks_on_raw_ip_link(tmp_path: Path) -> None:
         ("203.0.113.2", 17, None, 78, 1600),
     ]
     assert cleartext_leaks(path, [], allowed_udp_ports={53, 67, 68, 500, 4500, 5001, 9}) == [leaks[1]]
+
+
+# pcapng: what the captures write, with interface names; read back by iter_ipv4 and by scapy.
+
+
+def test_pcapng_writer_names_the_interface_and_iter_ipv4_reads_it(tmp_path: Path) -> None:
+    from scapy.utils import RawPcapNgReader
+
+    from bench.capture import PcapngWriter
+
+    path = tmp_path / "outer.pcapng"
+    w = PcapngWriter(path, LINKTYPE_ETHERNET, "hb-in-u0", "outer: hb-in-u0 in namespace hb-inet")
+    pkt = ETH / IP(src="198.51.100.10", dst="203.0.113.2") / UDP(sport=4500, dport=4500) / b"abc"
+    w.write(bytes(pkt), 1000.123456)
+    w.write(bytes(ETH / ARP()), 1001.0)
+    w.close()
+    pkts = list(iter_ipv4(path))
+    assert [(round(p.t, 6), p.src, p.dport, p.payload) for p in pkts] == [
+        (1000.123456, "198.51.100.10", 4500, b"abc")
+    ]
+    reader = RawPcapNgReader(str(path))
+    assert sum(1 for _ in reader) == 2
+    assert reader.interfaces[0][2]["name"] == b"hb-in-u0"
+    empty = tmp_path / "empty.pcapng"
+    PcapngWriter(empty, LINKTYPE_RAW, "ipsec0").close()
+    assert list(iter_ipv4(empty)) == []
+
+
+def test_iter_ipv4_reads_big_endian_pcapng_with_nanoseconds_and_two_interfaces(tmp_path: Path) -> None:
+    def block(kind: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack(">II", kind, 12 + len(body)) + body + struct.pack(">I", 12 + len(body))
+
+    raw = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=53, dport=5353) / b"x")
+    eth = bytes(ETH / IP(src="10.0.0.3", dst="10.0.0.4") / TCP(sport=1, dport=2, flags="S"))
+    tsresol = struct.pack(">HH", 9, 1) + b"\x09\0\0\0" + struct.pack(">HH", 0, 0)
+    ns = 2_000_000_000_500
+    data = (
+        block(0x0A0D0D0A, struct.pack(">IHHq", 0x1A2B3C4D, 1, 0, -1))
+        + block(1, struct.pack(">HHI", LINKTYPE_RAW, 0, 0) + tsresol)
+        + block(1, struct.pack(">HHI", LINKTYPE_ETHERNET, 0, 0))
+        + block(6, struct.pack(">IIIII", 0, ns >> 32, ns & 0xFFFFFFFF, len(raw), len(raw)) + raw)
+        + block(6, struct.pack(">IIIII", 1, 0, 3_000_000, len(eth), len(eth)) + eth)
+    )
+    path = tmp_path / "be.pcapng"
+    path.write_bytes(data)
+    pkts = list(iter_ipv4(path))
+    assert [(p.src, p.proto, p.tcp_flags) for p in pkts] == [("10.0.0.1", 17, None), ("10.0.0.3", 6, 0x02)]
+    assert abs(pkts[0].t - 2000.0000005) < 1e-9 and pkts[1].t == 3.0
+    path.write_bytes(data[:-8])
+    with pytest.raises(ValueError, match="truncated"):
+        list(iter_ipv4(path))

@@ -39,7 +39,9 @@ def test_unknown_power_driver_names_key_found_and_expected() -> None:
     data["units"]["henb-01"]["power"]["driver"] = "pdux"
     msg = error_for(data)
     assert "inv.yaml" in msg
-    assert "units.henb-01.power.driver: found 'pdux'; expected one of 'mock', 'serial-relay'" in msg
+    assert (
+        "units.henb-01.power.driver: found 'pdux'; expected one of 'mock', 'mock-psu', 'serial-relay'" in msg
+    )
 
 
 @pytest.mark.parametrize(

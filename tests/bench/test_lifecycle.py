@@ -61,7 +61,7 @@ def test_full_plan_passes_and_leaves_nothing(tmp_path: Path, inventory: Path) ->
     summary = json.loads((run_dir / "run.json").read_text())
     assert [r["outcome"] for r in summary["results"]] == ["passed"] * 3
     test_dir = run_dir / "test_inform_after_ipsec_address_change"
-    for name in ("outer.pcap", "inner.pcap", "timeline.jsonl", "serving-hems-transcript.txt"):
+    for name in ("outer.pcapng", "inner.pcapng", "timeline.jsonl", "serving-hems-transcript.txt"):
         assert (test_dir / name).stat().st_size > 0, name
     assert "VALUE CHANGE" in (test_dir / "serving-hems-transcript.txt").read_text()
     assert_nothing_left([])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 
@@ -11,15 +12,18 @@ from pyroute2 import IPRoute, netns
 from bench.errors import InfraError
 from bench.network.netns import in_netns
 from bench.timeline import Timeline
-from drivers.wan import NicWanPort, find_nic, restore
+from drivers.wan import NicWanPort, find_nic, probe_nic, restore
+from tests.support import PREFIX as TEST_PREFIX
 
 pytestmark = [
     pytest.mark.netns,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces"),
 ]
 
-PREFIX = f"hb-t-{os.getpid() % 10000}"
-NIC = f"hb-t-nic{os.getpid() % 10000}"
+# Under the test prefix (HB_TEST_PREFIX), so concurrent runs on one machine never touch each other's names.
+PREFIX = f"{TEST_PREFIX}t{os.getpid() % 10000}"
+# One name per test: a veth left in a removed namespace is freed by the kernel only a moment later.
+_NICS = (f"{TEST_PREFIX}n{os.getpid() % 10000}-{i}" for i in itertools.count())
 
 
 def on_host(ifname: str) -> dict | None:  # type: ignore[type-arg]
@@ -39,6 +43,7 @@ def in_ns(ns: str, ifname: str) -> dict | None:  # type: ignore[type-arg]
 @pytest.fixture
 def nic() -> Iterator[str]:
     """A veth pair on the host; the test moves one end around like a physical NIC."""
+    NIC = next(_NICS)
     with IPRoute() as ipr:
         ipr.link("add", ifname=NIC, kind="veth", peer=NIC + "p")
         ipr.link("set", ifname=NIC, state="up")
@@ -97,8 +102,19 @@ def test_nic_left_in_a_namespace_is_named_in_the_error(nic: str, home_ns: str) -
 
 def test_missing_nic_or_namespace(home_ns: str) -> None:
     with pytest.raises(InfraError, match="no such interface"):
-        NicWanPort("hb-t-nonic", home_ns).attach()
-    with pytest.raises(InfraError, match="namespace hb-t-nons does not exist"):
-        NicWanPort("lo", "hb-t-nons").attach()
+        NicWanPort(f"{TEST_PREFIX}nonic", home_ns).attach()
+    with pytest.raises(InfraError, match=f"namespace {TEST_PREFIX}nons does not exist"):
+        NicWanPort("lo", f"{TEST_PREFIX}nons").attach()
     with pytest.raises(InfraError, match="neither in"):
-        NicWanPort("hb-t-nonic", home_ns).detach()
+        NicWanPort(f"{TEST_PREFIX}nonic", home_ns).detach()
+
+
+def test_probe_nic(nic: str, home_ns: str) -> None:
+    assert probe_nic(nic, PREFIX).startswith("present, up")
+    assert probe_nic("lo", PREFIX).startswith("present, up")
+    port = NicWanPort(nic, home_ns)
+    port.attach()
+    with pytest.raises(InfraError, match=f"WAN port {nic} is inside namespace {home_ns}"):
+        probe_nic(nic, PREFIX)
+    with pytest.raises(InfraError, match="no such interface on the bench host"):
+        probe_nic(f"{TEST_PREFIX}nonic", PREFIX)

@@ -17,7 +17,9 @@ def test_a_failure_is_followed_by_a_power_cycle_and_does_not_cascade(
 ) -> None:
     # no_bootstrap spoils only the first Inform of a boot: 5.1.2.2 fails, the next tests get a fresh boot.
     out = tmp_path / "captures"
-    res = henb_bench("--inventory", str(fast_inventory), "run", "--misbehave", "no_bootstrap", "--out", str(out))
+    res = henb_bench(
+        "--inventory", str(fast_inventory), "run", "--misbehave", "no_bootstrap", "--out", str(out)
+    )
     assert res.returncode == 1, res.stdout[-3000:]
     run_dir = next(out.iterdir())
     results = json.loads((run_dir / "run.json").read_text())["results"]
@@ -27,9 +29,9 @@ def test_a_failure_is_followed_by_a_power_cycle_and_does_not_cascade(
         ("5.2.4", "passed"),
     ]
     events = [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
-    power = [e["data"]["action"] for e in events if e["source"] == "power"]
+    power = [e["data"]["action"] for e in events if e["source"] == "power" and e["kind"] == "power"]
     assert power[:3] == ["on", "off", "on"], power
-    second_on = [e["seq"] for e in events if e["source"] == "power" and e["data"]["action"] == "on"][1]
+    second_on = [e["seq"] for e in events if e["kind"] == "power" and e["data"]["action"] == "on"][1]
     failed_at = next(e["seq"] for e in events if e["source"] == "hems" and e["kind"] == "inform")
     assert failed_at < second_on
 

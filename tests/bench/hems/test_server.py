@@ -301,6 +301,23 @@ def test_transcript_records_both_directions(hems: tuple[Hems, int], tmp_path: Pa
     assert "<- from 127.0.0.1 HTTP 200" in text and "InformResponse" in text and "(empty body)" in text
 
 
+def test_transcript_is_read_back_from_its_file_with_slices_and_after_stop(timeline: Timeline):
+    h, port = serve(timeline)
+    cpe = Cpe(port)
+    cpe.inform()
+    cpe.empty()
+    assert cpe.post(b"\xff\xfe not utf-8 <Envelope")[0] == 400
+    h.stop()
+    tr = h.transcript()
+    assert len(tr) == 6
+    assert tr[4]["direction"] == "in" and tr[4]["status"] == 400 and "\ufffd" in tr[4]["xml"]
+    assert tr[5]["xml"].startswith("bad CWMP message")
+    assert h.transcript(2) == tr[2:] and h.transcript(-2) == tr[-2:] and h.transcript(6) == []
+    assert [e["t"] for e in tr] == sorted(e["t"] for e in tr)
+    tr[0]["xml"] = "changed"
+    assert "Inform" in h.transcript()[0]["xml"]
+
+
 def test_stop_releases_the_port(timeline: Timeline):
     h, port = serve(timeline)
     h.stop()

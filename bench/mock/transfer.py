@@ -1,0 +1,199 @@
+"""File transfers of the mock unit (Download, Upload, PM files) over HTTP, HTTPS, FTP and SFTP, with the
+TR-069 TransferComplete fault code for every way a transfer fails."""
+
+from __future__ import annotations
+
+import asyncio
+import ftplib
+import io
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+# TR-069 (Amendment 4 onward, the codes bench.cwmp knows) TransferComplete faults the mock reports.
+TRANSFER_FAILURE = 9010
+UPLOAD_FAILURE = 9011
+SERVER_AUTH_FAILURE = 9012
+UNSUPPORTED_PROTOCOL = 9013
+CANNOT_CONTACT = 9015
+CANNOT_ACCESS_FILE = 9016
+INCOMPLETE = 9017
+FILE_CORRUPTED = 9018
+
+Resolver = Callable[[str], Awaitable[str]]
+TIMEOUT = 15.0
+
+
+class TransferError(Exception):
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code = code
+        self.text = text
+
+
+def _tls(ca: Path | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+async def _target(url: str, resolve: Resolver) -> tuple[str, str, int, str]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", "ftp", "sftp"):
+        raise TransferError(UNSUPPORTED_PROTOCOL, f"unsupported protocol {scheme!r} in {url}")
+    host = parts.hostname or ""
+    try:
+        ip = await resolve(host)
+    except LookupError:
+        raise TransferError(CANNOT_CONTACT, f"cannot resolve {host}") from None
+    port = parts.port or {"http": 80, "https": 443, "ftp": 21, "sftp": 22}[scheme]
+    return scheme, ip, port, unquote(parts.path or "/")
+
+
+def _http_fault(status: int, upload: bool) -> TransferError:
+    if status in (401, 403):
+        return TransferError(SERVER_AUTH_FAILURE, f"HTTP {status}: file server authentication failure")
+    if status == 404 and not upload:
+        return TransferError(CANNOT_ACCESS_FILE, "HTTP 404: no such file")
+    return TransferError(UPLOAD_FAILURE if upload else TRANSFER_FAILURE, f"HTTP {status}")
+
+
+async def fetch(url: str, user: str, password: str, resolve: Resolver, ca: Path | None) -> bytes:
+    """Download `url`; TransferError with the TR-069 fault code on any failure."""
+    scheme, ip, port, path = await _target(url, resolve)
+    host = urlsplit(url).hostname or ""
+    try:
+        if scheme in ("http", "https"):
+            auth = aiohttp.BasicAuth(user, password) if user else None
+            target = f"{scheme}://{ip}:{port}{urlsplit(url).path or '/'}"
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http,
+                http.get(
+                    target,
+                    auth=auth,
+                    headers={"Host": urlsplit(url).netloc},
+                    ssl=_tls(ca) if scheme == "https" else False,
+                    server_hostname=host if scheme == "https" else None,
+                ) as r,
+            ):
+                if r.status != 200:
+                    raise _http_fault(r.status, upload=False)
+                data = await r.read()
+                if r.content_length is not None and len(data) != r.content_length:
+                    raise TransferError(INCOMPLETE, f"got {len(data)} of {r.content_length} bytes")
+                return data
+        if scheme == "ftp":
+            return await asyncio.to_thread(_ftp_get, ip, port, path, user, password)
+        return await _sftp(ip, port, path, user, password, None)
+    except TransferError:
+        raise
+    except (aiohttp.ClientConnectorError, ConnectionRefusedError, TimeoutError, OSError) as exc:
+        raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
+    except aiohttp.ClientError as exc:
+        raise TransferError(INCOMPLETE, f"transfer broke off: {exc}") from None
+
+
+async def put(url: str, user: str, password: str, data: bytes, resolve: Resolver, ca: Path | None) -> None:
+    """Upload `data` to `url` (HTTP(S) PUT, FTP STOR, SFTP put); TransferError on failure."""
+    scheme, ip, port, path = await _target(url, resolve)
+    host = urlsplit(url).hostname or ""
+    try:
+        if scheme in ("http", "https"):
+            auth = aiohttp.BasicAuth(user, password) if user else None
+            target = f"{scheme}://{ip}:{port}{urlsplit(url).path or '/'}"
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http,
+                http.put(
+                    target,
+                    data=data,
+                    auth=auth,
+                    headers={"Host": urlsplit(url).netloc, "Content-Type": "application/xml"},
+                    ssl=_tls(ca) if scheme == "https" else False,
+                    server_hostname=host if scheme == "https" else None,
+                ) as r,
+            ):
+                if r.status not in (200, 201, 204):
+                    raise _http_fault(r.status, upload=True)
+                return
+        if scheme == "ftp":
+            await asyncio.to_thread(_ftp_put, ip, port, path, user, password, data)
+            return
+        await _sftp(ip, port, path, user, password, data)
+    except TransferError:
+        raise
+    except (aiohttp.ClientConnectorError, ConnectionRefusedError, TimeoutError, OSError) as exc:
+        raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
+    except aiohttp.ClientError as exc:
+        raise TransferError(UPLOAD_FAILURE, f"upload broke off: {exc}") from None
+
+
+def _ftp_login(ip: str, port: int, user: str, password: str) -> ftplib.FTP:
+    ftp = ftplib.FTP(timeout=TIMEOUT)
+    ftp.connect(ip, port)
+    try:
+        ftp.login(user or "anonymous", password)
+    except ftplib.error_perm as exc:
+        ftp.close()
+        raise TransferError(SERVER_AUTH_FAILURE, f"FTP login refused: {exc}") from None
+    return ftp
+
+
+def _ftp_get(ip: str, port: int, path: str, user: str, password: str) -> bytes:
+    ftp = _ftp_login(ip, port, user, password)
+    buf = io.BytesIO()
+    try:
+        ftp.retrbinary(f"RETR {path}", buf.write)
+    except ftplib.error_perm as exc:
+        raise TransferError(CANNOT_ACCESS_FILE, f"FTP: {exc}") from None
+    finally:
+        ftp.close()
+    return buf.getvalue()
+
+
+def _ftp_put(ip: str, port: int, path: str, user: str, password: str, data: bytes) -> None:
+    ftp = _ftp_login(ip, port, user, password)
+    try:
+        ftp.storbinary(f"STOR {path}", io.BytesIO(data))
+    except ftplib.error_perm as exc:
+        raise TransferError(UPLOAD_FAILURE, f"FTP: {exc}") from None
+    finally:
+        ftp.close()
+
+
+async def _sftp(ip: str, port: int, path: str, user: str, password: str, data: bytes | None) -> bytes:
+    import asyncssh
+
+    try:
+        conn = await asyncio.wait_for(
+            asyncssh.connect(
+                ip,
+                port,
+                username=user,
+                password=password,
+                known_hosts=None,
+                client_keys=None,
+                agent_path=None,
+            ),
+            TIMEOUT,
+        )
+    except asyncssh.PermissionDenied:
+        raise TransferError(SERVER_AUTH_FAILURE, "SFTP: authentication failed") from None
+    except (asyncssh.Error, OSError) as exc:
+        raise TransferError(CANNOT_CONTACT, f"SFTP: {exc}") from None
+    async with conn, conn.start_sftp_client() as sftp:
+        try:
+            if data is None:
+                async with sftp.open(path, "rb") as fh:
+                    got: bytes = await fh.read()
+                return got
+            async with sftp.open(path, "wb") as fh:
+                await fh.write(data)
+            return b""
+        except asyncssh.SFTPError as exc:
+            code = UPLOAD_FAILURE if data is not None else CANNOT_ACCESS_FILE
+            raise TransferError(code, f"SFTP: {exc.reason}") from None
+    return b""

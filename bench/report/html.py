@@ -1,0 +1,263 @@
+"""report.html: one self-contained page per run (no external assets): summary, clause coverage, per test the
+result, measurements, the observed message ladder beside the spec figure's, and the timeline it links to."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from bench.report.ladder import expected_svg, first_deviation, match, messages, observed_svg
+from bench.report.measure import MEASUREMENTS, measure
+from bench.report.redact import Redactor
+from bench.report.sequences import FIGURES
+
+CSS = """
+body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#111827;background:#f9fafb}
+header{background:#1f2937;color:#f9fafb;padding:14px 24px}header h1{margin:0;font-size:20px}
+header .sub{color:#d1d5db;font-size:13px}main{padding:8px 24px 40px}
+h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d1d5db;padding-bottom:4px}
+h3{font-size:15px;margin:16px 0 6px}
+table{border-collapse:collapse;background:#fff;margin:6px 0}
+td,th{border:1px solid #e5e7eb;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f4f6}
+.passed{color:#166534;font-weight:600}.failed{color:#b91c1c;font-weight:600}.error{color:#9a3412;font-weight:600}
+.not-verified,.not-run{color:#6b7280}
+.badge{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:700;color:#fff}
+.badge.passed{background:#16a34a}.badge.failed{background:#dc2626}.badge.error{background:#ea580c}
+.badge.not-run{background:#6b7280}
+pre.msg{white-space:pre-wrap;background:#fef2f2;border:1px solid #fecaca;padding:8px;margin:6px 0}
+.ladders{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+.ladders figure{margin:0;background:#fff;border:1px solid #e5e7eb;padding:6px}
+.ladders figcaption{font-weight:600;margin-bottom:4px}
+svg.ladder{font:11px system-ui,sans-serif}svg .svg-title{font-weight:600;fill:#374151}
+svg .lane{stroke:#9ca3af;stroke-dasharray:4 3}svg .lane-name{font-weight:700;fill:#111827}
+svg .t{fill:#6b7280;font-family:monospace;font-size:10px}
+svg .arrow line{stroke-width:1.6}svg .label{fill:#111827;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
+svg .ok line{stroke:#2563eb}svg .derived line{stroke:#60a5fa;stroke-dasharray:5 3}
+svg .exp-ok line{stroke:#15803d}svg .dim line{stroke:#d1d5db}svg .dim .label{fill:#9ca3af}
+svg .bad line{stroke:#dc2626;stroke-width:2.6}svg .bad .label{fill:#b91c1c;font-weight:700}
+svg .note-dot{fill:#f59e0b}svg a:hover .label{text-decoration:underline}
+table.events td{font-size:12px}table.events td.d{font-family:monospace;max-width:900px;overflow-wrap:anywhere}
+table.events tr:target{background:#fde68a}table.events tr.hl{background:#fee2e2}
+.files a{margin-right:10px}.muted{color:#6b7280}
+"""
+
+
+def _load_events(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _when(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def _details(data: dict[str, Any]) -> str:
+    shown = {k: v for k, v in data.items() if k not in ("xml",)}
+    text = ", ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in shown.items())
+    return text if len(text) <= 600 else text[:599] + "\u2026"
+
+
+def _evidence_seqs(message: str) -> set[int]:
+    """The timeline entries a failure message points at ("evidence: .../timeline.jsonl #56")."""
+    return {int(n) for n in re.findall(r"timeline\.jsonl #(\d+)", message)}
+
+
+def _measure_rows(values: dict[str, float]) -> str:
+    rows = []
+    for key, (title, unit, how) in MEASUREMENTS.items():
+        v = values.get(key)
+        shown = f"{v:.3f} {unit}" if v is not None else '<span class="muted">not observed</span>'
+        rows.append(f"<tr><td>{escape(title)}</td><td>{shown}</td><td class='muted'>{escape(how)}</td></tr>")
+    return "<table><tr><th>measurement</th><th>value</th><th>how</th></tr>" + "".join(rows) + "</table>"
+
+
+def _coverage(summary: dict[str, Any]) -> str:
+    catalogue: dict[str, Any] = summary.get("clauses") or {}
+    results = summary.get("results", [])
+    clauses = list(catalogue) + sorted({r["clause"] for r in results if r.get("clause")} - set(catalogue))
+    rows = []
+    for clause in clauses:
+        entry = catalogue.get(clause, {})
+        ran = [r for r in results if r.get("clause") == clause]
+        outcome = (
+            "failed"
+            if any(r["outcome"] == "failed" for r in ran)
+            else "error"
+            if any(r["outcome"] == "error" for r in ran)
+            else "passed"
+            if ran
+            else "not-run"
+        )
+        failed_step = None
+        for r in ran:
+            m = re.search(r"TS 32\.593 \S+ step (\S+):", r.get("message", ""))
+            if m:
+                failed_step = m.group(1)
+        checks = entry.get("checks", [])
+        items = []
+        for c in checks:
+            # A failed test tells which step failed, not which of the others were reached.
+            s = {"passed": "passed", "failed": "not-verified", "error": "not-verified"}.get(
+                outcome, "not-run"
+            )
+            if outcome == "failed" and c["step"] == failed_step:
+                s = "failed"
+            items.append(
+                f"<li><span class='{s}'>{s.replace('-', ' ')}</span> step {escape(c['step'])}: {escape(c['what'])}</li>"
+            )
+        check_list = f"<ul>{''.join(items)}</ul>" if items else "<span class='muted'>-</span>"
+        links = " ".join(f"<a href='#test-{_slug(r['test'])}'>{escape(r['test'])}</a>" for r in ran)
+        rows.append(
+            f"<tr><td><b>{escape(clause)}</b></td><td>{escape(entry.get('title', ''))}<br>{links}</td>"
+            f"<td>{check_list}</td><td><span class='badge {outcome}'>{outcome.replace('-', ' ').upper()}</span></td></tr>"
+        )
+    return (
+        "<table class='coverage'><tr><th>clause</th><th>procedure</th><th>checks</th><th>result</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _files(run_dir: Path, test_dir: Path) -> str:
+    if not test_dir.is_dir():
+        return ""
+    links = [
+        f"<a href='{escape(p.relative_to(run_dir).as_posix())}'>{escape(p.name)}</a>"
+        for p in sorted(test_dir.iterdir())
+        if p.is_file()
+    ]
+    bundle = run_dir / f"{test_dir.name}.tar.gz"
+    if bundle.is_file():
+        links.append(f"<a href='{escape(bundle.name)}'><b>{escape(bundle.name)}</b> (bug bundle)</a>")
+    return "<p class='files'>evidence: " + "".join(links) + "</p>"
+
+
+def _test_section(run_dir: Path, idx: int, r: dict[str, Any], t0: float, redactor: Redactor | None) -> str:
+    test_dir = run_dir / r["test"]
+    events = _load_events(test_dir / "timeline.jsonl")
+    if redactor:
+        events = redactor.obj(events)
+    msgs = messages(events)
+    anchor = f"ev{idx}-"
+    highlight = _evidence_seqs(r.get("message", ""))
+    figure = FIGURES.get(r.get("clause") or "")
+    expected = ""
+    if figure is not None:
+        matches = match(figure, msgs)
+        dev = first_deviation(matches)
+        if dev is not None and dev.message is not None:
+            highlight.add(dev.message.seq)
+        expected = expected_svg(figure, matches, anchor)
+        verdict = (
+            f"first deviation: step {matches.index(dev) + 1} <b>{escape(dev.step.label)}</b>: {escape(dev.note)}"
+            if dev
+            else "the observed messages follow the figure's sequence"
+        )
+    else:
+        verdict = "no expected sequence is defined for this clause"
+    observed = observed_svg(msgs, t0, anchor, highlight, "observed (timeline)")
+    rows = []
+    for e in events:
+        cls = " class='hl'" if e["seq"] in highlight else ""
+        rows.append(
+            f"<tr id='{anchor}{e['seq']}'{cls}><td>#{e['seq']}</td><td>+{e['t'] - t0:.3f}s</td>"
+            f"<td>{escape(e['source'])}</td><td>{escape(e['kind'])}</td>"
+            f"<td class='d'>{escape(_details(e.get('data', {})))}</td></tr>"
+        )
+    outcome = r["outcome"]
+    msg = f"<pre class='msg'>{escape(r['message'])}</pre>" if r.get("message") else ""
+    values = r.get("measurements") or measure(events, _outer(test_dir))
+    return f"""
+<section id="test-{_slug(r["test"])}">
+<h2><span class="badge {outcome}">{outcome.upper()}</span> {escape(r.get("clause") or "-")} {escape(r["test"])}</h2>
+<p>duration {r.get("seconds", 0):.3f} s{" &middot; " + escape(r["error_kind"]) if r.get("error_kind") else ""}
+ &middot; {len(events)} timeline entries, {len(msgs)} messages</p>
+{msg}
+{_files(run_dir, test_dir)}
+<h3>Measurements</h3>{_measure_rows(values)}
+<h3>Message ladder</h3><p>{verdict}</p>
+<div class="ladders"><figure><figcaption>Observed</figcaption>{observed}</figure>
+<figure><figcaption>Expected (TS 32.593)</figcaption>{expected or "<p class='muted'>none</p>"}</figure></div>
+<h3>Timeline</h3>
+<table class="events"><tr><th>seq</th><th>time</th><th>source</th><th>kind</th><th>details</th></tr>
+{"".join(rows)}</table>
+</section>"""
+
+
+def _outer(test_dir: Path) -> Path | None:
+    for name in ("outer.pcapng", "outer.pcap"):
+        if (test_dir / name).is_file():
+            return test_dir / name
+    return None
+
+
+def render(run_dir: Path, redactor: Redactor | None = None) -> str:
+    summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    if redactor:
+        # What the unit and the bench said is redacted; the plans' own clause titles are not data.
+        summary = {k: v if k == "clauses" else redactor.obj(v) for k, v in summary.items()}
+    results = summary.get("results", [])
+    t0 = summary.get("t0") or summary.get("started") or 0.0
+    counts = {k: sum(1 for r in results if r["outcome"] == k) for k in ("passed", "failed", "error")}
+    reported = summary.get("reported") or {}
+    ident = summary.get("identity") or {}
+    facts = [
+        ("unit", summary.get("unit", "-")),
+        (
+            "identity (inventory)",
+            f"{ident.get('oui', '')}-{ident.get('product_class', '')}-{ident.get('serial_number', '')}",
+        ),
+        (
+            "as reported in the first Inform",
+            ", ".join(f"{k}={v}" for k, v in reported.items()) or "no Inform seen",
+        ),
+        ("started / ended", f"{_when(summary.get('started'))} / {_when(summary.get('ended'))}"),
+        (
+            "henb-bench",
+            f"{summary.get('tool_version', '?')} (git {summary.get('git_revision') or 'unknown'})",
+        ),
+        (
+            "inventory",
+            f"{summary.get('inventory', '-')} sha256 {str(summary.get('inventory_sha256', '-'))[:16]}",
+        ),
+        ("mock knobs", ", ".join(summary.get("knobs", [])) or "none"),
+    ]
+    fact_rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in facts)
+    overall = "failed" if counts["failed"] else "error" if counts["error"] else "passed"
+    sections = "".join(_test_section(run_dir, i, r, t0, redactor) for i, r in enumerate(results))
+    toc = "".join(
+        f"<tr><td><a href='#test-{_slug(r['test'])}'>{escape(r['test'])}</a></td><td>{escape(r.get('clause') or '-')}"
+        f"</td><td class='{r['outcome']}'>{r['outcome']}</td><td>{r.get('seconds', 0):.3f} s</td></tr>"
+        for r in results
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>henb-bench run {escape(summary.get("run_id", ""))}</title>
+<style>{CSS}</style></head><body>
+<header><h1>henb-bench run {escape(summary.get("run_id", ""))}
+ <span class="badge {overall}">{overall.upper()}</span></h1>
+<div class="sub">{counts["passed"]} passed, {counts["failed"]} failed, {counts["error"]} error(s) &middot;
+ TS 32.593 procedures against {escape(str(summary.get("unit", "")))}</div></header>
+<main>
+<h2>Summary</h2><table>{fact_rows}</table>
+<table><tr><th>test</th><th>clause</th><th>result</th><th>duration</th></tr>{toc}</table>
+<h2>TS 32.593 clause coverage</h2>{_coverage(summary)}
+<h2>Measurements (first boot of the run)</h2>{_measure_rows(summary.get("measurements") or {})}
+{sections}
+</main></body></html>
+"""
+    return page
+
+
+def write_report(run_dir: Path, redactor: Redactor | None = None) -> Path:
+    path = run_dir / "report.html"
+    path.write_text(render(run_dir, redactor), encoding="utf-8")
+    return path

@@ -1,0 +1,387 @@
+"""The operator's file server in the core namespace: HTTP and HTTPS (aiohttp), FTP (pyftpdlib) and SFTP
+(asyncssh), with a user name and password per file; every transfer goes on the timeline (source "fileserver")."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hmac
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bench.errors import InfraError
+from bench.hems.tls import server_context
+from bench.pki import CertFiles
+from bench.timeline import Timeline
+
+ANON = "_anonymous"
+_SAFE = re.compile(r"^[A-Za-z0-9._/+=,-]+$")
+
+
+class FileServer:
+    """Start it from a thread inside `netns` (its threads inherit the namespace). Files live under `workdir/files/<user>/<path>`: a file added for a user is served only to that user
+    (with its password); an upload by a user lands in that user's folder. `users` may upload."""
+
+    def __init__(
+        self,
+        netns: str,
+        address: str,
+        workdir: Path,
+        timeline: Timeline,
+        tls: CertFiles | None = None,
+        ports: dict[str, int] | None = None,
+        hostname: str | None = None,
+    ) -> None:
+        self.netns = netns
+        self.address = address
+        self.hostname = hostname or address
+        self.root = workdir / "files"
+        self.workdir = workdir
+        self.timeline = timeline
+        self.tls = tls
+        self.ports = {"http": 80, "https": 443, "ftp": 21, "sftp": 22, **(ports or {})}
+        self.users: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ftp_thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._runner: web.AppRunner | None = None
+        self._ssh: Any = None
+        self._ftp: Any = None
+
+    # -- content -----------------------------------------------------------------------------------
+    def add_user(self, user: str, password: str) -> None:
+        with self._lock:
+            self.users[user] = password
+        self._sync_ftp_user(user, password)
+
+    def add_file(self, path: str, data: bytes, user: str = "", password: str = "") -> str:
+        """Serve `data` at `path` (e.g. '/cfg/unit.xml') to `user`/`password` ('' for anonymous); returns
+        the path."""
+        path = "/" + path.lstrip("/")
+        if not _SAFE.match(path) or ".." in path:
+            raise ValueError(f"file path {path!r}: use letters, digits, '._/+=,-' and no '..'")
+        if user:
+            self.add_user(user, password)
+        target = self.local(user or ANON, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return path
+
+    def url(self, proto: str, path: str) -> str:
+        port = self.ports[proto]
+        default = {"http": 80, "https": 443, "ftp": 21, "sftp": 22}[proto]
+        host = self.hostname if port == default else f"{self.hostname}:{port}"
+        return f"{proto}://{host}/{path.lstrip('/')}"
+
+    def local(self, user: str, path: str) -> Path:
+        return self.root / (user or ANON) / path.lstrip("/")
+
+    def _event(self, kind: str, **data: Any) -> None:
+        self.timeline.add("fileserver", kind, **data)
+
+    def _check(self, user: str, password: str) -> bool:
+        with self._lock:
+            known = self.users.get(user)
+        return known is not None and hmac.compare_digest(known.encode(), password.encode())
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / ANON).mkdir(exist_ok=True)
+        self._thread = threading.Thread(target=self._run, name="fileserver", daemon=True)
+        self._thread.start()
+        self._ftp_thread = threading.Thread(target=self._run_ftp, name="fileserver-ftp", daemon=True)
+        self._ftp_thread.start()
+        if not self._ready.wait(timeout) or self._error is not None:
+            raise InfraError(f"file server on {self.address} did not start: {self._error}")
+
+    def _run(self) -> None:
+        try:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self._serve())
+        except BaseException as exc:  # reported by start()
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _serve(self) -> None:
+        import asyncssh
+
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{path:.*}", self._http)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.address, self.ports["http"]).start()
+        if self.tls is not None:
+            ctx = server_context(self.tls.cert, self.tls.key, keylog=self.workdir / "fileserver-tls-keys.log")
+            await web.TCPSite(self._runner, self.address, self.ports["https"], ssl_context=ctx).start()
+        key_path = self.workdir / "ssh_host_key"
+        if not key_path.exists():
+            asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_path))
+        server = self
+
+        class _Ssh(asyncssh.SSHServer):
+            def connection_made(self, conn: Any) -> None:
+                self.peer = conn.get_extra_info("peername")[0]
+
+            def begin_auth(self, username: str) -> bool:
+                return True
+
+            def password_auth_supported(self) -> bool:
+                return True
+
+            def validate_password(self, username: str, password: str) -> bool:
+                ok = server._check(username, password)
+                if not ok:
+                    server._event(
+                        "auth-failed", proto="sftp", path="", user=username, peer=self.peer, status=0
+                    )
+                return ok
+
+        def sftp_factory(chan: Any) -> asyncssh.SFTPServer:
+            return _Sftp(chan, server)
+
+        self._ssh = await asyncssh.listen(
+            self.address,
+            self.ports["sftp"],
+            server_host_keys=[str(key_path)],
+            server_factory=_Ssh,
+            sftp_factory=sftp_factory,
+            allow_scp=False,
+        )
+
+    def _run_ftp(self) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            # pyftpdlib still imports asyncore/asynchat (deprecated, but present in 3.11).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from pyftpdlib.authorizers import DummyAuthorizer
+            from pyftpdlib.handlers import FTPHandler
+            from pyftpdlib.servers import FTPServer
+
+        server = self
+        try:
+            authorizer = DummyAuthorizer()
+            (self.root / ANON).mkdir(parents=True, exist_ok=True)
+
+            class Handler(FTPHandler):
+                def _path(self, file: str) -> str:
+                    return "/" + os.path.relpath(file, server.local(self.username or ANON, "/"))
+
+                def on_file_sent(self, file: str) -> None:
+                    server._event(
+                        "download",
+                        proto="ftp",
+                        path=self._path(file),
+                        user=self.username,
+                        peer=self.remote_ip,
+                        status=226,
+                        bytes=os.path.getsize(file),
+                    )
+
+                def on_file_received(self, file: str) -> None:
+                    server._event(
+                        "upload",
+                        proto="ftp",
+                        path=self._path(file),
+                        user=self.username,
+                        peer=self.remote_ip,
+                        status=226,
+                        bytes=os.path.getsize(file),
+                        stored=file,
+                    )
+
+                def on_incomplete_file_received(self, file: str) -> None:
+                    server._event(
+                        "upload",
+                        proto="ftp",
+                        path=self._path(file),
+                        user=self.username,
+                        peer=self.remote_ip,
+                        status=426,
+                        bytes=os.path.getsize(file),
+                        stored=file,
+                    )
+
+                def on_login_failed(self, username: str, password: str) -> None:
+                    server._event(
+                        "auth-failed", proto="ftp", path="", user=username, peer=self.remote_ip, status=530
+                    )
+
+            Handler.authorizer = authorizer
+            Handler.banner = "henb-bench file server"
+            Handler.passive_ports = range(30000, 30100)
+            Handler.log_prefix = ""
+            self._authorizer = authorizer
+            with self._lock:
+                for user, password in self.users.items():
+                    self._ftp_add(user, password)
+            import logging
+
+            logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+            self._ftp = FTPServer((self.address, self.ports["ftp"]), Handler)
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        ioloop = self._ftp.ioloop
+        while not self._stop.is_set():
+            # One poll at a time (not serve_forever, which logs a banner on every call) so stop() is heard.
+            ioloop.poll(0.1)
+        self._ftp.close_all()
+
+    def _ftp_add(self, user: str, password: str) -> None:
+        home = self.local(user, "/")
+        home.mkdir(parents=True, exist_ok=True)
+        if self._authorizer.has_user(user):
+            self._authorizer.remove_user(user)
+        self._authorizer.add_user(user, password, str(home), perm="elrw")
+
+    def _sync_ftp_user(self, user: str, password: str) -> None:
+        if getattr(self, "_authorizer", None) is not None:
+            self._ftp_add(user, password)
+
+    def stop(self) -> None:
+        self._stop.set()
+        loop = self._loop
+        if loop is not None and self._thread is not None:
+
+            async def close() -> None:
+                if self._ssh is not None:
+                    self._ssh.close()
+                if self._runner is not None:
+                    await self._runner.cleanup()
+
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(close(), loop).result(5)
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(5)
+        if self._ftp_thread is not None:
+            self._ftp_thread.join(5)
+
+    # -- HTTP ----------------------------------------------------------------------------------------
+    def _basic(self, request: web.Request) -> tuple[str, str] | None:
+        header = request.headers.get("Authorization", "")
+        word, _, rest = header.partition(" ")
+        if word.lower() != "basic":
+            return None
+        try:
+            user, _, password = base64.b64decode(rest.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user, password
+
+    async def _http(self, request: web.Request) -> web.StreamResponse:
+        proto = "https" if request.secure else "http"
+        peer = request.remote or ""
+        path = "/" + request.match_info["path"]
+        creds = self._basic(request)
+        user = creds[0] if creds else ""
+        common = {"proto": proto, "path": path, "user": user, "peer": peer}
+        if not _SAFE.match(path) or ".." in path:
+            self._event(
+                "upload" if request.method in ("PUT", "POST") else "download", **common, status=400, bytes=0
+            )
+            return web.Response(status=400, text="bad path\n")
+        if creds is not None and not self._check(*creds):
+            self._event("auth-failed", **common, status=401)
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="henb-bench files"'})
+        if request.method in ("PUT", "POST"):
+            if creds is None:
+                self._event("auth-failed", **common, status=401)
+                return web.Response(
+                    status=401, headers={"WWW-Authenticate": 'Basic realm="henb-bench files"'}
+                )
+            data = await request.read()
+            stored = self._unique(self.local(user, path))
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            stored.write_bytes(data)
+            self._event("upload", **common, status=201, bytes=len(data), stored=str(stored))
+            return web.Response(status=201)
+        if request.method not in ("GET", "HEAD"):
+            return web.Response(status=405)
+        target = self.local(user, path)
+        if not target.is_file():
+            if creds is None and any(p.is_file() for p in self.root.glob(f"*/{path.lstrip('/')}")):
+                self._event("auth-failed", **common, status=401)
+                return web.Response(
+                    status=401, headers={"WWW-Authenticate": 'Basic realm="henb-bench files"'}
+                )
+            self._event("download", **common, status=404, bytes=0)
+            return web.Response(status=404)
+        data = target.read_bytes()
+        self._event("download", **common, status=200, bytes=len(data))
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    @staticmethod
+    def _unique(path: Path) -> Path:
+        if not path.exists():
+            return path
+        for i in range(1, 10000):
+            candidate = path.with_name(f"{path.name}.{i}")
+            if not candidate.exists():
+                return candidate
+        return path
+
+
+def _sftp_base() -> type:
+    import asyncssh
+
+    return asyncssh.SFTPServer  # type: ignore[no-any-return]
+
+
+class _Sftp(_sftp_base()):  # type: ignore[misc]
+    """SFTP chrooted into the user's folder; every closed file is a transfer on the timeline."""
+
+    def __init__(self, chan: Any, server: FileServer) -> None:
+        user = chan.get_extra_info("username")
+        root = server.local(user, "/")
+        root.mkdir(parents=True, exist_ok=True)
+        super().__init__(chan, chroot=str(root).encode())
+        self.fs = server
+        self.user = user
+        self.peer = chan.get_extra_info("peername")[0]
+        self.open_files: dict[int, tuple[str, bool]] = {}
+
+    def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+        import asyncssh
+
+        fh = super().open(path, pflags, attrs)
+        self.open_files[id(fh)] = (path.decode(errors="replace"), bool(pflags & asyncssh.FXF_WRITE))
+        return fh
+
+    def close(self, file_obj: Any) -> None:
+        info = self.open_files.pop(id(file_obj), None)
+        super().close(file_obj)
+        if info is None:
+            return
+        path, writing = info
+        path = "/" + path.lstrip("/")
+        local = self.fs.local(self.user, path)
+        size = local.stat().st_size if local.exists() else 0
+        data: dict[str, Any] = {
+            "proto": "sftp",
+            "path": path,
+            "user": self.user,
+            "peer": self.peer,
+            "status": 0,
+            "bytes": size,
+        }
+        if writing:
+            self.fs._event("upload", **data, stored=str(local))
+        else:
+            self.fs._event("download", **data)

@@ -1,0 +1,81 @@
+"""Mock power through a bench supply: the mock unit is the load of a simulated SCPI supply on 127.0.0.1,
+switched by the real ScpiPower driver over pyvisa, so the code that talks to hardware runs in CI too."""
+
+from __future__ import annotations
+
+from bench.timeline import Timeline
+from drivers.power.mock import MockDeviceControl
+from drivers.power.scpi import PsuSample, ScpiPower
+from drivers.sim.scpi_psu import ScpiPsuServer
+
+
+class MockPsuPower:
+    """A PowerDriver: `on()` sends SCPI to the simulated supply, whose output turning on starts the mock
+    unit (`device.start`) and turning off, or tripping, stops it. Samples land on the timeline as
+    `power/psu-sample`, like a physical unit's."""
+
+    driver = "mock-psu"
+
+    def __init__(
+        self,
+        device: MockDeviceControl,
+        timeline: Timeline | None = None,
+        unit: str | None = None,
+        voltage: float = 12.0,
+        current_limit: float = 2.0,
+        load_ohms: float = 12.0,
+        sample_rate: float = 10.0,
+        sample_seconds: float = 5.0,
+        timeout: float = 2.0,
+    ) -> None:
+        self.device = device
+        self.unit = unit
+        self.server = ScpiPsuServer(load_ohms, on_output=self._output_changed).start()
+        self.scpi = ScpiPower(
+            self.server.resource, voltage, current_limit, sample_rate=sample_rate,
+            sample_seconds=sample_seconds, timeout=timeout, timeline=timeline, unit=unit,
+        )  # fmt: skip
+        self.scpi.driver = self.driver
+
+    @property
+    def resource(self) -> str:
+        return self.server.resource
+
+    def _output_changed(self, on: bool) -> None:
+        # Like an outlet: a supply switched to the state the unit is already in does nothing to it.
+        if on and not self.device.running():
+            self.device.start()
+        elif not on and self.device.running():
+            self.device.stop()
+
+    def on(self) -> None:
+        self.scpi.on()
+
+    def off(self) -> None:
+        self.scpi.off()
+
+    def cycle(self, delay: float = 1.0) -> None:
+        self.scpi.cycle(delay)
+
+    def state(self) -> bool | None:
+        return self.scpi.state()
+
+    def measure(self) -> PsuSample:
+        return self.scpi.measure()
+
+    def check(self) -> None:
+        """Raise the fault the sampler saw since power-on (see ScpiPower.check)."""
+        self.scpi.check()
+
+    def close(self) -> None:
+        """Stop sampling and the simulated supply; the mock unit itself is closed by its owner."""
+        try:
+            self.scpi.close()
+        finally:
+            self.server.stop()
+
+    def __enter__(self) -> MockPsuPower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,303 @@
+"""The mock unit on the real bench network: parameter RPCs, notifications, Download, alarms, PM upload, reboot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import configfile, cwmp, pmfile
+from bench.hems.server import Hems
+from bench.inventory import load_inventory
+from bench.run import BenchRun
+from bench.timeline import Event
+from tests.support import needs_root, write_inventory
+
+pytestmark = [pytest.mark.netns, needs_root()]
+FM = "Device.FaultMgmt."
+PM = "Device.FAP.PerfMgmt.Config.1."
+
+
+class Unit:
+    def __init__(self, run: BenchRun) -> None:
+        self.run = run
+        self.serial = run.unit.serial
+        self.hems: Hems = run.topology.hems["serving-hems"]
+        self.op = run.inv.operator
+        fs = run.topology.fileserver
+        assert fs is not None
+        self.fs = fs
+
+    def call(self, method: str, **args: Any) -> Any:
+        return self.hems.call(
+            self.serial,
+            method,
+            timeout=20,
+            connection_request=True,
+            cr_username=self.op.cr_username,
+            cr_password=self.op.cr_password,
+            **args,
+        )
+
+    def gpv(self, *names: str) -> dict[str, str]:
+        res = self.call("GetParameterValues", names=list(names))
+        assert isinstance(res, cwmp.GpvResult), res
+        return res.values
+
+    def console(self, cmd: str) -> None:
+        self.run.unit.console.write(cmd + "\n")
+
+    def wait(self, pred: Any, timeout: float = 15, since: int = 0, what: str = "event") -> Event:
+        return self.run.timeline.wait_for(pred, timeout, what, since)
+
+    def informs(self, since: int) -> list[Event]:
+        return self.run.timeline.find(
+            lambda e: e.source == "hems" and e.kind == "inform" and e.data.get("hems") == "serving-hems",
+            since,
+        )
+
+
+@pytest.fixture(scope="module")
+def unit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unit]:
+    tmp = tmp_path_factory.mktemp("mock")
+    inv = load_inventory(write_inventory(tmp / "inventory.yaml"))
+    run = BenchRun(inv, None, tmp / "captures", "run")
+    run.start()
+    try:
+        boot = run.unit.fresh_boot()
+        run.timeline.wait_for(lambda e: e.source == "mme" and e.kind == "sctp-init", 30, "S1 INIT", boot.mark)
+        yield Unit(run)
+    finally:
+        run.close()
+
+
+def test_spv_all_or_nothing_with_per_parameter_faults(unit: Unit) -> None:
+    key_before = unit.gpv("Device.ManagementServer.ParameterKey")["Device.ManagementServer.ParameterKey"]
+    res = unit.call(
+        "SetParameterValues",
+        params=[
+            ("Device.ManagementServer.PeriodicInformInterval", "600", "xsd:unsignedInt"),
+            ("Device.NoSuch.Thing", "1", "xsd:string"),
+            ("Device.DeviceInfo.SerialNumber", "X", "xsd:string"),
+            (f"{FM}SupportedAlarm.1.ReportingMechanism", "9 Sometimes", "xsd:string"),
+            ("Device.ManagementServer.PeriodicInformEnable", "maybe", "xsd:boolean"),
+        ],
+        parameter_key="bad",
+    )
+    assert isinstance(res, cwmp.CwmpFault) and res.fault_code == 9003
+    codes = {f.name: f.code for f in res.param_faults}
+    assert codes == {
+        "Device.NoSuch.Thing": 9005,
+        "Device.DeviceInfo.SerialNumber": 9008,
+        f"{FM}SupportedAlarm.1.ReportingMechanism": 9007,
+        "Device.ManagementServer.PeriodicInformEnable": 9006,
+    }
+    got = unit.gpv("Device.ManagementServer.PeriodicInformInterval", "Device.ManagementServer.ParameterKey")
+    assert got["Device.ManagementServer.PeriodicInformInterval"] != "600"
+    assert got["Device.ManagementServer.ParameterKey"] == key_before
+    ok = unit.call(
+        "SetParameterValues",
+        params=[("Device.ManagementServer.PeriodicInformInterval", "600", "xsd:unsignedInt")],
+        parameter_key="good-1",
+    )
+    assert ok == cwmp.SpvResult(0)
+    assert (
+        unit.gpv("Device.ManagementServer.ParameterKey")["Device.ManagementServer.ParameterKey"] == "good-1"
+    )
+
+
+def test_names_attributes_objects(unit: Unit) -> None:
+    gpn = unit.call("GetParameterNames", parameter_path="Device.FAP.PerfMgmt.Config.1.", next_level=True)
+    assert isinstance(gpn, cwmp.GpnResult)
+    assert gpn.params[PM + "URL"] is True and PM + "PeriodicUploadInterval" in gpn.params
+    add = unit.call("AddObject", object_name="Device.FAP.PerfMgmt.Config.", parameter_key="add")
+    assert isinstance(add, cwmp.AddObjectResult) and add.instance == 2
+    assert (
+        unit.gpv("Device.FAP.PerfMgmt.ConfigNumberOfEntries")["Device.FAP.PerfMgmt.ConfigNumberOfEntries"]
+        == "2"
+    )
+    assert unit.call("DeleteObject", object_name="Device.FAP.PerfMgmt.Config.2.") == cwmp.StatusResult(0)
+    bad = unit.call("AddObject", object_name="Device.FaultMgmt.SupportedAlarm.")
+    assert isinstance(bad, cwmp.CwmpFault) and bad.fault_code == 9008
+    name = "Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC"
+    assert unit.call("SetParameterAttributes", attributes=[(name, 2)]) == cwmp.Done("SetParameterAttributes")
+    gpa = unit.call("GetParameterAttributes", names=[name])
+    assert isinstance(gpa, cwmp.GpaResult) and gpa.attributes[name].notification == 2
+
+
+def test_active_notification_opens_a_session_passive_waits(unit: Unit) -> None:
+    active = "Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC"
+    passive = "Device.Services.FAPService.1.CellConfig.LTE.EPC.EAID"
+    unit.call("SetParameterAttributes", attributes=[(active, 2), (passive, 1)])
+    mark = unit.run.timeline.mark()
+    unit.console(f"set {passive} 77")
+    time.sleep(1.0)
+    assert not unit.informs(mark), "a Passive change must not open a session"
+    unit.console(f"set {active} 4242")
+    inf = unit.hems.wait_inform(unit.serial, ["4 VALUE CHANGE"], timeout=10, since=mark)
+    assert inf.data["params"][active] == "4242"
+    assert inf.data["params"][passive] == "77"
+
+
+def test_download_over_every_protocol_applies_then_reports(unit: Unit) -> None:
+    for i, proto in enumerate(("http", "https", "ftp", "sftp"), 1):
+        value = str(100 + i)
+        blob = configfile.build({"Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC": value})
+        path = unit.fs.add_file(f"/cfg/{proto}.xml", blob, "dl", "secret")
+        mark = unit.run.timeline.mark()
+        res = unit.call(
+            "Download",
+            file_type="3 Vendor Configuration File",
+            url=unit.fs.url(proto, path),
+            username="dl",
+            password="secret",
+            file_size=len(blob),
+            command_key=f"dl-{proto}",
+        )
+        assert isinstance(res, cwmp.TransferResult) and res.status == 1
+        key = f"dl-{proto}"
+        tc = unit.wait(
+            lambda e, key=key: (
+                e.source == "hems" and e.kind == "cpe-rpc" and e.data.get("command_key") == key
+            ),
+            since=mark,
+            what="TransferComplete",
+        )
+        assert tc.data["fault_code"] == 0, tc.data
+        inf = unit.informs(mark)[-1]
+        assert "M Download" in inf.data["events"] and "7 TRANSFER COMPLETE" in inf.data["events"]
+        got = unit.gpv("Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC")
+        assert got["Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC"] == value
+        dl = unit.run.timeline.find(lambda e: e.source == "fileserver" and e.kind == "download", mark)
+        assert dl and dl[0].data["proto"] == proto and dl[0].data["user"] == "dl"
+
+
+@pytest.mark.parametrize(
+    ("blob", "password", "code"),
+    [
+        (b"<not-a-config/>", "secret", 9018),
+        (None, "wrong", 9012),
+        (
+            configfile.build(
+                {"Device.DeviceInfo.SerialNumber": "X", "Device.ManagementServer.PeriodicInformInterval": "7"}
+            ),
+            "secret",
+            9018,
+        ),
+    ],
+)
+def test_failed_download_reports_the_fault_and_applies_nothing(
+    unit: Unit, blob: bytes | None, password: str, code: int
+) -> None:
+    name = "Device.ManagementServer.PeriodicInformInterval"
+    before = unit.gpv(name)[name]
+    path = unit.fs.add_file("/cfg/bad.xml", blob or configfile.build({name: "7"}), "dl", "secret")
+    mark = unit.run.timeline.mark()
+    unit.call(
+        "Download",
+        file_type="3 Vendor Configuration File",
+        url=unit.fs.url("http", path),
+        username="dl",
+        password=password,
+        command_key=f"bad-{code}",
+    )
+    tc = unit.wait(
+        lambda e: e.source == "hems" and e.kind == "cpe-rpc" and e.data.get("command_key") == f"bad-{code}",
+        since=mark,
+    )
+    assert tc.data["fault_code"] == code, tc.data
+    assert unit.gpv(name)[name] == before
+
+
+def test_alarms_follow_the_reporting_mechanism(unit: Unit) -> None:
+    unit.call(
+        "SetParameterValues",
+        params=[
+            (f"{FM}SupportedAlarm.1.ReportingMechanism", "0 Expedited", "xsd:string"),
+            (f"{FM}SupportedAlarm.2.ReportingMechanism", "1 Queued", "xsd:string"),
+            (f"{FM}SupportedAlarm.3.ReportingMechanism", "2 Logged", "xsd:string"),
+            (f"{FM}SupportedAlarm.4.ReportingMechanism", "3 Disabled", "xsd:string"),
+        ],
+    )
+    mark = unit.run.timeline.mark()
+    unit.console("alarm raise 2")
+    unit.console("alarm raise 3")
+    unit.console("alarm raise 4")
+    time.sleep(1.0)
+    assert not unit.informs(mark), "Queued, Logged and Disabled alarms must not open a session"
+    unit.console("alarm raise 1")
+    inf = unit.hems.wait_inform(unit.serial, ["4 VALUE CHANGE"], timeout=10, since=mark)
+    params = inf.data["params"]
+    expedited = [
+        v for k, v in params.items() if k.startswith(f"{FM}ExpeditedEvent.") and k.endswith("AlarmIdentifier")
+    ]
+    queued = [
+        v for k, v in params.items() if k.startswith(f"{FM}QueuedEvent.") and k.endswith("AlarmIdentifier")
+    ]
+    assert expedited == [f"{unit.serial}-alarm-1"]
+    assert queued == [f"{unit.serial}-alarm-2"], "the queued alarm rides on the next Inform"
+    current = unit.gpv(f"{FM}CurrentAlarm.")
+    ids = sorted(v for k, v in current.items() if k.endswith("AlarmIdentifier"))
+    assert ids == [f"{unit.serial}-alarm-{n}" for n in (1, 2, 3)]
+    mark = unit.run.timeline.mark()
+    unit.console("alarm clear 1")
+    inf = unit.hems.wait_inform(unit.serial, ["4 VALUE CHANGE"], timeout=10, since=mark)
+    assert "ClearedAlarm" in inf.data["params"].values()
+    current = unit.gpv(f"{FM}CurrentAlarm.")
+    assert f"{unit.serial}-alarm-1" not in current.values()
+
+
+def test_pm_upload_every_interval_and_nothing_when_disabled(unit: Unit) -> None:
+    unit.fs.add_user("pm", "pmpass")
+    mark = unit.run.timeline.mark()
+    unit.call(
+        "SetParameterValues",
+        params=[
+            (PM + "URL", unit.fs.url("http", "/pm/"), "xsd:string"),
+            (PM + "Username", "pm", "xsd:string"),
+            (PM + "Password", "pmpass", "xsd:string"),
+            (PM + "PeriodicUploadInterval", "1", "xsd:unsignedInt"),
+            (PM + "Enable", "true", "xsd:boolean"),
+        ],
+    )
+    time.sleep(3.6)
+    unit.call("SetParameterValues", params=[(PM + "Enable", "false", "xsd:boolean")])
+    ups = unit.run.timeline.find(lambda e: e.source == "fileserver" and e.kind == "upload", mark)
+    assert 2 <= len(ups) <= 5, [u.data for u in ups]
+    for up in ups:
+        assert up.data["status"] == 201 and up.data["user"] == "pm"
+        assert pmfile.validate(Path(up.data["stored"]).read_bytes()) == []
+    times = [u.t for u in ups]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert all(0.6 < g < 1.5 for g in gaps), gaps
+    time.sleep(0.5)
+    mark = unit.run.timeline.mark()
+    time.sleep(2.0)
+    assert not unit.run.timeline.find(lambda e: e.source == "fileserver" and e.kind == "upload", mark)
+
+
+def test_reboot_reports_m_reboot_and_boot(unit: Unit) -> None:
+    mark = unit.run.timeline.mark()
+    assert unit.call("Reboot", command_key="rb-1") == cwmp.Done("Reboot")
+    inf = unit.hems.wait_inform(unit.serial, ["M Reboot", "1 BOOT"], timeout=30, since=mark)
+    assert inf.data["events"] == ["1 BOOT", "M Reboot"] or set(inf.data["events"]) == {"1 BOOT", "M Reboot"}
+    unit.wait(lambda e: e.source == "mme" and e.kind == "sctp-init", 15, mark, "S1 INIT after reboot")
+
+
+def test_periodic_inform(unit: Unit) -> None:
+    unit.call(
+        "SetParameterValues",
+        params=[
+            ("Device.ManagementServer.PeriodicInformInterval", "1", "xsd:unsignedInt"),
+            ("Device.ManagementServer.PeriodicInformEnable", "true", "xsd:boolean"),
+        ],
+    )
+    mark = unit.run.timeline.mark()
+    unit.hems.wait_inform(unit.serial, ["2 PERIODIC"], timeout=5, since=mark)
+    unit.call(
+        "SetParameterValues",
+        params=[("Device.ManagementServer.PeriodicInformEnable", "false", "xsd:boolean")],
+    )

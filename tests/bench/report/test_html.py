@@ -1,0 +1,128 @@
+"""Tests for bench/report/html.py: one self-contained page, opened in headless Chromium (Debian's chromium),
+screenshotted, and checked that the ladders are drawn."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.report.html import render
+from tests.bench.report.fakerun import inventory_data, make_fake_run
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
+
+
+@pytest.fixture
+def failed_run(tmp_path: Path) -> Path:
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(yaml.safe_dump(inventory_data()))
+    return make_fake_run(tmp_path / "captures", inv, failing=True, deviate=True)
+
+
+def test_report_is_self_contained_and_shows_the_first_deviation(failed_run: Path) -> None:
+    page = (failed_run / "report.html").read_text()
+    assert page == render(failed_run, None) or "[redacted]" in page
+    # No external assets: nothing loaded from anywhere, links only to the run's own files and anchors.
+    assert not re.search(r"<(script|link|img)\b", page)
+    assert not re.search(r"""(src|href)=["']https?:""", page)
+    assert "first deviation: step 9 <b>DNS query Serving SeGW (public DNS)</b>: not seen after #" in page
+    assert "fw-9.8.7" in page and "hw-B" in page  # firmware as the unit reported it
+    assert "TS 32.593 clause coverage" in page and "5.1.2.2" in page
+    for title in ("Time to first Inform", "IKE setup time", "Boot time", "Upload interval observed"):
+        assert title in page
+    assert "0.012 s" in page  # IKE setup from the outer capture
+    # Every observed arrow links to an entry of the events table.
+    anchors = set(re.findall(r"<tr id='(ev0-\d+)'", page))
+    links = set(re.findall(r'href="#(ev0-\d+)"', page))
+    assert links and links <= anchors
+    assert "<tr id='ev0-11' class='hl'>" in page  # the entry the failure message points at
+
+
+def _png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """Rows of RGB(A) pixels of an 8-bit PNG (what Chromium writes), unfiltered by hand: no imaging library."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, bpp = 8, b"", 0, 0, 4
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, color = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and color in (2, 6)
+            bpp = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows: list[bytes] = []
+    prev = bytearray(stride)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif f == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(bytes(line))
+        prev = line
+    return width, bpp, rows
+
+
+def test_chromium_draws_the_ladders(failed_run: Path, tmp_path: Path) -> None:
+    assert Path(CHROMIUM).exists(), "Debian package chromium is needed (the Makefile installs it)"
+    url = (failed_run / "report.html").as_uri()
+    common = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(
+        [*common, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    # Parsed by the browser: the two SVG ladders with their arrows and lanes.
+    assert dom.count("<svg") == 2, dom[:2000]
+    assert len(re.findall(r'<g class="arrow', dom)) >= 20
+    assert 'class="arrow bad"' in dom  # the first deviation
+    assert len(re.findall(r'class="lane"', dom)) == 12
+
+    shot = tmp_path / "report.png"
+    # A window the width of both ladders, as a lab engineer's screen; the ladders start below the summary.
+    subprocess.run(
+        [*common, "--window-size=1500,2200", f"--screenshot={shot}", url],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    width, bpp, rows = _png_pixels(shot)
+    assert width == 1500
+    colors = {row[i : i + 3] for row in rows for i in range(0, len(row), bpp * 3)}
+    assert len(colors) > 20, "the screenshot is blank"
+    blue = bytes.fromhex("2563eb")  # observed arrows
+    green = bytes.fromhex("15803d")  # expected steps that matched
+    drawn = {c for c in colors if max(abs(x - y) for x, y in zip(c, blue, strict=True)) < 40}
+    matched = {c for c in colors if max(abs(x - y) for x, y in zip(c, green, strict=True)) < 40}
+    assert drawn and matched, "no ladder arrows in the screenshot"

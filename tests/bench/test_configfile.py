@@ -1,0 +1,29 @@
+"""The configuration file format: build, validate against the shipped XSD, parse."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import configfile
+
+
+def test_build_validates_and_parses_back() -> None:
+    params = {"Device.ManagementServer.PeriodicInformInterval": "60", "Device.IPsec.Enable": "true"}
+    blob = configfile.build(params)
+    assert configfile.validate(blob) == []
+    assert configfile.parse(blob) == params
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"not xml",
+        b"<configDataFile xmlns='urn:henb-bench:configfile:1'/>",
+        configfile.build({"Device.A": "1"}).replace(b'name="Device.A"', b'name="Internet.A"'),
+        configfile.build({"Device.A": "1", "Device.B": "2"}).replace(b'name="Device.B"', b'name="Device.A"'),
+    ],
+)
+def test_invalid_files_are_refused(blob: bytes) -> None:
+    assert configfile.validate(blob)
+    with pytest.raises(ValueError):
+        configfile.parse(blob)

@@ -1,0 +1,118 @@
+"""Tests for drivers/power/mock_psu.py and the simulated supply's on_output callback: a mock unit powered by
+the real ScpiPower driver over pyvisa-py and TCP."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from bench.errors import ConfigError, InfraError
+from bench.timeline import Timeline
+from drivers.config import MockPsuPowerConfig, build_mock_power, build_power
+from drivers.power import MockPower
+from drivers.power.mock_psu import MockPsuPower
+from drivers.sim.scpi_psu import PsuModel
+
+
+class FakeDevice:
+    def __init__(self, fail: str | None = None) -> None:
+        self.calls: list[str] = []
+        self._running = False
+        self.fail = fail
+
+    def start(self) -> None:
+        self.calls.append("start")
+        if self.fail:
+            raise InfraError(self.fail)
+        self._running = True
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self._running = False
+
+    def running(self) -> bool:
+        return self._running
+
+
+def test_simulator_calls_back_on_output_changes() -> None:
+    seen: list[bool] = []
+    model = PsuModel(load_ohms=12.0, on_output=seen.append)
+    for cmd in ("VOLT 12", "CURR 2", "OUTP ON", "OUTP ON", "OUTP?", "OUTP OFF", "OUTP OFF"):
+        model.handle(cmd)
+    assert seen == [True, False]  # only changes, not repeats or queries
+    model.handle("CURR:PROT:STAT ON")
+    model.handle("OUTP ON")
+    model.load_ohms = 1.0  # the load shorts: the next reading trips the supply, and the load loses power
+    assert model.handle("MEAS:CURR?") == "0.0000"
+    assert seen == [True, False, True, False] and model.tripped
+
+
+def test_simulator_reports_a_failing_load_in_its_error_queue() -> None:
+    def refuse(on: bool) -> None:
+        raise RuntimeError('mock unit "henb-01" would not start')
+
+    model = PsuModel(on_output=refuse)
+    model.handle("OUTP ON")
+    assert model.output is False
+    assert (
+        model.handle("SYST:ERR?")
+        == "-300,\"Device-specific error;load on: mock unit 'henb-01' would not start\""
+    )
+
+
+def test_mock_unit_powered_through_scpi() -> None:
+    dev, tl = FakeDevice(), Timeline()
+    with MockPsuPower(dev, tl, "henb-01", sample_rate=50, sample_seconds=5) as power:
+        assert power.resource.startswith("TCPIP::127.0.0.1::") and power.state() is False
+        power.on()
+        assert dev.calls == ["start"] and power.state() is True
+        power.on()  # already on: the unit is not started twice
+        assert dev.calls == ["start"]
+        tl.wait_for(lambda e: e.kind == "psu-sample", 2.0, "a sample", since=tl.mark())
+        power.check()
+        power.cycle(delay=0.01)
+        assert dev.calls == ["start", "stop", "start"]
+        power.off()
+        assert dev.calls[-1] == "stop" and power.state() is False
+        assert (power.measure().volts, power.measure().amps) == (0.0, 0.0)
+    samples = {(e.data["volts"], e.data["amps"]) for e in tl if e.kind == "psu-sample"}
+    assert samples == {(12.0, 1.0)}
+    actions = [(e.data["action"], e.data["driver"], e.data["unit"]) for e in tl if e.kind == "power"]
+    assert actions == [("on", "mock-psu", "henb-01")] * 2 + [
+        ("off", "mock-psu", "henb-01"),
+        ("on", "mock-psu", "henb-01"),
+        ("off", "mock-psu", "henb-01"),
+    ]
+
+
+def test_mock_unit_that_fails_to_start_is_an_infra_error() -> None:
+    dev = FakeDevice(fail="cannot start mock unit henb-01: no such file")
+    with MockPsuPower(dev, None, "henb-01", sample_seconds=0) as power, pytest.raises(InfraError) as exc:
+        power.on()
+    msg = str(exc.value)
+    assert power.resource in msg and "henb-01" in msg
+    assert "error queue not empty after switching the output on" in msg and "no such file" in msg
+
+
+def test_close_stops_the_simulated_supply() -> None:
+    power = MockPsuPower(FakeDevice(), sample_seconds=0)
+    port = int(power.resource.split("::")[2])
+    power.close()
+    with socket.socket() as s, pytest.raises(ConnectionRefusedError):
+        s.connect(("127.0.0.1", port))
+
+
+def test_built_from_the_inventory() -> None:
+    cfg = MockPsuPowerConfig.model_validate({"driver": "mock-psu", "voltage": 12, "current_limit": 1.5})
+    dev = FakeDevice()
+    power = build_mock_power(cfg, dev, Timeline(), "henb-01")
+    try:
+        assert isinstance(power, MockPsuPower) and power.scpi.current_limit == 1.5
+        power.on()
+        assert dev.running()
+    finally:
+        power.close()  # type: ignore[attr-defined]
+    assert isinstance(build_mock_power(type("M", (), {"driver": "mock"})(), dev), MockPower)
+    with pytest.raises(ConfigError, match="mock power is made by the mock unit"):
+        build_power(cfg)
