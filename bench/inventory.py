@@ -208,6 +208,10 @@ class Bounds(Strict):
     step: float = Field(20.0, gt=0)
     address_change_inform: float = Field(10.0, gt=0)
     s1_init: float = Field(10.0, gt=0)
+    alarm_inform: float = Field(10.0, gt=0, description="an Expedited alarm's Inform, after the alarm")
+    quiet: float = Field(5.0, gt=0, description="how long to watch for something that must not happen")
+    pm_interval: int = Field(300, ge=1, description="the PeriodicUploadInterval the PM plans configure")
+    pm_tolerance: float = Field(5.0, ge=0, description="how far an upload may be from its interval")
 
 
 class Unit(Strict):

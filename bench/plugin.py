@@ -190,9 +190,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             run._unit.dirty = True
         if isinstance(exc, (InfraError, ConfigError)):
             report.outcome = "failed"
-    if report.when == "call" or report.failed:
+    if report.when == "call" or report.failed or report.skipped:
         kind = (
-            "passed"
+            "skipped"
+            if report.skipped
+            else "passed"
             if report.passed
             else "error"
             if isinstance(exc, (InfraError, ConfigError)) or (report.when == "setup")

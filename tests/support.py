@@ -15,10 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PREFIX = os.environ.get("HB_TEST_PREFIX", "hb-")
 
 
-def write_inventory(path: Path, bounds: dict[str, float] | None = None) -> Path:
-    """The default inventory with the test prefix (and, given, other bounds), written to `path`."""
+def write_inventory(
+    path: Path, bounds: dict[str, float] | None = None, operator: dict[str, object] | None = None
+) -> Path:
+    """The default inventory with the test prefix (and, given, other bounds or operator settings)."""
     data = yaml.safe_load((ROOT / "inventory.yaml").read_text())
     data["bench"]["prefix"] = PREFIX
+    data["operator"].update(operator or {})
     if bounds:
         next(iter(data["units"].values()))["bounds"] = bounds
     path.write_text(yaml.safe_dump(data))

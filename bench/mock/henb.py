@@ -619,6 +619,11 @@ class MockHeNB:
         if "reject_s1_config" in self.knobs:
             reject[self.p["s1_far_end"]] = "S1 address refused (mock knob)"
         try:
+            if "spv_not_applied" in self.knobs and self.registered:
+                if faults := self.model.check(values, reject):
+                    raise SpvRefused(faults)
+                self.log("bug: SetParameterValues acknowledged but not applied")
+                return cwmp.set_parameter_values_response(self.ns, env.id, 0)
             self.model.apply(values, key, reject, partial="partial_spv" in self.knobs)
         except SpvRefused as exc:
             faults = exc.faults
@@ -683,6 +688,10 @@ class MockHeNB:
         await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
         start = now_iso()
         self.log(f"download: {url} (user {a.get('Username') or '-'})")
+        if "download_not_fetched" in self.knobs:
+            self.log("bug: reporting the download done without fetching it")
+            self.transfer_done("M Download", key, 0, "", start)
+            return
         try:
             data = await transfer.fetch(
                 url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg["ca"])
@@ -808,9 +817,15 @@ class MockHeNB:
             fields.update(NotificationType="ClearedAlarm", PerceivedSeverity="Cleared")
             for i in current:
                 m.delete(f"{FM}CurrentAlarm.{i}.")
-        self.add_event("HistoryEvent", fields)
+        if "alarm_history_not_kept" not in self.knobs:
+            self.add_event("HistoryEvent", fields)
         where = "HistoryEvent"
-        if mech == "0 Expedited":
+        if "no_alarm_inform" in self.knobs:
+            self.log("bug: alarm recorded but never reported to the HeMS")
+            mech = mech if mech != "2 Logged" else "3 none"
+            if mech in ("0 Expedited", "1 Queued"):
+                where = self.add_event("ExpeditedEvent" if mech == "0 Expedited" else "QueuedEvent", fields)
+        elif mech == "0 Expedited":
             entry = self.add_event("ExpeditedEvent", fields)
             self.notify({"4 VALUE CHANGE": ""}, [entry + f for f in EVENT_FIELDS])
             where = entry

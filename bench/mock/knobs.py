@@ -35,4 +35,8 @@ KNOBS: dict[str, str] = {
     "pm_upload_while_disabled": "uploads PM files even when PerfMgmt.Config.Enable is false",
     "pm_malformed_file": "uploads a PM file that is not a valid TS 32.435 measCollecFile (no fileFooter)",
     "pm_wrong_credentials": "uploads PM files with a wrong password",
+    "spv_not_applied": "after registration, acknowledges SetParameterValues (status 0) but changes nothing",
+    "no_alarm_inform": "records alarms in its tables but never reports them in an Inform",
+    "alarm_history_not_kept": "never writes raised or cleared alarms into FaultMgmt.HistoryEvent",
+    "download_not_fetched": "reports a Download as done (TransferComplete, FaultCode 0) without fetching the file",
 }

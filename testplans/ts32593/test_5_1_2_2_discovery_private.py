@@ -18,6 +18,8 @@ def test_discovery_via_initial_hems_in_private_network(
     bench_run: BenchRun, evidence: Evidence, steps: Steps
 ) -> None:
     unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
+    if op.initial_hems_access != "private":
+        pytest.skip("this inventory's Initial HeMS is on the public internet (operator.initial_hems_access)")
     bounds = unit.cfg.bounds
     boot = unit.current_boot()
 

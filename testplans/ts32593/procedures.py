@@ -1,0 +1,82 @@
+"""Steps the plans share: a registered unit, RPCs from the Serving HeMS, reading values back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.cwmp import CwmpFault, GpvResult, RpcResult, SpvResult
+from bench.errors import DeviceError
+from bench.run import BenchRun
+from bench.steps import Steps
+from bench.unit import Boot
+from testplans.ts32593.flows import sctp_init
+
+
+def registered(bench_run: BenchRun, steps: Steps) -> Boot:
+    """The pre-condition of the CM, FM and PM clauses: the unit registered with the Serving HeMS."""
+    unit, op = bench_run.unit, bench_run.inv.operator
+    boot = unit.current_boot()
+    steps.wait(
+        "pre",
+        lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "serving-hems",
+        unit.cfg.bounds.boot,
+        "the unit registered with the Serving HeMS (pre-condition)",
+        boot.mark,
+    )
+    if op.s1_far_end is not None:
+        steps.wait("pre", sctp_init(), unit.cfg.bounds.s1_init, "S1 setup started (pre-condition)", boot.mark)
+    unit.state = "registered"
+    return boot
+
+
+def rpc(bench_run: BenchRun, steps: Steps, step: str, method: str, **args: Any) -> RpcResult:
+    """`method` on the unit from the Serving HeMS, now (a connection request opens the session)."""
+    unit, op = bench_run.unit, bench_run.inv.operator
+    hems = bench_run.topology.hems["serving-hems"]
+    try:
+        return hems.call(
+            unit.serial,
+            method,
+            timeout=unit.cfg.bounds.step,
+            connection_request=True,
+            cr_username=op.cr_username,
+            cr_password=op.cr_password,
+            **args,
+        )
+    except DeviceError as exc:
+        steps.fail(step, f"a {method}Response from the unit", str(exc))
+
+
+def set_values(
+    bench_run: BenchRun, steps: Steps, step: str, values: dict[str, tuple[str, str]], key: str
+) -> None:
+    """SetParameterValues, which must be acknowledged (values: name -> (value, xsd type))."""
+    params = [(n, v, t) for n, (v, t) in values.items()]
+    result = rpc(bench_run, steps, step, "SetParameterValues", params=params, parameter_key=key)
+    if not isinstance(result, SpvResult):
+        steps.fail(step, f"SetParameterValuesResponse to {sorted(values)}", describe_result(result))
+
+
+def get_values(bench_run: BenchRun, steps: Steps, step: str, names: list[str]) -> dict[str, str]:
+    result = rpc(bench_run, steps, step, "GetParameterValues", names=names)
+    if not isinstance(result, GpvResult):
+        steps.fail(step, f"GetParameterValuesResponse for {names}", describe_result(result))
+    return result.values
+
+
+def read_back(bench_run: BenchRun, steps: Steps, step: str, expected: dict[str, str]) -> None:
+    """GetParameterValues shows every value in `expected`."""
+    got = get_values(bench_run, steps, step, sorted(expected))
+    wrong = {n: got.get(n) for n, v in expected.items() if got.get(n) != v}
+    if wrong:
+        steps.fail(
+            step,
+            "the values just set, read back: " + ", ".join(f"{n} = {expected[n]}" for n in wrong),
+            "read back " + ", ".join(f"{n} = {v}" for n, v in wrong.items()),
+        )
+
+
+def describe_result(result: RpcResult) -> str:
+    if isinstance(result, CwmpFault):
+        return f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}"
+    return repr(result)

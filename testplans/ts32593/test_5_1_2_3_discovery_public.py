@@ -1,0 +1,99 @@
+"""TS 32.593 5.1.2.3: Serving HeMS discovery via an Initial HeMS on the public internet (Figure 5-4): the
+Initial HeMS's FQDN from the public DNS, TLS straight to it (no IPsec for that leg), Inform, SetParameterValues
+with the Serving SeGW and HeMS, release, IPsec to the Serving SeGW; and a unit must refuse an Initial HeMS whose
+certificate does not name exactly the identity it was programmed with."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.cwmp import CwmpFault
+from bench.errors import DeviceError
+from bench.run import BenchRun, Evidence
+from bench.steps import Steps
+from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, session_end
+from testplans.ts32593.identity import check_device_id
+
+
+def needs_public(bench_run: BenchRun) -> None:
+    if bench_run.inv.operator.initial_hems_access != "public":
+        pytest.skip(
+            "this inventory's Initial HeMS is inside the operator network (operator.initial_hems_access)"
+        )
+
+
+@pytest.mark.clause("5.1.2.3")
+def test_discovery_via_initial_hems_on_public_internet(
+    bench_run: BenchRun, evidence: Evidence, steps: Steps
+) -> None:
+    needs_public(bench_run)
+    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
+    bounds = unit.cfg.bounds
+    boot = unit.current_boot()
+
+    # 1.1-1.3 and 2.1: the Inform arrives over TLS at the Initial HeMS on the internet.
+    inf = steps.wait("2.1", inform("initial-hems"), bounds.boot,
+                     f"an Inform over TLS to the Initial HeMS {op.initial_hems} on the public internet", boot.mark)  # fmt: skip
+    if not is_ip(op.initial_hems):
+        q = tl.first(lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark)
+        if q is None:
+            steps.fail("1.1", f"a query for {op.initial_hems} at the public DNS before the TLS session",
+                       "no such query (the unit used an address it was not given by DNS)", inf)  # fmt: skip
+    check_device_id(steps, "2.1", inf, unit.cfg.identity)
+    if "0 BOOTSTRAP" not in inf.data["events"]:
+        steps.fail("2.1", "event 0 BOOTSTRAP in the first Inform to the Initial HeMS", f"events {inf.data['events']}",
+                   inf)  # fmt: skip
+
+    # 3.1-3.2, 4: the Serving SeGW and HeMS assigned and acknowledged, the session released.
+    result = boot.initial_spv.result(bounds.step)
+    if isinstance(result, CwmpFault):
+        steps.fail("3.2", "SetParameterValuesResponse to the Serving SeGW/HeMS assignment",
+                   f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}")  # fmt: skip
+    end = steps.wait(
+        "4", session_end("initial-hems"), bounds.step, "the session with the Initial HeMS to end", inf.seq
+    )
+
+    # 5.1-5.3 (= 5.1.2.2 6.1-6.3): DNS for the Serving SeGW, then IPsec to it.
+    sike = steps.wait("5.3", lambda e: ike_up("ssegw", unit.ike_id)(e) and before(end, e), bounds.step,
+                      f"an IKE SA from {unit.ike_id} at the Serving SeGW {op.serving_segw} after the session",
+                      boot.mark)  # fmt: skip
+    if (
+        not is_ip(op.serving_segw)
+        and tl.first(
+            lambda e: dns_query(op.serving_segw, "public-dns")(e) and before(end, e) and before(e, sike),
+            boot.mark,
+        )
+        is None
+    ):
+        steps.fail(
+            "5.1", f"a query for {op.serving_segw} at the public DNS before the IKE SA", "no such query", sike
+        )
+    evidence.assert_no_cleartext(steps)
+
+
+@pytest.mark.clause("5.1.2.3")
+def test_refuses_initial_hems_with_mismatching_certificate(
+    bench_run: BenchRun, evidence: Evidence, steps: Steps
+) -> None:
+    needs_public(bench_run)
+    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
+    topo = bench_run.topology
+    wrong = f"wrong-{op.initial_hems}"
+    topo.present_wrong_hems_cert(wrong)
+    try:
+        boot = unit.fresh_boot()
+        # The unit is about to connect once it has asked for the Initial HeMS's address.
+        steps.wait("pre", dns_query(op.initial_hems, "public-dns"), unit.cfg.bounds.boot,
+                   f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
+        try:
+            accepted = tl.wait_for(
+                inform("initial-hems"), unit.cfg.bounds.quiet + unit.cfg.bounds.step, "", boot.mark
+            )
+        except DeviceError:
+            return
+        steps.fail("1.3", f"the unit to refuse the Initial HeMS's certificate for {wrong} (it was programmed with "
+                   f"{op.initial_hems}, and the name must match exactly)",
+                   f"an Inform sent over that TLS session: {steps.describe(accepted)}", accepted)  # fmt: skip
+    finally:
+        topo.present_wrong_hems_cert(op.initial_hems)  # the right certificate again
+        unit.dirty = True  # the next test boots the unit afresh

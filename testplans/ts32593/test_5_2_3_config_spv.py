@@ -1,0 +1,65 @@
+"""TS 32.593 5.2.3: configuration by SetParameterValues (Figure 5-7): applied and read back; an invalid set is
+refused as a whole, with a fault per parameter, and changes nothing (TR-069 A.3.2.1)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench.cwmp import CwmpFault
+from bench.run import BenchRun, Evidence
+from bench.steps import Steps
+from testplans.ts32593.procedures import describe_result, get_values, read_back, registered, rpc, set_values
+
+EPC = "Device.Services.FAPService.1.CellConfig.LTE.EPC."
+TAC, EAID = EPC + "TAC", EPC + "EAID"
+
+
+@pytest.mark.clause("5.2.3")
+def test_configuration_by_set_parameter_values(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
+    registered(bench_run, steps)
+    values = {TAC: str(random.randint(1, 65000)), EAID: str(random.randint(1, 16000000))}
+    set_values(bench_run, steps, "2", {n: (v, "xsd:unsignedInt") for n, v in values.items()}, "cm-5.2.3")
+    read_back(bench_run, steps, "2", values)
+
+
+@pytest.mark.clause("5.2.3")
+def test_invalid_set_is_refused_as_a_whole(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
+    registered(bench_run, steps)
+    before = get_values(bench_run, steps, "pre", [TAC, EAID])
+    new_eaid = str((int(before[EAID] or "0") + 1) % 16000000)
+    bad = {
+        EAID: (new_eaid, "xsd:unsignedInt"),  # valid on its own: must not be applied either
+        TAC: ("70000", "xsd:unsignedInt"),  # out of range: 9007
+        "Device.DeviceInfo.SerialNumber": ("X", "xsd:string"),  # not writable: 9008
+        EPC + "NoSuchParameter": ("1", "xsd:string"),  # unknown: 9005
+    }
+    result = rpc(
+        bench_run,
+        steps,
+        "3",
+        "SetParameterValues",
+        params=[(n, v, t) for n, (v, t) in bad.items()],
+        parameter_key="cm-5.2.3-bad",
+    )
+    if not isinstance(result, CwmpFault):
+        steps.fail("3", "a Fault refusing the whole set", describe_result(result))
+    expected = {TAC: 9007, "Device.DeviceInfo.SerialNumber": 9008, EPC + "NoSuchParameter": 9005}
+    got = {name: code for name, code, _ in result.param_faults}
+    wrong = {n: got.get(n) for n, code in expected.items() if got.get(n) != code}
+    if result.fault_code != 9003 or wrong:
+        steps.fail(
+            "3",
+            "fault 9003 with SetParameterValuesFault "
+            + ", ".join(f"{n.rsplit('.', 1)[1]} {c}" for n, c in expected.items()),
+            f"fault {result.fault_code}, per parameter "
+            + ", ".join(f"{n.rsplit('.', 1)[1]} {c}" for n, c in got.items()),
+        )
+    after = get_values(bench_run, steps, "3", [TAC, EAID])
+    if after != before:
+        steps.fail(
+            "3",
+            f"nothing changed by the refused set ({EAID} = {before[EAID]}, {TAC} = {before[TAC]})",
+            f"{EAID} = {after[EAID]}, {TAC} = {after[TAC]} (part of the set was applied)",
+        )

@@ -1,0 +1,100 @@
+"""TS 32.593 5.4: PM file upload. 5.4.1 (Figure 5-11): PeriodicUploadInterval and the rest of PerfMgmt.Config
+set and read back; disabled means no upload. 5.4.2 (Figure 5-12): measCollecFiles uploaded at the interval, over
+FTP, SFTP, HTTP and HTTPS, with the configured credentials, each a valid TS 32.435 file."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import pmfile
+from bench.errors import DeviceError
+from bench.run import BenchRun, Evidence
+from bench.steps import Steps
+from bench.timeline import Event
+from testplans.ts32593.procedures import read_back, registered, set_values
+
+PM = "Device.FAP.PerfMgmt.Config.1."
+USER, PASSWORD = "pm", "pm-upload-secret"
+
+
+def configure(bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: bool) -> str:
+    """PerfMgmt.Config.1 for uploads to the file server over `proto`; returns the upload folder's URL."""
+    fs = bench_run.topology.fileserver
+    assert fs is not None, "the topology has no file server"
+    fs.add_user(USER, PASSWORD)
+    fs.local(USER, f"/pm-{proto}/").mkdir(parents=True, exist_ok=True)  # the operator's upload folder
+    url = fs.url(proto, f"/pm-{proto}/")
+    interval = bench_run.unit.cfg.bounds.pm_interval
+    values = {
+        PM + "URL": (url, "xsd:string"),
+        PM + "Username": (USER, "xsd:string"),
+        PM + "Password": (PASSWORD, "xsd:string"),
+        PM + "PeriodicUploadInterval": (str(interval), "xsd:unsignedInt"),
+        PM + "Enable": ("true" if enable else "false", "xsd:boolean"),
+    }
+    set_values(bench_run, steps, step, values, f"pm-{proto}")
+    read_back(bench_run, steps, step, {n: v for n, (v, _) in values.items() if not n.endswith("Password")})
+    return url
+
+
+def uploads(bench_run: BenchRun, proto: str) -> object:
+    """An upload into the PM folder, or a refused login as the PM user (FTP and SFTP refuse before any path)."""
+    return lambda e: (
+        e.source == "fileserver"
+        and e.data.get("proto") == proto
+        and (
+            (e.kind == "upload" and f"/pm-{proto}/" in str(e.data.get("path", "")))
+            or (e.kind == "auth-failed" and e.data.get("user") == USER)
+        )
+    )
+
+
+def stop_uploads(bench_run: BenchRun, steps: Steps) -> None:
+    set_values(bench_run, steps, "post", {PM + "Enable": ("false", "xsd:boolean")}, "pm-off")
+
+
+@pytest.mark.clause("5.4.1")
+def test_disabled_pm_uploads_nothing(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
+    registered(bench_run, steps)
+    bounds = bench_run.unit.cfg.bounds
+    configure(bench_run, steps, "2", "http", enable=False)
+    mark = bench_run.timeline.mark()
+    window = 2 * bounds.pm_interval + bounds.pm_tolerance
+    try:
+        up = bench_run.timeline.wait_for(uploads(bench_run, "http"), window, "", mark)  # type: ignore[arg-type]
+    except DeviceError:
+        return
+    steps.fail("3", f"no PM upload for {window:g} s (two intervals) while PerfMgmt.Config.1.Enable is false",
+               f"an upload: {steps.describe(up)}", up)  # fmt: skip
+
+
+@pytest.mark.clause("5.4.2")
+@pytest.mark.parametrize("proto", ["ftp", "sftp", "http", "https"])
+def test_pm_files_uploaded_at_the_interval(
+    bench_run: BenchRun, evidence: Evidence, steps: Steps, proto: str
+) -> None:
+    registered(bench_run, steps)
+    bounds = bench_run.unit.cfg.bounds
+    interval, tol = bounds.pm_interval, bounds.pm_tolerance
+    mark = bench_run.timeline.mark()
+    configure(bench_run, steps, "pre", proto, enable=True)
+    seen: list[Event] = []
+    try:
+        for _ in range(3):
+            since = seen[-1].seq + 1 if seen else mark
+            ev = steps.wait("1", uploads(bench_run, proto), 3 * interval + tol,  # type: ignore[arg-type]
+                            f"a PM file uploaded over {proto} to the file server", since)  # fmt: skip
+            if ev.kind == "auth-failed" or ev.data.get("user") != USER:
+                steps.fail("1", f"the upload authenticated as {USER} with the configured password",
+                           steps.describe(ev), ev)  # fmt: skip
+            problems = pmfile.validate(open(ev.data["stored"], "rb").read())  # noqa: SIM115
+            if problems:
+                steps.fail("1", "a valid TS 32.435 measCollecFile",
+                           f"{ev.data['stored']}: {'; '.join(problems[:3])}", ev)  # fmt: skip
+            seen.append(ev)
+        gaps = [round(b.t - a.t, 2) for a, b in zip(seen, seen[1:], strict=False)]
+        off = [g for g in gaps if abs(g - interval) > tol]
+        if off:
+            steps.fail("1", f"uploads every {interval} s (+-{tol:g} s)", f"uploads {gaps} s apart", seen[-1])
+    finally:
+        stop_uploads(bench_run, steps)
