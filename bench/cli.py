@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
-from bench.inventory import load_inventory
+from bench.inventory import Inventory, load_inventory
 from bench.mock.knobs import KNOBS
 from bench.opscli import add_parsers as add_ops_parsers
 from bench.report.cli import add_parsers as add_report_parsers
@@ -26,8 +27,19 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} power={unit.power.driver} "
             f"console={unit.console.driver} wan={unit.wan.driver}"
         )
+    for note in check_pki(inv):
+        print(f"pki: {note}")
     print(f"{args.inventory}: OK")
     return 0
+
+
+def check_pki(inv: Inventory) -> list[str]:
+    """The operator PKI as the run will load it, in a scratch folder: a certificate for the wrong name is a
+    ConfigError here, before anything is started."""
+    from bench.operator_pki import load_pki, operator_names
+
+    with tempfile.TemporaryDirectory(prefix="henb-bench-pki-") as scratch:
+        return load_pki(inv.operator.pki, operator_names(inv.operator), Path(scratch)).notes
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -36,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     inv_path = Path(args.inventory)
     inv = load_inventory(inv_path)  # nothing starts before the inventory is valid
     inv.unit(args.unit)
+    check_pki(inv)
     for knob in args.misbehave:
         if knob not in KNOBS:
             raise ConfigError(f"--misbehave {knob}: expected one of {', '.join(KNOBS)}")

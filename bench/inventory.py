@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bench.errors import ConfigError
 from bench.mock.knobs import KNOBS
+from bench.operator_pki import PkiConfig
 from drivers.config import (
     MOCK_POWER_DRIVERS,
     HttpPduPower,
@@ -85,6 +86,7 @@ class Parameters(Strict):
 
 
 class Operator(Strict):
+    pki: PkiConfig = PkiConfig()
     initial_segw: Annotated[str, Field(description="FQDN or IP the unit is factory-programmed with")] = (
         "isegw.operator.example"
     )

@@ -17,12 +17,13 @@ from typing import Any
 
 from pyroute2 import IPRoute, netns
 
-from bench.errors import InfraError
+from bench.errors import ConfigError, InfraError
 from bench.hems.server import Hems
 from bench.hems.tls import server_context
 from bench.inventory import Inventory
 from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path
+from bench.operator_pki import load_pki, operator_names
 from bench.pki import CertFiles, CertificateAuthority
 from bench.services.dns import Dnsmasq
 from bench.services.fileserver import FileServer
@@ -148,11 +149,11 @@ class Topology:
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True)
+        self._pki()  # a certificate that does not match its name is a ConfigError: nothing is made yet
         self.state.save()
         self._namespaces()
         self.timings["network"] = time.monotonic() - t0
         t1 = time.monotonic()
-        self._pki()
         self._services()
         self.timings["services"] = time.monotonic() - t1
         self.timings["up"] = time.monotonic() - t0
@@ -253,14 +254,25 @@ class Topology:
                 ns.route("add", dst=str(pool), gateway=_host(t, 5), prefsrc=str(self.net.serving_hems))
 
     def _pki(self) -> None:
-        self.ca = CertificateAuthority(self.workdir / "pki")
+        """The operator PKI: generated, or the CA and certificates a physical unit was provisioned with
+        (operator.pki), each server certificate checked against the exact name the unit is given."""
+        pki = load_pki(self.op.pki, operator_names(self.op), self.workdir)
+        self.ca_cert = pki.ca_cert
+        self.ca = pki.issuer
+        if self.ca is None:
+            raise ConfigError(
+                "operator.pki: the bench needs the CA's key (ca_key) to issue the file server's certificate "
+                f"for {self.op.fileserver} and the mock units' own certificates; ready-made certificates: "
+                + "; ".join(pki.notes)
+            )
         # A second CA nobody trusts: the mock unit's 'untrusted_cert' knob presents a certificate from it.
         self.rogue_ca = CertificateAuthority(self.workdir / "pki-rogue", name="rogue CA")
+        wrong = self.op.initial_hems_cert_name
         self.certs: dict[str, CertFiles] = {
-            "isegw": self.ca.issue(self.op.initial_segw),
-            "ssegw": self.ca.issue(self.op.serving_segw),
+            "isegw": pki.certs["initial_segw"],
+            "ssegw": pki.certs["serving_segw"],
             "fileserver": self.ca.issue(self.op.fileserver),
-            "initial-hems": self.ca.issue(self.op.initial_hems_cert_name or self.op.initial_hems),
+            "initial-hems": self.ca.issue(wrong) if wrong else pki.certs["initial_hems"],
         }
 
     def _services(self) -> None:
@@ -308,7 +320,7 @@ class Topology:
                 self.timeline,
             )
             self.services.append(segw)
-            segw.start(self.ca.files, self.certs[key])
+            segw.start(CertFiles(self.ca_cert, self.ca_cert), self.certs[key])
             self._track_pid(segw.charon.pid, "charon", f"{key} charon")
             self.segw[key] = segw
         for key, addr in (("initial-hems", net.initial_hems), ("serving-hems", net.serving_hems)):
