@@ -63,6 +63,16 @@ def quiet(bench_run: BenchRun, pred: object, since: int) -> Event | None:
         return None
 
 
+def raise_unreported(bench_run: BenchRun, steps: Steps, n: int, mechanism: str) -> str:
+    """Raise alarm `n`, which must not be reported in any Inform (Logged, Disabled); returns its identifier."""
+    mark, ident = raise_alarm(bench_run, n)
+    early = quiet(bench_run, reports_any(ident), mark)
+    if early is not None:
+        steps.fail("2", f"no Inform for the {mechanism} alarm {ident}",
+                   f"an Inform carrying it: {steps.describe(early)}", early)  # fmt: skip
+    return ident
+
+
 @pytest.mark.clause("5.3.1")
 def test_reporting_mechanism_configuration(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
     registered(bench_run, steps)
@@ -107,11 +117,7 @@ def test_queued_alarm_waits_for_the_next_inform(
 def test_logged_alarm_is_not_informed_but_kept(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
     registered(bench_run, steps)
     configure(bench_run, steps, "pre")
-    mark, ident = raise_alarm(bench_run, 3)
-    early = quiet(bench_run, reports_any(ident), mark)
-    if early is not None:
-        steps.fail("2", f"no Inform for the Logged alarm {ident}", f"an Inform carrying it: {steps.describe(early)}",
-                   early)  # fmt: skip
+    ident = raise_unreported(bench_run, steps, 3, "Logged")
     history = get_values(bench_run, steps, "2", [FM + "HistoryEvent."])
     if ident not in history.values():
         steps.fail("2", f"the Logged alarm {ident} in {FM}HistoryEvent",
@@ -122,8 +128,4 @@ def test_logged_alarm_is_not_informed_but_kept(bench_run: BenchRun, evidence: Ev
 def test_disabled_alarm_is_not_reported(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
     registered(bench_run, steps)
     configure(bench_run, steps, "pre")
-    mark, ident = raise_alarm(bench_run, 4)
-    early = quiet(bench_run, reports_any(ident), mark)
-    if early is not None:
-        steps.fail("2", f"no Inform for the Disabled alarm {ident}", f"an Inform carrying it: {steps.describe(early)}",
-                   early)  # fmt: skip
+    raise_unreported(bench_run, steps, 4, "Disabled")

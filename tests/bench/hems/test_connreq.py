@@ -6,7 +6,6 @@ import hashlib
 import http.server
 import secrets
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +14,7 @@ from bench.errors import DeviceError
 from bench.hems import Hems
 from bench.hems.auth import parse_auth_params
 from bench.timeline import Timeline
-from tests.bench.hems.cpe import NS1, SERIAL, Cpe, serve
+from tests.bench.hems.cpe import NS1, SERIAL, Cpe
 
 CR_USER, CR_PASS = "acs", "cr-secret"
 REALM = "fake-cpe"
@@ -83,18 +82,6 @@ class FakeCpe:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def timeline() -> Timeline:
-    return Timeline()
-
-
-@pytest.fixture
-def hems(timeline: Timeline) -> Iterator[tuple[Hems, int]]:
-    h, port = serve(timeline)
-    yield h, port
-    h.stop()
 
 
 def boot(port: int, url: str) -> None:

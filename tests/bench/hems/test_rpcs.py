@@ -4,7 +4,6 @@ every message the HeMS sends."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,18 +15,6 @@ from bench.timeline import Timeline
 from tests.bench.hems.cpe import NS0, NS1, NS2, SERIAL, Cpe, serve
 from tests.bench.hems.xsd import validate
 from tests.bench.test_cwmp import ACS_RPC_ARGS, ATC, CPE_RESPONSES
-
-
-@pytest.fixture
-def timeline() -> Timeline:
-    return Timeline()
-
-
-@pytest.fixture
-def hems(timeline: Timeline) -> Iterator[tuple[Hems, int]]:
-    h, port = serve(timeline)
-    yield h, port
-    h.stop()
 
 
 def validate_all_sent(h: Hems) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,6 @@ from tests.bench.hems.cpe import Cpe, serve
 
 NS0, NS1, NS2 = cwmp.CWMP_NAMESPACES
 SERIAL = "SN-A"
-
-
-@pytest.fixture
-def timeline() -> Timeline:
-    return Timeline()
-
-
-@pytest.fixture
-def hems(timeline: Timeline) -> Iterator[tuple[Hems, int]]:
-    h, port = serve(timeline)
-    yield h, port
-    h.stop()
 
 
 def kinds(timeline: Timeline) -> list[str]:
