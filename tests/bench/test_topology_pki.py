@@ -31,7 +31,9 @@ def test_a_provisioned_ca_from_files_is_used(fast_inventory: Path, tmp_path: Pat
     assert "lab operator CA" in "".join(p.read_text(errors="replace") for p in logs.glob("*charon.log"))
 
 
-def test_a_server_certificate_for_another_name_is_a_config_error(fast_inventory: Path, tmp_path: Path) -> None:
+def test_a_server_certificate_for_another_name_is_a_config_error(
+    fast_inventory: Path, tmp_path: Path
+) -> None:
     ca = CertificateAuthority(tmp_path / "lab-ca", name="lab operator CA")
     wrong = ca.issue("segw-old.operator.example")
     inv = with_pki(
