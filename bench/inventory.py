@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from bench.errors import ConfigError
 from bench.mock.knobs import KNOBS
@@ -87,6 +87,9 @@ class Parameters(Strict):
 
 class Operator(Strict):
     pki: PkiConfig = PkiConfig()
+    hems_auth: Literal["none", "basic", "digest"] = Field(
+        "digest", description="how the HeMSs challenge units that have units.NAME.hems_credentials"
+    )
     initial_segw: Annotated[str, Field(description="FQDN or IP the unit is factory-programmed with")] = (
         "isegw.operator.example"
     )
@@ -121,6 +124,13 @@ class Operator(Strict):
     def initial_hems_url(self) -> str:
         """The Initial HeMS URL a unit is factory-programmed with (HTTPS when it is on the internet)."""
         return self.hems_url(self.initial_hems, tls=self.initial_hems_access == "public")
+
+
+class HemsCredentials(Strict):
+    """What the unit answers the HeMS's challenge with (its ManagementServer.Username and Password)."""
+
+    username: Annotated[str, Field(min_length=1)]
+    password: SecretStr
 
 
 class Identity(Strict):
@@ -222,6 +232,7 @@ class Unit(Strict):
     console: ConsoleConfig
     wan: WanConfig
     shell: SshShellConfig | None = None
+    hems_credentials: HemsCredentials | None = None
     bounds: Bounds = Bounds()
     mock: MockSettings = MockSettings()
 

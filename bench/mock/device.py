@@ -65,6 +65,11 @@ class MockDevice:
             "initial_segw": op.initial_segw,
             "initial_hems_url": op.initial_hems_url,
             "initial_hems_access": op.initial_hems_access,
+            "hems_username": unit.hems_credentials.username if unit.hems_credentials else "",
+            "hems_password": unit.hems_credentials.password.get_secret_value()
+            if unit.hems_credentials
+            else "",
+            "hems_auth": op.hems_auth,
             "cr_username": op.cr_username,
             "cr_password": op.cr_password,
             "cached_ips": cached_ips,

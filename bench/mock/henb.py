@@ -133,6 +133,8 @@ class MockHeNB:
             self.cfg["identity"],
             {
                 MS + "URL": cfg["initial_hems_url"],
+                MS + "Username": cfg.get("hems_username", ""),
+                MS + "Password": cfg.get("hems_password", ""),
                 MS + "ConnectionRequestUsername": cfg.get("cr_username", ""),
                 MS + "ConnectionRequestPassword": cfg.get("cr_password", ""),
             },
@@ -403,6 +405,17 @@ class MockHeNB:
                 names.append(n)
         return [(n, self.model.params[n].value, self.model.params[n].type) for n in names]
 
+    def hems_auth(self) -> dict[str, Any]:
+        """How this unit answers the HeMS's challenge: ManagementServer.Username/Password, Basic or Digest."""
+        user, password = self.model.get(MS + "Username"), self.model.get(MS + "Password")
+        if "wrong_hems_password" in self.knobs:
+            password += "-wrong"
+        if not user or self.cfg.get("hems_auth", "none") == "none":
+            return {}
+        if self.cfg["hems_auth"] == "basic":
+            return {"auth": aiohttp.BasicAuth(user, password)}
+        return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
+
     def device_id_for(self, phase: str) -> cwmp.DeviceId:
         """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change, ...)."""
         wrong = (
@@ -479,7 +492,9 @@ class MockHeNB:
             extra_kw["server_hostname"] = parts.hostname
         self.log(f"cwmp: Inform {[e for e, _ in ev]} to {url} ({server_ip})")
         jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30)) as http:
+        async with aiohttp.ClientSession(
+            cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30), **self.hems_auth()
+        ) as http:
             async with http.post(
                 target, data=body, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
             ) as r:

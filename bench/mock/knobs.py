@@ -39,4 +39,5 @@ KNOBS: dict[str, str] = {
     "no_alarm_inform": "records alarms in its tables but never reports them in an Inform",
     "alarm_history_not_kept": "never writes raised or cleared alarms into FaultMgmt.HistoryEvent",
     "download_not_fetched": "reports a Download as done (TransferComplete, FaultCode 0) without fetching the file",
+    "wrong_hems_password": "answers the HeMS's authentication challenge with a wrong password",
 }

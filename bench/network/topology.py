@@ -18,6 +18,7 @@ from typing import Any
 from pyroute2 import IPRoute, netns
 
 from bench.errors import ConfigError, InfraError
+from bench.hems.auth import Authenticator
 from bench.hems.server import Hems
 from bench.hems.tls import server_context
 from bench.inventory import Inventory
@@ -335,7 +336,9 @@ class Topology:
                 # A deliberately wrong name is the operator's choice: do not insist that it matches.
                 cert_id: str | None = self.op.initial_hems if self.op.initial_hems_cert_name is None else None
                 self.hems_tls = server_context(cert.cert, cert.key, identity=cert_id, keylog=self.hems_keylog)
-            hems = Hems(key, self.timeline, tls=self.hems_tls if public else None)
+            hems = Hems(
+                key, self.timeline, tls=self.hems_tls if public else None, auth=self.hems_authenticator()
+            )
             self.services.append(hems)
             # Threads inherit the namespace of the thread that creates them: started from inside the
             # namespace, the HeMS's own connections (connection requests) leave from there too.
@@ -388,6 +391,17 @@ class Topology:
         in_netns(name, wake)
         self.units_up.append(index)
         return name, wan
+
+    def hems_authenticator(self) -> Authenticator | None:
+        """Basic or Digest challenges with each unit's credentials from the inventory (none: no challenge)."""
+        users = {
+            u.hems_credentials.username: u.hems_credentials.password.get_secret_value()
+            for u in self.inv.units.values()
+            if u.hems_credentials is not None
+        }
+        if self.op.hems_auth == "none" or not users:
+            return None
+        return Authenticator(self.op.hems_auth, users)
 
     def plug_home(self, ifname: str) -> None:
         """Put `ifname` (in the internet namespace) on the home link's bridge, where DHCP is served."""

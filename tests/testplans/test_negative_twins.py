@@ -44,6 +44,7 @@ TWINS = [
     ("inform_before_change", "5.2.4", "1", ["it came before the change", "and none after"]),
     ("old_address_in_inform", "5.2.4", "1", ["(the new inner address)", "(the old address)"]),
     ("wrong_device_id_on_address_change", "5.2.4", "1", ["DeviceId", "serial 'MOCK0001X'"]),
+    ("wrong_hems_password", "5.1.2.2", "2.1", ["an Inform to the Initial HeMS", "auth-failed"]),
     ("ignore_serving_hems", "5.1.3", "1.1", ["an Inform to the Serving HeMS", "nothing within"]),
     ("hems_by_ip", "5.1.2.3", "1.1", ["query for ihems.operator.example at the public DNS before the TLS"]),
     (
