@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -87,5 +86,4 @@ def clean(state_dir: Path, prefix: str) -> list[str]:
         done.append(f"removed link {link}")
     if path.exists():
         path.unlink()
-    time.sleep(0)
     return done

@@ -76,7 +76,6 @@ class Topology:
         self.segw: dict[str, SeGW] = {}
         self.ca: CertificateAuthority | None = None
         self.rogue_ca: CertificateAuthority | None = None
-        self.units_up: list[int] = []
         self.timings: dict[str, float] = {}
         self.fileserver: FileServer | None = None
         self.hems_tls: Any = None
@@ -389,7 +388,6 @@ class Topology:
             ns.link("set", index=ns.link_lookup(ifname=wan)[0], state="up")
 
         in_netns(name, wake)
-        self.units_up.append(index)
         return name, wan
 
     def hems_authenticator(self) -> Authenticator | None:

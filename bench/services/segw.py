@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -159,4 +158,3 @@ class SeGW:
         self.charon.stop()
         if self._listener is not None:
             self._listener.join(timeout=2)
-        time.sleep(0)
