@@ -203,6 +203,11 @@ class MockSettings(Strict):
     cwmp_ns: Literal[
         "urn:dslforum-org:cwmp-1-0", "urn:dslforum-org:cwmp-1-1", "urn:dslforum-org:cwmp-1-2"
     ] = "urn:dslforum-org:cwmp-1-1"
+    data_model: Literal["device2", "igd"] = Field(
+        "device2",
+        description="the unit's root data model: Device:2 (TR-181) or InternetGatewayDevice with the TR-262 FAP "
+        "components; both carry TR-196 FAPService:2 (an igd unit needs operator.parameters set to its IGD paths)",
+    )
 
     @field_validator("misbehave")
     @classmethod

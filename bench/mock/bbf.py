@@ -1,4 +1,5 @@
-"""The mock unit's data model schema, derived from the BBF XML (TR-181 Device:2.17, TR-196 FAPService:2.1).
+"""The mock unit's data model schemas, derived from the BBF XML: `device2` (TR-181 Device:2.17 with TR-196
+FAPService:2.1) and `igd` (InternetGatewayDevice with the TR-262 FAP components and TR-196 FAPService:2.1).
 
 `derive()` reads the XML (slow, ~1 s); `schema()` loads the derived JSON shipped next to this module (fast).
 """
@@ -14,10 +15,15 @@ from lxml import etree
 
 HERE = Path(__file__).resolve().parent
 SCHEMA_JSON = HERE / "tr196_device2.json"
+IGD_SCHEMA_JSON = HERE / "tr262_igd.json"
+SCHEMA_FILES = {"device2": SCHEMA_JSON, "igd": IGD_SCHEMA_JSON}
+ROOTS = {"device2": "Device.", "igd": "InternetGatewayDevice."}
 # The BBF files live in the shared reference folder next to the repository.
 BBF_DIR = HERE.parents[2] / "shared" / "reference" / "bbf"
 TR181 = "tr-181-2-17-0-cwmp-full.xml"
 TR196 = "tr-196-2-1-2-cwmp-full.xml"
+TR262 = "tr-262-1-0-0.xml"
+IGD = "InternetGatewayDevice."
 
 # From Device:2 only the objects a HeNB's management needs; from FAPService:2 the LTE parts.
 TR181_OBJECTS = {
@@ -37,6 +43,60 @@ TR181_OBJECTS = {
 }
 TR181_SUBTREES = ("Device.FaultMgmt.",)
 TR196_SKIP = (".UMTS.", ".CDMA2000.", ".Legacy.", ".REM.")
+# TR-262's Femto components, placed at the top of InternetGatewayDevice (TR-262 section 2: "may exist at the top
+# level"); ApplicationPlatform is left out (the bench does not manage it).
+TR262_SKIP = ("FAP.ApplicationPlatform.",)
+
+
+def _p(
+    type_: str = "string", writable: bool = False, forced: bool = False, notify: str = "normal", **extra: Any
+) -> dict[str, Any]:
+    return {"type": type_, "writable": writable, "forced": forced, "notify": notify, **extra}
+
+
+# TR-098 (InternetGatewayDevice:1) is not among the reference BBF files, so the few IGD root objects the mock
+# needs are written here by hand, after TR-098 Amendment 2: the DeviceInfo and ManagementServer parameters the
+# unit reports or the HeMS sets, forcedInform / activeNotify as TR-098 marks them. Keep this minimal: anything
+# the BBF files define (FAPService, the FAP components, FaultMgmt) is derived, not typed in.
+IGD_ROOT: dict[str, Any] = {
+    IGD: {
+        "writable": False,
+        "num": None,
+        "params": {"DeviceSummary": _p(forced=True, cons={"maxlen": 1024})},
+    },
+    IGD + "DeviceInfo.": {
+        "writable": False,
+        "num": None,
+        "params": {
+            "Manufacturer": _p(cons={"maxlen": 64}),
+            "ManufacturerOUI": _p(cons={"maxlen": 6}),
+            "ProductClass": _p(cons={"maxlen": 64}),
+            "SerialNumber": _p(cons={"maxlen": 64}),
+            "SpecVersion": _p(forced=True, cons={"maxlen": 16}),
+            "HardwareVersion": _p(forced=True, cons={"maxlen": 64}),
+            "SoftwareVersion": _p(forced=True, notify="forceEnabled", cons={"maxlen": 64}),
+            "ProvisioningCode": _p(writable=True, forced=True, notify="forceEnabled", cons={"maxlen": 64}),
+            "UpTime": _p("unsignedInt", notify="canDeny"),
+        },
+    },
+    IGD + "ManagementServer.": {
+        "writable": False,
+        "num": None,
+        "params": {
+            "URL": _p(writable=True, cons={"maxlen": 256}),
+            "Username": _p(writable=True, cons={"maxlen": 256}),
+            "Password": _p(writable=True, secret=True, cons={"maxlen": 256}),
+            "PeriodicInformEnable": _p("boolean", writable=True),
+            "PeriodicInformInterval": _p("unsignedInt", writable=True, cons={"min": 1}),
+            "PeriodicInformTime": _p("dateTime", writable=True),
+            "ParameterKey": _p(forced=True, cons={"maxlen": 32}),
+            "ConnectionRequestURL": _p(forced=True, cons={"maxlen": 256}),
+            "ConnectionRequestUsername": _p(writable=True, cons={"maxlen": 256}),
+            "ConnectionRequestPassword": _p(writable=True, secret=True, cons={"maxlen": 256}),
+            "UpgradesManaged": _p("boolean", writable=True),
+        },
+    },
+}
 PRIMITIVES = {
     "string",
     "unsignedInt",
@@ -148,26 +208,36 @@ def _objects(model: etree._Element, types: _DataTypes, prefix: str, keep: Any) -
     return out
 
 
-def derive(bbf_dir: Path = BBF_DIR) -> dict[str, Any]:
+def _fapservice(m196: etree._Element, types: _DataTypes, root: str) -> dict[str, Any]:
+    """FAPService:2.1 (a service model) under ROOT.Services., the LTE parts."""
+    out = _objects(
+        m196,
+        types,
+        root + "Services.",
+        lambda p: p.startswith(root + "Services.FAPService.") and not any(s in p for s in TR196_SKIP),
+    )
+    if root == IGD:
+        # The service model's own top-level parameter (FAPServiceNumberOfEntries) lives in Services.
+        params = {p.get("name"): _param(p, types) for p in m196.iterfind("parameter")}
+        out[IGD + "Services."] = {"writable": False, "num": None, "params": params}
+    return out
+
+
+def derive(bbf_dir: Path = BBF_DIR, kind: str = "device2") -> dict[str, Any]:
     """Read the BBF XML and return the schema: object path -> writability, NumberOfEntries, parameters."""
     parser = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True, huge_tree=True)
     d181 = etree.parse(str(bbf_dir / TR181), parser).getroot()
     d196 = etree.parse(str(bbf_dir / TR196), parser).getroot()
-    types = _DataTypes([d181, d196])
     m181 = d181.find("model")
     m196 = d196.find("model")
     assert m181 is not None and m196 is not None
+    if kind == "igd":
+        return _derive_igd(bbf_dir, parser, d181, m181, d196, m196)
+    types = _DataTypes([d181, d196])
     objects = _objects(
         m181, types, "", lambda p: p in TR181_OBJECTS or any(p.startswith(s) for s in TR181_SUBTREES)
     )
-    objects.update(
-        _objects(
-            m196,
-            types,
-            "Device.Services.",
-            lambda p: p.startswith("Device.Services.FAPService.") and not any(s in p for s in TR196_SKIP),
-        )
-    )
+    objects.update(_fapservice(m196, types, "Device."))
     return {
         "models": [m181.get("name"), m196.get("name")],
         "sources": [TR181, TR196],
@@ -175,17 +245,45 @@ def derive(bbf_dir: Path = BBF_DIR) -> dict[str, Any]:
     }
 
 
-def write(path: Path = SCHEMA_JSON, bbf_dir: Path = BBF_DIR) -> None:
-    path.write_text(json.dumps(derive(bbf_dir), separators=(",", ":"), sort_keys=True))
+def _derive_igd(
+    bbf_dir: Path,
+    parser: etree.XMLParser,
+    d181: etree._Element,
+    m181: etree._Element,
+    d196: etree._Element,
+    m196: etree._Element,
+) -> dict[str, Any]:
+    """InternetGatewayDevice: the hand-written root objects (IGD_ROOT), TR-262's FAP components at the top,
+    FAPService:2.1 under Services., and FaultMgmt (TR-157's component, which Device:2 takes as it is: read from
+    TR-181, the only BBF file here that defines it) at the top."""
+    d262 = etree.parse(str(bbf_dir / TR262), parser).getroot()
+    # TR-262 imports IPAddress and Alias from TR-106's types, which TR-181 defines too.
+    types = _DataTypes([d262, d181, d196])
+    objects: dict[str, Any] = dict(IGD_ROOT)
+    for comp in d262.iterfind("component"):
+        objects.update(_objects(comp, types, IGD, lambda p: not any(s in p for s in TR262_SKIP)))
+    fm = _objects(m181, types, "", lambda p: p.startswith("Device.FaultMgmt."))
+    objects.update({IGD + k.removeprefix("Device."): v for k, v in fm.items()})
+    objects.update(_fapservice(m196, types, IGD))
+    return {
+        "models": ["InternetGatewayDevice (IGD_ROOT, after TR-098)", "TR-262 FAP", m196.get("name")],
+        "sources": [TR262, TR196, TR181],
+        "objects": dict(sorted(objects.items())),
+    }
 
 
-@lru_cache(maxsize=1)
-def schema() -> dict[str, Any]:
+def write(kind: str = "device2", bbf_dir: Path = BBF_DIR) -> None:
+    SCHEMA_FILES[kind].write_text(json.dumps(derive(bbf_dir, kind), separators=(",", ":"), sort_keys=True))
+
+
+@lru_cache(maxsize=2)
+def schema(kind: str = "device2") -> dict[str, Any]:
     """The derived schema shipped with the package (regenerate with `python -m bench.mock.bbf`)."""
-    data: dict[str, Any] = json.loads(SCHEMA_JSON.read_text())
+    data: dict[str, Any] = json.loads(SCHEMA_FILES[kind].read_text())
     return data
 
 
 if __name__ == "__main__":
-    write()
-    print(f"wrote {SCHEMA_JSON} ({SCHEMA_JSON.stat().st_size} bytes)")
+    for k, f in SCHEMA_FILES.items():
+        write(k)
+        print(f"wrote {f} ({f.stat().st_size} bytes)")

@@ -114,6 +114,9 @@ class DataModel:
 
     def __init__(self, params: dict[str, Param] | None = None, schema: dict[str, Any] | None = None) -> None:
         self.schema: dict[str, Any] = schema if schema is not None else {"objects": {}}
+        # The root object: 'Device.' (Device:2) or 'InternetGatewayDevice.'.
+        self.root: str = next(iter(self.schema["objects"]), "Device.").split(".")[0] + "."
+        self.parameter_key = self.root + "ManagementServer.ParameterKey"
         self.params: dict[str, Param] = dict(params or {})
         self.objects: set[str] = set()
         self.next_instance: dict[str, int] = {}
@@ -258,8 +261,8 @@ class DataModel:
             raise SpvRefused(faults)
         for name, value in values.items():
             self.params[name].value = value
-        if PARAMETER_KEY in self.params:
-            self.params[PARAMETER_KEY].value = parameter_key
+        if self.parameter_key in self.params:
+            self.params[self.parameter_key].value = parameter_key
 
     def is_object(self, path: str) -> bool:
         """An object instance, or a table whose parent exists ('Device.FaultMgmt.CurrentAlarm.')."""
@@ -273,7 +276,7 @@ class DataModel:
         )
 
     def _match(self, path: str) -> list[str]:
-        if path == "" or path == "Device.":
+        if path == "" or path == self.root:
             return list(self.params)
         if path.endswith("."):
             if not self.is_object(path):
@@ -300,7 +303,7 @@ class DataModel:
             if next_level:
                 raise CwmpError(FAULT_INVALID_ARGUMENTS, "NextLevel true with a parameter name")
             return {path: self.params[path].writable}
-        base = path or "Device."
+        base = path or self.root
         if not self.is_object(base):
             raise CwmpError(FAULT_INVALID_NAME, f"Invalid parameter name {path}")
         out: dict[str, bool] = {}
@@ -385,9 +388,36 @@ WAN_IF = "Device.IP.Interface.1."
 TUNNEL_IF = "Device.IP.Interface.2."
 
 
-def factory(identity: dict[str, str], values: dict[str, str] | None = None) -> DataModel:
+def _alarms(m: DataModel) -> None:
+    fm = m.root + "FaultMgmt."
+    for ev, cause, problem, severity in SUPPORTED_ALARMS:
+        n = m.add(fm + "SupportedAlarm.")
+        base = f"{fm}SupportedAlarm.{n}."
+        for k, v in (
+            ("EventType", ev),
+            ("ProbableCause", cause),
+            ("SpecificProblem", problem),
+            ("PerceivedSeverity", severity),
+            ("ReportingMechanism", "0 Expedited"),
+        ):
+            m.params[base + k].value = v
+
+
+def _preset(m: DataModel, preset: dict[str, str]) -> DataModel:
+    for name, value in preset.items():
+        if name in m.params:
+            m.params[name].value = value
+    return m
+
+
+def factory(
+    identity: dict[str, str], values: dict[str, str] | None = None, kind: str = "device2"
+) -> DataModel:
     """A unit as it leaves the factory: the BBF-derived schema with FAPService.1, the WAN and tunnel IP
-    interfaces, one IPsec tunnel, the SupportedAlarm entries and one PerfMgmt.Config (disabled)."""
+    interfaces, one IPsec tunnel, the SupportedAlarm entries and one PerfMgmt.Config (disabled). `kind`
+    'igd' gives the InternetGatewayDevice model instead (factory_igd)."""
+    if kind == "igd":
+        return factory_igd(identity, values)
     m = DataModel(schema=bbf.schema())
     for obj in ("Device.", "Device.Services.", "Device.DeviceInfo.", "Device.ManagementServer."):
         m.instantiate(obj)
@@ -402,17 +432,7 @@ def factory(identity: dict[str, str], values: dict[str, str] | None = None) -> D
         m.add(f"Device.IP.Interface.{n}.IPv4Address.")
     m.add("Device.IPsec.Tunnel.")
     m.add("Device.FAP.PerfMgmt.Config.")
-    for ev, cause, problem, severity in SUPPORTED_ALARMS:
-        n = m.add("Device.FaultMgmt.SupportedAlarm.")
-        base = f"Device.FaultMgmt.SupportedAlarm.{n}."
-        for k, v in (
-            ("EventType", ev),
-            ("ProbableCause", cause),
-            ("SpecificProblem", problem),
-            ("PerceivedSeverity", severity),
-            ("ReportingMechanism", "0 Expedited"),
-        ):
-            m.params[base + k].value = v
+    _alarms(m)
     preset = {
         "Device.RootDataModelVersion": "2.17",
         "Device.DeviceInfo.Manufacturer": identity["manufacturer"],
@@ -440,7 +460,41 @@ def factory(identity: dict[str, str], values: dict[str, str] | None = None) -> D
         "Device.FAP.PerfMgmt.Config.1.PeriodicUploadInterval": "900",
         **(values or {}),
     }
-    for name, value in preset.items():
-        if name in m.params:
-            m.params[name].value = value
-    return m
+    return _preset(m, preset)
+
+
+IGD = "InternetGatewayDevice."
+IGD_FAP = IGD + "Services.FAPService.1."
+# Where the IGD unit keeps its IPsec inner address: TR-262's IKE SA table (readOnly, forceDefaultEnabled).
+IGD_TUNNEL_ADDRESS = IGD + "FAP.Tunnel.IKESA.1.IPAddress"
+
+
+def factory_igd(identity: dict[str, str], values: dict[str, str] | None = None) -> DataModel:
+    """The InternetGatewayDevice unit: the IGD root objects, FAPService.1 (one PLMNList), TR-262's FAP.GPS,
+    FAP.Tunnel with IKESA.1 (the inner address) and FAP.PerfMgmt.Config.1 (disabled), FaultMgmt's alarms."""
+    m = DataModel(schema=bbf.schema("igd"))
+    for obj in ("", "DeviceInfo.", "ManagementServer.", "Services.", "FaultMgmt.", "FAP."):
+        m.instantiate(IGD + obj)
+    m.add(IGD + "Services.FAPService.")
+    m.add(IGD_FAP + "CellConfig.LTE.EPC.PLMNList.")
+    m.add(IGD + "FAP.Tunnel.IKESA.")
+    m.add(IGD + "FAP.PerfMgmt.Config.")
+    _alarms(m)
+    preset = {
+        IGD + "DeviceSummary": "InternetGatewayDevice:1.4[](Baseline:1), FAPService:2.1[1](Baseline:1)",
+        IGD + "DeviceInfo.Manufacturer": identity["manufacturer"],
+        IGD + "DeviceInfo.ManufacturerOUI": identity["oui"],
+        IGD + "DeviceInfo.ProductClass": identity["product_class"],
+        IGD + "DeviceInfo.SerialNumber": identity["serial_number"],
+        IGD + "DeviceInfo.SpecVersion": "1.0",
+        IGD + "DeviceInfo.HardwareVersion": "mock-1",
+        IGD + "DeviceInfo.SoftwareVersion": "henb-bench-mock-0.2",
+        IGD + "FaultMgmt.MaxCurrentAlarmEntries": "16",
+        IGD + "ManagementServer.PeriodicInformInterval": "300",
+        IGD_TUNNEL_ADDRESS: "0.0.0.0",
+        IGD + "FAP.Tunnel.IKESA.1.Status": "Disabled",
+        IGD_FAP + "FAPControl.LTE.Gateway.S1SigLinkPort": "36412",
+        IGD + "FAP.PerfMgmt.Config.1.PeriodicUploadInterval": "900",
+        **(values or {}),
+    }
+    return _preset(m, preset)

@@ -57,6 +57,7 @@ class MockDevice:
             "workdir": str(workdir),
             "knobs": knobs,
             "cwmp_ns": unit.mock.cwmp_ns,
+            "data_model": unit.mock.data_model,
             "identity": ident.model_dump(),
             "ike_id": self.ike_id,
             "ca": str(ca.files.cert),

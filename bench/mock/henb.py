@@ -34,7 +34,6 @@ from aiohttp import web
 from bench import configfile, cwmp, pmfile
 from bench.mock import transfer
 from bench.mock.datamodel import (
-    PARAMETER_KEY,
     CwmpError,
     DataModel,
     Param,
@@ -49,9 +48,6 @@ RETRIES = 6
 RETRY_WAIT = 0.1
 ESP = ["aes128gcm16"]
 IKE = ["aes128-sha256-ecp256"]
-MS = "Device.ManagementServer."
-FM = "Device.FaultMgmt."
-PM_TABLE = "Device.FAP.PerfMgmt.Config."
 EVENT_TABLE_SIZE = 32
 EVENT_FIELDS = (
     "EventTime",
@@ -111,6 +107,12 @@ class MockHeNB:
         self.wrong_id = cwmp.DeviceId(
             ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"] + "X"
         )
+        # The data model: Device:2 or InternetGatewayDevice (TR-262 FAP components); same procedures.
+        self.kind: str = cfg.get("data_model", "device2")
+        root = "InternetGatewayDevice." if self.kind == "igd" else "Device."
+        self.ms = root + "ManagementServer."
+        self.fm = root + "FaultMgmt."
+        self.pm_table = root + "FAP.PerfMgmt.Config."
         self.model = self.factory_model()
         # What the next session reports: event code -> CommandKey, extra parameters, CPE requests.
         self.pending: dict[str, str] = {}
@@ -132,12 +134,13 @@ class MockHeNB:
         m = factory(
             self.cfg["identity"],
             {
-                MS + "URL": cfg["initial_hems_url"],
-                MS + "Username": cfg.get("hems_username", ""),
-                MS + "Password": cfg.get("hems_password", ""),
-                MS + "ConnectionRequestUsername": cfg.get("cr_username", ""),
-                MS + "ConnectionRequestPassword": cfg.get("cr_password", ""),
+                self.ms + "URL": cfg["initial_hems_url"],
+                self.ms + "Username": cfg.get("hems_username", ""),
+                self.ms + "Password": cfg.get("hems_password", ""),
+                self.ms + "ConnectionRequestUsername": cfg.get("cr_username", ""),
+                self.ms + "ConnectionRequestPassword": cfg.get("cr_password", ""),
             },
+            self.kind,
         )
         # Parameter names the inventory uses that the BBF model does not have stay settable.
         for key in ("serving_segw", "s1_far_end", "ipsec_usage", "ipsec_address"):
@@ -174,16 +177,16 @@ class MockHeNB:
     def command(self, cmd: str) -> None:
         words = cmd.split()
         if words == ["status"]:
-            current = len(self.model.instances(FM + "CurrentAlarm."))
+            current = len(self.model.instances(self.fm + "CurrentAlarm."))
             self.log(
                 f"status: state={self.state} inner={self.vip} serial={self.device_id.serial_number} "
-                f"hems={self.model.get(MS + 'URL')} alarms={current} knobs={sorted(self.knobs) or 'none'}"
+                f"hems={self.model.get(self.ms + 'URL')} alarms={current} knobs={sorted(self.knobs) or 'none'}"
             )
         elif words == ["help"]:
             self.log(HELP)
         elif words == ["alarm", "list"]:
-            for n in self.model.instances(FM + "SupportedAlarm."):
-                b = f"{FM}SupportedAlarm.{n}."
+            for n in self.model.instances(self.fm + "SupportedAlarm."):
+                b = f"{self.fm}SupportedAlarm.{n}."
                 g = self.model.get
                 self.log(
                     f"alarm {n}: {g(b + 'EventType')} / {g(b + 'ProbableCause')} / {g(b + 'PerceivedSeverity')} "
@@ -407,7 +410,7 @@ class MockHeNB:
 
     def hems_auth(self) -> dict[str, Any]:
         """How this unit answers the HeMS's challenge: ManagementServer.Username/Password, Basic or Digest."""
-        user, password = self.model.get(MS + "Username"), self.model.get(MS + "Password")
+        user, password = self.model.get(self.ms + "Username"), self.model.get(self.ms + "Password")
         if "wrong_hems_password" in self.knobs:
             password += "-wrong"
         if not user or self.cfg.get("hems_auth", "none") == "none":
@@ -575,11 +578,11 @@ class MockHeNB:
             key = b.findtext("ParameterKey") or ""
             if m == "AddObject":
                 n = self.model.add_object(obj)
-                self.model.params[PARAMETER_KEY].value = key
+                self.model.params[self.model.parameter_key].value = key
                 self.log(f"param: added {obj}{n}.")
                 return cwmp.response(self.ns, env.id, m, instance=n, status=0)
             self.model.delete_object(obj)
-            self.model.params[PARAMETER_KEY].value = key
+            self.model.params[self.model.parameter_key].value = key
             self.log(f"param: deleted {obj}")
             return cwmp.response(self.ns, env.id, m, status=0)
         if m == "Reboot":
@@ -779,7 +782,7 @@ class MockHeNB:
     # -- alarms (TS 32.593 5.3, TR-181 FaultMgmt) ----------------------------------------------------------
     def alarm(self, action: str, n: int) -> None:
         m = self.model
-        sup = f"{FM}SupportedAlarm.{n}."
+        sup = f"{self.fm}SupportedAlarm.{n}."
         if sup not in m.objects:
             self.log(f"alarm: no SupportedAlarm {n} (see `alarm list`)")
             return
@@ -789,8 +792,8 @@ class MockHeNB:
         ident = f"{self.device_id.serial_number}-alarm-{n}"
         current = [
             i
-            for i in m.instances(FM + "CurrentAlarm.")
-            if m.get(f"{FM}CurrentAlarm.{i}.AlarmIdentifier") == ident
+            for i in m.instances(self.fm + "CurrentAlarm.")
+            if m.get(f"{self.fm}CurrentAlarm.{i}.AlarmIdentifier") == ident
         ]
         if mech == "3 Disabled":
             self.log(f"alarm: {action} {n} ignored (ReportingMechanism 3 Disabled)")
@@ -799,7 +802,7 @@ class MockHeNB:
         fields = {
             "EventTime": t,
             "AlarmIdentifier": ident,
-            "ManagedObjectInstance": "Device.Services.FAPService.1",
+            "ManagedObjectInstance": m.root + "Services.FAPService.1",
             "EventType": m.get(sup + "EventType"),
             "ProbableCause": m.get(sup + "ProbableCause"),
             "SpecificProblem": m.get(sup + "SpecificProblem"),
@@ -811,7 +814,7 @@ class MockHeNB:
                 self.log(f"alarm: {n} is already raised ({ident})")
                 return
             fields.update(NotificationType="NewAlarm", PerceivedSeverity=m.get(sup + "PerceivedSeverity"))
-            ca = f"{FM}CurrentAlarm.{m.add_internal(FM + 'CurrentAlarm.')}."
+            ca = f"{self.fm}CurrentAlarm.{m.add_internal(self.fm + 'CurrentAlarm.')}."
             for k in (
                 "AlarmIdentifier",
                 "ManagedObjectInstance",
@@ -831,7 +834,7 @@ class MockHeNB:
                 return
             fields.update(NotificationType="ClearedAlarm", PerceivedSeverity="Cleared")
             for i in current:
-                m.delete(f"{FM}CurrentAlarm.{i}.")
+                m.delete(f"{self.fm}CurrentAlarm.{i}.")
         if "alarm_history_not_kept" not in self.knobs:
             self.add_event("HistoryEvent", fields)
         where = "HistoryEvent"
@@ -853,7 +856,7 @@ class MockHeNB:
             )
             where = entry
         elif mech == "2 Logged" and "logged_alarm_informed" in self.knobs:
-            hist = f"{FM}HistoryEvent.{m.instances(FM + 'HistoryEvent.')[-1]}."
+            hist = f"{self.fm}HistoryEvent.{m.instances(self.fm + 'HistoryEvent.')[-1]}."
             self.notify({"4 VALUE CHANGE": ""}, [hist + f for f in EVENT_FIELDS])
         self.log(
             f"alarm: {'raised' if action == 'raise' else 'cleared'} {n} {ident} ({fields['EventType']} / "
@@ -862,7 +865,7 @@ class MockHeNB:
 
     def add_event(self, table: str, fields: dict[str, str]) -> str:
         m = self.model
-        tbl = f"{FM}{table}."
+        tbl = f"{self.fm}{table}."
         existing = m.instances(tbl)
         if len(existing) >= EVENT_TABLE_SIZE:
             m.delete(f"{tbl}{existing[0]}.")
@@ -880,8 +883,8 @@ class MockHeNB:
             if not self.registered or "no_pm_upload" in self.knobs:
                 continue
             now = time.time()
-            for i in self.model.instances(PM_TABLE):
-                b = f"{PM_TABLE}{i}."
+            for i in self.model.instances(self.pm_table):
+                b = f"{self.pm_table}{i}."
                 g = self.model.get
                 enabled = is_true(g(b + "Enable")) or "pm_upload_while_disabled" in self.knobs
                 url = g(b + "URL")
@@ -944,10 +947,10 @@ class MockHeNB:
         while True:
             await asyncio.sleep(0.1)
             g = self.model.get
-            if not self.registered or not is_true(g(MS + "PeriodicInformEnable")):
+            if not self.registered or not is_true(g(self.ms + "PeriodicInformEnable")):
                 due = None
                 continue
-            interval = int(g(MS + "PeriodicInformInterval") or "0")
+            interval = int(g(self.ms + "PeriodicInformInterval") or "0")
             if interval <= 0:
                 continue
             if due is None or due[0] != interval:
@@ -962,8 +965,8 @@ class MockHeNB:
         auth = Authenticator("digest", {}, realm="henb-bench unit")
 
         async def handle(request: web.Request) -> web.Response:
-            user = self.model.get(MS + "ConnectionRequestUsername")
-            auth.users = {user: self.model.get(MS + "ConnectionRequestPassword")}
+            user = self.model.get(self.ms + "ConnectionRequestUsername")
+            auth.users = {user: self.model.get(self.ms + "ConnectionRequestPassword")}
             result = auth.check(request.method, request.path_qs, request.headers.get("Authorization"))
             if result.user is None:
                 if request.headers.get("Authorization"):
@@ -982,7 +985,7 @@ class MockHeNB:
     def set_inner(self, vip: str, notify: bool = False) -> None:
         self.vip = vip
         self.model.set_internal(self.p["ipsec_address"], vip, notify=notify)
-        self.model.set_internal(MS + "ConnectionRequestURL", f"http://{vip}:{CR_PORT}/cr", notify=False)
+        self.model.set_internal(self.ms + "ConnectionRequestURL", f"http://{vip}:{CR_PORT}/cr", notify=False)
 
     async def address_pump(self) -> None:
         """5.2.4: every new inner address is reported with an Inform as soon as possible."""
@@ -1008,7 +1011,8 @@ class MockHeNB:
         lease = await asyncio.to_thread(self.dhcp)
         await asyncio.to_thread(self.configure_wan, lease)
         self.public_dns = lease["dns"]
-        self.model.set_internal("Device.IP.Interface.1.IPv4Address.1.IPAddress", lease["ip"], notify=False)
+        if (wan := "Device.IP.Interface.1.IPv4Address.1.IPAddress") in self.model.params:
+            self.model.set_internal(wan, lease["ip"], notify=False)
         self.log(f"wan: {lease['ip']} via {lease['router']}, dns {lease['dns']}")
         self.charon = Charon("unit", self.workdir / "charon", None, retransmit_timeout=1.0)
         await asyncio.to_thread(self.charon.start)
@@ -1055,7 +1059,7 @@ class MockHeNB:
         """5.1.2.2 (Initial HeMS behind the Initial SeGW) or 5.1.2.3 (Initial HeMS on the internet)."""
         assert self.public_dns is not None
         self.set_state("discovering")
-        ihems_url = self.model.get(MS + "URL")
+        ihems_url = self.model.get(self.ms + "URL")
         ihost = urlsplit(ihems_url).hostname or ""
         if self.cfg.get("initial_hems_access") == "public":
             ihems_ip = await self.lookup(ihost, self.public_dns, "hems_by_ip")
@@ -1079,11 +1083,11 @@ class MockHeNB:
             await self.session(ihems_url, ihems_ip, events, [], "discovery")
         # Steps 4-6: release, drop the first tunnel (private case), Serving SeGW, Serving HeMS.
         ssegw = self.model.get(self.p["serving_segw"])
-        shems_url = self.model.get(MS + "URL")
+        shems_url = self.model.get(self.ms + "URL")
         if "ignore_serving_hems" in self.knobs:
             self.log(f"bug: ignoring the Serving HeMS {shems_url}; staying with {ihems_url}")
             shems_url = ihems_url
-            self.model.params[MS + "URL"].value = ihems_url
+            self.model.params[self.ms + "URL"].value = ihems_url
         if "ignore_serving_assignment" in self.knobs or not ssegw:
             self.log("discovery: no Serving SeGW assigned (or ignored); staying with the Initial SeGW")
             self.set_state("stuck")

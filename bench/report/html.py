@@ -13,7 +13,7 @@ from typing import Any
 from bench.report.ladder import expected_svg, first_deviation, match, messages, observed_svg
 from bench.report.measure import MEASUREMENTS, measure
 from bench.report.redact import Redactor
-from bench.report.sequences import FIGURES
+from bench.report.sequences import figure_for
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#111827;background:#f9fafb}
@@ -149,7 +149,8 @@ def _test_section(run_dir: Path, idx: int, r: dict[str, Any], t0: float, redacto
     msgs = messages(events)
     anchor = f"ev{idx}-"
     highlight = _evidence_seqs(r.get("message", ""))
-    figure = FIGURES.get(r.get("clause") or "")
+    # A skipped test checked nothing: no expected ladder, no verdict that could read as a pass.
+    figure = None if r.get("outcome") == "skipped" else figure_for(r.get("clause"), r["test"])
     expected = ""
     if figure is not None:
         matches = match(figure, msgs)
@@ -162,6 +163,8 @@ def _test_section(run_dir: Path, idx: int, r: dict[str, Any], t0: float, redacto
             if dev
             else "the observed messages follow the figure's sequence"
         )
+    elif r.get("outcome") == "skipped":
+        verdict = "skipped: nothing was checked"
     else:
         verdict = "no expected sequence is defined for this clause"
     observed = observed_svg(msgs, t0, anchor, highlight, "observed (timeline)")

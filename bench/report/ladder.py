@@ -3,6 +3,7 @@ matched in order against a figure's expected sequence, and drawn as inline SVG."
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -11,6 +12,8 @@ from bench.report.sequences import LANES, Figure, Step
 
 LANE_X0, LANE_DX, ROW_DY, TOP = 84, 104, 26, 44
 LABEL_CHARS = 38
+# The unit's console line for an alarm it raised (the mock's wording; `alarm raise N` is typed by the bench).
+ALARM_RAISED = re.compile(r"\balarm: raised (\d+)\b")
 
 
 @dataclass
@@ -44,7 +47,8 @@ def _short(values: Any) -> str:
 
 
 def messages(events: list[dict[str, Any]]) -> list[Message]:
-    """The arrows the events show, in timeline order; console lines and bench events are not arrows."""
+    """The arrows the events show, in timeline order; bench events and console lines are not arrows, except
+    the line of an alarm raised on the console (a self-arrow on the HeNB, kind `alarm-raised`)."""
     return [m for e in events for m in _arrows(e)]
 
 
@@ -96,6 +100,15 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
         what = str(d.get("path") or d.get("file") or "")
         up = "upload" in kind
         add("henb", "files", f"{kind} {what}".strip(), detail="" if up else str(d.get("status", "")))
+    elif source == "console" and kind == "console-line":
+        raised = ALARM_RAISED.search(str(d.get("line", "")))
+        if raised:
+            n = raised.group(1)
+            out.append(
+                Message(
+                    seq, t, "henb", "henb", f"alarm {n} raised", source, "alarm-raised", {**d, "alarm": n}
+                )
+            )
     elif source == "power" and kind == "power":
         add("henb", "henb", f"power {d.get('action', '')}")
     return out
@@ -104,17 +117,36 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
 def _matches(step: Step, m: Message) -> bool:
     if m.source != step.source or m.kind != step.kind:
         return False
-    for key, want in step.where.items():
+    for key, wants in step.where.items():
         have = m.data.get(key)
-        if not (have == want or (isinstance(have, list) and want in have)):
-            return False
+        for want in wants if isinstance(wants, tuple) else (wants,):
+            if not (
+                have == want
+                or (isinstance(have, list) and want in have)
+                or (isinstance(have, dict) and any(want in str(name) for name in have))
+            ):
+                return False
     return True
 
 
+def _latest_start(steps: tuple[Step, ...], msgs: list[Message]) -> int | None:
+    """Where the figure's latest complete occurrence starts, or None when it never occurs in full."""
+    end = len(msgs)
+    for step in reversed(steps):
+        found = next((j for j in range(end - 1, -1, -1) if _matches(step, msgs[j])), None)
+        if found is None:
+            return None
+        end = found
+    return end
+
+
 def match(figure: Figure, msgs: list[Message]) -> list[Match]:
-    """Walk the figure's steps in order over the observed messages; stop at the first deviation."""
+    """Walk the figure's steps in order over the observed messages; stop at the first deviation.
+
+    A test's timeline starts at the unit's boot, so it also holds the earlier tests' messages: a sequence
+    that occurs in full is matched at its latest occurrence (the test's own), a broken one from the start."""
     result: list[Match] = []
-    pos = 0
+    pos = _latest_start(figure.steps, msgs) or 0
     deviated = False
     for i, step in enumerate(figure.steps):
         if deviated:

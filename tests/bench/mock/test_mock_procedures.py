@@ -1,4 +1,5 @@
-"""The mock unit on the real bench network: parameter RPCs, notifications, Download, alarms, PM upload, reboot."""
+"""The mock unit on the real bench network: parameter RPCs, notifications, Download, Upload, alarms, PM upload,
+ScheduleInform, reboot and (last: it undoes everything) FactoryReset."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from bench import configfile, cwmp, pmfile
 from bench.hems.server import Hems
 from bench.inventory import load_inventory
+from bench.mock.datamodel import factory
 from bench.run import BenchRun
 from bench.timeline import Event
 from tests.support import needs_root, write_inventory
@@ -301,3 +303,123 @@ def test_periodic_inform(unit: Unit) -> None:
         "SetParameterValues",
         params=[("Device.ManagementServer.PeriodicInformEnable", "false", "xsd:boolean")],
     )
+
+
+def test_schedule_inform_after_delay_seconds(unit: Unit) -> None:
+    mark = unit.run.timeline.mark()
+    t0 = time.time()
+    assert unit.call("ScheduleInform", delay_seconds=2, command_key="si-1") == cwmp.Done("ScheduleInform")
+    inf = unit.hems.wait_inform(unit.serial, ["3 SCHEDULED", "M ScheduleInform"], timeout=10, since=mark)
+    assert inf.t - t0 >= 2.0, f"the Inform came {inf.t - t0:.2f} s after ScheduleInform, before DelaySeconds"
+    keys = dict(zip(inf.data["events"], inf.data["command_keys"], strict=True))
+    assert keys["M ScheduleInform"] == "si-1"
+    early = [i for i in unit.informs(mark) if i.t < inf.t and "3 SCHEDULED" in i.data["events"]]
+    assert not early
+
+
+def test_upload_vendor_configuration_file(unit: Unit) -> None:
+    unit.fs.add_user("ul", "ulpass")
+    tac = "Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC"
+    value = unit.gpv(tac)[tac]
+    mark = unit.run.timeline.mark()
+    res = unit.call(
+        "Upload",
+        file_type="1 Vendor Configuration File",
+        url=unit.fs.url("http", "/up/"),
+        username="ul",
+        password="ulpass",
+        command_key="ul-1",
+    )
+    assert isinstance(res, cwmp.TransferResult) and res.status == 1
+    tc = unit.wait(
+        lambda e: e.source == "hems" and e.kind == "cpe-rpc" and e.data.get("command_key") == "ul-1",
+        since=mark,
+        what="TransferComplete",
+    )
+    assert tc.data["fault_code"] == 0, tc.data
+    inf = unit.informs(mark)[-1]
+    assert "M Upload" in inf.data["events"] and "7 TRANSFER COMPLETE" in inf.data["events"]
+    ups = unit.run.timeline.find(lambda e: e.source == "fileserver" and e.kind == "upload", mark)
+    assert len(ups) == 1 and ups[0].data["status"] == 201 and ups[0].data["user"] == "ul"
+    assert ups[0].data["path"] == f"/up/{unit.serial}-config.xml"
+    blob = Path(ups[0].data["stored"]).read_bytes()
+    assert configfile.validate(blob) == []
+    params = configfile.parse(blob)
+    assert params[tac] == value
+    assert "Device.DeviceInfo.SerialNumber" not in params, "only writable parameters"
+    secrets = (
+        "Device.ManagementServer.Password",
+        "Device.ManagementServer.ConnectionRequestPassword",
+        PM + "Password",
+    )
+    assert not set(secrets) & set(params), "no secrets in the configuration file"
+
+
+def test_pm_upload_in_phase_with_periodic_upload_time(unit: Unit) -> None:
+    unit.fs.add_user("pm", "pmpass")
+    # A reference time in the past on an odd second: uploads must fall on odd seconds (interval 2).
+    ref = int(time.time()) // 2 * 2 - 101
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ref))
+    mark = unit.run.timeline.mark()
+    unit.call(
+        "SetParameterValues",
+        params=[
+            (PM + "URL", unit.fs.url("http", "/pm/"), "xsd:string"),
+            (PM + "Username", "pm", "xsd:string"),
+            (PM + "Password", "pmpass", "xsd:string"),
+            (PM + "PeriodicUploadInterval", "2", "xsd:unsignedInt"),
+            (PM + "PeriodicUploadTime", stamp, "xsd:dateTime"),
+            (PM + "Enable", "true", "xsd:boolean"),
+        ],
+    )
+    time.sleep(6.5)
+    unit.call(
+        "SetParameterValues",
+        params=[
+            (PM + "Enable", "false", "xsd:boolean"),
+            (PM + "PeriodicUploadTime", "0001-01-01T00:00:00Z", "xsd:dateTime"),
+        ],
+    )
+    ups = unit.run.timeline.find(lambda e: e.source == "fileserver" and e.kind == "upload", mark)
+    assert 2 <= len(ups) <= 4, [u.data for u in ups]
+    phases = [(u.t - ref) % 2 for u in ups]
+    assert all(p < 0.7 for p in phases), f"uploads {phases} s after the PeriodicUploadTime grid"
+
+
+def test_factory_reset_bootstraps_with_factory_values(unit: Unit) -> None:
+    """Last in the module: the unit comes back factory-fresh (registered again by the bench's HeMSs)."""
+    tac = "Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC"
+    interval = "Device.ManagementServer.PeriodicInformInterval"
+    unit.call(
+        "SetParameterValues",
+        params=[(tac, "999", "xsd:unsignedInt"), (interval, "777", "xsd:unsignedInt")],
+        parameter_key="before-reset",
+    )
+    unit.call("SetParameterAttributes", attributes=[(tac, 2)])
+    assert unit.call("FactoryReset") == cwmp.Done("FactoryReset")
+    # The operator provisions the reset unit again, as power_on does for a fresh unit (queued
+    # only now: anything queued earlier would ride on the session that carried FactoryReset).
+    boot = unit.run.unit.boot
+    assert boot is not None
+    topo = unit.run.topology
+    topo.hems["initial-hems"].queue_rpc(
+        unit.serial, "SetParameterValues", params=boot.serving_values, parameter_key="discovery"
+    )
+    topo.hems["serving-hems"].queue_rpc(
+        unit.serial, "SetParameterValues", params=boot.registration_values, parameter_key="registration"
+    )
+    mark = unit.run.timeline.mark()  # after the connection-request session that carried FactoryReset
+    first = unit.wait(
+        lambda e: e.source == "hems" and e.kind == "inform" and e.data.get("serial") == unit.serial,
+        30,
+        mark,
+        "the first Inform after FactoryReset",
+    )
+    assert "0 BOOTSTRAP" in first.data["events"], first.data["events"]
+    assert "M Reboot" not in first.data["events"]
+    unit.wait(lambda e: e.source == "mme" and e.kind == "sctp-init", 30, mark, "S1 INIT after FactoryReset")
+    fresh = factory(unit.run.unit.cfg.identity.model_dump())
+    got = unit.gpv(tac, interval)
+    assert got == {tac: fresh.get(tac), interval: fresh.get(interval)}
+    gpa = unit.call("GetParameterAttributes", names=[tac])
+    assert isinstance(gpa, cwmp.GpaResult) and gpa.attributes[tac].notification == 0
