@@ -94,6 +94,8 @@ def _coverage(summary: dict[str, Any]) -> str:
             else "error"
             if any(r["outcome"] == "error" for r in ran)
             else "passed"
+            if any(r["outcome"] == "passed" for r in ran)
+            else "skipped"  # every test of the clause skipped: nothing of it was checked
             if ran
             else "not-run"
         )
@@ -118,7 +120,8 @@ def _coverage(summary: dict[str, Any]) -> str:
         links = " ".join(f"<a href='#test-{_slug(r['test'])}'>{escape(r['test'])}</a>" for r in ran)
         rows.append(
             f"<tr><td><b>{escape(clause)}</b></td><td>{escape(entry.get('title', ''))}<br>{links}</td>"
-            f"<td>{check_list}</td><td><span class='badge {outcome}'>{outcome.replace('-', ' ').upper()}</span></td></tr>"
+            f"<td>{check_list}</td><td><span class='badge {'not-run' if outcome == 'skipped' else outcome}'>"
+            f"{outcome.replace('-', ' ').upper()}</span></td></tr>"
         )
     return (
         "<table class='coverage'><tr><th>clause</th><th>procedure</th><th>checks</th><th>result</th></tr>"

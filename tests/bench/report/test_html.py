@@ -126,3 +126,15 @@ def test_chromium_draws_the_ladders(failed_run: Path, tmp_path: Path) -> None:
     drawn = {c for c in colors if max(abs(x - y) for x, y in zip(c, blue, strict=True)) < 40}
     matched = {c for c in colors if max(abs(x - y) for x, y in zip(c, green, strict=True)) < 40}
     assert drawn and matched, "no ladder arrows in the screenshot"
+
+
+def test_a_clause_whose_tests_were_all_skipped_reads_skipped_not_passed() -> None:
+    from bench.report.html import _coverage
+
+    summary = {
+        "clauses": {"5.1.2.3": {"title": "public", "checks": [{"step": "1.1", "what": "DNS"}]}},
+        "results": [{"test": "t", "clause": "5.1.2.3", "outcome": "skipped", "message": "private inventory"}],
+    }
+    page = _coverage(summary)
+    assert ">SKIPPED<" in page and ">PASSED<" not in page
+    assert "<span class='not-run'>not run</span> step 1.1" in page
