@@ -117,8 +117,7 @@ def test_call_with_connection_request(hems: tuple[Hems, int], timeline: Timeline
             scheme,
             "",
         )
-        kinds = [e.kind for e in timeline]
-        assert kinds[kinds.index("connection-request") :][:2] == ["connection-request", "inform"]
+        # The unit may open its session before the HeMS has recorded the answer to its GET: no order here.
         assert timeline.find(lambda e: e.kind == "inform")[-1].data["events"] == ["6 CONNECTION REQUEST"]
     finally:
         fake.close()
