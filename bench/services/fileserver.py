@@ -193,29 +193,23 @@ class FileServer:
                         bytes=os.path.getsize(file),
                     )
 
-                def on_file_received(self, file: str) -> None:
+                def _uploaded(self, file: str, status: int) -> None:
                     server._event(
                         "upload",
                         proto="ftp",
                         path=self._path(file),
                         user=self.username,
                         peer=self.remote_ip,
-                        status=226,
+                        status=status,
                         bytes=os.path.getsize(file),
                         stored=file,
                     )
 
+                def on_file_received(self, file: str) -> None:
+                    self._uploaded(file, 226)
+
                 def on_incomplete_file_received(self, file: str) -> None:
-                    server._event(
-                        "upload",
-                        proto="ftp",
-                        path=self._path(file),
-                        user=self.username,
-                        peer=self.remote_ip,
-                        status=426,
-                        bytes=os.path.getsize(file),
-                        stored=file,
-                    )
+                    self._uploaded(file, 426)
 
                 def on_login_failed(self, username: str, password: str) -> None:
                     server._event(
