@@ -815,17 +815,10 @@ class MockHeNB:
                 return
             fields.update(NotificationType="NewAlarm", PerceivedSeverity=m.get(sup + "PerceivedSeverity"))
             ca = f"{self.fm}CurrentAlarm.{m.add_internal(self.fm + 'CurrentAlarm.')}."
-            for k in (
-                "AlarmIdentifier",
-                "ManagedObjectInstance",
-                "EventType",
-                "ProbableCause",
-                "SpecificProblem",
-                "PerceivedSeverity",
-                "AdditionalText",
-                "AdditionalInformation",
-            ):
-                m.params[ca + k].value = fields[k]
+            # CurrentAlarm has the event's fields but its time and type (it has Raised/ChangedTime instead).
+            for k in EVENT_FIELDS:
+                if k not in ("EventTime", "NotificationType"):
+                    m.params[ca + k].value = fields[k]
             m.params[ca + "AlarmRaisedTime"].value = t
             m.params[ca + "AlarmChangedTime"].value = t
         else:
