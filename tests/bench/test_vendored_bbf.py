@@ -1,5 +1,5 @@
-"""The repository stands alone: the vendored BBF files are complete, licensed and packaged, and nothing the
-project ships refers to a path outside it."""
+"""The repository stands alone: the vendored BBF files are complete, licensed and packaged, the architecture
+is described inside it, and nothing the project ships refers to a path outside it."""
 
 from __future__ import annotations
 
@@ -74,3 +74,18 @@ def test_nothing_shipped_refers_to_a_path_outside_the_repository() -> None:
         if OUTSIDE.search(line)
     ]
     assert not found, "paths outside the repository:\n" + "\n".join(found)
+
+
+def test_readme_points_to_the_architecture_inside_the_repository() -> None:
+    readme = (ROOT / "README.md").read_text()
+    built = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    assert "docs/architecture.md" in built
+    architecture = (ROOT / "docs" / "architecture.md").read_text()
+    for part in (
+        "## Layers",
+        "## A run's life",
+        "## Error kinds",
+        "## The event timeline",
+        "## The mock unit",
+    ):
+        assert part in architecture, f"docs/architecture.md lacks {part!r}"
