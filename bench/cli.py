@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _global_options(p: argparse.ArgumentParser, default: str) -> None:
-    p.add_argument("--inventory", default=default, help="inventory file (default: inventory.yaml)")
+    if "--inventory" not in p._option_string_actions:  # a subcommand may declare it itself
+        p.add_argument("--inventory", default=default, help="inventory file (default: inventory.yaml)")
 
 
 def main(argv: list[str] | None = None) -> None:
