@@ -3,8 +3,8 @@
 VENV    := .venv
 BIN     := $(VENV)/bin
 PYTHON  ?= python3
-DEB     := strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki dnsmasq-base \
-           iproute2 procps tcpdump python3-venv chromium
+# The Debian packages, one list shared with `henb-bench doctor` (with why each is needed).
+DEB     := $(shell sed -e 's/\#.*//' bench/deb-packages.txt)
 STAMP   := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SRC     := bench drivers testplans tests benchmarks
 
