@@ -28,7 +28,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The doctor first: a host that cannot run the bench stops here with the fix, not with every test erroring.
 demo: deps venv
+	$(BIN)/henb-bench doctor --quiet
 	$(BIN)/henb-bench run
 
 lint: venv

@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hems_parser(sub)
     add_report_parsers(sub)
     add_ops_parsers(sub)
+    add_doctor_parser(sub)
     return p
 
 
