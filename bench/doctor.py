@@ -38,6 +38,8 @@ PROGRAMS: dict[str, str] = {
     "mount": "mount",  # bench/services/process.py
     "git": "git",  # bench/run.py (revision in run.json)
     "chromium": "chromium",  # tests/bench/report/test_html.py
+    "dpkg-query": "dpkg",  # this doctor
+    "make": "make",  # the Makefile; tests/test_packages.py reads its DEB list through it
 }
 XFRM_KEY = "0x" + "01" * 16
 
