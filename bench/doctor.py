@@ -117,6 +117,7 @@ def check_kernel(prefix: str) -> list[Item]:
             ),
             _sctp(ns),
             _esp(ns),
+            _charon(ns),
         ]
     finally:
         netns.remove(ns)
@@ -211,6 +212,31 @@ def _sctp(ns: str) -> Item:
         )  # fmt: skip
     return Item(
         "kernel SCTP", True, "present (the mock unit uses it; the MME stand-in reads raw IP-protocol-132)"
+    )
+
+
+def _charon(ns: str) -> Item:
+    """charon started as the bench starts it (its load list, kernel-libipsec, a private /run), asked over VICI."""
+    from bench.errors import BenchError
+    from bench.services.charon import Charon
+
+    with tempfile.TemporaryDirectory(prefix="henb-bench-doctor-") as tmp:
+        charon = Charon("doctor-charon", Path(tmp), ns)
+        try:
+            charon.start(timeout=10)
+            version = charon.session.version()
+        except BenchError as exc:
+            log = Path(tmp, "charon.log")
+            said = log.read_text(errors="replace").splitlines()[-4:] if log.exists() else []
+            fix = f"{MAKE_DEPS} (the packages and plugins above)"
+            detail = f"{exc}".split("; log ")[0]  # the log goes with the temporary folder: its last lines instead
+            return Item("charon starts", False, " | ".join([detail, *said]), fix)
+        finally:
+            charon.stop()
+    return Item(
+        "charon starts",
+        True,
+        f"strongSwan {version.get('version', b'?').decode()} with every plugin of the load list, answers over VICI",
     )
 
 

@@ -68,6 +68,7 @@ def test_every_item_is_ok_on_this_host(inventory: Path) -> None:
         "program charon: /usr/lib/ipsec/charon",
         "charon plugin openssl:",
         "charon plugin kernel-libipsec:",
+        "charon starts: strongSwan ",
         "python pydantic:",
         "python pyroute2:",
         f"leftovers of prefix {PREFIX}: no namespace",
@@ -170,3 +171,28 @@ def test_state_dir_writable_missing_or_not_a_folder(tmp_path: Path) -> None:
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         assert not check_state_dir(locked).ok
+
+
+@pytest.mark.netns
+@needs_root()
+def test_a_missing_charon_plugin_is_named_and_charon_is_seen_failing(
+    inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's host: charon without its openssl plugin exits 66 with unmet hasher dependencies."""
+    import bench.services.charon
+
+    monkeypatch.setattr(
+        bench.services.charon, "PLUGINS", bench.services.charon.PLUGINS.replace("openssl", "opnssl")
+    )
+    lines: list[str] = []
+    assert run_doctor(inventory, say=lines.append, quiet=True) == 3
+    assert lines[0] == (
+        "FAIL  charon plugin opnssl: /usr/lib/ipsec/plugins/libstrongswan-opnssl.so missing: charon will not start; "
+        "fix: `make deps`: one of the strongSwan packages above ships it"
+    )
+    assert lines[1].startswith("FAIL  charon starts: doctor-charon exited with code 66 | ")
+    assert "unmet dependency: HASHER:HASH_SHA1" in lines[1] and lines[1].endswith(
+        "fix: `make deps` (the packages and plugins above)"
+    )
+    assert lines[2].endswith("items need a fix: charon plugin opnssl, charon starts")
+    assert leftovers(PREFIX) == {"namespaces": [], "links": []}
