@@ -229,7 +229,8 @@ def _charon(ns: str) -> Item:
             log = Path(tmp, "charon.log")
             said = log.read_text(errors="replace").splitlines()[-4:] if log.exists() else []
             fix = f"{MAKE_DEPS} (the packages and plugins above)"
-            detail = f"{exc}".split("; log ")[0]  # the log goes with the temporary folder: its last lines instead
+            # The log goes with the temporary folder: its last lines instead of its path.
+            detail = str(exc).split("; log ")[0]
             return Item("charon starts", False, " | ".join([detail, *said]), fix)
         finally:
             charon.stop()
@@ -500,6 +501,8 @@ def add_parser(sub: Any) -> None:
         help="check this host can run the bench (kernel, Debian packages, charon plugins, Python modules, "
         "state dir, ports) and that the inventory's devices answer; one line per item with the fix",
     )
+    # Also after the subcommand, as `power` and `up` take it; SUPPRESS keeps a value given before it.
+    p.add_argument("--inventory", default=argparse.SUPPRESS, help="inventory file (default: inventory.yaml)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the items that need a fix")
     p.set_defaults(fn=cmd_doctor)
 

@@ -24,7 +24,7 @@ needs_dpkg = pytest.mark.skipif(not Path("/var/lib/dpkg/status").exists(), reaso
 
 def doctor(inventory: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bench.cli", "--inventory", str(inventory), "doctor"],
+        [sys.executable, "-m", "bench.cli", "doctor", "--inventory", str(inventory)],
         cwd=ROOT,
         capture_output=True,
         text=True,
