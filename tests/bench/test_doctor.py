@@ -4,6 +4,8 @@ inventory that is wrong or names a device that does not answer: each named with 
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
 import re
 import socket
@@ -196,3 +198,28 @@ def test_a_missing_charon_plugin_is_named_and_charon_is_seen_failing(
     )
     assert lines[2].endswith("items need a fix: charon plugin opnssl, charon starts")
     assert leftovers(PREFIX) == {"namespaces": [], "links": []}
+
+
+def test_every_module_the_bench_imports_is_a_requirement_the_doctor_checks() -> None:
+    """A third-party import in bench/, drivers/ or testplans/ that pyproject.toml does not name would pass the
+    doctor here (installed by chance) and fail on a fresh host."""
+    imported: dict[str, str] = {}
+    for folder in ("bench", "drivers", "testplans"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                for name in names:
+                    imported.setdefault(name.split(".")[0], str(path.relative_to(ROOT)))
+    first_party = {"bench", "drivers", "testplans", "tests"}
+    third = {m: where for m, where in imported.items() if m not in sys.stdlib_module_names | first_party}
+    required = {re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0].lower() for r in requirements()}
+    dists = importlib.metadata.packages_distributions()
+    missing = sorted(
+        f"{m} (imported by {where})"
+        for m, where in third.items()
+        if not {d.lower() for d in dists.get(m, [])} & required
+    )
+    assert "yaml" in third and "vici" in third  # the scan sees imports
+    assert missing == [], f"imported but not in pyproject.toml's dependencies: {missing}"
