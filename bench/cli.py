@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hems_parser(sub)
     add_report_parsers(sub)
     add_ops_parsers(sub)
+    add_doctor_parser(sub)
     # Global options are accepted after the subcommand too: `henb-bench run --inventory F` as well as
     # `henb-bench --inventory F run`. SUPPRESS keeps a value given before the subcommand.
     for command in {id(c): c for c in sub.choices.values()}.values():
