@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PYTHON  ?= python3
 DEB     := strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki dnsmasq-base \
-           iproute2 procps tcpdump python3-venv chromium
+           iproute2 procps tcpdump tshark python3-venv chromium
 STAMP   := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SRC     := bench drivers testplans tests benchmarks
 

@@ -9,7 +9,7 @@ from bench.errors import DeviceError
 from bench.run import BenchRun
 from bench.steps import Steps
 from bench.unit import Boot
-from testplans.ts32593.flows import sctp_init
+from testplans.ts32593.flows import s1ap, sctp_init
 
 
 def registered(bench_run: BenchRun, steps: Steps) -> Boot:
@@ -80,3 +80,20 @@ def describe_result(result: RpcResult) -> str:
     if isinstance(result, CwmpFault):
         return f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}"
     return repr(result)
+
+
+def s1_carries(bench_run: BenchRun, steps: Steps, step: str, tac: int, since: int) -> None:
+    """After a change of the TAC, S1 must carry it: an eNB Configuration Update with it, or a new S1 Setup
+    Request with it (a unit that restarts its cell)."""
+    if bench_run.inv.operator.s1_far_end is None:
+        return
+    update = steps.wait(
+        step,
+        lambda e: (s1ap("ENBConfigurationUpdate")(e) or s1ap("S1SetupRequest")(e)) and "tacs" in e.data,
+        bench_run.unit.cfg.bounds.step,
+        f"an eNB Configuration Update (or S1 Setup Request) with TAC {tac} at the MME",
+        since,
+    )
+    if update.data["tacs"] != [tac]:
+        steps.fail(step, f"S1 to carry the new TAC {tac}", f"{update.data['message']} with TACs {update.data['tacs']}",
+                   update)  # fmt: skip
