@@ -20,7 +20,7 @@ KNOBS: dict[str, str] = {
     "s1_wrong_plmn": "S1 Setup Request carries another MNC than the configured PLMN",
     "s1_to_factory_address": "starts S1 setup toward its factory MME address instead of the one the HeMS set",
     "no_enb_config_update": "sends no eNB Configuration Update when the TAC or PLMN changes",
-    "s1_before_registration": "sends an S1 SCTP INIT to its factory MME address before the Serving HeMS configures it",
+    "s1_before_registration": "starts S1 setup to its factory MME address before the Serving HeMS configures it",
     "no_inform_after_address_change": "notices a new inner address but sends no Inform",
     "inform_before_change": "sends its IP-change Inform right after registration, and none after the change",
     "old_address_in_inform": "the IP-change Inform carries the old inner address",
