@@ -436,6 +436,12 @@ class RawSctp:
             a = Association(pkt.dport, pkt.sport, self._sender(src, dst), on_data, on_state, peer=src, local=dst,
                             my_tag=my_tag, peer_tag=peer_tag, next_tsn=my_tsn,
                             peer_cum=(peer_tsn - 1) & 0xFFFFFFFF, **self.assoc_opts)  # type: ignore[arg-type]  # fmt: skip
+            for k, old in list(
+                self.assocs.items()
+            ):  # one association per unit and port: the new one replaces it
+                if k[0] == src and k[2] == pkt.dport:
+                    del self.assocs[k]
+                    old._close("closed", "replaced by a new association from the same address")
             self.assocs[key] = a
             a._out(peer_tag, [chunk(COOKIE_ACK, 0, b"")])
             a._established()
@@ -450,7 +456,7 @@ class RawSctp:
         with self.lock:
             for a in list(self.assocs.values()):
                 if a.state == "established":
-                    a.abort("the bench is stopping")
+                    a.abort("the endpoint is closing")
         self.sock.close()
         self._thread.join(timeout=2)
 

@@ -984,6 +984,8 @@ class MockHeNB:
             old = self.vip
             self.set_inner(new, notify=True)
             self.log(f"ipsec: inner address changed {old} -> {new}")
+            if self.s1.target is not None:  # the association was bound to the old address: S1 setup again
+                self.s1_setup(self.s1, *self.s1.target)
             if "no_inform_after_address_change" in self.knobs or "inform_before_change" in self.knobs:
                 self.model.changed.pop(self.p["ipsec_address"], None)
                 continue

@@ -21,6 +21,7 @@ class S1Client:
         self.assoc: sctp.Association | None = None
         self.kernel: socket.socket | None = None
         self.sent: tuple[str, int] | None = None  # (PLMN, TAC) the MME last heard
+        self.target: tuple[str, int] | None = None  # the MME's address and port
         self.lock = threading.Lock()
 
     def carried(self, plmn: str, tac: int) -> tuple[str, int]:
@@ -33,6 +34,7 @@ class S1Client:
     def setup(self, address: str, port: int, enb_id: int, plmn: str, tac: int, name: str) -> None:
         """Open the association and send S1 Setup Request over it (once up); returns at once."""
         self.close()
+        self.target = (address, port)
         plmn, tac = self.carried(plmn, tac)
         request = None if "no_s1_setup" in self.knobs else s1ap.s1_setup_request(enb_id, plmn, tac, name)
         with self.lock:
@@ -108,4 +110,4 @@ class S1Client:
             self.raw.close()
         if self.kernel is not None:
             self.kernel.close()
-        self.raw, self.assoc, self.kernel, self.sent = None, None, None, None
+        self.raw, self.assoc, self.kernel, self.sent, self.target = None, None, None, None, None
