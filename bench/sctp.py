@@ -224,7 +224,7 @@ class Association:
         tag_ok = pkt.vtag == self.my_tag or (
             kinds[:1] in ([ABORT], [SHUTDOWN_COMPLETE]) and pkt.chunks[0][1] & 1 and pkt.vtag == self.peer_tag
         )
-        if not tag_ok and not (kinds[:1] == [INIT_ACK] and pkt.vtag == self.my_tag):
+        if not tag_ok:  # RFC 9260 8.5: not for this association (or forged)
             self.dropped += 1
             return
         got_data = False

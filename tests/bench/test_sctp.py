@@ -71,6 +71,15 @@ class Wire:
                 self.client.receive(pkt)
 
 
+def connected() -> tuple[Wire, sctp.Association]:
+    """A Wire whose association is up; the server's end with it."""
+    w = Wire()
+    w.client.connect()
+    w.pump()
+    assert w.server is not None and w.server.state == "established"
+    return w, w.server
+
+
 def kinds(raw: bytes) -> list[str]:
     pkt = sctp.parse(raw)
     assert pkt is not None
@@ -166,31 +175,22 @@ def test_checksum_errors_and_wrong_tags_are_dropped() -> None:
 
 
 def test_abort_and_shutdown() -> None:
-    w = Wire()
-    w.client.connect()
-    w.pump()
-    assert w.server is not None
+    w, server = connected()
     w.client.shutdown()
     w.pump()
-    assert w.client.state == "closed" and w.server.state == "closed"
+    assert w.client.state == "closed" and server.state == "closed"
     assert "server shutdown-ack-sent" in w.states
 
-    w2 = Wire()
-    w2.client.connect()
+    w2, server2 = connected()
+    server2.abort()
     w2.pump()
-    assert w2.server is not None
-    w2.server.abort()
-    w2.pump()
-    assert w2.client.state == "aborted" and w2.server.state == "aborted"
+    assert w2.client.state == "aborted" and server2.state == "aborted"
 
 
 def test_heartbeat_is_answered() -> None:
-    w = Wire()
-    w.client.connect()
-    w.pump()
-    assert w.server is not None
+    w, server = connected()
     info = struct.pack("!HH", 1, 12) + b"12345678"
-    w.server.receive(sctp.Packet(40000, 36412, w.server.my_tag, [(sctp.HEARTBEAT, 0, info)]))
+    server.receive(sctp.Packet(40000, 36412, server.my_tag, [(sctp.HEARTBEAT, 0, info)]))
     reply = sctp.parse(w.to_client[-1])
     assert reply is not None and reply.chunks == [(sctp.HEARTBEAT_ACK, 0, info)]
 
