@@ -22,6 +22,7 @@ class S1Client:
         self.kernel: socket.socket | None = None
         self.sent: tuple[str, int] | None = None  # (PLMN, TAC) the MME last heard
         self.target: tuple[str, int] | None = None  # the MME's address and port
+        self.request: bytes | None = None  # the S1 Setup Request, sent again after an S1 Setup Failure's wait
         self.lock = threading.Lock()
 
     def carried(self, plmn: str, tac: int) -> tuple[str, int]:
@@ -39,6 +40,7 @@ class S1Client:
         request = None if "no_s1_setup" in self.knobs else s1ap.s1_setup_request(enb_id, plmn, tac, name)
         with self.lock:
             self.sent = (plmn, tac) if request else None
+            self.request = request
         if sctp.kernel_sctp():
             threading.Thread(target=self._kernel, args=(address, port, request), daemon=True).start()
             return
@@ -83,6 +85,12 @@ class S1Client:
             return
         extra = f" cause {msg['cause']}" if "cause" in msg else ""
         self.log(f"s1: {msg['message']} received{extra}")
+        wait = msg.get("time_to_wait")
+        if msg["message"] == "S1SetupFailure" and wait and self.request is not None:
+            # TS 36.413 8.7.3.3: not before TimeToWait has passed, then S1 Setup again.
+            timer = threading.Timer(int(wait[1:-1]), self._send, (self.request,))
+            timer.daemon = True
+            timer.start()
 
     def _kernel(self, address: str, port: int, request: bytes | None) -> None:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, sctp.IPPROTO_SCTP)

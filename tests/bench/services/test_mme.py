@@ -4,6 +4,7 @@ capture of a real run decodes as S1AP in Wireshark (tshark)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -11,13 +12,14 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 from pyroute2 import netns as pr_netns
 
 from bench import s1ap, sctp
 from bench.network import netns
 from bench.services.mme import MmeStandIn
 from bench.timeline import Event, Timeline
-from tests.support import PREFIX, henb_bench, needs_root
+from tests.support import PREFIX, henb_bench, needs_root, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
@@ -92,3 +94,30 @@ def test_inner_capture_decodes_as_s1ap_in_wireshark(fast_inventory: Path, tmp_pa
     assert all(r[0] == "1" and r[1] == "18" and r[2] == "17" for r in rows[:2]), out
     report = next(tmp_path.glob("*/report.html")).read_text()
     assert "S1AP S1SetupRequest" in report and "S1AP S1SetupResponse" in report
+
+
+def test_inventory_makes_the_mme_refuse_s1_setup(fast_inventory: Path, tmp_path: Path) -> None:
+    inventory = yaml.safe_load(fast_inventory.read_text())
+    inventory["operator"].update(
+        {"s1_setup_failure": "misc:om-intervention", "s1_time_to_wait": "v1s", "tac": 4660, "plmn": "310410"}
+    )
+    fast_inventory.write_text(yaml.safe_dump(inventory))
+    res = henb_bench(
+        "--inventory", str(fast_inventory), "run", "--clause", "5.1.3", "--out", str(tmp_path / "out")
+    )
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    (timeline,) = tmp_path.glob("out/*/timeline.jsonl")
+    s1 = [e["data"] for e in map(json.loads, timeline.read_text().splitlines()) if e["kind"] == "s1ap"]
+    assert s1[0]["message"] == "S1SetupRequest" and s1[0]["tacs"] == [4660] and s1[0]["plmn"] == "310410"
+    assert s1[1]["message"] == "S1SetupFailure" and s1[1]["direction"] == "downlink"
+    assert s1[1]["cause"] == "misc:om-intervention" and s1[1]["time_to_wait"] == "v1s"
+    assert not any(d["message"] == "S1SetupResponse" for d in s1)
+
+
+def test_a_wrong_s1ap_cause_is_a_config_error(tmp_path: Path) -> None:
+    inventory = write_inventory(
+        tmp_path / "inventory.yaml", operator={"s1_setup_failure": "misc:no-such-cause"}
+    )
+    res = henb_bench("--inventory", str(inventory), "check")
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "s1_setup_failure" in res.stdout + res.stderr and "GROUP:VALUE" in res.stdout + res.stderr
