@@ -393,7 +393,8 @@ class MockHeNB:
 
     def s1_setup(self, s1: S1Client, address: str, port: int) -> None:
         plmn, tac, cell = self.s1_values()
-        s1.setup(address, port, cell, plmn or "00101", tac, f"mock-{self.device_id.serial_number}")
+        # Never set by the HeMS: a factory PLMN no operator uses, so the plan notices.
+        s1.setup(address, port, cell, plmn or "99970", tac, f"mock-{self.device_id.serial_number}")
 
     # -- TR-069 ----------------------------------------------------------------------------------------
     def inform_params(self, extra: list[str]) -> list[tuple[str, str, str]]:
