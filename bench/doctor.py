@@ -38,6 +38,7 @@ PROGRAMS: dict[str, str] = {
     "mount": "mount",  # bench/services/process.py
     "git": "git",  # bench/run.py (revision in run.json)
     "chromium": "chromium",  # tests/bench/report/test_html.py
+    "tshark": "tshark",  # tests/bench/services/test_mme.py (the inner capture decodes as S1AP)
     "dpkg-query": "dpkg",  # this doctor
     "make": "make",  # the Makefile; tests/test_packages.py reads its DEB list through it
 }
