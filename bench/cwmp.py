@@ -358,12 +358,18 @@ def parse_envelope(body: bytes, max_size: int = MAX_BODY) -> Envelope:
         hold_requests=None if hold is None else hold.lower() in ("1", "true"),
         method=method,
         body=rpc,
-        session_timeout=int(timeout) if timeout.isdigit() else None,
+        session_timeout=_timeout(timeout),
         supported_versions=None
         if supported is None
         else tuple(v.strip() for v in supported.split(",") if v.strip()),
         use_version=heads.get("UseCWMPVersion"),
     )
+
+
+def _timeout(raw: str) -> int | None:
+    """SessionTimeout's seconds, or None when it is not a plain number (isdigit() alone admits superscript
+    digits, and int() refuses numbers of thousands of digits)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
 
 
 def _expect(env: Envelope, method: str) -> None:
