@@ -6,6 +6,7 @@ builders emit messages valid against the BBF schemas, for every RPC in both dire
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -279,12 +280,15 @@ def _opt_text(el: etree._Element, name: str, default: str = "") -> str:
     return _text(el, name) if _kids(el, name) else default
 
 
+_XSD_INT = re.compile(r"[+-]?[0-9]{1,20}")
+
+
 def _int(el: etree._Element, name: str) -> int:
     raw = _text(el, name)
-    try:
-        return int(raw)
-    except ValueError:
-        raise CwmpParseError(f"{_local(el)}/{name} is not an integer: {raw[:40]!r}") from None
+    # XSD's integer forms only: int() would also take "1_000", Arabic-Indic or full-width digits.
+    if not _XSD_INT.fullmatch(raw):
+        raise CwmpParseError(f"{_local(el)}/{name} is not an integer: {raw[:40]!r}")
+    return int(raw)
 
 
 def _bool(el: etree._Element, name: str) -> bool:
