@@ -8,6 +8,7 @@ crash, an input over the time bound a hang. Prints inputs, crashes, hangs, peak 
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import sys
 import time
@@ -42,7 +43,7 @@ def main() -> None:
             tally.rejected += 1
         except Exception as exc:  # noqa: BLE001 - counted and saved: that is the point
             tally.crash(data, exc)
-        tally.timed(data, clock() - tally.current_since)
+        tally.timed(data, clock() - tally.current_since, functools.partial(read_all, data))
         tally.current = None
         tally.inputs = i + 1
         if tally.inputs % step == 0:

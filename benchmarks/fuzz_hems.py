@@ -104,6 +104,10 @@ class Client:
     exchange = staticmethod(hostile.exchange)
     request = staticmethod(hostile.http_request)
 
+    def replay(self, port: int, raw: bytes, method: str, half_close: bool) -> None:
+        with self.connect(port) as sock:
+            self.exchange(sock, raw, method, half_close)
+
     def valid(self, port: int, serial: str, sock: socket.socket, auth: str | None = None) -> str:
         """A valid Inform on `sock`; returns the session cookie."""
         body = cwmp.inform(hostile.NS1, "1", cwmp.DeviceId("Acme", "00259E", "FAP-1", serial),
@@ -204,7 +208,7 @@ class Client:
                 return
             finally:
                 tally.current = None
-            tally.timed(raw, time.perf_counter() - t0)
+            tally.timed(raw, time.perf_counter() - t0, lambda: self.replay(port, raw, method, half_close))
         if status == 500 and data == HEMS_BUG:
             tally.crash(raw, RuntimeError("the HeMS answered 500 internal error (a hems-error event)"))
         elif status in (200, 204):
