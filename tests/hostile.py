@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import faulthandler
+import ctypes
 import http.client
 import os
 import random
 import re
 import socket
 import struct
+import threading
 from collections.abc import Callable, Iterator
 
 from hypothesis import HealthCheck, settings
@@ -352,15 +353,29 @@ def exchange(
     return resp.status, resp.read(), resp
 
 
+class ExampleHung(Exception):
+    """Raised in the test's thread when one example runs past the watchdog's bound."""
+
+
 @contextlib.contextmanager
 def watchdog(seconds: float) -> Iterator[None]:
-    """End the process with every thread's traceback if the block runs longer than `seconds`: a hang in C code
-    (lxml, a socket) cannot be interrupted, only reported. A generous bound, never a timing assertion."""
-    faulthandler.dump_traceback_later(seconds, exit=True)
+    """Raise ExampleHung in this thread if the block runs longer than `seconds`: the test fails where it hung,
+    with its traceback (a wait in C code is interrupted when it returns to Python). A generous bound that
+    catches hangs, never a timing assertion."""
+    target = threading.get_ident()
+    done = threading.Event()
+
+    def fire() -> None:
+        if not done.wait(seconds):
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(ExampleHung))
+
+    timer = threading.Thread(target=fire, daemon=True, name="example-watchdog")
+    timer.start()
     try:
         yield
     finally:
-        faulthandler.cancel_dump_traceback_later()
+        done.set()
+        timer.join()
 
 
 # Every property test in `make test`: a modest number of examples (HB_FUZZ_EXAMPLES for more), no deadline
