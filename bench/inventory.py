@@ -329,7 +329,9 @@ def load_inventory(path: Path) -> Inventory:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text: byte {raw[exc.start]:#04x} at offset {exc.start}") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte {raw[exc.start]:#04x} at offset {exc.start}"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
