@@ -287,12 +287,23 @@ _SHOWN = reprlib.Repr()
 _SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 80, 80
 
 
+def _key(part: str | int) -> str:
+    # A key with a line break or other control character is quoted, so one problem stays on one line.
+    return (
+        part
+        if isinstance(part, str) and part.isprintable()
+        else str(part)
+        if isinstance(part, int)
+        else repr(part)
+    )
+
+
 def format_errors(path: Path, err: ValidationError) -> str:
     lines = [f"{path}: {err.error_count()} problem(s)"]
     for e in err.errors():
         # pydantic puts the union's tag (the driver name) into the path; it is not a key of the file.
         loc = ".".join(
-            str(p) for i, p in enumerate(e["loc"]) if not (i and e["loc"][i - 1] in TAGGED and p in TAGS)
+            _key(p) for i, p in enumerate(e["loc"]) if not (i and e["loc"][i - 1] in TAGGED and p in TAGS)
         )
         found = e.get("input")
         expected = e["msg"]

@@ -132,10 +132,11 @@ def _paths(node: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 PATHS = _paths(DATA)
 
 
-def _problem_keys(message: str) -> list[list[str]]:
-    """The key path of each problem line (`  a.b.c: found ...; expected`)."""
-    lines = message.splitlines()[1:]
-    return [line.strip().partition(":")[0].split(".") for line in lines]
+def _problems(message: str) -> list[str]:
+    """The problem lines (`  a.b.c: found ...; expected`), one per problem."""
+    lines = message.split("\n")[1:]
+    assert all(line.startswith("  ") for line in lines), message
+    return [line.strip() for line in lines]
 
 
 @FUZZ
@@ -157,9 +158,18 @@ def test_any_value_at_any_key_parses_or_names_that_key(
         except ConfigError as exc:
             message = str(exc)
     assert message.startswith("inv.yaml: ")
-    for loc in _problem_keys(message):
+    for line in _problems(message):
         # The problem is at the changed key, inside it, or at what holds it (a check across its siblings).
-        n = min(len(loc), len(path))
-        assert loc[:n] == list(path[:n]), (loc, path, message)
+        at = [".".join(path[:k]) for k in range(1, len(path) + 1)]
+        assert any(line.startswith(f"{p}:") for p in at) or line.startswith(f"{at[-1]}."), (path, message)
     if path[-1] in SECRET_KEYS and isinstance(value, str) and len(value) >= 4:
         assert value not in message.partition(": ")[2]
+
+
+def test_a_key_with_a_line_break_stays_on_its_problem_line() -> None:
+    # Regression: the key was written raw, and its line break split one problem into two lines.
+    data = copy.deepcopy(DATA)
+    data["bench"]["a\rb\nc"] = 1
+    with pytest.raises(ConfigError) as exc:
+        parse_inventory(data, Path("inv.yaml"))
+    assert _problems(str(exc.value)) == ["bench.'a\\rb\\nc': found 1; unknown key"]
