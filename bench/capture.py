@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, cast
 import scapy.arch  # noqa: F401  # sets conf.L2listen for this OS
 import scapy.layers.inet  # noqa: F401  # registers Ethernet and raw IP link types, else every open warns
 from scapy.config import conf
+from scapy.error import Scapy_Exception
 from scapy.interfaces import NetworkInterface
 from scapy.sendrecv import AsyncSniffer
 from scapy.utils import RawPcapReader
@@ -54,6 +55,8 @@ DEFAULT_ALLOWED_UDP_PORTS = frozenset({53, 67, 68, 500, 4500})
 PCAPNG_SHB = 0x0A0D0D0A
 PCAPNG_IDB, PCAPNG_SPB, PCAPNG_EPB = 1, 3, 6
 PCAPNG_MAGIC = 0x1A2B3C4D
+# The smallest well-formed block of each kind: its fixed fields and the two lengths.
+_MIN_BLOCK = {PCAPNG_SHB: 28, PCAPNG_IDB: 20, PCAPNG_SPB: 16, PCAPNG_EPB: 32}
 _OPT_COMMENT, _SHB_USERAPPL, _IF_NAME, _IF_DESCRIPTION, _IF_TSRESOL = 1, 4, 2, 3, 9
 
 
@@ -225,8 +228,17 @@ _PORTS = struct.Struct("!HH")
 _ntoa = socket.inet_ntoa
 
 
+class CaptureFormatError(ValueError):
+    """A capture file that is not a pcap or pcapng file the reader understands; the text names the file, and
+    where and why."""
+
+
 def _pcap_frames(path: Path | str) -> Iterator[tuple[float, int, bytes]]:
-    with RawPcapReader(str(path)) as reader:
+    try:
+        reader = RawPcapReader(str(path))
+    except Scapy_Exception as exc:
+        raise CaptureFormatError(f"{path}: not a pcap or pcapng file: {exc}") from None
+    with reader:
         linktype = reader.linktype
         scale = 1e-9 if reader.nano else 1e-6
         for frame, meta in reader:
@@ -254,21 +266,28 @@ def _pcapng_frames(path: Path | str) -> Iterator[tuple[float, int, bytes]]:
                     epb = struct.Struct(end_ + "IIIII")
                     kind, total = head.unpack_from(mm, off)
                     ifaces = []
-                if total < 12 or off + total > size:
-                    raise ValueError(f"{path}: truncated or corrupt pcapng block at offset {off}")
+                if total < _MIN_BLOCK.get(kind, 12) or off + total > size:
+                    raise CaptureFormatError(f"{path}: truncated or corrupt pcapng block at offset {off}")
                 if kind == PCAPNG_EPB:
                     iface, hi, lo, caplen, _ = epb.unpack_from(mm, off + 8)
+                    if iface >= len(ifaces) or 28 + caplen > total - 4:
+                        raise CaptureFormatError(
+                            f"{path}: corrupt packet block at offset {off}: interface {iface} of "
+                            f"{len(ifaces)}, {caplen} bytes captured in a block of {total}"
+                        )
                     linktype, tick = ifaces[iface]
                     yield ((hi << 32) | lo) * tick, linktype, mm[off + 28 : off + 28 + caplen]
                 elif kind == PCAPNG_IDB:
-                    ifaces.append(_idb(mm, off, total, end_))
+                    ifaces.append(_idb(path, mm, off, total, end_))
                 elif kind == PCAPNG_SPB:
+                    if not ifaces:
+                        raise CaptureFormatError(f"{path}: packet block at offset {off} before any interface")
                     caplen = min(struct.unpack_from(end_ + "I", mm, off + 8)[0], total - 16)
                     yield 0.0, ifaces[0][0], mm[off + 12 : off + 12 + caplen]
                 off += total
 
 
-def _idb(mm: mmap.mmap, off: int, total: int, end_: str) -> tuple[int, float]:
+def _idb(path: Path | str, mm: mmap.mmap, off: int, total: int, end_: str) -> tuple[int, float]:
     linktype = struct.unpack_from(end_ + "H", mm, off + 8)[0]
     tick = 1e-6
     pos, stop = off + 16, off + total - 4
@@ -276,6 +295,8 @@ def _idb(mm: mmap.mmap, off: int, total: int, end_: str) -> tuple[int, float]:
         code, length = struct.unpack_from(end_ + "HH", mm, pos)
         if code == 0:
             break
+        if pos + 4 + length > stop:
+            raise CaptureFormatError(f"{path}: interface block at offset {off} has an option past its end")
         if code == _IF_TSRESOL and length >= 1:
             v = mm[pos + 4]
             tick = 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0**-v
@@ -292,16 +313,23 @@ def _frames(path: Path | str) -> Iterator[tuple[float, int, bytes]]:
 
 
 def iter_ipv4(path: Path | str) -> Iterator[Pkt]:
-    """Every IPv4 packet in the pcap or pcapng file at `path`, in file order (Ethernet, raw IP, Linux SLL)."""
+    """Every IPv4 packet in the pcap or pcapng file at `path`, in file order (Ethernet, raw IP, Linux SLL).
+
+    CaptureFormatError (a ValueError naming the file) when the file is not one the reader understands.
+    """
     for t, linktype, frame in _frames(path):
-        off = _ip_offset(linktype, frame)
+        try:
+            off = _ip_offset(linktype, frame)
+        except ValueError as exc:
+            raise CaptureFormatError(f"{path}: {exc}") from None
         if off < 0 or len(frame) < off + 20:
             continue
         vihl, total, ip_id, frag, proto, src, dst = _IPV4.unpack_from(frame, off)
-        if vihl >> 4 != 4:
+        if vihl >> 4 != 4 or vihl & 0x0F < 5:
             continue
         l4 = off + (vihl & 0x0F) * 4
-        end = off + total  # Ethernet pads short frames: the IP length says where the packet ends
+        # Ethernet pads short frames: the IP length says where the packet ends, unless the capture cut it.
+        end = min(off + total, len(frame))
         frag_offset = (frag & 0x1FFF) * 8
         sport = dport = flags = None
         payload = b""

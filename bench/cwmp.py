@@ -6,6 +6,7 @@ builders emit messages valid against the BBF schemas, for every RPC in both dire
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -279,12 +280,15 @@ def _opt_text(el: etree._Element, name: str, default: str = "") -> str:
     return _text(el, name) if _kids(el, name) else default
 
 
+_XSD_INT = re.compile(r"[+-]?[0-9]{1,20}")
+
+
 def _int(el: etree._Element, name: str) -> int:
     raw = _text(el, name)
-    try:
-        return int(raw)
-    except ValueError:
-        raise CwmpParseError(f"{_local(el)}/{name} is not an integer: {raw[:40]!r}") from None
+    # XSD's integer forms only: int() would also take "1_000", Arabic-Indic or full-width digits.
+    if not _XSD_INT.fullmatch(raw):
+        raise CwmpParseError(f"{_local(el)}/{name} is not an integer: {raw[:40]!r}")
+    return int(raw)
 
 
 def _bool(el: etree._Element, name: str) -> bool:
@@ -358,12 +362,18 @@ def parse_envelope(body: bytes, max_size: int = MAX_BODY) -> Envelope:
         hold_requests=None if hold is None else hold.lower() in ("1", "true"),
         method=method,
         body=rpc,
-        session_timeout=int(timeout) if timeout.isdigit() else None,
+        session_timeout=_timeout(timeout),
         supported_versions=None
         if supported is None
         else tuple(v.strip() for v in supported.split(",") if v.strip()),
         use_version=heads.get("UseCWMPVersion"),
     )
+
+
+def _timeout(raw: str) -> int | None:
+    """SessionTimeout's seconds, or None when it is not a plain number (isdigit() alone admits superscript
+    digits, and int() refuses numbers of thousands of digits)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
 
 
 def _expect(env: Envelope, method: str) -> None:

@@ -6,6 +6,7 @@ Errors name the file, the key path, what was found and what was expected, before
 from __future__ import annotations
 
 import ipaddress
+import reprlib
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -312,12 +313,27 @@ TAGS = {
 SECRET_KEYS = {"password", "community", "auth_key", "priv_key", "secret", "ca_key_password"}
 
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 80, 80
+
+
+def _key(part: str | int) -> str:
+    # A key with a line break or other control character is quoted, so one problem stays on one line.
+    return (
+        part
+        if isinstance(part, str) and part.isprintable()
+        else str(part)
+        if isinstance(part, int)
+        else repr(part)
+    )
+
+
 def format_errors(path: Path, err: ValidationError) -> str:
     lines = [f"{path}: {err.error_count()} problem(s)"]
     for e in err.errors():
         # pydantic puts the union's tag (the driver name) into the path; it is not a key of the file.
         loc = ".".join(
-            str(p) for i, p in enumerate(e["loc"]) if not (i and e["loc"][i - 1] in TAGGED and p in TAGS)
+            _key(p) for i, p in enumerate(e["loc"]) if not (i and e["loc"][i - 1] in TAGGED and p in TAGS)
         )
         found = e.get("input")
         expected = e["msg"]
@@ -333,7 +349,8 @@ def format_errors(path: Path, err: ValidationError) -> str:
         elif e["type"] == "extra_forbidden":
             expected = "unknown key"
         secret = any(str(p) in SECRET_KEYS for p in e["loc"])
-        shown = "" if found is None or isinstance(found, dict) or secret else f" found {found!r};"
+        # reprlib: a value built from YAML aliases can be billions of items deep; the line shows its start.
+        shown = "" if found is None or isinstance(found, dict) or secret else f" found {_SHOWN.repr(found)};"
         lines.append(f"  {loc}:{shown} {expected}")
     return "\n".join(lines)
 
@@ -347,13 +364,25 @@ def parse_inventory(data: object, path: Path) -> Inventory:
 
 def load_inventory(path: Path) -> Inventory:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte {raw[exc.start]:#04x} at offset {exc.start}"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except ValueError as exc:
+        # PyYAML's constructors raise plain ValueError for a tagged or implicit value they cannot make,
+        # e.g. a date that does not exist (2001-02-30) or `!!int abc`.
+        raise ConfigError(f"{path}: not valid YAML: a value cannot be read: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with keys bench, network, operator, units")
     return parse_inventory(data, path)

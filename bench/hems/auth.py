@@ -18,8 +18,13 @@ Scheme = Literal["basic", "digest"]
 _PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
 
 
+def _raw(text: str) -> bytes:
+    """The bytes a header value came as (aiohttp keeps bytes that are not UTF-8 as surrogate escapes)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _md5(text: str) -> str:
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+    return hashlib.md5(_raw(text), usedforsecurity=False).hexdigest()
 
 
 def parse_auth_params(text: str) -> dict[str, str]:
@@ -78,7 +83,7 @@ class Authenticator:
         try:
             stamp, mac = base64.b64decode(nonce, validate=True).decode().split(":")
             good = hmac.new(self._secret, stamp.encode(), "sha256").hexdigest()[:32]
-            return time.time() - float(stamp) if hmac.compare_digest(mac, good) else None
+            return time.time() - float(stamp) if hmac.compare_digest(_raw(mac), good.encode()) else None
         except (ValueError, UnicodeDecodeError):
             return None
 
@@ -137,7 +142,8 @@ class Authenticator:
             p.get("cnonce", ""),
             qop,
         )
-        if not hmac.compare_digest(expected, p.get("response", "")):
+        # Bytes: compare_digest refuses str with characters beyond ASCII, which a hostile unit may send.
+        if not hmac.compare_digest(expected.encode(), _raw(p.get("response", ""))):
             return AuthResult(None, f"wrong digest response for user {user!r} (wrong password?)")
         if age > self.nonce_lifetime:
             return AuthResult(None, "nonce is stale", stale=True)

@@ -45,6 +45,10 @@ _INFORM_TAG = re.compile(rb"<(?:[\w.-]+:)?Inform[\s/>]")
 InformHook = Callable[["Hems", str, list[str], dict[str, str]], None]
 
 
+class _UnreadableBody(Exception):
+    """The request's body could not be read; the text says why."""
+
+
 class Transcript:
     """Every HTTP message in and out, appended to an unlinked temporary file as it happens.
 
@@ -427,7 +431,11 @@ class Hems:
         body = b""
         headers: dict[str, str] = {}
         try:
-            body = await request.read()
+            try:
+                body = await request.read()
+            except (web.RequestPayloadError, ConnectionError) as exc:
+                # The unit's fault (a body cut short, a Content-Encoding that does not decode), not the bench's.
+                raise _UnreadableBody(" ".join(f"the body could not be read: {exc}".split())) from None
             session = self._session_for(request, peer)
             user = session.user if session is not None else None
             if request.method != "POST":
@@ -447,6 +455,9 @@ class Hems:
         except web.HTTPRequestEntityTooLarge as exc:
             self._event("bad-message", peer, reason=exc.text, size=request.content_length)
             status, out, cookie = 400, b"bad CWMP message: body too large\n", None
+        except _UnreadableBody as exc:
+            self._event("bad-message", peer, reason=str(exc), size=request.content_length)
+            status, out, cookie = 400, f"bad CWMP message: {exc}\n".encode(), None
         except Exception as exc:  # noqa: BLE001 - a bad request must never take the HeMS down
             # The bench's own bug, kept apart from bad-message so it never reads as the unit's fault.
             self._event("hems-error", peer, reason=repr(exc), size=request.content_length)
