@@ -7,6 +7,9 @@ DEB     := strongswan-charon strongswan-swanctl libcharon-extra-plugins strongsw
            iproute2 procps tcpdump python3-venv chromium
 STAMP   := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SRC     := bench drivers testplans tests benchmarks
+# pytest-xdist workers for `make test`: the tests mostly wait on daemons and bounds, so more workers than
+# cores pays (README, Performance). Each worker gets its own namespace prefix (tests/support.py).
+TEST_WORKERS ?= 6
 
 .PHONY: demo test lint deps venv clean
 
@@ -37,7 +40,7 @@ lint: venv
 	$(BIN)/mypy bench drivers
 
 test: deps venv lint
-	$(BIN)/pytest -q -rfE
+	$(BIN)/pytest -q -rfE -n $(TEST_WORKERS) --dist loadgroup
 
 clean: venv
 	$(BIN)/henb-bench clean
