@@ -60,3 +60,16 @@ def test_public_deployment_passes_5_1_2_3(fast_public_inventory: Path, tmp_path:
                      "--out", str(tmp_path))  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:]
     assert res.stdout.count("PASSED  5.1.2.3") == 2 and "PASSED  5.1.3" in res.stdout
+
+
+def test_exitfirst_stops_the_plans_at_the_first_failure(
+    inventory: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.cli import main
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(pytest, "main", lambda argv: seen.append(argv) or 5)  # no test ran
+    for extra in (["-x"], ["--exitfirst"], []):
+        with pytest.raises(SystemExit):
+            main(["--inventory", str(inventory), "run", "--clause", "5.1.3", *extra, "--out", str(tmp_path)])
+    assert ["--exitfirst" in argv for argv in seen] == [True, True, False]
