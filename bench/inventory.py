@@ -58,6 +58,10 @@ class Network(Strict):
     initial_hems: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.10")
     serving_hems: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.20")
     mme: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.30")
+    factory_mme: ipaddress.IPv4Address = Field(
+        ipaddress.IPv4Address("10.180.0.31"),
+        description="where the MME stand-in also listens: the S1 address the mock unit is factory-programmed with",
+    )
     fileserver: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.40")
     public_hems: ipaddress.IPv4Address = Field(
         ipaddress.IPv4Address("203.0.113.100"),
@@ -83,6 +87,9 @@ class Parameters(Strict):
     # TR-196 i2 has no IPsec usage parameter in FAPService; Device:2's IPsec.Enable is the nearest.
     ipsec_usage: str = "Device.IPsec.Enable"
     ipsec_address: str = "Device.IP.Interface.2.IPv4Address.1.IPAddress"
+    tac: str = "Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC"
+    plmn: str = "Device.Services.FAPService.1.CellConfig.LTE.EPC.PLMNList.1.PLMNID"
+    cell_identity: str = "Device.Services.FAPService.1.CellConfig.LTE.RAN.Common.CellIdentity"
 
 
 class Operator(Strict):
@@ -100,6 +107,20 @@ class Operator(Strict):
     s1_far_end: ipaddress.IPv4Address | None = None
     s1_port: int = Field(36412, ge=1, le=65535)
     ipsec_usage: bool = True
+    tac: int = Field(1, ge=0, le=65535, description="the TAC the Serving HeMS sets at registration")
+    plmn: Annotated[
+        str, Field(pattern=r"^[0-9]{5,6}$", description="PLMN ID (MCC+MNC) set at registration")
+    ] = "00101"
+    cell_identity: int = Field(
+        0x0000101,
+        ge=0,
+        le=2**28 - 1,
+        description="the 28-bit cell identity set at registration (Home eNB ID)",
+    )
+    s1_setup_failure: str | None = Field(
+        None, description="answer S1 Setup with S1 Setup Failure and this S1AP cause, as GROUP:VALUE"
+    )
+    s1_time_to_wait: Literal["v1s", "v2s", "v5s", "v10s", "v20s", "v60s"] | None = None
     parameters: Parameters = Parameters()
     initial_hems_access: Literal["private", "public"] = Field(
         "private",
@@ -116,6 +137,15 @@ class Operator(Strict):
     _hosts = field_validator("initial_segw", "serving_segw", "initial_hems", "serving_hems", "fileserver")(
         classmethod(lambda cls, v: _host(v))
     )
+
+    @field_validator("s1_setup_failure")
+    @classmethod
+    def _cause(cls, v: str | None) -> str | None:
+        if v is not None:
+            from bench.s1ap import check_cause
+
+            check_cause(v)
+        return v
 
     def hems_url(self, host: str, tls: bool = False) -> str:
         return f"{'https' if tls else 'http'}://{host}:{self.hems_port}/"

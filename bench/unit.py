@@ -106,6 +106,12 @@ class BenchUnit:
         registration = [(p.ipsec_usage, "true" if op.ipsec_usage else "false", "xsd:boolean")]
         if op.s1_far_end is not None:
             registration.insert(0, (p.s1_far_end, str(op.s1_far_end), "xsd:string"))
+        # What S1 Setup carries, so the MME sees whether the configuration took effect.
+        registration += [
+            (p.tac, str(op.tac), "xsd:unsignedInt"),
+            (p.plmn, op.plmn, "xsd:string"),
+            (p.cell_identity, str(op.cell_identity), "xsd:unsignedInt"),
+        ]
         initial = run.topology.hems["initial-hems"].queue_rpc(
             self.serial, "SetParameterValues", params=serving, parameter_key="discovery"
         )

@@ -74,7 +74,7 @@ class MockDevice:
             "cr_username": op.cr_username,
             "cr_password": op.cr_password,
             "cached_ips": cached_ips,
-            "factory_s1": str(op.s1_far_end or inv.network.mme),
+            "factory_s1": str(inv.network.factory_mme),
             "parameters": op.parameters.model_dump(),
             "protected": [str(inv.network.core)],
             "leak_to": str(inv.network.serving_hems),

@@ -40,6 +40,7 @@ from bench.mock.datamodel import (
     SpvRefused,
     factory,
 )
+from bench.mock.s1 import S1Client
 from bench.services.charon import Charon
 
 S1AP_PORT = 36412
@@ -128,6 +129,8 @@ class MockHeNB:
         self.serving: tuple[str, str] | None = None
         self.log_lines: list[str] = []
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.s1 = S1Client(self.log, self.knobs)
+        self.s1_early = S1Client(self.log, self.knobs)
 
     def factory_model(self) -> DataModel:
         cfg = self.cfg
@@ -378,27 +381,20 @@ class MockHeNB:
         )
         self.log("bug: sent a cleartext packet to the core")
 
-    def sctp_init(self, address: str, port: int) -> None:
-        from scapy.layers.sctp import SCTP, SCTPChunkInit
+    def s1_values(self) -> tuple[str, int, int]:
+        """(PLMN, TAC, cell identity) as configured now."""
 
-        try:  # kernel SCTP where the kernel has it
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
-            s.setblocking(False)
-            with contextlib.suppress(BlockingIOError):
-                s.connect((address, port))
-            self.sctp_sock = s
-            return
-        except OSError:
-            pass
-        pkt = SCTP(sport=random.randint(32768, 60999), dport=port, tag=0) / SCTPChunkInit(
-            init_tag=random.getrandbits(32) or 1,
-            a_rwnd=65535,
-            n_out_streams=2,
-            n_in_streams=2,
-            init_tsn=random.getrandbits(32),
-        )
-        with socket.socket(socket.AF_INET, socket.SOCK_RAW, 132) as raw:
-            raw.sendto(bytes(pkt), (address, 0))
+        got = {
+            k: self.model.get(self.p[k]) if self.p[k] in self.model.params else ""
+            for k in ("plmn", "tac", "cell_identity")
+        }
+        tac, cell = (int(got[k]) if got[k].isdigit() else 0 for k in ("tac", "cell_identity"))
+        return got["plmn"], tac, cell
+
+    def s1_setup(self, s1: S1Client, address: str, port: int) -> None:
+        plmn, tac, cell = self.s1_values()
+        # Never set by the HeMS: a factory PLMN no operator uses, so the plan notices.
+        s1.setup(address, port, cell, plmn or "99970", tac, f"mock-{self.device_id.serial_number}")
 
     # -- TR-069 ----------------------------------------------------------------------------------------
     def inform_params(self, extra: list[str]) -> list[tuple[str, str, str]]:
@@ -989,6 +985,8 @@ class MockHeNB:
             old = self.vip
             self.set_inner(new, notify=True)
             self.log(f"ipsec: inner address changed {old} -> {new}")
+            if self.s1.target is not None:  # the association was bound to the old address: S1 setup again
+                self.s1_setup(self.s1, *self.s1.target)
             if "no_inform_after_address_change" in self.knobs or "inform_before_change" in self.knobs:
                 self.model.changed.pop(self.p["ipsec_address"], None)
                 continue
@@ -1031,6 +1029,8 @@ class MockHeNB:
             self.reboot = None
             self.registered = False
             self.set_state("rebooting" if kind == "reboot" else "factory-reset")
+            self.s1.close()
+            self.s1_early.close()
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.ike_down, self.ike_name)
             self.pending.clear()
@@ -1131,8 +1131,8 @@ class MockHeNB:
         ssegw_ip = await self.lookup(ssegw, self.public_dns, "serving_segw_by_ip")
         vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
         if "s1_before_registration" in self.knobs:
-            self.sctp_init(self.cfg["factory_s1"], S1AP_PORT)
-            self.log(f"s1: SCTP INIT sent to factory address {self.cfg['factory_s1']} before registration")
+            self.s1_setup(self.s1_early, self.cfg["factory_s1"], S1AP_PORT)
+            self.log(f"s1: S1 setup to factory address {self.cfg['factory_s1']} before registration")
         self.set_inner(vip)
         self.log(f"ipsec: tunnel to Serving SeGW up, inner address {self.vip}")
         shost = urlsplit(shems_url).hostname or ""
@@ -1155,10 +1155,12 @@ class MockHeNB:
                 shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], "address-change"
             )
         s1 = self.model.get(self.p["s1_far_end"]).split(",")[0].strip()
+        if "s1_to_factory_address" in self.knobs:
+            s1 = self.cfg["factory_s1"]
         if s1 and "no_s1_init" not in self.knobs:
             port = S1AP_PORT + 1 if "s1_wrong_port" in self.knobs else S1AP_PORT
-            self.sctp_init(s1, port)
-            self.log(f"s1: SCTP INIT sent to {s1}:{port}")
+            self.s1_setup(self.s1, s1, port)
+            self.log(f"s1: S1 setup toward {s1}:{port}")
 
     def due(self) -> bool:
         """Something to report now: an event that opens a session, a CPE request, an Active change."""
@@ -1203,6 +1205,8 @@ class MockHeNB:
                     overrides,
                     requests,
                 )
+                plmn, tac, _ = self.s1_values()
+                self.s1.update(plmn, tac)
             except RuntimeError as exc:
                 self.log(f"cwmp: {exc}; will report at the next session")
                 for k, v in events.items():
@@ -1219,6 +1223,7 @@ class MockHeNB:
         raise RuntimeError("the SeGW gave no DNS server in the IKE configuration payload")
 
     def shutdown(self) -> None:
+        self.s1.close()
         if self.charon is not None:
             self.charon.stop()
 

@@ -200,6 +200,7 @@ class Topology:
                 self.net.initial_hems,
                 self.net.serving_hems,
                 self.net.mme,
+                self.net.factory_mme,
                 self.net.fileserver,
             )
         ]
@@ -343,7 +344,8 @@ class Topology:
             # namespace, the HeMS's own connections (connection requests) leave from there too.
             run_in_netns(ns_name, hems.start, sock)
             self.hems[key] = hems
-        mme = MmeStandIn(n.ns("core"), str(net.mme), self.timeline)
+        mme = MmeStandIn(n.ns("core"), self.timeline, self.op.s1_port, self.op.plmn,
+                         self.op.s1_setup_failure, self.op.s1_time_to_wait)  # fmt: skip
         self.services.append(mme)
         mme.start()
         fs = FileServer(

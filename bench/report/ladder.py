@@ -46,6 +46,20 @@ def _short(values: Any) -> str:
     return ", ".join(str(v) for v in values) if isinstance(values, list) else str(values)
 
 
+def _s1_detail(d: dict[str, Any]) -> str:
+    """What an S1AP message carried that a reader checks against the configuration."""
+    parts = []
+    if "tacs" in d:
+        parts.append(f"TAC {_short(d['tacs'])}")
+    if "plmn" in d or "broadcast_plmns" in d:
+        parts.append(f"PLMN {d.get('plmn') or _short(d.get('broadcast_plmns', []))}")
+    if "enb_id" in d:
+        parts.append(f"eNB ID {d['enb_id']}")
+    if "cause" in d:
+        parts.append(f"cause {d['cause']}" + (f", wait {d['time_to_wait']}" if "time_to_wait" in d else ""))
+    return ", ".join(parts)
+
+
 def messages(events: list[dict[str, Any]]) -> list[Message]:
     """The arrows the events show, in timeline order; bench events and console lines are not arrows, except
     the line of an alarm raised on the console (a self-arrow on the HeNB, kind `alarm-raised`)."""
@@ -96,6 +110,14 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
             add("henb", "hems", kind, detail=hems)
     elif source == "mme" and kind == "sctp-init":
         add("henb", "mme", "SCTP INIT", detail=f"{d.get('dst', '')}:{d.get('dport', '')}")
+    elif source == "mme" and kind == "s1ap":
+        up = d.get("direction") == "uplink"
+        add(
+            "henb" if up else "mme",
+            "mme" if up else "henb",
+            f"S1AP {d.get('message', '')}",
+            detail=_s1_detail(d),
+        )
     elif source in ("fileserver", "files"):
         what = str(d.get("path") or d.get("file") or "")
         up = "upload" in kind

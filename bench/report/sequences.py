@@ -74,8 +74,23 @@ def _alarm(n: int) -> Step:
     return Step(f"alarm {n} raised (console)", "henb", "henb", "console", "alarm-raised", {"alarm": str(n)})
 
 
-def _download(proto: str | None) -> tuple[Step, ...]:
-    """Figure 5-6; a failing download (proto None) need not reach the file server in any particular way."""
+def _s1ap(message: str, label: str, uplink: bool = True) -> Step:
+    ends = ("henb", "mme") if uplink else ("mme", "henb")
+    return Step(
+        label, *ends, "mme", "s1ap", {"message": message, "direction": "uplink" if uplink else "downlink"}
+    )
+
+
+# A change of what S1 carries (the TAC), told to the MME.
+S1_UPDATE = (
+    _s1ap("ENBConfigurationUpdate", "eNB Configuration Update (new TAC)"),
+    _s1ap("ENBConfigurationUpdateAcknowledge", "eNB Configuration Update Acknowledge", uplink=False),
+)
+
+
+def _download(proto: str | None, s1: bool = True) -> tuple[Step, ...]:
+    """Figure 5-6; a failing download (proto None) need not reach the file server in any particular way, and
+    changes nothing S1 carries (s1 False)."""
     fetch = (
         (Step(f"file fetched over {proto}", "henb", "files", "fileserver", "download", {"proto": proto}),)
         if proto
@@ -102,6 +117,7 @@ def _download(proto: str | None) -> tuple[Step, ...]:
             {"hems": SERVING, "method": "TransferComplete"},
         ),
         *_rpc("GetParameterValues", "read back"),
+        *(S1_UPDATE if s1 else ()),
     )
 
 
@@ -149,6 +165,8 @@ FIGURES: dict[str, Figure] = {
                      {"hems": "serving-hems", "method": "SetParameterValues"}),
                 Step("session end (HTTP 204)", "hems", "henb", "hems", "session-end", {"hems": "serving-hems"}),
                 Step("S1 setup: SCTP INIT", "henb", "mme", "mme", "sctp-init"),
+                _s1ap("S1SetupRequest", "S1 Setup Request (TAC, PLMN, eNB ID)"),
+                _s1ap("S1SetupResponse", "S1 Setup Response", uplink=False),
             ),
         ),
         Figure(
@@ -179,7 +197,8 @@ FIGURES: dict[str, Figure] = {
         Figure(
             "5.2.3",
             "Figure 5-7: Configuration by SetParameterValues",
-            (CONNECTION_REQUEST, INFORM_CR, *_rpc("SetParameterValues"), *_rpc("GetParameterValues", "read back")),
+            (CONNECTION_REQUEST, INFORM_CR, *_rpc("SetParameterValues"), *S1_UPDATE,
+             *_rpc("GetParameterValues", "read back")),  # fmt: skip
         ),
         Figure(
             "5.3.1",
@@ -220,7 +239,7 @@ TESTS: dict[str, Figure] = {
         for proto in ("http", "https", "ftp", "sftp")
     },
     "test_failing_download_reports_the_fault_and_changes_nothing": Figure(
-        "5.2.2", "Figure 5-6, failing: TransferComplete with the fault, nothing applied", _download(None)
+        "5.2.2", "Figure 5-6, failing: TransferComplete with the fault, nothing applied", _download(None, s1=False)
     ),
     "test_invalid_set_is_refused_as_a_whole": Figure(
         "5.2.3",

@@ -1,83 +1,136 @@
-"""An MME stand-in: sees a unit's S1 setup start as an SCTP INIT on port 36412.
+"""An MME stand-in: answers a unit's S1 setup (SCTP association, S1AP S1 Setup, eNB Configuration Update)
+in the core namespace and puts every SCTP INIT and every S1AP message, decoded, on the timeline.
 
-Kernel SCTP is used where the kernel has it; this kernel has none, so a raw IP-protocol-132 socket reads the
-INIT chunks instead (the unit's side does the same).
+Kernel SCTP serves where the kernel has it; where it has none (CI), the userspace endpoint in bench.sctp does,
+on a raw IP-protocol-132 socket. Either way a raw socket sees every INIT, so one to a wrong port is named too.
 """
 
 from __future__ import annotations
 
 import socket
-import struct
 import threading
+from typing import Any
 
-from bench.network.netns import socket_in_netns
+from bench import s1ap, sctp
+from bench.network.netns import run_in_netns, socket_in_netns
 from bench.timeline import Timeline
-
-IPPROTO_SCTP = 132
-SCTP_INIT = 1
-SO_TIMESTAMP = getattr(socket, "SO_TIMESTAMP", 29)
-
-
-def parse_sctp(ip_packet: bytes) -> dict[str, object] | None:
-    """Source, destination, ports and first chunk type of an IPv4/SCTP packet, or None if it is not one."""
-    if len(ip_packet) < 20 or ip_packet[0] >> 4 != 4 or ip_packet[9] != IPPROTO_SCTP:
-        return None
-    ihl = (ip_packet[0] & 0x0F) * 4
-    sctp = ip_packet[ihl:]
-    if len(sctp) < 16:
-        return None
-    sport, dport, vtag = struct.unpack("!HHI", sctp[:8])
-    return {
-        "src": socket.inet_ntoa(ip_packet[12:16]),
-        "dst": socket.inet_ntoa(ip_packet[16:20]),
-        "sport": sport,
-        "dport": dport,
-        "vtag": vtag,
-        "chunk": sctp[12],
-    }
 
 
 class MmeStandIn:
-    """Listens in the core namespace and puts every SCTP INIT it sees on the timeline as `mme/sctp-init`."""
+    """Events: `mme/sctp-init` (src, dst, sport, dport, vtag), `mme/sctp-up` and `mme/sctp-down` (peer, reason),
+    `mme/s1ap` (direction uplink/downlink, message, peer, and the decoded fields of bench.s1ap.decode)."""
 
-    def __init__(self, netns: str, address: str, timeline: Timeline) -> None:
+    def __init__(self, netns: str, timeline: Timeline, port: int = s1ap.PORT, plmn: str = "00101",
+                 failure: str | None = None, time_to_wait: str | None = None) -> None:  # fmt: skip
         self.netns = netns
-        self.address = address
         self.timeline = timeline
-        self.sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self.mode = "raw"
+        self.port = port
+        self.plmn = plmn
+        self.failure = failure
+        self.time_to_wait = time_to_wait
+        self.mode = "kernel" if run_in_netns(netns, sctp.kernel_sctp) else "raw"
+        self.raw: sctp.RawSctp | None = None
+        self.listener: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        # A raw socket sees INITs to every port, so a unit aiming at the wrong port is seen (and named) too.
-        self.sock = socket_in_netns(self.netns, socket.AF_INET, socket.SOCK_RAW, IPPROTO_SCTP)
-        self.sock.settimeout(0.1)  # how long stop() may wait for the reader to notice
-        # Kernel receive timestamps: the INIT's time is exact even if this thread reads it late.
-        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
-        self._thread = threading.Thread(target=self._serve, name="mme", daemon=True)
-        self._thread.start()
+        sock = socket_in_netns(self.netns, socket.AF_INET, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
+        self.raw = sctp.RawSctp(sock, on_seen=self._seen)
+        if self.mode == "raw":
+            self.raw.listen(self.port, self._raw_data, self._raw_state)
+            return
+        # Kernel SCTP: the raw socket above only watches; one-to-one sockets serve.
+        self.listener = socket_in_netns(self.netns, socket.AF_INET, socket.SOCK_STREAM, sctp.IPPROTO_SCTP)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("0.0.0.0", self.port))
+        self.listener.listen(16)
+        self.listener.settimeout(0.1)
+        self._spawn(self._accept)
 
-    def _serve(self) -> None:
-        assert self.sock is not None
-        while self.sock.fileno() != -1:
+    def _spawn(self, target: Any, *args: Any) -> None:
+        th = threading.Thread(target=target, args=args, name="mme", daemon=True)
+        self._threads.append(th)
+        th.start()
+
+    def _seen(self, src: str, dst: str, pkt: sctp.Packet, at: float | None) -> None:
+        if pkt.chunks[0][0] == sctp.INIT:
+            self.timeline.add("mme", "sctp-init", at=at, mode=self.mode, src=src, dst=dst, sport=pkt.sport,
+                              dport=pkt.dport, vtag=pkt.vtag, chunk=sctp.INIT)  # fmt: skip
+
+    # -- S1AP, whichever SCTP carries it ---------------------------------------------------------------
+    def _answer(self, peer: str, local: str, ppid: int, payload: bytes) -> bytes | None:
+        if ppid != s1ap.PPID:
+            self.timeline.add("mme", "sctp-data", peer=peer, ppid=ppid, size=len(payload))
+            return None
+        try:
+            msg = s1ap.decode(payload)
+        except ValueError as exc:
+            self.timeline.add("mme", "s1ap", direction="uplink", peer=peer, local=local, message="undecodable", error=str(exc),
+                              hex=payload.hex())  # fmt: skip
+            return None
+        self.timeline.add("mme", "s1ap", direction="uplink", peer=peer, local=local, hex=payload.hex(), **msg)
+        if msg["message"] == "S1SetupRequest":
+            if self.failure:
+                reply = s1ap.s1_setup_failure(self.failure, self.time_to_wait)
+            else:
+                reply = s1ap.s1_setup_response(self.plmn)
+        elif msg["message"] == "ENBConfigurationUpdate":
+            reply = s1ap.enb_configuration_update_ack()
+        else:
+            return None
+        self.timeline.add(
+            "mme", "s1ap", direction="downlink", peer=peer, hex=reply.hex(), **s1ap.decode(reply)
+        )
+        return reply
+
+    def _raw_data(self, a: sctp.Association, stream: int, ppid: int, payload: bytes) -> None:
+        reply = self._answer(a.peer, a.local, ppid, payload)
+        if reply is not None:
+            a.send(s1ap.PPID, reply, stream)  # called with the endpoint's lock held
+
+    def _raw_state(self, a: sctp.Association, state: str, reason: str) -> None:
+        if state == "established":
+            self.timeline.add("mme", "sctp-up", peer=a.peer, sport=a.peer_port, mode=self.mode)
+        elif state in ("closed", "aborted"):
+            self.timeline.add("mme", "sctp-down", peer=a.peer, sport=a.peer_port, state=state, reason=reason)
+
+    # -- kernel SCTP -----------------------------------------------------------------------------------
+    def _accept(self) -> None:
+        assert self.listener is not None
+        while self.listener.fileno() != -1:
             try:
-                data, anc, _, _ = self.sock.recvmsg(65535, socket.CMSG_SPACE(16))
+                conn, (peer, port) = self.listener.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return
-            info = parse_sctp(data)
-            if info is None or info["chunk"] != SCTP_INIT:
-                continue
-            at = None
-            for level, kind, raw in anc:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMP and len(raw) >= 16:
-                    sec, usec = struct.unpack("@qq", raw[:16])
-                    at = sec + usec / 1e6
-            self.timeline.add("mme", "sctp-init", at=at, mode=self.mode, **info)
+            sctp.kernel_subscribe(conn)
+            self.timeline.add("mme", "sctp-up", peer=peer, sport=port, mode=self.mode)
+            self._spawn(self._serve_kernel, conn, peer, port)
+
+    def _serve_kernel(self, conn: socket.socket, peer: str, port: int) -> None:
+        with conn:
+            while True:
+                try:
+                    stream, ppid, data = sctp.kernel_recv(conn)
+                except OSError as exc:
+                    self.timeline.add(
+                        "mme", "sctp-down", peer=peer, sport=port, state="aborted", reason=str(exc)
+                    )
+                    return
+                if not data:
+                    self.timeline.add(
+                        "mme", "sctp-down", peer=peer, sport=port, state="closed", reason="peer"
+                    )
+                    return
+                reply = self._answer(peer, conn.getsockname()[0], ppid, data)
+                if reply is not None:
+                    sctp.kernel_send(conn, s1ap.PPID, reply, stream)
 
     def stop(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        if self.listener is not None:
+            self.listener.close()
+        if self.raw is not None:
+            self.raw.close()
+        for th in self._threads:
+            th.join(timeout=2)

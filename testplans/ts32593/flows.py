@@ -68,3 +68,11 @@ def session_end(hems: str) -> Pred:
 
 def sctp_init() -> Pred:
     return lambda e: e.source == "mme" and e.kind == "sctp-init"
+
+
+def s1ap(message: str, direction: str = "uplink") -> Pred:
+    """An S1AP message at the MME stand-in, by its TS 36.413 name (uplink: from the unit)."""
+    return lambda e: (
+        e.source == "mme" and e.kind == "s1ap" and e.data.get("message") == message
+        and e.data.get("direction") == direction
+    )  # fmt: skip

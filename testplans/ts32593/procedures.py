@@ -9,7 +9,7 @@ from bench.errors import DeviceError
 from bench.run import BenchRun
 from bench.steps import Steps
 from bench.unit import Boot
-from testplans.ts32593.flows import sctp_init
+from testplans.ts32593.flows import s1ap
 
 
 def registered(bench_run: BenchRun, steps: Steps) -> Boot:
@@ -24,7 +24,9 @@ def registered(bench_run: BenchRun, steps: Steps) -> Boot:
         boot.mark,
     )
     if op.s1_far_end is not None:
-        steps.wait("pre", sctp_init(), unit.cfg.bounds.s1_init, "S1 setup started (pre-condition)", boot.mark)
+        steps.wait(
+            "pre", s1ap("S1SetupRequest"), unit.cfg.bounds.s1_init, "S1 setup (pre-condition)", boot.mark
+        )
     unit.state = "registered"
     return boot
 
@@ -80,3 +82,19 @@ def describe_result(result: RpcResult) -> str:
     if isinstance(result, CwmpFault):
         return f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}"
     return repr(result)
+
+
+def s1_carries(bench_run: BenchRun, steps: Steps, step: str, tac: int, since: int) -> None:
+    """After a change of the TAC, S1 must carry it: an eNB Configuration Update with it, or a new S1 Setup
+    Request with it (a unit that restarts its cell)."""
+    if bench_run.inv.operator.s1_far_end is None:
+        return
+    steps.wait(
+        step,
+        lambda e: (
+            (s1ap("ENBConfigurationUpdate")(e) or s1ap("S1SetupRequest")(e)) and e.data.get("tacs") == [tac]
+        ),
+        bench_run.unit.cfg.bounds.step,
+        f"an eNB Configuration Update (or S1 Setup Request) with TAC {tac} at the MME",
+        since,
+    )

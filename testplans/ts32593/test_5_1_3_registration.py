@@ -1,5 +1,6 @@
 """TS 32.593 5.1.3: registration with the Serving HeMS (Figure 5-5): Inform, SetParameterValues with the S1
-far-end address and IPsec usage indicator, response, then S1 setup toward that address."""
+far-end address, IPsec usage indicator and the cell's TAC, PLMN and identity, response, then S1 setup toward
+that address carrying exactly those values."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
-from testplans.ts32593.flows import ike_up, inform, sctp_init
+from bench.timeline import Event
+from testplans.ts32593.flows import ike_up, inform, s1ap, sctp_init
 from testplans.ts32593.identity import check_device_id
 
 
@@ -77,5 +79,35 @@ def test_registration_with_serving_hems(bench_run: BenchRun, evidence: Evidence,
             f"SCTP INIT to {init.data['dst']}:{init.data['dport']}",
             init,
         )
+    request = steps.wait(
+        "S1",
+        lambda e: s1ap("S1SetupRequest")(e) and e.data.get("local") == s1,
+        bounds.s1_init,
+        f"an S1 Setup Request to {s1} over the SCTP association",
+        init.seq,
+    )
+    check_s1_setup(steps, request, op.tac, op.plmn, op.cell_identity)
+    answer = "S1SetupFailure" if op.s1_setup_failure else "S1SetupResponse"
+    steps.wait("S1", s1ap(answer, "downlink"), bounds.step, f"the MME's {answer}", request.seq)
     unit.state = "registered"
     evidence.assert_no_cleartext(steps)
+
+
+def check_s1_setup(steps: Steps, request: Event, tac: int, plmn: str, cell_identity: int) -> None:
+    """The S1 Setup Request carries what the HeMS configured: TAC, PLMN (Global eNB ID and broadcast), and the
+    cell identity as the 28-bit Home eNB ID."""
+    d = request.data
+    wrong = []
+    if d.get("tacs") != [tac]:
+        wrong.append(f"TAC {d.get('tacs')} (expected {tac})")
+    if d.get("plmn") != plmn or d.get("broadcast_plmns") != [plmn]:
+        wrong.append(f"PLMN {d.get('plmn')} broadcast {d.get('broadcast_plmns')} (expected {plmn})")
+    if d.get("enb_id") != cell_identity or d.get("enb_id_type") != "homeENB-ID":
+        wrong.append(f"eNB ID {d.get('enb_id_type')} {d.get('enb_id')} (expected homeENB-ID {cell_identity})")
+    if wrong:
+        steps.fail(
+            "S1",
+            f"an S1 Setup Request with TAC {tac}, PLMN {plmn}, Home eNB ID {cell_identity} (as the HeMS set them)",
+            "; ".join(wrong),
+            request,
+        )

@@ -15,7 +15,7 @@ from bench.hems.server import Hems, RpcCall
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
-from testplans.ts32593.procedures import describe_result, get_values, registered, rpc
+from testplans.ts32593.procedures import describe_result, get_values, registered, rpc, s1_carries
 
 EPC = "Device.Services.FAPService.1.CellConfig.LTE.EPC."
 TAC, EAID = EPC + "TAC", EPC + "EAID"
@@ -86,6 +86,7 @@ def test_configuration_by_file_download(
     got = get_values(bench_run, steps, "3", [TAC, EAID])
     if got != values:
         steps.fail("3", f"the downloaded configuration applied: {values}", f"read back {got}")
+    s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
 
 
 FAILURES = [

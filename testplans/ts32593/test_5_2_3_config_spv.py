@@ -10,7 +10,15 @@ import pytest
 from bench.cwmp import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
-from testplans.ts32593.procedures import describe_result, get_values, read_back, registered, rpc, set_values
+from testplans.ts32593.procedures import (
+    describe_result,
+    get_values,
+    read_back,
+    registered,
+    rpc,
+    s1_carries,
+    set_values,
+)
 
 EPC = "Device.Services.FAPService.1.CellConfig.LTE.EPC."
 TAC, EAID = EPC + "TAC", EPC + "EAID"
@@ -19,9 +27,11 @@ TAC, EAID = EPC + "TAC", EPC + "EAID"
 @pytest.mark.clause("5.2.3")
 def test_configuration_by_set_parameter_values(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
     registered(bench_run, steps)
-    values = {TAC: str(random.randint(1, 65000)), EAID: str(random.randint(1, 16000000))}
+    values = {TAC: str(random.randint(2, 65000)), EAID: str(random.randint(1, 16000000))}
+    mark = bench_run.timeline.mark()
     set_values(bench_run, steps, "2", {n: (v, "xsd:unsignedInt") for n, v in values.items()}, "cm-5.2.3")
     read_back(bench_run, steps, "2", values)
+    s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
 
 
 @pytest.mark.clause("5.2.3")

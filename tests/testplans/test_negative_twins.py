@@ -35,6 +35,32 @@ TWINS = [
     ("no_s1_init", "5.1.3", "S1", ["SCTP INIT (S1 setup) to 10.180.0.30:36412", "nothing within"]),
     ("s1_wrong_port", "5.1.3", "S1", ["S1 setup toward 10.180.0.30:36412", "SCTP INIT to 10.180.0.30:36413"]),
     (
+        "s1_to_factory_address",
+        "5.1.3",
+        "S1",
+        ["S1 setup toward 10.180.0.30:36412", "SCTP INIT to 10.180.0.31:36412"],
+    ),
+    (
+        "no_s1_setup",
+        "5.1.3",
+        "S1",
+        ["an S1 Setup Request to 10.180.0.30 over the SCTP association", "nothing within"],
+    ),
+    ("s1_wrong_tac", "5.1.3", "S1", ["S1 Setup Request with TAC 1, PLMN 00101", "TAC [2] (expected 1)"]),
+    ("s1_wrong_plmn", "5.1.3", "S1", ["PLMN 00199 broadcast ['00199'] (expected 00101)"]),
+    (
+        "no_enb_config_update",
+        "5.2.2",
+        "S1",
+        ["eNB Configuration Update (or S1 Setup Request) with TAC", "nothing within"],
+    ),
+    (
+        "no_enb_config_update",
+        "5.2.3",
+        "S1",
+        ["eNB Configuration Update (or S1 Setup Request) with TAC", "nothing within"],
+    ),
+    (
         "s1_before_registration",
         "5.1.3",
         "S1",

@@ -34,7 +34,16 @@ class Timeline:
         self.session_rpc("SetParameterValues", status=0)
         self.add("hems", "session-end", hems=SERVING)
         self.add("mme", "sctp-init", dst="10.180.0.30", dport=36412)
+        self.s1ap("S1SetupRequest", tacs=[1], plmn="00101", broadcast_plmns=["00101"], enb_id=257)
+        self.s1ap("S1SetupResponse", "downlink", mme_name="mme")
         return self
+
+    def s1ap(self, message: str, direction: str = "uplink", **fields: Any) -> None:
+        self.add("mme", "s1ap", message=message, direction=direction, **fields)
+
+    def s1_update(self, tac: int) -> None:
+        self.s1ap("ENBConfigurationUpdate", tacs=[tac], broadcast_plmns=["00101"])
+        self.s1ap("ENBConfigurationUpdateAcknowledge", "downlink")
 
     def session_rpc(self, method: str, **fields: Any) -> None:
         self.add("hems", "rpc-sent", hems=SERVING, method=method)
@@ -83,6 +92,15 @@ def refused_certificate() -> Events:
     return tl.events
 
 
+def registration() -> Events:
+    tl = Timeline()
+    tl.add("power", "power", action="on")
+    tl.add("segw", "ike-up", segw="ssegw", remote_vips=["10.182.0.1"])
+    tl.add("dns", "query", dns="private-dns", name="shems.operator.example", qtype="A")
+    events = tl.events + Timeline().registered().events[2:]
+    return [{**e, "seq": i + 3, "t": 100.0 + i / 10} for i, e in enumerate(events)]
+
+
 def download(proto: str = "http", fault: int = 0, fetched: str = "download") -> Events:
     tl = Timeline().registered()
     tl.rpc("GetParameterValues")  # a failing test reads the values first
@@ -93,6 +111,8 @@ def download(proto: str = "http", fault: int = 0, fetched: str = "download") -> 
     tl.add("hems", "cpe-rpc", hems=SERVING, method="TransferComplete", command_key="dl-1", fault_code=fault)
     tl.session_rpc("GetParameterValues")
     tl.add("hems", "session-end", hems=SERVING)
+    if not fault:
+        tl.s1_update(7)
     tl.rpc("GetParameterValues")  # read back
     return tl.events
 
@@ -105,6 +125,8 @@ def failing_download() -> Events:
 def configure(fault: bool = False) -> Events:
     tl = Timeline().registered()
     tl.rpc("SetParameterValues", fault=fault, status=0)
+    if not fault:
+        tl.s1_update(7)
     tl.rpc("GetParameterValues")
     return tl.events
 
@@ -167,6 +189,7 @@ def kind(source: str, k: str, **data: Any) -> Callable[[dict[str, Any]], bool]:
 
 # clause, test, a realistic timeline of a passing test
 CASES: list[tuple[str, str, Callable[[], Events]]] = [
+    ("5.1.3", "test_registration_with_serving_hems", registration),
     ("5.1.2.3", "test_discovery_via_initial_hems_on_public_internet", public_discovery),
     ("5.1.2.3", "test_refuses_initial_hems_with_mismatching_certificate", refused_certificate),
     *[
@@ -227,6 +250,12 @@ MISSING: list[tuple[str, str, Callable[[], Events], str]] = [
      "Inform 7 TRANSFER COMPLETE, M Download"),
     ("5.2.3", "test_configuration_by_set_parameter_values",
      lambda: configure(fault=True), "SetParameterValuesResponse"),
+    ("5.2.3", "test_configuration_by_set_parameter_values",
+     lambda: without(configure(), kind("mme", "s1ap", message="ENBConfigurationUpdate")),
+     "eNB Configuration Update (new TAC)"),
+    ("5.1.3", "test_registration_with_serving_hems",
+     lambda: without(registration(), kind("mme", "s1ap", message="S1SetupRequest")),
+     "S1 Setup Request (TAC, PLMN, eNB ID)"),
     ("5.2.3", "test_invalid_set_is_refused_as_a_whole",
      lambda: configure(), "Fault (SetParameterValues refused)"),
     ("5.3.1", "test_reporting_mechanism_configuration",

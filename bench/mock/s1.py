@@ -1,0 +1,121 @@
+"""The mock unit's S1 side: an SCTP association to the MME it was given (kernel SCTP where present, else
+bench.sctp's userspace endpoint), S1 Setup with what it is configured with, eNB Configuration Update on change."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+
+from bench import s1ap, sctp
+
+
+class S1Client:
+    """One S1 link. Knobs: no_s1_setup (the association comes up, no S1 Setup follows), s1_wrong_tac,
+    s1_wrong_plmn (S1 carries other values than configured), no_enb_config_update."""
+
+    def __init__(self, log: Callable[[str], None], knobs: set[str]) -> None:
+        self.log = log
+        self.knobs = knobs
+        self.raw: sctp.RawSctp | None = None
+        self.assoc: sctp.Association | None = None
+        self.kernel: socket.socket | None = None
+        self.sent: tuple[str, int] | None = None  # (PLMN, TAC) the MME last heard
+        self.target: tuple[str, int] | None = None  # the MME's address and port
+        self.request: bytes | None = None  # the S1 Setup Request, sent again after an S1 Setup Failure's wait
+        self.lock = threading.Lock()
+
+    def carried(self, plmn: str, tac: int) -> tuple[str, int]:
+        if "s1_wrong_tac" in self.knobs:
+            tac = (tac + 1) % 65536
+        if "s1_wrong_plmn" in self.knobs:
+            plmn = plmn[:3] + ("99" if plmn[3:] != "99" else "98")
+        return plmn, tac
+
+    def setup(self, address: str, port: int, enb_id: int, plmn: str, tac: int, name: str) -> None:
+        """Open the association and send S1 Setup Request over it (once up); returns at once."""
+        self.close()
+        self.target = (address, port)
+        plmn, tac = self.carried(plmn, tac)
+        request = None if "no_s1_setup" in self.knobs else s1ap.s1_setup_request(enb_id, plmn, tac, name)
+        with self.lock:
+            self.sent = (plmn, tac) if request else None
+            self.request = request
+        if sctp.kernel_sctp():
+            threading.Thread(target=self._kernel, args=(address, port, request), daemon=True).start()
+            return
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
+        self.raw = sctp.RawSctp(sock, rto_initial=0.5, rto_max=2.0, max_retrans=8)
+        self.assoc = self.raw.connect(address, port, self._data, self._state)
+        if request is not None:
+            self.raw.send(self.assoc, s1ap.PPID, request)  # queued until the association is up
+
+    def update(self, plmn: str, tac: int) -> None:
+        """After a configuration change: eNB Configuration Update when S1 carries something new."""
+        plmn, tac = self.carried(plmn, tac)
+        with self.lock:
+            if self.sent is None or self.sent == (plmn, tac):
+                return
+            self.sent = (plmn, tac)
+        if "no_enb_config_update" in self.knobs:
+            self.log(f"s1: TAC/PLMN now {tac}/{plmn}, no eNB Configuration Update (mock knob)")
+            return
+        self._send(s1ap.enb_configuration_update(plmn, tac))
+        self.log(f"s1: eNB Configuration Update sent (TAC {tac}, PLMN {plmn})")
+
+    def _send(self, payload: bytes) -> None:
+        if self.raw is not None and self.assoc is not None:
+            self.raw.send(self.assoc, s1ap.PPID, payload)
+        elif self.kernel is not None:
+            sctp.kernel_send(self.kernel, s1ap.PPID, payload)
+
+    def _state(self, a: sctp.Association, state: str, reason: str) -> None:
+        self.log(
+            f"s1: SCTP association to {a.peer}:{a.peer_port} {state}" + (f" ({reason})" if reason else "")
+        )
+
+    def _data(self, a: sctp.Association, stream: int, ppid: int, payload: bytes) -> None:
+        self._received(ppid, payload)
+
+    def _received(self, ppid: int, payload: bytes) -> None:
+        try:
+            msg = s1ap.decode(payload)
+        except ValueError as exc:
+            self.log(f"s1: undecodable message (PPID {ppid}): {exc}")
+            return
+        extra = f" cause {msg['cause']}" if "cause" in msg else ""
+        self.log(f"s1: {msg['message']} received{extra}")
+        wait = msg.get("time_to_wait")
+        if msg["message"] == "S1SetupFailure" and wait and self.request is not None:
+            # TS 36.413 8.7.3.3: not before TimeToWait has passed, then S1 Setup again.
+            timer = threading.Timer(int(wait[1:-1]), self._send, (self.request,))
+            timer.daemon = True
+            timer.start()
+
+    def _kernel(self, address: str, port: int, request: bytes | None) -> None:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, sctp.IPPROTO_SCTP)
+        try:
+            s.connect((address, port))
+            sctp.kernel_subscribe(s)
+            self.kernel = s
+            self._state_kernel(address, port, "established")
+            if request is not None:
+                sctp.kernel_send(s, s1ap.PPID, request)
+            while True:
+                _, ppid, data = sctp.kernel_recv(s)
+                if not data:
+                    break
+                self._received(ppid, data)
+        except OSError as exc:
+            self.log(f"s1: SCTP to {address}:{port}: {exc}")
+        self._state_kernel(address, port, "closed")
+
+    def _state_kernel(self, address: str, port: int, state: str) -> None:
+        self.log(f"s1: SCTP association to {address}:{port} {state}")
+
+    def close(self) -> None:
+        if self.raw is not None:
+            self.raw.close()
+        if self.kernel is not None:
+            self.kernel.close()
+        self.raw, self.assoc, self.kernel, self.sent, self.target = None, None, None, None, None

@@ -1,0 +1,134 @@
+"""S1AP (TS 36.413) messages the bench and the mock unit exchange, encoded and decoded with pycrate's ASN.1
+S1AP module (aligned PER): S1 Setup, eNB Configuration Update, and the names and fields of anything else."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pycrate_asn1dir import S1AP
+
+PPID = 18  # S1AP's SCTP payload protocol identifier (TS 36.412)
+PORT = 36412
+PROC_S1_SETUP, PROC_ENB_CONFIG_UPDATE = 17, 29
+ID_CAUSE, ID_GLOBAL_ENB_ID, ID_ENBNAME, ID_MMENAME, ID_SUPPORTED_TAS = 2, 59, 60, 61, 64
+ID_TIME_TO_WAIT, ID_RELATIVE_MME_CAPACITY, ID_SERVED_GUMMEIS, ID_DEFAULT_PAGING_DRX = 65, 87, 105, 137
+TIME_TO_WAIT = ("v1s", "v2s", "v5s", "v10s", "v20s", "v60s")
+
+_PDU = S1AP.S1AP_PDU_Descriptions.S1AP_PDU
+_lock = threading.Lock()  # pycrate keeps the value in the (module-level) type object
+
+
+def plmn_bytes(plmn: str) -> bytes:
+    """MCC+MNC digits ("00101", "310410") as the 3-octet TBCD PLMN identity (TS 24.008 10.5.1.13)."""
+    if not plmn.isdigit() or len(plmn) not in (5, 6):
+        raise ValueError(f"expected MCC+MNC as 5 or 6 digits, found {plmn!r}")
+    d = [int(c) for c in plmn]
+    mnc3 = d[5] if len(d) == 6 else 0xF
+    return bytes([d[1] << 4 | d[0], mnc3 << 4 | d[2], d[4] << 4 | d[3]])
+
+
+def plmn_str(raw: bytes) -> str:
+    digits = [raw[0] & 0xF, raw[0] >> 4, raw[1] & 0xF, raw[2] & 0xF, raw[2] >> 4, raw[1] >> 4]
+    return "".join(str(x) for x in digits if x != 0xF)
+
+
+def _ie(ie_id: int, criticality: str, kind: str, value: Any) -> dict[str, Any]:
+    return {"id": ie_id, "criticality": criticality, "value": (kind, value)}
+
+
+def _encode(kind: str, proc: int, name: str, ies: list[dict[str, Any]]) -> bytes:
+    with _lock:
+        _PDU.set_val(
+            (kind, {"procedureCode": proc, "criticality": "reject", "value": (name, {"protocolIEs": ies})})
+        )
+        return bytes(_PDU.to_aper())
+
+
+def _tas(tac: int, plmns: list[str]) -> dict[str, Any]:
+    return _ie(ID_SUPPORTED_TAS, "reject", "SupportedTAs",
+               [{"tAC": tac.to_bytes(2, "big"), "broadcastPLMNs": [plmn_bytes(p) for p in plmns]}])  # fmt: skip
+
+
+def s1_setup_request(enb_id: int, plmn: str, tac: int, name: str = "", paging_drx: str = "v128") -> bytes:
+    """A HeNB's S1 Setup Request: Global eNB ID with the 28-bit Home eNB ID (the cell identity), one TA."""
+    ies = [_ie(ID_GLOBAL_ENB_ID, "reject", "Global-ENB-ID",
+               {"pLMNidentity": plmn_bytes(plmn), "eNB-ID": ("homeENB-ID", (enb_id, 28))})]  # fmt: skip
+    if name:
+        ies.append(_ie(ID_ENBNAME, "ignore", "ENBname", name))
+    ies += [_tas(tac, [plmn]), _ie(ID_DEFAULT_PAGING_DRX, "ignore", "PagingDRX", paging_drx)]
+    return _encode("initiatingMessage", PROC_S1_SETUP, "S1SetupRequest", ies)
+
+
+def enb_configuration_update(plmn: str, tac: int) -> bytes:
+    """eNB Configuration Update carrying the supported TAs after a TAC or PLMN change."""
+    return _encode("initiatingMessage", PROC_ENB_CONFIG_UPDATE, "ENBConfigurationUpdate", [_tas(tac, [plmn])])
+
+
+def s1_setup_response(
+    plmn: str, mme_name: str = "henb-bench-mme", mmegi: int = 0x8001, mmec: int = 1
+) -> bytes:
+    gummeis = [{"servedPLMNs": [plmn_bytes(plmn)], "servedGroupIDs": [mmegi.to_bytes(2, "big")],
+                "servedMMECs": [mmec.to_bytes(1, "big")]}]  # fmt: skip
+    ies = [
+        _ie(ID_MMENAME, "ignore", "MMEname", mme_name),
+        _ie(ID_SERVED_GUMMEIS, "reject", "ServedGUMMEIs", gummeis),
+        _ie(ID_RELATIVE_MME_CAPACITY, "ignore", "RelativeMMECapacity", 255),
+    ]
+    return _encode("successfulOutcome", PROC_S1_SETUP, "S1SetupResponse", ies)
+
+
+def s1_setup_failure(cause: str, time_to_wait: str | None = None) -> bytes:
+    """S1 Setup Failure; `cause` as GROUP:VALUE (e.g. misc:om-intervention), `time_to_wait` one of v1s..v60s."""
+    group, _, value = cause.partition(":")
+    ies = [_ie(ID_CAUSE, "ignore", "Cause", (group, value))]
+    if time_to_wait:
+        ies.append(_ie(ID_TIME_TO_WAIT, "ignore", "TimeToWait", time_to_wait))
+    return _encode("unsuccessfulOutcome", PROC_S1_SETUP, "S1SetupFailure", ies)
+
+
+def enb_configuration_update_ack() -> bytes:
+    return _encode("successfulOutcome", PROC_ENB_CONFIG_UPDATE, "ENBConfigurationUpdateAcknowledge", [])
+
+
+def check_cause(cause: str) -> None:
+    """Raise ValueError unless `cause` is a valid S1AP Cause as GROUP:VALUE."""
+    try:
+        s1_setup_failure(cause)
+    except Exception as exc:  # pycrate's own error classes
+        raise ValueError(
+            f"expected an S1AP cause as GROUP:VALUE (e.g. misc:om-intervention): {exc}"
+        ) from None
+
+
+def decode(data: bytes) -> dict[str, Any]:
+    """The message's S1AP name and the fields the plans compare; raises ValueError if it is not S1AP."""
+    with _lock:
+        try:
+            _PDU.from_aper(data)
+        except Exception as exc:  # pycrate raises its own error classes
+            raise ValueError(f"not an S1AP PDU: {exc}") from exc
+        kind, body = _PDU.get_val()
+    name, msg = body["value"]
+    out: dict[str, Any] = {"message": name, "pdu": kind, "procedure": body["procedureCode"]}
+    for ie in msg.get("protocolIEs", []):
+        ie_kind, v = ie["value"]
+        if ie["id"] == ID_GLOBAL_ENB_ID:
+            id_kind, (bits, _) = v["eNB-ID"]
+            out.update(plmn=plmn_str(v["pLMNidentity"]), enb_id=bits, enb_id_type=id_kind)
+        elif ie["id"] == ID_SUPPORTED_TAS:
+            out["tacs"] = [int.from_bytes(ta["tAC"], "big") for ta in v]
+            out["broadcast_plmns"] = sorted({plmn_str(p) for ta in v for p in ta["broadcastPLMNs"]})
+        elif ie["id"] in (ID_ENBNAME, ID_MMENAME):
+            out["enb_name" if ie["id"] == ID_ENBNAME else "mme_name"] = v
+        elif ie["id"] == ID_DEFAULT_PAGING_DRX:
+            out["paging_drx"] = v
+        elif ie["id"] == ID_CAUSE:
+            out["cause"] = f"{v[0]}:{v[1]}"
+        elif ie["id"] == ID_TIME_TO_WAIT:
+            out["time_to_wait"] = v
+        elif ie["id"] == ID_SERVED_GUMMEIS:
+            out["served_plmns"] = sorted({plmn_str(p) for g in v for p in g["servedPLMNs"]})
+        else:
+            out.setdefault("other_ies", []).append(ie_kind)
+    return out
