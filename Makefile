@@ -7,6 +7,9 @@ PYTHON  ?= python3
 DEB     := $(shell sed -e 's/\#.*//' bench/deb-packages.txt)
 STAMP   := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SRC     := bench drivers testplans tests benchmarks
+# pytest-xdist workers for `make test`: the tests mostly wait on daemons and bounds, so more workers than
+# cores pays (README, Performance). Each worker gets its own namespace prefix (tests/support.py).
+TEST_WORKERS ?= 6
 
 .PHONY: demo test lint deps venv clean
 
@@ -39,7 +42,7 @@ lint: venv
 	$(BIN)/mypy bench drivers
 
 test: deps venv lint
-	$(BIN)/pytest -q -rfE
+	$(BIN)/pytest -q -rfE -n $(TEST_WORKERS) --dist loadgroup
 
 clean: venv
 	$(BIN)/henb-bench clean

@@ -79,6 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv.append(f"--clause={clause}")
     for knob in args.misbehave:
         argv.append(f"--misbehave={knob}")
+    if args.exitfirst:
+        argv.append("--exitfirst")
     t0 = time.monotonic()
     code = pytest.main(argv)
     wall = time.monotonic() - t0
@@ -151,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--clause", action="append", default=[], help="only this clause, e.g. 5.2.4 (repeatable)"
     )
     run.add_argument("--out", default="captures", help="evidence folder (default: captures/)")
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failed test")
     run.add_argument(
         "--misbehave",
         action="append",

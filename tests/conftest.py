@@ -9,14 +9,22 @@ import pytest
 from tests.support import write_inventory
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that build a bench (marked netns) first: they take seconds where the rest take milliseconds, so
+    with pytest-xdist they start early and no worker is left alone with a long one at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("netns") is None)
+
+
 @pytest.fixture
 def inventory(tmp_path: Path) -> Path:
     """The default inventory, with the test prefix."""
     return write_inventory(tmp_path / "inventory.yaml")
 
 
-FAST_BOUNDS = {"boot": 15, "step": 4, "address_change_inform": 3, "s1_init": 3, "alarm_inform": 3, "quiet": 1,
-              "pm_interval": 1, "pm_tolerance": 0.4}  # fmt: skip
+# Waits for what must come are bounds, paid only when it does not: they allow for a machine at load 10 on
+# two cores (the twins that fail by a timeout wait them out, in parallel with the rest under xdist).
+FAST_BOUNDS = {"boot": 15, "step": 8, "address_change_inform": 8, "s1_init": 6, "alarm_inform": 3, "quiet": 1,
+              "pm_interval": 1, "pm_tolerance": 0.6}  # fmt: skip
 
 
 @pytest.fixture

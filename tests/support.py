@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,33 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-# Two people (or agents) running the namespace tests at once on one machine must not share names.
-PREFIX = os.environ.get("HB_TEST_PREFIX", "hb-")
+# One character per pytest-xdist worker (gw0..gw35), so no worker's prefix starts with another's.
+WORKER_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def worker_prefix(base: str, worker: str | None) -> str:
+    """The namespace prefix for one pytest-xdist worker: `hb-` and `gw3` give `hb3-`; no worker, `base` itself.
+
+    Every name a test makes on the host (namespace, link, state file) starts with it, and `henb-bench clean`
+    matches by prefix: worker prefixes are all one character longer than `base` and differ in that character,
+    so none is a prefix of another's or of `base`."""
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,3}-", base):
+        raise ValueError(
+            f"HB_TEST_PREFIX={base!r}: expected a bench prefix like 'hb-' (^[a-z][a-z0-9]{{0,3}}-$)"
+        )
+    if not worker:
+        return base
+    index = int(worker.removeprefix("gw"))
+    if len(base) > 4 or index >= len(WORKER_CHARS):
+        raise ValueError(
+            f"HB_TEST_PREFIX={base!r} with xdist worker {worker}: expected at most 3 characters before the '-'"
+            f" and at most {len(WORKER_CHARS)} workers, so a per-worker prefix still fits ^[a-z][a-z0-9]{{0,3}}-$"
+        )
+    return f"{base[:-1]}{WORKER_CHARS[index]}-"
+
+
+# Two people (or agents, or xdist workers) running the namespace tests at once must not share names.
+PREFIX = worker_prefix(os.environ.get("HB_TEST_PREFIX", "hb-"), os.environ.get("PYTEST_XDIST_WORKER"))
 
 
 def write_inventory(

@@ -297,7 +297,7 @@ class Hems:
         t0 = time.monotonic()
         if connection_request:
             try:
-                self.connect(serial, cr_username, cr_password, timeout=timeout)
+                self.connect(serial, cr_username, cr_password, timeout=timeout, call=call)
             except DeviceError:
                 with self._lock:
                     queue = self._queues.get(serial)
@@ -311,7 +311,18 @@ class Hems:
     ) -> Event:
         """The first Inform (timeline event) from `serial` since `since` carrying all of `events`."""
         wanted = list(events)
+        try:
+            return self.timeline.wait_for(
+                self._inform_match(serial, wanted), timeout, "an Inform", since=since
+            )
+        except DeviceError:
+            what = f"an Inform with [{', '.join(wanted)}]" if wanted else "an Inform"
+            raise DeviceError(
+                f"HeMS {self.name}: timed out after {timeout:g} s waiting for {what} from unit {serial}; "
+                f"{self.last_from(serial)}"
+            ) from None
 
+    def _inform_match(self, serial: str, wanted: list[str]) -> Callable[[Event], bool]:
         def match(e: Event) -> bool:
             return (
                 e.source == "hems"
@@ -321,14 +332,7 @@ class Hems:
                 and all(code in e.data.get("events", ()) for code in wanted)
             )
 
-        try:
-            return self.timeline.wait_for(match, timeout, "an Inform", since=since)
-        except DeviceError:
-            what = f"an Inform with [{', '.join(wanted)}]" if wanted else "an Inform"
-            raise DeviceError(
-                f"HeMS {self.name}: timed out after {timeout:g} s waiting for {what} from unit {serial}; "
-                f"{self.last_from(serial)}"
-            ) from None
+        return match
 
     def connection_request_url(self, serial: str) -> str | None:
         """The ConnectionRequestURL the unit last reported in an Inform."""
@@ -364,9 +368,19 @@ class Hems:
         return result
 
     def connect(
-        self, serial: str, username: str, password: str, url: str | None = None, timeout: float = 30.0
+        self,
+        serial: str,
+        username: str,
+        password: str,
+        url: str | None = None,
+        timeout: float = 30.0,
+        call: RpcCall | None = None,
     ) -> Event:
-        """Connection request, then wait for the Inform with `6 CONNECTION REQUEST`; returns that Inform."""
+        """Connection request, then wait for the Inform with `6 CONNECTION REQUEST`; returns that Inform.
+
+        With `call` (the RPC the request is for), the wait also ends when that RPC went out in a session the
+        unit still had open: a unit slow to end its last session gets it there, and may never send that Inform
+        (a Reboot, say)."""
         mark = self.timeline.mark()
         result = self.request_connection(serial, username, password, url, timeout=min(timeout, 10.0))
         if not result.ok:
@@ -375,7 +389,24 @@ class Hems:
                 f"HeMS {self.name}: connection request to unit {serial} at {result.url} answered {got}, "
                 f"expected HTTP 200 or 204; {self.last_from(serial)}"
             )
-        return self.wait_inform(serial, ["6 CONNECTION REQUEST"], timeout, since=mark)
+        if call is None:
+            return self.wait_inform(serial, ["6 CONNECTION REQUEST"], timeout, since=mark)
+        inform = self._inform_match(serial, ["6 CONNECTION REQUEST"])
+        try:
+            return self.timeline.wait_for(
+                lambda e: (
+                    inform(e)
+                    or (e.kind == "rpc-sent" and call.id is not None and e.data.get("id") == call.id)
+                ),
+                timeout,
+                "an Inform",
+                since=mark,
+            )
+        except DeviceError:
+            raise DeviceError(
+                f"HeMS {self.name}: timed out after {timeout:g} s waiting for an Inform with "
+                f"[6 CONNECTION REQUEST] from unit {serial}; {self.last_from(serial)}"
+            ) from None
 
     def last_from(self, serial: str) -> str:
         with self._lock:

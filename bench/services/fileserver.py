@@ -54,6 +54,7 @@ class FileServer:
         self._ftp_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._ready = threading.Event()
+        self._ftp_ready = threading.Event()  # the FTP listener has its own thread
         self._error: BaseException | None = None
         self._runner: web.AppRunner | None = None
         self._ssh: Any = None
@@ -103,7 +104,8 @@ class FileServer:
         self._thread.start()
         self._ftp_thread = threading.Thread(target=self._run_ftp, name="fileserver-ftp", daemon=True)
         self._ftp_thread.start()
-        if not self._ready.wait(timeout) or self._error is not None:
+        ready = self._ready.wait(timeout) and self._ftp_ready.wait(timeout)
+        if not ready or self._error is not None:
             raise InfraError(f"file server on {self.address} did not start: {self._error}")
 
     def _run(self) -> None:
@@ -219,6 +221,9 @@ class FileServer:
             Handler.authorizer = authorizer
             Handler.banner = "henb-bench file server"
             Handler.passive_ports = range(30000, 30100)
+            # pyftpdlib answers a failed login only after 3 s (against password guessing); the bench reports
+            # it when it happens, or a unit's wrong password reads as "no upload within the bound".
+            Handler.auth_failed_timeout = 0
             Handler.log_prefix = ""
             self._authorizer = authorizer
             with self._lock:
@@ -230,12 +235,14 @@ class FileServer:
             self._ftp = FTPServer((self.address, self.ports["ftp"]), Handler)
         except BaseException as exc:
             self._error = exc
-            self._ready.set()
+            self._ftp_ready.set()
             return
+        self._ftp_ready.set()
         ioloop = self._ftp.ioloop
         while not self._stop.is_set():
             # One poll at a time (not serve_forever, which logs a banner on every call) so stop() is heard.
             ioloop.poll(0.1)
+            ioloop.sched.poll()  # call_later work, such as the answer to a failed login
         self._ftp.close_all()
 
     def _ftp_add(self, user: str, password: str) -> None:

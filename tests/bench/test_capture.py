@@ -31,6 +31,7 @@ from bench.capture import (
 )
 from bench.errors import InfraError
 from bench.network.netns import run_in_netns, socket_in_netns
+from tests.support import PREFIX
 
 CORE = ipaddress.IPv4Network("192.0.2.128/25")
 A_IP, A_CORE_IP, B_IP = "192.0.2.1", "192.0.2.129", "192.0.2.2"
@@ -50,7 +51,7 @@ def _remove(name: str) -> None:
 @pytest.fixture
 def ns_pair() -> Iterator[tuple[str, str]]:
     """Namespaces A and B joined by veth hb-t-a (192.0.2.1/24 and .129/32) <-> hb-t-b (192.0.2.2/24)."""
-    a, b = f"hb-t-cap-a-{os.getpid()}", f"hb-t-cap-b-{os.getpid()}"
+    a, b = f"{PREFIX}t-cap-a-{os.getpid()}", f"{PREFIX}t-cap-b-{os.getpid()}"
     try:
         for name in (a, b):
             _remove(name)
@@ -166,7 +167,7 @@ IFF_TUN, IFF_NO_PI = 0x0001, 0x1000
 
 @pytest.mark.netns
 def test_capture_on_tun_is_raw_ip(tmp_path: Path) -> None:
-    name = f"hb-t-cap-tun-{os.getpid()}"
+    name = f"{PREFIX}t-cap-tun-{os.getpid()}"
     tun_fd = -1
     try:
         _remove(name)

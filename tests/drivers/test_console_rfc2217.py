@@ -17,7 +17,7 @@ def test_console_over_rfc2217(tmp_path: Path) -> None:
         with SerialConsole(server.url, tmp_path / "c.log", tl, baudrate=115200, unit="u1") as con:
             # 0xFF is the telnet IAC byte: it must arrive once, unescaped.
             os.write(pty.device_fd, b"U-Boot 2024.01 \xff\r\nhenb login: ")
-            assert con.expect(r"login: ", timeout=3)
+            assert con.expect(r"login: ", timeout=30)
             con.write("root\n")
             got = b""
             deadline = time.monotonic() + 3

@@ -66,7 +66,7 @@ TWINS = [
         "S1",
         ["after the SetParameterValuesResponse", "SCTP INIT before it"],
     ),
-    ("no_inform_after_address_change", "5.2.4", "1", ["4 VALUE CHANGE", "within 3 s of the address change"]),
+    ("no_inform_after_address_change", "5.2.4", "1", ["4 VALUE CHANGE", "within 8 s of the address change"]),
     ("inform_before_change", "5.2.4", "1", ["it came before the change", "and none after"]),
     ("old_address_in_inform", "5.2.4", "1", ["(the new inner address)", "(the old address)"]),
     ("wrong_device_id_on_address_change", "5.2.4", "1", ["DeviceId", "serial 'MOCK0001X'"]),
@@ -109,12 +109,17 @@ TWINS = [
         ["Logged alarm MOCK0001-alarm-3 in Device.FaultMgmt.HistoryEvent"],
     ),
     ("spv_not_applied", "5.4.1", "2", ["the values just set, read back", "PeriodicUploadInterval"]),
-    ("pm_upload_while_disabled", "5.4.1", "3", ["no PM upload for 2.4 s (two intervals)", "an upload"]),
+    ("pm_upload_while_disabled", "5.4.1", "3", ["no PM upload for 2.6 s (two intervals)", "an upload"]),
     ("no_pm_upload", "5.4.2", "1", ["a PM file uploaded over ftp to the file server", "nothing within"]),
     ("pm_wrong_credentials", "5.4.2", "1", ["the upload authenticated as pm with the configured password"]),
     ("pm_malformed_file", "5.4.2", "1", ["a valid TS 32.435 measCollecFile", "fileTrailer"]),
-    ("pm_wrong_interval", "5.4.2", "1", ["uploads every 1 s (+-0.4 s)", "s apart"]),
+    ("pm_wrong_interval", "5.4.2", "1", ["uploads every 1 s (+-0.6 s)", "s apart"]),
 ]
+
+
+# Twins whose words come from more than one test of the clause: the whole clause runs. The others stop at the
+# clause's first failure, the one their words are checked against (the rest would only add time).
+WHOLE_CLAUSE = {"no_alarm_inform", "ignore_reporting_mechanism"}
 
 
 def test_every_knob_has_a_twin() -> None:
@@ -139,17 +144,11 @@ def test_misbehaving_unit_fails_the_check(
 ) -> None:
     # 5.1.2.3 needs the Initial HeMS on the public internet, a deployment of its own.
     inventory = fast_public_inventory if clause == "5.1.2.3" else fast_inventory
+    first = [] if knob in WHOLE_CLAUSE else ["--exitfirst"]
     res = henb_bench(
-        "--inventory",
-        str(inventory),
-        "run",
-        "--clause",
-        clause,
-        "--misbehave",
-        knob,
-        "--out",
-        str(tmp_path / "captures"),
-    )
+        "--inventory", str(inventory), "run", "--clause", clause, "--misbehave", knob, *first,
+        "--out", str(tmp_path / "captures"),
+    )  # fmt: skip
     out = res.stdout + res.stderr
     assert res.returncode == 1, f"expected exit 1 (unit failed), got {res.returncode}:\n{out[-3000:]}"
     summary = out[out.rfind("henb-bench:") :]

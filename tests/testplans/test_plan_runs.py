@@ -25,7 +25,8 @@ def test_a_failure_is_followed_by_a_power_cycle_and_does_not_cascade(
     results = json.loads((run_dir / "run.json").read_text())["results"]
     outcomes = {(r["clause"], r["outcome"]) for r in results}
     assert ("5.1.2.2", "failed") in outcomes
-    assert {o for c, o in outcomes if c != "5.1.2.2"} == {"passed", "skipped"}, results
+    others = [(r["test"], r["outcome"], r["message"]) for r in results if r["clause"] != "5.1.2.2"]
+    assert {o for _, o, _ in others} == {"passed", "skipped"}, [t for t in others if t[1] != "passed"]
     assert {c for c, o in outcomes if o == "skipped"} == {"5.1.2.3"}  # the private-network deployment
     events = [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
     power = [e["data"]["action"] for e in events if e["source"] == "power" and e["kind"] == "power"]
@@ -59,3 +60,16 @@ def test_public_deployment_passes_5_1_2_3(fast_public_inventory: Path, tmp_path:
                      "--out", str(tmp_path))  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:]
     assert res.stdout.count("PASSED  5.1.2.3") == 2 and "PASSED  5.1.3" in res.stdout
+
+
+def test_exitfirst_stops_the_plans_at_the_first_failure(
+    inventory: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.cli import main
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(pytest, "main", lambda argv: seen.append(argv) or 5)  # no test ran
+    for extra in (["-x"], ["--exitfirst"], []):
+        with pytest.raises(SystemExit):
+            main(["--inventory", str(inventory), "run", "--clause", "5.1.3", *extra, "--out", str(tmp_path)])
+    assert ["--exitfirst" in argv for argv in seen] == [True, True, False]

@@ -170,3 +170,31 @@ def test_no_inform_after_the_connection_request_times_out_with_last_seen(hems: t
             h.connect(SERIAL, CR_USER, CR_PASS, timeout=0.5)
     finally:
         fake.close()
+
+
+def test_an_rpc_sent_in_a_session_still_open_ends_the_wait(hems: tuple[Hems, int], timeline: Timeline):
+    # A unit slow to end its session: the RPC goes out in that session, and the unit (rebooting) never sends
+    # the connection request's Inform. The call is answered all the same.
+    h, port = hems
+    fake = FakeCpe(port)
+    fake.session = lambda: None  # type: ignore[method-assign]  # answers 200, no session of its own
+    try:
+        cpe = Cpe(port)
+        cpe.inform(params=[("Device.ManagementServer.ConnectionRequestURL", fake.url, "xsd:string")])
+        got: list[object] = []
+        caller = threading.Thread(
+            target=lambda: got.append(
+                h.call(SERIAL, "Reboot", timeout=30, connection_request=True, cr_username=CR_USER,
+                       cr_password=CR_PASS, command_key="rb")
+            )
+        )  # fmt: skip
+        caller.start()
+        timeline.wait_for(lambda e: e.kind == "connection-request", 30, "the connection request")
+        status, data = cpe.empty()  # the session still open gets the Reboot
+        env = cwmp.parse_envelope(data)
+        assert status == 200 and env.method == "Reboot"
+        assert cpe.post(cwmp.response(NS1, env.id, "Reboot")) == (204, b"")
+        caller.join(30)
+        assert got == [cwmp.Done("Reboot")]
+    finally:
+        fake.close()

@@ -199,7 +199,7 @@ def test_wait_inform_and_call_api(hems: tuple[Hems, int], timeline: Timeline):
     results = []
 
     def procedure() -> None:
-        h.wait_inform(SERIAL, ["1 BOOT"], timeout=5)
+        h.wait_inform(SERIAL, ["1 BOOT"], timeout=30)
         results.append(
             h.call(SERIAL, "GetParameterNames", timeout=5, parameter_path="Device.", next_level=True)
         )

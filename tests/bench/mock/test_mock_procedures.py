@@ -18,7 +18,8 @@ from bench.run import BenchRun
 from bench.timeline import Event
 from tests.support import needs_root, write_inventory
 
-pytestmark = [pytest.mark.netns, needs_root()]
+# One bench for the module, in order (FactoryReset last): one pytest-xdist worker runs them all (--dist loadgroup).
+pytestmark = [pytest.mark.netns, needs_root(), pytest.mark.xdist_group("mock-procedures")]
 FM = "Device.FaultMgmt."
 PM = "Device.FAP.PerfMgmt.Config.1."
 
