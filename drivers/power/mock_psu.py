@@ -3,10 +3,10 @@ switched by the real ScpiPower driver over pyvisa, so the code that talks to har
 
 from __future__ import annotations
 
+from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.timeline import Timeline
 from drivers.power.mock import MockDeviceControl
 from drivers.power.scpi import PsuSample, ScpiPower
-from drivers.sim.scpi_psu import ScpiPsuServer
 
 
 class MockPsuPower:

@@ -19,13 +19,13 @@ import pytest
 import yaml
 
 from bench.cli import main
+from bench.lab.sim.scpi_psu import ScpiPsuServer
+from bench.lab.sim.snmp_pdu import SnmpPduAgent
+from bench.lab.sim.ssh_server import SshServer, write_client_key
 from bench.network.state import leftovers
 from bench.opscli import format_event
 from bench.timeline import Timeline
 from drivers.console import PtyPair
-from drivers.sim.scpi_psu import ScpiPsuServer
-from drivers.sim.snmp_pdu import SnmpPduAgent
-from drivers.sim.ssh_server import SshServer, write_client_key
 from tests.support import PREFIX, ROOT, needs_root, write_inventory
 
 COMMUNITY = "c0mmunity-xyz"
