@@ -12,6 +12,7 @@ from pathlib import Path
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
+from bench.lab.cli import add_parsers as add_lab_parsers
 from bench.mock.knobs import KNOBS
 from bench.opscli import add_parsers as add_ops_parsers
 from bench.report.cli import add_parsers as add_report_parsers
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hems_parser(sub)
     add_report_parsers(sub)
     add_ops_parsers(sub)
+    add_lab_parsers(sub)
     return p
 
 
