@@ -101,7 +101,10 @@ class Evidence:
         self.mark = run.timeline.mark()
         topo = run.topology
         n = topo.names
-        self.outer = Capture(n.ns("inet"), n.link("in", "u0"), self.dir / "outer.pcapng", "outer")
+        wan = run.unit_cfg.wan
+        # A physical unit's cable is on its NIC, plugged into the home bridge under its own name.
+        outer = wan.ifname if wan.driver == "nic" else n.link("in", "u0")
+        self.outer = Capture(n.ns("inet"), outer, self.dir / "outer.pcapng", "outer")
         self.inner = Capture(n.ns("ssegw"), n.link("ss", "co"), self.dir / "inner.pcapng", "inner")
         self.started = time.time()
 
