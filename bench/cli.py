@@ -109,12 +109,14 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from drivers.wan import restore
 
     inv = load_inventory(Path(args.inventory))
-    done = clean(inv.bench.state_dir, inv.bench.prefix)
+    done: list[str] = []
+    # NICs first: removing a namespace destroys a veth inside it (the simulated lab's cable).
     for name, unit in inv.units.items():
         if unit.wan.driver == "nic":
             where = restore(unit.wan.ifname, inv.bench.prefix)
             if where:
                 done.append(f"moved {unit.wan.ifname} of {name} back from {where}")
+    done += clean(inv.bench.state_dir, inv.bench.prefix)
     print("\n".join(done) if done else f"nothing left by a run with prefix {inv.bench.prefix!r}")
     return 0
 
