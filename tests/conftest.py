@@ -16,7 +16,7 @@ def inventory(tmp_path: Path) -> Path:
 
 
 FAST_BOUNDS = {"boot": 15, "step": 4, "address_change_inform": 3, "s1_init": 3, "alarm_inform": 3, "quiet": 1,
-              "pm_interval": 1, "pm_tolerance": 0.4}  # fmt: skip
+              "factory_reset": 5, "pm_interval": 1, "pm_tolerance": 0.4}  # fmt: skip
 
 
 @pytest.fixture

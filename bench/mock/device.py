@@ -78,6 +78,11 @@ class MockDevice:
             "parameters": op.parameters.model_dump(),
             "protected": [str(inv.network.core)],
             "leak_to": str(inv.network.serving_hems),
+            # Flash: what the HeMSs configured survives power-off and the next run (the topology's work
+            # folder does not); FactoryReset wipes it.
+            "flash": str(inv.bench.state_dir / f"{inv.bench.prefix}flash-{name}.json")
+            if unit.mock.flash
+            else "",
         }
 
     @property
