@@ -71,6 +71,8 @@ def serve(labdir: Path, stop: threading.Event) -> None:
     device = MockDevice(
         name, unit, inv, spec["namespace"], spec["lab_ifname"], labdir / "unit", ca, ca, {}, pids
     )
+    if device.config.get("flash"):  # the unit's flash is the lab's, not a file of the bench's
+        device.config["flash"] = str(labdir / "unit" / "flash.json")
     outlet = Outlet(device)
 
     def on_switch(n: int, on: bool) -> None:

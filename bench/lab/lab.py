@@ -101,7 +101,8 @@ def _start_hardware(where: LabPlace, st: RunState, timeout: float = 30.0) -> dic
         start_new_session=True,  # outlives `lab up`, until `lab down`
     )
     log.close()
-    st.add_pid(proc.pid, comm_of(proc.pid) or Path(sys.executable).name, "lab hardware")
+    # Not comm_of(pid): right after Popen the child may not have exec'd yet and still carry our name.
+    st.add_pid(proc.pid, Path(sys.executable).name, "lab hardware")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (where.labdir / READY).exists():
@@ -166,7 +167,7 @@ def lab_up(
     """Bring the lab up; return the inventory it wrote and what it made, one line each."""
     inv = load_inventory(inventory)
     name, cfg = inv.unit(unit)
-    if not cfg.is_mock:
+    if cfg.kind != "mock":
         raise ConfigError(f"units.{name}: the simulated lab cables a mock unit; this one is physical")
     where = place(inv, prefix, state_dir)
     left = leftovers(prefix)

@@ -94,7 +94,7 @@ def test_lab_attaches_the_mock_the_physical_way(
     spec = lab.spec()
     inv = load_inventory(lab.inventory)
     name, unit = inv.unit(None)
-    assert not unit.is_mock and unit.wan.driver == "nic" and unit.console.driver == "serial"
+    assert unit.kind == "physical" and unit.wan.driver == "nic" and unit.console.driver == "serial"
     assert unit.power.driver == ("http-pdu" if pdu == "http" else "snmp-pdu")
     assert unit.console.url.startswith(f"{console}://127.0.0.1:")
     assert inv.operator.pki.ca_cert is not None and inv.operator.pki.ca_key is not None
@@ -154,6 +154,14 @@ def test_whole_plan_through_the_simulated_lab(make_lab: Callable[..., Lab], tmp_
     assert {67, 68, 500, 4500} <= ports, sorted(ports)
     assert leftovers(PREFIX) == {"namespaces": [], "links": []}
     assert on_host(lab.spec()["bench_ifname"])  # the NIC is given back
+
+    # The unit kept its Serving SeGW/HeMS in flash: bootstrap again needs a factory reset (the HeMS's RPC).
+    assert "serving" in json.loads((lab.dir / "unit" / "flash.json").read_text())
+    again = tmp_path / "again"
+    res = henb_bench("--inventory", str(lab.inventory), "run", "--clause", "5.1.2.2", "--out", str(again))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    events = [json.loads(line) for line in next(again.iterdir()).joinpath("timeline.jsonl").open()]
+    assert any(e["kind"] == "rpc-sent" and e["data"].get("method") == "FactoryReset" for e in events)
 
 
 def test_clean_after_a_killed_run_leaves_the_lab_alone(make_lab: Callable[..., Lab], tmp_path: Path) -> None:
