@@ -27,6 +27,8 @@ from drivers.wan import find_nic
 
 PREFIX_PATTERN = r"^[a-z][a-z0-9]{0,3}-$"
 OUTLET = 1
+# The first line the mock unit prints when it starts (bench/mock/henb.py).
+MOCK_BANNER = r"mock HeNB \S+ booting"
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def physical_inventory(
     unit_out["console"] = {
         "driver": "serial",
         "url": f"{console}://127.0.0.1:{ready['console_ports'][console]}",
+        "boot_banner": MOCK_BANNER,  # seen again without the bench switching or resetting it: a reboot
     }
     unit_out["wan"] = {"driver": "nic", "ifname": where.bench_ifname}
     data["units"] = {unit: unit_out}
