@@ -187,3 +187,41 @@ def test_clean_after_a_killed_run_leaves_the_lab_alone(make_lab: Callable[..., L
     assert status.returncode == 0, status.stdout  # hardware running, namespace and cable whole
     assert on_host(spec["bench_ifname"]) and spec["namespace"] in netns.listnetns()
     assert yaml.safe_load(lab.inventory.read_text())["units"]  # the lab's inventory still describes it
+
+
+def hardware_pid(lab: Lab) -> int:
+    """The lab hardware daemon's PID, as `lab up` recorded it (the process this test started)."""
+    state = json.loads((lab.dir / f"{lab.prefix}state.json").read_text())
+    return int(next(p["pid"] for p in state["pids"] if p["what"] == "lab hardware"))
+
+
+def test_a_pdu_that_does_not_answer_is_a_bench_error(make_lab: Callable[..., Lab], tmp_path: Path) -> None:
+    lab = make_lab("e")
+    pid = hardware_pid(lab)
+    out = tmp_path / "captures"
+    os.kill(pid, signal.SIGSTOP)  # the PDU (and the console server) stop answering; TCP still connects
+    try:
+        res = henb_bench("--inventory", str(lab.inventory), "run", "--clause", "5.1.3", "--out", str(out))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert res.returncode == 3, res.stdout[-3000:]  # the bench's fault, not the unit's
+    results = json.loads(next(out.iterdir()).joinpath("run.json").read_text())["results"]
+    assert [r["outcome"] for r in results] == ["error"], results
+    assert "HTTP PDU" in results[0]["message"] and "timed out" in results[0]["message"], results
+    assert leftovers(PREFIX) == {"namespaces": [], "links": []}
+
+
+def test_status_says_when_the_lab_hardware_is_gone(make_lab: Callable[..., Lab]) -> None:
+    lab = make_lab("f")
+    os.kill(hardware_pid(lab), signal.SIGKILL)
+    assert until(lambda: lab.cli("status").returncode == 3), "status still says the lab is whole"
+    assert "GONE" in lab.cli("status").stdout  # `lab down` (the fixture) still removes everything
+
+
+def test_lab_refuses_a_physical_unit(tmp_path: Path) -> None:
+    physical = tmp_path / "physical.yaml"
+    physical.write_text((ROOT / "docs" / "inventory-physical.yaml").read_text())
+    res = henb_bench("--inventory", str(physical), "lab", "up", "--prefix", lab_prefix("g"), "--state-dir",
+                     str(tmp_path / "lab"))  # fmt: skip
+    assert res.returncode == 2 and "lab-henb-07" in res.stderr and "physical" in res.stderr, res.stderr
+    assert leftovers(lab_prefix("g")) == {"namespaces": [], "links": []}
