@@ -1026,6 +1026,9 @@ class MockHeNB:
             if self.serving is None:
                 await self.discover(events)
             await self.register(events)
+            if "kernel_panic" in self.knobs:
+                self.log("Kernel panic - not syncing: Fatal exception in interrupt")
+                await asyncio.Event().wait()
             if not watching:
                 threading.Thread(target=self.watch_address, daemon=True).start()
                 watching = True
