@@ -16,7 +16,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     if args.action == "up":
         out, lines = lab_up(
-            Path(args.inventory), args.unit, args.prefix, args.state_dir, args.write, args.pdu, args.console
+            Path(args.inventory), args.unit, args.prefix, args.state_dir, args.write, args.power, args.console
         )
         print("\n".join(lines))
         print(
@@ -52,7 +52,10 @@ def add_parsers(sub: Any) -> None:
         "--write", help="where `up` writes the physical inventory (default: in the lab's folder)"
     )
     lab.add_argument(
-        "--pdu", choices=["http", "snmp"], default="http", help="the simulated PDU (default http)"
+        "--power",
+        choices=["http", "snmp", "scpi"],
+        default="http",
+        help="what powers the unit: an HTTP or SNMP PDU outlet, or a SCPI bench supply (default http)",
     )
     lab.add_argument(
         "--console",

@@ -8,6 +8,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,18 +81,23 @@ def serve(labdir: Path, stop: threading.Event) -> None:
             outlet.switch(on)
 
     console = ConsoleServer(device.console_url).start()
-    pdu: Any
-    if spec["pdu"] == "snmp":
+    power_off: Callable[[], Any]
+    if spec["power"] == "snmp":
         from bench.lab.sim.snmp_pdu import SnmpPduAgent
 
-        pdu = SnmpPduAgent("apc", community=spec["secret"], on_switch=on_switch).start()
-        pdu_port = pdu.port
+        agent = SnmpPduAgent("apc", community=spec["secret"], on_switch=on_switch).start()
+        port, power_off = agent.port, agent.stop
+    elif spec["power"] == "scpi":
+        from bench.lab.sim.scpi_psu import ScpiPsuServer
+
+        psu = ScpiPsuServer(on_output=outlet.switch).start()  # its output is the unit's supply
+        port, power_off = psu.port, psu.stop
     else:
         from bench.lab.sim.http_pdu import HttpPduServer
 
         pdu = HttpPduServer(user="admin", password=spec["secret"], on_switch=on_switch).__enter__()
-        pdu_port = pdu.server_address[1]
-    ready = {"pdu_port": pdu_port, "console_ports": console.ports}
+        port, power_off = pdu.server_address[1], lambda: pdu.__exit__(None, None, None)
+    ready = {"power_port": port, "console_ports": console.ports}
     (labdir / READY).write_text(json.dumps(ready))
     print(f"lab hardware up: {json.dumps(ready)}", flush=True)
     try:
@@ -99,10 +105,7 @@ def serve(labdir: Path, stop: threading.Event) -> None:
             pass
     finally:
         (labdir / READY).unlink(missing_ok=True)
-        if spec["pdu"] == "snmp":
-            pdu.stop()
-        else:
-            pdu.__exit__(None, None, None)
+        power_off()
         outlet.close()
         console.stop()
         print("lab hardware down", flush=True)

@@ -27,6 +27,11 @@ from drivers.wan import find_nic
 
 PREFIX_PATTERN = r"^[a-z][a-z0-9]{0,3}-$"
 OUTLET = 1
+POWER_NAMES = {
+    "http": f"HTTP PDU outlet {OUTLET}",
+    "snmp": f"SNMP PDU outlet {OUTLET}",
+    "scpi": "SCPI supply",
+}
 # The first line the mock unit prints when it starts (bench/mock/henb.py).
 MOCK_BANNER = r"mock HeNB \S+ booting"
 
@@ -131,9 +136,12 @@ def physical_inventory(
     and the operator CA the unit was provisioned with."""
     data = json.loads(json.dumps(source))  # a deep copy
     src = data["units"][unit]
-    port, secret = ready["pdu_port"], spec["secret"]
+    port, secret = ready["power_port"], spec["secret"]
     power: dict[str, Any]
-    if spec["pdu"] == "snmp":
+    if spec["power"] == "scpi":
+        power = {"driver": "scpi", "resource": f"TCPIP::127.0.0.1::{port}::SOCKET", "voltage": 12.0,
+                 "current_limit": 2.0, "sample_seconds": 5.0}  # fmt: skip
+    elif spec["power"] == "snmp":
         power = {"driver": "snmp-pdu", "host": "127.0.0.1", "port": port, "model": "apc", "outlet": OUTLET,
                  "community": secret}  # fmt: skip
     else:
@@ -164,7 +172,7 @@ def lab_up(
     prefix: str,
     state_dir: str | None,
     write: str | None,
-    pdu: str = "http",
+    power: str = "http",
     console: str = "socket",
 ) -> tuple[Path, list[str]]:
     """Bring the lab up; return the inventory it wrote and what it made, one line each."""
@@ -189,7 +197,7 @@ def lab_up(
         "namespace": where.namespace,
         "lab_ifname": where.lab_ifname,
         "bench_ifname": where.bench_ifname,
-        "pdu": pdu,
+        "power": power,
         "console": console,
         "outlet": OUTLET,
         "secret": secrets.token_hex(8),
@@ -215,8 +223,8 @@ def lab_up(
         raise
     u = data["units"][name]
     return out, [
-        f"unit {name}: mock process in namespace {where.namespace}, powered by the lab's {pdu} PDU "
-        f"outlet {OUTLET} ({u['power'].get('url') or 'udp/127.0.0.1:' + str(ready['pdu_port'])})",
+        f"unit {name}: mock process in namespace {where.namespace}, powered by the lab's "
+        f"{POWER_NAMES[power]} on 127.0.0.1:{ready['power_port']}",
         f"console: {u['console']['url']} (also {', '.join(_other_consoles(ready, console))})",
         f"WAN: {where.lab_ifname} in {where.namespace} cabled to {where.bench_ifname} on the host",
         f"operator CA (the unit's device certificate is issued from it): {spec['ca_cert']}",
@@ -265,7 +273,7 @@ def lab_status(where: LabPlace) -> tuple[bool, list[str]]:
     whole &= ready
     if ready:
         r = json.loads((where.labdir / READY).read_text())
-        lines.append(f"PDU ({spec['pdu']}) on 127.0.0.1:{r['pdu_port']}, outlet {spec['outlet']}")
+        lines.append(f"power: {POWER_NAMES[spec['power']]} on 127.0.0.1:{r['power_port']}")
         lines.append("console: " + ", ".join(f"{k}://127.0.0.1:{p}" for k, p in r["console_ports"].items()))
     inode = netns_inode(spec["namespace"])
     whole &= inode is not None

@@ -86,16 +86,18 @@ def make_lab(fast_inventory: Path, tmp_path: Path) -> Iterator[Callable[..., Lab
         assert leftovers(lab.prefix) == {"namespaces": [], "links": []}
 
 
-@pytest.mark.parametrize(("tag", "pdu", "console"), [("a", "http", "socket"), ("b", "snmp", "rfc2217")])
+@pytest.mark.parametrize(
+    ("tag", "power", "console"), [("a", "http", "socket"), ("b", "snmp", "rfc2217"), ("h", "scpi", "socket")]
+)
 def test_lab_attaches_the_mock_the_physical_way(
-    make_lab: Callable[..., Lab], tmp_path: Path, tag: str, pdu: str, console: str
+    make_lab: Callable[..., Lab], tmp_path: Path, tag: str, power: str, console: str
 ) -> None:
-    lab = make_lab(tag, "--pdu", pdu, "--console", console)
+    lab = make_lab(tag, "--power", power, "--console", console)
     spec = lab.spec()
     inv = load_inventory(lab.inventory)
     name, unit = inv.unit(None)
     assert unit.kind == "physical" and unit.wan.driver == "nic" and unit.console.driver == "serial"
-    assert unit.power.driver == ("http-pdu" if pdu == "http" else "snmp-pdu")
+    assert unit.power.driver == {"http": "http-pdu", "snmp": "snmp-pdu", "scpi": "scpi"}[power]
     assert unit.console.url.startswith(f"{console}://127.0.0.1:")
     assert inv.operator.pki.ca_cert is not None and inv.operator.pki.ca_key is not None
     for check in (("check",), ("check", "--probe")):
