@@ -1049,7 +1049,11 @@ class MockHeNB:
                 self.model = self.factory_model()
                 self.serving = None
                 self.wipe_flash()
-                events = [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+                events = (
+                    [("1 BOOT", "")]
+                    if "no_bootstrap" in self.knobs
+                    else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+                )
             else:
                 events = [("1 BOOT", ""), ("M Reboot", key)]
             await asyncio.sleep(0.2)

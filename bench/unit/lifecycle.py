@@ -268,19 +268,20 @@ class BenchUnit:
         hems_name = inform.data.get("hems", "serving-hems") if inform is not None else "serving-hems"
         serial = inform.data.get("serial", self.serial) if inform is not None else self.serial
         hems = self.run.topology.hems[hems_name]
-        if inform is not None:
-            # The RPC goes in a session the connection request opens, after the Inform's session.
-            tl.wait_for(
-                lambda e: e.source == "hems" and e.kind == "session-end" and e.data.get("hems") == hems_name,
-                self.bounds.step,
-                f"the session of the unit's Inform at {hems_name} to end",
-                inform.seq,
-            )
         mark = tl.mark()
-        result = hems.call(
-            serial, "FactoryReset", timeout=self.bounds.step, connection_request=True,
-            cr_username=op.cr_username, cr_password=op.cr_password,
-        )  # fmt: skip
+        # Queued for the unit's open session or its next one; the connection request opens one if none
+        # comes by itself (a unit may start a session of its own at any moment).
+        call = hems.queue_rpc(serial, "FactoryReset")
+        if not call.done():
+            cr = hems.request_connection(
+                serial, op.cr_username, op.cr_password, timeout=min(self.bounds.step, 10.0)
+            )
+            if not cr.ok and not call.done():
+                raise DeviceError(
+                    f"factory reset ({key}: hems): the connection request to unit {serial} answered "
+                    f"{cr.status if cr.status is not None else cr.error}; {hems.last_from(serial)}"
+                )
+        result = call.result(self.bounds.step)
         if not isinstance(result, Done):
             seen = (
                 f"fault {result.fault_code} {result.fault_string}"
@@ -290,16 +291,34 @@ class BenchUnit:
             raise DeviceError(
                 f"factory reset ({key}: hems): expected a FactoryResetResponse from {hems_name}; seen {seen}"
             )
-        # The boot starts when the reset's session is over (the unit resets then): primed only now, as an
-        # RPC queued earlier would go out in that session, and marked now, as what the configured unit did
-        # until then is not part of its factory-fresh boot.
+        answered = tl.first(
+            lambda e: (
+                e.source == "hems" and e.kind == "rpc-response" and e.data.get("method") == "FactoryReset"
+            ),
+            mark,
+        )
+        # The unit resets once the session is over: the HeMSs are primed only then (an RPC queued earlier
+        # would go out in that session), and the boot starts where the unit first turns to its Initial
+        # SeGW/HeMS, as what it did until then (S1 setup, say) was the configured unit's doing.
         end = tl.wait_for(
             lambda e: e.source == "hems" and e.kind == "session-end" and e.data.get("hems") == hems_name,
             self.bounds.step,
             f"the session with the FactoryReset at {hems_name} to end",
-            mark,
+            answered.seq if answered is not None else mark,
         )
-        self._prime(end.seq + 1)
+        boot = self._prime(end.seq + 1)
+        try:
+            first = tl.wait_for(
+                self._initial_side,
+                self.bounds.boot,
+                "the unit back factory-fresh, turning to its Initial SeGW/HeMS",
+                boot.mark,
+            )
+        except DeviceError as exc:
+            raise DeviceError(
+                f"factory reset ({key}: hems) answered, but the unit did not reset: {exc}"
+            ) from None
+        boot.mark = first.seq
         self._state = State.FACTORY_FRESH
 
     def _initial_side(self, e: Event) -> bool:

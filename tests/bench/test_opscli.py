@@ -303,6 +303,10 @@ def test_format_event_keeps_one_line() -> None:
 @pytest.mark.netns
 @needs_root()
 def test_up_prints_hems_messages_and_tears_down_on_sigterm(tmp_path: Path, inventory: Path) -> None:
+    # A mock without flash bootstraps at every power-on: the Initial HeMS's messages are printed.
+    data = yaml.safe_load(inventory.read_text())
+    data["units"]["henb-01"]["mock"] = {"flash": False}
+    inventory.write_text(yaml.safe_dump(data))
     assert leftovers(PREFIX)["namespaces"] == [], "namespaces of an earlier run with the test prefix"
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.cli", "--inventory", str(inventory), "up", "--out", str(tmp_path / "cap")],
