@@ -86,6 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         line = f"  {r['outcome'].upper():7} {r['clause'] or '-':8} {r['test']}"
         print(line + (f"\n          {r['message']}" if r["message"] else ""))
     kinds = {r["outcome"] for r in results}
+    if any(r["error_kind"] == "ConfigError" for r in results):
+        return 2  # the inventory or the plan is wrong, found as the run started
     if "error" in kinds or (code not in (0, 1, 5) and not results):
         return 3
     if "failed" in kinds or code == 1:

@@ -202,7 +202,7 @@ def _health(item: pytest.Item, error: BaseException | None) -> BaseException | N
     check. A bench fault it finds replaces a unit failure (the unit is not blamed for a tripped supply);
     a crash on the console replaces a timeout. Returns the exception the phase should end with."""
     run = _Holder.run
-    if run is None or run._unit is None or "bench_run" not in getattr(item, "fixturenames", ()):
+    if run is None or run.started_unit is None or "bench_run" not in getattr(item, "fixturenames", ()):
         return error
     if error is not None and not isinstance(error, DeviceError):
         return error  # already a bench fault, a skip or an interrupt
@@ -277,8 +277,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     kind = outcome_kind(exc, report.passed, report.skipped)
     if report.failed:
         # Whatever happened, the unit's state is in doubt: the next transition power-cycles it.
-        if run._unit is not None:
-            run._unit.mark_broken(f"{item.name}: {type(exc).__name__ if exc else 'failed'}")
+        if run.started_unit is not None:
+            run.started_unit.mark_broken(f"{item.name}: {type(exc).__name__ if exc else 'failed'}")
         # pytest (and its JUnit XML) calls a failed call phase a failure and any other phase an error;
         # here the kind decides: a unit failure in a fixture's transition is a <failure>, a bench fault
         # in the test body an <error>.

@@ -225,6 +225,11 @@ class BenchRun:
             raise
 
     @property
+    def started_unit(self) -> BenchUnit | None:
+        """The unit, once start() has made it (None before, or when the start failed)."""
+        return self._unit
+
+    @property
     def unit(self) -> BenchUnit:
         assert self._unit is not None, "the bench run is not started"
         return self._unit

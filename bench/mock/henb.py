@@ -62,7 +62,7 @@ EVENT_FIELDS = (
     "AdditionalInformation",
 )
 HELP = (
-    "commands: status | alarm list | alarm raise ID | alarm clear ID | set NAME VALUE | help "
+    "commands: status | alarm list | alarm raise ID | alarm clear ID | set NAME VALUE | factory-reset | help "
     "(ID = SupportedAlarm instance number)"
 )
 
@@ -183,6 +183,11 @@ class MockHeNB:
                 f"status: state={self.state} inner={self.vip} serial={self.device_id.serial_number} "
                 f"hems={self.model.get(self.ms + 'URL')} alarms={current} knobs={sorted(self.knobs) or 'none'}"
             )
+        elif words == ["factory-reset"]:
+            self.serving = None
+            self.wipe_flash()
+            self.reboot = ("factory", "")
+            self.wake.set()
         elif words == ["help"]:
             self.log(HELP)
         elif words == ["alarm", "list"]:

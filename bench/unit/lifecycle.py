@@ -236,11 +236,12 @@ class BenchUnit:
             self._reset_by_hems(inform, key)
         elif isinstance(how, ConsoleReset):
             self.console.write(how.command + "\n")
+            bound = self.bounds.factory_reset
             try:
-                self.console.expect(how.expect, self.bounds.factory_reset)
+                self.console.expect(how.expect, bound)
             except DeviceError as exc:
                 raise DeviceError(
-                    f"factory reset ({key}: console {how.command!r}) not confirmed: {exc}"
+                    f"factory reset ({key}: console {how.command!r}) not confirmed within {bound:g} s ({bound.key}): {exc}"
                 ) from None
             self._power_off()
             self._cycle()
@@ -319,6 +320,20 @@ class BenchUnit:
                 f"factory reset ({key}: hems) answered, but the unit did not reset: {exc}"
             ) from None
         boot.mark = first.seq
+        # The configured unit may have had one more session before it reset, and taken an RPC primed for
+        # the fresh boot with it: primed again, it is still in time (discovery and registration follow).
+        hemss = self.run.topology.hems
+        if boot.initial_spv.done():
+            boot.initial_spv = hemss["initial-hems"].queue_rpc(
+                self.serial, "SetParameterValues", params=boot.serving_values, parameter_key="discovery"
+            )
+        if boot.serving_spv.done():
+            boot.serving_spv = hemss["serving-hems"].queue_rpc(
+                self.serial,
+                "SetParameterValues",
+                params=boot.registration_values,
+                parameter_key="registration",
+            )
         self._state = State.FACTORY_FRESH
 
     def _initial_side(self, e: Event) -> bool:
