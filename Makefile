@@ -3,8 +3,8 @@
 VENV    := .venv
 BIN     := $(VENV)/bin
 PYTHON  ?= python3
-DEB     := strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki dnsmasq-base \
-           iproute2 procps tcpdump python3-venv chromium
+# The Debian packages, one list shared with `henb-bench doctor` (with why each is needed).
+DEB     := $(shell sed -e 's/\#.*//' bench/deb-packages.txt)
 STAMP   := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SRC     := bench drivers testplans tests benchmarks
 
@@ -28,7 +28,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The doctor first: a host that cannot run the bench stops here with the fix, not with every test erroring.
 demo: deps venv
+	$(BIN)/henb-bench doctor --quiet
 	$(BIN)/henb-bench run
 
 lint: venv

@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
@@ -22,6 +23,7 @@ PLANS = Path(__file__).resolve().parents[1] / "testplans" / "ts32593"
 
 def cmd_check(args: argparse.Namespace) -> int:
     inv = load_inventory(Path(args.inventory))
+    inv.unit(getattr(args, "unit", None))  # `check --unit NAME` (see bench/opscli.py): a unit it has
     for name, unit in inv.units.items():
         ident = unit.identity
         print(
@@ -46,13 +48,15 @@ def check_pki(inv: Inventory) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    inv_path = Path(args.inventory)
-    inv = load_inventory(inv_path)  # nothing starts before the inventory is valid
-    inv.unit(args.unit)
-    check_pki(inv)
+    # Nothing starts (no run folder, no pytest) before the options, the inventory and its PKI are valid.
+    check_clauses(args.clause)
     for knob in args.misbehave:
         if knob not in KNOBS:
             raise ConfigError(f"--misbehave {knob}: expected one of {', '.join(KNOBS)}")
+    inv_path = Path(args.inventory)
+    inv = load_inventory(inv_path)
+    inv.unit(args.unit)
+    check_pki(inv)
     run_id = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out)
     run_dir = out / run_id
@@ -98,8 +102,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plans_importable() -> None:
+    if str(PLANS.parents[1]) not in sys.path:
+        sys.path.insert(0, str(PLANS.parents[1]))
+
+
+def check_clauses(clauses: list[str]) -> None:
+    """Every --clause value is a clause the plans verify (testplans/ts32593/checks.py CLAUSES)."""
+    _plans_importable()
+    from testplans.ts32593.checks import CLAUSES
+
+    unknown = [c for c in clauses if c not in CLAUSES]
+    if unknown:
+        raise ConfigError(
+            f"--clause {', '.join(unknown)}: not a clause the plans verify; known clauses: {', '.join(CLAUSES)}"
+            " (`henb-bench list` shows them)"
+        )
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(PLANS.parents[1]))
+    _plans_importable()
     from testplans.ts32593.checks import table
 
     print(table())
@@ -125,7 +147,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="henb-bench", description=__doc__)
-    p.add_argument("--inventory", default="inventory.yaml", help="inventory file (default: inventory.yaml)")
+    _global_options(p, "inventory.yaml")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate the inventory").set_defaults(fn=cmd_check)
     run = sub.add_parser("run", help="run the TS 32.593 plans against a unit")
@@ -148,12 +170,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parsers(sub)
     add_ops_parsers(sub)
     add_lab_parsers(sub)
+    add_doctor_parser(sub)
+    # Global options are accepted after the subcommand too: `henb-bench run --inventory F` as well as
+    # `henb-bench --inventory F run`. SUPPRESS keeps a value given before the subcommand.
+    for command in {id(c): c for c in sub.choices.values()}.values():
+        _global_options(command, argparse.SUPPRESS)
     return p
+
+
+def _global_options(p: argparse.ArgumentParser, default: str) -> None:
+    if "--inventory" not in p._option_string_actions:  # a subcommand may declare it itself
+        p.add_argument("--inventory", default=default, help="inventory file (default: inventory.yaml)")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    # `--inventory` is accepted before or after the subcommand.
     try:
         code = args.fn(args)
     except BenchError as exc:

@@ -1,6 +1,6 @@
 """Lab commands for working on a unit by hand: `power`, `console`, `check --probe` and `up`.
 
-bench/cli.py calls `add_parsers(sub)`; each command reads the same inventory as `run`.
+bench/cli.py calls `add_parsers(sub)` and gives every command the global options (`--inventory`, as `run`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ def add_parsers(sub: Any) -> None:
         check.set_defaults(fn=lambda args: cmd_probe(args) if args.probe else plain(args))
 
     power = sub.add_parser("power", help="switch a unit's power: on, off, cycle, status")
-    _inventory_option(power)
     power.add_argument("unit")
     power.add_argument("action", choices=["on", "off", "cycle", "status"])
     power.add_argument("--delay", type=float, default=3.0, help="seconds off during cycle (default 3)")
@@ -57,7 +56,6 @@ def add_parsers(sub: Any) -> None:
     console = sub.add_parser(
         "console", help="an interactive, logged terminal on a unit's console (Ctrl-] quits)"
     )
-    _inventory_option(console)
     console.add_argument("unit")
     console.add_argument("--url", help="another port than the inventory's (a tty, rfc2217://, socket://)")
     console.add_argument("--baudrate", type=int, help="default: the inventory's")
@@ -67,17 +65,11 @@ def add_parsers(sub: Any) -> None:
     up = sub.add_parser(
         "up", help="bring the bench up for manual work with a unit, print HeMS messages, keep it until Ctrl-C"
     )
-    _inventory_option(up)
     up.add_argument("--unit", help="unit name (default: the first in the inventory)")
     up.add_argument("--out", default="captures", help="evidence folder (default: captures/)")
     up.add_argument("--no-power", action="store_true", help="leave the unit off (switch it with `power`)")
     up.add_argument("--console", action="store_true", help="also print the unit's console lines")
     up.set_defaults(fn=cmd_up)
-
-
-def _inventory_option(p: argparse.ArgumentParser) -> None:
-    # Also after the subcommand; SUPPRESS keeps a value given before it.
-    p.add_argument("--inventory", default=argparse.SUPPRESS, help="inventory file (default: inventory.yaml)")
 
 
 def _say(text: str) -> None:

@@ -13,16 +13,13 @@ from typing import Any
 
 from lxml import etree
 
+from bench.bbf import BBF_DIR, TR181, TR196, TR262
+
 HERE = Path(__file__).resolve().parent
 SCHEMA_JSON = HERE / "tr196_device2.json"
 IGD_SCHEMA_JSON = HERE / "tr262_igd.json"
 SCHEMA_FILES = {"device2": SCHEMA_JSON, "igd": IGD_SCHEMA_JSON}
 ROOTS = {"device2": "Device.", "igd": "InternetGatewayDevice."}
-# The BBF files live in the shared reference folder next to the repository.
-BBF_DIR = HERE.parents[2] / "shared" / "reference" / "bbf"
-TR181 = "tr-181-2-17-0-cwmp-full.xml"
-TR196 = "tr-196-2-1-2-cwmp-full.xml"
-TR262 = "tr-262-1-0-0.xml"
 IGD = "InternetGatewayDevice."
 
 # From Device:2 only the objects a HeNB's management needs; from FAPService:2 the LTE parts.

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from lxml import etree
 
 from bench import cwmp
-
-BBF = (Path(__file__).parents[3] / "../shared/reference/bbf").resolve()
+from bench.bbf import BBF_DIR as BBF
 
 # The BBF XSDs import the SOAP schemas by URL; there is no network, and only these names are referenced.
 SOAP_ENV_STUB = b"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
