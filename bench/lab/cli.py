@@ -40,7 +40,6 @@ def add_parsers(sub: Any) -> None:
         "of the physical path; writes the matching physical inventory",
     )
     lab.add_argument("action", choices=["up", "down", "status"])
-    lab.add_argument("--inventory", default=argparse.SUPPRESS, help="the inventory with the mock unit")
     lab.add_argument("--unit", help="the mock unit to cable (default: the first in the inventory)")
     lab.add_argument(
         "--prefix",
