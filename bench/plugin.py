@@ -215,9 +215,9 @@ def _health(item: pytest.Item, error: BaseException | None) -> BaseException | N
     return error
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    _phase(item, "setup")
+def _checked(item: pytest.Item, phase: str, after_success: bool) -> Generator[None, None, None]:
+    """A phase of a test, then the unit's health check: on failure always, on success if asked."""
+    _phase(item, phase)
     try:
         yield
     except BaseException as exc:
@@ -225,20 +225,18 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         if health is exc:
             raise
         raise health from exc  # type: ignore[misc]
+    if after_success and (health := _health(item, None)) is not None:
+        raise health
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    yield from _checked(item, "setup", after_success=False)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    _phase(item, "test")
-    try:
-        yield
-    except BaseException as exc:
-        health = _health(item, exc)
-        if health is exc:
-            raise
-        raise health from exc  # type: ignore[misc]
-    if (health := _health(item, None)) is not None:
-        raise health
+    yield from _checked(item, "test", after_success=True)
 
 
 def outcome_kind(exc: BaseException | None, passed: bool, skipped: bool) -> str:
