@@ -13,6 +13,7 @@ from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
+from bench.lab.cli import add_parsers as add_lab_parsers
 from bench.mock.knobs import KNOBS
 from bench.opscli import add_parsers as add_ops_parsers
 from bench.report.cli import add_parsers as add_report_parsers
@@ -91,6 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         line = f"  {r['outcome'].upper():7} {r['clause'] or '-':8} {r['test']}"
         print(line + (f"\n          {r['message']}" if r["message"] else ""))
     kinds = {r["outcome"] for r in results}
+    if any(r["error_kind"] == "ConfigError" for r in results):
+        return 2  # the inventory or the plan is wrong, found as the run started
     if "error" in kinds or (code not in (0, 1, 5) and not results):
         return 3
     if "failed" in kinds or code == 1:
@@ -132,12 +135,14 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from drivers.wan import restore
 
     inv = load_inventory(Path(args.inventory))
-    done = clean(inv.bench.state_dir, inv.bench.prefix)
+    done: list[str] = []
+    # NICs first: removing a namespace destroys a veth inside it (the simulated lab's cable).
     for name, unit in inv.units.items():
         if unit.wan.driver == "nic":
             where = restore(unit.wan.ifname, inv.bench.prefix)
             if where:
                 done.append(f"moved {unit.wan.ifname} of {name} back from {where}")
+    done += clean(inv.bench.state_dir, inv.bench.prefix)
     print("\n".join(done) if done else f"nothing left by a run with prefix {inv.bench.prefix!r}")
     return 0
 
@@ -167,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hems_parser(sub)
     add_report_parsers(sub)
     add_ops_parsers(sub)
+    add_lab_parsers(sub)
     add_doctor_parser(sub)
     # Global options are accepted after the subcommand too: `henb-bench run --inventory F` as well as
     # `henb-bench --inventory F run`. SUPPRESS keeps a value given before the subcommand.

@@ -34,7 +34,7 @@ PROGRAMS: dict[str, str] = {
     "/usr/lib/ipsec/charon": "strongswan-charon",  # bench/services/charon.py
     "dnsmasq": "dnsmasq-base",  # bench/services/dns.py
     "ip": "iproute2",  # bench/services/process.py (ip netns exec), bench/network/state.py, this doctor
-    "sh": "dash",  # bench/services/process.py (the private /run of each charon), drivers/sim/ssh_server.py
+    "sh": "dash",  # bench/services/process.py (the private /run of each charon), bench/lab/sim/ssh_server.py
     "mount": "mount",  # bench/services/process.py
     "git": "git",  # bench/run.py (revision in run.json)
     "chromium": "chromium",  # tests/bench/report/test_html.py

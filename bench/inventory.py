@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bench.errors import ConfigError
 from bench.mock.knobs import KNOBS
@@ -204,14 +212,35 @@ PowerConfig = Annotated[
 ]
 
 
+BOOT_BANNER = Field(
+    None,
+    description="a regex matching the line the unit prints when it starts; seen again without the bench "
+    "switching or resetting it, it is an unexpected reboot (a unit failure)",
+)
+
+
 class MockConsole(Strict):
     driver: Literal["mock"]
+    boot_banner: str | None = BOOT_BANNER
 
 
 class SerialConsoleConfig(Strict):
     driver: Literal["serial"]
     url: str
     baudrate: int = 115200
+    bytesize: Literal[5, 6, 7, 8] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: Annotated[float, Field(description="1, 1.5 or 2")] = 1
+    xonxoff: bool = False
+    rtscts: bool = False
+    boot_banner: str | None = BOOT_BANNER
+
+    @field_validator("stopbits")
+    @classmethod
+    def _stopbits(cls, v: float) -> float:
+        if v not in (1, 1.5, 2):
+            raise ValueError(f"expected 1, 1.5 or 2, found {v:g}")
+        return v
 
 
 ConsoleConfig = Annotated[MockConsole | SerialConsoleConfig, Field(discriminator="driver")]
@@ -231,6 +260,11 @@ WanConfig = Annotated[MockWan | NicWan, Field(discriminator="driver")]
 
 class MockSettings(Strict):
     misbehave: list[str] = []
+    flash: bool = Field(
+        True,
+        description="keep the configuration the HeMSs gave across power-off, as a unit's flash does "
+        "(a file in the mock's work folder; FactoryReset wipes it)",
+    )
     cwmp_ns: Literal[
         "urn:dslforum-org:cwmp-1-0", "urn:dslforum-org:cwmp-1-1", "urn:dslforum-org:cwmp-1-2"
     ] = "urn:dslforum-org:cwmp-1-1"
@@ -250,16 +284,55 @@ class MockSettings(Strict):
 
 
 class Bounds(Strict):
-    """How long the bench waits for a unit, in seconds: a physical unit needs minutes, the mock milliseconds."""
+    """How long the bench waits for a unit, in seconds. The defaults suit a physical unit (it boots in
+    minutes); the mock inventory sets its own short values."""
 
-    boot: float = Field(60.0, gt=0)
-    step: float = Field(20.0, gt=0)
-    address_change_inform: float = Field(10.0, gt=0)
-    s1_init: float = Field(10.0, gt=0)
-    alarm_inform: float = Field(10.0, gt=0, description="an Expedited alarm's Inform, after the alarm")
-    quiet: float = Field(5.0, gt=0, description="how long to watch for something that must not happen")
+    boot: float = Field(600.0, gt=0, description="power-on (or reset) to registered with the Serving HeMS")
+    step: float = Field(
+        60.0, gt=0, description="one step of a procedure: an RPC's response, the next message"
+    )
+    address_change_inform: float = Field(30.0, gt=0)
+    s1_init: float = Field(60.0, gt=0)
+    alarm_inform: float = Field(30.0, gt=0, description="an Expedited alarm's Inform, after the alarm")
+    quiet: float = Field(10.0, gt=0, description="how long to watch for something that must not happen")
+    factory_reset: float = Field(
+        300.0, gt=0, description="a factory reset's confirmation (console, shell) or the operator (manual)"
+    )
     pm_interval: int = Field(300, ge=1, description="the PeriodicUploadInterval the PM plans configure")
     pm_tolerance: float = Field(5.0, ge=0, description="how far an upload may be from its interval")
+
+
+class HemsReset(Strict):
+    """The Serving HeMS sends FactoryReset while the unit is registered (TR-069 RPC)."""
+
+    method: Literal["hems"] = "hems"
+
+
+class ConsoleReset(Strict):
+    """A command on the unit's console; `expect` (a regex) in its output confirms it."""
+
+    method: Literal["console"]
+    command: Annotated[str, Field(min_length=1)]
+    expect: Annotated[str, Field(min_length=1)]
+
+
+class ShellReset(Strict):
+    """A command through the unit's shell (units.NAME.shell); exit status 0 confirms it."""
+
+    method: Literal["shell"]
+    command: Annotated[str, Field(min_length=1)]
+
+
+class ManualReset(Strict):
+    """The bench prints `instructions` and waits (bounds.factory_reset) for the unit to come back factory-fresh."""
+
+    method: Literal["manual"]
+    instructions: str = "Factory-reset the unit (e.g. hold its reset button), then leave it powered."
+
+
+FactoryResetConfig = Annotated[
+    HemsReset | ConsoleReset | ShellReset | ManualReset, Field(discriminator="method")
+]
 
 
 class Unit(Strict):
@@ -270,11 +343,22 @@ class Unit(Strict):
     shell: SshShellConfig | None = None
     hems_credentials: HemsCredentials | None = None
     bounds: Bounds = Bounds()
+    power_off_time: float = Field(
+        10.0, ge=0, description="seconds a unit stays off before it is switched on again (capacitors drain)"
+    )
+    factory_reset: FactoryResetConfig = HemsReset()
     mock: MockSettings = MockSettings()
 
     @property
-    def is_mock(self) -> bool:
-        return self.power.driver in MOCK_POWER_DRIVERS
+    def kind(self) -> Literal["mock", "physical"]:
+        """Which unit kind bench.unit builds: a mock unit is powered by a mock power driver."""
+        return "mock" if self.power.driver in MOCK_POWER_DRIVERS else "physical"
+
+    @model_validator(mode="after")
+    def _reset_needs(self) -> Unit:
+        if isinstance(self.factory_reset, ShellReset) and self.shell is None:
+            raise ValueError("factory_reset method shell needs a shell entry (units.NAME.shell)")
+        return self
 
 
 class Bench(Strict):
@@ -304,12 +388,12 @@ class Inventory(Strict):
         return name, self.units[name]
 
 
-TAGGED = {"power", "console", "wan"}
+TAGGED = {"power", "console", "wan", "factory_reset"}
 TAGS = {
     m.model_fields["driver"].annotation.__args__[0]  # type: ignore[union-attr]
     for union in (PowerConfig, ConsoleConfig, WanConfig)
     for m in union.__origin__.__args__  # type: ignore[attr-defined]
-}
+} | {"hems", "console", "shell", "manual"}
 SECRET_KEYS = {"password", "community", "auth_key", "priv_key", "secret", "ca_key_password"}
 
 
@@ -338,7 +422,7 @@ def format_errors(path: Path, err: ValidationError) -> str:
         found = e.get("input")
         expected = e["msg"]
         if e["type"] == "union_tag_invalid":
-            loc += ".driver"
+            loc += ".method" if e["loc"] and e["loc"][-1] == "factory_reset" else ".driver"
             found = e["ctx"]["tag"]
             expected = f"expected one of {e['ctx']['expected_tags']}"
         elif e["type"] == "value_error":

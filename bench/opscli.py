@@ -388,6 +388,7 @@ def _shown(ev: Event, console: bool) -> bool:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from bench.run import BenchRun
+    from bench.unit import State
 
     inv = load_inventory(Path(args.inventory))
     name, unit = inv.unit(args.unit)  # nothing starts before the inventory is valid
@@ -407,7 +408,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
             _say(f"console of {name}: {run.unit.console.url}, logged to {run.unit.console.log_path}")
             if not args.no_power and not stop.is_set():
-                run.unit.power_on()
+                run.unit.transition(State.BOOTING)
                 _say(f"{name} powered on; the HeMSs are primed with the discovery and registration RPCs")
             _say("Ctrl-C (or SIGTERM) tears everything down")
             while True:

@@ -20,6 +20,7 @@ from bench.progress import Progress
 from bench.report.redact import Redactor
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
+from bench.unit import BenchUnit, State
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,16 +97,6 @@ def _phase(item: pytest.Item, phase: str) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    _phase(item, "setup")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    _phase(item, "test")
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     _phase(item, "teardown")
 
@@ -136,11 +127,56 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         run.start()
+        run.unit.say = _say
         yield run
     finally:
         signal.signal(signal.SIGTERM, previous)
+        # Torn down now; the summary waits for the session's end, so a run that could not start still
+        # records every test it could not run, and why.
+        run.stop()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run, _Holder.run = _Holder.run, None
+    if run is not None:
         run.close()
-        _Holder.run = None
+
+
+def _say(text: str) -> None:
+    """To the person at the bench, past pytest's capture (the manual factory reset's instructions)."""
+    progress = _progress()
+    if progress is not None:
+        progress.pause()
+    fd = _Holder.terminal_fd
+    if fd is None:
+        print(text, flush=True)
+        return
+    with contextlib.suppress(OSError):
+        os.write(fd, text.encode())
+
+
+def _unit_in(bench_run: BenchRun, state: State) -> BenchUnit:
+    bench_run.unit.transition(state)
+    return bench_run.unit
+
+
+@pytest.fixture
+def factory_fresh_unit(bench_run: BenchRun, evidence: Evidence) -> BenchUnit:
+    """The unit booting with its factory configuration (reset first if it had another): it will bootstrap."""
+    return _unit_in(bench_run, State.FACTORY_FRESH)
+
+
+@pytest.fixture
+def discovered_unit(bench_run: BenchRun, evidence: Evidence) -> BenchUnit:
+    """The unit with its Serving SeGW and HeMS, IPsec to the Serving SeGW up."""
+    return _unit_in(bench_run, State.DISCOVERED)
+
+
+@pytest.fixture
+def registered_unit(bench_run: BenchRun, evidence: Evidence) -> BenchUnit:
+    """The unit registered with the Serving HeMS (the pre-condition of the CM, FM and PM clauses)."""
+    return _unit_in(bench_run, State.REGISTERED)
 
 
 @pytest.fixture
@@ -159,6 +195,58 @@ def steps(request: pytest.FixtureRequest, bench_run: BenchRun, evidence: Evidenc
     if m is None:
         raise ConfigError(f"{request.node.nodeid} uses the steps fixture but has no clause marker")
     return Steps(m.args[0], bench_run.timeline, evidence.dir)
+
+
+def _health(item: pytest.Item, error: BaseException | None) -> BaseException | None:
+    """After a test phase that touched the unit (and on every timeout, which ends one): the unit's health
+    check. A bench fault it finds replaces a unit failure (the unit is not blamed for a tripped supply);
+    a crash on the console replaces a timeout. Returns the exception the phase should end with."""
+    run = _Holder.run
+    if run is None or run.started_unit is None or "bench_run" not in getattr(item, "fixturenames", ()):
+        return error
+    if error is not None and not isinstance(error, DeviceError):
+        return error  # already a bench fault, a skip or an interrupt
+    try:
+        run.unit.check()
+    except (InfraError, DeviceError) as health:
+        if error is not None:
+            health.__context__ = error
+        return health
+    return error
+
+
+def _checked(item: pytest.Item, phase: str, after_success: bool) -> Generator[None, None, None]:
+    """A phase of a test, then the unit's health check: on failure always, on success if asked."""
+    _phase(item, phase)
+    try:
+        yield
+    except BaseException as exc:
+        health = _health(item, exc)
+        if health is exc:
+            raise
+        raise health from exc  # type: ignore[misc]
+    if after_success and (health := _health(item, None)) is not None:
+        raise health
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    yield from _checked(item, "setup", after_success=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    yield from _checked(item, "test", after_success=True)
+
+
+def outcome_kind(exc: BaseException | None, passed: bool, skipped: bool) -> str:
+    """Whose fault: a unit that did not do what the spec says failed (DeviceError, and any assertion);
+    anything else is the bench's (InfraError, ConfigError, a bug in the bench): an error."""
+    if skipped:
+        return "skipped"
+    if passed:
+        return "passed"
+    return "failed" if isinstance(exc, AssertionError) else "error"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -184,22 +272,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.user_properties.extend(props)
     if report.failed and not any(k == "bundle" for k, _ in item.user_properties):
         item.user_properties.append(("bundle", str(run.dir / f"{item.name}.tar.gz")))
+    kind = outcome_kind(exc, report.passed, report.skipped)
     if report.failed:
-        # Whatever happened, the unit's state is in doubt: power-cycle it before the next test.
-        if run._unit is not None:
-            run._unit.dirty = True
-        if isinstance(exc, (InfraError, ConfigError)):
-            report.outcome = "failed"
-    if report.when == "call" or report.failed or report.skipped:
-        kind = (
-            "skipped"
-            if report.skipped
-            else "passed"
-            if report.passed
-            else "error"
-            if isinstance(exc, (InfraError, ConfigError)) or (report.when == "setup")
-            else "failed"
-        )
+        # Whatever happened, the unit's state is in doubt: the next transition power-cycles it.
+        if run.started_unit is not None:
+            run.started_unit.mark_broken(f"{item.name}: {type(exc).__name__ if exc else 'failed'}")
+        # pytest (and its JUnit XML) calls a failed call phase a failure and any other phase an error;
+        # here the kind decides: a unit failure in a fixture's transition is a <failure>, a bench fault
+        # in the test body an <error>.
+        report.when = "call" if kind == "failed" else "setup"
+    if call.when == "call" or report.failed or report.skipped:
         run.results.append(
             {
                 "test": item.name,
@@ -210,5 +292,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 "error_kind": type(exc).__name__ if exc is not None else None,
             }
         )
-        if isinstance(exc, DeviceError):
+        if kind == "failed":
             report.sections.append(("henb-bench", f"evidence: {run.dir / item.name}"))

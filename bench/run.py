@@ -99,9 +99,10 @@ class Evidence:
         self.dir = run.dir / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.mark = run.timeline.mark()
-        topo = run.topology
-        n = topo.names
-        self.outer = Capture(n.ns("inet"), n.link("in", "u0"), self.dir / "outer.pcapng", "outer")
+        n = run.topology.names
+        # The unit's WAN link as its kind plugged it into the home link (a mock's veth, a physical unit's NIC).
+        wan_ns, wan_link = run.unit.wan
+        self.outer = Capture(wan_ns, wan_link, self.dir / "outer.pcapng", "outer")
         self.inner = Capture(n.ns("ssegw"), n.link("ss", "co"), self.dir / "inner.pcapng", "inner")
         self.started = time.time()
 
@@ -115,7 +116,7 @@ class Evidence:
 
     def finish(self) -> None:
         self.stop()
-        boot = self.run.unit.boot
+        boot = self.run.unit.last_boot
         since = min(self.mark, boot.mark) if boot else self.mark
         tl = self.run.timeline
         tl.dump(self.dir / "timeline.jsonl", since)
@@ -210,33 +211,48 @@ class BenchRun:
         self._unit: BenchUnit | None = None
         self.results: list[dict[str, Any]] = []
         self.started = time.time()
+        self.stopped = False
         self.closed = False
 
     def start(self) -> None:
+        """Topology up, the unit on its port; on failure everything started is torn down again (the summary
+        is still written by close(), once the caller has recorded why)."""
         try:
             self.topology.up()
             self._unit = BenchUnit(self.unit_name, self.unit_cfg, self, 0, self.knobs)
         except BaseException:
-            self.close()
+            self.stop()
             raise
+
+    @property
+    def started_unit(self) -> BenchUnit | None:
+        """The unit, once start() has made it (None before, or when the start failed)."""
+        return self._unit
 
     @property
     def unit(self) -> BenchUnit:
         assert self._unit is not None, "the bench run is not started"
         return self._unit
 
+    def stop(self) -> None:
+        """Unit off and closed, topology down; idempotent."""
+        if self.stopped:
+            return
+        self.stopped = True
+        try:
+            if self._unit is not None:
+                self._unit.close()
+        finally:
+            self.topology.down()
+
     def close(self) -> None:
+        """stop(), then the run's summary and evidence; idempotent."""
         if self.closed:
             return
         self.closed = True
         try:
-            if self._unit is not None:
-                try:
-                    self._unit.power_off()
-                finally:
-                    self._unit.close()
+            self.stop()
         finally:
-            self.topology.down()
             self.timeline.detach_all()
             self._keep_logs()
             self.write_summary()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bench.errors import DeviceError
-from bench.timeline import Event, Predicate, Timeline
+from bench.timeline import Event, Predicate, Timeline, bound_note
 
 
 class Steps:
@@ -34,7 +34,8 @@ class Steps:
         try:
             return self.timeline.wait_for(pred, timeout, expected, since, last)
         except DeviceError as exc:
-            self.fail(step, expected, f"nothing within {timeout:g} s ({str(exc).split('; ', 1)[-1]})")
+            seen = str(exc).split("; ", 1)[-1]
+            self.fail(step, expected, f"nothing within {timeout:g} s{bound_note(timeout)} ({seen})")
 
     def describe(self, event: Event | None) -> str:
         return event.describe(self.timeline.t0) if event else "nothing"

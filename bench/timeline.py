@@ -29,6 +29,23 @@ class Event:
         return f"#{self.seq} +{self.t - t0:.3f}s {self.source}/{self.kind} {details}"
 
 
+class Bound(float):
+    """A wait's bound that knows the inventory key it came from, so a timeout names what to change."""
+
+    key: str
+
+    def __new__(cls, value: float, key: str) -> Bound:
+        obj = super().__new__(cls, value)
+        obj.key = key
+        return obj
+
+
+def bound_note(timeout: float) -> str:
+    """' (units.NAME.bounds.KEY)' for a Bound, '' for a plain number."""
+    key = getattr(timeout, "key", None)
+    return f" ({key})" if key else ""
+
+
 Predicate = Callable[[Event], bool]
 # Called as (what, timeout, None, False) when a wait starts and (what, timeout, event or None on timeout, True)
 # when it ends: the live progress display shows what a test is waiting for.
@@ -110,7 +127,9 @@ class Timeline:
             self._notify(what, timeout, found, True)
         if found is not None:
             return found
-        raise DeviceError(f"timed out after {timeout:g} s waiting for {what}; {self.last_seen(since, last)}")
+        raise DeviceError(
+            f"timed out after {timeout:g} s{bound_note(timeout)} waiting for {what}; {self.last_seen(since, last)}"
+        )
 
     def _wait(self, pred: Predicate, timeout: float, since: int) -> Event | None:
         deadline = time.monotonic() + timeout

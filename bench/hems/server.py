@@ -32,7 +32,7 @@ from bench.cwmp import CwmpFault, CwmpParseError, Envelope, GpvResult, RpcResult
 from bench.errors import DeviceError, InfraError
 from bench.hems.auth import Authenticator
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, connection_request
-from bench.timeline import Event, Timeline
+from bench.timeline import Bound, Event, Timeline, bound_note
 
 __all__ = ["CwmpFault", "GpvResult", "Hems", "RpcCall", "RpcResult", "SpvResult"]
 
@@ -141,7 +141,7 @@ class RpcCall:
         if not self._done.wait(timeout):
             state = f"sent as ID {self.id}, no answer" if self.id else "never sent: no session from the unit"
             raise DeviceError(
-                f"HeMS {self.hems.name}: timed out after {timeout:g} s waiting for the {self.method} "
+                f"HeMS {self.hems.name}: timed out after {timeout:g} s{bound_note(timeout)} waiting for the {self.method} "
                 f"response from unit {self.serial} ({state}); {self.hems.last_from(self.serial)}"
             )
         assert self._result is not None
@@ -304,7 +304,8 @@ class Hems:
                     if queue and call in queue:
                         queue.remove(call)
                 raise
-        return call.result(max(0.0, timeout - (time.monotonic() - t0)))
+        left = max(0.0, timeout - (time.monotonic() - t0))
+        return call.result(Bound(left, timeout.key) if isinstance(timeout, Bound) else left)
 
     def wait_inform(
         self, serial: str, events: Iterable[str] = (), timeout: float = 30.0, since: int = 0
@@ -318,7 +319,8 @@ class Hems:
         except DeviceError:
             what = f"an Inform with [{', '.join(wanted)}]" if wanted else "an Inform"
             raise DeviceError(
-                f"HeMS {self.name}: timed out after {timeout:g} s waiting for {what} from unit {serial}; "
+                f"HeMS {self.name}: timed out after {timeout:g} s{bound_note(timeout)} waiting for {what} "
+                f"from unit {serial}; "
                 f"{self.last_from(serial)}"
             ) from None
 

@@ -3,6 +3,7 @@ the mock power driver switches on and off."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -79,6 +80,13 @@ class MockDevice:
             "protected": [str(inv.network.core)],
             "leak_to": str(inv.network.serving_hems),
         }
+        # Flash: what the HeMSs configured survives power-off and the next run (the topology's work folder
+        # does not); FactoryReset wipes it. One per factory programming and knobs: a mock told to misbehave
+        # otherwise, or programmed for another deployment, is another unit, not this one reconfigured.
+        factory = {k: v for k, v in self.config.items() if k not in ("workdir", "wan", "ca", "cert", "key")}
+        digest = hashlib.sha256(json.dumps(factory, sort_keys=True).encode()).hexdigest()[:12]
+        flash = inv.bench.state_dir / f"{inv.bench.prefix}flash-{name}-{digest}.json"
+        self.config["flash"] = str(flash) if unit.mock.flash else ""
 
     @property
     def console_url(self) -> str:

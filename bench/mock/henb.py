@@ -63,7 +63,7 @@ EVENT_FIELDS = (
     "AdditionalInformation",
 )
 HELP = (
-    "commands: status | alarm list | alarm raise ID | alarm clear ID | set NAME VALUE | help "
+    "commands: status | alarm list | alarm raise ID | alarm clear ID | set NAME VALUE | factory-reset | help "
     "(ID = SupportedAlarm instance number)"
 )
 
@@ -115,6 +115,7 @@ class MockHeNB:
         self.fm = root + "FaultMgmt."
         self.pm_table = root + "FAP.PerfMgmt.Config."
         self.model = self.factory_model()
+        self.flash = Path(cfg["flash"]) if cfg.get("flash") else None
         # What the next session reports: event code -> CommandKey, extra parameters, CPE requests.
         self.pending: dict[str, str] = {}
         self.pending_params: list[str] = []
@@ -185,6 +186,11 @@ class MockHeNB:
                 f"status: state={self.state} inner={self.vip} serial={self.device_id.serial_number} "
                 f"hems={self.model.get(self.ms + 'URL')} alarms={current} knobs={sorted(self.knobs) or 'none'}"
             )
+        elif words == ["factory-reset"]:
+            self.serving = None
+            self.wipe_flash()
+            self.reboot = ("factory", "")
+            self.wake.set()
         elif words == ["help"]:
             self.log(HELP)
         elif words == ["alarm", "list"]:
@@ -1016,11 +1022,16 @@ class MockHeNB:
         for coro in (self.periodic_loop(), self.pm_loop(), self.address_pump()):
             self.spawn(coro)
         events = [("1 BOOT", "")] if "no_bootstrap" in self.knobs else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+        if self.load_flash():
+            events = [("1 BOOT", "")]
         watching = False
         while True:
             if self.serving is None:
                 await self.discover(events)
             await self.register(events)
+            if "kernel_panic" in self.knobs:
+                self.log("Kernel panic - not syncing: Fatal exception in interrupt")
+                await asyncio.Event().wait()
             if not watching:
                 threading.Thread(target=self.watch_address, daemon=True).start()
                 watching = True
@@ -1042,7 +1053,12 @@ class MockHeNB:
             if kind == "factory":
                 self.model = self.factory_model()
                 self.serving = None
-                events = [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+                self.wipe_flash()
+                events = (
+                    [("1 BOOT", "")]
+                    if "no_bootstrap" in self.knobs
+                    else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+                )
             else:
                 events = [("1 BOOT", ""), ("M Reboot", key)]
             await asyncio.sleep(0.2)
@@ -1089,6 +1105,7 @@ class MockHeNB:
             await asyncio.to_thread(self.ike_down, "initial")
             self.log("ipsec: tunnel to Initial SeGW released")
         self.serving = (ssegw, shems_url)
+        self.save_flash()
 
     async def check_hems_cert(self, url: str, ip: str) -> bool:
         """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA and name exactly the
@@ -1222,7 +1239,35 @@ class MockHeNB:
                 return parts[1]
         raise RuntimeError("the SeGW gave no DNS server in the IKE configuration payload")
 
+    # -- flash: the configuration survives power-off ---------------------------------------------------
+    def save_flash(self) -> None:
+        if self.flash is None or self.serving is None:
+            return
+        values = {n: p.value for n, p in self.model.params.items() if p.writable}
+        tmp = self.flash.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"serving": list(self.serving), "values": values}))
+        tmp.replace(self.flash)
+
+    def load_flash(self) -> bool:
+        """Configured before: the Serving SeGW/HeMS and the values set since come back from flash."""
+        if self.flash is None or not self.flash.is_file():
+            return False
+        saved = json.loads(self.flash.read_text())
+        for name, value in saved["values"].items():
+            if name in self.model.params:
+                self.model.params[name].value = value
+        ssegw, shems = saved["serving"]
+        self.serving = (ssegw, shems)
+        self.log(f"flash: configured, Serving SeGW {ssegw}, Serving HeMS {shems}")
+        return True
+
+    def wipe_flash(self) -> None:
+        if self.flash is not None:
+            self.flash.unlink(missing_ok=True)
+            self.log("flash: factory configuration restored")
+
     def shutdown(self) -> None:
+        self.save_flash()
         self.s1.close()
         if self.charon is not None:
             self.charon.stop()

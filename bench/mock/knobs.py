@@ -45,4 +45,7 @@ KNOBS: dict[str, str] = {
     "alarm_history_not_kept": "never writes raised or cleared alarms into FaultMgmt.HistoryEvent",
     "download_not_fetched": "reports a Download as done (TransferComplete, FaultCode 0) without fetching the file",
     "wrong_hems_password": "answers the HeMS's authentication challenge with a wrong password",
+    # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
+    "kernel_panic": "prints a kernel panic on its console once registered, then answers nothing",
 }
+HEALTH_KNOBS = {"kernel_panic"}

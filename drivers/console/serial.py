@@ -54,14 +54,17 @@ class SerialConsole:
         crash_patterns: list[str] | None = None,
         unit: str | None = None,
         on_data: Callable[[bytes], None] | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> None:
-        """`on_data` gets every chunk of bytes as read, before logging (an interactive terminal shows it)."""
+        """`on_data` gets every chunk of bytes as read, before logging (an interactive terminal shows it);
+        `settings` are more pyserial port settings (bytesize, parity, stopbits, xonxoff, rtscts)."""
         self.url = url
         self.on_data = on_data
         self.log_path = Path(log_path)
         self.timeline = timeline
         self.source = source
         self.baudrate = baudrate
+        self.settings = dict(settings or {})
         self.unit = unit
         patterns = DEFAULT_CRASH_PATTERNS if crash_patterns is None else crash_patterns
         self._crash_res = [re.compile(p) for p in patterns]
@@ -172,7 +175,7 @@ class SerialConsole:
 
     def _open_port(self) -> Any:
         # A short read timeout so the reader notices close() quickly.
-        return open_port(self.url, self.baudrate, 0.1, self.unit)
+        return open_port(self.url, self.baudrate, 0.1, self.unit, **self.settings)
 
     def _close_port(self) -> None:
         with self._cond:
@@ -263,10 +266,12 @@ class SerialConsole:
             self.timeline.add(self.source, kind, unit=self.unit, **data)
 
 
-def open_port(url: str, baudrate: int = 115200, timeout: float = 0.1, unit: str | None = None) -> Any:
+def open_port(
+    url: str, baudrate: int = 115200, timeout: float = 0.1, unit: str | None = None, **settings: Any
+) -> Any:
     """A pyserial port for a tty path, rfc2217:// or socket:// URL; InfraError naming it when it cannot open."""
     try:
-        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout)
+        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, **settings)
     except (OSError, serial.SerialException, ValueError) as e:
         raise InfraError(f"cannot open console {url}{_of(unit)}: {e}") from e
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from bench.errors import InfraError
 from bench.timeline import Timeline
 
 
@@ -16,6 +17,8 @@ class PowerDriver(Protocol):
     def cycle(self, delay: float = 1.0) -> None: ...
 
     def state(self) -> bool | None: ...
+
+    def check(self, expected: bool | None = None) -> None: ...
 
 
 class Probeable(Protocol):
@@ -45,6 +48,19 @@ class PowerBase:
     def probe(self) -> str:
         """Ask the device something harmless (never switch); InfraError when it does not answer."""
         return f"answers; output is {state_word(self.state())}"
+
+    def check(self, expected: bool | None = None) -> None:
+        """Health between tests: the device answers and its output is where the bench left it (`expected`,
+        None when unknown); InfraError otherwise. Never switches."""
+        state = self.state() if expected is not None else None
+        if state is None:
+            self.probe()
+        elif state != expected:
+            who = f" (unit {self.unit})" if self.unit else ""
+            raise InfraError(
+                f"{self!r}{who}: output reads {state_word(state)} but the bench switched it "
+                f"{state_word(expected)} (switched by hand, or the device lost its setting)"
+            )
 
     def on(self) -> None:
         self._switch(True)

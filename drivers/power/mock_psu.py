@@ -3,10 +3,10 @@ switched by the real ScpiPower driver over pyvisa, so the code that talks to har
 
 from __future__ import annotations
 
+from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.timeline import Timeline
 from drivers.power.mock import MockDeviceControl
 from drivers.power.scpi import PsuSample, ScpiPower
-from drivers.sim.scpi_psu import ScpiPsuServer
 
 
 class MockPsuPower:
@@ -63,9 +63,16 @@ class MockPsuPower:
     def measure(self) -> PsuSample:
         return self.scpi.measure()
 
-    def check(self) -> None:
-        """Raise the fault the sampler saw since power-on (see ScpiPower.check)."""
-        self.scpi.check()
+    def check(self, expected: bool | None = None) -> None:
+        """Raise the fault the sampler saw since power-on, or the supply reports now (see ScpiPower.check)."""
+        self.scpi.check(expected)
+
+    def trip(self) -> None:
+        """Trip the simulated supply's over-current protection, as a short on the unit's input would."""
+        model = self.server.model
+        with model.lock:
+            model.output, model.tripped = False, True
+        self._output_changed(False)
 
     def close(self) -> None:
         """Stop sampling and the simulated supply; the mock unit itself is closed by its owner."""

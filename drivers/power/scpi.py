@@ -127,10 +127,25 @@ class ScpiPower(PowerBase):
             amps = float(self._query(self.commands.measure_current))
         return PsuSample(time.time(), volts, amps)
 
-    def check(self) -> None:
-        """Raise the fault the sampler saw since the output went on (over-current, trip, lost link)."""
+    def check(self, expected: bool | None = None) -> None:
+        """Raise the fault the sampler saw since the output went on (over-current, trip, lost link); then ask
+        the supply: protection tripped, error queue, output where the bench left it (`expected`)."""
         if self.fault is not None:
             raise self.fault
+        if expected is None:
+            return
+        c = self.commands
+        with self._lock:
+            tripped = c.trip_query is not None and _flag(self._query(c.trip_query))
+            output_on = _flag(self._query(c.output_query))
+        if tripped:
+            raise self._error("over-current protection tripped")
+        self._check_errors("the last command")
+        if output_on != expected:
+            raise self._error(
+                f"output reads {'on' if output_on else 'off'} but the bench switched it "
+                f"{'on' if expected else 'off'}"
+            )
 
     def close(self) -> None:
         self._stop_sampling()

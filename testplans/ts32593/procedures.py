@@ -1,4 +1,4 @@
-"""Steps the plans share: a registered unit, RPCs from the Serving HeMS, reading values back."""
+"""Steps the plans share: RPCs from the Serving HeMS, reading values back."""
 
 from __future__ import annotations
 
@@ -8,27 +8,7 @@ from bench.cwmp import CwmpFault, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
 from bench.run import BenchRun
 from bench.steps import Steps
-from bench.unit import Boot
 from testplans.ts32593.flows import s1ap
-
-
-def registered(bench_run: BenchRun, steps: Steps) -> Boot:
-    """The pre-condition of the CM, FM and PM clauses: the unit registered with the Serving HeMS."""
-    unit, op = bench_run.unit, bench_run.inv.operator
-    boot = unit.current_boot()
-    steps.wait(
-        "pre",
-        lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "serving-hems",
-        unit.cfg.bounds.boot,
-        "the unit registered with the Serving HeMS (pre-condition)",
-        boot.mark,
-    )
-    if op.s1_far_end is not None:
-        steps.wait(
-            "pre", s1ap("S1SetupRequest"), unit.cfg.bounds.s1_init, "S1 setup (pre-condition)", boot.mark
-        )
-    unit.state = "registered"
-    return boot
 
 
 def rpc(bench_run: BenchRun, steps: Steps, step: str, method: str, **args: Any) -> RpcResult:
@@ -39,7 +19,7 @@ def rpc(bench_run: BenchRun, steps: Steps, step: str, method: str, **args: Any) 
         return hems.call(
             unit.serial,
             method,
-            timeout=unit.cfg.bounds.step,
+            timeout=unit.bounds.step,
             connection_request=True,
             cr_username=op.cr_username,
             cr_password=op.cr_password,

@@ -9,19 +9,21 @@ import pytest
 from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
+from bench.unit import BenchUnit
 from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, session_end
 from testplans.ts32593.identity import check_device_id
 
 
 @pytest.mark.clause("5.1.2.2")
 def test_discovery_via_initial_hems_in_private_network(
-    bench_run: BenchRun, evidence: Evidence, steps: Steps
+    bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
-    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
+    op, tl = bench_run.inv.operator, bench_run.timeline
     if op.initial_hems_access != "private":
         pytest.skip("this inventory's Initial HeMS is on the public internet (operator.initial_hems_access)")
-    bounds = unit.cfg.bounds
-    boot = unit.current_boot()
+    unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
+    bounds = unit.bounds
+    boot = unit.boot
 
     # 1.3: the IPsec tunnel to the Initial SeGW.
     ike = steps.wait(

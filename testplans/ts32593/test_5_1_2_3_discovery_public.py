@@ -11,6 +11,7 @@ from bench.cwmp import CwmpFault
 from bench.errors import DeviceError
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
+from bench.unit import BenchUnit, State
 from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, session_end
 from testplans.ts32593.identity import check_device_id
 
@@ -24,12 +25,13 @@ def needs_public(bench_run: BenchRun) -> None:
 
 @pytest.mark.clause("5.1.2.3")
 def test_discovery_via_initial_hems_on_public_internet(
-    bench_run: BenchRun, evidence: Evidence, steps: Steps
+    bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
     needs_public(bench_run)
-    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
-    bounds = unit.cfg.bounds
-    boot = unit.current_boot()
+    unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
+    op, tl = bench_run.inv.operator, bench_run.timeline
+    bounds = unit.bounds
+    boot = unit.boot
 
     # 1.1-1.3 and 2.1: the Inform arrives over TLS at the Initial HeMS on the internet.
     inf = steps.wait("2.1", inform("initial-hems"), bounds.boot,
@@ -81,13 +83,15 @@ def test_refuses_initial_hems_with_mismatching_certificate(
     wrong = f"wrong-{op.initial_hems}"
     topo.present_wrong_hems_cert(wrong)
     try:
-        boot = unit.fresh_boot()
+        # Factory-fresh only now: the unit must meet the wrong certificate on its way to the Initial HeMS.
+        boot = unit.transition(State.FACTORY_FRESH)
+        assert boot is not None
         # The unit is about to connect once it has asked for the Initial HeMS's address.
-        steps.wait("pre", dns_query(op.initial_hems, "public-dns"), unit.cfg.bounds.boot,
+        steps.wait("pre", dns_query(op.initial_hems, "public-dns"), unit.bounds.boot,
                    f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
         try:
             accepted = tl.wait_for(
-                inform("initial-hems"), unit.cfg.bounds.quiet + unit.cfg.bounds.step, "", boot.mark
+                inform("initial-hems"), unit.bounds.quiet + unit.bounds.step, "", boot.mark
             )
         except DeviceError:
             return
@@ -96,4 +100,4 @@ def test_refuses_initial_hems_with_mismatching_certificate(
                    f"an Inform sent over that TLS session: {steps.describe(accepted)}", accepted)  # fmt: skip
     finally:
         topo.present_wrong_hems_cert(op.initial_hems)  # the right certificate again
-        unit.dirty = True  # the next test boots the unit afresh
+        unit.transition(State.OFF)  # a unit that refused its Initial HeMS waits for ever: start it afresh

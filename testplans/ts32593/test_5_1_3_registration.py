@@ -10,22 +10,20 @@ from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
+from bench.unit import BenchUnit
 from testplans.ts32593.flows import ike_up, inform, s1ap, sctp_init
 from testplans.ts32593.identity import check_device_id
 
 
 @pytest.mark.clause("5.1.3")
-def test_registration_with_serving_hems(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
-    bounds = unit.cfg.bounds
-    boot = unit.current_boot()
-    sike = steps.wait(
-        "pre",
-        ike_up("ssegw", unit.ike_id),
-        bounds.boot,
-        f"the unit's IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
-        boot.mark,
-    )
+def test_registration_with_serving_hems(
+    bench_run: BenchRun, discovered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    unit, op, tl = discovered_unit, bench_run.inv.operator, bench_run.timeline
+    bounds = unit.bounds
+    boot = unit.boot
+    sike = tl.first(ike_up("ssegw", unit.ike_id), boot.mark)
+    assert sike is not None, "the discovered state was reached without the IKE SA it is defined by"
     vip = sike.data["remote_vips"][0] if sike.data["remote_vips"] else None
 
     # 1.1-1.2: Inform to the Serving HeMS with the DeviceId.
@@ -89,7 +87,6 @@ def test_registration_with_serving_hems(bench_run: BenchRun, evidence: Evidence,
     check_s1_setup(steps, request, op.tac, op.plmn, op.cell_identity)
     answer = "S1SetupFailure" if op.s1_setup_failure else "S1SetupResponse"
     steps.wait("S1", s1ap(answer, "downlink"), bounds.step, f"the MME's {answer}", request.seq)
-    unit.state = "registered"
     evidence.assert_no_cleartext(steps)
 
 

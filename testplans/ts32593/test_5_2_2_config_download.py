@@ -15,7 +15,8 @@ from bench.hems.server import Hems, RpcCall
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
-from testplans.ts32593.procedures import describe_result, get_values, registered, rpc, s1_carries
+from bench.unit import BenchUnit
+from testplans.ts32593.procedures import describe_result, get_values, rpc, s1_carries
 
 EPC = "Device.Services.FAPService.1.CellConfig.LTE.EPC."
 TAC, EAID = EPC + "TAC", EPC + "EAID"
@@ -49,7 +50,7 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
                      username=USER, password=password, file_size=size, command_key=key)  # fmt: skip
         if not isinstance(result, TransferResult):
             steps.fail(step, "a DownloadResponse", describe_result(result))
-        done = steps.wait(step, transfer_complete(key), bench_run.unit.cfg.bounds.step,
+        done = steps.wait(step, transfer_complete(key), bench_run.unit.bounds.step,
                           f"a TransferComplete with CommandKey {key}", mark)  # fmt: skip
     finally:
         hems.on_inform = None
@@ -59,9 +60,8 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
 @pytest.mark.clause("5.2.2")
 @pytest.mark.parametrize("proto", ["http", "https", "ftp", "sftp"])
 def test_configuration_by_file_download(
-    bench_run: BenchRun, evidence: Evidence, steps: Steps, proto: str
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps, proto: str
 ) -> None:
-    registered(bench_run, steps)
     fs = bench_run.topology.fileserver
     assert fs is not None, "the topology has no file server"
     values = {TAC: str(random.randint(1, 65000)), EAID: str(random.randint(1, 16000000))}
@@ -79,7 +79,7 @@ def test_configuration_by_file_download(
     if done.data.get("fault_code") != 0:
         steps.fail("3", "TransferComplete with FaultCode 0",
                    f"FaultCode {done.data.get('fault_code')} {done.data.get('fault_string')}", done)  # fmt: skip
-    reported = gpv.result(bench_run.unit.cfg.bounds.step) if gpv else None
+    reported = gpv.result(bench_run.unit.bounds.step) if gpv else None
     if isinstance(reported, GpvResult) and reported.values != values:
         steps.fail("3", f"the configuration applied when TransferComplete is sent ({values})",
                    f"in the TransferComplete's session the unit still had {reported.values}", done)  # fmt: skip
@@ -101,9 +101,14 @@ FAILURES = [
 @pytest.mark.clause("5.2.2")
 @pytest.mark.parametrize(("what", "how", "code"), FAILURES, ids=[f[1] for f in FAILURES])
 def test_failing_download_reports_the_fault_and_changes_nothing(
-    bench_run: BenchRun, evidence: Evidence, steps: Steps, what: str, how: str, code: int
+    bench_run: BenchRun,
+    registered_unit: BenchUnit,
+    evidence: Evidence,
+    steps: Steps,
+    what: str,
+    how: str,
+    code: int,
 ) -> None:
-    registered(bench_run, steps)
     fs = bench_run.topology.fileserver
     assert fs is not None, "the topology has no file server"
     before = get_values(bench_run, steps, "pre", [TAC, EAID])

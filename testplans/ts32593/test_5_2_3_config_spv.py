@@ -10,23 +10,17 @@ import pytest
 from bench.cwmp import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
-from testplans.ts32593.procedures import (
-    describe_result,
-    get_values,
-    read_back,
-    registered,
-    rpc,
-    s1_carries,
-    set_values,
-)
+from bench.unit import BenchUnit
+from testplans.ts32593.procedures import describe_result, get_values, read_back, rpc, s1_carries, set_values
 
 EPC = "Device.Services.FAPService.1.CellConfig.LTE.EPC."
 TAC, EAID = EPC + "TAC", EPC + "EAID"
 
 
 @pytest.mark.clause("5.2.3")
-def test_configuration_by_set_parameter_values(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    registered(bench_run, steps)
+def test_configuration_by_set_parameter_values(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
     values = {TAC: str(random.randint(2, 65000)), EAID: str(random.randint(1, 16000000))}
     mark = bench_run.timeline.mark()
     set_values(bench_run, steps, "2", {n: (v, "xsd:unsignedInt") for n, v in values.items()}, "cm-5.2.3")
@@ -35,8 +29,9 @@ def test_configuration_by_set_parameter_values(bench_run: BenchRun, evidence: Ev
 
 
 @pytest.mark.clause("5.2.3")
-def test_invalid_set_is_refused_as_a_whole(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    registered(bench_run, steps)
+def test_invalid_set_is_refused_as_a_whole(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
     before = get_values(bench_run, steps, "pre", [TAC, EAID])
     new_eaid = str((int(before[EAID] or "0") + 1) % 16000000)
     bad = {

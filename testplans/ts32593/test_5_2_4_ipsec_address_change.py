@@ -9,27 +9,20 @@ import pytest
 from bench.capture import tcp_syns
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
-from testplans.ts32593.flows import ike_up, inform, sctp_init
+from bench.unit import BenchUnit
+from testplans.ts32593.flows import ike_up, inform
 from testplans.ts32593.identity import check_device_id
 
 VALUE_CHANGE = "4 VALUE CHANGE"
 
 
 @pytest.mark.clause("5.2.4")
-def test_inform_after_ipsec_address_change(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
-    bounds, param = unit.cfg.bounds, op.parameters.ipsec_address
-    boot = unit.current_boot()
-    # Pre-condition: registered (the Serving HeMS answered and, when one is configured, S1 setup began).
-    steps.wait(
-        "pre",
-        lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data["hems"] == "serving-hems",
-        bounds.boot,
-        "the unit registered with the Serving HeMS (pre-condition)",
-        boot.mark,
-    )
-    if op.s1_far_end is not None:
-        steps.wait("pre", sctp_init(), bounds.s1_init, "the unit registered (S1 setup started)", boot.mark)
+def test_inform_after_ipsec_address_change(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    unit, op, tl = registered_unit, bench_run.inv.operator, bench_run.timeline
+    bounds, param = unit.bounds, op.parameters.ipsec_address
+    boot = unit.boot
     segw = bench_run.topology.segw["ssegw"]
 
     old, pool = segw.change_address(unit.ike_id)

@@ -10,7 +10,8 @@ from bench.errors import DeviceError
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
-from testplans.ts32593.procedures import get_values, read_back, registered, set_values
+from bench.unit import BenchUnit
+from testplans.ts32593.procedures import get_values, read_back, set_values
 
 FM = "Device.FaultMgmt."
 # The mock unit's SupportedAlarm instances; its console raises them with `alarm raise N`.
@@ -58,7 +59,7 @@ def reports_any(ident: str) -> object:
 def quiet(bench_run: BenchRun, pred: object, since: int) -> Event | None:
     """The event matching `pred` within the quiet bound, or None (which is what the plan wants)."""
     try:
-        return bench_run.timeline.wait_for(pred, bench_run.unit.cfg.bounds.quiet, "", since)  # type: ignore[arg-type]
+        return bench_run.timeline.wait_for(pred, bench_run.unit.bounds.quiet, "", since)  # type: ignore[arg-type]
     except DeviceError:
         return None
 
@@ -74,26 +75,27 @@ def raise_unreported(bench_run: BenchRun, steps: Steps, n: int, mechanism: str) 
 
 
 @pytest.mark.clause("5.3.1")
-def test_reporting_mechanism_configuration(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    registered(bench_run, steps)
+def test_reporting_mechanism_configuration(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
     configure(bench_run, steps, "2")
 
 
 @pytest.mark.clause("5.3.2")
-def test_expedited_alarm_is_reported_at_once(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    registered(bench_run, steps)
+def test_expedited_alarm_is_reported_at_once(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
     configure(bench_run, steps, "pre")
     mark, ident = raise_alarm(bench_run, 1)
-    bound = bench_run.unit.cfg.bounds.alarm_inform
+    bound = bench_run.unit.bounds.alarm_inform
     steps.wait("2", reports(ident, "ExpeditedEvent"), bound,  # type: ignore[arg-type]
                f"an Inform carrying the Expedited alarm {ident} (ExpeditedEvent) within {bound:g} s", mark)  # fmt: skip
 
 
 @pytest.mark.clause("5.3.2")
 def test_queued_alarm_waits_for_the_next_inform(
-    bench_run: BenchRun, evidence: Evidence, steps: Steps
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
 ) -> None:
-    registered(bench_run, steps)
     configure(bench_run, steps, "pre")
     op = bench_run.inv.operator
     mark, ident = raise_alarm(bench_run, 2)
@@ -104,7 +106,7 @@ def test_queued_alarm_waits_for_the_next_inform(
     hems = bench_run.topology.hems["serving-hems"]
     try:
         nxt = hems.connect(
-            bench_run.unit.serial, op.cr_username, op.cr_password, timeout=bench_run.unit.cfg.bounds.step
+            bench_run.unit.serial, op.cr_username, op.cr_password, timeout=bench_run.unit.bounds.step
         )
     except DeviceError as exc:
         steps.fail("2", "the next Inform (after a connection request)", str(exc))
@@ -114,8 +116,9 @@ def test_queued_alarm_waits_for_the_next_inform(
 
 
 @pytest.mark.clause("5.3.2")
-def test_logged_alarm_is_not_informed_but_kept(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    registered(bench_run, steps)
+def test_logged_alarm_is_not_informed_but_kept(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
     configure(bench_run, steps, "pre")
     ident = raise_unreported(bench_run, steps, 3, "Logged")
     history = get_values(bench_run, steps, "2", [FM + "HistoryEvent."])
@@ -125,7 +128,8 @@ def test_logged_alarm_is_not_informed_but_kept(bench_run: BenchRun, evidence: Ev
 
 
 @pytest.mark.clause("5.3.2")
-def test_disabled_alarm_is_not_reported(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    registered(bench_run, steps)
+def test_disabled_alarm_is_not_reported(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
     configure(bench_run, steps, "pre")
     raise_unreported(bench_run, steps, 4, "Disabled")

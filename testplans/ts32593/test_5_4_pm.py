@@ -11,7 +11,8 @@ from bench.errors import DeviceError
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
-from testplans.ts32593.procedures import read_back, registered, set_values
+from bench.unit import BenchUnit
+from testplans.ts32593.procedures import read_back, set_values
 
 PM = "Device.FAP.PerfMgmt.Config.1."
 USER, PASSWORD = "pm", "pm-upload-secret"
@@ -24,7 +25,7 @@ def configure(bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: 
     fs.add_user(USER, PASSWORD)
     fs.local(USER, f"/pm-{proto}/").mkdir(parents=True, exist_ok=True)  # the operator's upload folder
     url = fs.url(proto, f"/pm-{proto}/")
-    interval = bench_run.unit.cfg.bounds.pm_interval
+    interval = bench_run.unit.bounds.pm_interval
     values = {
         PM + "URL": (url, "xsd:string"),
         PM + "Username": (USER, "xsd:string"),
@@ -54,9 +55,10 @@ def stop_uploads(bench_run: BenchRun, steps: Steps) -> None:
 
 
 @pytest.mark.clause("5.4.1")
-def test_disabled_pm_uploads_nothing(bench_run: BenchRun, evidence: Evidence, steps: Steps) -> None:
-    registered(bench_run, steps)
-    bounds = bench_run.unit.cfg.bounds
+def test_disabled_pm_uploads_nothing(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    bounds = bench_run.unit.bounds
     configure(bench_run, steps, "2", "http", enable=False)
     mark = bench_run.timeline.mark()
     window = 2 * bounds.pm_interval + bounds.pm_tolerance
@@ -71,10 +73,9 @@ def test_disabled_pm_uploads_nothing(bench_run: BenchRun, evidence: Evidence, st
 @pytest.mark.clause("5.4.2")
 @pytest.mark.parametrize("proto", ["ftp", "sftp", "http", "https"])
 def test_pm_files_uploaded_at_the_interval(
-    bench_run: BenchRun, evidence: Evidence, steps: Steps, proto: str
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps, proto: str
 ) -> None:
-    registered(bench_run, steps)
-    bounds = bench_run.unit.cfg.bounds
+    bounds = bench_run.unit.bounds
     interval, tol = bounds.pm_interval, bounds.pm_tolerance
     mark = bench_run.timeline.mark()
     configure(bench_run, steps, "pre", proto, enable=True)

@@ -18,6 +18,7 @@ POSITIONALS = {
     "console": ["henb-01"],
     "report": ["RUN"],
     "bundle": ["RUN", "T"],
+    "lab": ["status"],
 }
 
 

@@ -30,7 +30,7 @@ def error_for(data: dict[str, Any]) -> str:
 def test_default_inventory_has_one_mock_unit() -> None:
     inv = load_inventory(DEFAULT)
     name, unit = inv.unit(None)
-    assert (name, unit.is_mock, unit.identity.serial_number) == ("henb-01", True, "MOCK0001")
+    assert (name, unit.kind == "mock", unit.identity.serial_number) == ("henb-01", True, "MOCK0001")
     assert inv.bench.prefix == "hb-"
 
 
@@ -91,7 +91,7 @@ def test_physical_example_is_a_valid_inventory() -> None:
     inv = load_inventory(ROOT / "docs" / "inventory-physical.yaml")
     drivers = {u.power.driver for u in inv.units.values()}
     assert drivers == {"snmp-pdu", "netio", "http-pdu", "scpi", "serial-relay"}
-    assert all(not u.is_mock for u in inv.units.values())
+    assert all(u.kind == "physical" for u in inv.units.values())
 
 
 def test_a_bad_secret_is_named_but_never_shown() -> None:

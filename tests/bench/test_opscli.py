@@ -19,13 +19,13 @@ import pytest
 import yaml
 
 from bench.cli import main
+from bench.lab.sim.scpi_psu import ScpiPsuServer
+from bench.lab.sim.snmp_pdu import SnmpPduAgent
+from bench.lab.sim.ssh_server import SshServer, write_client_key
 from bench.network.state import leftovers
 from bench.opscli import format_event
 from bench.timeline import Timeline
 from drivers.console import PtyPair
-from drivers.sim.scpi_psu import ScpiPsuServer
-from drivers.sim.snmp_pdu import SnmpPduAgent
-from drivers.sim.ssh_server import SshServer, write_client_key
 from tests.support import PREFIX, ROOT, needs_root, write_inventory
 
 COMMUNITY = "c0mmunity-xyz"
@@ -303,6 +303,10 @@ def test_format_event_keeps_one_line() -> None:
 @pytest.mark.netns
 @needs_root()
 def test_up_prints_hems_messages_and_tears_down_on_sigterm(tmp_path: Path, inventory: Path) -> None:
+    # A mock without flash bootstraps at every power-on: the Initial HeMS's messages are printed.
+    data = yaml.safe_load(inventory.read_text())
+    data["units"]["henb-01"]["mock"] = {"flash": False}
+    inventory.write_text(yaml.safe_dump(data))
     assert leftovers(PREFIX)["namespaces"] == [], "namespaces of an earlier run with the test prefix"
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.cli", "--inventory", str(inventory), "up", "--out", str(tmp_path / "cap")],

@@ -10,15 +10,15 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from bench.errors import ConfigError
+from bench.lab.sim.http_pdu import HttpPduServer
+from bench.lab.sim.scpi_psu import ScpiPsuServer
+from bench.lab.sim.snmp_pdu import SnmpPduAgent
+from bench.lab.sim.ssh_server import SshServer, write_client_key
 from bench.timeline import Timeline
 from drivers.config import DriverPowerConfig, SshShellConfig, build_power, build_shell
 from drivers.power.pdu_http import HttpPdu
 from drivers.power.pdu_snmp import SnmpPdu
 from drivers.power.scpi import ScpiPower
-from drivers.sim.http_pdu import HttpPduServer
-from drivers.sim.scpi_psu import ScpiPsuServer
-from drivers.sim.snmp_pdu import SnmpPduAgent
-from drivers.sim.ssh_server import SshServer, write_client_key
 
 POWER: TypeAdapter[Any] = TypeAdapter(DriverPowerConfig)
 

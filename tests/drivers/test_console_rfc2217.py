@@ -6,9 +6,9 @@ import os
 import time
 from pathlib import Path
 
+from bench.lab.sim.rfc2217 import Rfc2217Server
 from bench.timeline import Timeline
 from drivers.console import PtyPair, SerialConsole
-from drivers.sim.rfc2217 import Rfc2217Server
 
 
 def test_console_over_rfc2217(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests for drivers/power/pdu_http.py against the HTTP PDU simulator in drivers/sim (NETIO and REST)."""
+"""Tests for drivers/power/pdu_http.py against the HTTP PDU simulator in bench/lab/sim (NETIO and REST)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from bench.errors import ConfigError, InfraError
+from bench.lab.sim.http_pdu import HttpPduServer
 from bench.timeline import Timeline
 from drivers.power.pdu_http import NETIO, HttpCall, HttpPdu, HttpPduApi, lookup
-from drivers.sim.http_pdu import HttpPduServer
 
 PASSWORD = "pdu-pass-9f2"
 REST = HttpPduApi(

@@ -8,11 +8,11 @@ import socket
 import pytest
 
 from bench.errors import ConfigError, InfraError
+from bench.lab.sim.scpi_psu import PsuModel
 from bench.timeline import Timeline
 from drivers.config import MockPsuPowerConfig, build_mock_power, build_power
 from drivers.power import MockPower
 from drivers.power.mock_psu import MockPsuPower
-from drivers.sim.scpi_psu import PsuModel
 
 
 class FakeDevice:

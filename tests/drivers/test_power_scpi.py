@@ -1,4 +1,4 @@
-"""Tests for drivers/power/scpi.py through pyvisa-py against the SCPI socket simulator in drivers/sim."""
+"""Tests for drivers/power/scpi.py through pyvisa-py against the SCPI socket simulator in bench/lab/sim."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bench.errors import InfraError
+from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.timeline import Timeline
 from drivers.power.scpi import ScpiCommands, ScpiPower
-from drivers.sim.scpi_psu import ScpiPsuServer
 
-SIM_LIBRARY = str(Path(__file__).parents[2] / "drivers" / "sim" / "psu_sim.yaml") + "@sim"
+SIM_LIBRARY = str(Path(__file__).parents[2] / "bench" / "lab" / "sim" / "psu_sim.yaml") + "@sim"
 
 
 @pytest.fixture

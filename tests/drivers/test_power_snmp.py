@@ -1,4 +1,4 @@
-"""Tests for drivers/power/pdu_snmp.py: real SNMP v2c/v3 over UDP to the pysnmp agent in drivers/sim."""
+"""Tests for drivers/power/pdu_snmp.py: real SNMP v2c/v3 over UDP to the pysnmp agent in bench/lab/sim."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from bench.errors import ConfigError, InfraError
+from bench.lab.sim.snmp_pdu import APC_CONTROL, RARITAN_CONTROL, SnmpPduAgent
 from bench.timeline import Timeline
 from drivers.power.pdu_snmp import PROFILES, SnmpOutletOids, SnmpPdu, SnmpV3User
-from drivers.sim.snmp_pdu import APC_CONTROL, RARITAN_CONTROL, SnmpPduAgent
 
 COMMUNITY = "s3cret-community"
 AUTH, PRIV = "auth-pass-phrase", "priv-pass-phrase"

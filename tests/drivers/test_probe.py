@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from bench.errors import InfraError
+from bench.lab.sim.http_pdu import HttpPduServer
+from bench.lab.sim.scpi_psu import ScpiPsuServer
+from bench.lab.sim.snmp_pdu import SnmpPduAgent
+from bench.lab.sim.ssh_server import SshServer, write_client_key
 from drivers.console import PtyPair
 from drivers.console.serial import probe_port
 from drivers.power import SerialRelay
@@ -17,10 +21,6 @@ from drivers.power.pdu_http import NETIO, HttpCall, HttpPdu, HttpPduApi
 from drivers.power.pdu_snmp import PROFILES, SnmpOutletOids, SnmpPdu
 from drivers.power.scpi import ScpiPower
 from drivers.shell import SshShell
-from drivers.sim.http_pdu import HttpPduServer
-from drivers.sim.scpi_psu import ScpiPsuServer
-from drivers.sim.snmp_pdu import SnmpPduAgent
-from drivers.sim.ssh_server import SshServer, write_client_key
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bench.errors import DeviceError, InfraError
+from bench.lab.sim.ssh_server import SshServer, write_client_key
 from drivers.shell import ShellDriver, SshShell
-from drivers.sim.ssh_server import SshServer, write_client_key
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from bench.inventory import load_inventory
 from bench.mock.datamodel import factory
 from bench.run import BenchRun
 from bench.timeline import Event
+from bench.unit import State
 from tests.support import needs_root, write_inventory
 
 # One bench for the module, in order (FactoryReset last): one pytest-xdist worker runs them all (--dist loadgroup).
@@ -70,7 +71,7 @@ def unit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unit]:
     run = BenchRun(inv, None, tmp / "captures", "run")
     run.start()
     try:
-        boot = run.unit.fresh_boot()
+        boot = run.unit.transition(State.FACTORY_FRESH)
         run.timeline.wait_for(lambda e: e.source == "mme" and e.kind == "sctp-init", 30, "S1 INIT", boot.mark)
         yield Unit(run)
     finally:

@@ -9,6 +9,7 @@ import yaml
 
 from bench.inventory import load_inventory
 from bench.run import BenchRun
+from bench.unit import State
 from tests.support import needs_root, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
@@ -37,7 +38,7 @@ def public_run(tmp: Path, cert_name: str | None, knobs: list[str]) -> BenchRun:
 def test_public_initial_hems(tmp_path: Path, cert_name: str | None, knobs: list[str], informs: bool) -> None:
     run = public_run(tmp_path, cert_name, knobs)
     try:
-        boot = run.unit.fresh_boot()
+        boot = run.unit.transition(State.FACTORY_FRESH)
         tl = run.timeline
         if informs:
             inf = run.topology.hems["initial-hems"].wait_inform(

@@ -73,8 +73,9 @@ def make_fake_run(root: Path, inventory_path: Path, failing: bool = False, devia
     (workdir / "hems" / "initial-hems-tls-keys.log").write_text("CLIENT_RANDOM 00 11\n")
     run.started = time.time()
     run.results = []
+    run.stopped = False
     run.closed = False
-    run._unit = SimpleNamespace(boot=None)
+    run._unit = SimpleNamespace(last_boot=None)
     t = time.time()
     transcript = [
         {"t": t + 0.5, "direction": "in", "peer": "10.181.0.1", "status": 200, "xml": "<Inform/>"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pysnmp.carrier.asyncio.dgram import udp
@@ -25,10 +26,17 @@ SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
 
 
 class PduModel:
-    """Outlets and the OIDs that read and switch them; `sets` logs every SET for the tests."""
+    """Outlets and the OIDs that read and switch them; `sets` logs every SET for the tests. `on_switch(outlet,
+    on)` is called when an outlet changes state (the load plugged into it)."""
 
-    def __init__(self, model: Literal["apc", "raritan"], outlets: int = 8) -> None:
+    def __init__(
+        self,
+        model: Literal["apc", "raritan"],
+        outlets: int = 8,
+        on_switch: Callable[[int, bool], None] | None = None,
+    ) -> None:
         self.model = model
+        self.on_switch = on_switch
         self.outlets = dict.fromkeys(range(1, outlets + 1), False)
         self.sets: list[tuple[tuple[int, ...], int]] = []
         self.lock = threading.Lock()
@@ -59,7 +67,10 @@ class PduModel:
             if value not in actions:
                 return False
             self.sets.append((oid, value))
+            changed = self.outlets[n] != actions[value]
             self.outlets[n] = actions[value]
+            if changed and self.on_switch is not None:
+                self.on_switch(n, actions[value])
             return True
 
     def _outlet(self, oid: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
@@ -96,8 +107,9 @@ class SnmpPduAgent:
         community: str = "private",
         v3_users: dict[str, tuple[str, str]] | None = None,
         outlets: int = 8,
+        on_switch: Callable[[int, bool], None] | None = None,
     ) -> None:
-        self.pdu = PduModel(model, outlets)
+        self.pdu = PduModel(model, outlets, on_switch)
         self.community = community
         self.v3_users = v3_users or {}
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

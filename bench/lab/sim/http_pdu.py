@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -67,8 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self._reply(400)
                     return
                 # 0 off, 1 on, 2 short off (ends on), 3 short on (ends off), 4 toggle, 5 no change
-                srv.outlets[n] = {0: False, 1: True, 2: True, 3: False, 4: not srv.outlets[n]}.get(
-                    action, srv.outlets[n]
+                srv.switch(
+                    n,
+                    {0: False, 1: True, 2: True, 3: False, 4: not srv.outlets[n]}.get(action, srv.outlets[n]),
                 )
         elif self.command != "GET":
             self._reply(405)
@@ -89,20 +91,29 @@ class _Handler(BaseHTTPRequestHandler):
             if state not in ("on", "off"):
                 self._reply(422, {"error": "state must be on or off"})
                 return
-            srv.outlets[n] = state == "on"
+            srv.switch(n, state == "on")
         self._reply(200, {"data": {"outlet": n, "state": "on" if srv.outlets[n] else "off"}})
 
     do_GET = do_POST = do_PUT = _handle
 
 
 class HttpPduServer(ThreadingHTTPServer):
-    """`with HttpPduServer() as pdu:` serves on `pdu.url`; `outlets` maps outlet number to on/off."""
+    """`with HttpPduServer() as pdu:` serves on `pdu.url`; `outlets` maps outlet number to on/off.
+
+    `on_switch(outlet, on)` is called when an outlet changes state (the load plugged into it), before the reply."""
 
     daemon_threads = True
 
-    def __init__(self, outlets: int = 4, user: str = "admin", password: str = "admin") -> None:
+    def __init__(
+        self,
+        outlets: int = 4,
+        user: str = "admin",
+        password: str = "admin",
+        on_switch: Callable[[int, bool], None] | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.outlets = dict.fromkeys(range(1, outlets + 1), False)
+        self.on_switch = on_switch
         self.user, self.password = user, password
         self.requests: list[tuple[str, str, Any]] = []
         self.lock = threading.Lock()
@@ -110,6 +121,12 @@ class HttpPduServer(ThreadingHTTPServer):
         self._thread = threading.Thread(
             target=self.serve_forever, args=(0.05,), name="http-pdu-sim", daemon=True
         )
+
+    def switch(self, outlet: int, on: bool) -> None:
+        changed = self.outlets[outlet] != on
+        self.outlets[outlet] = on
+        if changed and self.on_switch is not None:
+            self.on_switch(outlet, on)
 
     def __enter__(self) -> HttpPduServer:
         self._thread.start()

@@ -39,7 +39,7 @@ class Rfc2217Server:
                 self._session(conn, port)
 
     def _session(self, conn: socket.socket, port: Any) -> None:
-        manager = serial.rfc2217.PortManager(_NoModemLines(port), _Writer(conn))
+        manager = serial.rfc2217.PortManager(NoModemLines(port), _Writer(conn))
         conn.settimeout(0.05)
 
         def device_to_client() -> None:
@@ -91,7 +91,7 @@ class _Writer:
 _PORT_ERRORS = (OSError, termios.error, serial.SerialException, ValueError)
 
 
-class _NoModemLines:
+class NoModemLines:
     """A pty has no modem lines (CTS, DSR, RI, CD, RTS, DTR): reading them gives False, setting them nothing."""
 
     def __init__(self, port: Any) -> None:

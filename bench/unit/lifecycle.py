@@ -1,0 +1,407 @@
+"""One HeNB's lifecycle, in one place (like a labgrid Strategy): explicit states, one `transition(to)` that
+knows how to reach each, a broken latch a failed test sets and the next transition clears, and the health
+check the bench runs after every test."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bench.cwmp import CwmpFault, Done
+from bench.errors import ConfigError, DeviceError, InfraError
+from bench.hems.server import RpcCall
+from bench.inventory import Bounds, ConsoleReset, HemsReset, ManualReset, ShellReset, Unit
+from bench.timeline import Bound, Event
+from bench.unit.kinds import build_hardware
+
+if TYPE_CHECKING:
+    from bench.run import BenchRun
+
+
+class State(enum.Enum):
+    OFF = "off"
+    BOOTING = "booting"  # switched on by the bench, nothing awaited yet
+    FACTORY_FRESH = "factory-fresh"  # booting with its factory configuration: it will bootstrap
+    DISCOVERED = "discovered"  # knows its Serving SeGW and HeMS: IPsec to the Serving SeGW is up
+    REGISTERED = "registered"  # registered with the Serving HeMS (and S1 setup started, if configured)
+    BROKEN = "broken"  # a test failed: in doubt until the next transition power-cycles it
+
+
+@dataclass
+class Boot:
+    """One boot: where it starts on the timeline and the RPCs the HeMSs were primed with for it."""
+
+    mark: int
+    initial_spv: RpcCall
+    serving_spv: RpcCall
+    serving_values: list[tuple[str, str, str]]
+    registration_values: list[tuple[str, str, str]]
+
+
+class UnitBounds:
+    """The unit's bounds (inventory `units.NAME.bounds`), each a Bound naming its key in timeouts."""
+
+    boot: Bound
+    step: Bound
+    address_change_inform: Bound
+    s1_init: Bound
+    alarm_inform: Bound
+    quiet: Bound
+    factory_reset: Bound
+    pm_interval: int
+    pm_tolerance: Bound
+
+    def __init__(self, name: str, bounds: Bounds) -> None:
+        for key in Bounds.model_fields:
+            value = getattr(bounds, key)
+            setattr(
+                self, key, Bound(value, f"units.{name}.bounds.{key}") if isinstance(value, float) else value
+            )
+
+
+class BenchUnit:
+    def __init__(
+        self, name: str, cfg: Unit, run: BenchRun, index: int = 0, knobs: list[str] | None = None
+    ) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.run = run
+        self.serial = cfg.identity.serial_number
+        self.bounds = UnitBounds(name, cfg.bounds)
+        self._state = State.OFF
+        self.broken: str | None = None
+        self.last_boot: Boot | None = None
+        # The bench has not seen this unit factory-fresh in this run: its flash may hold anything.
+        self._known = False
+        self._powered: bool | None = None  # what the bench last switched; None: unknown (at the start)
+        self._off_at = 0.0
+        self._boot_line = 0
+        self._crashes_seen = 0
+        self._banner = re.compile(cfg.console.boot_banner) if cfg.console.boot_banner else None
+        self.say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)
+        self.hw = build_hardware(name, cfg, run, index, knobs)
+        self.power = self.hw.power
+        self.console = self.hw.console
+        self.shell = self.hw.shell
+        self.ike_id = self.hw.ike_id
+        self.wan = self.hw.wan
+
+    @property
+    def state(self) -> State:
+        """The state the last transition reached (BROKEN once a test failed). Read-only: plans ask for a
+        state with transition() through the fixtures, they never set one."""
+        return State.BROKEN if self.broken is not None else self._state
+
+    @property
+    def boot(self) -> Boot:
+        """The boot the unit's current state came from."""
+        if self.last_boot is None:
+            raise InfraError(f"unit {self.name} has not been booted (ask for a state first)")
+        return self.last_boot
+
+    # -- the lifecycle ---------------------------------------------------------------------------
+
+    def transition(self, to: State) -> Boot | None:
+        """Bring the unit to `to`; returns the boot it is in (None when off). A broken unit is power-cycled
+        first and, having failed a test, is factory-reset before anything needs its configuration."""
+        if to is State.BROKEN:
+            raise ConfigError("a unit becomes broken by a failed test; a plan cannot ask for it")
+        if self.broken is not None:
+            self._event("recover", reason=self.broken)
+            self.broken = None
+            self._known = False
+            self._power_off()
+        reach = {
+            State.OFF: self._power_off,
+            State.BOOTING: self._cycle,
+            State.FACTORY_FRESH: self._factory_fresh,
+            State.DISCOVERED: lambda: self._configured(State.DISCOVERED),
+            State.REGISTERED: lambda: self._configured(State.REGISTERED),
+        }[to]
+        reach()
+        self._state = to
+        self._event("state", state=to.value)
+        return self.last_boot
+
+    def mark_broken(self, reason: str) -> None:
+        """A test failed: whatever it left, the next transition starts with a power cycle."""
+        if self.broken is None:
+            self.broken = reason
+            self._event("broken", reason=reason)
+
+    def _power_off(self) -> None:
+        if self._powered is not False:
+            self.power.off()
+        self._powered = False
+        self._off_at = time.monotonic()
+        self._state = State.OFF
+        self.last_boot = None
+
+    def _cycle(self) -> None:
+        """Off (unless known off), off for the inventory's power_off_time, then on with the HeMSs primed."""
+        if self._powered is not False:
+            self._power_off()
+        wait = self.cfg.power_off_time - (time.monotonic() - self._off_at)
+        if wait > 0:
+            time.sleep(wait)
+        self._prime(self.run.timeline.mark())
+        self.power.on()
+        self._powered = True
+        self._state = State.BOOTING
+
+    def _prime(self, mark: int) -> Boot:
+        """Prime both HeMSs for a boot (the operator's provisioning): the Initial HeMS assigns the Serving
+        SeGW and HeMS, the Serving HeMS configures S1 and IPsec usage at registration."""
+        run, op = self.run, self.run.inv.operator
+        p = op.parameters
+        for hems in run.topology.hems.values():
+            hems.drop_queued(self.serial)
+        serving = [
+            (p.serving_segw, op.serving_segw, "xsd:string"),
+            (p.serving_hems, op.hems_url(op.serving_hems), "xsd:string"),
+        ]
+        registration = [(p.ipsec_usage, "true" if op.ipsec_usage else "false", "xsd:boolean")]
+        if op.s1_far_end is not None:
+            registration.insert(0, (p.s1_far_end, str(op.s1_far_end), "xsd:string"))
+        # What S1 Setup carries, so the MME sees whether the configuration took effect.
+        registration += [
+            (p.tac, str(op.tac), "xsd:unsignedInt"),
+            (p.plmn, op.plmn, "xsd:string"),
+            (p.cell_identity, str(op.cell_identity), "xsd:unsignedInt"),
+        ]
+        initial = run.topology.hems["initial-hems"].queue_rpc(
+            self.serial, "SetParameterValues", params=serving, parameter_key="discovery"
+        )
+        serving_call = run.topology.hems["serving-hems"].queue_rpc(
+            self.serial, "SetParameterValues", params=registration, parameter_key="registration"
+        )
+        self.last_boot = Boot(mark, initial, serving_call, serving, registration)
+        self._boot_line = len(self.console.lines())
+        return self.last_boot
+
+    def _factory_fresh(self) -> None:
+        """Booting with the factory configuration. Switched on, a unit shows which it has: a fresh one turns
+        to the Initial SeGW/HeMS, a configured one informs the HeMS it was given, and is reset."""
+        if self._state is State.REGISTERED and self._known and self.last_boot is not None:
+            self._reset(None)
+            return
+        self._cycle()
+        first = self.run.timeline.wait_for(
+            lambda e: self._initial_side(e) or self._informs(e),
+            self.bounds.boot,
+            f"unit {self.name} to turn to the Initial SeGW/HeMS (factory-fresh) or inform a HeMS (configured)",
+            self.boot.mark,
+        )
+        if not self._initial_side(first):
+            self._reset(first)
+        self._known = True
+
+    def _configured(self, to: State) -> None:
+        """Discovered or registered: from the current boot when it is on its way there, else from a fresh
+        one (via factory-fresh when the bench does not know what the unit's flash holds)."""
+        if not self._known:
+            self._factory_fresh()
+        elif self.last_boot is None:
+            self._cycle()
+        tl, bounds, op = self.run.timeline, self.bounds, self.run.inv.operator
+        mark = self.boot.mark
+        tl.wait_for(
+            lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
+            and e.data.get("remote_id") == self.ike_id,
+            bounds.boot,
+            f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
+            mark,
+        )  # fmt: skip
+        if to is State.REGISTERED:
+            tl.wait_for(
+                lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "serving-hems",
+                bounds.boot,
+                f"unit {self.name} registered with the Serving HeMS (pre-condition)",
+                mark,
+            )  # fmt: skip
+            if op.s1_far_end is not None:
+                tl.wait_for(
+                    lambda e: e.source == "mme" and e.kind == "s1ap" and e.data.get("direction") == "uplink"
+                    and e.data.get("message") == "S1SetupRequest",
+                    bounds.s1_init,
+                    f"unit {self.name} registered: its S1 Setup Request at the MME (pre-condition)",
+                    mark,
+                )  # fmt: skip
+
+    def _reset(self, inform: Event | None) -> None:
+        """Factory reset, the inventory's way (units.NAME.factory_reset); the unit is then booting fresh."""
+        how = self.cfg.factory_reset
+        key = f"units.{self.name}.factory_reset"
+        self._event("factory-reset", method=how.method)
+        tl = self.run.timeline
+        if isinstance(how, HemsReset):
+            self._reset_by_hems(inform, key)
+        elif isinstance(how, ConsoleReset):
+            self.console.write(how.command + "\n")
+            bound = self.bounds.factory_reset
+            try:
+                self.console.expect(how.expect, bound)
+            except DeviceError as exc:
+                raise DeviceError(
+                    f"factory reset ({key}: console {how.command!r}) not confirmed within {bound:g} s ({bound.key}): {exc}"
+                ) from None
+            self._power_off()
+            self._cycle()
+        elif isinstance(how, ShellReset):
+            assert self.shell is not None  # the inventory requires it
+            self.shell.run(how.command, timeout=self.bounds.factory_reset, check=True)
+            self._power_off()
+            self._cycle()
+        elif isinstance(how, ManualReset):
+            mark = tl.mark()
+            self._prime(mark)
+            self.say(
+                f"\nhenb-bench: unit {self.name} needs a factory reset ({key} is manual):\n  {how.instructions}\n"
+                f"  waiting up to {self.bounds.factory_reset:g} s ({self.bounds.factory_reset.key}) for it to "
+                "turn to the Initial SeGW/HeMS ...\n"
+            )
+            try:
+                tl.wait_for(self._initial_side, self.bounds.factory_reset, "the manual factory reset", mark)
+            except DeviceError as exc:
+                raise InfraError(f"manual factory reset of unit {self.name} not done: {exc}") from None
+
+    def _reset_by_hems(self, inform: Event | None, key: str) -> None:
+        """FactoryReset from the HeMS the unit informs; it answers, ends the session and reboots itself."""
+        op, tl = self.run.inv.operator, self.run.timeline
+        hems_name = inform.data.get("hems", "serving-hems") if inform is not None else "serving-hems"
+        serial = inform.data.get("serial", self.serial) if inform is not None else self.serial
+        hems = self.run.topology.hems[hems_name]
+        mark = tl.mark()
+        # Queued for the unit's open session or its next one; a connection request opens one if none comes
+        # by itself. Sent aside: the unit may take the RPC in a session already open and reboot at once, and
+        # the HeMSs must be primed for that boot without waiting for the request's answer.
+        call = hems.queue_rpc(serial, "FactoryReset")
+
+        def connection_request() -> None:
+            # Its answer is on the timeline; an RPC never answered says why below.
+            with contextlib.suppress(DeviceError, InfraError):
+                hems.request_connection(serial, op.cr_username, op.cr_password, timeout=10.0)
+
+        threading.Thread(target=connection_request, name="factory-reset-cr", daemon=True).start()
+        result = call.result(self.bounds.step)
+        if not isinstance(result, Done):
+            seen = (
+                f"fault {result.fault_code} {result.fault_string}"
+                if isinstance(result, CwmpFault)
+                else repr(result)
+            )
+            raise DeviceError(
+                f"factory reset ({key}: hems): expected a FactoryResetResponse from {hems_name}; seen {seen}"
+            )
+        answered = tl.first(
+            lambda e: (
+                e.source == "hems" and e.kind == "rpc-response" and e.data.get("method") == "FactoryReset"
+            ),
+            mark,
+        )
+        # The unit resets once the session is over: the HeMSs are primed only then (an RPC queued earlier
+        # would go out in that session), and the boot starts where the unit first turns to its Initial
+        # SeGW/HeMS, as what it did until then (S1 setup, say) was the configured unit's doing.
+        end = tl.wait_for(
+            lambda e: e.source == "hems" and e.kind == "session-end" and e.data.get("hems") == hems_name,
+            self.bounds.step,
+            f"the session with the FactoryReset at {hems_name} to end",
+            answered.seq if answered is not None else mark,
+        )
+        boot = self._prime(end.seq + 1)
+        try:
+            first = tl.wait_for(
+                self._initial_side,
+                self.bounds.boot,
+                "the unit back factory-fresh, turning to its Initial SeGW/HeMS",
+                boot.mark,
+            )
+        except DeviceError as exc:
+            raise DeviceError(
+                f"factory reset ({key}: hems) answered, but the unit did not reset: {exc}"
+            ) from None
+        boot.mark = first.seq
+        # The configured unit may have had one more session before it reset, and taken an RPC primed for
+        # the fresh boot with it: primed again, it is still in time (discovery and registration follow).
+        hemss = self.run.topology.hems
+        if boot.initial_spv.done():
+            boot.initial_spv = hemss["initial-hems"].queue_rpc(
+                self.serial, "SetParameterValues", params=boot.serving_values, parameter_key="discovery"
+            )
+        if boot.serving_spv.done():
+            boot.serving_spv = hemss["serving-hems"].queue_rpc(
+                self.serial,
+                "SetParameterValues",
+                params=boot.registration_values,
+                parameter_key="registration",
+            )
+        self._state = State.FACTORY_FRESH
+
+    def _initial_side(self, e: Event) -> bool:
+        """The unit turns to what it was factory-programmed with (so it has no Serving SeGW/HeMS)."""
+        op = self.run.inv.operator
+        return (
+            (e.source == "dns" and e.kind == "query" and e.data.get("dns") == "public-dns"
+             and e.data.get("name") in (op.initial_segw, op.initial_hems))
+            or (e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "isegw"
+                and e.data.get("remote_id") == self.ike_id)
+            or (self._informs(e) and "0 BOOTSTRAP" in e.data.get("events", ()))
+        )  # fmt: skip
+
+    @staticmethod
+    def _informs(e: Event) -> bool:
+        # Any serial: a unit reporting a wrong DeviceId is still this bench's only unit, and still resettable.
+        return e.source == "hems" and e.kind == "inform"
+
+    # -- health ----------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Health, after every test and on every timeout: the power device (InfraError: a tripped supply, an
+        error queue, a PDU that does not answer or whose outlet moved), then the console (DeviceError: a
+        crash signature, a boot banner the bench did not cause). Each fault also goes onto the timeline."""
+        try:
+            self.power.check(self._powered)
+        except InfraError as exc:
+            self._event("health", verdict="infra", error=str(exc))
+            raise
+        crashes = self.console.crashes
+        if len(crashes) > self._crashes_seen:
+            self._crashes_seen = len(crashes)
+            c = crashes[-1]
+            lines = self.console.around(c.index, before=3, after=10)
+            self._event("health", verdict="crash", line=c.line, pattern=c.pattern)
+            raise DeviceError(
+                f"unit {self.name} crashed: console line {c.index + 1} {c.line.strip()!r} matches "
+                f"{c.pattern!r} (log {self.console.log_path}):\n  " + "\n  ".join(lines)
+            )
+        if self._banner is not None:
+            lines = self.console.lines()
+            hits = [i for i in range(self._boot_line, len(lines)) if self._banner.search(lines[i])]
+            if len(hits) > 1:
+                self._boot_line = hits[-1]
+                self._event("health", verdict="reboot", line=lines[hits[-1]])
+                raise DeviceError(
+                    f"unit {self.name} rebooted by itself: boot banner {self._banner.pattern!r} again at console "
+                    f"line {hits[-1] + 1} (log {self.console.log_path}):\n  "
+                    + "\n  ".join(lines[max(0, hits[-1] - 10) : hits[-1] + 1])
+                )
+
+    def _event(self, kind: str, **data: Any) -> None:
+        self.run.timeline.add("unit", kind, unit=self.name, **data)
+
+    def close(self) -> None:
+        """Off, then everything the unit's kind started."""
+        try:
+            if self._powered is not False:
+                self.power.off()
+        except InfraError as exc:  # the run's result stands; the person at the bench must know
+            self.say(f"henb-bench: warning: unit {self.name} may still be powered: {exc}")
+        finally:
+            self.hw.close()
