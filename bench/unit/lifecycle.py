@@ -110,13 +110,12 @@ class BenchUnit:
 
     def transition(self, to: State) -> Boot | None:
         """Bring the unit to `to`; returns the boot it is in (None when off). A broken unit is power-cycled
-        first and, having failed a test, is factory-reset before anything needs its configuration."""
+        first; it is factory-reset only when `to` needs a factory-fresh unit."""
         if to is State.BROKEN:
             raise ConfigError("a unit becomes broken by a failed test; a plan cannot ask for it")
         if self.broken is not None:
             self._event("recover", reason=self.broken)
             self.broken = None
-            self._known = False
             self._power_off()
         reach = {
             State.OFF: self._power_off,
