@@ -271,7 +271,15 @@ def open_port(
 ) -> Any:
     """A pyserial port for a tty path, rfc2217:// or socket:// URL; InfraError naming it when it cannot open."""
     try:
-        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, **settings)
+        port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, do_not_open=True, **settings)
+        # pyserial's open() ends by flushing the input: bytes a unit sends the moment a socket:// or
+        # rfc2217:// console reconnects (a boot banner) would be thrown away. The console never misses a byte.
+        port.reset_input_buffer = lambda: None
+        try:
+            port.open()
+        finally:
+            del port.reset_input_buffer
+        return port
     except (OSError, serial.SerialException, ValueError) as e:
         raise InfraError(f"cannot open console {url}{_of(unit)}: {e}") from e
 

@@ -251,6 +251,37 @@ def test_reopen_after_port_goes_away(
     assert con.lines() == ["before power off", "half a li", "after power on"]
 
 
+def test_bytes_sent_while_the_port_opens_are_kept(
+    server: LineServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit (or ser2net) that speaks the moment the console connects: pyserial's open() flushes the input
+    at its end, which would throw those bytes away. Held open long enough for them to arrive first."""
+    from serial.urlhandler import protocol_socket
+
+    configured = threading.Event()
+    real = protocol_socket.Serial._reconfigure_port
+
+    def slow_reconfigure(self: protocol_socket.Serial, *args: object) -> None:
+        real(self, *args)
+        configured.wait(10)  # the server's greeting is in the socket before open() finishes
+        time.sleep(0.2)
+
+    monkeypatch.setattr(protocol_socket.Serial, "_reconfigure_port", slow_reconfigure)
+
+    def greet() -> None:
+        server.accept().sendall(b"U-Boot 2024.01 banner\n")
+        configured.set()
+
+    t = threading.Thread(target=greet)
+    t.start()
+    port = console_serial.open_port(f"socket://127.0.0.1:{server.port}", timeout=2)
+    t.join(10)
+    try:
+        assert port.read_until(b"\n") == b"U-Boot 2024.01 banner\n"
+    finally:
+        port.close()
+
+
 def test_close_stops_reader_and_port(pty: PtyPair, tmp_path: Path) -> None:
     con = SerialConsole(pty.path, tmp_path / "c.log", None)
     con.open()
