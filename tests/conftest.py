@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import write_inventory
+from tests.support import FAST_BOUNDS, write_inventory
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -19,12 +19,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def inventory(tmp_path: Path) -> Path:
     """The default inventory, with the test prefix."""
     return write_inventory(tmp_path / "inventory.yaml")
-
-
-# Waits for what must come are bounds, paid only when it does not: they allow for a machine at load 10 on
-# two cores (the twins that fail by a timeout wait them out, in parallel with the rest under xdist).
-FAST_BOUNDS = {"boot": 15, "step": 8, "address_change_inform": 8, "s1_init": 6, "alarm_inform": 3, "quiet": 1,
-               "factory_reset": 8, "pm_interval": 1, "pm_tolerance": 0.6}  # fmt: skip
 
 
 @pytest.fixture

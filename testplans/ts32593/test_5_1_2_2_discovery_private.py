@@ -10,7 +10,7 @@ from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
-from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, session_end
+from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, late_first, session_end
 from testplans.ts32593.identity import check_device_id
 
 
@@ -36,7 +36,9 @@ def test_discovery_via_initial_hems_in_private_network(
     vip = ike.data["remote_vips"][0] if ike.data["remote_vips"] else None
     # 1.1-1.2: the Initial SeGW's FQDN was asked of the public DNS before the tunnel.
     if not is_ip(op.initial_segw):
-        q = tl.first(lambda e: dns_query(op.initial_segw, "public-dns")(e) and before(e, ike), boot.mark)
+        q = late_first(
+            tl, lambda e: dns_query(op.initial_segw, "public-dns")(e) and before(e, ike), boot.mark
+        )
         if q is None:
             steps.fail(
                 "1.1",
@@ -56,7 +58,9 @@ def test_discovery_via_initial_hems_in_private_network(
     )
     # 1.4-1.5: the Initial HeMS's FQDN was asked of the private DNS, learned over IKE, not the public one.
     if not is_ip(op.initial_hems):
-        public = tl.first(lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark)
+        public = late_first(
+            tl, lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark
+        )
         if public is not None:
             steps.fail(
                 "1.4",
@@ -65,7 +69,8 @@ def test_discovery_via_initial_hems_in_private_network(
                 "(the Initial HeMS is inside the operator network)",
                 public,
             )
-        private = tl.first(
+        private = late_first(
+            tl,
             lambda e: dns_query(op.initial_hems, "private-dns")(e) and before(ike, e) and before(e, inf),
             boot.mark,
         )
@@ -112,7 +117,8 @@ def test_discovery_via_initial_hems_in_private_network(
         boot.mark,
     )
     if not is_ip(op.serving_segw):
-        q = tl.first(
+        q = late_first(
+            tl,
             lambda e: dns_query(op.serving_segw, "public-dns")(e) and before(end, e) and before(e, sike),
             boot.mark,
         )

@@ -12,7 +12,7 @@ from bench.errors import DeviceError
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit, State
-from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, session_end
+from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, late_first, session_end
 from testplans.ts32593.identity import check_device_id
 
 
@@ -37,7 +37,9 @@ def test_discovery_via_initial_hems_on_public_internet(
     inf = steps.wait("2.1", inform("initial-hems"), bounds.boot,
                      f"an Inform over TLS to the Initial HeMS {op.initial_hems} on the public internet", boot.mark)  # fmt: skip
     if not is_ip(op.initial_hems):
-        q = tl.first(lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark)
+        q = late_first(
+            tl, lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark
+        )
         if q is None:
             steps.fail("1.1", f"a query for {op.initial_hems} at the public DNS before the TLS session",
                        "no such query (the unit used an address it was not given by DNS)", inf)  # fmt: skip
@@ -61,7 +63,8 @@ def test_discovery_via_initial_hems_on_public_internet(
                       boot.mark)  # fmt: skip
     if (
         not is_ip(op.serving_segw)
-        and tl.first(
+        and late_first(
+            tl,
             lambda e: dns_query(op.serving_segw, "public-dns")(e) and before(end, e) and before(e, sike),
             boot.mark,
         )
