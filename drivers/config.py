@@ -15,7 +15,6 @@ from bench.timeline import Timeline
 
 if TYPE_CHECKING:
     from drivers.power.base import PowerDriver
-    from drivers.power.mock import MockDeviceControl
     from drivers.shell.ssh import SshShell
 
 # Same names as in drivers/power/pdu_snmp.py; repeated so that loading the inventory does not import pysnmp.
@@ -239,24 +238,6 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
     raise ConfigError(
         f"no power driver can be built from {driver!r} here (mock power is made by the mock unit)"
     )
-
-
-def build_mock_power(
-    cfg: Any, device: MockDeviceControl, timeline: Timeline | None = None, unit: str | None = None
-) -> PowerDriver:
-    """The power driver of a mock unit: `driver: mock` (start/stop the process) or `driver: mock-psu`."""
-    if isinstance(cfg, MockPsuPowerConfig):
-        from drivers.power.mock_psu import MockPsuPower
-
-        return MockPsuPower(
-            device, timeline, unit, voltage=cfg.voltage, current_limit=cfg.current_limit,
-            load_ohms=cfg.load_ohms, sample_rate=cfg.sample_rate, sample_seconds=cfg.sample_seconds,
-        )  # fmt: skip
-    if getattr(cfg, "driver", None) == "mock":
-        from drivers.power.mock import MockPower
-
-        return MockPower(device, timeline, unit)
-    raise ConfigError(f"power driver {getattr(cfg, 'driver', None)!r} is not a mock unit's")
 
 
 MOCK_POWER_DRIVERS = ("mock", "mock-psu")

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from bench.errors import ConfigError
 from bench.inventory import SerialConsoleConfig, Unit
-from drivers.config import build_mock_power, build_power, build_shell
+from bench.unit.mock_supply import build_mock_power
+from drivers.config import build_power, build_shell
 from drivers.console.serial import SerialConsole
 from drivers.power.base import PowerDriver
 from drivers.wan import NicWanPort

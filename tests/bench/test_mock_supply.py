@@ -1,4 +1,4 @@
-"""Tests for drivers/power/mock_psu.py and the simulated supply's on_output callback: a mock unit powered by
+"""Tests for bench/unit/mock_supply.py and the simulated supply's on_output callback: a mock unit powered by
 the real ScpiPower driver over pyvisa-py and TCP."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from bench.errors import ConfigError, InfraError
 from bench.lab.sim.scpi_psu import PsuModel
 from bench.timeline import Timeline
-from drivers.config import MockPsuPowerConfig, build_mock_power, build_power
+from bench.unit.mock_supply import MockPsuPower, build_mock_power
+from drivers.config import MockPsuPowerConfig, build_power
 from drivers.power import MockPower
-from drivers.power.mock_psu import MockPsuPower
 
 
 class FakeDevice:

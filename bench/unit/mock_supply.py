@@ -1,10 +1,16 @@
-"""Mock power through a bench supply: the mock unit is the load of a simulated SCPI supply on 127.0.0.1,
-switched by the real ScpiPower driver over pyvisa, so the code that talks to hardware runs in CI too."""
+"""The mock unit's power: a simulated SCPI bench supply on 127.0.0.1 (lab hardware, bench/lab/sim) whose output
+starts and stops the mock process, switched by the real ScpiPower driver over pyvisa, so the code that talks to
+hardware runs in CI too. The driver only talks to the supply, as it would to a real one."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from bench.errors import ConfigError
 from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.timeline import Timeline
+from drivers.config import MockPsuPowerConfig
+from drivers.power.base import PowerDriver
 from drivers.power.mock import MockDeviceControl
 from drivers.power.scpi import PsuSample, ScpiPower
 
@@ -86,3 +92,19 @@ class MockPsuPower:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def build_mock_power(
+    cfg: Any, device: MockDeviceControl, timeline: Timeline | None = None, unit: str | None = None
+) -> PowerDriver:
+    """The power driver of a mock unit: `driver: mock` (start/stop the process) or `driver: mock-psu`."""
+    if isinstance(cfg, MockPsuPowerConfig):
+        return MockPsuPower(
+            device, timeline, unit, voltage=cfg.voltage, current_limit=cfg.current_limit,
+            load_ohms=cfg.load_ohms, sample_rate=cfg.sample_rate, sample_seconds=cfg.sample_seconds,
+        )  # fmt: skip
+    if getattr(cfg, "driver", None) == "mock":
+        from drivers.power.mock import MockPower
+
+        return MockPower(device, timeline, unit)
+    raise ConfigError(f"power driver {getattr(cfg, 'driver', None)!r} is not a mock unit's")
