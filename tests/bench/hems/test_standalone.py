@@ -117,7 +117,7 @@ def test_script_rules_queue_rpcs_per_inform(tmp_path: Path):
     [
         ("- rpcs: [{Reboot: {key: 1}}]", r"rule 1: Reboot takes .*unknown \['key'\]"),
         ("- rpcs: [{Kick: {}}]", "rule 1: 'Kick' is not an ACS RPC"),
-        ("- when: {event: [x]}\n  rpcs: []", "rule 1: when takes events and serial"),
+        ("- when: {event: [x]}\n  rpcs: []", "rule 1: when takes events, serial, oui and product_class"),
         ("{a: 1}", "expected a list of rules"),
         ("- rpcs: [Reboot, FactoryReset]", "each rpc is a one-key mapping"),
     ],
