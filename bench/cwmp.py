@@ -80,6 +80,19 @@ class Envelope:
     session_timeout: int | None = None
     supported_versions: tuple[str, ...] | None = None
     use_version: str | None = None
+    # What the codec repaired to read the message (e.g. a byte that is not UTF-8), each naming where.
+    defects: tuple[str, ...] = ()
+
+
+class DeviceKey(NamedTuple):
+    """What identifies a unit to an ACS (TR-069 3.4.4): OUI, ProductClass and SerialNumber together."""
+
+    oui: str
+    product_class: str
+    serial_number: str
+
+    def __str__(self) -> str:
+        return f"{self.oui}-{self.product_class}-{self.serial_number}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,10 @@ class DeviceId:
     oui: str
     product_class: str
     serial_number: str
+
+    @property
+    def key(self) -> DeviceKey:
+        return DeviceKey(self.oui, self.product_class, self.serial_number)
 
 
 @dataclass(frozen=True)
@@ -304,10 +321,19 @@ def parse_envelope(body: bytes, max_size: int = MAX_BODY) -> Envelope:
         raise CwmpParseError(f"body of {len(body)} bytes exceeds the {max_size} byte limit")
     if b"<!doctype" in body[:4096].lower():
         raise CwmpParseError("DOCTYPE is not allowed")
+    defects: tuple[str, ...] = ()
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise CwmpParseError(f"not well-formed XML: {exc}") from None
+        repaired = _repair_utf8(body)
+        if repaired is None:
+            raise CwmpParseError(f"not well-formed XML: {exc}") from None
+        body, defects = repaired
+        try:
+            # The same strict parser and every check below: the repair only swaps undecodable bytes.
+            root = etree.fromstring(body, _PARSER)
+        except etree.XMLSyntaxError as exc2:
+            raise CwmpParseError(f"not well-formed XML: {exc2}") from None
     # The byte check misses DOCTYPEs deeper in or in other encodings; the parsed tree does not.
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.doctype:  # type: ignore[union-attr]
@@ -367,7 +393,35 @@ def parse_envelope(body: bytes, max_size: int = MAX_BODY) -> Envelope:
         if supported is None
         else tuple(v.strip() for v in supported.split(",") if v.strip()),
         use_version=heads.get("UseCWMPVersion"),
+        defects=defects,
     )
+
+
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _repair_utf8(body: bytes) -> tuple[bytes, tuple[str, ...]] | None:
+    """A UTF-8 body with bytes that are not UTF-8, each replaced by U+FFFD as deployed ACSs read it, with
+    a defect per bad byte run naming its offset; None when the body's problem is something else."""
+    declared = _XML_ENCODING.match(body)
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return None
+    defects: list[str] = []
+    pos = 0
+    while True:
+        try:
+            body[pos:].decode("utf-8")
+            break
+        except UnicodeDecodeError as exc:
+            start, end = pos + exc.start, pos + exc.end
+            what = f"byte{'s' if end - start > 1 else ''} 0x{body[start:end].hex()}"
+            defects.append(f"{what} at offset {start} not UTF-8 (read as U+FFFD)")
+            pos = end
+            if len(defects) >= 20:
+                break
+    if not defects:
+        return None
+    return body.decode("utf-8", errors="replace").encode("utf-8"), tuple(defects)
 
 
 def _timeout(raw: str) -> int | None:

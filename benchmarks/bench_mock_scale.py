@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.cwmp import DeviceKey  # noqa: E402
 from bench.inventory import Identity, load_inventory  # noqa: E402
 from bench.mock.device import MockDevice  # noqa: E402
 from bench.network.netns import netns_inode, pids_in_netns  # noqa: E402
@@ -70,9 +71,10 @@ def run(inv_path: Path, n: int) -> dict[str, float]:
         # The Serving HeMS gives each unit its S1 address, as the bench does at power-on.
         op, p = inv.operator, inv.operator.parameters
         for dev in devices:
-            serial = dev.unit.identity.serial_number
+            ident = dev.unit.identity
+            device = DeviceKey(ident.oui, ident.product_class, ident.serial_number)
             topo.hems["initial-hems"].queue_rpc(
-                serial,
+                device,
                 "SetParameterValues",
                 params=[
                     (p.serving_segw, op.serving_segw, "xsd:string"),
@@ -81,7 +83,7 @@ def run(inv_path: Path, n: int) -> dict[str, float]:
                 parameter_key="discovery",
             )
             topo.hems["serving-hems"].queue_rpc(
-                serial,
+                device,
                 "SetParameterValues",
                 params=[(p.s1_far_end, str(op.s1_far_end or inv.network.mme), "xsd:string")],
                 parameter_key="registration",

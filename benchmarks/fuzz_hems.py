@@ -27,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import cwmp  # noqa: E402
+from bench.cwmp import DeviceKey  # noqa: E402
 from bench.hems import Hems  # noqa: E402
 from bench.hems.auth import Authenticator, parse_auth_params  # noqa: E402
 from bench.timeline import Timeline  # noqa: E402
@@ -44,11 +45,11 @@ PATHS = ["/", "/cwmp?x=1", "/%00", "/" + "a" * 3000, "/\u00e9", "//..//", "*"]
 # ---- server process ----
 
 
-def _queue_an_rpc(hems: Hems, serial: str, events: list[str], params: dict[str, str]) -> None:
+def _queue_an_rpc(hems: Hems, device: DeviceKey, events: list[str], params: dict[str, str]) -> None:
     """Every other Inform gets an RPC queued, so fuzzed responses meet a pending call."""
-    hems.drop_queued(serial)
+    hems.drop_queued(device)
     if len(events) % 2:
-        hems.queue_rpc(serial, "GetParameterValues", names=["Device.DeviceInfo."])
+        hems.queue_rpc(device, "GetParameterValues", names=["Device.DeviceInfo."])
 
 
 def _start(timeline: Timeline) -> tuple[list[Hems], list[int]]:

@@ -1,6 +1,6 @@
 """The reference HeMS (TR-069 ACS) on aiohttp, served from its own event loop thread.
 
-Test code queues RPCs per unit serial, waits for Informs and results, and sends connection requests;
+Test code queues RPCs per unit (its DeviceKey: OUI, ProductClass, SerialNumber), waits for Informs and results, and sends connection requests;
 every message goes to the timeline and the transcript.
 """
 
@@ -28,13 +28,13 @@ from typing import Any
 from aiohttp import web
 
 from bench import cwmp
-from bench.cwmp import CwmpFault, CwmpParseError, Envelope, GpvResult, RpcResult, SpvResult
+from bench.cwmp import CwmpFault, CwmpParseError, DeviceKey, Envelope, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError, InfraError
 from bench.hems.auth import Authenticator
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, connection_request
 from bench.timeline import Bound, Event, Timeline, bound_note
 
-__all__ = ["CwmpFault", "GpvResult", "Hems", "RpcCall", "RpcResult", "SpvResult"]
+__all__ = ["CwmpFault", "DeviceKey", "GpvResult", "Hems", "RpcCall", "RpcResult", "SpvResult", "Unit"]
 
 COOKIE = "hems_session"
 # SOAP 1.1 section 6.2 puts faults in HTTP 500 responses; TR-069 does not override it in what we could read.
@@ -42,7 +42,14 @@ FAULT_HTTP_STATUS = 500
 TEXT_XML = 'text/xml; charset="utf-8"'
 CPE_REQUESTS = ("TransferComplete", "AutonomousTransferComplete", "GetRPCMethods", "RequestDownload")
 _INFORM_TAG = re.compile(rb"<(?:[\w.-]+:)?Inform[\s/>]")
-InformHook = Callable[["Hems", str, list[str], dict[str, str]], None]
+InformHook = Callable[["Hems", DeviceKey, list[str], dict[str, str]], None]
+Unit = DeviceKey | str
+"""A unit as the HeMS knows it: its DeviceKey, or a SerialNumber alone (shorthand for any OUI and ProductClass)."""
+
+
+def matches(unit: Unit, key: DeviceKey) -> bool:
+    """Whether `unit` (a DeviceKey, or a serial number alone) names the device `key`."""
+    return unit == key if isinstance(unit, DeviceKey) else unit == key.serial_number
 
 
 class _UnreadableBody(Exception):
@@ -117,20 +124,26 @@ class Transcript:
 class RpcCall:
     """One ACS RPC queued for a unit; `result()` blocks until the unit answers it."""
 
-    def __init__(self, hems: Hems, serial: str, method: str, args: dict[str, Any]) -> None:
+    def __init__(self, hems: Hems, unit: Unit, method: str, args: dict[str, Any]) -> None:
         self.hems = hems
-        self.serial = serial
+        self.unit = unit
         self.method = method
         self.args = args
         self.id: str | None = None
         self._done = threading.Event()
         self._result: RpcResult | None = None
+        self._error: str | None = None
 
     def build(self, ns: str, hold_requests: bool | None = None) -> bytes:
         return cwmp.request(ns, self.id, self.method, self.args, hold_requests)
 
     def resolve(self, result: RpcResult) -> None:
         self._result = result
+        self._done.set()
+
+    def fail(self, error: str) -> None:
+        """The unit's answer could not be read: `result()` raises DeviceError quoting `error` at once."""
+        self._error = error
         self._done.set()
 
     def done(self) -> bool:
@@ -142,7 +155,12 @@ class RpcCall:
             state = f"sent as ID {self.id}, no answer" if self.id else "never sent: no session from the unit"
             raise DeviceError(
                 f"HeMS {self.hems.name}: timed out after {timeout:g} s{bound_note(timeout)} waiting for the {self.method} "
-                f"response from unit {self.serial} ({state}); {self.hems.last_from(self.serial)}"
+                f"response from unit {self.unit} ({state}); {self.hems.last_from(self.unit)}"
+            )
+        if self._error is not None:
+            raise DeviceError(
+                f"HeMS {self.hems.name}: unit {self.unit} answered {self.method} (ID {self.id}) with a message "
+                f"the HeMS could not read: {self._error}"
             )
         assert self._result is not None
         return self._result
@@ -151,7 +169,7 @@ class RpcCall:
 @dataclass
 class _Session:
     token: str
-    serial: str
+    device: DeviceKey
     ns: str
     peer: str
     version: str
@@ -168,7 +186,7 @@ class Hems:
     `auth` makes the HeMS challenge every new session; `tls` serves HTTPS. `hold_requests` sets HoldRequests
     while the HeMS has RPCs for the unit. `session_timeout` (CWMP 1.3) goes into InformResponse in the 1-2
     namespace. `max_version` caps the version the HeMS agrees to use (CWMP 1.4 UseCWMPVersion).
-    `on_inform(hems, serial, events, params)` runs in the server thread before the InformResponse is sent.
+    `on_inform(hems, device_key, events, params)` runs in the server thread before the InformResponse is sent.
     """
 
     def __init__(
@@ -200,10 +218,10 @@ class Hems:
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
         self._by_peer: dict[str, str] = {}
-        self._by_serial: dict[str, str] = {}
-        self._queues: dict[str, deque[RpcCall]] = {}
-        self._last: dict[str, str] = {}
-        self._cr_urls: dict[str, str] = {}
+        self._by_device: dict[DeviceKey, str] = {}
+        self._queues: dict[Unit, deque[RpcCall]] = {}
+        self._last: dict[DeviceKey, str] = {}
+        self._cr_urls: dict[DeviceKey, str] = {}
         self._transcript = Transcript()
         self._ids = itertools.count(1)
         self._thread: threading.Thread | None = None
@@ -262,25 +280,25 @@ class Hems:
 
     # ---- test-facing API ----
 
-    def queue_rpc(self, serial: str, method: str, **args: Any) -> RpcCall:
-        """Queue an RPC for the unit `serial`: sent in its open session if there is one, else in its next.
+    def queue_rpc(self, unit: Unit, method: str, **args: Any) -> RpcCall:
+        """Queue an RPC for `unit`: sent in its open session if there is one, else in its next.
 
         The arguments are those of bench.cwmp.ACS_RPCS (e.g. SetParameterValues: params, parameter_key).
         """
-        call = RpcCall(self, serial, method, cwmp.rpc_args(method, args))
+        call = RpcCall(self, unit, method, cwmp.rpc_args(method, args))
         with self._lock:
-            self._queues.setdefault(serial, deque()).append(call)
+            self._queues.setdefault(unit, deque()).append(call)
         return call
 
-    def drop_queued(self, serial: str) -> int:
-        """Forget RPCs still queued for `serial` (a new boot is primed afresh); returns how many."""
+    def drop_queued(self, unit: Unit) -> int:
+        """Forget RPCs still queued for `unit` (a new boot is primed afresh); returns how many."""
         with self._lock:
-            dropped = len(self._queues.pop(serial, ()))
+            dropped = len(self._queues.pop(unit, ()))
         return dropped
 
     def call(
         self,
-        serial: str,
+        unit: Unit,
         method: str,
         timeout: float = 30.0,
         connection_request: bool = False,
@@ -293,14 +311,14 @@ class Hems:
         Queued for the unit's current or next session; with `connection_request`, the HeMS also asks the
         unit to open a session now. DeviceError on timeout, naming the RPC and what the unit last sent.
         """
-        call = self.queue_rpc(serial, method, **args)
+        call = self.queue_rpc(unit, method, **args)
         t0 = time.monotonic()
         if connection_request:
             try:
-                self.connect(serial, cr_username, cr_password, timeout=timeout, call=call)
+                self.connect(unit, cr_username, cr_password, timeout=timeout, call=call)
             except DeviceError:
                 with self._lock:
-                    queue = self._queues.get(serial)
+                    queue = self._queues.get(unit)
                     if queue and call in queue:
                         queue.remove(call)
                 raise
@@ -308,47 +326,50 @@ class Hems:
         return call.result(Bound(left, timeout.key) if isinstance(timeout, Bound) else left)
 
     def wait_inform(
-        self, serial: str, events: Iterable[str] = (), timeout: float = 30.0, since: int = 0
+        self, unit: Unit, events: Iterable[str] = (), timeout: float = 30.0, since: int = 0
     ) -> Event:
-        """The first Inform (timeline event) from `serial` since `since` carrying all of `events`."""
+        """The first Inform (timeline event) from `unit` since `since` carrying all of `events`."""
         wanted = list(events)
         try:
-            return self.timeline.wait_for(
-                self._inform_match(serial, wanted), timeout, "an Inform", since=since
-            )
+            return self.timeline.wait_for(self._inform_match(unit, wanted), timeout, "an Inform", since=since)
         except DeviceError:
             what = f"an Inform with [{', '.join(wanted)}]" if wanted else "an Inform"
             raise DeviceError(
                 f"HeMS {self.name}: timed out after {timeout:g} s{bound_note(timeout)} waiting for {what} "
-                f"from unit {serial}; "
-                f"{self.last_from(serial)}"
+                f"from unit {unit}; "
+                f"{self.last_from(unit)}"
             ) from None
 
-    def _inform_match(self, serial: str, wanted: list[str]) -> Callable[[Event], bool]:
+    def _inform_match(self, unit: Unit, wanted: list[str]) -> Callable[[Event], bool]:
         def match(e: Event) -> bool:
+            d = e.data
             return (
                 e.source == "hems"
                 and e.kind == "inform"
-                and e.data.get("hems") == self.name
-                and e.data.get("serial") == serial
+                and d.get("hems") == self.name
+                and matches(
+                    unit, DeviceKey(d.get("oui", ""), d.get("product_class", ""), d.get("serial", ""))
+                )
                 and all(code in e.data.get("events", ()) for code in wanted)
             )
 
         return match
 
-    def connection_request_url(self, serial: str) -> str | None:
-        """The ConnectionRequestURL the unit last reported in an Inform."""
+    def connection_request_url(self, unit: Unit) -> str | None:
+        """The ConnectionRequestURL the unit last reported in an Inform (by a serial alone: the device with
+        that serial that reported one last)."""
         with self._lock:
-            return self._cr_urls.get(serial)
+            found = [url for key, url in self._cr_urls.items() if matches(unit, key)]
+        return found[-1] if found else None
 
     def request_connection(
-        self, serial: str, username: str, password: str, url: str | None = None, timeout: float = 10.0
+        self, unit: Unit, username: str, password: str, url: str | None = None, timeout: float = 10.0
     ) -> ConnReqResult:
         """Send a connection request (HTTP GET with Digest) to the unit; the result goes on the timeline."""
-        url = url or self.connection_request_url(serial)
+        url = url or self.connection_request_url(unit)
         if not url:
             raise DeviceError(
-                f"HeMS {self.name}: no ConnectionRequestURL for unit {serial}; {self.last_from(serial)}"
+                f"HeMS {self.name}: no ConnectionRequestURL for unit {unit}; {self.last_from(unit)}"
             )
         if self._loop is None or self._thread is None:
             raise InfraError(f"HeMS {self.name} is not running")
@@ -359,19 +380,18 @@ class Hems:
         self._event(
             "connection-request",
             url,
-            serial=serial,
+            serial=unit.serial_number if isinstance(unit, DeviceKey) else unit,
             url=url,
             status=result.status,
             error=result.error,
             auth=result.auth,
             elapsed=round(result.elapsed, 4),
         )
-        self._note(serial, None)
         return result
 
     def connect(
         self,
-        serial: str,
+        unit: Unit,
         username: str,
         password: str,
         url: str | None = None,
@@ -384,16 +404,16 @@ class Hems:
         unit still had open: a unit slow to end its last session gets it there, and may never send that Inform
         (a Reboot, say)."""
         mark = self.timeline.mark()
-        result = self.request_connection(serial, username, password, url, timeout=min(timeout, 10.0))
+        result = self.request_connection(unit, username, password, url, timeout=min(timeout, 10.0))
         if not result.ok:
             got = f"HTTP {result.status}" if result.status is not None else result.error
             raise DeviceError(
-                f"HeMS {self.name}: connection request to unit {serial} at {result.url} answered {got}, "
-                f"expected HTTP 200 or 204; {self.last_from(serial)}"
+                f"HeMS {self.name}: connection request to unit {unit} at {result.url} answered {got}, "
+                f"expected HTTP 200 or 204; {self.last_from(unit)}"
             )
         if call is None:
-            return self.wait_inform(serial, ["6 CONNECTION REQUEST"], timeout, since=mark)
-        inform = self._inform_match(serial, ["6 CONNECTION REQUEST"])
+            return self.wait_inform(unit, ["6 CONNECTION REQUEST"], timeout, since=mark)
+        inform = self._inform_match(unit, ["6 CONNECTION REQUEST"])
         try:
             return self.timeline.wait_for(
                 lambda e: (
@@ -407,16 +427,16 @@ class Hems:
         except DeviceError:
             raise DeviceError(
                 f"HeMS {self.name}: timed out after {timeout:g} s waiting for an Inform with "
-                f"[6 CONNECTION REQUEST] from unit {serial}; {self.last_from(serial)}"
+                f"[6 CONNECTION REQUEST] from unit {unit}; {self.last_from(unit)}"
             ) from None
 
-    def last_from(self, serial: str) -> str:
+    def last_from(self, unit: Unit) -> str:
         with self._lock:
-            last = self._last.get(serial)
+            found = [what for key, what in self._last.items() if matches(unit, key)]
         return (
-            f"last from the unit: {last}"
-            if last
-            else f"unit {serial} never sent anything to HeMS {self.name}"
+            f"last from the unit: {found[-1]}"
+            if found
+            else f"unit {unit} never sent anything to HeMS {self.name}"
         )
 
     def transcript(self, since: int = 0) -> list[dict[str, Any]]:
@@ -435,10 +455,12 @@ class Hems:
 
     # ---- HTTP handling ----
 
-    def _note(self, serial: str | None, what: str | None) -> None:
-        if serial and what:
+    def _note(self, device: DeviceKey | None, what: str) -> None:
+        if device is not None:
             with self._lock:
-                self._last[serial] = f"{what} at +{time.time() - self.timeline.t0:.3f}s"
+                # Re-inserted so the newest note is last: a serial alone reads the device heard from last.
+                self._last.pop(device, None)
+                self._last[device] = f"{what} at +{time.time() - self.timeline.t0:.3f}s"
 
     def _event(self, kind: str, peer: str, **data: Any) -> None:
         self.timeline.add("hems", kind, hems=self.name, peer=peer, **data)
@@ -517,12 +539,15 @@ class Hems:
             if session is None or session.ended:
                 # A stray empty POST (after the end, or with no session at all): end again, quietly.
                 return self.session_end_status, b"", None
-            self._note(session.serial, "empty POST")
+            self._note(session.device, "empty POST")
             return (*await self._next_or_end(session), None)
 
-        serial = session.serial if session else None
+        device = session.device if session else None
+        serial = device.serial_number if device else None
         try:
             env = cwmp.parse_envelope(body)
+            if env.defects and env.method != "Inform":
+                self._defects(env, peer, device)
             if env.method == "Inform":
                 return self._on_inform(env, peer, user)
             if env.method == "Fault" or env.method.endswith("Response"):
@@ -531,16 +556,30 @@ class Hems:
                 return (*self._on_cpe_request(env, session, peer), None)
         except CwmpParseError as exc:
             self._event("bad-message", peer, reason=str(exc), size=len(body), serial=serial)
-            self._note(serial, f"a bad message ({exc})")
+            self._note(device, f"a bad message ({exc})")
             return 400, f"bad CWMP message: {exc}\n".encode(), None
         # A CPE request we do not implement: TR-069 answers with ACS fault 8000.
-        self._note(serial, f"unsupported {env.method}")
+        self._note(device, f"unsupported {env.method}")
         self._event("unsupported-rpc", peer, serial=serial, method=env.method, id=env.id)
         return (
             FAULT_HTTP_STATUS,
             cwmp.fault(env.ns, env.id, 8000, f"Method not supported: {env.method}"),
             None,
         )
+
+    def _defects(self, env: Envelope, peer: str, device: DeviceKey | None) -> None:
+        """What the codec repaired to read a message: the unit's defect, recorded; the message is answered."""
+        for defect in env.defects:
+            self._event(
+                "defect",
+                peer,
+                serial=device.serial_number if device else None,
+                device=str(device) if device else None,
+                method=env.method,
+                id=env.id,
+                reason=defect,
+            )
+        self._note(device, f"{env.method} with {len(env.defects)} defect(s): {env.defects[0]}")
 
     def _negotiate(self, env: Envelope) -> tuple[str | None, str | None]:
         """(version to use, UseCWMPVersion to send) or (None, None) when no common version exists."""
@@ -558,9 +597,10 @@ class Hems:
     def _on_inform(self, env: Envelope, peer: str, user: str | None) -> tuple[int, bytes, str | None]:
         inform = cwmp.read_inform(env)
         dev = inform.device_id
+        key = dev.key
         version, use_version = self._negotiate(env)
         codes = [code for code, _ in inform.events]
-        self._note(dev.serial_number, f"Inform [{', '.join(codes)}]")
+        self._note(key, f"Inform [{', '.join(codes)}]")
         if version is None:
             offered = ",".join(env.supported_versions or ())
             self._event(
@@ -577,11 +617,12 @@ class Hems:
                 ),
                 None,
             )
-        session = _Session(secrets.token_hex(16), dev.serial_number, env.ns, peer, version, user)
+        session = _Session(secrets.token_hex(16), key, env.ns, peer, version, user)
         for name in CONNECTION_REQUEST_URL_PARAMS:
             if inform.params.get(name):
                 with self._lock:
-                    self._cr_urls[dev.serial_number] = inform.params[name]
+                    self._cr_urls.pop(key, None)  # newest last
+                    self._cr_urls[key] = inform.params[name]
         self._event(
             "inform",
             peer,
@@ -597,20 +638,23 @@ class Hems:
             user=user,
             id=env.id,
         )
+        if env.defects:
+            self._defects(env, peer, key)
         if self.on_inform is not None:
             try:
-                self.on_inform(self, dev.serial_number, codes, inform.params)
+                self.on_inform(self, key, codes, inform.params)
             except Exception as exc:  # noqa: BLE001 - a broken script must not break the session
                 self._event("hems-error", peer, serial=dev.serial_number, reason=f"on_inform: {exc!r}")
         with self._lock:
             # A new Inform opens a new session; whatever this unit had before is over.
-            old = self._by_serial.get(dev.serial_number)
+            old = self._by_device.get(key)
             if old is not None:
                 self._sessions.pop(old, None)
             self._sessions[session.token] = session
-            self._by_serial[dev.serial_number] = session.token
+            self._by_device[key] = session.token
             self._by_peer[peer] = session.token
-            session.held = self.hold_requests and bool(self._queues.get(dev.serial_number))
+            queued = self._queues.get(key) or self._queues.get(key.serial_number)
+            session.held = self.hold_requests and bool(queued)
         ns2 = env.ns == cwmp.CWMP_NAMESPACES[2]
         out = cwmp.inform_response(
             env.ns,
@@ -623,9 +667,9 @@ class Hems:
         return 200, out, session.token
 
     def _on_cpe_request(self, env: Envelope, session: _Session | None, peer: str) -> tuple[int, bytes]:
-        serial = session.serial if session else None
         if session is None:
             raise CwmpParseError(f"{env.method} outside a session (no Inform from this peer or cookie)")
+        serial = session.device.serial_number
         data: dict[str, Any]
         if env.method == "TransferComplete":
             data = dataclasses.asdict(cwmp.read_transfer_complete(env))
@@ -644,7 +688,7 @@ class Hems:
                 reason=f"{env.method} sent while the HeMS had set HoldRequests",
             )
         self._event("cpe-rpc", peer, serial=serial, method=env.method, id=env.id, **data)
-        self._note(serial, env.method)
+        self._note(session.device, env.method)
         hold = True if session.held else None
         if env.method == "GetRPCMethods":
             methods = ["Inform", *CPE_REQUESTS]
@@ -659,10 +703,26 @@ class Hems:
         call = session.pending
         if call is None:
             raise CwmpParseError(f"{env.method} but no RPC is pending in this session")
-        serial = session.serial
+        serial = session.device.serial_number
         if env.method not in ("Fault", f"{call.method}Response"):
             raise CwmpParseError(f"expected {call.method}Response or Fault for {call.id}, got {env.method}")
-        result = cwmp.read_result(env, call.method)
+        try:
+            result = cwmp.read_result(env, call.method)
+        except CwmpParseError as exc:
+            # The unit answered, wrongly: the call fails now with what it sent, the session goes on.
+            self._event(
+                "bad-message",
+                peer,
+                reason=str(exc),
+                serial=serial,
+                method=call.method,
+                id=env.id,
+                answered=True,
+            )
+            self._note(session.device, f"an unreadable {env.method} ({exc})")
+            session.pending = None
+            call.fail(str(exc))
+            return await self._next_or_end(session)
         if isinstance(result, CwmpFault):
             self._event(
                 "rpc-fault",
@@ -675,33 +735,35 @@ class Hems:
                 meaning=result.meaning,
                 param_faults=[tuple(p) for p in result.param_faults],
             )
-            self._note(serial, f"Fault {result.fault_code} to {call.method}")
+            self._note(session.device, f"Fault {result.fault_code} to {call.method}")
         else:
             fields = {k: v for k, v in dataclasses.asdict(result).items() if k != "method"}
             self._event("rpc-response", peer, serial=serial, method=call.method, id=env.id, **fields)
-            self._note(serial, env.method)
+            self._note(session.device, env.method)
         session.pending = None
         call.resolve(result)
         return await self._next_or_end(session)
 
-    def _pop(self, serial: str) -> RpcCall | None:
+    def _pop(self, device: DeviceKey) -> RpcCall | None:
         with self._lock:
-            queue = self._queues.get(serial)
+            queue = self._queues.get(device) or self._queues.get(device.serial_number)
             return queue.popleft() if queue else None
 
     async def _next_or_end(self, session: _Session) -> tuple[int, bytes]:
-        call = self._pop(session.serial)
+        call = self._pop(session.device)
         if call is None and self.idle_wait > 0:
             deadline = time.monotonic() + self.idle_wait
             while call is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-                call = self._pop(session.serial)
+                call = self._pop(session.device)
         if call is not None:
             call.id = f"{self.name}-{next(self._ids)}"
             session.pending = call
-            self._event("rpc-sent", session.peer, serial=session.serial, method=call.method, id=call.id)
+            self._event(
+                "rpc-sent", session.peer, serial=session.device.serial_number, method=call.method, id=call.id
+            )
             return 200, call.build(session.ns, True if session.held else None)
         session.ended = True
         session.held = False
-        self._event("session-end", session.peer, serial=session.serial)
+        self._event("session-end", session.peer, serial=session.device.serial_number)
         return self.session_end_status, b""

@@ -19,25 +19,33 @@ import yaml
 from bench import cwmp
 from bench.errors import ConfigError, DeviceError
 from bench.hems.auth import Authenticator
-from bench.hems.server import Hems
+from bench.hems.server import DeviceKey, Hems
 from bench.hems.tls import server_context
 from bench.timeline import Event, Timeline
 
 
 @dataclass
 class Rule:
-    """Queue `rpcs` when an Inform from a unit matching `serial` carries all of `events`."""
+    """Queue `rpcs` when an Inform from a unit matching `serial`, `oui` and `product_class` (globs) carries
+    all of `events`."""
 
     rpcs: list[tuple[str, dict[str, Any]]]
     events: list[str] = field(default_factory=list)
     serial: str = "*"
     once: bool = False
-    fired: set[str] = field(default_factory=set)
+    fired: set[DeviceKey] = field(default_factory=set)
+    oui: str = "*"
+    product_class: str = "*"
 
-    def matches(self, serial: str, events: list[str]) -> bool:
-        if self.once and serial in self.fired:
+    def matches(self, device: DeviceKey, events: list[str]) -> bool:
+        if self.once and device in self.fired:
             return False
-        return fnmatch.fnmatchcase(serial, self.serial) and all(e in events for e in self.events)
+        return (
+            fnmatch.fnmatchcase(device.serial_number, self.serial)
+            and fnmatch.fnmatchcase(device.oui, self.oui)
+            and fnmatch.fnmatchcase(device.product_class, self.product_class)
+            and all(e in events for e in self.events)
+        )
 
 
 def load_script(path: Path) -> list[Rule]:
@@ -54,8 +62,8 @@ def load_script(path: Path) -> list[Rule]:
         if not isinstance(raw, dict) or set(raw) - {"when", "once", "rpcs"} or "rpcs" not in raw:
             raise ConfigError(f"{where}: expected a mapping with rpcs and optionally when, once")
         when = raw.get("when") or {}
-        if not isinstance(when, dict) or set(when) - {"events", "serial"}:
-            raise ConfigError(f"{where}: when takes events and serial")
+        if not isinstance(when, dict) or set(when) - {"events", "serial", "oui", "product_class"}:
+            raise ConfigError(f"{where}: when takes events, serial, oui and product_class")
         rpcs = []
         for item in raw["rpcs"] or []:
             if not isinstance(item, dict) or len(item) != 1:
@@ -68,18 +76,25 @@ def load_script(path: Path) -> list[Rule]:
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: {exc}") from None
         rules.append(
-            Rule(rpcs, list(when.get("events", [])), str(when.get("serial", "*")), bool(raw.get("once")))
+            Rule(
+                rpcs,
+                list(when.get("events", [])),
+                str(when.get("serial", "*")),
+                bool(raw.get("once")),
+                oui=str(when.get("oui", "*")),
+                product_class=str(when.get("product_class", "*")),
+            )
         )
     return rules
 
 
 def script_hook(rules: list[Rule]) -> Any:
-    def on_inform(hems: Hems, serial: str, events: list[str], params: dict[str, str]) -> None:
+    def on_inform(hems: Hems, device: DeviceKey, events: list[str], params: dict[str, str]) -> None:
         for rule in rules:
-            if rule.matches(serial, events):
-                rule.fired.add(serial)
+            if rule.matches(device, events):
+                rule.fired.add(device)
                 for method, args in rule.rpcs:
-                    hems.queue_rpc(serial, method, **args)
+                    hems.queue_rpc(device, method, **args)
 
     return on_inform
 
@@ -90,7 +105,11 @@ def describe(e: Event) -> str:
     who = d.get("serial") or d.get("peer", "?")
     kind = e.kind
     if kind == "inform":
-        text = f"<- Inform [{', '.join(d['events'])}] CWMP {d['cwmp_version']} from {d['peer']}"
+        text = (
+            f"<- Inform [{', '.join(d['events'])}] CWMP {d['cwmp_version']} from {d['peer']}: "
+            f"OUI {d.get('oui') or '?'} ProductClass {d.get('product_class') or '?'} "
+            f"Manufacturer {d.get('manufacturer') or '?'}"
+        )
     elif kind == "rpc-sent":
         text = f"-> {d['method']} (ID {d['id']})"
     elif kind == "rpc-response":

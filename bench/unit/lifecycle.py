@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench.cwmp import CwmpFault, Done
+from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.hems.server import RpcCall
 from bench.inventory import Bounds, ConsoleReset, HemsReset, ManualReset, ShellReset, Unit
@@ -74,6 +74,8 @@ class BenchUnit:
         self.cfg = cfg
         self.run = run
         self.serial = cfg.identity.serial_number
+        # How the HeMS knows the unit: its whole DeviceId, so two vendors' units with one serial stay apart.
+        self.device = DeviceKey(cfg.identity.oui, cfg.identity.product_class, cfg.identity.serial_number)
         self.bounds = UnitBounds(name, cfg.bounds)
         self._state = State.OFF
         self.broken: str | None = None
@@ -161,7 +163,7 @@ class BenchUnit:
         run, op = self.run, self.run.inv.operator
         p = op.parameters
         for hems in run.topology.hems.values():
-            hems.drop_queued(self.serial)
+            hems.drop_queued(self.device)
         serving = [
             (p.serving_segw, op.serving_segw, "xsd:string"),
             (p.serving_hems, op.hems_url(op.serving_hems), "xsd:string"),
@@ -176,10 +178,10 @@ class BenchUnit:
             (p.cell_identity, str(op.cell_identity), "xsd:unsignedInt"),
         ]
         initial = run.topology.hems["initial-hems"].queue_rpc(
-            self.serial, "SetParameterValues", params=serving, parameter_key="discovery"
+            self.device, "SetParameterValues", params=serving, parameter_key="discovery"
         )
         serving_call = run.topology.hems["serving-hems"].queue_rpc(
-            self.serial, "SetParameterValues", params=registration, parameter_key="registration"
+            self.device, "SetParameterValues", params=registration, parameter_key="registration"
         )
         self.last_boot = Boot(mark, initial, serving_call, serving, registration)
         self._boot_line = len(self.console.lines())
@@ -275,18 +277,24 @@ class BenchUnit:
         """FactoryReset from the HeMS the unit informs; it answers, ends the session and reboots itself."""
         op, tl = self.run.inv.operator, self.run.timeline
         hems_name = inform.data.get("hems", "serving-hems") if inform is not None else "serving-hems"
-        serial = inform.data.get("serial", self.serial) if inform is not None else self.serial
+        # The unit as it named itself: a wrong DeviceId is still this bench's only unit, and resettable.
+        d = inform.data if inform is not None else {}
+        device = (
+            DeviceKey(d.get("oui", ""), d.get("product_class", ""), d["serial"])
+            if "serial" in d
+            else self.device
+        )
         hems = self.run.topology.hems[hems_name]
         mark = tl.mark()
         # Queued for the unit's open session or its next one; a connection request opens one if none comes
         # by itself. Sent aside: the unit may take the RPC in a session already open and reboot at once, and
         # the HeMSs must be primed for that boot without waiting for the request's answer.
-        call = hems.queue_rpc(serial, "FactoryReset")
+        call = hems.queue_rpc(device, "FactoryReset")
 
         def connection_request() -> None:
             # Its answer is on the timeline; an RPC never answered says why below.
             with contextlib.suppress(DeviceError, InfraError):
-                hems.request_connection(serial, op.cr_username, op.cr_password, timeout=10.0)
+                hems.request_connection(device, op.cr_username, op.cr_password, timeout=10.0)
 
         threading.Thread(target=connection_request, name="factory-reset-cr", daemon=True).start()
         result = call.result(self.bounds.step)
@@ -332,11 +340,11 @@ class BenchUnit:
         hemss = self.run.topology.hems
         if boot.initial_spv.done():
             boot.initial_spv = hemss["initial-hems"].queue_rpc(
-                self.serial, "SetParameterValues", params=boot.serving_values, parameter_key="discovery"
+                self.device, "SetParameterValues", params=boot.serving_values, parameter_key="discovery"
             )
         if boot.serving_spv.done():
             boot.serving_spv = hemss["serving-hems"].queue_rpc(
-                self.serial,
+                self.device,
                 "SetParameterValues",
                 params=boot.registration_values,
                 parameter_key="registration",

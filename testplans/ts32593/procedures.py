@@ -17,7 +17,7 @@ def rpc(bench_run: BenchRun, steps: Steps, step: str, method: str, **args: Any) 
     hems = bench_run.topology.hems["serving-hems"]
     try:
         return hems.call(
-            unit.serial,
+            unit.device,
             method,
             timeout=unit.bounds.step,
             connection_request=True,

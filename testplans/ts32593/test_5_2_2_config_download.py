@@ -11,7 +11,7 @@ import pytest
 
 from bench import configfile
 from bench.cwmp import GpvResult, TransferResult
-from bench.hems.server import Hems, RpcCall
+from bench.hems.server import DeviceKey, Hems, RpcCall
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
@@ -39,9 +39,9 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
     hems: Hems = bench_run.topology.hems["serving-hems"]
     probe: dict[str, RpcCall] = {}
 
-    def on_inform(h: Hems, serial: str, events: list[str], params: dict[str, str]) -> None:
-        if serial == bench_run.unit.serial and "7 TRANSFER COMPLETE" in events and not probe:
-            probe["gpv"] = h.queue_rpc(serial, "GetParameterValues", names=[TAC, EAID])
+    def on_inform(h: Hems, device: DeviceKey, events: list[str], params: dict[str, str]) -> None:
+        if device == bench_run.unit.device and "7 TRANSFER COMPLETE" in events and not probe:
+            probe["gpv"] = h.queue_rpc(device, "GetParameterValues", names=[TAC, EAID])
 
     hems.on_inform = on_inform
     mark = bench_run.timeline.mark()

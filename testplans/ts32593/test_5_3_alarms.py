@@ -106,7 +106,7 @@ def test_queued_alarm_waits_for_the_next_inform(
     hems = bench_run.topology.hems["serving-hems"]
     try:
         nxt = hems.connect(
-            bench_run.unit.serial, op.cr_username, op.cr_password, timeout=bench_run.unit.bounds.step
+            bench_run.unit.device, op.cr_username, op.cr_password, timeout=bench_run.unit.bounds.step
         )
     except DeviceError as exc:
         steps.fail("2", "the next Inform (after a connection request)", str(exc))

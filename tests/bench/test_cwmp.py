@@ -409,6 +409,9 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     ),
     "external-dtd": (b'<!DOCTYPE e SYSTEM "http://127.0.0.1:9/evil.dtd">' + ENV_OPEN + ENV_CLOSE, DOCTYPE),
     "billion-laughs": (LAUGHS, DOCTYPE),
+    # A byte that is not UTF-8 sends the body down the repairing path; the repaired body is checked the same.
+    "xxe-after-a-bad-byte": (b"<!--\xff" + b"x" * 5000 + b"-->" + XXE.split(b"\n", 1)[1], DOCTYPE),
+    "billion-laughs-with-a-bad-byte": (LAUGHS.replace(b"<!ENTITY", b"<!--\xe9--><!ENTITY", 1), DOCTYPE),
     "doctype": (b"<!DOCTYPE Envelope>" + VALID.split(b"\n", 1)[1], DOCTYPE),
     "truncated": (VALID[: len(VALID) // 2], XML),
     "binary-junk": (bytes(range(256)) * 4, XML),
@@ -453,3 +456,37 @@ def test_codec_parser_never_expands_entities(name: str) -> None:
     text = etree.tostring(root)
     assert b"root:" not in text
     assert b"lollollol" not in text
+
+
+def test_bytes_that_are_not_utf8_are_read_as_replacement_and_named() -> None:
+    body = VALID.replace(b"<Status>", b"<!-- \xe9t\xe9 --><Status>")
+    env = cwmp.parse_envelope(body)
+    first = body.index(b"\xe9")
+    assert env.defects == (
+        f"byte 0xe9 at offset {first} not UTF-8 (read as U+FFFD)",
+        f"byte 0xe9 at offset {first + 2} not UTF-8 (read as U+FFFD)",
+    )
+    assert cwmp.parse_envelope(VALID).defects == ()
+
+
+def test_a_body_in_a_declared_encoding_is_read_in_it_not_repaired() -> None:
+    latin1 = cwmp.inform(
+        cwmp.CWMP_NAMESPACES[0],
+        "1",
+        cwmp.DeviceId("Caf\u00e9", "00259E", "FAP-1", "SN"),
+        [("1 BOOT", "")],
+        [],
+        "2024-01-01T00:00:00Z",
+    )
+    latin1 = latin1.decode().replace("UTF-8", "ISO-8859-1").encode("latin-1")
+    env = cwmp.parse_envelope(latin1)
+    assert env.defects == () and cwmp.read_inform(env).device_id.manufacturer == "Caf\u00e9"
+    # Declared ISO-8859-1 but broken in another way: no repair is tried, the real reason is reported.
+    with pytest.raises(CwmpParseError, match="not well-formed"):
+        cwmp.parse_envelope(latin1.replace(b"</soap-env:Envelope>", b""))
+
+
+def test_defects_are_capped() -> None:
+    body = VALID.replace(b"<Status>", b"<!--" + b"\xff " * 50 + b"--><Status>")
+    env = cwmp.parse_envelope(body)
+    assert len(env.defects) == 20

@@ -79,7 +79,10 @@ def test_without_a_script_it_answers_informs_and_ends_sessions():
         cpe.inform(events=("0 BOOTSTRAP", "1 BOOT"))
         assert cpe.empty() == (204, b"")
         text = s.text_with("-> end of session (empty response)", "(empty body)")
-        assert "SN-A             <- Inform [0 BOOTSTRAP, 1 BOOT] CWMP 1.1 from 127.0.0.1" in text
+        assert (
+            "SN-A             <- Inform [0 BOOTSTRAP, 1 BOOT] CWMP 1.1 from 127.0.0.1: "
+            "OUI 00259E ProductClass FAP-1 Manufacturer Acme"
+        ) in text
         assert "SN-A             -> end of session (empty response)" in text
         assert "<cwmp:InformResponse>" in text and "(empty body)" in text  # -v prints the XML
     finally:
@@ -117,7 +120,7 @@ def test_script_rules_queue_rpcs_per_inform(tmp_path: Path):
     [
         ("- rpcs: [{Reboot: {key: 1}}]", r"rule 1: Reboot takes .*unknown \['key'\]"),
         ("- rpcs: [{Kick: {}}]", "rule 1: 'Kick' is not an ACS RPC"),
-        ("- when: {event: [x]}\n  rpcs: []", "rule 1: when takes events and serial"),
+        ("- when: {event: [x]}\n  rpcs: []", "rule 1: when takes events, serial, oui and product_class"),
         ("{a: 1}", "expected a list of rules"),
         ("- rpcs: [Reboot, FactoryReset]", "each rpc is a one-key mapping"),
     ],
@@ -137,3 +140,14 @@ def test_bad_listen_and_auth_arguments(tmp_path: Path):
         build(parse("--listen", "7547"), Timeline())
     with pytest.raises(ConfigError, match="expected USER:PASS"):
         build(parse("--listen", "127.0.0.1:0", "--auth", "nobody"), Timeline())
+
+
+def test_rules_match_the_whole_device_id(tmp_path: Path):
+    script = tmp_path / "s.yaml"
+    script.write_text(
+        '- when: {oui: "00259E", product_class: "FAP-*", serial: "SN-*"}\n  rpcs: [{Reboot: {}}]\n'
+    )
+    (rule,) = load_script(script)
+    assert rule.matches(cwmp.DeviceKey("00259E", "FAP-1", "SN-1"), ["1 BOOT"])
+    assert not rule.matches(cwmp.DeviceKey("0090D0", "FAP-1", "SN-1"), ["1 BOOT"])
+    assert not rule.matches(cwmp.DeviceKey("00259E", "ATA-1", "SN-1"), ["1 BOOT"])
