@@ -191,7 +191,8 @@ class Capture:
 
 @dataclass(slots=True)
 class Pkt:
-    """One IPv4 packet. `length` is the IPv4 total length; ports, flags and payload only for UDP/TCP."""
+    """One IPv4 packet. `length` is the IPv4 total length; ports, flags and payload only for UDP/TCP (and
+    the whole ICMP message as payload for ICMP)."""
 
     t: float
     src: str
@@ -341,6 +342,8 @@ def iter_ipv4(path: Path | str) -> Iterator[Pkt]:
                 sport, dport = _PORTS.unpack_from(frame, l4)
                 flags = frame[l4 + 13]
                 payload = frame[l4 + (frame[l4 + 12] >> 4) * 4 : end]
+            elif proto == 1:
+                payload = frame[l4:end]  # the whole ICMP message: type, code, and an error's quoted packet
         yield Pkt(t, _ntoa(src), _ntoa(dst), proto, sport, dport, flags, total, payload, ip_id, frag_offset)
 
 
