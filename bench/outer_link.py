@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.capture import Pkt, describe, iter_ipv4
 
-ALLOWED_UDP = {53: "DNS", 67: "DHCP", 68: "DHCP", 123: "NTP", 500: "IKE", 4500: "IKE"}
+ALLOWED_UDP = {53: "DNS", 67: "DHCP", 68: "DHCP", 123: "NTP", 500: "IKE", 4500: "IKE"}  # 4500: and ESP in UDP
 # ICMP errors (destination unreachable, source quench, redirect, time exceeded, parameter problem): they
 # carry no data of their own, only the header and first 8 bytes of a packet that could not be delivered.
 ICMP_ERRORS = {3, 4, 5, 11, 12}
