@@ -5,7 +5,6 @@ decoding is ~100x too slow for nightly captures."""
 from __future__ import annotations
 
 import errno
-import ipaddress
 import mmap
 import select
 import socket
@@ -49,7 +48,6 @@ DRAIN_IDLE = 0.05
 
 PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 50: "ESP", 132: "SCTP"}
 TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
-DEFAULT_ALLOWED_UDP_PORTS = frozenset({53, 67, 68, 500, 4500})
 
 
 PCAPNG_SHB = 0x0A0D0D0A
@@ -191,7 +189,8 @@ class Capture:
 
 @dataclass(slots=True)
 class Pkt:
-    """One IPv4 packet. `length` is the IPv4 total length; ports, flags and payload only for UDP/TCP."""
+    """One IPv4 packet. `length` is the IPv4 total length; ports, flags and payload only for UDP/TCP (and
+    the whole ICMP message as payload for ICMP)."""
 
     t: float
     src: str
@@ -341,48 +340,9 @@ def iter_ipv4(path: Path | str) -> Iterator[Pkt]:
                 sport, dport = _PORTS.unpack_from(frame, l4)
                 flags = frame[l4 + 13]
                 payload = frame[l4 + (frame[l4 + 12] >> 4) * 4 : end]
+            elif proto == 1:
+                payload = frame[l4:end]  # the whole ICMP message: type, code, and an error's quoted packet
         yield Pkt(t, _ntoa(src), _ntoa(dst), proto, sport, dport, flags, total, payload, ip_id, frag_offset)
-
-
-def cleartext_leaks(
-    path: Path | str,
-    protected: list[ipaddress.IPv4Network],
-    allowed_udp_ports: set[int] | frozenset[int] = DEFAULT_ALLOWED_UDP_PORTS,
-) -> list[Pkt]:
-    """Packets on an outer link that should carry only DHCP, DNS, IKE and ESP but carry something else.
-
-    A packet leaks when its source or destination is inside a protected network (operator core, inner
-    address pools), or when it is neither ESP nor UDP from/to an allowed port. Non-first fragments
-    inherit the verdict of their first fragment (big IKE_AUTH messages get fragmented by IP).
-    """
-    nets = [ipaddress.IPv4Network(n) for n in protected]
-    inside: dict[str, bool] = {}
-    allowed_frags: set[tuple[str, str, int, int]] = set()
-
-    def is_protected(addr: str) -> bool:
-        hit = inside.get(addr)
-        if hit is None:
-            ip = ipaddress.IPv4Address(addr)
-            hit = inside[addr] = any(ip in n for n in nets)
-        return hit
-
-    leaks = []
-    for p in iter_ipv4(path):
-        if is_protected(p.src) or is_protected(p.dst):
-            leaks.append(p)
-            continue
-        if p.proto == 50:
-            continue
-        key = (p.src, p.dst, p.ip_id, p.proto)
-        if p.frag_offset:
-            if key not in allowed_frags:
-                leaks.append(p)
-            continue
-        if p.proto == 17 and (p.sport in allowed_udp_ports or p.dport in allowed_udp_ports):
-            allowed_frags.add(key)
-            continue
-        leaks.append(p)
-    return leaks
 
 
 def tcp_syns(path: Path | str, dst: str | None = None, dport: int | None = None) -> list[Pkt]:

@@ -33,6 +33,7 @@ MAKE_VENV = "`make venv`"
 PROGRAMS: dict[str, str] = {
     "/usr/lib/ipsec/charon": "strongswan-charon",  # bench/services/charon.py
     "dnsmasq": "dnsmasq-base",  # bench/services/dns.py
+    "chronyd": "chrony",  # bench/services/ntp.py
     "ip": "iproute2",  # bench/services/process.py (ip netns exec), bench/network/state.py, this doctor
     "sh": "dash",  # bench/services/process.py (the private /run of each charon), bench/lab/sim/ssh_server.py
     "mount": "mount",  # bench/services/process.py

@@ -101,6 +101,14 @@ class Parameters(Strict):
     cell_identity: str = "Device.Services.FAPService.1.CellConfig.LTE.RAN.Common.CellIdentity"
 
 
+class OuterLink(Strict):
+    strict: bool = Field(
+        False,
+        description="fail the outer-link check on traffic other than DHCP, DNS, NTP, ICMP and IKE/ESP "
+        "(default: such traffic is listed on the timeline and in the report; operator traffic always fails)",
+    )
+
+
 class Operator(Strict):
     pki: PkiConfig = PkiConfig()
     hems_auth: Literal["none", "basic", "digest"] = Field(
@@ -140,6 +148,7 @@ class Operator(Strict):
         None, description="the name the Initial HeMS's certificate carries (default: initial_hems exactly)"
     )
     fileserver: str = "files.operator.example"
+    outer_link: OuterLink = OuterLink()
     cr_username: str = Field("hems", description="connection request user name the mock unit accepts")
     cr_password: str = "henb-bench-cr"
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import shutil
 import socket
@@ -15,9 +14,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.capture import Capture, cleartext_leaks, describe
+from bench.capture import Capture, describe
 from bench.inventory import Inventory
 from bench.network.topology import Topology
+from bench.outer_link import judge
 from bench.report.redact import Redactor, redactor_for
 from bench.steps import Steps
 from bench.timeline import Event, Timeline
@@ -163,25 +163,44 @@ class Evidence:
                     shutil.copy(path, self.dir / str(path.relative_to(workdir)).replace("/", "-"))
 
     def assert_no_cleartext(self, steps: Steps) -> None:
-        """Only DHCP, DNS and IKE/ESP may cross the unit's outer link: nothing in clear to the core. With an
-        Initial HeMS on the public internet (5.1.2.3), the unit's TLS session with it crosses it too."""
+        """TS 33.320: no operator traffic (CWMP, S1, files, anything to or from the operator's ranges) outside
+        the tunnel; DHCP, DNS, NTP, ICMP and IKE/ESP may cross the outer link. Other traffic goes on the
+        timeline and fails only with operator.outer_link.strict. With an Initial HeMS on the public internet
+        (5.1.2.3), the unit's TLS session with it crosses the link too."""
         self.outer.stop()
-        net = self.run.inv.network
-        public_hems = str(net.public_hems) if self.run.inv.operator.initial_hems_access == "public" else None
-        # Link-local multicast (the home bridge's own IGMP reports) never leaves the link: not a leak.
-        leaks = [
-            p
-            for p in cleartext_leaks(
-                self.outer.path, [net.core, net.transit, net.initial_pool, *net.serving_pools]
-            )
-            if not ipaddress.IPv4Address(p.dst).is_multicast and public_hems not in (p.src, p.dst)
-        ]
-        if leaks:
-            shown = "; ".join(describe(p, self.run.timeline.t0) for p in leaks[:3])
+        inv = self.run.inv
+        net, op, tl = inv.network, inv.operator, self.run.timeline
+        exempt = {str(net.public_hems)} if op.initial_hems_access == "public" else set()
+        verdict = judge(
+            self.outer.path,
+            [net.core, net.transit, net.initial_pool, *net.serving_pools],
+            {op.hems_port},
+            exempt,
+        )
+        for p in verdict.ntp_queries:
+            tl.add("ntp", "query", at=p.t, peer=p.src, server=p.dst)
+        tl.add(
+            "security",
+            "outer-link",
+            strict=op.outer_link.strict,
+            operator=len(verdict.operator),
+            allowed=dict(verdict.allowed),
+            other=dict(verdict.other),
+            capture=str(self.outer.path),
+        )
+        if verdict.operator:
+            shown = "; ".join(describe(p, tl.t0) for p in verdict.operator[:3])
             steps.fail(
                 "security",
-                f"only DHCP, DNS and IKE/ESP on the unit's outer link ({self.outer.path})",
-                f"{len(leaks)} cleartext packet(s): {shown}",
+                f"no operator traffic outside the tunnel on the unit's outer link ({self.outer.path})",
+                f"{len(verdict.operator)} cleartext operator packet(s): {shown}",
+            )
+        if verdict.other and op.outer_link.strict:
+            steps.fail(
+                "security",
+                "only DHCP, DNS, NTP, ICMP and IKE/ESP on the unit's outer link (operator.outer_link.strict) "
+                f"({self.outer.path})",
+                f"other traffic: {verdict.other_text(tl.t0)}",
             )
 
 

@@ -47,6 +47,7 @@ S1AP_PORT = 36412
 CR_PORT = 7547
 RETRIES = 6
 RETRY_WAIT = 0.1
+NTP_WAIT = 1.0  # s: how long boot waits for the NTP answer
 ESP = ["aes128gcm16"]
 IKE = ["aes128-sha256-ecp256"]
 EVENT_TABLE_SIZE = 32
@@ -265,6 +266,7 @@ class MockHeNB:
                 "mask": str(opts.get("subnet_mask", "255.255.255.0")),
                 "router": str(opts["router"]),
                 "dns": str(opts["name_server"]),
+                "ntp": str(opts.get("NTP_server", "")),  # option 42, when the network offers NTP
             }
         raise RuntimeError("no DHCP lease")
 
@@ -370,6 +372,23 @@ class MockHeNB:
                 if isinstance(sa, dict) and sa.get("local-vips"):
                     vip = sa["local-vips"][0].decode()
                     self.loop.call_soon_threadsafe(self.queue.put_nowait, vip)
+
+    def set_clock(self, server: str) -> None:
+        """Ask the NTP server DHCP gave (a real unit sets its clock to validate certificates); a short bound,
+        so a network without NTP does not hold up the boot."""
+        from bench.services.ntp import ntp_query
+
+        if not server:
+            self.log("ntp: no server offered by DHCP")
+            return
+        stratum = ntp_query(server, NTP_WAIT)
+        self.log(f"ntp: {server} answered, stratum {stratum}" if stratum else f"ntp: no answer from {server}")
+
+    def syslog(self, server: str) -> None:
+        """Not operator traffic, but not on the outer-link list either: one syslog message in clear."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"<14>henb: booted", (server, 514))
+        self.log(f"syslog: sent a message to {server}:514")
 
     def leak(self) -> None:
         """A unit bug: one packet for the core sent straight out of the WAN port, bypassing the tunnel."""
@@ -1011,6 +1030,9 @@ class MockHeNB:
         if (wan := "Device.IP.Interface.1.IPv4Address.1.IPAddress") in self.model.params:
             self.model.set_internal(wan, lease["ip"], notify=False)
         self.log(f"wan: {lease['ip']} via {lease['router']}, dns {lease['dns']}")
+        await asyncio.to_thread(self.set_clock, lease["ntp"])
+        if "other_traffic" in self.knobs:
+            self.syslog(lease["router"])
         self.charon = Charon("unit", self.workdir / "charon", None, retransmit_timeout=1.0)
         await asyncio.to_thread(self.charon.start)
         ca = Path(self.cfg["ca"]).read_bytes()

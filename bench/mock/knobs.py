@@ -25,6 +25,7 @@ KNOBS: dict[str, str] = {
     "inform_before_change": "sends its IP-change Inform right after registration, and none after the change",
     "old_address_in_inform": "the IP-change Inform carries the old inner address",
     "leak_cleartext": "sends one packet to the operator core outside the tunnel, in clear",
+    "other_traffic": "sends a syslog message (UDP 514) to its home gateway in clear at boot (strict outer link)",
     "accept_any_cert": "5.1.2.3: accepts any TLS certificate from the Initial HeMS (no CA or name check)",
     "ignore_serving_hems": "keeps talking to the Initial HeMS after discovery instead of the Serving HeMS",
     "partial_spv": "applies the valid parameters of a refused SetParameterValues",

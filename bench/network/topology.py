@@ -1,7 +1,7 @@
 """The whole world around a unit: namespaces, links, daemons and servers, brought up in order and torn down
 on every exit path.
 
-  unit ns --(home bridge)-- inet ns (DHCP + public DNS) --+-- isegw ns (charon) --+-- core ns (private DNS,
+  unit ns --(home bridge)-- inet ns (DHCP, DNS, NTP) -----+-- isegw ns (charon) --+-- core ns (private DNS,
                                                           +-- ssegw ns (charon) --+   HeMSs, MME stand-in)
 """
 
@@ -29,6 +29,7 @@ from bench.pki import CertFiles, CertificateAuthority
 from bench.services.dns import Dnsmasq
 from bench.services.fileserver import FileServer
 from bench.services.mme import MmeStandIn
+from bench.services.ntp import Chronyd
 from bench.services.segw import SeGW
 from bench.timeline import Timeline
 
@@ -279,6 +280,10 @@ class Topology:
     def _services(self) -> None:
         assert self.ca is not None
         n, net = self.names, self.net
+        ntp = Chronyd("ntp", n.ns("inet"), self.home_gw, self.workdir / "ntp")
+        self.services.append(ntp)
+        ntp.start()
+        self._track_pid(ntp.daemon.pid if ntp.daemon else None, "chronyd", "NTP server")
         pub = Dnsmasq(
             "public-dns",
             n.ns("inet"),
@@ -289,6 +294,7 @@ class Topology:
             dhcp_range=(_host(net.home, 10), _host(net.home, 200)),
             dhcp_iface=n.link("in", "home"),
             router=self.home_gw,
+            ntp=self.home_gw,
         )
         self.services.append(pub)
         pub.start()

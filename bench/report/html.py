@@ -190,6 +190,7 @@ def _test_section(run_dir: Path, idx: int, r: dict[str, Any], t0: float, redacto
 {msg}
 {_files(run_dir, test_dir)}
 <h3>Measurements</h3>{_measure_rows(values)}
+{_outer_link(events)}
 <h3>Message ladder</h3><p>{verdict}</p>
 <div class="ladders"><figure><figcaption>Observed</figcaption>{observed}</figure>
 <figure><figcaption>Expected (TS 32.593)</figcaption>{expected or "<p class='muted'>none</p>"}</figure></div>
@@ -197,6 +198,25 @@ def _test_section(run_dir: Path, idx: int, r: dict[str, Any], t0: float, redacto
 <table class="events"><tr><th>seq</th><th>time</th><th>source</th><th>kind</th><th>details</th></tr>
 {"".join(rows)}</table>
 </section>"""
+
+
+def _outer_link(events: list[dict[str, Any]]) -> str:
+    """The outer-link check's result (TS 33.320): operator packets outside the tunnel, what was allowed,
+    and other traffic (a failure only with operator.outer_link.strict)."""
+    found = [e for e in events if e["source"] == "security" and e["kind"] == "outer-link"]
+    if not found:
+        return ""
+    d = found[-1].get("data", {})
+    operator, other, strict = d.get("operator", 0), d.get("other") or {}, d.get("strict", False)
+    allowed = ", ".join(f"{k} {v}" for k, v in (d.get("allowed") or {}).items()) or "none"
+    others = ", ".join(f"{k}: {v} packet(s)" for k, v in other.items()) or "none"
+    verdict = "failed" if operator or (other and strict) else "passed"
+    note = "fails (operator.outer_link.strict)" if strict else "listed, not a failure (not strict)"
+    return (
+        f"<h3>Outer link</h3><p><span class='{verdict}'>{verdict}</span> operator packets outside the tunnel: "
+        f"<b>{operator}</b> &middot; allowed: {escape(allowed)} &middot; other traffic: {escape(others)}"
+        f"{' (' + note + ')' if other else ''}</p>"
+    )
 
 
 def _outer(test_dir: Path) -> Path | None:

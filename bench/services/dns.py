@@ -37,6 +37,7 @@ class Dnsmasq:
         dhcp_range: tuple[str, str] | None = None,
         dhcp_iface: str | None = None,
         router: str | None = None,
+        ntp: str | None = None,
     ) -> None:
         self.name = name
         self.netns = netns
@@ -47,6 +48,7 @@ class Dnsmasq:
         self.dhcp_range = dhcp_range
         self.dhcp_iface = dhcp_iface
         self.router = router
+        self.ntp = ntp
         self.daemon: Daemon | None = None
         self._reader: threading.Thread | None = None
 
@@ -79,6 +81,8 @@ class Dnsmasq:
             ]
             if self.router:
                 args.append(f"--dhcp-option=option:router,{self.router}")
+            if self.ntp:
+                args.append(f"--dhcp-option=option:ntp-server,{self.ntp}")  # option 42
             if self.dhcp_iface:
                 args.append(f"--interface={self.dhcp_iface}")
         return args

@@ -24,13 +24,13 @@ from bench.capture import (
     LINKTYPE_ETHERNET,
     LINKTYPE_RAW,
     Capture,
-    cleartext_leaks,
     describe,
     iter_ipv4,
     tcp_syns,
 )
 from bench.errors import InfraError
 from bench.network.netns import run_in_netns, socket_in_netns
+from bench.outer_link import judge
 from tests.support import PREFIX
 
 CORE = ipaddress.IPv4Network("192.0.2.128/25")
@@ -140,9 +140,10 @@ def test_capture_veth_udp_and_tcp(ns_pair: tuple[str, str], tmp_path: Path) -> N
         assert tcp_syns(cap.path, dst=A_IP, dport=8080) == syns
         assert tcp_syns(cap.path, dport=9999) == []
 
-        leaks = cleartext_leaks(cap.path, [CORE])
-        assert [p.payload for p in leaks if p.proto == 17] == [b"not-allowed", b"to-the-core"]
-        assert [p for p in leaks if p.proto == 6] == tcp
+        verdict = judge(cap.path, [CORE], set())
+        assert [p.payload for p in verdict.operator] == [b"to-the-core"]
+        assert verdict.other == {"UDP port 7777": 1, "TCP port 8080": len(tcp)}
+        assert verdict.allowed == {"DNS": 1, "IKE": 1}
 
         first = udp_pkt = next(p for p in pkts if p.proto == 17)
         assert re.fullmatch(
@@ -243,35 +244,6 @@ def test_iter_ipv4_ethernet_skips_arp_ipv6_and_strips_padding(tmp_path: Path) ->
     assert describe(pkts[0], t0=1000.766) == "+1.234s 198.51.100.10:4500 -> 203.0.113.2:4500 UDP len 29"
     assert describe(pkts[1], t0=1000.0) == "+3.000s 10.0.0.1:1234 -> 10.0.0.2:80 TCP [S] len 40"
     assert describe(pkts[2], t0=1000.0) == "+4.000s 10.0.0.1 -> 10.0.0.2 ESP len 38"
-
-
-def test_cleartext_leaks_on_raw_ip_link(tmp_path: Path) -> None:
-    big_ike = IP(src="198.51.100.10", dst="203.0.113.2", id=77) / UDP(sport=500, dport=500) / (b"i" * 1600)
-    big_other = IP(src="198.51.100.10", dst="203.0.113.2", id=78) / UDP(sport=9, dport=9) / (b"o" * 1600)
-    path = _write(
-        tmp_path / "r.pcap",
-        LINKTYPE_RAW,
-        [
-            IP(src="198.51.100.10", dst="203.0.113.1") / UDP(sport=33000, dport=53) / b"dns",
-            IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) / b"dhcp",
-            IP(src="198.51.100.10", dst="203.0.113.2", proto=50) / ESP(spi=1, seq=1, data=b"e" * 10),
-            IP(src="198.51.100.10", dst="10.0.0.5") / UDP(sport=4500, dport=4500) / b"core-dst",
-            IP(src="198.51.100.10", dst="203.0.113.2") / TCP(sport=1, dport=7547, flags="S"),
-            IP(src="198.51.100.10", dst="203.0.113.2") / UDP(sport=5000, dport=5001) / b"other",
-            *big_ike.fragment(800),
-            *big_other.fragment(800),
-        ],
-    )
-    leaks = cleartext_leaks(path, [ipaddress.IPv4Network("10.0.0.0/8")])
-    assert [(p.dst, p.proto, p.dport, p.ip_id, p.frag_offset) for p in leaks] == [
-        ("10.0.0.5", 17, 4500, 1, 0),
-        ("203.0.113.2", 6, 7547, 1, 0),
-        ("203.0.113.2", 17, 5001, 1, 0),
-        ("203.0.113.2", 17, 9, 78, 0),
-        ("203.0.113.2", 17, None, 78, 800),
-        ("203.0.113.2", 17, None, 78, 1600),
-    ]
-    assert cleartext_leaks(path, [], allowed_udp_ports={53, 67, 68, 500, 4500, 5001, 9}) == [leaks[1]]
 
 
 # pcapng: what the captures write, with interface names; read back by iter_ipv4 and by scapy.

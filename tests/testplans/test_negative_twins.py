@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench.mock.knobs import HEALTH_KNOBS, KNOBS
 from testplans.ts32593.checks import CHECKS
@@ -29,7 +30,8 @@ TWINS = [
     ("reject_serving_assignment", "5.1.2.2", "3.2", ["fault 9003", "SecGWServer1", "9007"]),
     ("ignore_serving_assignment", "5.1.2.2", "6.3", ["IKE SA from 00D0B7-MOCK0001.henb at the Serving SeGW"]),
     ("serving_segw_by_ip", "5.1.2.2", "6.1", ["query for ssegw.operator.example at the public DNS"]),
-    ("leak_cleartext", "5.1.2.2", "security", ["cleartext packet", "10.180.0.20:7547 UDP"]),
+    ("leak_cleartext", "5.1.2.2", "security", ["cleartext operator packet", "10.180.0.20:7547 UDP"]),
+    ("other_traffic", "5.1.2.2", "security", ["operator.outer_link.strict", "UDP port 514: 1 packet(s)"]),
     ("wrong_device_id_at_registration", "5.1.3", "1.1", ["DeviceId", "serial 'MOCK0001X'"]),
     ("reject_s1_config", "5.1.3", "2.2", ["fault 9003", "S1SigLinkServerList", "9007"]),
     ("no_s1_init", "5.1.3", "S1", ["SCTP INIT (S1 setup) to 10.180.0.30:36412", "nothing within"]),
@@ -84,7 +86,7 @@ TWINS = [
     ("reject_serving_assignment", "5.1.2.3", "3.2", ["fault 9003", "SecGWServer1"]),
     ("serving_segw_by_ip", "5.1.2.3", "5.1", ["query for ssegw.operator.example at the public DNS"]),
     ("ignore_serving_assignment", "5.1.2.3", "5.3", ["IKE SA from 00D0B7-MOCK0001.henb at the Serving SeGW"]),
-    ("leak_cleartext", "5.1.2.3", "security", ["cleartext packet", "10.180.0.20:7547 UDP"]),
+    ("leak_cleartext", "5.1.2.3", "security", ["cleartext operator packet", "10.180.0.20:7547 UDP"]),
     ("download_not_fetched", "5.2.2", "2", ["fetched from the file server over http as user cm"]),
     ("transfer_complete_before_apply", "5.2.2", "3", ["applied when TransferComplete is sent", "still had"]),
     ("download_wrong_fault", "5.2.2", "3", ["FaultCode 9018 for a corrupt file", "seen FaultCode 9010"]),
@@ -144,6 +146,11 @@ def test_misbehaving_unit_fails_the_check(
 ) -> None:
     # 5.1.2.3 needs the Initial HeMS on the public internet, a deployment of its own.
     inventory = fast_public_inventory if clause == "5.1.2.3" else fast_inventory
+    if knob == "other_traffic":  # other traffic fails only where the inventory says strict
+        data = yaml.safe_load(inventory.read_text())
+        data["operator"]["outer_link"] = {"strict": True}
+        inventory = tmp_path / "strict.yaml"
+        inventory.write_text(yaml.safe_dump(data))
     first = [] if knob in WHOLE_CLAUSE else ["--exitfirst"]
     res = henb_bench(
         "--inventory", str(inventory), "run", "--clause", clause, "--misbehave", knob, *first,

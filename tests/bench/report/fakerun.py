@@ -155,6 +155,9 @@ def make_fake_run(root: Path, inventory_path: Path, failing: bool = False, devia
             0.75, "segw", "ike-up", segw="ssegw", remote_id="00D0B7-MOCK0001.henb", remote_vips=["10.182.0.1"]
         )
     add(0.80, "mme", "sctp-init", src="10.182.0.1", dst="10.180.0.30", dport=36412)
+    add(0.81, "ntp", "query", peer="198.51.100.91", server="198.51.100.1")
+    add(0.85, "security", "outer-link", strict=False, operator=0, allowed={"DHCP": 2, "NTP": 2, "IKE": 4},
+        other={"UDP port 514": 1}, capture=str(ev.dir / "outer.pcapng"))  # fmt: skip
     ev.finish()
     message = ""
     if failing:

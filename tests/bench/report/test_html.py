@@ -48,6 +48,8 @@ def test_report_is_self_contained_and_shows_the_first_deviation(failed_run: Path
     for title in ("Time to first Inform", "IKE setup time", "Boot time", "Upload interval observed"):
         assert title in page
     assert "0.012 s" in page  # IKE setup from the outer capture
+    assert "operator packets outside the tunnel: <b>0</b> &middot; allowed: DHCP 2, NTP 2, IKE 4" in page
+    assert "other traffic: UDP port 514: 1 packet(s) (listed, not a failure (not strict))" in page
     # Every observed arrow links to an entry of the events table.
     anchors = set(re.findall(r"<tr id='(ev0-\d+)'", page))
     links = set(re.findall(r'href="#(ev0-\d+)"', page))
