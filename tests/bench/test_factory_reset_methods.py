@@ -25,7 +25,12 @@ def _run(tmp_path: Path, reset: dict[str, Any]) -> BenchRun:
     data = yaml.safe_load(path.read_text())
     data["units"]["henb-01"]["factory_reset"] = reset
     path.write_text(yaml.safe_dump(data))
-    run = BenchRun(load_inventory(path), None, tmp_path / "captures", "run")
+    inv = load_inventory(path)
+    # Each method is tried from a factory-fresh flash: what a test before left in it is not this test's subject
+    # (a unit whose flash the bench does not know is tested in test_unit_health.py).
+    for flash in inv.bench.state_dir.glob(f"{inv.bench.prefix}flash-henb-01-*.json"):
+        flash.unlink()
+    run = BenchRun(inv, None, tmp_path / "captures", "run")
     run.start()
     return run
 
