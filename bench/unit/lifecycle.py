@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bench.cwmp import CwmpFault, Done
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.hems.server import RpcCall
+from bench.ike import ike_id_matches
 from bench.inventory import Bounds, ConsoleReset, HemsReset, ManualReset, ShellReset, Unit
 from bench.timeline import Bound, Event
 from bench.unit.kinds import build_hardware
@@ -213,7 +214,7 @@ class BenchUnit:
         mark = self.boot.mark
         tl.wait_for(
             lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
-            and e.data.get("remote_id") == self.ike_id,
+            and ike_id_matches(self.ike_id, e.data.get("remote_id")),
             bounds.boot,
             f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
             mark,
@@ -350,7 +351,7 @@ class BenchUnit:
             (e.source == "dns" and e.kind == "query" and e.data.get("dns") == "public-dns"
              and e.data.get("name") in (op.initial_segw, op.initial_hems))
             or (e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "isegw"
-                and e.data.get("remote_id") == self.ike_id)
+                and ike_id_matches(self.ike_id, e.data.get("remote_id")))
             or (self._informs(e) and "0 BOOTSTRAP" in e.data.get("events", ()))
         )  # fmt: skip
 

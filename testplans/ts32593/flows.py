@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from bench.ike import ike_id_matches
 from bench.timeline import Event
+
+if TYPE_CHECKING:
+    from bench.run import BenchRun
 
 Pred = Callable[[Event], bool]
 
@@ -42,7 +47,7 @@ def ike_up(segw: str, remote_id: str) -> Pred:
         e.source == "segw"
         and e.kind == "ike-up"
         and e.data["segw"] == segw
-        and e.data["remote_id"] == remote_id
+        and ike_id_matches(remote_id, e.data["remote_id"])
     )
 
 
@@ -76,3 +81,16 @@ def s1ap(message: str, direction: str = "uplink") -> Pred:
         e.source == "mme" and e.kind == "s1ap" and e.data.get("message") == message
         and e.data.get("direction") == direction
     )  # fmt: skip
+
+
+def segw_refusal(run: BenchRun, segw: str, since: int) -> Callable[[], str]:
+    """For Steps.wait(why=...): what the SeGW's charon said when it refused a unit since timeline mark
+    `since` (an untrusted certificate, an identity or proposals it does not accept)."""
+
+    def why() -> str:
+        events = run.timeline.events(since, since + 1)
+        after = events[0].t if events else run.timeline.t0
+        reasons = run.topology.segw[segw].refusals(after)
+        return f"; the {segw} charon refused: {' | '.join(reasons)}" if reasons else ""
+
+    return why
