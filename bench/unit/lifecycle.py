@@ -193,7 +193,7 @@ class BenchUnit:
             self._reset(None)
             return
         self._cycle()
-        first = self.run.timeline.wait_for(
+        first = self._wait_quoting_segws(
             lambda e: self._initial_side(e) or self._informs(e),
             self.bounds.boot,
             f"unit {self.name} to turn to the Initial SeGW/HeMS (factory-fresh) or inform a HeMS (configured)",
@@ -202,6 +202,21 @@ class BenchUnit:
         if not self._initial_side(first):
             self._reset(first)
         self._known = True
+
+    def _wait_quoting_segws(
+        self, pred: Callable[[Event], bool], timeout: float, what: str, mark: int
+    ) -> Event:
+        """Wait on the timeline; a timeout adds what the SeGWs' charons said when they refused the unit."""
+        try:
+            return self.run.timeline.wait_for(pred, timeout, what, mark)
+        except DeviceError as exc:
+            events = self.run.timeline.events(mark, mark + 1)
+            after = events[0].t if events else self.run.timeline.t0
+            said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
+                    if (r := s.refusals(after))]  # fmt: skip
+            if not said:
+                raise
+            raise DeviceError(f"{exc}; {'; '.join(said)}") from None
 
     def _configured(self, to: State) -> None:
         """Discovered or registered: from the current boot when it is on its way there, else from a fresh
@@ -212,7 +227,7 @@ class BenchUnit:
             self._cycle()
         tl, bounds, op = self.run.timeline, self.bounds, self.run.inv.operator
         mark = self.boot.mark
-        tl.wait_for(
+        self._wait_quoting_segws(
             lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
             and ike_id_matches(self.ike_id, e.data.get("remote_id")),
             bounds.boot,
