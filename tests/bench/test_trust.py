@@ -85,15 +85,17 @@ def test_rsa_server_keys_are_issued(tmp_path: Path) -> None:
 @needs_root()
 def test_vendor_device_certificate_rsa_servers_and_no_ca_key(fast_inventory: Path, tmp_path: Path) -> None:
     """A lab's PKI: ready-made RSA server certificates (file server included) and no ca_key; the unit's device
-    certificate from its vendor CA, whose root the SeGWs trust; the identity given as a pattern."""
+    certificate from its vendor CA, whose root the SeGWs trust; the identity given as a pattern. The whole plan."""
     extra = CertificateAuthority(tmp_path / "extra", name="second vendor root")
     pki = {**ready_made(tmp_path, "rsa"), "unit_trust": [str(extra.files.cert)]}
     inv = edit(
         fast_inventory, {"pki": pki}, {"mock": {"vendor_ca": True}, "identity": {"ike_id": "*-MOCK0001.henb"}}
     )
     out = tmp_path / "out"
-    res = henb_bench("--inventory", str(inv), "run", "--clause", "5.1.2.2", "--out", str(out))
+    # The whole plan (5.2.4 moves the unit between pools by the pattern too).
+    res = henb_bench("--inventory", str(inv), "run", "--out", str(out))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "FAILED" not in res.stdout and "PASSED  5.2.4" in res.stdout, res.stdout[-3000:]
     logs = charon_logs(out)
     assert "second vendor root" in logs and "henb-bench mock vendor root" in logs
     assert "RSA" in logs  # the SeGWs authenticated with their RSA keys
