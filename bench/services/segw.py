@@ -14,14 +14,15 @@ from bench.pki import CertFiles
 from bench.services.charon import Charon, close_session
 from bench.timeline import Timeline
 
-# What charon logs when it refuses a peer: certificate trust, identity and proposal mismatches.
+# What charon logs when it refuses a peer: certificate trust, identity and proposal mismatches; the proposals
+# it received and has are quoted only next to a proposal refusal (they are logged for every peer).
 REFUSALS = re.compile(
-    r"no trusted \S+ public key found|no issuer certificate found|certificate status is not available|"
-    r"constraint check failed|no acceptable proposal found|received proposals unacceptable|"
-    r"received proposals: .*|configured proposals: .*|no matching peer config found|"
-    r"peer config match .*|looking for peer configs matching .*|"
-    r"tried \d+ peer config.*|certificate .* (?:expired|not valid|revoked).*|authentication of .* failed.*"
+    r"no trusted \S+ public key found.*|no issuer certificate found.*|certificate status is not available|"
+    r"constraint check failed.*|no acceptable proposal found|received proposals unacceptable|"
+    r"no matching peer config found|tried \d+ peer config.*|certificate .* (?:expired|not valid|revoked).*|"
+    r"authentication of .* failed.*"
 )
+PROPOSALS = re.compile(r"(?:received|configured) proposals: .*")
 
 
 def _s(v: Any) -> Any:
@@ -182,10 +183,11 @@ class SeGW:
             return []
         # The log's time stamps are local time to the second.
         since = dt.datetime.fromtimestamp(int(after) - 1).strftime("%Y-%m-%d %H:%M:%S")
-        lines = [
-            m.group(0) for line in text.splitlines() if line[:19] >= since and (m := REFUSALS.search(line))
-        ]
-        return list(dict.fromkeys(lines))[-limit:]
+        recent = [line for line in text.splitlines() if line[:19] >= since]
+        refused = [m.group(0) for line in recent if (m := REFUSALS.search(line))]
+        if any("proposal" in r for r in refused):
+            refused = [m.group(0) for line in recent if (m := PROPOSALS.search(line))][-2:] + refused
+        return list(dict.fromkeys(refused))[-limit:]
 
     def stop(self) -> None:
         if self._events_session is not None:
