@@ -83,14 +83,27 @@ def s1ap(message: str, direction: str = "uplink") -> Pred:
     )  # fmt: skip
 
 
-def segw_refusal(run: BenchRun, segw: str, since: int) -> Callable[[], str]:
+def segw_refusal(run: BenchRun, segw: str, since: int, ike_id: str | None = None) -> Callable[[], str]:
     """For Steps.wait(why=...): what the SeGW's charon said when it refused a unit since timeline mark
-    `since` (an untrusted certificate, an identity or proposals it does not accept)."""
+    `since` (an untrusted certificate, proposals it does not accept), and the IKE identities it did accept
+    that are not the expected `ike_id` (a unit presenting another identity)."""
 
     def why() -> str:
         events = run.timeline.events(since, since + 1)
         after = events[0].t if events else run.timeline.t0
         reasons = run.topology.segw[segw].refusals(after)
-        return f"; the {segw} charon refused: {' | '.join(reasons)}" if reasons else ""
+        said = f"; the {segw} charon refused: {' | '.join(reasons)}" if reasons else ""
+        if ike_id is not None:
+            others = {
+                str(e.data.get("remote_id"))
+                for e in run.timeline.events(since)
+                if e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == segw
+                and not ike_id_matches(ike_id, e.data.get("remote_id"))
+            }  # fmt: skip
+            if others:
+                said += (
+                    f"; IKE SAs at {segw} from {', '.join(sorted(others))}, not identity.ike_id {ike_id!r}"
+                )
+        return said
 
     return why

@@ -32,7 +32,7 @@ def test_discovery_via_initial_hems_in_private_network(
         bounds.boot,
         f"an IKE SA from {unit.ike_id} at the Initial SeGW {op.initial_segw}",
         boot.mark,
-        why=segw_refusal(bench_run, "isegw", boot.mark),
+        why=segw_refusal(bench_run, "isegw", boot.mark, unit.ike_id),
     )
     vip = ike.data["remote_vips"][0] if ike.data["remote_vips"] else None
     # 1.1-1.2: the Initial SeGW's FQDN was asked of the public DNS before the tunnel.
@@ -111,7 +111,7 @@ def test_discovery_via_initial_hems_in_private_network(
         bounds.step,
         f"an IKE SA from {unit.ike_id} at the Serving SeGW {op.serving_segw} after the session",
         boot.mark,
-        why=segw_refusal(bench_run, "ssegw", end.seq),
+        why=segw_refusal(bench_run, "ssegw", end.seq, unit.ike_id),
     )
     if not is_ip(op.serving_segw):
         q = tl.first(

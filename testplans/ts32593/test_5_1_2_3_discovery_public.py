@@ -58,7 +58,7 @@ def test_discovery_via_initial_hems_on_public_internet(
     # 5.1-5.3 (= 5.1.2.2 6.1-6.3): DNS for the Serving SeGW, then IPsec to it.
     sike = steps.wait("5.3", lambda e: ike_up("ssegw", unit.ike_id)(e) and before(end, e), bounds.step,
                       f"an IKE SA from {unit.ike_id} at the Serving SeGW {op.serving_segw} after the session",
-                      boot.mark, why=segw_refusal(bench_run, "ssegw", end.seq))  # fmt: skip
+                      boot.mark, why=segw_refusal(bench_run, "ssegw", end.seq, unit.ike_id))  # fmt: skip
     if (
         not is_ip(op.serving_segw)
         and tl.first(

@@ -34,7 +34,7 @@ def test_inform_after_ipsec_address_change(
         bounds.step,
         f"the unit back at the Serving SeGW with an address from {pool}",
         change.seq,
-        why=segw_refusal(bench_run, "ssegw", change.seq),
+        why=segw_refusal(bench_run, "ssegw", change.seq, unit.ike_id),
     )
     new = up.data["remote_vips"][0]
 

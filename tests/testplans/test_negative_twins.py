@@ -24,7 +24,12 @@ TWINS = [
         "1.3",
         ["IKE SA from 00D0B7-MOCK0001.henb at the Initial SeGW", "isegw charon refused", "no trusted"],
     ),
-    ("wrong_ike_id", "5.1.2.2", "1.3", ["IKE SA from 00D0B7-MOCK0001.henb", "other-00D0B7-MOCK0001.henb"]),
+    (
+        "wrong_ike_id",
+        "5.1.2.2",
+        "1.3",
+        ["IKE SA from 00D0B7-MOCK0001.henb", "from other-00D0B7-MOCK0001.henb, not"],
+    ),
     ("weak_ike_proposal", "5.1.2.2", "1.3", ["isegw charon refused", "MODP_4096"]),
     ("hems_dns_public", "5.1.2.2", "1.4", ["ihems.operator.example", "asked of the public DNS"]),
     (
