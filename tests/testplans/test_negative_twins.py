@@ -22,7 +22,11 @@ TWINS = [
         "untrusted_cert",
         "5.1.2.2",
         "1.3",
-        ["IKE SA from 00D0B7-MOCK0001.henb at the Initial SeGW", "isegw charon refused", "no trusted"],
+        [
+            "IKE SA from 00D0B7-MOCK0001.henb at the Initial SeGW",
+            "isegw charon refused",
+            "no trusted ECDSA public key found",
+        ],
     ),
     (
         "wrong_ike_id",
