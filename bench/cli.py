@@ -39,10 +39,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 def check_pki(inv: Inventory) -> list[str]:
     """The operator PKI as the run will load it, in a scratch folder: a certificate for the wrong name is a
     ConfigError here, before anything is started."""
-    from bench.operator_pki import load_pki, operator_names
+    from bench.operator_pki import load_pki, load_unit_trust, operator_names
 
+    trust = len(load_unit_trust(inv.operator.pki.unit_trust, "operator.pki.unit_trust"))
+    for name, unit in inv.units.items():
+        trust += len(load_unit_trust(unit.unit_trust, f"units.{name}.unit_trust"))
     with tempfile.TemporaryDirectory(prefix="henb-bench-pki-") as scratch:
-        return load_pki(inv.operator.pki, operator_names(inv.operator), Path(scratch)).notes
+        notes = load_pki(inv.operator.pki, operator_names(inv.operator), Path(scratch)).notes
+    return [*notes, f"unit trust: the operator CA and {trust} CA certificate(s) from unit_trust"]
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from bench.errors import ConfigError
+from bench.ike import ESP_PROPOSALS, IKE_PROPOSALS
 from bench.mock.knobs import KNOBS
 from bench.operator_pki import PkiConfig
 from drivers.config import (
@@ -151,6 +152,13 @@ class Operator(Strict):
     outer_link: OuterLink = OuterLink()
     cr_username: str = Field("hems", description="connection request user name the mock unit accepts")
     cr_password: str = "henb-bench-cr"
+    ike_proposals: Annotated[list[str], Field(min_length=1)] = Field(
+        IKE_PROPOSALS,
+        description="IKE proposals both SeGWs accept (strongSwan syntax, VICI load_conn proposals)",
+    )
+    esp_proposals: Annotated[list[str], Field(min_length=1)] = Field(
+        ESP_PROPOSALS, description="ESP proposals both SeGWs accept (VICI esp_proposals)"
+    )
 
     _hosts = field_validator("initial_segw", "serving_segw", "initial_hems", "serving_hems", "fileserver")(
         classmethod(lambda cls, v: _host(v))
@@ -187,7 +195,9 @@ class Identity(Strict):
     product_class: str
     serial_number: Annotated[str, Field(min_length=1, max_length=64)]
     ike_id: str | None = Field(
-        None, description="the IKE identity in the unit's certificate (default OUI-SERIAL.henb)"
+        None,
+        description="the IKE identity the unit presents, exact or a glob pattern such as 'C=DE, O=Vendor, CN=*' "
+        "(default OUI-SERIAL.henb, the mock's convention: give a real unit's)",
     )
 
 
@@ -283,6 +293,16 @@ class MockSettings(Strict):
         "components; both carry TR-196 FAPService:2 (an igd unit needs operator.parameters set to its IGD paths)",
     )
 
+    vendor_ca: bool = Field(
+        False,
+        description="the device certificate comes from a vendor CA the bench generates; its root is added to the "
+        "SeGWs' unit trust, as a lab adds the vendor root it was given (operator.pki.unit_trust)",
+    )
+    ike_id: str | None = Field(
+        None,
+        description="the identity the mock presents when identity.ike_id is a pattern (default OUI-SERIAL.henb)",
+    )
+
     @field_validator("misbehave")
     @classmethod
     def _knobs(cls, v: list[str]) -> list[str]:
@@ -357,6 +377,10 @@ class Unit(Strict):
     )
     factory_reset: FactoryResetConfig = HemsReset()
     mock: MockSettings = MockSettings()
+    unit_trust: list[Path] = Field(
+        [],
+        description="PEM files with this unit's vendor root and intermediate CAs, added to operator.pki.unit_trust",
+    )
 
     @property
     def kind(self) -> Literal["mock", "physical"]:

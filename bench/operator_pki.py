@@ -19,10 +19,10 @@ from cryptography.x509.oid import NameOID
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from bench.errors import ConfigError
-from bench.pki import CertFiles, CertificateAuthority
+from bench.pki import CertFiles, CertificateAuthority, KeyType
 
-Role = Literal["initial_segw", "serving_segw", "initial_hems", "serving_hems"]
-ROLES: tuple[Role, ...] = ("initial_segw", "serving_segw", "initial_hems", "serving_hems")
+Role = Literal["initial_segw", "serving_segw", "initial_hems", "serving_hems", "fileserver"]
+ROLES: tuple[Role, ...] = ("initial_segw", "serving_segw", "initial_hems", "serving_hems", "fileserver")
 
 
 class _Strict(BaseModel):
@@ -45,6 +45,14 @@ class PkiConfig(_Strict):
     )
     ca_key_password: SecretStr | None = None
     certs: dict[Role, ServerCertConfig] = {}
+    key_type: KeyType = Field(
+        "ecdsa", description="key of the server certificates the bench issues: ecdsa or rsa"
+    )
+    unit_trust: list[Path] = Field(
+        [],
+        description="PEM files with the vendor root and intermediate CAs that issue units' device certificates; "
+        "the SeGWs trust them besides the CA above",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -79,6 +87,16 @@ class OperatorPki:
     notes: list[str] = field(default_factory=list)
 
 
+def load_unit_trust(files: list[Path], where: str) -> list[bytes]:
+    """The PEM of each CA certificate in `files` (vendor roots and intermediates), checked to be CAs."""
+    out = []
+    for i, path in enumerate(files):
+        for cert in _read_certs(path, f"{where}[{i}]"):
+            _check_ca(cert, f"{where}[{i}] ({path})")
+            out.append(cert.public_bytes(serialization.Encoding.PEM))
+    return out
+
+
 def operator_names(operator: Any) -> dict[str, str]:
     """The names the unit is given for each server role, from the inventory's `operator` section."""
     return {role: str(getattr(operator, role)) for role in ROLES}
@@ -105,7 +123,7 @@ def load_pki(
     folder = workdir / "pki"
     if cfg.generate:
         new_ca = CertificateAuthority(folder)
-        issued = {role: new_ca.issue(name) for role, name in names.items()}
+        issued = {role: new_ca.issue(name, key_type=cfg.key_type) for role, name in names.items()}
         return OperatorPki(new_ca.files.cert, issued, new_ca, "generated")
     assert cfg.ca_cert is not None
     unknown = set(cfg.certs) - set(names)
@@ -140,7 +158,7 @@ def load_pki(
                     f"{where}.certs.{role}: missing, and there is no ca_key to issue a certificate for "
                     f"{name!r} (the name the unit is given for {role})"
                 )
-            certs[role] = issuer.issue(name)
+            certs[role] = issuer.issue(name, key_type=cfg.key_type)
             notes.append(f"{role}: issued for {name} by {_subject(issuer.cert)}")
             continue
         certs[role] = check_server_cert(given, name, role, ca_certs, f"{where}.certs.{role}")

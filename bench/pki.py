@@ -1,4 +1,4 @@
-"""The operator PKI: a CA and ECDSA P-256 certificates for SeGWs, HeMSs and units, generated per run."""
+"""The operator PKI: a CA and ECDSA P-256 (or RSA 2048) certificates for SeGWs, HeMSs and units, generated per run."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+KeyType = Literal["ecdsa", "rsa"]
+
+
+def new_key(key_type: KeyType = "ecdsa") -> Any:
+    """A fresh private key: ECDSA P-256 or RSA 2048."""
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,7 @@ def san_for(identity: str) -> x509.GeneralName:
         return x509.DNSName(identity)
 
 
-def _write(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> CertFiles:
+def _write(path: Path, key: Any, cert: x509.Certificate) -> CertFiles:
     key_path = path.with_suffix(".key")
     cert_path = path.with_suffix(".pem")
     key_path.write_bytes(
@@ -79,9 +89,9 @@ class CertificateAuthority:
     def _slug(name: str) -> str:
         return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
-    def issue(self, identity: str, server: bool = True) -> CertFiles:
+    def issue(self, identity: str, server: bool = True, key_type: KeyType = "ecdsa") -> CertFiles:
         """A certificate whose CN and SubjectAltName are exactly `identity` (an FQDN or IP address)."""
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = new_key(key_type)
         now = dt.datetime.now(dt.UTC)
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         cert = (

@@ -3,6 +3,7 @@ was seen and where the evidence is."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -30,12 +31,15 @@ class Steps:
         expected: str,
         since: int,
         last: Predicate | None = None,
+        why: Callable[[], str] | None = None,
     ) -> Event:
+        """Wait for `pred`; on timeout fail the step, adding `why()` (e.g. a daemon's own reason) when given."""
         try:
             return self.timeline.wait_for(pred, timeout, expected, since, last)
         except DeviceError as exc:
             seen = str(exc).split("; ", 1)[-1]
-            self.fail(step, expected, f"nothing within {timeout:g} s{bound_note(timeout)} ({seen})")
+            reason = why() if why else ""
+            self.fail(step, expected, f"nothing within {timeout:g} s{bound_note(timeout)} ({seen}){reason}")
 
     def describe(self, event: Event | None) -> str:
         return event.describe(self.timeline.t0) if event else "nothing"

@@ -26,9 +26,10 @@ SPEC = "lab.json"
 READY = "ready.json"
 
 
-def lab_ca(labdir: Path, spec: dict[str, Any]) -> FileCertificateAuthority:
-    """The lab's operator CA, from the files `lab up` made: it provisions the unit's device certificate."""
-    files = CertFiles(Path(spec["ca_cert"]), Path(spec["ca_key"]))
+def lab_ca(labdir: Path, spec: dict[str, Any], which: str = "ca") -> FileCertificateAuthority:
+    """The lab's operator CA (or with which="vendor_ca" the unit vendor's), from the files `lab up` made: it
+    provisions the unit's device certificate."""
+    files = CertFiles(Path(spec[f"{which}_cert"]), Path(spec[f"{which}_key"]))
     cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
     key = serialization.load_pem_private_key(files.key.read_bytes(), None)
     return FileCertificateAuthority(labdir / "unit" / "factory", cert, key, files)
@@ -69,8 +70,19 @@ def serve(labdir: Path, stop: threading.Event) -> None:
     name, unit = inv.unit(spec["unit"])
     ca = lab_ca(labdir, spec)
     pids = RunState(labdir / "unit-pids.json", spec["prefix"])
+    vendor = lab_ca(labdir, spec, "vendor_ca") if spec.get("vendor_ca_cert") else None
     device = MockDevice(
-        name, unit, inv, spec["namespace"], spec["lab_ifname"], labdir / "unit", ca, ca, {}, pids
+        name,
+        unit,
+        inv,
+        spec["namespace"],
+        spec["lab_ifname"],
+        labdir / "unit",
+        ca,
+        ca,
+        {},
+        pids,
+        device_ca=vendor,
     )
     if device.config.get("flash"):  # the unit's flash is the lab's, not a file of the bench's
         device.config["flash"] = str(labdir / "unit" / "flash.json")

@@ -162,7 +162,10 @@ def physical_inventory(
     }
     unit_out["wan"] = {"driver": "nic", "ifname": where.bench_ifname}
     data["units"] = {unit: unit_out}
-    data.setdefault("operator", {})["pki"] = {"ca_cert": spec["ca_cert"], "ca_key": spec["ca_key"]}
+    pki = {"ca_cert": spec["ca_cert"], "ca_key": spec["ca_key"]}
+    if spec.get("vendor_ca_cert"):  # the vendor root the lab was given with the unit
+        pki["unit_trust"] = [spec["vendor_ca_cert"]]
+    data.setdefault("operator", {})["pki"] = pki
     return data
 
 
@@ -204,6 +207,9 @@ def lab_up(
         "ca_cert": str(ca.cert),
         "ca_key": str(ca.key),
     }
+    if cfg.mock.vendor_ca:  # the unit's device certificate comes from its vendor's CA, not the operator's
+        vendor = CertificateAuthority(where.labdir / "vendor-pki", name="lab vendor root").files
+        spec |= {"vendor_ca_cert": str(vendor.cert), "vendor_ca_key": str(vendor.key)}
     st = RunState(where.state, prefix)
     st.save()
     try:

@@ -37,6 +37,7 @@ class MockDevice:
         cached_ips: dict[str, str],
         state: RunState,
         knobs: list[str] | None = None,
+        device_ca: CertificateAuthority | None = None,
     ) -> None:
         self.name = name
         self.unit = unit
@@ -47,10 +48,14 @@ class MockDevice:
         self.pty = PtyPair()
         self.proc: subprocess.Popen[bytes] | None = None
         ident = unit.identity
-        self.ike_id = ident.ike_id or f"{ident.oui}-{ident.serial_number}.henb"
+        exact = ident.ike_id if ident.ike_id and not set("*?[") & set(ident.ike_id) else None
+        self.ike_id = unit.mock.ike_id or exact or f"{ident.oui}-{ident.serial_number}.henb"
         knobs = list(unit.mock.misbehave) + list(knobs or [])
-        # The factory-programmed certificate; with 'untrusted_cert' it comes from a CA the operator does not know.
-        cert = (rogue_ca if "untrusted_cert" in knobs else ca).issue(self.ike_id, server=False)
+        if "wrong_ike_id" in knobs:
+            self.ike_id = f"other-{self.ike_id}"
+        # The factory-programmed certificate, from the operator CA or the vendor CA (device_ca); with
+        # 'untrusted_cert' from a CA the SeGWs do not trust.
+        cert = (rogue_ca if "untrusted_cert" in knobs else device_ca or ca).issue(self.ike_id, server=False)
         op = inv.operator
         self.config: dict[str, Any] = {
             "name": name,

@@ -321,7 +321,7 @@ class MockHeNB:
                 "version": "2",
                 "remote_addrs": [segw_ip],
                 "vips": ["0.0.0.0"],
-                "proposals": IKE,
+                "proposals": ["aes256-sha512-modp4096"] if "weak_ike_proposal" in self.knobs else IKE,
                 "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg["ike_id"]},
                 "remote": {"auth": "pubkey", "id": segw_id},
                 "children": {

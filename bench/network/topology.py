@@ -24,7 +24,7 @@ from bench.hems.tls import server_context
 from bench.inventory import Inventory
 from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path
-from bench.operator_pki import load_pki, operator_names
+from bench.operator_pki import load_pki, load_unit_trust, operator_names
 from bench.pki import CertFiles, CertificateAuthority
 from bench.services.dns import Dnsmasq
 from bench.services.fileserver import FileServer
@@ -257,28 +257,44 @@ class Topology:
 
     def _pki(self) -> None:
         """The operator PKI: generated, or the CA and certificates a physical unit was provisioned with
-        (operator.pki), each server certificate checked against the exact name the unit is given."""
+        (operator.pki), each server certificate checked against the exact name the unit is given; and the
+        trust anchors for the units' device certificates (operator CA, unit_trust, a mock vendor CA)."""
         pki = load_pki(self.op.pki, operator_names(self.op), self.workdir)
         self.ca_cert = pki.ca_cert
         self.ca = pki.issuer
-        if self.ca is None:
+        mocks = [n for n, u in self.inv.units.items() if u.kind == "mock" and not u.mock.vendor_ca]
+        if self.ca is None and mocks:
             raise ConfigError(
-                "operator.pki: the bench needs the CA's key (ca_key) to issue the file server's certificate "
-                f"for {self.op.fileserver} and the mock units' own certificates; ready-made certificates: "
-                + "; ".join(pki.notes)
+                f"operator.pki: mock unit {mocks[0]} needs a certificate from the operator CA, and there is no "
+                f"ca_key to issue it; give ca_key, or set units.{mocks[0]}.mock.vendor_ca: true"
+            )
+        wrong = self.op.initial_hems_cert_name
+        if wrong and self.ca is None:
+            raise ConfigError(
+                "operator.initial_hems_cert_name: the bench needs operator.pki.ca_key to issue it"
             )
         # A second CA nobody trusts: the mock unit's 'untrusted_cert' knob presents a certificate from it.
         self.rogue_ca = CertificateAuthority(self.workdir / "pki-rogue", name="rogue CA")
-        wrong = self.op.initial_hems_cert_name
+        trust = [self.ca_cert.read_bytes()]
+        trust += load_unit_trust(self.op.pki.unit_trust, "operator.pki.unit_trust")
+        for name, unit in self.inv.units.items():
+            trust += load_unit_trust(unit.unit_trust, f"units.{name}.unit_trust")
+        # A vendor CA for mock units with mock.vendor_ca, its root trusted as a lab trusts the vendor's root.
+        self.vendor_ca: CertificateAuthority | None = None
+        if any(u.kind == "mock" and u.mock.vendor_ca for u in self.inv.units.values()):
+            self.vendor_ca = CertificateAuthority(
+                self.workdir / "pki-vendor", name="henb-bench mock vendor root"
+            )
+            trust.append(self.vendor_ca.files.cert.read_bytes())
+        self.unit_trust = trust
         self.certs: dict[str, CertFiles] = {
             "isegw": pki.certs["initial_segw"],
             "ssegw": pki.certs["serving_segw"],
-            "fileserver": self.ca.issue(self.op.fileserver),
-            "initial-hems": self.ca.issue(wrong) if wrong else pki.certs["initial_hems"],
+            "fileserver": pki.certs["fileserver"],
+            "initial-hems": self.ca.issue(wrong) if wrong and self.ca else pki.certs["initial_hems"],
         }
 
     def _services(self) -> None:
-        assert self.ca is not None
         n, net = self.names, self.net
         ntp = Chronyd("ntp", n.ns("inet"), self.home_gw, self.workdir / "ntp")
         self.services.append(ntp)
@@ -325,9 +341,11 @@ class Topology:
                 str(net.private_dns),
                 self.workdir / key,
                 self.timeline,
+                self.op.ike_proposals,
+                self.op.esp_proposals,
             )
             self.services.append(segw)
-            segw.start(CertFiles(self.ca_cert, self.ca_cert), self.certs[key])
+            segw.start(self.unit_trust, self.certs[key])
             self._track_pid(segw.charon.pid, "charon", f"{key} charon")
             self.segw[key] = segw
         for key, addr in (("initial-hems", net.initial_hems), ("serving-hems", net.serving_hems)):

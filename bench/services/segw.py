@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from bench.errors import InfraError
+from bench.ike import ESP_PROPOSALS, IKE_PROPOSALS, ike_id_matches
 from bench.pki import CertFiles
 from bench.services.charon import Charon, close_session
 from bench.timeline import Timeline
 
-IKE_PROPOSALS = ["aes128-sha256-ecp256", "aes256-sha384-ecp384", "aes128-sha256-modp2048"]
-ESP_PROPOSALS = ["aes128gcm16", "aes256gcm16", "aes128-sha256"]
+# What charon logs when it refuses a peer: certificate trust, identity and proposal mismatches; the proposals
+# it received and has are quoted only next to a proposal refusal (they are logged for every peer).
+REFUSALS = re.compile(
+    r"no trusted \S+ public key found.*|no issuer certificate found.*|certificate status is not available|"
+    r"constraint check failed.*|no acceptable proposal found|received proposals unacceptable|"
+    r"no matching peer config found|tried \d+ peer config.*|certificate .* (?:expired|not valid|revoked).*|"
+    r"authentication of .* failed.*"
+)
+PROPOSALS = re.compile(r"(?:received|configured) proposals: .*")
 
 
 def _s(v: Any) -> Any:
@@ -37,6 +47,8 @@ class SeGW:
         dns: str,
         workdir: Path,
         timeline: Timeline,
+        ike_proposals: list[str] | None = None,
+        esp_proposals: list[str] | None = None,
     ) -> None:
         self.name = name
         self.netns = netns
@@ -46,14 +58,19 @@ class SeGW:
         self.pools = pools
         self.dns = dns
         self.timeline = timeline
+        self.ike_proposals = ike_proposals or IKE_PROPOSALS
+        self.esp_proposals = esp_proposals or ESP_PROPOSALS
         self.charon = Charon(name, workdir, netns)
         self.active_pool = 0
         self._listener: threading.Thread | None = None
         self._events_session: Any = None
 
-    def start(self, ca: CertFiles, cert: CertFiles) -> None:
+    def start(self, trust: list[bytes], cert: CertFiles) -> None:
+        """Start charon trusting `trust` (PEM CA certificates) for the units' certificates, with `cert` as
+        the SeGW's own."""
         self.charon.start()
-        self.charon.load_ca(ca.cert.read_bytes())
+        for pem in trust:
+            self.charon.load_ca(pem)
         self.charon.load_identity(cert.cert.read_bytes(), cert.key.read_bytes())
         self._cert = cert.cert.read_bytes()
         for i, pool in enumerate(self.pools):
@@ -77,11 +94,11 @@ class SeGW:
                 "version": "2",
                 "local_addrs": [self.outer_ip],
                 "pools": [self._pool_name(self.active_pool)],
-                "proposals": IKE_PROPOSALS,
+                "proposals": self.ike_proposals,
                 "unique": "replace",
                 "local": {"auth": "pubkey", "certs": [self._cert], "id": self.identity},
                 "remote": {"auth": "pubkey", "id": "%any"},
-                "children": {"henb": {"local_ts": self.protected, "esp_proposals": ESP_PROPOSALS}},
+                "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
             },
         )
 
@@ -133,7 +150,12 @@ class SeGW:
         address. Returns (old address, new pool). Responder-initiated reauthentication does not work with
         virtual IPs in strongSwan, so a delete plus the unit's reconnect is how the address moves."""
         sa = next(
-            (s for s in self.sas() if s["remote_id"] == remote_id and s["state"] == "ESTABLISHED"), None
+            (
+                s
+                for s in self.sas()
+                if ike_id_matches(remote_id, s["remote_id"]) and s["state"] == "ESTABLISHED"
+            ),
+            None,
         )
         if sa is None:
             raise InfraError(f"{self.name}: no established IKE SA for {remote_id} to change the address of")
@@ -144,13 +166,28 @@ class SeGW:
             "segw",
             "address-change",
             segw=self.name,
-            remote_id=remote_id,
+            remote_id=sa["remote_id"],
             old=old,
             pool=self.pools[self.active_pool],
         )
         for _ in self.charon.session.terminate({"ike-id": sa["unique_id"], "timeout": 2000, "force": "yes"}):
             pass
         return old, self.pools[self.active_pool]
+
+    def refusals(self, after: float = 0.0, limit: int = 6) -> list[str]:
+        """charon's own words for the peers it refused (untrusted certificate, unmatched identity or
+        proposals) since the wall-clock time `after`, newest last, from its log."""
+        try:
+            text = (self.charon.workdir / "charon.log").read_text(errors="replace")
+        except OSError:
+            return []
+        # The log's time stamps are local time to the second.
+        since = dt.datetime.fromtimestamp(int(after) - 1).strftime("%Y-%m-%d %H:%M:%S")
+        recent = [line for line in text.splitlines() if line[:19] >= since]
+        refused = [m.group(0) for line in recent if (m := REFUSALS.search(line))]
+        if any("proposal" in r for r in refused):
+            refused = [m.group(0) for line in recent if (m := PROPOSALS.search(line))][-2:] + refused
+        return list(dict.fromkeys(refused))[-limit:]
 
     def stop(self) -> None:
         if self._events_session is not None:

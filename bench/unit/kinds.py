@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 def default_ike_id(cfg: Unit) -> str:
-    """The IKE identity a unit's certificate carries unless the inventory says otherwise."""
+    """The IKE identity expected unless identity.ike_id says otherwise: OUI-SERIAL.henb is the mock's
+    convention, not a standard one; a real unit's (often its certificate subject) belongs in the inventory."""
     return f"{cfg.identity.oui}-{cfg.identity.serial_number}.henb"
 
 
@@ -79,20 +80,22 @@ def _mock(name: str, cfg: Unit, run: BenchRun, index: int, knobs: list[str]) -> 
     from bench.mock.device import MockDevice
 
     topo = run.topology
-    assert topo.ca is not None and topo.rogue_ca is not None
+    assert topo.rogue_ca is not None
     ns, wan = topo.add_unit_port(index)
     device = MockDevice(
-        name, cfg, run.inv, ns, wan, topo.workdir / f"unit{index}", topo.ca, topo.rogue_ca, topo.cached_ips(),
-        topo.state, knobs,
+        name, cfg, run.inv, ns, wan, topo.workdir / f"unit{index}", topo.ca or topo.rogue_ca, topo.rogue_ca,
+        topo.cached_ips(), topo.state, knobs, topo.vendor_ca if cfg.mock.vendor_ca else None,
     )  # fmt: skip
+    device.config["ca"] = str(topo.ca_cert)  # what it trusts for the servers: the operator CA, key or not
     power = build_mock_power(cfg.power, device, run.timeline, name)
     closers: list[Callable[[], None]] = [device.close]
     close_power = getattr(power, "close", None)
     if close_power is not None:  # a simulated supply runs a server of its own
         closers.append(close_power)
     console = _console(name, cfg, device.console_url, run)
-    hw = Hardware(power, console, (topo.names.ns("inet"), topo.names.link("in", f"u{index}")), device.ike_id,
-                  closers=closers)  # fmt: skip
+    # What the bench expects comes from the inventory, not from what the mock presents.
+    hw = Hardware(power, console, (topo.names.ns("inet"), topo.names.link("in", f"u{index}")),
+                  cfg.identity.ike_id or default_ike_id(cfg), closers=closers)  # fmt: skip
     try:
         console.open()
     except BaseException:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.hems.server import RpcCall
+from bench.ike import ike_id_matches
 from bench.inventory import Bounds, ConsoleReset, HemsReset, ManualReset, ShellReset, Unit
 from bench.timeline import Bound, Event
 from bench.unit.kinds import build_hardware
@@ -194,7 +195,7 @@ class BenchUnit:
             self._reset(None)
             return
         self._cycle()
-        first = self.run.timeline.wait_for(
+        first = self._wait_quoting_segws(
             lambda e: self._initial_side(e) or self._informs(e),
             self.bounds.boot,
             f"unit {self.name} to turn to the Initial SeGW/HeMS (factory-fresh) or inform a HeMS (configured)",
@@ -203,6 +204,21 @@ class BenchUnit:
         if not self._initial_side(first):
             self._reset(first)
         self._known = True
+
+    def _wait_quoting_segws(
+        self, pred: Callable[[Event], bool], timeout: float, what: str, mark: int
+    ) -> Event:
+        """Wait on the timeline; a timeout adds what the SeGWs' charons said when they refused the unit."""
+        try:
+            return self.run.timeline.wait_for(pred, timeout, what, mark)
+        except DeviceError as exc:
+            events = self.run.timeline.events(mark, mark + 1)
+            after = events[0].t if events else self.run.timeline.t0
+            said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
+                    if (r := s.refusals(after))]  # fmt: skip
+            if not said:
+                raise
+            raise DeviceError(f"{exc}; {'; '.join(said)}") from None
 
     def _configured(self, to: State) -> None:
         """Discovered or registered: from the current boot when it is on its way there, else from a fresh
@@ -213,9 +229,9 @@ class BenchUnit:
             self._cycle()
         tl, bounds, op = self.run.timeline, self.bounds, self.run.inv.operator
         mark = self.boot.mark
-        tl.wait_for(
+        self._wait_quoting_segws(
             lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
-            and e.data.get("remote_id") == self.ike_id,
+            and ike_id_matches(self.ike_id, e.data.get("remote_id")),
             bounds.boot,
             f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
             mark,
@@ -358,7 +374,7 @@ class BenchUnit:
             (e.source == "dns" and e.kind == "query" and e.data.get("dns") == "public-dns"
              and e.data.get("name") in (op.initial_segw, op.initial_hems))
             or (e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "isegw"
-                and e.data.get("remote_id") == self.ike_id)
+                and ike_id_matches(self.ike_id, e.data.get("remote_id")))
             or (self._informs(e) and "0 BOOTSTRAP" in e.data.get("events", ()))
         )  # fmt: skip
 

@@ -32,7 +32,9 @@ CLAUSES = {
 # fmt: off
 _TABLE = [
     ("5.1.2.2", "1.1", "the Initial SeGW's FQDN asked of the public DNS before IKE", "segw_by_ip"),
-    ("5.1.2.2", "1.3", "an IKE SA at the Initial SeGW with a certificate from the operator CA", "untrusted_cert"),
+    ("5.1.2.2", "1.3", "an IKE SA at the Initial SeGW: a device certificate from a trusted CA (operator or "
+     "unit_trust), the inventory's IKE identity, proposals from operator.ike_proposals",
+     "untrusted_cert wrong_ike_id weak_ike_proposal"),
     ("5.1.2.2", "1.4", "the Initial HeMS's FQDN asked of the private DNS (learned over IKE), not the public",
      "hems_by_ip hems_dns_public"),
     ("5.1.2.2", "2.1", "an Inform from the inner address, authenticated, with the unit's DeviceId and 0 BOOTSTRAP",

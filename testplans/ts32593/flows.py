@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bench.errors import DeviceError
+from bench.ike import ike_id_matches
 from bench.timeline import Event, Timeline
+
+if TYPE_CHECKING:
+    from bench.run import BenchRun
 
 Pred = Callable[[Event], bool]
 
@@ -52,7 +57,7 @@ def ike_up(segw: str, remote_id: str) -> Pred:
         e.source == "segw"
         and e.kind == "ike-up"
         and e.data["segw"] == segw
-        and e.data["remote_id"] == remote_id
+        and ike_id_matches(remote_id, e.data["remote_id"])
     )
 
 
@@ -86,3 +91,29 @@ def s1ap(message: str, direction: str = "uplink") -> Pred:
         e.source == "mme" and e.kind == "s1ap" and e.data.get("message") == message
         and e.data.get("direction") == direction
     )  # fmt: skip
+
+
+def segw_refusal(run: BenchRun, segw: str, since: int, ike_id: str | None = None) -> Callable[[], str]:
+    """For Steps.wait(why=...): what the SeGW's charon said when it refused a unit since timeline mark
+    `since` (an untrusted certificate, proposals it does not accept), and the IKE identities it did accept
+    that are not the expected `ike_id` (a unit presenting another identity)."""
+
+    def why() -> str:
+        events = run.timeline.events(since, since + 1)
+        after = events[0].t if events else run.timeline.t0
+        reasons = run.topology.segw[segw].refusals(after)
+        said = f"; the {segw} charon refused: {' | '.join(reasons)}" if reasons else ""
+        if ike_id is not None:
+            others = {
+                str(e.data.get("remote_id"))
+                for e in run.timeline.events(since)
+                if e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == segw
+                and not ike_id_matches(ike_id, e.data.get("remote_id"))
+            }  # fmt: skip
+            if others:
+                said += (
+                    f"; IKE SAs at {segw} from {', '.join(sorted(others))}, not identity.ike_id {ike_id!r}"
+                )
+        return said
+
+    return why

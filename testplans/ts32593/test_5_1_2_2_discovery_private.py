@@ -10,7 +10,16 @@ from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
-from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, late_first, session_end
+from testplans.ts32593.flows import (
+    before,
+    dns_query,
+    ike_up,
+    inform,
+    is_ip,
+    late_first,
+    segw_refusal,
+    session_end,
+)
 from testplans.ts32593.identity import check_device_id
 
 
@@ -32,6 +41,7 @@ def test_discovery_via_initial_hems_in_private_network(
         bounds.boot,
         f"an IKE SA from {unit.ike_id} at the Initial SeGW {op.initial_segw}",
         boot.mark,
+        why=segw_refusal(bench_run, "isegw", boot.mark, unit.ike_id),
     )
     vip = ike.data["remote_vips"][0] if ike.data["remote_vips"] else None
     # 1.1-1.2: the Initial SeGW's FQDN was asked of the public DNS before the tunnel.
@@ -115,6 +125,7 @@ def test_discovery_via_initial_hems_in_private_network(
         bounds.step,
         f"an IKE SA from {unit.ike_id} at the Serving SeGW {op.serving_segw} after the session",
         boot.mark,
+        why=segw_refusal(bench_run, "ssegw", end.seq, unit.ike_id),
     )
     if not is_ip(op.serving_segw):
         q = late_first(

@@ -12,7 +12,16 @@ from bench.errors import DeviceError
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit, State
-from testplans.ts32593.flows import before, dns_query, ike_up, inform, is_ip, late_first, session_end
+from testplans.ts32593.flows import (
+    before,
+    dns_query,
+    ike_up,
+    inform,
+    is_ip,
+    late_first,
+    segw_refusal,
+    session_end,
+)
 from testplans.ts32593.identity import check_device_id
 
 
@@ -60,7 +69,7 @@ def test_discovery_via_initial_hems_on_public_internet(
     # 5.1-5.3 (= 5.1.2.2 6.1-6.3): DNS for the Serving SeGW, then IPsec to it.
     sike = steps.wait("5.3", lambda e: ike_up("ssegw", unit.ike_id)(e) and before(end, e), bounds.step,
                       f"an IKE SA from {unit.ike_id} at the Serving SeGW {op.serving_segw} after the session",
-                      boot.mark)  # fmt: skip
+                      boot.mark, why=segw_refusal(bench_run, "ssegw", end.seq, unit.ike_id))  # fmt: skip
     if (
         not is_ip(op.serving_segw)
         and late_first(

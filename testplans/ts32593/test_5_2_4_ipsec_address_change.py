@@ -10,7 +10,7 @@ from bench.capture import tcp_syns
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
-from testplans.ts32593.flows import ike_up, inform
+from testplans.ts32593.flows import ike_up, inform, segw_refusal
 from testplans.ts32593.identity import check_device_id
 
 VALUE_CHANGE = "4 VALUE CHANGE"
@@ -34,6 +34,7 @@ def test_inform_after_ipsec_address_change(
         bounds.step,
         f"the unit back at the Serving SeGW with an address from {pool}",
         change.seq,
+        why=segw_refusal(bench_run, "ssegw", change.seq, unit.ike_id),
     )
     new = up.data["remote_vips"][0]
 

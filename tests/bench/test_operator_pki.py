@@ -267,12 +267,14 @@ def test_operator_names() -> None:
     class Op:
         initial_segw, serving_segw = "a.example", "192.0.2.1"
         initial_hems, serving_hems = "b.example", "c.example"
+        fileserver = "files.example"
 
     assert operator_names(Op()) == {
         "initial_segw": "a.example",
         "serving_segw": "192.0.2.1",
         "initial_hems": "b.example",
         "serving_hems": "c.example",
+        "fileserver": "files.example",
     }
 
 

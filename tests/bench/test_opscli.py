@@ -347,7 +347,7 @@ def test_probe_checks_the_operator_pki_when_the_inventory_has_one(tmp_path: Path
 
     ca = CertificateAuthority(tmp_path / "ca")
     names = {"initial_segw": "isegw.example", "serving_segw": "ssegw.example"}
-    names |= {"initial_hems": "ihems.example", "serving_hems": "shems.example"}
+    names |= {"initial_hems": "ihems.example", "serving_hems": "shems.example", "fileserver": "files.example"}
     wrong = ca.issue("other.example")
     pki = PkiConfig.model_validate(
         {"ca_cert": ca.files.cert, "ca_key": ca.files.key,

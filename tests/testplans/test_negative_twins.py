@@ -19,7 +19,23 @@ TWINS = [
     ("no_bootstrap", "5.1.2.2", "2.1", ["0 BOOTSTRAP", "seen events ['1 BOOT']"]),
     ("wrong_device_id", "5.1.2.2", "2.1", ["DeviceId", "serial 'MOCK0001X' (expected 'MOCK0001')"]),
     ("segw_by_ip", "5.1.2.2", "1.1", ["query for isegw.operator.example at the public DNS"]),
-    ("untrusted_cert", "5.1.2.2", "1.3", ["IKE SA from 00D0B7-MOCK0001.henb at the Initial SeGW"]),
+    (
+        "untrusted_cert",
+        "5.1.2.2",
+        "1.3",
+        [
+            "IKE SA from 00D0B7-MOCK0001.henb at the Initial SeGW",
+            "isegw charon refused",
+            "no trusted ECDSA public key found",
+        ],
+    ),
+    (
+        "wrong_ike_id",
+        "5.1.2.2",
+        "1.3",
+        ["IKE SA from 00D0B7-MOCK0001.henb", "from other-00D0B7-MOCK0001.henb, not"],
+    ),
+    ("weak_ike_proposal", "5.1.2.2", "1.3", ["isegw charon refused", "MODP_4096"]),
     ("hems_dns_public", "5.1.2.2", "1.4", ["ihems.operator.example", "asked of the public DNS"]),
     (
         "hems_by_ip",

@@ -227,3 +227,23 @@ def test_lab_refuses_a_physical_unit(tmp_path: Path) -> None:
                      str(tmp_path / "lab"))  # fmt: skip
     assert res.returncode == 2 and "lab-henb-07" in res.stderr and "physical" in res.stderr, res.stderr
     assert leftovers(lab_prefix("g")) == {"namespaces": [], "links": []}
+
+
+def test_a_vendor_issued_device_certificate_through_the_lab(
+    make_lab: Callable[..., Lab], fast_inventory: Path, tmp_path: Path
+) -> None:
+    """With mock.vendor_ca the lab provisions the unit from a vendor CA and hands its root to the inventory it
+    writes (operator.pki.unit_trust), as a lab is given a vendor's root; the SeGWs trust it and the plan passes."""
+    data = yaml.safe_load(fast_inventory.read_text())
+    unit = next(iter(data["units"].values()))
+    unit.setdefault("mock", {})["vendor_ca"] = True
+    unit["identity"]["ike_id"] = "*-MOCK0001.henb"
+    fast_inventory.write_text(yaml.safe_dump(data))
+    lab = make_lab("v")
+    inv = load_inventory(lab.inventory)
+    assert [str(p) for p in inv.operator.pki.unit_trust] == [lab.spec()["vendor_ca_cert"]]
+    out = tmp_path / "captures"
+    res = henb_bench("--inventory", str(lab.inventory), "run", "--clause", "5.1.2.2", "--out", str(out))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    logs = next(out.iterdir()) / "logs"
+    assert "lab vendor root" in "".join(p.read_text(errors="replace") for p in logs.glob("*charon.log"))
