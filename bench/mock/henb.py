@@ -34,6 +34,7 @@ from aiohttp import web
 from bench import configfile, cwmp, pmfile
 from bench.mock import transfer
 from bench.mock.datamodel import (
+    NOTIFY_ACTIVE,
     CwmpError,
     DataModel,
     Param,
@@ -590,6 +591,9 @@ class MockHeNB:
             for s in plist if plist is not None else []:
                 if (s.findtext("NotificationChange") or "").strip().lower() in ("1", "true"):
                     changes.append((s.findtext("Name") or "", int(s.findtext("Notification") or "0")))
+            if "ignore_notification_attributes" in self.knobs:
+                self.log(f"bug: notification changes acknowledged, not applied: {changes}")
+                return cwmp.response(self.ns, env.id, m)
             self.model.set_attributes(changes)
             for name, level in changes:
                 self.log(f"param: notification {name} = {level}")
@@ -1017,7 +1021,10 @@ class MockHeNB:
                 continue
             if self.address_change is None:
                 self.address_change = old
-            self.notify({"4 VALUE CHANGE": ""}, [self.p["ipsec_address"]])
+            # Reported as the HeMS asked (TR-069 3.2.1): at once under Active notification, in the next Inform
+            # under Passive (set_internal recorded it), not at all under none.
+            if self.model.params[self.p["ipsec_address"]].notification == NOTIFY_ACTIVE:
+                self.notify({"4 VALUE CHANGE": ""}, [self.p["ipsec_address"]])
 
     # -- the procedures --------------------------------------------------------------------------------
     async def run(self) -> None:

@@ -24,6 +24,7 @@ KNOBS: dict[str, str] = {
     "no_enb_config_update": "sends no eNB Configuration Update when the TAC or PLMN changes",
     "s1_before_registration": "starts S1 setup to its factory MME address before the Serving HeMS configures it",
     "no_inform_after_address_change": "notices a new inner address but sends no Inform",
+    "ignore_notification_attributes": "acknowledges SetParameterAttributes but keeps each parameter's old notification",
     "inform_before_change": "sends its IP-change Inform right after registration, and none after the change",
     "old_address_in_inform": "the IP-change Inform carries the old inner address",
     "leak_cleartext": "sends one packet to the operator core outside the tunnel, in clear",

@@ -72,7 +72,7 @@ _TABLE = [
     ("5.2.3", "3", "an invalid set refused as a whole, 9003 with the right fault per parameter",
      "partial_spv bad_spv_fault_codes"),
     ("5.2.4", "1", "an Inform with 4 VALUE CHANGE within the bound after the address change, not before",
-     "no_inform_after_address_change inform_before_change"),
+     "no_inform_after_address_change inform_before_change ignore_notification_attributes"),
     ("5.2.4", "1", "the Inform carries the new inner address and the unit's DeviceId, sent from it",
      "old_address_in_inform wrong_device_id_on_address_change"),
     ("5.3.1", "2", "ReportingMechanism per alarm set and read back", "spv_not_applied"),

@@ -7,11 +7,13 @@ from __future__ import annotations
 import pytest
 
 from bench.capture import tcp_syns
+from bench.cwmp import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
 from testplans.ts32593.flows import ike_up, inform, segw_refusal
 from testplans.ts32593.identity import check_device_id
+from testplans.ts32593.procedures import rpc
 
 VALUE_CHANGE = "4 VALUE CHANGE"
 
@@ -25,6 +27,12 @@ def test_inform_after_ipsec_address_change(
     boot = unit.boot
     segw = bench_run.topology.segw["ssegw"]
 
+    # The HeMS asks to be told of the address at once (Active notification, TR-069 A.3.2.4): a unit reports a
+    # value change as its HeMS set it, not by habit.
+    attrs = rpc(bench_run, steps, "pre", "SetParameterAttributes", attributes=[(param, 2)])
+    if isinstance(attrs, CwmpFault):
+        steps.fail("pre", f"SetParameterAttributesResponse to Active notification on {param}",
+                   f"fault {attrs.fault_code} {attrs.fault_string}, per parameter {attrs.param_faults}")  # fmt: skip
     old, pool = segw.change_address(unit.ike_id)
     change = tl.first(lambda e: e.source == "segw" and e.kind == "address-change", evidence.mark)
     assert change is not None

@@ -85,6 +85,7 @@ TWINS = [
         ["after the SetParameterValuesResponse", "SCTP INIT before it"],
     ),
     ("no_inform_after_address_change", "5.2.4", "1", ["4 VALUE CHANGE", "within 8 s of the address change"]),
+    ("ignore_notification_attributes", "5.2.4", "1", ["4 VALUE CHANGE", "within 8 s of the address change"]),
     ("inform_before_change", "5.2.4", "1", ["it came before the change", "and none after"]),
     ("old_address_in_inform", "5.2.4", "1", ["(the new inner address)", "(the old address)"]),
     ("wrong_device_id_on_address_change", "5.2.4", "1", ["DeviceId", "serial 'MOCK0001X'"]),
