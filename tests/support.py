@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.errors import InfraError
+
 ROOT = Path(__file__).resolve().parents[1]
 # One character per pytest-xdist worker (gw0..gw35), so no worker's prefix starts with another's.
 WORKER_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -69,3 +71,25 @@ def henb_bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[
     return subprocess.run(
         [sys.executable, "-m", "bench.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
+
+
+class FakeDevice:
+    """A mock unit as its power sees it: start, stop, running; `fail` makes start raise InfraError."""
+
+    def __init__(self, fail: str | None = None) -> None:
+        self.calls: list[str] = []
+        self._running = False
+        self.fail = fail
+
+    def start(self) -> None:
+        self.calls.append("start")
+        if self.fail:
+            raise InfraError(self.fail)
+        self._running = True
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self._running = False
+
+    def running(self) -> bool:
+        return self._running

@@ -13,26 +13,7 @@ from bench.timeline import Timeline
 from bench.unit.mock_supply import MockPsuPower, build_mock_power
 from drivers.config import MockPsuPowerConfig, build_power
 from drivers.power import MockPower
-
-
-class FakeDevice:
-    def __init__(self, fail: str | None = None) -> None:
-        self.calls: list[str] = []
-        self._running = False
-        self.fail = fail
-
-    def start(self) -> None:
-        self.calls.append("start")
-        if self.fail:
-            raise InfraError(self.fail)
-        self._running = True
-
-    def stop(self) -> None:
-        self.calls.append("stop")
-        self._running = False
-
-    def running(self) -> bool:
-        return self._running
+from tests.support import FakeDevice
 
 
 def test_simulator_calls_back_on_output_changes() -> None:

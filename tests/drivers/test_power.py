@@ -14,23 +14,7 @@ from bench.errors import InfraError
 from bench.timeline import Timeline
 from drivers.console import PtyPair
 from drivers.power import MockPower, PowerDriver, SerialRelay
-
-
-class FakeDevice:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self._running = False
-
-    def start(self) -> None:
-        self.calls.append("start")
-        self._running = True
-
-    def stop(self) -> None:
-        self.calls.append("stop")
-        self._running = False
-
-    def running(self) -> bool:
-        return self._running
+from tests.support import FakeDevice
 
 
 @pytest.fixture
