@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from bench import profiles
 from bench.errors import ConfigError
 from bench.ike import ESP_PROPOSALS, IKE_PROPOSALS
 from bench.mock.knobs import KNOBS
@@ -88,20 +89,6 @@ class Network(Strict):
         return v
 
 
-class Parameters(Strict):
-    """TR-196 / TR-181 parameter names the procedures set and read (a unit's data model may differ)."""
-
-    serving_segw: str = "Device.Services.FAPService.1.FAPControl.LTE.Gateway.SecGWServer1"
-    serving_hems: str = "Device.ManagementServer.URL"
-    s1_far_end: str = "Device.Services.FAPService.1.FAPControl.LTE.Gateway.S1SigLinkServerList"
-    # TR-196 i2 has no IPsec usage parameter in FAPService; Device:2's IPsec.Enable is the nearest.
-    ipsec_usage: str = "Device.IPsec.Enable"
-    ipsec_address: str = "Device.IP.Interface.2.IPv4Address.1.IPAddress"
-    tac: str = "Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC"
-    plmn: str = "Device.Services.FAPService.1.CellConfig.LTE.EPC.PLMNList.1.PLMNID"
-    cell_identity: str = "Device.Services.FAPService.1.CellConfig.LTE.RAN.Common.CellIdentity"
-
-
 class OuterLink(Strict):
     strict: bool = Field(
         False,
@@ -139,7 +126,6 @@ class Operator(Strict):
         None, description="answer S1 Setup with S1 Setup Failure and this S1AP cause, as GROUP:VALUE"
     )
     s1_time_to_wait: Literal["v1s", "v2s", "v5s", "v10s", "v20s", "v60s"] | None = None
-    parameters: Parameters = Parameters()
     initial_hems_access: Literal["private", "public"] = Field(
         "private",
         description="private: Initial HeMS behind the Initial SeGW (5.1.2.2); public: on the internet over "
@@ -163,6 +149,16 @@ class Operator(Strict):
     _hosts = field_validator("initial_segw", "serving_segw", "initial_hems", "serving_hems", "fileserver")(
         classmethod(lambda cls, v: _host(v))
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parameters_moved(cls, data: object) -> object:
+        if isinstance(data, dict) and "parameters" in data:
+            raise ValueError(
+                "operator.parameters moved to each unit's data-model profile: units.NAME.data_model: "
+                "{profile: tr181 | tr098 | FILE, overrides: {NAME: PATH}} (docs/profiles.md)"
+            )
+        return data
 
     @field_validator("s1_setup_failure")
     @classmethod
@@ -289,8 +285,9 @@ class MockSettings(Strict):
     ] = "urn:dslforum-org:cwmp-1-1"
     data_model: Literal["device2", "igd"] = Field(
         "device2",
-        description="the unit's root data model: Device:2 (TR-181) or InternetGatewayDevice with the TR-262 FAP "
-        "components; both carry TR-196 FAPService:2 (an igd unit needs operator.parameters set to its IGD paths)",
+        description="the mock unit's own root data model: Device:2 (TR-181) or InternetGatewayDevice with the "
+        "TR-262 FAP components; both carry TR-196 FAPService:2 (the bench reads units.NAME.data_model, which for "
+        "an igd unit is profile tr098)",
     )
 
     vendor_ca: bool = Field(
@@ -310,6 +307,31 @@ class MockSettings(Strict):
             if knob not in KNOBS:
                 raise ValueError(f"unknown knob {knob!r}, expected one of {', '.join(KNOBS)}")
         return v
+
+
+class DataModelConfig(Strict):
+    """Where the unit keeps what the bench sets and reads: a data-model profile (bench/profiles) and names of
+    it this unit has elsewhere. Resolved and checked when the inventory is read."""
+
+    profile: str = Field(
+        profiles.DEFAULT,
+        description="tr181 (TR-181 Device:2 + TR-196, the default), tr098 (TR-098 InternetGatewayDevice + "
+        "TR-196 + TR-262) or a profile YAML file",
+    )
+    overrides: dict[str, str] = Field({}, description="logical name -> this unit's path, over the profile's")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: object) -> object:
+        return {"profile": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _resolves(self) -> DataModelConfig:
+        self.resolve()
+        return self
+
+    def resolve(self) -> profiles.Profile:
+        return profiles.load(self.profile, self.overrides)
 
 
 class Bounds(Strict):
@@ -376,6 +398,7 @@ class Unit(Strict):
         10.0, ge=0, description="seconds a unit stays off before it is switched on again (capacitors drain)"
     )
     factory_reset: FactoryResetConfig = HemsReset()
+    data_model: DataModelConfig = DataModelConfig()
     mock: MockSettings = MockSettings()
     unit_trust: list[Path] = Field(
         [],

@@ -471,12 +471,13 @@ IGD_TUNNEL_ADDRESS = IGD + "FAP.Tunnel.IKESA.1.IPAddress"
 
 def factory_igd(identity: dict[str, str], values: dict[str, str] | None = None) -> DataModel:
     """The InternetGatewayDevice unit: the IGD root objects, FAPService.1 (one PLMNList), TR-262's FAP.GPS,
-    FAP.Tunnel with IKESA.1 (the inner address) and FAP.PerfMgmt.Config.1 (disabled), FaultMgmt's alarms."""
+    FAP.Tunnel with CryptoProfile.1 (its Enable: the IPsec usage indicator) and IKESA.1 (the inner address) and FAP.PerfMgmt.Config.1 (disabled), FaultMgmt's alarms."""
     m = DataModel(schema=bbf.schema("igd"))
     for obj in ("", "DeviceInfo.", "ManagementServer.", "Services.", "FaultMgmt.", "FAP."):
         m.instantiate(IGD + obj)
     m.add(IGD + "Services.FAPService.")
     m.add(IGD_FAP + "CellConfig.LTE.EPC.PLMNList.")
+    m.add(IGD + "FAP.Tunnel.CryptoProfile.")
     m.add(IGD + "FAP.Tunnel.IKESA.")
     m.add(IGD + "FAP.PerfMgmt.Config.")
     _alarms(m)
@@ -493,6 +494,7 @@ def factory_igd(identity: dict[str, str], values: dict[str, str] | None = None) 
         IGD + "ManagementServer.PeriodicInformInterval": "300",
         IGD_TUNNEL_ADDRESS: "0.0.0.0",
         IGD + "FAP.Tunnel.IKESA.1.Status": "Disabled",
+        IGD + "FAP.Tunnel.CryptoProfile.1.Enable": "true",
         IGD_FAP + "FAPControl.LTE.Gateway.S1SigLinkPort": "36412",
         IGD + "FAP.PerfMgmt.Config.1.PeriodicUploadInterval": "900",
         **(values or {}),

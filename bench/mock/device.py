@@ -81,7 +81,6 @@ class MockDevice:
             "cr_password": op.cr_password,
             "cached_ips": cached_ips,
             "factory_s1": str(inv.network.factory_mme),
-            "parameters": op.parameters.model_dump(),
             "protected": [str(inv.network.core)],
             "leak_to": str(inv.network.serving_hems),
         }

@@ -37,11 +37,11 @@ from bench.mock.datamodel import (
     NOTIFY_ACTIVE,
     CwmpError,
     DataModel,
-    Param,
     SpvRefused,
     factory,
 )
 from bench.mock.s1 import S1Client
+from bench.profiles import mock_profile
 from bench.services.charon import Charon
 
 S1AP_PORT = 36412
@@ -92,7 +92,8 @@ class MockHeNB:
         self.cfg = cfg
         self.knobs: set[str] = set(cfg["knobs"])
         self.ns = cfg["cwmp_ns"]
-        self.p = cfg["parameters"]
+        # Where this unit keeps what the HeMSs set (its firmware's own data model, not the inventory's profile).
+        self.p = mock_profile(cfg.get("data_model", "device2")).paths.model_dump()
         self.workdir = Path(cfg["workdir"])
         self.state = "booting"
         self.vip: str | None = None
@@ -148,17 +149,7 @@ class MockHeNB:
             },
             self.kind,
         )
-        # Parameter names the inventory uses that the BBF model does not have stay settable.
-        for key in ("serving_segw", "s1_far_end", "ipsec_usage", "ipsec_address"):
-            name = self.p[key]
-            if name not in m.params:
-                m.params[name] = Param(
-                    "0.0.0.0" if key == "ipsec_address" else "",
-                    "xsd:boolean" if key == "ipsec_usage" else "xsd:string",
-                    key != "ipsec_address",
-                )
-        if m.params[self.p["ipsec_usage"]].type == "xsd:boolean":
-            m.params[self.p["ipsec_usage"]].value = "true"
+        m.params[self.p["ipsec_usage"]].value = "true"
         return m
 
     # -- console ---------------------------------------------------------------------------------------

@@ -78,6 +78,9 @@ class BenchUnit:
         # How the HeMS knows the unit: its whole DeviceId, so two vendors' units with one serial stay apart.
         self.device = DeviceKey(cfg.identity.oui, cfg.identity.product_class, cfg.identity.serial_number)
         self.bounds = UnitBounds(name, cfg.bounds)
+        # Where this unit keeps what the bench sets and reads (units.NAME.data_model): plans name no path.
+        self.profile = cfg.data_model.resolve()
+        self.paths = self.profile.paths
         self._state = State.OFF
         self.broken: str | None = None
         self.last_boot: Boot | None = None
@@ -161,8 +164,7 @@ class BenchUnit:
     def _prime(self, mark: int) -> Boot:
         """Prime both HeMSs for a boot (the operator's provisioning): the Initial HeMS assigns the Serving
         SeGW and HeMS, the Serving HeMS configures S1 and IPsec usage at registration."""
-        run, op = self.run, self.run.inv.operator
-        p = op.parameters
+        run, op, p = self.run, self.run.inv.operator, self.paths
         for hems in run.topology.hems.values():
             hems.drop_queued(self.device)
         serving = [
@@ -229,13 +231,19 @@ class BenchUnit:
             self._cycle()
         tl, bounds, op = self.run.timeline, self.bounds, self.run.inv.operator
         mark = self.boot.mark
-        self._wait_quoting_segws(
-            lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
-            and ike_id_matches(self.ike_id, e.data.get("remote_id")),
-            bounds.boot,
-            f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
-            mark,
-        )  # fmt: skip
+        try:
+            self._wait_quoting_segws(
+                lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
+                and ike_id_matches(self.ike_id, e.data.get("remote_id")),
+                bounds.boot,
+                f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
+                mark,
+            )  # fmt: skip
+        except DeviceError as exc:
+            refused = self._spv_refusals()
+            if not refused:
+                raise
+            raise DeviceError(f"{exc}; {refused}") from None
         if to is State.REGISTERED:
             tl.wait_for(
                 lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "serving-hems",
@@ -251,6 +259,23 @@ class BenchUnit:
                     f"unit {self.name} registered: its S1 Setup Request at the MME (pre-condition)",
                     mark,
                 )  # fmt: skip
+
+    def _spv_refusals(self) -> str:
+        """The HeMSs' SetParameterValues of this boot the unit refused: a path the unit does not have names a
+        wrong data-model profile (units.NAME.data_model)."""
+        said = []
+        for call, what in ((self.boot.initial_spv, "Serving SeGW/HeMS assignment"),
+                           (self.boot.serving_spv, "registration")):  # fmt: skip
+            with contextlib.suppress(DeviceError):
+                result = call.result(0) if call.done() else None
+                if isinstance(result, CwmpFault):
+                    faults = ", ".join(f"{f.name} {f.code} {f.string}" for f in result.param_faults)
+                    said.append(
+                        f"the unit refused the {what}: fault {result.fault_code} ({faults or result.fault_string})"
+                    )
+        if not said:
+            return ""
+        return f"{'; '.join(said)} (paths from units.{self.name}.data_model, profile {self.profile.name})"
 
     def _reset(self, inform: Event | None) -> None:
         """Factory reset, the inventory's way (units.NAME.factory_reset); the unit is then booting fresh."""

@@ -18,8 +18,6 @@ from bench.timeline import Event
 from bench.unit import BenchUnit
 from testplans.ts32593.procedures import describe_result, get_values, rpc, s1_carries
 
-EPC = "Device.Services.FAPService.1.CellConfig.LTE.EPC."
-TAC, EAID = EPC + "TAC", EPC + "EAID"
 USER, PASSWORD = "cm", "cm-download-secret"
 
 
@@ -41,7 +39,8 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
 
     def on_inform(h: Hems, device: DeviceKey, events: list[str], params: dict[str, str]) -> None:
         if device == bench_run.unit.device and "7 TRANSFER COMPLETE" in events and not probe:
-            probe["gpv"] = h.queue_rpc(device, "GetParameterValues", names=[TAC, EAID])
+            paths = bench_run.unit.paths
+            probe["gpv"] = h.queue_rpc(device, "GetParameterValues", names=[paths.tac, paths.eaid])
 
     hems.on_inform = on_inform
     mark = bench_run.timeline.mark()
@@ -64,6 +63,7 @@ def test_configuration_by_file_download(
 ) -> None:
     fs = bench_run.topology.fileserver
     assert fs is not None, "the topology has no file server"
+    TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
     values = {TAC: str(random.randint(1, 65000)), EAID: str(random.randint(1, 16000000))}
     data = configfile.build(values)
     path = fs.add_file(f"/cm/{proto}-{values[TAC]}.xml", data, USER, PASSWORD)
@@ -111,6 +111,7 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
 ) -> None:
     fs = bench_run.topology.fileserver
     assert fs is not None, "the topology has no file server"
+    TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid
     before = get_values(bench_run, steps, "pre", [TAC, EAID])
     new = {
         EAID: str((int(before[EAID] or "0") + 7) % 16000000),

@@ -13,14 +13,12 @@ from bench.steps import Steps
 from bench.unit import BenchUnit
 from testplans.ts32593.procedures import describe_result, get_values, read_back, rpc, s1_carries, set_values
 
-EPC = "Device.Services.FAPService.1.CellConfig.LTE.EPC."
-TAC, EAID = EPC + "TAC", EPC + "EAID"
-
 
 @pytest.mark.clause("5.2.3")
 def test_configuration_by_set_parameter_values(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
 ) -> None:
+    TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
     values = {TAC: str(random.randint(2, 65000)), EAID: str(random.randint(1, 16000000))}
     mark = bench_run.timeline.mark()
     set_values(bench_run, steps, "2", {n: (v, "xsd:unsignedInt") for n, v in values.items()}, "cm-5.2.3")
@@ -32,13 +30,15 @@ def test_configuration_by_set_parameter_values(
 def test_invalid_set_is_refused_as_a_whole(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
 ) -> None:
+    TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
+    serial, unknown = registered_unit.paths.serial_number, TAC.rpartition(".")[0] + ".NoSuchParameter"
     before = get_values(bench_run, steps, "pre", [TAC, EAID])
     new_eaid = str((int(before[EAID] or "0") + 1) % 16000000)
     bad = {
         EAID: (new_eaid, "xsd:unsignedInt"),  # valid on its own: must not be applied either
         TAC: ("70000", "xsd:unsignedInt"),  # out of range: 9007
-        "Device.DeviceInfo.SerialNumber": ("X", "xsd:string"),  # not writable: 9008
-        EPC + "NoSuchParameter": ("1", "xsd:string"),  # unknown: 9005
+        serial: ("X", "xsd:string"),  # not writable: 9008
+        unknown: ("1", "xsd:string"),  # unknown: 9005
     }
     result = rpc(
         bench_run,
@@ -50,7 +50,7 @@ def test_invalid_set_is_refused_as_a_whole(
     )
     if not isinstance(result, CwmpFault):
         steps.fail("3", "a Fault refusing the whole set", describe_result(result))
-    expected = {TAC: 9007, "Device.DeviceInfo.SerialNumber": 9008, EPC + "NoSuchParameter": 9005}
+    expected = {TAC: 9007, serial: 9008, unknown: 9005}
     got = {name: code for name, code, _ in result.param_faults}
     wrong = {n: got.get(n) for n, code in expected.items() if got.get(n) != code}
     if result.fault_code != 9003 or wrong:

@@ -23,7 +23,7 @@ def test_inform_after_ipsec_address_change(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
 ) -> None:
     unit, op, tl = registered_unit, bench_run.inv.operator, bench_run.timeline
-    bounds, param = unit.bounds, op.parameters.ipsec_address
+    bounds, param = unit.bounds, unit.paths.ipsec_address
     boot = unit.boot
     segw = bench_run.topology.segw["ssegw"]
 

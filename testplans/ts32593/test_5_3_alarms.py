@@ -13,17 +13,16 @@ from bench.timeline import Event
 from bench.unit import BenchUnit
 from testplans.ts32593.procedures import get_values, read_back, set_values
 
-FM = "Device.FaultMgmt."
 # The mock unit's SupportedAlarm instances; its console raises them with `alarm raise N`.
 MECHANISMS = {1: "0 Expedited", 2: "1 Queued", 3: "2 Logged", 4: "3 Disabled"}
 
 
-def mechanism(n: int) -> str:
-    return f"{FM}SupportedAlarm.{n}.ReportingMechanism"
+def mechanism(bench_run: BenchRun, n: int) -> str:
+    return bench_run.unit.paths.alarm(n) + "ReportingMechanism"
 
 
 def configure(bench_run: BenchRun, steps: Steps, step: str) -> None:
-    values = {mechanism(n): m for n, m in MECHANISMS.items()}
+    values = {mechanism(bench_run, n): m for n, m in MECHANISMS.items()}
     set_values(bench_run, steps, step, {n: (v, "xsd:string") for n, v in values.items()}, "fm-5.3.1")
     read_back(bench_run, steps, step, values)
 
@@ -121,9 +120,10 @@ def test_logged_alarm_is_not_informed_but_kept(
 ) -> None:
     configure(bench_run, steps, "pre")
     ident = raise_unreported(bench_run, steps, 3, "Logged")
-    history = get_values(bench_run, steps, "2", [FM + "HistoryEvent."])
+    table = bench_run.unit.paths.history_event
+    history = get_values(bench_run, steps, "2", [table])
     if ident not in history.values():
-        steps.fail("2", f"the Logged alarm {ident} in {FM}HistoryEvent",
+        steps.fail("2", f"the Logged alarm {ident} in {table}",
                    f"{sum(1 for n in history if n.endswith('.AlarmIdentifier'))} history entries, none of it")  # fmt: skip
 
 

@@ -14,7 +14,6 @@ from bench.timeline import Event
 from bench.unit import BenchUnit
 from testplans.ts32593.procedures import read_back, set_values
 
-PM = "Device.FAP.PerfMgmt.Config.1."
 USER, PASSWORD = "pm", "pm-upload-secret"
 
 
@@ -25,6 +24,7 @@ def configure(bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: 
     fs.add_user(USER, PASSWORD)
     fs.local(USER, f"/pm-{proto}/").mkdir(parents=True, exist_ok=True)  # the operator's upload folder
     url = fs.url(proto, f"/pm-{proto}/")
+    PM = bench_run.unit.paths.pm_config  # the unit's data-model profile
     interval = bench_run.unit.bounds.pm_interval
     values = {
         PM + "URL": (url, "xsd:string"),
@@ -51,6 +51,7 @@ def uploads(bench_run: BenchRun, proto: str) -> object:
 
 
 def stop_uploads(bench_run: BenchRun, steps: Steps) -> None:
+    PM = bench_run.unit.paths.pm_config
     set_values(bench_run, steps, "post", {PM + "Enable": ("false", "xsd:boolean")}, "pm-off")
 
 

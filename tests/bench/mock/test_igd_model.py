@@ -14,14 +14,6 @@ from bench.mock.henb import MockHeNB
 IGD = "InternetGatewayDevice."
 NS = "urn:dslforum-org:cwmp-1-1"
 IDENT = {"manufacturer": "m", "oui": "00D0B7", "product_class": "p", "serial_number": "S1"}
-# operator.parameters for an IGD unit (docs/mock.md gives the same in its commented example).
-IGD_PARAMETERS = {
-    "serving_segw": IGD + "Services.FAPService.1.FAPControl.LTE.Gateway.SecGWServer1",
-    "serving_hems": IGD + "ManagementServer.URL",
-    "s1_far_end": IGD + "Services.FAPService.1.FAPControl.LTE.Gateway.S1SigLinkServerList",
-    "ipsec_usage": IGD + "X_HENB_BENCH_IPsecEnable",
-    "ipsec_address": IGD_TUNNEL_ADDRESS,
-}
 
 
 def test_shipped_igd_schema_is_what_the_bbf_xml_says() -> None:
@@ -45,7 +37,6 @@ def _unit(tmp_path: Path) -> MockHeNB:
         "knobs": [],
         "cwmp_ns": NS,
         "data_model": "igd",
-        "parameters": IGD_PARAMETERS,
         "workdir": str(tmp_path),
         "identity": IDENT,
         "initial_hems_url": "http://ihems.example:7547/",
