@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import profiles
 from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
@@ -28,8 +29,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         ident = unit.identity
         print(
             f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} power={unit.power.driver} "
-            f"console={unit.console.driver} wan={unit.wan.driver}"
+            f"console={unit.console.driver} wan={unit.wan.driver} data_model={unit.data_model.profile}"
         )
+        for path in profiles.unknown_paths(unit.data_model.resolve()):
+            print(f"data model: {name}: {path} is not in the BBF data models (a vendor extension?)")
     for note in check_pki(inv):
         print(f"pki: {note}")
     print(f"{args.inventory}: OK")

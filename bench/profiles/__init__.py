@@ -162,6 +162,7 @@ def mock_profile(kind: str) -> Profile:
     return load("tr098" if kind == "igd" else "tr181")
 
 
+@lru_cache(maxsize=len(ROOTS))
 def _model_objects(root: str) -> dict[str, set[str]]:
     """Object path template -> parameter names, from the vendored BBF XML, for the root data model `root`:
     Device: TR-181 with TR-196 under Services; InternetGatewayDevice: TR-262's components and TR-157's FaultMgmt

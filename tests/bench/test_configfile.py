@@ -7,8 +7,13 @@ import pytest
 from bench import configfile
 
 
-def test_build_validates_and_parses_back() -> None:
-    params = {"Device.ManagementServer.PeriodicInformInterval": "60", "Device.IPsec.Enable": "true"}
+@pytest.mark.parametrize("root", ["Device.", "InternetGatewayDevice."])
+def test_build_validates_and_parses_back(root: str) -> None:
+    # Names as the unit's data model has them: TR-181 Device:2 or TR-098 InternetGatewayDevice.
+    params = {
+        root + "ManagementServer.PeriodicInformInterval": "60",
+        root + "FAP.PerfMgmt.Config.1.Enable": "true",
+    }
     blob = configfile.build(params)
     assert configfile.validate(blob) == []
     assert configfile.parse(blob) == params
@@ -20,6 +25,7 @@ def test_build_validates_and_parses_back() -> None:
         b"not xml",
         b"<configDataFile xmlns='urn:henb-bench:configfile:1'/>",
         configfile.build({"Device.A": "1"}).replace(b'name="Device.A"', b'name="Internet.A"'),
+        configfile.build({"Device.A": "1"}).replace(b'name="Device.A"', b'name="InternetGatewayDeviceA"'),
         configfile.build({"Device.A": "1", "Device.B": "2"}).replace(b'name="Device.B"', b'name="Device.A"'),
     ],
 )

@@ -173,3 +173,20 @@ def test_operator_parameters_moved_to_the_units_profile() -> None:
         "operator: operator.parameters moved to each unit's data-model profile: units.NAME.data_model"
         in str(err.value)
     )
+
+
+def test_check_names_each_units_profile_and_its_paths_outside_the_bbf_models(tmp_path: Path) -> None:
+    from tests.support import henb_bench
+
+    data = _inventory(
+        {"data_model": {"profile": "tr098", "overrides": {"tac": "InternetGatewayDevice.X_ACME_TAC"}}}
+    )
+    (tmp_path / "inv.yaml").write_text(yaml.safe_dump(data))
+    res = henb_bench("--inventory", str(tmp_path / "inv.yaml"), "check")
+    assert res.returncode == 0, res.stderr
+    assert "data_model=tr098" in res.stdout
+    assert (
+        "data model: henb-01: tac: InternetGatewayDevice.X_ACME_TAC is not in the BBF data models"
+        in res.stdout
+    )
+    assert res.stdout.count("not in the BBF data models") == 1
