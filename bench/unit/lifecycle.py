@@ -210,7 +210,8 @@ class BenchUnit:
     def _wait_quoting_segws(
         self, pred: Callable[[Event], bool], timeout: float, what: str, mark: int
     ) -> Event:
-        """Wait on the timeline; a timeout adds what the SeGWs' charons said when they refused the unit."""
+        """Wait on the timeline; a timeout adds what the SeGWs' charons said when they refused the unit, and
+        the HeMSs' SetParameterValues the unit refused."""
         try:
             return self.run.timeline.wait_for(pred, timeout, what, mark)
         except DeviceError as exc:
@@ -218,6 +219,7 @@ class BenchUnit:
             after = events[0].t if events else self.run.timeline.t0
             said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
                     if (r := s.refusals(after))]  # fmt: skip
+            said += [refused] if (refused := self._spv_refusals()) else []
             if not said:
                 raise
             raise DeviceError(f"{exc}; {'; '.join(said)}") from None
@@ -231,21 +233,15 @@ class BenchUnit:
             self._cycle()
         tl, bounds, op = self.run.timeline, self.bounds, self.run.inv.operator
         mark = self.boot.mark
-        try:
-            self._wait_quoting_segws(
-                lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
-                and ike_id_matches(self.ike_id, e.data.get("remote_id")),
-                bounds.boot,
-                f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
-                mark,
-            )  # fmt: skip
-        except DeviceError as exc:
-            refused = self._spv_refusals()
-            if not refused:
-                raise
-            raise DeviceError(f"{exc}; {refused}") from None
+        self._wait_quoting_segws(
+            lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
+            and ike_id_matches(self.ike_id, e.data.get("remote_id")),
+            bounds.boot,
+            f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
+            mark,
+        )  # fmt: skip
         if to is State.REGISTERED:
-            tl.wait_for(
+            self._wait_quoting_segws(
                 lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "serving-hems",
                 bounds.boot,
                 f"unit {self.name} registered with the Serving HeMS (pre-condition)",
@@ -263,9 +259,11 @@ class BenchUnit:
     def _spv_refusals(self) -> str:
         """The HeMSs' SetParameterValues of this boot the unit refused: a path the unit does not have names a
         wrong data-model profile (units.NAME.data_model)."""
-        said = []
-        for call, what in ((self.boot.initial_spv, "Serving SeGW/HeMS assignment"),
-                           (self.boot.serving_spv, "registration")):  # fmt: skip
+        boot, said = self.last_boot, []
+        if boot is None:
+            return ""
+        for call, what in ((boot.initial_spv, "Serving SeGW/HeMS assignment"),
+                           (boot.serving_spv, "registration")):  # fmt: skip
             with contextlib.suppress(DeviceError):
                 result = call.result(0) if call.done() else None
                 if isinstance(result, CwmpFault):

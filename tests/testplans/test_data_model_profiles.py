@@ -75,3 +75,26 @@ def test_tr181_profile_on_an_igd_unit_fails_naming_the_unknown_path(
     assert "FAILED  5.3.1" in summary, summary
     assert f"the unit refused the Serving SeGW/HeMS assignment: fault 9003 ({gw} 9005" in summary, summary
     assert "(paths from units.henb-01.data_model, profile tr181)" in summary, summary
+
+
+@pytest.mark.netns
+@needs_root()
+def test_an_override_the_unit_lacks_fails_at_registration_naming_it(
+    fast_inventory: Path, tmp_path: Path
+) -> None:
+    data = yaml.safe_load(fast_inventory.read_text())
+    tac = "Device.Services.FAPService.1.CellConfig.LTE.EPC.X_ACME_TAC"
+    next(iter(data["units"].values()))["data_model"] = {"overrides": {"tac": tac}}
+    inventory = tmp_path / "override.yaml"
+    inventory.write_text(yaml.safe_dump(data))
+    res = henb_bench("--inventory", str(inventory), "run", "--clause", "5.2.3", "--exitfirst",
+                     "--out", str(tmp_path / "captures"))  # fmt: skip
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, f"expected exit 1 (unit failed), got {res.returncode}:\n{out[-3000:]}"
+    summary = out[out.rfind("henb-bench:") :]
+    assert "FAILED  5.2.3" in summary and "registered with the Serving HeMS (pre-condition)" in summary, (
+        summary
+    )
+    assert f"the unit refused the registration: fault 9003 ({tac} 9005 Invalid parameter name)" in summary, (
+        summary
+    )
