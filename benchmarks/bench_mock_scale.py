@@ -69,7 +69,7 @@ def run(inv_path: Path, n: int) -> dict[str, float]:
             )
             devices.append(dev)
         # The Serving HeMS gives each unit its S1 address, as the bench does at power-on.
-        op, p = inv.operator, inv.operator.parameters
+        op, p = inv.operator, base.data_model.resolve().paths
         for dev in devices:
             ident = dev.unit.identity
             device = DeviceKey(ident.oui, ident.product_class, ident.serial_number)
