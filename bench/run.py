@@ -334,6 +334,7 @@ class BenchRun:
             "bench": self.inv.bench.name,
             "unit": self.unit_name,
             "identity": ident.model_dump(),
+            "data_model": self.unit_cfg.data_model.resolve().model_dump(),  # the paths the bench used
             "reported": reported_identity(self.timeline.events()),
             "knobs": self.knobs,
             "t0": self.timeline.t0,

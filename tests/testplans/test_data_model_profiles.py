@@ -46,7 +46,9 @@ def test_igd_unit_with_the_tr098_profile_passes_the_whole_plan(inventory: Path, 
     summary = res.stdout[res.stdout.rfind("henb-bench:") :]
     assert res.returncode == 0, summary[-4000:] or res.stderr[-3000:]
     assert "FAILED" not in summary and "ERROR" not in summary, summary
-    results = json.loads((next(out.iterdir()) / "run.json").read_text())["results"]
+    run = json.loads((next(out.iterdir()) / "run.json").read_text())
+    assert run["data_model"]["name"] == "tr098" and run["data_model"]["root"] == "InternetGatewayDevice."
+    results = run["results"]
     assert {r["clause"] for r in results if r["outcome"] == "passed"} == {
         "5.1.2.2", "5.1.3", "5.2.2", "5.2.3", "5.2.4", "5.3.1", "5.3.2", "5.4.1", "5.4.2",
     }  # fmt: skip
