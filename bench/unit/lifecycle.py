@@ -58,6 +58,7 @@ class UnitBounds:
     factory_reset: Bound
     pm_interval: int
     pm_tolerance: Bound
+    transfer_complete: Bound
 
     def __init__(self, name: str, bounds: Bounds) -> None:
         for key in Bounds.model_fields:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bench.cwmp import CwmpFault, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
 from bench.run import BenchRun
@@ -78,3 +80,12 @@ def s1_carries(bench_run: BenchRun, steps: Steps, step: str, tac: int, since: in
         f"an eNB Configuration Update (or S1 Setup Request) with TAC {tac} at the MME",
         since,
     )
+
+
+def offered_protocol(bench_run: BenchRun, proto: str) -> None:
+    """Skip a file transfer test over `proto` unless the unit lists it (units.NAME.transfer_protocols)."""
+    protocols = bench_run.unit.cfg.transfer_protocols
+    if proto not in protocols:
+        pytest.skip(
+            f"{proto} is not in units.{bench_run.unit.name}.transfer_protocols ({', '.join(protocols)})"
+        )
