@@ -417,6 +417,16 @@ class BenchUnit:
                     + "\n  ".join(lines[max(0, hits[-1] - 10) : hits[-1] + 1])
                 )
 
+    def rebooted_on_request(self, why: str) -> None:
+        """The unit rebooted because a plan asked for something that needs it (a configuration file applied at
+        boot): its boot banner since then belongs to this boot, not to a crash."""
+        if self._banner is not None:
+            lines = self.console.lines()
+            hits = [i for i in range(self._boot_line, len(lines)) if self._banner.search(lines[i])]
+            if hits:
+                self._boot_line = hits[-1]
+        self._event("reboot", reason=why)
+
     def _event(self, kind: str, **data: Any) -> None:
         self.run.timeline.add("unit", kind, unit=self.name, **data)
 

@@ -76,6 +76,11 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
         bound = bench_run.unit.bounds.transfer_complete
         done = steps.wait(step, transfer_complete(key), bound,
                           f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1", mark)  # fmt: skip
+        booted = bench_run.timeline.first(
+            lambda e: e.source == "hems" and e.kind == "inform" and "1 BOOT" in e.data.get("events", ()), mark
+        )
+        if booted is not None and booted.seq < done.seq:  # it rebooted to apply the file, as TR-069 allows
+            bench_run.unit.rebooted_on_request(f"5.2.2: Download {key} applied at boot")
     finally:
         hems.on_inform = None
     return Completion(done.data.get("fault_code", -1), done.data.get("fault_string", ""), "TransferComplete",
