@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import transfer_faults
 from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
@@ -29,6 +30,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(
             f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} power={unit.power.driver} "
             f"console={unit.console.driver} wan={unit.wan.driver}"
+        )
+        own = unit.config_file
+        cfg = f"{own.path} ({len(own.read_back)} value(s) read back)" if own else "the bench's XML"
+        if own is None and unit.kind == "physical":
+            cfg += " (only the mock reads it: give config_file, the unit's own)"
+        print(
+            f"  5.2.2/5.4.2: {cfg}, FaultCodes of {transfer_faults.family(unit.cwmp_amendment)}, "
+            f"over {', '.join(unit.transfer_protocols)}"
         )
     for note in check_pki(inv):
         print(f"pki: {note}")

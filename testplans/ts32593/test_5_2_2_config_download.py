@@ -127,7 +127,14 @@ def test_configuration_by_file_download(
         seen = steps.describe(fetched) if fetched else "no download of it at the file server"
         steps.fail("2", f"{path} fetched from the file server over {proto} as user {USER}", seen)
     if done.fault_code != 0:
-        steps.fail("3", "the download completed with FaultCode 0",
+        unit = bench_run.unit
+        physical = own is None and unit.cfg.kind == "physical"
+        hint = (
+            f" (the file is the bench's XML: give units.{unit.name}.config_file, the unit's own)"
+            if physical
+            else ""
+        )
+        steps.fail("3", f"the download completed with FaultCode 0{hint}",
                    f"{done.how}: FaultCode {done.fault_code} {done.fault_string}", done.event)  # fmt: skip
     reported = done.gpv.result(bench_run.unit.bounds.step) if done.gpv else None
     if isinstance(reported, GpvResult) and reported.values != values:
