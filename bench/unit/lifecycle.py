@@ -88,6 +88,7 @@ class BenchUnit:
         self._off_at = 0.0
         self._boot_line = 0
         self._crashes_seen = 0
+        self._reboots_asked = 0  # reboots a plan caused since the last boot banner was accounted for
         self._banner = re.compile(cfg.console.boot_banner) if cfg.console.boot_banner else None
         self.say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)
         self.hw = build_hardware(name, cfg, run, index, knobs)
@@ -187,6 +188,7 @@ class BenchUnit:
         )
         self.last_boot = Boot(mark, initial, serving_call, serving, registration)
         self._boot_line = len(self.console.lines())
+        self._reboots_asked = 0
         return self.last_boot
 
     def _factory_fresh(self) -> None:
@@ -408,7 +410,10 @@ class BenchUnit:
         if self._banner is not None:
             lines = self.console.lines()
             hits = [i for i in range(self._boot_line, len(lines)) if self._banner.search(lines[i])]
-            if len(hits) > 1:
+            if 1 < len(hits) <= 1 + self._reboots_asked:
+                self._reboots_asked -= len(hits) - 1
+                self._boot_line = hits[-1]
+            elif len(hits) > 1:
                 self._boot_line = hits[-1]
                 self._event("health", verdict="reboot", line=lines[hits[-1]])
                 raise DeviceError(
@@ -419,12 +424,9 @@ class BenchUnit:
 
     def rebooted_on_request(self, why: str) -> None:
         """The unit rebooted because a plan asked for something that needs it (a configuration file applied at
-        boot): its boot banner since then belongs to this boot, not to a crash."""
-        if self._banner is not None:
-            lines = self.console.lines()
-            hits = [i for i in range(self._boot_line, len(lines)) if self._banner.search(lines[i])]
-            if hits:
-                self._boot_line = hits[-1]
+        boot): one more boot banner is this reboot's, not a crash (the console may show it later than the HeMS
+        hears of the boot)."""
+        self._reboots_asked += 1
         self._event("reboot", reason=why)
 
     def _event(self, kind: str, **data: Any) -> None:

@@ -13,15 +13,18 @@ from bench.steps import Steps
 from testplans.ts32593.flows import s1ap
 
 
-def rpc(bench_run: BenchRun, steps: Steps, step: str, method: str, **args: Any) -> RpcResult:
-    """`method` on the unit from the Serving HeMS, now (a connection request opens the session)."""
+def rpc(
+    bench_run: BenchRun, steps: Steps, step: str, method: str, timeout: float | None = None, **args: Any
+) -> RpcResult:
+    """`method` on the unit from the Serving HeMS, now (a connection request opens the session); its response
+    within `timeout` (default bounds.step)."""
     unit, op = bench_run.unit, bench_run.inv.operator
     hems = bench_run.topology.hems["serving-hems"]
     try:
         return hems.call(
             unit.device,
             method,
-            timeout=unit.bounds.step,
+            timeout=unit.bounds.step if timeout is None else timeout,
             connection_request=True,
             cr_username=op.cr_username,
             cr_password=op.cr_password,

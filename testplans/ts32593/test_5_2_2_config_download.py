@@ -65,7 +65,9 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
     hems.on_inform = on_inform
     mark = bench_run.timeline.mark()
     try:
-        result = rpc(bench_run, steps, step, "Download", file_type=file_type, url=url,
+        # A unit that answers Status 0 fetches and applies the file before it answers: the transfer's bound.
+        bound = bench_run.unit.bounds.transfer_complete
+        result = rpc(bench_run, steps, step, "Download", timeout=bound, file_type=file_type, url=url,
                      username=USER, password=password, file_size=size, command_key=key)  # fmt: skip
         if isinstance(result, CwmpFault):
             return Completion(result.fault_code, result.fault_string, "a fault answering the Download")
@@ -73,7 +75,6 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
             steps.fail(step, "a DownloadResponse with Status 0 or 1", describe_result(result))
         if result.status == 0:
             return Completion(0, "", "DownloadResponse Status 0 (applied)")
-        bound = bench_run.unit.bounds.transfer_complete
         done = steps.wait(step, transfer_complete(key), bound,
                           f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1", mark)  # fmt: skip
         booted = bench_run.timeline.first(
