@@ -728,6 +728,10 @@ class MockHeNB:
 
     def transfer_done(self, method: str, key: str, code: int, text: str, start: str) -> None:
         self.requests.append(self.transfer_request(key, code, text, start))
+        if "no_m_download_event" in self.knobs and method == "M Download":
+            self.log("bug: reporting the Download without M Download in the Inform")
+            self.notify({"7 TRANSFER COMPLETE": ""})
+            return
         self.notify({"7 TRANSFER COMPLETE": "", method: key})
 
     def fault_code(self, code: int, upload: bool = False) -> int:

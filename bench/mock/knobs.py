@@ -39,6 +39,8 @@ KNOBS: dict[str, str] = {
     "cwmp_amendment (9010 where 9016/9018 are due, 9016/9018 where 9010 is)",
     "no_transfer_complete_after_reboot": "reboots to apply a downloaded configuration and never reports the "
     "Download after the boot (no M Download, 7 TRANSFER COMPLETE or TransferComplete)",
+    "no_m_download_event": "sends a Download's TransferComplete in a session whose Inform carries 7 TRANSFER "
+    "COMPLETE but not M Download with the CommandKey",
     # Not misbehaviour: what real units also do, which the plans must accept (tests/testplans/test_config_download.py).
     "download_status_0": "applies a configuration file within the Download RPC: DownloadResponse Status 0, or a "
     "fault with the FaultCode",

@@ -64,6 +64,8 @@ _TABLE = [
     ("5.2.2", "2", "the file fetched from the file server with the given credentials", "download_not_fetched"),
     ("5.2.2", "1", "after DownloadResponse Status 1, a TransferComplete within bounds.transfer_complete (a reboot "
      "may come between)", "no_transfer_complete_after_reboot"),
+    ("5.2.2", "3", "the TransferComplete's session opened by an Inform with 7 TRANSFER COMPLETE and M Download "
+     "with the CommandKey (TR-069)", "no_m_download_event"),
     ("5.2.2", "3", "the configuration applied before TransferComplete (FaultCode 0) or DownloadResponse Status 0, "
      "and read back (the inventory's config_file.read_back for a unit's own file)", "transfer_complete_before_apply"),
     ("5.2.2", "S1", "the downloaded TAC carried to the MME in an eNB Configuration Update", "no_enb_config_update"),

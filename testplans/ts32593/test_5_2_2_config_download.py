@@ -82,6 +82,19 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
         )
         if booted is not None and booted.seq < done.seq:  # it rebooted to apply the file, as TR-069 allows
             bench_run.unit.rebooted_on_request(f"5.2.2: Download {key} applied at boot")
+        informs = bench_run.timeline.find(
+            lambda e: (
+                e.source == "hems" and e.kind == "inform" and e.data.get("serial") == bench_run.unit.serial
+            ),
+            mark,
+            done.seq,
+        )
+        session = informs[-1] if informs else None  # the Inform that opened the TransferComplete's session
+        data = session.data if session else {}
+        events = list(zip(data.get("events", ()), data.get("command_keys", ()), strict=False))
+        if ("M Download", key) not in events or "7 TRANSFER COMPLETE" not in dict(events):
+            steps.fail("3", f"the TransferComplete's session opened by an Inform with 7 TRANSFER COMPLETE and "
+                       f"M Download {key} (TR-069)", f"events {events}", session or done)  # fmt: skip
     finally:
         hems.on_inform = None
     return Completion(done.data.get("fault_code", -1), done.data.get("fault_string", ""), "TransferComplete",

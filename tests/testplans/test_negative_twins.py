@@ -122,6 +122,15 @@ TWINS = [
         ],
     ),
     ("partial_download", "5.2.2", "3", ["nothing applied after a failed download"]),
+    (
+        "no_m_download_event",
+        "5.2.2",
+        "3",
+        [
+            "an Inform with 7 TRANSFER COMPLETE and M Download dl-http-",
+            "events [('7 TRANSFER COMPLETE', '')]",
+        ],
+    ),
     ("spv_not_applied", "5.2.3", "2", ["the values just set, read back", "EPC.TAC"]),
     ("partial_spv", "5.2.3", "3", ["nothing changed by the refused set", "(part of the set was applied)"]),
     ("bad_spv_fault_codes", "5.2.3", "3", ["TAC 9007, SerialNumber 9008, NoSuchParameter 9005", "TAC 9002"]),
