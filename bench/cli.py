@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import profiles
+from bench import profiles, transfer_faults
 from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError
 from bench.hems.standalone import add_parser as add_hems_parser
@@ -33,6 +33,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
         for path in profiles.unknown_paths(unit.data_model.resolve()):
             print(f"data model: {name}: {path} is not in the BBF data models (a vendor extension?)")
+        own = unit.config_file
+        cfg = f"{own.path} ({len(own.read_back)} value(s) read back)" if own else "the bench's XML"
+        if own is None and unit.kind == "physical":
+            cfg += " (only the mock reads it: give config_file, the unit's own)"
+        print(
+            f"  5.2.2/5.4.2: {cfg}, FaultCodes of {transfer_faults.family(unit.cwmp_amendment)}, "
+            f"over {', '.join(unit.transfer_protocols)}"
+        )
     for note in check_pki(inv):
         print(f"pki: {note}")
     print(f"{args.inventory}: OK")

@@ -351,6 +351,12 @@ class Bounds(Strict):
     )
     pm_interval: int = Field(300, ge=1, description="the PeriodicUploadInterval the PM plans configure")
     pm_tolerance: float = Field(5.0, ge=0, description="how far an upload may be from its interval")
+    transfer_complete: float = Field(
+        600.0,
+        gt=0,
+        description="a Download's TransferComplete after its DownloadResponse: long enough for a unit that "
+        "reboots to apply the file and reports it after the boot",
+    )
 
 
 class HemsReset(Strict):
@@ -386,6 +392,33 @@ FactoryResetConfig = Annotated[
 ]
 
 
+TransferProtocol = Literal["http", "https", "ftp", "sftp"]
+
+
+class ConfigFile(Strict):
+    """The unit's own configuration file for 5.2.2 (any vendor format, served as it is) and what the bench
+    reads back once it is applied."""
+
+    path: Path = Field(description="the file, served byte for byte")
+    file_type: str = Field("3 Vendor Configuration File", description="the Download's FileType")
+    read_back: Annotated[dict[str, str], Field(min_length=1)] = Field(
+        description="parameter -> value the unit shows once the file is applied"
+    )
+    corrupt: Path | None = Field(
+        None, description="a corrupt variant for the failure test (default: the bench truncates the file)"
+    )
+    invalid: Path | None = Field(
+        None, description="a well-formed variant with a value the unit must refuse (default: that test skips)"
+    )
+
+    @field_validator("path", "corrupt", "invalid")
+    @classmethod
+    def _readable(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"expected a readable file, found {str(v)!r}")
+        return v
+
+
 class Unit(Strict):
     identity: Identity
     power: PowerConfig
@@ -399,6 +432,23 @@ class Unit(Strict):
     )
     factory_reset: FactoryResetConfig = HemsReset()
     data_model: DataModelConfig = DataModelConfig()
+    cwmp_amendment: int = Field(
+        2,
+        ge=1,
+        le=6,
+        description="the TR-069 amendment the unit implements (Issue 1 Amendment N), which sets the download "
+        "FaultCodes expected: 1 (CWMP 1.0) reports 9010 where 2 and later report 9016/9017/9018; default 2, the "
+        "one TS 32.593 cites",
+    )
+    transfer_protocols: Annotated[list[TransferProtocol], Field(min_length=1)] = Field(
+        ["http", "https"],
+        description="the file transfer protocols 5.2.2 (download) and 5.4.2 (upload) test; TR-181 makes only "
+        "HTTP and HTTPS mandatory",
+    )
+    config_file: ConfigFile | None = Field(
+        None,
+        description="the unit's own configuration file for 5.2.2 (default: the bench's XML, for the mock)",
+    )
     mock: MockSettings = MockSettings()
     unit_trust: list[Path] = Field(
         [],

@@ -46,7 +46,7 @@ PREFIX = worker_prefix(os.environ.get("HB_TEST_PREFIX", "hb-"), os.environ.get("
 # Waits for what must come are bounds, paid only when it does not: they allow for a machine at load 10 on
 # two cores (the twins that fail by a timeout wait them out, in parallel with the rest under xdist).
 FAST_BOUNDS = {"boot": 15, "step": 8, "address_change_inform": 8, "s1_init": 6, "alarm_inform": 3, "quiet": 1,
-               "factory_reset": 8, "pm_interval": 1, "pm_tolerance": 0.6}  # fmt: skip
+               "factory_reset": 8, "pm_interval": 1, "pm_tolerance": 0.6, "transfer_complete": 8}  # fmt: skip
 
 
 def write_inventory(

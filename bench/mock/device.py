@@ -63,6 +63,7 @@ class MockDevice:
             "workdir": str(workdir),
             "knobs": knobs,
             "cwmp_ns": unit.mock.cwmp_ns,
+            "cwmp_amendment": unit.cwmp_amendment,
             "data_model": unit.mock.data_model,
             "identity": ident.model_dump(),
             "ike_id": self.ike_id,

@@ -31,8 +31,8 @@ import dns.message
 import dns.rdatatype
 from aiohttp import web
 
-from bench import configfile, cwmp, pmfile
-from bench.mock import transfer
+from bench import configfile, cwmp, pmfile, transfer_faults
+from bench.mock import transfer, vendorfile
 from bench.mock.datamodel import (
     NOTIFY_ACTIVE,
     CwmpError,
@@ -539,7 +539,10 @@ class MockHeNB:
                         self.log("cwmp: session ended")
                         return
                 env = cwmp.parse_envelope(reply)
-                out = self.handle_rpc(env)
+                if env.method == "Download" and "download_status_0" in self.knobs:
+                    out = await self.download_now(env)
+                else:
+                    out = self.handle_rpc(env)
 
     def cpe_request(self, req: dict[str, Any]) -> bytes:
         return cwmp.transfer_complete(
@@ -703,56 +706,108 @@ class MockHeNB:
     async def resolve_private(self, host: str) -> str:
         return await self.resolve(host, self.private_dns())
 
+    @staticmethod
+    def transfer_request(key: str, code: int, text: str, start: str) -> dict[str, Any]:
+        return {
+            "method": "TransferComplete",
+            "command_key": key,
+            "fault_code": code,
+            "fault_string": text,
+            "start": start,
+            "end": now_iso(),
+        }
+
     def transfer_done(self, method: str, key: str, code: int, text: str, start: str) -> None:
-        self.requests.append(
-            {
-                "method": "TransferComplete",
-                "command_key": key,
-                "fault_code": code,
-                "fault_string": text,
-                "start": start,
-                "end": now_iso(),
-            }
-        )
+        self.requests.append(self.transfer_request(key, code, text, start))
+        if "no_m_download_event" in self.knobs and method == "M Download":
+            self.log("bug: reporting the Download without M Download in the Inform")
+            self.notify({"7 TRANSFER COMPLETE": ""})
+            return
         self.notify({"7 TRANSFER COMPLETE": "", method: key})
 
+    def fault_code(self, code: int, upload: bool = False) -> int:
+        """`code` as the TR-069 amendment the unit implements has it (CWMP 1.0: 9010 for most download
+        failures); with download_wrong_fault, as the other amendment family has it."""
+        amendment = int(self.cfg.get("cwmp_amendment", 2))
+        if "download_wrong_fault" in self.knobs and not upload:
+            return code if amendment <= 1 else transfer_faults.for_amendment(code, 1)
+        return transfer_faults.for_amendment(code, amendment, upload)
+
+    async def fetch_config(self, a: dict[str, str]) -> dict[str, str]:
+        """Fetch a configuration file and check all of it (the bench's XML, or the unit's own format);
+        TransferError (code as TR-069 Amendment 2 on has it) on any failure, nothing applied."""
+        url = a.get("URL", "")
+        self.log(f"download: {url} (user {a.get('Username') or '-'})")
+        data = await transfer.fetch(
+            url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg["ca"])
+        )
+        size = int(a.get("FileSize") or "0")
+        if size and len(data) != size:
+            raise transfer.TransferError(transfer.INCOMPLETE, f"got {len(data)} bytes, FileSize {size}")
+        try:
+            values = vendorfile.parse(data) if data[:2] == vendorfile.MAGIC else configfile.parse(data)
+        except ValueError as exc:
+            raise transfer.TransferError(
+                transfer.FILE_CORRUPTED, f"not a valid configuration file: {exc}"
+            ) from None
+        faults = self.model.check(values)
+        if faults:
+            if "partial_download" in self.knobs:
+                bad = {f[0] for f in faults}
+                for name, value in values.items():
+                    if name not in bad:
+                        self.model.params[name].value = value
+                self.log(f"bug: applied {len(values) - len(bad)} parameter(s) of a refused file")
+            shown = "; ".join(f"{n}: {c} {t}" for n, c, t in faults[:5])
+            raise transfer.TransferError(transfer.FILE_CORRUPTED, f"configuration refused: {shown}")
+        return values
+
+    def apply_config(self, values: dict[str, str], url: str) -> None:
+        for name, value in values.items():
+            self.model.params[name].value = value
+        self.log(f"download: applied {len(values)} parameter(s) from {url}")
+
+    async def download_now(self, env: cwmp.Envelope) -> bytes:
+        """download_status_0: fetch and apply within the RPC; DownloadResponse Status 0 (applied), or a fault."""
+        args = {c.tag: (c.text or "") for c in env.body if isinstance(c.tag, str)}
+        if args.get("FileType") != "3 Vendor Configuration File":
+            return cwmp.fault(
+                self.ns, env.id, 9003, f"FileType {args.get('FileType')!r} not supported (only 3)"
+            )
+        start = now_iso()
+        try:
+            values = await self.fetch_config(args)
+        except transfer.TransferError as exc:
+            code = self.fault_code(exc.code)
+            self.log(f"download: failed {code} {exc.text}; nothing applied")
+            return cwmp.fault(self.ns, env.id, code, exc.text)
+        url = args.get("URL", "")
+        if "transfer_complete_before_apply" in self.knobs:
+            self.log("bug: answered Status 0 (applied) before applying the configuration")
+
+            async def later() -> None:
+                await asyncio.sleep(1.5)
+                self.apply_config(values, url)
+
+            self.spawn(later())
+        else:
+            self.apply_config(values, url)
+        return cwmp.response(self.ns, env.id, "Download", status=0, start_time=start, complete_time=now_iso())
+
     async def download(self, a: dict[str, str]) -> None:
-        """Download FileType 3: fetch, check, apply all or nothing; TransferComplete only after applying."""
+        """Download FileType 3: fetch, check, apply all or nothing; TransferComplete only after applying
+        (reboot_on_config_download: after the reboot that applies it, in the boot Inform's session)."""
         key, url = a.get("CommandKey", ""), a.get("URL", "")
         await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
         start = now_iso()
-        self.log(f"download: {url} (user {a.get('Username') or '-'})")
         if "download_not_fetched" in self.knobs:
             self.log("bug: reporting the download done without fetching it")
             self.transfer_done("M Download", key, 0, "", start)
             return
         try:
-            data = await transfer.fetch(
-                url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg["ca"])
-            )
-            size = int(a.get("FileSize") or "0")
-            if size and len(data) != size:
-                raise transfer.TransferError(transfer.INCOMPLETE, f"got {len(data)} bytes, FileSize {size}")
-            try:
-                values = configfile.parse(data)
-            except ValueError as exc:
-                raise transfer.TransferError(
-                    transfer.FILE_CORRUPTED, f"not a valid configuration file: {exc}"
-                ) from None
-            faults = self.model.check(values)
-            if faults:
-                if "partial_download" in self.knobs:
-                    bad = {f[0] for f in faults}
-                    for name, value in values.items():
-                        if name not in bad:
-                            self.model.params[name].value = value
-                    self.log(f"bug: applied {len(values) - len(bad)} parameter(s) of a refused file")
-                shown = "; ".join(f"{n}: {c} {t}" for n, c, t in faults[:5])
-                raise transfer.TransferError(transfer.FILE_CORRUPTED, f"configuration refused: {shown}")
+            values = await self.fetch_config(a)
         except transfer.TransferError as exc:
-            code = exc.code
-            if code == transfer.FILE_CORRUPTED and "download_wrong_fault" in self.knobs:
-                code = transfer.TRANSFER_FAILURE
+            code = self.fault_code(exc.code)
             self.log(f"download: failed {code} {exc.text}; nothing applied")
             self.transfer_done("M Download", key, code, exc.text, start)
             return
@@ -760,11 +815,20 @@ class MockHeNB:
             self.transfer_done("M Download", key, 0, "", start)
             self.log("bug: reported TransferComplete before applying the configuration")
             await asyncio.sleep(1.5)
-        for name, value in values.items():
-            self.model.params[name].value = value
-        self.log(f"download: applied {len(values)} parameter(s) from {url}")
-        if "transfer_complete_before_apply" not in self.knobs:
-            self.transfer_done("M Download", key, 0, "", start)
+        self.apply_config(values, url)
+        if "transfer_complete_before_apply" in self.knobs:
+            return
+        if {"reboot_on_config_download", "no_transfer_complete_after_reboot"} & self.knobs:
+            if "no_transfer_complete_after_reboot" in self.knobs:
+                self.log("bug: rebooting to apply the configuration; no TransferComplete after the boot")
+            else:
+                self.requests.append(self.transfer_request(key, 0, "", start))
+            self.log("download: rebooting to apply the configuration")
+            self.save_flash()
+            self.reboot = ("download", key)
+            self.wake.set()
+            return
+        self.transfer_done("M Download", key, 0, "", start)
 
     async def upload(self, a: dict[str, str]) -> None:
         key, url = a.get("CommandKey", ""), a.get("URL", "")
@@ -792,8 +856,9 @@ class MockHeNB:
             self.log(f"upload: {len(data)} bytes to {url}")
             self.transfer_done("M Upload", key, 0, "", start)
         except transfer.TransferError as exc:
-            self.log(f"upload: failed {exc.code} {exc.text}")
-            self.transfer_done("M Upload", key, exc.code, exc.text, start)
+            code = self.fault_code(exc.code, upload=True)
+            self.log(f"upload: failed {code} {exc.text}")
+            self.transfer_done("M Upload", key, code, exc.text, start)
 
     # -- alarms (TS 32.593 5.3, TR-181 FaultMgmt) ----------------------------------------------------------
     def alarm(self, action: str, n: int) -> None:
@@ -1059,7 +1124,7 @@ class MockHeNB:
             kind, key = self.reboot or ("reboot", "")
             self.reboot = None
             self.registered = False
-            self.set_state("rebooting" if kind == "reboot" else "factory-reset")
+            self.set_state("factory-reset" if kind == "factory" else "rebooting")
             self.s1.close()
             self.s1_early.close()
             with contextlib.suppress(Exception):
@@ -1078,6 +1143,14 @@ class MockHeNB:
                     [("1 BOOT", "")]
                     if "no_bootstrap" in self.knobs
                     else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+                )
+            elif kind == "download":
+                # TR-069: the boot Inform reports the Download's completion, its TransferComplete in that session.
+                done = any(r["command_key"] == key for r in self.requests)
+                events = (
+                    [("1 BOOT", ""), ("M Download", key), ("7 TRANSFER COMPLETE", "")]
+                    if done
+                    else [("1 BOOT", "")]
                 )
             else:
                 events = [("1 BOOT", ""), ("M Reboot", key)]
@@ -1183,7 +1256,10 @@ class MockHeNB:
         if "no_bootstrap" in self.knobs:
             first = [e for e in first if e[0] != "0 BOOTSTRAP"] or [("1 BOOT", "")]
         self.model.changed.clear()
-        await self.session(shems_url, shems_ip, first, [self.p["ipsec_address"]], "registration")
+        requests = list(self.requests) if ("7 TRANSFER COMPLETE", "") in first else None
+        await self.session(
+            shems_url, shems_ip, first, [self.p["ipsec_address"]], "registration", requests=requests
+        )
         self.registered = True
         self.set_state("registered")
         if "inform_before_change" in self.knobs:

@@ -35,7 +35,17 @@ KNOBS: dict[str, str] = {
     "bad_spv_fault_codes": "answers an invalid SetParameterValues with 9002 for every parameter, not the specific code",
     "transfer_complete_before_apply": "sends TransferComplete before applying the downloaded configuration",
     "partial_download": "applies the valid parameters of a refused configuration file",
-    "download_wrong_fault": "reports 9010 for a corrupt or refused configuration file instead of 9018",
+    "download_wrong_fault": "reports the download FaultCodes of the other TR-069 amendment family than its "
+    "cwmp_amendment (9010 where 9016/9018 are due, 9016/9018 where 9010 is)",
+    "no_transfer_complete_after_reboot": "reboots to apply a downloaded configuration and never reports the "
+    "Download after the boot (no M Download, 7 TRANSFER COMPLETE or TransferComplete)",
+    "no_m_download_event": "sends a Download's TransferComplete in a session whose Inform carries 7 TRANSFER "
+    "COMPLETE but not M Download with the CommandKey",
+    # Not misbehaviour: what real units also do, which the plans must accept (tests/testplans/test_config_download.py).
+    "download_status_0": "applies a configuration file within the Download RPC: DownloadResponse Status 0, or a "
+    "fault with the FaultCode",
+    "reboot_on_config_download": "reboots to apply a downloaded configuration; the boot Inform carries 1 BOOT, "
+    "M Download and 7 TRANSFER COMPLETE, and the TransferComplete follows in that session",
     "ignore_reporting_mechanism": "reports every alarm as Expedited, whatever its ReportingMechanism",
     "queued_alarm_immediate": "opens a session at once for a Queued alarm instead of waiting for the next Inform",
     "logged_alarm_informed": "also sends Logged alarms in an Inform at once",
@@ -53,3 +63,4 @@ KNOBS: dict[str, str] = {
     "kernel_panic": "prints a kernel panic on its console once registered, then answers nothing",
 }
 HEALTH_KNOBS = {"kernel_panic"}
+VARIANT_KNOBS = {"download_status_0", "reboot_on_config_download"}

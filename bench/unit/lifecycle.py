@@ -58,6 +58,7 @@ class UnitBounds:
     factory_reset: Bound
     pm_interval: int
     pm_tolerance: Bound
+    transfer_complete: Bound
 
     def __init__(self, name: str, bounds: Bounds) -> None:
         for key in Bounds.model_fields:
@@ -90,6 +91,7 @@ class BenchUnit:
         self._off_at = 0.0
         self._boot_line = 0
         self._crashes_seen = 0
+        self._reboots_asked = 0  # reboots a plan caused since the last boot banner was accounted for
         self._banner = re.compile(cfg.console.boot_banner) if cfg.console.boot_banner else None
         self.say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)
         self.hw = build_hardware(name, cfg, run, index, knobs)
@@ -188,6 +190,7 @@ class BenchUnit:
         )
         self.last_boot = Boot(mark, initial, serving_call, serving, registration)
         self._boot_line = len(self.console.lines())
+        self._reboots_asked = 0
         return self.last_boot
 
     def _factory_fresh(self) -> None:
@@ -430,7 +433,10 @@ class BenchUnit:
         if self._banner is not None:
             lines = self.console.lines()
             hits = [i for i in range(self._boot_line, len(lines)) if self._banner.search(lines[i])]
-            if len(hits) > 1:
+            if 1 < len(hits) <= 1 + self._reboots_asked:
+                self._reboots_asked -= len(hits) - 1
+                self._boot_line = hits[-1]
+            elif len(hits) > 1:
                 self._boot_line = hits[-1]
                 self._event("health", verdict="reboot", line=lines[hits[-1]])
                 raise DeviceError(
@@ -438,6 +444,13 @@ class BenchUnit:
                     f"line {hits[-1] + 1} (log {self.console.log_path}):\n  "
                     + "\n  ".join(lines[max(0, hits[-1] - 10) : hits[-1] + 1])
                 )
+
+    def rebooted_on_request(self, why: str) -> None:
+        """The unit rebooted because a plan asked for something that needs it (a configuration file applied at
+        boot): one more boot banner is this reboot's, not a crash (the console may show it later than the HeMS
+        hears of the boot)."""
+        self._reboots_asked += 1
+        self._event("reboot", reason=why)
 
     def _event(self, kind: str, **data: Any) -> None:
         self.run.timeline.add("unit", kind, unit=self.name, **data)

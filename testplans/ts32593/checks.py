@@ -62,10 +62,15 @@ _TABLE = [
     ("5.1.3", "S1", "the S1 Setup Request carries the TAC, PLMN and Home eNB ID (cell identity) the HeMS set",
      "s1_wrong_tac s1_wrong_plmn"),
     ("5.2.2", "2", "the file fetched from the file server with the given credentials", "download_not_fetched"),
-    ("5.2.2", "3", "the configuration applied before TransferComplete (FaultCode 0), and read back",
-     "transfer_complete_before_apply"),
+    ("5.2.2", "1", "after DownloadResponse Status 1, a TransferComplete within bounds.transfer_complete (a reboot "
+     "may come between)", "no_transfer_complete_after_reboot"),
+    ("5.2.2", "3", "the TransferComplete's session opened by an Inform with 7 TRANSFER COMPLETE and M Download "
+     "with the CommandKey (TR-069)", "no_m_download_event"),
+    ("5.2.2", "3", "the configuration applied before TransferComplete (FaultCode 0) or DownloadResponse Status 0, "
+     "and read back (the inventory's config_file.read_back for a unit's own file)", "transfer_complete_before_apply"),
     ("5.2.2", "S1", "the downloaded TAC carried to the MME in an eNB Configuration Update", "no_enb_config_update"),
-    ("5.2.2", "3", "a failed download (credentials, missing, corrupt, invalid) gives its FaultCode, changes nothing",
+    ("5.2.2", "3", "a failed download (credentials, missing, corrupt, invalid) gives the FaultCode of the unit's "
+     "TR-069 amendment (cwmp_amendment: 1 gives 9010, 2 on 9016/9018), changes nothing",
      "download_wrong_fault partial_download"),
     ("5.2.3", "2", "SetParameterValues applied and read back", "spv_not_applied"),
     ("5.2.3", "S1", "the TAC set carried to the MME in an eNB Configuration Update", "no_enb_config_update"),

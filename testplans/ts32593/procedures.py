@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bench.cwmp import CwmpFault, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
 from bench.run import BenchRun
@@ -11,15 +13,18 @@ from bench.steps import Steps
 from testplans.ts32593.flows import s1ap
 
 
-def rpc(bench_run: BenchRun, steps: Steps, step: str, method: str, **args: Any) -> RpcResult:
-    """`method` on the unit from the Serving HeMS, now (a connection request opens the session)."""
+def rpc(
+    bench_run: BenchRun, steps: Steps, step: str, method: str, timeout: float | None = None, **args: Any
+) -> RpcResult:
+    """`method` on the unit from the Serving HeMS, now (a connection request opens the session); its response
+    within `timeout` (default bounds.step)."""
     unit, op = bench_run.unit, bench_run.inv.operator
     hems = bench_run.topology.hems["serving-hems"]
     try:
         return hems.call(
             unit.device,
             method,
-            timeout=unit.bounds.step,
+            timeout=unit.bounds.step if timeout is None else timeout,
             connection_request=True,
             cr_username=op.cr_username,
             cr_password=op.cr_password,
@@ -78,3 +83,12 @@ def s1_carries(bench_run: BenchRun, steps: Steps, step: str, tac: int, since: in
         f"an eNB Configuration Update (or S1 Setup Request) with TAC {tac} at the MME",
         since,
     )
+
+
+def offered_protocol(bench_run: BenchRun, proto: str) -> None:
+    """Skip a file transfer test over `proto` unless the unit lists it (units.NAME.transfer_protocols)."""
+    protocols = bench_run.unit.cfg.transfer_protocols
+    if proto not in protocols:
+        pytest.skip(
+            f"{proto} is not in units.{bench_run.unit.name}.transfer_protocols ({', '.join(protocols)})"
+        )

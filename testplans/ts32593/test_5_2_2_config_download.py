@@ -1,22 +1,26 @@
 """TS 32.593 5.2.2: configuration by file download (Figure 5-6): Download of a configuration file from the
-file server with the given credentials, applied as a whole, TransferComplete only after it is applied; a failing
-download reports the right fault and changes nothing."""
+file server with the given credentials, applied as a whole, completion indicated only after it is applied; a failing
+download reports the FaultCode of the unit's TR-069 amendment and changes nothing. The file is the unit's own
+(inventory config_file) or, for the mock, the bench's XML; completion is DownloadResponse Status 0 or a
+TransferComplete within bounds.transfer_complete (time for a reboot)."""
 
 from __future__ import annotations
 
 import random
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from bench import configfile
-from bench.cwmp import GpvResult, TransferResult
+from bench import configfile, transfer_faults
+from bench.cwmp import CwmpFault, GpvResult, TransferResult
 from bench.hems.server import DeviceKey, Hems, RpcCall
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit
-from testplans.ts32593.procedures import describe_result, get_values, rpc, s1_carries
+from testplans.ts32593.procedures import describe_result, get_values, offered_protocol, rpc, s1_carries
 
 USER, PASSWORD = "cm", "cm-download-secret"
 
@@ -30,30 +34,80 @@ def transfer_complete(key: str) -> Any:
     )
 
 
-def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, size: int,
-             password: str = PASSWORD) -> tuple[Event, RpcCall | None]:  # fmt: skip
-    """Download, then the TransferComplete; a GetParameterValues rides in the TransferComplete's session, so
-    what the unit reports there is what it had applied when it said it was done."""
+FILE_TYPE = "3 Vendor Configuration File"
+
+
+@dataclass(frozen=True)
+class Completion:
+    """How the unit said a Download ended: DownloadResponse Status 0 (applied at once), a fault answering the
+    Download, or a TransferComplete (`event`, with `gpv` asked in its session)."""
+
+    fault_code: int
+    fault_string: str
+    how: str
+    event: Event | None = None
+    gpv: RpcCall | None = None
+
+
+def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, size: int, names: list[str],
+             password: str = PASSWORD, file_type: str = FILE_TYPE) -> Completion:  # fmt: skip
+    """Download, then its completion. After Status 1 the TransferComplete may come after a reboot; a
+    GetParameterValues rides in its session, so what the unit reports there is what it had applied."""
     hems: Hems = bench_run.topology.hems["serving-hems"]
     probe: dict[str, RpcCall] = {}
 
     def on_inform(h: Hems, device: DeviceKey, events: list[str], params: dict[str, str]) -> None:
         if device == bench_run.unit.device and "7 TRANSFER COMPLETE" in events and not probe:
-            paths = bench_run.unit.paths
-            probe["gpv"] = h.queue_rpc(device, "GetParameterValues", names=[paths.tac, paths.eaid])
+            probe["gpv"] = h.queue_rpc(device, "GetParameterValues", names=names)
 
     hems.on_inform = on_inform
     mark = bench_run.timeline.mark()
     try:
-        result = rpc(bench_run, steps, step, "Download", file_type="3 Vendor Configuration File", url=url,
+        # A unit that answers Status 0 fetches and applies the file before it answers: the transfer's bound.
+        bound = bench_run.unit.bounds.transfer_complete
+        result = rpc(bench_run, steps, step, "Download", timeout=bound, file_type=file_type, url=url,
                      username=USER, password=password, file_size=size, command_key=key)  # fmt: skip
-        if not isinstance(result, TransferResult):
-            steps.fail(step, "a DownloadResponse", describe_result(result))
-        done = steps.wait(step, transfer_complete(key), bench_run.unit.bounds.step,
-                          f"a TransferComplete with CommandKey {key}", mark)  # fmt: skip
+        if isinstance(result, CwmpFault):
+            return Completion(result.fault_code, result.fault_string, "a fault answering the Download")
+        if not isinstance(result, TransferResult) or result.status not in (0, 1):
+            steps.fail(step, "a DownloadResponse with Status 0 or 1", describe_result(result))
+        if result.status == 0:
+            return Completion(0, "", "DownloadResponse Status 0 (applied)")
+        done = steps.wait(step, transfer_complete(key), bound,
+                          f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1", mark)  # fmt: skip
+        booted = bench_run.timeline.first(
+            lambda e: e.source == "hems" and e.kind == "inform" and "1 BOOT" in e.data.get("events", ()), mark
+        )
+        if booted is not None and booted.seq < done.seq:  # it rebooted to apply the file, as TR-069 allows
+            bench_run.unit.rebooted_on_request(f"5.2.2: Download {key} applied at boot")
+        informs = bench_run.timeline.find(
+            lambda e: (
+                e.source == "hems" and e.kind == "inform" and e.data.get("serial") == bench_run.unit.serial
+            ),
+            mark,
+            done.seq,
+        )
+        session = informs[-1] if informs else None  # the Inform that opened the TransferComplete's session
+        data = session.data if session else {}
+        events = list(zip(data.get("events", ()), data.get("command_keys", ()), strict=False))
+        if ("M Download", key) not in events or "7 TRANSFER COMPLETE" not in dict(events):
+            steps.fail("3", f"the TransferComplete's session opened by an Inform with 7 TRANSFER COMPLETE and "
+                       f"M Download {key} (TR-069)", f"events {events}", session or done)  # fmt: skip
     finally:
         hems.on_inform = None
-    return done, probe.get("gpv")
+    return Completion(done.data.get("fault_code", -1), done.data.get("fault_string", ""), "TransferComplete",
+                      done, probe.get("gpv"))  # fmt: skip
+
+
+def served_name(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+=,-]", "_", path.rsplit("/", 1)[-1])
+
+
+def corrupted(data: bytes) -> tuple[bytes, str]:
+    """The unit's own file made corrupt: cut to half, and one byte flipped in what is left."""
+    half = bytearray(data[: max(1, len(data) // 2)])
+    half[len(half) // 2] ^= 0xFF
+    return bytes(half), f"cut to {len(half)} of {len(data)} bytes, byte {len(half) // 2} flipped"
 
 
 @pytest.mark.clause("5.2.2")
@@ -61,45 +115,63 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
 def test_configuration_by_file_download(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps, proto: str
 ) -> None:
+    offered_protocol(bench_run, proto)
     fs = bench_run.topology.fileserver
     assert fs is not None, "the topology has no file server"
     TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
-    values = {TAC: str(random.randint(1, 65000)), EAID: str(random.randint(1, 16000000))}
-    data = configfile.build(values)
-    path = fs.add_file(f"/cm/{proto}-{values[TAC]}.xml", data, USER, PASSWORD)
-    key = f"dl-{proto}-{values[TAC]}"
+    own = bench_run.unit.cfg.config_file
+    tag = random.randint(1, 65000)
+    if own is not None:  # the unit's own file, as it is; what it sets comes from the inventory
+        data, values = own.path.read_bytes(), dict(own.read_back)
+        file_type, name = own.file_type, own.path.name
+    else:
+        values = {TAC: str(tag), EAID: str(random.randint(1, 16000000))}
+        data, file_type, name = configfile.build(values), FILE_TYPE, f"{tag}.xml"
+    path = fs.add_file(f"/cm/{proto}-{tag}-{served_name(name)}", data, USER, PASSWORD)
+    key = f"dl-{proto}-{tag}"
+    before = get_values(bench_run, steps, "pre", sorted(values))
     mark = bench_run.timeline.mark()
-    done, gpv = download(bench_run, steps, "1", fs.url(proto, path), key, len(data))
+    done = download(bench_run, steps, "1", fs.url(proto, path), key, len(data), sorted(values),
+                    file_type=file_type)  # fmt: skip
     fetched = bench_run.timeline.first(
         lambda e: e.source == "fileserver" and e.kind == "download" and e.data.get("path") == path, mark
     )
     if fetched is None or fetched.data.get("user") != USER:
         seen = steps.describe(fetched) if fetched else "no download of it at the file server"
         steps.fail("2", f"{path} fetched from the file server over {proto} as user {USER}", seen)
-    if done.data.get("fault_code") != 0:
-        steps.fail("3", "TransferComplete with FaultCode 0",
-                   f"FaultCode {done.data.get('fault_code')} {done.data.get('fault_string')}", done)  # fmt: skip
-    reported = gpv.result(bench_run.unit.bounds.step) if gpv else None
+    if done.fault_code != 0:
+        unit = bench_run.unit
+        physical = own is None and unit.cfg.kind == "physical"
+        hint = (
+            f" (the file is the bench's XML: give units.{unit.name}.config_file, the unit's own)"
+            if physical
+            else ""
+        )
+        steps.fail("3", f"the download completed with FaultCode 0{hint}",
+                   f"{done.how}: FaultCode {done.fault_code} {done.fault_string}", done.event)  # fmt: skip
+    reported = done.gpv.result(bench_run.unit.bounds.step) if done.gpv else None
     if isinstance(reported, GpvResult) and reported.values != values:
         steps.fail("3", f"the configuration applied when TransferComplete is sent ({values})",
-                   f"in the TransferComplete's session the unit still had {reported.values}", done)  # fmt: skip
-    got = get_values(bench_run, steps, "3", [TAC, EAID])
+                   f"in the TransferComplete's session the unit still had {reported.values}", done.event)  # fmt: skip
+    got = get_values(bench_run, steps, "3", sorted(values))
     if got != values:
-        steps.fail("3", f"the downloaded configuration applied: {values}", f"read back {got}")
-    s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
+        steps.fail("3", f"the downloaded configuration applied when the unit said so ({done.how}): {values}",
+                   f"read back {got}", done.event)  # fmt: skip
+    if TAC in values and before.get(TAC) != values[TAC]:  # a unit's own file sets the same TAC every time
+        s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
 
 
 FAILURES = [
-    # what goes wrong, how the bench makes it happen, the TransferComplete FaultCode (TR-069 Amd 4 on)
-    ("bad credentials", "wrong-password", 9012),
-    ("missing file", "missing", 9016),
-    ("corrupt file", "corrupt", 9018),
-    ("invalid value", "invalid", 9018),
+    # what goes wrong, how the bench makes it happen, the cause (its FaultCode: bench.transfer_faults)
+    ("bad credentials", "wrong-password", "credentials"),
+    ("missing file", "missing", "missing"),
+    ("corrupt file", "corrupt", "corrupt"),
+    ("invalid value", "invalid", "invalid"),
 ]
 
 
 @pytest.mark.clause("5.2.2")
-@pytest.mark.parametrize(("what", "how", "code"), FAILURES, ids=[f[1] for f in FAILURES])
+@pytest.mark.parametrize(("what", "how", "cause"), FAILURES, ids=[f[1] for f in FAILURES])
 def test_failing_download_reports_the_fault_and_changes_nothing(
     bench_run: BenchRun,
     registered_unit: BenchUnit,
@@ -107,28 +179,54 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
     steps: Steps,
     what: str,
     how: str,
-    code: int,
+    cause: str,
 ) -> None:
     fs = bench_run.topology.fileserver
     assert fs is not None, "the topology has no file server"
-    TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid
-    before = get_values(bench_run, steps, "pre", [TAC, EAID])
-    new = {
-        EAID: str((int(before[EAID] or "0") + 7) % 16000000),
-        TAC: str((int(before[TAC] or "0") + 7) % 65000),
-    }
-    if how == "invalid":
-        new[TAC] = "70000"  # one refused value: nothing of the file may be applied
-    data = configfile.build(new)
-    if how == "corrupt":
-        data = data[: len(data) // 2]
-    path = fs.add_file(f"/cm/fail-{how}.xml", data, USER, PASSWORD)
-    url = fs.url("http", "/cm/does-not-exist.xml" if how == "missing" else path)
-    done, _ = download(bench_run, steps, "1", url, f"dl-fail-{how}", len(data),
-                       password="wrong" if how == "wrong-password" else PASSWORD)  # fmt: skip
-    if done.data.get("fault_code") != code:
-        steps.fail("3", f"TransferComplete with FaultCode {code} for a {what}",
-                   f"FaultCode {done.data.get('fault_code')} {done.data.get('fault_string')}", done)  # fmt: skip
-    after = get_values(bench_run, steps, "3", [TAC, EAID])
+    TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
+    unit = bench_run.unit
+    own, amendment = unit.cfg.config_file, unit.cfg.cwmp_amendment
+    file_type, note = FILE_TYPE, ""
+    if own is None:
+        names = [TAC, EAID]
+        before = get_values(bench_run, steps, "pre", names)
+        new = {
+            EAID: str((int(before[EAID] or "0") + 7) % 16000000),
+            TAC: str((int(before[TAC] or "0") + 7) % 65000),
+        }
+        if how == "invalid":
+            new[TAC] = "70000"  # one refused value: nothing of the file may be applied
+        data = configfile.build(new)
+        if how == "corrupt":
+            data = data[: len(data) // 2]
+    else:
+        names, file_type = sorted(own.read_back), own.file_type
+        if how == "invalid" and own.invalid is None:
+            pytest.skip(
+                f"units.{unit.name}.config_file.invalid names no file with a value the unit must refuse"
+            )
+        before = get_values(bench_run, steps, "pre", names)
+        data = own.path.read_bytes()
+        if how == "invalid" and own.invalid is not None:
+            data = own.invalid.read_bytes()
+        if how == "corrupt" and own.corrupt is not None:
+            data = own.corrupt.read_bytes()
+        elif how == "corrupt":
+            data, done_to = corrupted(data)
+            note = f" (the bench corrupted {own.path}: {done_to}; units.{unit.name}.config_file.corrupt names none)"
+            bench_run.timeline.add("bench", "corrupted-file", path=str(own.path), how=done_to)
+            unit.say(f"henb-bench: 5.2.2 corrupt file: {own.path} {done_to}")
+    path = fs.add_file(f"/cm/fail-{how}.cfg", data, USER, PASSWORD)
+    url = fs.url("http", "/cm/does-not-exist.cfg" if how == "missing" else path)
+    done = download(bench_run, steps, "1", url, f"dl-fail-{how}", len(data), names,
+                    password="wrong" if how == "wrong-password" else PASSWORD, file_type=file_type)  # fmt: skip
+    code = transfer_faults.expected(cause, amendment)
+    if done.fault_code != code:
+        steps.fail("3", f"FaultCode {code} for a {what}{note}, as {transfer_faults.family(amendment)} has it "
+                   f"(units.{unit.name}.cwmp_amendment; {transfer_faults.describe(code)})",
+                   f"FaultCode {done.fault_code} {done.fault_string} ({done.how})", done.event)  # fmt: skip
+    after = get_values(bench_run, steps, "3", names)
     if after != before:
-        steps.fail("3", f"nothing applied after a failed download ({before})", f"read back {after}", done)
+        steps.fail(
+            "3", f"nothing applied after a failed download ({before})", f"read back {after}", done.event
+        )

@@ -1,6 +1,7 @@
 """TS 32.593 5.4: PM file upload. 5.4.1 (Figure 5-11): PeriodicUploadInterval and the rest of PerfMgmt.Config
 set and read back; disabled means no upload. 5.4.2 (Figure 5-12): measCollecFiles uploaded at the interval, over
-FTP, SFTP, HTTP and HTTPS, with the configured credentials, each a valid TS 32.435 file."""
+each protocol the unit lists (units.NAME.transfer_protocols: FTP, SFTP, HTTP, HTTPS), with the configured
+credentials, each a valid TS 32.435 file."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit
-from testplans.ts32593.procedures import read_back, set_values
+from testplans.ts32593.procedures import offered_protocol, read_back, set_values
 
 USER, PASSWORD = "pm", "pm-upload-secret"
 
@@ -76,6 +77,7 @@ def test_disabled_pm_uploads_nothing(
 def test_pm_files_uploaded_at_the_interval(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps, proto: str
 ) -> None:
+    offered_protocol(bench_run, proto)
     bounds = bench_run.unit.bounds
     interval, tol = bounds.pm_interval, bounds.pm_tolerance
     mark = bench_run.timeline.mark()
