@@ -64,6 +64,7 @@ class MockDevice:
             "knobs": knobs,
             "cwmp_ns": unit.mock.cwmp_ns,
             "data_model": unit.mock.data_model,
+            "console_dialect": unit.mock.console_dialect,
             "identity": ident.model_dump(),
             "ike_id": self.ike_id,
             "ca": str(ca.files.cert),
