@@ -3,6 +3,7 @@ or the operator, with errors that name the action, the template and what was see
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from bench.timeline import Bound, Timeline
 from bench.unit import State
 from bench.unit.actions import fill, run_action
 from drivers.shell.base import CommandResult
-from tests.support import ROOT, needs_root, write_inventory
+from tests.support import ROOT, henb_bench, needs_root, write_inventory
 
 ALARM = {"event_type": "Equipment Alarm", "probable_cause": "Transmitter failure", "specific_problem": "RF off",
          "perceived_severity": "Critical"}  # fmt: skip
@@ -245,3 +246,59 @@ def test_vendor_cli_reboots_and_factory_resets_through_its_templates(tmp_path: P
         run.topology.hems["initial-hems"].wait_inform(unit.serial, ["0 BOOTSTRAP"], 20, boot.mark)
     finally:
         run.close()
+
+
+# -- by hand: `henb-bench action` ------------------------------------------------------------------------
+
+
+class LineServer:
+    """A console on socket:// (as ser2net gives one), 127.0.0.1 and a port the OS picks: it echoes each line
+    typed and answers `answer(line)`."""
+
+    def __init__(self, answer: Any) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.typed: list[str] = []
+        self.answer = answer
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn, conn.makefile("rb") as lines:
+            for raw in lines:
+                line = raw.decode().strip()
+                self.typed.append(line)
+                conn.sendall(f"{line}\r\n{self.answer(line)}\r\nFAP-200> ".encode())
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_action_command_runs_a_template_by_hand(tmp_path: Path) -> None:
+    server = LineServer(lambda line: "alarm: raised 2 X-alarm-2" if line.startswith("alarm raise") else "?")
+    try:
+        res = henb_bench("--inventory", str(ROOT / "inventory.yaml"), "action", "henb-01", "raise_alarm",
+                         "--set", "event_type=Equipment Alarm", "--set", "probable_cause=Transmitter failure",
+                         "--url", f"socket://127.0.0.1:{server.port}", "--log", str(tmp_path / "c.log"))  # fmt: skip
+    finally:
+        server.close()
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert server.typed == ["alarm raise 'Equipment Alarm' 'Transmitter failure'"]
+    assert "henb-01: raise_alarm confirmed: alarm: raised 2 X-alarm-2" in res.stdout
+
+
+def test_action_command_names_what_did_not_confirm_it(tmp_path: Path) -> None:
+    server = LineServer(lambda line: "% Unknown command")
+    inv = write_inventory(tmp_path / "inventory.yaml", {"step": 1})  # the wait for what never comes: short
+    try:
+        res = henb_bench("--inventory", str(inv), "action", "henb-01", "reboot",
+                         "--url", f"socket://127.0.0.1:{server.port}", "--log", str(tmp_path / "c.log"))  # fmt: skip
+    finally:
+        server.close()
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    assert "reboot not confirmed (units.henb-01.actions.reboot: console 'reboot')" in out
+    assert "% Unknown command" in out
+    res = henb_bench("--inventory", str(ROOT / "inventory.yaml"), "action", "henb-01", "raise_alarm",
+                     "--set", "cause=x", "--url", "socket://127.0.0.1:9")  # fmt: skip
+    assert res.returncode == 2 and "--set 'cause=x': expected KEY=VALUE" in res.stderr
