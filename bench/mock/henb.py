@@ -882,7 +882,8 @@ class MockHeNB:
         }
         if action == "raise":
             if current:
-                self.log(f"alarm: {n} is already raised ({ident})")
+                vendor = f"% FM: alarm {ident} already asserted"
+                self.log(vendor if self.dialect == "vendor" else f"alarm: {n} is already raised ({ident})")
                 return
             fields.update(NotificationType="NewAlarm", PerceivedSeverity=m.get(sup + "PerceivedSeverity"))
             ca = f"{self.fm}CurrentAlarm.{m.add_internal(self.fm + 'CurrentAlarm.')}."
@@ -894,9 +895,15 @@ class MockHeNB:
             m.params[ca + "AlarmChangedTime"].value = t
         else:
             if not current:
-                self.log(f"alarm: {n} is not raised")
+                self.log(
+                    f"% FM: alarm {ident} not active"
+                    if self.dialect == "vendor"
+                    else f"alarm: {n} is not raised"
+                )
                 return
             fields.update(NotificationType="ClearedAlarm", PerceivedSeverity="Cleared")
+            if "cleared_alarm_new_identifier" in self.knobs:
+                fields["AlarmIdentifier"] = f"{ident}-cleared"
             for i in current:
                 m.delete(f"{self.fm}CurrentAlarm.{i}.")
         if "alarm_history_not_kept" not in self.knobs:

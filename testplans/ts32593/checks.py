@@ -80,6 +80,8 @@ _TABLE = [
      "event tables' notification)", "no_alarm_inform ignore_notification_attributes"),
     ("5.3.2", "2", "a Queued alarm not sent at once; Logged and Disabled ones never sent",
      "queued_alarm_immediate logged_alarm_informed ignore_reporting_mechanism"),
+    ("5.3.2", "2", "an Expedited alarm's clearing reported at once, under the AlarmIdentifier it was raised with",
+     "cleared_alarm_new_identifier"),
     ("5.3.2", "2", "a Logged alarm kept in FaultMgmt.HistoryEvent", "alarm_history_not_kept"),
     ("5.3.2", "2", "the raise_alarm template raises alarms: the Disabled one, Logged now, shows in CurrentAlarm or "
      "HistoryEvent", "alarm_not_raised"),

@@ -153,16 +153,21 @@ def raised(bench_run: BenchRun, steps: Steps, alarm: Alarm) -> Iterator[int]:
     act(bench_run, steps, "clear_alarm", alarm)
 
 
-def reports(alarm: Alarm, table: str) -> object:
-    """An Inform at the Serving HeMS carrying a NewAlarm `table` entry (ExpeditedEvent, QueuedEvent) for it."""
+def reports(alarm: Alarm, table: str, kind: str = "NewAlarm") -> object:
+    """An Inform at the Serving HeMS carrying a `kind` `table` entry (ExpeditedEvent, QueuedEvent) for it."""
 
     def match(e: Event) -> bool:
         if e.source != "hems" or e.kind != "inform" or e.data.get("hems") != "serving-hems":
             return False
-        found = entries(e.data.get("params", {}), table).values()
-        return any(alarm.is_in(f) and f.get("NotificationType", "NewAlarm") == "NewAlarm" for f in found)
+        return bool(reported(e, alarm, table, kind))
 
     return match
+
+
+def reported(e: Event, alarm: Alarm, table: str, kind: str) -> list[dict[str, str]]:
+    """The `kind` entries of `table` for the alarm in the Inform `e` (NotificationType NewAlarm when absent)."""
+    found = entries(e.data.get("params", {}), table).values()
+    return [f for f in found if alarm.is_in(f) and f.get("NotificationType", "NewAlarm") == kind]
 
 
 def mentions(alarm: Alarm) -> object:
@@ -229,8 +234,17 @@ def test_expedited_alarm_is_reported_at_once(
     alarm = prepare(bench_run, steps, EXPEDITED)
     bound = bench_run.unit.bounds.alarm_inform
     with raised(bench_run, steps, alarm) as mark:
-        steps.wait("2", reports(alarm, "ExpeditedEvent"), bound,  # type: ignore[arg-type]
-                   f"an Inform carrying the Expedited alarm {alarm} (ExpeditedEvent) within {bound:g} s", mark)  # fmt: skip
+        new = steps.wait("2", reports(alarm, "ExpeditedEvent"), bound,  # type: ignore[arg-type]
+                         f"an Inform carrying the Expedited alarm {alarm} (ExpeditedEvent) within {bound:g} s", mark)  # fmt: skip
+    # Cleared (on leaving `raised`): the clearing event is Expedited too, under the identifier the unit gave it.
+    ident = reported(new, alarm, "ExpeditedEvent", "NewAlarm")[-1].get("AlarmIdentifier", "")
+    cleared = steps.wait("2", reports(alarm, "ExpeditedEvent", "ClearedAlarm"), bound,  # type: ignore[arg-type]
+                         f"an Inform carrying the clearing of the Expedited alarm {alarm} within {bound:g} s",
+                         new.seq + 1)  # fmt: skip
+    idents = [f.get("AlarmIdentifier") for f in reported(cleared, alarm, "ExpeditedEvent", "ClearedAlarm")]
+    if ident not in idents:
+        steps.fail("2", f"the ClearedAlarm event with the AlarmIdentifier the unit raised it under ({ident!r})",
+                   f"AlarmIdentifier {', '.join(map(repr, idents))}", cleared)  # fmt: skip
 
 
 @pytest.mark.clause("5.3.2")

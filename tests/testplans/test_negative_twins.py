@@ -137,6 +137,15 @@ TWINS = [
         ["no Inform for the Logged alarm Environmental Alarm / High temperature"],
     ),
     (
+        "cleared_alarm_new_identifier",
+        "5.3.2",
+        "2",
+        [
+            "ClearedAlarm event with the AlarmIdentifier the unit raised it under ('MOCK0001-alarm-1')",
+            "'MOCK0001-alarm-1-cleared'",
+        ],
+    ),
+    (
         "alarm_not_raised",
         "5.3.2",
         "2",
