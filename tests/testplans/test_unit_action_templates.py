@@ -121,3 +121,29 @@ def test_a_unit_without_alarm_templates_skips_5_3_2_naming_the_keys(
     assert res.returncode == 0, out[-3000:]
     assert out.count("SKIPPED 5.3.2") == 4 or out.count("SKIPPED  5.3.2") == 4, out[-2000:]
     assert "units.henb-01.actions.raise_alarm and clear_alarm are not given" in out, out[-2000:]
+
+
+@pytest.mark.netns
+@needs_root()
+def test_vendor_cli_through_the_simulated_lab(fast_inventory: Path, tmp_path: Path) -> None:
+    """The lab attaches the vendor-CLI mock the physical way (a socket:// console): the inventory it writes
+    keeps the unit's templates, and 5.3.2 passes through the serial console driver."""
+    from bench.inventory import load_inventory
+    from bench.network.state import leftovers
+    from tests.bench.lab.test_lab import Lab, lab_prefix
+
+    lab = Lab(vendor_inventory(fast_inventory, tmp_path / "vendor.yaml"), tmp_path, lab_prefix("w"))
+    res = lab.cli("up", "--write", str(lab.inventory))
+    try:
+        assert res.returncode == 0, res.stdout + res.stderr
+        unit = load_inventory(lab.inventory).units["henb-01"]
+        assert unit.console.driver == "serial" and unit.actions.raise_alarm is not None
+        assert "fm alarm set" in unit.actions.raise_alarm.model_dump()["command"]
+        res = henb_bench("--inventory", str(lab.inventory), "run", "--clause", "5.3.2",
+                         "--out", str(tmp_path / "captures"))  # fmt: skip
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+        assert res.stdout.count("PASSED  5.3.2") == 4
+    finally:
+        down = lab.cli("down")
+        assert down.returncode == 0, down.stderr
+        assert leftovers(lab.prefix) == {"namespaces": [], "links": []}
