@@ -483,9 +483,9 @@ class Unit(Strict):
     @property
     def reset(self) -> tuple[HemsReset | ConsoleAction | ShellAction | ManualReset, str]:
         """The factory reset and the key it was given under (actions.factory_reset, or the older factory_reset)."""
-        if self.actions.factory_reset is not None:
-            return self.actions.factory_reset, "actions.factory_reset"
-        return self.factory_reset or HemsReset(), "factory_reset"
+        if self.factory_reset is not None:
+            return self.factory_reset, "factory_reset"
+        return self.actions.factory_reset or HemsReset(), "actions.factory_reset"
 
     @model_validator(mode="after")
     def _actions_need(self) -> Unit:

@@ -62,7 +62,6 @@ def test_default_inventory_has_console_templates_for_the_mock() -> None:
 
 def test_factory_reset_in_its_older_place_still_works() -> None:
     data = default()
-    unit_of(data)["actions"].pop("factory_reset")
     unit_of(data)["factory_reset"] = {"method": "console", "command": "factory-reset", "expect": "restored"}
     unit = parse_inventory(data, Path("inv.yaml")).units["henb-01"]
     how, where = unit.reset
@@ -72,6 +71,7 @@ def test_factory_reset_in_its_older_place_still_works() -> None:
 def test_factory_reset_in_both_places_is_refused() -> None:
     data = default()
     unit_of(data)["factory_reset"] = {"method": "hems"}
+    unit_of(data)["actions"]["factory_reset"] = {"method": "hems"}
     assert "factory_reset and actions.factory_reset both given" in error_for(data)
 
 
