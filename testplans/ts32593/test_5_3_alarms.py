@@ -28,7 +28,8 @@ MECHANISMS = ["0 Expedited", "1 Queued", "2 Logged", "3 Disabled"]
 EXPEDITED, QUEUED, LOGGED, DISABLED = range(4)
 # How Expedited and Queued events reach the HeMS (TR-181 FaultMgmt): a new entry's values count as changed
 # for value-change notification, so the HeMS sets Active notification on the Expedited table and Passive on
-# the Queued one (and on their NumberOfEntries, for units that notify the count).
+# the Queued one, and on their NumberOfEntries as well. The report the plan accepts is the entry itself
+# (EventType, ProbableCause, AlarmIdentifier) in the Inform: a count alone does not say which alarm it was.
 NOTIFICATION = {"ExpeditedEvent": 2, "QueuedEvent": 1}
 
 
