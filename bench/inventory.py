@@ -290,6 +290,11 @@ class MockSettings(Strict):
         "an igd unit is profile tr098)",
     )
 
+    console_dialect: Literal["bench", "vendor"] = Field(
+        "bench",
+        description="the CLI on the mock's console: bench (`alarm raise ...`, the default inventory's templates) "
+        "or vendor (a `FAP-200>` prompt, `fm alarm set ...`, its own confirmations), so templates are tested",
+    )
     vendor_ca: bool = Field(
         False,
         description="the device certificate comes from a vendor CA the bench generates; its root is added to the "
@@ -365,30 +370,91 @@ class HemsReset(Strict):
     method: Literal["hems"] = "hems"
 
 
-class ConsoleReset(Strict):
-    """A command on the unit's console; `expect` (a regex) in its output confirms it."""
+PLACEHOLDERS = ("event_type", "probable_cause", "specific_problem", "perceived_severity")
+ACTION_TIMEOUT = Field(
+    None, gt=0, description="seconds to wait for the confirmation (default: the unit's bounds.step)"
+)
+
+
+def _template(v: str) -> str:
+    """A template names only the placeholders the bench fills ({event_type}, ...); {{ and }} are literal braces."""
+    import string
+
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+    except ValueError as exc:
+        raise ValueError(f"not a template: {exc}") from None
+    unknown = names - set(PLACEHOLDERS)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join('{' + n + '}' for n in sorted(unknown))}, "
+            f"expected some of {', '.join('{' + n + '}' for n in PLACEHOLDERS)}"
+        )
+    return v
+
+
+def _regex(v: str) -> str:
+    import re
+
+    try:
+        re.compile(v)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return v
+
+
+class ConsoleAction(Strict):
+    """A command typed on the unit's console; a console line matching `expect` (a regex) confirms it."""
 
     method: Literal["console"]
     command: Annotated[str, Field(min_length=1)]
     expect: Annotated[str, Field(min_length=1)]
+    timeout: float | None = ACTION_TIMEOUT
+
+    _checked = field_validator("command")(classmethod(lambda cls, v: _template(v)))
+    _checked_re = field_validator("expect")(classmethod(lambda cls, v: _regex(v)))
 
 
-class ShellReset(Strict):
-    """A command through the unit's shell (units.NAME.shell); exit status 0 confirms it."""
+class ShellAction(Strict):
+    """A command through the unit's shell (units.NAME.shell); exit status 0 (and `expect` in its output,
+    when given) confirms it."""
 
     method: Literal["shell"]
     command: Annotated[str, Field(min_length=1)]
+    expect: str | None = None
+    timeout: float | None = ACTION_TIMEOUT
+
+    _checked = field_validator("command")(classmethod(lambda cls, v: _template(v)))
+    _checked_re = field_validator("expect")(classmethod(lambda cls, v: v if v is None else _regex(v)))
 
 
-class ManualReset(Strict):
-    """The bench prints `instructions` and waits (bounds.factory_reset) for the unit to come back factory-fresh."""
+class ManualAction(Strict):
+    """The bench prints `instructions` for the operator; with `expect`, it waits for a console line matching
+    it, else it goes on and what the plan waits for next is the evidence."""
 
     method: Literal["manual"]
+    instructions: Annotated[str, Field(min_length=1)]
+    expect: str | None = None
+    timeout: float | None = ACTION_TIMEOUT
+
+    _checked = field_validator("instructions")(classmethod(lambda cls, v: _template(v)))
+    _checked_re = field_validator("expect")(classmethod(lambda cls, v: v if v is None else _regex(v)))
+
+
+# A factory reset's console and shell ways are the generic ones (their timeout defaults to bounds.factory_reset).
+ConsoleReset = ConsoleAction
+ShellReset = ShellAction
+
+
+class ManualReset(ManualAction):
+    """The bench prints `instructions` and waits (bounds.factory_reset) for the unit to come back factory-fresh."""
+
     instructions: str = "Factory-reset the unit (e.g. hold its reset button), then leave it powered."
 
 
+ActionConfig = Annotated[ConsoleAction | ShellAction | ManualAction, Field(discriminator="method")]
 FactoryResetConfig = Annotated[
-    HemsReset | ConsoleReset | ShellReset | ManualReset, Field(discriminator="method")
+    HemsReset | ConsoleAction | ShellAction | ManualReset, Field(discriminator="method")
 ]
 
 
@@ -419,6 +485,25 @@ class ConfigFile(Strict):
         return v
 
 
+class Actions(Strict):
+    """What only the unit can do, as templates a lab writes for its unit (console, shell or manual).
+    raise_alarm and clear_alarm get {event_type}, {probable_cause}, {specific_problem} and {perceived_severity}
+    of a SupportedAlarm entry the unit reported."""
+
+    raise_alarm: ActionConfig | None = None
+    clear_alarm: ActionConfig | None = None
+    reboot: ActionConfig | None = None
+    factory_reset: FactoryResetConfig | None = None
+
+
+class AlarmRef(Strict):
+    """A SupportedAlarm entry the 5.3 plans use, found by what identifies it (not by its instance number)."""
+
+    event_type: Annotated[str, Field(min_length=1)]
+    probable_cause: Annotated[str, Field(min_length=1)]
+    specific_problem: str | None = None
+
+
 class Unit(Strict):
     identity: Identity
     power: PowerConfig
@@ -430,7 +515,6 @@ class Unit(Strict):
     power_off_time: float = Field(
         10.0, ge=0, description="seconds a unit stays off before it is switched on again (capacitors drain)"
     )
-    factory_reset: FactoryResetConfig = HemsReset()
     data_model: DataModelConfig = DataModelConfig()
     cwmp_amendment: int = Field(
         2,
@@ -449,6 +533,15 @@ class Unit(Strict):
         None,
         description="the unit's own configuration file for 5.2.2 (default: the bench's XML, for the mock)",
     )
+    factory_reset: FactoryResetConfig | None = Field(
+        None, description="the older place of actions.factory_reset (still read; give one of the two)"
+    )
+    actions: Actions = Actions()
+    alarms: list[AlarmRef] = Field(
+        [],
+        description="the SupportedAlarm entries the 5.3 plans raise, one per ReportingMechanism in turn "
+        "(default: the first four the unit reports)",
+    )
     mock: MockSettings = MockSettings()
     unit_trust: list[Path] = Field(
         [],
@@ -460,10 +553,23 @@ class Unit(Strict):
         """Which unit kind bench.unit builds: a mock unit is powered by a mock power driver."""
         return "mock" if self.power.driver in MOCK_POWER_DRIVERS else "physical"
 
+    @property
+    def reset(self) -> tuple[HemsReset | ConsoleAction | ShellAction | ManualReset, str]:
+        """The factory reset and the key it was given under (actions.factory_reset, or the older factory_reset)."""
+        if self.factory_reset is not None:
+            return self.factory_reset, "factory_reset"
+        return self.actions.factory_reset or HemsReset(), "actions.factory_reset"
+
     @model_validator(mode="after")
-    def _reset_needs(self) -> Unit:
-        if isinstance(self.factory_reset, ShellReset) and self.shell is None:
-            raise ValueError("factory_reset method shell needs a shell entry (units.NAME.shell)")
+    def _actions_need(self) -> Unit:
+        if self.factory_reset is not None and self.actions.factory_reset is not None:
+            raise ValueError(
+                "factory_reset and actions.factory_reset both given: keep one (actions.factory_reset is the new place)"
+            )
+        given = {k: getattr(self.actions, k) for k in Actions.model_fields} | {"factory_reset": self.reset[0]}
+        for key, action in given.items():
+            if isinstance(action, ShellAction) and self.shell is None:
+                raise ValueError(f"{key} method shell needs a shell entry (units.NAME.shell)")
         return self
 
 
@@ -494,7 +600,7 @@ class Inventory(Strict):
         return name, self.units[name]
 
 
-TAGGED = {"power", "console", "wan", "factory_reset"}
+TAGGED = {"power", "console", "wan", "factory_reset", "raise_alarm", "clear_alarm", "reboot"}
 TAGS = {
     m.model_fields["driver"].annotation.__args__[0]  # type: ignore[union-attr]
     for union in (PowerConfig, ConsoleConfig, WanConfig)
@@ -528,7 +634,9 @@ def format_errors(path: Path, err: ValidationError) -> str:
         found = e.get("input")
         expected = e["msg"]
         if e["type"] == "union_tag_invalid":
-            loc += ".method" if e["loc"] and e["loc"][-1] == "factory_reset" else ".driver"
+            loc += (
+                ".method" if e["loc"] and e["loc"][-1] in TAGGED - {"power", "console", "wan"} else ".driver"
+            )
             found = e["ctx"]["tag"]
             expected = f"expected one of {e['ctx']['expected_tags']}"
         elif e["type"] == "value_error":

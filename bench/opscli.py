@@ -1,4 +1,4 @@
-"""Lab commands for working on a unit by hand: `power`, `console`, `check --probe` and `up`.
+"""Lab commands for working on a unit by hand: `power`, `console`, `action`, `check --probe` and `up`.
 
 bench/cli.py calls `add_parsers(sub)` and gives every command the global options (`--inventory`, as `run`).
 """
@@ -61,6 +61,17 @@ def add_parsers(sub: Any) -> None:
     console.add_argument("--baudrate", type=int, help="default: the inventory's")
     console.add_argument("--log", help="log file (default: captures/console-UNIT-TIME.log)")
     console.set_defaults(fn=cmd_console)
+
+    action = sub.add_parser(
+        "action", help="run one of a unit's action templates (units.NAME.actions) and print what confirmed it"
+    )
+    action.add_argument("unit")
+    action.add_argument("action", choices=["raise_alarm", "clear_alarm", "reboot", "factory_reset"])
+    action.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a placeholder's value, e.g. --set 'event_type=Equipment Alarm' (repeatable)")  # fmt: skip
+    action.add_argument("--url", help="another console port than the inventory's (a mock unit's pty)")
+    action.add_argument("--log", help="console log file (default: captures/console-UNIT-TIME.log)")
+    action.set_defaults(fn=cmd_action)
 
     up = sub.add_parser(
         "up", help="bring the bench up for manual work with a unit, print HeMS messages, keep it until Ctrl-C"
@@ -434,3 +445,62 @@ def _print_events(timeline: Timeline, since: int, console: bool) -> int:
         if _shown(ev, console):
             print(format_event(ev, timeline.t0), flush=True)
     return since + len(events)
+
+
+# -- action ----------------------------------------------------------------------------------------
+
+
+def cmd_action(args: argparse.Namespace) -> int:
+    """One action template on the unit, by hand: how a lab tries the templates it writes before a run."""
+    from types import SimpleNamespace
+
+    from bench.inventory import PLACEHOLDERS, HemsReset
+    from bench.timeline import Bound
+    from bench.unit.actions import run_action
+    from drivers.console.serial import SerialConsole
+
+    inv = load_inventory(Path(args.inventory))
+    name, unit = inv.unit(args.unit)
+    how, where = unit.reset if args.action == "factory_reset" else (getattr(unit.actions, args.action), "")
+    key = f"units.{name}.{where or 'actions.' + args.action}"
+    if how is None or isinstance(how, HemsReset):
+        raise ConfigError(f"{key}: {'the HeMS resets this unit' if how else 'not given'}: no template to run")
+    values = {}
+    for item in args.set:
+        k, eq, v = item.partition("=")
+        if not eq or k not in PLACEHOLDERS:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(PLACEHOLDERS)}")
+        values[k] = v
+    console = None
+    if how.method != "shell":
+        url = args.url or getattr(unit.console, "url", None)
+        if url is None:
+            raise ConfigError(
+                f"{name} has a mock console: give its pty with --url (`henb-bench up` prints it)"
+            )
+        log = Path(args.log or f"captures/console-{name}-{time.strftime('%Y%m%d-%H%M%S')}.log")
+        console = SerialConsole(url, log, Timeline(), baudrate=getattr(unit.console, "baudrate", 115200),
+                                crash_patterns=[], unit=name)  # fmt: skip
+    shell = build_shell(unit.shell, name) if how.method == "shell" and unit.shell is not None else None
+    timeline = console.timeline if console is not None else Timeline()
+    target = SimpleNamespace(name=name, run=SimpleNamespace(timeline=timeline), console=console, shell=shell,
+                             say=lambda text: print(text, file=sys.stderr, flush=True))  # fmt: skip
+    bounds = unit.bounds
+    default = (
+        Bound(bounds.factory_reset, f"units.{name}.bounds.factory_reset")
+        if args.action == "factory_reset"
+        else Bound(bounds.step, f"units.{name}.bounds.step")
+    )
+    try:
+        if console is not None:
+            console.open()
+        done = run_action(target, args.action.replace("_", " "), how, key, default, values)  # type: ignore[arg-type]
+    finally:
+        if console is not None:
+            console.close()
+        if shell is not None:
+            shell.close()
+    print(
+        f"{name}: {args.action} {'confirmed: ' + done.seen if done.seen is not None else 'asked of the operator'}"
+    )
+    return 0

@@ -122,6 +122,8 @@ class DataModel:
         self.next_instance: dict[str, int] = {}
         # Value changes waiting to be reported: name -> notification level (1 passive, 2 active).
         self.changed: dict[str, int] = {}
+        # Notification set on a partial path (an event table, say): instances added later under it get it too.
+        self.path_notification: dict[str, int] = {}
         self._children: dict[str, list[str]] = {}
         for path in self.schema["objects"]:
             parent = _parent_template(path)
@@ -148,6 +150,9 @@ class DataModel:
                 bool(info.get("secret")),
                 bool(info["forced"]),
             )
+            inherited = [lvl for pre, lvl in self.path_notification.items() if (path + name).startswith(pre)]
+            if inherited and not info["notify"].startswith("force"):
+                self.params[path + name].notification = inherited[-1]
         for child in self._children.get(tmpl, []):
             if not child.endswith(".{i}."):
                 self.instantiate(path + child[len(tmpl) :])
@@ -350,6 +355,10 @@ class DataModel:
                 plan.append((name, level))
         for name, level in plan:
             self.params[name].notification = level
+        for req, level in changes:
+            if req.endswith(".") and req != self.root:
+                self.path_notification.pop(req, None)  # the latest setting last
+                self.path_notification[req] = level
 
     def snapshot(self) -> DataModel:
         return copy.deepcopy(self)

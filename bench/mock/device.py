@@ -65,6 +65,7 @@ class MockDevice:
             "cwmp_ns": unit.mock.cwmp_ns,
             "cwmp_amendment": unit.cwmp_amendment,
             "data_model": unit.mock.data_model,
+            "console_dialect": unit.mock.console_dialect,
             "identity": ident.model_dump(),
             "ike_id": self.ike_id,
             "ca": str(ca.files.cert),

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import random
+import shlex
 import signal
 import socket
 import ssl
@@ -65,8 +66,8 @@ EVENT_FIELDS = (
     "AdditionalInformation",
 )
 HELP = (
-    "commands: status | alarm list | alarm raise ID | alarm clear ID | set NAME VALUE | factory-reset | help "
-    "(ID = SupportedAlarm instance number)"
+    "commands: status | alarm list | alarm raise|clear ID | alarm raise|clear 'EVENT TYPE' 'PROBABLE CAUSE' "
+    "['SPECIFIC PROBLEM'] | set NAME VALUE | reboot | factory-reset | help (ID = SupportedAlarm instance number)"
 )
 
 
@@ -91,6 +92,8 @@ class MockHeNB:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
         self.knobs: set[str] = set(cfg["knobs"])
+        # Which CLI its console speaks: the bench's own, or a vendor's (bench/mock/vendor_cli.py).
+        self.dialect: str = cfg.get("console_dialect", "bench")
         self.ns = cfg["cwmp_ns"]
         # Where this unit keeps what the HeMSs set (its firmware's own data model, not the inventory's profile).
         self.p = mock_profile(cfg.get("data_model", "device2")).paths.model_dump()
@@ -166,10 +169,17 @@ class MockHeNB:
 
     def console_reader(self) -> None:
         """The unit's CLI on its serial console."""
+        from bench.mock.vendor_cli import PROMPT, vendor_command
+
+        handle = self.command
+        if self.dialect == "vendor":
+            sys.stdout.write(PROMPT)
+            sys.stdout.flush()
+            handle = lambda cmd: vendor_command(self, cmd)  # noqa: E731
         for raw in sys.stdin:
             cmd = raw.strip()
             if cmd and self.loop is not None:
-                self.loop.call_soon_threadsafe(self.command, cmd)
+                self.loop.call_soon_threadsafe(handle, cmd)
 
     def command(self, cmd: str) -> None:
         words = cmd.split()
@@ -180,10 +190,10 @@ class MockHeNB:
                 f"hems={self.model.get(self.ms + 'URL')} alarms={current} knobs={sorted(self.knobs) or 'none'}"
             )
         elif words == ["factory-reset"]:
-            self.serving = None
-            self.wipe_flash()
-            self.reboot = ("factory", "")
-            self.wake.set()
+            self.restart("factory")
+        elif words == ["reboot"]:
+            self.log("reboot: restarting")
+            self.restart("console")
         elif words == ["help"]:
             self.log(HELP)
         elif words == ["alarm", "list"]:
@@ -200,8 +210,38 @@ class MockHeNB:
             len(words) == 3 and words[0] == "alarm" and words[1] in ("raise", "clear") and words[2].isdigit()
         ):
             self.alarm(words[1], int(words[2]))
+        elif len(words) >= 3 and words[0] == "alarm" and words[1] in ("raise", "clear"):
+            try:
+                what = shlex.split(cmd)[2:]
+            except ValueError as exc:
+                self.log(f"alarm: cannot read {cmd!r}: {exc}")
+                return
+            found = self.find_alarm(*what[:3]) if 2 <= len(what) <= 3 else None
+            if found is None:
+                self.log(f"alarm: no SupportedAlarm {' / '.join(what)} (see `alarm list`)")
+            else:
+                self.alarm(words[1], found)
         else:
             self.log(f"unknown command: {cmd} ({HELP})")
+
+    def restart(self, kind: str) -> None:
+        """A reboot the unit's console asked for: `factory` wipes its configuration first."""
+        if kind == "factory":
+            self.serving = None
+            self.wipe_flash()
+        self.reboot = (kind, "")
+        self.wake.set()
+
+    def find_alarm(self, event_type: str, cause: str, problem: str | None = None) -> int | None:
+        """The SupportedAlarm instance with this EventType and ProbableCause (and SpecificProblem, given)."""
+        for n in self.model.instances(self.fm + "SupportedAlarm."):
+            b, g = f"{self.fm}SupportedAlarm.{n}.", self.model.get
+            if (g(b + "EventType"), g(b + "ProbableCause")) == (event_type, cause) and problem in (
+                None,
+                g(b + "SpecificProblem"),
+            ):
+                return n
+        return None
 
     def dhcp(self) -> dict[str, str]:
         from scapy.arch import get_if_hwaddr
@@ -870,14 +910,20 @@ class MockHeNB:
         mech = m.get(sup + "ReportingMechanism")
         if "ignore_reporting_mechanism" in self.knobs:
             mech = "0 Expedited"
-        ident = f"{self.device_id.serial_number}-alarm-{n}"
+        # Each CLI has its own AlarmIdentifier format: nothing but the unit's reports may tell the bench.
+        ident = (
+            f"0x{0x1000 + n:04x}" if self.dialect == "vendor" else f"{self.device_id.serial_number}-alarm-{n}"
+        )
         current = [
             i
             for i in m.instances(self.fm + "CurrentAlarm.")
             if m.get(f"{self.fm}CurrentAlarm.{i}.AlarmIdentifier") == ident
         ]
-        if mech == "3 Disabled":
-            self.log(f"alarm: {action} {n} ignored (ReportingMechanism 3 Disabled)")
+        what = f"{m.get(sup + 'EventType')} / {m.get(sup + 'ProbableCause')}"
+        if mech == "3 Disabled" or "alarm_not_raised" in self.knobs:
+            if mech != "3 Disabled":
+                self.log(f"bug: alarm {n} confirmed on the console, never raised")
+            self.alarm_said(action, n, ident, what, mech, "ignored")
             return
         t = now_iso()
         fields = {
@@ -892,7 +938,8 @@ class MockHeNB:
         }
         if action == "raise":
             if current:
-                self.log(f"alarm: {n} is already raised ({ident})")
+                vendor = f"% FM: alarm {ident} already asserted"
+                self.log(vendor if self.dialect == "vendor" else f"alarm: {n} is already raised ({ident})")
                 return
             fields.update(NotificationType="NewAlarm", PerceivedSeverity=m.get(sup + "PerceivedSeverity"))
             ca = f"{self.fm}CurrentAlarm.{m.add_internal(self.fm + 'CurrentAlarm.')}."
@@ -904,9 +951,15 @@ class MockHeNB:
             m.params[ca + "AlarmChangedTime"].value = t
         else:
             if not current:
-                self.log(f"alarm: {n} is not raised")
+                self.log(
+                    f"% FM: alarm {ident} not active"
+                    if self.dialect == "vendor"
+                    else f"alarm: {n} is not raised"
+                )
                 return
             fields.update(NotificationType="ClearedAlarm", PerceivedSeverity="Cleared")
+            if "cleared_alarm_new_identifier" in self.knobs:
+                fields["AlarmIdentifier"] = f"{ident}-cleared"
             for i in current:
                 m.delete(f"{self.fm}CurrentAlarm.{i}.")
         if "alarm_history_not_kept" not in self.knobs:
@@ -917,25 +970,34 @@ class MockHeNB:
             mech = mech if mech != "2 Logged" else "3 none"
             if mech in ("0 Expedited", "1 Queued"):
                 where = self.add_event("ExpeditedEvent" if mech == "0 Expedited" else "QueuedEvent", fields)
-        elif mech == "0 Expedited":
-            entry = self.add_event("ExpeditedEvent", fields)
-            self.notify({"4 VALUE CHANGE": ""}, [entry + f for f in EVENT_FIELDS])
-            where = entry
-        elif mech == "1 Queued":
-            entry = self.add_event("QueuedEvent", fields)
-            self.notify(
-                {"4 VALUE CHANGE": ""},
-                [entry + f for f in EVENT_FIELDS],
-                "queued_alarm_immediate" in self.knobs,
-            )
-            where = entry
+        elif mech in ("0 Expedited", "1 Queued"):
+            table = "ExpeditedEvent" if mech == "0 Expedited" else "QueuedEvent"
+            where = entry = self.add_event(table, fields)
+            # TR-181: the new entry's values count as changed; they reach the HeMS as the notification
+            # attributes it set on the table (or its NumberOfEntries) say: Active at once, Passive next Inform.
+            count = f"{self.fm}{table}NumberOfEntries"
+            names = [entry + f for f in EVENT_FIELDS if entry + f in m.params]
+            level = max(m.params[n].notification for n in [*names, count] if n in m.params)
+            if m.params[count].notification:
+                names.append(count)
+            if level == 0:
+                where += " (no notification set: not reported)"
+            else:
+                at_once = level == NOTIFY_ACTIVE or "queued_alarm_immediate" in self.knobs
+                self.notify({"4 VALUE CHANGE": ""}, names, at_once)
         elif mech == "2 Logged" and "logged_alarm_informed" in self.knobs:
             hist = f"{self.fm}HistoryEvent.{m.instances(self.fm + 'HistoryEvent.')[-1]}."
             self.notify({"4 VALUE CHANGE": ""}, [hist + f for f in EVENT_FIELDS])
-        self.log(
-            f"alarm: {'raised' if action == 'raise' else 'cleared'} {n} {ident} ({fields['EventType']} / "
-            f"{fields['ProbableCause']} / {fields['PerceivedSeverity']}) via {mech}: {where}"
-        )
+        self.alarm_said(action, n, ident, f"{what} / {fields['PerceivedSeverity']}", mech, where)
+
+    def alarm_said(self, action: str, n: int, ident: str, what: str, mech: str, where: str) -> None:
+        """The console's confirmation of an alarm command, in the unit's dialect."""
+        if self.dialect == "vendor":
+            verb = "asserted" if action == "raise" else "ceased"
+            self.log(f"FM-OK: alarm {ident} {verb} [{what}] report={mech.split()[-1].lower()}")
+        else:
+            done = "raised" if action == "raise" else "cleared"
+            self.log(f"alarm: {done} {n} {ident} ({what}) via {mech}: {where}")
 
     def add_event(self, table: str, fields: dict[str, str]) -> str:
         m = self.model
@@ -1152,8 +1214,8 @@ class MockHeNB:
                     if done
                     else [("1 BOOT", "")]
                 )
-            else:
-                events = [("1 BOOT", ""), ("M Reboot", key)]
+            else:  # a Reboot RPC's reboot also reports M Reboot; one from the console does not
+                events = [("1 BOOT", ""), ("M Reboot", key)] if kind == "reboot" else [("1 BOOT", "")]
             await asyncio.sleep(0.2)
             self.log("boot: up again")
 

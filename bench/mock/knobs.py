@@ -56,6 +56,8 @@ KNOBS: dict[str, str] = {
     "pm_wrong_credentials": "uploads PM files with a wrong password",
     "spv_not_applied": "after registration, acknowledges SetParameterValues (status 0) but changes nothing",
     "no_alarm_inform": "records alarms in its tables but never reports them in an Inform",
+    "cleared_alarm_new_identifier": "reports an alarm's clearing under another AlarmIdentifier than its raising",
+    "alarm_not_raised": "confirms alarm commands on its console in its usual words but raises nothing",
     "alarm_history_not_kept": "never writes raised or cleared alarms into FaultMgmt.HistoryEvent",
     "download_not_fetched": "reports a Download as done (TransferComplete, FaultCode 0) without fetching the file",
     "wrong_hems_password": "answers the HeMS's authentication challenge with a wrong password",

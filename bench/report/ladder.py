@@ -3,7 +3,6 @@ matched in order against a figure's expected sequence, and drawn as inline SVG."
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -12,8 +11,6 @@ from bench.report.sequences import LANES, Figure, Step
 
 LANE_X0, LANE_DX, ROW_DY, TOP = 84, 104, 26, 44
 LABEL_CHARS = 38
-# The unit's console line for an alarm it raised (the mock's wording; `alarm raise N` is typed by the bench).
-ALARM_RAISED = re.compile(r"\balarm: raised (\d+)\b")
 
 
 @dataclass
@@ -62,7 +59,8 @@ def _s1_detail(d: dict[str, Any]) -> str:
 
 def messages(events: list[dict[str, Any]]) -> list[Message]:
     """The arrows the events show, in timeline order; bench events and console lines are not arrows, except
-    the line of an alarm raised on the console (a self-arrow on the HeNB, kind `alarm-raised`)."""
+    an alarm the unit confirmed raising through its action template (a self-arrow on the HeNB, kind
+    `alarm-raised`)."""
     return [m for e in events for m in _arrows(e)]
 
 
@@ -122,15 +120,8 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
         what = str(d.get("path") or d.get("file") or "")
         up = "upload" in kind
         add("henb", "files", f"{kind} {what}".strip(), detail="" if up else str(d.get("status", "")))
-    elif source == "console" and kind == "console-line":
-        raised = ALARM_RAISED.search(str(d.get("line", "")))
-        if raised:
-            n = raised.group(1)
-            out.append(
-                Message(
-                    seq, t, "henb", "henb", f"alarm {n} raised", source, "alarm-raised", {**d, "alarm": n}
-                )
-            )
+    elif source == "unit" and kind == "action-confirmed" and d.get("action") == "raise alarm":
+        add("henb", "henb", "alarm raised", k="alarm-raised", detail=str(d.get("line", "")))
     elif source == "power" and kind == "power":
         add("henb", "henb", f"power {d.get('action', '')}")
     return out

@@ -69,9 +69,9 @@ CONNECTION_REQUEST = Step(
 INFORM_CR = _inform(SERVING, "6 CONNECTION REQUEST")
 
 
-def _alarm(n: int) -> Step:
-    """The alarm raised on the unit's console (the bench types `alarm raise N`; the unit logs it raised)."""
-    return Step(f"alarm {n} raised (console)", "henb", "henb", "console", "alarm-raised", {"alarm": str(n)})
+def _alarm() -> Step:
+    """The alarm raised through the unit's raise_alarm template, as the unit confirmed it."""
+    return Step("alarm raised (unit action)", "henb", "henb", "unit", "alarm-raised", {})
 
 
 def _s1ap(message: str, label: str, uplink: bool = True) -> Step:
@@ -209,7 +209,7 @@ FIGURES: dict[str, Figure] = {
             "5.3.2",
             "Figure 5-10: Alarm reporting (Expedited)",
             (
-                _alarm(1),
+                _alarm(),
                 Step("Inform (4 VALUE CHANGE) ExpeditedEvent", "henb", "hems", "hems", "inform",
                      {"hems": SERVING, "events": "4 VALUE CHANGE", "params": ".ExpeditedEvent."}),
                 _response(),
@@ -257,7 +257,7 @@ TESTS: dict[str, Figure] = {
         "5.3.2",
         "Figure 5-10: Alarm reporting (Queued: in the next Inform, not at once)",
         (
-            _alarm(2),
+            _alarm(),
             CONNECTION_REQUEST,
             Step("Inform (4 VALUE CHANGE) QueuedEvent", "henb", "hems", "hems", "inform",
                  {"hems": SERVING, "events": "4 VALUE CHANGE", "params": ".QueuedEvent."}),
@@ -267,7 +267,7 @@ TESTS: dict[str, Figure] = {
     "test_logged_alarm_is_not_informed_but_kept": Figure(
         "5.3.2",
         "Figure 5-10: Alarm reporting (Logged: no Inform, kept in HistoryEvent)",
-        (_alarm(3), *_rpc("GetParameterValues", "HistoryEvent")),
+        (_alarm(), *_rpc("GetParameterValues", "HistoryEvent")),
     ),
     "test_disabled_alarm_is_not_reported": Figure(
         "5.3.2",

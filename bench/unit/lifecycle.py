@@ -18,8 +18,10 @@ from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.hems.server import RpcCall
 from bench.ike import ike_id_matches
-from bench.inventory import Bounds, ConsoleReset, HemsReset, ManualReset, ShellReset, Unit
+from bench.inventory import Actions, Bounds, ConsoleAction, HemsReset, ManualReset, ShellAction, Unit
 from bench.timeline import Bound, Event
+from bench.unit.actions import Done as ActionDone
+from bench.unit.actions import run_action
 from bench.unit.kinds import build_hardware
 
 if TYPE_CHECKING:
@@ -279,27 +281,15 @@ class BenchUnit:
         return f"{'; '.join(said)} (paths from units.{self.name}.data_model, profile {self.profile.name})"
 
     def _reset(self, inform: Event | None) -> None:
-        """Factory reset, the inventory's way (units.NAME.factory_reset); the unit is then booting fresh."""
-        how = self.cfg.factory_reset
-        key = f"units.{self.name}.factory_reset"
+        """Factory reset, the inventory's way (units.NAME.actions.factory_reset); the unit is then booting fresh."""
+        how, where = self.cfg.reset
+        key = f"units.{self.name}.{where}"
         self._event("factory-reset", method=how.method)
         tl = self.run.timeline
         if isinstance(how, HemsReset):
             self._reset_by_hems(inform, key)
-        elif isinstance(how, ConsoleReset):
-            self.console.write(how.command + "\n")
-            bound = self.bounds.factory_reset
-            try:
-                self.console.expect(how.expect, bound)
-            except DeviceError as exc:
-                raise DeviceError(
-                    f"factory reset ({key}: console {how.command!r}) not confirmed within {bound:g} s ({bound.key}): {exc}"
-                ) from None
-            self._power_off()
-            self._cycle()
-        elif isinstance(how, ShellReset):
-            assert self.shell is not None  # the inventory requires it
-            self.shell.run(how.command, timeout=self.bounds.factory_reset, check=True)
+        elif isinstance(how, ConsoleAction | ShellAction):
+            run_action(self, "factory reset", how, key, self.bounds.factory_reset)
             self._power_off()
             self._cycle()
         elif isinstance(how, ManualReset):
@@ -451,6 +441,15 @@ class BenchUnit:
         hears of the boot)."""
         self._reboots_asked += 1
         self._event("reboot", reason=why)
+
+    def act(self, action: str, values: dict[str, str] | None = None) -> ActionDone:
+        """Run the unit's `action` template (units.NAME.actions.ACTION) with `values` for its placeholders;
+        DeviceError naming the action, the template and what was seen when the unit does not confirm it."""
+        how = getattr(self.cfg.actions, action, None) if action in Actions.model_fields else None
+        key = f"units.{self.name}.actions.{action}"
+        if how is None or isinstance(how, HemsReset):
+            raise ConfigError(f"{key}: not given; this step needs it (see README, unit actions)")
+        return run_action(self, action.replace("_", " "), how, key, self.bounds.step, values)
 
     def _event(self, kind: str, **data: Any) -> None:
         self.run.timeline.add("unit", kind, unit=self.name, **data)

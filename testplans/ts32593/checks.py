@@ -81,10 +81,15 @@ _TABLE = [
     ("5.2.4", "1", "the Inform carries the new inner address and the unit's DeviceId, sent from it",
      "old_address_in_inform wrong_device_id_on_address_change"),
     ("5.3.1", "2", "ReportingMechanism per alarm set and read back", "spv_not_applied"),
-    ("5.3.2", "2", "an Expedited alarm in an Inform at once; a Queued one in the next Inform", "no_alarm_inform"),
+    ("5.3.2", "2", "an Expedited alarm in an Inform at once; a Queued one in the next Inform (as the HeMS set the "
+     "event tables' notification)", "no_alarm_inform ignore_notification_attributes"),
     ("5.3.2", "2", "a Queued alarm not sent at once; Logged and Disabled ones never sent",
      "queued_alarm_immediate logged_alarm_informed ignore_reporting_mechanism"),
+    ("5.3.2", "2", "an Expedited alarm's clearing reported at once, under the AlarmIdentifier it was raised with",
+     "cleared_alarm_new_identifier"),
     ("5.3.2", "2", "a Logged alarm kept in FaultMgmt.HistoryEvent", "alarm_history_not_kept"),
+    ("5.3.2", "2", "the raise_alarm template raises alarms: the Disabled one, Logged now, shows in CurrentAlarm or "
+     "HistoryEvent", "alarm_not_raised"),
     ("5.4.1", "2", "PerfMgmt.Config (URL, credentials, PeriodicUploadInterval, Enable) set and read back",
      "spv_not_applied"),
     ("5.4.1", "3", "no upload for two intervals while Enable is false", "pm_upload_while_disabled"),

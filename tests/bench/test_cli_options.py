@@ -16,6 +16,7 @@ from tests.support import ROOT, henb_bench, write_inventory
 POSITIONALS = {
     "power": ["henb-01", "status"],
     "console": ["henb-01"],
+    "action": ["henb-01", "reboot"],
     "report": ["RUN"],
     "bundle": ["RUN", "T"],
     "lab": ["status"],

@@ -23,7 +23,7 @@ BOUNDS = {"boot": 20, "step": 5, "factory_reset": 10}
 def _run(tmp_path: Path, reset: dict[str, Any]) -> BenchRun:
     path = write_inventory(tmp_path / "inventory.yaml", BOUNDS)
     data = yaml.safe_load(path.read_text())
-    data["units"]["henb-01"]["factory_reset"] = reset
+    data["units"]["henb-01"]["actions"]["factory_reset"] = reset
     path.write_text(yaml.safe_dump(data))
     inv = load_inventory(path)
     # Each method is tried from a factory-fresh flash: what a test before left in it is not this test's subject
@@ -61,7 +61,8 @@ def test_console_reset_without_its_confirmation_names_the_key(tmp_path: Path) ->
     run = _run(tmp_path, {"method": "console", "command": "status", "expect": "no such confirmation"})
     try:
         with pytest.raises(
-            DeviceError, match=r"units\.henb-01\.factory_reset.*units\.henb-01\.bounds\.factory_reset"
+            DeviceError,
+            match=r"units\.henb-01\.actions\.factory_reset.*units\.henb-01\.bounds\.factory_reset",
         ):
             _reset_and_bootstrap(run, "console")
     finally:

@@ -243,6 +243,13 @@ def test_alarms_follow_the_reporting_mechanism(unit: Unit) -> None:
     )
     unit.settle()
     mark = unit.run.timeline.mark()
+    unit.console("alarm raise 5")  # Expedited, but the HeMS has not asked to be notified of the table yet
+    time.sleep(1.0)
+    assert not unit.informs(mark), "an event table is notified only as the HeMS set its notification"
+    # As the HeMS asks (TR-181 FaultMgmt): Active on the Expedited table, Passive on the Queued one.
+    unit.call("SetParameterAttributes", attributes=[(f"{FM}ExpeditedEvent.", 2), (f"{FM}QueuedEvent.", 1)])
+    unit.settle()
+    mark = unit.run.timeline.mark()
     unit.console("alarm raise 2")
     unit.console("alarm raise 3")
     unit.console("alarm raise 4")
@@ -261,7 +268,7 @@ def test_alarms_follow_the_reporting_mechanism(unit: Unit) -> None:
     assert queued == [f"{unit.serial}-alarm-2"], "the queued alarm rides on the next Inform"
     current = unit.gpv(f"{FM}CurrentAlarm.")
     ids = sorted(v for k, v in current.items() if k.endswith("AlarmIdentifier"))
-    assert ids == [f"{unit.serial}-alarm-{n}" for n in (1, 2, 3)]
+    assert ids == [f"{unit.serial}-alarm-{n}" for n in (1, 2, 3, 5)]
     mark = unit.run.timeline.mark()
     unit.console("alarm clear 1")
     inf = unit.hems.wait_inform(unit.serial, ["4 VALUE CHANGE"], timeout=10, since=mark)

@@ -139,12 +139,16 @@ def invalid_set() -> Events:
     return tl.events
 
 
-def alarm(n: int, table: str | None = None, history: bool = False) -> Events:
+def alarm(n: int, table: str | None = None, history: bool = False, confirmed: bool = True) -> Events:
     tl = Timeline().registered()
     tl.rpc("SetParameterValues", status=0)
     tl.rpc("GetParameterValues")
-    tl.console(f"[    3.367] alarm: {n} is not raised")
-    tl.console(f"[    3.369] alarm: raised {n} MOCK0001-alarm-{n} (Communications Alarm) via mechanism")
+    tl.add("unit", "action", unit="henb-01", action="raise alarm", method="console", sent="fm alarm set")
+    tl.console(f"[    3.369] FM-OK: alarm 0x100{n} asserted")
+    if confirmed:
+        tl.add(
+            "unit", "action-confirmed", unit="henb-01", action="raise alarm", line=f"FM-OK: alarm 0x100{n}"
+        )
     if table == "ExpeditedEvent":
         tl.alarm_inform(table, n, ["4 VALUE CHANGE"])
     elif table == "QueuedEvent":
@@ -159,7 +163,8 @@ def disabled_alarm() -> Events:
     tl = Timeline().registered()
     tl.rpc("SetParameterValues", status=0)
     tl.rpc("GetParameterValues")
-    tl.console("[    5.973] alarm: raise 4 ignored (ReportingMechanism 3 Disabled)")
+    tl.add("unit", "action", unit="henb-01", action="raise alarm", method="console", sent="fm alarm set")
+    tl.console("[    5.973] FM-OK: alarm 0x1004 asserted report=disabled")
     return tl.events
 
 
@@ -264,11 +269,11 @@ MISSING: list[tuple[str, str, Callable[[], Events], str]] = [
     ("5.3.2", "test_expedited_alarm_is_reported_at_once",
      lambda: alarm(1), "Inform (4 VALUE CHANGE) ExpeditedEvent"),
     ("5.3.2", "test_expedited_alarm_is_reported_at_once",
-     lambda: alarm(2, "ExpeditedEvent"), "alarm 1 raised (console)"),  # another alarm raised
+     lambda: alarm(1, "ExpeditedEvent", confirmed=False), "alarm raised (unit action)"),  # not confirmed
     ("5.3.2", "test_queued_alarm_waits_for_the_next_inform",
      lambda: alarm(2, "ExpeditedEvent"), "Connection Request"),
     ("5.3.2", "test_logged_alarm_is_not_informed_but_kept",
-     lambda: disabled_alarm(), "alarm 3 raised (console)"),
+     lambda: disabled_alarm(), "alarm raised (unit action)"),
     ("5.3.2", "test_disabled_alarm_is_not_reported",
      lambda: without(disabled_alarm(), kind("hems", "rpc-response", method="GetParameterValues"), last=True),
      "GetParameterValuesResponse"),
@@ -318,11 +323,11 @@ def test_a_complete_sequence_is_matched_at_the_tests_own_messages() -> None:
     assert matches[0].message is not None and matches[0].message.seq > first[-1]["seq"]
 
 
-def test_the_alarm_raised_on_the_console_is_a_self_arrow() -> None:
+def test_the_alarm_raised_through_the_units_template_is_a_self_arrow() -> None:
     msgs = messages(alarm(1, "ExpeditedEvent"))
     raised = [m for m in msgs if m.kind == "alarm-raised"]
-    assert [(m.src, m.dst, m.label, m.data["alarm"]) for m in raised] == [
-        ("henb", "henb", "alarm 1 raised", "1")
+    assert [(m.src, m.dst, m.label, m.detail) for m in raised] == [
+        ("henb", "henb", "alarm raised", "FM-OK: alarm 0x1001")
     ]
     assert not any(m.source == "console" and m.kind == "console-line" for m in msgs)
 
