@@ -223,6 +223,13 @@ class ProbeRow:
     detail: str = ""
 
 
+def _probe_place(name: str, unit: Unit) -> str:
+    from bench.place import probe_place
+
+    assert unit.labgrid is not None
+    return probe_place(unit.labgrid)
+
+
 def _address(cfg: Any) -> str:
     """Where a resource is, from its config: never a credential (those are separate keys, not in URLs)."""
     driver = getattr(cfg, "driver", "")
@@ -300,6 +307,11 @@ def probe_inventory(inv: Inventory, only: str | None = None) -> list[ProbeRow]:
     rows: list[ProbeRow] = []
     units = dict([inv.unit(only)]) if only else inv.units
     for name, unit in units.items():
+        if unit.labgrid is not None:  # its power, console and NIC are the place's: the coordinator knows them
+            row = ProbeRow(name, "labgrid place", "labgrid", unit.labgrid.coordinator)
+            rows.append(row)
+            jobs.append((row, _probe_place, unit))
+            continue
         mock = unit.power.driver in MOCK_POWER_DRIVERS
         parts: list[tuple[str, Any, Callable[[str, Unit], str] | None]] = [
             ("power", unit.power, None if mock else _probe_power),
