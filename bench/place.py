@@ -283,6 +283,7 @@ def release_recorded(state_dir: Path, prefix: str) -> list[str]:
     done: list[str] = []
     left: list[Held] = []
     for h in _load(path):
+        path.with_name(f"{prefix}place-{h.place}.yaml").unlink(missing_ok=True)  # the run's inventory copy
         try:
             with Coordinator(h.coordinator) as coord:
                 released = coord.release(h.place, h.holder)
