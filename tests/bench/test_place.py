@@ -51,10 +51,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory, pdu: HttpPduServer) -> Iterato
             }
             for i in (1, 2, 3)
         }
+        groups["g4"] = {
+            "NetworkPowerPort": groups["g1"]["NetworkPowerPort"]
+        }  # a place with no console, no NIC
         lab.export(groups)
         lab.place(f"{PREFIX}p1", "g1")
         lab.place(f"{PREFIX}f1", "g2", product_class="FAP-200")
         lab.place(f"{PREFIX}f2", "g3", product_class="FAP-200")
+        lab.place(f"{PREFIX}bare", "g4")
         yield lab
     finally:
         lab.close()
@@ -219,3 +223,26 @@ def test_inventory_names_a_place_instead_of_drivers(tmp_path: Path) -> None:
         ConfigError, match="power model 'nosuch': labgrid has no such power backend; it has .*gude"
     ):
         build_power(LabgridPowerConfig(driver="labgrid", model="nosuch", host="h", index=1))
+
+
+def test_a_place_without_the_resources_a_unit_needs_is_refused_and_released(lab: Lab, tmp_path: Path) -> None:
+    err = refused(place_inventory(tmp_path / "inv.yaml", lab, place=f"{PREFIX}bare"))
+    assert isinstance(err, ConfigError), err
+    assert f"labgrid place {PREFIX}bare has no NetworkSerialPort (its resources: NetworkPowerPort)" in str(
+        err
+    )
+    assert lab.holder(f"{PREFIX}bare") is None
+    assert held_places(tmp_path / "state", PREFIX) == []
+
+
+def test_doctor_says_whether_the_coordinator_answers(lab: Lab, tmp_path: Path) -> None:
+    from bench.doctor import check_inventory
+
+    items, _ = check_inventory(place_inventory(tmp_path / "inv.yaml", lab, place=f"{PREFIX}p1"))
+    [item] = [i for i in items if "labgrid place" in i.name]
+    assert item.ok and f"place {PREFIX}p1: free" in item.detail, item
+    gone = place_inventory(tmp_path / "gone.yaml", lab, place=f"{PREFIX}p1")
+    gone.write_text(gone.read_text().replace(lab.address, f"127.0.0.1:{free_port()}"))
+    items, _ = check_inventory(gone)
+    [item] = [i for i in items if "labgrid place" in i.name]
+    assert not item.ok and "does not answer" in item.detail and "labgrid-coordinator running" in item.detail

@@ -24,7 +24,9 @@ from tests.support import FAST_BOUNDS, PREFIX, ROOT, needs_root, write_inventory
 
 pytest.importorskip("labgrid")
 pytestmark = [pytest.mark.netns, needs_root(), pytest.mark.xdist_group("lab-labgrid")]
-LAB_PREFIX = f"{PREFIX.rstrip('-')[:2]}q-"  # the lab's own prefix, apart from the bench's (tests/bench/lab)
+# The lab's own prefix, apart from the bench's, one per xdist worker (each builds this module's lab if it runs
+# one of its tests): "lg0-" gives "lq0-".
+LAB_PREFIX = f"{PREFIX[0]}q{PREFIX.rstrip('-')[-1]}-"
 PLACE = f"{PREFIX}bench"
 
 
@@ -153,4 +155,23 @@ def test_a_run_in_the_place_powers_boots_and_checks_the_unit(setup: Setup) -> No
     )
     assert any(e["source"] == "console" and "booting" in e["data"].get("line", "") for e in events)
     assert setup.lab.holder(PLACE) is None, "the place was not released"
+    assert on_host(setup.nic) and leftovers(PREFIX) == {"namespaces": [], "links": []}
+
+
+def test_a_bench_stopped_by_sigterm_releases_the_place(setup: Setup) -> None:
+    out = setup.out / "d"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "--inventory", str(setup.inventory), "run", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "LG_USERNAME": "bench-t"},
+    )  # fmt: skip
+    try:
+        until(lambda: any(out.glob("*/timeline.jsonl")))  # the run is under way in the place
+        assert (setup.lab.holder(PLACE) or "").endswith("/bench-t")
+        os.kill(run.pid, signal.SIGTERM)
+        _, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            os.kill(run.pid, signal.SIGKILL)
+            run.wait(timeout=30)
+    assert setup.lab.holder(PLACE) is None, err
     assert on_host(setup.nic) and leftovers(PREFIX) == {"namespaces": [], "links": []}
