@@ -102,6 +102,18 @@ class Coordinator:
             found.setdefault(entry.cls, (dict(entry.args), bool(entry.avail)))
         return found
 
+    def nic_hosts(self, place: Any) -> set[str]:
+        """The hosts of the network interfaces the place matches (acquired or not)."""
+        hosts = set()
+        for exporter, groups in self.session.resources.items():
+            for group, entries in groups.items():
+                for name, entry in entries.items():
+                    if entry.cls == "RemoteNetworkInterface" and place.hasmatch(
+                        (exporter, group, entry.cls, name)
+                    ):
+                        hosts.add(str(entry.args.get("host", "")))
+        return hosts
+
     def _close_loop(self) -> None:
         self.loop.close()
         asyncio.set_event_loop(None)
@@ -122,7 +134,9 @@ class Coordinator:
         self.close()
 
 
-def _matching(places: dict[str, Any], cfg: LabgridPlace, tags: dict[str, str], where: str) -> list[Any]:
+def _matching(coord: Coordinator, cfg: LabgridPlace, tags: dict[str, str], where: str) -> list[Any]:
+    """The named place, or the places with the tags whose NIC is on this host (the bench moves it)."""
+    places = coord.places()
     if cfg.place is not None and not tags:
         found = [p for p in places.values() if p.name == cfg.place or cfg.place in p.aliases]
         if not found:
@@ -138,7 +152,15 @@ def _matching(places: dict[str, Any], cfg: LabgridPlace, tags: dict[str, str], w
             f"{where}: no place on labgrid coordinator {cfg.coordinator} has the tags {_tags(tags)}; places "
             f"there: {shown or 'none'}"
         )
-    return found
+    here = [p for p in found if all(local_host(h) for h in coord.nic_hosts(p))]
+    if not here:
+        elsewhere = "; ".join(f"{p.name} on {', '.join(sorted(coord.nic_hosts(p)))}" for p in found)
+        raise ConfigError(
+            f"{where}: every place with the tags {_tags(tags)} has its network interface on another host "
+            f"({elsewhere}); the bench moves the unit's WAN NIC, so it runs where the NIC is (this is "
+            f"{socket.gethostname()})"
+        )
+    return here
 
 
 def _tags(tags: dict[str, str]) -> str:
@@ -167,13 +189,13 @@ def acquire(
     deadline = time.monotonic() + cfg.wait
     said = False
     while True:
-        candidates = _matching(coord.places(), cfg, tags, where)
+        candidates = _matching(coord, cfg, tags, where)
         for place in candidates:
             if not place.acquired and coord.acquire(place.name):
                 on_acquired(place.name)
                 return str(place.name)
         left = deadline - time.monotonic()
-        candidates = _matching(coord.places(), cfg, tags, where)
+        candidates = _matching(coord, cfg, tags, where)
         what = f"place {cfg.place}" if cfg.place and not tags else f"every place with {_tags(tags)}"
         if left <= 0:
             raise InfraError(
@@ -382,7 +404,7 @@ def _release(coord: Coordinator, held: Held, record: Path) -> None:
 def probe_place(cfg: LabgridPlace) -> str:
     """Whether the coordinator answers and has the place (or places with the tags), and who holds them."""
     with Coordinator(cfg.coordinator) as coord:
-        found = _matching(coord.places(), cfg, dict(cfg.tags), "labgrid")
+        found = _matching(coord, cfg, dict(cfg.tags), "labgrid")
     return "coordinator answers; " + "; ".join(
         f"place {p.name}: " + (f"held by {p.acquired} since {_when(p.changed)}" if p.acquired else "free")
         for p in found

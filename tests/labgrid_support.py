@@ -70,10 +70,16 @@ class Lab:
         )
         log.close()
 
-    def export(self, groups: dict[str, dict[str, Any]], name: str = EXPORTER) -> None:
+    def export(
+        self, groups: dict[str, dict[str, Any]], name: str = EXPORTER, hostname: str | None = None
+    ) -> None:
+        """An exporter of these resource groups; `hostname`: the host it says it is on (default this one)."""
         config = self.folder / f"{name}.yaml"
         config.write_text(yaml.safe_dump(groups))
-        self._start(name, [str(BIN / "labgrid-exporter"), "-c", self.address, "-n", name, str(config)])
+        where = ["--hostname", hostname] if hostname else []
+        self._start(
+            name, [str(BIN / "labgrid-exporter"), "-c", self.address, "-n", name, *where, str(config)]
+        )
         wanted = {(g, r) for g, res in groups.items() for r in res}
 
         def exported() -> bool:
@@ -94,9 +100,9 @@ class Lab:
         assert done.returncode == 0, done.stdout + done.stderr
         return done
 
-    def place(self, name: str, group: str, **tags: str) -> None:
+    def place(self, name: str, group: str, exporter: str = EXPORTER, **tags: str) -> None:
         self.client("-p", name, "create")
-        self.client("-p", name, "add-match", f"{EXPORTER}/{group}/*")
+        self.client("-p", name, "add-match", f"{exporter}/{group}/*")
         if tags:
             self.client("-p", name, "set-tags", *(f"{k}={v}" for k, v in tags.items()))
 

@@ -59,6 +59,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, pdu: HttpPduServer) -> Iterato
         lab.place(f"{PREFIX}f1", "g2", product_class="FAP-200")
         lab.place(f"{PREFIX}f2", "g3", product_class="FAP-200")
         lab.place(f"{PREFIX}bare", "g4")
+        # a place of another bench host: its NIC is there
+        lab.export({"far": groups["g1"]}, name="farexp", hostname="far-bench.lab.example")
+        lab.place(f"{PREFIX}far", "far", exporter="farexp", product_class="FAP-300")
         yield lab
     finally:
         lab.close()
@@ -153,6 +156,9 @@ def test_place_tags_take_any_free_place_with_them(lab: Lab, tmp_path: Path) -> N
     # --place-tag overrides the inventory's tags; tags no place has are the user's mistake
     err = refused(path, {"product_class": "FAP-999"})
     assert isinstance(err, ConfigError) and "has the tags product_class=FAP-999; places there: " in str(err)
+    err = refused(path, {"product_class": "FAP-300"})
+    assert isinstance(err, ConfigError), err
+    assert f"has its network interface on another host ({PREFIX}far on far-bench.lab.example)" in str(err)
     err = refused(place_inventory(tmp_path / "unknown.yaml", lab, place="no-such-place"))
     assert isinstance(err, ConfigError) and "no place 'no-such-place' on labgrid coordinator" in str(err)
     assert f"{PREFIX}p1" in str(err), err
