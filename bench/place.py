@@ -21,6 +21,8 @@ from bench.errors import ConfigError, InfraError
 from bench.inventory import PLACE_PARTS, Inventory, LabgridPlace, parse_inventory
 
 EXTRA = "pip install 'henb-bench[labgrid]'"
+# Place tags that say which unit is in the place: they replace the inventory's units.NAME.identity keys.
+IDENTITY_TAGS = ("manufacturer", "oui", "product_class", "serial_number")
 POLL = 1.0  # seconds between looks at the coordinator while waiting for a place
 CALL_TIMEOUT = 15.0
 
@@ -358,6 +360,8 @@ def held_inventory(
         place = acquire(coord, cfg, tags or dict(cfg.tags), where, recorded, say)
         try:
             parts = unit_parts(coord.resources(place), cfg, place)
+            # The unit in the place says who it is through the place's tags, as a lab labels its units.
+            told = {k: v for k, v in coord.places()[place].tags.items() if k in IDENTITY_TAGS}
         except BaseException:
             _release(coord, held[0], record)
             raise
@@ -368,6 +372,7 @@ def held_inventory(
         say(f"acquired labgrid place {place} on {cfg.coordinator} as {mine.holder}")
         data = yaml.safe_load(inv_path.read_text(encoding="utf-8"))
         entry = {k: v for k, v in data["units"][unit].items() if k not in ("labgrid", *PLACE_PARTS)}
+        entry["identity"] = {**entry["identity"], **told}
         data["units"] = {unit: {**entry, **parts}}
         out = record.with_name(f"{inv.bench.prefix}place-{place}.yaml")
         parse_inventory(data, out)
@@ -378,7 +383,9 @@ def held_inventory(
         out.chmod(0o600)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "place.json").write_text(
-            json.dumps({**asdict(mine), "tags": tags or cfg.tags, **parts}, indent=1)
+            json.dumps(
+                {**asdict(mine), "tags": tags or cfg.tags, "identity": entry["identity"], **parts}, indent=1
+            )
         )
         yield out
     finally:

@@ -57,7 +57,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, pdu: HttpPduServer) -> Iterato
         lab.export(groups)
         lab.place(f"{PREFIX}p1", "g1")
         lab.place(f"{PREFIX}f1", "g2", product_class="FAP-200")
-        lab.place(f"{PREFIX}f2", "g3", product_class="FAP-200")
+        lab.place(f"{PREFIX}f2", "g3", product_class="FAP-200", serial_number="ACME0042")
         lab.place(f"{PREFIX}bare", "g4")
         # a place of another bench host: its NIC is there
         lab.export({"far": groups["g1"]}, name="farexp", hostname="far-bench.lab.example")
@@ -147,6 +147,10 @@ def test_place_tags_take_any_free_place_with_them(lab: Lab, tmp_path: Path) -> N
     with _held(path) as first, _held(path) as second:  # the two places with the tag, one each
         got = {next(iter(load_inventory(p).units.values())).wan.ifname for p in (first, second)}  # type: ignore[union-attr]
         assert got == set(nic), got
+        serials = {
+            next(iter(load_inventory(p).units.values())).identity.serial_number for p in (first, second)
+        }
+        assert serials == {"MOCK0001", "ACME0042"}, "the place's serial_number tag is not the unit's"
         assert lab.holder(f"{PREFIX}f1") and lab.holder(f"{PREFIX}f2") and not lab.holder(f"{PREFIX}p1")
         err = refused(path)
         assert isinstance(err, InfraError), err
