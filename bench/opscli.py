@@ -103,9 +103,28 @@ def _physical(name: str, unit: Unit, what: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def _in_place(args: argparse.Namespace, inv: Inventory, name: str) -> Iterator[tuple[Inventory, Unit]]:
+    """The inventory and unit to work with: for a unit in a labgrid place, with the place acquired for the
+    command (its resources as the unit's drivers) and released after; any other unit as it is."""
+    from bench.place import held_inventory
+
+    with (
+        tempfile.TemporaryDirectory(prefix="henb-bench-place-") as tmp,
+        held_inventory(Path(args.inventory), inv, name, {}, Path(tmp), _say) as path,
+    ):
+        placed = load_inventory(path)
+        yield placed, placed.units[name]
+
+
 def cmd_power(args: argparse.Namespace) -> int:
     inv = load_inventory(Path(args.inventory))
-    name, unit = inv.unit(args.unit)
+    name, _ = inv.unit(args.unit)
+    with _in_place(args, inv, name) as (_, unit):
+        return _power(args, name, unit)
+
+
+def _power(args: argparse.Namespace, name: str, unit: Unit) -> int:
     _physical(name, unit, "power")
     timeline = Timeline()
     power = build_power(unit.power, timeline, name)
@@ -135,10 +154,15 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
+    inv = load_inventory(Path(args.inventory))
+    name, _ = inv.unit(args.unit)
+    with _in_place(args, inv, name) as (_, unit):
+        return _console(args, name, unit)
+
+
+def _console(args: argparse.Namespace, name: str, unit: Unit) -> int:
     from drivers.console.serial import SerialConsole
 
-    inv = load_inventory(Path(args.inventory))
-    name, unit = inv.unit(args.unit)
     url = args.url or getattr(unit.console, "url", None)
     if url is None:
         raise ConfigError(
@@ -399,11 +423,17 @@ def _shown(ev: Event, console: bool) -> bool:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+
+    inv = load_inventory(Path(args.inventory))
+    name, _ = inv.unit(args.unit)  # nothing starts before the inventory is valid
+    with _in_place(args, inv, name) as (placed, _):
+        return _up(args, placed, name)
+
+
+def _up(args: argparse.Namespace, inv: Inventory, name: str) -> int:
     from bench.run import BenchRun
     from bench.unit import State
 
-    inv = load_inventory(Path(args.inventory))
-    name, unit = inv.unit(args.unit)  # nothing starts before the inventory is valid
     # The file server's FTP library logs a line per poll at INFO: it would bury the events.
     logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-up"

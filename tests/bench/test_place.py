@@ -256,3 +256,15 @@ def test_doctor_says_whether_the_coordinator_answers(lab: Lab, tmp_path: Path) -
     items, _ = check_inventory(gone)
     [item] = [i for i in items if "labgrid place" in i.name]
     assert not item.ok and "does not answer" in item.detail and "labgrid-coordinator running" in item.detail
+
+
+def test_power_by_hand_acquires_the_place_for_the_command(
+    lab: Lab, tmp_path: Path, pdu: HttpPduServer
+) -> None:
+    path = place_inventory(tmp_path / "inv.yaml", lab, place=f"{PREFIX}p1")
+    for action, state in (("on", True), ("status", True), ("off", False)):
+        res = henb_bench("--inventory", str(path), "power", "henb-01", action)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert f"henb-01: power {'on' if state else 'off'}" in res.stdout and pdu.outlets[1] is state
+        assert f"acquired labgrid place {PREFIX}p1" in res.stderr
+    assert lab.holder(f"{PREFIX}p1") is None, "the place was not released after the command"
