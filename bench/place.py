@@ -20,7 +20,7 @@ import yaml
 from bench.errors import ConfigError, InfraError
 from bench.inventory import PLACE_PARTS, Inventory, LabgridPlace, parse_inventory
 
-EXTRA = "pip install 'henb-bench[labgrid]'"
+EXTRA = "a requirement of henb-bench: `make venv`"
 # Place tags that say which unit is in the place: they replace the inventory's units.NAME.identity keys.
 IDENTITY_TAGS = ("manufacturer", "oui", "product_class", "serial_number")
 POLL = 1.0  # seconds between looks at the coordinator while waiting for a place
@@ -70,12 +70,11 @@ class Coordinator:
 
     def acquire(self, name: str) -> bool:
         """True if this session got the place; False when someone else was first (or it is reserved)."""
-        import grpc
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
 
         try:
             self._run(self.session.stub.AcquirePlace(pb.AcquirePlaceRequest(placename=name)))
-        except grpc.aio.AioRpcError:
+        except Exception:  # noqa: BLE001  # grpc's AioRpcError: taken meanwhile, reserved, or gone
             return False
         return bool(self.places()[name].acquired == self.me)
 

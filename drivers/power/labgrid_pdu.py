@@ -34,7 +34,7 @@ class LabgridPower(PowerBase):
             from labgrid.resource.power import NetworkPowerPort
         except ImportError as exc:
             raise ConfigError(
-                f"power driver labgrid needs labgrid ({exc}): pip install 'henb-bench[labgrid]'"
+                f"power driver labgrid needs labgrid ({exc}), a requirement of henb-bench: `make venv`"
             ) from None
         try:
             import_module(f"labgrid.driver.power.{model}")
