@@ -268,3 +268,28 @@ def test_power_by_hand_acquires_the_place_for_the_command(
         assert f"henb-01: power {'on' if state else 'off'}" in res.stdout and pdu.outlets[1] is state
         assert f"acquired labgrid place {PREFIX}p1" in res.stderr
     assert lab.holder(f"{PREFIX}p1") is None, "the place was not released after the command"
+
+
+def test_run_refuses_place_tags_it_cannot_use_and_a_silent_coordinator(
+    tmp_path: Path, inventory: Path
+) -> None:
+    out = tmp_path / "captures"
+    res = henb_bench(
+        "--inventory", str(inventory), "run", "--place-tag", "product_class=FAP-200", "--out", str(out)
+    )
+    assert res.returncode == 2 and "--place-tag: units.henb-01 names no labgrid place" in res.stderr, (
+        res.stderr
+    )
+    res = henb_bench("--inventory", str(inventory), "run", "--place-tag", "product_class", "--out", str(out))
+    assert res.returncode == 2 and "--place-tag 'product_class': expected KEY=VALUE" in res.stderr, res.stderr
+    data = yaml.safe_load(inventory.read_text())
+    unit = data["units"]["henb-01"]
+    for key in ("power", "console", "wan"):
+        del unit[key]
+    unit["labgrid"] = {"coordinator": f"127.0.0.1:{free_port()}", "place": "p1"}
+    inventory.write_text(yaml.safe_dump(data))
+    res = henb_bench("--inventory", str(inventory), "check")
+    assert res.returncode == 0 and "labgrid place p1 on 127.0.0.1:" in res.stdout, res.stdout + res.stderr
+    res = henb_bench("--inventory", str(inventory), "run", "--out", str(out))
+    assert res.returncode == 3 and "labgrid coordinator 127.0.0.1:" in res.stderr, res.stderr
+    assert "does not answer" in res.stderr and not out.exists()
