@@ -182,19 +182,22 @@ def acquire(
     cfg: LabgridPlace,
     tags: dict[str, str],
     where: str,
-    on_acquired: Callable[[str], None],
+    record: Callable[[str, bool], None],
     say: Callable[[str], None],
 ) -> str:
     """Acquire the named place, or any free place with the tags, waiting up to `cfg.wait` seconds while others
-    hold them; InfraError naming who holds them and since when. `on_acquired` runs at once (the record)."""
+    hold them; InfraError naming who holds them and since when. `record(name, True)` runs before each try (so a
+    kill -9 in between still leaves the record `clean` reads), `record(name, False)` after a failed one."""
     deadline = time.monotonic() + cfg.wait
     said = False
     while True:
         candidates = _matching(coord, cfg, tags, where)
         for place in candidates:
-            if not place.acquired and coord.acquire(place.name):
-                on_acquired(place.name)
-                return str(place.name)
+            if not place.acquired:
+                record(place.name, True)
+                if coord.acquire(place.name):
+                    return str(place.name)
+                record(place.name, False)
         left = deadline - time.monotonic()
         candidates = _matching(coord, cfg, tags, where)
         what = f"place {cfg.place}" if cfg.place and not tags else f"every place with {_tags(tags)}"
@@ -352,9 +355,13 @@ def held_inventory(
     held: list[Held] = []  # this run's place, once acquired
     with Coordinator(cfg.coordinator) as coord:
 
-        def recorded(name: str) -> None:
-            held.append(Held(cfg.coordinator, name, coord.me, time.time(), os.getpid()))
-            _save(record, [*_load(record), held[0]])
+        def recorded(name: str, trying: bool) -> None:
+            if trying:
+                held.append(Held(cfg.coordinator, name, coord.me, time.time(), os.getpid()))
+                _save(record, [*_load(record), held[0]])
+            else:
+                gone = held.pop()
+                _save(record, [h for h in _load(record) if not _same(h, gone)])
 
         place = acquire(coord, cfg, tags or dict(cfg.tags), where, recorded, say)
         try:

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from bench.errors import ConfigError, InfraError
-from bench.inventory import load_inventory, parse_inventory
+from bench.inventory import LabgridPlace, load_inventory, parse_inventory
 from bench.lab.sim.http_pdu import HttpPduServer
 from bench.place import held_inventory, held_places, probe_place, release_recorded
 from drivers.config import LabgridPowerConfig, build_power
@@ -293,3 +293,30 @@ def test_run_refuses_place_tags_it_cannot_use_and_a_silent_coordinator(
     res = henb_bench("--inventory", str(inventory), "run", "--out", str(out))
     assert res.returncode == 3 and "labgrid coordinator 127.0.0.1:" in res.stderr, res.stderr
     assert "does not answer" in res.stderr and not out.exists()
+
+
+def test_a_place_taken_between_look_and_acquire_is_tried_again_and_its_record_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The coordinator decides: a free-looking place another client acquires first makes AcquirePlace fail."""
+    import types
+
+    import bench.place
+
+    monkeypatch.setattr(bench.place, "POLL", 0.01)
+    place = types.SimpleNamespace(
+        name="p1", aliases=[], tags={}, acquired=None, changed=0.0, reservation=None
+    )
+    answers = [False, True]
+
+    class Racing:
+        def places(self) -> dict[str, Any]:
+            return {"p1": place}
+
+        def acquire(self, name: str) -> bool:
+            return answers.pop(0)
+
+    calls: list[tuple[str, bool]] = []
+    cfg = LabgridPlace(coordinator="127.0.0.1:1", place="p1", wait=30)
+    got = bench.place.acquire(Racing(), cfg, {}, "units.u.labgrid", lambda n, t: calls.append((n, t)), print)  # type: ignore[arg-type]
+    assert got == "p1" and calls == [("p1", True), ("p1", False), ("p1", True)]
