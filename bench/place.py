@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import asdict, dataclass
@@ -31,6 +32,17 @@ def _when(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
+_LOOPS = threading.local()
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    """This thread's event loop for coordinator sessions, never closed: grpc.aio's poller thread calls into the
+    loop a channel was made on even after the channel is closed ("Event loop is closed" otherwise)."""
+    if getattr(_LOOPS, "loop", None) is None:
+        _LOOPS.loop = asyncio.new_event_loop()
+    return _LOOPS.loop  # type: ignore[no-any-return]
+
+
 class Coordinator:
     """One labgrid client session (labgrid.remote.client.ClientSession) on an event loop of its own; it sees every
     place and resource the coordinator knows, kept up to date by the session."""
@@ -42,7 +54,7 @@ class Coordinator:
         except ImportError as exc:
             raise ConfigError(f"a labgrid place needs labgrid ({exc}): {EXTRA}") from None
         self.address, self.timeout = address, timeout
-        self.loop = asyncio.new_event_loop()
+        self.loop = _loop()
         asyncio.set_event_loop(self.loop)  # grpc.aio binds the channel to the current loop
         try:
             self.session = ClientSession(
@@ -116,8 +128,7 @@ class Coordinator:
         return hosts
 
     def _close_loop(self) -> None:
-        self.loop.close()
-        asyncio.set_event_loop(None)
+        asyncio.set_event_loop(None)  # the loop stays open: grpc's poller may still call into it
 
     def close(self) -> None:
         try:
