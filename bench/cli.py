@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import profiles, transfer_faults
@@ -27,9 +30,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     inv.unit(getattr(args, "unit", None))  # `check --unit NAME` (see bench/opscli.py): a unit it has
     for name, unit in inv.units.items():
         ident = unit.identity
+        where = (
+            f"labgrid place {unit.labgrid.place or unit.labgrid.tags} on {unit.labgrid.coordinator}"
+            if unit.labgrid
+            else f"power={unit.power.driver} console={unit.console.driver} wan={unit.wan.driver}"
+        )
         print(
-            f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} power={unit.power.driver} "
-            f"console={unit.console.driver} wan={unit.wan.driver} data_model={unit.data_model.profile}"
+            f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} {where} "
+            f"data_model={unit.data_model.profile}"
         )
         for path in profiles.unknown_paths(unit.data_model.resolve()):
             print(f"data model: {name}: {path} is not in the BBF data models (a vendor extension?)")
@@ -61,8 +69,6 @@ def check_pki(inv: Inventory) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import pytest
-
     # Nothing starts (no run folder, no pytest) before the options, the inventory and its PKI are valid.
     check_clauses(args.clause)
     for knob in args.misbehave:
@@ -70,15 +76,61 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--misbehave {knob}: expected one of {', '.join(KNOBS)}")
     inv_path = Path(args.inventory)
     inv = load_inventory(inv_path)
-    inv.unit(args.unit)
+    unit_name, _ = inv.unit(args.unit)
+    tags = place_tags(args.place_tag)
     check_pki(inv)
     run_id = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out)
+    run_dir = out / run_id
+    from bench.place import held_inventory
+
+    in_place = inv.units[unit_name].labgrid is not None
+    with (
+        _term_interrupts() if in_place else contextlib.nullcontext(),
+        held_inventory(inv_path, inv, unit_name, tags, run_dir, _say) as run_inv,
+    ):
+        return _run_plans(args, run_inv, out, run_id)
+
+
+def _say(text: str) -> None:
+    print(f"henb-bench: {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _term_interrupts() -> Iterator[None]:
+    """SIGTERM as Ctrl-C while a run holds things outside this host (a labgrid place): they are released."""
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def place_tags(pairs: list[str]) -> dict[str, str]:
+    """--place-tag KEY=VALUE options as a dict."""
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"--place-tag {pair!r}: expected KEY=VALUE, e.g. product_class=FAP-200")
+        tags[key] = value
+    return tags
+
+
+def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str) -> int:
+    import pytest
+
     run_dir = out / run_id
     argv = [
         str(PLANS),
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:labgrid",  # labgrid's own pytest plugin (its env and strategy fixtures) has no part in a run
         "-q",
         "-rfE",
         f"--inventory={inv_path}",
@@ -157,7 +209,15 @@ def cmd_clean(args: argparse.Namespace) -> int:
             where = restore(unit.wan.ifname, inv.bench.prefix)
             if where:
                 done.append(f"moved {unit.wan.ifname} of {name} back from {where}")
+    from bench.place import held_places, release_recorded
+
+    for held in held_places(inv.bench.state_dir, inv.bench.prefix):
+        where = restore(held.ifname, inv.bench.prefix) if held.ifname else None
+        if where:
+            done.append(f"moved {held.ifname} of labgrid place {held.place} back from {where}")
     done += clean(inv.bench.state_dir, inv.bench.prefix)
+    # Last: once released, another bench may take the place, and nothing of this one is left in it.
+    done += release_recorded(inv.bench.state_dir, inv.bench.prefix)
     print("\n".join(done) if done else f"nothing left by a run with prefix {inv.bench.prefix!r}")
     return 0
 
@@ -174,6 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--out", default="captures", help="evidence folder (default: captures/)")
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failed test")
+    run.add_argument(
+        "--place-tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="take any free labgrid place with these tags (repeatable; the unit's labgrid entry names the "
+        "coordinator)",
+    )
     run.add_argument(
         "--misbehave",
         action="append",
@@ -208,6 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     except BenchError as exc:
         print(f"henb-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = exc.exit_code
+    except KeyboardInterrupt:
+        print("henb-bench: interrupted", file=sys.stderr)
+        code = 130
     sys.exit(code)
 
 

@@ -29,6 +29,7 @@ from bench.operator_pki import PkiConfig
 from drivers.config import (
     MOCK_POWER_DRIVERS,
     HttpPduPower,
+    LabgridPowerConfig,
     MockPsuPowerConfig,
     NetioPower,
     ScpiPowerConfig,
@@ -201,6 +202,12 @@ class MockPower(Strict):
     driver: Literal["mock"]
 
 
+class PlacePower(Strict):
+    """Stands for the power of a unit whose `labgrid` names a place: known once the place is acquired."""
+
+    driver: Literal["place"]
+
+
 class SerialRelayPower(Strict):
     driver: Literal["serial-relay"]
     url: str
@@ -222,7 +229,9 @@ PowerConfig = Annotated[
     | SnmpPduPower
     | HttpPduPower
     | NetioPower
-    | ScpiPowerConfig,
+    | ScpiPowerConfig
+    | LabgridPowerConfig
+    | PlacePower,
     Field(discriminator="driver"),
 ]
 
@@ -258,7 +267,12 @@ class SerialConsoleConfig(Strict):
         return v
 
 
-ConsoleConfig = Annotated[MockConsole | SerialConsoleConfig, Field(discriminator="driver")]
+class PlaceConsole(Strict):
+    driver: Literal["place"]
+    boot_banner: str | None = None  # the place's console gets labgrid.boot_banner when it is acquired
+
+
+ConsoleConfig = Annotated[MockConsole | SerialConsoleConfig | PlaceConsole, Field(discriminator="driver")]
 
 
 class MockWan(Strict):
@@ -270,7 +284,34 @@ class NicWan(Strict):
     ifname: Annotated[str, Field(min_length=1, max_length=15)]
 
 
-WanConfig = Annotated[MockWan | NicWan, Field(discriminator="driver")]
+class PlaceWan(Strict):
+    driver: Literal["place"]
+
+
+WanConfig = Annotated[MockWan | NicWan | PlaceWan, Field(discriminator="driver")]
+
+PLACE_PARTS = ("power", "console", "wan")
+
+
+class LabgridPlace(Strict):
+    """A labgrid place the unit sits in: its exported power port, serial port and network interface become the
+    unit's power, console and WAN port once the bench has acquired it through the coordinator."""
+
+    coordinator: Annotated[
+        str, Field(pattern=r"^\S+:[0-9]{1,5}$", description="the coordinator as HOST:PORT")
+    ]
+    place: str | None = Field(None, description="the place's name (or give tags)")
+    tags: dict[str, str] = Field({}, description="take any free place carrying all these tags")
+    wait: float = Field(
+        600.0, ge=0, description="seconds to wait for the place (or one with the tags) while others hold it"
+    )
+    boot_banner: str | None = BOOT_BANNER
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LabgridPlace:
+        if (self.place is None) == (not self.tags):
+            raise ValueError("expected either place (a name) or tags (KEY: VALUE), not both or neither")
+        return self
 
 
 class MockSettings(Strict):
@@ -547,6 +588,23 @@ class Unit(Strict):
         [],
         description="PEM files with this unit's vendor root and intermediate CAs, added to operator.pki.unit_trust",
     )
+    labgrid: LabgridPlace | None = Field(
+        None, description="a labgrid place instead of power, console and wan (they come from the place)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _place_parts(cls, data: object) -> object:
+        # A unit in a labgrid place names no drivers: stand-ins, replaced when the place is acquired.
+        if isinstance(data, dict) and data.get("labgrid") is not None:
+            given = [k for k in PLACE_PARTS if k in data]
+            if given:
+                raise ValueError(
+                    f"labgrid names a place, whose resources are the unit's {', '.join(PLACE_PARTS)}: "
+                    f"remove {', '.join(given)}"
+                )
+            data = {**data, **{k: {"driver": "place"} for k in PLACE_PARTS}}
+        return data
 
     @property
     def kind(self) -> Literal["mock", "physical"]:
@@ -570,6 +628,8 @@ class Unit(Strict):
         for key, action in given.items():
             if isinstance(action, ShellAction) and self.shell is None:
                 raise ValueError(f"{key} method shell needs a shell entry (units.NAME.shell)")
+        if self.labgrid is None and "place" in (self.power.driver, self.console.driver, self.wan.driver):
+            raise ValueError("driver place stands for a labgrid place's resource: it needs labgrid (a place)")
         return self
 
 

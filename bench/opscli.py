@@ -114,9 +114,28 @@ def _physical(name: str, unit: Unit, what: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def _in_place(args: argparse.Namespace, inv: Inventory, name: str) -> Iterator[tuple[Inventory, Unit]]:
+    """The inventory and unit to work with: for a unit in a labgrid place, with the place acquired for the
+    command (its resources as the unit's drivers) and released after; any other unit as it is."""
+    from bench.place import held_inventory
+
+    with (
+        tempfile.TemporaryDirectory(prefix="henb-bench-place-") as tmp,
+        held_inventory(Path(args.inventory), inv, name, {}, Path(tmp), _say) as path,
+    ):
+        placed = load_inventory(path)
+        yield placed, placed.units[name]
+
+
 def cmd_power(args: argparse.Namespace) -> int:
     inv = load_inventory(Path(args.inventory))
-    name, unit = inv.unit(args.unit)
+    name, _ = inv.unit(args.unit)
+    with _in_place(args, inv, name) as (_, unit):
+        return _power(args, name, unit)
+
+
+def _power(args: argparse.Namespace, name: str, unit: Unit) -> int:
     _physical(name, unit, "power")
     timeline = Timeline()
     power = build_power(unit.power, timeline, name)
@@ -146,10 +165,15 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
+    inv = load_inventory(Path(args.inventory))
+    name, _ = inv.unit(args.unit)
+    with _in_place(args, inv, name) as (_, unit):
+        return _console(args, name, unit)
+
+
+def _console(args: argparse.Namespace, name: str, unit: Unit) -> int:
     from drivers.console.serial import SerialConsole
 
-    inv = load_inventory(Path(args.inventory))
-    name, unit = inv.unit(args.unit)
     url = args.url or getattr(unit.console, "url", None)
     if url is None:
         raise ConfigError(
@@ -234,6 +258,13 @@ class ProbeRow:
     detail: str = ""
 
 
+def _probe_place(name: str, unit: Unit) -> str:
+    from bench.place import probe_place
+
+    assert unit.labgrid is not None
+    return probe_place(unit.labgrid)
+
+
 def _address(cfg: Any) -> str:
     """Where a resource is, from its config: never a credential (those are separate keys, not in URLs)."""
     driver = getattr(cfg, "driver", "")
@@ -311,6 +342,11 @@ def probe_inventory(inv: Inventory, only: str | None = None) -> list[ProbeRow]:
     rows: list[ProbeRow] = []
     units = dict([inv.unit(only)]) if only else inv.units
     for name, unit in units.items():
+        if unit.labgrid is not None:  # its power, console and NIC are the place's: the coordinator knows them
+            row = ProbeRow(name, "labgrid place", "labgrid", unit.labgrid.coordinator)
+            rows.append(row)
+            jobs.append((row, _probe_place, unit))
+            continue
         mock = unit.power.driver in MOCK_POWER_DRIVERS
         parts: list[tuple[str, Any, Callable[[str, Unit], str] | None]] = [
             ("power", unit.power, None if mock else _probe_power),
@@ -398,11 +434,17 @@ def _shown(ev: Event, console: bool) -> bool:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+
+    inv = load_inventory(Path(args.inventory))
+    name, _ = inv.unit(args.unit)  # nothing starts before the inventory is valid
+    with _in_place(args, inv, name) as (placed, _):
+        return _up(args, placed, name)
+
+
+def _up(args: argparse.Namespace, inv: Inventory, name: str) -> int:
     from bench.run import BenchRun
     from bench.unit import State
 
-    inv = load_inventory(Path(args.inventory))
-    name, unit = inv.unit(args.unit)  # nothing starts before the inventory is valid
     # The file server's FTP library logs a line per poll at INFO: it would bury the events.
     logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-up"

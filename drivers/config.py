@@ -159,6 +159,19 @@ class MockPsuPowerConfig(_Strict):
     sample_seconds: float = Field(5.0, ge=0)
 
 
+# -- any PDU labgrid supports ---------------------------------------------------------------------
+
+
+class LabgridPowerConfig(_Strict):
+    """A power port switched through labgrid's NetworkPowerDriver and its power backends (apc, gude, netio,
+    raritan, rest, shelly, tplink, ...): what a labgrid place's NetworkPowerPort resource says."""
+
+    driver: Literal["labgrid"]
+    model: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", description="labgrid's power backend, e.g. gude")]
+    host: str = Field(description="host or URL, as labgrid's NetworkPowerPort takes it")
+    index: Annotated[int, Field(ge=0)]
+
+
 # -- SSH shell -----------------------------------------------------------------------------------
 
 
@@ -228,7 +241,16 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
             sample_seconds=cfg.sample_seconds, commands=ScpiCommands(**c), timeout=cfg.timeout,
             visa_library=cfg.visa_library, timeline=timeline, unit=unit,
         )  # fmt: skip
+    if isinstance(cfg, LabgridPowerConfig):
+        from drivers.power.labgrid_pdu import LabgridPower
+
+        return LabgridPower(cfg.model, cfg.host, cfg.index, timeline=timeline, unit=unit)
     driver = getattr(cfg, "driver", None)
+    if driver == "place":
+        raise ConfigError(
+            f"units.{unit}: its power is the NetworkPowerPort of its labgrid place, known once the place is "
+            "acquired (`henb-bench run` acquires it)"
+        )
     if driver == "serial-relay":  # bench.inventory.SerialRelayPower
         from drivers.power.relay_serial import SerialRelay
 

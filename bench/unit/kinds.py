@@ -105,6 +105,10 @@ def _mock(name: str, cfg: Unit, run: BenchRun, index: int, knobs: list[str]) -> 
 
 
 def _physical(name: str, cfg: Unit, run: BenchRun, index: int, knobs: list[str]) -> Hardware:
+    if cfg.labgrid is not None:
+        raise ConfigError(
+            f"units.{name} is in a labgrid place: `henb-bench run` acquires it and runs with its resources"
+        )
     if cfg.console.driver != "serial" or cfg.wan.driver != "nic":
         raise ConfigError(f"units.{name}: a physical unit needs console.driver serial and wan.driver nic")
     if knobs:

@@ -1,4 +1,5 @@
-"""An HTTP PDU simulator on 127.0.0.1: the NETIO JSON API (/netio.json) and a plain REST API (/api/outlets/N).
+"""An HTTP PDU simulator on 127.0.0.1: the NETIO JSON API (/netio.json), a plain REST API (/api/outlets/N), and
+/api/outlets/N/value, "0" or "1" as text, as labgrid's `rest` power backend reads and writes it.
 
 Both behind HTTP Basic auth, as on real PDUs; every request is logged for the tests.
 """
@@ -54,6 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
         with srv.lock:
             if self.path == "/netio.json":
                 self._netio(body)
+            elif self.path.startswith("/api/outlets/") and self.path.endswith("/value"):
+                self._value(self.path.removeprefix("/api/outlets/").removesuffix("/value"), body)
             elif self.path.startswith("/api/outlets/"):
                 self._rest(self.path.removeprefix("/api/outlets/"), body)
             else:
@@ -93,6 +96,24 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             srv.switch(n, state == "on")
         self._reply(200, {"data": {"outlet": n, "state": "on" if srv.outlets[n] else "off"}})
+
+    def _value(self, rest: str, body: Any) -> None:
+        srv = self.server
+        if not rest.isdigit() or int(rest) not in srv.outlets:
+            self._reply(404, {"error": f"no outlet {rest}"})
+            return
+        n = int(rest)
+        if self.command == "PUT":
+            if body not in (0, 1):
+                self._reply(422, {"error": "the body must be 0 or 1"})
+                return
+            srv.switch(n, body == 1)
+        text = b"1" if srv.outlets[n] else b"0"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
 
     do_GET = do_POST = do_PUT = _handle
 
