@@ -10,13 +10,14 @@ import time
 from pathlib import Path
 
 from bench.doctor import add_parser as add_doctor_parser
-from bench.errors import BenchError, ConfigError
+from bench.errors import BenchError, ConfigError, DeviceError, from_driver
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
 from bench.lab.cli import add_parsers as add_lab_parsers
 from bench.mock.knobs import KNOBS
 from bench.opscli import add_parsers as add_ops_parsers
 from bench.report.cli import add_parsers as add_report_parsers
+from drivers.errors import DriverError
 
 PLANS = Path(__file__).resolve().parents[1] / "testplans" / "ts32593"
 
@@ -193,8 +194,11 @@ def _global_options(p: argparse.ArgumentParser, default: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
-        code = args.fn(args)
-    except BenchError as exc:
+        try:
+            code = args.fn(args)
+        except DriverError as exc:  # a command that drives hardware by hand: the bench's kind, same message
+            raise from_driver(exc) from exc
+    except (BenchError, DeviceError) as exc:
         print(f"henb-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = exc.exit_code
     sys.exit(code)

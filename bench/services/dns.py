@@ -125,7 +125,7 @@ class Dnsmasq:
 
     def wait_ready(self, timeout: float) -> None:
         """Ready when it answers a query for one of its own records (a real round trip in its namespace)."""
-        from bench.network.netns import run_in_netns
+        from drivers.netns import run_in_netns
 
         probe = next(iter(self.records), "localhost")
         deadline = time.monotonic() + timeout

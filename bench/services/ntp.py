@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from bench.errors import InfraError
-from bench.network.netns import run_in_netns
 from bench.services.process import Daemon, netns_command
+from drivers.netns import run_in_netns
 
 NTP_PORT = 123
 # LI 0, version 4, mode 3 (client); the rest of the 48-byte header may be zero in a client request.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.errors import ConfigError
+from bench.errors import ConfigError, driver_calls
 from bench.inventory import SerialConsoleConfig, Unit
 from bench.unit.mock_supply import build_mock_power
 from drivers.config import build_power, build_shell
@@ -53,7 +53,8 @@ def build_hardware(
     name: str, cfg: Unit, run: BenchRun, index: int = 0, knobs: list[str] | None = None
 ) -> Hardware:
     """The one place that knows which kind of unit the inventory describes."""
-    return (_mock if cfg.kind == "mock" else _physical)(name, cfg, run, index, knobs or [])
+    with driver_calls():
+        return (_mock if cfg.kind == "mock" else _physical)(name, cfg, run, index, knobs or [])
 
 
 def _console(name: str, cfg: Unit, url: str, run: BenchRun) -> SerialConsole:

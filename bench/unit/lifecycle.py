@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench.cwmp import CwmpFault, DeviceKey, Done
-from bench.errors import ConfigError, DeviceError, InfraError
+from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
 from bench.hems.server import RpcCall
 from bench.ike import ike_id_matches
 from bench.inventory import Bounds, ConsoleReset, HemsReset, ManualReset, ShellReset, Unit
@@ -127,7 +127,8 @@ class BenchUnit:
             State.DISCOVERED: lambda: self._configured(State.DISCOVERED),
             State.REGISTERED: lambda: self._configured(State.REGISTERED),
         }[to]
-        reach()
+        with driver_calls():
+            reach()
         self._state = to
         self._event("state", state=to.value)
         return self.last_boot
@@ -264,7 +265,8 @@ class BenchUnit:
             self.console.write(how.command + "\n")
             bound = self.bounds.factory_reset
             try:
-                self.console.expect(how.expect, bound)
+                with driver_calls():
+                    self.console.expect(how.expect, bound)
             except DeviceError as exc:
                 raise DeviceError(
                     f"factory reset ({key}: console {how.command!r}) not confirmed within {bound:g} s ({bound.key}): {exc}"
@@ -390,7 +392,8 @@ class BenchUnit:
         error queue, a PDU that does not answer or whose outlet moved), then the console (DeviceError: a
         crash signature, a boot banner the bench did not cause). Each fault also goes onto the timeline."""
         try:
-            self.power.check(self._powered)
+            with driver_calls():
+                self.power.check(self._powered)
         except InfraError as exc:
             self._event("health", verdict="infra", error=str(exc))
             raise
@@ -423,7 +426,8 @@ class BenchUnit:
         """Off, then everything the unit's kind started."""
         try:
             if self._powered is not False:
-                self.power.off()
+                with driver_calls():
+                    self.power.off()
         except InfraError as exc:  # the run's result stands; the person at the bench must know
             self.say(f"henb-bench: warning: unit {self.name} may still be powered: {exc}")
         finally:

@@ -15,8 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import ConfigError, InfraError
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError, SettingsError
+from drivers.events import EventSink
 from drivers.power.base import PowerBase
 
 
@@ -65,12 +65,12 @@ class HttpPdu(PowerBase):
         timeout: float = 3.0,
         verify_tls: bool = True,
         verify_timeout: float = 5.0,
-        timeline: Timeline | None = None,
+        events: EventSink | None = None,
         unit: str | None = None,
     ) -> None:
-        super().__init__(timeline, unit)
+        super().__init__(events, unit)
         if "@" in base_url.split("//", 1)[-1].split("/", 1)[0]:
-            raise ConfigError(
+            raise SettingsError(
                 f"HTTP PDU: put credentials in username/password, not in the URL ({_no_user(base_url)})"
             )
         self.base_url = base_url.rstrip("/")
@@ -130,9 +130,9 @@ class HttpPdu(PowerBase):
             raise self._error(f"GET / failed: {getattr(e, 'reason', e)}") from None
         return f"answers HTTP {status} on /; no state_request to read the outlet"
 
-    def _error(self, what: str) -> InfraError:
+    def _error(self, what: str) -> EquipmentError:
         unit = f" (unit {self.unit})" if self.unit else ""
-        return InfraError(f"HTTP PDU {self.base_url} outlet {self.outlet}{unit}: {what}")
+        return EquipmentError(f"HTTP PDU {self.base_url} outlet {self.outlet}{unit}: {what}")
 
     def _call(self, call: HttpCall, what: str) -> Any:
         path = call.path.replace("{outlet}", str(self.outlet))

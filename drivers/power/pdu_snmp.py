@@ -15,8 +15,8 @@ from typing import Any, Literal, TypeVar
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch import asyncio as hlapi
 
-from bench.errors import ConfigError, InfraError
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError, SettingsError
+from drivers.events import EventSink
 from drivers.power.base import PowerBase
 
 T = TypeVar("T")
@@ -99,12 +99,12 @@ class SnmpPdu(PowerBase):
         timeout: float = 1.0,
         retries: int = 1,
         verify_timeout: float = 5.0,
-        timeline: Timeline | None = None,
+        events: EventSink | None = None,
         unit: str | None = None,
     ) -> None:
-        super().__init__(timeline, unit)
+        super().__init__(events, unit)
         if (community is None) == (v3 is None):
-            raise ConfigError(
+            raise SettingsError(
                 f"SNMP PDU {host}: give either a v2c community or a v3 user, not both or neither"
             )
         self.host = host
@@ -160,9 +160,9 @@ class SnmpPdu(PowerBase):
 
     # -- SNMP ------------------------------------------------------------------------------------
 
-    def _error(self, what: str) -> InfraError:
+    def _error(self, what: str) -> EquipmentError:
         unit = f" (unit {self.unit})" if self.unit else ""
-        return InfraError(f"SNMP PDU {self.host}:{self.port} outlet {self.outlet}{unit}: {what}")
+        return EquipmentError(f"SNMP PDU {self.host}:{self.port} outlet {self.outlet}{unit}: {what}")
 
     def _auth(self) -> Any:
         if self._community is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import paramiko
 
-from bench.errors import DeviceError, InfraError
+from drivers.errors import EquipmentError, UnitError
 from drivers.shell.base import CommandResult
 
 
@@ -59,9 +59,9 @@ class SshShell:
 
     # -- connection ------------------------------------------------------------------------------
 
-    def _error(self, what: str) -> InfraError:
+    def _error(self, what: str) -> EquipmentError:
         unit = f" (unit {self.unit})" if self.unit else ""
-        return InfraError(f"ssh {self.address}{unit}: {what}")
+        return EquipmentError(f"ssh {self.address}{unit}: {what}")
 
     def connect(self) -> paramiko.SSHClient:
         client = self._client
@@ -101,7 +101,7 @@ class SshShell:
         return client
 
     def probe(self) -> str:
-        """Connect and log in (InfraError when that fails); runs nothing on the unit."""
+        """Connect and log in (EquipmentError when that fails); runs nothing on the unit."""
         transport = self.connect().get_transport()
         banner = transport.remote_version if transport is not None else "?"
         return f"logs in ({banner})"
@@ -122,12 +122,12 @@ class SshShell:
     def run(
         self, command: str, timeout: float = 30.0, check: bool = False, stdin: bytes = b""
     ) -> CommandResult:
-        """Run `command` in the unit's shell; DeviceError if it does not finish within `timeout` seconds,
+        """Run `command` in the unit's shell; UnitError if it does not finish within `timeout` seconds,
         or (with `check`) if it exits non-zero."""
         status, out, err = self._exec(command, timeout, stdin)
         result = CommandResult(command, status, out.decode(errors="replace"), err.decode(errors="replace"))
         if check and not result.ok:
-            raise DeviceError(
+            raise UnitError(
                 f"command {command!r} on {self.address} exited {status}; stderr: {_tail(result.stderr)}; "
                 f"stdout: {_tail(result.stdout)}"
             )
@@ -161,7 +161,7 @@ class SshShell:
                     self.close()
                     raise self._error(f"connection lost while running {command!r}")
                 if time.monotonic() > deadline:
-                    raise DeviceError(
+                    raise UnitError(
                         f"timed out after {timeout:g} s waiting for command {command!r} on {self.address}; "
                         f"last output: {_tail(out.decode(errors='replace')) or '(nothing)'}"
                     )
@@ -181,12 +181,12 @@ class SshShell:
                 sftp.get(remote, str(local))
                 return
             except OSError as e:
-                raise DeviceError(f"cannot fetch {remote} from {self.address}: {e}") from None
+                raise UnitError(f"cannot fetch {remote} from {self.address}: {e}") from None
             finally:
                 sftp.close()
         status, out, err = self._exec(f"cat -- {shlex.quote(remote)}", timeout=120)
         if status != 0:
-            raise DeviceError(
+            raise UnitError(
                 f"cannot fetch {remote} from {self.address}: {err.decode(errors='replace').strip()}"
             )
         local.write_bytes(out)
@@ -200,14 +200,12 @@ class SshShell:
                 sftp.put(str(local), remote)
                 return
             except OSError as e:
-                raise DeviceError(f"cannot put {remote} on {self.address}: {e}") from None
+                raise UnitError(f"cannot put {remote} on {self.address}: {e}") from None
             finally:
                 sftp.close()
         status, _, err = self._exec(f"cat > {shlex.quote(remote)}", timeout=120, stdin=data)
         if status != 0:
-            raise DeviceError(
-                f"cannot put {remote} on {self.address}: {err.decode(errors='replace').strip()}"
-            )
+            raise UnitError(f"cannot put {remote} on {self.address}: {err.decode(errors='replace').strip()}")
 
     def _sftp(self) -> Any:
         try:
