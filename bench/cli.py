@@ -13,13 +13,12 @@ from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError, DeviceError, from_driver
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
+from bench.knobs import KNOBS
 from bench.lab.cli import add_parsers as add_lab_parsers
-from bench.mock.knobs import KNOBS
 from bench.opscli import add_parsers as add_ops_parsers
+from bench.plans import PlanSet, plan_set
 from bench.report.cli import add_parsers as add_report_parsers
 from drivers.errors import DriverError
-
-PLANS = Path(__file__).resolve().parents[1] / "testplans" / "ts32593"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -54,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     # Nothing starts (no run folder, no pytest) before the options, the inventory and its PKI are valid.
-    check_clauses(args.clause)
+    plans = check_clauses(args.clause)
     for knob in args.misbehave:
         if knob not in KNOBS:
             raise ConfigError(f"--misbehave {knob}: expected one of {', '.join(KNOBS)}")
@@ -66,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     run_dir = out / run_id
     argv = [
-        str(PLANS),
+        str(plans.folder),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -77,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"--junitxml={run_dir / 'junit.xml'}",
         "-o",
         "junit_family=xunit2",
-        f"--rootdir={PLANS.parents[1]}",
+        f"--rootdir={plans.folder.parents[1]}",
     ]
     if args.unit:
         argv.append(f"--unit={args.unit}")
@@ -109,29 +108,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plans_importable() -> None:
-    if str(PLANS.parents[1]) not in sys.path:
-        sys.path.insert(0, str(PLANS.parents[1]))
-
-
-def check_clauses(clauses: list[str]) -> None:
-    """Every --clause value is a clause the plans verify (testplans/ts32593/checks.py CLAUSES)."""
-    _plans_importable()
-    from testplans.ts32593.checks import CLAUSES
-
-    unknown = [c for c in clauses if c not in CLAUSES]
+def check_clauses(clauses: list[str]) -> PlanSet:
+    """The installed plans (bench/plans.py), and every --clause value is a clause they verify."""
+    plans = plan_set()
+    unknown = [c for c in clauses if c not in plans.clauses]
     if unknown:
         raise ConfigError(
-            f"--clause {', '.join(unknown)}: not a clause the plans verify; known clauses: {', '.join(CLAUSES)}"
+            f"--clause {', '.join(unknown)}: not a clause the plans verify; known clauses: {', '.join(plans.clauses)}"
             " (`henb-bench list` shows them)"
         )
+    return plans
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    _plans_importable()
-    from testplans.ts32593.checks import table
-
-    print(table())
+    print(plan_set().table())
     return 0
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
@@ -20,10 +20,7 @@ from bench.hems.server import RpcCall
 from bench.ike import ike_id_matches
 from bench.inventory import Bounds, ConsoleReset, HemsReset, ManualReset, ShellReset, Unit
 from bench.timeline import Bound, Event
-from bench.unit.kinds import build_hardware
-
-if TYPE_CHECKING:
-    from bench.run import BenchRun
+from bench.unit.kinds import RunContext, build_hardware
 
 
 class State(enum.Enum):
@@ -69,7 +66,7 @@ class UnitBounds:
 
 class BenchUnit:
     def __init__(
-        self, name: str, cfg: Unit, run: BenchRun, index: int = 0, knobs: list[str] | None = None
+        self, name: str, cfg: Unit, run: RunContext, index: int = 0, knobs: list[str] | None = None
     ) -> None:
         self.name = name
         self.cfg = cfg
