@@ -9,7 +9,6 @@ import base64
 import json
 import re
 import ssl
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from drivers.errors import EquipmentError, SettingsError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase
+from drivers.retry import poll
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,11 @@ class HttpPdu(PowerBase):
         self._call(self.api.on if on else self.api.off, f"cannot switch {'on' if on else 'off'}")
         if self.api.state is None or self.verify_timeout <= 0:
             return
-        deadline = time.monotonic() + self.verify_timeout
-        while (state := self.state()) is not on:
-            if time.monotonic() > deadline:
-                raise self._error(
-                    f"outlet still reads {_word(state)} {self.verify_timeout:g} s after switching it"
-                )
-            time.sleep(0.1)
+        state = poll(self.state, lambda state: state is on, self.verify_timeout)
+        if state is not on:
+            raise self._error(
+                f"outlet still reads {_word(state)} {self.verify_timeout:g} s after switching it"
+            )
 
     def state(self) -> bool | None:
         if self.api.state is None or self.api.state_path is None:

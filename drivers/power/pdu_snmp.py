@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -17,7 +16,8 @@ from pysnmp.hlapi.v3arch import asyncio as hlapi
 
 from drivers.errors import EquipmentError, SettingsError
 from drivers.events import EventSink
-from drivers.power.base import PowerBase
+from drivers.power.base import PowerBase, state_word
+from drivers.retry import poll
 
 T = TypeVar("T")
 
@@ -130,14 +130,12 @@ class SnmpPdu(PowerBase):
         if self.state_oid is None or self.verify_timeout <= 0:
             return
         # PDUs apply a command a moment after acknowledging it; wait until the outlet reports it.
-        deadline = time.monotonic() + self.verify_timeout
-        while (state := self.state()) is not on:
-            if time.monotonic() > deadline:
-                raise self._error(
-                    f"outlet still reads {'on' if state else 'off' if state is False else 'unknown'} "
-                    f"{self.verify_timeout:g} s after switching it {'on' if on else 'off'}"
-                )
-            time.sleep(0.1)
+        state = poll(self.state, lambda state: state is on, self.verify_timeout)
+        if state is not on:
+            raise self._error(
+                f"outlet still reads {state_word(state)} {self.verify_timeout:g} s after switching it "
+                f"{'on' if on else 'off'}"
+            )
 
     def state(self) -> bool | None:
         if self.state_oid is None:
