@@ -1,4 +1,4 @@
-"""Tests for drivers/shell/ssh.py: paramiko against a real SSH server (asyncssh) on 127.0.0.1, key login."""
+"""Tests for drivers/shell/ssh.py (asyncssh) against a real SSH server (the simulated lab's) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -99,6 +99,12 @@ def test_password_login(tmp_path: Path) -> None:
 def test_pinned_host_key(server: SshServer, key: tuple[Path, str]) -> None:
     with shell(server, key[0], host_key=server.host_key_line) as sh:
         assert sh.run("true").ok
+    fingerprint = server.host_key.get_fingerprint("sha256")
+    assert fingerprint.startswith("SHA256:")
+    with shell(server, key[0], host_key=fingerprint) as sh:
+        assert sh.run("true").ok
+    with pytest.raises(EquipmentError, match="host key does not match"):
+        shell(server, key[0], host_key="SHA256:" + "A" * 43).run("true")
     with pytest.raises(EquipmentError, match="host key does not match"):
         shell(server, key[0], host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey").run("true")
 
