@@ -14,15 +14,15 @@ from pathlib import Path
 
 from bench import profiles, transfer_faults
 from bench.doctor import add_parser as add_doctor_parser
-from bench.errors import BenchError, ConfigError
+from bench.errors import BenchError, ConfigError, DeviceError, from_driver
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
+from bench.knobs import KNOBS
 from bench.lab.cli import add_parsers as add_lab_parsers
-from bench.mock.knobs import KNOBS
 from bench.opscli import add_parsers as add_ops_parsers
+from bench.plans import PlanSet, plan_set
 from bench.report.cli import add_parsers as add_report_parsers
-
-PLANS = Path(__file__).resolve().parents[1] / "testplans" / "ts32593"
+from drivers.errors import DriverError
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -70,7 +70,7 @@ def check_pki(inv: Inventory) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Nothing starts (no run folder, no pytest) before the options, the inventory and its PKI are valid.
-    check_clauses(args.clause)
+    plans = check_clauses(args.clause)
     for knob in args.misbehave:
         if knob not in KNOBS:
             raise ConfigError(f"--misbehave {knob}: expected one of {', '.join(KNOBS)}")
@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _term_interrupts() if in_place else contextlib.nullcontext(),
         held_inventory(inv_path, inv, unit_name, tags, run_dir, _say) as run_inv,
     ):
-        return _run_plans(args, run_inv, out, run_id)
+        return _run_plans(args, run_inv, out, run_id, plans)
 
 
 def _say(text: str) -> None:
@@ -121,12 +121,12 @@ def place_tags(pairs: list[str]) -> dict[str, str]:
     return tags
 
 
-def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str) -> int:
+def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str, plans: PlanSet) -> int:
     import pytest
 
     run_dir = out / run_id
     argv = [
-        str(PLANS),
+        str(plans.folder),
         "-p",
         "no:cacheprovider",
         "-p",
@@ -139,7 +139,7 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str)
         f"--junitxml={run_dir / 'junit.xml'}",
         "-o",
         "junit_family=xunit2",
-        f"--rootdir={PLANS.parents[1]}",
+        f"--rootdir={plans.folder.parents[1]}",
     ]
     if args.unit:
         argv.append(f"--unit={args.unit}")
@@ -171,29 +171,20 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str)
     return 0
 
 
-def _plans_importable() -> None:
-    if str(PLANS.parents[1]) not in sys.path:
-        sys.path.insert(0, str(PLANS.parents[1]))
-
-
-def check_clauses(clauses: list[str]) -> None:
-    """Every --clause value is a clause the plans verify (testplans/ts32593/checks.py CLAUSES)."""
-    _plans_importable()
-    from testplans.ts32593.checks import CLAUSES
-
-    unknown = [c for c in clauses if c not in CLAUSES]
+def check_clauses(clauses: list[str]) -> PlanSet:
+    """The installed plans (bench/plans.py), and every --clause value is a clause they verify."""
+    plans = plan_set()
+    unknown = [c for c in clauses if c not in plans.clauses]
     if unknown:
         raise ConfigError(
-            f"--clause {', '.join(unknown)}: not a clause the plans verify; known clauses: {', '.join(CLAUSES)}"
+            f"--clause {', '.join(unknown)}: not a clause the plans verify; known clauses: {', '.join(plans.clauses)}"
             " (`henb-bench list` shows them)"
         )
+    return plans
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    _plans_importable()
-    from testplans.ts32593.checks import table
-
-    print(table())
+    print(plan_set().table())
     return 0
 
 
@@ -272,8 +263,11 @@ def _global_options(p: argparse.ArgumentParser, default: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
-        code = args.fn(args)
-    except BenchError as exc:
+        try:
+            code = args.fn(args)
+        except DriverError as exc:  # a command that drives hardware by hand: the bench's kind, same message
+            raise from_driver(exc) from exc
+    except (BenchError, DeviceError) as exc:
         print(f"henb-bench: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:

@@ -1,4 +1,10 @@
-"""The three kinds of failure: whose fault it is decides how a test is reported and the exit code."""
+"""The three kinds of failure: whose fault it is decides how a test is reported and the exit code.
+Drivers raise their own kinds (drivers/errors.py); `driver_calls()` maps them where the bench calls a driver."""
+
+import contextlib
+from collections.abc import Iterator
+
+from drivers.errors import DriverError, SettingsError, UnitError
 
 
 class BenchError(Exception):
@@ -26,3 +32,25 @@ class DeviceError(AssertionError):
     """
 
     exit_code = 1
+
+
+def from_driver(exc: DriverError) -> BenchError | DeviceError:
+    """The bench's kind for a driver's error, with the driver's message: wrong settings are the inventory's
+    fault, failing lab equipment the bench's, a failing unit the unit's."""
+    kind: type[BenchError] | type[DeviceError] = InfraError
+    if isinstance(exc, SettingsError):
+        kind = ConfigError
+    elif isinstance(exc, UnitError):
+        kind = DeviceError
+    mapped = kind(str(exc))
+    mapped.__cause__ = exc
+    return mapped
+
+
+@contextlib.contextmanager
+def driver_calls() -> Iterator[None]:
+    """Around calls into drivers: a driver's error leaves as the bench's kind, with the same message."""
+    try:
+        yield
+    except DriverError as exc:
+        raise from_driver(exc) from exc

@@ -24,7 +24,7 @@ from pydantic import (
 from bench import profiles
 from bench.errors import ConfigError
 from bench.ike import ESP_PROPOSALS, IKE_PROPOSALS
-from bench.mock.knobs import KNOBS
+from bench.knobs import KNOBS
 from bench.operator_pki import PkiConfig
 from drivers.config import (
     MOCK_POWER_DRIVERS,

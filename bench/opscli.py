@@ -26,6 +26,7 @@ from bench.errors import BenchError, ConfigError, InfraError
 from bench.inventory import Inventory, Unit, load_inventory
 from bench.timeline import Event, Timeline
 from drivers.config import MOCK_POWER_DRIVERS, build_power, build_shell
+from drivers.errors import DriverError, EquipmentError
 
 ESCAPE = b"\x1d"  # Ctrl-], as in telnet and miniterm
 UP_SOURCES = ("hems", "segw", "dns", "dhcp", "mme", "power")
@@ -239,7 +240,7 @@ def _pump_stdin(write: Callable[[bytes], None], stop: threading.Event) -> None:
         if data:
             try:
                 write(data)
-            except InfraError as e:
+            except EquipmentError as e:
                 _say(f"not sent: {e}")
         if quit_at >= 0:
             return
@@ -367,7 +368,7 @@ def probe_inventory(inv: Inventory, only: str | None = None) -> list[ProbeRow]:
         for future, row in futures.items():
             try:
                 row.ok, row.detail = True, future.result()
-            except BenchError as e:
+            except (BenchError, DriverError) as e:
                 row.ok, row.detail = False, str(e)
             except Exception as e:  # a driver bug must not hide the other rows
                 row.ok, row.detail = False, f"{type(e).__name__}: {e}"
@@ -524,7 +525,7 @@ def cmd_action(args: argparse.Namespace) -> int:
         console = SerialConsole(url, log, Timeline(), baudrate=getattr(unit.console, "baudrate", 115200),
                                 crash_patterns=[], unit=name)  # fmt: skip
     shell = build_shell(unit.shell, name) if how.method == "shell" and unit.shell is not None else None
-    timeline = console.timeline if console is not None else Timeline()
+    timeline = console.events if console is not None and isinstance(console.events, Timeline) else Timeline()
     target = SimpleNamespace(name=name, run=SimpleNamespace(timeline=timeline), console=console, shell=shell,
                              say=lambda text: print(text, file=sys.stderr, flush=True))  # fmt: skip
     bounds = unit.bounds

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from bench.errors import ConfigError, DeviceError, InfraError
+from bench.errors import ConfigError, DeviceError, InfraError, from_driver
 from bench.inventory import load_inventory
 from bench.progress import Progress
 from bench.report.redact import Redactor
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit, State
+from drivers.errors import DriverError
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -219,7 +220,10 @@ def _checked(item: pytest.Item, phase: str, after_success: bool) -> Generator[No
     """A phase of a test, then the unit's health check: on failure always, on success if asked."""
     _phase(item, phase)
     try:
-        yield
+        try:
+            yield
+        except DriverError as exc:  # a plan called a driver itself (unit.console.write): the bench's kind
+            raise from_driver(exc) from exc
     except BaseException as exc:
         health = _health(item, exc)
         if health is exc:

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.capture import Capture, describe
+from bench.errors import ConfigError
 from bench.inventory import Inventory
 from bench.network.topology import Topology
 from bench.outer_link import judge
+from bench.plans import plan_set
 from bench.report.redact import Redactor, redactor_for
 from bench.steps import Steps
 from bench.timeline import Event, Timeline
@@ -76,17 +78,17 @@ def reported_identity(events: list[Event]) -> dict[str, str]:
 
 
 def clause_catalogue() -> dict[str, Any]:
-    """The clauses and their checks from the plans (for the report's coverage table), if the plans are here."""
+    """The clauses and their checks from the installed plans (for the report's coverage table), if any."""
     try:
-        from testplans.ts32593.checks import CHECKS, CLAUSES
-    except ImportError:
+        plans = plan_set()
+    except ConfigError:
         return {}
     return {
         clause: {
             "title": title,
-            "checks": [{"step": c.step, "what": c.what} for c in CHECKS if c.clause == clause],
+            "checks": [{"step": c.step, "what": c.what} for c in plans.checks if c.clause == clause],
         }
-        for clause, title in CLAUSES.items()
+        for clause, title in plans.clauses.items()
     }
 
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from bench.errors import ConfigError
-from bench.timeline import Timeline
+from drivers.errors import SettingsError
+from drivers.events import EventSink
 
 if TYPE_CHECKING:
     from drivers.power.base import PowerDriver
@@ -197,7 +197,7 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = None) -> PowerDriver:
+def build_power(cfg: Any, events: EventSink | None = None, unit: str | None = None) -> PowerDriver:
     """The power driver for a unit's `power:` entry (every kind but mock, which the mock unit builds)."""
     # Imported here: each backend pulls in its library (pysnmp, pyvisa), only the one in use is loaded.
     if isinstance(cfg, SnmpPduPower):
@@ -213,7 +213,7 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
         return SnmpPdu(
             cfg.host, cfg.outlet, profile, community=_secret(cfg.community), v3=v3, port=cfg.port,
             pdu_id=cfg.pdu_id, timeout=cfg.timeout, retries=cfg.retries, verify_timeout=cfg.verify_timeout,
-            timeline=timeline, unit=unit,
+            events=events, unit=unit,
         )  # fmt: skip
     if isinstance(cfg, HttpPduPower | NetioPower):
         from drivers.power.pdu_http import NETIO, HttpCall, HttpPdu, HttpPduApi
@@ -229,7 +229,7 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
             )  # fmt: skip
         return HttpPdu(
             cfg.url, cfg.outlet, api, cfg.username, _secret(cfg.password), timeout=cfg.timeout,
-            verify_tls=cfg.verify_tls, verify_timeout=cfg.verify_timeout, timeline=timeline, unit=unit,
+            verify_tls=cfg.verify_tls, verify_timeout=cfg.verify_timeout, events=events, unit=unit,
         )  # fmt: skip
     if isinstance(cfg, ScpiPowerConfig):
         from drivers.power.scpi import ScpiCommands, ScpiPower
@@ -239,15 +239,15 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
         return ScpiPower(
             cfg.resource, cfg.voltage, cfg.current_limit, sample_rate=cfg.sample_rate,
             sample_seconds=cfg.sample_seconds, commands=ScpiCommands(**c), timeout=cfg.timeout,
-            visa_library=cfg.visa_library, timeline=timeline, unit=unit,
+            visa_library=cfg.visa_library, events=events, unit=unit,
         )  # fmt: skip
     if isinstance(cfg, LabgridPowerConfig):
         from drivers.power.labgrid_pdu import LabgridPower
 
-        return LabgridPower(cfg.model, cfg.host, cfg.index, timeline=timeline, unit=unit)
+        return LabgridPower(cfg.model, cfg.host, cfg.index, events=events, unit=unit)
     driver = getattr(cfg, "driver", None)
     if driver == "place":
-        raise ConfigError(
+        raise SettingsError(
             f"units.{unit}: its power is the NetworkPowerPort of its labgrid place, known once the place is "
             "acquired (`henb-bench run` acquires it)"
         )
@@ -255,9 +255,9 @@ def build_power(cfg: Any, timeline: Timeline | None = None, unit: str | None = N
         from drivers.power.relay_serial import SerialRelay
 
         return SerialRelay(
-            cfg.url, bytes.fromhex(cfg.on_bytes), bytes.fromhex(cfg.off_bytes), timeline=timeline, unit=unit
+            cfg.url, bytes.fromhex(cfg.on_bytes), bytes.fromhex(cfg.off_bytes), events=events, unit=unit
         )
-    raise ConfigError(
+    raise SettingsError(
         f"no power driver can be built from {driver!r} here (mock power is made by the mock unit)"
     )
 

@@ -11,9 +11,9 @@ from typing import Any, Protocol
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
-from bench.errors import InfraError
-from bench.network.netns import in_netns
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError
+from drivers.events import EventSink
+from drivers.netns import in_netns
 
 IFF_UP = 0x1
 
@@ -32,17 +32,17 @@ class NicWanPort:
     pyroute2's NetNS forks, which can deadlock once the bench has threads."""
 
     def __init__(
-        self, ifname: str, netns_name: str, timeline: Timeline | None = None, unit: str | None = None
+        self, ifname: str, netns_name: str, events: EventSink | None = None, unit: str | None = None
     ):
         self.ifname = ifname
         self.netns = netns_name
-        self.timeline = timeline
+        self.events = events
         self.unit = unit
         self._was_up = False
 
     def attach(self) -> None:
         if self.netns not in netns.listnetns():
-            raise InfraError(f"WAN port {self.ifname}: namespace {self.netns} does not exist")
+            raise EquipmentError(f"WAN port {self.ifname}: namespace {self.netns} does not exist")
         with IPRoute() as ipr:
             link = _link(ipr, self.ifname)
             if link is None:
@@ -52,12 +52,12 @@ class NicWanPort:
                     if where
                     else "no such interface (check the inventory's wan.ifname)"
                 )
-                raise InfraError(f"WAN port {self.ifname} is not on the bench host: {hint}")
+                raise EquipmentError(f"WAN port {self.ifname} is not on the bench host: {hint}")
             self._was_up = bool(link["flags"] & IFF_UP)
             try:
                 ipr.link("set", index=link["index"], net_ns_fd=self.netns)
             except NetlinkError as e:
-                raise InfraError(f"cannot move WAN port {self.ifname} into {self.netns}: {e}") from e
+                raise EquipmentError(f"cannot move WAN port {self.ifname} into {self.netns}: {e}") from e
         in_netns(
             self.netns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname=self.ifname)[0], state="up")
         )
@@ -69,29 +69,29 @@ class NicWanPort:
         if moved_from is None:
             with IPRoute() as ipr:
                 if _link(ipr, self.ifname) is None:
-                    raise InfraError(f"WAN port {self.ifname} is neither in {self.netns} nor on the host")
+                    raise EquipmentError(f"WAN port {self.ifname} is neither in {self.netns} nor on the host")
         if self._was_up:
             with IPRoute() as ipr:
                 ipr.link("set", ifname=self.ifname, state="up")
         self._event("wan-detached")
 
     def _event(self, kind: str) -> None:
-        if self.timeline is not None:
-            self.timeline.add("bench", kind, unit=self.unit, ifname=self.ifname, netns=self.netns)
+        if self.events is not None:
+            self.events.add("bench", kind, unit=self.unit, ifname=self.ifname, netns=self.netns)
 
 
 def probe_nic(ifname: str, prefix: str = "hb-") -> str:
-    """Whether the NIC is on the bench host, ready to be moved; InfraError when missing or inside a namespace."""
+    """Whether the NIC is on the bench host, ready to be moved; EquipmentError when missing or inside a namespace."""
     with IPRoute() as ipr:
         link = _link(ipr, ifname)
     if link is None:
         where = find_nic(ifname, prefix)
         if where:
-            raise InfraError(
+            raise EquipmentError(
                 f"WAN port {ifname} is inside namespace {where} (a run is using it, or left it: "
                 "`henb-bench clean`)"
             )
-        raise InfraError(f"WAN port {ifname}: no such interface on the bench host")
+        raise EquipmentError(f"WAN port {ifname}: no such interface on the bench host")
     up = "up" if link["flags"] & IFF_UP else "down"
     carrier = link.get_attr("IFLA_CARRIER")
     cable = "" if carrier is None else ", link detected" if carrier else ", no link (cable, or unit off)"
@@ -106,7 +106,7 @@ def find_nic(ifname: str, prefix: str = "") -> str | None:
         try:
             if in_netns(name, lambda ipr: bool(ipr.link_lookup(ifname=ifname))):
                 return str(name)
-        except (OSError, NetlinkError, InfraError):
+        except (OSError, NetlinkError, EquipmentError):
             continue  # a namespace removed while we looked
     return None
 
@@ -131,7 +131,7 @@ def _move_home(ifname: str, namespaces: list[str]) -> str | None:
         except FileNotFoundError:
             continue  # removed while we looked
         except NetlinkError as e:
-            raise InfraError(
+            raise EquipmentError(
                 f"cannot move WAN port {ifname} from namespace {name} back to the host: {e}"
             ) from e
     return None

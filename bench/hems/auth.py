@@ -8,14 +8,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Literal
+from urllib.request import parse_http_list, parse_keqv_list
+
+from aiohttp import BasicAuth
 
 Scheme = Literal["basic", "digest"]
-_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
 
 
 def _raw(text: str) -> bytes:
@@ -28,12 +29,15 @@ def _md5(text: str) -> str:
 
 
 def parse_auth_params(text: str) -> dict[str, str]:
-    """The key=value pairs of an Authorization or WWW-Authenticate header after the scheme word."""
-    out: dict[str, str] = {}
-    for m in _PARAM.finditer(text):
-        quoted, bare = m.group(2), m.group(3)
-        out[m.group(1).lower()] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare or ""
-    return out
+    """The key=value pairs of an Authorization or WWW-Authenticate header after the scheme word (the stdlib's
+    list and key=value parsing); keys in lower case, spaces around `=` allowed, a word without `=` skipped."""
+    pairs = []
+    for item in parse_http_list(text):
+        key, eq, value = item.partition("=")
+        if eq:
+            value = value.strip() or '""'  # parse_keqv_list needs a value to look at
+            pairs.append(f"{key.strip().lower()}={value}")
+    return parse_keqv_list(pairs)
 
 
 def digest_response(
@@ -105,9 +109,10 @@ class Authenticator:
             return AuthResult(None, f"{word or 'empty'} Authorization, expected {self.scheme.title()}")
         if self.scheme == "basic":
             try:
-                user, _, password = base64.b64decode(rest.strip(), validate=True).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
+                basic = BasicAuth.decode(f"Basic {rest.strip()}", encoding="utf-8")
+            except ValueError:  # not base64, not UTF-8, no colon
                 return AuthResult(None, "Basic credentials are not base64 user:password")
+            user, password = basic.login, basic.password
             if user not in self.users:
                 return AuthResult(None, f"unknown user {user!r}")
             if not hmac.compare_digest(self.users[user].encode(), password.encode()):

@@ -8,7 +8,6 @@ import re
 import secrets
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from bench.network.netns import in_netns, netns_inode, pids_in_netns, run_in_net
 from bench.network.state import RunState, clean, leftovers, state_path
 from bench.pki import CertificateAuthority
 from bench.services.process import comm_of, kill_pid
+from drivers.retry import poll
 from drivers.wan import find_nic
 
 PREFIX_PATTERN = r"^[a-z][a-z0-9]{0,3}-$"
@@ -110,13 +110,10 @@ def _start_hardware(where: LabPlace, st: RunState, timeout: float = 30.0) -> dic
     log.close()
     # Not comm_of(pid): right after Popen the child may not have exec'd yet and still carry our name.
     st.add_pid(proc.pid, Path(sys.executable).name, "lab hardware")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (where.labdir / READY).exists():
-            return dict(json.loads((where.labdir / READY).read_text()))
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    # Until the daemon says it is ready, or has exited.
+    poll(lambda: (where.labdir / READY).exists() or proc.poll() is not None, bool, timeout, every=0.05)
+    if (where.labdir / READY).exists():
+        return dict(json.loads((where.labdir / READY).read_text()))
     tail = (where.labdir / "hardware.log").read_text(errors="replace").splitlines()[-15:]
     raise InfraError(
         f"lab hardware did not come up within {timeout:.0f} s; {where.labdir / 'hardware.log'} ends:\n  "

@@ -31,6 +31,7 @@ import dns.exception
 import dns.message
 import dns.rdatatype
 from aiohttp import web
+from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bench import configfile, cwmp, pmfile, transfer_faults
 from bench.mock import transfer, vendorfile
@@ -493,17 +494,24 @@ class MockHeNB:
     ) -> None:
         """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock.
         `requests` are the CPE requests (TransferComplete) whose events this Inform carries."""
-        for attempt in range(RETRIES):
-            try:
-                await self.session_once(
-                    url, server_ip, events, extra, phase, overrides, attempt, requests or []
-                )
-                return
-            except (aiohttp.ClientError, OSError, TimeoutError, cwmp.CwmpParseError) as exc:
-                wait = RETRY_WAIT * 2**attempt
-                self.log(f"cwmp: session failed ({exc}); retrying in {wait:g} s")
-                await asyncio.sleep(wait)
-        raise RuntimeError(f"no TR-069 session after {RETRIES} attempts")
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((aiohttp.ClientError, OSError, TimeoutError, cwmp.CwmpParseError)),
+            stop=stop_after_attempt(RETRIES),
+            wait=wait_exponential(multiplier=RETRY_WAIT),  # RETRY_WAIT * 2**retries
+            before_sleep=lambda s: self.log(
+                f"cwmp: session failed ({s.outcome and s.outcome.exception()}); retrying in "
+                f"{s.next_action and s.next_action.sleep:g} s"
+            ),
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    retries = attempt.retry_state.attempt_number - 1  # the Inform's RetryCount
+                    await self.session_once(
+                        url, server_ip, events, extra, phase, overrides, retries, requests or []
+                    )
+        except RetryError:
+            raise RuntimeError(f"no TR-069 session after {RETRIES} attempts") from None
 
     def tls_for(self, url: str) -> ssl.SSLContext | bool:
         if urlsplit(url).scheme != "https":

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import vici
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from bench.errors import InfraError
 from bench.services.process import Daemon, netns_command
@@ -97,22 +97,29 @@ class Charon:
 
     def connect(self, timeout: float = 10.0) -> Any:
         """A new VICI session (one per thread that uses it: event listening blocks its session)."""
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
+
+        def connect_once() -> Any:
             if self.daemon is not None:
-                self.daemon.check_alive()
+                self.daemon.check_alive()  # a daemon that died is not waited for
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.connect(str(self.vici_path))
-                return vici.Session(s)
-            except OSError as exc:
-                last = exc
-                time.sleep(0.02)
-        raise InfraError(
-            f"{self.name}: VICI socket {self.vici_path} did not answer in {timeout:g} s ({last}); "
-            f"log {self.workdir / 'charon.log'}"
-        )
+            except OSError:
+                s.close()
+                raise
+            return vici.Session(s)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(OSError), stop=stop_after_delay(timeout), wait=wait_fixed(0.02),
+            reraise=True,
+        )  # fmt: skip
+        try:
+            return retrying(connect_once)
+        except OSError as last:
+            raise InfraError(
+                f"{self.name}: VICI socket {self.vici_path} did not answer in {timeout:g} s ({last}); "
+                f"log {self.workdir / 'charon.log'}"
+            ) from None
 
     def load_ca(self, pem: bytes) -> None:
         self.call("load_cert", {"type": "X509", "flag": "CA", "data": pem})

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from pathlib import Path
 
 import dns.message
@@ -125,18 +124,22 @@ class Dnsmasq:
 
     def wait_ready(self, timeout: float) -> None:
         """Ready when it answers a query for one of its own records (a real round trip in its namespace)."""
-        from bench.network.netns import run_in_netns
+        from drivers.netns import run_in_netns
+        from drivers.retry import poll
 
         probe = next(iter(self.records), "localhost")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             assert self.daemon is not None
-            self.daemon.check_alive()
+            self.daemon.check_alive()  # a daemon that died is not waited for
             try:
                 run_in_netns(self.netns, dns.query.udp, dns.message.make_query(probe, "A"), self.listen, 0.05)
-                return
             except (TimeoutError, OSError, dns.exception.Timeout):
-                time.sleep(0.05)
+                return False
+            return True
+
+        if poll(answers, bool, timeout, every=0.05):
+            return
         raise InfraError(
             f"{self.name}: dnsmasq on {self.listen} in {self.netns} did not answer in {timeout:g} s; "
             f"log {self.workdir / 'dnsmasq.log'}"

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import hmac
 import os
@@ -14,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BasicAuth, web
 
 from bench.errors import InfraError
 from bench.hems.tls import server_context
@@ -276,15 +274,11 @@ class FileServer:
 
     # -- HTTP ----------------------------------------------------------------------------------------
     def _basic(self, request: web.Request) -> tuple[str, str] | None:
-        header = request.headers.get("Authorization", "")
-        word, _, rest = header.partition(" ")
-        if word.lower() != "basic":
-            return None
         try:
-            user, _, password = base64.b64decode(rest.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+            basic = BasicAuth.decode(request.headers.get("Authorization", ""), encoding="utf-8")
+        except ValueError:  # none, another scheme, not base64 user:password
             return None
-        return user, password
+        return basic.login, basic.password
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
         proto = "https" if request.secure else "http"

@@ -12,8 +12,8 @@ import threading
 from typing import Any
 
 from bench import s1ap, sctp
-from bench.network.netns import run_in_netns, socket_in_netns
 from bench.timeline import Timeline
+from drivers.netns import run_in_netns, socket_in_netns
 
 
 class MmeStandIn:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 from pathlib import Path
 
 from bench.errors import InfraError
-from bench.network.netns import run_in_netns
 from bench.services.process import Daemon, netns_command
+from drivers.netns import run_in_netns
+from drivers.retry import poll
 
 NTP_PORT = 123
 # LI 0, version 4, mode 3 (client); the rest of the 48-byte header may be zero in a client request.
@@ -75,13 +75,14 @@ class Chronyd:
 
     def wait_ready(self, timeout: float) -> None:
         """Ready when it answers an NTP client request in its namespace (a real round trip)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             assert self.daemon is not None
-            self.daemon.check_alive()
-            if run_in_netns(self.netns, ntp_query, self.listen, 0.2) is not None:
-                return
-            time.sleep(0.05)
+            self.daemon.check_alive()  # a daemon that died is not waited for
+            return run_in_netns(self.netns, ntp_query, self.listen, 0.2) is not None
+
+        if poll(answers, bool, timeout, every=0.05):
+            return
         raise InfraError(
             f"{self.name}: chronyd on {self.listen}:{NTP_PORT} in {self.netns} did not answer in {timeout:g} s; "
             f"log {self.workdir / 'chronyd.log'}"

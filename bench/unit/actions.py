@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bench.errors import ConfigError, DeviceError, InfraError
+from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
 from bench.inventory import PLACEHOLDERS, ConsoleAction, ManualAction, ShellAction
 from bench.timeline import Bound, Event
 
@@ -81,7 +81,8 @@ def run_action(
     cmd = fill(action.command, vals, f"{key}.command")
     tl.add("unit", "action", unit=unit.name, action=name, method=action.method, sent=cmd)
     if isinstance(action, ConsoleAction):
-        unit.console.write(cmd + "\n")
+        with driver_calls():
+            unit.console.write(cmd + "\n")
         try:
             line = _console_line(unit, action.expect, timeout, mark, cmd)
         except DeviceError as exc:
@@ -90,7 +91,8 @@ def run_action(
         return Done(name, key, cmd, line, mark)
     if unit.shell is None:  # the inventory requires a shell for a shell action; a unit built without one
         raise ConfigError(f"{key}: method shell needs units.{unit.name}.shell")
-    res = unit.shell.run(cmd, timeout=timeout, check=False)
+    with driver_calls():
+        res = unit.shell.run(cmd, timeout=timeout, check=False)
     out = (res.stdout + res.stderr).strip()
     tail = out[-400:] or "(no output)"
     if not res.ok:

@@ -7,10 +7,12 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bench.errors import ConfigError
-from bench.inventory import SerialConsoleConfig, Unit
+from bench.errors import ConfigError, driver_calls
+from bench.inventory import Inventory, SerialConsoleConfig, Unit
+from bench.network.topology import Topology
+from bench.timeline import Timeline
 from bench.unit.mock_supply import build_mock_power
 from drivers.config import build_power, build_shell
 from drivers.console.serial import SerialConsole
@@ -18,8 +20,24 @@ from drivers.power.base import PowerDriver
 from drivers.wan import NicWanPort
 
 if TYPE_CHECKING:
-    from bench.run import BenchRun
     from drivers.shell.ssh import SshShell
+
+
+class RunContext(Protocol):
+    """What a unit needs of the run it belongs to (bench.run.BenchRun is one): passed in, never imported,
+    so the unit sits below the run."""
+
+    @property
+    def dir(self) -> Path: ...
+
+    @property
+    def inv(self) -> Inventory: ...
+
+    @property
+    def timeline(self) -> Timeline: ...
+
+    @property
+    def topology(self) -> Topology: ...
 
 
 def default_ike_id(cfg: Unit) -> str:
@@ -50,13 +68,14 @@ class Hardware:
 
 
 def build_hardware(
-    name: str, cfg: Unit, run: BenchRun, index: int = 0, knobs: list[str] | None = None
+    name: str, cfg: Unit, run: RunContext, index: int = 0, knobs: list[str] | None = None
 ) -> Hardware:
     """The one place that knows which kind of unit the inventory describes."""
-    return (_mock if cfg.kind == "mock" else _physical)(name, cfg, run, index, knobs or [])
+    with driver_calls():
+        return (_mock if cfg.kind == "mock" else _physical)(name, cfg, run, index, knobs or [])
 
 
-def _console(name: str, cfg: Unit, url: str, run: BenchRun) -> SerialConsole:
+def _console(name: str, cfg: Unit, url: str, run: RunContext) -> SerialConsole:
     c = cfg.console
     settings: dict[str, Any] = {}
     baudrate = 115200
@@ -76,7 +95,7 @@ def _console(name: str, cfg: Unit, url: str, run: BenchRun) -> SerialConsole:
     )
 
 
-def _mock(name: str, cfg: Unit, run: BenchRun, index: int, knobs: list[str]) -> Hardware:
+def _mock(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str]) -> Hardware:
     from bench.mock.device import MockDevice
 
     topo = run.topology
@@ -104,7 +123,7 @@ def _mock(name: str, cfg: Unit, run: BenchRun, index: int, knobs: list[str]) -> 
     return hw
 
 
-def _physical(name: str, cfg: Unit, run: BenchRun, index: int, knobs: list[str]) -> Hardware:
+def _physical(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str]) -> Hardware:
     if cfg.labgrid is not None:
         raise ConfigError(
             f"units.{name} is in a labgrid place: `henb-bench run` acquires it and runs with its resources"

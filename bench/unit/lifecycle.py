@@ -12,20 +12,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.cwmp import CwmpFault, DeviceKey, Done
-from bench.errors import ConfigError, DeviceError, InfraError
+from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
 from bench.hems.server import RpcCall
 from bench.ike import ike_id_matches
 from bench.inventory import Actions, Bounds, ConsoleAction, HemsReset, ManualReset, ShellAction, Unit
 from bench.timeline import Bound, Event
 from bench.unit.actions import Done as ActionDone
 from bench.unit.actions import run_action
-from bench.unit.kinds import build_hardware
-
-if TYPE_CHECKING:
-    from bench.run import BenchRun
+from bench.unit.kinds import RunContext, build_hardware
 
 
 class State(enum.Enum):
@@ -72,7 +69,7 @@ class UnitBounds:
 
 class BenchUnit:
     def __init__(
-        self, name: str, cfg: Unit, run: BenchRun, index: int = 0, knobs: list[str] | None = None
+        self, name: str, cfg: Unit, run: RunContext, index: int = 0, knobs: list[str] | None = None
     ) -> None:
         self.name = name
         self.cfg = cfg
@@ -134,7 +131,8 @@ class BenchUnit:
             State.DISCOVERED: lambda: self._configured(State.DISCOVERED),
             State.REGISTERED: lambda: self._configured(State.REGISTERED),
         }[to]
-        reach()
+        with driver_calls():
+            reach()
         self._state = to
         self._event("state", state=to.value)
         return self.last_boot
@@ -406,7 +404,8 @@ class BenchUnit:
         error queue, a PDU that does not answer or whose outlet moved), then the console (DeviceError: a
         crash signature, a boot banner the bench did not cause). Each fault also goes onto the timeline."""
         try:
-            self.power.check(self._powered)
+            with driver_calls():
+                self.power.check(self._powered)
         except InfraError as exc:
             self._event("health", verdict="infra", error=str(exc))
             raise
@@ -458,7 +457,8 @@ class BenchUnit:
         """Off, then everything the unit's kind started."""
         try:
             if self._powered is not False:
-                self.power.off()
+                with driver_calls():
+                    self.power.off()
         except InfraError as exc:  # the run's result stands; the person at the bench must know
             self.say(f"henb-bench: warning: unit {self.name} may still be powered: {exc}")
         finally:

@@ -39,7 +39,7 @@ class MockPsuPower:
         self.server = ScpiPsuServer(load_ohms, on_output=self._output_changed).start()
         self.scpi = ScpiPower(
             self.server.resource, voltage, current_limit, sample_rate=sample_rate,
-            sample_seconds=sample_seconds, timeout=timeout, timeline=timeline, unit=unit,
+            sample_seconds=sample_seconds, timeout=timeout, events=timeline, unit=unit,
         )  # fmt: skip
         self.scpi.driver = self.driver
 

@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 import serial
 
-from bench.errors import DeviceError, InfraError
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError, UnitError
+from drivers.events import EventSink
 
 DEFAULT_CRASH_PATTERNS = [
     r"Kernel panic",
@@ -48,7 +48,7 @@ class SerialConsole:
         self,
         url: str,
         log_path: Path,
-        timeline: Timeline | None = None,
+        events: EventSink | None = None,
         source: str = "console",
         baudrate: int = 115200,
         crash_patterns: list[str] | None = None,
@@ -61,7 +61,7 @@ class SerialConsole:
         self.url = url
         self.on_data = on_data
         self.log_path = Path(log_path)
-        self.timeline = timeline
+        self.events = events
         self.source = source
         self.baudrate = baudrate
         self.settings = dict(settings or {})
@@ -120,14 +120,14 @@ class SerialConsole:
         with self._cond:
             port = self._port
         if port is None:
-            raise InfraError(
+            raise EquipmentError(
                 f"console {self.url}{_of(self.unit)} is not open (or was lost and not reopened yet)"
             )
         try:
             port.write(raw)
             port.flush()
         except (OSError, serial.SerialException) as e:
-            raise InfraError(f"cannot write to console {self.url}{_of(self.unit)}: {e}") from e
+            raise EquipmentError(f"cannot write to console {self.url}{_of(self.unit)}: {e}") from e
 
     def expect(self, pattern: str, timeout: float) -> re.Match[str]:
         """Wait for `pattern` in the output after the previous match; CRs are dropped, lines end in '\\n'."""
@@ -141,7 +141,7 @@ class SerialConsole:
                 return m
             last = self._lines[-5:] + ([self._partial] if self._partial else [])
         shown = "\n  ".join(last[-5:]) if last else "(nothing)"
-        raise DeviceError(
+        raise UnitError(
             f"timed out after {timeout:g} s waiting for console pattern {pattern!r} on {self.url}; "
             f"last console lines ({self.log_path}):\n  {shown}"
         )
@@ -161,12 +161,12 @@ class SerialConsole:
             return self._lines[max(0, index - before) : index + after + 1]
 
     def check_crashes(self) -> None:
-        """Raise DeviceError with the first crash and the lines around it, if the unit crashed."""
+        """Raise UnitError with the first crash and the lines around it, if the unit crashed."""
         crashes = self.crashes
         if crashes:
             c = crashes[0]
             context = "\n  ".join(self.around(c.index))
-            raise DeviceError(
+            raise UnitError(
                 f"unit crashed: console line {c.index + 1} matches {c.pattern!r} "
                 f"({len(crashes)} crash line(s), log {self.log_path}):\n  {context}"
             )
@@ -214,7 +214,7 @@ class SerialConsole:
             return
         try:
             port = self._open_port()
-        except InfraError:
+        except EquipmentError:
             return
         with self._cond:
             self._port = port
@@ -262,14 +262,14 @@ class SerialConsole:
             self._log.flush()
 
     def _event(self, kind: str, **data: Any) -> None:
-        if self.timeline is not None:
-            self.timeline.add(self.source, kind, unit=self.unit, **data)
+        if self.events is not None:
+            self.events.add(self.source, kind, unit=self.unit, **data)
 
 
 def open_port(
     url: str, baudrate: int = 115200, timeout: float = 0.1, unit: str | None = None, **settings: Any
 ) -> Any:
-    """A pyserial port for a tty path, rfc2217:// or socket:// URL; InfraError naming it when it cannot open."""
+    """A pyserial port for a tty path, rfc2217:// or socket:// URL; EquipmentError naming it when it cannot open."""
     try:
         port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, do_not_open=True, **settings)
         # pyserial's open() ends by flushing the input: bytes a unit sends the moment a socket:// or
@@ -281,11 +281,11 @@ def open_port(
             del port.reset_input_buffer
         return port
     except (OSError, serial.SerialException, ValueError) as e:
-        raise InfraError(f"cannot open console {url}{_of(unit)}: {e}") from e
+        raise EquipmentError(f"cannot open console {url}{_of(unit)}: {e}") from e
 
 
 def probe_port(url: str, baudrate: int = 115200, unit: str | None = None) -> str:
-    """Open the console port and close it again; InfraError when it does not open."""
+    """Open the console port and close it again; EquipmentError when it does not open."""
     open_port(url, baudrate, 0.1, unit).close()
     return "port opens"
 

@@ -1,12 +1,12 @@
-"""The power interface, and a base class that gives every backend cycle() and timeline events for free."""
+"""The power interface, and a base class that gives every backend cycle() and power events for free."""
 
 from __future__ import annotations
 
 import time
 from typing import Protocol
 
-from bench.errors import InfraError
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError
+from drivers.events import EventSink
 
 
 class PowerDriver(Protocol):
@@ -30,12 +30,12 @@ def state_word(state: bool | None) -> str:
 
 
 class PowerBase:
-    """Backends implement `_switch(on)` and `state()`; this records every switch on the timeline."""
+    """Backends implement `_switch(on)` and `state()`; this reports every switch as an event."""
 
     driver = "base"
 
-    def __init__(self, timeline: Timeline | None = None, unit: str | None = None) -> None:
-        self.timeline = timeline
+    def __init__(self, events: EventSink | None = None, unit: str | None = None) -> None:
+        self.events = events
         self.unit = unit
 
     def _switch(self, on: bool) -> None:
@@ -46,18 +46,18 @@ class PowerBase:
         return None
 
     def probe(self) -> str:
-        """Ask the device something harmless (never switch); InfraError when it does not answer."""
+        """Ask the device something harmless (never switch); EquipmentError when it does not answer."""
         return f"answers; output is {state_word(self.state())}"
 
     def check(self, expected: bool | None = None) -> None:
         """Health between tests: the device answers and its output is where the bench left it (`expected`,
-        None when unknown); InfraError otherwise. Never switches."""
+        None when unknown); EquipmentError otherwise. Never switches."""
         state = self.state() if expected is not None else None
         if state is None:
             self.probe()
         elif state != expected:
             who = f" (unit {self.unit})" if self.unit else ""
-            raise InfraError(
+            raise EquipmentError(
                 f"{self!r}{who}: output reads {state_word(state)} but the bench switched it "
                 f"{state_word(expected)} (switched by hand, or the device lost its setting)"
             )
@@ -77,5 +77,5 @@ class PowerBase:
 
     def _record(self, action: str) -> None:
         # Recorded after the switch succeeded, so the event time is when the unit's power actually changed.
-        if self.timeline is not None:
-            self.timeline.add("power", "power", unit=self.unit, action=action, driver=self.driver)
+        if self.events is not None:
+            self.events.add("power", "power", unit=self.unit, action=action, driver=self.driver)

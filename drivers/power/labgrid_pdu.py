@@ -7,8 +7,8 @@ import re
 from importlib import import_module
 from typing import Any
 
-from bench.errors import ConfigError, InfraError
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError, SettingsError
+from drivers.events import EventSink
 from drivers.power.base import PowerBase
 
 
@@ -25,21 +25,21 @@ class LabgridPower(PowerBase):
     driver = "labgrid"
 
     def __init__(
-        self, model: str, host: str, index: int, timeline: Timeline | None = None, unit: str | None = None
+        self, model: str, host: str, index: int, events: EventSink | None = None, unit: str | None = None
     ) -> None:
-        super().__init__(timeline, unit)
+        super().__init__(events, unit)
         try:
             from labgrid import Target
             from labgrid.driver.powerdriver import NetworkPowerDriver
             from labgrid.resource.power import NetworkPowerPort
         except ImportError as exc:
-            raise ConfigError(
+            raise SettingsError(
                 f"power driver labgrid needs labgrid ({exc}), a requirement of henb-bench: `make venv`"
             ) from None
         try:
             import_module(f"labgrid.driver.power.{model}")
         except ImportError:
-            raise ConfigError(
+            raise SettingsError(
                 f"power model {model!r}: labgrid has no such power backend; it has {', '.join(backends())}"
             ) from None
         self.model, self.host, self.index = model, host, index
@@ -56,7 +56,7 @@ class LabgridPower(PowerBase):
         try:
             return fn()
         except Exception as exc:  # each backend raises its own kind (requests, pysnmp, a subprocess)
-            raise InfraError(f"{self!r}: {what} failed: {type(exc).__name__}: {exc}") from exc
+            raise EquipmentError(f"{self!r}: {what} failed: {type(exc).__name__}: {exc}") from exc
 
     def _switch(self, on: bool) -> None:
         self._call(f"switching {'on' if on else 'off'}", self._driver.on if on else self._driver.off)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bench.timeline import Timeline
+from drivers.events import EventSink
 from drivers.power.base import PowerBase
 
 
@@ -20,9 +20,9 @@ class MockPower(PowerBase):
     driver = "mock"
 
     def __init__(
-        self, device: MockDeviceControl, timeline: Timeline | None = None, unit: str | None = None
+        self, device: MockDeviceControl, events: EventSink | None = None, unit: str | None = None
     ) -> None:
-        super().__init__(timeline, unit)
+        super().__init__(events, unit)
         self.device = device
 
     def _switch(self, on: bool) -> None:

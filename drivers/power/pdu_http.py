@@ -9,15 +9,15 @@ import base64
 import json
 import re
 import ssl
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import ConfigError, InfraError
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError, SettingsError
+from drivers.events import EventSink
 from drivers.power.base import PowerBase
+from drivers.retry import poll
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,12 @@ class HttpPdu(PowerBase):
         timeout: float = 3.0,
         verify_tls: bool = True,
         verify_timeout: float = 5.0,
-        timeline: Timeline | None = None,
+        events: EventSink | None = None,
         unit: str | None = None,
     ) -> None:
-        super().__init__(timeline, unit)
+        super().__init__(events, unit)
         if "@" in base_url.split("//", 1)[-1].split("/", 1)[0]:
-            raise ConfigError(
+            raise SettingsError(
                 f"HTTP PDU: put credentials in username/password, not in the URL ({_no_user(base_url)})"
             )
         self.base_url = base_url.rstrip("/")
@@ -91,13 +91,11 @@ class HttpPdu(PowerBase):
         self._call(self.api.on if on else self.api.off, f"cannot switch {'on' if on else 'off'}")
         if self.api.state is None or self.verify_timeout <= 0:
             return
-        deadline = time.monotonic() + self.verify_timeout
-        while (state := self.state()) is not on:
-            if time.monotonic() > deadline:
-                raise self._error(
-                    f"outlet still reads {_word(state)} {self.verify_timeout:g} s after switching it"
-                )
-            time.sleep(0.1)
+        state = poll(self.state, lambda state: state is on, self.verify_timeout)
+        if state is not on:
+            raise self._error(
+                f"outlet still reads {_word(state)} {self.verify_timeout:g} s after switching it"
+            )
 
     def state(self) -> bool | None:
         if self.api.state is None or self.api.state_path is None:
@@ -130,9 +128,9 @@ class HttpPdu(PowerBase):
             raise self._error(f"GET / failed: {getattr(e, 'reason', e)}") from None
         return f"answers HTTP {status} on /; no state_request to read the outlet"
 
-    def _error(self, what: str) -> InfraError:
+    def _error(self, what: str) -> EquipmentError:
         unit = f" (unit {self.unit})" if self.unit else ""
-        return InfraError(f"HTTP PDU {self.base_url} outlet {self.outlet}{unit}: {what}")
+        return EquipmentError(f"HTTP PDU {self.base_url} outlet {self.outlet}{unit}: {what}")
 
     def _call(self, call: HttpCall, what: str) -> Any:
         path = call.path.replace("{outlet}", str(self.outlet))

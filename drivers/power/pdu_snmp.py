@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -15,9 +14,10 @@ from typing import Any, Literal, TypeVar
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch import asyncio as hlapi
 
-from bench.errors import ConfigError, InfraError
-from bench.timeline import Timeline
-from drivers.power.base import PowerBase
+from drivers.errors import EquipmentError, SettingsError
+from drivers.events import EventSink
+from drivers.power.base import PowerBase, state_word
+from drivers.retry import poll
 
 T = TypeVar("T")
 
@@ -99,12 +99,12 @@ class SnmpPdu(PowerBase):
         timeout: float = 1.0,
         retries: int = 1,
         verify_timeout: float = 5.0,
-        timeline: Timeline | None = None,
+        events: EventSink | None = None,
         unit: str | None = None,
     ) -> None:
-        super().__init__(timeline, unit)
+        super().__init__(events, unit)
         if (community is None) == (v3 is None):
-            raise ConfigError(
+            raise SettingsError(
                 f"SNMP PDU {host}: give either a v2c community or a v3 user, not both or neither"
             )
         self.host = host
@@ -130,14 +130,12 @@ class SnmpPdu(PowerBase):
         if self.state_oid is None or self.verify_timeout <= 0:
             return
         # PDUs apply a command a moment after acknowledging it; wait until the outlet reports it.
-        deadline = time.monotonic() + self.verify_timeout
-        while (state := self.state()) is not on:
-            if time.monotonic() > deadline:
-                raise self._error(
-                    f"outlet still reads {'on' if state else 'off' if state is False else 'unknown'} "
-                    f"{self.verify_timeout:g} s after switching it {'on' if on else 'off'}"
-                )
-            time.sleep(0.1)
+        state = poll(self.state, lambda state: state is on, self.verify_timeout)
+        if state is not on:
+            raise self._error(
+                f"outlet still reads {state_word(state)} {self.verify_timeout:g} s after switching it "
+                f"{'on' if on else 'off'}"
+            )
 
     def state(self) -> bool | None:
         if self.state_oid is None:
@@ -160,9 +158,9 @@ class SnmpPdu(PowerBase):
 
     # -- SNMP ------------------------------------------------------------------------------------
 
-    def _error(self, what: str) -> InfraError:
+    def _error(self, what: str) -> EquipmentError:
         unit = f" (unit {self.unit})" if self.unit else ""
-        return InfraError(f"SNMP PDU {self.host}:{self.port} outlet {self.outlet}{unit}: {what}")
+        return EquipmentError(f"SNMP PDU {self.host}:{self.port} outlet {self.outlet}{unit}: {what}")
 
     def _auth(self) -> Any:
         if self._community is not None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import serial
 
-from bench.errors import InfraError
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError
+from drivers.events import EventSink
 from drivers.power.base import PowerBase
 
 
@@ -24,10 +24,10 @@ class SerialRelay(PowerBase):
         off_reply: bytes | None = None,
         baudrate: int = 9600,
         timeout: float = 1.0,
-        timeline: Timeline | None = None,
+        events: EventSink | None = None,
         unit: str | None = None,
     ) -> None:
-        super().__init__(timeline, unit)
+        super().__init__(events, unit)
         self.url = url
         self.on_bytes = on_bytes
         self.off_bytes = off_bytes
@@ -40,9 +40,9 @@ class SerialRelay(PowerBase):
     def __repr__(self) -> str:
         return f"SerialRelay({self.url})"
 
-    def _error(self, what: str) -> InfraError:
+    def _error(self, what: str) -> EquipmentError:
         unit = f" (unit {self.unit})" if self.unit else ""
-        return InfraError(f"power relay {self.url}{unit}: {what}")
+        return EquipmentError(f"power relay {self.url}{unit}: {what}")
 
     def _open(self) -> Any:
         # Opened per command: a USB relay that was replugged works again on the next call.

@@ -1,6 +1,6 @@
 """Bench power supply over SCPI (pyvisa): set voltage and current limit, switch the output, sample current.
 
-While the unit boots a thread samples volts and amps into the timeline; over-current or a trip: InfraError.
+While the unit boots a thread samples volts and amps as events (the bench's timeline); over-current or a trip: EquipmentError.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import pyvisa
 
-from bench.errors import InfraError
-from bench.timeline import Timeline
+from drivers.errors import EquipmentError
+from drivers.events import EventSink
 from drivers.power.base import PowerBase
 
 # A supply in constant-current mode reads its limit give or take the meter's error.
@@ -60,10 +60,10 @@ class ScpiPower(PowerBase):
         commands: ScpiCommands | None = None,
         timeout: float = 2.0,
         visa_library: str = "@py",
-        timeline: Timeline | None = None,
+        events: EventSink | None = None,
         unit: str | None = None,
     ) -> None:
-        super().__init__(timeline, unit)
+        super().__init__(events, unit)
         self.resource = resource
         self.voltage = voltage
         self.current_limit = current_limit
@@ -73,7 +73,7 @@ class ScpiPower(PowerBase):
         self.timeout = timeout
         self.visa_library = visa_library
         self.samples: list[PsuSample] = []
-        self.fault: InfraError | None = None
+        self.fault: EquipmentError | None = None
         self._inst: Any = None
         self._rm: Any = None
         self._lock = threading.RLock()
@@ -113,7 +113,7 @@ class ScpiPower(PowerBase):
         return _flag(self._query(self.commands.output_query))
 
     def probe(self) -> str:
-        """*IDN?, the error queue (InfraError when not empty) and the output state; changes nothing."""
+        """*IDN?, the error queue (EquipmentError when not empty) and the output state; changes nothing."""
         idn = self._query("*IDN?")
         self._check_errors("*IDN?")
         return f"answers {idn!r}; error queue empty; output is {'on' if self.state() else 'off'}"
@@ -168,10 +168,10 @@ class ScpiPower(PowerBase):
             next_t += interval
             try:
                 self._sample_and_check()
-            except InfraError as e:
+            except EquipmentError as e:
                 self.fault = e
-                if self.timeline is not None:
-                    self.timeline.add(
+                if self.events is not None:
+                    self.events.add(
                         "power", "psu-fault", unit=self.unit, resource=self.resource, error=str(e)
                     )
                 return
@@ -182,8 +182,8 @@ class ScpiPower(PowerBase):
             tripped = self.commands.trip_query is not None and _flag(self._query(self.commands.trip_query))
             output_on = _flag(self._query(self.commands.output_query))
         self.samples.append(sample)
-        if self.timeline is not None:
-            self.timeline.add(
+        if self.events is not None:
+            self.events.add(
                 "power",
                 "psu-sample",
                 unit=self.unit,
@@ -212,9 +212,9 @@ class ScpiPower(PowerBase):
 
     # -- SCPI transport --------------------------------------------------------------------------
 
-    def _error(self, what: str) -> InfraError:
+    def _error(self, what: str) -> EquipmentError:
         unit = f" (unit {self.unit})" if self.unit else ""
-        return InfraError(f"bench power supply {self.resource}{unit}: {what}")
+        return EquipmentError(f"bench power supply {self.resource}{unit}: {what}")
 
     def _open(self) -> Any:
         if self._inst is None:

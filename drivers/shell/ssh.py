@@ -1,31 +1,37 @@
-"""SSH into a unit's debug shell (paramiko): run a command with a timeout, fetch and put files.
+"""SSH into a unit's debug shell with asyncssh (the bench's one SSH stack: the file server's SFTP, the mock's
+uploads and the simulated lab use it too): run a command with a timeout, fetch and put files.
 
-Files go over SFTP, or over `cat` when the unit's SSH server has no SFTP (dropbear on many units).
+Files go over SFTP, or over `cat` when the unit's SSH server has no SFTP (dropbear on many units). The calls
+are plain functions; the connection lives on an event loop in a thread of the driver's own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shlex
-import time
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import paramiko
+import asyncssh
 
-from bench.errors import DeviceError, InfraError
+from drivers.errors import EquipmentError, UnitError
 from drivers.shell.base import CommandResult
 
+T = TypeVar("T")
 
-class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
-    """Accept only the host key given in the inventory ("ssh-ed25519 AAAA..." or "SHA256:..." fingerprint)."""
+
+class _PinnedHostKey(asyncssh.SSHClient):
+    """Accept only the host key given in the inventory ("ssh-ed25519 AAAA..." or "SHA256:..." fingerprint);
+    checked during the key exchange, before any credential is sent."""
 
     def __init__(self, expected: str) -> None:
         self.expected = expected.strip()
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
-        if self.expected in (f"{key.get_name()} {key.get_base64()}", key.fingerprint):
-            return
-        raise paramiko.BadHostKeyException(hostname, key, key)
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        line = " ".join(key.export_public_key("openssh").decode().split()[:2])
+        return self.expected in (line, key.get_fingerprint("sha256"))
 
 
 class SshShell:
@@ -48,7 +54,9 @@ class SshShell:
         self.host_key = host_key
         self.connect_timeout = connect_timeout
         self.unit = unit
-        self._client: paramiko.SSHClient | None = None
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"SshShell({self.address})"
@@ -59,33 +67,37 @@ class SshShell:
 
     # -- connection ------------------------------------------------------------------------------
 
-    def _error(self, what: str) -> InfraError:
+    def _error(self, what: str) -> EquipmentError:
         unit = f" (unit {self.unit})" if self.unit else ""
-        return InfraError(f"ssh {self.address}{unit}: {what}")
+        return EquipmentError(f"ssh {self.address}{unit}: {what}")
 
-    def connect(self) -> paramiko.SSHClient:
-        client = self._client
-        transport = client.get_transport() if client else None
-        if client is not None and transport is not None and transport.is_active():
-            return client
-        self.close()
-        client = paramiko.SSHClient()
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the driver's event loop (started on first use) and wait for its result."""
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, name=f"ssh-{self.address}", daemon=True)
+            self._thread.start()
+            self._loop = loop
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _connect(self) -> asyncssh.SSHClientConnection:
+        if self._conn is not None and not self._conn.is_closed():
+            return self._conn
+        self._conn = None
         # A unit is reflashed often and gets a new host key each time: pin one only if the inventory has it.
-        client.set_missing_host_key_policy(
-            _PinnedHostKey(self.host_key) if self.host_key else paramiko.AutoAddPolicy()
-        )
-        t = self.connect_timeout
+        pinned = self.host_key
         try:
-            client.connect(
-                self.host, self.port, self.username, password=self._password,
-                key_filename=str(self.key_file) if self.key_file else None, timeout=t, banner_timeout=t,
-                auth_timeout=t, look_for_keys=False, allow_agent=False,
+            self._conn = await asyncssh.connect(
+                self.host, self.port, username=self.username, password=self._password,
+                client_keys=[str(self.key_file)] if self.key_file else [],
+                client_factory=(lambda: _PinnedHostKey(pinned)) if pinned else None,
+                known_hosts=([], [], []) if pinned else None, agent_path=None, config=[],
+                connect_timeout=self.connect_timeout, login_timeout=self.connect_timeout,
+                preferred_auth="publickey,password,keyboard-interactive",
             )  # fmt: skip
-        except paramiko.BadHostKeyException:
-            client.close()
+        except asyncssh.HostKeyNotVerifiable:
             raise self._error("host key does not match the one in the inventory") from None
-        except paramiko.AuthenticationException:
-            client.close()
+        except asyncssh.PermissionDenied:
             how = (
                 f"key {self.key_file}"
                 if self.key_file
@@ -94,22 +106,38 @@ class SshShell:
                 else "no credentials"
             )
             raise self._error(f"authentication failed ({how})") from None
-        except (OSError, paramiko.SSHException) as e:
-            client.close()
-            raise self._error(f"cannot connect: {e}") from None
-        self._client = client
-        return client
+        except (OSError, asyncssh.Error, TimeoutError) as e:
+            raise self._error(f"cannot connect: {e or type(e).__name__}") from None
+        return self._conn
+
+    def connect(self) -> asyncssh.SSHClientConnection:
+        return self._call(self._connect())
 
     def probe(self) -> str:
-        """Connect and log in (InfraError when that fails); runs nothing on the unit."""
-        transport = self.connect().get_transport()
-        banner = transport.remote_version if transport is not None else "?"
+        """Connect and log in (EquipmentError when that fails); runs nothing on the unit."""
+        banner = self.connect().get_extra_info("server_version") or "?"
         return f"logs in ({banner})"
 
     def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+
+        async def close() -> None:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+                await conn.wait_closed()
+
+        try:
+            asyncio.run_coroutine_threadsafe(close(), loop).result(self.connect_timeout)
+        except (OSError, asyncssh.Error, TimeoutError):
+            pass  # closing what is already gone
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None:
+                self._thread.join(self.connect_timeout)
+            loop.close()
 
     def __enter__(self) -> SshShell:
         return self
@@ -122,52 +150,52 @@ class SshShell:
     def run(
         self, command: str, timeout: float = 30.0, check: bool = False, stdin: bytes = b""
     ) -> CommandResult:
-        """Run `command` in the unit's shell; DeviceError if it does not finish within `timeout` seconds,
+        """Run `command` in the unit's shell; UnitError if it does not finish within `timeout` seconds,
         or (with `check`) if it exits non-zero."""
-        status, out, err = self._exec(command, timeout, stdin)
+        status, out, err = self._call(self._exec(command, timeout, stdin))
         result = CommandResult(command, status, out.decode(errors="replace"), err.decode(errors="replace"))
         if check and not result.ok:
-            raise DeviceError(
+            raise UnitError(
                 f"command {command!r} on {self.address} exited {status}; stderr: {_tail(result.stderr)}; "
                 f"stdout: {_tail(result.stdout)}"
             )
         return result
 
-    def _exec(self, command: str, timeout: float, stdin: bytes = b"") -> tuple[int, bytes, bytes]:
-        transport = self.connect().get_transport()
-        assert transport is not None
+    async def _exec(self, command: str, timeout: float, stdin: bytes = b"") -> tuple[int, bytes, bytes]:
+        conn = await self._connect()
         try:
-            chan = transport.open_session(timeout=self.connect_timeout)
-            chan.exec_command(command)
-            if stdin:
-                chan.sendall(stdin)
-            chan.shutdown_write()
-        except (OSError, paramiko.SSHException) as e:
-            self.close()
+            process = await conn.create_process(command, encoding=None)
+            process.stdin.write(stdin)
+            process.stdin.write_eof()
+        except (OSError, asyncssh.Error) as e:
+            self._conn = None
             raise self._error(f"cannot start {command!r}: {e}") from None
         out, err = bytearray(), bytearray()
-        deadline = time.monotonic() + timeout
+
+        async def drain(stream: asyncssh.SSHReader[bytes], into: bytearray) -> None:
+            while chunk := await stream.read(65536):
+                into += chunk
+
         try:
-            while True:
-                while chan.recv_ready():
-                    out += chan.recv(65536)
-                while chan.recv_stderr_ready():
-                    err += chan.recv_stderr(65536)
-                if chan.exit_status_ready() and (chan.eof_received or chan.closed):
-                    if not (chan.recv_ready() or chan.recv_stderr_ready()):
-                        return chan.recv_exit_status(), bytes(out), bytes(err)
-                    continue
-                if not transport.is_active():
-                    self.close()
-                    raise self._error(f"connection lost while running {command!r}")
-                if time.monotonic() > deadline:
-                    raise DeviceError(
-                        f"timed out after {timeout:g} s waiting for command {command!r} on {self.address}; "
-                        f"last output: {_tail(out.decode(errors='replace')) or '(nothing)'}"
-                    )
-                time.sleep(0.01)
+            await asyncio.wait_for(
+                asyncio.gather(drain(process.stdout, out), drain(process.stderr, err), process.wait_closed()),
+                timeout,
+            )
+        except TimeoutError:
+            raise UnitError(
+                f"timed out after {timeout:g} s waiting for command {command!r} on {self.address}; "
+                f"last output: {_tail(out.decode(errors='replace')) or '(nothing)'}"
+            ) from None
+        except (OSError, asyncssh.Error):
+            self._conn = None
+            raise self._error(f"connection lost while running {command!r}") from None
         finally:
-            chan.close()
+            process.close()
+        if conn.is_closed() and process.exit_status is None:
+            self._conn = None
+            raise self._error(f"connection lost while running {command!r}")
+        status = process.exit_status
+        return (-1 if status is None else status), bytes(out), bytes(err)
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -175,45 +203,38 @@ class SshShell:
         """Copy `remote` from the unit to `local`."""
         local = Path(local)
         local.parent.mkdir(parents=True, exist_ok=True)
-        sftp = self._sftp()
-        if sftp is not None:
-            try:
-                sftp.get(remote, str(local))
-                return
-            except OSError as e:
-                raise DeviceError(f"cannot fetch {remote} from {self.address}: {e}") from None
-            finally:
-                sftp.close()
-        status, out, err = self._exec(f"cat -- {shlex.quote(remote)}", timeout=120)
-        if status != 0:
-            raise DeviceError(
-                f"cannot fetch {remote} from {self.address}: {err.decode(errors='replace').strip()}"
-            )
-        local.write_bytes(out)
+        self._call(self._transfer("get", remote, local))
 
     def put(self, local: Path, remote: str) -> None:
         """Copy `local` to `remote` on the unit."""
-        data = Path(local).read_bytes()
-        sftp = self._sftp()
+        self._call(self._transfer("put", remote, Path(local)))
+
+    async def _transfer(self, way: str, remote: str, local: Path) -> None:
+        what = f"cannot fetch {remote} from" if way == "get" else f"cannot put {remote} on"
+        conn = await self._connect()
+        try:
+            sftp = await conn.start_sftp_client()
+        except (OSError, asyncssh.Error):
+            sftp = None  # no SFTP subsystem on the unit: fall back to cat
         if sftp is not None:
             try:
-                sftp.put(str(local), remote)
+                if way == "get":
+                    await sftp.get(remote, str(local))
+                else:
+                    await sftp.put(str(local), remote)
                 return
-            except OSError as e:
-                raise DeviceError(f"cannot put {remote} on {self.address}: {e}") from None
+            except (OSError, asyncssh.SFTPError) as e:
+                raise UnitError(f"{what} {self.address}: {getattr(e, 'reason', None) or e}") from None
             finally:
-                sftp.close()
-        status, _, err = self._exec(f"cat > {shlex.quote(remote)}", timeout=120, stdin=data)
+                sftp.exit()
+        if way == "get":
+            status, out, err = await self._exec(f"cat -- {shlex.quote(remote)}", timeout=120)
+        else:
+            status, _, err = await self._exec(f"cat > {shlex.quote(remote)}", 120, local.read_bytes())
         if status != 0:
-            raise DeviceError(
-                f"cannot put {remote} on {self.address}: {err.decode(errors='replace').strip()}"
-            )
-
-    def _sftp(self) -> Any:
-        try:
-            return self.connect().open_sftp()
-        except (OSError, paramiko.SSHException, EOFError):
-            return None  # no SFTP subsystem on the unit: fall back to cat
+            raise UnitError(f"{what} {self.address}: {err.decode(errors='replace').strip()}")
+        if way == "get":
+            local.write_bytes(out)
 
 
 def _tail(text: str, lines: int = 5) -> str:

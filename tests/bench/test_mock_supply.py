@@ -7,11 +7,11 @@ import socket
 
 import pytest
 
-from bench.errors import ConfigError, InfraError
 from bench.lab.sim.scpi_psu import PsuModel
 from bench.timeline import Timeline
 from bench.unit.mock_supply import MockPsuPower, build_mock_power
 from drivers.config import MockPsuPowerConfig, build_power
+from drivers.errors import EquipmentError, SettingsError
 from drivers.power import MockPower
 from tests.support import FakeDevice
 
@@ -69,7 +69,7 @@ def test_mock_unit_powered_through_scpi() -> None:
 
 def test_mock_unit_that_fails_to_start_is_an_infra_error() -> None:
     dev = FakeDevice(fail="cannot start mock unit henb-01: no such file")
-    with MockPsuPower(dev, None, "henb-01", sample_seconds=0) as power, pytest.raises(InfraError) as exc:
+    with MockPsuPower(dev, None, "henb-01", sample_seconds=0) as power, pytest.raises(EquipmentError) as exc:
         power.on()
     msg = str(exc.value)
     assert power.resource in msg and "henb-01" in msg
@@ -95,5 +95,5 @@ def test_built_from_the_inventory() -> None:
     finally:
         power.close()  # type: ignore[attr-defined]
     assert isinstance(build_mock_power(type("M", (), {"driver": "mock"})(), dev), MockPower)
-    with pytest.raises(ConfigError, match="mock power is made by the mock unit"):
+    with pytest.raises(SettingsError, match="mock power is made by the mock unit"):
         build_power(cfg)

@@ -9,13 +9,13 @@ import pytest
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from bench.errors import ConfigError
 from bench.lab.sim.http_pdu import HttpPduServer
 from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.lab.sim.snmp_pdu import SnmpPduAgent
 from bench.lab.sim.ssh_server import SshServer, write_client_key
 from bench.timeline import Timeline
 from drivers.config import DriverPowerConfig, SshShellConfig, build_power, build_shell
+from drivers.errors import SettingsError
 from drivers.power.pdu_http import HttpPdu
 from drivers.power.pdu_snmp import SnmpPdu
 from drivers.power.scpi import ScpiPower
@@ -131,7 +131,7 @@ def test_serial_relay_and_mock() -> None:
         off_bytes = "A00100A1"
 
     assert type(build_power(Relay())).__name__ == "SerialRelay"
-    with pytest.raises(ConfigError, match="mock"):
+    with pytest.raises(SettingsError, match="mock"):
 
         class Mock:
             driver = "mock"

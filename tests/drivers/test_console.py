@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import DeviceError, InfraError
 from bench.timeline import Timeline
 from drivers.console import PtyPair, SerialConsole
 from drivers.console import serial as console_serial
+from drivers.errors import EquipmentError, UnitError
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} ")
 
@@ -64,7 +64,7 @@ def test_expect_over_pty(pty: PtyPair, tmp_path: Path, timeline: Timeline) -> No
         assert m.group(1) == "2024.01"
         # The prompt has no newline: expect still sees it, and searching resumes after the previous match.
         assert con.expect(r"login: ", timeout=30).group(0) == "login: "
-        with pytest.raises(DeviceError):
+        with pytest.raises(UnitError):
             con.expect(r"U-Boot", timeout=0.2)
     assert con.lines() == ["U-Boot 2024.01", "Starting kernel ...", "henb login: "]
 
@@ -74,7 +74,7 @@ def test_expect_timeout_names_pattern_timeout_and_last_lines(pty: PtyPair, tmp_p
         device_writes(pty, b"".join(f"line {i}\n".encode() for i in range(8))).join()
         assert wait_until(lambda: len(con.lines()) == 8)
         t0 = time.monotonic()
-        with pytest.raises(DeviceError) as exc:
+        with pytest.raises(UnitError) as exc:
             con.expect(r"Inform sent", timeout=0.3)
         assert 0.25 < time.monotonic() - t0 < 1.0
     msg = str(exc.value)
@@ -121,7 +121,7 @@ def test_crash_pattern_detection(pty: PtyPair, tmp_path: Path, timeline: Timelin
             "Internal error: Oops: 5 [#1] SMP ARM",
         ]
         assert crashes[0].index == 1
-        with pytest.raises(DeviceError) as exc:
+        with pytest.raises(UnitError) as exc:
             con.check_crashes()
     assert "PC is at fapd_rx" in str(exc.value) and "eth0: link up" in str(exc.value)
     ev = timeline.find(lambda e: e.kind == "console-crash")
@@ -145,7 +145,7 @@ def test_crash_patterns_default_and_custom(pty: PtyPair, tmp_path: Path) -> None
         os.write(pty.device_fd, b"Kernel panic - not syncing\nFATAL: fapd died\n")
         con2.expect("fapd died", timeout=30)
         assert [c.line for c in con2.crashes] == ["FATAL: fapd died"]
-    with pytest.raises(DeviceError) as exc:
+    with pytest.raises(UnitError) as exc:
         con2.check_crashes()
     assert "'FATAL'" in str(exc.value) and "Kernel panic - not syncing" in str(exc.value)
 
@@ -163,7 +163,7 @@ def test_write_reaches_device(pty: PtyPair, tmp_path: Path) -> None:
 
 def test_missing_device_raises_infra_error(tmp_path: Path) -> None:
     con = SerialConsole("/dev/hb-no-such-tty", tmp_path / "c.log", None)
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         con.open()
     assert "/dev/hb-no-such-tty" in str(exc.value)
     assert "No such file" in str(exc.value)
@@ -231,7 +231,7 @@ def test_reopen_after_port_goes_away(
         con.expect("before power off", timeout=30)
         server.go_away()
         assert wait_until(lambda: timeline.first(lambda e: e.kind == "console-lost") is not None)
-        with pytest.raises(InfraError):
+        with pytest.raises(EquipmentError):
             con.write("x")
         time.sleep(0.3)  # at least one reopen attempt fails while nothing listens
         server.come_back()
@@ -288,7 +288,7 @@ def test_close_stops_reader_and_port(pty: PtyPair, tmp_path: Path) -> None:
     thread = con._thread
     con.close()
     assert thread is not None and not thread.is_alive()
-    with pytest.raises(InfraError):
+    with pytest.raises(EquipmentError):
         con.write("x")
 
 

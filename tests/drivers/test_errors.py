@@ -1,4 +1,4 @@
-"""Whose fault, for every driver built from an inventory entry: a resource that is not there is an InfraError
+"""Whose fault, for every driver built from an inventory entry: a resource that is not there is an EquipmentError
 naming the resource, its address and the unit, and no credential appears in the message, repr or cause chain."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from bench.errors import InfraError
 from bench.inventory import PowerConfig, SerialRelayPower
 from drivers.config import SshShellConfig, build_power, build_shell
 from drivers.console.serial import SerialConsole
+from drivers.errors import EquipmentError
 
 SECRETS = ("s3cr3t-community", "v3-auth-phrase", "v3-priv-phrase", "http-pass-word", "ssh-pass-word")
 
@@ -75,7 +75,7 @@ def relay() -> tuple[Any, str]:
 @pytest.mark.parametrize("action", ["on", "off", "probe"])
 def test_unreachable_power_is_infra_error_naming_it(make: Callable[[], tuple[Any, str]], action: str) -> None:
     driver, address = make()
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         getattr(driver, action)()
     msg = str(exc.value)
     assert address in msg and "lab-henb-07" in msg, msg
@@ -88,13 +88,13 @@ def test_unreachable_power_is_infra_error_naming_it(make: Callable[[], tuple[Any
 
 def test_unreachable_console_and_shell(tmp_path: Any) -> None:
     url = f"socket://127.0.0.1:{closed_port()}"
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         SerialConsole(url, tmp_path / "c.log", unit="lab-henb-07").open()
     assert url in str(exc.value) and "lab-henb-07" in str(exc.value)
     port = closed_port()
     cfg = SshShellConfig(driver="ssh", host="127.0.0.1", port=port, password=SECRETS[4], connect_timeout=1)  # type: ignore[arg-type]
     shell = build_shell(cfg, "lab-henb-07")
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         shell.run("true", timeout=2)
     assert f"root@127.0.0.1:{port}" in str(exc.value) and "lab-henb-07" in str(exc.value)
     assert SECRETS[4] not in chain(exc.value) + repr(shell) + repr(cfg)

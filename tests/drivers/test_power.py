@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import InfraError
 from bench.timeline import Timeline
 from drivers.console import PtyPair
+from drivers.errors import EquipmentError
 from drivers.power import MockPower, PowerDriver, SerialRelay
 from tests.support import FakeDevice
 
@@ -67,10 +67,10 @@ def test_mock_power_without_timeline() -> None:
 def test_failed_switch_records_no_event() -> None:
     class Broken(FakeDevice):
         def start(self) -> None:
-            raise InfraError("mock unit binary missing")
+            raise EquipmentError("mock unit binary missing")
 
     tl = Timeline()
-    with pytest.raises(InfraError):
+    with pytest.raises(EquipmentError):
         MockPower(Broken(), tl).on()
     assert power_events(tl) == []
 
@@ -80,7 +80,7 @@ ON, OFF, QUERY = b"\xa0\x01\x01\xa2", b"\xa0\x01\x00\xa1", b"\xff"
 
 def test_serial_relay_writes_bytes(pty: PtyPair) -> None:
     tl = Timeline()
-    relay = SerialRelay(pty.path, ON, OFF, timeline=tl, unit="lab-henb-07")
+    relay = SerialRelay(pty.path, ON, OFF, events=tl, unit="lab-henb-07")
     relay.on()
     assert read_device(pty, 4) == ON
     relay.off()
@@ -105,7 +105,7 @@ def test_serial_relay_state_query(pty: PtyPair) -> None:
     relay = SerialRelay(pty.path, ON, OFF, query_bytes=QUERY, on_reply=b"ON", off_reply=b"OFF", timeout=0.5)
     assert relay.state() is True
     assert relay.state() is False
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         relay.state()
     assert "garbage" in str(exc.value) and pty.path in str(exc.value)
     t.join()
@@ -113,8 +113,8 @@ def test_serial_relay_state_query(pty: PtyPair) -> None:
 
 def test_serial_relay_missing_port(tmp_path: Path) -> None:
     relay = SerialRelay("/dev/hb-no-such-relay", ON, OFF)
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         relay.on()
     assert "/dev/hb-no-such-relay" in str(exc.value)
-    with pytest.raises(InfraError):
+    with pytest.raises(EquipmentError):
         SerialRelay("socket://127.0.0.1:1", ON, OFF).off()

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.errors import ConfigError, InfraError
 from bench.lab.sim.http_pdu import HttpPduServer
 from bench.timeline import Timeline
+from drivers.errors import EquipmentError, SettingsError
 from drivers.power.pdu_http import NETIO, HttpCall, HttpPdu, HttpPduApi, lookup
 
 PASSWORD = "pdu-pass-9f2"
@@ -31,7 +31,7 @@ def server() -> Iterator[HttpPduServer]:
 
 def test_netio_on_off_state(server: HttpPduServer) -> None:
     tl = Timeline()
-    pdu = HttpPdu(server.url, 2, NETIO, "netio", PASSWORD, timeline=tl, unit="u1")
+    pdu = HttpPdu(server.url, 2, NETIO, "netio", PASSWORD, events=tl, unit="u1")
     assert pdu.state() is False
     pdu.on()
     assert server.outlets == {1: False, 2: True, 3: False, 4: False}
@@ -54,7 +54,7 @@ def test_rest_backend(server: HttpPduServer) -> None:
 
 def test_wrong_password_is_infra_error_without_secret(server: HttpPduServer) -> None:
     pdu = HttpPdu(server.url, 1, NETIO, "netio", "not-the-password", unit="lab-henb-07")
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         pdu.on()
     msg = str(exc.value)
     assert server.url in msg and "outlet 1" in msg and "lab-henb-07" in msg and "HTTP 401" in msg
@@ -68,27 +68,27 @@ def test_unreachable_and_bad_replies(server: HttpPduServer) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(
-        InfraError, match=rf"HTTP PDU http://127.0.0.1:{port} outlet 1: cannot switch on: .*refused"
+        EquipmentError, match=rf"HTTP PDU http://127.0.0.1:{port} outlet 1: cannot switch on: .*refused"
     ):
         HttpPdu(f"http://127.0.0.1:{port}", 1, NETIO, timeout=0.5).on()
-    with pytest.raises(InfraError, match="HTTP 404"):
+    with pytest.raises(EquipmentError, match="HTTP 404"):
         HttpPdu(server.url, 9, REST, "netio", PASSWORD).on()  # no outlet 9
-    with pytest.raises(InfraError, match=r"no Outputs\[ID=9\].State"):
+    with pytest.raises(EquipmentError, match=r"no Outputs\[ID=9\].State"):
         HttpPdu(server.url, 9, NETIO, "netio", PASSWORD).state()
     odd = HttpPduApi(REST.on, REST.off, REST.state, "data.state", state_on="ON", state_off="OFF")
-    with pytest.raises(InfraError, match="data.state is 'off', expected 'ON'"):
+    with pytest.raises(EquipmentError, match="data.state is 'off', expected 'ON'"):
         HttpPdu(server.url, 1, odd, "netio", PASSWORD).state()
 
 
 def test_outlet_that_does_not_follow(server: HttpPduServer) -> None:
     # The PDU accepts the command but reports another outlet's state path: never the expected value.
     stuck = HttpPduApi(REST.on, REST.off, HttpCall("GET", "/api/outlets/1"), "data.state", "on", "off")
-    with pytest.raises(InfraError, match="still reads off"):
+    with pytest.raises(EquipmentError, match="still reads off"):
         HttpPdu(server.url, 3, stuck, "netio", PASSWORD, verify_timeout=0.2).on()
 
 
 def test_credentials_in_url_rejected() -> None:
-    with pytest.raises(ConfigError) as exc:
+    with pytest.raises(SettingsError) as exc:
         HttpPdu("http://admin:hunter2@10.0.0.5", 1, NETIO)
     assert "hunter2" not in str(exc.value)
 

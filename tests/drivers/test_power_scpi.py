@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import InfraError
 from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.timeline import Timeline
+from drivers.errors import EquipmentError
 from drivers.power.scpi import ScpiCommands, ScpiPower
 
 SIM_LIBRARY = str(Path(__file__).parents[2] / "bench" / "lab" / "sim" / "psu_sim.yaml") + "@sim"
@@ -29,9 +29,7 @@ def samples(tl: Timeline) -> list[tuple[float, float]]:
 
 def test_on_sets_supply_samples_and_off(psu: ScpiPsuServer) -> None:
     tl = Timeline()
-    with ScpiPower(
-        psu.resource, 12.0, 2.0, sample_rate=50, sample_seconds=5, timeline=tl, unit="u1"
-    ) as power:
+    with ScpiPower(psu.resource, 12.0, 2.0, sample_rate=50, sample_seconds=5, events=tl, unit="u1") as power:
         t0 = time.monotonic()
         power.on()
         assert psu.model.voltage == 12.0 and psu.model.current_limit == 2.0 and psu.model.output
@@ -65,7 +63,7 @@ def test_ocp_trip_on_switch_on_is_infra_error_with_figures(psu: ScpiPsuServer) -
     cmds = ScpiCommands(setup=("CURR:PROT:STAT ON",))
     with (
         ScpiPower(psu.resource, 12.0, 1.5, commands=cmds, sample_seconds=0) as power,
-        pytest.raises(InfraError) as exc,
+        pytest.raises(EquipmentError) as exc,
     ):
         power.on()
     msg = str(exc.value)
@@ -75,7 +73,7 @@ def test_ocp_trip_on_switch_on_is_infra_error_with_figures(psu: ScpiPsuServer) -
 
 def test_current_limited_output_is_infra_error(psu: ScpiPsuServer) -> None:
     psu.model.load_ohms = 4.0  # wants 3 A, the supply holds 1 A and sags to 4 V
-    with ScpiPower(psu.resource, 12.0, 1.0, sample_seconds=0) as power, pytest.raises(InfraError) as exc:
+    with ScpiPower(psu.resource, 12.0, 1.0, sample_seconds=0) as power, pytest.raises(EquipmentError) as exc:
         power.on()
     assert "current-limited" in str(exc.value) and "4 V, 1 A measured" in str(exc.value)
 
@@ -83,31 +81,31 @@ def test_current_limited_output_is_infra_error(psu: ScpiPsuServer) -> None:
 def test_trip_while_booting_is_recorded_and_raised_by_check(psu: ScpiPsuServer) -> None:
     tl = Timeline()
     cmds = ScpiCommands(setup=("CURR:PROT:STAT ON",))
-    with ScpiPower(psu.resource, 12.0, 1.5, sample_rate=50, commands=cmds, timeline=tl, unit="u1") as power:
+    with ScpiPower(psu.resource, 12.0, 1.5, sample_rate=50, commands=cmds, events=tl, unit="u1") as power:
         power.on()
         power.check()  # healthy so far
         psu.model.load_ohms = 1.0  # the unit shorts its input while booting
         fault = tl.wait_for(lambda e: e.kind == "psu-fault", 2.0, "the sampler to see the trip")
         assert "over-current protection tripped" in fault.data["error"]
-        with pytest.raises(InfraError, match="tripped"):
+        with pytest.raises(EquipmentError, match="tripped"):
             power.check()
         assert power.state() is False
 
 
 def test_reading_above_limit_is_infra_error(psu: ScpiPsuServer) -> None:
     psu.model.current_offset = 0.5  # a meter reading 1.5 A through a 1.2 A limit
-    with ScpiPower(psu.resource, 12.0, 1.2, sample_seconds=0) as power, pytest.raises(InfraError) as exc:
+    with ScpiPower(psu.resource, 12.0, 1.2, sample_seconds=0) as power, pytest.raises(EquipmentError) as exc:
         power.on()
     assert "current above the limit" in str(exc.value) and "1.5 A measured" in str(exc.value)
 
 
 def test_error_queue_is_infra_error(psu: ScpiPsuServer) -> None:
-    with ScpiPower(psu.resource, 75.0, 1.0) as power, pytest.raises(InfraError) as exc:
+    with ScpiPower(psu.resource, 75.0, 1.0) as power, pytest.raises(EquipmentError) as exc:
         power.on()  # 75 V is out of the supply's range
     assert "error queue not empty" in str(exc.value) and "-222" in str(exc.value)
     assert psu.model.output is False  # never switched on after the error
     cmds = ScpiCommands(setup=("INST:NSEL 1",))  # a channel command this supply does not know
-    with ScpiPower(psu.resource, 12.0, 2.0, commands=cmds) as power, pytest.raises(InfraError) as exc:
+    with ScpiPower(psu.resource, 12.0, 2.0, commands=cmds) as power, pytest.raises(EquipmentError) as exc:
         power.on()
     assert "-113" in str(exc.value)
 
@@ -117,7 +115,10 @@ def test_unreachable_supply_is_infra_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
     resource = f"TCPIP::127.0.0.1::{port}::SOCKET"
-    with ScpiPower(resource, 12.0, 1.0, timeout=0.5, unit="u7") as power, pytest.raises(InfraError) as exc:
+    with (
+        ScpiPower(resource, 12.0, 1.0, timeout=0.5, unit="u7") as power,
+        pytest.raises(EquipmentError) as exc,
+    ):
         power.on()
     assert resource in str(exc.value) and "u7" in str(exc.value)
 
@@ -125,12 +126,12 @@ def test_unreachable_supply_is_infra_error() -> None:
 def test_supply_gone_while_sampling_is_fault() -> None:
     tl = Timeline()
     psu = ScpiPsuServer().start()
-    with ScpiPower(psu.resource, 12.0, 2.0, sample_rate=50, timeout=0.5, timeline=tl) as power:
+    with ScpiPower(psu.resource, 12.0, 2.0, sample_rate=50, timeout=0.5, events=tl) as power:
         power.on()
         psu.stop()
         fault = tl.wait_for(lambda e: e.kind == "psu-fault", 3.0, "the sampler to lose the supply")
         assert psu.resource in fault.data["error"]
-        with pytest.raises(InfraError):
+        with pytest.raises(EquipmentError):
             power.check()
 
 
@@ -138,11 +139,11 @@ def test_pyvisa_sim_supply() -> None:
     # The same driver through pyvisa-sim's in-process backend, as a mock unit's PSU can be.
     tl = Timeline()
     resource = "TCPIP::192.0.2.40::5025::SOCKET"  # only a name inside pyvisa-sim: nothing is sent anywhere
-    power = ScpiPower(resource, 12.0, 2.0, sample_seconds=0, visa_library=SIM_LIBRARY, timeline=tl)
+    power = ScpiPower(resource, 12.0, 2.0, sample_seconds=0, visa_library=SIM_LIBRARY, events=tl)
     power.on()
     assert power.state() is True
     assert samples(tl) == [(12.0, 0.5)]
     power.off()
     assert power.state() is False
-    with pytest.raises(InfraError, match="error queue not empty after setting 75 V.*-113"):
+    with pytest.raises(EquipmentError, match="error queue not empty after setting 75 V.*-113"):
         ScpiPower(resource, 75.0, 2.0, sample_seconds=0, visa_library=SIM_LIBRARY).on()

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.errors import ConfigError, InfraError
 from bench.lab.sim.snmp_pdu import APC_CONTROL, RARITAN_CONTROL, SnmpPduAgent
 from bench.timeline import Timeline
+from drivers.errors import EquipmentError, SettingsError
 from drivers.power.pdu_snmp import PROFILES, SnmpOutletOids, SnmpPdu, SnmpV3User
 
 COMMUNITY = "s3cret-community"
@@ -30,7 +30,7 @@ def raritan() -> Iterator[SnmpPduAgent]:
 
 def test_apc_v2c_on_off_cycle(apc: SnmpPduAgent) -> None:
     tl = Timeline()
-    pdu = SnmpPdu("127.0.0.1", 3, PROFILES["apc"], community=COMMUNITY, port=apc.port, timeline=tl, unit="u1")
+    pdu = SnmpPdu("127.0.0.1", 3, PROFILES["apc"], community=COMMUNITY, port=apc.port, events=tl, unit="u1")
     assert pdu.state() is False
     pdu.on()
     assert apc.pdu.outlets[3] is True and pdu.state() is True
@@ -92,7 +92,7 @@ def test_wrong_community_is_infra_error_without_the_community(apc: SnmpPduAgent)
         "127.0.0.1", 3, PROFILES["apc"], community="wrong-community", port=apc.port, timeout=0.2, retries=0,
         unit="lab-henb-07",
     )  # fmt: skip
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         pdu.on()
     msg = str(exc.value)
     assert f"127.0.0.1:{apc.port} outlet 3" in msg and "lab-henb-07" in msg and "wrong community" in msg
@@ -102,11 +102,11 @@ def test_wrong_community_is_infra_error_without_the_community(apc: SnmpPduAgent)
 
 def test_wrong_v3_keys_and_user(apc: SnmpPduAgent) -> None:
     user = SnmpV3User("bench", "wrong-auth-phrase", PRIV)
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         SnmpPdu("127.0.0.1", 3, PROFILES["apc"], v3=user, port=apc.port, timeout=0.2, retries=0).on()
     assert "digest" in str(exc.value).lower()
     assert_no_secrets(str(exc.value) + repr(user))
-    with pytest.raises(InfraError, match="Unknown USM user"):
+    with pytest.raises(EquipmentError, match="Unknown USM user"):
         SnmpPdu("127.0.0.1", 3, PROFILES["apc"], v3=SnmpV3User("nobody", AUTH), port=apc.port).on()
 
 
@@ -115,15 +115,15 @@ def test_unreachable_pdu() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     pdu = SnmpPdu("127.0.0.1", 1, PROFILES["apc"], community=COMMUNITY, port=port, timeout=0.2, retries=0)
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         pdu.off()
     assert f"127.0.0.1:{port} outlet 1" in str(exc.value) and "cannot switch off" in str(exc.value)
 
 
 def test_wrong_outlet_or_model_is_infra_error(apc: SnmpPduAgent) -> None:
-    with pytest.raises(InfraError, match="outlet 42: cannot switch on: agent answered wrongValue"):
+    with pytest.raises(EquipmentError, match="outlet 42: cannot switch on: agent answered wrongValue"):
         SnmpPdu("127.0.0.1", 42, PROFILES["apc"], community=COMMUNITY, port=apc.port).on()
-    with pytest.raises(InfraError, match="does not exist"):
+    with pytest.raises(EquipmentError, match="does not exist"):
         SnmpPdu("127.0.0.1", 1, PROFILES["raritan"], community=COMMUNITY, port=apc.port).state()
 
 
@@ -133,12 +133,12 @@ def test_outlet_that_does_not_follow_is_infra_error(
     # The PDU acknowledges the command but the outlet stays off (a relay welded open, a locked outlet).
     monkeypatch.setattr(apc.pdu, "set", lambda oid, value: True)
     pdu = SnmpPdu("127.0.0.1", 3, PROFILES["apc"], community=COMMUNITY, port=apc.port, verify_timeout=0.3)
-    with pytest.raises(InfraError, match="outlet still reads off 0.3 s after switching it on"):
+    with pytest.raises(EquipmentError, match="outlet still reads off 0.3 s after switching it on"):
         pdu.on()
 
 
 def test_needs_exactly_one_credential() -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(SettingsError):
         SnmpPdu("127.0.0.1", 1, PROFILES["apc"])
-    with pytest.raises(ConfigError):
+    with pytest.raises(SettingsError):
         SnmpPdu("127.0.0.1", 1, PROFILES["apc"], community="x", v3=SnmpV3User("u", "k" * 8))

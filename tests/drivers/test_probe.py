@@ -1,5 +1,5 @@
 """Tests for every driver's probe() (what `henb-bench check --probe` asks): it reads, never switches, and says
-what answered; a resource that does not answer is an InfraError."""
+what answered; a resource that does not answer is an EquipmentError."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import InfraError
 from bench.lab.sim.http_pdu import HttpPduServer
 from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.lab.sim.snmp_pdu import SnmpPduAgent
 from bench.lab.sim.ssh_server import SshServer, write_client_key
 from drivers.console import PtyPair
 from drivers.console.serial import probe_port
+from drivers.errors import EquipmentError
 from drivers.power import SerialRelay
 from drivers.power.pdu_http import NETIO, HttpCall, HttpPdu, HttpPduApi
 from drivers.power.pdu_snmp import PROFILES, SnmpOutletOids, SnmpPdu
@@ -46,7 +46,7 @@ def test_http_probe_with_and_without_a_state_call() -> None:
         no_state = HttpPduApi(HttpCall("POST", "/x"), HttpCall("POST", "/y"))
         assert HttpPdu(server.url, 1, no_state, "u", "p").probe().startswith("answers HTTP ")
         assert not [r for r in server.requests if r[0] == "POST"]
-    with pytest.raises(InfraError, match="GET / failed"):
+    with pytest.raises(EquipmentError, match="GET / failed"):
         HttpPdu(server.url, 1, no_state, timeout=0.5).probe()  # the server is gone
 
 
@@ -55,7 +55,7 @@ def test_scpi_probe_identifies_and_reads_the_error_queue() -> None:
         with ScpiPower(psu.resource, 12.0, 1.0) as power:
             assert power.probe() == "answers 'henb-bench,SIM-PSU,0001,1.0'; error queue empty; output is off"
             psu.model.errors.extend(['-222,"Data out of range"', '-310,"System error"'])
-            with pytest.raises(InfraError) as exc:
+            with pytest.raises(EquipmentError) as exc:
                 power.probe()
         msg = str(exc.value)
         assert psu.resource in msg and "error queue not empty after *IDN?" in msg
@@ -67,7 +67,7 @@ def test_relay_and_console_probe_open_the_port() -> None:
     with PtyPair() as pty:
         assert SerialRelay(pty.path, b"\x01", b"\x00").probe() == "port opens (the board has no state query)"
         assert probe_port(pty.path) == "port opens"
-    with pytest.raises(InfraError, match="cannot open console /dev/hbo-nope \\(unit u9\\)"):
+    with pytest.raises(EquipmentError, match="cannot open console /dev/hbo-nope \\(unit u9\\)"):
         probe_port("/dev/hbo-nope", unit="u9")
 
 
@@ -78,5 +78,5 @@ def test_ssh_probe_logs_in(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(InfraError, match=f"ssh root@127.0.0.1:{port}: cannot connect"):
+    with pytest.raises(EquipmentError, match=f"ssh root@127.0.0.1:{port}: cannot connect"):
         SshShell("127.0.0.1", "root", port, key, connect_timeout=1).probe()

@@ -1,4 +1,4 @@
-"""Tests for drivers/shell/ssh.py: paramiko against a real SSH server (asyncssh) on 127.0.0.1, key login."""
+"""Tests for drivers/shell/ssh.py (asyncssh) against a real SSH server (the simulated lab's) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import DeviceError, InfraError
 from bench.lab.sim.ssh_server import SshServer, write_client_key
+from drivers.errors import EquipmentError, UnitError
 from drivers.shell import ShellDriver, SshShell
 
 
@@ -35,7 +35,7 @@ def test_run_command(server: SshServer, key: tuple[Path, str]) -> None:
         r = sh_.run("echo hello; echo oops >&2; exit 3", timeout=30)
         assert (r.exit_status, r.stdout, r.stderr, r.ok) == (3, "hello\n", "oops\n", False)
         assert sh.run("printf '%s' \"$((6*7))\"", timeout=30).stdout == "42"
-        with pytest.raises(DeviceError) as exc:
+        with pytest.raises(UnitError) as exc:
             sh.run("echo partial; false", timeout=5, check=True)
         assert "exited 1" in str(exc.value) and "partial" in str(exc.value)
         big = sh.run("head -c 300000 /dev/zero | tr '\\0' x", timeout=10)
@@ -45,7 +45,7 @@ def test_run_command(server: SshServer, key: tuple[Path, str]) -> None:
 def test_run_timeout_is_device_error_with_last_output(server: SshServer, key: tuple[Path, str]) -> None:
     with shell(server, key[0]) as sh:
         t0 = time.monotonic()
-        with pytest.raises(DeviceError) as exc:
+        with pytest.raises(UnitError) as exc:
             sh.run("echo started; sleep 30", timeout=0.5)
         assert time.monotonic() - t0 < 3
         assert "0.5 s" in str(exc.value) and "sleep 30" in str(exc.value) and "started" in str(exc.value)
@@ -62,7 +62,7 @@ def test_get_and_put_over_sftp(server: SshServer, key: tuple[Path, str], tmp_pat
         (tmp_path / "fw.img").write_bytes(b"\x00firmware\xff")
         sh.put(tmp_path / "fw.img", str(remote / "fw.img"))
         assert (remote / "fw.img").read_bytes() == b"\x00firmware\xff"
-        with pytest.raises(DeviceError, match="no-such-file"):
+        with pytest.raises(UnitError, match="no-such-file"):
             sh.get(str(remote / "no-such-file"), tmp_path / "x")
 
 
@@ -73,18 +73,18 @@ def test_get_and_put_without_sftp(key: tuple[Path, str], tmp_path: Path) -> None
         assert (tmp_path / "got").read_text() == "log line\n"
         sh.put(tmp_path / "got", str(tmp_path / "put back"))
         assert (tmp_path / "put back").read_text() == "log line\n"
-        with pytest.raises(DeviceError, match="No such file"):
+        with pytest.raises(UnitError, match="No such file"):
             sh.get(str(tmp_path / "nope"), tmp_path / "x")
 
 
 def test_wrong_key_and_password_are_infra_errors(server: SshServer, tmp_path: Path) -> None:
     other_key, _ = write_client_key(tmp_path / "other" if (tmp_path / "other").mkdir() is None else tmp_path)
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         shell(server, other_key, unit="u9").run("true")
     assert f"root@127.0.0.1:{server.port}" in str(exc.value) and "authentication failed" in str(exc.value)
     assert "u9" in str(exc.value)
     bad = SshShell("127.0.0.1", "root", port=server.port, password="pw-never-printed", connect_timeout=3)
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         bad.run("true")
     assert "pw-never-printed" not in str(exc.value) + repr(bad) and "(password)" in str(exc.value)
 
@@ -99,7 +99,13 @@ def test_password_login(tmp_path: Path) -> None:
 def test_pinned_host_key(server: SshServer, key: tuple[Path, str]) -> None:
     with shell(server, key[0], host_key=server.host_key_line) as sh:
         assert sh.run("true").ok
-    with pytest.raises(InfraError, match="host key does not match"):
+    fingerprint = server.host_key.get_fingerprint("sha256")
+    assert fingerprint.startswith("SHA256:")
+    with shell(server, key[0], host_key=fingerprint) as sh:
+        assert sh.run("true").ok
+    with pytest.raises(EquipmentError, match="host key does not match"):
+        shell(server, key[0], host_key="SHA256:" + "A" * 43).run("true")
+    with pytest.raises(EquipmentError, match="host key does not match"):
         shell(server, key[0], host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey").run("true")
 
 
@@ -107,12 +113,12 @@ def test_unreachable_and_server_gone(key: tuple[Path, str]) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(InfraError, match=rf"ssh root@127.0.0.1:{port}: cannot connect"):
+    with pytest.raises(EquipmentError, match=rf"ssh root@127.0.0.1:{port}: cannot connect"):
         SshShell("127.0.0.1", "root", port=port, key_file=key[0], connect_timeout=1).run("true")
     srv = SshServer(client_key=key[1]).start()
     sh = shell(srv, key[0])
     assert sh.run("true").ok
     srv.stop()
-    with pytest.raises((InfraError, DeviceError)):
+    with pytest.raises((EquipmentError, UnitError)):
         sh.run("true", timeout=2)
     sh.close()

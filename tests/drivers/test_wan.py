@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from pyroute2 import IPRoute, netns
 
-from bench.errors import InfraError
 from bench.network.netns import in_netns
 from bench.timeline import Timeline
+from drivers.errors import EquipmentError
 from drivers.wan import NicWanPort, find_nic, probe_nic, restore
 from tests.support import PREFIX as TEST_PREFIX
 
@@ -70,7 +70,7 @@ def home_ns() -> Iterator[str]:
 
 def test_attach_and_detach(nic: str, home_ns: str) -> None:
     tl = Timeline()
-    port = NicWanPort(nic, home_ns, timeline=tl, unit="lab-henb-07")
+    port = NicWanPort(nic, home_ns, events=tl, unit="lab-henb-07")
     port.attach()
     assert on_host(nic) is None
     link_inside = in_ns(home_ns, nic)
@@ -95,17 +95,17 @@ def test_restore_after_a_killed_run(nic: str, home_ns: str) -> None:
 
 def test_nic_left_in_a_namespace_is_named_in_the_error(nic: str, home_ns: str) -> None:
     NicWanPort(nic, f"{PREFIX}-other").attach()
-    with pytest.raises(InfraError) as exc:
+    with pytest.raises(EquipmentError) as exc:
         NicWanPort(nic, home_ns).attach()
     assert f"inside namespace {PREFIX}-other" in str(exc.value) and "henb-bench clean" in str(exc.value)
 
 
 def test_missing_nic_or_namespace(home_ns: str) -> None:
-    with pytest.raises(InfraError, match="no such interface"):
+    with pytest.raises(EquipmentError, match="no such interface"):
         NicWanPort(f"{TEST_PREFIX}nonic", home_ns).attach()
-    with pytest.raises(InfraError, match=f"namespace {TEST_PREFIX}nons does not exist"):
+    with pytest.raises(EquipmentError, match=f"namespace {TEST_PREFIX}nons does not exist"):
         NicWanPort("lo", f"{TEST_PREFIX}nons").attach()
-    with pytest.raises(InfraError, match="neither in"):
+    with pytest.raises(EquipmentError, match="neither in"):
         NicWanPort(f"{TEST_PREFIX}nonic", home_ns).detach()
 
 
@@ -114,7 +114,7 @@ def test_probe_nic(nic: str, home_ns: str) -> None:
     assert probe_nic("lo", PREFIX).startswith("present, up")
     port = NicWanPort(nic, home_ns)
     port.attach()
-    with pytest.raises(InfraError, match=f"WAN port {nic} is inside namespace {home_ns}"):
+    with pytest.raises(EquipmentError, match=f"WAN port {nic} is inside namespace {home_ns}"):
         probe_nic(nic, PREFIX)
-    with pytest.raises(InfraError, match="no such interface on the bench host"):
+    with pytest.raises(EquipmentError, match="no such interface on the bench host"):
         probe_nic(f"{TEST_PREFIX}nonic", PREFIX)

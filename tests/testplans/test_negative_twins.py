@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.mock.knobs import HEALTH_KNOBS, KNOBS, VARIANT_KNOBS
+from bench.knobs import HEALTH_KNOBS, KNOBS, VARIANT_KNOBS
 from testplans.ts32593.checks import CHECKS
 from tests.support import henb_bench, needs_root
 

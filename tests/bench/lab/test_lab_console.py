@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import DeviceError
 from bench.lab.console import ConsoleServer
 from bench.timeline import Timeline
 from drivers.console import PtyPair, SerialConsole
+from drivers.errors import UnitError
 
 
 def read_device(fd: int, n: int, timeout: float = 10.0) -> bytes:
@@ -38,7 +38,7 @@ def print_until_seen(con: SerialConsole, fd: int, data: bytes, pattern: str, tim
         try:
             con.expect(pattern, timeout=0.5)
             return True
-        except DeviceError:
+        except UnitError:
             continue
     return False
 

@@ -1,4 +1,5 @@
-"""Every way the mock unit can be told to misbehave: one knob per check the plans make, documented here only."""
+"""Every way the mock unit can be told to misbehave: one knob per check the plans make, documented here only.
+The names are shared by the inventory, the command line, the mock and the twins, so they sit below all of them."""
 
 KNOBS: dict[str, str] = {
     "no_bootstrap": "first Inform to the Initial HeMS carries 1 BOOT but not 0 BOOTSTRAP",
