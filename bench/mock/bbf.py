@@ -14,13 +14,13 @@ from typing import Any
 from lxml import etree
 
 from bench.bbf import BBF_DIR, TR181, TR196, TR262
+from bench.bbf.igd import IGD, IGD_ROOT
 
 HERE = Path(__file__).resolve().parent
 SCHEMA_JSON = HERE / "tr196_device2.json"
 IGD_SCHEMA_JSON = HERE / "tr262_igd.json"
 SCHEMA_FILES = {"device2": SCHEMA_JSON, "igd": IGD_SCHEMA_JSON}
 ROOTS = {"device2": "Device.", "igd": "InternetGatewayDevice."}
-IGD = "InternetGatewayDevice."
 
 # From Device:2 only the objects a HeNB's management needs; from FAPService:2 the LTE parts.
 TR181_OBJECTS = {
@@ -45,55 +45,6 @@ TR196_SKIP = (".UMTS.", ".CDMA2000.", ".Legacy.", ".REM.")
 TR262_SKIP = ("FAP.ApplicationPlatform.",)
 
 
-def _p(
-    type_: str = "string", writable: bool = False, forced: bool = False, notify: str = "normal", **extra: Any
-) -> dict[str, Any]:
-    return {"type": type_, "writable": writable, "forced": forced, "notify": notify, **extra}
-
-
-# TR-098 (InternetGatewayDevice:1) is not among the reference BBF files, so the few IGD root objects the mock
-# needs are written here by hand, after TR-098 Amendment 2: the DeviceInfo and ManagementServer parameters the
-# unit reports or the HeMS sets, forcedInform / activeNotify as TR-098 marks them. Keep this minimal: anything
-# the BBF files define (FAPService, the FAP components, FaultMgmt) is derived, not typed in.
-IGD_ROOT: dict[str, Any] = {
-    IGD: {
-        "writable": False,
-        "num": None,
-        "params": {"DeviceSummary": _p(forced=True, cons={"maxlen": 1024})},
-    },
-    IGD + "DeviceInfo.": {
-        "writable": False,
-        "num": None,
-        "params": {
-            "Manufacturer": _p(cons={"maxlen": 64}),
-            "ManufacturerOUI": _p(cons={"maxlen": 6}),
-            "ProductClass": _p(cons={"maxlen": 64}),
-            "SerialNumber": _p(cons={"maxlen": 64}),
-            "SpecVersion": _p(forced=True, cons={"maxlen": 16}),
-            "HardwareVersion": _p(forced=True, cons={"maxlen": 64}),
-            "SoftwareVersion": _p(forced=True, notify="forceEnabled", cons={"maxlen": 64}),
-            "ProvisioningCode": _p(writable=True, forced=True, notify="forceEnabled", cons={"maxlen": 64}),
-            "UpTime": _p("unsignedInt", notify="canDeny"),
-        },
-    },
-    IGD + "ManagementServer.": {
-        "writable": False,
-        "num": None,
-        "params": {
-            "URL": _p(writable=True, cons={"maxlen": 256}),
-            "Username": _p(writable=True, cons={"maxlen": 256}),
-            "Password": _p(writable=True, secret=True, cons={"maxlen": 256}),
-            "PeriodicInformEnable": _p("boolean", writable=True),
-            "PeriodicInformInterval": _p("unsignedInt", writable=True, cons={"min": 1}),
-            "PeriodicInformTime": _p("dateTime", writable=True),
-            "ParameterKey": _p(forced=True, cons={"maxlen": 32}),
-            "ConnectionRequestURL": _p(forced=True, cons={"maxlen": 256}),
-            "ConnectionRequestUsername": _p(writable=True, cons={"maxlen": 256}),
-            "ConnectionRequestPassword": _p(writable=True, secret=True, cons={"maxlen": 256}),
-            "UpgradesManaged": _p("boolean", writable=True),
-        },
-    },
-}
 PRIMITIVES = {
     "string",
     "unsignedInt",

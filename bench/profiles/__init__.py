@@ -167,7 +167,7 @@ def _model_objects(root: str) -> dict[str, set[str]]:
     """Object path template -> parameter names, from the vendored BBF XML, for the root data model `root`:
     Device: TR-181 with TR-196 under Services; InternetGatewayDevice: TR-262's components and TR-157's FaultMgmt
     (read from TR-181) at the top, TR-196 under Services, and the TR-098 root objects the mock writes by hand
-    (TR-098's XML is not vendored: bench.mock.bbf.IGD_ROOT)."""
+    (TR-098's XML is not vendored: bench.bbf.igd.IGD_ROOT)."""
     from lxml import etree
 
     from bench.bbf import BBF_DIR, TR181, TR196, TR262
@@ -188,7 +188,7 @@ def _model_objects(root: str) -> dict[str, set[str]]:
     found = objects(m196, root + "Services.")
     if root == "Device.":
         return {**objects(m181, ""), **found}
-    from bench.mock.bbf import IGD_ROOT
+    from bench.bbf.igd import IGD_ROOT
 
     d262 = etree.parse(str(BBF_DIR / TR262), parser).getroot()
     for comp in d262.iterfind("component"):

@@ -19,6 +19,7 @@ from bench.inventory import LabgridPlace, load_inventory, parse_inventory
 from bench.lab.sim.http_pdu import HttpPduServer
 from bench.place import held_inventory, held_places, probe_place, release_recorded
 from drivers.config import LabgridPowerConfig, build_power
+from drivers.errors import SettingsError
 from tests.labgrid_support import Lab, free_port
 from tests.support import PREFIX, ROOT, henb_bench, write_inventory
 
@@ -230,7 +231,7 @@ def test_inventory_names_a_place_instead_of_drivers(tmp_path: Path) -> None:
             unit(power={"driver": "place"}, console={"driver": "place"}, wan={"driver": "place"}), tmp_path
         )
     with pytest.raises(
-        ConfigError, match="power model 'nosuch': labgrid has no such power backend; it has .*gude"
+        SettingsError, match="power model 'nosuch': labgrid has no such power backend; it has .*gude"
     ):
         build_power(LabgridPowerConfig(driver="labgrid", model="nosuch", host="h", index=1))
 
