@@ -30,6 +30,18 @@ class ConnReqResult:
         return self.status in (200, 204)
 
 
+@dataclass(frozen=True)
+class CrPolicy:
+    """How the HeMS asks a unit for a session: with these credentials, up to `attempts` connection requests
+    `retry_after` seconds apart while the unit refuses (an HTTP status other than 200/204, no answer, or no
+    session within the wait's bound)."""
+
+    username: str
+    password: str
+    attempts: int = 1
+    retry_after: float = 10.0
+
+
 def _basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError
-from bench.hems.server import RpcCall
+from bench.hems.server import CrPolicy, RpcCall
 from bench.ike import ike_id_matches
 from bench.inventory import Bounds, ConsoleReset, HemsReset, ManualReset, ShellReset, Unit
 from bench.timeline import Bound, Event
@@ -44,6 +44,7 @@ class Boot:
     serving_spv: RpcCall
     serving_values: list[tuple[str, str, str]]
     registration_values: list[tuple[str, str, str]]
+    cr_spv: RpcCall | None = None  # the connection-request credentials, set in the registration session
 
 
 class UnitBounds:
@@ -101,6 +102,12 @@ class BenchUnit:
         """The state the last transition reached (BROKEN once a test failed). Read-only: plans ask for a
         state with transition() through the fixtures, they never set one."""
         return State.BROKEN if self.broken is not None else self._state
+
+    @property
+    def cr_policy(self) -> CrPolicy:
+        """How the Serving HeMS asks this unit for a session (units.NAME.connection_request)."""
+        cr = self.cfg.connection_request
+        return CrPolicy(*cr.credentials(self.run.inv.operator), cr.attempts, cr.retry_after)
 
     @property
     def boot(self) -> Boot:
@@ -185,8 +192,20 @@ class BenchUnit:
             self.device, "SetParameterValues", params=registration, parameter_key="registration"
         )
         self.last_boot = Boot(mark, initial, serving_call, serving, registration)
+        self._prime_cr(self.last_boot)
         self._boot_line = len(self.console.lines())
         return self.last_boot
+
+    def _prime_cr(self, boot: Boot) -> None:
+        """With units.NAME.connection_request `set`, the Serving HeMS sets the credentials it will send its
+        connection requests with, in the registration session (queued right after the registration values)."""
+        if self.cfg.connection_request.own is not None:
+            return
+        p, cr = self.run.inv.operator.parameters, self.cr_policy
+        values = [(p.cr_username, cr.username, "xsd:string"), (p.cr_password, cr.password, "xsd:string")]
+        boot.cr_spv = self.run.topology.hems["serving-hems"].queue_rpc(
+            self.device, "SetParameterValues", params=values, parameter_key="connection-request"
+        )
 
     def _factory_fresh(self) -> None:
         """Booting with the factory configuration. Switched on, a unit shows which it has: a fresh one turns
@@ -243,6 +262,9 @@ class BenchUnit:
                 f"unit {self.name} registered with the Serving HeMS (pre-condition)",
                 mark,
             )  # fmt: skip
+            if self.boot.cr_spv is not None:
+                # Set before any connection request: the answer to it is in the registration session.
+                self.boot.cr_spv.result(bounds.step)
             if op.s1_far_end is not None:
                 tl.wait_for(
                     lambda e: e.source == "mme" and e.kind == "s1ap" and e.data.get("direction") == "uplink"
@@ -291,7 +313,7 @@ class BenchUnit:
 
     def _reset_by_hems(self, inform: Event | None, key: str) -> None:
         """FactoryReset from the HeMS the unit informs; it answers, ends the session and reboots itself."""
-        op, tl = self.run.inv.operator, self.run.timeline
+        tl = self.run.timeline
         hems_name = inform.data.get("hems", "serving-hems") if inform is not None else "serving-hems"
         # The unit as it named itself: a wrong DeviceId is still this bench's only unit, and resettable.
         d = inform.data if inform is not None else {}
@@ -306,11 +328,15 @@ class BenchUnit:
         # by itself. Sent aside: the unit may take the RPC in a session already open and reboot at once, and
         # the HeMSs must be primed for that boot without waiting for the request's answer.
         call = hems.queue_rpc(device, "FactoryReset")
+        cr = self.cr_policy
 
         def connection_request() -> None:
             # Its answer is on the timeline; an RPC never answered says why below.
             with contextlib.suppress(DeviceError, InfraError):
-                hems.request_connection(device, op.cr_username, op.cr_password, timeout=10.0)
+                hems.connect(
+                    device, cr.username, cr.password, timeout=self.bounds.step, call=call,
+                    attempts=cr.attempts, retry_after=cr.retry_after, purpose="factory reset",
+                )  # fmt: skip
 
         threading.Thread(target=connection_request, name="factory-reset-cr", daemon=True).start()
         result = call.result(self.bounds.step)
@@ -365,6 +391,8 @@ class BenchUnit:
                 params=boot.registration_values,
                 parameter_key="registration",
             )
+        if boot.cr_spv is not None and boot.cr_spv.done():
+            self._prime_cr(boot)
         self._state = State.FACTORY_FRESH
 
     def _initial_side(self, e: Event) -> bool:

@@ -11,7 +11,7 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit
-from testplans.ts32593.procedures import get_values, read_back, set_values
+from testplans.ts32593.procedures import get_values, next_inform, session
 
 FM = "Device.FaultMgmt."
 # The mock unit's SupportedAlarm instances; its console raises them with `alarm raise N`.
@@ -24,8 +24,9 @@ def mechanism(n: int) -> str:
 
 def configure(bench_run: BenchRun, steps: Steps, step: str) -> None:
     values = {mechanism(n): m for n, m in MECHANISMS.items()}
-    set_values(bench_run, steps, step, {n: (v, "xsd:string") for n, v in values.items()}, "fm-5.3.1")
-    read_back(bench_run, steps, step, values)
+    with session(bench_run, steps, step) as s:
+        s.set_values({n: (v, "xsd:string") for n, v in values.items()}, "fm-5.3.1")
+        s.read_back(values)
 
 
 def raise_alarm(bench_run: BenchRun, n: int) -> tuple[int, str]:
@@ -97,19 +98,12 @@ def test_queued_alarm_waits_for_the_next_inform(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
 ) -> None:
     configure(bench_run, steps, "pre")
-    op = bench_run.inv.operator
     mark, ident = raise_alarm(bench_run, 2)
     early = quiet(bench_run, reports_any(ident), mark)
     if early is not None:
         steps.fail("2", f"the Queued alarm {ident} held for the next Inform",
                    f"an Inform carrying it at once: {steps.describe(early)}", early)  # fmt: skip
-    hems = bench_run.topology.hems["serving-hems"]
-    try:
-        nxt = hems.connect(
-            bench_run.unit.device, op.cr_username, op.cr_password, timeout=bench_run.unit.bounds.step
-        )
-    except DeviceError as exc:
-        steps.fail("2", "the next Inform (after a connection request)", str(exc))
+    nxt = next_inform(bench_run, steps, "2")
     if not reports(ident, "QueuedEvent")(nxt):  # type: ignore[operator]
         steps.fail("2", f"the next Inform carrying the Queued alarm {ident} (QueuedEvent)",
                    f"an Inform with {len(nxt.data.get('params', {}))} parameters, none of them it", nxt)  # fmt: skip
