@@ -109,6 +109,21 @@ class BenchUnit:
         cr = self.cfg.connection_request
         return CrPolicy(*cr.credentials(self.run.inv.operator), cr.attempts, cr.retry_after)
 
+    def cr_note(self) -> str:
+        """Where the credentials a refused connection request carried came from, for its failure message."""
+        if self.cfg.connection_request.own is not None:
+            return f"the unit's own credentials (units.{self.name}.connection_request.own)"
+        spv = self.last_boot.cr_spv if self.last_boot is not None else None
+        if spv is None or not spv.done():
+            return ""
+        try:
+            result = spv.result(0)
+        except DeviceError as exc:
+            return f"credentials the HeMS set at registration; the unit's answer could not be read: {exc}"
+        if isinstance(result, CwmpFault):
+            return f"credentials the unit refused at registration (fault {result.fault_code} {result.fault_string})"
+        return "credentials the HeMS set at registration, which the unit acknowledged"
+
     @property
     def boot(self) -> Boot:
         """The boot the unit's current state came from."""

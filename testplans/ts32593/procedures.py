@@ -114,8 +114,12 @@ class Session:
                 f"{self.steps.clause} step {self.step}",
             )
         except DeviceError as exc:
-            answers = ", ".join(f"{method}Response" for method, _ in self._rpcs)
-            self.steps.fail(self.step, f"a {answers} from the unit", str(exc))
+            answers = [f"{method}Response" for method, _ in self._rpcs]
+            listed = " and ".join([", ".join(answers[:-1]), answers[-1]] if len(answers) > 1 else answers)
+            note = unit.cr_note() if "connection request" in str(exc) else ""
+            self.steps.fail(
+                self.step, f"a {listed} from the unit", str(exc) + (f" (with {note})" if note else "")
+            )
         for reply, result in zip(self._replies, results, strict=True):
             reply.resolve(result)
         for check in self._checks:
