@@ -456,8 +456,9 @@ class Hems:
         the unit still had open (or opened by itself): a unit slow to end its last session gets it there, and
         may never send that Inform (a Reboot, say). A request the unit refuses (a status other than 200/204,
         no answer, or no session within `timeout`) is sent again `retry_after` s later, up to `attempts`
-        requests; each is a `connection-request` event (`attempt`, `attempts`, `purpose`), a session that did
-        not follow a `connection-request-unanswered` one. DeviceError then names what the unit answered."""
+        requests. Each is a `connection-request` event (`attempt`, `attempts`, `purpose`); an accepted one that
+        no session followed is also a `connection-request-unanswered` event. DeviceError then names what the
+        unit answered each time."""
         seen: list[str] = []
         key = unit.serial_number if isinstance(unit, DeviceKey) else unit
         refused = False
@@ -488,7 +489,8 @@ class Hems:
             if attempt < attempts:
                 # A unit may open a session by itself meanwhile (a periodic Inform): the call goes out there.
                 try:
-                    return self.timeline.wait_for(self._sent(call), retry_after, "", since=mark)
+                    wait = f"{retry_after:g} s before connection request {attempt + 1} of {attempts}"
+                    return self.timeline.wait_for(self._sent(call), retry_after, wait, since=mark)
                 except DeviceError:
                     pass
         assert result is not None
