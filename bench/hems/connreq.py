@@ -23,6 +23,7 @@ class ConnReqResult:
     error: str
     elapsed: float
     auth: str
+    retry_after: str = ""  # the unit's Retry-After header (e.g. with 503), as sent
 
     @property
     def ok(self) -> bool:
@@ -59,6 +60,7 @@ async def connection_request(url: str, username: str, password: str, timeout: fl
         ):
             await r.read()
             status = r.status
+            retry = r.headers.get("Retry-After", "")
             challenge = r.headers.get("WWW-Authenticate", "")
             sent = r.request_info.headers.get("Authorization", "")
             auth = sent.split(" ", 1)[0].lower() or "none"
@@ -71,6 +73,7 @@ async def connection_request(url: str, username: str, password: str, timeout: fl
             ):
                 await r.read()
                 status, auth = r.status, "basic"
+                retry = r.headers.get("Retry-After", "")
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
         return ConnReqResult(url, None, f"{type(exc).__name__}: {exc}", time.monotonic() - t0, auth)
-    return ConnReqResult(url, status, "", time.monotonic() - t0, auth)
+    return ConnReqResult(url, status, "", time.monotonic() - t0, auth, retry)

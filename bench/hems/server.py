@@ -434,6 +434,7 @@ class Hems:
             error=result.error,
             auth=result.auth,
             elapsed=round(result.elapsed, 4),
+            **({"retry_after_header": result.retry_after} if result.retry_after else {}),
             **note,
         )
         return result

@@ -66,6 +66,7 @@ class FakeCpe:
                     return
                 if fake.refuse:
                     self.send_response(fake.refuse.pop(0))
+                    self.send_header("Retry-After", "3")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -244,6 +245,8 @@ def test_a_refused_connection_request_is_sent_again_after_the_bound(
         ]
         crs = [e.data for e in timeline.find(lambda e: e.kind == "connection-request")]
         assert [(d["attempt"], d["attempts"], d["status"]) for d in crs] == [(1, 3, refused), (2, 3, 200)]
+        # What the unit asked for is recorded.
+        assert crs[0]["retry_after_header"] == "3" and "retry_after_header" not in crs[1]
     finally:
         fake.close()
 
