@@ -482,7 +482,7 @@ class Hems:
                     refused = False
                     seen.append(f"HTTP {result.status}, then no session within {timeout:g} s")
                     self._event(
-                        "connection-request-unanswered", result.url, serial=key, waited=timeout, **note
+                        "connection-request-unanswered", result.url, serial=key, waited=float(timeout), **note
                     )
             else:
                 refused = True

@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import secrets
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from bench.errors import DeviceError
 from bench.hems import Hems
 from bench.hems.auth import parse_auth_params
 from bench.hems.connreq import CrPolicy
-from bench.timeline import Timeline
+from bench.timeline import Bound, Timeline
 from tests.bench.hems.cpe import NS1, SERIAL, Cpe
 
 CR_USER, CR_PASS = "acs", "cr-secret"
@@ -273,18 +274,24 @@ def test_a_unit_that_keeps_refusing_fails_naming_each_answer(hems: tuple[Hems, i
         fake.close()
 
 
-def test_no_session_after_an_accepted_request_counts_as_refused(hems: tuple[Hems, int], timeline: Timeline):
+def test_no_session_after_an_accepted_request_counts_as_refused(
+    hems: tuple[Hems, int], timeline: Timeline, tmp_path: Path
+):
     h, port = hems
+    timeline.attach(tmp_path / "timeline.jsonl")  # as in a run: every event is written out as JSON
     fake = FakeCpe(port)
     fake.session = lambda: None  # type: ignore[method-assign]  # answers 200 but never calls back
     try:
         boot(port, fake.url)
-        with pytest.raises(
-            DeviceError, match=r"\(2 connection requests 0.1 s apart: HTTP 200, then no session"
-        ):
-            h.connect(SERIAL, CR_USER, CR_PASS, timeout=0.5, attempts=2, retry_after=0.1)
+        bound = Bound(0.5, "units.u.bounds.step")  # as the plans pass it: no event may keep it as it is
+        wanted = (
+            r"after 0.5 s \(units.u.bounds.step\) .*\(2 connection requests 0.1 s apart: HTTP 200, then no"
+        )
+        with pytest.raises(DeviceError, match=wanted):
+            h.connect(SERIAL, CR_USER, CR_PASS, timeout=bound, attempts=2, retry_after=0.1)
         unanswered = timeline.find(lambda e: e.kind == "connection-request-unanswered")
         assert [e.data["attempt"] for e in unanswered] == [1, 2]
+        assert '"kind": "connection-request-unanswered"' in (tmp_path / "timeline.jsonl").read_text()
     finally:
         fake.close()
 
