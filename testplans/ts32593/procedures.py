@@ -25,7 +25,7 @@ class Reply:
     def result(self) -> RpcResult:
         if self._result is None:
             raise RuntimeError(
-                f"the {self.method} result is read after its session (outside the `with` block)"
+                f"the {self.method} result is read before its session ran (read it after the `with` block)"
             )
         return self._result
 

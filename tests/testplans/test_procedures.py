@@ -51,7 +51,7 @@ def test_one_session_for_the_steps_rpcs_with_the_units_policy() -> None:
         s.set_values({"A": ("1", "xsd:string")}, "k")
         s.read_back({"A": "1"})
         read = s.get_values(["B"])
-        with pytest.raises(RuntimeError, match="outside the `with` block"):
+        with pytest.raises(RuntimeError, match="before its session ran"):
             _ = read.values
     assert read.values == {"B": "2"}
     ((device, rpcs, timeout, policy, purpose),) = hems.sessions
