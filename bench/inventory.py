@@ -137,8 +137,14 @@ class Operator(Strict):
     )
     fileserver: str = "files.operator.example"
     outer_link: OuterLink = OuterLink()
-    cr_username: str = Field("hems", description="connection request user name the mock unit accepts")
-    cr_password: str = "henb-bench-cr"
+    cr_username: str = Field(
+        "hems",
+        description="the connection-request user name the Serving HeMS sets on a unit whose "
+        "connection_request is `set` without a username of its own",
+    )
+    cr_password: str = Field(
+        "henb-bench-cr", description="the password it sets with it (units.NAME.connection_request.set)"
+    )
     ike_proposals: Annotated[list[str], Field(min_length=1)] = Field(
         IKE_PROPOSALS,
         description="IKE proposals both SeGWs accept (strongSwan syntax, VICI load_conn proposals)",
@@ -184,6 +190,51 @@ class HemsCredentials(Strict):
 
     username: Annotated[str, Field(min_length=1)]
     password: SecretStr
+
+
+class SetCredentials(Strict):
+    """Connection-request credentials the Serving HeMS sets at registration (default: operator.cr_username
+    and operator.cr_password)."""
+
+    username: Annotated[str, Field(min_length=1)] | None = None
+    password: SecretStr | None = None
+
+
+class OwnCredentials(Strict):
+    """The unit's own (factory) connection-request credentials, left as they are."""
+
+    username: Annotated[str, Field(min_length=1)]
+    password: SecretStr
+
+
+class ConnectionRequest(Strict):
+    """How the Serving HeMS reaches the unit (TR-069 3.2.2): the credentials, and how it retries a request the
+    unit refuses (HTTP 401, 503, no answer, or no session opened within bounds.step)."""
+
+    set: SetCredentials | None = Field(
+        None, description="the HeMS sets ManagementServer.ConnectionRequestUsername/Password at registration"
+    )
+    own: OwnCredentials | None = Field(None, description="the unit keeps its own; the HeMS uses them")
+    retry_after: float = Field(
+        10.0, gt=0, description="seconds before a refused connection request is sent again"
+    )
+    attempts: int = Field(
+        3, ge=1, le=20, description="connection requests per procedure step before it fails"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> ConnectionRequest:
+        if self.set is not None and self.own is not None:
+            raise ValueError("expected either set or own, not both")
+        return self
+
+    def credentials(self, op: Operator) -> tuple[str, str]:
+        """(username, password) the HeMS sends its connection requests with."""
+        if self.own is not None:
+            return self.own.username, self.own.password.get_secret_value()
+        given = self.set or SetCredentials()
+        password = given.password.get_secret_value() if given.password is not None else op.cr_password
+        return given.username or op.cr_username, password
 
 
 class Identity(Strict):
@@ -552,6 +603,10 @@ class Unit(Strict):
     wan: WanConfig
     shell: SshShellConfig | None = None
     hems_credentials: HemsCredentials | None = None
+    connection_request: ConnectionRequest = Field(
+        ConnectionRequest(),
+        description="credentials for connection requests (set, default; or own) and retries",
+    )
     bounds: Bounds = Bounds()
     power_off_time: float = Field(
         10.0, ge=0, description="seconds a unit stays off before it is switched on again (capacitors drain)"

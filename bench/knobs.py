@@ -62,8 +62,13 @@ KNOBS: dict[str, str] = {
     "alarm_history_not_kept": "never writes raised or cleared alarms into FaultMgmt.HistoryEvent",
     "download_not_fetched": "reports a Download as done (TransferComplete, FaultCode 0) without fetching the file",
     "wrong_hems_password": "answers the HeMS's authentication challenge with a wrong password",
+    "ignore_cr_credentials": "acknowledges the SetParameterValues of its connection-request credentials but keeps "
+    "its factory ones",
+    # A knob a correct bench copes with: the plans pass (tests/testplans/test_negative_twins.py checks how).
+    "cr_rate_limit": "refuses (HTTP 503) a connection request within 3 s of the last one it accepted",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     "kernel_panic": "prints a kernel panic on its console once registered, then answers nothing",
 }
 HEALTH_KNOBS = {"kernel_panic"}
 VARIANT_KNOBS = {"download_status_0", "reboot_on_config_download"}
+PASSING_KNOBS = {"cr_rate_limit"}

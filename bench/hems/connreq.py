@@ -23,11 +23,24 @@ class ConnReqResult:
     error: str
     elapsed: float
     auth: str
+    retry_after: str = ""  # the unit's Retry-After header (e.g. with 503), as sent
 
     @property
     def ok(self) -> bool:
         # TR-069 3.2.2: the CPE answers 200 or 204 and then opens a session.
         return self.status in (200, 204)
+
+
+@dataclass(frozen=True)
+class CrPolicy:
+    """How the HeMS asks a unit for a session: with these credentials, up to `attempts` connection requests
+    `retry_after` seconds apart while the unit refuses (an HTTP status other than 200/204, no answer, or no
+    session within the wait's bound)."""
+
+    username: str
+    password: str
+    attempts: int = 1
+    retry_after: float = 10.0
 
 
 def _basic(username: str, password: str) -> str:
@@ -47,6 +60,7 @@ async def connection_request(url: str, username: str, password: str, timeout: fl
         ):
             await r.read()
             status = r.status
+            retry = r.headers.get("Retry-After", "")
             challenge = r.headers.get("WWW-Authenticate", "")
             sent = r.request_info.headers.get("Authorization", "")
             auth = sent.split(" ", 1)[0].lower() or "none"
@@ -59,6 +73,7 @@ async def connection_request(url: str, username: str, password: str, timeout: fl
             ):
                 await r.read()
                 status, auth = r.status, "basic"
+                retry = r.headers.get("Retry-After", "")
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
         return ConnReqResult(url, None, f"{type(exc).__name__}: {exc}", time.monotonic() - t0, auth)
-    return ConnReqResult(url, status, "", time.monotonic() - t0, auth)
+    return ConnReqResult(url, status, "", time.monotonic() - t0, auth, retry)

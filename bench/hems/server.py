@@ -20,7 +20,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,20 @@ from bench import cwmp
 from bench.cwmp import CwmpFault, CwmpParseError, DeviceKey, Envelope, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError, InfraError
 from bench.hems.auth import Authenticator
-from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, connection_request
+from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, CrPolicy, connection_request
 from bench.timeline import Bound, Event, Timeline, bound_note
 
-__all__ = ["CwmpFault", "DeviceKey", "GpvResult", "Hems", "RpcCall", "RpcResult", "SpvResult", "Unit"]
+__all__ = [
+    "CrPolicy",
+    "CwmpFault",
+    "DeviceKey",
+    "GpvResult",
+    "Hems",
+    "RpcCall",
+    "RpcResult",
+    "SpvResult",
+    "Unit",
+]
 
 COOKIE = "hems_session"
 # SOAP 1.1 section 6.2 puts faults in HTTP 500 responses; TR-069 does not override it in what we could read.
@@ -309,21 +319,52 @@ class Hems:
         """Run an RPC on the unit; return its typed result or CwmpFault (a fault is a result, not an error).
 
         Queued for the unit's current or next session; with `connection_request`, the HeMS also asks the
-        unit to open a session now. DeviceError on timeout, naming the RPC and what the unit last sent.
+        unit to open a session now (once). DeviceError on timeout, naming the RPC and what the unit last sent.
         """
-        call = self.queue_rpc(unit, method, **args)
+        cr = CrPolicy(cr_username, cr_password) if connection_request else None
+        return self.session(unit, [(method, args)], timeout, cr)[0]
+
+    def session(
+        self,
+        unit: Unit,
+        rpcs: Sequence[tuple[str, dict[str, Any]]],
+        timeout: float = 30.0,
+        cr: CrPolicy | None = None,
+        purpose: str = "",
+    ) -> list[RpcResult]:
+        """Run RPCs on the unit in one session, in order, and return their results in order.
+
+        Queued together for the unit's current or next session; with `cr`, one connection request opens it
+        (sent again as `cr` says while the unit refuses; `purpose` labels the requests on the timeline).
+        `timeout` bounds the session's start and each response. DeviceError at the first RPC that gets no
+        readable answer; the RPCs not sent by then are withdrawn, so no later session gets them.
+        """
+        calls = [self.queue_rpc(unit, method, **args) for method, args in rpcs]
         t0 = time.monotonic()
-        if connection_request:
-            try:
-                self.connect(unit, cr_username, cr_password, timeout=timeout, call=call)
-            except DeviceError:
-                with self._lock:
-                    queue = self._queues.get(unit)
+        try:
+            if cr is not None and calls:
+                self.connect(
+                    unit,
+                    cr.username,
+                    cr.password,
+                    timeout=timeout,
+                    call=calls[0],
+                    attempts=cr.attempts,
+                    retry_after=cr.retry_after,
+                    purpose=purpose,
+                )
+            results = []
+            for i, call in enumerate(calls):
+                left = max(0.0, timeout - (time.monotonic() - t0)) if i == 0 else float(timeout)
+                results.append(call.result(Bound(left, timeout.key) if isinstance(timeout, Bound) else left))
+            return results
+        except DeviceError:
+            with self._lock:
+                queue = self._queues.get(unit)
+                for call in calls:
                     if queue and call in queue:
                         queue.remove(call)
-                raise
-        left = max(0.0, timeout - (time.monotonic() - t0))
-        return call.result(Bound(left, timeout.key) if isinstance(timeout, Bound) else left)
+            raise
 
     def wait_inform(
         self, unit: Unit, events: Iterable[str] = (), timeout: float = 30.0, since: int = 0
@@ -363,9 +404,16 @@ class Hems:
         return found[-1] if found else None
 
     def request_connection(
-        self, unit: Unit, username: str, password: str, url: str | None = None, timeout: float = 10.0
+        self,
+        unit: Unit,
+        username: str,
+        password: str,
+        url: str | None = None,
+        timeout: float = 10.0,
+        **note: Any,
     ) -> ConnReqResult:
-        """Send a connection request (HTTP GET with Digest) to the unit; the result goes on the timeline."""
+        """Send a connection request (HTTP GET with Digest) to the unit; the result goes on the timeline
+        (with `note`, e.g. attempt and purpose)."""
         url = url or self.connection_request_url(unit)
         if not url:
             raise DeviceError(
@@ -386,6 +434,8 @@ class Hems:
             error=result.error,
             auth=result.auth,
             elapsed=round(result.elapsed, 4),
+            **({"retry_after_header": result.retry_after} if result.retry_after else {}),
+            **note,
         )
         return result
 
@@ -397,38 +447,82 @@ class Hems:
         url: str | None = None,
         timeout: float = 30.0,
         call: RpcCall | None = None,
+        attempts: int = 1,
+        retry_after: float = 10.0,
+        purpose: str = "",
     ) -> Event:
         """Connection request, then wait for the Inform with `6 CONNECTION REQUEST`; returns that Inform.
 
-        With `call` (the RPC the request is for), the wait also ends when that RPC went out in a session the
-        unit still had open: a unit slow to end its last session gets it there, and may never send that Inform
-        (a Reboot, say)."""
+        With `call` (the first RPC the request is for), the wait also ends when that RPC went out in a session
+        the unit still had open (or opened by itself): a unit slow to end its last session gets it there, and
+        may never send that Inform (a Reboot, say). A request the unit refuses (a status other than 200/204,
+        no answer, or no session within `timeout`) is sent again `retry_after` s later, up to `attempts`
+        requests. Each is a `connection-request` event (`attempt`, `attempts`, `purpose`); an accepted one that
+        no session followed is also a `connection-request-unanswered` event. DeviceError then names what the
+        unit answered each time."""
+        seen: list[str] = []
+        key = unit.serial_number if isinstance(unit, DeviceKey) else unit
+        refused = False
+        result: ConnReqResult | None = None
+        # A late session from an earlier attempt counts too: everything is awaited since the first.
         mark = self.timeline.mark()
-        result = self.request_connection(unit, username, password, url, timeout=min(timeout, 10.0))
-        if not result.ok:
+        for attempt in range(1, attempts + 1):
+            note = (
+                {"attempt": attempt, "attempts": attempts, "purpose": purpose}
+                if attempts > 1 or purpose
+                else {}
+            )
+            result = self.request_connection(
+                unit, username, password, url, timeout=min(timeout, 10.0), **note
+            )
+            if result.ok:
+                try:
+                    return self._session_opened(unit, timeout, call, mark)
+                except DeviceError:
+                    refused = False
+                    seen.append(f"HTTP {result.status}, then no session within {timeout:g} s")
+                    self._event(
+                        "connection-request-unanswered", result.url, serial=key, waited=float(timeout), **note
+                    )
+            else:
+                refused = True
+                seen.append(f"HTTP {result.status}" if result.status is not None else result.error)
+            if attempt < attempts:
+                # A unit may open a session by itself meanwhile (a periodic Inform): the call goes out there.
+                try:
+                    wait = f"{retry_after:g} s before connection request {attempt + 1} of {attempts}"
+                    return self.timeline.wait_for(self._sent(call), retry_after, wait, since=mark)
+                except DeviceError:
+                    pass
+        assert result is not None
+        tries = (
+            f" ({attempts} connection requests {retry_after:g} s apart: {'; '.join(seen)})"
+            if attempts > 1
+            else ""
+        )
+        if refused:
             got = f"HTTP {result.status}" if result.status is not None else result.error
             raise DeviceError(
                 f"HeMS {self.name}: connection request to unit {unit} at {result.url} answered {got}, "
-                f"expected HTTP 200 or 204; {self.last_from(unit)}"
+                f"expected HTTP 200 or 204{tries}; {self.last_from(unit)}"
             )
+        raise DeviceError(
+            f"HeMS {self.name}: timed out after {timeout:g} s{bound_note(timeout)} waiting for an Inform with "
+            f"[6 CONNECTION REQUEST] from unit {unit}{tries}; {self.last_from(unit)}"
+        )
+
+    @staticmethod
+    def _sent(call: RpcCall | None) -> Callable[[Event], bool]:
+        """The event of `call` going out to the unit (never, without a call)."""
+        return lambda e: (
+            call is not None and e.kind == "rpc-sent" and call.id is not None and e.data.get("id") == call.id
+        )
+
+    def _session_opened(self, unit: Unit, timeout: float, call: RpcCall | None, mark: int) -> Event:
         if call is None:
             return self.wait_inform(unit, ["6 CONNECTION REQUEST"], timeout, since=mark)
-        inform = self._inform_match(unit, ["6 CONNECTION REQUEST"])
-        try:
-            return self.timeline.wait_for(
-                lambda e: (
-                    inform(e)
-                    or (e.kind == "rpc-sent" and call.id is not None and e.data.get("id") == call.id)
-                ),
-                timeout,
-                "an Inform",
-                since=mark,
-            )
-        except DeviceError:
-            raise DeviceError(
-                f"HeMS {self.name}: timed out after {timeout:g} s waiting for an Inform with "
-                f"[6 CONNECTION REQUEST] from unit {unit}; {self.last_from(unit)}"
-            ) from None
+        inform, sent = self._inform_match(unit, ["6 CONNECTION REQUEST"]), self._sent(call)
+        return self.timeline.wait_for(lambda e: inform(e) or sent(e), timeout, "an Inform", since=mark)
 
     def last_from(self, unit: Unit) -> str:
         with self._lock:

@@ -79,8 +79,10 @@ class MockDevice:
             if unit.hems_credentials
             else "",
             "hems_auth": op.hems_auth,
-            "cr_username": op.cr_username,
-            "cr_password": op.cr_password,
+            # Factory-programmed only when the unit keeps its own: otherwise it learns them from the HeMS.
+            "factory_cr": {"username": own.username, "password": own.password.get_secret_value()}
+            if (own := unit.connection_request.own)
+            else None,
             "cached_ips": cached_ips,
             "factory_s1": str(inv.network.factory_mme),
             "protected": [str(inv.network.core)],

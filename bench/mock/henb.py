@@ -48,6 +48,7 @@ from bench.services.charon import Charon
 
 S1AP_PORT = 36412
 CR_PORT = 7547
+CR_RATE_LIMIT = 3.0  # s: knob cr_rate_limit refuses a connection request this soon after the last accepted
 RETRIES = 6
 RETRY_WAIT = 0.1
 NTP_WAIT = 1.0  # s: how long boot waits for the NTP answer
@@ -140,6 +141,14 @@ class MockHeNB:
         self.s1 = S1Client(self.log, self.knobs)
         self.s1_early = S1Client(self.log, self.knobs)
 
+    def factory_cr(self) -> tuple[str, str]:
+        """The connection-request credentials the unit leaves the factory with: the inventory's `own` ones, or a
+        vendor default the bench does not know (it learns the HeMS's through SetParameterValues)."""
+        own = self.cfg.get("factory_cr")
+        if own:
+            return own["username"], own["password"]
+        return "factory", f"cr-{self.device_id.serial_number}-factory"
+
     def factory_model(self) -> DataModel:
         cfg = self.cfg
         m = factory(
@@ -148,8 +157,8 @@ class MockHeNB:
                 self.ms + "URL": cfg["initial_hems_url"],
                 self.ms + "Username": cfg.get("hems_username", ""),
                 self.ms + "Password": cfg.get("hems_password", ""),
-                self.ms + "ConnectionRequestUsername": cfg.get("cr_username", ""),
-                self.ms + "ConnectionRequestPassword": cfg.get("cr_password", ""),
+                self.ms + "ConnectionRequestUsername": self.factory_cr()[0],
+                self.ms + "ConnectionRequestPassword": self.factory_cr()[1],
             },
             self.kind,
         )
@@ -703,6 +712,10 @@ class MockHeNB:
             reject[self.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
         if "reject_s1_config" in self.knobs:
             reject[self.p["s1_far_end"]] = "S1 address refused (mock knob)"
+        cr = {
+            n: self.model.get(n)
+            for n in (self.ms + "ConnectionRequestUsername", self.ms + "ConnectionRequestPassword")
+        }
         try:
             if "spv_not_applied" in self.knobs and self.registered:
                 if faults := self.model.check(values, reject):
@@ -716,6 +729,10 @@ class MockHeNB:
                 faults = [(n, 9002, "Internal error") for n, _, _ in faults]
             self.log(f"cwmp: SetParameterValues refused: {faults}")
             return cwmp.fault(self.ns, env.id, 9003, "Invalid arguments", spv_faults=faults)
+        if "ignore_cr_credentials" in self.knobs and set(cr) & set(values):
+            for name, value in cr.items():
+                self.model.params[name].value = value
+            self.log("bug: connection-request credentials acknowledged, factory ones kept")
         for name, value in values.items():
             self.log(f"param: {name} = {'***' if self.model.params[name].secret else value}")
         return cwmp.set_parameter_values_response(self.ns, env.id, 0)
@@ -1107,6 +1124,7 @@ class MockHeNB:
         from bench.hems.auth import Authenticator
 
         auth = Authenticator("digest", {}, realm="henb-bench unit")
+        accepted = [-CR_RATE_LIMIT]  # when the last request was accepted (monotonic)
 
         async def handle(request: web.Request) -> web.Response:
             user = self.model.get(self.ms + "ConnectionRequestUsername")
@@ -1116,6 +1134,12 @@ class MockHeNB:
                 if request.headers.get("Authorization"):
                     self.log(f"cr: refused from {request.remote}: {result.reason}")
                 return web.Response(status=401, headers={"WWW-Authenticate": auth.challenge(result.stale)})
+            if "cr_rate_limit" in self.knobs and time.monotonic() - accepted[0] < CR_RATE_LIMIT:
+                self.log(
+                    f"cr: refused from {request.remote}: another within {CR_RATE_LIMIT:g} s (rate limit)"
+                )
+                return web.Response(status=503, headers={"Retry-After": str(int(CR_RATE_LIMIT))})
+            accepted[0] = time.monotonic()
             self.log(f"cr: connection request from {request.remote}")
             self.notify({"6 CONNECTION REQUEST": ""})
             return web.Response(status=200)

@@ -101,7 +101,10 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
         elif kind == "session-end":
             add("hems", "henb", "HTTP 204 (session end)", detail=hems)
         elif kind == "connection-request":
-            add("hems", "henb", "Connection Request", detail=hems)
+            got = f"HTTP {d['status']}" if d.get("status") is not None else "no answer"
+            add("hems", "henb", "Connection Request", detail=f"{hems}: {got}")
+        elif kind == "connection-request-unanswered":
+            add("hems", "hems", "no session after the Connection Request", detail=hems)
         elif kind == "cpe-rpc":
             add("henb", "hems", str(d.get("method", "CPE RPC")), detail=hems)
         else:

@@ -197,8 +197,9 @@ FIGURES: dict[str, Figure] = {
         Figure(
             "5.2.3",
             "Figure 5-7: Configuration by SetParameterValues",
-            (CONNECTION_REQUEST, INFORM_CR, *_rpc("SetParameterValues"), *S1_UPDATE,
-             *_rpc("GetParameterValues", "read back")),  # fmt: skip
+            # One session (one connection request) sets and reads back; S1 carries the change after it.
+            (CONNECTION_REQUEST, INFORM_CR, *_rpc("SetParameterValues"), *_rpc("GetParameterValues", "read back"),
+             *S1_UPDATE),  # fmt: skip
         ),
         Figure(
             "5.3.1",

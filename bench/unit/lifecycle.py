@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
-from bench.hems.server import RpcCall
+from bench.hems.server import CrPolicy, RpcCall
 from bench.ike import ike_id_matches
 from bench.inventory import Actions, Bounds, ConsoleAction, HemsReset, ManualReset, ShellAction, Unit
 from bench.timeline import Bound, Event
@@ -43,6 +43,7 @@ class Boot:
     serving_spv: RpcCall
     serving_values: list[tuple[str, str, str]]
     registration_values: list[tuple[str, str, str]]
+    cr_spv: RpcCall | None = None  # the connection-request credentials, set in the registration session
 
 
 class UnitBounds:
@@ -105,6 +106,27 @@ class BenchUnit:
         """The state the last transition reached (BROKEN once a test failed). Read-only: plans ask for a
         state with transition() through the fixtures, they never set one."""
         return State.BROKEN if self.broken is not None else self._state
+
+    @property
+    def cr_policy(self) -> CrPolicy:
+        """How the Serving HeMS asks this unit for a session (units.NAME.connection_request)."""
+        cr = self.cfg.connection_request
+        return CrPolicy(*cr.credentials(self.run.inv.operator), cr.attempts, cr.retry_after)
+
+    def cr_note(self) -> str:
+        """Where the credentials a refused connection request carried came from, for its failure message."""
+        if self.cfg.connection_request.own is not None:
+            return f"the unit's own credentials (units.{self.name}.connection_request.own)"
+        spv = self.last_boot.cr_spv if self.last_boot is not None else None
+        if spv is None or not spv.done():
+            return ""
+        try:
+            result = spv.result(0)
+        except DeviceError as exc:
+            return f"credentials the HeMS set at registration; the unit's answer could not be read: {exc}"
+        if isinstance(result, CwmpFault):
+            return f"credentials the unit refused at registration (fault {result.fault_code} {result.fault_string})"
+        return "credentials the HeMS set at registration, which the unit acknowledged"
 
     @property
     def boot(self) -> Boot:
@@ -189,9 +211,24 @@ class BenchUnit:
             self.device, "SetParameterValues", params=registration, parameter_key="registration"
         )
         self.last_boot = Boot(mark, initial, serving_call, serving, registration)
+        self._prime_cr(self.last_boot)
         self._boot_line = len(self.console.lines())
         self._reboots_asked = 0
         return self.last_boot
+
+    def _prime_cr(self, boot: Boot) -> None:
+        """With units.NAME.connection_request `set`, the Serving HeMS sets the credentials it will send its
+        connection requests with, in the registration session (queued right after the registration values)."""
+        if self.cfg.connection_request.own is not None:
+            return
+        p, cr = self.paths, self.cr_policy
+        values = [
+            (p.connection_request_username, cr.username, "xsd:string"),
+            (p.connection_request_password, cr.password, "xsd:string"),
+        ]
+        boot.cr_spv = self.run.topology.hems["serving-hems"].queue_rpc(
+            self.device, "SetParameterValues", params=values, parameter_key="connection-request"
+        )
 
     def _factory_fresh(self) -> None:
         """Booting with the factory configuration. Switched on, a unit shows which it has: a fresh one turns
@@ -250,6 +287,9 @@ class BenchUnit:
                 f"unit {self.name} registered with the Serving HeMS (pre-condition)",
                 mark,
             )  # fmt: skip
+            if self.boot.cr_spv is not None:
+                # Set before any connection request: the answer to it is in the registration session.
+                self.boot.cr_spv.result(bounds.step)
             if op.s1_far_end is not None:
                 tl.wait_for(
                     lambda e: e.source == "mme" and e.kind == "s1ap" and e.data.get("direction") == "uplink"
@@ -305,7 +345,7 @@ class BenchUnit:
 
     def _reset_by_hems(self, inform: Event | None, key: str) -> None:
         """FactoryReset from the HeMS the unit informs; it answers, ends the session and reboots itself."""
-        op, tl = self.run.inv.operator, self.run.timeline
+        tl = self.run.timeline
         hems_name = inform.data.get("hems", "serving-hems") if inform is not None else "serving-hems"
         # The unit as it named itself: a wrong DeviceId is still this bench's only unit, and resettable.
         d = inform.data if inform is not None else {}
@@ -320,11 +360,15 @@ class BenchUnit:
         # by itself. Sent aside: the unit may take the RPC in a session already open and reboot at once, and
         # the HeMSs must be primed for that boot without waiting for the request's answer.
         call = hems.queue_rpc(device, "FactoryReset")
+        cr = self.cr_policy
 
         def connection_request() -> None:
             # Its answer is on the timeline; an RPC never answered says why below.
             with contextlib.suppress(DeviceError, InfraError):
-                hems.request_connection(device, op.cr_username, op.cr_password, timeout=10.0)
+                hems.connect(
+                    device, cr.username, cr.password, timeout=self.bounds.step, call=call,
+                    attempts=cr.attempts, retry_after=cr.retry_after, purpose="factory reset",
+                )  # fmt: skip
 
         threading.Thread(target=connection_request, name="factory-reset-cr", daemon=True).start()
         result = call.result(self.bounds.step)
@@ -379,6 +423,8 @@ class BenchUnit:
                 params=boot.registration_values,
                 parameter_key="registration",
             )
+        if boot.cr_spv is not None and boot.cr_spv.done():
+            self._prime_cr(boot)
         self._state = State.FACTORY_FRESH
 
     def _initial_side(self, e: Event) -> bool:

@@ -73,6 +73,8 @@ _TABLE = [
      "TR-069 amendment (cwmp_amendment: 1 gives 9010, 2 on 9016/9018), changes nothing",
      "download_wrong_fault partial_download"),
     ("5.2.3", "2", "SetParameterValues applied and read back", "spv_not_applied"),
+    ("5.2.3", "2", "one connection request opens the step's session, with the credentials the HeMS set at "
+     "registration (or the unit's own), retried while refused", "ignore_cr_credentials"),
     ("5.2.3", "S1", "the TAC set carried to the MME in an eNB Configuration Update", "no_enb_config_update"),
     ("5.2.3", "3", "an invalid set refused as a whole, 9003 with the right fault per parameter",
      "partial_spv bad_spv_fault_codes"),

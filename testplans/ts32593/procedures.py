@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -10,57 +12,180 @@ from bench.cwmp import CwmpFault, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
 from bench.run import BenchRun
 from bench.steps import Steps
+from bench.timeline import Event
 from testplans.ts32593.flows import s1ap
+
+
+class Reply:
+    """One RPC of a step's session: its result, once the session is over (after the `with` block)."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self._result: RpcResult | None = None
+
+    @property
+    def result(self) -> RpcResult:
+        if self._result is None:
+            raise RuntimeError(
+                f"the {self.method} result is read before its session ran (read it after the `with` block)"
+            )
+        return self._result
+
+    @property
+    def values(self) -> dict[str, str]:
+        """A GetParameterValues result's values (the session checked it is one)."""
+        result = self.result
+        return result.values if isinstance(result, GpvResult) else {}
+
+    def resolve(self, result: RpcResult) -> None:
+        self._result = result
+
+
+class Session:
+    """The RPCs of one procedure step, queued and sent in the one session that a single connection request
+    opens, as an ACS does (a unit may refuse a connection request per RPC). Results and checks come, in the
+    order the RPCs were queued, when the `with session(...)` block ends."""
+
+    def __init__(self, bench_run: BenchRun, steps: Steps, step: str, timeout: float | None = None) -> None:
+        self.bench_run, self.steps, self.step = bench_run, steps, step
+        self.timeout = timeout
+        self._rpcs: list[tuple[str, dict[str, Any]]] = []
+        self._replies: list[Reply] = []
+        self._checks: list[Callable[[], None]] = []
+
+    def rpc(self, method: str, **args: Any) -> Reply:
+        reply = Reply(method)
+        self._rpcs.append((method, args))
+        self._replies.append(reply)
+        return reply
+
+    def set_values(self, values: dict[str, tuple[str, str]], key: str) -> Reply:
+        """SetParameterValues, which must be acknowledged (values: name -> (value, xsd type))."""
+        reply = self.rpc(
+            "SetParameterValues", params=[(n, v, t) for n, (v, t) in values.items()], parameter_key=key
+        )
+
+        def check() -> None:
+            if not isinstance(reply.result, SpvResult):
+                self.steps.fail(
+                    self.step,
+                    f"SetParameterValuesResponse to {sorted(values)}",
+                    describe_result(reply.result),
+                )
+
+        self._checks.append(check)
+        return reply
+
+    def get_values(self, names: list[str]) -> Reply:
+        """GetParameterValues, which must be answered; `.values` after the block."""
+        reply = self.rpc("GetParameterValues", names=names)
+
+        def check() -> None:
+            if not isinstance(reply.result, GpvResult):
+                self.steps.fail(
+                    self.step, f"GetParameterValuesResponse for {names}", describe_result(reply.result)
+                )
+
+        self._checks.append(check)
+        return reply
+
+    def read_back(self, expected: dict[str, str]) -> None:
+        """GetParameterValues shows every value in `expected`."""
+        reply = self.get_values(sorted(expected))
+
+        def check() -> None:
+            got = reply.values
+            wrong = {n: got.get(n) for n, v in expected.items() if got.get(n) != v}
+            if wrong:
+                self.steps.fail(
+                    self.step,
+                    "the values just set, read back: " + ", ".join(f"{n} = {expected[n]}" for n in wrong),
+                    "read back " + ", ".join(f"{n} = {v}" for n, v in wrong.items()),
+                )
+
+        self._checks.append(check)
+
+    def run(self) -> None:
+        unit = self.bench_run.unit
+        hems = self.bench_run.topology.hems["serving-hems"]
+        try:
+            results = hems.session(
+                unit.device,
+                self._rpcs,
+                unit.bounds.step if self.timeout is None else self.timeout,
+                unit.cr_policy,
+                f"{self.steps.clause} step {self.step}",
+            )
+        except DeviceError as exc:
+            answers = [f"{method}Response" for method, _ in self._rpcs]
+            listed = " and ".join([", ".join(answers[:-1]), answers[-1]] if len(answers) > 1 else answers)
+            note = unit.cr_note() if "connection request" in str(exc) else ""
+            self.steps.fail(
+                self.step, f"a {listed} from the unit", str(exc) + (f" (with {note})" if note else "")
+            )
+        for reply, result in zip(self._replies, results, strict=True):
+            reply.resolve(result)
+        for check in self._checks:
+            check()
+
+
+@contextmanager
+def session(bench_run: BenchRun, steps: Steps, step: str, timeout: float | None = None) -> Iterator[Session]:
+    """One session with the unit for a procedure step: `with session(...) as s: s.set_values(...);
+    s.read_back(...)` queues them; the block's end sends one connection request and checks the answers, each
+    awaited within `timeout` (default bounds.step)."""
+    s = Session(bench_run, steps, step, timeout)
+    yield s
+    s.run()
 
 
 def rpc(
     bench_run: BenchRun, steps: Steps, step: str, method: str, timeout: float | None = None, **args: Any
 ) -> RpcResult:
-    """`method` on the unit from the Serving HeMS, now (a connection request opens the session); its response
-    within `timeout` (default bounds.step)."""
-    unit, op = bench_run.unit, bench_run.inv.operator
-    hems = bench_run.topology.hems["serving-hems"]
-    try:
-        return hems.call(
-            unit.device,
-            method,
-            timeout=unit.bounds.step if timeout is None else timeout,
-            connection_request=True,
-            cr_username=op.cr_username,
-            cr_password=op.cr_password,
-            **args,
-        )
-    except DeviceError as exc:
-        steps.fail(step, f"a {method}Response from the unit", str(exc))
+    """`method` on the unit from the Serving HeMS, now, alone in a session (a connection request opens it); its
+    response within `timeout` (default bounds.step)."""
+    with session(bench_run, steps, step, timeout) as s:
+        reply = s.rpc(method, **args)
+    return reply.result
 
 
 def set_values(
     bench_run: BenchRun, steps: Steps, step: str, values: dict[str, tuple[str, str]], key: str
 ) -> None:
     """SetParameterValues, which must be acknowledged (values: name -> (value, xsd type))."""
-    params = [(n, v, t) for n, (v, t) in values.items()]
-    result = rpc(bench_run, steps, step, "SetParameterValues", params=params, parameter_key=key)
-    if not isinstance(result, SpvResult):
-        steps.fail(step, f"SetParameterValuesResponse to {sorted(values)}", describe_result(result))
+    with session(bench_run, steps, step) as s:
+        s.set_values(values, key)
 
 
 def get_values(bench_run: BenchRun, steps: Steps, step: str, names: list[str]) -> dict[str, str]:
-    result = rpc(bench_run, steps, step, "GetParameterValues", names=names)
-    if not isinstance(result, GpvResult):
-        steps.fail(step, f"GetParameterValuesResponse for {names}", describe_result(result))
-    return result.values
+    with session(bench_run, steps, step) as s:
+        reply = s.get_values(names)
+    return reply.values
 
 
 def read_back(bench_run: BenchRun, steps: Steps, step: str, expected: dict[str, str]) -> None:
     """GetParameterValues shows every value in `expected`."""
-    got = get_values(bench_run, steps, step, sorted(expected))
-    wrong = {n: got.get(n) for n, v in expected.items() if got.get(n) != v}
-    if wrong:
-        steps.fail(
-            step,
-            "the values just set, read back: " + ", ".join(f"{n} = {expected[n]}" for n in wrong),
-            "read back " + ", ".join(f"{n} = {v}" for n, v in wrong.items()),
+    with session(bench_run, steps, step) as s:
+        s.read_back(expected)
+
+
+def next_inform(bench_run: BenchRun, steps: Steps, step: str) -> Event:
+    """The unit's next Inform, which a connection request asks for (sent again while the unit refuses)."""
+    unit = bench_run.unit
+    hems = bench_run.topology.hems["serving-hems"]
+    cr = unit.cr_policy
+    try:
+        return hems.connect(
+            unit.device,
+            cr.username,
+            cr.password,
+            timeout=unit.bounds.step,
+            attempts=cr.attempts,
+            retry_after=cr.retry_after,
+            purpose=f"{steps.clause} step {step}",
         )
+    except DeviceError as exc:
+        steps.fail(step, "the next Inform (after a connection request)", str(exc))
 
 
 def describe_result(result: RpcResult) -> str:

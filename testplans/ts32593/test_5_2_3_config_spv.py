@@ -11,7 +11,7 @@ from bench.cwmp import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
-from testplans.ts32593.procedures import describe_result, get_values, read_back, rpc, s1_carries, set_values
+from testplans.ts32593.procedures import describe_result, get_values, s1_carries, session
 
 
 @pytest.mark.clause("5.2.3")
@@ -21,8 +21,9 @@ def test_configuration_by_set_parameter_values(
     TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
     values = {TAC: str(random.randint(2, 65000)), EAID: str(random.randint(1, 16000000))}
     mark = bench_run.timeline.mark()
-    set_values(bench_run, steps, "2", {n: (v, "xsd:unsignedInt") for n, v in values.items()}, "cm-5.2.3")
-    read_back(bench_run, steps, "2", values)
+    with session(bench_run, steps, "2") as s:
+        s.set_values({n: (v, "xsd:unsignedInt") for n, v in values.items()}, "cm-5.2.3")
+        s.read_back(values)
     s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
 
 
@@ -40,14 +41,11 @@ def test_invalid_set_is_refused_as_a_whole(
         serial: ("X", "xsd:string"),  # not writable: 9008
         unknown: ("1", "xsd:string"),  # unknown: 9005
     }
-    result = rpc(
-        bench_run,
-        steps,
-        "3",
-        "SetParameterValues",
-        params=[(n, v, t) for n, (v, t) in bad.items()],
-        parameter_key="cm-5.2.3-bad",
-    )
+    with session(bench_run, steps, "3") as s:
+        refused = s.rpc("SetParameterValues", params=[(n, v, t) for n, (v, t) in bad.items()],
+                        parameter_key="cm-5.2.3-bad")  # fmt: skip
+        read = s.get_values([TAC, EAID])
+    result = refused.result
     if not isinstance(result, CwmpFault):
         steps.fail("3", "a Fault refusing the whole set", describe_result(result))
     expected = {TAC: 9007, serial: 9008, unknown: 9005}
@@ -61,7 +59,7 @@ def test_invalid_set_is_refused_as_a_whole(
             f"fault {result.fault_code}, per parameter "
             + ", ".join(f"{n.rsplit('.', 1)[1]} {c}" for n, c in got.items()),
         )
-    after = get_values(bench_run, steps, "3", [TAC, EAID])
+    after = read.values
     if after != before:
         steps.fail(
             "3",

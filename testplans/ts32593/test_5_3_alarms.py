@@ -21,7 +21,7 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit
-from testplans.ts32593.procedures import get_values, read_back, rpc, set_values
+from testplans.ts32593.procedures import get_values, next_inform, session
 
 MECHANISMS = ["0 Expedited", "1 Queued", "2 Logged", "3 Disabled"]
 EXPEDITED, QUEUED, LOGGED, DISABLED = range(4)
@@ -112,9 +112,10 @@ def mechanism(alarm: Alarm) -> str:
 
 
 def configure(bench_run: BenchRun, steps: Steps, step: str, wanted: dict[str, str]) -> None:
-    """ReportingMechanism per alarm (SetParameterValues), read back."""
-    set_values(bench_run, steps, step, {n: (v, "xsd:string") for n, v in wanted.items()}, "fm-5.3.1")
-    read_back(bench_run, steps, step, wanted)
+    """ReportingMechanism per alarm (SetParameterValues), read back, in one session."""
+    with session(bench_run, steps, step) as s:
+        s.set_values({n: (v, "xsd:string") for n, v in wanted.items()}, "fm-5.3.1")
+        s.read_back(wanted)
 
 
 def prepare(bench_run: BenchRun, steps: Steps, which: int) -> Alarm:
@@ -124,10 +125,14 @@ def prepare(bench_run: BenchRun, steps: Steps, which: int) -> Alarm:
                     "5.3.2 raises alarms on the unit through them")  # fmt: skip
     alarms = supported(bench_run, steps, "pre")
     alarm = alarms[which % len(alarms)]
-    configure(bench_run, steps, "pre", {mechanism(alarm): MECHANISMS[which]})
+    wanted = {mechanism(alarm): MECHANISMS[which]}
     attributes = [(fm(bench_run) + f"{t}.", level) for t, level in NOTIFICATION.items()]
     attributes += [(fm(bench_run) + f"{t}NumberOfEntries", level) for t, level in NOTIFICATION.items()]
-    result = rpc(bench_run, steps, "pre", "SetParameterAttributes", attributes=attributes)
+    with session(bench_run, steps, "pre") as s:  # one connection request for the step
+        s.set_values({n: (v, "xsd:string") for n, v in wanted.items()}, "fm-5.3.1")
+        s.read_back(wanted)
+        spa = s.rpc("SetParameterAttributes", attributes=attributes)
+    result = spa.result
     if isinstance(result, CwmpFault):
         steps.fail("pre", "SetParameterAttributesResponse to Active notification on the ExpeditedEvent table "
                    "and Passive on the QueuedEvent table",
@@ -256,19 +261,12 @@ def test_queued_alarm_waits_for_the_next_inform(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
 ) -> None:
     alarm = prepare(bench_run, steps, QUEUED)
-    op = bench_run.inv.operator
     with raised(bench_run, steps, alarm) as mark:
         early = quiet(bench_run, mentions(alarm), mark)
         if early is not None:
             steps.fail("2", f"the Queued alarm {alarm} held for the next Inform",
                        f"an Inform carrying it at once: {steps.describe(early)}", early)  # fmt: skip
-        hems = bench_run.topology.hems["serving-hems"]
-        try:
-            nxt = hems.connect(
-                bench_run.unit.device, op.cr_username, op.cr_password, timeout=bench_run.unit.bounds.step
-            )
-        except DeviceError as exc:
-            steps.fail("2", "the next Inform (after a connection request)", str(exc))
+        nxt = next_inform(bench_run, steps, "2")
         if not reports(alarm, "QueuedEvent")(nxt):  # type: ignore[operator]
             steps.fail("2", f"the next Inform carrying the Queued alarm {alarm} (QueuedEvent)",
                        f"an Inform with {len(nxt.data.get('params', {}))} parameters, none of them it", nxt)  # fmt: skip

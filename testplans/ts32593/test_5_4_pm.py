@@ -13,7 +13,7 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit
-from testplans.ts32593.procedures import offered_protocol, read_back, set_values
+from testplans.ts32593.procedures import offered_protocol, session, set_values
 
 USER, PASSWORD = "pm", "pm-upload-secret"
 
@@ -34,8 +34,9 @@ def configure(bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: 
         PM + "PeriodicUploadInterval": (str(interval), "xsd:unsignedInt"),
         PM + "Enable": ("true" if enable else "false", "xsd:boolean"),
     }
-    set_values(bench_run, steps, step, values, f"pm-{proto}")
-    read_back(bench_run, steps, step, {n: v for n, (v, _) in values.items() if not n.endswith("Password")})
+    with session(bench_run, steps, step) as s:
+        s.set_values(values, f"pm-{proto}")
+        s.read_back({n: v for n, (v, _) in values.items() if not n.endswith("Password")})
     return url
 
 

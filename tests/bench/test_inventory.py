@@ -101,3 +101,48 @@ def test_a_bad_secret_is_named_but_never_shown() -> None:
     msg = error_for(data)
     assert "units.lab-henb-07.power.community:" in msg
     assert "hunter2-secret" not in msg
+
+
+def test_connection_request_credentials_set_by_the_hems_or_the_units_own() -> None:
+    data = default()
+    unit = data["units"]["henb-01"]
+    op = parse_inventory(data, Path("inv.yaml")).operator
+    # Default: the HeMS sets the operator's defaults.
+    unit.pop("connection_request", None)
+    cr = parse_inventory(data, Path("inv.yaml")).units["henb-01"].connection_request
+    assert cr.own is None and cr.credentials(op) == (op.cr_username, op.cr_password)
+    unit["connection_request"] = {"set": {"username": "acs-7"}}
+    cr = parse_inventory(data, Path("inv.yaml")).units["henb-01"].connection_request
+    assert cr.credentials(op) == ("acs-7", op.cr_password)
+    unit["connection_request"] = {"own": {"username": "vendor", "password": "factory-pw"}, "attempts": 5}
+    cr = parse_inventory(data, Path("inv.yaml")).units["henb-01"].connection_request
+    assert (cr.credentials(op), cr.attempts, cr.retry_after) == (("vendor", "factory-pw"), 5, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            {"set": {}, "own": {"username": "u", "password": "p"}},
+            "units.henb-01.connection_request: expected either set or own, not both",
+        ),
+        (
+            {"own": {"username": "u"}},
+            "units.henb-01.connection_request.own.password: required key is missing",
+        ),
+        ({"retry_after": 0}, "units.henb-01.connection_request.retry_after: found 0"),
+        ({"attempts": 0}, "units.henb-01.connection_request.attempts: found 0"),
+        ({"sett": {}}, "units.henb-01.connection_request.sett: unknown key"),
+    ],
+)
+def test_a_broken_connection_request_entry_is_named(entry: dict[str, Any], expected: str) -> None:
+    data = default()
+    data["units"]["henb-01"]["connection_request"] = entry
+    assert expected in error_for(data)
+
+
+def test_own_connection_request_password_is_never_shown() -> None:
+    data = default()
+    data["units"]["henb-01"]["connection_request"] = {"own": {"username": "u", "password": ["cr-hunter2"]}}
+    msg = error_for(data)
+    assert "units.henb-01.connection_request.own.password:" in msg and "cr-hunter2" not in msg

@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import secrets
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,8 @@ from bench import cwmp
 from bench.errors import DeviceError
 from bench.hems import Hems
 from bench.hems.auth import parse_auth_params
-from bench.timeline import Timeline
+from bench.hems.connreq import CrPolicy
+from bench.timeline import Bound, Timeline
 from tests.bench.hems.cpe import NS1, SERIAL, Cpe
 
 CR_USER, CR_PASS = "acs", "cr-secret"
@@ -31,6 +33,7 @@ class FakeCpe:
         self.hems_port = hems_port
         self.nonce = secrets.token_hex(8)
         self.hits: list[tuple[str, str]] = []
+        self.refuse: list[int] = []  # statuses for the next authenticated requests (then 200), e.g. [503]
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -59,6 +62,12 @@ class FakeCpe:
                 if not ok:
                     self.send_response(401)
                     self.send_header("WWW-Authenticate", challenge)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if fake.refuse:
+                    self.send_response(fake.refuse.pop(0))
+                    self.send_header("Retry-After", "3")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -196,5 +205,118 @@ def test_an_rpc_sent_in_a_session_still_open_ends_the_wait(hems: tuple[Hems, int
         assert cpe.post(cwmp.response(NS1, env.id, "Reboot")) == (204, b"")
         caller.join(30)
         assert got == [cwmp.Done("Reboot")]
+    finally:
+        fake.close()
+
+
+def test_a_session_carries_every_rpc_of_a_step_after_one_connection_request(
+    hems: tuple[Hems, int], timeline: Timeline
+):
+    h, port = hems
+    fake = FakeCpe(port)
+    try:
+        boot(port, fake.url)
+        rpcs = [
+            ("GetParameterValues", {"names": ["Device.X"]}),
+            ("GetParameterValues", {"names": ["Device.X"]}),
+        ]
+        results = h.session(SERIAL, rpcs, timeout=5, cr=CrPolicy(CR_USER, CR_PASS), purpose="5.2.3 step 2")
+        assert results == [cwmp.GpvResult({"Device.X": "7"})] * 2
+        crs = timeline.find(lambda e: e.kind == "connection-request")
+        assert [(e.data["status"], e.data["purpose"]) for e in crs] == [(200, "5.2.3 step 2")]
+        assert len(fake.hits) == 2  # the challenge and the answer to it: one connection request
+        sessions = timeline.find(lambda e: e.kind == "inform" and "6 CONNECTION REQUEST" in e.data["events"])
+        assert len(sessions) == 1
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize("refused", [503, 401])
+def test_a_refused_connection_request_is_sent_again_after_the_bound(
+    hems: tuple[Hems, int], timeline: Timeline, refused: int
+):
+    h, port = hems
+    fake = FakeCpe(port)
+    fake.refuse = [refused]
+    try:
+        boot(port, fake.url)
+        cr = CrPolicy(CR_USER, CR_PASS, attempts=3, retry_after=0.2)
+        assert h.session(SERIAL, [("GetParameterValues", {"names": ["Device.X"]})], 10, cr) == [
+            cwmp.GpvResult({"Device.X": "7"})
+        ]
+        crs = [e.data for e in timeline.find(lambda e: e.kind == "connection-request")]
+        assert [(d["attempt"], d["attempts"], d["status"]) for d in crs] == [(1, 3, refused), (2, 3, 200)]
+        # What the unit asked for is recorded.
+        assert crs[0]["retry_after_header"] == "3" and "retry_after_header" not in crs[1]
+    finally:
+        fake.close()
+
+
+def test_a_unit_that_keeps_refusing_fails_naming_each_answer(hems: tuple[Hems, int], timeline: Timeline):
+    h, port = hems
+    fake = FakeCpe(port)
+    try:
+        boot(port, fake.url)
+        cr = CrPolicy(CR_USER, "wrong", attempts=2, retry_after=0.2)
+        with pytest.raises(DeviceError) as err:
+            h.session(SERIAL, [("Reboot", {"command_key": "rb"})], 5, cr)
+        assert (
+            "answered HTTP 401, expected HTTP 200 or 204 (2 connection requests 0.2 s apart: HTTP 401; HTTP 401)"
+            in str(err.value)
+        )
+        crs = [e.data for e in timeline.find(lambda e: e.kind == "connection-request")]
+        assert [(d["attempt"], d["status"]) for d in crs] == [(1, 401), (2, 401)]
+        # Withdrawn: the unit's next session does not get the Reboot.
+        cpe = Cpe(port)
+        cpe.inform()
+        assert cpe.empty() == (204, b"")
+    finally:
+        fake.close()
+
+
+def test_no_session_after_an_accepted_request_counts_as_refused(
+    hems: tuple[Hems, int], timeline: Timeline, tmp_path: Path
+):
+    h, port = hems
+    timeline.attach(tmp_path / "timeline.jsonl")  # as in a run: every event is written out as JSON
+    fake = FakeCpe(port)
+    fake.session = lambda: None  # type: ignore[method-assign]  # answers 200 but never calls back
+    try:
+        boot(port, fake.url)
+        bound = Bound(0.5, "units.u.bounds.step")  # as the plans pass it: no event may keep it as it is
+        wanted = (
+            r"after 0.5 s \(units.u.bounds.step\) .*\(2 connection requests 0.1 s apart: HTTP 200, then no"
+        )
+        with pytest.raises(DeviceError, match=wanted):
+            h.connect(SERIAL, CR_USER, CR_PASS, timeout=bound, attempts=2, retry_after=0.1)
+        unanswered = timeline.find(lambda e: e.kind == "connection-request-unanswered")
+        assert [e.data["attempt"] for e in unanswered] == [1, 2]
+        assert '"kind": "connection-request-unanswered"' in (tmp_path / "timeline.jsonl").read_text()
+    finally:
+        fake.close()
+
+
+def test_a_session_the_unit_opens_by_itself_ends_the_retries(hems: tuple[Hems, int], timeline: Timeline):
+    h, port = hems
+    fake = FakeCpe(port)
+    fake.refuse = [503] * 5
+    try:
+        boot(port, fake.url)
+        got: list[object] = []
+        cr = CrPolicy(CR_USER, CR_PASS, attempts=5, retry_after=30)
+        caller = threading.Thread(
+            target=lambda: got.append(h.session(SERIAL, [("Reboot", {"command_key": "rb"})], 60, cr))
+        )
+        caller.start()
+        timeline.wait_for(lambda e: e.kind == "connection-request", 30, "the connection request")
+        cpe = Cpe(port)  # a periodic Inform, say, while the HeMS waits to retry
+        cpe.inform(events=("2 PERIODIC",))
+        status, data = cpe.empty()
+        env = cwmp.parse_envelope(data)
+        assert status == 200 and env.method == "Reboot"
+        assert cpe.post(cwmp.response(NS1, env.id, "Reboot")) == (204, b"")
+        caller.join(30)
+        assert got == [[cwmp.Done("Reboot")]]
+        assert len(timeline.find(lambda e: e.kind == "connection-request")) == 1
     finally:
         fake.close()

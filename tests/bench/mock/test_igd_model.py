@@ -40,8 +40,6 @@ def _unit(tmp_path: Path) -> MockHeNB:
         "workdir": str(tmp_path),
         "identity": IDENT,
         "initial_hems_url": "http://ihems.example:7547/",
-        "cr_username": "cr",
-        "cr_password": "crpw",
     }
     return MockHeNB(cfg)
 

@@ -433,6 +433,17 @@ def test_factory_reset_bootstraps_with_factory_values(unit: Unit) -> None:
     topo.hems["serving-hems"].queue_rpc(
         unit.serial, "SetParameterValues", params=boot.registration_values, parameter_key="registration"
     )
+    # The reset unit has its factory connection-request credentials again: the HeMS sets its own.
+    p, cr = unit.run.unit.paths, unit.run.unit.cr_policy
+    topo.hems["serving-hems"].queue_rpc(
+        unit.serial,
+        "SetParameterValues",
+        params=[
+            (p.connection_request_username, cr.username, "xsd:string"),
+            (p.connection_request_password, cr.password, "xsd:string"),
+        ],
+        parameter_key="connection-request",
+    )
     mark = unit.run.timeline.mark()  # after the connection-request session that carried FactoryReset
     first = unit.wait(
         lambda e: e.source == "hems" and e.kind == "inform" and e.data.get("serial") == unit.serial,

@@ -51,13 +51,18 @@ class Timeline:
 
     def rpc(self, method: str, fault: bool = False, **fields: Any) -> None:
         """An RPC from the Serving HeMS, now: connection request, Inform, the RPC, its answer, session end."""
+        self.session((method, fault, fields))
+
+    def session(self, *rpcs: tuple[str, bool, dict[str, Any]]) -> None:
+        """A procedure step's RPCs (method, fault, response fields) in the session one connection request opens."""
         self.add("hems", "connection-request", hems=SERVING, status=200)
         self.add("hems", "inform", hems=SERVING, events=["6 CONNECTION REQUEST"], params={})
-        if fault:
-            self.add("hems", "rpc-sent", hems=SERVING, method=method)
-            self.add("hems", "rpc-fault", hems=SERVING, method=method, fault_code=9003)
-        else:
-            self.session_rpc(method, **fields)
+        for method, fault, fields in rpcs:
+            if fault:
+                self.add("hems", "rpc-sent", hems=SERVING, method=method)
+                self.add("hems", "rpc-fault", hems=SERVING, method=method, fault_code=9003)
+            else:
+                self.session_rpc(method, **fields)
         self.add("hems", "session-end", hems=SERVING)
 
     def console(self, line: str) -> int:
@@ -124,25 +129,22 @@ def failing_download() -> Events:
 
 def configure(fault: bool = False) -> Events:
     tl = Timeline().registered()
-    tl.rpc("SetParameterValues", fault=fault, status=0)
+    tl.session(("SetParameterValues", fault, {"status": 0}), ("GetParameterValues", False, {}))
     if not fault:
         tl.s1_update(7)
-    tl.rpc("GetParameterValues")
     return tl.events
 
 
 def invalid_set() -> Events:
     tl = Timeline().registered()
     tl.rpc("GetParameterValues")
-    tl.rpc("SetParameterValues", fault=True)
-    tl.rpc("GetParameterValues")
+    tl.session(("SetParameterValues", True, {}), ("GetParameterValues", False, {}))
     return tl.events
 
 
 def alarm(n: int, table: str | None = None, history: bool = False, confirmed: bool = True) -> Events:
     tl = Timeline().registered()
-    tl.rpc("SetParameterValues", status=0)
-    tl.rpc("GetParameterValues")
+    tl.session(("SetParameterValues", False, {"status": 0}), ("GetParameterValues", False, {}))
     tl.add("unit", "action", unit="henb-01", action="raise alarm", method="console", sent="fm alarm set")
     tl.console(f"[    3.369] FM-OK: alarm 0x100{n} asserted")
     if confirmed:
