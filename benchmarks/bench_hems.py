@@ -229,6 +229,11 @@ def one_run(units: int, rate: float, seconds: float, warmup: float) -> Run:
     )
 
 
+def cpu_per_session(r: Run) -> float:
+    """Server CPU time per session in µs: what a session costs, whatever else the machine was running."""
+    return r.server["cpu"] * 1e6 / max(1, r.sessions)
+
+
 def describe(r: Run, wall: float) -> str:
     s = r.server
     grow_kb = (s["rss_after"] - s["rss_before"]) * 1024 / max(1, r.sessions)
@@ -236,7 +241,7 @@ def describe(r: Run, wall: float) -> str:
     return (
         f"{r.rate:.0f} sessions/s, p50 {r.p50:.1f} ms, p99 {r.p99:.1f} ms, max {r.max:.1f} ms, "
         f"{len(r.errors)} errors\n"
-        f"    server: CPU {s['cpu'] / wall * 100:.0f}% of a core, RSS {s['rss_before']:.1f} -> "
+        f"    server: CPU {s['cpu'] / wall * 100:.0f}% of a core ({cpu_per_session(r):.0f} µs/session), RSS {s['rss_before']:.1f} -> "
         f"{s['rss_after']:.1f} MB over {r.sessions} sessions ({grow_kb:+.2f} kB/session), "
         f"full GCs {s['gc_full']} (longest {s['gc_full_max']:.1f} ms), longest young GC "
         f"{s['gc_young_max']:.1f} ms, recorded {s['transcript']} messages ({recorded}); "
@@ -279,6 +284,7 @@ def main() -> None:
                 spread("p50", [r.p50 for r in runs], " ms"),
                 spread("p99", [r.p99 for r in runs], " ms"),
                 spread("max", [r.max for r in runs], " ms"),
+                spread("server CPU", [cpu_per_session(r) for r in runs], " µs/session", ".0f"),
                 spread("server RSS growth", rss, " MB"),
             )
         )
