@@ -54,6 +54,13 @@ def comm(pid: int) -> str:
         return "?"
 
 
+def registered_units(tl: Timeline, since: int) -> int:
+    """Units whose SCTP INIT the MME stand-in saw (a unit may send INIT more than once)."""
+    return len(
+        {e.data.get("src") for e in tl.find(lambda e: e.source == "mme" and e.kind == "sctp-init", since)}
+    )
+
+
 def run(inv_path: Path, n: int) -> dict[str, float]:
     inv = load_inventory(inv_path)
     tl = Timeline()
@@ -111,11 +118,11 @@ def run(inv_path: Path, n: int) -> dict[str, float]:
             dev.start()
         deadline = t0 + 60 + 5 * n
         while time.monotonic() < deadline:
-            if len(tl.find(lambda e: e.source == "mme" and e.kind == "sctp-init", mark)) >= n:
+            if registered_units(tl, mark) >= n:
                 break
             time.sleep(0.05)
         elapsed = time.monotonic() - t0
-        registered = len(tl.find(lambda e: e.source == "mme" and e.kind == "sctp-init", mark))
+        registered = registered_units(tl, mark)
         mem: dict[str, list[float]] = {k: [] for k in ("mock", "charon", "rss", "pss")}
         for dev in devices:
             inode = netns_inode(dev.netns)
