@@ -78,7 +78,8 @@ def test_every_freeze_every_events_what_the_process_holds_leaves_the_collectors_
         tl.add("hems", "inform", n=9)
         frozen = gc.get_freeze_count()
         assert frozen > 0
-        assert not any(o is tl.events()[0] for o in gc.get_objects())  # frozen: no generation holds it
+        first = tl.events()[0]
+        assert not any(o is first for o in gc.get_objects())  # frozen: no generation holds it
         for i in range(10, 19):
             tl.add("hems", "inform", n=i)
         assert gc.get_freeze_count() == frozen
