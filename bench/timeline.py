@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import threading
 import time
@@ -47,12 +46,6 @@ def bound_note(timeout: float) -> str:
     return f" ({key})" if key else ""
 
 
-# The timeline only grows, and a full garbage collection walks every object the process holds: every this many
-# events, what the process holds is frozen (gc.freeze), so the next full collection walks only what is new and
-# its pause stays short however long or busy the run (the HeMS's p99 at 2,000 sessions/s, benchmarks/bench_hems.py).
-# The price: a reference cycle alive at a freeze is not collected when it dies later (refcounting frees the rest).
-FREEZE_EVERY = 10_000
-
 Predicate = Callable[[Event], bool]
 # Called as (what, timeout, None, False) when a wait starts and (what, timeout, event or None on timeout, True)
 # when it ends: the live progress display shows what a test is waiting for.
@@ -77,8 +70,6 @@ class Timeline:
         with self._cond:
             ev = Event(len(self._events), time.time() if at is None else at, source, kind, data)
             self._events.append(ev)
-            if ev.seq % FREEZE_EVERY == FREEZE_EVERY - 1:
-                gc.freeze()
             line = self._line(ev) if self._sinks else ""  # JSON only when a file listens
             for sink in self._sinks:
                 sink.write(line + "\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import threading
 import time
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bench import timeline
 from bench.errors import DeviceError
 from bench.timeline import Timeline
 
@@ -63,25 +61,3 @@ def test_first_and_find_respect_bounds() -> None:
     first = tl.first(lambda e: e.data["i"] > 2)
     assert first is not None and first.data["i"] == 3
     assert tl.first(lambda e: e.data["i"] > 9) is None
-
-
-def test_every_freeze_every_events_what_the_process_holds_leaves_the_collectors_walk(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(timeline, "FREEZE_EVERY", 10)
-    tl = Timeline()
-    gc.unfreeze()
-    try:
-        for i in range(9):
-            tl.add("hems", "inform", n=i)
-        assert gc.get_freeze_count() == 0
-        tl.add("hems", "inform", n=9)
-        frozen = gc.get_freeze_count()
-        assert frozen > 0
-        first = tl.events()[0]
-        assert not any(o is first for o in gc.get_objects())  # frozen: no generation holds it
-        for i in range(10, 19):
-            tl.add("hems", "inform", n=i)
-        assert gc.get_freeze_count() == frozen
-    finally:
-        gc.unfreeze()
