@@ -278,8 +278,9 @@ def _local(el: etree._Element) -> str:
 
 
 def _kids(el: etree._Element, name: str) -> list[etree._Element]:
-    # Children are unqualified per the schema, but some devices qualify them: match on the local name.
-    return [c for c in el if isinstance(c.tag, str) and _local(c) == name]
+    # Children are unqualified per the schema, but some devices qualify them: match on the local name
+    # ("{*}" is any namespace or none, matched inside lxml: the HeMS spent 8% of its CPU in a Python loop here).
+    return list(el.iterchildren("{*}" + name))
 
 
 def _kid(el: etree._Element, name: str) -> etree._Element:

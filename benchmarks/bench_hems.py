@@ -56,13 +56,16 @@ def _cpu_s() -> float:
 def _server(to_bench: Any, from_bench: Any) -> None:
     """Serve a fresh HeMS until told to stop; report RSS, CPU, GC pauses and what it recorded."""
     pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
-    started = [0.0]
+    full_cpu: list[float] = []  # ms of CPU per full collection: its work, whatever the machine's load
+    started = [0.0, 0.0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            started[0] = time.perf_counter()
+            started[:] = [time.perf_counter(), time.thread_time()]
         else:
             pauses[info["generation"]].append((time.perf_counter() - started[0]) * 1000)
+            if info["generation"] == 2:
+                full_cpu.append((time.thread_time() - started[1]) * 1000)
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -85,6 +88,7 @@ def _server(to_bench: Any, from_bench: Any) -> None:
             "cpu": cpu,
             "gc_full": len(pauses[2]),
             "gc_full_max": max(pauses[2], default=0.0),
+            "gc_full_cpu_max": max(full_cpu, default=0.0),
             "gc_young_max": max(pauses[0] + pauses[1], default=0.0),
             "transcript": len(hems.transcript()),
             "informs": len(timeline.find(lambda e: e.kind == "inform")),
@@ -229,6 +233,11 @@ def one_run(units: int, rate: float, seconds: float, warmup: float) -> Run:
     )
 
 
+def cpu_per_session(r: Run) -> float:
+    """Server CPU time per session in µs: what a session costs, whatever else the machine was running."""
+    return r.server["cpu"] * 1e6 / max(1, r.sessions)
+
+
 def describe(r: Run, wall: float) -> str:
     s = r.server
     grow_kb = (s["rss_after"] - s["rss_before"]) * 1024 / max(1, r.sessions)
@@ -236,10 +245,10 @@ def describe(r: Run, wall: float) -> str:
     return (
         f"{r.rate:.0f} sessions/s, p50 {r.p50:.1f} ms, p99 {r.p99:.1f} ms, max {r.max:.1f} ms, "
         f"{len(r.errors)} errors\n"
-        f"    server: CPU {s['cpu'] / wall * 100:.0f}% of a core, RSS {s['rss_before']:.1f} -> "
-        f"{s['rss_after']:.1f} MB over {r.sessions} sessions ({grow_kb:+.2f} kB/session), "
-        f"full GCs {s['gc_full']} (longest {s['gc_full_max']:.1f} ms), longest young GC "
-        f"{s['gc_young_max']:.1f} ms, recorded {s['transcript']} messages ({recorded}); "
+        f"    server: CPU {s['cpu'] / wall * 100:.0f}% of a core ({cpu_per_session(r):.0f} µs/session), "
+        f"RSS {s['rss_before']:.1f} -> {s['rss_after']:.1f} MB over {r.sessions} sessions "
+        f"({grow_kb:+.2f} kB/session), full GCs {s['gc_full']} (longest {s['gc_full_max']:.1f} ms, "
+        f"{s['gc_full_cpu_max']:.1f} ms of CPU), longest young GC {s['gc_young_max']:.1f} ms, recorded {s['transcript']} messages ({recorded}); "
         f"client CPU {r.client_cpu / wall * 100:.0f}%; load after {r.load}"
     )
 
@@ -279,6 +288,7 @@ def main() -> None:
                 spread("p50", [r.p50 for r in runs], " ms"),
                 spread("p99", [r.p99 for r in runs], " ms"),
                 spread("max", [r.max for r in runs], " ms"),
+                spread("server CPU", [cpu_per_session(r) for r in runs], " µs/session", ".0f"),
                 spread("server RSS growth", rss, " MB"),
             )
         )

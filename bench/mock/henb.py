@@ -16,6 +16,7 @@ import shlex
 import signal
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -34,7 +35,7 @@ from aiohttp import web
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bench import configfile, cwmp, pmfile, transfer_faults
-from bench.mock import transfer, vendorfile
+from bench.mock import dhcp, transfer, vendorfile
 from bench.mock.datamodel import (
     NOTIFY_ACTIVE,
     CwmpError,
@@ -71,11 +72,6 @@ HELP = (
     "commands: status | alarm list | alarm raise|clear ID | alarm raise|clear 'EVENT TYPE' 'PROBABLE CAUSE' "
     "['SPECIFIC PROBLEM'] | set NAME VALUE | reboot | factory-reset | help (ID = SupportedAlarm instance number)"
 )
-
-
-def dhcp_options(layer: Any) -> dict[str, Any]:
-    """scapy's DHCP options list as a dict (it mixes tuples with bare strings such as 'end')."""
-    return {o[0]: o[1] for o in layer.options if isinstance(o, tuple) and len(o) >= 2}
 
 
 def now_iso() -> str:
@@ -254,77 +250,24 @@ class MockHeNB:
         return None
 
     def dhcp(self) -> dict[str, str]:
-        from scapy.arch import get_if_hwaddr
-        from scapy.config import conf
-        from scapy.layers.dhcp import BOOTP, DHCP
-        from scapy.layers.inet import IP, UDP
-        from scapy.layers.l2 import Ether
-        from scapy.sendrecv import srp1
-        from scapy.utils import mac2str
-
-        conf.checkIPaddr = False
-        conf.verb = 0
-        iface = self.cfg["wan"]
-        mac = get_if_hwaddr(iface)
-        xid = random.getrandbits(32)
-        base = (
-            Ether(dst="ff:ff:ff:ff:ff:ff", src=mac)
-            / IP(src="0.0.0.0", dst="255.255.255.255")
-            / UDP(sport=68, dport=67)
-        )
-        for _ in range(10):
-            offer = srp1(
-                base
-                / BOOTP(chaddr=mac2str(mac), xid=xid, flags=0x8000)
-                / DHCP(options=[("message-type", "discover"), "end"]),
-                iface=iface,
-                timeout=2,
-            )
-            if offer is None or BOOTP not in offer:
-                continue
-            ip = offer[BOOTP].yiaddr
-            server = dhcp_options(offer[DHCP])["server_id"]
-            ack = srp1(
-                base
-                / BOOTP(chaddr=mac2str(mac), xid=xid, flags=0x8000)
-                / DHCP(
-                    options=[
-                        ("message-type", "request"),
-                        ("requested_addr", ip),
-                        ("server_id", server),
-                        "end",
-                    ]
-                ),
-                iface=iface,
-                timeout=2,
-            )
-            if ack is None or DHCP not in ack:
-                continue
-            opts = dhcp_options(ack[DHCP])
-            if opts.get("message-type") != 5:
-                continue
-            return {
-                "ip": ip,
-                "mask": str(opts.get("subnet_mask", "255.255.255.0")),
-                "router": str(opts["router"]),
-                "dns": str(opts["name_server"]),
-                "ntp": str(opts.get("NTP_server", "")),  # option 42, when the network offers NTP
-            }
-        raise RuntimeError("no DHCP lease")
+        return dhcp.lease(self.cfg["wan"])
 
     def configure_wan(self, lease: dict[str, str]) -> None:
-        from pyroute2 import IPRoute
-
+        # iproute2 rather than pyroute2: four commands once per boot do not need a library in the mock's memory.
+        wan = self.cfg["wan"]
         plen = ipaddress.IPv4Network(f"0.0.0.0/{lease['mask']}").prefixlen
-        with IPRoute() as ipr:
-            idx = ipr.link_lookup(ifname=self.cfg["wan"])[0]
+        commands = [
             # A unit boots with no address: whatever the previous power-on configured is gone.
-            ipr.flush_addr(index=idx)
-            ipr.addr("add", index=idx, address=lease["ip"], prefixlen=plen)
-            ipr.route("replace", dst="0.0.0.0/0", gateway=lease["router"])
+            ["ip", "addr", "flush", "dev", wan],
+            ["ip", "addr", "add", f"{lease['ip']}/{plen}", "dev", wan],
+            ["ip", "route", "replace", "default", "via", lease["router"]],
             # Never send to the operator core in clear while a tunnel is being replaced.
-            for net in self.cfg["protected"]:
-                ipr.route("replace", dst=net, type="unreachable")
+            *(["ip", "route", "replace", "unreachable", net] for net in self.cfg["protected"]),
+        ]
+        for argv in commands:
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if done.returncode:
+                raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
 
     async def resolve(self, name: str, server: str) -> str:
         try:

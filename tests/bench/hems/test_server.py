@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -12,7 +13,7 @@ import pytest
 from bench import cwmp
 from bench.cwmp import CwmpFault
 from bench.errors import DeviceError, InfraError
-from bench.hems import GpvResult, Hems, SpvResult
+from bench.hems import GpvResult, Hems, SpvResult, server
 from bench.timeline import Event, Timeline
 from tests.bench.hems.cpe import Cpe, serve
 
@@ -319,3 +320,26 @@ def test_start_on_a_closed_socket_is_an_infra_error(timeline: Timeline):
     with pytest.raises(InfraError, match="HeMS broken did not start"):
         h.start(sock)
     h.stop()
+
+
+def test_a_serving_hems_keeps_the_heap_out_of_full_collections_and_gives_it_back_at_stop(
+    monkeypatch: pytest.MonkeyPatch, timeline: Timeline
+) -> None:
+    monkeypatch.setattr(server, "FREEZE_EVERY", 4)
+    gc.unfreeze()
+    h, port = serve(timeline)
+    try:
+        assert gc.get_freeze_count() > 0  # frozen at start: imports and the test session leave the walk
+        gc.unfreeze()
+        cpe = Cpe(port)
+        cpe.inform()
+        assert cpe.empty() == (204, b"")
+        assert gc.get_freeze_count() == 0  # 2 events: not yet
+        cpe.inform()
+        assert cpe.empty() == (204, b"")  # the 4th event: frozen again
+        assert gc.get_freeze_count() > 0
+        first = timeline.events()[0]
+        assert not any(o is first for o in gc.get_objects())
+    finally:
+        h.stop()
+    assert gc.get_freeze_count() == 0  # stopped: everything is the collector's again
