@@ -182,9 +182,19 @@ def executed_programs() -> set[str]:
             text = path.read_text(encoding="utf-8")
             if not any(word in text for word in ("subprocess", "netns_command", "Popen")):
                 continue
-            for node in ast.walk(ast.parse(text)):
+            tree = ast.parse(text)
+            # A list compared with something (`words == ["reboot"]`, a console command parsed) runs nothing.
+            compared = {
+                id(c) for n in ast.walk(tree) if isinstance(n, ast.Compare) for c in [n.left, *n.comparators]
+            }
+            for node in ast.walk(tree):
                 words: list[object] = []
-                if isinstance(node, ast.List) and node.elts and isinstance(node.elts[0], ast.Constant):
+                if (
+                    isinstance(node, ast.List)
+                    and id(node) not in compared
+                    and node.elts
+                    and isinstance(node.elts[0], ast.Constant)
+                ):
                     words.append(node.elts[0].value)
                 elif isinstance(node, ast.Call) and ast.unparse(node.func) == "shutil.which" and node.args:
                     words.append(getattr(node.args[0], "value", None))

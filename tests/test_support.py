@@ -40,3 +40,12 @@ def test_a_prefix_that_cannot_be_split_per_worker_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=words):
         worker_prefix(base, worker)
+
+
+@pytest.mark.xdist_group("loadgroup-check")
+def test_an_xdist_group_reaches_the_worker_whole(request: pytest.FixtureRequest) -> None:
+    """Under `--dist loadgroup` a grouped test's node id carries its group, which is what keeps a group on one
+    worker (pytest 9 with pytest-xdist 3.8 drops it, and groups that share a bench get split)."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not run by pytest-xdist with --dist loadgroup")
+    assert request.node.nodeid.endswith("@loadgroup-check"), request.node.nodeid

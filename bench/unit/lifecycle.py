@@ -287,6 +287,11 @@ class BenchUnit:
                 f"unit {self.name} registered with the Serving HeMS (pre-condition)",
                 mark,
             )  # fmt: skip
+            if isinstance(self.boot.serving_spv.result(bounds.step), CwmpFault):
+                # Refused registration values: the unit is not registered, whatever else it answered.
+                raise DeviceError(
+                    f"unit {self.name} registered with the Serving HeMS (pre-condition): {self._spv_refusals()}"
+                )
             if self.boot.cr_spv is not None:
                 # Set before any connection request: the answer to it is in the registration session.
                 self.boot.cr_spv.result(bounds.step)
