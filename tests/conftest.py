@@ -31,3 +31,14 @@ def fast_inventory(tmp_path: Path) -> Path:
 def fast_public_inventory(tmp_path: Path) -> Path:
     """The same with the Initial HeMS on the public internet (TS 32.593 5.1.2.3)."""
     return write_inventory(tmp_path / "public.yaml", FAST_BOUNDS, {"initial_hems_access": "public"})
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """A long or multi-line str/bytes parameter (a built file, which carries a timestamp) is named by its
+    argument, not its value: every pytest-xdist worker must collect the same test ids (pytest numbers the
+    duplicates: blob0, blob1, ...)."""
+    if isinstance(val, str | bytes) and (
+        len(val) > 60 or ("\n" in val if isinstance(val, str) else b"\n" in val)
+    ):
+        return argname
+    return None
