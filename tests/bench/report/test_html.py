@@ -107,9 +107,15 @@ def test_chromium_draws_the_ladders(failed_run: Path, tmp_path: Path) -> None:
     ).stdout
     # Parsed by the browser: the two SVG ladders with their arrows and lanes.
     assert dom.count("<svg") == 2, dom[:2000]
-    assert len(re.findall(r'<g class="arrow', dom)) >= 20
+    assert len(re.findall(r'<g class="arrow', dom)) >= 18
     assert 'class="arrow bad"' in dom  # the first deviation
-    assert len(re.findall(r'class="lane"', dom)) == 12
+    # Both ladders on the same lifelines, as Figure 5-3 names them (and the MME the S1 setup went to).
+    lanes = re.findall(r'class="lane-name"[^>]*>([^<]+)<', dom)
+    each = ["HeNB", "public DNS", "private DNS", "Initial SeGW", "Serving SeGW", "Initial HeMS", "MME"]
+    assert lanes == each * 2, lanes
+    assert len(re.findall(r'class="lane"', dom)) == 14
+    # The power-on and DHCP before the procedure's first message: one collapsed line.
+    assert "\u2026 3 earlier messages: power-on, DHCP" in dom
 
     shot = tmp_path / "report.png"
     # A window the width of both ladders; tall, as the ladders start below the summary and coverage table.
