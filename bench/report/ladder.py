@@ -213,6 +213,7 @@ _PHASES: list[tuple[str, str, str, str]] = [
     ("dhcp", "", "", "DHCP"),
     ("hems", "inform", "0 BOOTSTRAP", "bootstrap"),
     ("hems", "inform", "1 BOOT", "registration"),
+    ("mme", "sctp-init", "", "S1 setup"),
     ("mme", "", "S1Setup", "S1 setup"),
     ("hems", "rpc-sent", "Download", "download"),
     ("hems", "rpc-sent", "SetParameterValues", "configuration"),
