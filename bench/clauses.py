@@ -68,7 +68,8 @@ class Figure:
 
 @dataclass(frozen=True)
 class Twin:
-    """The mock told `knob` makes the check fail, with a message containing every one of `words`.
+    """The mock told `knob` makes the check fail, with a message containing every one of `words` (where
+    `{serial}` and `{oui}` stand for the unit's identity from the inventory).
     `inventory` is merged into the twin's inventory (e.g. a setting the check only fails under);
     `whole_clause` runs all of the clause's tests (the words come from more than the first failure)."""
 

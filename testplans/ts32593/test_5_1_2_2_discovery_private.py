@@ -168,9 +168,9 @@ CLAUSE = cl.Clause(
         )),
         cl.Check("1.3", "an IKE SA at the Initial SeGW: a device certificate from a trusted CA (operator or "
                  "unit_trust), the inventory's IKE identity, proposals from operator.ike_proposals", (
-            cl.Twin("untrusted_cert", ("IKE SA from 00D0B7-MOCK0001.henb at the Initial SeGW",
+            cl.Twin("untrusted_cert", ("IKE SA from {oui}-{serial}.henb at the Initial SeGW",
                                        "isegw charon refused", "no trusted ECDSA public key found")),
-            cl.Twin("wrong_ike_id", ("IKE SA from 00D0B7-MOCK0001.henb", "from other-00D0B7-MOCK0001.henb, not")),
+            cl.Twin("wrong_ike_id", ("IKE SA from {oui}-{serial}.henb", "from other-{oui}-{serial}.henb, not")),
             cl.Twin("weak_ike_proposal", ("isegw charon refused", "MODP_4096")),
         )),
         cl.Check("1.4", "the Initial HeMS's FQDN asked of the private DNS (learned over IKE), not the public", (
@@ -179,7 +179,7 @@ CLAUSE = cl.Clause(
         )),
         cl.Check("2.1", "an Inform from the inner address, authenticated, with the unit's DeviceId and "
                  "0 BOOTSTRAP", (
-            cl.Twin("wrong_device_id", ("DeviceId", "serial 'MOCK0001X' (expected 'MOCK0001')")),
+            cl.Twin("wrong_device_id", ("DeviceId", "serial '{serial}X' (expected '{serial}')")),
             cl.Twin("no_bootstrap", ("0 BOOTSTRAP", "seen events ['1 BOOT']")),
             cl.Twin("wrong_hems_password", ("an Inform to the Initial HeMS", "auth-failed")),
         )),
@@ -190,7 +190,7 @@ CLAUSE = cl.Clause(
             cl.Twin("serving_segw_by_ip", ("query for ssegw.operator.example at the public DNS",)),
         )),
         cl.Check("6.3", "an IKE SA at the Serving SeGW after the session ends", (
-            cl.Twin("ignore_serving_assignment", ("IKE SA from 00D0B7-MOCK0001.henb at the Serving SeGW",)),
+            cl.Twin("ignore_serving_assignment", ("IKE SA from {oui}-{serial}.henb at the Serving SeGW",)),
         )),
         cl.Check("security", "no operator traffic outside the tunnel (TS 33.320); DHCP, DNS, NTP, ICMP, IKE/ESP "
                  "may cross the outer link", (

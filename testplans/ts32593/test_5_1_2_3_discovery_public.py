@@ -147,7 +147,7 @@ CLAUSE = cl.Clause(
             cl.Twin("accept_any_cert", ("refuse the Initial HeMS's certificate for wrong-ihems", "an Inform")),
         )),
         cl.Check("2.1", "an Inform over TLS with the unit's DeviceId and 0 BOOTSTRAP", (
-            cl.Twin("wrong_device_id", ("DeviceId", "serial 'MOCK0001X'")),
+            cl.Twin("wrong_device_id", ("DeviceId", "serial '{serial}X'")),
             cl.Twin("no_bootstrap", ("0 BOOTSTRAP", "seen events ['1 BOOT']")),
         )),
         cl.Check("3.2", "SetParameterValuesResponse to the Serving SeGW/HeMS assignment", (
@@ -157,7 +157,7 @@ CLAUSE = cl.Clause(
             cl.Twin("serving_segw_by_ip", ("query for ssegw.operator.example at the public DNS",)),
         )),
         cl.Check("5.3", "an IKE SA at the Serving SeGW after the session ends", (
-            cl.Twin("ignore_serving_assignment", ("IKE SA from 00D0B7-MOCK0001.henb at the Serving SeGW",)),
+            cl.Twin("ignore_serving_assignment", ("IKE SA from {oui}-{serial}.henb at the Serving SeGW",)),
         )),
         cl.Check("security", "no operator traffic outside the tunnel but the TLS session with the Initial HeMS", (
             cl.Twin("leak_cleartext", ("cleartext operator packet", "10.180.0.20:7547 UDP")),

@@ -131,7 +131,7 @@ CLAUSE = cl.Clause(
     ),
     checks=(
         cl.Check("1.1", "an Inform to the Serving HeMS (the address it was given) with the unit's DeviceId", (
-            cl.Twin("wrong_device_id_at_registration", ("DeviceId", "serial 'MOCK0001X'")),
+            cl.Twin("wrong_device_id_at_registration", ("DeviceId", "serial '{serial}X'")),
             cl.Twin("ignore_serving_hems", ("an Inform to the Serving HeMS", "nothing within")),
         )),
         cl.Check("2.2", "SetParameterValuesResponse to the S1 far-end address and IPsec indicator", (

@@ -127,7 +127,7 @@ CLAUSE = cl.Clause(
         )),
         cl.Check("1", "the Inform carries the new inner address and the unit's DeviceId, sent from it", (
             cl.Twin("old_address_in_inform", ("(the new inner address)", "(the old address)")),
-            cl.Twin("wrong_device_id_on_address_change", ("DeviceId", "serial 'MOCK0001X'")),
+            cl.Twin("wrong_device_id_on_address_change", ("DeviceId", "serial '{serial}X'")),
         )),
     ),
 )  # fmt: skip

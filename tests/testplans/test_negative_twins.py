@@ -54,7 +54,10 @@ def test_misbehaving_unit_fails_the_check(
     data = merged(merged(yaml.safe_load(fast_inventory.read_text()), clause.inventory), twin.inventory)
     inventory = tmp_path / "twin.yaml"
     inventory.write_text(yaml.safe_dump(data))
-    knob, words = twin.knob, twin.words
+    # Words name the unit as its inventory does ({serial}, {oui}): the plans know no unit's identity.
+    identity = next(iter(data["units"].values()))["identity"]
+    knob = twin.knob
+    words = [w.format(serial=identity["serial_number"], oui=identity["oui"]) for w in twin.words]
     # A twin whose words come from more than one test runs the whole clause; the others stop at the clause's
     # first failure, the one their words are checked against (the rest would only add time).
     first = [] if twin.whole_clause else ["--exitfirst"]
