@@ -1,15 +1,17 @@
 """The test plans the bench runs, found through the `henb_bench.plans` entry point (pyproject.toml), never
-imported by name: the entry point names a plan set's catalogue module (CLAUSES, CHECKS, table()), and the
-folder it sits in is what pytest runs."""
+imported by name: the entry point names a plan set's package; each of its `test_*.py` modules declares its
+clause(s) (`CLAUSE` or `CLAUSES`, bench/clauses.py), and the package's folder is what pytest runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import sys
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
+from bench.clauses import Check, Clause, sort_key
 from bench.errors import ConfigError
 
 GROUP = "henb_bench.plans"
@@ -19,13 +21,53 @@ GROUP = "henb_bench.plans"
 class PlanSet:
     name: str
     folder: Path
-    clauses: dict[str, str]
-    checks: list[Any]
-    table: Callable[[], str]
+    clauses: dict[str, Clause]
+
+    @property
+    def checks(self) -> list[tuple[str, Check]]:
+        return [(c.id, check) for c in self.clauses.values() for check in c.checks]
+
+    def table(self) -> str:
+        """The clauses and their checks, as `henb-bench list` prints them."""
+        lines = []
+        for clause in self.clauses.values():
+            lines.append(f"{clause.id}  {clause.title}")
+            for c in clause.checks:
+                lines.append(f"    step {c.step:8} {c.what}  [knobs: {', '.join(c.knobs)}]")
+        return "\n".join(lines)
+
+    def catalogue(self) -> dict[str, Any]:
+        """The clauses as run.json keeps them (titles, checks, expected figures)."""
+        return {cid: clause.to_json() for cid, clause in self.clauses.items()}
 
 
 def plan_entry_points() -> list[EntryPoint]:
     return sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
+
+
+def collect(package: Any) -> dict[str, Clause]:
+    """Every clause the package's plan modules declare, in clause order. A module imported only to read its
+    declarations is forgotten again, so pytest imports (and rewrites the asserts of) it itself."""
+    folder = Path(package.__file__).resolve().parent
+    found: dict[str, Clause] = {}
+    for path in sorted(folder.glob("test_*.py")):
+        name = f"{package.__name__}.{path.stem}"
+        fresh = name not in sys.modules
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"plan module {path} cannot be imported: {exc}") from None
+        finally:
+            if fresh:
+                sys.modules.pop(name, None)
+        declared = getattr(module, "CLAUSES", None) or [getattr(module, "CLAUSE", None)]
+        for clause in declared:
+            if not isinstance(clause, Clause):
+                raise ConfigError(f"plan module {path}: expected CLAUSE = Clause(...) (bench.clauses)")
+            if clause.id in found:
+                raise ConfigError(f"plan module {path}: clause {clause.id} is declared twice")
+            found[clause.id] = clause
+    return dict(sorted(found.items(), key=lambda kv: sort_key(kv[0])))
 
 
 def plan_set(name: str | None = None) -> PlanSet:
@@ -41,12 +83,9 @@ def plan_set(name: str | None = None) -> PlanSet:
     if chosen is None:
         raise ConfigError(f"no plan set {name!r}; installed: {', '.join(ep.name for ep in eps)}")
     try:
-        module = chosen.load()
+        package = chosen.load()
     except ImportError as exc:
         raise ConfigError(
             f"plan set {chosen.name} ({chosen.value}, entry point {GROUP!r}) cannot be imported: {exc}"
         ) from None
-    return PlanSet(
-        chosen.name, Path(module.__file__).resolve().parent, dict(module.CLAUSES), list(module.CHECKS),
-        module.table,
-    )  # fmt: skip
+    return PlanSet(chosen.name, Path(package.__file__).resolve().parent, collect(package))

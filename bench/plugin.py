@@ -294,6 +294,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 "message": run.redactor.text(str(exc)) if exc is not None and not report.passed else "",
                 "seconds": round(report.duration, 3),
                 "error_kind": type(exc).__name__ if exc is not None else None,
+                # where the test's own timeline starts (the report's ladder collapses what came before)
+                "mark": getattr(getattr(item, "funcargs", {}).get("evidence"), "mark", None),
             }
         )
         if kind == "failed":

@@ -78,18 +78,11 @@ def reported_identity(events: list[Event]) -> dict[str, str]:
 
 
 def clause_catalogue() -> dict[str, Any]:
-    """The clauses and their checks from the installed plans (for the report's coverage table), if any."""
+    """The clauses, their checks and expected figures from the installed plans (for the report), if any."""
     try:
-        plans = plan_set()
+        return plan_set().catalogue()
     except ConfigError:
         return {}
-    return {
-        clause: {
-            "title": title,
-            "checks": [{"step": c.step, "what": c.what} for c in plans.checks if c.clause == clause],
-        }
-        for clause, title in plans.clauses.items()
-    }
 
 
 class Evidence:

@@ -10,10 +10,18 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from bench.report.ladder import expected_svg, first_deviation, match, messages, observed_svg
+from bench.clauses import Figure
+from bench.report.ladder import (
+    expected_svg,
+    first_deviation,
+    lifelines,
+    match,
+    messages,
+    observed_svg,
+    own_procedure,
+)
 from bench.report.measure import MEASUREMENTS, measure
 from bench.report.redact import Redactor
-from bench.report.sequences import figure_for
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#111827;background:#f9fafb}
@@ -39,7 +47,7 @@ svg .arrow line{stroke-width:1.6}svg .label{fill:#111827;paint-order:stroke;stro
 svg .ok line{stroke:#2563eb}svg .derived line{stroke:#60a5fa;stroke-dasharray:5 3}
 svg .exp-ok line{stroke:#15803d}svg .dim line{stroke:#d1d5db}svg .dim .label{fill:#9ca3af}
 svg .bad line{stroke:#dc2626;stroke-width:2.6}svg .bad .label{fill:#b91c1c;font-weight:700}
-svg .note-dot{fill:#f59e0b}svg a:hover .label{text-decoration:underline}
+svg .note-dot{fill:#f59e0b}svg .collapsed{fill:#6b7280;font-style:italic}svg a:hover .label{text-decoration:underline}
 table.events td{font-size:12px}table.events td.d{font-family:monospace;max-width:900px;overflow-wrap:anywhere}
 table.events tr:target{background:#fde68a}table.events tr.hl{background:#fee2e2}
 .files a{margin-right:10px}.muted{color:#6b7280}
@@ -144,7 +152,25 @@ def _files(run_dir: Path, test_dir: Path) -> str:
     return "<p class='files'>evidence: " + "".join(links) + "</p>"
 
 
-def _test_section(run_dir: Path, idx: int, r: dict[str, Any], t0: float, redactor: Redactor | None) -> str:
+def figure_for(catalogue: dict[str, Any], clause: str | None, test: str) -> Figure | None:
+    """The expected sequence for `test` of `clause`, as the plans declared it (run.json's clauses): the
+    test's own (by its full name, then without parameters), else the clause's figure."""
+    entry = catalogue.get(clause or "") or {}
+    tests = entry.get("tests") or {}
+    for name in (test, test.split("[", 1)[0]):
+        if name in tests:
+            return Figure.from_json(tests[name])
+    return Figure.from_json(entry["figure"]) if entry.get("figure") else None
+
+
+def _test_section(
+    run_dir: Path,
+    idx: int,
+    r: dict[str, Any],
+    t0: float,
+    redactor: Redactor | None,
+    catalogue: dict[str, Any],
+) -> str:
     test_dir = run_dir / r["test"]
     events = _load_events(test_dir / "timeline.jsonl")
     if redactor:
@@ -153,14 +179,17 @@ def _test_section(run_dir: Path, idx: int, r: dict[str, Any], t0: float, redacto
     anchor = f"ev{idx}-"
     highlight = _evidence_seqs(r.get("message", ""))
     # A skipped test checked nothing: no expected ladder, no verdict that could read as a pass.
-    figure = None if r.get("outcome") == "skipped" else figure_for(r.get("clause"), r["test"])
+    figure = None if r.get("outcome") == "skipped" else figure_for(catalogue, r.get("clause"), r["test"])
     expected = ""
+    matches = match(figure, msgs) if figure is not None else []
+    # The test's own procedure; what came before it (boot, earlier tests) is one collapsed line.
+    own = own_procedure(msgs, matches, r.get("mark"), highlight)
+    lanes = lifelines(figure, msgs[own.start :])
     if figure is not None:
-        matches = match(figure, msgs)
         dev = first_deviation(matches)
         if dev is not None and dev.message is not None:
             highlight.add(dev.message.seq)
-        expected = expected_svg(figure, matches, anchor)
+        expected = expected_svg(figure, matches, anchor, lanes)
         verdict = (
             f"first deviation: step {matches.index(dev) + 1} <b>{escape(dev.step.label)}</b>: {escape(dev.note)}"
             if dev
@@ -170,7 +199,9 @@ def _test_section(run_dir: Path, idx: int, r: dict[str, Any], t0: float, redacto
         verdict = "skipped: nothing was checked"
     else:
         verdict = "no expected sequence is defined for this clause"
-    observed = observed_svg(msgs, t0, anchor, highlight, "observed (timeline)")
+    observed = observed_svg(
+        msgs[own.start :], t0, anchor, highlight, "observed (timeline)", lanes, own.earlier
+    )
     rows = []
     for e in events:
         cls = " class='hl'" if e["seq"] in highlight else ""
@@ -259,7 +290,8 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
     ]
     fact_rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in facts)
     overall = "failed" if counts["failed"] else "error" if counts["error"] else "passed"
-    sections = "".join(_test_section(run_dir, i, r, t0, redactor) for i, r in enumerate(results))
+    catalogue = summary.get("clauses") or {}
+    sections = "".join(_test_section(run_dir, i, r, t0, redactor, catalogue) for i, r in enumerate(results))
     toc = "".join(
         f"<tr><td><a href='#test-{_slug(r['test'])}'>{escape(r['test'])}</a></td><td>{escape(r.get('clause') or '-')}"
         f"</td><td class='{r['outcome']}'>{r['outcome']}</td><td>{r.get('seconds', 0):.3f} s</td></tr>"

@@ -1,5 +1,6 @@
-"""Message ladders: timeline events turned into arrows between lanes (HeNB, DNS, SeGW, HeMS, file server, MME),
-matched in order against a figure's expected sequence, and drawn as inline SVG."""
+"""Message ladders: timeline events turned into arrows between the lifelines of the spec's figures (HeNB, public
+and private DNS, Initial and Serving SeGW and HeMS, file server, MME), matched in order against a figure's
+expected sequence, limited to the test's own procedure, and drawn as inline SVG."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from bench.report.sequences import LANES, Figure, Step
+from bench.clauses import LIFELINES, Figure, Step
 
 LANE_X0, LANE_DX, ROW_DY, TOP = 84, 104, 26, 44
 LABEL_CHARS = 38
@@ -71,58 +72,70 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
     def add(src: str, dst: str, label: str, derived: bool = False, k: str = kind, detail: str = "") -> None:
         out.append(Message(seq, t, src, dst, label, source, k, d, derived, detail))
 
-    if source == "dhcp":
-        up = kind in ("dhcpdiscover", "dhcprequest", "dhcpinform", "dhcprelease", "dhcpdecline")
-        add(
-            "henb" if up else "dns",
-            "dns" if up else "henb",
-            f"DHCP {kind[4:].upper()}",
-            detail=d.get("detail", ""),
-        )
+    if source == "dhcp":  # dnsmasq serves DHCP and the public DNS: one lifeline
+        asks = kind in ("dhcpdiscover", "dhcprequest", "dhcpinform", "dhcprelease", "dhcpdecline")
+        server = str(d.get("server") or "public-dns")
+        ends = ("henb", server) if asks else (server, "henb")
+        add(*ends, f"DHCP {kind[4:].upper()}", detail=d.get("detail", ""))
     elif source == "dns" and kind == "query":
-        add("henb", "dns", f"DNS {d.get('qtype', '')}? {d.get('name', '')}", detail=str(d.get("dns", "")))
+        add("henb", str(d.get("dns", "")), f"DNS {d.get('qtype', '')}? {d.get('name', '')}")
     elif source == "segw" and kind in ("ike-up", "ike-down"):
         vips = _short(d.get("remote_vips", []))
-        what = "up" if kind == "ike-up" else "down"
-        add("henb", "segw", f"IKE SA {what} ({d.get('segw', '')})", detail=vips)
+        add("henb", str(d.get("segw", "")), f"IKE SA {'up' if kind == 'ike-up' else 'down'}", detail=vips)
     elif source == "segw" and kind == "address-change":
-        add("segw", "henb", f"address change ({d.get('segw', '')})", detail=f"from {d.get('old', '')}")
+        add(str(d.get("segw", "")), "henb", "inner address change", detail=f"from {d.get('old', '')}")
     elif source == "hems":
         hems = str(d.get("hems", ""))
+        to_hems: tuple[str, str] = ("henb", hems)
+        to_henb: tuple[str, str] = (hems, "henb")
         if kind == "inform":
-            add("henb", "hems", f"Inform [{_short(d.get('events', []))}]", detail=hems)
-            add("hems", "henb", "InformResponse", derived=True, k="inform-response", detail=hems)
+            add(*to_hems, f"Inform [{_short(d.get('events', []))}]")
+            add(*to_henb, "InformResponse", derived=True, k="inform-response")
         elif kind == "rpc-sent":
-            add("hems", "henb", str(d.get("method", "RPC")), detail=hems)
+            add(*to_henb, str(d.get("method", "RPC")))
         elif kind == "rpc-response":
-            add("henb", "hems", f"{d.get('method', '')}Response", detail=hems)
+            add(*to_hems, f"{d.get('method', '')}Response")
         elif kind == "rpc-fault":
-            add("henb", "hems", f"Fault {d.get('fault_code', '')} ({d.get('method', '')})", detail=hems)
+            add(*to_hems, f"Fault {d.get('fault_code', '')} ({d.get('method', '')})")
         elif kind == "session-end":
-            add("hems", "henb", "HTTP 204 (session end)", detail=hems)
+            add(*to_henb, "HTTP 204 (session end)")
         elif kind == "connection-request":
             got = f"HTTP {d['status']}" if d.get("status") is not None else "no answer"
-            add("hems", "henb", "Connection Request", detail=f"{hems}: {got}")
-        elif kind == "connection-request-unanswered":
-            add("hems", "hems", "no session after the Connection Request", detail=hems)
-        elif kind == "cpe-rpc":
-            add("henb", "hems", str(d.get("method", "CPE RPC")), detail=hems)
-        else:
-            add("henb", "hems", kind, detail=hems)
+            add(*to_henb, "Connection Request", detail=got)
+        elif kind in ("auth-challenge", "auth-failed"):  # the HeMS's answer to the unit's request
+            add(*to_henb, "HTTP 401 " + ("challenge" if kind == "auth-challenge" else "credentials refused"),
+                detail=str(d.get("reason", "")))  # fmt: skip
+        elif kind == "version-mismatch":
+            add(*to_henb, "Fault 8006 (no common CWMP version)", detail=str(d.get("offered", "")))
+        elif kind in ("cpe-rpc", "unsupported-rpc"):
+            add(
+                *to_hems,
+                str(d.get("method", "CPE RPC")) + (" (unsupported)" if kind == "unsupported-rpc" else ""),
+            )
+        elif kind == "bad-message":
+            add(*to_hems, "unreadable message", detail=str(d.get("reason", "")))
+        else:  # what the HeMS noted itself (defects, protocol violations, unanswered requests): a note
+            add(hems, hems, kind, detail=str(d.get("reason", "")))
     elif source == "mme" and kind == "sctp-init":
         add("henb", "mme", "SCTP INIT", detail=f"{d.get('dst', '')}:{d.get('dport', '')}")
     elif source == "mme" and kind == "s1ap":
-        up = d.get("direction") == "uplink"
+        up_ = d.get("direction") == "uplink"
         add(
-            "henb" if up else "mme",
-            "mme" if up else "henb",
+            *(("henb", "mme") if up_ else ("mme", "henb")),
             f"S1AP {d.get('message', '')}",
             detail=_s1_detail(d),
         )
     elif source in ("fileserver", "files"):
         what = str(d.get("path") or d.get("file") or "")
-        up = "upload" in kind
-        add("henb", "files", f"{kind} {what}".strip(), detail="" if up else str(d.get("status", "")))
+        if kind == "auth-failed":  # the file server refusing the unit's credentials
+            add("files", "henb", f"{d.get('proto', '')} login refused".strip(), detail=str(d.get("user", "")))
+        else:
+            add(
+                "henb",
+                "files",
+                f"{kind} {what}".strip(),
+                detail="" if "upload" in kind else str(d.get("status", "")),
+            )
     elif source == "unit" and kind == "action-confirmed" and d.get("action") == "raise alarm":
         add("henb", "henb", "alarm raised", k="alarm-raised", detail=str(d.get("line", "")))
     elif source == "power" and kind == "power":
@@ -135,7 +148,7 @@ def _matches(step: Step, m: Message) -> bool:
         return False
     for key, wants in step.where.items():
         have = m.data.get(key)
-        for want in wants if isinstance(wants, tuple) else (wants,):
+        for want in wants if isinstance(wants, (tuple, list)) else (wants,):
             if not (
                 have == want
                 or (isinstance(have, list) and want in have)
@@ -159,10 +172,17 @@ def _latest_start(steps: tuple[Step, ...], msgs: list[Message]) -> int | None:
 def match(figure: Figure, msgs: list[Message]) -> list[Match]:
     """Walk the figure's steps in order over the observed messages; stop at the first deviation.
 
-    A test's timeline starts at the unit's boot, so it also holds the earlier tests' messages: a sequence
-    that occurs in full is matched at its latest occurrence (the test's own), a broken one from the start."""
+    A test's timeline starts at the unit's boot, so it also holds the earlier tests' messages: the walk starts
+    where the longest beginning of the figure that occurs at all last occurs (the test's own messages)."""
     result: list[Match] = []
-    pos = _latest_start(figure.steps, msgs) or 0
+    pos = next(
+        (
+            p
+            for k in range(len(figure.steps), 0, -1)
+            if (p := _latest_start(figure.steps[:k], msgs)) is not None
+        ),
+        0,
+    )
     deviated = False
     for i, step in enumerate(figure.steps):
         if deviated:
@@ -185,20 +205,80 @@ def match(figure: Figure, msgs: list[Message]) -> list[Match]:
     return result
 
 
+# What an earlier message was part of, for the collapsed line (first match wins).
+_PHASES: list[tuple[str, str, str, str]] = [
+    # source, kind, text the label or data must contain, phase
+    ("power", "power", "on", "power-on"),
+    ("power", "power", "off", "power-off"),
+    ("dhcp", "", "", "DHCP"),
+    ("hems", "inform", "0 BOOTSTRAP", "bootstrap"),
+    ("hems", "inform", "1 BOOT", "registration"),
+    ("mme", "sctp-init", "", "S1 setup"),
+    ("mme", "", "S1Setup", "S1 setup"),
+    ("hems", "rpc-sent", "Download", "download"),
+    ("hems", "rpc-sent", "SetParameterValues", "configuration"),
+    ("segw", "address-change", "", "address change"),
+    ("hems", "inform", "4 VALUE CHANGE", "value change"),
+    ("unit", "alarm-raised", "", "alarms"),
+    ("fileserver", "upload", "", "PM upload"),
+]
+
+
+def _phase(m: Message) -> str | None:
+    text = f"{m.label} {m.data.get('action', '')}"
+    for source, kind, has, phase in _PHASES:
+        if m.source == source and (not kind or m.kind == kind) and has in text:
+            return phase
+    return None
+
+
+@dataclass
+class Window:
+    """The test's own messages (`msgs[start:]`), and one line for what came before them."""
+
+    start: int
+    earlier: str
+
+
+def own_procedure(
+    msgs: list[Message], matches: list[Match], mark: int | None, highlight: set[int] | None = None
+) -> Window:
+    """Where the test's own procedure starts: at the figure's first matched message, else at the test's start
+    mark; never after a message a failure points at. What came before (boot, earlier tests) is summed up."""
+    seqs = [m.message.seq for m in matches if m.message is not None]
+    first = min(seqs) if seqs else mark
+    if first is None:
+        return Window(0, "")
+    first = min([first, *(highlight or ())])
+    start = next((i for i, m in enumerate(msgs) if m.seq >= first), len(msgs))
+    before = [m for m in msgs[:start] if not m.derived]
+    if not before:
+        return Window(start, "")
+    phases = list(dict.fromkeys(p for m in before if (p := _phase(m)) is not None))
+    what = f": {', '.join(phases)}" if phases else ""
+    return Window(start, f"\u2026 {len(before)} earlier message{'s' if len(before) != 1 else ''}{what}")
+
+
 def first_deviation(matches: list[Match]) -> Match | None:
     return next((m for m in matches if m.status in ("missing", "out-of-order")), None)
 
 
-def _lane_x(lane: str) -> int:
-    return LANE_X0 + list(LANES).index(lane) * LANE_DX
+def lifelines(figure: Figure | None, msgs: list[Message]) -> list[str]:
+    """The lifelines a ladder draws, in the figures' order: the figure's and those the messages use."""
+    used = {lane for m in msgs for lane in (m.src, m.dst)} | set(figure.lifelines() if figure else ())
+    return [k for k in LIFELINES if k in used] + sorted(used - set(LIFELINES))
+
+
+def _lane_x(lanes: list[str], lane: str) -> int:
+    return LANE_X0 + lanes.index(lane) * LANE_DX
 
 
 def _clip(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "\u2026"
 
 
-def _frame(title: str, rows: int) -> tuple[list[str], int, int]:
-    width = LANE_X0 + LANE_DX * (len(LANES) - 1) + 56
+def _frame(title: str, rows: int, lanes: list[str]) -> list[str]:
+    width = LANE_X0 + LANE_DX * (len(lanes) - 1) + 56
     height = TOP + ROW_DY * max(rows, 1) + 20
     parts = [
         f'<svg class="ladder" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -212,14 +292,16 @@ def _frame(title: str, rows: int) -> tuple[list[str], int, int]:
         + "</defs>",
         f'<text x="4" y="14" class="svg-title">{escape(title)}</text>',
     ]
-    for key, name in LANES.items():
-        x = _lane_x(key)
+    for key in lanes:
+        x = _lane_x(lanes, key)
+        name = LIFELINES.get(key, key)
         parts.append(f'<text x="{x}" y="32" text-anchor="middle" class="lane-name">{escape(name)}</text>')
         parts.append(f'<line x1="{x}" y1="38" x2="{x}" y2="{height - 8}" class="lane"/>')
-    return parts, width, height
+    return parts
 
 
 def _arrow(
+    lanes: list[str],
     y: int,
     src: str,
     dst: str,
@@ -230,7 +312,7 @@ def _arrow(
     title: str,
     left: str = "",
 ) -> str:
-    x1, x2 = _lane_x(src), _lane_x(dst)
+    x1, x2 = _lane_x(lanes, src), _lane_x(lanes, dst)
     body: list[str] = [f"<title>{escape(title)}</title>"]
     if left:
         body.append(f'<text x="4" y="{y + 4}" class="t">{escape(left)}</text>')
@@ -245,38 +327,43 @@ def _arrow(
     return f'<a href="{escape(href)}">{group}</a>' if href else group
 
 
-def observed_svg(msgs: list[Message], t0: float, anchor: str, highlight: set[int], title: str) -> str:
-    """The observed ladder; every arrow links to `#{anchor}{seq}`; arrows whose seq is in `highlight` are red."""
-    parts, _, _ = _frame(title, len(msgs))
+def observed_svg(
+    msgs: list[Message],
+    t0: float,
+    anchor: str,
+    highlight: set[int],
+    title: str,
+    lanes: list[str] | None = None,
+    earlier: str = "",
+) -> str:
+    """The observed ladder; every arrow links to `#{anchor}{seq}`; arrows whose seq is in `highlight` are red.
+    `earlier` is the one line standing for what came before `msgs` (collapsed)."""
+    lanes = lanes or lifelines(None, msgs)
+    rows = len(msgs) + (1 if earlier else 0)
+    parts = _frame(title, rows, lanes)
+    if earlier:
+        parts.append(f'<text x="4" y="{TOP + 18}" class="collapsed">{escape(earlier)}</text>')
     for i, m in enumerate(msgs):
-        y = TOP + 14 + i * ROW_DY
+        y = TOP + 14 + (i + (1 if earlier else 0)) * ROW_DY
         bad = m.seq in highlight and not m.derived
         css = "bad" if bad else ("derived" if m.derived else "ok")
         tip = f"#{m.seq} +{m.t - t0:.3f}s {m.source}/{m.kind}: {m.label}" + (
             f" ({m.detail})" if m.detail else ""
         )
         parts.append(
-            _arrow(
-                y,
-                m.src,
-                m.dst,
-                m.label,
-                css,
-                "bad" if bad else "ok",
-                f"#{anchor}{m.seq}",
-                tip,
-                f"+{m.t - t0:.3f}s",
-            )
-        )
+            _arrow(lanes, y, m.src, m.dst, m.label, css, "bad" if bad else "ok", f"#{anchor}{m.seq}", tip,
+                   f"+{m.t - t0:.3f}s")
+        )  # fmt: skip
     if not msgs:
         parts.append(f'<text x="{LANE_X0}" y="{TOP + 14}" class="label">no messages observed</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def expected_svg(figure: Figure, matches: list[Match], anchor: str) -> str:
+def expected_svg(figure: Figure, matches: list[Match], anchor: str, lanes: list[str] | None = None) -> str:
     """The figure's sequence: matched steps link to their observed message, the first deviation is red."""
-    parts, _, _ = _frame(figure.title, len(matches))
+    lanes = lanes or lifelines(figure, [])
+    parts = _frame(figure.title, len(matches), lanes)
     for i, mt in enumerate(matches):
         y = TOP + 14 + i * ROW_DY
         css = {"ok": "exp-ok", "missing": "bad", "out-of-order": "bad"}.get(mt.status, "dim")
@@ -284,6 +371,6 @@ def expected_svg(figure: Figure, matches: list[Match], anchor: str) -> str:
         label = mt.step.label + (f" \u2014 {mt.note}" if mt.note else "")
         href = f"#{anchor}{mt.message.seq}" if mt.message is not None else None
         tip = f"step {i + 1}: {mt.step.label}: {mt.status}" + (f" ({mt.note})" if mt.note else "")
-        parts.append(_arrow(y, mt.step.src, mt.step.dst, label, css, marker, href, tip, f"{i + 1}."))
+        parts.append(_arrow(lanes, y, mt.step.src, mt.step.dst, label, css, marker, href, tip, f"{i + 1}."))
     parts.append("</svg>")
     return "".join(parts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import clauses as cl
 from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -141,3 +142,63 @@ def test_discovery_via_initial_hems_in_private_network(
                 sike,
             )
     evidence.assert_no_cleartext(steps)
+
+
+# The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
+CLAUSE = cl.Clause(
+    id="5.1.2.2",
+    title="Serving HeMS discovery via an Initial HeMS in the operator's private network (Figure 5-3)",
+    figure=cl.Figure(
+        "Figure 5-3: Serving HeMS discovery via an Initial HeMS in the private network",
+        (
+            cl.dns_query("Initial SeGW", "public-dns"),
+            cl.ike_up("isegw"),
+            cl.dns_query("Initial HeMS", "private-dns"),
+            cl.inform("initial-hems"),
+            cl.inform_response("initial-hems"),
+            *cl.rpc("SetParameterValues", "Serving SeGW, HeMS", "initial-hems"),
+            cl.session_end("initial-hems"),
+            cl.dns_query("Serving SeGW", "public-dns"),
+            cl.ike_up("ssegw"),
+        ),
+    ),
+    checks=(
+        cl.Check("1.1", "the Initial SeGW's FQDN asked of the public DNS before IKE", (
+            cl.Twin("segw_by_ip", ("query for isegw.operator.example at the public DNS",)),
+        )),
+        cl.Check("1.3", "an IKE SA at the Initial SeGW: a device certificate from a trusted CA (operator or "
+                 "unit_trust), the inventory's IKE identity, proposals from operator.ike_proposals", (
+            cl.Twin("untrusted_cert", ("IKE SA from {oui}-{serial}.henb at the Initial SeGW",
+                                       "isegw charon refused", "no trusted ECDSA public key found")),
+            cl.Twin("wrong_ike_id", ("IKE SA from {oui}-{serial}.henb", "from other-{oui}-{serial}.henb, not")),
+            cl.Twin("weak_ike_proposal", ("isegw charon refused", "MODP_4096")),
+        )),
+        cl.Check("1.4", "the Initial HeMS's FQDN asked of the private DNS (learned over IKE), not the public", (
+            cl.Twin("hems_by_ip", ("query for ihems.operator.example at the private DNS", "no such query")),
+            cl.Twin("hems_dns_public", ("ihems.operator.example", "asked of the public DNS")),
+        )),
+        cl.Check("2.1", "an Inform from the inner address, authenticated, with the unit's DeviceId and "
+                 "0 BOOTSTRAP", (
+            cl.Twin("wrong_device_id", ("DeviceId", "serial '{serial}X' (expected '{serial}')")),
+            cl.Twin("no_bootstrap", ("0 BOOTSTRAP", "seen events ['1 BOOT']")),
+            cl.Twin("wrong_hems_password", ("an Inform to the Initial HeMS", "auth-failed")),
+        )),
+        cl.Check("3.2", "SetParameterValuesResponse to the Serving SeGW/HeMS assignment", (
+            cl.Twin("reject_serving_assignment", ("fault 9003", "SecGWServer1", "9007")),
+        )),
+        cl.Check("6.1", "the Serving SeGW's FQDN asked of the public DNS", (
+            cl.Twin("serving_segw_by_ip", ("query for ssegw.operator.example at the public DNS",)),
+        )),
+        cl.Check("6.3", "an IKE SA at the Serving SeGW after the session ends", (
+            cl.Twin("ignore_serving_assignment", ("IKE SA from {oui}-{serial}.henb at the Serving SeGW",)),
+        )),
+        cl.Check("security", "no operator traffic outside the tunnel (TS 33.320); DHCP, DNS, NTP, ICMP, IKE/ESP "
+                 "may cross the outer link", (
+            cl.Twin("leak_cleartext", ("cleartext operator packet", "10.180.0.20:7547 UDP")),
+        )),
+        cl.Check("security", "with operator.outer_link.strict, nothing else crosses it either", (
+            cl.Twin("other_traffic", ("operator.outer_link.strict", "UDP port 514: 1 packet(s)"),
+                    inventory={"operator": {"outer_link": {"strict": True}}}),
+        )),
+    ),
+)  # fmt: skip

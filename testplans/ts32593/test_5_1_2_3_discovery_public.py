@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import clauses as cl
 from bench.cwmp import CwmpFault
 from bench.errors import DeviceError
 from bench.run import BenchRun, Evidence
@@ -113,3 +114,53 @@ def test_refuses_initial_hems_with_mismatching_certificate(
     finally:
         topo.present_wrong_hems_cert(op.initial_hems)  # the right certificate again
         unit.transition(State.OFF)  # a unit that refused its Initial HeMS waits for ever: start it afresh
+
+
+# The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
+CLAUSE = cl.Clause(
+    id="5.1.2.3",
+    title="Serving HeMS discovery via an Initial HeMS on the public internet (Figure 5-4)",
+    figure=cl.Figure(
+        "Figure 5-4: Serving HeMS discovery via an Initial HeMS on the public internet",
+        (
+            cl.dns_query("Initial HeMS", "public-dns"),
+            cl.inform("initial-hems"),
+            cl.inform_response("initial-hems"),
+            *cl.rpc("SetParameterValues", "Serving SeGW/HeMS", "initial-hems"),
+            cl.session_end("initial-hems"),
+            cl.dns_query("Serving SeGW", "public-dns"),
+            cl.ike_up("ssegw"),
+        ),
+    ),
+    tests={
+        "test_refuses_initial_hems_with_mismatching_certificate": cl.Figure(
+            "Figure 5-4, refused: no Inform may reach an Initial HeMS whose certificate names another host",
+            (cl.dns_query("Initial HeMS", "public-dns"),),
+        ),
+    },
+    inventory={"operator": {"initial_hems_access": "public"}},  # the Initial HeMS on the public internet
+    checks=(
+        cl.Check("1.1", "the Initial HeMS's FQDN asked of the public DNS before the TLS session", (
+            cl.Twin("hems_by_ip", ("query for ihems.operator.example at the public DNS before the TLS",)),
+        )),
+        cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate does not name it exactly", (
+            cl.Twin("accept_any_cert", ("refuse the Initial HeMS's certificate for wrong-ihems", "an Inform")),
+        )),
+        cl.Check("2.1", "an Inform over TLS with the unit's DeviceId and 0 BOOTSTRAP", (
+            cl.Twin("wrong_device_id", ("DeviceId", "serial '{serial}X'")),
+            cl.Twin("no_bootstrap", ("0 BOOTSTRAP", "seen events ['1 BOOT']")),
+        )),
+        cl.Check("3.2", "SetParameterValuesResponse to the Serving SeGW/HeMS assignment", (
+            cl.Twin("reject_serving_assignment", ("fault 9003", "SecGWServer1")),
+        )),
+        cl.Check("5.1", "the Serving SeGW's FQDN asked of the public DNS", (
+            cl.Twin("serving_segw_by_ip", ("query for ssegw.operator.example at the public DNS",)),
+        )),
+        cl.Check("5.3", "an IKE SA at the Serving SeGW after the session ends", (
+            cl.Twin("ignore_serving_assignment", ("IKE SA from {oui}-{serial}.henb at the Serving SeGW",)),
+        )),
+        cl.Check("security", "no operator traffic outside the tunnel but the TLS session with the Initial HeMS", (
+            cl.Twin("leak_cleartext", ("cleartext operator packet", "10.180.0.20:7547 UDP")),
+        )),
+    ),
+)  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import clauses as cl
 from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -108,3 +109,48 @@ def check_s1_setup(steps: Steps, request: Event, tac: int, plmn: str, cell_ident
             "; ".join(wrong),
             request,
         )
+
+
+# The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
+CLAUSE = cl.Clause(
+    id="5.1.3",
+    title="Registration with the Serving HeMS (Figure 5-5)",
+    figure=cl.Figure(
+        "Figure 5-5: Registration with the Serving HeMS",
+        (
+            cl.ike_up("ssegw"),
+            cl.dns_query("Serving HeMS", "private-dns"),
+            cl.inform("serving-hems"),
+            cl.inform_response("serving-hems"),
+            *cl.rpc("SetParameterValues", "S1 far end, IPsec"),
+            cl.session_end("serving-hems"),
+            cl.Step("S1 setup: SCTP INIT", "henb", "mme", "mme", "sctp-init"),
+            cl.s1ap("S1SetupRequest", "S1 Setup Request (TAC, PLMN, eNB ID)"),
+            cl.s1ap("S1SetupResponse", "S1 Setup Response", uplink=False),
+        ),
+    ),
+    checks=(
+        cl.Check("1.1", "an Inform to the Serving HeMS (the address it was given) with the unit's DeviceId", (
+            cl.Twin("wrong_device_id_at_registration", ("DeviceId", "serial '{serial}X'")),
+            cl.Twin("ignore_serving_hems", ("an Inform to the Serving HeMS", "nothing within")),
+        )),
+        cl.Check("2.2", "SetParameterValuesResponse to the S1 far-end address and IPsec indicator", (
+            cl.Twin("reject_s1_config", ("fault 9003", "S1SigLinkServerList", "9007")),
+        )),
+        cl.Check("S1", "S1 setup (SCTP INIT) toward the given address and port 36412, after the response", (
+            cl.Twin("no_s1_init", ("SCTP INIT (S1 setup) to 10.180.0.30:36412", "nothing within")),
+            cl.Twin("s1_wrong_port", ("S1 setup toward 10.180.0.30:36412", "SCTP INIT to 10.180.0.30:36413")),
+            cl.Twin("s1_before_registration", ("after the SetParameterValuesResponse", "SCTP INIT before it")),
+            cl.Twin("s1_to_factory_address", ("S1 setup toward 10.180.0.30:36412",
+                                              "SCTP INIT to 10.180.0.31:36412")),
+        )),
+        cl.Check("S1", "an S1 Setup Request to that address over the association, answered by the MME", (
+            cl.Twin("no_s1_setup", ("an S1 Setup Request to 10.180.0.30 over the SCTP association",
+                                    "nothing within")),
+        )),
+        cl.Check("S1", "the S1 Setup Request carries the TAC, PLMN and Home eNB ID (cell identity) the HeMS set", (
+            cl.Twin("s1_wrong_tac", ("S1 Setup Request with TAC 1, PLMN 00101", "TAC [2] (expected 1)")),
+            cl.Twin("s1_wrong_plmn", ("PLMN 00199 broadcast ['00199'] (expected 00101)",)),
+        )),
+    ),
+)  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bench import clauses as cl
 from bench import configfile, transfer_faults
 from bench.cwmp import CwmpFault, GpvResult, TransferResult
 from bench.hems.server import DeviceKey, Hems, RpcCall
@@ -230,3 +231,70 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
         steps.fail(
             "3", f"nothing applied after a failed download ({before})", f"read back {after}", done.event
         )
+
+
+# The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
+def _figure_5_6(proto: str | None, s1: bool = True) -> tuple[cl.Step, ...]:
+    """A failing download (proto None) need not reach the file server in any particular way, and changes
+    nothing S1 carries (s1 False)."""
+    fetch = (
+        cl.Step(f"file fetched over {proto}", "henb", "files", "fileserver", "download", {"proto": proto}),
+    )
+    return (
+        *cl.rpc("Download", "configuration file"),
+        *(fetch if proto else ()),
+        cl.inform(event=("7 TRANSFER COMPLETE", "M Download"), label="Inform 7 TRANSFER COMPLETE, M Download"),
+        cl.inform_response(),
+        cl.Step("TransferComplete", "henb", cl.SERVING, "hems", "cpe-rpc",
+                {"hems": cl.SERVING, "method": "TransferComplete"}),
+        *cl.rpc("GetParameterValues", "read back"),
+        *(cl.s1_update() if s1 else ()),
+    )  # fmt: skip
+
+
+CLAUSE = cl.Clause(
+    id="5.2.2",
+    title="Configuration by file download (Figure 5-6)",
+    figure=cl.Figure("Figure 5-6: Configuration by file download", _figure_5_6(None)),
+    tests={
+        **{
+            f"test_configuration_by_file_download[{proto}]": cl.Figure(
+                f"Figure 5-6: Configuration by file download over {proto}", _figure_5_6(proto)
+            )
+            for proto in ("http", "https", "ftp", "sftp")
+        },
+        "test_failing_download_reports_the_fault_and_changes_nothing": cl.Figure(
+            "Figure 5-6, failing: TransferComplete with the fault, nothing applied", _figure_5_6(None, s1=False)
+        ),
+    },
+    checks=(
+        cl.Check("2", "the file fetched from the file server with the given credentials", (
+            cl.Twin("download_not_fetched", ("fetched from the file server over http as user cm",)),
+        )),
+        cl.Check("1", "after DownloadResponse Status 1, a TransferComplete within bounds.transfer_complete (a "
+                 "reboot may come between)", (
+            cl.Twin("no_transfer_complete_after_reboot", (
+                "a TransferComplete with CommandKey dl-http-",
+                "nothing within 8 s (units.henb-01.bounds.transfer_complete)")),
+        )),
+        cl.Check("3", "the TransferComplete's session opened by an Inform with 7 TRANSFER COMPLETE and M Download "
+                 "with the CommandKey (TR-069)", (
+            cl.Twin("no_m_download_event", ("an Inform with 7 TRANSFER COMPLETE and M Download dl-http-",
+                                            "events [('7 TRANSFER COMPLETE', '')]")),
+        )),
+        cl.Check("3", "the configuration applied before TransferComplete (FaultCode 0) or DownloadResponse Status "
+                 "0, and read back (the inventory's config_file.read_back for a unit's own file)", (
+            cl.Twin("transfer_complete_before_apply", ("applied when TransferComplete is sent", "still had")),
+        )),
+        cl.Check("S1", "the downloaded TAC carried to the MME in an eNB Configuration Update", (
+            cl.Twin("no_enb_config_update", ("eNB Configuration Update (or S1 Setup Request) with TAC",
+                                             "nothing within")),
+        )),
+        cl.Check("3", "a failed download (credentials, missing, corrupt, invalid) gives the FaultCode of the "
+                 "unit's TR-069 amendment (cwmp_amendment: 1 gives 9010, 2 on 9016/9018), changes nothing", (
+            cl.Twin("download_wrong_fault", ("FaultCode 9016 for a missing file", "TR-069 Amendment 2 (CWMP 1.1)",
+                                             "seen FaultCode 9010")),
+            cl.Twin("partial_download", ("nothing applied after a failed download",)),
+        )),
+    ),
+)  # fmt: skip

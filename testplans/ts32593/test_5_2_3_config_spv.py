@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from bench import clauses as cl
 from bench.cwmp import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -66,3 +67,48 @@ def test_invalid_set_is_refused_as_a_whole(
             f"nothing changed by the refused set ({EAID} = {before[EAID]}, {TAC} = {before[TAC]})",
             f"{EAID} = {after[EAID]}, {TAC} = {after[TAC]} (part of the set was applied)",
         )
+
+
+# The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
+CLAUSE = cl.Clause(
+    id="5.2.3",
+    title="Configuration by SetParameterValues (Figure 5-7)",
+    # One session (one connection request) sets and reads back; S1 carries the change after it.
+    figure=cl.Figure(
+        "Figure 5-7: Configuration by SetParameterValues",
+        (cl.connection_request(), cl.inform(event="6 CONNECTION REQUEST"), *cl.rpc("SetParameterValues"),
+         *cl.rpc("GetParameterValues", "read back"), *cl.s1_update()),
+    ),
+    tests={
+        "test_invalid_set_is_refused_as_a_whole": cl.Figure(
+            "Figure 5-7, refused: a Fault for the whole set, nothing applied",
+            (
+                cl.connection_request(),
+                cl.inform(event="6 CONNECTION REQUEST"),
+                cl.rpc("SetParameterValues", "invalid")[0],
+                cl.Step("Fault (SetParameterValues refused)", "henb", cl.SERVING, "hems", "rpc-fault",
+                        {"hems": cl.SERVING, "method": "SetParameterValues"}),
+                *cl.rpc("GetParameterValues", "read back"),
+            ),
+        ),
+    },
+    checks=(
+        cl.Check("2", "SetParameterValues applied and read back", (
+            cl.Twin("spv_not_applied", ("the values just set, read back", "EPC.TAC")),
+        )),
+        cl.Check("2", "one connection request opens the step's session, with the credentials the HeMS set at "
+                 "registration (or the unit's own), retried while refused", (
+            cl.Twin("ignore_cr_credentials", (
+                "a SetParameterValuesResponse and GetParameterValuesResponse from the unit", "answered HTTP 401",
+                "credentials the HeMS set at registration, which the unit acknowledged")),
+        )),
+        cl.Check("S1", "the TAC set carried to the MME in an eNB Configuration Update", (
+            cl.Twin("no_enb_config_update", ("eNB Configuration Update (or S1 Setup Request) with TAC",
+                                             "nothing within")),
+        )),
+        cl.Check("3", "an invalid set refused as a whole, 9003 with the right fault per parameter", (
+            cl.Twin("partial_spv", ("nothing changed by the refused set", "(part of the set was applied)")),
+            cl.Twin("bad_spv_fault_codes", ("TAC 9007, SerialNumber 9008, NoSuchParameter 9005", "TAC 9002")),
+        )),
+    ),
+)  # fmt: skip

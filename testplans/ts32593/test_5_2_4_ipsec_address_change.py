@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import clauses as cl
 from bench.capture import tcp_syns
 from bench.cwmp import CwmpFault
 from bench.run import BenchRun, Evidence
@@ -102,3 +103,31 @@ def test_inform_after_ipsec_address_change(
             inf,
         )
     evidence.assert_no_cleartext(steps)
+
+
+# The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
+CLAUSE = cl.Clause(
+    id="5.2.4",
+    title="IPsec tunnel IP address change notification (Figure 5-8)",
+    figure=cl.Figure(
+        "Figure 5-8: IPsec tunnel IP address change notification",
+        (
+            cl.Step("inner address change", "ssegw", "henb", "segw", "address-change", {"segw": "ssegw"}),
+            cl.ike_up("ssegw", "IKE SA up with the new address"),
+            cl.inform("serving-hems", VALUE_CHANGE),
+            cl.inform_response("serving-hems"),
+            cl.session_end("serving-hems"),
+        ),
+    ),
+    checks=(
+        cl.Check("1", "an Inform with 4 VALUE CHANGE within the bound after the address change, not before", (
+            cl.Twin("no_inform_after_address_change", ("4 VALUE CHANGE", "within 8 s of the address change")),
+            cl.Twin("inform_before_change", ("it came before the change", "and none after")),
+            cl.Twin("ignore_notification_attributes", ("4 VALUE CHANGE", "within 8 s of the address change")),
+        )),
+        cl.Check("1", "the Inform carries the new inner address and the unit's DeviceId, sent from it", (
+            cl.Twin("old_address_in_inform", ("(the new inner address)", "(the old address)")),
+            cl.Twin("wrong_device_id_on_address_change", ("DeviceId", "serial '{serial}X'")),
+        )),
+    ),
+)  # fmt: skip

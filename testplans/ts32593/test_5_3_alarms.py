@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from bench import clauses as cl
 from bench.cwmp import CwmpFault
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.run import BenchRun, Evidence
@@ -302,3 +303,87 @@ def test_disabled_alarm_is_not_reported(
             steps.fail("2", f"the control raise of {alarm} (ReportingMechanism 2 Logged, same template) in "
                        f"{fm(bench_run)}CurrentAlarm or HistoryEvent: without it the silence under Disabled proves nothing",
                        "no new entry for it in either")  # fmt: skip
+
+
+# The clauses as the bench reads them: `henb-bench list`, the report's coverage and expected ladders, the twins.
+_FIGURE_5_10 = "Figure 5-10: Alarm reporting"
+CLAUSES = [
+    cl.Clause(
+        id="5.3.1",
+        title="Alarm reporting mechanism configuration (Figure 5-9)",
+        figure=cl.Figure(
+            "Figure 5-9: Alarm reporting mechanism configuration",
+            (*cl.rpc("SetParameterValues", "alarm mechanisms"), *cl.rpc("GetParameterValues", "read back")),
+        ),
+        checks=(
+            cl.Check("2", "ReportingMechanism per alarm set and read back", (
+                cl.Twin("spv_not_applied", ("the values just set, read back", "ReportingMechanism")),
+            )),
+        ),
+    ),
+    cl.Clause(
+        id="5.3.2",
+        title="Alarm reporting for Expedited and Queued alarms (Figure 5-10)",
+        figure=cl.Figure(
+            f"{_FIGURE_5_10} (Expedited)",
+            (
+                cl.alarm_raised(),
+                cl.Step("Inform (4 VALUE CHANGE) ExpeditedEvent", "henb", cl.SERVING, "hems", "inform",
+                        {"hems": cl.SERVING, "events": "4 VALUE CHANGE", "params": ".ExpeditedEvent."}),
+                cl.inform_response(),
+            ),
+        ),
+        tests={
+            "test_queued_alarm_waits_for_the_next_inform": cl.Figure(
+                f"{_FIGURE_5_10} (Queued: in the next Inform, not at once)",
+                (
+                    cl.alarm_raised(),
+                    cl.connection_request(),
+                    cl.Step("Inform (4 VALUE CHANGE) QueuedEvent", "henb", cl.SERVING, "hems", "inform",
+                            {"hems": cl.SERVING, "events": "4 VALUE CHANGE", "params": ".QueuedEvent."}),
+                    cl.inform_response(),
+                ),
+            ),
+            "test_logged_alarm_is_not_informed_but_kept": cl.Figure(
+                f"{_FIGURE_5_10} (Logged: no Inform, kept in HistoryEvent)",
+                (cl.alarm_raised(), *cl.rpc("GetParameterValues", "HistoryEvent")),
+            ),
+            "test_disabled_alarm_is_not_reported": cl.Figure(
+                f"{_FIGURE_5_10} (Disabled: no Inform)",
+                (*cl.rpc("SetParameterValues", "alarm mechanisms"), *cl.rpc("GetParameterValues", "read back")),
+            ),
+        },
+        checks=(
+            cl.Check("2", "an Expedited alarm in an Inform at once; a Queued one in the next Inform (as the HeMS "
+                     "set the event tables' notification)", (
+                cl.Twin("no_alarm_inform", ("Expedited alarm Communications Alarm / S1 link failure "
+                                            "(ExpeditedEvent)", "QueuedEvent"), whole_clause=True),
+                cl.Twin("ignore_notification_attributes", (
+                    "Expedited alarm Communications Alarm / S1 link failure (ExpeditedEvent)", "nothing within")),
+            )),
+            cl.Check("2", "a Queued alarm not sent at once; Logged and Disabled ones never sent", (
+                cl.Twin("queued_alarm_immediate", (
+                    "Queued alarm Equipment Alarm / Transmitter failure held for the next Inform",)),
+                cl.Twin("logged_alarm_informed", (
+                    "no Inform for the Logged alarm Environmental Alarm / High temperature",)),
+                cl.Twin("ignore_reporting_mechanism", ("held for the next Inform",
+                                                       "no Inform for the Disabled alarm"), whole_clause=True),
+            )),
+            cl.Check("2", "an Expedited alarm's clearing reported at once, under the AlarmIdentifier it was raised "
+                     "with", (
+                cl.Twin("cleared_alarm_new_identifier", (
+                    "ClearedAlarm event with the AlarmIdentifier the unit raised it under ('{serial}-alarm-1')",
+                    "'{serial}-alarm-1-cleared'")),
+            )),
+            cl.Check("2", "a Logged alarm kept in FaultMgmt.HistoryEvent", (
+                cl.Twin("alarm_history_not_kept", (
+                    "Logged alarm Environmental Alarm / High temperature in", "FaultMgmt.HistoryEvent")),
+            )),
+            cl.Check("2", "the raise_alarm template raises alarms: the Disabled one, Logged now, shows in "
+                     "CurrentAlarm or HistoryEvent", (
+                cl.Twin("alarm_not_raised", ("the control raise of Processing Error Alarm / Software error",
+                                             "silence under Disabled proves nothing"), whole_clause=True),
+            )),
+        ),
+    ),
+]  # fmt: skip

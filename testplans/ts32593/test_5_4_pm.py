@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import clauses as cl
 from bench import pmfile
 from bench.errors import DeviceError
 from bench.run import BenchRun, Evidence
@@ -103,3 +104,57 @@ def test_pm_files_uploaded_at_the_interval(
             steps.fail("1", f"uploads every {interval} s (+-{tol:g} s)", f"uploads {gaps} s apart", seen[-1])
     finally:
         stop_uploads(bench_run, steps)
+
+
+# The clauses as the bench reads them: `henb-bench list`, the report's coverage and expected ladders, the twins.
+def _figure_5_12(proto: str | None) -> tuple[cl.Step, ...]:
+    """PerfMgmt.Config set, then measCollecFiles uploaded at the interval (the plan waits for 3)."""
+    where = {"proto": proto} if proto else {}
+    up = cl.Step(f"PM file uploaded{' over ' + proto if proto else ''}", "henb", "files", "fileserver", "upload",
+                 where)  # fmt: skip
+    return (*cl.rpc("SetParameterValues", "PerfMgmt.Config"), up, up, up)
+
+
+CLAUSES = [
+    cl.Clause(
+        id="5.4.1",
+        title="PeriodicUploadInterval configuration (Figure 5-11)",
+        figure=cl.Figure(
+            "Figure 5-11: PeriodicUploadInterval configuration",
+            (*cl.rpc("SetParameterValues", "PerfMgmt.Config"), *cl.rpc("GetParameterValues", "read back")),
+        ),
+        checks=(
+            cl.Check("2", "PerfMgmt.Config (URL, credentials, PeriodicUploadInterval, Enable) set and read back", (
+                cl.Twin("spv_not_applied", ("the values just set, read back", "PeriodicUploadInterval")),
+            )),
+            cl.Check("3", "no upload for two intervals while Enable is false", (
+                cl.Twin("pm_upload_while_disabled", ("no PM upload for 2.6 s (two intervals)", "an upload")),
+            )),
+        ),
+    ),
+    cl.Clause(
+        id="5.4.2",
+        title="PM file upload (Figure 5-12)",
+        figure=cl.Figure("Figure 5-12: PM file upload", _figure_5_12(None)),
+        tests={
+            f"test_pm_files_uploaded_at_the_interval[{proto}]": cl.Figure(
+                f"Figure 5-12: PM file upload over {proto}", _figure_5_12(proto)
+            )
+            for proto in ("ftp", "sftp", "http", "https")
+        },
+        checks=(
+            cl.Check("1", "uploads arrive over FTP, SFTP, HTTP and HTTPS", (
+                cl.Twin("no_pm_upload", ("a PM file uploaded over ftp to the file server", "nothing within")),
+            )),
+            cl.Check("1", "each upload authenticated with the configured credentials", (
+                cl.Twin("pm_wrong_credentials", ("the upload authenticated as pm with the configured password",)),
+            )),
+            cl.Check("1", "each file a valid TS 32.435 measCollecFile", (
+                cl.Twin("pm_malformed_file", ("a valid TS 32.435 measCollecFile", "fileTrailer")),
+            )),
+            cl.Check("1", "uploads at PeriodicUploadInterval within the tolerance", (
+                cl.Twin("pm_wrong_interval", ("uploads every 1 s (+-0.6 s)", "s apart")),
+            )),
+        ),
+    ),
+]  # fmt: skip

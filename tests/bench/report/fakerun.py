@@ -53,8 +53,11 @@ class _Hems:
         return self._entries
 
 
-def make_fake_run(root: Path, inventory_path: Path, failing: bool = False, deviate: bool = False) -> Path:
-    """Write a run folder under `root` for the 5.1.2.2 flow; `deviate` leaves out the Serving SeGW's tunnel."""
+def make_fake_run(
+    root: Path, inventory_path: Path, failing: bool = False, deviate: bool = False, flow: str = "5.1.2.2"
+) -> Path:
+    """Write a run folder under `root` for the 5.1.2.2 flow; `deviate` leaves out the Serving SeGW's tunnel.
+    With `flow` "5.2.4": a unit registered, configured by an earlier test, then the 5.2.4 test."""
     inv = parse_inventory(inventory_data(), inventory_path)
     run: Any = object.__new__(BenchRun)
     run.inv, run.inventory_path = inv, inventory_path
@@ -94,6 +97,8 @@ def make_fake_run(root: Path, inventory_path: Path, failing: bool = False, devia
     )
 
     test = "test_discovery_via_initial_hems_in_private_network"
+    if flow == "5.2.4":
+        return _address_change(run, tl, time.time())
     ev: Any = object.__new__(Evidence)
     ev.run, ev.dir, ev.mark, ev.started = run, run.dir / test, tl.mark(), t
     ev.dir.mkdir()
@@ -180,3 +185,55 @@ def make_fake_run(root: Path, inventory_path: Path, failing: bool = False, devia
     run.write_summary()
     run.write_evidence()
     return run.dir
+
+
+def _address_change(run: Any, tl: Timeline, t: float) -> Path:
+    """Boot, registration and an earlier test's SetParameterValues; then the 5.2.4 test (from its mark): the
+    HeMS asks for Active notification, the SeGW moves the unit, the unit comes back and informs."""
+    run._unit = SimpleNamespace(last_boot=SimpleNamespace(mark=tl.mark()))
+    shems, vip, new = "serving-hems", "10.182.0.1", "10.182.1.1"
+
+    def add(dt: float, source: str, kind: str, **data: Any) -> None:
+        tl.add(source, kind, at=t + dt, **data)
+
+    def session(dt: float, method: str) -> None:
+        add(dt, "hems", "connection-request", hems=shems, status=200)
+        add(dt + 0.01, "hems", "inform", hems=shems, peer=vip, events=["6 CONNECTION REQUEST"], params={})
+        add(dt + 0.02, "hems", "rpc-sent", hems=shems, method=method)
+        add(dt + 0.03, "hems", "rpc-response", hems=shems, method=method, status=0)
+        add(dt + 0.04, "hems", "session-end", hems=shems)
+
+    add(0.0, "power", "power", unit="henb-01", action="on", driver="snmp-pdu")
+    add(0.1, "dhcp", "dhcpdiscover", server="public-dns", detail="42:81:ad:0b:6e:ff")
+    add(0.11, "dhcp", "dhcpack", server="public-dns", detail="198.51.100.91")
+    add(0.2, "dns", "query", dns="public-dns", name="ssegw.operator.example", qtype="A")
+    add(0.3, "segw", "ike-up", segw="ssegw", remote_id="00D0B7-MOCK0001.henb", remote_vips=[vip])
+    add(0.4, "dns", "query", dns="private-dns", name="shems.operator.example", qtype="A")
+    add(0.5, "hems", "inform", hems=shems, peer=vip, serial="MOCK0001", events=["1 BOOT"], params={})
+    add(0.6, "hems", "rpc-sent", hems=shems, method="SetParameterValues")
+    add(0.61, "hems", "rpc-response", hems=shems, method="SetParameterValues", status=0)
+    add(0.62, "hems", "session-end", hems=shems)
+    add(0.7, "mme", "sctp-init", src=vip, dst="10.180.0.30", dport=36412)
+    session(1.0, "SetParameterValues")  # an earlier test's configuration
+    session(1.1, "GetParameterValues")
+
+    test = "test_inform_after_ipsec_address_change"
+    ev: Any = object.__new__(Evidence)
+    ev.run, ev.dir, ev.mark, ev.started = run, run.dir / test, tl.mark(), t + 2.0
+    ev.dir.mkdir()
+    ev.outer = ev.inner = SimpleNamespace(stop=lambda: 0)
+    session(2.0, "SetParameterAttributes")  # the test's own preparation: Active notification
+    add(2.5, "segw", "address-change", segw="ssegw", remote_id="00D0B7-MOCK0001.henb", old=vip, pool="p2")
+    add(2.6, "segw", "ike-down", segw="ssegw", remote_id="00D0B7-MOCK0001.henb", remote_vips=[vip])
+    add(2.8, "segw", "ike-up", segw="ssegw", remote_id="00D0B7-MOCK0001.henb", remote_vips=[new])
+    add(2.9, "hems", "inform", hems=shems, peer=new, serial="MOCK0001", events=["4 VALUE CHANGE"],
+        params={"Device.IPsec.Tunnel.1.InnerAddress": new})  # fmt: skip
+    add(2.95, "hems", "session-end", hems=shems)
+    ev.finish()
+    run.results.append(
+        {"test": test, "clause": "5.2.4", "outcome": "passed", "message": "", "seconds": 1.0, "mark": ev.mark}
+    )
+    tl.detach_all()
+    run.write_summary()
+    run.write_evidence()
+    return Path(run.dir)

@@ -107,9 +107,15 @@ def test_chromium_draws_the_ladders(failed_run: Path, tmp_path: Path) -> None:
     ).stdout
     # Parsed by the browser: the two SVG ladders with their arrows and lanes.
     assert dom.count("<svg") == 2, dom[:2000]
-    assert len(re.findall(r'<g class="arrow', dom)) >= 20
+    assert len(re.findall(r'<g class="arrow', dom)) >= 18
     assert 'class="arrow bad"' in dom  # the first deviation
-    assert len(re.findall(r'class="lane"', dom)) == 12
+    # Both ladders on the same lifelines, as Figure 5-3 names them (and the MME the S1 setup went to).
+    lanes = re.findall(r'class="lane-name"[^>]*>([^<]+)<', dom)
+    each = ["HeNB", "public DNS", "private DNS", "Initial SeGW", "Serving SeGW", "Initial HeMS", "MME"]
+    assert lanes == each * 2, lanes
+    assert len(re.findall(r'class="lane"', dom)) == 14
+    # The power-on and DHCP before the procedure's first message: one collapsed line.
+    assert "\u2026 3 earlier messages: power-on, DHCP" in dom
 
     shot = tmp_path / "report.png"
     # A window the width of both ladders; tall, as the ladders start below the summary and coverage table.
@@ -140,3 +146,31 @@ def test_a_clause_whose_tests_were_all_skipped_reads_skipped_not_passed() -> Non
     page = _coverage(summary)
     assert ">SKIPPED<" in page and ">PASSED<" not in page
     assert "<span class='not-run'>not run</span> step 1.1" in page
+
+
+def test_chromium_draws_the_address_change_alone_on_its_own_lifelines(tmp_path: Path) -> None:
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(yaml.safe_dump(inventory_data()))
+    run = make_fake_run(tmp_path / "captures", inv, flow="5.2.4")
+    url = (run / "report.html").as_uri()
+    dom = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    section = dom[dom.index('<section id="test-test_inform_after_ipsec_address_change">') :]
+    observed, expected = re.findall(r"<svg.*?</svg>", section, re.S)
+    # Figure 5-8's lifelines: the HeNB, the Serving SeGW and the Serving HeMS, nothing of the boot's.
+    for svg in (observed, expected):
+        assert re.findall(r'class="lane-name"[^>]*>([^<]+)<', svg) == ["HeNB", "Serving SeGW", "Serving HeMS"]
+    # Boot, registration, the earlier test and this test's preparation: one line; then the address change.
+    assert "\u2026 26 earlier messages: power-on, DHCP, registration, configuration, S1 setup" in observed
+    labels = re.findall(r'class="label">([^<]+)<', observed)
+    assert labels == [
+        "inner address change", "IKE SA down", "IKE SA up", "Inform [4 VALUE CHANGE]", "InformResponse",
+        "HTTP 204 (session end)",
+    ]  # fmt: skip
+    assert "the observed messages follow the figure's sequence" in section
+    assert 'class="arrow bad"' not in section

@@ -1,11 +1,24 @@
-"""Tests for bench/report/ladder.py and sequences.py: events become arrows, matched in order against a figure."""
+"""Tests for bench/report/ladder.py: events become arrows between the figures' lifelines in their true direction,
+matched in order against a figure, limited to the test's own procedure."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench.report.ladder import expected_svg, first_deviation, match, messages, observed_svg
-from bench.report.sequences import FIGURES
+import pytest
+
+from bench.plans import plan_set
+from bench.report.ladder import (
+    expected_svg,
+    first_deviation,
+    lifelines,
+    match,
+    messages,
+    observed_svg,
+    own_procedure,
+)
+
+FIGURES = {cid: c.figure for cid, c in plan_set().clauses.items()}
 
 
 def _ev(seq: int, source: str, kind: str, **data: Any) -> dict[str, Any]:
@@ -37,15 +50,15 @@ def test_events_become_arrows_between_lanes() -> None:
     msgs = messages(_discovery())
     assert [(m.seq, m.src, m.dst, m.label) for m in msgs[:4]] == [
         (1, "henb", "henb", "power on"),
-        (3, "henb", "dns", "DNS A? isegw.example"),
-        (4, "henb", "segw", "IKE SA up (isegw)"),
-        (6, "henb", "dns", "DNS A? ihems.example"),
+        (3, "henb", "public-dns", "DNS A? isegw.example"),
+        (4, "henb", "isegw", "IKE SA up"),
+        (6, "henb", "private-dns", "DNS A? ihems.example"),
     ]
     inform, response = msgs[4], msgs[5]
-    assert (inform.label, inform.dst) == ("Inform [0 BOOTSTRAP]", "hems")
+    assert (inform.label, inform.dst) == ("Inform [0 BOOTSTRAP]", "initial-hems")
     assert (response.label, response.src, response.seq, response.derived) == (
         "InformResponse",
-        "hems",
+        "initial-hems",
         7,
         True,
     )
@@ -87,3 +100,79 @@ def test_svg_links_every_arrow_to_its_timeline_entry_and_marks_the_deviation() -
     exp = expected_svg(FIGURES["5.1.2.2"], match(FIGURES["5.1.2.2"], msgs), "ev0-")
     assert exp.count('class="arrow exp-ok"') == 8 and exp.count('class="arrow bad"') == 1
     assert "not seen after #10" in exp
+    # One lifeline per DNS, SeGW and HeMS, as Figure 5-3 draws them.
+    names = ["HeNB", "public DNS", "private DNS", "Initial SeGW", "Serving SeGW", "Initial HeMS"]
+    assert [n for n in names if f">{n}</text>" in exp] == names
+
+
+# source, kind, data, (from, to) as the spec draws it: every kind of arrow the bench's sources add.
+DIRECTIONS = [
+    ("dhcp", "dhcpdiscover", {"server": "public-dns"}, ("henb", "public-dns")),
+    ("dhcp", "dhcpack", {"server": "public-dns"}, ("public-dns", "henb")),
+    ("dns", "query", {"dns": "private-dns", "name": "shems.example"}, ("henb", "private-dns")),
+    ("segw", "ike-up", {"segw": "ssegw"}, ("henb", "ssegw")),
+    ("segw", "ike-down", {"segw": "isegw"}, ("henb", "isegw")),
+    ("segw", "address-change", {"segw": "ssegw", "old": "10.182.0.1"}, ("ssegw", "henb")),
+    ("hems", "inform", {"hems": "serving-hems", "events": ["1 BOOT"]}, ("henb", "serving-hems")),
+    ("hems", "rpc-sent", {"hems": "serving-hems", "method": "Download"}, ("serving-hems", "henb")),
+    ("hems", "rpc-response", {"hems": "serving-hems", "method": "Download"}, ("henb", "serving-hems")),
+    ("hems", "rpc-fault", {"hems": "serving-hems", "method": "Download"}, ("henb", "serving-hems")),
+    ("hems", "cpe-rpc", {"hems": "serving-hems", "method": "TransferComplete"}, ("henb", "serving-hems")),
+    ("hems", "unsupported-rpc", {"hems": "serving-hems", "method": "X"}, ("henb", "serving-hems")),
+    ("hems", "bad-message", {"hems": "serving-hems"}, ("henb", "serving-hems")),
+    ("hems", "session-end", {"hems": "initial-hems"}, ("initial-hems", "henb")),
+    ("hems", "connection-request", {"hems": "serving-hems", "status": 200}, ("serving-hems", "henb")),
+    (
+        "hems",
+        "auth-challenge",
+        {"hems": "initial-hems", "reason": "no Authorization"},
+        ("initial-hems", "henb"),
+    ),
+    ("hems", "auth-failed", {"hems": "initial-hems", "reason": "bad digest"}, ("initial-hems", "henb")),
+    ("hems", "version-mismatch", {"hems": "serving-hems"}, ("serving-hems", "henb")),
+    ("hems", "defect", {"hems": "serving-hems"}, ("serving-hems", "serving-hems")),
+    ("mme", "sctp-init", {"dst": "10.180.0.30", "dport": 36412}, ("henb", "mme")),
+    ("mme", "s1ap", {"direction": "uplink", "message": "S1SetupRequest"}, ("henb", "mme")),
+    ("mme", "s1ap", {"direction": "downlink", "message": "S1SetupResponse"}, ("mme", "henb")),
+    ("fileserver", "download", {"proto": "http", "path": "/cm/x.xml"}, ("henb", "files")),
+    ("fileserver", "upload", {"proto": "ftp", "path": "/pm/A.xml"}, ("henb", "files")),
+    ("fileserver", "auth-failed", {"proto": "ftp", "user": "pm"}, ("files", "henb")),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "data", "ends"), DIRECTIONS, ids=[f"{d[0]}-{d[1]}" for d in DIRECTIONS]
+)
+def test_every_arrow_points_the_way_the_message_goes(
+    source: str, kind: str, data: dict[str, Any], ends: tuple[str, str]
+) -> None:
+    (first, *_) = messages([_ev(1, source, kind, **data)])
+    assert (first.src, first.dst) == ends, first.label
+
+
+def test_the_ladder_is_limited_to_the_tests_own_procedure() -> None:
+    # Boot and discovery, then the test (mark 13): address change, the unit back, its Inform, session end.
+    evs = [
+        *_discovery(),
+        _ev(13, "hems", "connection-request", hems="serving-hems", status=200),
+        _ev(14, "segw", "address-change", segw="ssegw", old="10.182.0.1"),
+        _ev(15, "segw", "ike-up", segw="ssegw", remote_vips=["10.182.1.1"]),
+        _ev(16, "hems", "inform", hems="serving-hems", events=["4 VALUE CHANGE"]),
+        _ev(17, "hems", "session-end", hems="serving-hems"),
+    ]
+    msgs = messages(evs)
+    figure = FIGURES["5.2.4"]
+    assert figure is not None
+    matches = match(figure, msgs)
+    assert first_deviation(matches) is None
+    own = own_procedure(msgs, matches, mark=13)
+    assert [m.seq for m in msgs[own.start :]][0] == 14  # the figure's first message, after the start mark
+    assert own.earlier == "\u2026 11 earlier messages: power-on, bootstrap, configuration"
+    lanes = lifelines(figure, msgs[own.start :])
+    assert lanes == ["henb", "ssegw", "serving-hems"]
+    svg = observed_svg(msgs[own.start :], 100.0, "ev0-", set(), "observed", lanes, own.earlier)
+    assert "11 earlier messages" in svg and ">Serving SeGW<" in svg and ">Initial HeMS<" not in svg
+    # Nothing of the figure seen: from the test's start mark; a message a failure points at is never hidden.
+    assert own_procedure(msgs, [], mark=13).start == [m.seq for m in msgs].index(13)
+    assert own_procedure(msgs, [], mark=13, highlight={6}).start == [m.seq for m in msgs].index(6)
+    assert own_procedure(msgs, [], mark=None).start == 0

@@ -1,5 +1,5 @@
-"""Tests for bench/report/sequences.py: every clause's expected sequence (per test where the flows differ)
-matches a realistic timeline, and a missing step is the first deviation."""
+"""The expected figures the plan modules declare (CLAUSE.figure, and per test where the flows differ): each
+matches a realistic timeline of a passing test, and a missing step is the first deviation."""
 
 from __future__ import annotations
 
@@ -8,8 +8,19 @@ from typing import Any
 
 import pytest
 
+from bench.clauses import Figure
+from bench.plans import plan_set
 from bench.report.ladder import first_deviation, match, messages
-from bench.report.sequences import FIGURES, TESTS, figure_for
+
+CLAUSES = plan_set().clauses
+FIGURES = {cid: c.figure for cid, c in CLAUSES.items() if c.figure is not None}
+TESTS = {name: f for c in CLAUSES.values() for name, f in c.tests.items()}
+
+
+def figure_for(clause: str | None, test: str) -> Figure | None:
+    found = CLAUSES.get(clause or "")
+    return found.figure_for(test) if found else None
+
 
 SERVING = "serving-hems"
 Events = list[dict[str, Any]]
@@ -228,7 +239,7 @@ def test_each_sequence_matches_a_passing_tests_timeline(
     clause: str, test: str, events: Callable[[], Events]
 ) -> None:
     figure = figure_for(clause, test)
-    assert figure is not None and figure.clause == clause
+    assert figure is not None
     matches = match(figure, messages(events()))
     assert first_deviation(matches) is None, [(m.step.label, m.status, m.note) for m in matches]
     assert all(m.status == "ok" for m in matches)

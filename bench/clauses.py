@@ -1,0 +1,185 @@
+"""A TS 32.593 clause as its plan module declares it: title, checks (step, what, the mock knobs that break
+it and the words their failure must say), and the expected figure the report draws, with builders for the
+figures' arrows. `henb-bench list`, `--clause`, the report and the negative twins all read these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# The lifelines of the spec's figures, left to right: key -> title. Observed events name theirs by the same
+# keys (a DNS event's `dns`, a SeGW event's `segw`, a HeMS event's `hems`).
+LIFELINES = {
+    "henb": "HeNB",
+    "public-dns": "public DNS",
+    "private-dns": "private DNS",
+    "isegw": "Initial SeGW",
+    "ssegw": "Serving SeGW",
+    "initial-hems": "Initial HeMS",
+    "serving-hems": "Serving HeMS",
+    "files": "file server",
+    "mme": "MME",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One arrow of a figure; it matches an observed message with this source and kind whose data has
+    `where`'s values: a list in the data matches when it contains the value, a dict (an Inform's parameters)
+    when one of its names contains it; a tuple of values must all match."""
+
+    label: str
+    src: str
+    dst: str
+    source: str
+    kind: str
+    where: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Figure:
+    title: str
+    steps: tuple[Step, ...]
+
+    def lifelines(self) -> list[str]:
+        used = {lane for s in self.steps for lane in (s.src, s.dst)}
+        return [lane for lane in LIFELINES if lane in used] + sorted(used - set(LIFELINES))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "steps": [
+                {"label": s.label, "src": s.src, "dst": s.dst, "source": s.source, "kind": s.kind,
+                 "where": {k: list(v) if isinstance(v, tuple) else v for k, v in s.where.items()}}
+                for s in self.steps
+            ],
+        }  # fmt: skip
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> Figure:
+        steps = tuple(
+            Step(s["label"], s["src"], s["dst"], s["source"], s["kind"],
+                 {k: tuple(v) if isinstance(v, list) else v for k, v in s.get("where", {}).items()})
+            for s in data["steps"]
+        )  # fmt: skip
+        return Figure(data["title"], steps)
+
+
+@dataclass(frozen=True)
+class Twin:
+    """The mock told `knob` makes the check fail, with a message containing every one of `words` (where
+    `{serial}` and `{oui}` stand for the unit's identity from the inventory).
+    `inventory` is merged into the twin's inventory (e.g. a setting the check only fails under);
+    `whole_clause` runs all of the clause's tests (the words come from more than the first failure)."""
+
+    knob: str
+    words: tuple[str, ...]
+    inventory: Mapping[str, Any] = field(default_factory=dict)
+    whole_clause: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    step: str
+    what: str
+    twins: tuple[Twin, ...]
+
+    @property
+    def knobs(self) -> tuple[str, ...]:
+        return tuple(t.knob for t in self.twins)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """`figure` is the clause's expected sequence; `tests` the figure of a test whose flow differs, by its
+    name with its parameters or without them. `inventory` is the deployment the clause needs, merged into
+    its twins' inventory."""
+
+    id: str
+    title: str
+    figure: Figure | None
+    checks: tuple[Check, ...]
+    tests: Mapping[str, Figure] = field(default_factory=dict)
+    inventory: Mapping[str, Any] = field(default_factory=dict)
+
+    def figure_for(self, test: str) -> Figure | None:
+        for name in (test, test.split("[", 1)[0]):
+            if name in self.tests:
+                return self.tests[name]
+        return self.figure
+
+    def to_json(self) -> dict[str, Any]:
+        """What run.json keeps, so a report renders from the run folder alone."""
+        return {
+            "title": self.title,
+            "checks": [{"step": c.step, "what": c.what} for c in self.checks],
+            "figure": self.figure.to_json() if self.figure else None,
+            "tests": {name: f.to_json() for name, f in self.tests.items()},
+        }
+
+
+def sort_key(clause_id: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in clause_id.split("."))
+
+
+# Builders for the arrows the figures share (the HeMS names are the topology's).
+SERVING = "serving-hems"
+
+
+def dns_query(what: str, dns: str) -> Step:
+    return Step(f"DNS query {what} ({LIFELINES[dns]})", "henb", dns, "dns", "query", {"dns": dns})
+
+
+def ike_up(segw: str, label: str = "") -> Step:
+    return Step(label or f"IKE SA up, {LIFELINES[segw]}", "henb", segw, "segw", "ike-up", {"segw": segw})
+
+
+def inform(hems: str = SERVING, event: str | tuple[str, ...] | None = None, label: str = "") -> Step:
+    where: dict[str, str | tuple[str, ...]] = {"hems": hems}
+    if event:
+        where["events"] = event
+    shown = ", ".join(event) if isinstance(event, tuple) else event
+    return Step(label or f"Inform ({shown or hems})", "henb", hems, "hems", "inform", where)
+
+
+def inform_response(hems: str = SERVING) -> Step:
+    return Step("InformResponse", hems, "henb", "hems", "inform-response", {"hems": hems})
+
+
+def session_end(hems: str = SERVING) -> Step:
+    return Step("session end (HTTP 204)", hems, "henb", "hems", "session-end", {"hems": hems})
+
+
+def rpc(method: str, what: str = "", hems: str = SERVING) -> tuple[Step, Step]:
+    """An RPC from the HeMS and the unit's response to it."""
+    where = {"hems": hems, "method": method}
+    label = f"{method} ({what})" if what else method
+    return (
+        Step(label, hems, "henb", "hems", "rpc-sent", where),
+        Step(f"{method}Response", "henb", hems, "hems", "rpc-response", where),
+    )
+
+
+def connection_request(hems: str = SERVING) -> Step:
+    return Step("Connection Request", hems, "henb", "hems", "connection-request", {"hems": hems})
+
+
+def s1ap(message: str, label: str, uplink: bool = True) -> Step:
+    ends = ("henb", "mme") if uplink else ("mme", "henb")
+    return Step(
+        label, *ends, "mme", "s1ap", {"message": message, "direction": "uplink" if uplink else "downlink"}
+    )
+
+
+def s1_update() -> tuple[Step, Step]:
+    """A change of what S1 carries (the TAC), told to the MME."""
+    return (
+        s1ap("ENBConfigurationUpdate", "eNB Configuration Update (new TAC)"),
+        s1ap("ENBConfigurationUpdateAcknowledge", "eNB Configuration Update Acknowledge", uplink=False),
+    )
+
+
+def alarm_raised() -> Step:
+    """The alarm raised through the unit's raise_alarm template, as the unit confirmed it."""
+    return Step("alarm raised (unit action)", "henb", "henb", "unit", "alarm-raised", {})
