@@ -278,6 +278,7 @@ def _rest(d: Mapping[str, Any]) -> dict[str, Any]:
     """An RPC's own fields (values, status...), as the HeMS console has always shown them."""
     return {k: v for k, v in d.items() if k not in _PEER and k not in BULKY_KEYS and not is_secret_key(k)}
 
+
 _SUMMARY: dict[tuple[str, str], Callable[[Mapping[str, Any]], str]] = {
     ("hems", "inform"): lambda d: (
         f"<- Inform [{', '.join(d.get('events', []))}] CWMP {d.get('cwmp_version', '?')} from {d.get('peer', '?')}: "
