@@ -26,7 +26,7 @@ class Source(StrEnum):
     SECURITY = "security"
 
 
-class Hems(StrEnum):
+class HemsKind(StrEnum):
     INFORM = "inform"
     RPC_SENT = "rpc-sent"
     RPC_RESPONSE = "rpc-response"
@@ -45,7 +45,7 @@ class Hems(StrEnum):
     CONNECTION_REQUEST_UNANSWERED = "connection-request-unanswered"
 
 
-class Segw(StrEnum):
+class SegwKind(StrEnum):
     IKE_UP = "ike-up"
     IKE_DOWN = "ike-down"
     CHILD_UP = "child-up"
@@ -53,18 +53,18 @@ class Segw(StrEnum):
     ADDRESS_CHANGE = "address-change"
 
 
-class Dns(StrEnum):
+class DnsKind(StrEnum):
     QUERY = "query"
 
 
-class Dhcp(StrEnum):
+class DhcpKind(StrEnum):
     DISCOVER = "dhcpdiscover"
     OFFER = "dhcpoffer"
     REQUEST = "dhcprequest"
     ACK = "dhcpack"
 
 
-class Mme(StrEnum):
+class MmeKind(StrEnum):
     SCTP_INIT = "sctp-init"
     SCTP_UP = "sctp-up"
     SCTP_DOWN = "sctp-down"
@@ -72,26 +72,26 @@ class Mme(StrEnum):
     S1AP = "s1ap"
 
 
-class Fileserver(StrEnum):
+class FileserverKind(StrEnum):
     DOWNLOAD = "download"
     UPLOAD = "upload"
     AUTH_FAILED = "auth-failed"
 
 
-class Power(StrEnum):
+class PowerKind(StrEnum):
     POWER = "power"
     PSU_SAMPLE = "psu-sample"
     PSU_FAULT = "psu-fault"
 
 
-class Console(StrEnum):
+class ConsoleKind(StrEnum):
     LINE = "console-line"
     CRASH = "console-crash"
     LOST = "console-lost"
     REOPENED = "console-reopened"
 
 
-class Unit(StrEnum):
+class UnitKind(StrEnum):
     STATE = "state"
     BROKEN = "broken"
     RECOVER = "recover"
@@ -102,7 +102,7 @@ class Unit(StrEnum):
     ACTION_CONFIRMED = "action-confirmed"
 
 
-class Bench(StrEnum):
+class BenchKind(StrEnum):
     TOPOLOGY_UP = "topology-up"
     HEMS_CERT = "hems-cert"
     WAN_ATTACHED = "wan-attached"
@@ -110,27 +110,27 @@ class Bench(StrEnum):
     CORRUPTED_FILE = "corrupted-file"
 
 
-class Ntp(StrEnum):
+class NtpKind(StrEnum):
     QUERY = "query"
 
 
-class Security(StrEnum):
+class SecurityKind(StrEnum):
     OUTER_LINK = "outer-link"
 
 
 KINDS: dict[Source, type[StrEnum]] = {
-    Source.HEMS: Hems,
-    Source.SEGW: Segw,
-    Source.DNS: Dns,
-    Source.DHCP: Dhcp,
-    Source.MME: Mme,
-    Source.FILESERVER: Fileserver,
-    Source.POWER: Power,
-    Source.CONSOLE: Console,
-    Source.UNIT: Unit,
-    Source.BENCH: Bench,
-    Source.NTP: Ntp,
-    Source.SECURITY: Security,
+    Source.HEMS: HemsKind,
+    Source.SEGW: SegwKind,
+    Source.DNS: DnsKind,
+    Source.DHCP: DhcpKind,
+    Source.MME: MmeKind,
+    Source.FILESERVER: FileserverKind,
+    Source.POWER: PowerKind,
+    Source.CONSOLE: ConsoleKind,
+    Source.UNIT: UnitKind,
+    Source.BENCH: BenchKind,
+    Source.NTP: NtpKind,
+    Source.SECURITY: SecurityKind,
 }
 
 # Secret key names: an inventory key, event data key or parameter by one of these names is never shown.
@@ -165,74 +165,84 @@ S = Source
 _TYPES = [
     _t(
         S.HEMS,
-        Hems.INFORM,
+        HemsKind.INFORM,
         "hems peer serial events cwmp_version oui product_class manufacturer params",
         "the unit's Inform reached a HeMS",
     ),  # fmt: skip
-    _t(S.HEMS, Hems.RPC_SENT, "hems peer serial method id", "the HeMS sent an RPC to the unit"),
-    _t(S.HEMS, Hems.RPC_RESPONSE, "hems peer serial method id", "the unit answered an RPC"),
+    _t(S.HEMS, HemsKind.RPC_SENT, "hems peer serial method id", "the HeMS sent an RPC to the unit"),
+    _t(S.HEMS, HemsKind.RPC_RESPONSE, "hems peer serial method id", "the unit answered an RPC"),
     _t(
         S.HEMS,
-        Hems.RPC_FAULT,
+        HemsKind.RPC_FAULT,
         "hems peer serial method id fault_code fault_string meaning param_faults",
         "the unit answered an RPC with a Fault",
     ),  # fmt: skip
-    _t(S.HEMS, Hems.CPE_RPC, "hems peer serial method id", "the unit called an RPC of the HeMS"),
-    _t(S.HEMS, Hems.SESSION_END, "hems peer serial", "the HeMS ended a CWMP session (empty response)"),
-    _t(S.HEMS, Hems.AUTH_CHALLENGE, "hems peer reason scheme", "HTTP 401 to a request without credentials"),
-    _t(S.HEMS, Hems.AUTH_FAILED, "hems peer reason scheme", "HTTP 401 to wrong credentials"),
-    _t(S.HEMS, Hems.BAD_MESSAGE, "hems peer reason size", "a request the HeMS could not read"),
-    _t(S.HEMS, Hems.HEMS_ERROR, "hems peer reason", "the HeMS itself failed on a request"),
-    _t(S.HEMS, Hems.UNSUPPORTED_RPC, "hems peer serial method id", "the unit called an RPC the HeMS lacks"),
-    _t(S.HEMS, Hems.VERSION_MISMATCH, "hems peer serial", "CWMP version the HeMS did not offer"),
-    _t(S.HEMS, Hems.PROTOCOL_VIOLATION, "hems peer serial reason", "a CWMP rule the unit broke"),
-    _t(S.HEMS, Hems.DEFECT, "hems peer serial reason", "a defect in a message of the unit"),
-    _t(S.HEMS, Hems.CONNECTION_REQUEST, "hems peer serial", "the HeMS sent a connection request"),
+    _t(S.HEMS, HemsKind.CPE_RPC, "hems peer serial method id", "the unit called an RPC of the HeMS"),
+    _t(S.HEMS, HemsKind.SESSION_END, "hems peer serial", "the HeMS ended a CWMP session (empty response)"),
     _t(
         S.HEMS,
-        Hems.CONNECTION_REQUEST_UNANSWERED,
+        HemsKind.AUTH_CHALLENGE,
+        "hems peer reason scheme",
+        "HTTP 401 to a request without credentials",
+    ),
+    _t(S.HEMS, HemsKind.AUTH_FAILED, "hems peer reason scheme", "HTTP 401 to wrong credentials"),
+    _t(S.HEMS, HemsKind.BAD_MESSAGE, "hems peer reason size", "a request the HeMS could not read"),
+    _t(S.HEMS, HemsKind.HEMS_ERROR, "hems peer reason", "the HeMS itself failed on a request"),
+    _t(
+        S.HEMS,
+        HemsKind.UNSUPPORTED_RPC,
+        "hems peer serial method id",
+        "the unit called an RPC the HeMS lacks",
+    ),
+    _t(S.HEMS, HemsKind.VERSION_MISMATCH, "hems peer serial", "CWMP version the HeMS did not offer"),
+    _t(S.HEMS, HemsKind.PROTOCOL_VIOLATION, "hems peer serial reason", "a CWMP rule the unit broke"),
+    _t(S.HEMS, HemsKind.DEFECT, "hems peer serial reason", "a defect in a message of the unit"),
+    _t(S.HEMS, HemsKind.CONNECTION_REQUEST, "hems peer serial", "the HeMS sent a connection request"),
+    _t(
+        S.HEMS,
+        HemsKind.CONNECTION_REQUEST_UNANSWERED,
         "hems peer serial",
         "no session followed a connection request",
     ),  # fmt: skip
-    _t(S.SEGW, Segw.IKE_UP, "segw", "an IKE SA came up at a SeGW"),
-    _t(S.SEGW, Segw.IKE_DOWN, "segw", "an IKE SA went down at a SeGW"),
-    _t(S.SEGW, Segw.CHILD_UP, "segw", "a CHILD SA came up at a SeGW"),
-    _t(S.SEGW, Segw.CHILD_DOWN, "segw", "a CHILD SA went down at a SeGW"),
-    _t(S.SEGW, Segw.ADDRESS_CHANGE, "segw", "the bench moved the unit to a new address (MOBIKE)"),
-    _t(S.DNS, Dns.QUERY, "dns server name qtype client", "a DNS query reached the public or private DNS"),
-    *(_t(S.DHCP, k, "server detail", f"dnsmasq logged {k.value.upper()}") for k in Dhcp),
-    _t(S.MME, Mme.SCTP_INIT, "mode src dst sport", "an SCTP INIT reached the MME"),
-    _t(S.MME, Mme.SCTP_UP, "peer sport mode", "an SCTP association came up"),
-    _t(S.MME, Mme.SCTP_DOWN, "peer sport state reason", "an SCTP association went down"),
-    _t(S.MME, Mme.SCTP_DATA, "peer ppid size", "SCTP DATA reached the MME"),
-    _t(S.MME, Mme.S1AP, "direction peer local message", "an S1AP message, uplink or downlink"),
-    _t(S.FILESERVER, Fileserver.DOWNLOAD, "status bytes", "the unit fetched a file"),
-    _t(S.FILESERVER, Fileserver.UPLOAD, "status bytes stored", "the unit uploaded a file"),
-    _t(S.FILESERVER, Fileserver.AUTH_FAILED, "status", "the file server refused credentials"),
-    _t(S.POWER, Power.POWER, "unit action driver", "the bench switched the unit's power"),
-    _t(S.POWER, Power.PSU_SAMPLE, "unit", "a reading of the bench supply"),
-    _t(S.POWER, Power.PSU_FAULT, "unit", "the bench supply reported a fault"),
-    _t(S.CONSOLE, Console.LINE, "unit line", "a line of the unit's console"),
-    _t(S.CONSOLE, Console.CRASH, "unit line pattern", "a console line matching a crash pattern"),
-    _t(S.CONSOLE, Console.LOST, "unit url error", "the console connection was lost"),
-    _t(S.CONSOLE, Console.REOPENED, "unit url", "the console connection was reopened"),
-    _t(S.UNIT, Unit.STATE, "unit state", "the unit's lifecycle state changed"),
-    _t(S.UNIT, Unit.BROKEN, "unit reason", "the bench marked the unit broken"),
-    _t(S.UNIT, Unit.RECOVER, "unit reason", "the bench recovers a broken unit"),
-    _t(S.UNIT, Unit.HEALTH, "unit verdict", "a health check found a problem"),
-    _t(S.UNIT, Unit.REBOOT, "unit reason", "the bench rebooted the unit"),
-    _t(S.UNIT, Unit.FACTORY_RESET, "unit method", "the bench factory-reset the unit"),
-    _t(S.UNIT, Unit.ACTION, "unit action method sent", "the bench asked the unit for an action"),
-    _t(S.UNIT, Unit.ACTION_CONFIRMED, "unit action line", "the unit confirmed an action"),
-    _t(S.BENCH, Bench.TOPOLOGY_UP, "seconds", "the operator network is up"),
-    _t(S.BENCH, Bench.HEMS_CERT, "hems name", "the bench changed a HeMS certificate"),
-    _t(S.BENCH, Bench.WAN_ATTACHED, "unit ifname netns", "the unit's WAN port joined the bench"),
-    _t(S.BENCH, Bench.WAN_DETACHED, "unit ifname netns", "the unit's WAN port left the bench"),
-    _t(S.BENCH, Bench.CORRUPTED_FILE, "path how", "a plan corrupted a file the unit will fetch"),
-    _t(S.NTP, Ntp.QUERY, "peer server", "an NTP query on the outer link"),
+    _t(S.SEGW, SegwKind.IKE_UP, "segw", "an IKE SA came up at a SeGW"),
+    _t(S.SEGW, SegwKind.IKE_DOWN, "segw", "an IKE SA went down at a SeGW"),
+    _t(S.SEGW, SegwKind.CHILD_UP, "segw", "a CHILD SA came up at a SeGW"),
+    _t(S.SEGW, SegwKind.CHILD_DOWN, "segw", "a CHILD SA went down at a SeGW"),
+    _t(S.SEGW, SegwKind.ADDRESS_CHANGE, "segw", "the bench moved the unit to a new address (MOBIKE)"),
+    _t(S.DNS, DnsKind.QUERY, "dns server name qtype client", "a DNS query reached the public or private DNS"),
+    *(_t(S.DHCP, k, "server detail", f"dnsmasq logged {k.value.upper()}") for k in DhcpKind),
+    _t(S.MME, MmeKind.SCTP_INIT, "mode src dst sport", "an SCTP INIT reached the MME"),
+    _t(S.MME, MmeKind.SCTP_UP, "peer sport mode", "an SCTP association came up"),
+    _t(S.MME, MmeKind.SCTP_DOWN, "peer sport state reason", "an SCTP association went down"),
+    _t(S.MME, MmeKind.SCTP_DATA, "peer ppid size", "SCTP DATA reached the MME"),
+    _t(S.MME, MmeKind.S1AP, "direction peer local message", "an S1AP message, uplink or downlink"),
+    _t(S.FILESERVER, FileserverKind.DOWNLOAD, "status bytes", "the unit fetched a file"),
+    _t(S.FILESERVER, FileserverKind.UPLOAD, "status bytes stored", "the unit uploaded a file"),
+    _t(S.FILESERVER, FileserverKind.AUTH_FAILED, "status", "the file server refused credentials"),
+    _t(S.POWER, PowerKind.POWER, "unit action driver", "the bench switched the unit's power"),
+    _t(S.POWER, PowerKind.PSU_SAMPLE, "unit", "a reading of the bench supply"),
+    _t(S.POWER, PowerKind.PSU_FAULT, "unit", "the bench supply reported a fault"),
+    _t(S.CONSOLE, ConsoleKind.LINE, "unit line", "a line of the unit's console"),
+    _t(S.CONSOLE, ConsoleKind.CRASH, "unit line pattern", "a console line matching a crash pattern"),
+    _t(S.CONSOLE, ConsoleKind.LOST, "unit url error", "the console connection was lost"),
+    _t(S.CONSOLE, ConsoleKind.REOPENED, "unit url", "the console connection was reopened"),
+    _t(S.UNIT, UnitKind.STATE, "unit state", "the unit's lifecycle state changed"),
+    _t(S.UNIT, UnitKind.BROKEN, "unit reason", "the bench marked the unit broken"),
+    _t(S.UNIT, UnitKind.RECOVER, "unit reason", "the bench recovers a broken unit"),
+    _t(S.UNIT, UnitKind.HEALTH, "unit verdict", "a health check found a problem"),
+    _t(S.UNIT, UnitKind.REBOOT, "unit reason", "the bench rebooted the unit"),
+    _t(S.UNIT, UnitKind.FACTORY_RESET, "unit method", "the bench factory-reset the unit"),
+    _t(S.UNIT, UnitKind.ACTION, "unit action method sent", "the bench asked the unit for an action"),
+    _t(S.UNIT, UnitKind.ACTION_CONFIRMED, "unit action line", "the unit confirmed an action"),
+    _t(S.BENCH, BenchKind.TOPOLOGY_UP, "seconds", "the operator network is up"),
+    _t(S.BENCH, BenchKind.HEMS_CERT, "hems name", "the bench changed a HeMS certificate"),
+    _t(S.BENCH, BenchKind.WAN_ATTACHED, "unit ifname netns", "the unit's WAN port joined the bench"),
+    _t(S.BENCH, BenchKind.WAN_DETACHED, "unit ifname netns", "the unit's WAN port left the bench"),
+    _t(S.BENCH, BenchKind.CORRUPTED_FILE, "path how", "a plan corrupted a file the unit will fetch"),
+    _t(S.NTP, NtpKind.QUERY, "peer server", "an NTP query on the outer link"),
     _t(
         S.SECURITY,
-        Security.OUTER_LINK,
+        SecurityKind.OUTER_LINK,
         "strict operator allowed other capture",
         "the verdict on the outer link's capture",
     ),  # fmt: skip

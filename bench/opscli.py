@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Any
 
 from bench.errors import BenchError, ConfigError, InfraError
-from bench.events import Console, Power, Source, describe
+from bench.events import ConsoleKind, PowerKind, Source, describe
 from bench.inventory import Inventory, Unit, load_inventory
 from bench.timeline import Event, Timeline
 from drivers.config import MOCK_POWER_DRIVERS, build_power, build_shell
@@ -420,9 +420,9 @@ def format_event(ev: Event, t0: float) -> str:
 
 def _shown(ev: Event, console: bool) -> bool:
     if ev.source == Source.POWER:
-        return ev.kind != Power.PSU_SAMPLE
+        return ev.kind != PowerKind.PSU_SAMPLE
     if ev.source == Source.CONSOLE:
-        return console or ev.kind == Console.CRASH
+        return console or ev.kind == ConsoleKind.CRASH
     return ev.source in UP_SOURCES
 
 

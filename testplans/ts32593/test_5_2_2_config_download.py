@@ -15,6 +15,7 @@ import pytest
 
 from bench import configfile, transfer_faults
 from bench.cwmp import CwmpFault, GpvResult, TransferResult
+from bench.events import BenchKind, Source
 from bench.hems.server import DeviceKey, Hems, RpcCall
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -214,7 +215,7 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
         elif how == "corrupt":
             data, done_to = corrupted(data)
             note = f" (the bench corrupted {own.path}: {done_to}; units.{unit.name}.config_file.corrupt names none)"
-            bench_run.timeline.add("bench", "corrupted-file", path=str(own.path), how=done_to)
+            bench_run.timeline.add(Source.BENCH, BenchKind.CORRUPTED_FILE, path=str(own.path), how=done_to)
             unit.say(f"henb-bench: 5.2.2 corrupt file: {own.path} {done_to}")
     path = fs.add_file(f"/cm/fail-{how}.cfg", data, USER, PASSWORD)
     url = fs.url("http", "/cm/does-not-exist.cfg" if how == "missing" else path)

@@ -28,9 +28,13 @@ KIND_HELPERS = {
 
 
 def _strings(node: ast.AST) -> list[str]:
-    """The string constants an argument can take: a literal, either arm of `a if c else b`."""
+    """The names an argument can take: a literal, a member of bench.events (`Source.HEMS`), either arm of
+    `a if c else b`."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [node.value]
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        enum = getattr(events, node.value.id, None)
+        return [str(getattr(enum, node.attr))] if enum is not None and hasattr(enum, node.attr) else []
     if isinstance(node, ast.IfExp):
         return _strings(node.body) + _strings(node.orelse)
     return []
@@ -88,7 +92,7 @@ def test_every_compared_source_and_kind_is_in_the_vocabulary() -> None:
 
 
 def test_a_wrong_name_is_caught() -> None:
-    assert known("hems", "inform") and known(Source.SEGW, events.Segw.ADDRESS_CHANGE)
+    assert known("hems", "inform") and known(Source.SEGW, events.SegwKind.ADDRESS_CHANGE)
     assert not known("hems", "infrom") and not known("sgw", "ike-up")
 
 
