@@ -3,9 +3,11 @@ shows an event to a person (`describe`), and the one set of secret key names not
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 
@@ -269,7 +271,15 @@ def _value(value: Any, limit: int | None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _fields(d: Mapping[str, Any], skip: tuple[str, ...] = (), limit: int | None = None) -> str:
+def _fields(
+    d: Mapping[str, Any], skip: tuple[str, ...] = (), limit: int | None = None, full: bool = False
+) -> str:
+    if full:  # the report's details column: every key but the XML, structures as JSON
+        return ", ".join(
+            f"{k}={v if isinstance(v, str) else json.dumps(v, default=str)}"
+            for k, v in d.items()
+            if k != "xml" and not is_secret_key(k)
+        )
     return " ".join(
         f"{k}={_value(v, limit)}"
         for k, v in d.items()
@@ -306,12 +316,19 @@ _SUMMARY: dict[tuple[str, str], Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def describe(event: _Event, limit: int | None = None) -> str:
+def describe(event: _Event, limit: int | None = None, full: bool = False) -> str:
     """One line for a person: 'source/kind' and what happened (no bulky data, never a secret); `limit` cuts each
-    value to that many characters (the live display)."""
-    summary = _SUMMARY.get((str(event.source), str(event.kind)))
-    text = summary(event.data) if summary is not None else _fields(event.data, limit=limit)
+    value to that many characters (the live display); `full` gives every data key but the XML (the report)."""
+    summary = None if full else _SUMMARY.get((str(event.source), str(event.kind)))
+    text = summary(event.data) if summary is not None else _fields(event.data, limit=limit, full=full)
     return f"{event.source}/{event.kind} {text}".rstrip()
+
+
+def describe_json(event: Mapping[str, Any], full: bool = False) -> str:
+    """`describe` for an event read back from timeline.jsonl (a dict)."""
+    return describe(
+        SimpleNamespace(source=event["source"], kind=event["kind"], data=event.get("data", {})), full=full
+    )
 
 
 def markdown() -> str:

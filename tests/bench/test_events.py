@@ -130,3 +130,12 @@ def test_one_set_of_secret_keys_hides_secrets_everywhere(key: str) -> None:
     assert redactor_for(inventory).text("sent hunter2-hunter2 to SN-1") == "sent [redacted] to SN-1"
     assert bench.inventory.is_secret_key is is_secret_key  # the inventory's error messages hide the same keys
     assert is_secret_key(key) and not is_secret_key("serial") and not is_secret_key("peer")
+
+
+def test_the_report_details_use_the_same_formatter() -> None:
+    from bench.report.html import _details
+
+    line = {"seq": 3, "t": 0.0, "source": "hems", "kind": "inform", "data": {"hems": "initial-hems",
+            "events": ["0 BOOTSTRAP"], "params": {"a": 1}, "xml": "<x/>", "password": "hunter2-hunter2"}}  # fmt: skip
+    text = _details(line)
+    assert text == 'hems=initial-hems, events=["0 BOOTSTRAP"], params={"a": 1}'
