@@ -272,8 +272,14 @@ def _value(value: Any, limit: int | None) -> str:
 
 
 def _fields(
-    d: Mapping[str, Any], skip: tuple[str, ...] = (), limit: int | None = None, full: bool = False
+    d: Mapping[str, Any],
+    skip: tuple[str, ...] = (),
+    limit: int | None = None,
+    full: bool = False,
+    keep: tuple[str, ...] = (),
 ) -> str:
+    if keep:
+        d = {k: d[k] for k in keep if k in d}
     if full:  # the report's details column: every key but the XML, structures as JSON
         return ", ".join(
             f"{k}={v if isinstance(v, str) else json.dumps(v, default=str)}"
@@ -321,6 +327,8 @@ def describe(event: _Event, limit: int | None = None, full: bool = False) -> str
     value to that many characters (the live display); `full` gives every data key but the XML (the report)."""
     summary = None if full else _SUMMARY.get((str(event.source), str(event.kind)))
     text = summary(event.data) if summary is not None else _fields(event.data, limit=limit, full=full)
+    if summary is not None and (where := _fields(event.data, limit=limit, keep=("hems", "serial"))):
+        text += f" ({where})"  # which HeMS, which unit
     return f"{event.source}/{event.kind} {text}".rstrip()
 
 

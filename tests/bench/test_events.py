@@ -110,7 +110,10 @@ def test_one_formatter_for_the_timeline_up_and_hems() -> None:
     ev = tl.add("hems", "rpc-fault", hems="serving-hems", peer="10.0.0.2", serial="X1", method="Download", id="7",
                 fault_code=9010, meaning="Download failure", fault_string="nope", xml="<x/>")  # fmt: skip
     line = describe(ev)
-    assert line == "hems/rpc-fault <- Fault 9010 (Download failure) to Download: nope"
+    assert (
+        line
+        == "hems/rpc-fault <- Fault 9010 (Download failure) to Download: nope (hems=serving-hems serial=X1)"
+    )
     assert ev.describe(tl.t0).endswith(line) and format_event(ev, tl.t0).endswith(line)
     assert standalone.describe(ev).endswith(line)
     other = tl.add("mme", "sctp-down", peer="10.0.0.2", reason="r" * 300, body="b")
