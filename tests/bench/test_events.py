@@ -40,15 +40,15 @@ def _strings(node: ast.AST) -> list[str]:
     return []
 
 
-def _sources() -> list[Path]:
-    return sorted(p for d in ("bench", "drivers", "testplans") for p in (ROOT / d).rglob("*.py"))
+def _sources(root: Path = ROOT) -> list[Path]:
+    return sorted(p for d in ("bench", "drivers", "testplans") for p in (root / d).rglob("*.py"))
 
 
-def _emitted() -> list[tuple[str, str, str]]:
+def _emitted(root: Path = ROOT) -> list[tuple[str, str, str]]:
     """(where, source, kind) for every `.add(...)` on a timeline or event sink and every kind helper call."""
     found = []
-    for path in _sources():
-        rel = path.relative_to(ROOT).as_posix()
+    for path in _sources(root):
+        rel = path.relative_to(root).as_posix()
         helper = KIND_HELPERS.get(rel)
         for node in ast.walk(ast.parse(path.read_text(), rel)):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
@@ -89,6 +89,16 @@ def test_every_compared_source_and_kind_is_in_the_vocabulary() -> None:
                 elts = right.elts if isinstance(right, ast.Tuple | ast.Set | ast.List) else [right]
                 bad += [f"{rel}:{node.lineno}: {v}" for e in elts for v in _strings(e) if v not in allowed]
     assert not bad, "compared names not in bench/events.py: " + "; ".join(bad)
+
+
+def test_the_scan_finds_a_misspelt_emitter(tmp_path: Path) -> None:
+    (tmp_path / "bench/hems").mkdir(parents=True)
+    (tmp_path / "bench/hems/server.py").write_text(
+        'self.timeline.add("hems", "infrom", a=1)\nself._event("sesion-end", peer)\n'
+        'tl.add(Source.SEGW, SegwKind.IKE_UP if up else "ike-dwn")\n'
+    )
+    found = [(s, k) for _, s, k in _emitted(tmp_path) if not known(s, k)]
+    assert found == [("hems", "infrom"), ("hems", "sesion-end"), ("segw", "ike-dwn")]
 
 
 def test_a_wrong_name_is_caught() -> None:
