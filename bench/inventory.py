@@ -23,6 +23,7 @@ from pydantic import (
 
 from bench import profiles
 from bench.errors import ConfigError
+from bench.events import is_secret_key
 from bench.ike import ESP_PROPOSALS, IKE_PROPOSALS
 from bench.knobs import KNOBS
 from bench.operator_pki import PkiConfig
@@ -721,7 +722,6 @@ TAGS = {
     for union in (PowerConfig, ConsoleConfig, WanConfig)
     for m in union.__origin__.__args__  # type: ignore[attr-defined]
 } | {"hems", "console", "shell", "manual"}
-SECRET_KEYS = {"password", "community", "auth_key", "priv_key", "secret", "ca_key_password"}
 
 
 _SHOWN = reprlib.Repr()
@@ -761,7 +761,7 @@ def format_errors(path: Path, err: ValidationError) -> str:
             found = None
         elif e["type"] == "extra_forbidden":
             expected = "unknown key"
-        secret = any(str(p) in SECRET_KEYS for p in e["loc"])
+        secret = any(is_secret_key(str(p)) for p in e["loc"])
         # reprlib: a value built from YAML aliases can be billions of items deep; the line shows its start.
         shown = "" if found is None or isinstance(found, dict) or secret else f" found {_SHOWN.repr(found)};"
         lines.append(f"  {loc}:{shown} {expected}")

@@ -23,15 +23,15 @@ from types import FrameType
 from typing import Any
 
 from bench.errors import BenchError, ConfigError, InfraError
+from bench.events import ConsoleKind, PowerKind, Source, describe
 from bench.inventory import Inventory, Unit, load_inventory
 from bench.timeline import Event, Timeline
 from drivers.config import MOCK_POWER_DRIVERS, build_power, build_shell
 from drivers.errors import DriverError, EquipmentError
 
 ESCAPE = b"\x1d"  # Ctrl-], as in telnet and miniterm
-UP_SOURCES = ("hems", "segw", "dns", "dhcp", "mme", "power")
+UP_SOURCES = (Source.HEMS, Source.SEGW, Source.DNS, Source.DHCP, Source.MME, Source.POWER)
 # Bulky or secret-free-but-long fields that make one event unreadable on one line.
-HIDDEN_FIELDS = {"xml", "params", "body", "transcript"}
 
 
 def add_parsers(sub: Any) -> None:
@@ -415,22 +415,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def format_event(ev: Event, t0: float) -> str:
-    fields = []
-    for key, value in ev.data.items():
-        if key in HIDDEN_FIELDS or isinstance(value, dict) or value is None:
-            continue
-        text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-        if isinstance(value, list | tuple):
-            text = f"[{text}]"
-        fields.append(f"{key}={text if len(text) <= 100 else text[:97] + '...'}")
-    return f"{ev.t - t0:+9.3f}s {ev.source}/{ev.kind} " + " ".join(fields)
+    return f"{ev.t - t0:+9.3f}s {describe(ev, limit=100)}"
 
 
 def _shown(ev: Event, console: bool) -> bool:
-    if ev.source == "power":
-        return ev.kind != "psu-sample"
-    if ev.source == "console":
-        return console or ev.kind == "console-crash"
+    if ev.source == Source.POWER:
+        return ev.kind != PowerKind.PSU_SAMPLE
+    if ev.source == Source.CONSOLE:
+        return console or ev.kind == ConsoleKind.CRASH
     return ev.source in UP_SOURCES
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.capture import Capture, describe
 from bench.errors import ConfigError
+from bench.events import NtpKind, SecurityKind, Source
 from bench.inventory import Inventory
 from bench.network.topology import Topology
 from bench.outer_link import judge
@@ -173,10 +174,10 @@ class Evidence:
             exempt,
         )
         for p in verdict.ntp_queries:
-            tl.add("ntp", "query", at=p.t, peer=p.src, server=p.dst)
+            tl.add(Source.NTP, NtpKind.QUERY, at=p.t, peer=p.src, server=p.dst)
         tl.add(
-            "security",
-            "outer-link",
+            Source.SECURITY,
+            SecurityKind.OUTER_LINK,
             strict=op.outer_link.strict,
             operator=len(verdict.operator),
             allowed=dict(verdict.allowed),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import DeviceError
+from bench.events import describe
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,7 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
     def describe(self, t0: float = 0.0) -> str:
-        details = ", ".join(f"{k}={v}" for k, v in self.data.items() if k not in ("xml",))
-        return f"#{self.seq} +{self.t - t0:.3f}s {self.source}/{self.kind} {details}"
+        return f"#{self.seq} +{self.t - t0:.3f}s {describe(self)}"
 
 
 class Bound(float):

@@ -32,6 +32,7 @@ from aiohttp import web
 from bench import cwmp
 from bench.cwmp import CwmpFault, CwmpParseError, DeviceKey, Envelope, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError, InfraError
+from bench.events import HemsKind, Source
 from bench.hems.auth import Authenticator
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, CrPolicy, connection_request
 from bench.timeline import Bound, Event, Timeline, bound_note
@@ -437,7 +438,7 @@ class Hems:
         )
         result = fut.result(timeout + 5)
         self._event(
-            "connection-request",
+            HemsKind.CONNECTION_REQUEST,
             url,
             serial=unit.serial_number if isinstance(unit, DeviceKey) else unit,
             url=url,
@@ -493,7 +494,11 @@ class Hems:
                     refused = False
                     seen.append(f"HTTP {result.status}, then no session within {timeout:g} s")
                     self._event(
-                        "connection-request-unanswered", result.url, serial=key, waited=float(timeout), **note
+                        HemsKind.CONNECTION_REQUEST_UNANSWERED,
+                        result.url,
+                        serial=key,
+                        waited=float(timeout),
+                        **note,
                     )
             else:
                 refused = True
@@ -567,8 +572,8 @@ class Hems:
                 self._last.pop(device, None)
                 self._last[device] = f"{what} at +{time.time() - self.timeline.t0:.3f}s"
 
-    def _event(self, kind: str, peer: str, **data: Any) -> None:
-        self.timeline.add("hems", kind, hems=self.name, peer=peer, **data)
+    def _event(self, kind: HemsKind, peer: str, **data: Any) -> None:
+        self.timeline.add(Source.HEMS, kind, hems=self.name, peer=peer, **data)
         if next(self._recorded) % FREEZE_EVERY == 0:
             gc.freeze()
 
@@ -606,7 +611,11 @@ class Hems:
                 # Every Inform opens a new session and must authenticate; the rest of it rides on the cookie.
                 check = self.auth.check(request.method, request.path_qs, request.headers.get("Authorization"))
                 if check.user is None:
-                    kind = "auth-challenge" if "no Authorization" in check.reason else "auth-failed"
+                    kind = (
+                        HemsKind.AUTH_CHALLENGE
+                        if "no Authorization" in check.reason
+                        else HemsKind.AUTH_FAILED
+                    )
                     self._event(kind, peer, reason=check.reason, scheme=self.auth.scheme)
                     headers["WWW-Authenticate"] = self.auth.challenge(stale=check.stale)
                     status, out, cookie = 401, b"authentication required\n", None
@@ -615,14 +624,14 @@ class Hems:
             else:
                 status, out, cookie = await self._dispatch(peer, body, session, user)
         except web.HTTPRequestEntityTooLarge as exc:
-            self._event("bad-message", peer, reason=exc.text, size=request.content_length)
+            self._event(HemsKind.BAD_MESSAGE, peer, reason=exc.text, size=request.content_length)
             status, out, cookie = 400, b"bad CWMP message: body too large\n", None
         except _UnreadableBody as exc:
-            self._event("bad-message", peer, reason=str(exc), size=request.content_length)
+            self._event(HemsKind.BAD_MESSAGE, peer, reason=str(exc), size=request.content_length)
             status, out, cookie = 400, f"bad CWMP message: {exc}\n".encode(), None
         except Exception as exc:  # noqa: BLE001 - a bad request must never take the HeMS down
             # The bench's own bug, kept apart from bad-message so it never reads as the unit's fault.
-            self._event("hems-error", peer, reason=repr(exc), size=request.content_length)
+            self._event(HemsKind.HEMS_ERROR, peer, reason=repr(exc), size=request.content_length)
             status, out, cookie = 500, b"internal error\n", None
         except BaseException:
             # Cancelled (the server stopping): the request was still received.
@@ -662,12 +671,12 @@ class Hems:
             if env.method in CPE_REQUESTS:
                 return (*self._on_cpe_request(env, session, peer), None)
         except CwmpParseError as exc:
-            self._event("bad-message", peer, reason=str(exc), size=len(body), serial=serial)
+            self._event(HemsKind.BAD_MESSAGE, peer, reason=str(exc), size=len(body), serial=serial)
             self._note(device, f"a bad message ({exc})")
             return 400, f"bad CWMP message: {exc}\n".encode(), None
         # A CPE request we do not implement: TR-069 answers with ACS fault 8000.
         self._note(device, f"unsupported {env.method}")
-        self._event("unsupported-rpc", peer, serial=serial, method=env.method, id=env.id)
+        self._event(HemsKind.UNSUPPORTED_RPC, peer, serial=serial, method=env.method, id=env.id)
         return (
             FAULT_HTTP_STATUS,
             cwmp.fault(env.ns, env.id, 8000, f"Method not supported: {env.method}"),
@@ -678,7 +687,7 @@ class Hems:
         """What the codec repaired to read a message: the unit's defect, recorded; the message is answered."""
         for defect in env.defects:
             self._event(
-                "defect",
+                HemsKind.DEFECT,
                 peer,
                 serial=device.serial_number if device else None,
                 device=str(device) if device else None,
@@ -711,7 +720,7 @@ class Hems:
         if version is None:
             offered = ",".join(env.supported_versions or ())
             self._event(
-                "version-mismatch",
+                HemsKind.VERSION_MISMATCH,
                 peer,
                 serial=dev.serial_number,
                 offered=offered,
@@ -731,7 +740,7 @@ class Hems:
                     self._cr_urls.pop(key, None)  # newest last
                     self._cr_urls[key] = inform.params[name]
         self._event(
-            "inform",
+            HemsKind.INFORM,
             peer,
             serial=dev.serial_number,
             oui=dev.oui,
@@ -751,7 +760,7 @@ class Hems:
             try:
                 self.on_inform(self, key, codes, inform.params)
             except Exception as exc:  # noqa: BLE001 - a broken script must not break the session
-                self._event("hems-error", peer, serial=dev.serial_number, reason=f"on_inform: {exc!r}")
+                self._event(HemsKind.HEMS_ERROR, peer, serial=dev.serial_number, reason=f"on_inform: {exc!r}")
         with self._lock:
             # A new Inform opens a new session; whatever this unit had before is over.
             old = self._by_device.get(key)
@@ -789,12 +798,12 @@ class Hems:
         session.ended = False  # an empty response lifts HoldRequests: the CPE may go on with its requests
         if session.held:
             self._event(
-                "protocol-violation",
+                HemsKind.PROTOCOL_VIOLATION,
                 peer,
                 serial=serial,
                 reason=f"{env.method} sent while the HeMS had set HoldRequests",
             )
-        self._event("cpe-rpc", peer, serial=serial, method=env.method, id=env.id, **data)
+        self._event(HemsKind.CPE_RPC, peer, serial=serial, method=env.method, id=env.id, **data)
         self._note(session.device, env.method)
         hold = True if session.held else None
         if env.method == "GetRPCMethods":
@@ -818,7 +827,7 @@ class Hems:
         except CwmpParseError as exc:
             # The unit answered, wrongly: the call fails now with what it sent, the session goes on.
             self._event(
-                "bad-message",
+                HemsKind.BAD_MESSAGE,
                 peer,
                 reason=str(exc),
                 serial=serial,
@@ -832,7 +841,7 @@ class Hems:
             return await self._next_or_end(session)
         if isinstance(result, CwmpFault):
             self._event(
-                "rpc-fault",
+                HemsKind.RPC_FAULT,
                 peer,
                 serial=serial,
                 method=call.method,
@@ -845,7 +854,7 @@ class Hems:
             self._note(session.device, f"Fault {result.fault_code} to {call.method}")
         else:
             fields = {k: v for k, v in dataclasses.asdict(result).items() if k != "method"}
-            self._event("rpc-response", peer, serial=serial, method=call.method, id=env.id, **fields)
+            self._event(HemsKind.RPC_RESPONSE, peer, serial=serial, method=call.method, id=env.id, **fields)
             self._note(session.device, env.method)
         session.pending = None
         call.resolve(result)
@@ -867,10 +876,14 @@ class Hems:
             call.id = f"{self.name}-{next(self._ids)}"
             session.pending = call
             self._event(
-                "rpc-sent", session.peer, serial=session.device.serial_number, method=call.method, id=call.id
+                HemsKind.RPC_SENT,
+                session.peer,
+                serial=session.device.serial_number,
+                method=call.method,
+                id=call.id,
             )
             return 200, call.build(session.ns, True if session.held else None)
         session.ended = True
         session.held = False
-        self._event("session-end", session.peer, serial=session.device.serial_number)
+        self._event(HemsKind.SESSION_END, session.peer, serial=session.device.serial_number)
         return self.session_end_status, b""

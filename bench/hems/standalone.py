@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from bench import cwmp
+from bench import cwmp, events
 from bench.errors import ConfigError, DeviceError
 from bench.hems.auth import Authenticator
 from bench.hems.server import DeviceKey, Hems
@@ -100,34 +100,9 @@ def script_hook(rules: list[Rule]) -> Any:
 
 
 def describe(e: Event) -> str:
-    """One line for a HeMS timeline event."""
-    d = e.data
-    who = d.get("serial") or d.get("peer", "?")
-    kind = e.kind
-    if kind == "inform":
-        text = (
-            f"<- Inform [{', '.join(d['events'])}] CWMP {d['cwmp_version']} from {d['peer']}: "
-            f"OUI {d.get('oui') or '?'} ProductClass {d.get('product_class') or '?'} "
-            f"Manufacturer {d.get('manufacturer') or '?'}"
-        )
-    elif kind == "rpc-sent":
-        text = f"-> {d['method']} (ID {d['id']})"
-    elif kind == "rpc-response":
-        rest = {k: v for k, v in d.items() if k not in ("hems", "peer", "serial", "method", "id")}
-        text = f"<- {d['method']}Response {rest}"
-    elif kind == "rpc-fault":
-        text = f"<- Fault {d['fault_code']} ({d['meaning']}) to {d['method']}: {d['fault_string']}"
-        if d.get("param_faults"):
-            text += f" {d['param_faults']}"
-    elif kind == "cpe-rpc":
-        rest = {k: v for k, v in d.items() if k not in ("hems", "peer", "serial", "method", "id")}
-        text = f"<- {d['method']} {rest} -> {d['method']}Response"
-    elif kind == "session-end":
-        text = "-> end of session (empty response)"
-    else:
-        rest = {k: v for k, v in d.items() if k not in ("hems", "peer", "serial")}
-        text = f"!! {kind} {rest}"
-    return f"{datetime.fromtimestamp(e.t).strftime('%H:%M:%S.%f')[:-3]}  {who:<16} {text}"
+    """One line for a HeMS timeline event: its time, the unit, and the bench's one description of it."""
+    who = e.data.get("serial") or e.data.get("peer", "?")
+    return f"{datetime.fromtimestamp(e.t).strftime('%H:%M:%S.%f')[:-3]}  {who:<16} {events.describe(e)}"
 
 
 def add_parser(subparsers: Any) -> None:

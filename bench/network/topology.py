@@ -18,6 +18,7 @@ from typing import Any
 from pyroute2 import IPRoute, netns
 
 from bench.errors import ConfigError, InfraError
+from bench.events import BenchKind, Source
 from bench.hems.auth import Authenticator
 from bench.hems.server import Hems
 from bench.hems.tls import server_context
@@ -158,7 +159,7 @@ class Topology:
         self._services()
         self.timings["services"] = time.monotonic() - t1
         self.timings["up"] = time.monotonic() - t0
-        self.timeline.add("bench", "topology-up", seconds=round(self.timings["up"], 3))
+        self.timeline.add(Source.BENCH, BenchKind.TOPOLOGY_UP, seconds=round(self.timings["up"], 3))
 
     def _new_ns(self, name: str) -> None:
         netns.create(name)
@@ -392,7 +393,10 @@ class Topology:
         cert = self.ca.issue(name or f"wrong-{self.op.initial_hems}")
         self.hems_tls.load_cert_chain(cert.cert, cert.key)
         self.timeline.add(
-            "bench", "hems-cert", hems="initial-hems", name=name or f"wrong-{self.op.initial_hems}"
+            Source.BENCH,
+            BenchKind.HEMS_CERT,
+            hems="initial-hems",
+            name=name or f"wrong-{self.op.initial_hems}",
         )
 
     def _track_pid(self, pid: int | None, comm: str, what: str) -> None:

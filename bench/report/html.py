@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.clauses import Figure
+from bench.events import SecurityKind, Source, describe_json
 from bench.report.ladder import (
     expected_svg,
     first_deviation,
@@ -68,9 +69,8 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
 
-def _details(data: dict[str, Any]) -> str:
-    shown = {k: v for k, v in data.items() if k not in ("xml",)}
-    text = ", ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in shown.items())
+def _details(e: dict[str, Any]) -> str:
+    text = describe_json(e, full=True).split(" ", 1)[-1] if e.get("data") else ""
     return text if len(text) <= 600 else text[:599] + "\u2026"
 
 
@@ -208,7 +208,7 @@ def _test_section(
         rows.append(
             f"<tr id='{anchor}{e['seq']}'{cls}><td>#{e['seq']}</td><td>+{e['t'] - t0:.3f}s</td>"
             f"<td>{escape(e['source'])}</td><td>{escape(e['kind'])}</td>"
-            f"<td class='d'>{escape(_details(e.get('data', {})))}</td></tr>"
+            f"<td class='d'>{escape(_details(e))}</td></tr>"
         )
     outcome = r["outcome"]
     msg = f"<pre class='msg'>{escape(r['message'])}</pre>" if r.get("message") else ""
@@ -234,7 +234,7 @@ def _test_section(
 def _outer_link(events: list[dict[str, Any]]) -> str:
     """The outer-link check's result (TS 33.320): operator packets outside the tunnel, what was allowed,
     and other traffic (a failure only with operator.outer_link.strict)."""
-    found = [e for e in events if e["source"] == "security" and e["kind"] == "outer-link"]
+    found = [e for e in events if e["source"] == Source.SECURITY and e["kind"] == SecurityKind.OUTER_LINK]
     if not found:
         return ""
     d = found[-1].get("data", {})

@@ -11,16 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-SECRET_KEYS = frozenset({"password", "community", "auth_key", "priv_key", "secret", "passphrase"})
+from bench.events import is_secret_key as _is_secret_key
+
 MASK = "[redacted]"
 # A secret shorter than this (an SNMP community such as "private") is masked only as a whole word, so the
 # bench's own names ("private-dns", "test_..._private_network") stay readable; longer ones wherever they occur.
 WORD_ONLY_BELOW = 8
-
-
-def _is_secret_key(name: str) -> bool:
-    low = name.lower()
-    return low in SECRET_KEYS or "password" in low or low.endswith("_secret")
 
 
 def inventory_secrets(obj: Any, key: str = "") -> set[str]:

@@ -14,6 +14,7 @@ import dns.query
 import dns.rdatatype
 
 from bench.errors import InfraError
+from bench.events import DnsKind, Source
 from bench.services.process import Daemon, netns_command
 from bench.timeline import Timeline
 
@@ -111,8 +112,8 @@ class Dnsmasq:
                 log.flush()
                 if m := QUERY.search(line):
                     self.timeline.add(
-                        "dns",
-                        "query",
+                        Source.DNS,
+                        DnsKind.QUERY,
                         dns=self.name,
                         server=self.listen,
                         name=m["name"],
@@ -120,7 +121,7 @@ class Dnsmasq:
                         client=m["client"],
                     )
                 elif m := DHCP.search(line):
-                    self.timeline.add("dhcp", m["what"].lower(), server=self.name, detail=m["rest"])
+                    self.timeline.add(Source.DHCP, m["what"].lower(), server=self.name, detail=m["rest"])
 
     def wait_ready(self, timeout: float) -> None:
         """Ready when it answers a query for one of its own records (a real round trip in its namespace)."""

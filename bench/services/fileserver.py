@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import BasicAuth, web
 
 from bench.errors import InfraError
+from bench.events import FileserverKind, Source
 from bench.hems.tls import server_context
 from bench.pki import CertFiles
 from bench.timeline import Timeline
@@ -86,8 +87,8 @@ class FileServer:
     def local(self, user: str, path: str) -> Path:
         return self.root / (user or ANON) / path.lstrip("/")
 
-    def _event(self, kind: str, **data: Any) -> None:
-        self.timeline.add("fileserver", kind, **data)
+    def _event(self, kind: FileserverKind, **data: Any) -> None:
+        self.timeline.add(Source.FILESERVER, kind, **data)
 
     def _check(self, user: str, password: str) -> bool:
         with self._lock:
@@ -147,7 +148,12 @@ class FileServer:
                 ok = server._check(username, password)
                 if not ok:
                     server._event(
-                        "auth-failed", proto="sftp", path="", user=username, peer=self.peer, status=0
+                        FileserverKind.AUTH_FAILED,
+                        proto="sftp",
+                        path="",
+                        user=username,
+                        peer=self.peer,
+                        status=0,
                     )
                 return ok
 
@@ -184,7 +190,7 @@ class FileServer:
 
                 def on_file_sent(self, file: str) -> None:
                     server._event(
-                        "download",
+                        FileserverKind.DOWNLOAD,
                         proto="ftp",
                         path=self._path(file),
                         user=self.username,
@@ -195,7 +201,7 @@ class FileServer:
 
                 def _uploaded(self, file: str, status: int) -> None:
                     server._event(
-                        "upload",
+                        FileserverKind.UPLOAD,
                         proto="ftp",
                         path=self._path(file),
                         user=self.username,
@@ -213,7 +219,12 @@ class FileServer:
 
                 def on_login_failed(self, username: str, password: str) -> None:
                     server._event(
-                        "auth-failed", proto="ftp", path="", user=username, peer=self.remote_ip, status=530
+                        FileserverKind.AUTH_FAILED,
+                        proto="ftp",
+                        path="",
+                        user=username,
+                        peer=self.remote_ip,
+                        status=530,
                     )
 
             Handler.authorizer = authorizer
@@ -289,15 +300,18 @@ class FileServer:
         common = {"proto": proto, "path": path, "user": user, "peer": peer}
         if not _SAFE.match(path) or ".." in path:
             self._event(
-                "upload" if request.method in ("PUT", "POST") else "download", **common, status=400, bytes=0
+                FileserverKind.UPLOAD if request.method in ("PUT", "POST") else FileserverKind.DOWNLOAD,
+                **common,
+                status=400,
+                bytes=0,
             )
             return web.Response(status=400, text="bad path\n")
         if creds is not None and not self._check(*creds):
-            self._event("auth-failed", **common, status=401)
+            self._event(FileserverKind.AUTH_FAILED, **common, status=401)
             return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="henb-bench files"'})
         if request.method in ("PUT", "POST"):
             if creds is None:
-                self._event("auth-failed", **common, status=401)
+                self._event(FileserverKind.AUTH_FAILED, **common, status=401)
                 return web.Response(
                     status=401, headers={"WWW-Authenticate": 'Basic realm="henb-bench files"'}
                 )
@@ -305,21 +319,21 @@ class FileServer:
             stored = self._unique(self.local(user, path))
             stored.parent.mkdir(parents=True, exist_ok=True)
             stored.write_bytes(data)
-            self._event("upload", **common, status=201, bytes=len(data), stored=str(stored))
+            self._event(FileserverKind.UPLOAD, **common, status=201, bytes=len(data), stored=str(stored))
             return web.Response(status=201)
         if request.method not in ("GET", "HEAD"):
             return web.Response(status=405)
         target = self.local(user, path)
         if not target.is_file():
             if creds is None and any(p.is_file() for p in self.root.glob(f"*/{path.lstrip('/')}")):
-                self._event("auth-failed", **common, status=401)
+                self._event(FileserverKind.AUTH_FAILED, **common, status=401)
                 return web.Response(
                     status=401, headers={"WWW-Authenticate": 'Basic realm="henb-bench files"'}
                 )
-            self._event("download", **common, status=404, bytes=0)
+            self._event(FileserverKind.DOWNLOAD, **common, status=404, bytes=0)
             return web.Response(status=404)
         data = target.read_bytes()
-        self._event("download", **common, status=200, bytes=len(data))
+        self._event(FileserverKind.DOWNLOAD, **common, status=200, bytes=len(data))
         return web.Response(body=data, content_type="application/octet-stream")
 
     @staticmethod
@@ -377,6 +391,6 @@ class _Sftp(_sftp_base()):  # type: ignore[misc]
             "bytes": size,
         }
         if writing:
-            self.fs._event("upload", **data, stored=str(local))
+            self.fs._event(FileserverKind.UPLOAD, **data, stored=str(local))
         else:
-            self.fs._event("download", **data)
+            self.fs._event(FileserverKind.DOWNLOAD, **data)

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from bench import s1ap, sctp
+from bench.events import MmeKind, Source
 from bench.timeline import Timeline
 from drivers.netns import run_in_netns, socket_in_netns
 
@@ -54,21 +55,23 @@ class MmeStandIn:
 
     def _seen(self, src: str, dst: str, pkt: sctp.Packet, at: float | None) -> None:
         if pkt.chunks[0][0] == sctp.INIT:
-            self.timeline.add("mme", "sctp-init", at=at, mode=self.mode, src=src, dst=dst, sport=pkt.sport,
+            self.timeline.add(Source.MME, MmeKind.SCTP_INIT, at=at, mode=self.mode, src=src, dst=dst, sport=pkt.sport,
                               dport=pkt.dport, vtag=pkt.vtag, chunk=sctp.INIT)  # fmt: skip
 
     # -- S1AP, whichever SCTP carries it ---------------------------------------------------------------
     def _answer(self, peer: str, local: str, ppid: int, payload: bytes) -> bytes | None:
         if ppid != s1ap.PPID:
-            self.timeline.add("mme", "sctp-data", peer=peer, ppid=ppid, size=len(payload))
+            self.timeline.add(Source.MME, MmeKind.SCTP_DATA, peer=peer, ppid=ppid, size=len(payload))
             return None
         try:
             msg = s1ap.decode(payload)
         except ValueError as exc:
-            self.timeline.add("mme", "s1ap", direction="uplink", peer=peer, local=local, message="undecodable", error=str(exc),
+            self.timeline.add(Source.MME, MmeKind.S1AP, direction="uplink", peer=peer, local=local, message="undecodable", error=str(exc),
                               hex=payload.hex())  # fmt: skip
             return None
-        self.timeline.add("mme", "s1ap", direction="uplink", peer=peer, local=local, hex=payload.hex(), **msg)
+        self.timeline.add(
+            Source.MME, MmeKind.S1AP, direction="uplink", peer=peer, local=local, hex=payload.hex(), **msg
+        )
         if msg["message"] == "S1SetupRequest":
             if self.failure:
                 reply = s1ap.s1_setup_failure(self.failure, self.time_to_wait)
@@ -79,7 +82,7 @@ class MmeStandIn:
         else:
             return None
         self.timeline.add(
-            "mme", "s1ap", direction="downlink", peer=peer, hex=reply.hex(), **s1ap.decode(reply)
+            Source.MME, MmeKind.S1AP, direction="downlink", peer=peer, hex=reply.hex(), **s1ap.decode(reply)
         )
         return reply
 
@@ -90,9 +93,11 @@ class MmeStandIn:
 
     def _raw_state(self, a: sctp.Association, state: str, reason: str) -> None:
         if state == "established":
-            self.timeline.add("mme", "sctp-up", peer=a.peer, sport=a.peer_port, mode=self.mode)
+            self.timeline.add(Source.MME, MmeKind.SCTP_UP, peer=a.peer, sport=a.peer_port, mode=self.mode)
         elif state in ("closed", "aborted"):
-            self.timeline.add("mme", "sctp-down", peer=a.peer, sport=a.peer_port, state=state, reason=reason)
+            self.timeline.add(
+                Source.MME, MmeKind.SCTP_DOWN, peer=a.peer, sport=a.peer_port, state=state, reason=reason
+            )
 
     # -- kernel SCTP -----------------------------------------------------------------------------------
     def _accept(self) -> None:
@@ -105,7 +110,7 @@ class MmeStandIn:
             except OSError:
                 return
             sctp.kernel_subscribe(conn)
-            self.timeline.add("mme", "sctp-up", peer=peer, sport=port, mode=self.mode)
+            self.timeline.add(Source.MME, MmeKind.SCTP_UP, peer=peer, sport=port, mode=self.mode)
             self._spawn(self._serve_kernel, conn, peer, port)
 
     def _serve_kernel(self, conn: socket.socket, peer: str, port: int) -> None:
@@ -115,12 +120,12 @@ class MmeStandIn:
                     stream, ppid, data = sctp.kernel_recv(conn)
                 except OSError as exc:
                     self.timeline.add(
-                        "mme", "sctp-down", peer=peer, sport=port, state="aborted", reason=str(exc)
+                        Source.MME, MmeKind.SCTP_DOWN, peer=peer, sport=port, state="aborted", reason=str(exc)
                     )
                     return
                 if not data:
                     self.timeline.add(
-                        "mme", "sctp-down", peer=peer, sport=port, state="closed", reason="peer"
+                        Source.MME, MmeKind.SCTP_DOWN, peer=peer, sport=port, state="closed", reason="peer"
                     )
                     return
                 reply = self._answer(peer, conn.getsockname()[0], ppid, data)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import InfraError
+from bench.events import SegwKind, Source
 from bench.ike import ESP_PROPOSALS, IKE_PROPOSALS, ike_id_matches
 from bench.pki import CertFiles
 from bench.services.charon import Charon, close_session
@@ -126,9 +127,9 @@ class SeGW:
                 "unique_id": _s(sa.get("uniqueid")),
             }
             if label == "ike-updown":
-                self.timeline.add("segw", "ike-up" if up else "ike-down", **data)
+                self.timeline.add(Source.SEGW, SegwKind.IKE_UP if up else SegwKind.IKE_DOWN, **data)
             else:
-                self.timeline.add("segw", "child-up" if up else "child-down", **data)
+                self.timeline.add(Source.SEGW, SegwKind.CHILD_UP if up else SegwKind.CHILD_DOWN, **data)
 
     def sas(self) -> list[dict[str, Any]]:
         out = []
@@ -163,8 +164,8 @@ class SeGW:
         self.active_pool = (self.active_pool + 1) % len(self.pools)
         self._load_conn()
         self.timeline.add(
-            "segw",
-            "address-change",
+            Source.SEGW,
+            SegwKind.ADDRESS_CHANGE,
             segw=self.name,
             remote_id=sa["remote_id"],
             old=old,

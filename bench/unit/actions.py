@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
+from bench.events import Source, UnitKind
 from bench.inventory import PLACEHOLDERS, ConsoleAction, ManualAction, ShellAction
 from bench.timeline import Bound, Event
 
@@ -68,7 +69,7 @@ def run_action(
     mark = tl.mark()
     if isinstance(action, ManualAction):
         text = fill(action.instructions, vals, f"{key}.instructions")
-        tl.add("unit", "action", unit=unit.name, action=name, method="manual", sent=text)
+        tl.add(Source.UNIT, UnitKind.ACTION, unit=unit.name, action=name, method="manual", sent=text)
         wait = f"; waiting up to {timeout:g} s ({timeout.key}) for it" if action.expect else ""
         unit.say(f"\nhenb-bench: unit {unit.name} needs the operator ({key} is manual):\n  {text}{wait}\n")
         if action.expect is None:
@@ -79,7 +80,7 @@ def run_action(
             raise InfraError(f"{name} ({key}: manual) not done: {exc}") from None
         return Done(name, key, text, line, mark)
     cmd = fill(action.command, vals, f"{key}.command")
-    tl.add("unit", "action", unit=unit.name, action=name, method=action.method, sent=cmd)
+    tl.add(Source.UNIT, UnitKind.ACTION, unit=unit.name, action=name, method=action.method, sent=cmd)
     if isinstance(action, ConsoleAction):
         with driver_calls():
             unit.console.write(cmd + "\n")
@@ -87,7 +88,7 @@ def run_action(
             line = _console_line(unit, action.expect, timeout, mark, cmd)
         except DeviceError as exc:
             raise DeviceError(f"{name} not confirmed ({key}: console {cmd!r}): {exc}") from None
-        tl.add("unit", "action-confirmed", unit=unit.name, action=name, line=line)
+        tl.add(Source.UNIT, UnitKind.ACTION_CONFIRMED, unit=unit.name, action=name, line=line)
         return Done(name, key, cmd, line, mark)
     if unit.shell is None:  # the inventory requires a shell for a shell action; a unit built without one
         raise ConfigError(f"{key}: method shell needs units.{unit.name}.shell")
@@ -103,7 +104,7 @@ def run_action(
         raise DeviceError(
             f"{name} not confirmed ({key}: shell {cmd!r}, expect {action.expect!r}): output: {tail}"
         )
-    tl.add("unit", "action-confirmed", unit=unit.name, action=name, line=out[-200:])
+    tl.add(Source.UNIT, UnitKind.ACTION_CONFIRMED, unit=unit.name, action=name, line=out[-200:])
     return Done(name, key, cmd, out, mark)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
+from bench.events import Source, UnitKind
 from bench.hems.server import CrPolicy, RpcCall
 from bench.ike import ike_id_matches
 from bench.inventory import Actions, Bounds, ConsoleAction, HemsReset, ManualReset, ShellAction, Unit
@@ -143,7 +144,7 @@ class BenchUnit:
         if to is State.BROKEN:
             raise ConfigError("a unit becomes broken by a failed test; a plan cannot ask for it")
         if self.broken is not None:
-            self._event("recover", reason=self.broken)
+            self._event(UnitKind.RECOVER, reason=self.broken)
             self.broken = None
             self._power_off()
         reach = {
@@ -156,14 +157,14 @@ class BenchUnit:
         with driver_calls():
             reach()
         self._state = to
-        self._event("state", state=to.value)
+        self._event(UnitKind.STATE, state=to.value)
         return self.last_boot
 
     def mark_broken(self, reason: str) -> None:
         """A test failed: whatever it left, the next transition starts with a power cycle."""
         if self.broken is None:
             self.broken = reason
-            self._event("broken", reason=reason)
+            self._event(UnitKind.BROKEN, reason=reason)
 
     def _power_off(self) -> None:
         if self._powered is not False:
@@ -327,7 +328,7 @@ class BenchUnit:
         """Factory reset, the inventory's way (units.NAME.actions.factory_reset); the unit is then booting fresh."""
         how, where = self.cfg.reset
         key = f"units.{self.name}.{where}"
-        self._event("factory-reset", method=how.method)
+        self._event(UnitKind.FACTORY_RESET, method=how.method)
         tl = self.run.timeline
         if isinstance(how, HemsReset):
             self._reset_by_hems(inform, key)
@@ -458,14 +459,14 @@ class BenchUnit:
             with driver_calls():
                 self.power.check(self._powered)
         except InfraError as exc:
-            self._event("health", verdict="infra", error=str(exc))
+            self._event(UnitKind.HEALTH, verdict="infra", error=str(exc))
             raise
         crashes = self.console.crashes
         if len(crashes) > self._crashes_seen:
             self._crashes_seen = len(crashes)
             c = crashes[-1]
             lines = self.console.around(c.index, before=3, after=10)
-            self._event("health", verdict="crash", line=c.line, pattern=c.pattern)
+            self._event(UnitKind.HEALTH, verdict="crash", line=c.line, pattern=c.pattern)
             raise DeviceError(
                 f"unit {self.name} crashed: console line {c.index + 1} {c.line.strip()!r} matches "
                 f"{c.pattern!r} (log {self.console.log_path}):\n  " + "\n  ".join(lines)
@@ -478,7 +479,7 @@ class BenchUnit:
                 self._boot_line = hits[-1]
             elif len(hits) > 1:
                 self._boot_line = hits[-1]
-                self._event("health", verdict="reboot", line=lines[hits[-1]])
+                self._event(UnitKind.HEALTH, verdict="reboot", line=lines[hits[-1]])
                 raise DeviceError(
                     f"unit {self.name} rebooted by itself: boot banner {self._banner.pattern!r} again at console "
                     f"line {hits[-1] + 1} (log {self.console.log_path}):\n  "
@@ -490,7 +491,7 @@ class BenchUnit:
         boot): one more boot banner is this reboot's, not a crash (the console may show it later than the HeMS
         hears of the boot)."""
         self._reboots_asked += 1
-        self._event("reboot", reason=why)
+        self._event(UnitKind.REBOOT, reason=why)
 
     def act(self, action: str, values: dict[str, str] | None = None) -> ActionDone:
         """Run the unit's `action` template (units.NAME.actions.ACTION) with `values` for its placeholders;
@@ -501,8 +502,8 @@ class BenchUnit:
             raise ConfigError(f"{key}: not given; this step needs it (see README, unit actions)")
         return run_action(self, action.replace("_", " "), how, key, self.bounds.step, values)
 
-    def _event(self, kind: str, **data: Any) -> None:
-        self.run.timeline.add("unit", kind, unit=self.name, **data)
+    def _event(self, kind: UnitKind, **data: Any) -> None:
+        self.run.timeline.add(Source.UNIT, kind, unit=self.name, **data)
 
     def close(self) -> None:
         """Off, then everything the unit's kind started."""

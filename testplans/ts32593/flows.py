@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bench.errors import DeviceError
+from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
 from bench.ike import ike_id_matches
 from bench.timeline import Event, Timeline
 
@@ -27,7 +28,7 @@ def is_ip(value: str) -> bool:
 # Sources that report late (dnsmasq's log pipe, charon's VICI events): their `t` is when the bench heard of
 # the event, up to this much after it happened (tens of ms on a quiet host, most of a second on one at load 12
 # on two cores). Order checks against them allow for it, and look for their events only once that has passed.
-LATE_SOURCES = {"dns": 1.0, "segw": 1.0}
+LATE_SOURCES = {Source.DNS: 1.0, Source.SEGW: 1.0}
 
 
 def late_first(tl: Timeline, pred: Pred, since: int) -> Event | None:
@@ -45,8 +46,8 @@ def before(a: Event, b: Event) -> bool:
 
 def dns_query(name: str, server: str | None = None) -> Pred:
     return lambda e: (
-        e.source == "dns"
-        and e.kind == "query"
+        e.source == Source.DNS
+        and e.kind == DnsKind.QUERY
         and e.data["name"] == name
         and (server is None or e.data["dns"] == server)
     )
@@ -54,23 +55,25 @@ def dns_query(name: str, server: str | None = None) -> Pred:
 
 def ike_up(segw: str, remote_id: str) -> Pred:
     return lambda e: (
-        e.source == "segw"
-        and e.kind == "ike-up"
+        e.source == Source.SEGW
+        and e.kind == SegwKind.IKE_UP
         and e.data["segw"] == segw
         and ike_id_matches(remote_id, e.data["remote_id"])
     )
 
 
 def from_hems(hems: str, kind: str | None = None) -> Pred:
-    return lambda e: e.source == "hems" and e.data.get("hems") == hems and (kind is None or e.kind == kind)
+    return lambda e: (
+        e.source == Source.HEMS and e.data.get("hems") == hems and (kind is None or e.kind == kind)
+    )
 
 
 def inform(hems: str, serial: str | None = None, event: str | None = None) -> Pred:
     """An Inform at `hems`; with `serial`, only from that unit. A wrong DeviceId is caught by the DeviceId
     check, so waiting is by peer-independent arrival, not by identity, where the plan says so."""
     return lambda e: (
-        e.source == "hems"
-        and e.kind == "inform"
+        e.source == Source.HEMS
+        and e.kind == HemsKind.INFORM
         and e.data.get("hems") == hems
         and (serial is None or e.data.get("serial") == serial)
         and (event is None or event in e.data.get("events", []))
@@ -78,17 +81,17 @@ def inform(hems: str, serial: str | None = None, event: str | None = None) -> Pr
 
 
 def session_end(hems: str) -> Pred:
-    return lambda e: e.source == "hems" and e.kind == "session-end" and e.data.get("hems") == hems
+    return lambda e: e.source == Source.HEMS and e.kind == HemsKind.SESSION_END and e.data.get("hems") == hems
 
 
 def sctp_init() -> Pred:
-    return lambda e: e.source == "mme" and e.kind == "sctp-init"
+    return lambda e: e.source == Source.MME and e.kind == MmeKind.SCTP_INIT
 
 
 def s1ap(message: str, direction: str = "uplink") -> Pred:
     """An S1AP message at the MME stand-in, by its TS 36.413 name (uplink: from the unit)."""
     return lambda e: (
-        e.source == "mme" and e.kind == "s1ap" and e.data.get("message") == message
+        e.source == Source.MME and e.kind == MmeKind.S1AP and e.data.get("message") == message
         and e.data.get("direction") == direction
     )  # fmt: skip
 
@@ -107,7 +110,7 @@ def segw_refusal(run: BenchRun, segw: str, since: int, ike_id: str | None = None
             others = {
                 str(e.data.get("remote_id"))
                 for e in run.timeline.events(since)
-                if e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == segw
+                if e.source == Source.SEGW and e.kind == SegwKind.IKE_UP and e.data.get("segw") == segw
                 and not ike_id_matches(ike_id, e.data.get("remote_id"))
             }  # fmt: skip
             if others:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bench import clauses as cl
+from bench.events import Source
 from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -65,7 +66,7 @@ def test_discovery_via_initial_hems_in_private_network(
         bounds.step,
         f"an Inform to the Initial HeMS from the unit's inner address {vip}",
         boot.mark,
-        last=lambda e: e.source == "hems",  # what the HeMS saw of the unit: auth failures, bad messages
+        last=lambda e: e.source == Source.HEMS,  # what the HeMS saw of the unit: auth failures, bad messages
     )
     # 1.4-1.5: the Initial HeMS's FQDN was asked of the private DNS, learned over IKE, not the public one.
     if not is_ip(op.initial_hems):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bench import clauses as cl
+from bench.events import HemsKind, Source
 from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -46,7 +47,11 @@ def test_registration_with_serving_hems(
             f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}",
         )
     response = tl.first(
-        lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "serving-hems",
+        lambda e: (
+            e.source == Source.HEMS
+            and e.kind == HemsKind.RPC_RESPONSE
+            and e.data.get("hems") == "serving-hems"
+        ),
         inf.seq,
     )
     assert response is not None, "the HeMS resolved the call but recorded no response event"

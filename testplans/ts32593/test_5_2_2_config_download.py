@@ -16,6 +16,7 @@ import pytest
 from bench import clauses as cl
 from bench import configfile, transfer_faults
 from bench.cwmp import CwmpFault, GpvResult, TransferResult
+from bench.events import BenchKind, FileserverKind, HemsKind, Source
 from bench.hems.server import DeviceKey, Hems, RpcCall
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -28,8 +29,8 @@ USER, PASSWORD = "cm", "cm-download-secret"
 
 def transfer_complete(key: str) -> Any:
     return lambda e: (
-        e.source == "hems"
-        and e.kind == "cpe-rpc"
+        e.source == Source.HEMS
+        and e.kind == HemsKind.CPE_RPC
         and e.data.get("method") == "TransferComplete"
         and (e.data.get("command_key") == key)
     )
@@ -77,13 +78,18 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
         done = steps.wait(step, transfer_complete(key), bound,
                           f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1", mark)  # fmt: skip
         booted = bench_run.timeline.first(
-            lambda e: e.source == "hems" and e.kind == "inform" and "1 BOOT" in e.data.get("events", ()), mark
+            lambda e: (
+                e.source == Source.HEMS and e.kind == HemsKind.INFORM and "1 BOOT" in e.data.get("events", ())
+            ),
+            mark,
         )
         if booted is not None and booted.seq < done.seq:  # it rebooted to apply the file, as TR-069 allows
             bench_run.unit.rebooted_on_request(f"5.2.2: Download {key} applied at boot")
         informs = bench_run.timeline.find(
             lambda e: (
-                e.source == "hems" and e.kind == "inform" and e.data.get("serial") == bench_run.unit.serial
+                e.source == Source.HEMS
+                and e.kind == HemsKind.INFORM
+                and e.data.get("serial") == bench_run.unit.serial
             ),
             mark,
             done.seq,
@@ -135,7 +141,10 @@ def test_configuration_by_file_download(
     done = download(bench_run, steps, "1", fs.url(proto, path), key, len(data), sorted(values),
                     file_type=file_type)  # fmt: skip
     fetched = bench_run.timeline.first(
-        lambda e: e.source == "fileserver" and e.kind == "download" and e.data.get("path") == path, mark
+        lambda e: (
+            e.source == Source.FILESERVER and e.kind == FileserverKind.DOWNLOAD and e.data.get("path") == path
+        ),
+        mark,
     )
     if fetched is None or fetched.data.get("user") != USER:
         seen = steps.describe(fetched) if fetched else "no download of it at the file server"
@@ -215,7 +224,7 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
         elif how == "corrupt":
             data, done_to = corrupted(data)
             note = f" (the bench corrupted {own.path}: {done_to}; units.{unit.name}.config_file.corrupt names none)"
-            bench_run.timeline.add("bench", "corrupted-file", path=str(own.path), how=done_to)
+            bench_run.timeline.add(Source.BENCH, BenchKind.CORRUPTED_FILE, path=str(own.path), how=done_to)
             unit.say(f"henb-bench: 5.2.2 corrupt file: {own.path} {done_to}")
     path = fs.add_file(f"/cm/fail-{how}.cfg", data, USER, PASSWORD)
     url = fs.url("http", "/cm/does-not-exist.cfg" if how == "missing" else path)

@@ -9,6 +9,7 @@ import pytest
 from bench import clauses as cl
 from bench.capture import tcp_syns
 from bench.cwmp import CwmpFault
+from bench.events import SegwKind, Source
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
@@ -35,7 +36,7 @@ def test_inform_after_ipsec_address_change(
         steps.fail("pre", f"SetParameterAttributesResponse to Active notification on {param}",
                    f"fault {attrs.fault_code} {attrs.fault_string}, per parameter {attrs.param_faults}")  # fmt: skip
     old, pool = segw.change_address(unit.ike_id)
-    change = tl.first(lambda e: e.source == "segw" and e.kind == "address-change", evidence.mark)
+    change = tl.first(lambda e: e.source == Source.SEGW and e.kind == SegwKind.ADDRESS_CHANGE, evidence.mark)
     assert change is not None
     up = steps.wait(
         "pre",
@@ -56,7 +57,9 @@ def test_inform_after_ipsec_address_change(
     except AssertionError:
         # Was it sent, but before the change (since the last change, or the boot)?
         prior = [
-            e for e in tl.events(boot.mark, change.seq) if e.source == "segw" and e.kind == "address-change"
+            e
+            for e in tl.events(boot.mark, change.seq)
+            if e.source == Source.SEGW and e.kind == SegwKind.ADDRESS_CHANGE
         ]
         early = tl.first(carries_address, prior[-1].seq if prior else boot.mark, change.seq)
         if early is not None:
@@ -71,7 +74,7 @@ def test_inform_after_ipsec_address_change(
             "1",
             f"an Inform with {VALUE_CHANGE} and {param} within {bounds.address_change_inform:g} s "
             f"of the address change ({old} -> {new})",
-            f"none; {tl.last_seen(change.seq, lambda e: e.source == 'hems')}",
+            f"none; {tl.last_seen(change.seq, lambda e: e.source == Source.HEMS)}",
             change,
         )
     check_device_id(steps, "1", inf, unit.cfg.identity)

@@ -18,6 +18,7 @@ import pytest
 from bench import clauses as cl
 from bench.cwmp import CwmpFault
 from bench.errors import ConfigError, DeviceError, InfraError
+from bench.events import HemsKind, Source
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
@@ -167,7 +168,7 @@ def reports(alarm: Alarm, table: str, kind: str = "NewAlarm") -> object:
     """An Inform at the Serving HeMS carrying a `kind` `table` entry (ExpeditedEvent, QueuedEvent) for it."""
 
     def match(e: Event) -> bool:
-        if e.source != "hems" or e.kind != "inform" or e.data.get("hems") != "serving-hems":
+        if e.source != Source.HEMS or e.kind != HemsKind.INFORM or e.data.get("hems") != "serving-hems":
             return False
         return bool(reported(e, alarm, table, kind))
 
@@ -184,7 +185,7 @@ def mentions(alarm: Alarm) -> object:
     """An Inform carrying any FaultMgmt entry for the alarm."""
 
     def match(e: Event) -> bool:
-        if e.source != "hems" or e.kind != "inform":
+        if e.source != Source.HEMS or e.kind != HemsKind.INFORM:
             return False
         params = e.data.get("params", {})
         tables = ("ExpeditedEvent", "QueuedEvent", "HistoryEvent", "CurrentAlarm")

@@ -10,6 +10,7 @@ import pytest
 from bench import clauses as cl
 from bench import pmfile
 from bench.errors import DeviceError
+from bench.events import FileserverKind, Source
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
@@ -44,11 +45,11 @@ def configure(bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: 
 def uploads(bench_run: BenchRun, proto: str) -> object:
     """An upload into the PM folder, or a refused login as the PM user (FTP and SFTP refuse before any path)."""
     return lambda e: (
-        e.source == "fileserver"
+        e.source == Source.FILESERVER
         and e.data.get("proto") == proto
         and (
-            (e.kind == "upload" and f"/pm-{proto}/" in str(e.data.get("path", "")))
-            or (e.kind == "auth-failed" and e.data.get("user") == USER)
+            (e.kind == FileserverKind.UPLOAD and f"/pm-{proto}/" in str(e.data.get("path", "")))
+            or (e.kind == FileserverKind.AUTH_FAILED and e.data.get("user") == USER)
         )
     )
 
@@ -90,7 +91,7 @@ def test_pm_files_uploaded_at_the_interval(
             since = seen[-1].seq + 1 if seen else mark
             ev = steps.wait("1", uploads(bench_run, proto), 3 * interval + tol,  # type: ignore[arg-type]
                             f"a PM file uploaded over {proto} to the file server", since)  # fmt: skip
-            if ev.kind == "auth-failed" or ev.data.get("user") != USER:
+            if ev.kind == FileserverKind.AUTH_FAILED or ev.data.get("user") != USER:
                 steps.fail("1", f"the upload authenticated as {USER} with the configured password",
                            steps.describe(ev), ev)  # fmt: skip
             problems = pmfile.validate(open(ev.data["stored"], "rb").read())  # noqa: SIM115

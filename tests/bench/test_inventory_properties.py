@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.errors import ConfigError
-from bench.inventory import SECRET_KEYS, load_inventory, parse_inventory
+from bench.events import SECRET_KEYS
+from bench.inventory import load_inventory, parse_inventory
 from tests.hostile import FUZZ, watchdog
 from tests.support import ROOT
 

@@ -296,7 +296,7 @@ def test_format_event_keeps_one_line() -> None:
     ev = tl.add("hems", "inform", hems="initial-hems", serial="X1", events=["0 BOOTSTRAP", "1 BOOT"],
                 params={"a": 1}, xml="<x/>" * 100, reason="r" * 300)  # fmt: skip
     line = format_event(ev, tl.t0)
-    assert "hems/inform hems=initial-hems serial=X1 events=[0 BOOTSTRAP, 1 BOOT]" in line
+    assert "hems/inform <- Inform [0 BOOTSTRAP, 1 BOOT]" in line and "r" * 101 not in line
     assert "params" not in line and "xml" not in line and "\n" not in line and len(line) < 250
 
 

@@ -80,10 +80,10 @@ def test_without_a_script_it_answers_informs_and_ends_sessions():
         assert cpe.empty() == (204, b"")
         text = s.text_with("-> end of session (empty response)", "(empty body)")
         assert (
-            "SN-A             <- Inform [0 BOOTSTRAP, 1 BOOT] CWMP 1.1 from 127.0.0.1: "
+            "SN-A             hems/inform <- Inform [0 BOOTSTRAP, 1 BOOT] CWMP 1.1 from 127.0.0.1: "
             "OUI 00259E ProductClass FAP-1 Manufacturer Acme"
         ) in text
-        assert "SN-A             -> end of session (empty response)" in text
+        assert "SN-A             hems/session-end -> end of session (empty response)" in text
         assert "<cwmp:InformResponse>" in text and "(empty body)" in text  # -v prints the XML
     finally:
         s.close()

@@ -1,0 +1,346 @@
+"""The timeline's vocabulary: every event source, kind and its data keys defined once, the one formatter that
+shows an event to a person (`describe`), and the one set of secret key names nothing may show."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+
+class Source(StrEnum):
+    """Who saw an event."""
+
+    HEMS = "hems"
+    SEGW = "segw"
+    DNS = "dns"
+    DHCP = "dhcp"
+    MME = "mme"
+    FILESERVER = "fileserver"
+    POWER = "power"
+    CONSOLE = "console"
+    UNIT = "unit"
+    BENCH = "bench"
+    NTP = "ntp"
+    SECURITY = "security"
+
+
+class HemsKind(StrEnum):
+    INFORM = "inform"
+    RPC_SENT = "rpc-sent"
+    RPC_RESPONSE = "rpc-response"
+    RPC_FAULT = "rpc-fault"
+    CPE_RPC = "cpe-rpc"
+    SESSION_END = "session-end"
+    AUTH_CHALLENGE = "auth-challenge"
+    AUTH_FAILED = "auth-failed"
+    BAD_MESSAGE = "bad-message"
+    HEMS_ERROR = "hems-error"
+    UNSUPPORTED_RPC = "unsupported-rpc"
+    VERSION_MISMATCH = "version-mismatch"
+    PROTOCOL_VIOLATION = "protocol-violation"
+    DEFECT = "defect"
+    CONNECTION_REQUEST = "connection-request"
+    CONNECTION_REQUEST_UNANSWERED = "connection-request-unanswered"
+
+
+class SegwKind(StrEnum):
+    IKE_UP = "ike-up"
+    IKE_DOWN = "ike-down"
+    CHILD_UP = "child-up"
+    CHILD_DOWN = "child-down"
+    ADDRESS_CHANGE = "address-change"
+
+
+class DnsKind(StrEnum):
+    QUERY = "query"
+
+
+class DhcpKind(StrEnum):
+    DISCOVER = "dhcpdiscover"
+    OFFER = "dhcpoffer"
+    REQUEST = "dhcprequest"
+    ACK = "dhcpack"
+
+
+class MmeKind(StrEnum):
+    SCTP_INIT = "sctp-init"
+    SCTP_UP = "sctp-up"
+    SCTP_DOWN = "sctp-down"
+    SCTP_DATA = "sctp-data"
+    S1AP = "s1ap"
+
+
+class FileserverKind(StrEnum):
+    DOWNLOAD = "download"
+    UPLOAD = "upload"
+    AUTH_FAILED = "auth-failed"
+
+
+class PowerKind(StrEnum):
+    POWER = "power"
+    PSU_SAMPLE = "psu-sample"
+    PSU_FAULT = "psu-fault"
+
+
+class ConsoleKind(StrEnum):
+    LINE = "console-line"
+    CRASH = "console-crash"
+    LOST = "console-lost"
+    REOPENED = "console-reopened"
+
+
+class UnitKind(StrEnum):
+    STATE = "state"
+    BROKEN = "broken"
+    RECOVER = "recover"
+    HEALTH = "health"
+    REBOOT = "reboot"
+    FACTORY_RESET = "factory-reset"
+    ACTION = "action"
+    ACTION_CONFIRMED = "action-confirmed"
+
+
+class BenchKind(StrEnum):
+    TOPOLOGY_UP = "topology-up"
+    HEMS_CERT = "hems-cert"
+    WAN_ATTACHED = "wan-attached"
+    WAN_DETACHED = "wan-detached"
+    CORRUPTED_FILE = "corrupted-file"
+
+
+class NtpKind(StrEnum):
+    QUERY = "query"
+
+
+class SecurityKind(StrEnum):
+    OUTER_LINK = "outer-link"
+
+
+KINDS: dict[Source, type[StrEnum]] = {
+    Source.HEMS: HemsKind,
+    Source.SEGW: SegwKind,
+    Source.DNS: DnsKind,
+    Source.DHCP: DhcpKind,
+    Source.MME: MmeKind,
+    Source.FILESERVER: FileserverKind,
+    Source.POWER: PowerKind,
+    Source.CONSOLE: ConsoleKind,
+    Source.UNIT: UnitKind,
+    Source.BENCH: BenchKind,
+    Source.NTP: NtpKind,
+    Source.SECURITY: SecurityKind,
+}
+
+# Secret key names: an inventory key, event data key or parameter by one of these names is never shown.
+SECRET_KEYS = frozenset(
+    {"password", "community", "auth_key", "priv_key", "secret", "passphrase", "ca_key_password"}
+)
+# Data keys too big for a one-line description (kept in the timeline and the transcripts).
+BULKY_KEYS = frozenset({"xml", "params", "body", "transcript", "hex"})
+
+
+def is_secret_key(name: str) -> bool:
+    """True for a key that names a secret: one of SECRET_KEYS, anything with 'password', or '..._secret'."""
+    low = name.lower()
+    return low in SECRET_KEYS or "password" in low or low.endswith("_secret")
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One (source, kind): its main data keys and what it means."""
+
+    source: Source
+    kind: str
+    keys: tuple[str, ...]
+    description: str
+
+
+def _t(source: Source, kind: StrEnum, keys: str, description: str) -> EventType:
+    return EventType(source, str(kind), tuple(keys.split()), description)
+
+
+S = Source
+_TYPES = [
+    _t(
+        S.HEMS,
+        HemsKind.INFORM,
+        "hems peer serial events cwmp_version oui product_class manufacturer params",
+        "the unit's Inform reached a HeMS",
+    ),  # fmt: skip
+    _t(S.HEMS, HemsKind.RPC_SENT, "hems peer serial method id", "the HeMS sent an RPC to the unit"),
+    _t(S.HEMS, HemsKind.RPC_RESPONSE, "hems peer serial method id", "the unit answered an RPC"),
+    _t(
+        S.HEMS,
+        HemsKind.RPC_FAULT,
+        "hems peer serial method id fault_code fault_string meaning param_faults",
+        "the unit answered an RPC with a Fault",
+    ),  # fmt: skip
+    _t(S.HEMS, HemsKind.CPE_RPC, "hems peer serial method id", "the unit called an RPC of the HeMS"),
+    _t(S.HEMS, HemsKind.SESSION_END, "hems peer serial", "the HeMS ended a CWMP session (empty response)"),
+    _t(
+        S.HEMS,
+        HemsKind.AUTH_CHALLENGE,
+        "hems peer reason scheme",
+        "HTTP 401 to a request without credentials",
+    ),
+    _t(S.HEMS, HemsKind.AUTH_FAILED, "hems peer reason scheme", "HTTP 401 to wrong credentials"),
+    _t(S.HEMS, HemsKind.BAD_MESSAGE, "hems peer reason size", "a request the HeMS could not read"),
+    _t(S.HEMS, HemsKind.HEMS_ERROR, "hems peer reason", "the HeMS itself failed on a request"),
+    _t(
+        S.HEMS,
+        HemsKind.UNSUPPORTED_RPC,
+        "hems peer serial method id",
+        "the unit called an RPC the HeMS lacks",
+    ),
+    _t(S.HEMS, HemsKind.VERSION_MISMATCH, "hems peer serial", "CWMP version the HeMS did not offer"),
+    _t(S.HEMS, HemsKind.PROTOCOL_VIOLATION, "hems peer serial reason", "a CWMP rule the unit broke"),
+    _t(S.HEMS, HemsKind.DEFECT, "hems peer serial reason", "a defect in a message of the unit"),
+    _t(S.HEMS, HemsKind.CONNECTION_REQUEST, "hems peer serial", "the HeMS sent a connection request"),
+    _t(
+        S.HEMS,
+        HemsKind.CONNECTION_REQUEST_UNANSWERED,
+        "hems peer serial",
+        "no session followed a connection request",
+    ),  # fmt: skip
+    _t(S.SEGW, SegwKind.IKE_UP, "segw", "an IKE SA came up at a SeGW"),
+    _t(S.SEGW, SegwKind.IKE_DOWN, "segw", "an IKE SA went down at a SeGW"),
+    _t(S.SEGW, SegwKind.CHILD_UP, "segw", "a CHILD SA came up at a SeGW"),
+    _t(S.SEGW, SegwKind.CHILD_DOWN, "segw", "a CHILD SA went down at a SeGW"),
+    _t(S.SEGW, SegwKind.ADDRESS_CHANGE, "segw", "the bench moved the unit to a new address (MOBIKE)"),
+    _t(S.DNS, DnsKind.QUERY, "dns server name qtype client", "a DNS query reached the public or private DNS"),
+    *(_t(S.DHCP, k, "server detail", f"dnsmasq logged {k.value.upper()}") for k in DhcpKind),
+    _t(S.MME, MmeKind.SCTP_INIT, "mode src dst sport", "an SCTP INIT reached the MME"),
+    _t(S.MME, MmeKind.SCTP_UP, "peer sport mode", "an SCTP association came up"),
+    _t(S.MME, MmeKind.SCTP_DOWN, "peer sport state reason", "an SCTP association went down"),
+    _t(S.MME, MmeKind.SCTP_DATA, "peer ppid size", "SCTP DATA reached the MME"),
+    _t(S.MME, MmeKind.S1AP, "direction peer local message", "an S1AP message, uplink or downlink"),
+    _t(S.FILESERVER, FileserverKind.DOWNLOAD, "status bytes", "the unit fetched a file"),
+    _t(S.FILESERVER, FileserverKind.UPLOAD, "status bytes stored", "the unit uploaded a file"),
+    _t(S.FILESERVER, FileserverKind.AUTH_FAILED, "status", "the file server refused credentials"),
+    _t(S.POWER, PowerKind.POWER, "unit action driver", "the bench switched the unit's power"),
+    _t(S.POWER, PowerKind.PSU_SAMPLE, "unit", "a reading of the bench supply"),
+    _t(S.POWER, PowerKind.PSU_FAULT, "unit", "the bench supply reported a fault"),
+    _t(S.CONSOLE, ConsoleKind.LINE, "unit line", "a line of the unit's console"),
+    _t(S.CONSOLE, ConsoleKind.CRASH, "unit line pattern", "a console line matching a crash pattern"),
+    _t(S.CONSOLE, ConsoleKind.LOST, "unit url error", "the console connection was lost"),
+    _t(S.CONSOLE, ConsoleKind.REOPENED, "unit url", "the console connection was reopened"),
+    _t(S.UNIT, UnitKind.STATE, "unit state", "the unit's lifecycle state changed"),
+    _t(S.UNIT, UnitKind.BROKEN, "unit reason", "the bench marked the unit broken"),
+    _t(S.UNIT, UnitKind.RECOVER, "unit reason", "the bench recovers a broken unit"),
+    _t(S.UNIT, UnitKind.HEALTH, "unit verdict", "a health check found a problem"),
+    _t(S.UNIT, UnitKind.REBOOT, "unit reason", "the bench rebooted the unit"),
+    _t(S.UNIT, UnitKind.FACTORY_RESET, "unit method", "the bench factory-reset the unit"),
+    _t(S.UNIT, UnitKind.ACTION, "unit action method sent", "the bench asked the unit for an action"),
+    _t(S.UNIT, UnitKind.ACTION_CONFIRMED, "unit action line", "the unit confirmed an action"),
+    _t(S.BENCH, BenchKind.TOPOLOGY_UP, "seconds", "the operator network is up"),
+    _t(S.BENCH, BenchKind.HEMS_CERT, "hems name", "the bench changed a HeMS certificate"),
+    _t(S.BENCH, BenchKind.WAN_ATTACHED, "unit ifname netns", "the unit's WAN port joined the bench"),
+    _t(S.BENCH, BenchKind.WAN_DETACHED, "unit ifname netns", "the unit's WAN port left the bench"),
+    _t(S.BENCH, BenchKind.CORRUPTED_FILE, "path how", "a plan corrupted a file the unit will fetch"),
+    _t(S.NTP, NtpKind.QUERY, "peer server", "an NTP query on the outer link"),
+    _t(
+        S.SECURITY,
+        SecurityKind.OUTER_LINK,
+        "strict operator allowed other capture",
+        "the verdict on the outer link's capture",
+    ),  # fmt: skip
+]
+VOCABULARY: dict[tuple[str, str], EventType] = {(str(t.source), t.kind): t for t in _TYPES}
+
+
+def known(source: str, kind: str) -> bool:
+    """True when (source, kind) is in the vocabulary."""
+    return (str(source), str(kind)) in VOCABULARY
+
+
+class _Event(Protocol):
+    @property
+    def source(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def _value(value: Any, limit: int | None) -> str:
+    text = f"[{', '.join(map(str, value))}]" if isinstance(value, list | tuple) else str(value)
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fields(
+    d: Mapping[str, Any],
+    skip: tuple[str, ...] = (),
+    limit: int | None = None,
+    full: bool = False,
+    keep: tuple[str, ...] = (),
+) -> str:
+    if keep:
+        d = {k: d[k] for k in keep if k in d}
+    if full:  # the report's details column: every key but the XML, structures as JSON
+        return ", ".join(
+            f"{k}={v if isinstance(v, str) else json.dumps(v, default=str)}"
+            for k, v in d.items()
+            if k != "xml" and not is_secret_key(k)
+        )
+    return " ".join(
+        f"{k}={_value(v, limit)}"
+        for k, v in d.items()
+        if k not in skip
+        and k not in BULKY_KEYS
+        and not is_secret_key(k)
+        and v is not None
+        and not isinstance(v, dict)
+    )
+
+
+_PEER = ("hems", "peer", "serial", "method", "id")
+
+
+def _rest(d: Mapping[str, Any]) -> dict[str, Any]:
+    """An RPC's own fields (values, status...), as the HeMS console has always shown them."""
+    return {k: v for k, v in d.items() if k not in _PEER and k not in BULKY_KEYS and not is_secret_key(k)}
+
+
+_SUMMARY: dict[tuple[str, str], Callable[[Mapping[str, Any]], str]] = {
+    ("hems", "inform"): lambda d: (
+        f"<- Inform [{', '.join(d.get('events', []))}] CWMP {d.get('cwmp_version', '?')} from {d.get('peer', '?')}: "
+        f"OUI {d.get('oui') or '?'} ProductClass {d.get('product_class') or '?'} "
+        f"Manufacturer {d.get('manufacturer') or '?'}"
+    ),
+    ("hems", "rpc-sent"): lambda d: f"-> {d.get('method')} (ID {d.get('id')})",
+    ("hems", "rpc-response"): lambda d: f"<- {d.get('method')}Response {_rest(d)}",
+    ("hems", "rpc-fault"): lambda d: (
+        f"<- Fault {d.get('fault_code')} ({d.get('meaning')}) to {d.get('method')}: {d.get('fault_string')}"
+        + (f" {d['param_faults']}" if d.get("param_faults") else "")
+    ),
+    ("hems", "cpe-rpc"): lambda d: f"<- {d.get('method')} {_rest(d)} -> {d.get('method')}Response",
+    ("hems", "session-end"): lambda d: "-> end of session (empty response)",
+}
+
+
+def describe(event: _Event, limit: int | None = None, full: bool = False) -> str:
+    """One line for a person: 'source/kind' and what happened (no bulky data, never a secret); `limit` cuts each
+    value to that many characters (the live display); `full` gives every data key but the XML (the report)."""
+    summary = None if full else _SUMMARY.get((str(event.source), str(event.kind)))
+    text = summary(event.data) if summary is not None else _fields(event.data, limit=limit, full=full)
+    if summary is not None and (where := _fields(event.data, limit=limit, keep=("hems", "serial"))):
+        text += f" ({where})"  # which HeMS, which unit
+    return f"{event.source}/{event.kind} {text}".rstrip()
+
+
+def describe_json(event: Mapping[str, Any], full: bool = False) -> str:
+    """`describe` for an event read back from timeline.jsonl (a dict)."""
+    return describe(
+        SimpleNamespace(source=event["source"], kind=event["kind"], data=event.get("data", {})), full=full
+    )
+
+
+def markdown() -> str:
+    """The vocabulary as the Markdown table docs/evidence.md carries."""
+    rows = ["| source | kind | data keys | meaning |", "| --- | --- | --- | --- |"]
+    rows += [f"| `{t.source}` | `{t.kind}` | {', '.join(t.keys)} | {t.description} |" for t in _TYPES]
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,154 @@
+"""The event vocabulary: every emitter and every comparison uses a registered (source, kind), the doc matches the
+definitions, one formatter shows an event, and one set of secret key names hides secrets everywhere."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import bench.inventory
+from bench import events
+from bench.events import SECRET_KEYS, Source, describe, is_secret_key, known
+from bench.hems import standalone
+from bench.opscli import format_event
+from bench.report.redact import inventory_secrets, redactor_for
+from bench.timeline import Timeline
+
+ROOT = Path(__file__).resolve().parents[2]
+# Helpers that add an event of a fixed source with the kind as their first argument.
+KIND_HELPERS = {
+    "bench/hems/server.py": ("_event", "hems"),
+    "bench/services/fileserver.py": ("_event", "fileserver"),
+    "bench/unit/lifecycle.py": ("_event", "unit"),
+    "drivers/console/serial.py": ("_event", "console"),
+    "drivers/wan.py": ("_event", "bench"),
+}
+
+
+def _strings(node: ast.AST) -> list[str]:
+    """The names an argument can take: a literal, a member of bench.events (`Source.HEMS`), either arm of
+    `a if c else b`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        enum = getattr(events, node.value.id, None)
+        return [str(getattr(enum, node.attr))] if enum is not None and hasattr(enum, node.attr) else []
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
+    return []
+
+
+def _sources(root: Path = ROOT) -> list[Path]:
+    return sorted(p for d in ("bench", "drivers", "testplans") for p in (root / d).rglob("*.py"))
+
+
+def _emitted(root: Path = ROOT) -> list[tuple[str, str, str]]:
+    """(where, source, kind) for every `.add(...)` on a timeline or event sink and every kind helper call."""
+    found = []
+    for path in _sources(root):
+        rel = path.relative_to(root).as_posix()
+        helper = KIND_HELPERS.get(rel)
+        for node in ast.walk(ast.parse(path.read_text(), rel)):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            where = f"{rel}:{node.lineno}"
+            owner = ast.unparse(node.func.value)
+            if node.func.attr == "add" and any(w in owner for w in ("timeline", "tl", "events")):
+                if len(node.args) >= 2:
+                    found += [(where, s, k) for s in _strings(node.args[0]) for k in _strings(node.args[1])]
+            elif helper and node.func.attr == helper[0] and node.args:
+                found += [(where, helper[1], k) for k in _strings(node.args[0])]
+    return found
+
+
+def test_every_emitted_event_is_in_the_vocabulary() -> None:
+    emitted = _emitted()
+    assert len(emitted) > 40, "the scan found too few emitters: it no longer recognises them"
+    unknown = [f"{w}: {s}/{k}" for w, s, k in emitted if not known(s, k)]
+    assert not unknown, "events not in bench/events.py: " + "; ".join(unknown)
+
+
+def test_every_compared_source_and_kind_is_in_the_vocabulary() -> None:
+    kinds = {str(k) for enum in events.KINDS.values() for k in enum}
+    bad = []
+    for path in _sources():
+        rel = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(), rel)):
+            if not (isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute)):
+                continue
+            if node.left.attr not in ("source", "kind") or ast.unparse(node.left.value) not in (
+                "e",
+                "ev",
+                "event",
+            ):
+                continue
+            allowed = {str(s) for s in Source} if node.left.attr == "source" else kinds
+            for right in node.comparators:
+                elts = right.elts if isinstance(right, ast.Tuple | ast.Set | ast.List) else [right]
+                bad += [f"{rel}:{node.lineno}: {v}" for e in elts for v in _strings(e) if v not in allowed]
+    assert not bad, "compared names not in bench/events.py: " + "; ".join(bad)
+
+
+def test_the_scan_finds_a_misspelt_emitter(tmp_path: Path) -> None:
+    (tmp_path / "bench/hems").mkdir(parents=True)
+    (tmp_path / "bench/hems/server.py").write_text(
+        'self.timeline.add("hems", "infrom", a=1)\nself._event("sesion-end", peer)\n'
+        'tl.add(Source.SEGW, SegwKind.IKE_UP if up else "ike-dwn")\n'
+    )
+    found = [(s, k) for _, s, k in _emitted(tmp_path) if not known(s, k)]
+    assert found == [("hems", "infrom"), ("hems", "sesion-end"), ("segw", "ike-dwn")]
+
+
+def test_a_wrong_name_is_caught() -> None:
+    assert known("hems", "inform") and known(Source.SEGW, events.SegwKind.ADDRESS_CHANGE)
+    assert not known("hems", "infrom") and not known("sgw", "ike-up")
+
+
+def test_the_doc_lists_the_vocabulary() -> None:
+    doc = (ROOT / "docs/evidence.md").read_text()
+    start = doc.index("<!-- vocabulary: generated by bench.events.markdown() -->\n")
+    body = doc[start:].split("\n", 1)[1]
+    assert body[: body.index("<!-- end of vocabulary -->")] == events.markdown(), (
+        "docs/evidence.md's vocabulary table differs from bench/events.py: paste bench.events.markdown()"
+    )
+
+
+def test_one_formatter_for_the_timeline_up_and_hems() -> None:
+    tl = Timeline()
+    ev = tl.add("hems", "rpc-fault", hems="serving-hems", peer="10.0.0.2", serial="X1", method="Download", id="7",
+                fault_code=9010, meaning="Download failure", fault_string="nope", xml="<x/>")  # fmt: skip
+    line = describe(ev)
+    assert (
+        line
+        == "hems/rpc-fault <- Fault 9010 (Download failure) to Download: nope (hems=serving-hems serial=X1)"
+    )
+    assert ev.describe(tl.t0).endswith(line) and format_event(ev, tl.t0).endswith(line)
+    assert standalone.describe(ev).endswith(line)
+    other = tl.add("mme", "sctp-down", peer="10.0.0.2", reason="r" * 300, body="b")
+    assert describe(other).startswith("mme/sctp-down peer=10.0.0.2 reason=rrr") and "body" not in describe(
+        other
+    )
+    assert len(describe(other, limit=100)) < 140 and len(describe(other)) > 300
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_KEYS) + ["cr_password", "snmp_secret"])
+def test_one_set_of_secret_keys_hides_secrets_everywhere(key: str) -> None:
+    tl = Timeline()
+    ev = tl.add("unit", "action", unit="u", **{key: "hunter2-hunter2"})
+    assert "hunter2" not in describe(ev)
+    inventory = {"units": {"u": {key: "hunter2-hunter2", "serial": "SN-1"}}}
+    assert inventory_secrets(inventory) == {"hunter2-hunter2"}
+    assert redactor_for(inventory).text("sent hunter2-hunter2 to SN-1") == "sent [redacted] to SN-1"
+    assert bench.inventory.is_secret_key is is_secret_key  # the inventory's error messages hide the same keys
+    assert is_secret_key(key) and not is_secret_key("serial") and not is_secret_key("peer")
+
+
+def test_the_report_details_use_the_same_formatter() -> None:
+    from bench.report.html import _details
+
+    line = {"seq": 3, "t": 0.0, "source": "hems", "kind": "inform", "data": {"hems": "initial-hems",
+            "events": ["0 BOOTSTRAP"], "params": {"a": 1}, "xml": "<x/>", "password": "hunter2-hunter2"}}  # fmt: skip
+    text = _details(line)
+    assert text == 'hems=initial-hems, events=["0 BOOTSTRAP"], params={"a": 1}'
