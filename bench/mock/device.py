@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.errors import InfraError
 from bench.inventory import Inventory, Unit
+from bench.knobs import Knob
 from bench.network.netns import netns_inode, pids_in_netns
 from bench.network.state import RunState
 from bench.pki import CertificateAuthority
@@ -51,11 +52,13 @@ class MockDevice:
         exact = ident.ike_id if ident.ike_id and not set("*?[") & set(ident.ike_id) else None
         self.ike_id = unit.mock.ike_id or exact or f"{ident.oui}-{ident.serial_number}.henb"
         knobs = list(unit.mock.misbehave) + list(knobs or [])
-        if "wrong_ike_id" in knobs:
+        if Knob.WRONG_IKE_ID in knobs:
             self.ike_id = f"other-{self.ike_id}"
         # The factory-programmed certificate, from the operator CA or the vendor CA (device_ca); with
         # 'untrusted_cert' from a CA the SeGWs do not trust.
-        cert = (rogue_ca if "untrusted_cert" in knobs else device_ca or ca).issue(self.ike_id, server=False)
+        cert = (rogue_ca if Knob.UNTRUSTED_CERT in knobs else device_ca or ca).issue(
+            self.ike_id, server=False
+        )
         op = inv.operator
         self.config: dict[str, Any] = {
             "name": name,

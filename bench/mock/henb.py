@@ -35,6 +35,7 @@ from aiohttp import web
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bench import configfile, cwmp, pmfile, transfer_faults
+from bench.knobs import Knob
 from bench.mock import dhcp, transfer, vendorfile
 from bench.mock.datamodel import (
     NOTIFY_ACTIVE,
@@ -289,7 +290,7 @@ class MockHeNB:
             raise LookupError(name)
         raise LookupError(name)
 
-    async def lookup(self, name: str, server: str, knob: str) -> str:
+    async def lookup(self, name: str, server: str, knob: Knob) -> str:
         """Resolve like a careful unit, or (with `knob`) use a cached address without asking."""
         if knob in self.knobs:
             ip: str = self.cfg["cached_ips"][name]
@@ -306,7 +307,7 @@ class MockHeNB:
                 "version": "2",
                 "remote_addrs": [segw_ip],
                 "vips": ["0.0.0.0"],
-                "proposals": ["aes256-sha512-modp4096"] if "weak_ike_proposal" in self.knobs else IKE,
+                "proposals": ["aes256-sha512-modp4096"] if Knob.WEAK_IKE_PROPOSAL in self.knobs else IKE,
                 "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg["ike_id"]},
                 "remote": {"auth": "pubkey", "id": segw_id},
                 "children": {
@@ -417,7 +418,7 @@ class MockHeNB:
     def hems_auth(self) -> dict[str, Any]:
         """How this unit answers the HeMS's challenge: ManagementServer.Username/Password, Basic or Digest."""
         user, password = self.model.get(self.ms + "Username"), self.model.get(self.ms + "Password")
-        if "wrong_hems_password" in self.knobs:
+        if Knob.WRONG_HEMS_PASSWORD in self.knobs:
             password += "-wrong"
         if not user or self.cfg.get("hems_auth", "none") == "none":
             return {}
@@ -428,9 +429,9 @@ class MockHeNB:
     def device_id_for(self, phase: str) -> cwmp.DeviceId:
         """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change, ...)."""
         wrong = (
-            "wrong_device_id" in self.knobs
-            or ("wrong_device_id_at_registration" in self.knobs and phase != "discovery")
-            or ("wrong_device_id_on_address_change" in self.knobs and phase == "address-change")
+            Knob.WRONG_DEVICE_ID in self.knobs
+            or (Knob.WRONG_DEVICE_ID_AT_REGISTRATION in self.knobs and phase != "discovery")
+            or (Knob.WRONG_DEVICE_ID_ON_ADDRESS_CHANGE in self.knobs and phase == "address-change")
         )
         return self.wrong_id if wrong else self.device_id
 
@@ -468,7 +469,7 @@ class MockHeNB:
     def tls_for(self, url: str) -> ssl.SSLContext | bool:
         if urlsplit(url).scheme != "https":
             return False
-        if "accept_any_cert" in self.knobs:
+        if Knob.ACCEPT_ANY_CERT in self.knobs:
             return False  # no verification at all
         ctx = ssl.create_default_context(cafile=self.cfg["ca"])
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -539,7 +540,7 @@ class MockHeNB:
                         self.log("cwmp: session ended")
                         return
                 env = cwmp.parse_envelope(reply)
-                if env.method == "Download" and "download_status_0" in self.knobs:
+                if env.method == "Download" and Knob.DOWNLOAD_STATUS_0 in self.knobs:
                     out = await self.download_now(env)
                 else:
                     out = self.handle_rpc(env)
@@ -585,7 +586,7 @@ class MockHeNB:
             for s in plist if plist is not None else []:
                 if (s.findtext("NotificationChange") or "").strip().lower() in ("1", "true"):
                     changes.append((s.findtext("Name") or "", int(s.findtext("Notification") or "0")))
-            if "ignore_notification_attributes" in self.knobs:
+            if Knob.IGNORE_NOTIFICATION_ATTRIBUTES in self.knobs:
                 self.log(f"bug: notification changes acknowledged, not applied: {changes}")
                 return cwmp.response(self.ns, env.id, m)
             self.model.set_attributes(changes)
@@ -651,28 +652,28 @@ class MockHeNB:
             values[pvs.findtext("Name") or ""] = pvs.findtext("Value") or ""
         key = env.body.findtext("ParameterKey") or ""
         reject = {}
-        if "reject_serving_assignment" in self.knobs:
+        if Knob.REJECT_SERVING_ASSIGNMENT in self.knobs:
             reject[self.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
-        if "reject_s1_config" in self.knobs:
+        if Knob.REJECT_S1_CONFIG in self.knobs:
             reject[self.p["s1_far_end"]] = "S1 address refused (mock knob)"
         cr = {
             n: self.model.get(n)
             for n in (self.ms + "ConnectionRequestUsername", self.ms + "ConnectionRequestPassword")
         }
         try:
-            if "spv_not_applied" in self.knobs and self.registered:
+            if Knob.SPV_NOT_APPLIED in self.knobs and self.registered:
                 if faults := self.model.check(values, reject):
                     raise SpvRefused(faults)
                 self.log("bug: SetParameterValues acknowledged but not applied")
                 return cwmp.set_parameter_values_response(self.ns, env.id, 0)
-            self.model.apply(values, key, reject, partial="partial_spv" in self.knobs)
+            self.model.apply(values, key, reject, partial=Knob.PARTIAL_SPV in self.knobs)
         except SpvRefused as exc:
             faults = exc.faults
-            if "bad_spv_fault_codes" in self.knobs:
+            if Knob.BAD_SPV_FAULT_CODES in self.knobs:
                 faults = [(n, 9002, "Internal error") for n, _, _ in faults]
             self.log(f"cwmp: SetParameterValues refused: {faults}")
             return cwmp.fault(self.ns, env.id, 9003, "Invalid arguments", spv_faults=faults)
-        if "ignore_cr_credentials" in self.knobs and set(cr) & set(values):
+        if Knob.IGNORE_CR_CREDENTIALS in self.knobs and set(cr) & set(values):
             for name, value in cr.items():
                 self.model.params[name].value = value
             self.log("bug: connection-request credentials acknowledged, factory ones kept")
@@ -727,7 +728,7 @@ class MockHeNB:
 
     def transfer_done(self, method: str, key: str, code: int, text: str, start: str) -> None:
         self.requests.append(self.transfer_request(key, code, text, start))
-        if "no_m_download_event" in self.knobs and method == "M Download":
+        if Knob.NO_M_DOWNLOAD_EVENT in self.knobs and method == "M Download":
             self.log("bug: reporting the Download without M Download in the Inform")
             self.notify({"7 TRANSFER COMPLETE": ""})
             return
@@ -737,7 +738,7 @@ class MockHeNB:
         """`code` as the TR-069 amendment the unit implements has it (CWMP 1.0: 9010 for most download
         failures); with download_wrong_fault, as the other amendment family has it."""
         amendment = int(self.cfg.get("cwmp_amendment", 2))
-        if "download_wrong_fault" in self.knobs and not upload:
+        if Knob.DOWNLOAD_WRONG_FAULT in self.knobs and not upload:
             return code if amendment <= 1 else transfer_faults.for_amendment(code, 1)
         return transfer_faults.for_amendment(code, amendment, upload)
 
@@ -760,7 +761,7 @@ class MockHeNB:
             ) from None
         faults = self.model.check(values)
         if faults:
-            if "partial_download" in self.knobs:
+            if Knob.PARTIAL_DOWNLOAD in self.knobs:
                 bad = {f[0] for f in faults}
                 for name, value in values.items():
                     if name not in bad:
@@ -790,7 +791,7 @@ class MockHeNB:
             self.log(f"download: failed {code} {exc.text}; nothing applied")
             return cwmp.fault(self.ns, env.id, code, exc.text)
         url = args.get("URL", "")
-        if "transfer_complete_before_apply" in self.knobs:
+        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
             self.log("bug: answered Status 0 (applied) before applying the configuration")
 
             async def later() -> None:
@@ -808,7 +809,7 @@ class MockHeNB:
         key, url = a.get("CommandKey", ""), a.get("URL", "")
         await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
         start = now_iso()
-        if "download_not_fetched" in self.knobs:
+        if Knob.DOWNLOAD_NOT_FETCHED in self.knobs:
             self.log("bug: reporting the download done without fetching it")
             self.transfer_done("M Download", key, 0, "", start)
             return
@@ -819,15 +820,15 @@ class MockHeNB:
             self.log(f"download: failed {code} {exc.text}; nothing applied")
             self.transfer_done("M Download", key, code, exc.text, start)
             return
-        if "transfer_complete_before_apply" in self.knobs:
+        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
             self.transfer_done("M Download", key, 0, "", start)
             self.log("bug: reported TransferComplete before applying the configuration")
             await asyncio.sleep(1.5)
         self.apply_config(values, url)
-        if "transfer_complete_before_apply" in self.knobs:
+        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
             return
-        if {"reboot_on_config_download", "no_transfer_complete_after_reboot"} & self.knobs:
-            if "no_transfer_complete_after_reboot" in self.knobs:
+        if {Knob.REBOOT_ON_CONFIG_DOWNLOAD, Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT} & self.knobs:
+            if Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT in self.knobs:
                 self.log("bug: rebooting to apply the configuration; no TransferComplete after the boot")
             else:
                 self.requests.append(self.transfer_request(key, 0, "", start))
@@ -876,7 +877,7 @@ class MockHeNB:
             self.log(f"alarm: no SupportedAlarm {n} (see `alarm list`)")
             return
         mech = m.get(sup + "ReportingMechanism")
-        if "ignore_reporting_mechanism" in self.knobs:
+        if Knob.IGNORE_REPORTING_MECHANISM in self.knobs:
             mech = "0 Expedited"
         # Each CLI has its own AlarmIdentifier format: nothing but the unit's reports may tell the bench.
         ident = (
@@ -888,7 +889,7 @@ class MockHeNB:
             if m.get(f"{self.fm}CurrentAlarm.{i}.AlarmIdentifier") == ident
         ]
         what = f"{m.get(sup + 'EventType')} / {m.get(sup + 'ProbableCause')}"
-        if mech == "3 Disabled" or "alarm_not_raised" in self.knobs:
+        if mech == "3 Disabled" or Knob.ALARM_NOT_RAISED in self.knobs:
             if mech != "3 Disabled":
                 self.log(f"bug: alarm {n} confirmed on the console, never raised")
             self.alarm_said(action, n, ident, what, mech, "ignored")
@@ -926,14 +927,14 @@ class MockHeNB:
                 )
                 return
             fields.update(NotificationType="ClearedAlarm", PerceivedSeverity="Cleared")
-            if "cleared_alarm_new_identifier" in self.knobs:
+            if Knob.CLEARED_ALARM_NEW_IDENTIFIER in self.knobs:
                 fields["AlarmIdentifier"] = f"{ident}-cleared"
             for i in current:
                 m.delete(f"{self.fm}CurrentAlarm.{i}.")
-        if "alarm_history_not_kept" not in self.knobs:
+        if Knob.ALARM_HISTORY_NOT_KEPT not in self.knobs:
             self.add_event("HistoryEvent", fields)
         where = "HistoryEvent"
-        if "no_alarm_inform" in self.knobs:
+        if Knob.NO_ALARM_INFORM in self.knobs:
             self.log("bug: alarm recorded but never reported to the HeMS")
             mech = mech if mech != "2 Logged" else "3 none"
             if mech in ("0 Expedited", "1 Queued"):
@@ -951,9 +952,9 @@ class MockHeNB:
             if level == 0:
                 where += " (no notification set: not reported)"
             else:
-                at_once = level == NOTIFY_ACTIVE or "queued_alarm_immediate" in self.knobs
+                at_once = level == NOTIFY_ACTIVE or Knob.QUEUED_ALARM_IMMEDIATE in self.knobs
                 self.notify({"4 VALUE CHANGE": ""}, names, at_once)
-        elif mech == "2 Logged" and "logged_alarm_informed" in self.knobs:
+        elif mech == "2 Logged" and Knob.LOGGED_ALARM_INFORMED in self.knobs:
             hist = f"{self.fm}HistoryEvent.{m.instances(self.fm + 'HistoryEvent.')[-1]}."
             self.notify({"4 VALUE CHANGE": ""}, [hist + f for f in EVENT_FIELDS])
         self.alarm_said(action, n, ident, f"{what} / {fields['PerceivedSeverity']}", mech, where)
@@ -984,13 +985,13 @@ class MockHeNB:
         due: dict[int, tuple[tuple[str, ...], float]] = {}
         while True:
             await asyncio.sleep(0.1)
-            if not self.registered or "no_pm_upload" in self.knobs:
+            if not self.registered or Knob.NO_PM_UPLOAD in self.knobs:
                 continue
             now = time.time()
             for i in self.model.instances(self.pm_table):
                 b = f"{self.pm_table}{i}."
                 g = self.model.get
-                enabled = is_true(g(b + "Enable")) or "pm_upload_while_disabled" in self.knobs
+                enabled = is_true(g(b + "Enable")) or Knob.PM_UPLOAD_WHILE_DISABLED in self.knobs
                 url = g(b + "URL")
                 if not enabled or not url:
                     due.pop(i, None)
@@ -998,7 +999,7 @@ class MockHeNB:
                 interval = int(g(b + "PeriodicUploadInterval") or "0")
                 if interval <= 0:
                     continue
-                if "pm_wrong_interval" in self.knobs:
+                if Knob.PM_WRONG_INTERVAL in self.knobs:
                     interval *= 2
                 key = (url, str(interval), g(b + "PeriodicUploadTime"))
                 if i not in due or due[i][0] != key:
@@ -1031,13 +1032,13 @@ class MockHeNB:
             "ERAB.EstabInitSuccNbr": random.randint(1, 5),
         }
         data = pmfile.build(sender, begin, end, counters)
-        if "pm_malformed_file" in self.knobs:
+        if Knob.PM_MALFORMED_FILE in self.knobs:
             data = data.replace(b"fileFooter", b"fileTrailer")
         url = g(base + "URL")
         if url.endswith("/"):
             url += f"A{begin:%Y%m%d.%H%M%S}+0000-{end:%H%M%S}+0000_{sender}.xml"
         user, password = g(base + "Username"), g(base + "Password")
-        if "pm_wrong_credentials" in self.knobs:
+        if Knob.PM_WRONG_CREDENTIALS in self.knobs:
             password += "-wrong"
         try:
             await transfer.put(url, user, password, data, self.resolve_private, Path(self.cfg["ca"]))
@@ -1077,7 +1078,7 @@ class MockHeNB:
                 if request.headers.get("Authorization"):
                     self.log(f"cr: refused from {request.remote}: {result.reason}")
                 return web.Response(status=401, headers={"WWW-Authenticate": auth.challenge(result.stale)})
-            if "cr_rate_limit" in self.knobs and time.monotonic() - accepted[0] < CR_RATE_LIMIT:
+            if Knob.CR_RATE_LIMIT in self.knobs and time.monotonic() - accepted[0] < CR_RATE_LIMIT:
                 self.log(
                     f"cr: refused from {request.remote}: another within {CR_RATE_LIMIT:g} s (rate limit)"
                 )
@@ -1109,7 +1110,7 @@ class MockHeNB:
             self.log(f"ipsec: inner address changed {old} -> {new}")
             if self.s1.target is not None:  # the association was bound to the old address: S1 setup again
                 self.s1_setup(self.s1, *self.s1.target)
-            if "no_inform_after_address_change" in self.knobs or "inform_before_change" in self.knobs:
+            if Knob.NO_INFORM_AFTER_ADDRESS_CHANGE in self.knobs or Knob.INFORM_BEFORE_CHANGE in self.knobs:
                 self.model.changed.pop(self.p["ipsec_address"], None)
                 continue
             if self.address_change is None:
@@ -1131,19 +1132,21 @@ class MockHeNB:
             self.model.set_internal(wan, lease["ip"], notify=False)
         self.log(f"wan: {lease['ip']} via {lease['router']}, dns {lease['dns']}")
         await asyncio.to_thread(self.set_clock, lease["ntp"])
-        if "other_traffic" in self.knobs:
+        if Knob.OTHER_TRAFFIC in self.knobs:
             self.syslog(lease["router"])
         self.charon = Charon("unit", self.workdir / "charon", None, retransmit_timeout=1.0)
         await asyncio.to_thread(self.charon.start)
         ca = Path(self.cfg["ca"]).read_bytes()
         self.charon.load_ca(ca)
         self.charon.load_identity(Path(self.cfg["cert"]).read_bytes(), Path(self.cfg["key"]).read_bytes())
-        if "leak_cleartext" in self.knobs:
+        if Knob.LEAK_CLEARTEXT in self.knobs:
             self.leak()
         await self.cr_server()
         for coro in (self.periodic_loop(), self.pm_loop(), self.address_pump()):
             self.spawn(coro)
-        events = [("1 BOOT", "")] if "no_bootstrap" in self.knobs else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+        events = (
+            [("1 BOOT", "")] if Knob.NO_BOOTSTRAP in self.knobs else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+        )
         if self.load_flash():
             events = [("1 BOOT", "")]
         watching = False
@@ -1151,7 +1154,7 @@ class MockHeNB:
             if self.serving is None:
                 await self.discover(events)
             await self.register(events)
-            if "kernel_panic" in self.knobs:
+            if Knob.KERNEL_PANIC in self.knobs:
                 self.log("Kernel panic - not syncing: Fatal exception in interrupt")
                 await asyncio.Event().wait()
             if not watching:
@@ -1178,7 +1181,7 @@ class MockHeNB:
                 self.wipe_flash()
                 events = (
                     [("1 BOOT", "")]
-                    if "no_bootstrap" in self.knobs
+                    if Knob.NO_BOOTSTRAP in self.knobs
                     else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
                 )
             elif kind == "download":
@@ -1201,7 +1204,7 @@ class MockHeNB:
         ihems_url = self.model.get(self.ms + "URL")
         ihost = urlsplit(ihems_url).hostname or ""
         if self.cfg.get("initial_hems_access") == "public":
-            ihems_ip = await self.lookup(ihost, self.public_dns, "hems_by_ip")
+            ihems_ip = await self.lookup(ihost, self.public_dns, Knob.HEMS_BY_IP)
             if not await self.check_hems_cert(ihems_url, ihems_ip):
                 self.set_state("stuck")
                 await asyncio.Event().wait()
@@ -1209,25 +1212,25 @@ class MockHeNB:
             await self.session(ihems_url, ihems_ip, events, [], "discovery")
         else:
             isegw = self.cfg["initial_segw"]
-            isegw_ip = await self.lookup(isegw, self.public_dns, "segw_by_ip")
+            isegw_ip = await self.lookup(isegw, self.public_dns, Knob.SEGW_BY_IP)
             vip = await asyncio.to_thread(self.ike_up, "initial", isegw_ip, isegw)
             self.set_inner(vip)
             self.log(f"ipsec: tunnel to Initial SeGW up, inner address {vip}")
             private_dns = self.private_dns()
-            if "hems_dns_public" in self.knobs:
+            if Knob.HEMS_DNS_PUBLIC in self.knobs:
                 with contextlib.suppress(LookupError):
                     await self.resolve(ihost, self.public_dns)
-            ihems_ip = await self.lookup(ihost, private_dns, "hems_by_ip")
+            ihems_ip = await self.lookup(ihost, private_dns, Knob.HEMS_BY_IP)
             self.model.changed.clear()
             await self.session(ihems_url, ihems_ip, events, [], "discovery")
         # Steps 4-6: release, drop the first tunnel (private case), Serving SeGW, Serving HeMS.
         ssegw = self.model.get(self.p["serving_segw"])
         shems_url = self.model.get(self.ms + "URL")
-        if "ignore_serving_hems" in self.knobs:
+        if Knob.IGNORE_SERVING_HEMS in self.knobs:
             self.log(f"bug: ignoring the Serving HeMS {shems_url}; staying with {ihems_url}")
             shems_url = ihems_url
             self.model.params[self.ms + "URL"].value = ihems_url
-        if "ignore_serving_assignment" in self.knobs or not ssegw:
+        if Knob.IGNORE_SERVING_ASSIGNMENT in self.knobs or not ssegw:
             self.log("discovery: no Serving SeGW assigned (or ignored); staying with the Initial SeGW")
             self.set_state("stuck")
             await asyncio.Event().wait()
@@ -1242,7 +1245,7 @@ class MockHeNB:
         configured FQDN or IP; a careful unit refuses anything else."""
         parts = urlsplit(url)
         host = parts.hostname or ""
-        if "accept_any_cert" in self.knobs:
+        if Knob.ACCEPT_ANY_CERT in self.knobs:
             self.log(f"tls: not checking the certificate of {host} (accept_any_cert)")
             return True
 
@@ -1275,22 +1278,22 @@ class MockHeNB:
         """5.1.2.2 step 6 and 5.1.3: Serving SeGW, Serving HeMS, then S1 setup toward the far end it gave."""
         assert self.serving is not None and self.public_dns is not None
         ssegw, shems_url = self.serving
-        ssegw_ip = await self.lookup(ssegw, self.public_dns, "serving_segw_by_ip")
+        ssegw_ip = await self.lookup(ssegw, self.public_dns, Knob.SERVING_SEGW_BY_IP)
         vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
-        if "s1_before_registration" in self.knobs:
+        if Knob.S1_BEFORE_REGISTRATION in self.knobs:
             self.s1_setup(self.s1_early, self.cfg["factory_s1"], S1AP_PORT)
             self.log(f"s1: S1 setup to factory address {self.cfg['factory_s1']} before registration")
         self.set_inner(vip)
         self.log(f"ipsec: tunnel to Serving SeGW up, inner address {self.vip}")
         shost = urlsplit(shems_url).hostname or ""
-        if self.cfg.get("initial_hems_access") == "public" and "ignore_serving_hems" in self.knobs:
+        if self.cfg.get("initial_hems_access") == "public" and Knob.IGNORE_SERVING_HEMS in self.knobs:
             shems_ip = await self.resolve(shost, self.public_dns)
         else:
             shems_ip = await self.resolve(shost, self.private_dns())
         self.shems = (shems_url, shems_ip)
         self.set_state("registering")
         first = [("0 BOOTSTRAP", ""), ("1 BOOT", "")] if ("0 BOOTSTRAP", "") in events else events
-        if "no_bootstrap" in self.knobs:
+        if Knob.NO_BOOTSTRAP in self.knobs:
             first = [e for e in first if e[0] != "0 BOOTSTRAP"] or [("1 BOOT", "")]
         self.model.changed.clear()
         requests = list(self.requests) if ("7 TRANSFER COMPLETE", "") in first else None
@@ -1299,16 +1302,16 @@ class MockHeNB:
         )
         self.registered = True
         self.set_state("registered")
-        if "inform_before_change" in self.knobs:
+        if Knob.INFORM_BEFORE_CHANGE in self.knobs:
             # Before S1 setup, so a plan that waits for S1 has seen it before it changes the address.
             await self.session(
                 shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], "address-change"
             )
         s1 = self.model.get(self.p["s1_far_end"]).split(",")[0].strip()
-        if "s1_to_factory_address" in self.knobs:
+        if Knob.S1_TO_FACTORY_ADDRESS in self.knobs:
             s1 = self.cfg["factory_s1"]
-        if s1 and "no_s1_init" not in self.knobs:
-            port = S1AP_PORT + 1 if "s1_wrong_port" in self.knobs else S1AP_PORT
+        if s1 and Knob.NO_S1_INIT not in self.knobs:
+            port = S1AP_PORT + 1 if Knob.S1_WRONG_PORT in self.knobs else S1AP_PORT
             self.s1_setup(self.s1, s1, port)
             self.log(f"s1: S1 setup toward {s1}:{port}")
 
@@ -1342,7 +1345,7 @@ class MockHeNB:
             self.address_change = None
             overrides = (
                 {self.p["ipsec_address"]: old}
-                if old is not None and "old_address_in_inform" in self.knobs
+                if old is not None and Knob.OLD_ADDRESS_IN_INFORM in self.knobs
                 else None
             )
             try:

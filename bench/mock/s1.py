@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 from bench import s1ap, sctp
+from bench.knobs import Knob
 
 
 class S1Client:
@@ -26,9 +27,9 @@ class S1Client:
         self.lock = threading.Lock()
 
     def carried(self, plmn: str, tac: int) -> tuple[str, int]:
-        if "s1_wrong_tac" in self.knobs:
+        if Knob.S1_WRONG_TAC in self.knobs:
             tac = (tac + 1) % 65536
-        if "s1_wrong_plmn" in self.knobs:
+        if Knob.S1_WRONG_PLMN in self.knobs:
             plmn = plmn[:3] + ("99" if plmn[3:] != "99" else "98")
         return plmn, tac
 
@@ -37,7 +38,7 @@ class S1Client:
         self.close()
         self.target = (address, port)
         plmn, tac = self.carried(plmn, tac)
-        request = None if "no_s1_setup" in self.knobs else s1ap.s1_setup_request(enb_id, plmn, tac, name)
+        request = None if Knob.NO_S1_SETUP in self.knobs else s1ap.s1_setup_request(enb_id, plmn, tac, name)
         with self.lock:
             self.sent = (plmn, tac) if request else None
             self.request = request
@@ -57,7 +58,7 @@ class S1Client:
             if self.sent is None or self.sent == (plmn, tac):
                 return
             self.sent = (plmn, tac)
-        if "no_enb_config_update" in self.knobs:
+        if Knob.NO_ENB_CONFIG_UPDATE in self.knobs:
             self.log(f"s1: TAC/PLMN now {tac}/{plmn}, no eNB Configuration Update (mock knob)")
             return
         self._send(s1ap.enb_configuration_update(plmn, tac))
