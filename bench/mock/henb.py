@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import os
 import random
 import shlex
@@ -21,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,12 +30,15 @@ import dns.asyncquery
 import dns.exception
 import dns.message
 import dns.rdatatype
-from aiohttp import web
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bench import configfile, cwmp, pmfile, transfer_faults
+from bench import configfile, cwmp, transfer_faults
+from bench.errors import ConfigError
 from bench.knobs import Knob
-from bench.mock import dhcp, transfer, vendorfile
+from bench.mock import cr_server, dhcp, transfer, vendorfile
+from bench.mock.alarms import Alarms, now_iso
+from bench.mock.config import MockConfig, load
+from bench.mock.cr_server import CR_PORT
 from bench.mock.datamodel import (
     NOTIFY_ACTIVE,
     CwmpError,
@@ -44,43 +46,22 @@ from bench.mock.datamodel import (
     SpvRefused,
     factory,
 )
+from bench.mock.flash import Flash
+from bench.mock.pm import PerfMgmt, is_true
 from bench.mock.s1 import S1Client
 from bench.profiles import mock_profile
 from bench.services.charon import Charon
 
 S1AP_PORT = 36412
-CR_PORT = 7547
-CR_RATE_LIMIT = 3.0  # s: knob cr_rate_limit refuses a connection request this soon after the last accepted
 RETRIES = 6
 RETRY_WAIT = 0.1
 NTP_WAIT = 1.0  # s: how long boot waits for the NTP answer
 ESP = ["aes128gcm16"]
 IKE = ["aes128-sha256-ecp256"]
-EVENT_TABLE_SIZE = 32
-EVENT_FIELDS = (
-    "EventTime",
-    "AlarmIdentifier",
-    "NotificationType",
-    "ManagedObjectInstance",
-    "EventType",
-    "ProbableCause",
-    "SpecificProblem",
-    "PerceivedSeverity",
-    "AdditionalText",
-    "AdditionalInformation",
-)
 HELP = (
     "commands: status | alarm list | alarm raise|clear ID | alarm raise|clear 'EVENT TYPE' 'PROBABLE CAUSE' "
     "['SPECIFIC PROBLEM'] | set NAME VALUE | reboot | factory-reset | help (ID = SupportedAlarm instance number)"
 )
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def is_true(value: str) -> bool:
-    return value.lower() in ("1", "true")
 
 
 class RebootRequested(Exception):
@@ -88,15 +69,15 @@ class RebootRequested(Exception):
 
 
 class MockHeNB:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: MockConfig) -> None:
         self.cfg = cfg
-        self.knobs: set[str] = set(cfg["knobs"])
+        self.knobs: set[str] = {str(k) for k in cfg.knobs}
         # Which CLI its console speaks: the bench's own, or a vendor's (bench/mock/vendor_cli.py).
-        self.dialect: str = cfg.get("console_dialect", "bench")
-        self.ns = cfg["cwmp_ns"]
+        self.dialect: str = cfg.console_dialect
+        self.ns = cfg.cwmp_ns
         # Where this unit keeps what the HeMSs set (its firmware's own data model, not the inventory's profile).
-        self.p = mock_profile(cfg.get("data_model", "device2")).paths.model_dump()
-        self.workdir = Path(cfg["workdir"])
+        self.p = mock_profile(cfg.data_model).paths.model_dump()
+        self.workdir = Path(cfg.workdir)
         self.state = "booting"
         self.vip: str | None = None
         self.public_dns: str | None = None
@@ -105,22 +86,36 @@ class MockHeNB:
         self.t0 = time.monotonic()
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.loop: asyncio.AbstractEventLoop | None = None
-        ident = cfg["identity"]
-        self.identity = ident
+        ident = cfg.identity
+        self.identity = ident.model_dump()
         self.device_id = cwmp.DeviceId(
-            ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"]
+            ident.manufacturer, ident.oui, ident.product_class, ident.serial_number
         )
         self.wrong_id = cwmp.DeviceId(
-            ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"] + "X"
+            ident.manufacturer, ident.oui, ident.product_class, ident.serial_number + "X"
         )
         # The data model: Device:2 or InternetGatewayDevice (TR-262 FAP components); same procedures.
-        self.kind: str = cfg.get("data_model", "device2")
+        self.kind: str = cfg.data_model
         root = "InternetGatewayDevice." if self.kind == "igd" else "Device."
         self.ms = root + "ManagementServer."
         self.fm = root + "FaultMgmt."
         self.pm_table = root + "FAP.PerfMgmt.Config."
         self.model = self.factory_model()
-        self.flash = Path(cfg["flash"]) if cfg.get("flash") else None
+        self.flash = Flash(cfg.flash, self.log)
+        self.pm = PerfMgmt(
+            lambda: self.model,
+            self.pm_table,
+            self.knobs,
+            f"{ident.oui}-{ident.serial_number}",
+            lambda: self.registered,
+            self.spawn,
+            self.resolve_private,
+            Path(cfg.ca),
+            self.log,
+        )
+        self.alarms = Alarms(
+            lambda: self.model, self.fm, self.knobs, self.dialect, ident.serial_number, self.log, self.notify
+        )
         # What the next session reports: event code -> CommandKey, extra parameters, CPE requests.
         self.pending: dict[str, str] = {}
         self.pending_params: list[str] = []
@@ -141,19 +136,19 @@ class MockHeNB:
     def factory_cr(self) -> tuple[str, str]:
         """The connection-request credentials the unit leaves the factory with: the inventory's `own` ones, or a
         vendor default the bench does not know (it learns the HeMS's through SetParameterValues)."""
-        own = self.cfg.get("factory_cr")
+        own = self.cfg.factory_cr
         if own:
-            return own["username"], own["password"]
+            return own.username, own.password
         return "factory", f"cr-{self.device_id.serial_number}-factory"
 
     def factory_model(self) -> DataModel:
         cfg = self.cfg
         m = factory(
-            self.cfg["identity"],
+            self.identity,
             {
-                self.ms + "URL": cfg["initial_hems_url"],
-                self.ms + "Username": cfg.get("hems_username", ""),
-                self.ms + "Password": cfg.get("hems_password", ""),
+                self.ms + "URL": cfg.initial_hems_url,
+                self.ms + "Username": cfg.hems_username,
+                self.ms + "Password": cfg.hems_password,
                 self.ms + "ConnectionRequestUsername": self.factory_cr()[0],
                 self.ms + "ConnectionRequestPassword": self.factory_cr()[1],
             },
@@ -216,18 +211,18 @@ class MockHeNB:
         elif (
             len(words) == 3 and words[0] == "alarm" and words[1] in ("raise", "clear") and words[2].isdigit()
         ):
-            self.alarm(words[1], int(words[2]))
+            self.alarms.alarm(words[1], int(words[2]))
         elif len(words) >= 3 and words[0] == "alarm" and words[1] in ("raise", "clear"):
             try:
                 what = shlex.split(cmd)[2:]
             except ValueError as exc:
                 self.log(f"alarm: cannot read {cmd!r}: {exc}")
                 return
-            found = self.find_alarm(*what[:3]) if 2 <= len(what) <= 3 else None
+            found = self.alarms.find(*what[:3]) if 2 <= len(what) <= 3 else None
             if found is None:
                 self.log(f"alarm: no SupportedAlarm {' / '.join(what)} (see `alarm list`)")
             else:
-                self.alarm(words[1], found)
+                self.alarms.alarm(words[1], found)
         else:
             self.log(f"unknown command: {cmd} ({HELP})")
 
@@ -235,27 +230,16 @@ class MockHeNB:
         """A reboot the unit's console asked for: `factory` wipes its configuration first."""
         if kind == "factory":
             self.serving = None
-            self.wipe_flash()
+            self.flash.wipe()
         self.reboot = (kind, "")
         self.wake.set()
 
-    def find_alarm(self, event_type: str, cause: str, problem: str | None = None) -> int | None:
-        """The SupportedAlarm instance with this EventType and ProbableCause (and SpecificProblem, given)."""
-        for n in self.model.instances(self.fm + "SupportedAlarm."):
-            b, g = f"{self.fm}SupportedAlarm.{n}.", self.model.get
-            if (g(b + "EventType"), g(b + "ProbableCause")) == (event_type, cause) and problem in (
-                None,
-                g(b + "SpecificProblem"),
-            ):
-                return n
-        return None
-
     def dhcp(self) -> dict[str, str]:
-        return dhcp.lease(self.cfg["wan"])
+        return dhcp.lease(self.cfg.wan)
 
     def configure_wan(self, lease: dict[str, str]) -> None:
         # iproute2 rather than pyroute2: four commands once per boot do not need a library in the mock's memory.
-        wan = self.cfg["wan"]
+        wan = self.cfg.wan
         plen = ipaddress.IPv4Network(f"0.0.0.0/{lease['mask']}").prefixlen
         commands = [
             # A unit boots with no address: whatever the previous power-on configured is gone.
@@ -263,7 +247,7 @@ class MockHeNB:
             ["ip", "addr", "add", f"{lease['ip']}/{plen}", "dev", wan],
             ["ip", "route", "replace", "default", "via", lease["router"]],
             # Never send to the operator core in clear while a tunnel is being replaced.
-            *(["ip", "route", "replace", "unreachable", net] for net in self.cfg["protected"]),
+            *(["ip", "route", "replace", "unreachable", net] for net in self.cfg.protected),
         ]
         for argv in commands:
             done = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -293,14 +277,14 @@ class MockHeNB:
     async def lookup(self, name: str, server: str, knob: Knob) -> str:
         """Resolve like a careful unit, or (with `knob`) use a cached address without asking."""
         if knob in self.knobs:
-            ip: str = self.cfg["cached_ips"][name]
+            ip: str = self.cfg.cached_ips[name]
             self.log(f"dns: skipped, using cached IP {ip} for {name}")
             return ip
         return await self.resolve(name, server)
 
     def ike_up(self, name: str, segw_ip: str, segw_id: str) -> str:
         assert self.charon is not None
-        cert = Path(self.cfg["cert"]).read_bytes()
+        cert = Path(self.cfg.cert).read_bytes()
         self.charon.load_conn(
             name,
             {
@@ -308,11 +292,11 @@ class MockHeNB:
                 "remote_addrs": [segw_ip],
                 "vips": ["0.0.0.0"],
                 "proposals": ["aes256-sha512-modp4096"] if Knob.WEAK_IKE_PROPOSAL in self.knobs else IKE,
-                "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg["ike_id"]},
+                "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg.ike_id},
                 "remote": {"auth": "pubkey", "id": segw_id},
                 "children": {
                     name: {
-                        "remote_ts": self.cfg["protected"],
+                        "remote_ts": self.cfg.protected,
                         "esp_proposals": ESP,
                         "close_action": "start",
                         "dpd_action": "restart",
@@ -384,10 +368,10 @@ class MockHeNB:
 
         sendp(
             Ether(dst="ff:ff:ff:ff:ff:ff")
-            / IP(dst=self.cfg["leak_to"])
+            / IP(dst=self.cfg.leak_to)
             / UDP(sport=40000, dport=7547)
             / b"cleartext",
-            iface=self.cfg["wan"],
+            iface=self.cfg.wan,
             verbose=0,
         )
         self.log("bug: sent a cleartext packet to the core")
@@ -420,9 +404,9 @@ class MockHeNB:
         user, password = self.model.get(self.ms + "Username"), self.model.get(self.ms + "Password")
         if Knob.WRONG_HEMS_PASSWORD in self.knobs:
             password += "-wrong"
-        if not user or self.cfg.get("hems_auth", "none") == "none":
+        if not user or self.cfg.hems_auth == "none":
             return {}
-        if self.cfg["hems_auth"] == "basic":
+        if self.cfg.hems_auth == "basic":
             return {"auth": aiohttp.BasicAuth(user, password)}
         return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
 
@@ -471,7 +455,7 @@ class MockHeNB:
             return False
         if Knob.ACCEPT_ANY_CERT in self.knobs:
             return False  # no verification at all
-        ctx = ssl.create_default_context(cafile=self.cfg["ca"])
+        ctx = ssl.create_default_context(cafile=self.cfg.ca)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         return ctx
 
@@ -737,7 +721,7 @@ class MockHeNB:
     def fault_code(self, code: int, upload: bool = False) -> int:
         """`code` as the TR-069 amendment the unit implements has it (CWMP 1.0: 9010 for most download
         failures); with download_wrong_fault, as the other amendment family has it."""
-        amendment = int(self.cfg.get("cwmp_amendment", 2))
+        amendment = int(self.cfg.cwmp_amendment)
         if Knob.DOWNLOAD_WRONG_FAULT in self.knobs and not upload:
             return code if amendment <= 1 else transfer_faults.for_amendment(code, 1)
         return transfer_faults.for_amendment(code, amendment, upload)
@@ -748,7 +732,7 @@ class MockHeNB:
         url = a.get("URL", "")
         self.log(f"download: {url} (user {a.get('Username') or '-'})")
         data = await transfer.fetch(
-            url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg["ca"])
+            url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg.ca)
         )
         size = int(a.get("FileSize") or "0")
         if size and len(data) != size:
@@ -833,7 +817,7 @@ class MockHeNB:
             else:
                 self.requests.append(self.transfer_request(key, 0, "", start))
             self.log("download: rebooting to apply the configuration")
-            self.save_flash()
+            self.flash.save(self.model, self.serving)
             self.reboot = ("download", key)
             self.wake.set()
             return
@@ -860,7 +844,7 @@ class MockHeNB:
                 a.get("Password", ""),
                 data,
                 self.resolve_private,
-                Path(self.cfg["ca"]),
+                Path(self.cfg.ca),
             )
             self.log(f"upload: {len(data)} bytes to {url}")
             self.transfer_done("M Upload", key, 0, "", start)
@@ -870,182 +854,6 @@ class MockHeNB:
             self.transfer_done("M Upload", key, code, exc.text, start)
 
     # -- alarms (TS 32.593 5.3, TR-181 FaultMgmt) ----------------------------------------------------------
-    def alarm(self, action: str, n: int) -> None:
-        m = self.model
-        sup = f"{self.fm}SupportedAlarm.{n}."
-        if sup not in m.objects:
-            self.log(f"alarm: no SupportedAlarm {n} (see `alarm list`)")
-            return
-        mech = m.get(sup + "ReportingMechanism")
-        if Knob.IGNORE_REPORTING_MECHANISM in self.knobs:
-            mech = "0 Expedited"
-        # Each CLI has its own AlarmIdentifier format: nothing but the unit's reports may tell the bench.
-        ident = (
-            f"0x{0x1000 + n:04x}" if self.dialect == "vendor" else f"{self.device_id.serial_number}-alarm-{n}"
-        )
-        current = [
-            i
-            for i in m.instances(self.fm + "CurrentAlarm.")
-            if m.get(f"{self.fm}CurrentAlarm.{i}.AlarmIdentifier") == ident
-        ]
-        what = f"{m.get(sup + 'EventType')} / {m.get(sup + 'ProbableCause')}"
-        if mech == "3 Disabled" or Knob.ALARM_NOT_RAISED in self.knobs:
-            if mech != "3 Disabled":
-                self.log(f"bug: alarm {n} confirmed on the console, never raised")
-            self.alarm_said(action, n, ident, what, mech, "ignored")
-            return
-        t = now_iso()
-        fields = {
-            "EventTime": t,
-            "AlarmIdentifier": ident,
-            "ManagedObjectInstance": m.root + "Services.FAPService.1",
-            "EventType": m.get(sup + "EventType"),
-            "ProbableCause": m.get(sup + "ProbableCause"),
-            "SpecificProblem": m.get(sup + "SpecificProblem"),
-            "AdditionalText": f"raised from the console of {self.device_id.serial_number}",
-            "AdditionalInformation": "",
-        }
-        if action == "raise":
-            if current:
-                vendor = f"% FM: alarm {ident} already asserted"
-                self.log(vendor if self.dialect == "vendor" else f"alarm: {n} is already raised ({ident})")
-                return
-            fields.update(NotificationType="NewAlarm", PerceivedSeverity=m.get(sup + "PerceivedSeverity"))
-            ca = f"{self.fm}CurrentAlarm.{m.add_internal(self.fm + 'CurrentAlarm.')}."
-            # CurrentAlarm has the event's fields but its time and type (it has Raised/ChangedTime instead).
-            for k in EVENT_FIELDS:
-                if k not in ("EventTime", "NotificationType"):
-                    m.params[ca + k].value = fields[k]
-            m.params[ca + "AlarmRaisedTime"].value = t
-            m.params[ca + "AlarmChangedTime"].value = t
-        else:
-            if not current:
-                self.log(
-                    f"% FM: alarm {ident} not active"
-                    if self.dialect == "vendor"
-                    else f"alarm: {n} is not raised"
-                )
-                return
-            fields.update(NotificationType="ClearedAlarm", PerceivedSeverity="Cleared")
-            if Knob.CLEARED_ALARM_NEW_IDENTIFIER in self.knobs:
-                fields["AlarmIdentifier"] = f"{ident}-cleared"
-            for i in current:
-                m.delete(f"{self.fm}CurrentAlarm.{i}.")
-        if Knob.ALARM_HISTORY_NOT_KEPT not in self.knobs:
-            self.add_event("HistoryEvent", fields)
-        where = "HistoryEvent"
-        if Knob.NO_ALARM_INFORM in self.knobs:
-            self.log("bug: alarm recorded but never reported to the HeMS")
-            mech = mech if mech != "2 Logged" else "3 none"
-            if mech in ("0 Expedited", "1 Queued"):
-                where = self.add_event("ExpeditedEvent" if mech == "0 Expedited" else "QueuedEvent", fields)
-        elif mech in ("0 Expedited", "1 Queued"):
-            table = "ExpeditedEvent" if mech == "0 Expedited" else "QueuedEvent"
-            where = entry = self.add_event(table, fields)
-            # TR-181: the new entry's values count as changed; they reach the HeMS as the notification
-            # attributes it set on the table (or its NumberOfEntries) say: Active at once, Passive next Inform.
-            count = f"{self.fm}{table}NumberOfEntries"
-            names = [entry + f for f in EVENT_FIELDS if entry + f in m.params]
-            level = max(m.params[n].notification for n in [*names, count] if n in m.params)
-            if m.params[count].notification:
-                names.append(count)
-            if level == 0:
-                where += " (no notification set: not reported)"
-            else:
-                at_once = level == NOTIFY_ACTIVE or Knob.QUEUED_ALARM_IMMEDIATE in self.knobs
-                self.notify({"4 VALUE CHANGE": ""}, names, at_once)
-        elif mech == "2 Logged" and Knob.LOGGED_ALARM_INFORMED in self.knobs:
-            hist = f"{self.fm}HistoryEvent.{m.instances(self.fm + 'HistoryEvent.')[-1]}."
-            self.notify({"4 VALUE CHANGE": ""}, [hist + f for f in EVENT_FIELDS])
-        self.alarm_said(action, n, ident, f"{what} / {fields['PerceivedSeverity']}", mech, where)
-
-    def alarm_said(self, action: str, n: int, ident: str, what: str, mech: str, where: str) -> None:
-        """The console's confirmation of an alarm command, in the unit's dialect."""
-        if self.dialect == "vendor":
-            verb = "asserted" if action == "raise" else "ceased"
-            self.log(f"FM-OK: alarm {ident} {verb} [{what}] report={mech.split()[-1].lower()}")
-        else:
-            done = "raised" if action == "raise" else "cleared"
-            self.log(f"alarm: {done} {n} {ident} ({what}) via {mech}: {where}")
-
-    def add_event(self, table: str, fields: dict[str, str]) -> str:
-        m = self.model
-        tbl = f"{self.fm}{table}."
-        existing = m.instances(tbl)
-        if len(existing) >= EVENT_TABLE_SIZE:
-            m.delete(f"{tbl}{existing[0]}.")
-        entry = f"{tbl}{m.add_internal(tbl)}."
-        for k in EVENT_FIELDS:
-            if entry + k in m.params:
-                m.params[entry + k].value = fields[k]
-        return entry
-
-    # -- PM file upload (TS 32.593 5.4) ---------------------------------------------------------------------
-    async def pm_loop(self) -> None:
-        due: dict[int, tuple[tuple[str, ...], float]] = {}
-        while True:
-            await asyncio.sleep(0.1)
-            if not self.registered or Knob.NO_PM_UPLOAD in self.knobs:
-                continue
-            now = time.time()
-            for i in self.model.instances(self.pm_table):
-                b = f"{self.pm_table}{i}."
-                g = self.model.get
-                enabled = is_true(g(b + "Enable")) or Knob.PM_UPLOAD_WHILE_DISABLED in self.knobs
-                url = g(b + "URL")
-                if not enabled or not url:
-                    due.pop(i, None)
-                    continue
-                interval = int(g(b + "PeriodicUploadInterval") or "0")
-                if interval <= 0:
-                    continue
-                if Knob.PM_WRONG_INTERVAL in self.knobs:
-                    interval *= 2
-                key = (url, str(interval), g(b + "PeriodicUploadTime"))
-                if i not in due or due[i][0] != key:
-                    due[i] = (key, self.first_upload(now, interval, g(b + "PeriodicUploadTime")))
-                if now >= due[i][1]:
-                    due[i] = (key, due[i][1] + interval)
-                    self.spawn(self.pm_upload(b, interval))
-
-    @staticmethod
-    def first_upload(now: float, interval: int, ref: str) -> float:
-        try:
-            t = datetime.fromisoformat(ref.replace("Z", "+00:00"))
-        except ValueError:
-            t = None
-        if t is None or t.year < 1900:
-            return now + interval
-        r = t.timestamp()
-        k = -(-(now - r) // interval)  # the next multiple at or after now
-        return r + k * interval
-
-    async def pm_upload(self, base: str, interval: int) -> None:
-        g = self.model.get
-        end = datetime.now(UTC).replace(microsecond=0)
-        begin = end - timedelta(seconds=interval)
-        sender = f"{self.device_id.oui}-{self.device_id.serial_number}"
-        counters = {
-            "RRC.ConnEstabAtt": random.randint(10, 50),
-            "RRC.ConnEstabSucc": random.randint(5, 10),
-            "ERAB.EstabInitAttNbr": random.randint(5, 20),
-            "ERAB.EstabInitSuccNbr": random.randint(1, 5),
-        }
-        data = pmfile.build(sender, begin, end, counters)
-        if Knob.PM_MALFORMED_FILE in self.knobs:
-            data = data.replace(b"fileFooter", b"fileTrailer")
-        url = g(base + "URL")
-        if url.endswith("/"):
-            url += f"A{begin:%Y%m%d.%H%M%S}+0000-{end:%H%M%S}+0000_{sender}.xml"
-        user, password = g(base + "Username"), g(base + "Password")
-        if Knob.PM_WRONG_CREDENTIALS in self.knobs:
-            password += "-wrong"
-        try:
-            await transfer.put(url, user, password, data, self.resolve_private, Path(self.cfg["ca"]))
-            self.log(f"pm: uploaded {len(data)} bytes to {url}")
-        except transfer.TransferError as exc:
-            self.log(f"pm: upload to {url} failed: {exc.code} {exc.text}")
-
     # -- periodic Inform and connection requests ----------------------------------------------------------
     async def periodic_loop(self) -> None:
         due: tuple[int, float] | None = None
@@ -1063,36 +871,6 @@ class MockHeNB:
             if time.monotonic() >= due[1]:
                 due = (interval, due[1] + interval)
                 self.notify({"2 PERIODIC": ""})
-
-    async def cr_server(self) -> None:
-        from bench.hems.auth import Authenticator
-
-        auth = Authenticator("digest", {}, realm="henb-bench unit")
-        accepted = [-CR_RATE_LIMIT]  # when the last request was accepted (monotonic)
-
-        async def handle(request: web.Request) -> web.Response:
-            user = self.model.get(self.ms + "ConnectionRequestUsername")
-            auth.users = {user: self.model.get(self.ms + "ConnectionRequestPassword")}
-            result = auth.check(request.method, request.path_qs, request.headers.get("Authorization"))
-            if result.user is None:
-                if request.headers.get("Authorization"):
-                    self.log(f"cr: refused from {request.remote}: {result.reason}")
-                return web.Response(status=401, headers={"WWW-Authenticate": auth.challenge(result.stale)})
-            if Knob.CR_RATE_LIMIT in self.knobs and time.monotonic() - accepted[0] < CR_RATE_LIMIT:
-                self.log(
-                    f"cr: refused from {request.remote}: another within {CR_RATE_LIMIT:g} s (rate limit)"
-                )
-                return web.Response(status=503, headers={"Retry-After": str(int(CR_RATE_LIMIT))})
-            accepted[0] = time.monotonic()
-            self.log(f"cr: connection request from {request.remote}")
-            self.notify({"6 CONNECTION REQUEST": ""})
-            return web.Response(status=200)
-
-        app = web.Application()
-        app.router.add_get("/cr", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "0.0.0.0", CR_PORT).start()
 
     def set_inner(self, vip: str, notify: bool = False) -> None:
         self.vip = vip
@@ -1136,18 +914,19 @@ class MockHeNB:
             self.syslog(lease["router"])
         self.charon = Charon("unit", self.workdir / "charon", None, retransmit_timeout=1.0)
         await asyncio.to_thread(self.charon.start)
-        ca = Path(self.cfg["ca"]).read_bytes()
+        ca = Path(self.cfg.ca).read_bytes()
         self.charon.load_ca(ca)
-        self.charon.load_identity(Path(self.cfg["cert"]).read_bytes(), Path(self.cfg["key"]).read_bytes())
+        self.charon.load_identity(Path(self.cfg.cert).read_bytes(), Path(self.cfg.key).read_bytes())
         if Knob.LEAK_CLEARTEXT in self.knobs:
             self.leak()
-        await self.cr_server()
-        for coro in (self.periodic_loop(), self.pm_loop(), self.address_pump()):
+        await cr_server.serve(lambda: self.model, self.ms, self.knobs, self.log, self.notify)
+        for coro in (self.periodic_loop(), self.pm.run(), self.address_pump()):
             self.spawn(coro)
         events = (
             [("1 BOOT", "")] if Knob.NO_BOOTSTRAP in self.knobs else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
         )
-        if self.load_flash():
+        if (saved := self.flash.load(self.model)) is not None:
+            self.serving = saved
             events = [("1 BOOT", "")]
         watching = False
         while True:
@@ -1178,7 +957,7 @@ class MockHeNB:
             if kind == "factory":
                 self.model = self.factory_model()
                 self.serving = None
-                self.wipe_flash()
+                self.flash.wipe()
                 events = (
                     [("1 BOOT", "")]
                     if Knob.NO_BOOTSTRAP in self.knobs
@@ -1203,7 +982,7 @@ class MockHeNB:
         self.set_state("discovering")
         ihems_url = self.model.get(self.ms + "URL")
         ihost = urlsplit(ihems_url).hostname or ""
-        if self.cfg.get("initial_hems_access") == "public":
+        if self.cfg.initial_hems_access == "public":
             ihems_ip = await self.lookup(ihost, self.public_dns, Knob.HEMS_BY_IP)
             if not await self.check_hems_cert(ihems_url, ihems_ip):
                 self.set_state("stuck")
@@ -1211,7 +990,7 @@ class MockHeNB:
             self.model.changed.clear()
             await self.session(ihems_url, ihems_ip, events, [], "discovery")
         else:
-            isegw = self.cfg["initial_segw"]
+            isegw = self.cfg.initial_segw
             isegw_ip = await self.lookup(isegw, self.public_dns, Knob.SEGW_BY_IP)
             vip = await asyncio.to_thread(self.ike_up, "initial", isegw_ip, isegw)
             self.set_inner(vip)
@@ -1234,11 +1013,11 @@ class MockHeNB:
             self.log("discovery: no Serving SeGW assigned (or ignored); staying with the Initial SeGW")
             self.set_state("stuck")
             await asyncio.Event().wait()
-        if self.cfg.get("initial_hems_access") != "public":
+        if self.cfg.initial_hems_access != "public":
             await asyncio.to_thread(self.ike_down, "initial")
             self.log("ipsec: tunnel to Initial SeGW released")
         self.serving = (ssegw, shems_url)
-        self.save_flash()
+        self.flash.save(self.model, self.serving)
 
     async def check_hems_cert(self, url: str, ip: str) -> bool:
         """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA and name exactly the
@@ -1250,7 +1029,7 @@ class MockHeNB:
             return True
 
         def handshake() -> str | None:
-            ctx = ssl.create_default_context(cafile=self.cfg["ca"])
+            ctx = ssl.create_default_context(cafile=self.cfg.ca)
             try:
                 with (
                     socket.create_connection((ip, parts.port or 443), timeout=5) as raw,
@@ -1281,12 +1060,12 @@ class MockHeNB:
         ssegw_ip = await self.lookup(ssegw, self.public_dns, Knob.SERVING_SEGW_BY_IP)
         vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
         if Knob.S1_BEFORE_REGISTRATION in self.knobs:
-            self.s1_setup(self.s1_early, self.cfg["factory_s1"], S1AP_PORT)
-            self.log(f"s1: S1 setup to factory address {self.cfg['factory_s1']} before registration")
+            self.s1_setup(self.s1_early, self.cfg.factory_s1, S1AP_PORT)
+            self.log(f"s1: S1 setup to factory address {self.cfg.factory_s1} before registration")
         self.set_inner(vip)
         self.log(f"ipsec: tunnel to Serving SeGW up, inner address {self.vip}")
         shost = urlsplit(shems_url).hostname or ""
-        if self.cfg.get("initial_hems_access") == "public" and Knob.IGNORE_SERVING_HEMS in self.knobs:
+        if self.cfg.initial_hems_access == "public" and Knob.IGNORE_SERVING_HEMS in self.knobs:
             shems_ip = await self.resolve(shost, self.public_dns)
         else:
             shems_ip = await self.resolve(shost, self.private_dns())
@@ -1309,7 +1088,7 @@ class MockHeNB:
             )
         s1 = self.model.get(self.p["s1_far_end"]).split(",")[0].strip()
         if Knob.S1_TO_FACTORY_ADDRESS in self.knobs:
-            s1 = self.cfg["factory_s1"]
+            s1 = self.cfg.factory_s1
         if s1 and Knob.NO_S1_INIT not in self.knobs:
             port = S1AP_PORT + 1 if Knob.S1_WRONG_PORT in self.knobs else S1AP_PORT
             self.s1_setup(self.s1, s1, port)
@@ -1375,42 +1154,19 @@ class MockHeNB:
                 return parts[1]
         raise RuntimeError("the SeGW gave no DNS server in the IKE configuration payload")
 
-    # -- flash: the configuration survives power-off ---------------------------------------------------
-    def save_flash(self) -> None:
-        if self.flash is None or self.serving is None:
-            return
-        values = {n: p.value for n, p in self.model.params.items() if p.writable}
-        tmp = self.flash.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"serving": list(self.serving), "values": values}))
-        tmp.replace(self.flash)
-
-    def load_flash(self) -> bool:
-        """Configured before: the Serving SeGW/HeMS and the values set since come back from flash."""
-        if self.flash is None or not self.flash.is_file():
-            return False
-        saved = json.loads(self.flash.read_text())
-        for name, value in saved["values"].items():
-            if name in self.model.params:
-                self.model.params[name].value = value
-        ssegw, shems = saved["serving"]
-        self.serving = (ssegw, shems)
-        self.log(f"flash: configured, Serving SeGW {ssegw}, Serving HeMS {shems}")
-        return True
-
-    def wipe_flash(self) -> None:
-        if self.flash is not None:
-            self.flash.unlink(missing_ok=True)
-            self.log("flash: factory configuration restored")
-
     def shutdown(self) -> None:
-        self.save_flash()
+        self.flash.save(self.model, self.serving)
         self.s1.close()
         if self.charon is not None:
             self.charon.stop()
 
 
 def main() -> None:
-    cfg = json.loads(Path(sys.argv[1]).read_text())
+    try:
+        cfg = load(Path(sys.argv[1]))
+    except ConfigError as exc:  # the bench wrote it wrong: say which field, on the console
+        print(f"mock: {exc}", flush=True)
+        sys.exit(exc.exit_code)
     unit = MockHeNB(cfg)
 
     def on_term(*_: object) -> None:

@@ -7,8 +7,10 @@ import socket
 import threading
 from collections.abc import Callable
 
-from bench import s1ap, sctp
+from bench import sctp
 from bench.knobs import Knob
+
+PPID = 18  # S1AP over SCTP (TS 36.412); bench.s1ap (pycrate) loads only when S1 starts
 
 
 class S1Client:
@@ -35,6 +37,8 @@ class S1Client:
 
     def setup(self, address: str, port: int, enb_id: int, plmn: str, tac: int, name: str) -> None:
         """Open the association and send S1 Setup Request over it (once up); returns at once."""
+        from bench import s1ap
+
         self.close()
         self.target = (address, port)
         plmn, tac = self.carried(plmn, tac)
@@ -49,10 +53,12 @@ class S1Client:
         self.raw = sctp.RawSctp(sock, rto_initial=0.5, rto_max=2.0, max_retrans=8)
         self.assoc = self.raw.connect(address, port, self._data, self._state)
         if request is not None:
-            self.raw.send(self.assoc, s1ap.PPID, request)  # queued until the association is up
+            self.raw.send(self.assoc, PPID, request)  # queued until the association is up
 
     def update(self, plmn: str, tac: int) -> None:
         """After a configuration change: eNB Configuration Update when S1 carries something new."""
+        from bench import s1ap
+
         plmn, tac = self.carried(plmn, tac)
         with self.lock:
             if self.sent is None or self.sent == (plmn, tac):
@@ -66,9 +72,9 @@ class S1Client:
 
     def _send(self, payload: bytes) -> None:
         if self.raw is not None and self.assoc is not None:
-            self.raw.send(self.assoc, s1ap.PPID, payload)
+            self.raw.send(self.assoc, PPID, payload)
         elif self.kernel is not None:
-            sctp.kernel_send(self.kernel, s1ap.PPID, payload)
+            sctp.kernel_send(self.kernel, PPID, payload)
 
     def _state(self, a: sctp.Association, state: str, reason: str) -> None:
         self.log(
@@ -79,6 +85,8 @@ class S1Client:
         self._received(ppid, payload)
 
     def _received(self, ppid: int, payload: bytes) -> None:
+        from bench import s1ap
+
         try:
             msg = s1ap.decode(payload)
         except ValueError as exc:
@@ -101,7 +109,7 @@ class S1Client:
             self.kernel = s
             self._state_kernel(address, port, "established")
             if request is not None:
-                sctp.kernel_send(s, s1ap.PPID, request)
+                sctp.kernel_send(s, PPID, request)
             while True:
                 _, ppid, data = sctp.kernel_recv(s)
                 if not data:
