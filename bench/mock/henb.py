@@ -11,7 +11,6 @@ import contextlib
 import ipaddress
 import os
 import random
-import shlex
 import signal
 import socket
 import ssl
@@ -58,10 +57,6 @@ RETRY_WAIT = 0.1
 NTP_WAIT = 1.0  # s: how long boot waits for the NTP answer
 ESP = ["aes128gcm16"]
 IKE = ["aes128-sha256-ecp256"]
-HELP = (
-    "commands: status | alarm list | alarm raise|clear ID | alarm raise|clear 'EVENT TYPE' 'PROBABLE CAUSE' "
-    "['SPECIFIC PROBLEM'] | set NAME VALUE | reboot | factory-reset | help (ID = SupportedAlarm instance number)"
-)
 
 
 class RebootRequested(Exception):
@@ -171,9 +166,10 @@ class MockHeNB:
 
     def console_reader(self) -> None:
         """The unit's CLI on its serial console."""
+        from bench.mock.bench_cli import bench_command
         from bench.mock.vendor_cli import PROMPT, vendor_command
 
-        handle = self.command
+        handle = lambda cmd: bench_command(self, cmd)  # noqa: E731
         if self.dialect == "vendor":
             sys.stdout.write(PROMPT)
             sys.stdout.flush()
@@ -182,49 +178,6 @@ class MockHeNB:
             cmd = raw.strip()
             if cmd and self.loop is not None:
                 self.loop.call_soon_threadsafe(handle, cmd)
-
-    def command(self, cmd: str) -> None:
-        words = cmd.split()
-        if words == ["status"]:
-            current = len(self.model.instances(self.fm + "CurrentAlarm."))
-            self.log(
-                f"status: state={self.state} inner={self.vip} serial={self.device_id.serial_number} "
-                f"hems={self.model.get(self.ms + 'URL')} alarms={current} knobs={sorted(self.knobs) or 'none'}"
-            )
-        elif words == ["factory-reset"]:
-            self.restart("factory")
-        elif words == ["reboot"]:
-            self.log("reboot: restarting")
-            self.restart("console")
-        elif words == ["help"]:
-            self.log(HELP)
-        elif words == ["alarm", "list"]:
-            for n in self.model.instances(self.fm + "SupportedAlarm."):
-                b = f"{self.fm}SupportedAlarm.{n}."
-                g = self.model.get
-                self.log(
-                    f"alarm {n}: {g(b + 'EventType')} / {g(b + 'ProbableCause')} / {g(b + 'PerceivedSeverity')} "
-                    f"-> {g(b + 'ReportingMechanism')}"
-                )
-        elif len(words) >= 2 and words[0] == "set":
-            self.change(words[1], " ".join(words[2:]))
-        elif (
-            len(words) == 3 and words[0] == "alarm" and words[1] in ("raise", "clear") and words[2].isdigit()
-        ):
-            self.alarms.alarm(words[1], int(words[2]))
-        elif len(words) >= 3 and words[0] == "alarm" and words[1] in ("raise", "clear"):
-            try:
-                what = shlex.split(cmd)[2:]
-            except ValueError as exc:
-                self.log(f"alarm: cannot read {cmd!r}: {exc}")
-                return
-            found = self.alarms.find(*what[:3]) if 2 <= len(what) <= 3 else None
-            if found is None:
-                self.log(f"alarm: no SupportedAlarm {' / '.join(what)} (see `alarm list`)")
-            else:
-                self.alarms.alarm(words[1], found)
-        else:
-            self.log(f"unknown command: {cmd} ({HELP})")
 
     def restart(self, kind: str) -> None:
         """A reboot the unit's console asked for: `factory` wipes its configuration first."""
