@@ -1,74 +1,139 @@
 """Every way the mock unit can be told to misbehave: one knob per check the plans make, documented here only.
 The names are shared by the inventory, the command line, the mock and the twins, so they sit below all of them."""
 
-KNOBS: dict[str, str] = {
-    "no_bootstrap": "first Inform to the Initial HeMS carries 1 BOOT but not 0 BOOTSTRAP",
-    "wrong_device_id": "every Inform carries a wrong SerialNumber in its DeviceId",
-    "wrong_device_id_at_registration": "Informs to the Serving HeMS carry a wrong SerialNumber",
-    "wrong_device_id_on_address_change": "the IP-change Inform carries a wrong SerialNumber",
-    "segw_by_ip": "uses a cached IP for the Initial SeGW instead of asking the public DNS",
-    "serving_segw_by_ip": "uses a cached IP for the Serving SeGW instead of asking the public DNS",
-    "hems_by_ip": "uses a cached IP for the Initial HeMS instead of asking the private DNS",
-    "hems_dns_public": "asks the public DNS for the Initial HeMS before the private one",
-    "untrusted_cert": "presents an IKE certificate from a (vendor) CA the SeGWs do not trust",
-    "wrong_ike_id": "presents an IKE identity (and certificate) other than the inventory's identity.ike_id",
-    "weak_ike_proposal": "proposes only AES256-SHA512-MODP4096 for IKE, outside the default operator.ike_proposals",
-    "reject_serving_assignment": "refuses the SetParameterValues with the Serving SeGW/HeMS (fault 9003/9007)",
-    "ignore_serving_assignment": "accepts the Serving SeGW/HeMS but stays with the Initial SeGW",
-    "reject_s1_config": "refuses the SetParameterValues with the S1 far-end address (fault 9003/9007)",
-    "no_s1_init": "never starts S1 setup after registration",
-    "s1_wrong_port": "sends the S1 SCTP INIT to port 36413 instead of 36412",
-    "no_s1_setup": "opens the SCTP association to the MME but never sends S1 Setup Request",
-    "s1_wrong_tac": "S1 Setup Request (and eNB Configuration Update) carries the configured TAC plus one",
-    "s1_wrong_plmn": "S1 Setup Request carries another MNC than the configured PLMN",
-    "s1_to_factory_address": "starts S1 setup toward its factory MME address instead of the one the HeMS set",
-    "no_enb_config_update": "sends no eNB Configuration Update when the TAC or PLMN changes",
-    "s1_before_registration": "starts S1 setup to its factory MME address before the Serving HeMS configures it",
-    "no_inform_after_address_change": "notices a new inner address but sends no Inform",
-    "ignore_notification_attributes": "acknowledges SetParameterAttributes but keeps each parameter's old notification",
-    "inform_before_change": "sends its IP-change Inform right after registration, and none after the change",
-    "old_address_in_inform": "the IP-change Inform carries the old inner address",
-    "leak_cleartext": "sends one packet to the operator core outside the tunnel, in clear",
-    "other_traffic": "sends a syslog message (UDP 514) to its home gateway in clear at boot (strict outer link)",
-    "accept_any_cert": "5.1.2.3: accepts any TLS certificate from the Initial HeMS (no CA or name check)",
-    "ignore_serving_hems": "keeps talking to the Initial HeMS after discovery instead of the Serving HeMS",
-    "partial_spv": "applies the valid parameters of a refused SetParameterValues",
-    "bad_spv_fault_codes": "answers an invalid SetParameterValues with 9002 for every parameter, not the specific code",
-    "transfer_complete_before_apply": "sends TransferComplete before applying the downloaded configuration",
-    "partial_download": "applies the valid parameters of a refused configuration file",
-    "download_wrong_fault": "reports the download FaultCodes of the other TR-069 amendment family than its "
+from enum import StrEnum
+
+
+class Knob(StrEnum):
+    """A knob's name: the same string in the inventory, on the command line and in the mock."""
+
+    NO_BOOTSTRAP = "no_bootstrap"
+    WRONG_DEVICE_ID = "wrong_device_id"
+    WRONG_DEVICE_ID_AT_REGISTRATION = "wrong_device_id_at_registration"
+    WRONG_DEVICE_ID_ON_ADDRESS_CHANGE = "wrong_device_id_on_address_change"
+    SEGW_BY_IP = "segw_by_ip"
+    SERVING_SEGW_BY_IP = "serving_segw_by_ip"
+    HEMS_BY_IP = "hems_by_ip"
+    HEMS_DNS_PUBLIC = "hems_dns_public"
+    UNTRUSTED_CERT = "untrusted_cert"
+    WRONG_IKE_ID = "wrong_ike_id"
+    WEAK_IKE_PROPOSAL = "weak_ike_proposal"
+    REJECT_SERVING_ASSIGNMENT = "reject_serving_assignment"
+    IGNORE_SERVING_ASSIGNMENT = "ignore_serving_assignment"
+    REJECT_S1_CONFIG = "reject_s1_config"
+    NO_S1_INIT = "no_s1_init"
+    S1_WRONG_PORT = "s1_wrong_port"
+    NO_S1_SETUP = "no_s1_setup"
+    S1_WRONG_TAC = "s1_wrong_tac"
+    S1_WRONG_PLMN = "s1_wrong_plmn"
+    S1_TO_FACTORY_ADDRESS = "s1_to_factory_address"
+    NO_ENB_CONFIG_UPDATE = "no_enb_config_update"
+    S1_BEFORE_REGISTRATION = "s1_before_registration"
+    NO_INFORM_AFTER_ADDRESS_CHANGE = "no_inform_after_address_change"
+    IGNORE_NOTIFICATION_ATTRIBUTES = "ignore_notification_attributes"
+    INFORM_BEFORE_CHANGE = "inform_before_change"
+    OLD_ADDRESS_IN_INFORM = "old_address_in_inform"
+    LEAK_CLEARTEXT = "leak_cleartext"
+    OTHER_TRAFFIC = "other_traffic"
+    ACCEPT_ANY_CERT = "accept_any_cert"
+    IGNORE_SERVING_HEMS = "ignore_serving_hems"
+    PARTIAL_SPV = "partial_spv"
+    BAD_SPV_FAULT_CODES = "bad_spv_fault_codes"
+    TRANSFER_COMPLETE_BEFORE_APPLY = "transfer_complete_before_apply"
+    PARTIAL_DOWNLOAD = "partial_download"
+    DOWNLOAD_WRONG_FAULT = "download_wrong_fault"
+    NO_TRANSFER_COMPLETE_AFTER_REBOOT = "no_transfer_complete_after_reboot"
+    NO_M_DOWNLOAD_EVENT = "no_m_download_event"
+    DOWNLOAD_STATUS_0 = "download_status_0"
+    REBOOT_ON_CONFIG_DOWNLOAD = "reboot_on_config_download"
+    IGNORE_REPORTING_MECHANISM = "ignore_reporting_mechanism"
+    QUEUED_ALARM_IMMEDIATE = "queued_alarm_immediate"
+    LOGGED_ALARM_INFORMED = "logged_alarm_informed"
+    NO_PM_UPLOAD = "no_pm_upload"
+    PM_WRONG_INTERVAL = "pm_wrong_interval"
+    PM_UPLOAD_WHILE_DISABLED = "pm_upload_while_disabled"
+    PM_MALFORMED_FILE = "pm_malformed_file"
+    PM_WRONG_CREDENTIALS = "pm_wrong_credentials"
+    SPV_NOT_APPLIED = "spv_not_applied"
+    NO_ALARM_INFORM = "no_alarm_inform"
+    CLEARED_ALARM_NEW_IDENTIFIER = "cleared_alarm_new_identifier"
+    ALARM_NOT_RAISED = "alarm_not_raised"
+    ALARM_HISTORY_NOT_KEPT = "alarm_history_not_kept"
+    DOWNLOAD_NOT_FETCHED = "download_not_fetched"
+    WRONG_HEMS_PASSWORD = "wrong_hems_password"
+    IGNORE_CR_CREDENTIALS = "ignore_cr_credentials"
+    CR_RATE_LIMIT = "cr_rate_limit"
+    KERNEL_PANIC = "kernel_panic"
+
+
+KNOBS: dict[Knob, str] = {
+    Knob.NO_BOOTSTRAP: "first Inform to the Initial HeMS carries 1 BOOT but not 0 BOOTSTRAP",
+    Knob.WRONG_DEVICE_ID: "every Inform carries a wrong SerialNumber in its DeviceId",
+    Knob.WRONG_DEVICE_ID_AT_REGISTRATION: "Informs to the Serving HeMS carry a wrong SerialNumber",
+    Knob.WRONG_DEVICE_ID_ON_ADDRESS_CHANGE: "the IP-change Inform carries a wrong SerialNumber",
+    Knob.SEGW_BY_IP: "uses a cached IP for the Initial SeGW instead of asking the public DNS",
+    Knob.SERVING_SEGW_BY_IP: "uses a cached IP for the Serving SeGW instead of asking the public DNS",
+    Knob.HEMS_BY_IP: "uses a cached IP for the Initial HeMS instead of asking the private DNS",
+    Knob.HEMS_DNS_PUBLIC: "asks the public DNS for the Initial HeMS before the private one",
+    Knob.UNTRUSTED_CERT: "presents an IKE certificate from a (vendor) CA the SeGWs do not trust",
+    Knob.WRONG_IKE_ID: "presents an IKE identity (and certificate) other than the inventory's identity.ike_id",
+    Knob.WEAK_IKE_PROPOSAL: "proposes only AES256-SHA512-MODP4096 for IKE, outside the default operator.ike_proposals",
+    Knob.REJECT_SERVING_ASSIGNMENT: "refuses the SetParameterValues with the Serving SeGW/HeMS (fault 9003/9007)",
+    Knob.IGNORE_SERVING_ASSIGNMENT: "accepts the Serving SeGW/HeMS but stays with the Initial SeGW",
+    Knob.REJECT_S1_CONFIG: "refuses the SetParameterValues with the S1 far-end address (fault 9003/9007)",
+    Knob.NO_S1_INIT: "never starts S1 setup after registration",
+    Knob.S1_WRONG_PORT: "sends the S1 SCTP INIT to port 36413 instead of 36412",
+    Knob.NO_S1_SETUP: "opens the SCTP association to the MME but never sends S1 Setup Request",
+    Knob.S1_WRONG_TAC: "S1 Setup Request (and eNB Configuration Update) carries the configured TAC plus one",
+    Knob.S1_WRONG_PLMN: "S1 Setup Request carries another MNC than the configured PLMN",
+    Knob.S1_TO_FACTORY_ADDRESS: "starts S1 setup toward its factory MME address instead of the one the HeMS set",
+    Knob.NO_ENB_CONFIG_UPDATE: "sends no eNB Configuration Update when the TAC or PLMN changes",
+    Knob.S1_BEFORE_REGISTRATION: "starts S1 setup to its factory MME address before the Serving HeMS configures it",
+    Knob.NO_INFORM_AFTER_ADDRESS_CHANGE: "notices a new inner address but sends no Inform",
+    Knob.IGNORE_NOTIFICATION_ATTRIBUTES: "acknowledges SetParameterAttributes but keeps each parameter's old notification",
+    Knob.INFORM_BEFORE_CHANGE: "sends its IP-change Inform right after registration, and none after the change",
+    Knob.OLD_ADDRESS_IN_INFORM: "the IP-change Inform carries the old inner address",
+    Knob.LEAK_CLEARTEXT: "sends one packet to the operator core outside the tunnel, in clear",
+    Knob.OTHER_TRAFFIC: "sends a syslog message (UDP 514) to its home gateway in clear at boot (strict outer link)",
+    Knob.ACCEPT_ANY_CERT: "5.1.2.3: accepts any TLS certificate from the Initial HeMS (no CA or name check)",
+    Knob.IGNORE_SERVING_HEMS: "keeps talking to the Initial HeMS after discovery instead of the Serving HeMS",
+    Knob.PARTIAL_SPV: "applies the valid parameters of a refused SetParameterValues",
+    Knob.BAD_SPV_FAULT_CODES: "answers an invalid SetParameterValues with 9002 for every parameter, not the specific code",
+    Knob.TRANSFER_COMPLETE_BEFORE_APPLY: "sends TransferComplete before applying the downloaded configuration",
+    Knob.PARTIAL_DOWNLOAD: "applies the valid parameters of a refused configuration file",
+    Knob.DOWNLOAD_WRONG_FAULT: "reports the download FaultCodes of the other TR-069 amendment family than its "
     "cwmp_amendment (9010 where 9016/9018 are due, 9016/9018 where 9010 is)",
-    "no_transfer_complete_after_reboot": "reboots to apply a downloaded configuration and never reports the "
+    Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT: "reboots to apply a downloaded configuration and never reports the "
     "Download after the boot (no M Download, 7 TRANSFER COMPLETE or TransferComplete)",
-    "no_m_download_event": "sends a Download's TransferComplete in a session whose Inform carries 7 TRANSFER "
+    Knob.NO_M_DOWNLOAD_EVENT: "sends a Download's TransferComplete in a session whose Inform carries 7 TRANSFER "
     "COMPLETE but not M Download with the CommandKey",
     # Not misbehaviour: what real units also do, which the plans must accept (tests/testplans/test_config_download.py).
-    "download_status_0": "applies a configuration file within the Download RPC: DownloadResponse Status 0, or a "
+    Knob.DOWNLOAD_STATUS_0: "applies a configuration file within the Download RPC: DownloadResponse Status 0, or a "
     "fault with the FaultCode",
-    "reboot_on_config_download": "reboots to apply a downloaded configuration; the boot Inform carries 1 BOOT, "
+    Knob.REBOOT_ON_CONFIG_DOWNLOAD: "reboots to apply a downloaded configuration; the boot Inform carries 1 BOOT, "
     "M Download and 7 TRANSFER COMPLETE, and the TransferComplete follows in that session",
-    "ignore_reporting_mechanism": "reports every alarm as Expedited, whatever its ReportingMechanism",
-    "queued_alarm_immediate": "opens a session at once for a Queued alarm instead of waiting for the next Inform",
-    "logged_alarm_informed": "also sends Logged alarms in an Inform at once",
-    "no_pm_upload": "never uploads PM files",
-    "pm_wrong_interval": "uploads PM files at twice PeriodicUploadInterval",
-    "pm_upload_while_disabled": "uploads PM files even when PerfMgmt.Config.Enable is false",
-    "pm_malformed_file": "uploads a PM file that is not a valid TS 32.435 measCollecFile (no fileFooter)",
-    "pm_wrong_credentials": "uploads PM files with a wrong password",
-    "spv_not_applied": "after registration, acknowledges SetParameterValues (status 0) but changes nothing",
-    "no_alarm_inform": "records alarms in its tables but never reports them in an Inform",
-    "cleared_alarm_new_identifier": "reports an alarm's clearing under another AlarmIdentifier than its raising",
-    "alarm_not_raised": "confirms alarm commands on its console in its usual words but raises nothing",
-    "alarm_history_not_kept": "never writes raised or cleared alarms into FaultMgmt.HistoryEvent",
-    "download_not_fetched": "reports a Download as done (TransferComplete, FaultCode 0) without fetching the file",
-    "wrong_hems_password": "answers the HeMS's authentication challenge with a wrong password",
-    "ignore_cr_credentials": "acknowledges the SetParameterValues of its connection-request credentials but keeps "
+    Knob.IGNORE_REPORTING_MECHANISM: "reports every alarm as Expedited, whatever its ReportingMechanism",
+    Knob.QUEUED_ALARM_IMMEDIATE: "opens a session at once for a Queued alarm instead of waiting for the next Inform",
+    Knob.LOGGED_ALARM_INFORMED: "also sends Logged alarms in an Inform at once",
+    Knob.NO_PM_UPLOAD: "never uploads PM files",
+    Knob.PM_WRONG_INTERVAL: "uploads PM files at twice PeriodicUploadInterval",
+    Knob.PM_UPLOAD_WHILE_DISABLED: "uploads PM files even when PerfMgmt.Config.Enable is false",
+    Knob.PM_MALFORMED_FILE: "uploads a PM file that is not a valid TS 32.435 measCollecFile (no fileFooter)",
+    Knob.PM_WRONG_CREDENTIALS: "uploads PM files with a wrong password",
+    Knob.SPV_NOT_APPLIED: "after registration, acknowledges SetParameterValues (status 0) but changes nothing",
+    Knob.NO_ALARM_INFORM: "records alarms in its tables but never reports them in an Inform",
+    Knob.CLEARED_ALARM_NEW_IDENTIFIER: "reports an alarm's clearing under another AlarmIdentifier than its raising",
+    Knob.ALARM_NOT_RAISED: "confirms alarm commands on its console in its usual words but raises nothing",
+    Knob.ALARM_HISTORY_NOT_KEPT: "never writes raised or cleared alarms into FaultMgmt.HistoryEvent",
+    Knob.DOWNLOAD_NOT_FETCHED: "reports a Download as done (TransferComplete, FaultCode 0) without fetching the file",
+    Knob.WRONG_HEMS_PASSWORD: "answers the HeMS's authentication challenge with a wrong password",
+    Knob.IGNORE_CR_CREDENTIALS: "acknowledges the SetParameterValues of its connection-request credentials but keeps "
     "its factory ones",
     # A knob a correct bench copes with: the plans pass (tests/testplans/test_negative_twins.py checks how).
-    "cr_rate_limit": "refuses (HTTP 503) a connection request within 3 s of the last one it accepted",
+    Knob.CR_RATE_LIMIT: "refuses (HTTP 503) a connection request within 3 s of the last one it accepted",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
-    "kernel_panic": "prints a kernel panic on its console once registered, then answers nothing",
+    Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }
-HEALTH_KNOBS = {"kernel_panic"}
-VARIANT_KNOBS = {"download_status_0", "reboot_on_config_download"}
-PASSING_KNOBS = {"cr_rate_limit"}
+HEALTH_KNOBS = {Knob.KERNEL_PANIC}
+VARIANT_KNOBS = {Knob.DOWNLOAD_STATUS_0, Knob.REBOOT_ON_CONFIG_DOWNLOAD}
+PASSING_KNOBS = {Knob.CR_RATE_LIMIT}

@@ -84,8 +84,8 @@ def serve(labdir: Path, stop: threading.Event) -> None:
         pids,
         device_ca=vendor,
     )
-    if device.config.get("flash"):  # the unit's flash is the lab's, not a file of the bench's
-        device.config["flash"] = str(labdir / "unit" / "flash.json")
+    if device.config.flash:  # the unit's flash is the lab's, not a file of the bench's
+        device.config.flash = str(labdir / "unit" / "flash.json")
     outlet = Outlet(device)
 
     def on_switch(n: int, on: bool) -> None:

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from bench.errors import InfraError
 from bench.inventory import Inventory, Unit
+from bench.knobs import Knob
+from bench.mock.config import FactoryCredentials, MockConfig, MockIdentity
 from bench.network.netns import netns_inode, pids_in_netns
 from bench.network.state import RunState
 from bench.pki import CertificateAuthority
@@ -51,50 +52,52 @@ class MockDevice:
         exact = ident.ike_id if ident.ike_id and not set("*?[") & set(ident.ike_id) else None
         self.ike_id = unit.mock.ike_id or exact or f"{ident.oui}-{ident.serial_number}.henb"
         knobs = list(unit.mock.misbehave) + list(knobs or [])
-        if "wrong_ike_id" in knobs:
+        if Knob.WRONG_IKE_ID in knobs:
             self.ike_id = f"other-{self.ike_id}"
         # The factory-programmed certificate, from the operator CA or the vendor CA (device_ca); with
         # 'untrusted_cert' from a CA the SeGWs do not trust.
-        cert = (rogue_ca if "untrusted_cert" in knobs else device_ca or ca).issue(self.ike_id, server=False)
+        cert = (rogue_ca if Knob.UNTRUSTED_CERT in knobs else device_ca or ca).issue(
+            self.ike_id, server=False
+        )
         op = inv.operator
-        self.config: dict[str, Any] = {
-            "name": name,
-            "wan": wan,
-            "workdir": str(workdir),
-            "knobs": knobs,
-            "cwmp_ns": unit.mock.cwmp_ns,
-            "cwmp_amendment": unit.cwmp_amendment,
-            "data_model": unit.mock.data_model,
-            "console_dialect": unit.mock.console_dialect,
-            "identity": ident.model_dump(),
-            "ike_id": self.ike_id,
-            "ca": str(ca.files.cert),
-            "cert": str(cert.cert),
-            "key": str(cert.key),
-            "initial_segw": op.initial_segw,
-            "initial_hems_url": op.initial_hems_url,
-            "initial_hems_access": op.initial_hems_access,
-            "hems_username": unit.hems_credentials.username if unit.hems_credentials else "",
-            "hems_password": unit.hems_credentials.password.get_secret_value()
-            if unit.hems_credentials
-            else "",
-            "hems_auth": op.hems_auth,
+        self.config = MockConfig(
+            name=name,
+            wan=wan,
+            workdir=str(workdir),
+            knobs=[Knob(k) for k in knobs],
+            cwmp_ns=unit.mock.cwmp_ns,
+            cwmp_amendment=unit.cwmp_amendment,
+            data_model=unit.mock.data_model,
+            console_dialect=unit.mock.console_dialect,
+            identity=MockIdentity.model_validate(ident.model_dump()),
+            ike_id=self.ike_id,
+            ca=str(ca.files.cert),
+            cert=str(cert.cert),
+            key=str(cert.key),
+            initial_segw=op.initial_segw,
+            initial_hems_url=op.initial_hems_url,
+            initial_hems_access=op.initial_hems_access,
+            hems_username=unit.hems_credentials.username if unit.hems_credentials else "",
+            hems_password=unit.hems_credentials.password.get_secret_value() if unit.hems_credentials else "",
+            hems_auth=op.hems_auth,
             # Factory-programmed only when the unit keeps its own: otherwise it learns them from the HeMS.
-            "factory_cr": {"username": own.username, "password": own.password.get_secret_value()}
+            factory_cr=FactoryCredentials(username=own.username, password=own.password.get_secret_value())
             if (own := unit.connection_request.own)
             else None,
-            "cached_ips": cached_ips,
-            "factory_s1": str(inv.network.factory_mme),
-            "protected": [str(inv.network.core)],
-            "leak_to": str(inv.network.serving_hems),
-        }
+            cached_ips=cached_ips,
+            factory_s1=str(inv.network.factory_mme),
+            protected=[str(inv.network.core)],
+            leak_to=str(inv.network.serving_hems),
+        )
         # Flash: what the HeMSs configured survives power-off and the next run (the topology's work folder
         # does not); FactoryReset wipes it. One per factory programming and knobs: a mock told to misbehave
         # otherwise, or programmed for another deployment, is another unit, not this one reconfigured.
-        factory = {k: v for k, v in self.config.items() if k not in ("workdir", "wan", "ca", "cert", "key")}
+        factory = self.config.model_dump(
+            mode="json", exclude={"workdir", "wan", "ca", "cert", "key", "flash"}
+        )
         digest = hashlib.sha256(json.dumps(factory, sort_keys=True).encode()).hexdigest()[:12]
         flash = inv.bench.state_dir / f"{inv.bench.prefix}flash-{name}-{digest}.json"
-        self.config["flash"] = str(flash) if unit.mock.flash else ""
+        self.config.flash = str(flash) if unit.mock.flash else ""
 
     @property
     def console_url(self) -> str:
@@ -104,7 +107,7 @@ class MockDevice:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "run").mkdir(exist_ok=True)
         cfg = self.workdir / "mock.json"
-        cfg.write_text(json.dumps(self.config, indent=1))
+        cfg.write_text(self.config.model_dump_json(indent=1))
         argv = netns_command(
             self.netns, [sys.executable, "-m", "bench.mock.henb", str(cfg)], private_run=self.workdir / "run"
         )

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import os
 import random
-import shlex
 import signal
 import socket
 import ssl
@@ -21,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,11 +29,15 @@ import dns.asyncquery
 import dns.exception
 import dns.message
 import dns.rdatatype
-from aiohttp import web
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bench import configfile, cwmp, pmfile, transfer_faults
-from bench.mock import dhcp, transfer, vendorfile
+from bench import configfile, cwmp, transfer_faults
+from bench.errors import ConfigError
+from bench.knobs import Knob
+from bench.mock import cr_server, dhcp, transfer, vendorfile
+from bench.mock.alarms import Alarms, now_iso
+from bench.mock.config import MockConfig, load
+from bench.mock.cr_server import CR_PORT
 from bench.mock.datamodel import (
     NOTIFY_ACTIVE,
     CwmpError,
@@ -43,43 +45,18 @@ from bench.mock.datamodel import (
     SpvRefused,
     factory,
 )
+from bench.mock.flash import Flash
+from bench.mock.pm import PerfMgmt, is_true
 from bench.mock.s1 import S1Client
 from bench.profiles import mock_profile
 from bench.services.charon import Charon
 
 S1AP_PORT = 36412
-CR_PORT = 7547
-CR_RATE_LIMIT = 3.0  # s: knob cr_rate_limit refuses a connection request this soon after the last accepted
 RETRIES = 6
 RETRY_WAIT = 0.1
 NTP_WAIT = 1.0  # s: how long boot waits for the NTP answer
 ESP = ["aes128gcm16"]
 IKE = ["aes128-sha256-ecp256"]
-EVENT_TABLE_SIZE = 32
-EVENT_FIELDS = (
-    "EventTime",
-    "AlarmIdentifier",
-    "NotificationType",
-    "ManagedObjectInstance",
-    "EventType",
-    "ProbableCause",
-    "SpecificProblem",
-    "PerceivedSeverity",
-    "AdditionalText",
-    "AdditionalInformation",
-)
-HELP = (
-    "commands: status | alarm list | alarm raise|clear ID | alarm raise|clear 'EVENT TYPE' 'PROBABLE CAUSE' "
-    "['SPECIFIC PROBLEM'] | set NAME VALUE | reboot | factory-reset | help (ID = SupportedAlarm instance number)"
-)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def is_true(value: str) -> bool:
-    return value.lower() in ("1", "true")
 
 
 class RebootRequested(Exception):
@@ -87,15 +64,15 @@ class RebootRequested(Exception):
 
 
 class MockHeNB:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: MockConfig) -> None:
         self.cfg = cfg
-        self.knobs: set[str] = set(cfg["knobs"])
+        self.knobs: set[str] = {str(k) for k in cfg.knobs}
         # Which CLI its console speaks: the bench's own, or a vendor's (bench/mock/vendor_cli.py).
-        self.dialect: str = cfg.get("console_dialect", "bench")
-        self.ns = cfg["cwmp_ns"]
+        self.dialect: str = cfg.console_dialect
+        self.ns = cfg.cwmp_ns
         # Where this unit keeps what the HeMSs set (its firmware's own data model, not the inventory's profile).
-        self.p = mock_profile(cfg.get("data_model", "device2")).paths.model_dump()
-        self.workdir = Path(cfg["workdir"])
+        self.p = mock_profile(cfg.data_model).paths.model_dump()
+        self.workdir = Path(cfg.workdir)
         self.state = "booting"
         self.vip: str | None = None
         self.public_dns: str | None = None
@@ -104,22 +81,36 @@ class MockHeNB:
         self.t0 = time.monotonic()
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.loop: asyncio.AbstractEventLoop | None = None
-        ident = cfg["identity"]
-        self.identity = ident
+        ident = cfg.identity
+        self.identity = ident.model_dump()
         self.device_id = cwmp.DeviceId(
-            ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"]
+            ident.manufacturer, ident.oui, ident.product_class, ident.serial_number
         )
         self.wrong_id = cwmp.DeviceId(
-            ident["manufacturer"], ident["oui"], ident["product_class"], ident["serial_number"] + "X"
+            ident.manufacturer, ident.oui, ident.product_class, ident.serial_number + "X"
         )
         # The data model: Device:2 or InternetGatewayDevice (TR-262 FAP components); same procedures.
-        self.kind: str = cfg.get("data_model", "device2")
+        self.kind: str = cfg.data_model
         root = "InternetGatewayDevice." if self.kind == "igd" else "Device."
         self.ms = root + "ManagementServer."
         self.fm = root + "FaultMgmt."
         self.pm_table = root + "FAP.PerfMgmt.Config."
         self.model = self.factory_model()
-        self.flash = Path(cfg["flash"]) if cfg.get("flash") else None
+        self.flash = Flash(cfg.flash, self.log)
+        self.pm = PerfMgmt(
+            lambda: self.model,
+            self.pm_table,
+            self.knobs,
+            f"{ident.oui}-{ident.serial_number}",
+            lambda: self.registered,
+            self.spawn,
+            self.resolve_private,
+            Path(cfg.ca),
+            self.log,
+        )
+        self.alarms = Alarms(
+            lambda: self.model, self.fm, self.knobs, self.dialect, ident.serial_number, self.log, self.notify
+        )
         # What the next session reports: event code -> CommandKey, extra parameters, CPE requests.
         self.pending: dict[str, str] = {}
         self.pending_params: list[str] = []
@@ -140,19 +131,19 @@ class MockHeNB:
     def factory_cr(self) -> tuple[str, str]:
         """The connection-request credentials the unit leaves the factory with: the inventory's `own` ones, or a
         vendor default the bench does not know (it learns the HeMS's through SetParameterValues)."""
-        own = self.cfg.get("factory_cr")
+        own = self.cfg.factory_cr
         if own:
-            return own["username"], own["password"]
+            return own.username, own.password
         return "factory", f"cr-{self.device_id.serial_number}-factory"
 
     def factory_model(self) -> DataModel:
         cfg = self.cfg
         m = factory(
-            self.cfg["identity"],
+            self.identity,
             {
-                self.ms + "URL": cfg["initial_hems_url"],
-                self.ms + "Username": cfg.get("hems_username", ""),
-                self.ms + "Password": cfg.get("hems_password", ""),
+                self.ms + "URL": cfg.initial_hems_url,
+                self.ms + "Username": cfg.hems_username,
+                self.ms + "Password": cfg.hems_password,
                 self.ms + "ConnectionRequestUsername": self.factory_cr()[0],
                 self.ms + "ConnectionRequestPassword": self.factory_cr()[1],
             },
@@ -175,9 +166,10 @@ class MockHeNB:
 
     def console_reader(self) -> None:
         """The unit's CLI on its serial console."""
+        from bench.mock.bench_cli import bench_command
         from bench.mock.vendor_cli import PROMPT, vendor_command
 
-        handle = self.command
+        handle = lambda cmd: bench_command(self, cmd)  # noqa: E731
         if self.dialect == "vendor":
             sys.stdout.write(PROMPT)
             sys.stdout.flush()
@@ -187,74 +179,20 @@ class MockHeNB:
             if cmd and self.loop is not None:
                 self.loop.call_soon_threadsafe(handle, cmd)
 
-    def command(self, cmd: str) -> None:
-        words = cmd.split()
-        if words == ["status"]:
-            current = len(self.model.instances(self.fm + "CurrentAlarm."))
-            self.log(
-                f"status: state={self.state} inner={self.vip} serial={self.device_id.serial_number} "
-                f"hems={self.model.get(self.ms + 'URL')} alarms={current} knobs={sorted(self.knobs) or 'none'}"
-            )
-        elif words == ["factory-reset"]:
-            self.restart("factory")
-        elif words == ["reboot"]:
-            self.log("reboot: restarting")
-            self.restart("console")
-        elif words == ["help"]:
-            self.log(HELP)
-        elif words == ["alarm", "list"]:
-            for n in self.model.instances(self.fm + "SupportedAlarm."):
-                b = f"{self.fm}SupportedAlarm.{n}."
-                g = self.model.get
-                self.log(
-                    f"alarm {n}: {g(b + 'EventType')} / {g(b + 'ProbableCause')} / {g(b + 'PerceivedSeverity')} "
-                    f"-> {g(b + 'ReportingMechanism')}"
-                )
-        elif len(words) >= 2 and words[0] == "set":
-            self.change(words[1], " ".join(words[2:]))
-        elif (
-            len(words) == 3 and words[0] == "alarm" and words[1] in ("raise", "clear") and words[2].isdigit()
-        ):
-            self.alarm(words[1], int(words[2]))
-        elif len(words) >= 3 and words[0] == "alarm" and words[1] in ("raise", "clear"):
-            try:
-                what = shlex.split(cmd)[2:]
-            except ValueError as exc:
-                self.log(f"alarm: cannot read {cmd!r}: {exc}")
-                return
-            found = self.find_alarm(*what[:3]) if 2 <= len(what) <= 3 else None
-            if found is None:
-                self.log(f"alarm: no SupportedAlarm {' / '.join(what)} (see `alarm list`)")
-            else:
-                self.alarm(words[1], found)
-        else:
-            self.log(f"unknown command: {cmd} ({HELP})")
-
     def restart(self, kind: str) -> None:
         """A reboot the unit's console asked for: `factory` wipes its configuration first."""
         if kind == "factory":
             self.serving = None
-            self.wipe_flash()
+            self.flash.wipe()
         self.reboot = (kind, "")
         self.wake.set()
 
-    def find_alarm(self, event_type: str, cause: str, problem: str | None = None) -> int | None:
-        """The SupportedAlarm instance with this EventType and ProbableCause (and SpecificProblem, given)."""
-        for n in self.model.instances(self.fm + "SupportedAlarm."):
-            b, g = f"{self.fm}SupportedAlarm.{n}.", self.model.get
-            if (g(b + "EventType"), g(b + "ProbableCause")) == (event_type, cause) and problem in (
-                None,
-                g(b + "SpecificProblem"),
-            ):
-                return n
-        return None
-
     def dhcp(self) -> dict[str, str]:
-        return dhcp.lease(self.cfg["wan"])
+        return dhcp.lease(self.cfg.wan)
 
     def configure_wan(self, lease: dict[str, str]) -> None:
         # iproute2 rather than pyroute2: four commands once per boot do not need a library in the mock's memory.
-        wan = self.cfg["wan"]
+        wan = self.cfg.wan
         plen = ipaddress.IPv4Network(f"0.0.0.0/{lease['mask']}").prefixlen
         commands = [
             # A unit boots with no address: whatever the previous power-on configured is gone.
@@ -262,7 +200,7 @@ class MockHeNB:
             ["ip", "addr", "add", f"{lease['ip']}/{plen}", "dev", wan],
             ["ip", "route", "replace", "default", "via", lease["router"]],
             # Never send to the operator core in clear while a tunnel is being replaced.
-            *(["ip", "route", "replace", "unreachable", net] for net in self.cfg["protected"]),
+            *(["ip", "route", "replace", "unreachable", net] for net in self.cfg.protected),
         ]
         for argv in commands:
             done = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -289,29 +227,29 @@ class MockHeNB:
             raise LookupError(name)
         raise LookupError(name)
 
-    async def lookup(self, name: str, server: str, knob: str) -> str:
+    async def lookup(self, name: str, server: str, knob: Knob) -> str:
         """Resolve like a careful unit, or (with `knob`) use a cached address without asking."""
         if knob in self.knobs:
-            ip: str = self.cfg["cached_ips"][name]
+            ip: str = self.cfg.cached_ips[name]
             self.log(f"dns: skipped, using cached IP {ip} for {name}")
             return ip
         return await self.resolve(name, server)
 
     def ike_up(self, name: str, segw_ip: str, segw_id: str) -> str:
         assert self.charon is not None
-        cert = Path(self.cfg["cert"]).read_bytes()
+        cert = Path(self.cfg.cert).read_bytes()
         self.charon.load_conn(
             name,
             {
                 "version": "2",
                 "remote_addrs": [segw_ip],
                 "vips": ["0.0.0.0"],
-                "proposals": ["aes256-sha512-modp4096"] if "weak_ike_proposal" in self.knobs else IKE,
-                "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg["ike_id"]},
+                "proposals": ["aes256-sha512-modp4096"] if Knob.WEAK_IKE_PROPOSAL in self.knobs else IKE,
+                "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg.ike_id},
                 "remote": {"auth": "pubkey", "id": segw_id},
                 "children": {
                     name: {
-                        "remote_ts": self.cfg["protected"],
+                        "remote_ts": self.cfg.protected,
                         "esp_proposals": ESP,
                         "close_action": "start",
                         "dpd_action": "restart",
@@ -383,10 +321,10 @@ class MockHeNB:
 
         sendp(
             Ether(dst="ff:ff:ff:ff:ff:ff")
-            / IP(dst=self.cfg["leak_to"])
+            / IP(dst=self.cfg.leak_to)
             / UDP(sport=40000, dport=7547)
             / b"cleartext",
-            iface=self.cfg["wan"],
+            iface=self.cfg.wan,
             verbose=0,
         )
         self.log("bug: sent a cleartext packet to the core")
@@ -417,20 +355,20 @@ class MockHeNB:
     def hems_auth(self) -> dict[str, Any]:
         """How this unit answers the HeMS's challenge: ManagementServer.Username/Password, Basic or Digest."""
         user, password = self.model.get(self.ms + "Username"), self.model.get(self.ms + "Password")
-        if "wrong_hems_password" in self.knobs:
+        if Knob.WRONG_HEMS_PASSWORD in self.knobs:
             password += "-wrong"
-        if not user or self.cfg.get("hems_auth", "none") == "none":
+        if not user or self.cfg.hems_auth == "none":
             return {}
-        if self.cfg["hems_auth"] == "basic":
+        if self.cfg.hems_auth == "basic":
             return {"auth": aiohttp.BasicAuth(user, password)}
         return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
 
     def device_id_for(self, phase: str) -> cwmp.DeviceId:
         """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change, ...)."""
         wrong = (
-            "wrong_device_id" in self.knobs
-            or ("wrong_device_id_at_registration" in self.knobs and phase != "discovery")
-            or ("wrong_device_id_on_address_change" in self.knobs and phase == "address-change")
+            Knob.WRONG_DEVICE_ID in self.knobs
+            or (Knob.WRONG_DEVICE_ID_AT_REGISTRATION in self.knobs and phase != "discovery")
+            or (Knob.WRONG_DEVICE_ID_ON_ADDRESS_CHANGE in self.knobs and phase == "address-change")
         )
         return self.wrong_id if wrong else self.device_id
 
@@ -468,9 +406,9 @@ class MockHeNB:
     def tls_for(self, url: str) -> ssl.SSLContext | bool:
         if urlsplit(url).scheme != "https":
             return False
-        if "accept_any_cert" in self.knobs:
+        if Knob.ACCEPT_ANY_CERT in self.knobs:
             return False  # no verification at all
-        ctx = ssl.create_default_context(cafile=self.cfg["ca"])
+        ctx = ssl.create_default_context(cafile=self.cfg.ca)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         return ctx
 
@@ -539,7 +477,7 @@ class MockHeNB:
                         self.log("cwmp: session ended")
                         return
                 env = cwmp.parse_envelope(reply)
-                if env.method == "Download" and "download_status_0" in self.knobs:
+                if env.method == "Download" and Knob.DOWNLOAD_STATUS_0 in self.knobs:
                     out = await self.download_now(env)
                 else:
                     out = self.handle_rpc(env)
@@ -585,7 +523,7 @@ class MockHeNB:
             for s in plist if plist is not None else []:
                 if (s.findtext("NotificationChange") or "").strip().lower() in ("1", "true"):
                     changes.append((s.findtext("Name") or "", int(s.findtext("Notification") or "0")))
-            if "ignore_notification_attributes" in self.knobs:
+            if Knob.IGNORE_NOTIFICATION_ATTRIBUTES in self.knobs:
                 self.log(f"bug: notification changes acknowledged, not applied: {changes}")
                 return cwmp.response(self.ns, env.id, m)
             self.model.set_attributes(changes)
@@ -651,28 +589,28 @@ class MockHeNB:
             values[pvs.findtext("Name") or ""] = pvs.findtext("Value") or ""
         key = env.body.findtext("ParameterKey") or ""
         reject = {}
-        if "reject_serving_assignment" in self.knobs:
+        if Knob.REJECT_SERVING_ASSIGNMENT in self.knobs:
             reject[self.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
-        if "reject_s1_config" in self.knobs:
+        if Knob.REJECT_S1_CONFIG in self.knobs:
             reject[self.p["s1_far_end"]] = "S1 address refused (mock knob)"
         cr = {
             n: self.model.get(n)
             for n in (self.ms + "ConnectionRequestUsername", self.ms + "ConnectionRequestPassword")
         }
         try:
-            if "spv_not_applied" in self.knobs and self.registered:
+            if Knob.SPV_NOT_APPLIED in self.knobs and self.registered:
                 if faults := self.model.check(values, reject):
                     raise SpvRefused(faults)
                 self.log("bug: SetParameterValues acknowledged but not applied")
                 return cwmp.set_parameter_values_response(self.ns, env.id, 0)
-            self.model.apply(values, key, reject, partial="partial_spv" in self.knobs)
+            self.model.apply(values, key, reject, partial=Knob.PARTIAL_SPV in self.knobs)
         except SpvRefused as exc:
             faults = exc.faults
-            if "bad_spv_fault_codes" in self.knobs:
+            if Knob.BAD_SPV_FAULT_CODES in self.knobs:
                 faults = [(n, 9002, "Internal error") for n, _, _ in faults]
             self.log(f"cwmp: SetParameterValues refused: {faults}")
             return cwmp.fault(self.ns, env.id, 9003, "Invalid arguments", spv_faults=faults)
-        if "ignore_cr_credentials" in self.knobs and set(cr) & set(values):
+        if Knob.IGNORE_CR_CREDENTIALS in self.knobs and set(cr) & set(values):
             for name, value in cr.items():
                 self.model.params[name].value = value
             self.log("bug: connection-request credentials acknowledged, factory ones kept")
@@ -727,7 +665,7 @@ class MockHeNB:
 
     def transfer_done(self, method: str, key: str, code: int, text: str, start: str) -> None:
         self.requests.append(self.transfer_request(key, code, text, start))
-        if "no_m_download_event" in self.knobs and method == "M Download":
+        if Knob.NO_M_DOWNLOAD_EVENT in self.knobs and method == "M Download":
             self.log("bug: reporting the Download without M Download in the Inform")
             self.notify({"7 TRANSFER COMPLETE": ""})
             return
@@ -736,8 +674,8 @@ class MockHeNB:
     def fault_code(self, code: int, upload: bool = False) -> int:
         """`code` as the TR-069 amendment the unit implements has it (CWMP 1.0: 9010 for most download
         failures); with download_wrong_fault, as the other amendment family has it."""
-        amendment = int(self.cfg.get("cwmp_amendment", 2))
-        if "download_wrong_fault" in self.knobs and not upload:
+        amendment = int(self.cfg.cwmp_amendment)
+        if Knob.DOWNLOAD_WRONG_FAULT in self.knobs and not upload:
             return code if amendment <= 1 else transfer_faults.for_amendment(code, 1)
         return transfer_faults.for_amendment(code, amendment, upload)
 
@@ -747,7 +685,7 @@ class MockHeNB:
         url = a.get("URL", "")
         self.log(f"download: {url} (user {a.get('Username') or '-'})")
         data = await transfer.fetch(
-            url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg["ca"])
+            url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg.ca)
         )
         size = int(a.get("FileSize") or "0")
         if size and len(data) != size:
@@ -760,7 +698,7 @@ class MockHeNB:
             ) from None
         faults = self.model.check(values)
         if faults:
-            if "partial_download" in self.knobs:
+            if Knob.PARTIAL_DOWNLOAD in self.knobs:
                 bad = {f[0] for f in faults}
                 for name, value in values.items():
                     if name not in bad:
@@ -790,7 +728,7 @@ class MockHeNB:
             self.log(f"download: failed {code} {exc.text}; nothing applied")
             return cwmp.fault(self.ns, env.id, code, exc.text)
         url = args.get("URL", "")
-        if "transfer_complete_before_apply" in self.knobs:
+        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
             self.log("bug: answered Status 0 (applied) before applying the configuration")
 
             async def later() -> None:
@@ -808,7 +746,7 @@ class MockHeNB:
         key, url = a.get("CommandKey", ""), a.get("URL", "")
         await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
         start = now_iso()
-        if "download_not_fetched" in self.knobs:
+        if Knob.DOWNLOAD_NOT_FETCHED in self.knobs:
             self.log("bug: reporting the download done without fetching it")
             self.transfer_done("M Download", key, 0, "", start)
             return
@@ -819,20 +757,20 @@ class MockHeNB:
             self.log(f"download: failed {code} {exc.text}; nothing applied")
             self.transfer_done("M Download", key, code, exc.text, start)
             return
-        if "transfer_complete_before_apply" in self.knobs:
+        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
             self.transfer_done("M Download", key, 0, "", start)
             self.log("bug: reported TransferComplete before applying the configuration")
             await asyncio.sleep(1.5)
         self.apply_config(values, url)
-        if "transfer_complete_before_apply" in self.knobs:
+        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
             return
-        if {"reboot_on_config_download", "no_transfer_complete_after_reboot"} & self.knobs:
-            if "no_transfer_complete_after_reboot" in self.knobs:
+        if {Knob.REBOOT_ON_CONFIG_DOWNLOAD, Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT} & self.knobs:
+            if Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT in self.knobs:
                 self.log("bug: rebooting to apply the configuration; no TransferComplete after the boot")
             else:
                 self.requests.append(self.transfer_request(key, 0, "", start))
             self.log("download: rebooting to apply the configuration")
-            self.save_flash()
+            self.flash.save(self.model, self.serving)
             self.reboot = ("download", key)
             self.wake.set()
             return
@@ -859,7 +797,7 @@ class MockHeNB:
                 a.get("Password", ""),
                 data,
                 self.resolve_private,
-                Path(self.cfg["ca"]),
+                Path(self.cfg.ca),
             )
             self.log(f"upload: {len(data)} bytes to {url}")
             self.transfer_done("M Upload", key, 0, "", start)
@@ -869,182 +807,6 @@ class MockHeNB:
             self.transfer_done("M Upload", key, code, exc.text, start)
 
     # -- alarms (TS 32.593 5.3, TR-181 FaultMgmt) ----------------------------------------------------------
-    def alarm(self, action: str, n: int) -> None:
-        m = self.model
-        sup = f"{self.fm}SupportedAlarm.{n}."
-        if sup not in m.objects:
-            self.log(f"alarm: no SupportedAlarm {n} (see `alarm list`)")
-            return
-        mech = m.get(sup + "ReportingMechanism")
-        if "ignore_reporting_mechanism" in self.knobs:
-            mech = "0 Expedited"
-        # Each CLI has its own AlarmIdentifier format: nothing but the unit's reports may tell the bench.
-        ident = (
-            f"0x{0x1000 + n:04x}" if self.dialect == "vendor" else f"{self.device_id.serial_number}-alarm-{n}"
-        )
-        current = [
-            i
-            for i in m.instances(self.fm + "CurrentAlarm.")
-            if m.get(f"{self.fm}CurrentAlarm.{i}.AlarmIdentifier") == ident
-        ]
-        what = f"{m.get(sup + 'EventType')} / {m.get(sup + 'ProbableCause')}"
-        if mech == "3 Disabled" or "alarm_not_raised" in self.knobs:
-            if mech != "3 Disabled":
-                self.log(f"bug: alarm {n} confirmed on the console, never raised")
-            self.alarm_said(action, n, ident, what, mech, "ignored")
-            return
-        t = now_iso()
-        fields = {
-            "EventTime": t,
-            "AlarmIdentifier": ident,
-            "ManagedObjectInstance": m.root + "Services.FAPService.1",
-            "EventType": m.get(sup + "EventType"),
-            "ProbableCause": m.get(sup + "ProbableCause"),
-            "SpecificProblem": m.get(sup + "SpecificProblem"),
-            "AdditionalText": f"raised from the console of {self.device_id.serial_number}",
-            "AdditionalInformation": "",
-        }
-        if action == "raise":
-            if current:
-                vendor = f"% FM: alarm {ident} already asserted"
-                self.log(vendor if self.dialect == "vendor" else f"alarm: {n} is already raised ({ident})")
-                return
-            fields.update(NotificationType="NewAlarm", PerceivedSeverity=m.get(sup + "PerceivedSeverity"))
-            ca = f"{self.fm}CurrentAlarm.{m.add_internal(self.fm + 'CurrentAlarm.')}."
-            # CurrentAlarm has the event's fields but its time and type (it has Raised/ChangedTime instead).
-            for k in EVENT_FIELDS:
-                if k not in ("EventTime", "NotificationType"):
-                    m.params[ca + k].value = fields[k]
-            m.params[ca + "AlarmRaisedTime"].value = t
-            m.params[ca + "AlarmChangedTime"].value = t
-        else:
-            if not current:
-                self.log(
-                    f"% FM: alarm {ident} not active"
-                    if self.dialect == "vendor"
-                    else f"alarm: {n} is not raised"
-                )
-                return
-            fields.update(NotificationType="ClearedAlarm", PerceivedSeverity="Cleared")
-            if "cleared_alarm_new_identifier" in self.knobs:
-                fields["AlarmIdentifier"] = f"{ident}-cleared"
-            for i in current:
-                m.delete(f"{self.fm}CurrentAlarm.{i}.")
-        if "alarm_history_not_kept" not in self.knobs:
-            self.add_event("HistoryEvent", fields)
-        where = "HistoryEvent"
-        if "no_alarm_inform" in self.knobs:
-            self.log("bug: alarm recorded but never reported to the HeMS")
-            mech = mech if mech != "2 Logged" else "3 none"
-            if mech in ("0 Expedited", "1 Queued"):
-                where = self.add_event("ExpeditedEvent" if mech == "0 Expedited" else "QueuedEvent", fields)
-        elif mech in ("0 Expedited", "1 Queued"):
-            table = "ExpeditedEvent" if mech == "0 Expedited" else "QueuedEvent"
-            where = entry = self.add_event(table, fields)
-            # TR-181: the new entry's values count as changed; they reach the HeMS as the notification
-            # attributes it set on the table (or its NumberOfEntries) say: Active at once, Passive next Inform.
-            count = f"{self.fm}{table}NumberOfEntries"
-            names = [entry + f for f in EVENT_FIELDS if entry + f in m.params]
-            level = max(m.params[n].notification for n in [*names, count] if n in m.params)
-            if m.params[count].notification:
-                names.append(count)
-            if level == 0:
-                where += " (no notification set: not reported)"
-            else:
-                at_once = level == NOTIFY_ACTIVE or "queued_alarm_immediate" in self.knobs
-                self.notify({"4 VALUE CHANGE": ""}, names, at_once)
-        elif mech == "2 Logged" and "logged_alarm_informed" in self.knobs:
-            hist = f"{self.fm}HistoryEvent.{m.instances(self.fm + 'HistoryEvent.')[-1]}."
-            self.notify({"4 VALUE CHANGE": ""}, [hist + f for f in EVENT_FIELDS])
-        self.alarm_said(action, n, ident, f"{what} / {fields['PerceivedSeverity']}", mech, where)
-
-    def alarm_said(self, action: str, n: int, ident: str, what: str, mech: str, where: str) -> None:
-        """The console's confirmation of an alarm command, in the unit's dialect."""
-        if self.dialect == "vendor":
-            verb = "asserted" if action == "raise" else "ceased"
-            self.log(f"FM-OK: alarm {ident} {verb} [{what}] report={mech.split()[-1].lower()}")
-        else:
-            done = "raised" if action == "raise" else "cleared"
-            self.log(f"alarm: {done} {n} {ident} ({what}) via {mech}: {where}")
-
-    def add_event(self, table: str, fields: dict[str, str]) -> str:
-        m = self.model
-        tbl = f"{self.fm}{table}."
-        existing = m.instances(tbl)
-        if len(existing) >= EVENT_TABLE_SIZE:
-            m.delete(f"{tbl}{existing[0]}.")
-        entry = f"{tbl}{m.add_internal(tbl)}."
-        for k in EVENT_FIELDS:
-            if entry + k in m.params:
-                m.params[entry + k].value = fields[k]
-        return entry
-
-    # -- PM file upload (TS 32.593 5.4) ---------------------------------------------------------------------
-    async def pm_loop(self) -> None:
-        due: dict[int, tuple[tuple[str, ...], float]] = {}
-        while True:
-            await asyncio.sleep(0.1)
-            if not self.registered or "no_pm_upload" in self.knobs:
-                continue
-            now = time.time()
-            for i in self.model.instances(self.pm_table):
-                b = f"{self.pm_table}{i}."
-                g = self.model.get
-                enabled = is_true(g(b + "Enable")) or "pm_upload_while_disabled" in self.knobs
-                url = g(b + "URL")
-                if not enabled or not url:
-                    due.pop(i, None)
-                    continue
-                interval = int(g(b + "PeriodicUploadInterval") or "0")
-                if interval <= 0:
-                    continue
-                if "pm_wrong_interval" in self.knobs:
-                    interval *= 2
-                key = (url, str(interval), g(b + "PeriodicUploadTime"))
-                if i not in due or due[i][0] != key:
-                    due[i] = (key, self.first_upload(now, interval, g(b + "PeriodicUploadTime")))
-                if now >= due[i][1]:
-                    due[i] = (key, due[i][1] + interval)
-                    self.spawn(self.pm_upload(b, interval))
-
-    @staticmethod
-    def first_upload(now: float, interval: int, ref: str) -> float:
-        try:
-            t = datetime.fromisoformat(ref.replace("Z", "+00:00"))
-        except ValueError:
-            t = None
-        if t is None or t.year < 1900:
-            return now + interval
-        r = t.timestamp()
-        k = -(-(now - r) // interval)  # the next multiple at or after now
-        return r + k * interval
-
-    async def pm_upload(self, base: str, interval: int) -> None:
-        g = self.model.get
-        end = datetime.now(UTC).replace(microsecond=0)
-        begin = end - timedelta(seconds=interval)
-        sender = f"{self.device_id.oui}-{self.device_id.serial_number}"
-        counters = {
-            "RRC.ConnEstabAtt": random.randint(10, 50),
-            "RRC.ConnEstabSucc": random.randint(5, 10),
-            "ERAB.EstabInitAttNbr": random.randint(5, 20),
-            "ERAB.EstabInitSuccNbr": random.randint(1, 5),
-        }
-        data = pmfile.build(sender, begin, end, counters)
-        if "pm_malformed_file" in self.knobs:
-            data = data.replace(b"fileFooter", b"fileTrailer")
-        url = g(base + "URL")
-        if url.endswith("/"):
-            url += f"A{begin:%Y%m%d.%H%M%S}+0000-{end:%H%M%S}+0000_{sender}.xml"
-        user, password = g(base + "Username"), g(base + "Password")
-        if "pm_wrong_credentials" in self.knobs:
-            password += "-wrong"
-        try:
-            await transfer.put(url, user, password, data, self.resolve_private, Path(self.cfg["ca"]))
-            self.log(f"pm: uploaded {len(data)} bytes to {url}")
-        except transfer.TransferError as exc:
-            self.log(f"pm: upload to {url} failed: {exc.code} {exc.text}")
-
     # -- periodic Inform and connection requests ----------------------------------------------------------
     async def periodic_loop(self) -> None:
         due: tuple[int, float] | None = None
@@ -1063,36 +825,6 @@ class MockHeNB:
                 due = (interval, due[1] + interval)
                 self.notify({"2 PERIODIC": ""})
 
-    async def cr_server(self) -> None:
-        from bench.hems.auth import Authenticator
-
-        auth = Authenticator("digest", {}, realm="henb-bench unit")
-        accepted = [-CR_RATE_LIMIT]  # when the last request was accepted (monotonic)
-
-        async def handle(request: web.Request) -> web.Response:
-            user = self.model.get(self.ms + "ConnectionRequestUsername")
-            auth.users = {user: self.model.get(self.ms + "ConnectionRequestPassword")}
-            result = auth.check(request.method, request.path_qs, request.headers.get("Authorization"))
-            if result.user is None:
-                if request.headers.get("Authorization"):
-                    self.log(f"cr: refused from {request.remote}: {result.reason}")
-                return web.Response(status=401, headers={"WWW-Authenticate": auth.challenge(result.stale)})
-            if "cr_rate_limit" in self.knobs and time.monotonic() - accepted[0] < CR_RATE_LIMIT:
-                self.log(
-                    f"cr: refused from {request.remote}: another within {CR_RATE_LIMIT:g} s (rate limit)"
-                )
-                return web.Response(status=503, headers={"Retry-After": str(int(CR_RATE_LIMIT))})
-            accepted[0] = time.monotonic()
-            self.log(f"cr: connection request from {request.remote}")
-            self.notify({"6 CONNECTION REQUEST": ""})
-            return web.Response(status=200)
-
-        app = web.Application()
-        app.router.add_get("/cr", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "0.0.0.0", CR_PORT).start()
-
     def set_inner(self, vip: str, notify: bool = False) -> None:
         self.vip = vip
         self.model.set_internal(self.p["ipsec_address"], vip, notify=notify)
@@ -1109,7 +841,7 @@ class MockHeNB:
             self.log(f"ipsec: inner address changed {old} -> {new}")
             if self.s1.target is not None:  # the association was bound to the old address: S1 setup again
                 self.s1_setup(self.s1, *self.s1.target)
-            if "no_inform_after_address_change" in self.knobs or "inform_before_change" in self.knobs:
+            if Knob.NO_INFORM_AFTER_ADDRESS_CHANGE in self.knobs or Knob.INFORM_BEFORE_CHANGE in self.knobs:
                 self.model.changed.pop(self.p["ipsec_address"], None)
                 continue
             if self.address_change is None:
@@ -1131,27 +863,30 @@ class MockHeNB:
             self.model.set_internal(wan, lease["ip"], notify=False)
         self.log(f"wan: {lease['ip']} via {lease['router']}, dns {lease['dns']}")
         await asyncio.to_thread(self.set_clock, lease["ntp"])
-        if "other_traffic" in self.knobs:
+        if Knob.OTHER_TRAFFIC in self.knobs:
             self.syslog(lease["router"])
         self.charon = Charon("unit", self.workdir / "charon", None, retransmit_timeout=1.0)
         await asyncio.to_thread(self.charon.start)
-        ca = Path(self.cfg["ca"]).read_bytes()
+        ca = Path(self.cfg.ca).read_bytes()
         self.charon.load_ca(ca)
-        self.charon.load_identity(Path(self.cfg["cert"]).read_bytes(), Path(self.cfg["key"]).read_bytes())
-        if "leak_cleartext" in self.knobs:
+        self.charon.load_identity(Path(self.cfg.cert).read_bytes(), Path(self.cfg.key).read_bytes())
+        if Knob.LEAK_CLEARTEXT in self.knobs:
             self.leak()
-        await self.cr_server()
-        for coro in (self.periodic_loop(), self.pm_loop(), self.address_pump()):
+        await cr_server.serve(lambda: self.model, self.ms, self.knobs, self.log, self.notify)
+        for coro in (self.periodic_loop(), self.pm.run(), self.address_pump()):
             self.spawn(coro)
-        events = [("1 BOOT", "")] if "no_bootstrap" in self.knobs else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
-        if self.load_flash():
+        events = (
+            [("1 BOOT", "")] if Knob.NO_BOOTSTRAP in self.knobs else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
+        )
+        if (saved := self.flash.load(self.model)) is not None:
+            self.serving = saved
             events = [("1 BOOT", "")]
         watching = False
         while True:
             if self.serving is None:
                 await self.discover(events)
             await self.register(events)
-            if "kernel_panic" in self.knobs:
+            if Knob.KERNEL_PANIC in self.knobs:
                 self.log("Kernel panic - not syncing: Fatal exception in interrupt")
                 await asyncio.Event().wait()
             if not watching:
@@ -1175,10 +910,10 @@ class MockHeNB:
             if kind == "factory":
                 self.model = self.factory_model()
                 self.serving = None
-                self.wipe_flash()
+                self.flash.wipe()
                 events = (
                     [("1 BOOT", "")]
-                    if "no_bootstrap" in self.knobs
+                    if Knob.NO_BOOTSTRAP in self.knobs
                     else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
                 )
             elif kind == "download":
@@ -1200,54 +935,54 @@ class MockHeNB:
         self.set_state("discovering")
         ihems_url = self.model.get(self.ms + "URL")
         ihost = urlsplit(ihems_url).hostname or ""
-        if self.cfg.get("initial_hems_access") == "public":
-            ihems_ip = await self.lookup(ihost, self.public_dns, "hems_by_ip")
+        if self.cfg.initial_hems_access == "public":
+            ihems_ip = await self.lookup(ihost, self.public_dns, Knob.HEMS_BY_IP)
             if not await self.check_hems_cert(ihems_url, ihems_ip):
                 self.set_state("stuck")
                 await asyncio.Event().wait()
             self.model.changed.clear()
             await self.session(ihems_url, ihems_ip, events, [], "discovery")
         else:
-            isegw = self.cfg["initial_segw"]
-            isegw_ip = await self.lookup(isegw, self.public_dns, "segw_by_ip")
+            isegw = self.cfg.initial_segw
+            isegw_ip = await self.lookup(isegw, self.public_dns, Knob.SEGW_BY_IP)
             vip = await asyncio.to_thread(self.ike_up, "initial", isegw_ip, isegw)
             self.set_inner(vip)
             self.log(f"ipsec: tunnel to Initial SeGW up, inner address {vip}")
             private_dns = self.private_dns()
-            if "hems_dns_public" in self.knobs:
+            if Knob.HEMS_DNS_PUBLIC in self.knobs:
                 with contextlib.suppress(LookupError):
                     await self.resolve(ihost, self.public_dns)
-            ihems_ip = await self.lookup(ihost, private_dns, "hems_by_ip")
+            ihems_ip = await self.lookup(ihost, private_dns, Knob.HEMS_BY_IP)
             self.model.changed.clear()
             await self.session(ihems_url, ihems_ip, events, [], "discovery")
         # Steps 4-6: release, drop the first tunnel (private case), Serving SeGW, Serving HeMS.
         ssegw = self.model.get(self.p["serving_segw"])
         shems_url = self.model.get(self.ms + "URL")
-        if "ignore_serving_hems" in self.knobs:
+        if Knob.IGNORE_SERVING_HEMS in self.knobs:
             self.log(f"bug: ignoring the Serving HeMS {shems_url}; staying with {ihems_url}")
             shems_url = ihems_url
             self.model.params[self.ms + "URL"].value = ihems_url
-        if "ignore_serving_assignment" in self.knobs or not ssegw:
+        if Knob.IGNORE_SERVING_ASSIGNMENT in self.knobs or not ssegw:
             self.log("discovery: no Serving SeGW assigned (or ignored); staying with the Initial SeGW")
             self.set_state("stuck")
             await asyncio.Event().wait()
-        if self.cfg.get("initial_hems_access") != "public":
+        if self.cfg.initial_hems_access != "public":
             await asyncio.to_thread(self.ike_down, "initial")
             self.log("ipsec: tunnel to Initial SeGW released")
         self.serving = (ssegw, shems_url)
-        self.save_flash()
+        self.flash.save(self.model, self.serving)
 
     async def check_hems_cert(self, url: str, ip: str) -> bool:
         """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA and name exactly the
         configured FQDN or IP; a careful unit refuses anything else."""
         parts = urlsplit(url)
         host = parts.hostname or ""
-        if "accept_any_cert" in self.knobs:
+        if Knob.ACCEPT_ANY_CERT in self.knobs:
             self.log(f"tls: not checking the certificate of {host} (accept_any_cert)")
             return True
 
         def handshake() -> str | None:
-            ctx = ssl.create_default_context(cafile=self.cfg["ca"])
+            ctx = ssl.create_default_context(cafile=self.cfg.ca)
             try:
                 with (
                     socket.create_connection((ip, parts.port or 443), timeout=5) as raw,
@@ -1275,22 +1010,22 @@ class MockHeNB:
         """5.1.2.2 step 6 and 5.1.3: Serving SeGW, Serving HeMS, then S1 setup toward the far end it gave."""
         assert self.serving is not None and self.public_dns is not None
         ssegw, shems_url = self.serving
-        ssegw_ip = await self.lookup(ssegw, self.public_dns, "serving_segw_by_ip")
+        ssegw_ip = await self.lookup(ssegw, self.public_dns, Knob.SERVING_SEGW_BY_IP)
         vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
-        if "s1_before_registration" in self.knobs:
-            self.s1_setup(self.s1_early, self.cfg["factory_s1"], S1AP_PORT)
-            self.log(f"s1: S1 setup to factory address {self.cfg['factory_s1']} before registration")
+        if Knob.S1_BEFORE_REGISTRATION in self.knobs:
+            self.s1_setup(self.s1_early, self.cfg.factory_s1, S1AP_PORT)
+            self.log(f"s1: S1 setup to factory address {self.cfg.factory_s1} before registration")
         self.set_inner(vip)
         self.log(f"ipsec: tunnel to Serving SeGW up, inner address {self.vip}")
         shost = urlsplit(shems_url).hostname or ""
-        if self.cfg.get("initial_hems_access") == "public" and "ignore_serving_hems" in self.knobs:
+        if self.cfg.initial_hems_access == "public" and Knob.IGNORE_SERVING_HEMS in self.knobs:
             shems_ip = await self.resolve(shost, self.public_dns)
         else:
             shems_ip = await self.resolve(shost, self.private_dns())
         self.shems = (shems_url, shems_ip)
         self.set_state("registering")
         first = [("0 BOOTSTRAP", ""), ("1 BOOT", "")] if ("0 BOOTSTRAP", "") in events else events
-        if "no_bootstrap" in self.knobs:
+        if Knob.NO_BOOTSTRAP in self.knobs:
             first = [e for e in first if e[0] != "0 BOOTSTRAP"] or [("1 BOOT", "")]
         self.model.changed.clear()
         requests = list(self.requests) if ("7 TRANSFER COMPLETE", "") in first else None
@@ -1299,16 +1034,16 @@ class MockHeNB:
         )
         self.registered = True
         self.set_state("registered")
-        if "inform_before_change" in self.knobs:
+        if Knob.INFORM_BEFORE_CHANGE in self.knobs:
             # Before S1 setup, so a plan that waits for S1 has seen it before it changes the address.
             await self.session(
                 shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], "address-change"
             )
         s1 = self.model.get(self.p["s1_far_end"]).split(",")[0].strip()
-        if "s1_to_factory_address" in self.knobs:
-            s1 = self.cfg["factory_s1"]
-        if s1 and "no_s1_init" not in self.knobs:
-            port = S1AP_PORT + 1 if "s1_wrong_port" in self.knobs else S1AP_PORT
+        if Knob.S1_TO_FACTORY_ADDRESS in self.knobs:
+            s1 = self.cfg.factory_s1
+        if s1 and Knob.NO_S1_INIT not in self.knobs:
+            port = S1AP_PORT + 1 if Knob.S1_WRONG_PORT in self.knobs else S1AP_PORT
             self.s1_setup(self.s1, s1, port)
             self.log(f"s1: S1 setup toward {s1}:{port}")
 
@@ -1342,7 +1077,7 @@ class MockHeNB:
             self.address_change = None
             overrides = (
                 {self.p["ipsec_address"]: old}
-                if old is not None and "old_address_in_inform" in self.knobs
+                if old is not None and Knob.OLD_ADDRESS_IN_INFORM in self.knobs
                 else None
             )
             try:
@@ -1372,42 +1107,19 @@ class MockHeNB:
                 return parts[1]
         raise RuntimeError("the SeGW gave no DNS server in the IKE configuration payload")
 
-    # -- flash: the configuration survives power-off ---------------------------------------------------
-    def save_flash(self) -> None:
-        if self.flash is None or self.serving is None:
-            return
-        values = {n: p.value for n, p in self.model.params.items() if p.writable}
-        tmp = self.flash.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"serving": list(self.serving), "values": values}))
-        tmp.replace(self.flash)
-
-    def load_flash(self) -> bool:
-        """Configured before: the Serving SeGW/HeMS and the values set since come back from flash."""
-        if self.flash is None or not self.flash.is_file():
-            return False
-        saved = json.loads(self.flash.read_text())
-        for name, value in saved["values"].items():
-            if name in self.model.params:
-                self.model.params[name].value = value
-        ssegw, shems = saved["serving"]
-        self.serving = (ssegw, shems)
-        self.log(f"flash: configured, Serving SeGW {ssegw}, Serving HeMS {shems}")
-        return True
-
-    def wipe_flash(self) -> None:
-        if self.flash is not None:
-            self.flash.unlink(missing_ok=True)
-            self.log("flash: factory configuration restored")
-
     def shutdown(self) -> None:
-        self.save_flash()
+        self.flash.save(self.model, self.serving)
         self.s1.close()
         if self.charon is not None:
             self.charon.stop()
 
 
 def main() -> None:
-    cfg = json.loads(Path(sys.argv[1]).read_text())
+    try:
+        cfg = load(Path(sys.argv[1]))
+    except ConfigError as exc:  # the bench wrote it wrong: say which field, on the console
+        print(f"mock: {exc}", flush=True)
+        sys.exit(exc.exit_code)
     unit = MockHeNB(cfg)
 
     def on_term(*_: object) -> None:

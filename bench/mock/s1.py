@@ -7,7 +7,10 @@ import socket
 import threading
 from collections.abc import Callable
 
-from bench import s1ap, sctp
+from bench import sctp
+from bench.knobs import Knob
+
+PPID = 18  # S1AP over SCTP (TS 36.412); bench.s1ap (pycrate) loads only when S1 starts
 
 
 class S1Client:
@@ -26,18 +29,20 @@ class S1Client:
         self.lock = threading.Lock()
 
     def carried(self, plmn: str, tac: int) -> tuple[str, int]:
-        if "s1_wrong_tac" in self.knobs:
+        if Knob.S1_WRONG_TAC in self.knobs:
             tac = (tac + 1) % 65536
-        if "s1_wrong_plmn" in self.knobs:
+        if Knob.S1_WRONG_PLMN in self.knobs:
             plmn = plmn[:3] + ("99" if plmn[3:] != "99" else "98")
         return plmn, tac
 
     def setup(self, address: str, port: int, enb_id: int, plmn: str, tac: int, name: str) -> None:
         """Open the association and send S1 Setup Request over it (once up); returns at once."""
+        from bench import s1ap
+
         self.close()
         self.target = (address, port)
         plmn, tac = self.carried(plmn, tac)
-        request = None if "no_s1_setup" in self.knobs else s1ap.s1_setup_request(enb_id, plmn, tac, name)
+        request = None if Knob.NO_S1_SETUP in self.knobs else s1ap.s1_setup_request(enb_id, plmn, tac, name)
         with self.lock:
             self.sent = (plmn, tac) if request else None
             self.request = request
@@ -48,16 +53,18 @@ class S1Client:
         self.raw = sctp.RawSctp(sock, rto_initial=0.5, rto_max=2.0, max_retrans=8)
         self.assoc = self.raw.connect(address, port, self._data, self._state)
         if request is not None:
-            self.raw.send(self.assoc, s1ap.PPID, request)  # queued until the association is up
+            self.raw.send(self.assoc, PPID, request)  # queued until the association is up
 
     def update(self, plmn: str, tac: int) -> None:
         """After a configuration change: eNB Configuration Update when S1 carries something new."""
+        from bench import s1ap
+
         plmn, tac = self.carried(plmn, tac)
         with self.lock:
             if self.sent is None or self.sent == (plmn, tac):
                 return
             self.sent = (plmn, tac)
-        if "no_enb_config_update" in self.knobs:
+        if Knob.NO_ENB_CONFIG_UPDATE in self.knobs:
             self.log(f"s1: TAC/PLMN now {tac}/{plmn}, no eNB Configuration Update (mock knob)")
             return
         self._send(s1ap.enb_configuration_update(plmn, tac))
@@ -65,9 +72,9 @@ class S1Client:
 
     def _send(self, payload: bytes) -> None:
         if self.raw is not None and self.assoc is not None:
-            self.raw.send(self.assoc, s1ap.PPID, payload)
+            self.raw.send(self.assoc, PPID, payload)
         elif self.kernel is not None:
-            sctp.kernel_send(self.kernel, s1ap.PPID, payload)
+            sctp.kernel_send(self.kernel, PPID, payload)
 
     def _state(self, a: sctp.Association, state: str, reason: str) -> None:
         self.log(
@@ -78,6 +85,8 @@ class S1Client:
         self._received(ppid, payload)
 
     def _received(self, ppid: int, payload: bytes) -> None:
+        from bench import s1ap
+
         try:
             msg = s1ap.decode(payload)
         except ValueError as exc:
@@ -100,7 +109,7 @@ class S1Client:
             self.kernel = s
             self._state_kernel(address, port, "established")
             if request is not None:
-                sctp.kernel_send(s, s1ap.PPID, request)
+                sctp.kernel_send(s, PPID, request)
             while True:
                 _, ppid, data = sctp.kernel_recv(s)
                 if not data:

@@ -61,10 +61,10 @@ def _command(unit: MockHeNB, words: list[str]) -> None:
             )
     elif words[:2] == ["fm", "alarm"] and len(words) > 2 and words[2] in ("set", "reset"):
         a = _ALARM.parse_args(words[3:])
-        found = unit.find_alarm(a.event_type, a.cause, a.specific_problem)
+        found = unit.alarms.find(a.event_type, a.cause, a.specific_problem)
         if found is None:
             unit.log(f"% FM: unknown alarm type {a.event_type!r}/{a.cause!r}")
             return
-        unit.alarm("raise" if words[2] == "set" else "clear", found)
+        unit.alarms.alarm("raise" if words[2] == "set" else "clear", found)
     else:
         unit.log(f"% Unknown command: {' '.join(words)} (try: {HELP})")

@@ -105,7 +105,7 @@ def _mock(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str]) -
         name, cfg, run.inv, ns, wan, topo.workdir / f"unit{index}", topo.ca or topo.rogue_ca, topo.rogue_ca,
         topo.cached_ips(), topo.state, knobs, topo.vendor_ca if cfg.mock.vendor_ca else None,
     )  # fmt: skip
-    device.config["ca"] = str(topo.ca_cert)  # what it trusts for the servers: the operator CA, key or not
+    device.config.ca = str(topo.ca_cert)  # what it trusts for the servers: the operator CA, key or not
     power = build_mock_power(cfg.power, device, run.timeline, name)
     closers: list[Callable[[], None]] = [device.close]
     close_power = getattr(power, "close", None)

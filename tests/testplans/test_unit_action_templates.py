@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.mock import henb, vendor_cli
+from bench.mock import bench_cli, vendor_cli
 from tests.support import ROOT, henb_bench, needs_root
 
 # A unit whose console speaks a vendor's CLI, with the templates a lab would write for it (and alarms named
@@ -47,7 +47,7 @@ def vendor_inventory(base: Path, out: Path, **unit: Any) -> Path:
 def mock_words() -> set[str]:
     """The mock's console commands (both dialects, from their help texts) and its confirmations' words."""
     words = {"FAP-200>", "FM-OK", "alarm: raised", "alarm: cleared", "-alarm-", "MOCK0001", "factory-reset"}
-    for text in (henb.HELP.removeprefix("commands: "), vendor_cli.HELP):
+    for text in (bench_cli.HELP.removeprefix("commands: "), vendor_cli.HELP):
         for alt in re.split(r"\s*\|\s*", re.sub(r"\(.*?\)", "", text)):
             first = alt.split()[:2]
             if len(first) == 2 and first[1].isalpha() and first[1].islower():

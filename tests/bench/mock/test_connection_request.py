@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,8 @@ import yaml
 
 from bench import cwmp
 from bench.inventory import parse_inventory
+from bench.knobs import Knob
+from bench.mock.config import MockConfig
 from bench.mock.device import MockDevice
 from bench.mock.henb import MockHeNB
 from bench.network.state import RunState
@@ -32,20 +33,20 @@ def _inventory(tmp_path: Path, connection_request: dict[str, Any] | None = None)
     return parse_inventory(data, Path("inv.yaml"))
 
 
-def _config(tmp_path: Path, connection_request: dict[str, Any] | None = None) -> dict[str, Any]:
+def _config(tmp_path: Path, connection_request: dict[str, Any] | None = None) -> MockConfig:
     """The configuration the bench starts the mock process with (its factory programming)."""
     inv = _inventory(tmp_path, connection_request)
     ca = CertificateAuthority(tmp_path / "ca")
     state = RunState(tmp_path / "state.json", "xx-")
     device = MockDevice("henb-01", inv.units["henb-01"], inv, "ns", "wan", tmp_path / "w", ca, ca, {}, state)
     try:
-        return json.loads(json.dumps(device.config))
+        return MockConfig.model_validate_json(device.config.model_dump_json())
     finally:
         device.close()
 
 
-def _unit(cfg: dict[str, Any], knobs: list[str] | None = None) -> MockHeNB:
-    return MockHeNB({**cfg, "knobs": knobs or [], "flash": ""})
+def _unit(cfg: MockConfig, knobs: list[str] | None = None) -> MockHeNB:
+    return MockHeNB(cfg.model_copy(update={"knobs": [Knob(k) for k in knobs or []], "flash": ""}))
 
 
 def _spv(unit: MockHeNB, values: dict[str, str]) -> Any:
@@ -59,8 +60,8 @@ def _spv(unit: MockHeNB, values: dict[str, str]) -> Any:
 def test_the_bench_hands_the_mock_no_connection_request_credentials(tmp_path: Path) -> None:
     inv = _inventory(tmp_path)
     cfg = _config(tmp_path)
-    text = json.dumps(cfg)
-    assert "cr_username" not in cfg and cfg["factory_cr"] is None
+    text = cfg.model_dump_json()
+    assert "cr_username" not in text and cfg.factory_cr is None
     assert inv.operator.cr_password not in text
     unit = _unit(cfg)
     factory = (unit.model.get(USER), unit.model.get(PASSWORD))
@@ -86,6 +87,7 @@ def test_knob_ignore_cr_credentials_acknowledges_and_keeps_the_factory_ones(tmp_
 @pytest.mark.parametrize("knobs", [[], ["ignore_cr_credentials"]])
 def test_own_credentials_are_the_mocks_factory_ones(tmp_path: Path, knobs: list[str]) -> None:
     cfg = _config(tmp_path, {"own": {"username": "vendor", "password": "factory-secret"}})
-    assert cfg["factory_cr"] == {"username": "vendor", "password": "factory-secret"}
+    assert cfg.factory_cr is not None
+    assert cfg.factory_cr.model_dump() == {"username": "vendor", "password": "factory-secret"}
     unit = _unit(cfg, knobs)
     assert (unit.model.get(USER), unit.model.get(PASSWORD)) == ("vendor", "factory-secret")

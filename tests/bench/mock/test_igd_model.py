@@ -8,6 +8,7 @@ from typing import Any
 
 from bench import cwmp
 from bench.mock import bbf
+from bench.mock.config import MockConfig
 from bench.mock.datamodel import IGD_TUNNEL_ADDRESS, factory
 from bench.mock.henb import MockHeNB
 
@@ -41,7 +42,7 @@ def _unit(tmp_path: Path) -> MockHeNB:
         "identity": IDENT,
         "initial_hems_url": "http://ihems.example:7547/",
     }
-    return MockHeNB(cfg)
+    return MockHeNB(MockConfig.model_validate(cfg))
 
 
 def _call(unit: MockHeNB, method: str, **args: Any) -> Any:

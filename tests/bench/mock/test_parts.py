@@ -1,0 +1,52 @@
+"""The mock's shape: knobs named through bench.knobs.Knob, never as string literals, and files small enough
+to read at once."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from bench.knobs import KNOBS, Knob
+
+MOCK = Path(__file__).resolve().parents[3] / "bench" / "mock"
+MAX_LINES = 400
+# Files not yet split (issue 13 item 2), at most as long as they are: they may shrink, not grow.
+NOT_YET_SPLIT = {"henb.py": 1142, "datamodel.py": 511}
+
+
+def literal_knobs(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every string constant that is a knob's name."""
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in KNOBS
+    ]
+
+
+def test_no_string_literal_knob_in_mock() -> None:
+    found = [
+        f"{p.name}:{line}: {name!r}"
+        for p in sorted(MOCK.glob("*.py"))
+        for line, name in literal_knobs(p.read_text())
+    ]
+    assert not found, f"knob names as string literals (use bench.knobs.Knob): {found}"
+
+
+def test_literal_check_catches_a_literal() -> None:
+    assert literal_knobs('if "no_bootstrap" in knobs: pass') == [(1, "no_bootstrap")]
+    assert literal_knobs("if Knob.NO_BOOTSTRAP in knobs: pass") == []
+
+
+def test_knob_enum_keeps_names_and_descriptions() -> None:
+    assert set(KNOBS) == set(Knob)
+    assert all(k.value == k.name.lower() and KNOBS[k] for k in Knob)
+    assert "no_bootstrap" in KNOBS and Knob("no_bootstrap") is Knob.NO_BOOTSTRAP
+
+
+def test_mock_files_small_enough() -> None:
+    too_long = []
+    for p in sorted(MOCK.glob("*.py")):
+        lines = len(p.read_text().splitlines())
+        if lines > NOT_YET_SPLIT.get(p.name, MAX_LINES):
+            too_long.append(f"{p.name}: {lines} lines (at most {NOT_YET_SPLIT.get(p.name, MAX_LINES)})")
+    assert not too_long, too_long
