@@ -454,6 +454,14 @@ class Topology:
         from bench.network.state import clean
 
         clean(self.inv.bench.state_dir, self.names.prefix)
+        # A namespace being made when the run was interrupted (pyroute2 mounts it from a child process) can
+        # appear just after that sweep: look again, briefly.
+        for _ in range(5):
+            left = leftovers(self.names.prefix)
+            if not (left["namespaces"] or left["links"]):
+                break
+            time.sleep(0.2)
+            clean(self.inv.bench.state_dir, self.names.prefix)
         self.timings["down"] = time.monotonic() - t0
         if errors:
             raise InfraError("teardown: " + "; ".join(errors))
