@@ -83,12 +83,17 @@ class _Handler(BaseHTTPRequestHandler):
             "Outputs": [{"ID": n, "State": int(on), "Action": 6} for n, on in srv.outlets.items()],
         })  # fmt: skip
 
+    def _outlet(self, rest: str) -> int | None:
+        """The outlet number `rest` names, or None after answering 404."""
+        if not rest.isdigit() or int(rest) not in self.server.outlets:
+            self._reply(404, {"error": f"no outlet {rest}"})
+            return None
+        return int(rest)
+
     def _rest(self, rest: str, body: Any) -> None:
         srv = self.server
-        if not rest.isdigit() or int(rest) not in srv.outlets:
-            self._reply(404, {"error": f"no outlet {rest}"})
+        if (n := self._outlet(rest)) is None:
             return
-        n = int(rest)
         if self.command == "PUT":
             state = (body or {}).get("state")
             if state not in ("on", "off"):
@@ -99,10 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _value(self, rest: str, body: Any) -> None:
         srv = self.server
-        if not rest.isdigit() or int(rest) not in srv.outlets:
-            self._reply(404, {"error": f"no outlet {rest}"})
+        if (n := self._outlet(rest)) is None:
             return
-        n = int(rest)
         if self.command == "PUT":
             if body not in (0, 1):
                 self._reply(422, {"error": "the body must be 0 or 1"})
