@@ -180,10 +180,8 @@ class MockHeNB:
                 self.loop.call_soon_threadsafe(handle, cmd)
 
     def restart(self, kind: str) -> None:
-        """A reboot the unit's console asked for: `factory` wipes its configuration first."""
-        if kind == "factory":
-            self.serving = None
-            self.flash.wipe()
+        """A reboot the unit's console asked for: `factory` wipes its configuration while going down (after
+        its confirming line, as a real unit writes its flash during shutdown)."""
         self.reboot = (kind, "")
         self.wake.set()
 

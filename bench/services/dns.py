@@ -5,6 +5,7 @@ Every query it logs becomes a `dns/query` timeline event, so plans can assert wh
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from pathlib import Path
@@ -105,7 +106,8 @@ class Dnsmasq:
         assert (
             self.daemon is not None and self.daemon.proc is not None and self.daemon.proc.stdout is not None
         )
-        with self.daemon.log_path.open("a", encoding="utf-8") as log:
+        # ValueError: stop() closed the pipe after its bound for this reader to finish.
+        with self.daemon.log_path.open("a", encoding="utf-8") as log, contextlib.suppress(ValueError):
             for raw in self.daemon.proc.stdout:
                 line = raw.decode(errors="replace").rstrip()
                 log.write(line + "\n")
@@ -148,6 +150,8 @@ class Dnsmasq:
 
     def stop(self) -> None:
         if self.daemon:
-            self.daemon.stop()
+            self.daemon.terminate()  # the reader reads what is left and ends at EOF; the pipe is closed after
         if self._reader:
             self._reader.join(timeout=2)
+        if self.daemon:
+            self.daemon.stop()

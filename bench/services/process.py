@@ -126,6 +126,13 @@ class Daemon:
             return "(no log)"
 
     def stop(self) -> None:
+        """Terminate (kill after 3 s) and close the pipe."""
+        self.terminate()
+        if self.proc is not None and self.proc.stdout:
+            self.proc.stdout.close()
+
+    def terminate(self) -> None:
+        """Terminate (kill after 3 s); a pipe stays open for its reader to drain to EOF."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
@@ -135,5 +142,3 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=3)
-        if self.proc.stdout:
-            self.proc.stdout.close()

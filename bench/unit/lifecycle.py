@@ -333,9 +333,7 @@ class BenchUnit:
         if isinstance(how, HemsReset):
             self._reset_by_hems(inform, key)
         elif isinstance(how, ConsoleAction | ShellAction):
-            run_action(self, "factory reset", how, key, self.bounds.factory_reset)
-            self._power_off()
-            self._cycle()
+            self._reset_by_action(how, key)
         elif isinstance(how, ManualReset):
             mark = tl.mark()
             self._prime(mark)
@@ -414,6 +412,35 @@ class BenchUnit:
             raise DeviceError(
                 f"factory reset ({key}: hems) answered, but the unit did not reset: {exc}"
             ) from None
+        self._fresh_from(boot, first)
+
+    def _reset_by_action(self, how: ConsoleAction | ShellAction, key: str) -> None:
+        """A console or shell reset: confirmed, the unit wipes its configuration and reboots by itself (a real
+        unit may still be writing its flash after the confirming line, so power is not cut then). One that has
+        not turned to its Initial SeGW/HeMS within bounds.factory_reset is power-cycled once."""
+        tl = self.run.timeline
+        done = run_action(self, "factory reset", how, key, self.bounds.factory_reset)
+        boot = self._prime(done.mark)
+        what = "the unit back factory-fresh, turning to its Initial SeGW/HeMS"
+        try:
+            first = tl.wait_for(self._initial_side, self.bounds.factory_reset, what, boot.mark)
+        except DeviceError as exc:
+            self._event(
+                UnitKind.REBOOT, reason=f"factory reset ({key}) confirmed, no reboot by itself: {exc}"
+            )
+            self._cycle()
+            boot = self.boot
+            try:
+                first = tl.wait_for(self._initial_side, self.bounds.boot, what, boot.mark)
+            except DeviceError as again:
+                raise DeviceError(
+                    f"factory reset ({key}: {how.method}) confirmed, but the unit did not reset, neither by "
+                    f"itself nor power-cycled: {again}"
+                ) from None
+        self._fresh_from(boot, first)
+
+    def _fresh_from(self, boot: Boot, first: Event) -> None:
+        """The unit turned factory-fresh at `first`: its boot starts there."""
         boot.mark = first.seq
         # The configured unit may have had one more session before it reset, and taken an RPC primed for
         # the fresh boot with it: primed again, it is still in time (discovery and registration follow).

@@ -17,7 +17,7 @@ from tests.support import needs_root, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
-BOUNDS = {"boot": 20, "step": 5, "factory_reset": 10}
+BOUNDS = {"boot": 20, "step": 5, "factory_reset": 6}
 
 
 def _run(tmp_path: Path, reset: dict[str, Any]) -> BenchRun:
@@ -65,6 +65,21 @@ def test_console_reset_without_its_confirmation_names_the_key(tmp_path: Path) ->
             match=r"units\.henb-01\.actions\.factory_reset.*units\.henb-01\.bounds\.factory_reset",
         ):
             _reset_and_bootstrap(run, "console")
+    finally:
+        run.close()
+
+
+def test_console_reset_confirmed_but_not_done_is_power_cycled_then_named(tmp_path: Path) -> None:
+    # `alarm list` answers (so the template is confirmed) but resets nothing: the bench waits bounds.factory_reset
+    # for the unit to reboot by itself, power-cycles it once, and fails naming both when it is still configured.
+    run = _run(tmp_path, {"method": "console", "command": "alarm list", "expect": r"alarm \d+: "})
+    try:
+        with pytest.raises(DeviceError, match=r"confirmed, but the unit did not reset, neither by itself nor "):
+            _reset_and_bootstrap(run, "console")
+        cycled = [e for e in run.timeline.events() if e.source == "unit" and e.kind == "reboot"]
+        assert cycled and "no reboot by itself" in cycled[-1].data["reason"], cycled
+        offs = [e for e in run.timeline.events(cycled[-1].seq) if e.source == "power"]
+        assert offs, "the unit was not power-cycled after the reset it did not do"
     finally:
         run.close()
 
