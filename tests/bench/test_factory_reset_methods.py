@@ -74,7 +74,9 @@ def test_console_reset_confirmed_but_not_done_is_power_cycled_then_named(tmp_pat
     # for the unit to reboot by itself, power-cycles it once, and fails naming both when it is still configured.
     run = _run(tmp_path, {"method": "console", "command": "alarm list", "expect": r"alarm \d+: "})
     try:
-        with pytest.raises(DeviceError, match=r"confirmed, but the unit did not reset, neither by itself nor "):
+        with pytest.raises(
+            DeviceError, match=r"confirmed, but the unit did not reset, neither by itself nor "
+        ):
             _reset_and_bootstrap(run, "console")
         cycled = [e for e in run.timeline.events() if e.source == "unit" and e.kind == "reboot"]
         assert cycled and "no reboot by itself" in cycled[-1].data["reason"], cycled
