@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.events import ArrowKind, DnsKind, HemsKind, MmeKind, SegwKind, Source
+
 # The lifelines of the spec's figures, left to right: key -> title. Observed events name theirs by the same
 # keys (a DNS event's `dns`, a SeGW event's `segw`, a HeMS event's `hems`).
 LIFELINES = {
@@ -128,11 +130,13 @@ SERVING = "serving-hems"
 
 
 def dns_query(what: str, dns: str) -> Step:
-    return Step(f"DNS query {what} ({LIFELINES[dns]})", "henb", dns, "dns", "query", {"dns": dns})
+    return Step(f"DNS query {what} ({LIFELINES[dns]})", "henb", dns, Source.DNS, DnsKind.QUERY, {"dns": dns})
 
 
 def ike_up(segw: str, label: str = "") -> Step:
-    return Step(label or f"IKE SA up, {LIFELINES[segw]}", "henb", segw, "segw", "ike-up", {"segw": segw})
+    return Step(
+        label or f"IKE SA up, {LIFELINES[segw]}", "henb", segw, Source.SEGW, SegwKind.IKE_UP, {"segw": segw}
+    )
 
 
 def inform(hems: str = SERVING, event: str | tuple[str, ...] | None = None, label: str = "") -> Step:
@@ -140,15 +144,15 @@ def inform(hems: str = SERVING, event: str | tuple[str, ...] | None = None, labe
     if event:
         where["events"] = event
     shown = ", ".join(event) if isinstance(event, tuple) else event
-    return Step(label or f"Inform ({shown or hems})", "henb", hems, "hems", "inform", where)
+    return Step(label or f"Inform ({shown or hems})", "henb", hems, Source.HEMS, HemsKind.INFORM, where)
 
 
 def inform_response(hems: str = SERVING) -> Step:
-    return Step("InformResponse", hems, "henb", "hems", "inform-response", {"hems": hems})
+    return Step("InformResponse", hems, "henb", Source.HEMS, ArrowKind.INFORM_RESPONSE, {"hems": hems})
 
 
 def session_end(hems: str = SERVING) -> Step:
-    return Step("session end (HTTP 204)", hems, "henb", "hems", "session-end", {"hems": hems})
+    return Step("session end (HTTP 204)", hems, "henb", Source.HEMS, HemsKind.SESSION_END, {"hems": hems})
 
 
 def rpc(method: str, what: str = "", hems: str = SERVING) -> tuple[Step, Step]:
@@ -156,19 +160,23 @@ def rpc(method: str, what: str = "", hems: str = SERVING) -> tuple[Step, Step]:
     where = {"hems": hems, "method": method}
     label = f"{method} ({what})" if what else method
     return (
-        Step(label, hems, "henb", "hems", "rpc-sent", where),
-        Step(f"{method}Response", "henb", hems, "hems", "rpc-response", where),
+        Step(label, hems, "henb", Source.HEMS, HemsKind.RPC_SENT, where),
+        Step(f"{method}Response", "henb", hems, Source.HEMS, HemsKind.RPC_RESPONSE, where),
     )
 
 
 def connection_request(hems: str = SERVING) -> Step:
-    return Step("Connection Request", hems, "henb", "hems", "connection-request", {"hems": hems})
+    return Step("Connection Request", hems, "henb", Source.HEMS, HemsKind.CONNECTION_REQUEST, {"hems": hems})
 
 
 def s1ap(message: str, label: str, uplink: bool = True) -> Step:
     ends = ("henb", "mme") if uplink else ("mme", "henb")
     return Step(
-        label, *ends, "mme", "s1ap", {"message": message, "direction": "uplink" if uplink else "downlink"}
+        label,
+        *ends,
+        Source.MME,
+        MmeKind.S1AP,
+        {"message": message, "direction": "uplink" if uplink else "downlink"},
     )
 
 
@@ -182,4 +190,4 @@ def s1_update() -> tuple[Step, Step]:
 
 def alarm_raised() -> Step:
     """The alarm raised through the unit's raise_alarm template, as the unit confirmed it."""
-    return Step("alarm raised (unit action)", "henb", "henb", "unit", "alarm-raised", {})
+    return Step("alarm raised (unit action)", "henb", "henb", Source.UNIT, ArrowKind.ALARM_RAISED, {})

@@ -120,6 +120,13 @@ class SecurityKind(StrEnum):
     OUTER_LINK = "outer-link"
 
 
+class ArrowKind(StrEnum):
+    """The report's derived arrows: drawn from an event, not events of the timeline themselves."""
+
+    INFORM_RESPONSE = "inform-response"  # drawn from the Inform (the HeMS always answers one)
+    ALARM_RAISED = "alarm-raised"  # a unit `action-confirmed` event of the raise_alarm template
+
+
 KINDS: dict[Source, type[StrEnum]] = {
     Source.HEMS: HemsKind,
     Source.SEGW: SegwKind,

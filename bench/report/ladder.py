@@ -4,11 +4,25 @@ expected sequence, limited to the test's own procedure, and drawn as inline SVG.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from html import escape
 from typing import Any
 
 from bench.clauses import LIFELINES, Figure, Step
+from bench.events import (
+    ArrowKind,
+    DhcpKind,
+    DnsKind,
+    FileserverKind,
+    HemsKind,
+    MmeKind,
+    PowerKind,
+    SegwKind,
+    Source,
+    UnitKind,
+)
 
 LANE_X0, LANE_DX, ROW_DY, TOP = 84, 104, 26, 44
 LABEL_CHARS = 38
@@ -72,75 +86,73 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
     def add(src: str, dst: str, label: str, derived: bool = False, k: str = kind, detail: str = "") -> None:
         out.append(Message(seq, t, src, dst, label, source, k, d, derived, detail))
 
-    if source == "dhcp":  # dnsmasq serves DHCP and the public DNS: one lifeline
-        asks = kind in ("dhcpdiscover", "dhcprequest", "dhcpinform", "dhcprelease", "dhcpdecline")
+    if source == Source.DHCP:  # dnsmasq serves DHCP and the public DNS: one lifeline
         server = str(d.get("server") or "public-dns")
-        ends = ("henb", server) if asks else (server, "henb")
+        ends = ("henb", server) if kind in (DhcpKind.DISCOVER, DhcpKind.REQUEST) else (server, "henb")
         add(*ends, f"DHCP {kind[4:].upper()}", detail=d.get("detail", ""))
-    elif source == "dns" and kind == "query":
+    elif source == Source.DNS and kind == DnsKind.QUERY:
         add("henb", str(d.get("dns", "")), f"DNS {d.get('qtype', '')}? {d.get('name', '')}")
-    elif source == "segw" and kind in ("ike-up", "ike-down"):
+    elif source == Source.SEGW and kind in (SegwKind.IKE_UP, SegwKind.IKE_DOWN):
         vips = _short(d.get("remote_vips", []))
-        add("henb", str(d.get("segw", "")), f"IKE SA {'up' if kind == 'ike-up' else 'down'}", detail=vips)
-    elif source == "segw" and kind == "address-change":
+        up = kind == SegwKind.IKE_UP
+        add("henb", str(d.get("segw", "")), f"IKE SA {'up' if up else 'down'}", detail=vips)
+    elif source == Source.SEGW and kind == SegwKind.ADDRESS_CHANGE:
         add(str(d.get("segw", "")), "henb", "inner address change", detail=f"from {d.get('old', '')}")
-    elif source == "hems":
-        hems = str(d.get("hems", ""))
-        to_hems: tuple[str, str] = ("henb", hems)
-        to_henb: tuple[str, str] = (hems, "henb")
-        if kind == "inform":
-            add(*to_hems, f"Inform [{_short(d.get('events', []))}]")
-            add(*to_henb, "InformResponse", derived=True, k="inform-response")
-        elif kind == "rpc-sent":
-            add(*to_henb, str(d.get("method", "RPC")))
-        elif kind == "rpc-response":
-            add(*to_hems, f"{d.get('method', '')}Response")
-        elif kind == "rpc-fault":
-            add(*to_hems, f"Fault {d.get('fault_code', '')} ({d.get('method', '')})")
-        elif kind == "session-end":
-            add(*to_henb, "HTTP 204 (session end)")
-        elif kind == "connection-request":
-            got = f"HTTP {d['status']}" if d.get("status") is not None else "no answer"
-            add(*to_henb, "Connection Request", detail=got)
-        elif kind in ("auth-challenge", "auth-failed"):  # the HeMS's answer to the unit's request
-            add(*to_henb, "HTTP 401 " + ("challenge" if kind == "auth-challenge" else "credentials refused"),
-                detail=str(d.get("reason", "")))  # fmt: skip
-        elif kind == "version-mismatch":
-            add(*to_henb, "Fault 8006 (no common CWMP version)", detail=str(d.get("offered", "")))
-        elif kind in ("cpe-rpc", "unsupported-rpc"):
-            add(
-                *to_hems,
-                str(d.get("method", "CPE RPC")) + (" (unsupported)" if kind == "unsupported-rpc" else ""),
-            )
-        elif kind == "bad-message":
-            add(*to_hems, "unreadable message", detail=str(d.get("reason", "")))
-        else:  # what the HeMS noted itself (defects, protocol violations, unanswered requests): a note
-            add(hems, hems, kind, detail=str(d.get("reason", "")))
-    elif source == "mme" and kind == "sctp-init":
+    elif source == Source.HEMS:
+        _hems_arrows(kind, d, add)
+    elif source == Source.MME and kind == MmeKind.SCTP_INIT:
         add("henb", "mme", "SCTP INIT", detail=f"{d.get('dst', '')}:{d.get('dport', '')}")
-    elif source == "mme" and kind == "s1ap":
+    elif source == Source.MME and kind == MmeKind.S1AP:
         up_ = d.get("direction") == "uplink"
         add(
             *(("henb", "mme") if up_ else ("mme", "henb")),
             f"S1AP {d.get('message', '')}",
             detail=_s1_detail(d),
         )
-    elif source in ("fileserver", "files"):
+    elif source == Source.FILESERVER and kind == FileserverKind.AUTH_FAILED:  # the unit's credentials refused
+        add("files", "henb", f"{d.get('proto', '')} login refused".strip(), detail=str(d.get("user", "")))
+    elif source == Source.FILESERVER:
         what = str(d.get("path") or d.get("file") or "")
-        if kind == "auth-failed":  # the file server refusing the unit's credentials
-            add("files", "henb", f"{d.get('proto', '')} login refused".strip(), detail=str(d.get("user", "")))
-        else:
-            add(
-                "henb",
-                "files",
-                f"{kind} {what}".strip(),
-                detail="" if "upload" in kind else str(d.get("status", "")),
-            )
-    elif source == "unit" and kind == "action-confirmed" and d.get("action") == "raise alarm":
-        add("henb", "henb", "alarm raised", k="alarm-raised", detail=str(d.get("line", "")))
-    elif source == "power" and kind == "power":
+        detail = "" if kind == FileserverKind.UPLOAD else str(d.get("status", ""))
+        add("henb", "files", f"{kind} {what}".strip(), detail=detail)
+    elif source == Source.UNIT and kind == UnitKind.ACTION_CONFIRMED and d.get("action") == "raise alarm":
+        add("henb", "henb", "alarm raised", k=ArrowKind.ALARM_RAISED, detail=str(d.get("line", "")))
+    elif source == Source.POWER and kind == PowerKind.POWER:
         add("henb", "henb", f"power {d.get('action', '')}")
     return out
+
+
+def _hems_arrows(kind: str, d: dict[str, Any], add: Callable[..., None]) -> None:
+    """A HeMS event's arrows: what the unit sent up to the HeMS, or what the HeMS answered or sent down."""
+    hems = str(d.get("hems", ""))
+    to_hems: tuple[str, str] = ("henb", hems)
+    to_henb: tuple[str, str] = (hems, "henb")
+    if kind == HemsKind.INFORM:
+        add(*to_hems, f"Inform [{_short(d.get('events', []))}]")
+        add(*to_henb, "InformResponse", derived=True, k=ArrowKind.INFORM_RESPONSE)
+    elif kind == HemsKind.RPC_SENT:
+        add(*to_henb, str(d.get("method", "RPC")))
+    elif kind == HemsKind.RPC_RESPONSE:
+        add(*to_hems, f"{d.get('method', '')}Response")
+    elif kind == HemsKind.RPC_FAULT:
+        add(*to_hems, f"Fault {d.get('fault_code', '')} ({d.get('method', '')})")
+    elif kind == HemsKind.SESSION_END:
+        add(*to_henb, "HTTP 204 (session end)")
+    elif kind == HemsKind.CONNECTION_REQUEST:
+        got = f"HTTP {d['status']}" if d.get("status") is not None else "no answer"
+        add(*to_henb, "Connection Request", detail=got)
+    elif kind in (HemsKind.AUTH_CHALLENGE, HemsKind.AUTH_FAILED):  # the HeMS's answer to the unit's request
+        refused = "challenge" if kind == HemsKind.AUTH_CHALLENGE else "credentials refused"
+        add(*to_henb, f"HTTP 401 {refused}", detail=str(d.get("reason", "")))
+    elif kind == HemsKind.VERSION_MISMATCH:
+        add(*to_henb, "Fault 8006 (no common CWMP version)", detail=str(d.get("offered", "")))
+    elif kind in (HemsKind.CPE_RPC, HemsKind.UNSUPPORTED_RPC):
+        unsupported = " (unsupported)" if kind == HemsKind.UNSUPPORTED_RPC else ""
+        add(*to_hems, str(d.get("method", "CPE RPC")) + unsupported)
+    elif kind == HemsKind.BAD_MESSAGE:
+        add(*to_hems, "unreadable message", detail=str(d.get("reason", "")))
+    else:  # what the HeMS noted itself (defects, protocol violations, unanswered requests): a note
+        add(hems, hems, kind, detail=str(d.get("reason", "")))
 
 
 def _matches(step: Step, m: Message) -> bool:
@@ -206,28 +218,28 @@ def match(figure: Figure, msgs: list[Message]) -> list[Match]:
 
 
 # What an earlier message was part of, for the collapsed line (first match wins).
-_PHASES: list[tuple[str, str, str, str]] = [
-    # source, kind, text the label or data must contain, phase
-    ("power", "power", "on", "power-on"),
-    ("power", "power", "off", "power-off"),
-    ("dhcp", "", "", "DHCP"),
-    ("hems", "inform", "0 BOOTSTRAP", "bootstrap"),
-    ("hems", "inform", "1 BOOT", "registration"),
-    ("mme", "sctp-init", "", "S1 setup"),
-    ("mme", "", "S1Setup", "S1 setup"),
-    ("hems", "rpc-sent", "Download", "download"),
-    ("hems", "rpc-sent", "SetParameterValues", "configuration"),
-    ("segw", "address-change", "", "address change"),
-    ("hems", "inform", "4 VALUE CHANGE", "value change"),
-    ("unit", "alarm-raised", "", "alarms"),
-    ("fileserver", "upload", "", "PM upload"),
+_PHASES: list[tuple[Source, StrEnum | None, str, str]] = [
+    # source, kind (None: any), text the label or data must contain, phase
+    (Source.POWER, PowerKind.POWER, "on", "power-on"),
+    (Source.POWER, PowerKind.POWER, "off", "power-off"),
+    (Source.DHCP, None, "", "DHCP"),
+    (Source.HEMS, HemsKind.INFORM, "0 BOOTSTRAP", "bootstrap"),
+    (Source.HEMS, HemsKind.INFORM, "1 BOOT", "registration"),
+    (Source.MME, MmeKind.SCTP_INIT, "", "S1 setup"),
+    (Source.MME, None, "S1Setup", "S1 setup"),
+    (Source.HEMS, HemsKind.RPC_SENT, "Download", "download"),
+    (Source.HEMS, HemsKind.RPC_SENT, "SetParameterValues", "configuration"),
+    (Source.SEGW, SegwKind.ADDRESS_CHANGE, "", "address change"),
+    (Source.HEMS, HemsKind.INFORM, "4 VALUE CHANGE", "value change"),
+    (Source.UNIT, ArrowKind.ALARM_RAISED, "", "alarms"),
+    (Source.FILESERVER, FileserverKind.UPLOAD, "", "PM upload"),
 ]
 
 
 def _phase(m: Message) -> str | None:
     text = f"{m.label} {m.data.get('action', '')}"
     for source, kind, has, phase in _PHASES:
-        if m.source == source and (not kind or m.kind == kind) and has in text:
+        if m.source == source and (kind is None or m.kind == kind) and has in text:
             return phase
     return None
 

@@ -4,10 +4,12 @@ Inform after power-on, IKE setup time, boot time, time to S1 setup, upload inter
 from __future__ import annotations
 
 import statistics
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from bench.capture import iter_ipv4
+from bench.events import DhcpKind, DnsKind, FileserverKind, HemsKind, MmeKind, SegwKind, Source
 
 # name -> (title, unit, how it is measured); the report prints these.
 MEASUREMENTS = {
@@ -25,7 +27,9 @@ IKE_SA_INIT, IKE_AUTH = 34, 35
 IKE_RESPONSE = 0x20
 
 
-def _first(events: list[dict[str, Any]], source: str, kind: str, after: float) -> dict[str, Any] | None:
+def _first(
+    events: list[dict[str, Any]], source: Source, kind: StrEnum, after: float
+) -> dict[str, Any] | None:
     return next((e for e in events if e["source"] == source and e["kind"] == kind and e["t"] >= after), None)
 
 
@@ -61,28 +65,28 @@ def measure(events: list[dict[str, Any]], outer_pcap: Path | None = None) -> dic
         (
             e
             for e in reversed(events)
-            if e["source"] == "power" and e["data"].get("action") in ("on", "cycle")
+            if e["source"] == Source.POWER and e["data"].get("action") in ("on", "cycle")
         ),
         None,
     )
     if on is not None:
         t_on = on["t"]
         for name, source, kind in (
-            ("boot_time", "dhcp", "dhcpdiscover"),
-            ("first_inform", "hems", "inform"),
-            ("registration", "mme", "sctp-init"),
+            ("boot_time", Source.DHCP, DhcpKind.DISCOVER),
+            ("first_inform", Source.HEMS, HemsKind.INFORM),
+            ("registration", Source.MME, MmeKind.SCTP_INIT),
         ):
             ev = _first(events, source, kind, t_on)
             if ev is not None:
                 out[name] = round(ev["t"] - t_on, 3)
     ike = ike_setup_from_capture(outer_pcap) if outer_pcap is not None and outer_pcap.is_file() else None
     if ike is None:
-        up = next((e for e in events if e["source"] == "segw" and e["kind"] == "ike-up"), None)
+        up = next((e for e in events if e["source"] == Source.SEGW and e["kind"] == SegwKind.IKE_UP), None)
         query = up and next(
             (
                 e
                 for e in reversed(events)
-                if e["source"] == "dns" and e["kind"] == "query" and e["t"] <= up["t"]
+                if e["source"] == Source.DNS and e["kind"] == DnsKind.QUERY and e["t"] <= up["t"]
             ),
             None,
         )
@@ -90,7 +94,9 @@ def measure(events: list[dict[str, Any]], outer_pcap: Path | None = None) -> dic
             ike = up["t"] - query["t"]
     if ike is not None:
         out["ike_setup"] = round(ike, 3)
-    uploads = [e["t"] for e in events if e["source"] in ("fileserver", "files") and "upload" in e["kind"]]
+    uploads = [
+        e["t"] for e in events if e["source"] == Source.FILESERVER and e["kind"] == FileserverKind.UPLOAD
+    ]
     if len(uploads) >= 2:
         out["upload_interval"] = round(
             statistics.median(b - a for a, b in zip(uploads, uploads[1:], strict=False)), 3

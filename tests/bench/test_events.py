@@ -10,9 +10,11 @@ import pytest
 
 import bench.inventory
 from bench import events
+from bench.clauses import Clause, Figure, Step
 from bench.events import SECRET_KEYS, Source, describe, is_secret_key, known
 from bench.hems import standalone
 from bench.opscli import format_event
+from bench.plans import plan_set
 from bench.report.redact import inventory_secrets, redactor_for
 from bench.timeline import Timeline
 
@@ -70,25 +72,95 @@ def test_every_emitted_event_is_in_the_vocabulary() -> None:
     assert not unknown, "events not in bench/events.py: " + "; ".join(unknown)
 
 
-def test_every_compared_source_and_kind_is_in_the_vocabulary() -> None:
-    kinds = {str(k) for enum in events.KINDS.values() for k in enum}
-    bad = []
-    for path in _sources():
-        rel = path.relative_to(ROOT).as_posix()
+REPORT = "bench/report/"  # reads events back from timeline.jsonl: every source/kind there is an event's
+FIELDS = ("source", "kind")
+
+
+def _event_field(node: ast.AST, rel: str) -> str | None:
+    """'source' or 'kind' when `node` reads an event's: `e.source` (or `ev.`, `event.`) anywhere; in
+    bench/report/ also any `x.kind`, a bare `kind`, and `x["kind"]` (an event read back as a dict)."""
+    report = rel.startswith(REPORT)
+    if isinstance(node, ast.Attribute) and node.attr in FIELDS:
+        return node.attr if report or ast.unparse(node.value) in ("e", "ev", "event") else None
+    if report and isinstance(node, ast.Name) and node.id in FIELDS:
+        return node.id
+    if report and isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        return node.slice.value if node.slice.value in FIELDS else None
+    return None
+
+
+def _compared(root: Path = ROOT) -> list[tuple[str, str, ast.expr]]:
+    """(where, 'source' or 'kind', what it is compared with) for every comparison of an event's source or kind."""
+    found = []
+    for path in _sources(root):
+        rel = path.relative_to(root).as_posix()
         for node in ast.walk(ast.parse(path.read_text(), rel)):
-            if not (isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute)):
-                continue
-            if node.left.attr not in ("source", "kind") or ast.unparse(node.left.value) not in (
-                "e",
-                "ev",
-                "event",
-            ):
-                continue
-            allowed = {str(s) for s in Source} if node.left.attr == "source" else kinds
-            for right in node.comparators:
-                elts = right.elts if isinstance(right, ast.Tuple | ast.Set | ast.List) else [right]
-                bad += [f"{rel}:{node.lineno}: {v}" for e in elts for v in _strings(e) if v not in allowed]
+            if isinstance(node, ast.Compare) and (name := _event_field(node.left, rel)) is not None:
+                for right in node.comparators:
+                    elts = right.elts if isinstance(right, ast.Tuple | ast.Set | ast.List) else [right]
+                    found += [(f"{rel}:{node.lineno}", name, e) for e in elts]
+    return found
+
+
+def _misnamed(compared: list[tuple[str, str, ast.expr]]) -> list[str]:
+    kinds = {str(k) for enum in [*events.KINDS.values(), events.ArrowKind] for k in enum}
+    allowed = {"source": {str(s) for s in Source}, "kind": kinds}
+    return [f"{w}: {v}" for w, name, e in compared for v in _strings(e) if v not in allowed[name]]
+
+
+def _literals(compared: list[tuple[str, str, ast.expr]]) -> list[str]:
+    """Comparisons in bench/report/ with a string literal where a bench.events member belongs."""
+    return [
+        f"{w}: {e.value!r}"
+        for w, _, e in compared
+        if w.startswith(REPORT) and isinstance(e, ast.Constant) and isinstance(e.value, str)
+    ]
+
+
+def test_every_compared_source_and_kind_is_in_the_vocabulary() -> None:
+    compared = _compared()
+    assert sum(w.startswith(REPORT) for w, _, _ in compared) > 20, "the scan no longer sees the report's"
+    bad = _misnamed(compared)
     assert not bad, "compared names not in bench/events.py: " + "; ".join(bad)
+
+
+def test_the_report_compares_vocabulary_members_not_strings() -> None:
+    bad = _literals(_compared())
+    assert not bad, "use bench.events' Source/*Kind, not a string: " + "; ".join(bad)
+
+
+def test_the_comparison_scan_finds_a_misspelt_or_literal_name(tmp_path: Path) -> None:
+    (tmp_path / "bench/report").mkdir(parents=True)
+    (tmp_path / "bench/report/ladder.py").write_text(
+        'if source == "hems" and kind in (HemsKind.INFORM, "infrom"): pass\n'
+        'x = [e for e in events if e["source"] == Source.SEGW and e["kind"] == SegwKind.IKE_DWN]\n'
+        "if m.kind == ArrowKind.INFORM_RESPONSE: pass\n"
+    )
+    (tmp_path / "bench/run.py").write_text('if e.source == "hmes" or unit.kind == "physical": pass\n')
+    compared = _compared(tmp_path)
+    assert _misnamed(compared) == ["bench/report/ladder.py:1: infrom", "bench/run.py:1: hmes"]
+    assert _literals(compared) == ["bench/report/ladder.py:1: 'hems'", "bench/report/ladder.py:1: 'infrom'"]
+    assert len(compared) == 7  # SegwKind.IKE_DWN is no member: not a name the scan can read, nor a literal
+
+
+def _unknown_steps(clauses: list[Clause]) -> list[str]:
+    arrows = {str(k) for k in events.ArrowKind}
+    return [
+        f"{c.id} {figure.title}: {step.label!r} {step.source}/{step.kind}"
+        for c in clauses
+        for figure in [f for f in (c.figure, *c.tests.values()) if f is not None]
+        for step in figure.steps
+        if not known(step.source, step.kind) and step.kind not in arrows
+    ]
+
+
+def test_every_figure_step_names_an_event_of_the_vocabulary() -> None:
+    clauses = list(plan_set().clauses.values())
+    assert len(clauses) >= 10
+    bad = _unknown_steps(clauses)
+    assert not bad, "figure steps no event can match (bench/events.py): " + "; ".join(bad)
+    typo = Clause("9.9", "t", Figure("f", (Step("Inform", "henb", "serving-hems", "hems", "infrom"),)), ())
+    assert _unknown_steps([typo]) == ["9.9 f: 'Inform' hems/infrom"]
 
 
 def test_the_scan_finds_a_misspelt_emitter(tmp_path: Path) -> None:

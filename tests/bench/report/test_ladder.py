@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bench.clauses import LIFELINES
 from bench.plans import plan_set
 from bench.report.ladder import (
     expected_svg,
@@ -176,3 +177,17 @@ def test_the_ladder_is_limited_to_the_tests_own_procedure() -> None:
     assert own_procedure(msgs, [], mark=13).start == [m.seq for m in msgs].index(13)
     assert own_procedure(msgs, [], mark=13, highlight={6}).start == [m.seq for m in msgs].index(6)
     assert own_procedure(msgs, [], mark=None).start == 0
+
+
+def test_the_lifelines_are_the_spec_figures_and_nothing_else() -> None:
+    """The figures of TS 32.593 clause 5 draw these entities, in this order; every figure a clause declares and
+    every arrow the bench's events make stays on them."""
+    assert list(LIFELINES.values()) == [
+        "HeNB", "public DNS", "private DNS", "Initial SeGW", "Serving SeGW", "Initial HeMS", "Serving HeMS",
+        "file server", "MME",
+    ]  # fmt: skip
+    figures = [f for c in plan_set().clauses.values() for f in (c.figure, *c.tests.values()) if f is not None]
+    off = {f"{f.title}: {lane}" for f in figures for lane in f.lifelines() if lane not in LIFELINES}
+    assert figures and not off, off
+    drawn = {lane for _, _, _, ends in DIRECTIONS for lane in ends}
+    assert drawn == set(LIFELINES), drawn ^ set(LIFELINES)  # every lifeline has its arrows, none is extra
