@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -39,26 +41,14 @@ def test_a_plan_set_that_does_not_import_is_named(monkeypatch: pytest.MonkeyPatc
         plans.plan_set("other")
 
 
-HYPOTHETICAL = '''
-"""A hypothetical clause: the HeMS reboots the unit (one module: its plan and its declarations)."""
-
-import pytest
-
-from bench import clauses as cl
+ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.clause("9.9.9")
-def test_reboot_on_request() -> None:
-    pass
-
-
-CLAUSE = cl.Clause(
-    id="9.9.9",
-    title="Reboot on request (hypothetical Figure 9-9)",
-    figure=cl.Figure("Figure 9-9: Reboot on request", (cl.connection_request(), *cl.rpc("Reboot"))),
-    checks=(cl.Check("2", "RebootResponse to the Reboot", (cl.Twin("spv_not_applied", ("a RebootResponse",)),)),),
-)
-'''
+def documented_clause() -> str:
+    """The hypothetical clause module docs/architecture.md shows under "A clause is one module", as it shows it."""
+    doc = (ROOT / "docs/architecture.md").read_text()
+    section = doc[doc.index("## A clause is one module") :]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
 def test_a_new_clause_module_is_all_list_coverage_ladder_and_twins_need(
@@ -72,29 +62,44 @@ def test_a_new_clause_module_is_all_list_coverage_ladder_and_twins_need(
     package = tmp_path / f"fakeplans_{tmp_path.name}"  # a fake plan set: one package, one clause module
     package.mkdir()
     (package / "__init__.py").write_text('"""A plan set with one clause."""\n')
-    (package / "test_9_9_9_reboot.py").write_text(HYPOTHETICAL)
+    module = package / "test_5_5_1_reboot.py"
+    module.write_text(documented_clause())
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(plans, "plan_entry_points", lambda: [EntryPoint("fake", package.name, plans.GROUP)])
 
     found = plans.plan_set()
-    assert list(found.clauses) == ["9.9.9"] and found.folder == package
-    assert check_clauses(["9.9.9"]).name == "fake"  # --clause accepts it
+    assert list(found.clauses) == ["5.5.1"] and found.folder == package
+    assert check_clauses(["5.5.1"]).name == "fake"  # --clause accepts it
     cmd_list(None)  # type: ignore[arg-type]
-    assert "9.9.9  Reboot on request" in capsys.readouterr().out
-    assert "step 2        RebootResponse to the Reboot  [knobs: spv_not_applied]" in found.table()
+    assert "5.5.1  Reboot on request (Figure 5-13)" in capsys.readouterr().out
+    assert (
+        "step 2        RebootResponse, then an Inform with M Reboot  [knobs: ignore_reboot]" in found.table()
+    )
     # The report: the coverage table and the expected ladder, from run.json's catalogue.
     catalogue = clause_catalogue()
-    result = {"test": "test_reboot_on_request", "clause": "9.9.9", "outcome": "passed"}
-    assert "RebootResponse to the Reboot" in _coverage({"clauses": catalogue, "results": [result]})
-    figure = figure_for(catalogue, "9.9.9", "test_reboot_on_request")
-    assert figure is not None and [s.label for s in figure.steps][-1] == "RebootResponse"
+    result = {"test": "test_reboot_on_request", "clause": "5.5.1", "outcome": "passed"}
+    assert "RebootResponse, then an Inform with M Reboot" in _coverage(
+        {"clauses": catalogue, "results": [result]}
+    )
+    figure = figure_for(catalogue, "5.5.1", "test_reboot_on_request")
+    assert figure is not None and [s.label for s in figure.steps][-1] == "Inform (M Reboot)"
     seen = [
         {"seq": i, "t": float(i), "source": "hems", "kind": kind, "data": {"hems": "serving-hems", **data}}
         for i, (kind, data) in enumerate(
-            [("connection-request", {"status": 200}), ("rpc-sent", {"method": "Reboot"}),
-             ("rpc-response", {"method": "Reboot"})]
+            [("connection-request", {"status": 200}), ("inform", {"events": ["6 CONNECTION REQUEST"]}),
+             ("rpc-sent", {"method": "Reboot"}), ("rpc-response", {"method": "Reboot"}),
+             ("session-end", {}), ("inform", {"events": ["1 BOOT", "M Reboot"]})]
         )
     ]  # fmt: skip
     assert first_deviation(match(figure, messages(seen))) is None
+    missing = first_deviation(match(figure, messages(seen[:-1])))
+    assert missing is not None and missing.step.label == "Inform (M Reboot)"
     # The twins: parametrised from the declarations.
-    assert [(c.id, step, t.knob) for c, step, t in twins(found)] == [("9.9.9", "2", "spv_not_applied")]
+    assert [(c.id, step, t.knob) for c, step, t in twins(found)] == [("5.5.1", "2", "ignore_reboot")]
+    # The plan itself: pytest finds it under the bench's plugin, with every fixture it asks for.
+    plan = subprocess.run(
+        [sys.executable, "-m", "pytest", "--setup-plan", "-q", "-p", "no:cacheprovider", str(module)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert "SETUP    F registered_unit" in plan.stdout and " error" not in plan.stdout, plan.stdout[-2000:]
+    assert "test_5_5_1_reboot.py::test_reboot_on_request" in plan.stdout
