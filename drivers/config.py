@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from drivers.errors import SettingsError
 from drivers.events import EventSink
+from drivers.power.scpi_commands import ScpiCommands
 
 if TYPE_CHECKING:
     from drivers.power.base import PowerDriver
@@ -117,20 +118,6 @@ class NetioPower(_Strict):
 # -- SCPI bench power supply ---------------------------------------------------------------------
 
 
-class ScpiCommandsConfig(_Strict):
-    setup: list[str] = []
-    set_voltage: str = "VOLT {volts}"
-    set_current: str = "CURR {amps}"
-    output_on: str = "OUTP ON"
-    output_off: str = "OUTP OFF"
-    output_query: str = "OUTP?"
-    measure_voltage: str = "MEAS:VOLT?"
-    measure_current: str = "MEAS:CURR?"
-    error_query: str = "SYST:ERR?"
-    trip_query: str | None = "OUTP:PROT:TRIP?"
-    trip_clear: str | None = "OUTP:PROT:CLE"
-
-
 class ScpiPowerConfig(_Strict):
     driver: Literal["scpi"]
     resource: str = Field(
@@ -142,7 +129,7 @@ class ScpiPowerConfig(_Strict):
     sample_seconds: float = Field(120.0, ge=0, description="how long after power-on to sample")
     timeout: float = Field(2.0, gt=0)
     visa_library: str = Field("@py", description="@py (pyvisa-py), @sim (pyvisa-sim), or a VISA library path")
-    commands: ScpiCommandsConfig = ScpiCommandsConfig()
+    commands: ScpiCommands = ScpiCommands()  # a dataclass: pydantic checks its keys and types as a model's
 
 
 # -- mock unit behind a simulated bench supply --------------------------------------------------
@@ -232,13 +219,11 @@ def build_power(cfg: Any, events: EventSink | None = None, unit: str | None = No
             verify_tls=cfg.verify_tls, verify_timeout=cfg.verify_timeout, events=events, unit=unit,
         )  # fmt: skip
     if isinstance(cfg, ScpiPowerConfig):
-        from drivers.power.scpi import ScpiCommands, ScpiPower
+        from drivers.power.scpi import ScpiPower
 
-        c = cfg.commands.model_dump()
-        c["setup"] = tuple(c["setup"])
         return ScpiPower(
             cfg.resource, cfg.voltage, cfg.current_limit, sample_rate=cfg.sample_rate,
-            sample_seconds=cfg.sample_seconds, commands=ScpiCommands(**c), timeout=cfg.timeout,
+            sample_seconds=cfg.sample_seconds, commands=cfg.commands, timeout=cfg.timeout,
             visa_library=cfg.visa_library, events=events, unit=unit,
         )  # fmt: skip
     if isinstance(cfg, LabgridPowerConfig):

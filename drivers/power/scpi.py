@@ -17,27 +17,10 @@ import pyvisa
 from drivers.errors import EquipmentError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase
+from drivers.power.scpi_commands import ScpiCommands
 
 # A supply in constant-current mode reads its limit give or take the meter's error.
 CC_TOLERANCE = 0.02
-
-
-@dataclass(frozen=True)
-class ScpiCommands:
-    """The SCPI dialect; the defaults suit Keysight E36xx, R&S HMP/NGE, Siglent/Rigol with `setup` selecting a
-    channel (e.g. ["INST:NSEL 1"])."""
-
-    setup: tuple[str, ...] = ()
-    set_voltage: str = "VOLT {volts}"
-    set_current: str = "CURR {amps}"
-    output_on: str = "OUTP ON"
-    output_off: str = "OUTP OFF"
-    output_query: str = "OUTP?"
-    measure_voltage: str = "MEAS:VOLT?"
-    measure_current: str = "MEAS:CURR?"
-    error_query: str = "SYST:ERR?"
-    trip_query: str | None = "OUTP:PROT:TRIP?"
-    trip_clear: str | None = "OUTP:PROT:CLE"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from drivers.errors import SettingsError
 from drivers.power.pdu_http import HttpPdu
 from drivers.power.pdu_snmp import SnmpPdu
 from drivers.power.scpi import ScpiPower
+from drivers.power.scpi_commands import ScpiCommands
 
 POWER: TypeAdapter[Any] = TypeAdapter(DriverPowerConfig)
 
@@ -121,6 +122,10 @@ def test_scpi_config_builds_a_working_driver() -> None:
         power.close()
     with pytest.raises(ValidationError):
         parse("{driver: scpi, resource: x, voltage: 0, current_limit: 1}")
+    # The dialect's defaults are the driver's own; a key it does not have is refused by name.
+    assert parse("{driver: scpi, resource: x, voltage: 12, current_limit: 1}").commands == ScpiCommands()
+    with pytest.raises(ValidationError, match=r"commands\.outp_on"):
+        parse("{driver: scpi, resource: x, voltage: 12, current_limit: 1, commands: {outp_on: 'OUTP 1'}}")
 
 
 def test_serial_relay_and_mock() -> None:
