@@ -682,6 +682,15 @@ def _spv(rpc: etree._Element, a: dict[str, Any]) -> None:
 
 
 _Fill = Callable[[etree._Element, dict[str, Any]], None]
+
+
+def _elements(*names: str) -> _Fill:
+    """Fill an RPC with these elements in this order (TR-069's), each from its argument in snake case
+    ('SuccessURL' from success_url)."""
+    keys = [re.sub(r"(?<=[a-z])(?=[A-Z])", "_", n).lower() for n in names]
+    return lambda r, a: _fields(r, *zip(names, (a[k] for k in keys), strict=True))
+
+
 # method -> (required arguments, optional arguments with defaults, how to fill the RPC element)
 ACS_RPCS: dict[str, tuple[tuple[str, ...], dict[str, Any], _Fill]] = {
     "GetRPCMethods": ((), {}, lambda r, a: None),
@@ -698,17 +707,9 @@ ACS_RPCS: dict[str, tuple[tuple[str, ...], dict[str, Any], _Fill]] = {
     ),
     "GetParameterAttributes": (("names",), {}, lambda r, a: _string_array(r, "ParameterNames", a["names"])),
     "SetParameterAttributes": (("attributes",), {}, _spa),
-    "AddObject": (
-        ("object_name",),
-        {"parameter_key": ""},
-        lambda r, a: _fields(r, ("ObjectName", a["object_name"]), ("ParameterKey", a["parameter_key"])),
-    ),
-    "DeleteObject": (
-        ("object_name",),
-        {"parameter_key": ""},
-        lambda r, a: _fields(r, ("ObjectName", a["object_name"]), ("ParameterKey", a["parameter_key"])),
-    ),
-    "Reboot": ((), {"command_key": ""}, lambda r, a: _fields(r, ("CommandKey", a["command_key"]))),
+    "AddObject": (("object_name",), {"parameter_key": ""}, _elements("ObjectName", "ParameterKey")),
+    "DeleteObject": (("object_name",), {"parameter_key": ""}, _elements("ObjectName", "ParameterKey")),
+    "Reboot": ((), {"command_key": ""}, _elements("CommandKey")),
     "FactoryReset": ((), {}, lambda r, a: None),
     "Download": (
         ("file_type", "url"),
@@ -722,38 +723,25 @@ ACS_RPCS: dict[str, tuple[tuple[str, ...], dict[str, Any], _Fill]] = {
             "success_url": "",
             "failure_url": "",
         },
-        lambda r, a: _fields(
-            r,
-            ("CommandKey", a["command_key"]),
-            ("FileType", a["file_type"]),
-            ("URL", a["url"]),
-            ("Username", a["username"]),
-            ("Password", a["password"]),
-            ("FileSize", a["file_size"]),
-            ("TargetFileName", a["target_file_name"]),
-            ("DelaySeconds", a["delay_seconds"]),
-            ("SuccessURL", a["success_url"]),
-            ("FailureURL", a["failure_url"]),
-        ),
+        _elements(
+            "CommandKey",
+            "FileType",
+            "URL",
+            "Username",
+            "Password",
+            "FileSize",
+            "TargetFileName",
+            "DelaySeconds",
+            "SuccessURL",
+            "FailureURL",
+        ),  # fmt: skip
     ),
     "Upload": (
         ("file_type", "url"),
         {"command_key": "", "username": "", "password": "", "delay_seconds": 0},
-        lambda r, a: _fields(
-            r,
-            ("CommandKey", a["command_key"]),
-            ("FileType", a["file_type"]),
-            ("URL", a["url"]),
-            ("Username", a["username"]),
-            ("Password", a["password"]),
-            ("DelaySeconds", a["delay_seconds"]),
-        ),
+        _elements("CommandKey", "FileType", "URL", "Username", "Password", "DelaySeconds"),
     ),
-    "ScheduleInform": (
-        ("delay_seconds",),
-        {"command_key": ""},
-        lambda r, a: _fields(r, ("DelaySeconds", a["delay_seconds"]), ("CommandKey", a["command_key"])),
-    ),
+    "ScheduleInform": (("delay_seconds",), {"command_key": ""}, _elements("DelaySeconds", "CommandKey")),
 }
 
 
