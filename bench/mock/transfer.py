@@ -64,71 +64,68 @@ def _http_fault(status: int, upload: bool) -> TransferError:
 
 async def fetch(url: str, user: str, password: str, resolve: Resolver, ca: Path | None) -> bytes:
     """Download `url`; TransferError with the TR-069 fault code on any failure."""
-    scheme, ip, port, path = await _target(url, resolve)
-    host = urlsplit(url).hostname or ""
-    try:
-        if scheme in ("http", "https"):
-            auth = aiohttp.BasicAuth(user, password) if user else None
-            target = f"{scheme}://{ip}:{port}{urlsplit(url).path or '/'}"
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http,
-                http.get(
-                    target,
-                    auth=auth,
-                    headers={"Host": urlsplit(url).netloc},
-                    ssl=_tls(ca) if scheme == "https" else False,
-                    server_hostname=host if scheme == "https" else None,
-                ) as r,
-            ):
-                if r.status != 200:
-                    raise _http_fault(r.status, upload=False)
-                data = await r.read()
-                if r.content_length is not None and len(data) != r.content_length:
-                    raise TransferError(INCOMPLETE, f"got {len(data)} of {r.content_length} bytes")
-                return data
-        if scheme == "ftp":
-            return await asyncio.to_thread(_ftp_get, ip, port, path, user, password)
-        return await _sftp(ip, port, path, user, password, None)
-    except TransferError:
-        raise
-    except (aiohttp.ClientConnectorError, ConnectionRefusedError, TimeoutError, OSError) as exc:
-        raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
-    except aiohttp.ClientError as exc:
-        raise TransferError(INCOMPLETE, f"transfer broke off: {exc}") from None
+    return await _transfer(url, user, password, resolve, ca, None)
 
 
 async def put(url: str, user: str, password: str, data: bytes, resolve: Resolver, ca: Path | None) -> None:
     """Upload `data` to `url` (HTTP(S) PUT, FTP STOR, SFTP put); TransferError on failure."""
+    await _transfer(url, user, password, resolve, ca, data)
+
+
+async def _transfer(
+    url: str, user: str, password: str, resolve: Resolver, ca: Path | None, upload: bytes | None
+) -> bytes:
+    """A download (`upload` None: the file's bytes) or an upload of `upload` (b"" back)."""
     scheme, ip, port, path = await _target(url, resolve)
     host = urlsplit(url).hostname or ""
     try:
         if scheme in ("http", "https"):
-            auth = aiohttp.BasicAuth(user, password) if user else None
-            target = f"{scheme}://{ip}:{port}{urlsplit(url).path or '/'}"
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http,
-                http.put(
-                    target,
-                    data=data,
-                    auth=auth,
-                    headers={"Host": urlsplit(url).netloc, "Content-Type": "application/xml"},
-                    ssl=_tls(ca) if scheme == "https" else False,
-                    server_hostname=host if scheme == "https" else None,
-                ) as r,
-            ):
-                if r.status not in (200, 201, 204):
-                    raise _http_fault(r.status, upload=True)
-                return
+            return await _http(scheme, ip, port, url, user, password, ca, upload)
+        if scheme == "ftp" and upload is None:
+            return await asyncio.to_thread(_ftp_get, ip, port, path, user, password)
         if scheme == "ftp":
-            await asyncio.to_thread(_ftp_put, ip, port, path, user, password, data)
-            return
-        await _sftp(ip, port, path, user, password, data)
+            await asyncio.to_thread(_ftp_put, ip, port, path, user, password, upload or b"")
+            return b""
+        return await _sftp(ip, port, path, user, password, upload)
     except TransferError:
         raise
     except (aiohttp.ClientConnectorError, ConnectionRefusedError, TimeoutError, OSError) as exc:
         raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
     except aiohttp.ClientError as exc:
-        raise TransferError(UPLOAD_FAILURE, f"upload broke off: {exc}") from None
+        if upload is not None:
+            raise TransferError(UPLOAD_FAILURE, f"upload broke off: {exc}") from None
+        raise TransferError(INCOMPLETE, f"transfer broke off: {exc}") from None
+
+
+async def _http(
+    scheme: str, ip: str, port: int, url: str, user: str, password: str, ca: Path | None, upload: bytes | None
+) -> bytes:
+    """GET (or PUT `upload`) to the address DNS gave, with the URL's name as Host and as the TLS name."""
+    headers = {"Host": urlsplit(url).netloc}
+    if upload is not None:
+        headers["Content-Type"] = "application/xml"
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http,
+        http.request(
+            "GET" if upload is None else "PUT",
+            f"{scheme}://{ip}:{port}{urlsplit(url).path or '/'}",
+            data=upload,
+            auth=aiohttp.BasicAuth(user, password) if user else None,
+            headers=headers,
+            ssl=_tls(ca) if scheme == "https" else False,
+            server_hostname=(urlsplit(url).hostname or "") if scheme == "https" else None,
+        ) as r,
+    ):
+        if upload is not None:
+            if r.status not in (200, 201, 204):
+                raise _http_fault(r.status, upload=True)
+            return b""
+        if r.status != 200:
+            raise _http_fault(r.status, upload=False)
+        data = await r.read()
+        if r.content_length is not None and len(data) != r.content_length:
+            raise TransferError(INCOMPLETE, f"got {len(data)} of {r.content_length} bytes")
+        return data
 
 
 def _ftp_login(ip: str, port: int, user: str, password: str) -> ftplib.FTP:

@@ -1,0 +1,66 @@
+"""Tests for bench/mock/transfer.py against the bench's file server on 127.0.0.1: a download and an upload over
+HTTP, FTP and SFTP, and the TR-069 fault code for a wrong password and a missing file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.mock import transfer
+from bench.services.fileserver import FileServer
+from bench.timeline import Timeline
+from tests.bench.services.test_fileserver import free_ports
+
+PROTOCOLS = ("http", "ftp", "sftp")
+
+
+async def loopback(host: str) -> str:
+    return "127.0.0.1"
+
+
+@pytest.fixture(scope="module")
+def fs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileServer]:
+    http, ftp, sftp = free_ports(3)
+    server = FileServer("", "127.0.0.1", tmp_path_factory.mktemp("fs"), Timeline(), ports={"http": http, "ftp": ftp, "sftp": sftp})  # fmt: skip
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_download_and_upload(fs: FileServer, proto: str) -> None:
+    path = fs.add_file(f"/cm/{proto}.xml", b"<config/>", user="unit", password="pw")
+    got = asyncio.run(transfer.fetch(fs.url(proto, path), "unit", "pw", loopback, None))
+    assert got == b"<config/>"
+    asyncio.run(transfer.put(fs.url(proto, f"/pm/{proto}-up.xml"), "unit", "pw", b"<pm/>", loopback, None))
+    stored = list(fs.local("unit", "/pm").glob(f"{proto}-up*.xml"))
+    assert [p.read_bytes() for p in stored] == [b"<pm/>"]
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_a_wrong_password_is_9012_and_a_missing_file_is_named(fs: FileServer, proto: str) -> None:
+    path = fs.add_file(f"/cm/secret-{proto}.xml", b"x", user="unit", password="pw")
+    with pytest.raises(transfer.TransferError) as refused:
+        asyncio.run(transfer.fetch(fs.url(proto, path), "unit", "wrong", loopback, None))
+    assert refused.value.code == transfer.SERVER_AUTH_FAILURE
+    with pytest.raises(transfer.TransferError) as up_refused:
+        asyncio.run(transfer.put(fs.url(proto, "/pm/x.xml"), "unit", "wrong", b"x", loopback, None))
+    assert up_refused.value.code == transfer.SERVER_AUTH_FAILURE
+    with pytest.raises(transfer.TransferError) as missing:
+        asyncio.run(transfer.fetch(fs.url(proto, "/cm/none.xml"), "unit", "pw", loopback, None))
+    assert missing.value.code in (transfer.CANNOT_ACCESS_FILE, transfer.TRANSFER_FAILURE), missing.value
+
+
+def test_an_unknown_scheme_and_an_unreachable_server(fs: FileServer, tmp_path: Path) -> None:
+    with pytest.raises(transfer.TransferError) as scheme:
+        asyncio.run(transfer.fetch("tftp://files.example/x", "", "", loopback, None))
+    assert scheme.value.code == transfer.UNSUPPORTED_PROTOCOL
+    (closed,) = free_ports(1)
+    with pytest.raises(transfer.TransferError) as down:
+        asyncio.run(transfer.put(f"http://files.example:{closed}/x", "", "", b"x", loopback, None))
+    assert down.value.code == transfer.CANNOT_CONTACT
