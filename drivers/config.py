@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from drivers.errors import SettingsError
 from drivers.events import EventSink
-from drivers.power.scpi_commands import ScpiCommands
+from drivers.power.dialects import ScpiCommands, SnmpOutletOids
 
 if TYPE_CHECKING:
     from drivers.power.base import PowerDriver
@@ -40,17 +40,6 @@ class SnmpV3(_Strict):
     priv_protocol: PrivProtocol = "aes"
 
 
-class SnmpOids(_Strict):
-    """`{outlet}` and `{pdu}` in the OIDs are replaced by the outlet number and the PDU id."""
-
-    control_oid: str
-    on_value: int
-    off_value: int
-    state_oid: str | None = None
-    state_on: int | None = None
-    state_off: int | None = None
-
-
 class SnmpPduPower(_Strict):
     driver: Literal["snmp-pdu"]
     host: str
@@ -60,7 +49,9 @@ class SnmpPduPower(_Strict):
     pdu_id: int = Field(1, ge=1, description="position in a daisy chain (Raritan)")
     community: SecretStr | None = Field(None, description="SNMP v2c write community")
     v3: SnmpV3 | None = None
-    oids: SnmpOids | None = Field(None, description="required for model custom; replaces the model's OIDs")
+    oids: SnmpOutletOids | None = Field(
+        None, description="required for model custom; replaces the model's OIDs"
+    )
     timeout: float = Field(1.0, gt=0)
     retries: int = Field(1, ge=0)
     verify_timeout: float = Field(
@@ -188,9 +179,9 @@ def build_power(cfg: Any, events: EventSink | None = None, unit: str | None = No
     """The power driver for a unit's `power:` entry (every kind but mock, which the mock unit builds)."""
     # Imported here: each backend pulls in its library (pysnmp, pyvisa), only the one in use is loaded.
     if isinstance(cfg, SnmpPduPower):
-        from drivers.power.pdu_snmp import PROFILES, SnmpOutletOids, SnmpPdu, SnmpV3User
+        from drivers.power.pdu_snmp import PROFILES, SnmpPdu, SnmpV3User
 
-        profile = SnmpOutletOids(**cfg.oids.model_dump()) if cfg.oids else PROFILES[cfg.model]
+        profile = cfg.oids or PROFILES[cfg.model]
         v3 = None
         if cfg.v3 is not None:
             v3 = SnmpV3User(

@@ -17,22 +17,10 @@ from pysnmp.hlapi.v3arch import asyncio as hlapi
 from drivers.errors import EquipmentError, SettingsError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase, state_word
+from drivers.power.dialects import SnmpOutletOids
 from drivers.retry import poll
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class SnmpOutletOids:
-    """Where an outlet is switched and read, and the integers that mean on and off; `{pdu}` and `{outlet}`
-    in the OIDs are replaced by the PDU id (daisy chain position) and the outlet number."""
-
-    control_oid: str
-    on_value: int
-    off_value: int
-    state_oid: str | None = None
-    state_on: int | None = None
-    state_off: int | None = None
 
 
 PROFILES = {

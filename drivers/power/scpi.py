@@ -17,7 +17,7 @@ import pyvisa
 from drivers.errors import EquipmentError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase
-from drivers.power.scpi_commands import ScpiCommands
+from drivers.power.dialects import ScpiCommands
 
 # A supply in constant-current mode reads its limit give or take the meter's error.
 CC_TOLERANCE = 0.02

@@ -16,10 +16,10 @@ from bench.lab.sim.ssh_server import SshServer, write_client_key
 from bench.timeline import Timeline
 from drivers.config import DriverPowerConfig, SshShellConfig, build_power, build_shell
 from drivers.errors import SettingsError
+from drivers.power.dialects import ScpiCommands, SnmpOutletOids
 from drivers.power.pdu_http import HttpPdu
 from drivers.power.pdu_snmp import SnmpPdu
 from drivers.power.scpi import ScpiPower
-from drivers.power.scpi_commands import ScpiCommands
 
 POWER: TypeAdapter[Any] = TypeAdapter(DriverPowerConfig)
 
@@ -79,6 +79,12 @@ def test_snmp_config_mistakes_and_secrets() -> None:
         " oids: {control_oid: '1.3.6.1.4.1.99.1.{outlet}', on_value: 1, off_value: 0}}"
     )
     assert build_power(custom).control_oid == "1.3.6.1.4.1.99.1.2"  # type: ignore[attr-defined]
+    assert custom.oids == SnmpOutletOids("1.3.6.1.4.1.99.1.{outlet}", 1, 0)
+    with pytest.raises(ValidationError, match=r"oids\.state_value"):
+        parse(
+            "{driver: snmp-pdu, host: pdu1, outlet: 2, model: custom, community: c,"
+            " oids: {control_oid: '1.3.6.1.4.1.99.1.{outlet}', on_value: 1, off_value: 0, state_value: 1}}"
+        )
 
 
 def test_http_and_netio_configs_build_working_drivers() -> None:
