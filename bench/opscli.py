@@ -116,23 +116,24 @@ def _physical(name: str, unit: Unit, what: str) -> None:
 
 
 @contextlib.contextmanager
-def _in_place(args: argparse.Namespace, inv: Inventory, name: str) -> Iterator[tuple[Inventory, Unit]]:
-    """The inventory and unit to work with: for a unit in a labgrid place, with the place acquired for the
-    command (its resources as the unit's drivers) and released after; any other unit as it is."""
+def _in_place(args: argparse.Namespace) -> Iterator[tuple[Inventory, str, Unit]]:
+    """The inventory, the unit's name and the unit to work with (`--unit`, validated before anything starts):
+    for a unit in a labgrid place, with the place acquired for the command (its resources as the unit's
+    drivers) and released after; any other unit as it is."""
     from bench.place import held_inventory
 
+    inv = load_inventory(Path(args.inventory))
+    name, _ = inv.unit(args.unit)
     with (
         tempfile.TemporaryDirectory(prefix="henb-bench-place-") as tmp,
         held_inventory(Path(args.inventory), inv, name, {}, Path(tmp), _say) as path,
     ):
         placed = load_inventory(path)
-        yield placed, placed.units[name]
+        yield placed, name, placed.units[name]
 
 
 def cmd_power(args: argparse.Namespace) -> int:
-    inv = load_inventory(Path(args.inventory))
-    name, _ = inv.unit(args.unit)
-    with _in_place(args, inv, name) as (_, unit):
+    with _in_place(args) as (_, name, unit):
         return _power(args, name, unit)
 
 
@@ -166,9 +167,7 @@ def _power(args: argparse.Namespace, name: str, unit: Unit) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    inv = load_inventory(Path(args.inventory))
-    name, _ = inv.unit(args.unit)
-    with _in_place(args, inv, name) as (_, unit):
+    with _in_place(args) as (_, name, unit):
         return _console(args, name, unit)
 
 
@@ -428,9 +427,7 @@ def _shown(ev: Event, console: bool) -> bool:
 
 def cmd_up(args: argparse.Namespace) -> int:
 
-    inv = load_inventory(Path(args.inventory))
-    name, _ = inv.unit(args.unit)  # nothing starts before the inventory is valid
-    with _in_place(args, inv, name) as (placed, _):
+    with _in_place(args) as (placed, name, _):  # nothing starts before the inventory is valid
         return _up(args, placed, name)
 
 
