@@ -90,6 +90,10 @@ class FileServer:
     def _event(self, kind: FileserverKind, **data: Any) -> None:
         self.timeline.add(Source.FILESERVER, kind, **data)
 
+    def _login_refused(self, proto: str, user: str, peer: str, status: int) -> None:
+        """An FTP or SFTP login refused (a session-level refusal: no path yet)."""
+        self._event(FileserverKind.AUTH_FAILED, proto=proto, path="", user=user, peer=peer, status=status)
+
     def _check(self, user: str, password: str) -> bool:
         with self._lock:
             known = self.users.get(user)
@@ -147,14 +151,7 @@ class FileServer:
             def validate_password(self, username: str, password: str) -> bool:
                 ok = server._check(username, password)
                 if not ok:
-                    server._event(
-                        FileserverKind.AUTH_FAILED,
-                        proto="sftp",
-                        path="",
-                        user=username,
-                        peer=self.peer,
-                        status=0,
-                    )
+                    server._login_refused("sftp", username, self.peer, 0)
                 return ok
 
         def sftp_factory(chan: Any) -> asyncssh.SFTPServer:
@@ -218,14 +215,7 @@ class FileServer:
                     self._uploaded(file, 426)
 
                 def on_login_failed(self, username: str, password: str) -> None:
-                    server._event(
-                        FileserverKind.AUTH_FAILED,
-                        proto="ftp",
-                        path="",
-                        user=username,
-                        peer=self.remote_ip,
-                        status=530,
-                    )
+                    server._login_refused("ftp", username, self.remote_ip, 530)
 
             Handler.authorizer = authorizer
             Handler.banner = "henb-bench file server"
