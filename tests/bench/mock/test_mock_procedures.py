@@ -277,19 +277,25 @@ def test_alarms_follow_the_reporting_mechanism(unit: Unit) -> None:
     assert f"{unit.serial}-alarm-1" not in current.values()
 
 
-def test_pm_upload_every_interval_and_nothing_when_disabled(unit: Unit) -> None:
-    unit.fs.add_user("pm", "pmpass")
-    mark = unit.run.timeline.mark()
+def enable_pm(unit: Unit, interval: int, *more: tuple[str, str, str]) -> None:
+    """PerfMgmt.Config.1 uploading to the file server's /pm/ as user pm every `interval` s (and `more`)."""
     unit.call(
         "SetParameterValues",
         params=[
             (PM + "URL", unit.fs.url("http", "/pm/"), "xsd:string"),
             (PM + "Username", "pm", "xsd:string"),
             (PM + "Password", "pmpass", "xsd:string"),
-            (PM + "PeriodicUploadInterval", "1", "xsd:unsignedInt"),
+            (PM + "PeriodicUploadInterval", str(interval), "xsd:unsignedInt"),
+            *more,
             (PM + "Enable", "true", "xsd:boolean"),
         ],
     )
+
+
+def test_pm_upload_every_interval_and_nothing_when_disabled(unit: Unit) -> None:
+    unit.fs.add_user("pm", "pmpass")
+    mark = unit.run.timeline.mark()
+    enable_pm(unit, 1)
     time.sleep(3.6)
     unit.call("SetParameterValues", params=[(PM + "Enable", "false", "xsd:boolean")])
     ups = unit.run.timeline.find(lambda e: e.source == "fileserver" and e.kind == "upload", mark)
@@ -386,17 +392,7 @@ def test_pm_upload_in_phase_with_periodic_upload_time(unit: Unit) -> None:
     ref = int(time.time()) // 2 * 2 - 101
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ref))
     mark = unit.run.timeline.mark()
-    unit.call(
-        "SetParameterValues",
-        params=[
-            (PM + "URL", unit.fs.url("http", "/pm/"), "xsd:string"),
-            (PM + "Username", "pm", "xsd:string"),
-            (PM + "Password", "pmpass", "xsd:string"),
-            (PM + "PeriodicUploadInterval", "2", "xsd:unsignedInt"),
-            (PM + "PeriodicUploadTime", stamp, "xsd:dateTime"),
-            (PM + "Enable", "true", "xsd:boolean"),
-        ],
-    )
+    enable_pm(unit, 2, (PM + "PeriodicUploadTime", stamp, "xsd:dateTime"))
     time.sleep(6.5)
     unit.call(
         "SetParameterValues",
