@@ -4,7 +4,7 @@ figures' arrows. `henb-bench list`, `--clause`, the report and the negative twin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,3 +191,10 @@ def s1_update() -> tuple[Step, Step]:
 def alarm_raised() -> Step:
     """The alarm raised through the unit's raise_alarm template, as the unit confirmed it."""
     return Step("alarm raised (unit action)", "henb", "henb", Source.UNIT, ArrowKind.ALARM_RAISED, {})
+
+
+def per_protocol(
+    test: str, title: str, steps: Callable[[str], tuple[Step, ...]], protocols: Iterable[str]
+) -> dict[str, Figure]:
+    """The figure of each run of a test parametrised over transfer protocols: `test[proto]` -> "title over proto"."""
+    return {f"{test}[{p}]": Figure(f"{title} over {p}", steps(p)) for p in protocols}

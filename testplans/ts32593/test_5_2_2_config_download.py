@@ -37,6 +37,7 @@ def transfer_complete(key: str) -> Any:
 
 
 FILE_TYPE = "3 Vendor Configuration File"
+PROTOCOLS = ("http", "https", "ftp", "sftp")  # each test run over each, with its own figure
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def corrupted(data: bytes) -> tuple[bytes, str]:
 
 
 @pytest.mark.clause("5.2.2")
-@pytest.mark.parametrize("proto", ["http", "https", "ftp", "sftp"])
+@pytest.mark.parametrize("proto", PROTOCOLS)
 def test_configuration_by_file_download(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps, proto: str
 ) -> None:
@@ -266,12 +267,8 @@ CLAUSE = cl.Clause(
     title="Configuration by file download (Figure 5-6)",
     figure=cl.Figure("Figure 5-6: Configuration by file download", _figure_5_6(None)),
     tests={
-        **{
-            f"test_configuration_by_file_download[{proto}]": cl.Figure(
-                f"Figure 5-6: Configuration by file download over {proto}", _figure_5_6(proto)
-            )
-            for proto in ("http", "https", "ftp", "sftp")
-        },
+        **cl.per_protocol("test_configuration_by_file_download", "Figure 5-6: Configuration by file download",
+                          _figure_5_6, PROTOCOLS),
         "test_failing_download_reports_the_fault_and_changes_nothing": cl.Figure(
             "Figure 5-6, failing: TransferComplete with the fault, nothing applied", _figure_5_6(None, s1=False)
         ),

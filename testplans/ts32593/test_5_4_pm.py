@@ -18,6 +18,7 @@ from bench.unit import BenchUnit
 from testplans.ts32593.procedures import offered_protocol, session, set_values
 
 USER, PASSWORD = "pm", "pm-upload-secret"
+PROTOCOLS = ("ftp", "sftp", "http", "https")  # each test run over each, with its own figure
 
 
 def configure(bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: bool) -> str:
@@ -76,7 +77,7 @@ def test_disabled_pm_uploads_nothing(
 
 
 @pytest.mark.clause("5.4.2")
-@pytest.mark.parametrize("proto", ["ftp", "sftp", "http", "https"])
+@pytest.mark.parametrize("proto", PROTOCOLS)
 def test_pm_files_uploaded_at_the_interval(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps, proto: str
 ) -> None:
@@ -137,12 +138,8 @@ CLAUSES = [
         id="5.4.2",
         title="PM file upload (Figure 5-12)",
         figure=cl.Figure("Figure 5-12: PM file upload", _figure_5_12(None)),
-        tests={
-            f"test_pm_files_uploaded_at_the_interval[{proto}]": cl.Figure(
-                f"Figure 5-12: PM file upload over {proto}", _figure_5_12(proto)
-            )
-            for proto in ("ftp", "sftp", "http", "https")
-        },
+        tests=cl.per_protocol("test_pm_files_uploaded_at_the_interval", "Figure 5-12: PM file upload", _figure_5_12,
+                              PROTOCOLS),
         checks=(
             cl.Check("1", "uploads arrive over FTP, SFTP, HTTP and HTTPS", (
                 cl.Twin("no_pm_upload", ("a PM file uploaded over ftp to the file server", "nothing within")),
