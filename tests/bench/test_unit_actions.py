@@ -25,6 +25,7 @@ from bench.timeline import Bound, Timeline
 from bench.unit import State
 from bench.unit.actions import fill, run_action
 from drivers.shell.base import CommandResult
+from tests.bench.test_inventory import error_for
 from tests.support import ROOT, henb_bench, needs_root, write_inventory
 
 ALARM = {"event_type": "Equipment Alarm", "probable_cause": "Transmitter failure", "specific_problem": "RF off",
@@ -40,12 +41,6 @@ def default() -> dict[str, Any]:
 def unit_of(data: dict[str, Any]) -> dict[str, Any]:
     unit: dict[str, Any] = data["units"]["henb-01"]
     return unit
-
-
-def error_for(data: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as exc:
-        parse_inventory(data, Path("inv.yaml"))
-    return str(exc.value)
 
 
 # -- the inventory -----------------------------------------------------------------------------------------
