@@ -7,7 +7,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from bench.timeline import Timeline
 from drivers.console import PtyPair, SerialConsole
 from drivers.console import serial as console_serial
 from drivers.errors import EquipmentError, UnitError
+from drivers.retry import poll
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} ")
 
@@ -31,13 +32,8 @@ def timeline() -> Timeline:
     return Timeline()
 
 
-def wait_until(cond, timeout: float = 30) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return False
+def wait_until(cond: Callable[[], object], timeout: float = 30) -> bool:
+    return bool(poll(cond, bool, timeout, every=0.01))
 
 
 def device_writes(pty: PtyPair, *chunks: bytes, pause: float = 0.0) -> threading.Thread:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from bench.network.netns import netns_inode, pids_in_netns
 from bench.network.state import leftovers
 from drivers.config import build_power
 from drivers.console import SerialConsole
+from drivers.retry import poll
 from drivers.wan import NicWanPort, find_nic
 from tests.support import PREFIX, ROOT, henb_bench, needs_root
 
@@ -35,12 +35,7 @@ def lab_prefix(tag: str) -> str:
 
 
 def until(what: Callable[[], object], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(0.05)
-    return False
+    return bool(poll(what, bool, timeout, every=0.05))
 
 
 def powered(namespace: str) -> bool:
