@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import random
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -25,16 +23,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import dns.asyncquery
-import dns.exception
-import dns.message
-import dns.rdatatype
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bench import configfile, cwmp, transfer_faults
 from bench.errors import ConfigError
 from bench.knobs import Knob
-from bench.mock import cr_server, dhcp, transfer, vendorfile
+from bench.mock import cr_server, transfer, vendorfile
 from bench.mock.alarms import Alarms, now_iso
 from bench.mock.config import MockConfig, load
 from bench.mock.cr_server import CR_PORT
@@ -46,17 +40,15 @@ from bench.mock.datamodel import (
     factory,
 )
 from bench.mock.flash import Flash
+from bench.mock.ipsec import Ipsec
+from bench.mock.network import Network
 from bench.mock.pm import PerfMgmt, is_true
 from bench.mock.s1 import S1Client
 from bench.profiles import mock_profile
-from bench.services.charon import Charon
 
 S1AP_PORT = 36412
 RETRIES = 6
 RETRY_WAIT = 0.1
-NTP_WAIT = 1.0  # s: how long boot waits for the NTP answer
-ESP = ["aes128gcm16"]
-IKE = ["aes128-sha256-ecp256"]
 
 
 class RebootRequested(Exception):
@@ -76,8 +68,6 @@ class MockHeNB:
         self.state = "booting"
         self.vip: str | None = None
         self.public_dns: str | None = None
-        self.charon: Charon | None = None
-        self.ike_name = ""
         self.t0 = time.monotonic()
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -125,6 +115,8 @@ class MockHeNB:
         self.serving: tuple[str, str] | None = None
         self.log_lines: list[str] = []
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.net = Network(cfg, self.knobs, self.log)
+        self.ipsec = Ipsec(cfg, self.knobs)
         self.s1 = S1Client(self.log, self.knobs)
         self.s1_early = S1Client(self.log, self.knobs)
 
@@ -184,148 +176,6 @@ class MockHeNB:
         its confirming line, as a real unit writes its flash during shutdown)."""
         self.reboot = (kind, "")
         self.wake.set()
-
-    def dhcp(self) -> dict[str, str]:
-        return dhcp.lease(self.cfg.wan)
-
-    def configure_wan(self, lease: dict[str, str]) -> None:
-        # iproute2 rather than pyroute2: four commands once per boot do not need a library in the mock's memory.
-        wan = self.cfg.wan
-        plen = ipaddress.IPv4Network(f"0.0.0.0/{lease['mask']}").prefixlen
-        commands = [
-            # A unit boots with no address: whatever the previous power-on configured is gone.
-            ["ip", "addr", "flush", "dev", wan],
-            ["ip", "addr", "add", f"{lease['ip']}/{plen}", "dev", wan],
-            ["ip", "route", "replace", "default", "via", lease["router"]],
-            # Never send to the operator core in clear while a tunnel is being replaced.
-            *(["ip", "route", "replace", "unreachable", net] for net in self.cfg.protected),
-        ]
-        for argv in commands:
-            done = subprocess.run(argv, capture_output=True, text=True, check=False)
-            if done.returncode:
-                raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
-
-    async def resolve(self, name: str, server: str) -> str:
-        try:
-            ipaddress.IPv4Address(name)
-            return name
-        except ValueError:
-            pass
-        for _ in range(5):
-            try:
-                resp = await dns.asyncquery.udp(dns.message.make_query(name, "A"), server, timeout=2)
-            except dns.exception.Timeout:
-                continue
-            for rrset in resp.answer:
-                for rr in rrset:
-                    if rr.rdtype == dns.rdatatype.A:
-                        self.log(f"dns: {name} -> {rr.address} (asked {server})")
-                        return str(rr.address)
-            self.log(f"dns: {name} not found at {server}")
-            raise LookupError(name)
-        raise LookupError(name)
-
-    async def lookup(self, name: str, server: str, knob: Knob) -> str:
-        """Resolve like a careful unit, or (with `knob`) use a cached address without asking."""
-        if knob in self.knobs:
-            ip: str = self.cfg.cached_ips[name]
-            self.log(f"dns: skipped, using cached IP {ip} for {name}")
-            return ip
-        return await self.resolve(name, server)
-
-    def ike_up(self, name: str, segw_ip: str, segw_id: str) -> str:
-        assert self.charon is not None
-        cert = Path(self.cfg.cert).read_bytes()
-        self.charon.load_conn(
-            name,
-            {
-                "version": "2",
-                "remote_addrs": [segw_ip],
-                "vips": ["0.0.0.0"],
-                "proposals": ["aes256-sha512-modp4096"] if Knob.WEAK_IKE_PROPOSAL in self.knobs else IKE,
-                "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg.ike_id},
-                "remote": {"auth": "pubkey", "id": segw_id},
-                "children": {
-                    name: {
-                        "remote_ts": self.cfg.protected,
-                        "esp_proposals": ESP,
-                        "close_action": "start",
-                        "dpd_action": "restart",
-                    }
-                },
-            },
-        )
-        for _ in self.charon.session.initiate({"child": name, "ike": name, "timeout": 10000}):
-            pass
-        self.ike_name = name
-        return self.current_vip(name)
-
-    def current_vip(self, name: str) -> str:
-        assert self.charon is not None
-        for entry in self.charon.session.list_sas({"ike": name}):
-            for sa in entry.values():
-                vips = sa.get("local-vips", [])
-                if vips:
-                    return vips[0].decode()
-        raise RuntimeError(f"IKE SA {name} has no inner address")
-
-    def ike_down(self, name: str) -> None:
-        assert self.charon is not None
-        self.charon.session.unload_conn({"name": name})
-        for _ in self.charon.session.terminate({"ike": name, "timeout": 3000, "force": "yes"}):
-            pass
-
-    def watch_address(self) -> None:
-        """VICI child-updown from the unit's own charon: a new inner address means an IP-change Inform.
-
-        CHILD_SA up, not IKE_SA up: only then are the tunnel's routes in place to reach the HeMS."""
-        assert self.charon is not None and self.loop is not None
-        session = self.charon.connect()
-        with contextlib.suppress(OSError):
-            self._watch(session)
-
-    def _watch(self, session: Any) -> None:
-        assert self.loop is not None
-        for label, event in session.listen(["child-updown"]):
-            if label is None or not event.get("up"):
-                continue
-            for sa in event.values():
-                if isinstance(sa, dict) and sa.get("local-vips"):
-                    vip = sa["local-vips"][0].decode()
-                    self.loop.call_soon_threadsafe(self.queue.put_nowait, vip)
-
-    def set_clock(self, server: str) -> None:
-        """Ask the NTP server DHCP gave (a real unit sets its clock to validate certificates); a short bound,
-        so a network without NTP does not hold up the boot."""
-        from bench.services.ntp import ntp_query
-
-        if not server:
-            self.log("ntp: no server offered by DHCP")
-            return
-        stratum = ntp_query(server, NTP_WAIT)
-        self.log(f"ntp: {server} answered, stratum {stratum}" if stratum else f"ntp: no answer from {server}")
-
-    def syslog(self, server: str) -> None:
-        """Not operator traffic, but not on the outer-link list either: one syslog message in clear."""
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.sendto(b"<14>henb: booted", (server, 514))
-        self.log(f"syslog: sent a message to {server}:514")
-
-    def leak(self) -> None:
-        """A unit bug: one packet for the core sent straight out of the WAN port, bypassing the tunnel."""
-        from scapy.layers.inet import IP, UDP
-        from scapy.layers.l2 import Ether
-        from scapy.sendrecv import sendp
-
-        sendp(
-            Ether(dst="ff:ff:ff:ff:ff:ff")
-            / IP(dst=self.cfg.leak_to)
-            / UDP(sport=40000, dport=7547)
-            / b"cleartext",
-            iface=self.cfg.wan,
-            verbose=0,
-        )
-        self.log("bug: sent a cleartext packet to the core")
 
     def s1_values(self) -> tuple[str, int, int]:
         """(PLMN, TAC, cell identity) as configured now."""
@@ -648,7 +498,7 @@ class MockHeNB:
         self.notify({"3 SCHEDULED": "", "M ScheduleInform": key})
 
     async def resolve_private(self, host: str) -> str:
-        return await self.resolve(host, self.private_dns())
+        return await self.net.resolve(host, self.ipsec.private_dns())
 
     @staticmethod
     def transfer_request(key: str, code: int, text: str, start: str) -> dict[str, Any]:
@@ -854,22 +704,18 @@ class MockHeNB:
         self.loop = asyncio.get_running_loop()
         self.log(f"mock HeNB {self.device_id.serial_number} booting (knobs: {sorted(self.knobs) or 'none'})")
         threading.Thread(target=self.console_reader, daemon=True).start()
-        lease = await asyncio.to_thread(self.dhcp)
-        await asyncio.to_thread(self.configure_wan, lease)
+        lease = await asyncio.to_thread(self.net.dhcp)
+        await asyncio.to_thread(self.net.configure_wan, lease)
         self.public_dns = lease["dns"]
         if (wan := "Device.IP.Interface.1.IPv4Address.1.IPAddress") in self.model.params:
             self.model.set_internal(wan, lease["ip"], notify=False)
         self.log(f"wan: {lease['ip']} via {lease['router']}, dns {lease['dns']}")
-        await asyncio.to_thread(self.set_clock, lease["ntp"])
+        await asyncio.to_thread(self.net.set_clock, lease["ntp"])
         if Knob.OTHER_TRAFFIC in self.knobs:
-            self.syslog(lease["router"])
-        self.charon = Charon("unit", self.workdir / "charon", None, retransmit_timeout=1.0)
-        await asyncio.to_thread(self.charon.start)
-        ca = Path(self.cfg.ca).read_bytes()
-        self.charon.load_ca(ca)
-        self.charon.load_identity(Path(self.cfg.cert).read_bytes(), Path(self.cfg.key).read_bytes())
+            self.net.syslog(lease["router"])
+        await asyncio.to_thread(self.ipsec.start, self.workdir)
         if Knob.LEAK_CLEARTEXT in self.knobs:
-            self.leak()
+            self.net.leak()
         await cr_server.serve(lambda: self.model, self.ms, self.knobs, self.log, self.notify)
         for coro in (self.periodic_loop(), self.pm.run(), self.address_pump()):
             self.spawn(coro)
@@ -888,7 +734,8 @@ class MockHeNB:
                 self.log("Kernel panic - not syncing: Fatal exception in interrupt")
                 await asyncio.Event().wait()
             if not watching:
-                threading.Thread(target=self.watch_address, daemon=True).start()
+                watch = self.ipsec.watch_address
+                threading.Thread(target=watch, args=(self.loop, self.queue), daemon=True).start()
                 watching = True
             await self.operate()
             kind, key = self.reboot or ("reboot", "")
@@ -898,7 +745,7 @@ class MockHeNB:
             self.s1.close()
             self.s1_early.close()
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.ike_down, self.ike_name)
+                await asyncio.to_thread(self.ipsec.ike_down, self.ipsec.ike_name)
             self.pending.clear()
             self.pending_params.clear()
             self.deferred.clear()
@@ -934,7 +781,7 @@ class MockHeNB:
         ihems_url = self.model.get(self.ms + "URL")
         ihost = urlsplit(ihems_url).hostname or ""
         if self.cfg.initial_hems_access == "public":
-            ihems_ip = await self.lookup(ihost, self.public_dns, Knob.HEMS_BY_IP)
+            ihems_ip = await self.net.lookup(ihost, self.public_dns, Knob.HEMS_BY_IP)
             if not await self.check_hems_cert(ihems_url, ihems_ip):
                 self.set_state("stuck")
                 await asyncio.Event().wait()
@@ -942,15 +789,15 @@ class MockHeNB:
             await self.session(ihems_url, ihems_ip, events, [], "discovery")
         else:
             isegw = self.cfg.initial_segw
-            isegw_ip = await self.lookup(isegw, self.public_dns, Knob.SEGW_BY_IP)
-            vip = await asyncio.to_thread(self.ike_up, "initial", isegw_ip, isegw)
+            isegw_ip = await self.net.lookup(isegw, self.public_dns, Knob.SEGW_BY_IP)
+            vip = await asyncio.to_thread(self.ipsec.ike_up, "initial", isegw_ip, isegw)
             self.set_inner(vip)
             self.log(f"ipsec: tunnel to Initial SeGW up, inner address {vip}")
-            private_dns = self.private_dns()
+            private_dns = self.ipsec.private_dns()
             if Knob.HEMS_DNS_PUBLIC in self.knobs:
                 with contextlib.suppress(LookupError):
-                    await self.resolve(ihost, self.public_dns)
-            ihems_ip = await self.lookup(ihost, private_dns, Knob.HEMS_BY_IP)
+                    await self.net.resolve(ihost, self.public_dns)
+            ihems_ip = await self.net.lookup(ihost, private_dns, Knob.HEMS_BY_IP)
             self.model.changed.clear()
             await self.session(ihems_url, ihems_ip, events, [], "discovery")
         # Steps 4-6: release, drop the first tunnel (private case), Serving SeGW, Serving HeMS.
@@ -965,7 +812,7 @@ class MockHeNB:
             self.set_state("stuck")
             await asyncio.Event().wait()
         if self.cfg.initial_hems_access != "public":
-            await asyncio.to_thread(self.ike_down, "initial")
+            await asyncio.to_thread(self.ipsec.ike_down, "initial")
             self.log("ipsec: tunnel to Initial SeGW released")
         self.serving = (ssegw, shems_url)
         self.flash.save(self.model, self.serving)
@@ -1008,8 +855,8 @@ class MockHeNB:
         """5.1.2.2 step 6 and 5.1.3: Serving SeGW, Serving HeMS, then S1 setup toward the far end it gave."""
         assert self.serving is not None and self.public_dns is not None
         ssegw, shems_url = self.serving
-        ssegw_ip = await self.lookup(ssegw, self.public_dns, Knob.SERVING_SEGW_BY_IP)
-        vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
+        ssegw_ip = await self.net.lookup(ssegw, self.public_dns, Knob.SERVING_SEGW_BY_IP)
+        vip = await asyncio.to_thread(self.ipsec.ike_up, "serving", ssegw_ip, ssegw)
         if Knob.S1_BEFORE_REGISTRATION in self.knobs:
             self.s1_setup(self.s1_early, self.cfg.factory_s1, S1AP_PORT)
             self.log(f"s1: S1 setup to factory address {self.cfg.factory_s1} before registration")
@@ -1017,9 +864,9 @@ class MockHeNB:
         self.log(f"ipsec: tunnel to Serving SeGW up, inner address {self.vip}")
         shost = urlsplit(shems_url).hostname or ""
         if self.cfg.initial_hems_access == "public" and Knob.IGNORE_SERVING_HEMS in self.knobs:
-            shems_ip = await self.resolve(shost, self.public_dns)
+            shems_ip = await self.net.resolve(shost, self.public_dns)
         else:
-            shems_ip = await self.resolve(shost, self.private_dns())
+            shems_ip = await self.net.resolve(shost, self.ipsec.private_dns())
         self.shems = (shems_url, shems_ip)
         self.set_state("registering")
         first = [("0 BOOTSTRAP", ""), ("1 BOOT", "")] if ("0 BOOTSTRAP", "") in events else events
@@ -1097,19 +944,10 @@ class MockHeNB:
                 self.pending_params.extend(n for n in extra if n not in self.pending_params)
                 await asyncio.sleep(1.0)
 
-    def private_dns(self) -> str:
-        assert self.charon is not None
-        for line in self.charon.resolv_path.read_text().splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] == "nameserver":
-                return parts[1]
-        raise RuntimeError("the SeGW gave no DNS server in the IKE configuration payload")
-
     def shutdown(self) -> None:
         self.flash.save(self.model, self.serving)
         self.s1.close()
-        if self.charon is not None:
-            self.charon.stop()
+        self.ipsec.stop()
 
 
 def main() -> None:
