@@ -25,11 +25,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bench import configfile, cwmp, transfer_faults
+from bench import cwmp
 from bench.errors import ConfigError
 from bench.knobs import Knob
-from bench.mock import cr_server, transfer, vendorfile
-from bench.mock.alarms import Alarms, now_iso
+from bench.mock import cr_server
+from bench.mock.alarms import Alarms
 from bench.mock.config import MockConfig, load
 from bench.mock.cr_server import CR_PORT
 from bench.mock.datamodel import (
@@ -44,6 +44,7 @@ from bench.mock.ipsec import Ipsec
 from bench.mock.network import Network
 from bench.mock.pm import PerfMgmt, is_true
 from bench.mock.s1 import S1Client
+from bench.mock.transfer_jobs import Transfers
 from bench.profiles import mock_profile
 
 S1AP_PORT = 36412
@@ -117,6 +118,7 @@ class MockHeNB:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.net = Network(cfg, self.knobs, self.log)
         self.ipsec = Ipsec(cfg, self.knobs)
+        self.transfers = Transfers(self)
         self.s1 = S1Client(self.log, self.knobs)
         self.s1_early = S1Client(self.log, self.knobs)
 
@@ -171,10 +173,11 @@ class MockHeNB:
             if cmd and self.loop is not None:
                 self.loop.call_soon_threadsafe(handle, cmd)
 
-    def restart(self, kind: str) -> None:
-        """A reboot the unit's console asked for: `factory` wipes its configuration while going down (after
-        its confirming line, as a real unit writes its flash during shutdown)."""
-        self.reboot = (kind, "")
+    def restart(self, kind: str, key: str = "") -> None:
+        """A reboot the unit's console (or a Download that needs one, `key` its CommandKey) asked for: `factory`
+        wipes its configuration while going down (after its confirming line, as a real unit writes its flash
+        during shutdown)."""
+        self.reboot = (kind, key)
         self.wake.set()
 
     def s1_values(self) -> tuple[str, int, int]:
@@ -326,7 +329,7 @@ class MockHeNB:
                         return
                 env = cwmp.parse_envelope(reply)
                 if env.method == "Download" and Knob.DOWNLOAD_STATUS_0 in self.knobs:
-                    out = await self.download_now(env)
+                    out = await self.transfers.download_now(env)
                 else:
                     out = self.handle_rpc(env)
 
@@ -409,7 +412,7 @@ class MockHeNB:
                 "2 Vendor Log File",
             ):
                 raise CwmpError(9003, f"FileType {args.get('FileType')!r} not supported (1 or 2)")
-            self.spawn(self.download(args) if m == "Download" else self.upload(args))
+            self.spawn(self.transfers.download(args) if m == "Download" else self.transfers.upload(args))
             return cwmp.response(self.ns, env.id, m, status=1)
         if m == "GetRPCMethods":
             methods = [
@@ -499,160 +502,6 @@ class MockHeNB:
 
     async def resolve_private(self, host: str) -> str:
         return await self.net.resolve(host, self.ipsec.private_dns())
-
-    @staticmethod
-    def transfer_request(key: str, code: int, text: str, start: str) -> dict[str, Any]:
-        return {
-            "method": "TransferComplete",
-            "command_key": key,
-            "fault_code": code,
-            "fault_string": text,
-            "start": start,
-            "end": now_iso(),
-        }
-
-    def transfer_done(self, method: str, key: str, code: int, text: str, start: str) -> None:
-        self.requests.append(self.transfer_request(key, code, text, start))
-        if Knob.NO_M_DOWNLOAD_EVENT in self.knobs and method == "M Download":
-            self.log("bug: reporting the Download without M Download in the Inform")
-            self.notify({"7 TRANSFER COMPLETE": ""})
-            return
-        self.notify({"7 TRANSFER COMPLETE": "", method: key})
-
-    def fault_code(self, code: int, upload: bool = False) -> int:
-        """`code` as the TR-069 amendment the unit implements has it (CWMP 1.0: 9010 for most download
-        failures); with download_wrong_fault, as the other amendment family has it."""
-        amendment = int(self.cfg.cwmp_amendment)
-        if Knob.DOWNLOAD_WRONG_FAULT in self.knobs and not upload:
-            return code if amendment <= 1 else transfer_faults.for_amendment(code, 1)
-        return transfer_faults.for_amendment(code, amendment, upload)
-
-    async def fetch_config(self, a: dict[str, str]) -> dict[str, str]:
-        """Fetch a configuration file and check all of it (the bench's XML, or the unit's own format);
-        TransferError (code as TR-069 Amendment 2 on has it) on any failure, nothing applied."""
-        url = a.get("URL", "")
-        self.log(f"download: {url} (user {a.get('Username') or '-'})")
-        data = await transfer.fetch(
-            url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg.ca)
-        )
-        size = int(a.get("FileSize") or "0")
-        if size and len(data) != size:
-            raise transfer.TransferError(transfer.INCOMPLETE, f"got {len(data)} bytes, FileSize {size}")
-        try:
-            values = vendorfile.parse(data) if data[:2] == vendorfile.MAGIC else configfile.parse(data)
-        except ValueError as exc:
-            raise transfer.TransferError(
-                transfer.FILE_CORRUPTED, f"not a valid configuration file: {exc}"
-            ) from None
-        faults = self.model.check(values)
-        if faults:
-            if Knob.PARTIAL_DOWNLOAD in self.knobs:
-                bad = {f[0] for f in faults}
-                for name, value in values.items():
-                    if name not in bad:
-                        self.model.params[name].value = value
-                self.log(f"bug: applied {len(values) - len(bad)} parameter(s) of a refused file")
-            shown = "; ".join(f"{n}: {c} {t}" for n, c, t in faults[:5])
-            raise transfer.TransferError(transfer.FILE_CORRUPTED, f"configuration refused: {shown}")
-        return values
-
-    def apply_config(self, values: dict[str, str], url: str) -> None:
-        for name, value in values.items():
-            self.model.params[name].value = value
-        self.log(f"download: applied {len(values)} parameter(s) from {url}")
-
-    async def download_now(self, env: cwmp.Envelope) -> bytes:
-        """download_status_0: fetch and apply within the RPC; DownloadResponse Status 0 (applied), or a fault."""
-        args = {c.tag: (c.text or "") for c in env.body if isinstance(c.tag, str)}
-        if args.get("FileType") != "3 Vendor Configuration File":
-            return cwmp.fault(
-                self.ns, env.id, 9003, f"FileType {args.get('FileType')!r} not supported (only 3)"
-            )
-        start = now_iso()
-        try:
-            values = await self.fetch_config(args)
-        except transfer.TransferError as exc:
-            code = self.fault_code(exc.code)
-            self.log(f"download: failed {code} {exc.text}; nothing applied")
-            return cwmp.fault(self.ns, env.id, code, exc.text)
-        url = args.get("URL", "")
-        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
-            self.log("bug: answered Status 0 (applied) before applying the configuration")
-
-            async def later() -> None:
-                await asyncio.sleep(1.5)
-                self.apply_config(values, url)
-
-            self.spawn(later())
-        else:
-            self.apply_config(values, url)
-        return cwmp.response(self.ns, env.id, "Download", status=0, start_time=start, complete_time=now_iso())
-
-    async def download(self, a: dict[str, str]) -> None:
-        """Download FileType 3: fetch, check, apply all or nothing; TransferComplete only after applying
-        (reboot_on_config_download: after the reboot that applies it, in the boot Inform's session)."""
-        key, url = a.get("CommandKey", ""), a.get("URL", "")
-        await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
-        start = now_iso()
-        if Knob.DOWNLOAD_NOT_FETCHED in self.knobs:
-            self.log("bug: reporting the download done without fetching it")
-            self.transfer_done("M Download", key, 0, "", start)
-            return
-        try:
-            values = await self.fetch_config(a)
-        except transfer.TransferError as exc:
-            code = self.fault_code(exc.code)
-            self.log(f"download: failed {code} {exc.text}; nothing applied")
-            self.transfer_done("M Download", key, code, exc.text, start)
-            return
-        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
-            self.transfer_done("M Download", key, 0, "", start)
-            self.log("bug: reported TransferComplete before applying the configuration")
-            await asyncio.sleep(1.5)
-        self.apply_config(values, url)
-        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
-            return
-        if {Knob.REBOOT_ON_CONFIG_DOWNLOAD, Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT} & self.knobs:
-            if Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT in self.knobs:
-                self.log("bug: rebooting to apply the configuration; no TransferComplete after the boot")
-            else:
-                self.requests.append(self.transfer_request(key, 0, "", start))
-            self.log("download: rebooting to apply the configuration")
-            self.flash.save(self.model, self.serving)
-            self.reboot = ("download", key)
-            self.wake.set()
-            return
-        self.transfer_done("M Download", key, 0, "", start)
-
-    async def upload(self, a: dict[str, str]) -> None:
-        key, url = a.get("CommandKey", ""), a.get("URL", "")
-        await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
-        start = now_iso()
-        if a.get("FileType") == "1 Vendor Configuration File":
-            data = configfile.build(
-                {n: p.value for n, p in self.model.params.items() if p.writable and not p.secret}
-            )
-            name = f"{self.device_id.serial_number}-config.xml"
-        else:
-            data = ("\n".join(self.log_lines) + "\n").encode()
-            name = f"{self.device_id.serial_number}-log.txt"
-        if url.endswith("/"):
-            url += name
-        try:
-            await transfer.put(
-                url,
-                a.get("Username", ""),
-                a.get("Password", ""),
-                data,
-                self.resolve_private,
-                Path(self.cfg.ca),
-            )
-            self.log(f"upload: {len(data)} bytes to {url}")
-            self.transfer_done("M Upload", key, 0, "", start)
-        except transfer.TransferError as exc:
-            code = self.fault_code(exc.code, upload=True)
-            self.log(f"upload: failed {code} {exc.text}")
-            self.transfer_done("M Upload", key, code, exc.text, start)
 
     # -- alarms (TS 32.593 5.3, TR-181 FaultMgmt) ----------------------------------------------------------
     # -- periodic Inform and connection requests ----------------------------------------------------------
