@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import signal
 import socket
 import ssl
@@ -17,13 +16,9 @@ import sys
 import threading
 import time
 import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import aiohttp
-from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bench import cwmp
 from bench.errors import ConfigError
@@ -34,22 +29,20 @@ from bench.mock.config import MockConfig, load
 from bench.mock.cr_server import CR_PORT
 from bench.mock.datamodel import (
     NOTIFY_ACTIVE,
-    CwmpError,
     DataModel,
-    SpvRefused,
     factory,
 )
 from bench.mock.flash import Flash
 from bench.mock.ipsec import Ipsec
 from bench.mock.network import Network
 from bench.mock.pm import PerfMgmt, is_true
+from bench.mock.rpc import Rpc
 from bench.mock.s1 import S1Client
+from bench.mock.session import CwmpClient
 from bench.mock.transfer_jobs import Transfers
 from bench.profiles import mock_profile
 
 S1AP_PORT = 36412
-RETRIES = 6
-RETRY_WAIT = 0.1
 
 
 class RebootRequested(Exception):
@@ -119,6 +112,8 @@ class MockHeNB:
         self.net = Network(cfg, self.knobs, self.log)
         self.ipsec = Ipsec(cfg, self.knobs)
         self.transfers = Transfers(self)
+        self.rpc = Rpc(self)
+        self.client = CwmpClient(self)
         self.s1 = S1Client(self.log, self.knobs)
         self.s1_early = S1Client(self.log, self.knobs)
 
@@ -196,279 +191,6 @@ class MockHeNB:
         s1.setup(address, port, cell, plmn or "99970", tac, f"mock-{self.device_id.serial_number}")
 
     # -- TR-069 ----------------------------------------------------------------------------------------
-    def inform_params(self, extra: list[str]) -> list[tuple[str, str, str]]:
-        names = [n for n, p in self.model.params.items() if p.forced]
-        for n in extra:
-            if n in self.model.params and n not in names:
-                names.append(n)
-        return [(n, self.model.params[n].value, self.model.params[n].type) for n in names]
-
-    def hems_auth(self) -> dict[str, Any]:
-        """How this unit answers the HeMS's challenge: ManagementServer.Username/Password, Basic or Digest."""
-        user, password = self.model.get(self.ms + "Username"), self.model.get(self.ms + "Password")
-        if Knob.WRONG_HEMS_PASSWORD in self.knobs:
-            password += "-wrong"
-        if not user or self.cfg.hems_auth == "none":
-            return {}
-        if self.cfg.hems_auth == "basic":
-            return {"auth": aiohttp.BasicAuth(user, password)}
-        return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
-
-    def device_id_for(self, phase: str) -> cwmp.DeviceId:
-        """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change, ...)."""
-        wrong = (
-            Knob.WRONG_DEVICE_ID in self.knobs
-            or (Knob.WRONG_DEVICE_ID_AT_REGISTRATION in self.knobs and phase != "discovery")
-            or (Knob.WRONG_DEVICE_ID_ON_ADDRESS_CHANGE in self.knobs and phase == "address-change")
-        )
-        return self.wrong_id if wrong else self.device_id
-
-    async def session(
-        self,
-        url: str,
-        server_ip: str,
-        events: list[str] | list[tuple[str, str]],
-        extra: list[str],
-        phase: str,
-        overrides: dict[str, str] | None = None,
-        requests: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock.
-        `requests` are the CPE requests (TransferComplete) whose events this Inform carries."""
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type((aiohttp.ClientError, OSError, TimeoutError, cwmp.CwmpParseError)),
-            stop=stop_after_attempt(RETRIES),
-            wait=wait_exponential(multiplier=RETRY_WAIT),  # RETRY_WAIT * 2**retries
-            before_sleep=lambda s: self.log(
-                f"cwmp: session failed ({s.outcome and s.outcome.exception()}); retrying in "
-                f"{s.next_action and s.next_action.sleep:g} s"
-            ),
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    retries = attempt.retry_state.attempt_number - 1  # the Inform's RetryCount
-                    await self.session_once(
-                        url, server_ip, events, extra, phase, overrides, retries, requests or []
-                    )
-        except RetryError:
-            raise RuntimeError(f"no TR-069 session after {RETRIES} attempts") from None
-
-    def tls_for(self, url: str) -> ssl.SSLContext | bool:
-        if urlsplit(url).scheme != "https":
-            return False
-        if Knob.ACCEPT_ANY_CERT in self.knobs:
-            return False  # no verification at all
-        ctx = ssl.create_default_context(cafile=self.cfg.ca)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        return ctx
-
-    async def session_once(
-        self,
-        url: str,
-        server_ip: str,
-        events: list[str] | list[tuple[str, str]],
-        extra: list[str],
-        phase: str,
-        overrides: dict[str, str] | None = None,
-        retry: int = 0,
-        requests: list[dict[str, Any]] | None = None,
-    ) -> None:
-        params = self.inform_params(extra)
-        if overrides:
-            params = [(n, overrides.get(n, v), t) for n, v, t in params]
-        ev = [(e, "") if isinstance(e, str) else e for e in events]
-        body = cwmp.inform(
-            self.ns,
-            str(random.randint(1, 10**9)),
-            self.device_id_for(phase),
-            ev,
-            params,
-            datetime.now(UTC),
-            retry_count=retry,
-        )
-        parts = urlsplit(url)
-        default_port = 443 if parts.scheme == "https" else 80
-        target = f"{parts.scheme}://{server_ip}:{parts.port or default_port}{parts.path or '/'}"
-        headers = {"Host": parts.netloc, "SOAPAction": ""}
-        tls = self.tls_for(url)
-        extra_kw: dict[str, Any] = {"ssl": tls}
-        if parts.scheme == "https":
-            extra_kw["server_hostname"] = parts.hostname
-        self.log(f"cwmp: Inform {[e for e, _ in ev]} to {url} ({server_ip})")
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(
-            cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30), **self.hems_auth()
-        ) as http:
-            async with http.post(
-                target, data=body, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
-            ) as r:
-                reply = await r.read()
-                if r.status != 200:
-                    raise RuntimeError(f"Inform refused: HTTP {r.status}")
-                cwmp.parse_envelope(reply)
-            for req in [r for r in requests or [] if r in self.requests]:
-                out = self.cpe_request(req)
-                async with http.post(
-                    target, data=out, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
-                ) as r:
-                    await r.read()
-                    if r.status != 200:
-                        raise RuntimeError(f"{req['method']} refused: HTTP {r.status}")
-                self.requests.remove(req)
-                self.log(f"cwmp: {req['method']} sent (fault {req.get('fault_code', 0)})")
-            out = b""
-            while True:
-                post_headers = dict(headers)
-                if out:
-                    post_headers["Content-Type"] = "text/xml"
-                async with http.post(target, data=out, headers=post_headers, **extra_kw) as r:
-                    reply = await r.read()
-                    if r.status == 204 or not reply.strip():
-                        self.log("cwmp: session ended")
-                        return
-                env = cwmp.parse_envelope(reply)
-                if env.method == "Download" and Knob.DOWNLOAD_STATUS_0 in self.knobs:
-                    out = await self.transfers.download_now(env)
-                else:
-                    out = self.handle_rpc(env)
-
-    def cpe_request(self, req: dict[str, Any]) -> bytes:
-        return cwmp.transfer_complete(
-            self.ns,
-            str(random.randint(1, 10**9)),
-            req["command_key"],
-            req["fault_code"],
-            req["fault_string"],
-            req["start"],
-            req["end"],
-        )
-
-    def handle_rpc(self, env: cwmp.Envelope) -> bytes:
-        self.log(f"cwmp: {env.method}")
-        try:
-            return self._rpc(env)
-        except CwmpError as exc:
-            self.log(f"cwmp: {env.method} fault {exc.code} {exc.text}")
-            return cwmp.fault(self.ns, env.id, exc.code, exc.text)
-
-    def _rpc(self, env: cwmp.Envelope) -> bytes:
-        b, m = env.body, env.method
-        if m == "SetParameterValues":
-            return self.spv(env)
-        if m == "GetParameterValues":
-            names_el = b.find("ParameterNames")
-            names = [e.text or "" for e in (names_el if names_el is not None else [])]
-            return cwmp.get_parameter_values_response(self.ns, env.id, self.model.values(names))
-        if m == "GetParameterNames":
-            path = b.findtext("ParameterPath") or ""
-            next_level = (b.findtext("NextLevel") or "").strip().lower() in ("1", "true")
-            return cwmp.response(self.ns, env.id, m, params=self.model.names(path, next_level))
-        if m == "GetParameterAttributes":
-            names_el = b.find("ParameterNames")
-            names = [e.text or "" for e in (names_el if names_el is not None else [])]
-            return cwmp.response(self.ns, env.id, m, attributes=self.model.attributes(names))
-        if m == "SetParameterAttributes":
-            changes = []
-            plist = b.find("ParameterList")
-            for s in plist if plist is not None else []:
-                if (s.findtext("NotificationChange") or "").strip().lower() in ("1", "true"):
-                    changes.append((s.findtext("Name") or "", int(s.findtext("Notification") or "0")))
-            if Knob.IGNORE_NOTIFICATION_ATTRIBUTES in self.knobs:
-                self.log(f"bug: notification changes acknowledged, not applied: {changes}")
-                return cwmp.response(self.ns, env.id, m)
-            self.model.set_attributes(changes)
-            for name, level in changes:
-                self.log(f"param: notification {name} = {level}")
-            return cwmp.response(self.ns, env.id, m)
-        if m in ("AddObject", "DeleteObject"):
-            obj = b.findtext("ObjectName") or ""
-            key = b.findtext("ParameterKey") or ""
-            if m == "AddObject":
-                n = self.model.add_object(obj)
-                self.model.params[self.model.parameter_key].value = key
-                self.log(f"param: added {obj}{n}.")
-                return cwmp.response(self.ns, env.id, m, instance=n, status=0)
-            self.model.delete_object(obj)
-            self.model.params[self.model.parameter_key].value = key
-            self.log(f"param: deleted {obj}")
-            return cwmp.response(self.ns, env.id, m, status=0)
-        if m == "Reboot":
-            self.reboot = ("reboot", b.findtext("CommandKey") or "")
-            return cwmp.response(self.ns, env.id, m)
-        if m == "FactoryReset":
-            self.reboot = ("factory", "")
-            return cwmp.response(self.ns, env.id, m)
-        if m == "ScheduleInform":
-            delay = int(b.findtext("DelaySeconds") or "0")
-            self.spawn(self.schedule_inform(delay, b.findtext("CommandKey") or ""))
-            return cwmp.response(self.ns, env.id, m)
-        if m in ("Download", "Upload"):
-            args = {c.tag: (c.text or "") for c in b if isinstance(c.tag, str)}
-            if m == "Download" and args.get("FileType") != "3 Vendor Configuration File":
-                raise CwmpError(9003, f"FileType {args.get('FileType')!r} not supported (only 3)")
-            if m == "Upload" and args.get("FileType") not in (
-                "1 Vendor Configuration File",
-                "2 Vendor Log File",
-            ):
-                raise CwmpError(9003, f"FileType {args.get('FileType')!r} not supported (1 or 2)")
-            self.spawn(self.transfers.download(args) if m == "Download" else self.transfers.upload(args))
-            return cwmp.response(self.ns, env.id, m, status=1)
-        if m == "GetRPCMethods":
-            methods = [
-                "GetRPCMethods",
-                "SetParameterValues",
-                "GetParameterValues",
-                "GetParameterNames",
-                "SetParameterAttributes",
-                "GetParameterAttributes",
-                "AddObject",
-                "DeleteObject",
-                "Reboot",
-                "Download",
-                "Upload",
-                "FactoryReset",
-                "ScheduleInform",
-            ]
-            return cwmp.get_rpc_methods_response(self.ns, env.id, methods)
-        return cwmp.fault(self.ns, env.id, 9000, f"Method not supported: {m}")
-
-    def spv(self, env: cwmp.Envelope) -> bytes:
-        values = {}
-        plist = env.body.find("ParameterList")
-        for pvs in plist if plist is not None else []:
-            values[pvs.findtext("Name") or ""] = pvs.findtext("Value") or ""
-        key = env.body.findtext("ParameterKey") or ""
-        reject = {}
-        if Knob.REJECT_SERVING_ASSIGNMENT in self.knobs:
-            reject[self.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
-        if Knob.REJECT_S1_CONFIG in self.knobs:
-            reject[self.p["s1_far_end"]] = "S1 address refused (mock knob)"
-        cr = {
-            n: self.model.get(n)
-            for n in (self.ms + "ConnectionRequestUsername", self.ms + "ConnectionRequestPassword")
-        }
-        try:
-            if Knob.SPV_NOT_APPLIED in self.knobs and self.registered:
-                if faults := self.model.check(values, reject):
-                    raise SpvRefused(faults)
-                self.log("bug: SetParameterValues acknowledged but not applied")
-                return cwmp.set_parameter_values_response(self.ns, env.id, 0)
-            self.model.apply(values, key, reject, partial=Knob.PARTIAL_SPV in self.knobs)
-        except SpvRefused as exc:
-            faults = exc.faults
-            if Knob.BAD_SPV_FAULT_CODES in self.knobs:
-                faults = [(n, 9002, "Internal error") for n, _, _ in faults]
-            self.log(f"cwmp: SetParameterValues refused: {faults}")
-            return cwmp.fault(self.ns, env.id, 9003, "Invalid arguments", spv_faults=faults)
-        if Knob.IGNORE_CR_CREDENTIALS in self.knobs and set(cr) & set(values):
-            for name, value in cr.items():
-                self.model.params[name].value = value
-            self.log("bug: connection-request credentials acknowledged, factory ones kept")
-        for name, value in values.items():
-            self.log(f"param: {name} = {'***' if self.model.params[name].secret else value}")
-        return cwmp.set_parameter_values_response(self.ns, env.id, 0)
-
     # -- asynchronous work started by RPCs, the console and timers --------------------------------------
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -495,10 +217,6 @@ class MockHeNB:
         self.model.set_internal(name, value)
         self.log(f"param: {name} = {value} (notification {self.model.params[name].notification})")
         self.wake.set()
-
-    async def schedule_inform(self, delay: int, key: str) -> None:
-        await asyncio.sleep(delay)
-        self.notify({"3 SCHEDULED": "", "M ScheduleInform": key})
 
     async def resolve_private(self, host: str) -> str:
         return await self.net.resolve(host, self.ipsec.private_dns())
@@ -635,7 +353,7 @@ class MockHeNB:
                 self.set_state("stuck")
                 await asyncio.Event().wait()
             self.model.changed.clear()
-            await self.session(ihems_url, ihems_ip, events, [], "discovery")
+            await self.client.session(ihems_url, ihems_ip, events, [], "discovery")
         else:
             isegw = self.cfg.initial_segw
             isegw_ip = await self.net.lookup(isegw, self.public_dns, Knob.SEGW_BY_IP)
@@ -648,7 +366,7 @@ class MockHeNB:
                     await self.net.resolve(ihost, self.public_dns)
             ihems_ip = await self.net.lookup(ihost, private_dns, Knob.HEMS_BY_IP)
             self.model.changed.clear()
-            await self.session(ihems_url, ihems_ip, events, [], "discovery")
+            await self.client.session(ihems_url, ihems_ip, events, [], "discovery")
         # Steps 4-6: release, drop the first tunnel (private case), Serving SeGW, Serving HeMS.
         ssegw = self.model.get(self.p["serving_segw"])
         shems_url = self.model.get(self.ms + "URL")
@@ -723,14 +441,14 @@ class MockHeNB:
             first = [e for e in first if e[0] != "0 BOOTSTRAP"] or [("1 BOOT", "")]
         self.model.changed.clear()
         requests = list(self.requests) if ("7 TRANSFER COMPLETE", "") in first else None
-        await self.session(
+        await self.client.session(
             shems_url, shems_ip, first, [self.p["ipsec_address"]], "registration", requests=requests
         )
         self.registered = True
         self.set_state("registered")
         if Knob.INFORM_BEFORE_CHANGE in self.knobs:
             # Before S1 setup, so a plan that waits for S1 has seen it before it changes the address.
-            await self.session(
+            await self.client.session(
                 shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], "address-change"
             )
         s1 = self.model.get(self.p["s1_far_end"]).split(",")[0].strip()
@@ -775,7 +493,7 @@ class MockHeNB:
                 else None
             )
             try:
-                await self.session(
+                await self.client.session(
                     url,
                     ip,
                     list(events.items()),
