@@ -87,6 +87,7 @@ class CwmpClient:
     ) -> None:
         """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock.
         `requests` are the CPE requests (TransferComplete) whose events this Inform carries."""
+        ev = [(e, "") if isinstance(e, str) else e for e in events]
         retrying = AsyncRetrying(
             retry=retry_if_exception_type((aiohttp.ClientError, OSError, TimeoutError, cwmp.CwmpParseError)),
             stop=stop_after_attempt(RETRIES),
@@ -99,10 +100,10 @@ class CwmpClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    retries = attempt.retry_state.attempt_number - 1  # the Inform's RetryCount
-                    await self.session_once(
-                        url, server_ip, events, extra, phase, overrides, retries, requests or []
-                    )
+                    retry = attempt.retry_state.attempt_number - 1  # the Inform's RetryCount
+                    body = self.inform(ev, extra, phase, overrides, retry)
+                    self.unit.log(f"cwmp: Inform {[e for e, _ in ev]} to {url} ({server_ip})")
+                    await self.exchange(url, server_ip, body, requests or [])
         except RetryError:
             raise RuntimeError(f"no TR-069 session after {RETRIES} attempts") from None
 
@@ -115,22 +116,20 @@ class CwmpClient:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         return ctx
 
-    async def session_once(
+    def inform(
         self,
-        url: str,
-        server_ip: str,
-        events: list[str] | list[tuple[str, str]],
+        ev: list[tuple[str, str]],
         extra: list[str],
         phase: str,
-        overrides: dict[str, str] | None = None,
-        retry: int = 0,
-        requests: list[dict[str, Any]] | None = None,
-    ) -> None:
+        overrides: dict[str, str] | None,
+        retry: int,
+    ) -> bytes:
+        """The Inform of one attempt: `ev` (code, CommandKey), the forced and `extra` parameters (`overrides`
+        replacing values), the DeviceId `phase` calls for, RetryCount `retry`."""
         params = self.inform_params(extra)
         if overrides:
             params = [(n, overrides.get(n, v), t) for n, v, t in params]
-        ev = [(e, "") if isinstance(e, str) else e for e in events]
-        body = cwmp.inform(
+        return cwmp.inform(
             self.unit.ns,
             str(random.randint(1, 10**9)),
             self.device_id_for(phase),
@@ -139,6 +138,9 @@ class CwmpClient:
             datetime.now(UTC),
             retry_count=retry,
         )
+
+    async def exchange(self, url: str, server_ip: str, body: bytes, requests: list[dict[str, Any]]) -> None:
+        """One HTTP session: the Inform `body`, the CPE's `requests`, then RPCs until the HeMS ends it."""
         parts = urlsplit(url)
         default_port = 443 if parts.scheme == "https" else 80
         target = f"{parts.scheme}://{server_ip}:{parts.port or default_port}{parts.path or '/'}"
@@ -147,7 +149,6 @@ class CwmpClient:
         extra_kw: dict[str, Any] = {"ssl": tls}
         if parts.scheme == "https":
             extra_kw["server_hostname"] = parts.hostname
-        self.unit.log(f"cwmp: Inform {[e for e, _ in ev]} to {url} ({server_ip})")
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(
             cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30), **self.hems_auth()
@@ -159,7 +160,7 @@ class CwmpClient:
                 if r.status != 200:
                     raise RuntimeError(f"Inform refused: HTTP {r.status}")
                 cwmp.parse_envelope(reply)
-            for req in [r for r in requests or [] if r in self.unit.requests]:
+            for req in [r for r in requests if r in self.unit.requests]:
                 out = self.cpe_request(req)
                 async with http.post(
                     target, data=out, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
