@@ -1,4 +1,5 @@
-"""The mock HeNB process: DHCP, DNS, IKEv2 with its own charon, TR-069 sessions and S1 setup, like a unit.
+"""The mock HeNB process's core: the unit's state, its parts (network, ipsec, session, rpc, procedures, ...)
+and the boot/reboot loop, like a unit.
 
 Run by the mock power driver as `python -m bench.mock.henb CONFIG.json` inside the unit's namespace, with its
 console (stdin/stdout) on a pty and a private /run. Each misbehaviour knob in the config bends one step.
@@ -8,62 +9,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
-import random
 import signal
-import socket
-import ssl
-import subprocess
 import sys
 import threading
 import time
 import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
-import dns.asyncquery
-import dns.exception
-import dns.message
-import dns.rdatatype
-from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
-
-from bench import configfile, cwmp, transfer_faults
+from bench import cwmp
 from bench.errors import ConfigError
 from bench.knobs import Knob
-from bench.mock import cr_server, dhcp, transfer, vendorfile
-from bench.mock.alarms import Alarms, now_iso
+from bench.mock import cr_server
+from bench.mock.alarms import Alarms
 from bench.mock.config import MockConfig, load
 from bench.mock.cr_server import CR_PORT
-from bench.mock.datamodel import (
-    NOTIFY_ACTIVE,
-    CwmpError,
-    DataModel,
-    SpvRefused,
-    factory,
-)
+from bench.mock.datamodel import DataModel, factory
 from bench.mock.flash import Flash
-from bench.mock.pm import PerfMgmt, is_true
+from bench.mock.ipsec import Ipsec
+from bench.mock.network import Network
+from bench.mock.pm import PerfMgmt
+from bench.mock.procedures import Procedures
+from bench.mock.rpc import Rpc
 from bench.mock.s1 import S1Client
+from bench.mock.session import CwmpClient
+from bench.mock.transfer_jobs import Transfers
 from bench.profiles import mock_profile
-from bench.services.charon import Charon
-
-S1AP_PORT = 36412
-RETRIES = 6
-RETRY_WAIT = 0.1
-NTP_WAIT = 1.0  # s: how long boot waits for the NTP answer
-ESP = ["aes128gcm16"]
-IKE = ["aes128-sha256-ecp256"]
-
-
-class RebootRequested(Exception):
-    pass
 
 
 class MockHeNB:
+    """One unit: the state its parts share (each part gets this object through a narrow protocol)."""
+
     def __init__(self, cfg: MockConfig) -> None:
         self.cfg = cfg
         self.knobs: set[str] = {str(k) for k in cfg.knobs}
@@ -76,8 +53,6 @@ class MockHeNB:
         self.state = "booting"
         self.vip: str | None = None
         self.public_dns: str | None = None
-        self.charon: Charon | None = None
-        self.ike_name = ""
         self.t0 = time.monotonic()
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -125,6 +100,12 @@ class MockHeNB:
         self.serving: tuple[str, str] | None = None
         self.log_lines: list[str] = []
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.net = Network(cfg, self.knobs, self.log)
+        self.ipsec = Ipsec(cfg, self.knobs)
+        self.transfers = Transfers(self)
+        self.rpc = Rpc(self)
+        self.client = CwmpClient(self)
+        self.procedures = Procedures(self)
         self.s1 = S1Client(self.log, self.knobs)
         self.s1_early = S1Client(self.log, self.knobs)
 
@@ -179,442 +160,12 @@ class MockHeNB:
             if cmd and self.loop is not None:
                 self.loop.call_soon_threadsafe(handle, cmd)
 
-    def restart(self, kind: str) -> None:
-        """A reboot the unit's console asked for: `factory` wipes its configuration while going down (after
-        its confirming line, as a real unit writes its flash during shutdown)."""
-        self.reboot = (kind, "")
+    def restart(self, kind: str, key: str = "") -> None:
+        """A reboot the unit's console (or a Download that needs one, `key` its CommandKey) asked for: `factory`
+        wipes its configuration while going down (after its confirming line, as a real unit writes its flash
+        during shutdown)."""
+        self.reboot = (kind, key)
         self.wake.set()
-
-    def dhcp(self) -> dict[str, str]:
-        return dhcp.lease(self.cfg.wan)
-
-    def configure_wan(self, lease: dict[str, str]) -> None:
-        # iproute2 rather than pyroute2: four commands once per boot do not need a library in the mock's memory.
-        wan = self.cfg.wan
-        plen = ipaddress.IPv4Network(f"0.0.0.0/{lease['mask']}").prefixlen
-        commands = [
-            # A unit boots with no address: whatever the previous power-on configured is gone.
-            ["ip", "addr", "flush", "dev", wan],
-            ["ip", "addr", "add", f"{lease['ip']}/{plen}", "dev", wan],
-            ["ip", "route", "replace", "default", "via", lease["router"]],
-            # Never send to the operator core in clear while a tunnel is being replaced.
-            *(["ip", "route", "replace", "unreachable", net] for net in self.cfg.protected),
-        ]
-        for argv in commands:
-            done = subprocess.run(argv, capture_output=True, text=True, check=False)
-            if done.returncode:
-                raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
-
-    async def resolve(self, name: str, server: str) -> str:
-        try:
-            ipaddress.IPv4Address(name)
-            return name
-        except ValueError:
-            pass
-        for _ in range(5):
-            try:
-                resp = await dns.asyncquery.udp(dns.message.make_query(name, "A"), server, timeout=2)
-            except dns.exception.Timeout:
-                continue
-            for rrset in resp.answer:
-                for rr in rrset:
-                    if rr.rdtype == dns.rdatatype.A:
-                        self.log(f"dns: {name} -> {rr.address} (asked {server})")
-                        return str(rr.address)
-            self.log(f"dns: {name} not found at {server}")
-            raise LookupError(name)
-        raise LookupError(name)
-
-    async def lookup(self, name: str, server: str, knob: Knob) -> str:
-        """Resolve like a careful unit, or (with `knob`) use a cached address without asking."""
-        if knob in self.knobs:
-            ip: str = self.cfg.cached_ips[name]
-            self.log(f"dns: skipped, using cached IP {ip} for {name}")
-            return ip
-        return await self.resolve(name, server)
-
-    def ike_up(self, name: str, segw_ip: str, segw_id: str) -> str:
-        assert self.charon is not None
-        cert = Path(self.cfg.cert).read_bytes()
-        self.charon.load_conn(
-            name,
-            {
-                "version": "2",
-                "remote_addrs": [segw_ip],
-                "vips": ["0.0.0.0"],
-                "proposals": ["aes256-sha512-modp4096"] if Knob.WEAK_IKE_PROPOSAL in self.knobs else IKE,
-                "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg.ike_id},
-                "remote": {"auth": "pubkey", "id": segw_id},
-                "children": {
-                    name: {
-                        "remote_ts": self.cfg.protected,
-                        "esp_proposals": ESP,
-                        "close_action": "start",
-                        "dpd_action": "restart",
-                    }
-                },
-            },
-        )
-        for _ in self.charon.session.initiate({"child": name, "ike": name, "timeout": 10000}):
-            pass
-        self.ike_name = name
-        return self.current_vip(name)
-
-    def current_vip(self, name: str) -> str:
-        assert self.charon is not None
-        for entry in self.charon.session.list_sas({"ike": name}):
-            for sa in entry.values():
-                vips = sa.get("local-vips", [])
-                if vips:
-                    return vips[0].decode()
-        raise RuntimeError(f"IKE SA {name} has no inner address")
-
-    def ike_down(self, name: str) -> None:
-        assert self.charon is not None
-        self.charon.session.unload_conn({"name": name})
-        for _ in self.charon.session.terminate({"ike": name, "timeout": 3000, "force": "yes"}):
-            pass
-
-    def watch_address(self) -> None:
-        """VICI child-updown from the unit's own charon: a new inner address means an IP-change Inform.
-
-        CHILD_SA up, not IKE_SA up: only then are the tunnel's routes in place to reach the HeMS."""
-        assert self.charon is not None and self.loop is not None
-        session = self.charon.connect()
-        with contextlib.suppress(OSError):
-            self._watch(session)
-
-    def _watch(self, session: Any) -> None:
-        assert self.loop is not None
-        for label, event in session.listen(["child-updown"]):
-            if label is None or not event.get("up"):
-                continue
-            for sa in event.values():
-                if isinstance(sa, dict) and sa.get("local-vips"):
-                    vip = sa["local-vips"][0].decode()
-                    self.loop.call_soon_threadsafe(self.queue.put_nowait, vip)
-
-    def set_clock(self, server: str) -> None:
-        """Ask the NTP server DHCP gave (a real unit sets its clock to validate certificates); a short bound,
-        so a network without NTP does not hold up the boot."""
-        from bench.services.ntp import ntp_query
-
-        if not server:
-            self.log("ntp: no server offered by DHCP")
-            return
-        stratum = ntp_query(server, NTP_WAIT)
-        self.log(f"ntp: {server} answered, stratum {stratum}" if stratum else f"ntp: no answer from {server}")
-
-    def syslog(self, server: str) -> None:
-        """Not operator traffic, but not on the outer-link list either: one syslog message in clear."""
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.sendto(b"<14>henb: booted", (server, 514))
-        self.log(f"syslog: sent a message to {server}:514")
-
-    def leak(self) -> None:
-        """A unit bug: one packet for the core sent straight out of the WAN port, bypassing the tunnel."""
-        from scapy.layers.inet import IP, UDP
-        from scapy.layers.l2 import Ether
-        from scapy.sendrecv import sendp
-
-        sendp(
-            Ether(dst="ff:ff:ff:ff:ff:ff")
-            / IP(dst=self.cfg.leak_to)
-            / UDP(sport=40000, dport=7547)
-            / b"cleartext",
-            iface=self.cfg.wan,
-            verbose=0,
-        )
-        self.log("bug: sent a cleartext packet to the core")
-
-    def s1_values(self) -> tuple[str, int, int]:
-        """(PLMN, TAC, cell identity) as configured now."""
-
-        got = {
-            k: self.model.get(self.p[k]) if self.p[k] in self.model.params else ""
-            for k in ("plmn", "tac", "cell_identity")
-        }
-        tac, cell = (int(got[k]) if got[k].isdigit() else 0 for k in ("tac", "cell_identity"))
-        return got["plmn"], tac, cell
-
-    def s1_setup(self, s1: S1Client, address: str, port: int) -> None:
-        plmn, tac, cell = self.s1_values()
-        # Never set by the HeMS: a factory PLMN no operator uses, so the plan notices.
-        s1.setup(address, port, cell, plmn or "99970", tac, f"mock-{self.device_id.serial_number}")
-
-    # -- TR-069 ----------------------------------------------------------------------------------------
-    def inform_params(self, extra: list[str]) -> list[tuple[str, str, str]]:
-        names = [n for n, p in self.model.params.items() if p.forced]
-        for n in extra:
-            if n in self.model.params and n not in names:
-                names.append(n)
-        return [(n, self.model.params[n].value, self.model.params[n].type) for n in names]
-
-    def hems_auth(self) -> dict[str, Any]:
-        """How this unit answers the HeMS's challenge: ManagementServer.Username/Password, Basic or Digest."""
-        user, password = self.model.get(self.ms + "Username"), self.model.get(self.ms + "Password")
-        if Knob.WRONG_HEMS_PASSWORD in self.knobs:
-            password += "-wrong"
-        if not user or self.cfg.hems_auth == "none":
-            return {}
-        if self.cfg.hems_auth == "basic":
-            return {"auth": aiohttp.BasicAuth(user, password)}
-        return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
-
-    def device_id_for(self, phase: str) -> cwmp.DeviceId:
-        """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change, ...)."""
-        wrong = (
-            Knob.WRONG_DEVICE_ID in self.knobs
-            or (Knob.WRONG_DEVICE_ID_AT_REGISTRATION in self.knobs and phase != "discovery")
-            or (Knob.WRONG_DEVICE_ID_ON_ADDRESS_CHANGE in self.knobs and phase == "address-change")
-        )
-        return self.wrong_id if wrong else self.device_id
-
-    async def session(
-        self,
-        url: str,
-        server_ip: str,
-        events: list[str] | list[tuple[str, str]],
-        extra: list[str],
-        phase: str,
-        overrides: dict[str, str] | None = None,
-        requests: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock.
-        `requests` are the CPE requests (TransferComplete) whose events this Inform carries."""
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type((aiohttp.ClientError, OSError, TimeoutError, cwmp.CwmpParseError)),
-            stop=stop_after_attempt(RETRIES),
-            wait=wait_exponential(multiplier=RETRY_WAIT),  # RETRY_WAIT * 2**retries
-            before_sleep=lambda s: self.log(
-                f"cwmp: session failed ({s.outcome and s.outcome.exception()}); retrying in "
-                f"{s.next_action and s.next_action.sleep:g} s"
-            ),
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    retries = attempt.retry_state.attempt_number - 1  # the Inform's RetryCount
-                    await self.session_once(
-                        url, server_ip, events, extra, phase, overrides, retries, requests or []
-                    )
-        except RetryError:
-            raise RuntimeError(f"no TR-069 session after {RETRIES} attempts") from None
-
-    def tls_for(self, url: str) -> ssl.SSLContext | bool:
-        if urlsplit(url).scheme != "https":
-            return False
-        if Knob.ACCEPT_ANY_CERT in self.knobs:
-            return False  # no verification at all
-        ctx = ssl.create_default_context(cafile=self.cfg.ca)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        return ctx
-
-    async def session_once(
-        self,
-        url: str,
-        server_ip: str,
-        events: list[str] | list[tuple[str, str]],
-        extra: list[str],
-        phase: str,
-        overrides: dict[str, str] | None = None,
-        retry: int = 0,
-        requests: list[dict[str, Any]] | None = None,
-    ) -> None:
-        params = self.inform_params(extra)
-        if overrides:
-            params = [(n, overrides.get(n, v), t) for n, v, t in params]
-        ev = [(e, "") if isinstance(e, str) else e for e in events]
-        body = cwmp.inform(
-            self.ns,
-            str(random.randint(1, 10**9)),
-            self.device_id_for(phase),
-            ev,
-            params,
-            datetime.now(UTC),
-            retry_count=retry,
-        )
-        parts = urlsplit(url)
-        default_port = 443 if parts.scheme == "https" else 80
-        target = f"{parts.scheme}://{server_ip}:{parts.port or default_port}{parts.path or '/'}"
-        headers = {"Host": parts.netloc, "SOAPAction": ""}
-        tls = self.tls_for(url)
-        extra_kw: dict[str, Any] = {"ssl": tls}
-        if parts.scheme == "https":
-            extra_kw["server_hostname"] = parts.hostname
-        self.log(f"cwmp: Inform {[e for e, _ in ev]} to {url} ({server_ip})")
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(
-            cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30), **self.hems_auth()
-        ) as http:
-            async with http.post(
-                target, data=body, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
-            ) as r:
-                reply = await r.read()
-                if r.status != 200:
-                    raise RuntimeError(f"Inform refused: HTTP {r.status}")
-                cwmp.parse_envelope(reply)
-            for req in [r for r in requests or [] if r in self.requests]:
-                out = self.cpe_request(req)
-                async with http.post(
-                    target, data=out, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
-                ) as r:
-                    await r.read()
-                    if r.status != 200:
-                        raise RuntimeError(f"{req['method']} refused: HTTP {r.status}")
-                self.requests.remove(req)
-                self.log(f"cwmp: {req['method']} sent (fault {req.get('fault_code', 0)})")
-            out = b""
-            while True:
-                post_headers = dict(headers)
-                if out:
-                    post_headers["Content-Type"] = "text/xml"
-                async with http.post(target, data=out, headers=post_headers, **extra_kw) as r:
-                    reply = await r.read()
-                    if r.status == 204 or not reply.strip():
-                        self.log("cwmp: session ended")
-                        return
-                env = cwmp.parse_envelope(reply)
-                if env.method == "Download" and Knob.DOWNLOAD_STATUS_0 in self.knobs:
-                    out = await self.download_now(env)
-                else:
-                    out = self.handle_rpc(env)
-
-    def cpe_request(self, req: dict[str, Any]) -> bytes:
-        return cwmp.transfer_complete(
-            self.ns,
-            str(random.randint(1, 10**9)),
-            req["command_key"],
-            req["fault_code"],
-            req["fault_string"],
-            req["start"],
-            req["end"],
-        )
-
-    def handle_rpc(self, env: cwmp.Envelope) -> bytes:
-        self.log(f"cwmp: {env.method}")
-        try:
-            return self._rpc(env)
-        except CwmpError as exc:
-            self.log(f"cwmp: {env.method} fault {exc.code} {exc.text}")
-            return cwmp.fault(self.ns, env.id, exc.code, exc.text)
-
-    def _rpc(self, env: cwmp.Envelope) -> bytes:
-        b, m = env.body, env.method
-        if m == "SetParameterValues":
-            return self.spv(env)
-        if m == "GetParameterValues":
-            names_el = b.find("ParameterNames")
-            names = [e.text or "" for e in (names_el if names_el is not None else [])]
-            return cwmp.get_parameter_values_response(self.ns, env.id, self.model.values(names))
-        if m == "GetParameterNames":
-            path = b.findtext("ParameterPath") or ""
-            next_level = (b.findtext("NextLevel") or "").strip().lower() in ("1", "true")
-            return cwmp.response(self.ns, env.id, m, params=self.model.names(path, next_level))
-        if m == "GetParameterAttributes":
-            names_el = b.find("ParameterNames")
-            names = [e.text or "" for e in (names_el if names_el is not None else [])]
-            return cwmp.response(self.ns, env.id, m, attributes=self.model.attributes(names))
-        if m == "SetParameterAttributes":
-            changes = []
-            plist = b.find("ParameterList")
-            for s in plist if plist is not None else []:
-                if (s.findtext("NotificationChange") or "").strip().lower() in ("1", "true"):
-                    changes.append((s.findtext("Name") or "", int(s.findtext("Notification") or "0")))
-            if Knob.IGNORE_NOTIFICATION_ATTRIBUTES in self.knobs:
-                self.log(f"bug: notification changes acknowledged, not applied: {changes}")
-                return cwmp.response(self.ns, env.id, m)
-            self.model.set_attributes(changes)
-            for name, level in changes:
-                self.log(f"param: notification {name} = {level}")
-            return cwmp.response(self.ns, env.id, m)
-        if m in ("AddObject", "DeleteObject"):
-            obj = b.findtext("ObjectName") or ""
-            key = b.findtext("ParameterKey") or ""
-            if m == "AddObject":
-                n = self.model.add_object(obj)
-                self.model.params[self.model.parameter_key].value = key
-                self.log(f"param: added {obj}{n}.")
-                return cwmp.response(self.ns, env.id, m, instance=n, status=0)
-            self.model.delete_object(obj)
-            self.model.params[self.model.parameter_key].value = key
-            self.log(f"param: deleted {obj}")
-            return cwmp.response(self.ns, env.id, m, status=0)
-        if m == "Reboot":
-            self.reboot = ("reboot", b.findtext("CommandKey") or "")
-            return cwmp.response(self.ns, env.id, m)
-        if m == "FactoryReset":
-            self.reboot = ("factory", "")
-            return cwmp.response(self.ns, env.id, m)
-        if m == "ScheduleInform":
-            delay = int(b.findtext("DelaySeconds") or "0")
-            self.spawn(self.schedule_inform(delay, b.findtext("CommandKey") or ""))
-            return cwmp.response(self.ns, env.id, m)
-        if m in ("Download", "Upload"):
-            args = {c.tag: (c.text or "") for c in b if isinstance(c.tag, str)}
-            if m == "Download" and args.get("FileType") != "3 Vendor Configuration File":
-                raise CwmpError(9003, f"FileType {args.get('FileType')!r} not supported (only 3)")
-            if m == "Upload" and args.get("FileType") not in (
-                "1 Vendor Configuration File",
-                "2 Vendor Log File",
-            ):
-                raise CwmpError(9003, f"FileType {args.get('FileType')!r} not supported (1 or 2)")
-            self.spawn(self.download(args) if m == "Download" else self.upload(args))
-            return cwmp.response(self.ns, env.id, m, status=1)
-        if m == "GetRPCMethods":
-            methods = [
-                "GetRPCMethods",
-                "SetParameterValues",
-                "GetParameterValues",
-                "GetParameterNames",
-                "SetParameterAttributes",
-                "GetParameterAttributes",
-                "AddObject",
-                "DeleteObject",
-                "Reboot",
-                "Download",
-                "Upload",
-                "FactoryReset",
-                "ScheduleInform",
-            ]
-            return cwmp.get_rpc_methods_response(self.ns, env.id, methods)
-        return cwmp.fault(self.ns, env.id, 9000, f"Method not supported: {m}")
-
-    def spv(self, env: cwmp.Envelope) -> bytes:
-        values = {}
-        plist = env.body.find("ParameterList")
-        for pvs in plist if plist is not None else []:
-            values[pvs.findtext("Name") or ""] = pvs.findtext("Value") or ""
-        key = env.body.findtext("ParameterKey") or ""
-        reject = {}
-        if Knob.REJECT_SERVING_ASSIGNMENT in self.knobs:
-            reject[self.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
-        if Knob.REJECT_S1_CONFIG in self.knobs:
-            reject[self.p["s1_far_end"]] = "S1 address refused (mock knob)"
-        cr = {
-            n: self.model.get(n)
-            for n in (self.ms + "ConnectionRequestUsername", self.ms + "ConnectionRequestPassword")
-        }
-        try:
-            if Knob.SPV_NOT_APPLIED in self.knobs and self.registered:
-                if faults := self.model.check(values, reject):
-                    raise SpvRefused(faults)
-                self.log("bug: SetParameterValues acknowledged but not applied")
-                return cwmp.set_parameter_values_response(self.ns, env.id, 0)
-            self.model.apply(values, key, reject, partial=Knob.PARTIAL_SPV in self.knobs)
-        except SpvRefused as exc:
-            faults = exc.faults
-            if Knob.BAD_SPV_FAULT_CODES in self.knobs:
-                faults = [(n, 9002, "Internal error") for n, _, _ in faults]
-            self.log(f"cwmp: SetParameterValues refused: {faults}")
-            return cwmp.fault(self.ns, env.id, 9003, "Invalid arguments", spv_faults=faults)
-        if Knob.IGNORE_CR_CREDENTIALS in self.knobs and set(cr) & set(values):
-            for name, value in cr.items():
-                self.model.params[name].value = value
-            self.log("bug: connection-request credentials acknowledged, factory ones kept")
-        for name, value in values.items():
-            self.log(f"param: {name} = {'***' if self.model.params[name].secret else value}")
-        return cwmp.set_parameter_values_response(self.ns, env.id, 0)
 
     # -- asynchronous work started by RPCs, the console and timers --------------------------------------
     def spawn(self, coro: Any) -> None:
@@ -643,235 +194,33 @@ class MockHeNB:
         self.log(f"param: {name} = {value} (notification {self.model.params[name].notification})")
         self.wake.set()
 
-    async def schedule_inform(self, delay: int, key: str) -> None:
-        await asyncio.sleep(delay)
-        self.notify({"3 SCHEDULED": "", "M ScheduleInform": key})
-
     async def resolve_private(self, host: str) -> str:
-        return await self.resolve(host, self.private_dns())
-
-    @staticmethod
-    def transfer_request(key: str, code: int, text: str, start: str) -> dict[str, Any]:
-        return {
-            "method": "TransferComplete",
-            "command_key": key,
-            "fault_code": code,
-            "fault_string": text,
-            "start": start,
-            "end": now_iso(),
-        }
-
-    def transfer_done(self, method: str, key: str, code: int, text: str, start: str) -> None:
-        self.requests.append(self.transfer_request(key, code, text, start))
-        if Knob.NO_M_DOWNLOAD_EVENT in self.knobs and method == "M Download":
-            self.log("bug: reporting the Download without M Download in the Inform")
-            self.notify({"7 TRANSFER COMPLETE": ""})
-            return
-        self.notify({"7 TRANSFER COMPLETE": "", method: key})
-
-    def fault_code(self, code: int, upload: bool = False) -> int:
-        """`code` as the TR-069 amendment the unit implements has it (CWMP 1.0: 9010 for most download
-        failures); with download_wrong_fault, as the other amendment family has it."""
-        amendment = int(self.cfg.cwmp_amendment)
-        if Knob.DOWNLOAD_WRONG_FAULT in self.knobs and not upload:
-            return code if amendment <= 1 else transfer_faults.for_amendment(code, 1)
-        return transfer_faults.for_amendment(code, amendment, upload)
-
-    async def fetch_config(self, a: dict[str, str]) -> dict[str, str]:
-        """Fetch a configuration file and check all of it (the bench's XML, or the unit's own format);
-        TransferError (code as TR-069 Amendment 2 on has it) on any failure, nothing applied."""
-        url = a.get("URL", "")
-        self.log(f"download: {url} (user {a.get('Username') or '-'})")
-        data = await transfer.fetch(
-            url, a.get("Username", ""), a.get("Password", ""), self.resolve_private, Path(self.cfg.ca)
-        )
-        size = int(a.get("FileSize") or "0")
-        if size and len(data) != size:
-            raise transfer.TransferError(transfer.INCOMPLETE, f"got {len(data)} bytes, FileSize {size}")
-        try:
-            values = vendorfile.parse(data) if data[:2] == vendorfile.MAGIC else configfile.parse(data)
-        except ValueError as exc:
-            raise transfer.TransferError(
-                transfer.FILE_CORRUPTED, f"not a valid configuration file: {exc}"
-            ) from None
-        faults = self.model.check(values)
-        if faults:
-            if Knob.PARTIAL_DOWNLOAD in self.knobs:
-                bad = {f[0] for f in faults}
-                for name, value in values.items():
-                    if name not in bad:
-                        self.model.params[name].value = value
-                self.log(f"bug: applied {len(values) - len(bad)} parameter(s) of a refused file")
-            shown = "; ".join(f"{n}: {c} {t}" for n, c, t in faults[:5])
-            raise transfer.TransferError(transfer.FILE_CORRUPTED, f"configuration refused: {shown}")
-        return values
-
-    def apply_config(self, values: dict[str, str], url: str) -> None:
-        for name, value in values.items():
-            self.model.params[name].value = value
-        self.log(f"download: applied {len(values)} parameter(s) from {url}")
-
-    async def download_now(self, env: cwmp.Envelope) -> bytes:
-        """download_status_0: fetch and apply within the RPC; DownloadResponse Status 0 (applied), or a fault."""
-        args = {c.tag: (c.text or "") for c in env.body if isinstance(c.tag, str)}
-        if args.get("FileType") != "3 Vendor Configuration File":
-            return cwmp.fault(
-                self.ns, env.id, 9003, f"FileType {args.get('FileType')!r} not supported (only 3)"
-            )
-        start = now_iso()
-        try:
-            values = await self.fetch_config(args)
-        except transfer.TransferError as exc:
-            code = self.fault_code(exc.code)
-            self.log(f"download: failed {code} {exc.text}; nothing applied")
-            return cwmp.fault(self.ns, env.id, code, exc.text)
-        url = args.get("URL", "")
-        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
-            self.log("bug: answered Status 0 (applied) before applying the configuration")
-
-            async def later() -> None:
-                await asyncio.sleep(1.5)
-                self.apply_config(values, url)
-
-            self.spawn(later())
-        else:
-            self.apply_config(values, url)
-        return cwmp.response(self.ns, env.id, "Download", status=0, start_time=start, complete_time=now_iso())
-
-    async def download(self, a: dict[str, str]) -> None:
-        """Download FileType 3: fetch, check, apply all or nothing; TransferComplete only after applying
-        (reboot_on_config_download: after the reboot that applies it, in the boot Inform's session)."""
-        key, url = a.get("CommandKey", ""), a.get("URL", "")
-        await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
-        start = now_iso()
-        if Knob.DOWNLOAD_NOT_FETCHED in self.knobs:
-            self.log("bug: reporting the download done without fetching it")
-            self.transfer_done("M Download", key, 0, "", start)
-            return
-        try:
-            values = await self.fetch_config(a)
-        except transfer.TransferError as exc:
-            code = self.fault_code(exc.code)
-            self.log(f"download: failed {code} {exc.text}; nothing applied")
-            self.transfer_done("M Download", key, code, exc.text, start)
-            return
-        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
-            self.transfer_done("M Download", key, 0, "", start)
-            self.log("bug: reported TransferComplete before applying the configuration")
-            await asyncio.sleep(1.5)
-        self.apply_config(values, url)
-        if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.knobs:
-            return
-        if {Knob.REBOOT_ON_CONFIG_DOWNLOAD, Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT} & self.knobs:
-            if Knob.NO_TRANSFER_COMPLETE_AFTER_REBOOT in self.knobs:
-                self.log("bug: rebooting to apply the configuration; no TransferComplete after the boot")
-            else:
-                self.requests.append(self.transfer_request(key, 0, "", start))
-            self.log("download: rebooting to apply the configuration")
-            self.flash.save(self.model, self.serving)
-            self.reboot = ("download", key)
-            self.wake.set()
-            return
-        self.transfer_done("M Download", key, 0, "", start)
-
-    async def upload(self, a: dict[str, str]) -> None:
-        key, url = a.get("CommandKey", ""), a.get("URL", "")
-        await asyncio.sleep(int(a.get("DelaySeconds") or "0"))
-        start = now_iso()
-        if a.get("FileType") == "1 Vendor Configuration File":
-            data = configfile.build(
-                {n: p.value for n, p in self.model.params.items() if p.writable and not p.secret}
-            )
-            name = f"{self.device_id.serial_number}-config.xml"
-        else:
-            data = ("\n".join(self.log_lines) + "\n").encode()
-            name = f"{self.device_id.serial_number}-log.txt"
-        if url.endswith("/"):
-            url += name
-        try:
-            await transfer.put(
-                url,
-                a.get("Username", ""),
-                a.get("Password", ""),
-                data,
-                self.resolve_private,
-                Path(self.cfg.ca),
-            )
-            self.log(f"upload: {len(data)} bytes to {url}")
-            self.transfer_done("M Upload", key, 0, "", start)
-        except transfer.TransferError as exc:
-            code = self.fault_code(exc.code, upload=True)
-            self.log(f"upload: failed {code} {exc.text}")
-            self.transfer_done("M Upload", key, code, exc.text, start)
-
-    # -- alarms (TS 32.593 5.3, TR-181 FaultMgmt) ----------------------------------------------------------
-    # -- periodic Inform and connection requests ----------------------------------------------------------
-    async def periodic_loop(self) -> None:
-        due: tuple[int, float] | None = None
-        while True:
-            await asyncio.sleep(0.1)
-            g = self.model.get
-            if not self.registered or not is_true(g(self.ms + "PeriodicInformEnable")):
-                due = None
-                continue
-            interval = int(g(self.ms + "PeriodicInformInterval") or "0")
-            if interval <= 0:
-                continue
-            if due is None or due[0] != interval:
-                due = (interval, time.monotonic() + interval)
-            if time.monotonic() >= due[1]:
-                due = (interval, due[1] + interval)
-                self.notify({"2 PERIODIC": ""})
+        return await self.net.resolve(host, self.ipsec.private_dns())
 
     def set_inner(self, vip: str, notify: bool = False) -> None:
         self.vip = vip
         self.model.set_internal(self.p["ipsec_address"], vip, notify=notify)
         self.model.set_internal(self.ms + "ConnectionRequestURL", f"http://{vip}:{CR_PORT}/cr", notify=False)
 
-    async def address_pump(self) -> None:
-        """5.2.4: every new inner address is reported with an Inform as soon as possible."""
-        while True:
-            new = await self.queue.get()
-            if new == self.vip or not self.registered:
-                continue
-            old = self.vip
-            self.set_inner(new, notify=True)
-            self.log(f"ipsec: inner address changed {old} -> {new}")
-            if self.s1.target is not None:  # the association was bound to the old address: S1 setup again
-                self.s1_setup(self.s1, *self.s1.target)
-            if Knob.NO_INFORM_AFTER_ADDRESS_CHANGE in self.knobs or Knob.INFORM_BEFORE_CHANGE in self.knobs:
-                self.model.changed.pop(self.p["ipsec_address"], None)
-                continue
-            if self.address_change is None:
-                self.address_change = old
-            # Reported as the HeMS asked (TR-069 3.2.1): at once under Active notification, in the next Inform
-            # under Passive (set_internal recorded it), not at all under none.
-            if self.model.params[self.p["ipsec_address"]].notification == NOTIFY_ACTIVE:
-                self.notify({"4 VALUE CHANGE": ""}, [self.p["ipsec_address"]])
-
-    # -- the procedures --------------------------------------------------------------------------------
+    # -- boot and the reboot loop (the procedures themselves are procedures.py) ----------------------------
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.log(f"mock HeNB {self.device_id.serial_number} booting (knobs: {sorted(self.knobs) or 'none'})")
         threading.Thread(target=self.console_reader, daemon=True).start()
-        lease = await asyncio.to_thread(self.dhcp)
-        await asyncio.to_thread(self.configure_wan, lease)
+        lease = await asyncio.to_thread(self.net.dhcp)
+        await asyncio.to_thread(self.net.configure_wan, lease)
         self.public_dns = lease["dns"]
         if (wan := "Device.IP.Interface.1.IPv4Address.1.IPAddress") in self.model.params:
             self.model.set_internal(wan, lease["ip"], notify=False)
         self.log(f"wan: {lease['ip']} via {lease['router']}, dns {lease['dns']}")
-        await asyncio.to_thread(self.set_clock, lease["ntp"])
+        await asyncio.to_thread(self.net.set_clock, lease["ntp"])
         if Knob.OTHER_TRAFFIC in self.knobs:
-            self.syslog(lease["router"])
-        self.charon = Charon("unit", self.workdir / "charon", None, retransmit_timeout=1.0)
-        await asyncio.to_thread(self.charon.start)
-        ca = Path(self.cfg.ca).read_bytes()
-        self.charon.load_ca(ca)
-        self.charon.load_identity(Path(self.cfg.cert).read_bytes(), Path(self.cfg.key).read_bytes())
+            self.net.syslog(lease["router"])
+        await asyncio.to_thread(self.ipsec.start, self.workdir)
         if Knob.LEAK_CLEARTEXT in self.knobs:
-            self.leak()
+            self.net.leak()
         await cr_server.serve(lambda: self.model, self.ms, self.knobs, self.log, self.notify)
-        for coro in (self.periodic_loop(), self.pm.run(), self.address_pump()):
+        for coro in (self.procedures.periodic_loop(), self.pm.run(), self.procedures.address_pump()):
             self.spawn(coro)
         events = (
             [("1 BOOT", "")] if Knob.NO_BOOTSTRAP in self.knobs else [("0 BOOTSTRAP", ""), ("1 BOOT", "")]
@@ -882,15 +231,16 @@ class MockHeNB:
         watching = False
         while True:
             if self.serving is None:
-                await self.discover(events)
-            await self.register(events)
+                await self.procedures.discover(events)
+            await self.procedures.register(events)
             if Knob.KERNEL_PANIC in self.knobs:
                 self.log("Kernel panic - not syncing: Fatal exception in interrupt")
                 await asyncio.Event().wait()
             if not watching:
-                threading.Thread(target=self.watch_address, daemon=True).start()
+                watch = self.ipsec.watch_address
+                threading.Thread(target=watch, args=(self.loop, self.queue), daemon=True).start()
                 watching = True
-            await self.operate()
+            await self.procedures.operate()
             kind, key = self.reboot or ("reboot", "")
             self.reboot = None
             self.registered = False
@@ -898,7 +248,7 @@ class MockHeNB:
             self.s1.close()
             self.s1_early.close()
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.ike_down, self.ike_name)
+                await asyncio.to_thread(self.ipsec.ike_down, self.ipsec.ike_name)
             self.pending.clear()
             self.pending_params.clear()
             self.deferred.clear()
@@ -927,189 +277,10 @@ class MockHeNB:
             await asyncio.sleep(0.2)
             self.log("boot: up again")
 
-    async def discover(self, events: list[tuple[str, str]]) -> None:
-        """5.1.2.2 (Initial HeMS behind the Initial SeGW) or 5.1.2.3 (Initial HeMS on the internet)."""
-        assert self.public_dns is not None
-        self.set_state("discovering")
-        ihems_url = self.model.get(self.ms + "URL")
-        ihost = urlsplit(ihems_url).hostname or ""
-        if self.cfg.initial_hems_access == "public":
-            ihems_ip = await self.lookup(ihost, self.public_dns, Knob.HEMS_BY_IP)
-            if not await self.check_hems_cert(ihems_url, ihems_ip):
-                self.set_state("stuck")
-                await asyncio.Event().wait()
-            self.model.changed.clear()
-            await self.session(ihems_url, ihems_ip, events, [], "discovery")
-        else:
-            isegw = self.cfg.initial_segw
-            isegw_ip = await self.lookup(isegw, self.public_dns, Knob.SEGW_BY_IP)
-            vip = await asyncio.to_thread(self.ike_up, "initial", isegw_ip, isegw)
-            self.set_inner(vip)
-            self.log(f"ipsec: tunnel to Initial SeGW up, inner address {vip}")
-            private_dns = self.private_dns()
-            if Knob.HEMS_DNS_PUBLIC in self.knobs:
-                with contextlib.suppress(LookupError):
-                    await self.resolve(ihost, self.public_dns)
-            ihems_ip = await self.lookup(ihost, private_dns, Knob.HEMS_BY_IP)
-            self.model.changed.clear()
-            await self.session(ihems_url, ihems_ip, events, [], "discovery")
-        # Steps 4-6: release, drop the first tunnel (private case), Serving SeGW, Serving HeMS.
-        ssegw = self.model.get(self.p["serving_segw"])
-        shems_url = self.model.get(self.ms + "URL")
-        if Knob.IGNORE_SERVING_HEMS in self.knobs:
-            self.log(f"bug: ignoring the Serving HeMS {shems_url}; staying with {ihems_url}")
-            shems_url = ihems_url
-            self.model.params[self.ms + "URL"].value = ihems_url
-        if Knob.IGNORE_SERVING_ASSIGNMENT in self.knobs or not ssegw:
-            self.log("discovery: no Serving SeGW assigned (or ignored); staying with the Initial SeGW")
-            self.set_state("stuck")
-            await asyncio.Event().wait()
-        if self.cfg.initial_hems_access != "public":
-            await asyncio.to_thread(self.ike_down, "initial")
-            self.log("ipsec: tunnel to Initial SeGW released")
-        self.serving = (ssegw, shems_url)
-        self.flash.save(self.model, self.serving)
-
-    async def check_hems_cert(self, url: str, ip: str) -> bool:
-        """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA and name exactly the
-        configured FQDN or IP; a careful unit refuses anything else."""
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if Knob.ACCEPT_ANY_CERT in self.knobs:
-            self.log(f"tls: not checking the certificate of {host} (accept_any_cert)")
-            return True
-
-        def handshake() -> str | None:
-            ctx = ssl.create_default_context(cafile=self.cfg.ca)
-            try:
-                with (
-                    socket.create_connection((ip, parts.port or 443), timeout=5) as raw,
-                    ctx.wrap_socket(raw, server_hostname=host) as tls,
-                ):
-                    cert = tls.getpeercert() or {}
-            except ssl.SSLCertVerificationError as exc:
-                return exc.verify_message or str(exc)
-            except OSError as exc:
-                return f"TLS to {ip}: {exc}"
-            raw_sans: Any = cert.get("subjectAltName", ())
-            sans = [str(entry[1]) for entry in raw_sans]
-            if host not in sans:
-                return f"SubjectAltName {sans} does not hold exactly {host!r}"
-            return None
-
-        problem = await asyncio.to_thread(handshake)
-        if problem is not None:
-            self.log(f"tls: refusing the Initial HeMS certificate for {host}: {problem}")
-            return False
-        self.log(f"tls: certificate of {host} verified against the operator CA")
-        return True
-
-    async def register(self, events: list[tuple[str, str]]) -> None:
-        """5.1.2.2 step 6 and 5.1.3: Serving SeGW, Serving HeMS, then S1 setup toward the far end it gave."""
-        assert self.serving is not None and self.public_dns is not None
-        ssegw, shems_url = self.serving
-        ssegw_ip = await self.lookup(ssegw, self.public_dns, Knob.SERVING_SEGW_BY_IP)
-        vip = await asyncio.to_thread(self.ike_up, "serving", ssegw_ip, ssegw)
-        if Knob.S1_BEFORE_REGISTRATION in self.knobs:
-            self.s1_setup(self.s1_early, self.cfg.factory_s1, S1AP_PORT)
-            self.log(f"s1: S1 setup to factory address {self.cfg.factory_s1} before registration")
-        self.set_inner(vip)
-        self.log(f"ipsec: tunnel to Serving SeGW up, inner address {self.vip}")
-        shost = urlsplit(shems_url).hostname or ""
-        if self.cfg.initial_hems_access == "public" and Knob.IGNORE_SERVING_HEMS in self.knobs:
-            shems_ip = await self.resolve(shost, self.public_dns)
-        else:
-            shems_ip = await self.resolve(shost, self.private_dns())
-        self.shems = (shems_url, shems_ip)
-        self.set_state("registering")
-        first = [("0 BOOTSTRAP", ""), ("1 BOOT", "")] if ("0 BOOTSTRAP", "") in events else events
-        if Knob.NO_BOOTSTRAP in self.knobs:
-            first = [e for e in first if e[0] != "0 BOOTSTRAP"] or [("1 BOOT", "")]
-        self.model.changed.clear()
-        requests = list(self.requests) if ("7 TRANSFER COMPLETE", "") in first else None
-        await self.session(
-            shems_url, shems_ip, first, [self.p["ipsec_address"]], "registration", requests=requests
-        )
-        self.registered = True
-        self.set_state("registered")
-        if Knob.INFORM_BEFORE_CHANGE in self.knobs:
-            # Before S1 setup, so a plan that waits for S1 has seen it before it changes the address.
-            await self.session(
-                shems_url, shems_ip, ["4 VALUE CHANGE"], [self.p["ipsec_address"]], "address-change"
-            )
-        s1 = self.model.get(self.p["s1_far_end"]).split(",")[0].strip()
-        if Knob.S1_TO_FACTORY_ADDRESS in self.knobs:
-            s1 = self.cfg.factory_s1
-        if s1 and Knob.NO_S1_INIT not in self.knobs:
-            port = S1AP_PORT + 1 if Knob.S1_WRONG_PORT in self.knobs else S1AP_PORT
-            self.s1_setup(self.s1, s1, port)
-            self.log(f"s1: S1 setup toward {s1}:{port}")
-
-    def due(self) -> bool:
-        """Something to report now: an event that opens a session, a CPE request, an Active change."""
-        return bool(self.pending or self.requests or any(level == 2 for level in self.model.changed.values()))
-
-    async def operate(self) -> None:
-        """Registered: one session at a time, whenever something has to be reported; until a reboot."""
-        url, ip = self.shems
-        while self.reboot is None:
-            if not self.due():
-                self.wake.clear()
-                await self.wake.wait()
-                continue
-            changed = dict(self.model.changed)
-            requests = list(self.requests)
-            events = {**self.deferred, **self.pending}
-            if changed:
-                events.setdefault("4 VALUE CHANGE", "")
-            extra: list[str] = []
-            for n in [*self.pending_params, *self.deferred_params, *changed]:
-                if n not in extra:
-                    extra.append(n)
-            old = self.address_change
-            self.pending.clear()
-            self.pending_params.clear()
-            self.deferred.clear()
-            self.deferred_params.clear()
-            self.model.changed.clear()
-            self.address_change = None
-            overrides = (
-                {self.p["ipsec_address"]: old}
-                if old is not None and Knob.OLD_ADDRESS_IN_INFORM in self.knobs
-                else None
-            )
-            try:
-                await self.session(
-                    url,
-                    ip,
-                    list(events.items()),
-                    extra,
-                    "address-change" if old else "operate",
-                    overrides,
-                    requests,
-                )
-                plmn, tac, _ = self.s1_values()
-                self.s1.update(plmn, tac)
-            except RuntimeError as exc:
-                self.log(f"cwmp: {exc}; will report at the next session")
-                for k, v in events.items():
-                    self.pending.setdefault(k, v)
-                self.pending_params.extend(n for n in extra if n not in self.pending_params)
-                await asyncio.sleep(1.0)
-
-    def private_dns(self) -> str:
-        assert self.charon is not None
-        for line in self.charon.resolv_path.read_text().splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] == "nameserver":
-                return parts[1]
-        raise RuntimeError("the SeGW gave no DNS server in the IKE configuration payload")
-
     def shutdown(self) -> None:
         self.flash.save(self.model, self.serving)
         self.s1.close()
-        if self.charon is not None:
-            self.charon.stop()
+        self.ipsec.stop()
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from bench.errors import InfraError
 from bench.services.process import Daemon, netns_command
-from drivers.netns import run_in_netns
 from drivers.retry import poll
 
 NTP_PORT = 123
@@ -75,6 +74,8 @@ class Chronyd:
 
     def wait_ready(self, timeout: float) -> None:
         """Ready when it answers an NTP client request in its namespace (a real round trip)."""
+        # Here, not at the top: the mock unit imports this module for ntp_query, without pyroute2 (8 MiB).
+        from drivers.netns import run_in_netns
 
         def answers() -> bool:
             assert self.daemon is not None

@@ -54,7 +54,7 @@ def _spv(unit: MockHeNB, values: dict[str, str]) -> Any:
     env = cwmp.parse_envelope(
         cwmp.request(NS, "1", "SetParameterValues", {"params": params, "parameter_key": "k"})
     )
-    return cwmp.read_result(cwmp.parse_envelope(unit.handle_rpc(env)), "SetParameterValues")
+    return cwmp.read_result(cwmp.parse_envelope(unit.rpc.handle_rpc(env)), "SetParameterValues")
 
 
 def test_the_bench_hands_the_mock_no_connection_request_credentials(tmp_path: Path) -> None:

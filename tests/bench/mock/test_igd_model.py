@@ -47,7 +47,7 @@ def _unit(tmp_path: Path) -> MockHeNB:
 
 def _call(unit: MockHeNB, method: str, **args: Any) -> Any:
     env = cwmp.parse_envelope(cwmp.request(NS, "1", method, args))
-    return cwmp.read_result(cwmp.parse_envelope(unit.handle_rpc(env)), method)
+    return cwmp.read_result(cwmp.parse_envelope(unit.rpc.handle_rpc(env)), method)
 
 
 def test_igd_unit_boots_with_igd_names_and_answers_gpn_gpv_spv(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_igd_unit_boots_with_igd_names_and_answers_gpn_gpv_spv(tmp_path: Path) -
     assert not any(n.startswith("Device.") for n in m.params)
     assert factory(IDENT, kind="igd").get(IGD + "DeviceInfo.SerialNumber") == "S1"
     unit.set_inner("10.9.0.7")
-    forced = {n: v for n, v, _ in unit.inform_params([])}
+    forced = {n: v for n, v, _ in unit.client.inform_params([])}
     assert set(forced) == {
         IGD + "DeviceSummary",
         IGD + "DeviceInfo.SpecVersion",

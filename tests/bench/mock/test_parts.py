@@ -10,8 +10,6 @@ from bench.knobs import KNOBS, Knob
 
 MOCK = Path(__file__).resolve().parents[3] / "bench" / "mock"
 MAX_LINES = 400
-# Files not yet split (issue 13 item 2), at most as long as they are: they may shrink, not grow.
-NOT_YET_SPLIT = {"henb.py": 1142}
 
 
 def literal_knobs(source: str) -> list[tuple[int, str]]:
@@ -47,6 +45,6 @@ def test_mock_files_small_enough() -> None:
     too_long = []
     for p in sorted(MOCK.glob("*.py")):
         lines = len(p.read_text().splitlines())
-        if lines > NOT_YET_SPLIT.get(p.name, MAX_LINES):
-            too_long.append(f"{p.name}: {lines} lines (at most {NOT_YET_SPLIT.get(p.name, MAX_LINES)})")
+        if lines > MAX_LINES:
+            too_long.append(f"{p.name}: {lines} lines (at most {MAX_LINES})")
     assert not too_long, too_long

@@ -1,0 +1,105 @@
+"""The mock unit's IPsec: its own charon (kernel-libipsec) over VICI, IKEv2 up and down toward a SeGW, the
+private DNS from the configuration payload, and a watch on CHILD_SA updown for a new inner address."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from bench.knobs import Knob
+from bench.mock.config import MockConfig
+from bench.services.charon import Charon
+
+ESP = ["aes128gcm16"]
+IKE = ["aes128-sha256-ecp256"]
+
+
+class Ipsec:
+    """IKE as the unit does it, with the identity and CA of its factory programming `cfg`."""
+
+    def __init__(self, cfg: MockConfig, knobs: set[str]) -> None:
+        self.cfg = cfg
+        self.knobs = knobs
+        self.charon: Charon | None = None
+        self.ike_name = ""
+
+    def start(self, workdir: Path) -> None:
+        """Start the charon and load the operator CA and the unit's certificate and key (blocking)."""
+        self.charon = Charon("unit", workdir / "charon", None, retransmit_timeout=1.0)
+        self.charon.start()
+        self.charon.load_ca(Path(self.cfg.ca).read_bytes())
+        self.charon.load_identity(Path(self.cfg.cert).read_bytes(), Path(self.cfg.key).read_bytes())
+
+    def ike_up(self, name: str, segw_ip: str, segw_id: str) -> str:
+        assert self.charon is not None
+        cert = Path(self.cfg.cert).read_bytes()
+        self.charon.load_conn(
+            name,
+            {
+                "version": "2",
+                "remote_addrs": [segw_ip],
+                "vips": ["0.0.0.0"],
+                "proposals": ["aes256-sha512-modp4096"] if Knob.WEAK_IKE_PROPOSAL in self.knobs else IKE,
+                "local": {"auth": "pubkey", "certs": [cert], "id": self.cfg.ike_id},
+                "remote": {"auth": "pubkey", "id": segw_id},
+                "children": {
+                    name: {
+                        "remote_ts": self.cfg.protected,
+                        "esp_proposals": ESP,
+                        "close_action": "start",
+                        "dpd_action": "restart",
+                    }
+                },
+            },
+        )
+        for _ in self.charon.session.initiate({"child": name, "ike": name, "timeout": 10000}):
+            pass
+        self.ike_name = name
+        return self.current_vip(name)
+
+    def current_vip(self, name: str) -> str:
+        assert self.charon is not None
+        for entry in self.charon.session.list_sas({"ike": name}):
+            for sa in entry.values():
+                vips = sa.get("local-vips", [])
+                if vips:
+                    return vips[0].decode()
+        raise RuntimeError(f"IKE SA {name} has no inner address")
+
+    def ike_down(self, name: str) -> None:
+        assert self.charon is not None
+        self.charon.session.unload_conn({"name": name})
+        for _ in self.charon.session.terminate({"ike": name, "timeout": 3000, "force": "yes"}):
+            pass
+
+    def watch_address(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str]) -> None:
+        """VICI child-updown from the unit's own charon: each new inner address goes into `queue` (a thread).
+
+        CHILD_SA up, not IKE_SA up: only then are the tunnel's routes in place to reach the HeMS."""
+        assert self.charon is not None
+        session = self.charon.connect()
+        with contextlib.suppress(OSError):
+            self._watch(session, loop, queue)
+
+    def _watch(self, session: Any, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str]) -> None:
+        for label, event in session.listen(["child-updown"]):
+            if label is None or not event.get("up"):
+                continue
+            for sa in event.values():
+                if isinstance(sa, dict) and sa.get("local-vips"):
+                    vip = sa["local-vips"][0].decode()
+                    loop.call_soon_threadsafe(queue.put_nowait, vip)
+
+    def private_dns(self) -> str:
+        assert self.charon is not None
+        for line in self.charon.resolv_path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "nameserver":
+                return parts[1]
+        raise RuntimeError("the SeGW gave no DNS server in the IKE configuration payload")
+
+    def stop(self) -> None:
+        if self.charon is not None:
+            self.charon.stop()

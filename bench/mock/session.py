@@ -1,0 +1,195 @@
+"""The mock unit's CWMP session engine (TR-069 3.7): the Inform (events, forced and extra parameters, the
+DeviceId), HTTP(S) with the HeMS's authentication, the CPE's own requests, the RPC loop to the empty POST, and
+retries with backoff like a careful unit."""
+
+from __future__ import annotations
+
+import random
+import ssl
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from bench import cwmp
+from bench.knobs import Knob
+from bench.mock.config import MockConfig
+from bench.mock.datamodel import DataModel
+from bench.mock.rpc import Rpc
+
+RETRIES = 6
+RETRY_WAIT = 0.1
+
+
+class Unit(Protocol):
+    """What a session needs of the unit's core."""
+
+    cfg: MockConfig
+    knobs: set[str]
+    ns: str
+    ms: str
+    device_id: cwmp.DeviceId
+    wrong_id: cwmp.DeviceId
+    model: DataModel
+    requests: list[dict[str, Any]]
+    rpc: Rpc
+
+    def log(self, msg: str) -> None: ...
+
+
+class CwmpClient:
+    """The TR-069 sessions of `unit`, one at a time."""
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+
+    def inform_params(self, extra: list[str]) -> list[tuple[str, str, str]]:
+        names = [n for n, p in self.unit.model.params.items() if p.forced]
+        for n in extra:
+            if n in self.unit.model.params and n not in names:
+                names.append(n)
+        return [(n, self.unit.model.params[n].value, self.unit.model.params[n].type) for n in names]
+
+    def hems_auth(self) -> dict[str, Any]:
+        """How this unit answers the HeMS's challenge: ManagementServer.Username/Password, Basic or Digest."""
+        user, password = (
+            self.unit.model.get(self.unit.ms + "Username"),
+            self.unit.model.get(self.unit.ms + "Password"),
+        )
+        if Knob.WRONG_HEMS_PASSWORD in self.unit.knobs:
+            password += "-wrong"
+        if not user or self.unit.cfg.hems_auth == "none":
+            return {}
+        if self.unit.cfg.hems_auth == "basic":
+            return {"auth": aiohttp.BasicAuth(user, password)}
+        return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
+
+    def device_id_for(self, phase: str) -> cwmp.DeviceId:
+        """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change, ...)."""
+        wrong = (
+            Knob.WRONG_DEVICE_ID in self.unit.knobs
+            or (Knob.WRONG_DEVICE_ID_AT_REGISTRATION in self.unit.knobs and phase != "discovery")
+            or (Knob.WRONG_DEVICE_ID_ON_ADDRESS_CHANGE in self.unit.knobs and phase == "address-change")
+        )
+        return self.unit.wrong_id if wrong else self.unit.device_id
+
+    async def session(
+        self,
+        url: str,
+        server_ip: str,
+        events: list[str] | list[tuple[str, str]],
+        extra: list[str],
+        phase: str,
+        overrides: dict[str, str] | None = None,
+        requests: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock.
+        `requests` are the CPE requests (TransferComplete) whose events this Inform carries."""
+        ev = [(e, "") if isinstance(e, str) else e for e in events]
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((aiohttp.ClientError, OSError, TimeoutError, cwmp.CwmpParseError)),
+            stop=stop_after_attempt(RETRIES),
+            wait=wait_exponential(multiplier=RETRY_WAIT),  # RETRY_WAIT * 2**retries
+            before_sleep=lambda s: self.unit.log(
+                f"cwmp: session failed ({s.outcome and s.outcome.exception()}); retrying in "
+                f"{s.next_action and s.next_action.sleep:g} s"
+            ),
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    retry = attempt.retry_state.attempt_number - 1  # the Inform's RetryCount
+                    body = self.inform(ev, extra, phase, overrides, retry)
+                    self.unit.log(f"cwmp: Inform {[e for e, _ in ev]} to {url} ({server_ip})")
+                    await self.exchange(url, server_ip, body, requests or [])
+        except RetryError:
+            raise RuntimeError(f"no TR-069 session after {RETRIES} attempts") from None
+
+    def tls_for(self, url: str) -> ssl.SSLContext | bool:
+        if urlsplit(url).scheme != "https":
+            return False
+        if Knob.ACCEPT_ANY_CERT in self.unit.knobs:
+            return False  # no verification at all
+        ctx = ssl.create_default_context(cafile=self.unit.cfg.ca)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    def inform(
+        self,
+        ev: list[tuple[str, str]],
+        extra: list[str],
+        phase: str,
+        overrides: dict[str, str] | None,
+        retry: int,
+    ) -> bytes:
+        """The Inform of one attempt: `ev` (code, CommandKey), the forced and `extra` parameters (`overrides`
+        replacing values), the DeviceId `phase` calls for, RetryCount `retry`."""
+        params = self.inform_params(extra)
+        if overrides:
+            params = [(n, overrides.get(n, v), t) for n, v, t in params]
+        return cwmp.inform(
+            self.unit.ns,
+            str(random.randint(1, 10**9)),
+            self.device_id_for(phase),
+            ev,
+            params,
+            datetime.now(UTC),
+            retry_count=retry,
+        )
+
+    async def exchange(self, url: str, server_ip: str, body: bytes, requests: list[dict[str, Any]]) -> None:
+        """One HTTP session: the Inform `body`, the CPE's `requests`, then RPCs until the HeMS ends it."""
+        parts = urlsplit(url)
+        default_port = 443 if parts.scheme == "https" else 80
+        target = f"{parts.scheme}://{server_ip}:{parts.port or default_port}{parts.path or '/'}"
+        headers = {"Host": parts.netloc, "SOAPAction": ""}
+        tls = self.tls_for(url)
+        extra_kw: dict[str, Any] = {"ssl": tls}
+        if parts.scheme == "https":
+            extra_kw["server_hostname"] = parts.hostname
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(
+            cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30), **self.hems_auth()
+        ) as http:
+            async with http.post(
+                target, data=body, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
+            ) as r:
+                reply = await r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"Inform refused: HTTP {r.status}")
+                cwmp.parse_envelope(reply)
+            for req in [r for r in requests if r in self.unit.requests]:
+                out = self.cpe_request(req)
+                async with http.post(
+                    target, data=out, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
+                ) as r:
+                    await r.read()
+                    if r.status != 200:
+                        raise RuntimeError(f"{req['method']} refused: HTTP {r.status}")
+                self.unit.requests.remove(req)
+                self.unit.log(f"cwmp: {req['method']} sent (fault {req.get('fault_code', 0)})")
+            out = b""
+            while True:
+                post_headers = dict(headers)
+                if out:
+                    post_headers["Content-Type"] = "text/xml"
+                async with http.post(target, data=out, headers=post_headers, **extra_kw) as r:
+                    reply = await r.read()
+                    if r.status == 204 or not reply.strip():
+                        self.unit.log("cwmp: session ended")
+                        return
+                env = cwmp.parse_envelope(reply)
+                out = await self.unit.rpc.answer(env)
+
+    def cpe_request(self, req: dict[str, Any]) -> bytes:
+        return cwmp.transfer_complete(
+            self.unit.ns,
+            str(random.randint(1, 10**9)),
+            req["command_key"],
+            req["fault_code"],
+            req["fault_string"],
+            req["start"],
+            req["end"],
+        )
