@@ -19,6 +19,7 @@ _HEADER = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ ]*([\x21-\x7e](?:[\x20-\
 # Framing, encodings and protocol switches this path does not implement: aiohttp serves those requests.
 _AIOHTTP_HEADERS = frozenset({b"transfer-encoding", b"content-encoding", b"expect", b"upgrade", b"te"})
 _NO_BODY = frozenset({204, 304})
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
 
 
 class LeanRequest(NamedTuple):
@@ -47,6 +48,8 @@ def take_request(buf: bytearray, max_body: int, eof: bool = False) -> LeanReques
     """The complete plain request at the start of `buf` (removed from it), HAND_OVER for any other request,
     or None while the request is still incomplete. After the peer's EOF (`eof`), a request whose body was cut
     short is returned with `missing` set."""
+    if not buf:
+        return None
     end = buf.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
     if end < 0:
         # What is not the start of a request line here goes to aiohttp at once (TLS to a plain port, say).
@@ -100,11 +103,7 @@ def take_request(buf: bytearray, max_body: int, eof: bool = False) -> LeanReques
 
 def response(status: int, body: bytes, headers: dict[str, str], close: bool) -> bytes:
     """One HTTP/1.1 response, head and body."""
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
-    head = [f"HTTP/1.1 {status} {reason}"]
+    head = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}"]
     head += [f"{name}: {value}" for name, value in headers.items()]
     if status not in _NO_BODY:
         head.append(f"Content-Length: {len(body)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gc
 import itertools
 import os
@@ -65,6 +66,36 @@ MAX_HTTP_BODY = 4 * cwmp.MAX_BODY
 InformHook = Callable[["Hems", DeviceKey, list[str], dict[str, str]], None]
 Unit = DeviceKey | str
 """A unit as the HeMS knows it: its DeviceKey, or a SerialNumber alone (shorthand for any OUI and ProductClass)."""
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{0,64}")
+_ID_MARK = "hems-id-mark"
+
+
+@functools.cache
+def _inform_response_halves(
+    ns: str, with_id: bool, hold_requests: bool | None, session_timeout: int | None, use_version: str | None
+) -> tuple[bytes, bytes]:
+    out = cwmp.inform_response(
+        ns, _ID_MARK if with_id else None, 1, hold_requests, session_timeout, use_version
+    )
+    head, _, tail = out.partition(_ID_MARK.encode())
+    return head, tail
+
+
+def inform_response(
+    ns: str,
+    cwmp_id: str | None,
+    hold_requests: bool | None,
+    session_timeout: int | None,
+    use_version: str | None,
+) -> bytes:
+    """cwmp.inform_response (MaxEnvelopes 1) from a template per header set: an ID of letters, digits and
+    `_.:-` needs no escaping and goes between its halves (a tenth of the time lxml takes to build it)."""
+    if cwmp_id is not None and not _PLAIN_ID.fullmatch(cwmp_id):
+        return cwmp.inform_response(ns, cwmp_id, 1, hold_requests, session_timeout, use_version)
+    head, tail = _inform_response_halves(ns, cwmp_id is not None, hold_requests, session_timeout, use_version)
+    return head + (cwmp_id or "").encode() + tail
 
 
 def matches(unit: Unit, key: DeviceKey) -> bool:
@@ -856,13 +887,12 @@ class Hems:
             queued = self._queues.get(key) or self._queues.get(key.serial_number)
             session.held = self.hold_requests and bool(queued)
         ns2 = env.ns == cwmp.CWMP_NAMESPACES[2]
-        out = cwmp.inform_response(
+        out = inform_response(
             env.ns,
             env.id,
-            max_envelopes=1,
-            hold_requests=True if session.held else None,
-            session_timeout=self.session_timeout if ns2 else None,
-            use_version=use_version,
+            True if session.held else None,
+            self.session_timeout if ns2 else None,
+            use_version,
         )
         return 200, out, session.token
 
