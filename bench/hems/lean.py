@@ -128,6 +128,7 @@ class LeanHttp(asyncio.Protocol):
         self._peer = "?"
         self._task: asyncio.Task[None] | None = None
         self._eof = False
+        self._paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
@@ -141,6 +142,10 @@ class LeanHttp(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buf += data
+        if len(self._buf) > MAX_HEAD + self._max_body and self._transport is not None and not self._paused:
+            # More than the largest plain request: pipelined ahead of the answers; read on as they go out.
+            self._transport.pause_reading()
+            self._paused = True
         self._next()
 
     def eof_received(self) -> bool:
@@ -168,6 +173,9 @@ class LeanHttp(asyncio.Protocol):
         if isinstance(request, _HandOver):
             self._hand_over()
             return
+        if self._paused and len(self._buf) <= MAX_HEAD + self._max_body:
+            self._transport.resume_reading()
+            self._paused = False
         self._task = asyncio.get_running_loop().create_task(self._serve(request))
 
     async def _serve(self, request: LeanRequest) -> None:
@@ -188,6 +196,8 @@ class LeanHttp(asyncio.Protocol):
     def _hand_over(self) -> None:
         transport = self._transport
         assert transport is not None
+        if self._paused:
+            transport.resume_reading()  # aiohttp keeps its own account of pausing
         handler = self._aiohttp()
         self._live.discard(self)
         self._transport = None

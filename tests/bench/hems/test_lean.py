@@ -4,6 +4,9 @@ and a real HeMS serving a connection that changes hands mid-way, pipelined reque
 from __future__ import annotations
 
 import socket
+import ssl
+import threading
+from pathlib import Path
 from typing import BinaryIO
 
 import pytest
@@ -11,9 +14,11 @@ import pytest
 from bench import cwmp
 from bench.hems.lean import HAND_OVER, MAX_HEAD, LeanRequest, response, take_request
 from bench.hems.server import Hems
+from bench.hems.tls import server_context
+from bench.pki import CertificateAuthority
 from bench.timeline import Timeline
 from tests import hostile
-from tests.bench.hems.cpe import NS1
+from tests.bench.hems.cpe import NS1, serve
 
 INFORM = cwmp.inform(
     NS1,
@@ -172,3 +177,38 @@ def test_a_body_cut_short_is_the_units_bad_message_and_answered(
     bad = timeline.wait_for(lambda e: e.kind == "bad-message", 10, "the bad-message event")
     assert bad.data["size"] == len(INFORM) and "10 bytes short" in bad.data["reason"]
     assert not timeline.find(lambda e: e.kind == "hems-error")
+
+
+def test_a_flood_of_pipelined_requests_is_read_as_the_answers_go_out(hems: tuple[Hems, int]) -> None:
+    h, port = hems
+    n = 2000  # far more than the lean path buffers (MAX_HEAD + the HTTP body cap) with the Inform first
+    flood = _post(INFORM) + _post(b"", "X-Pad: " + "p" * 600) * n
+    assert len(flood) > MAX_HEAD + 4 * cwmp.MAX_BODY
+    with hostile.connect(port, 30) as sock, sock.makefile("rb") as stream:
+        sender = threading.Thread(target=sock.sendall, args=(flood,))
+        sender.start()
+        statuses = [_read_response(stream)[0] for _ in range(n + 1)]
+        sender.join()
+    assert statuses == [200] + [204] * n
+    assert len(h.transcript()) == 2 * (n + 1)
+
+
+def test_a_tls_connection_is_handed_to_aiohttp_mid_way(tmp_path: Path) -> None:
+    ca = CertificateAuthority(tmp_path)
+    cert = ca.issue("127.0.0.1")
+    timeline = Timeline()
+    h, port = serve(timeline, tls=server_context(cert.cert, cert.key, identity="127.0.0.1"))
+    client = ssl.create_default_context(cafile=str(ca.files.cert))
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+            client.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+            sock.makefile("rb") as stream,
+        ):
+            sock.sendall(_post(INFORM))
+            assert _read_response(stream)[0] == 200
+            sock.sendall(b"POST /acs HTTP/1.1\r\nHost: hems\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            assert _read_response(stream)[:1] == (204,)
+    finally:
+        h.stop()
+    assert [e.kind for e in timeline.find(lambda e: e.source == "hems")] == ["inform", "session-end"]
