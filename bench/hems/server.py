@@ -661,6 +661,9 @@ class Hems:
             reason = " ".join(f"the body could not be read: {exc}".split())
             self._event(HemsKind.BAD_MESSAGE, peer, reason=reason, size=request.content_length)
             answer = self._finish(t_in, peer, b"", 400, f"bad CWMP message: {reason}\n".encode(), None, {})
+        except Exception as exc:  # noqa: BLE001 - a bad request must never take the HeMS down
+            self._event(HemsKind.HEMS_ERROR, peer, reason=repr(exc), size=request.content_length)
+            answer = self._finish(t_in, peer, b"", 500, b"internal error\n", None, {})
         except BaseException:
             # Cancelled (the server stopping): the request was still received.
             self._transcript.add(t_in, "in", peer, None, b"")
