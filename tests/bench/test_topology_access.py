@@ -24,7 +24,9 @@ CORE_ADDR, PUBLIC_ADDR = "10.180.0.10", "203.0.113.100"
 
 
 def inventory(tmp_path: Path, first: str, second: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS).read_text())
+    data: dict[str, Any] = yaml.safe_load(
+        write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS).read_text()
+    )
     data["units"]["henb-01"]["initial_hems_access"] = first
     data["units"]["henb-02"]["initial_hems_access"] = second
     return data
@@ -60,7 +62,10 @@ def _first(events: list[Event], what: str, **data: Any) -> Event:
 @needs_root()
 def test_a_private_and_a_public_unit_discover_on_one_topology(tmp_path: Path) -> None:
     inv = load_inventory(write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS))
-    assert {n: u.initial_hems_access for n, u in inv.units.items()} == {"henb-01": "private", "henb-02": "public"}
+    assert {n: u.initial_hems_access for n, u in inv.units.items()} == {
+        "henb-01": "private",
+        "henb-02": "public",
+    }
     net = inv.network
     run = BenchRun(inv, "henb-01", tmp_path / "captures", "run")
     run.start()
@@ -88,7 +93,8 @@ def test_a_private_and_a_public_unit_discover_on_one_topology(tmp_path: Path) ->
         _first(dns, "private unit's query at the private DNS", name=IHEMS, dns="private-dns", client=vip)
         inf = _first(informs, "private unit's Inform", hems="initial-hems", serial=private.serial)
         assert inf.data["peer"] == vip
-        home_private = _first(dns, "private unit's public query", name=inv.operator.initial_segw).data["client"]
+        segw_query = _first(dns, "private unit's public query", name=inv.operator.initial_segw)
+        home_private = segw_query.data["client"]
         assert not [e for e in dns if e.data["name"] == IHEMS and e.data["client"] == home_private]
 
         # The public unit: the Initial HeMS's name from the public DNS, TLS to its address on the internet
@@ -104,7 +110,9 @@ def test_a_private_and_a_public_unit_discover_on_one_topology(tmp_path: Path) ->
         # Both registered with the one Serving HeMS through the one Serving SeGW.
         for unit in (private, public):
             _first(ike, f"{unit.name}'s IKE SA at the Serving SeGW", segw="ssegw", remote_id=unit.ike_id)
-            _first(informs, f"{unit.name}'s Inform at the Serving HeMS", hems="serving-hems", serial=unit.serial)
+            _first(
+                informs, f"{unit.name}'s Inform at the Serving HeMS", hems="serving-hems", serial=unit.serial
+            )
     finally:
         if second is not None:
             second.close()
