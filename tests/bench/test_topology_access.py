@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
+from scapy.layers.inet import IP, TCP
+from scapy.utils import PcapWriter
 
+from bench.capture import LINKTYPE_RAW
+from bench.errors import DeviceError
 from bench.events import DnsKind, HemsKind, SegwKind, Source
 from bench.inventory import load_inventory, parse_inventory
 from bench.network.topology import Topology
-from bench.run import BenchRun
+from bench.run import BenchRun, Evidence
+from bench.steps import Steps
 from bench.timeline import Event, Timeline
 from bench.unit import BenchUnit, State
 from tests.support import FAST_BOUNDS, needs_root, write_inventory
@@ -117,3 +123,27 @@ def test_a_private_and_a_public_unit_discover_on_one_topology(tmp_path: Path) ->
         if second is not None:
             second.close()
         run.close()
+
+
+@pytest.mark.parametrize(("access", "fails"), [("public", False), ("private", True)])
+def test_only_a_public_units_tls_to_the_initial_hems_may_cross_its_outer_link(
+    tmp_path: Path, access: str, fails: bool
+) -> None:
+    inv = parse_inventory(inventory(tmp_path, access, "public"), Path("inv.yaml"))
+    pcap = tmp_path / "outer.pcap"
+    syn = IP(src="198.51.100.75", dst=PUBLIC_ADDR) / TCP(sport=40000, dport=inv.operator.hems_port, flags="S")
+    with PcapWriter(str(pcap), linktype=LINKTYPE_RAW) as w:
+        w.write(syn)
+    tl = Timeline()
+    unit = SimpleNamespace(cfg=inv.units["henb-01"])
+    evidence = Evidence.__new__(Evidence)  # only what the check reads: the run's inventory, unit, timeline
+    evidence.run = SimpleNamespace(inv=inv, unit=unit, timeline=tl)
+    evidence.outer = SimpleNamespace(path=pcap, stop=lambda: None)
+    steps = Steps("5.1.2.3", tl, tmp_path)
+    if fails:
+        with pytest.raises(DeviceError, match=rf"1 cleartext operator packet\(s\): .*{PUBLIC_ADDR}"):
+            evidence.assert_no_cleartext(steps)
+    else:
+        evidence.assert_no_cleartext(steps)
+        (judged,) = tl.find(lambda e: e.source == Source.SECURITY)
+        assert judged.data["allowed"] == {"public Initial HeMS": 1}
