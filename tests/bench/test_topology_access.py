@@ -23,7 +23,7 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event, Timeline
 from bench.unit import BenchUnit, State
-from tests.support import FAST_BOUNDS, needs_root, write_inventory
+from tests.support import FAST_BOUNDS, henb_bench, needs_root, write_inventory
 
 IHEMS = "ihems.operator.example"
 CORE_ADDR, PUBLIC_ADDR = "10.180.0.10", "203.0.113.100"
@@ -147,3 +147,34 @@ def test_only_a_public_units_tls_to_the_initial_hems_may_cross_its_outer_link(
         evidence.assert_no_cleartext(steps)
         (judged,) = tl.find(lambda e: e.source == Source.SECURITY)
         assert judged.data["allowed"] == {"public Initial HeMS": 1}
+
+
+@pytest.mark.netns
+@needs_root()
+@pytest.mark.parametrize(
+    ("knob", "step", "words"),
+    [
+        (None, "", ""),
+        ("hems_by_ip", "1.1", f"query for {IHEMS} at the public DNS before the TLS session"),
+        ("accept_any_cert", "1.3", f"refuse the Initial HeMS's certificate for wrong-{IHEMS}"),
+    ],
+)
+def test_5_1_2_3_on_the_public_unit_beside_a_private_one(
+    tmp_path: Path, knob: str | None, step: str, words: str
+) -> None:
+    # The default inventory as it is: henb-01 private, henb-02 public, so the Initial HeMS listens on both sides
+    # and the DNS is split; the public unit's plan passes, and fails where it misbehaves.
+    inv = write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS)
+    args = ["--misbehave", knob, "--exitfirst"] if knob else []
+    res = henb_bench(
+        "--inventory", str(inv), "run", "--unit", "henb-02", "--clause", "5.1.2.3", *args,
+        "--out", str(tmp_path / "captures"),
+    )  # fmt: skip
+    out = res.stdout + res.stderr
+    summary = out[out.rfind("henb-bench:") :]
+    if knob is None:
+        assert res.returncode == 0, out[-3000:]
+        assert summary.count("PASSED  5.1.2.3") == 2, summary
+    else:
+        assert res.returncode == 1, out[-3000:]
+        assert f"TS 32.593 5.1.2.3 step {step}: expected" in summary and words in summary, summary
