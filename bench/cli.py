@@ -37,7 +37,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
         print(
             f"{name}: {ident.oui}-{ident.product_class}-{ident.serial_number} {where} "
-            f"data_model={unit.data_model.profile}"
+            f"data_model={unit.data_model.profile} initial_hems_access={unit.initial_hems_access}"
         )
         for path in profiles.unknown_paths(unit.data_model.resolve()):
             print(f"data model: {name}: {path} is not in the BBF data models (a vendor extension?)")

@@ -78,7 +78,7 @@ class Network(Strict):
     fileserver: ipaddress.IPv4Address = ipaddress.IPv4Address("10.180.0.40")
     public_hems: ipaddress.IPv4Address = Field(
         ipaddress.IPv4Address("203.0.113.100"),
-        description="the Initial HeMS's address on the internet when operator.initial_hems_access is public",
+        description="the Initial HeMS's address on the internet, for units whose initial_hems_access is public",
     )
     initial_pool: IPv4Net = IPv4Net("10.181.0.0/24")
     serving_pools: list[IPv4Net] = [IPv4Net("10.182.0.0/24"), IPv4Net("10.182.1.0/24")]
@@ -89,6 +89,9 @@ class Network(Strict):
         if len(v) < 2:
             raise ValueError("expected at least two pools (the address change moves a unit between them)")
         return v
+
+
+InitialHemsAccess = Literal["private", "public"]
 
 
 class OuterLink(Strict):
@@ -128,10 +131,11 @@ class Operator(Strict):
         None, description="answer S1 Setup with S1 Setup Failure and this S1AP cause, as GROUP:VALUE"
     )
     s1_time_to_wait: Literal["v1s", "v2s", "v5s", "v10s", "v20s", "v60s"] | None = None
-    initial_hems_access: Literal["private", "public"] = Field(
+    initial_hems_access: InitialHemsAccess = Field(
         "private",
         description="private: Initial HeMS behind the Initial SeGW (5.1.2.2); public: on the internet over "
-        "HTTPS with a certificate from the operator CA, no IPsec (5.1.2.3)",
+        "HTTPS with a certificate from the operator CA, no IPsec (5.1.2.3); the default of "
+        "units.NAME.initial_hems_access",
     )
     initial_hems_cert_name: str | None = Field(
         None, description="the name the Initial HeMS's certificate carries (default: initial_hems exactly)"
@@ -183,7 +187,11 @@ class Operator(Strict):
     @property
     def initial_hems_url(self) -> str:
         """The Initial HeMS URL a unit is factory-programmed with (HTTPS when it is on the internet)."""
-        return self.hems_url(self.initial_hems, tls=self.initial_hems_access == "public")
+        return self.initial_hems_url_for(self.initial_hems_access)
+
+    def initial_hems_url_for(self, access: str | None) -> str:
+        """The same for a unit with this Initial HeMS access (units.NAME.initial_hems_access)."""
+        return self.hems_url(self.initial_hems, tls=(access or self.initial_hems_access) == "public")
 
 
 class HemsCredentials(Strict):
@@ -647,6 +655,11 @@ class Unit(Strict):
     labgrid: LabgridPlace | None = Field(
         None, description="a labgrid place instead of power, console and wan (they come from the place)"
     )
+    initial_hems_access: InitialHemsAccess | None = Field(
+        None,
+        description="where this unit's Initial HeMS is: private (behind the Initial SeGW, 5.1.2.2) or public "
+        "(on the internet over HTTPS, 5.1.2.3); default operator.initial_hems_access",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -707,6 +720,20 @@ class Inventory(Strict):
         if not v:
             raise ValueError("expected at least one unit")
         return v
+
+    @model_validator(mode="after")
+    def _unit_access(self) -> Inventory:
+        # A unit without its own Initial HeMS access has the operator's: every Unit in an Inventory has one.
+        for name, unit in self.units.items():
+            if unit.initial_hems_access is None:
+                self.units[name] = unit.model_copy(
+                    update={"initial_hems_access": self.operator.initial_hems_access}
+                )
+        return self
+
+    def initial_hems_accesses(self) -> set[InitialHemsAccess]:
+        """The Initial HeMS deployments the units need (the topology serves each of them)."""
+        return {u.initial_hems_access or self.operator.initial_hems_access for u in self.units.values()}
 
     def unit(self, name: str | None) -> tuple[str, Unit]:
         if name is None:

@@ -446,7 +446,8 @@ def _up(args: argparse.Namespace, inv: Inventory, name: str) -> int:
             run.start()
             op = inv.operator
             _say(
-                f"up: Initial SeGW {op.initial_segw}, Initial HeMS {op.hems_url(op.initial_hems)}, "
+                f"up: Initial SeGW {op.initial_segw}, "
+                f"Initial HeMS {op.initial_hems_url_for(inv.units[name].initial_hems_access)}, "
                 f"Serving SeGW {op.serving_segw}, Serving HeMS {op.hems_url(op.serving_hems)}"
             )
             _say(f"console of {name}: {run.unit.console.url}, logged to {run.unit.console.log_path}")

@@ -161,12 +161,12 @@ class Evidence:
     def assert_no_cleartext(self, steps: Steps) -> None:
         """TS 33.320: no operator traffic (CWMP, S1, files, anything to or from the operator's ranges) outside
         the tunnel; DHCP, DNS, NTP, ICMP and IKE/ESP may cross the outer link. Other traffic goes on the
-        timeline and fails only with operator.outer_link.strict. With an Initial HeMS on the public internet
-        (5.1.2.3), the unit's TLS session with it crosses the link too."""
+        timeline and fails only with operator.outer_link.strict. For a unit whose Initial HeMS is on the public
+        internet (units.NAME.initial_hems_access: public, 5.1.2.3), its TLS session with it crosses the link too."""
         self.outer.stop()
         inv = self.run.inv
         net, op, tl = inv.network, inv.operator, self.run.timeline
-        exempt = {str(net.public_hems)} if op.initial_hems_access == "public" else set()
+        exempt = {str(net.public_hems)} if self.run.unit.cfg.initial_hems_access == "public" else set()
         verdict = judge(
             self.outer.path,
             [net.core, net.transit, net.initial_pool, *net.serving_pools],

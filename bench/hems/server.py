@@ -322,6 +322,14 @@ class Hems:
             raise InfraError(f"HeMS {self.name} did not start: {failure[0]!r}")
         gc.freeze()
 
+    def listen(self, sock: socket.socket, tls: ssl.SSLContext | None = None) -> None:
+        """Serve on one more bound, listening socket (HTTPS with `tls`), once started: one HeMS, one
+        transcript and one set of queues on two addresses (an Initial HeMS both private and public)."""
+        if self._loop is None or self._runner is None:
+            raise InfraError(f"HeMS {self.name} is not running")
+        site = web.SockSite(self._runner, sock, ssl_context=tls, backlog=1024)
+        asyncio.run_coroutine_threadsafe(site.start(), self._loop).result(10)
+
     async def _serve(self, sock: socket.socket) -> None:
         # A generous HTTP cap: the CWMP size limit is enforced by the codec, which records the reason.
         app = web.Application(client_max_size=MAX_HTTP_BODY)

@@ -1,8 +1,8 @@
-"""The whole world around a unit: namespaces, links, daemons and servers, brought up in order and torn down
-on every exit path.
+"""The whole world around the units: namespaces, links, daemons and servers, brought up in order and torn
+down on every exit path. One Initial HeMS, in the core and/or on the internet, as the units need it.
 
-  unit ns --(home bridge)-- inet ns (DHCP, DNS, NTP) -----+-- isegw ns (charon) --+-- core ns (private DNS,
-                                                          +-- ssegw ns (charon) --+   HeMSs, MME stand-in)
+  unit0 ns --(home bridge)-- inet ns (DHCP, DNS, NTP, ----+-- isegw ns (charon) --+-- core ns (private DNS,
+  unit1 ns --/               public Initial HeMS)         +-- ssegw ns (charon) --+   HeMSs, MME stand-in)
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,11 +81,17 @@ class Topology:
         self.rogue_ca: CertificateAuthority | None = None
         self.timings: dict[str, float] = {}
         self.fileserver: FileServer | None = None
-        self.hems_tls: Any = None
+        self.hems_tls: ssl.SSLContext | None = None
 
     @property
     def public_initial_hems(self) -> bool:
-        return self.op.initial_hems_access == "public"
+        """Some unit's Initial HeMS is on the internet (5.1.2.3): it listens there too, over TLS."""
+        return "public" in self.inv.initial_hems_accesses()
+
+    @property
+    def private_initial_hems(self) -> bool:
+        """Some unit's Initial HeMS is behind the Initial SeGW (5.1.2.2): it listens in the core too."""
+        return "private" in self.inv.initial_hems_accesses()
 
     @property
     def hems_keylog(self) -> Path:
@@ -114,14 +121,21 @@ class Topology:
                 recs[fqdn] = ip
         return recs
 
-    def cached_ips(self) -> dict[str, str]:
-        """Name to address, as a unit that skips DNS would have cached it (the mock's knobs use this)."""
-        return {**self.public_records(), **self.private_records()}
+    def cached_ips(self, access: str | None = None) -> dict[str, str]:
+        """Name to address, as a unit that skips DNS would have cached it (the mock's knobs use this); the
+        Initial HeMS's as a unit with that Initial HeMS access (default the operator's) knows it."""
+        ips = {**self.public_records(), **self.private_records()}
+        if not _is_ip(self.op.initial_hems):
+            public = (access or self.op.initial_hems_access) == "public"
+            ips[self.op.initial_hems] = str(self.net.public_hems if public else self.net.initial_hems)
+        return ips
 
     def private_records(self) -> dict[str, str]:
+        """Split horizon: the private DNS answers the Initial HeMS's FQDN with its address in the core, the
+        public DNS (public_records) with its address on the internet, each when some unit needs it."""
         recs = {}
         pairs = [(self.op.serving_hems, self.net.serving_hems), (self.op.fileserver, self.net.fileserver)]
-        if not self.public_initial_hems:
+        if self.private_initial_hems:
             pairs.insert(0, (self.op.initial_hems, self.net.initial_hems))
         for fqdn, ip in pairs:
             if not _is_ip(fqdn):
@@ -349,25 +363,34 @@ class Topology:
             segw.start(self.unit_trust, self.certs[key])
             self._track_pid(segw.charon.pid, "charon", f"{key} charon")
             self.segw[key] = segw
-        for key, addr in (("initial-hems", net.initial_hems), ("serving-hems", net.serving_hems)):
-            public = key == "initial-hems" and self.public_initial_hems
-            ns_name = n.ns("inet") if public else n.ns("core")
-            sock = socket_in_netns(ns_name, socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((str(net.public_hems if public else addr), self.op.hems_port))
-            sock.listen(128)
-            if public:
-                cert = self.certs["initial-hems"]
-                # A deliberately wrong name is the operator's choice: do not insist that it matches.
-                cert_id: str | None = self.op.initial_hems if self.op.initial_hems_cert_name is None else None
-                self.hems_tls = server_context(cert.cert, cert.key, identity=cert_id, keylog=self.hems_keylog)
-            hems = Hems(
-                key, self.timeline, tls=self.hems_tls if public else None, auth=self.hems_authenticator()
-            )
+        if self.public_initial_hems:
+            cert = self.certs["initial-hems"]
+            # A deliberately wrong name is the operator's choice: do not insist that it matches.
+            cert_id: str | None = self.op.initial_hems if self.op.initial_hems_cert_name is None else None
+            self.hems_tls = server_context(cert.cert, cert.key, identity=cert_id, keylog=self.hems_keylog)
+        # One Initial HeMS, on each address some unit needs: in the core (plain HTTP through the Initial
+        # SeGW's tunnel) and on the internet (HTTPS); one Serving HeMS in the core.
+        listeners: dict[str, list[tuple[str, ipaddress.IPv4Address, ssl.SSLContext | None]]] = {
+            "initial-hems": [(n.ns("core"), net.initial_hems, None)] if self.private_initial_hems else [],
+            "serving-hems": [(n.ns("core"), net.serving_hems, None)],
+        }
+        if self.public_initial_hems:
+            listeners["initial-hems"].append((n.ns("inet"), net.public_hems, self.hems_tls))
+        for key, where in listeners.items():
+            socks = []
+            for ns_name, addr, _ in where:
+                sock = socket_in_netns(ns_name, socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((str(addr), self.op.hems_port))
+                sock.listen(128)
+                socks.append(sock)
+            hems = Hems(key, self.timeline, tls=where[0][2], auth=self.hems_authenticator())
             self.services.append(hems)
-            # Threads inherit the namespace of the thread that creates them: started from inside the
-            # namespace, the HeMS's own connections (connection requests) leave from there too.
-            run_in_netns(ns_name, hems.start, sock)
+            # Threads inherit the namespace of the thread that creates them: started from inside the first
+            # listener's namespace, the HeMS's own connections (connection requests) leave from there too.
+            run_in_netns(where[0][0], hems.start, socks[0])
+            for (_, _, tls), sock in zip(where[1:], socks[1:], strict=True):
+                hems.listen(sock, tls)
             self.hems[key] = hems
         mme = MmeStandIn(n.ns("core"), self.timeline, self.op.s1_port, self.op.plmn,
                          self.op.s1_setup_failure, self.op.s1_time_to_wait)  # fmt: skip
@@ -386,10 +409,10 @@ class Topology:
         self.fileserver = fs
 
     def present_wrong_hems_cert(self, name: str | None = None) -> None:
-        """From now on the public Initial HeMS presents a certificate from the operator CA for another name
+        """From now on the Initial HeMS on the internet presents a certificate from the operator CA for another name
         (default 'wrong-' + its FQDN): a careful unit refuses it (5.1.2.3)."""
         if self.hems_tls is None or self.ca is None:
-            raise InfraError("present_wrong_hems_cert needs operator.initial_hems_access: public")
+            raise InfraError("present_wrong_hems_cert needs a unit whose initial_hems_access is public")
         cert = self.ca.issue(name or f"wrong-{self.op.initial_hems}")
         self.hems_tls.load_cert_chain(cert.cert, cert.key)
         self.timeline.add(

@@ -103,7 +103,7 @@ def _mock(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str]) -
     ns, wan = topo.add_unit_port(index)
     device = MockDevice(
         name, cfg, run.inv, ns, wan, topo.workdir / f"unit{index}", topo.ca or topo.rogue_ca, topo.rogue_ca,
-        topo.cached_ips(), topo.state, knobs, topo.vendor_ca if cfg.mock.vendor_ca else None,
+        topo.cached_ips(cfg.initial_hems_access), topo.state, knobs, topo.vendor_ca if cfg.mock.vendor_ca else None,
     )  # fmt: skip
     device.config.ca = str(topo.ca_cert)  # what it trusts for the servers: the operator CA, key or not
     power = build_mock_power(cfg.power, device, run.timeline, name)

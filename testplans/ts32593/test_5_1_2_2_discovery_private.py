@@ -19,6 +19,7 @@ from testplans.ts32593.flows import (
     inform,
     is_ip,
     late_first,
+    needs_access,
     segw_refusal,
     session_end,
 )
@@ -30,8 +31,7 @@ def test_discovery_via_initial_hems_in_private_network(
     bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
     op, tl = bench_run.inv.operator, bench_run.timeline
-    if op.initial_hems_access != "private":
-        pytest.skip("this inventory's Initial HeMS is on the public internet (operator.initial_hems_access)")
+    needs_access(bench_run.unit, "private")
     unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
     bounds = unit.bounds
     boot = unit.boot

@@ -20,24 +20,18 @@ from testplans.ts32593.flows import (
     inform,
     is_ip,
     late_first,
+    needs_access,
     segw_refusal,
     session_end,
 )
 from testplans.ts32593.identity import check_device_id
 
 
-def needs_public(bench_run: BenchRun) -> None:
-    if bench_run.inv.operator.initial_hems_access != "public":
-        pytest.skip(
-            "this inventory's Initial HeMS is inside the operator network (operator.initial_hems_access)"
-        )
-
-
 @pytest.mark.clause("5.1.2.3")
 def test_discovery_via_initial_hems_on_public_internet(
     bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
-    needs_public(bench_run)
+    needs_access(bench_run.unit, "public")
     unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
     op, tl = bench_run.inv.operator, bench_run.timeline
     bounds = unit.bounds
@@ -90,7 +84,7 @@ def test_discovery_via_initial_hems_on_public_internet(
 def test_refuses_initial_hems_with_mismatching_certificate(
     bench_run: BenchRun, evidence: Evidence, steps: Steps
 ) -> None:
-    needs_public(bench_run)
+    needs_access(bench_run.unit, "public")
     unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
     topo = bench_run.topology
     wrong = f"wrong-{op.initial_hems}"

@@ -27,11 +27,43 @@ def error_for(data: dict[str, Any]) -> str:
     return str(exc.value)
 
 
-def test_default_inventory_has_one_mock_unit() -> None:
+def test_default_inventory_has_a_private_and_a_public_mock_unit() -> None:
     inv = load_inventory(DEFAULT)
     name, unit = inv.unit(None)
     assert (name, unit.kind == "mock", unit.identity.serial_number) == ("henb-01", True, "MOCK0001")
     assert inv.bench.prefix == "hb-"
+    seen = {n: (u.kind, u.identity.serial_number, u.initial_hems_access) for n, u in inv.units.items()}
+    assert seen == {"henb-01": ("mock", "MOCK0001", "private"), "henb-02": ("mock", "MOCK0002", "public")}
+    creds = [u.hems_credentials for u in inv.units.values()]
+    assert creds[0] and creds[1] and creds[0].username != creds[1].username
+
+
+def test_a_units_initial_hems_access_defaults_to_the_operators() -> None:
+    data = default()
+    del data["units"]["henb-02"]["initial_hems_access"]
+    inv = parse_inventory(data, Path("inv.yaml"))
+    assert {u.initial_hems_access for u in inv.units.values()} == inv.initial_hems_accesses() == {"private"}
+    data["operator"]["initial_hems_access"] = "public"
+    data["units"]["henb-01"]["initial_hems_access"] = "private"
+    inv = parse_inventory(data, Path("inv.yaml"))
+    assert (inv.units["henb-01"].initial_hems_access, inv.units["henb-02"].initial_hems_access) == (
+        "private",
+        "public",
+    )
+    # The URL each unit is factory-programmed with follows its own access: HTTPS on the internet.
+    op = inv.operator
+    assert op.initial_hems_url_for("private") == "http://ihems.operator.example:7547/"
+    assert op.initial_hems_url_for("public") == "https://ihems.operator.example:7547/"
+    assert op.initial_hems_url == op.initial_hems_url_for(None) == op.initial_hems_url_for("public")
+
+
+def test_a_wrong_initial_hems_access_is_named() -> None:
+    data = default()
+    data["units"]["henb-02"]["initial_hems_access"] = "internet"
+    assert (
+        "units.henb-02.initial_hems_access: found 'internet'; Input should be 'private' or 'public'"
+        in error_for(data)
+    )
 
 
 def test_unknown_power_driver_names_key_found_and_expected() -> None:
