@@ -104,13 +104,14 @@ async def _http(
     headers = {"Host": urlsplit(url).netloc}
     if upload is not None:
         headers["Content-Type"] = "application/xml"
+    if user:  # preemptive Basic, as the `auth` parameter did (deprecated for aiohttp 4)
+        headers["Authorization"] = aiohttp.BasicAuth(user, password).encode()
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http,
         http.request(
             "GET" if upload is None else "PUT",
             f"{scheme}://{ip}:{port}{urlsplit(url).path or '/'}",
             data=upload,
-            auth=aiohttp.BasicAuth(user, password) if user else None,
             headers=headers,
             ssl=_tls(ca) if scheme == "https" else False,
             server_hostname=(urlsplit(url).hostname or "") if scheme == "https" else None,
