@@ -6,6 +6,7 @@ The HeMS challenges; each unit has its own user name and password (from the inve
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -14,9 +15,21 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.request import parse_http_list, parse_keqv_list
 
-from aiohttp import BasicAuth
-
 Scheme = Literal["basic", "digest"]
+
+
+def basic_credentials(value: str) -> tuple[str, str] | None:
+    """(user, password) of a `Basic` Authorization value (RFC 7617, UTF-8), None when it is not one: another
+    scheme, not base64, not UTF-8, no colon. (aiohttp 3.14 deprecates BasicAuth and offers only the encoder.)"""
+    word, _, rest = value.strip().partition(" ")
+    if word.lower() != "basic":
+        return None
+    try:
+        text = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, colon, password = text.partition(":")
+    return (user, password) if colon else None
 
 
 def _raw(text: str) -> bytes:
@@ -108,11 +121,10 @@ class Authenticator:
         if word.lower() != self.scheme:
             return AuthResult(None, f"{word or 'empty'} Authorization, expected {self.scheme.title()}")
         if self.scheme == "basic":
-            try:
-                basic = BasicAuth.decode(f"Basic {rest.strip()}", encoding="utf-8")
-            except ValueError:  # not base64, not UTF-8, no colon
+            creds = basic_credentials(f"Basic {rest.strip()}")
+            if creds is None:  # not base64, not UTF-8, no colon
                 return AuthResult(None, "Basic credentials are not base64 user:password")
-            user, password = basic.login, basic.password
+            user, password = creds
             if user not in self.users:
                 return AuthResult(None, f"unknown user {user!r}")
             if not hmac.compare_digest(self.users[user].encode(), password.encode()):

@@ -63,7 +63,7 @@ class CwmpClient:
         if not user or self.unit.cfg.hems_auth == "none":
             return {}
         if self.unit.cfg.hems_auth == "basic":
-            return {"auth": aiohttp.BasicAuth(user, password)}
+            return {"headers": {"Authorization": aiohttp.encode_basic_auth(user, password)}}
         return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
 
     def device_id_for(self, phase: str) -> cwmp.DeviceId:

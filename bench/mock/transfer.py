@@ -105,7 +105,7 @@ async def _http(
     if upload is not None:
         headers["Content-Type"] = "application/xml"
     if user:  # preemptive Basic, as the `auth` parameter did (deprecated for aiohttp 4)
-        headers["Authorization"] = aiohttp.BasicAuth(user, password).encode()
+        headers["Authorization"] = aiohttp.encode_basic_auth(user, password)
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http,
         http.request(

@@ -12,10 +12,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from bench.errors import InfraError
 from bench.events import FileserverKind, Source
+from bench.hems.auth import basic_credentials
 from bench.hems.tls import server_context
 from bench.pki import CertFiles
 from bench.timeline import Timeline
@@ -275,11 +276,7 @@ class FileServer:
 
     # -- HTTP ----------------------------------------------------------------------------------------
     def _basic(self, request: web.Request) -> tuple[str, str] | None:
-        try:
-            basic = BasicAuth.decode(request.headers.get("Authorization", ""), encoding="utf-8")
-        except ValueError:  # none, another scheme, not base64 user:password
-            return None
-        return basic.login, basic.password
+        return basic_credentials(request.headers.get("Authorization", ""))
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
         proto = "https" if request.secure else "http"
