@@ -10,7 +10,7 @@ import select
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -93,10 +93,14 @@ class PcapngWriter:
 
 
 class Capture:
-    """Capture every packet on `iface` in namespace `netns` into a pcapng file at `path`."""
+    """Capture every packet on `iface` in namespace `netns` into a pcapng file at `path`; with `hosts`, only
+    the IPv4 packets from or to one of the addresses it returns at the time (one unit's share of a shared link)."""
 
-    def __init__(self, netns: str, iface: str, path: Path, name: str) -> None:
+    def __init__(
+        self, netns: str, iface: str, path: Path, name: str, hosts: Callable[[], set[str]] | None = None
+    ) -> None:
         self.netns = netns
+        self.hosts = hosts
         self.iface = iface
         self.path = Path(path)
         self.name = name
@@ -148,10 +152,21 @@ class Capture:
             raise
 
     def _write(self, pkt: Any) -> None:
+        frame = bytes(pkt)
+        if self.hosts is not None and not self._for_hosts(frame):
+            return
         with self._lock:
             if self._writer is not None:
-                self._writer.write(bytes(pkt), float(pkt.time))
+                self._writer.write(frame, float(pkt.time))
                 self.count += 1
+
+    def _for_hosts(self, frame: bytes) -> bool:
+        assert self.hosts is not None and self.linktype is not None
+        off = _ip_offset(self.linktype, frame)
+        if off < 0 or len(frame) < off + 20:
+            return False
+        hosts = self.hosts()
+        return _ntoa(frame[off + 12 : off + 16]) in hosts or _ntoa(frame[off + 16 : off + 20]) in hosts
 
     def stop(self) -> int:
         """Stop capturing, flush and close the file; return the number of packets written."""
