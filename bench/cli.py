@@ -168,7 +168,8 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     results = json.loads(summary_path.read_text())["results"] if summary_path.exists() else []
     print(f"\nhenb-bench: {len(results)} test(s) in {wall:.1f} s; evidence in {run_dir}/")
     for r in results:
-        line = f"  {r['outcome'].upper():7} {r['clause'] or '-':8} {r['test']}"
+        unit = f"{r['unit']:10} " if r.get("unit") else ""  # a run with several units
+        line = f"  {r['outcome'].upper():7} {unit}{r['clause'] or '-':8} {r['test']}"
         print(line + (f"\n          {r['message']}" if r["message"] else ""))
     kinds = {r["outcome"] for r in results}
     if any(r["error_kind"] == "ConfigError" for r in results):
