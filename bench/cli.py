@@ -77,9 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for given in args.misbehave:
         unit, sep, knob = given.rpartition(":")
         if knob not in KNOBS:
-            raise ConfigError(
-                f"--misbehave {given}: expected KNOB or UNIT:KNOB, KNOB one of {', '.join(KNOBS)}"
-            )
+            raise ConfigError(f"--misbehave {given}: expected one of {', '.join(KNOBS)} (or UNIT:KNOB)")
         if sep and unit not in units:
             raise ConfigError(f"--misbehave {given}: {unit!r} is not a unit of this run ({', '.join(units)})")
     placed = [u for u in units if inv.units[u].labgrid is not None]

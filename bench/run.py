@@ -10,9 +10,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ from bench.network.topology import Topology
 from bench.outer_link import judge
 from bench.plans import plan_set
 from bench.report.redact import Redactor, redactor_for
+from bench.report.units import write_index, write_junit
 from bench.steps import Steps
 from bench.timeline import Event, Timeline, UnitTimeline
 from bench.unit import BenchUnit, default_ike_id
@@ -211,6 +213,10 @@ class BenchRun:
     several attributes every event to its unit and gives each unit a view of itself, `UnitRun`)."""
 
     inner_hosts: Callable[[], set[str]] | None = None  # one unit: the inner capture keeps every packet
+    # One unit until start() says otherwise (also for a run folder made without namespaces, as tests do).
+    unit_names: Sequence[str] = ()
+    views: Mapping[str, UnitRun] = MappingProxyType({})
+    attributor: Attributor | None = None
 
     def __init__(
         self,
@@ -240,8 +246,6 @@ class BenchRun:
         self.topology = Topology(inv, workdir, self.timeline)
         self._unit: BenchUnit | None = None
         self.units: dict[str, BenchUnit] = {}
-        self.views: dict[str, UnitRun] = {}
-        self.attributor: Attributor | None = None
         self.results: list[dict[str, Any]] = []
         self.started = time.time()
         self.stopped = False
@@ -274,8 +278,10 @@ class BenchRun:
                 self.units[self.unit_name] = self._unit
                 return
             self._attribute()
+            views: dict[str, UnitRun] = {}
+            self.views = views
             for index, name in enumerate(self.unit_names):
-                view = self.views[name] = UnitRun(self, name)
+                view = views[name] = UnitRun(self, name)
                 view._unit = self.units[name] = BenchUnit(
                     name, self.inv.units[name], view, index, self.knobs_for(name)
                 )
@@ -359,9 +365,7 @@ class BenchRun:
             for unit in self.views:
                 write_report(self.dir / unit, self.redactor)
             if self.several:
-                from bench.fleet import write_index
-
-                write_index(self)
+                write_index(self.dir, self.run_id, self.unit_names, self.results)
             else:
                 write_report(self.dir, self.redactor)
         except Exception as exc:  # noqa: BLE001  # the evidence is still on disk; say what went wrong
@@ -407,8 +411,6 @@ class BenchRun:
             mine = [r for r in self.results if r.get("unit") == name]
             self._write_json(view.dir / "run.json", self._summary(name, name, mine))
             view.timeline.dump(view.dir / "timeline.jsonl")
-            from bench.fleet import write_junit
-
             write_junit(view.dir / "junit.xml", name, mine)
 
     def _summary(self, name: str, unit: str | None, results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from bench.errors import ConfigError, DeviceError, InfraError
-from bench.fleet import raise_worst, write_junit
+from bench.fleet import raise_worst
 from bench.inventory import load_inventory
+from bench.report.units import write_junit
 from bench.run import BenchRun
 from bench.unit import State
 from tests.support import FAST_BOUNDS, henb_bench, needs_root, write_inventory
