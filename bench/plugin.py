@@ -295,6 +295,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             ("timeline", str(evidence_dir / "timeline.jsonl")),
             ("report", str(run.dir / "report.html")),
         ]
+        if run.several:  # each unit's evidence is in its own folder (its junit.xml has its testcases)
+            props = [props[0], *(("evidence", str(run.dir / u / item.name)) for u in run.unit_names)]
         item.user_properties.extend(props)
     if report.failed and not any(k == "bundle" for k, _ in item.user_properties):
         item.user_properties.append(("bundle", str(run.dir / f"{item.name}.tar.gz")))
