@@ -93,8 +93,9 @@ class PcapngWriter:
 
 
 class Capture:
-    """Capture every packet on `iface` in namespace `netns` into a pcapng file at `path`; with `hosts`, only
-    the IPv4 packets from or to one of the addresses it returns at the time (one unit's share of a shared link)."""
+    """Capture every packet on `iface` in namespace `netns` into a pcapng file at `path`; with `hosts`, the file
+    keeps only the IPv4 packets from or to one of the addresses it returns when the capture stops (one unit's
+    share of a shared link: its addresses may be learnt just after its first packets)."""
 
     def __init__(
         self, netns: str, iface: str, path: Path, name: str, hosts: Callable[[], set[str]] | None = None
@@ -152,28 +153,45 @@ class Capture:
             raise
 
     def _write(self, pkt: Any) -> None:
-        frame = bytes(pkt)
-        if self.hosts is not None and not self._for_hosts(frame):
-            return
         with self._lock:
             if self._writer is not None:
-                self._writer.write(frame, float(pkt.time))
+                self._writer.write(bytes(pkt), float(pkt.time))
                 self.count += 1
 
-    def _for_hosts(self, frame: bytes) -> bool:
-        assert self.hosts is not None and self.linktype is not None
-        off = _ip_offset(self.linktype, frame)
-        if off < 0 or len(frame) < off + 20:
-            return False
-        hosts = self.hosts()
-        return _ntoa(frame[off + 12 : off + 16]) in hosts or _ntoa(frame[off + 16 : off + 20]) in hosts
+    def _keep_hosts(self) -> None:
+        """Rewrite the file with only the packets from or to `hosts()`."""
+        assert self.hosts is not None
+        hosts, kept = self.hosts(), 0
+        tmp = self.path.with_name(self.path.name + ".part")
+        writer = PcapngWriter(tmp, self.linktype or LINKTYPE_ETHERNET, self.iface,
+                              f"{self.name}: {self.iface} in namespace {self.netns}, only {', '.join(sorted(hosts))}")  # fmt: skip
+        try:
+            for t, linktype, frame in _pcapng_frames(self.path):
+                off = _ip_offset(linktype, frame)
+                if (
+                    off >= 0
+                    and len(frame) >= off + 20
+                    and (
+                        _ntoa(frame[off + 12 : off + 16]) in hosts
+                        or _ntoa(frame[off + 16 : off + 20]) in hosts
+                    )
+                ):
+                    writer.write(frame, t)
+                    kept += 1
+        finally:
+            writer.close()
+        tmp.replace(self.path)
+        self.count = kept
 
     def stop(self) -> int:
         """Stop capturing, flush and close the file; return the number of packets written."""
+        running = self._sniffer is not None
         if self._sniffer is not None and self._sniffer.running:
             self._sniffer.stop(join=True)
             self._drain()
         self._close()
+        if running and self.hosts is not None and self.path.is_file():
+            self._keep_hosts()
         return self.count
 
     def _drain(self) -> None:

@@ -166,3 +166,35 @@ def test_an_address_change_moves_only_the_unit_under_test(tmp_path: Path) -> Non
         assert b.state is State.REGISTERED
     finally:
         run.close()
+
+
+def test_a_unit_inner_capture_keeps_only_its_addresses_known_when_it_stops(tmp_path: Path) -> None:
+    """Addresses learnt after the unit's first packets (the SeGW reports an SA a little late) still count."""
+    import socket
+    import struct
+
+    from bench.capture import LINKTYPE_ETHERNET, Capture, PcapngWriter, iter_ipv4
+
+    def frame(src: str, dst: str) -> bytes:
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20, 0, 0, 64, 6, 0, socket.inet_aton(src), socket.inet_aton(dst)
+        )
+        return b"\x02" * 12 + b"\x08\x00" + ip
+
+    learnt: set[str] = set()
+    cap = Capture("ns", "ss-co", tmp_path / "inner.pcapng", "inner", hosts=lambda: set(learnt))
+    writer = PcapngWriter(cap.path, LINKTYPE_ETHERNET, "ss-co")
+    for src, dst in (
+        ("10.182.1.6", "10.180.0.20"),
+        ("10.182.1.7", "10.180.0.20"),
+        ("10.180.0.20", "10.182.1.6"),
+    ):
+        writer.write(frame(src, dst), 1.0)
+    writer.close()
+    learnt.add("10.182.1.6")
+    cap._keep_hosts()
+    assert [(p.src, p.dst) for p in iter_ipv4(cap.path)] == [
+        ("10.182.1.6", "10.180.0.20"),
+        ("10.180.0.20", "10.182.1.6"),
+    ]
+    assert cap.count == 2
