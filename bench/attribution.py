@@ -120,6 +120,12 @@ class Attributor:
             self._learn(owner, data.get("remote_host"))
             for vip in data.get("remote_vips") or ():
                 self._learn(owner, vip, inner=True)
+        elif kind == "ike-down":
+            # The pool may give the address to another unit next: until that unit's SA is reported, what comes
+            # from it belongs to no unit rather than to the one that had it before.
+            for vip in data.get("remote_vips") or ():
+                if owner is not None and self._addr_owner.get(vip) == owner:
+                    del self._addr_owner[vip]
         return owner
 
     def _dhcp(self, kind: str, detail: str) -> str | None:

@@ -106,3 +106,12 @@ def test_a_timeline_without_attributor_writes_lines_as_before(tmp_path: Path) ->
     tl.add("hems", "inform", serial="S")
     tl.dump(tmp_path / "t.jsonl")
     assert set(json.loads((tmp_path / "t.jsonl").read_text())) == {"seq", "t", "source", "kind", "data"}
+
+
+def test_an_inner_address_given_up_belongs_to_no_unit_until_its_next_sa_is_reported() -> None:
+    tl, att = fleet()
+    boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.181.0.1")
+    tl.add("segw", "ike-down", segw="isegw", remote_id=A.ike_id, remote_host="198.51.100.10",
+           remote_vips=["10.181.0.1"])  # fmt: skip
+    assert tl.add("dns", "query", dns="private-dns", client="10.181.0.1").unit is None
+    assert "10.181.0.1" in att.inner_addresses("henb-a")  # still A's in A's inner capture
