@@ -131,7 +131,10 @@ def call_per_unit(item: pytest.Function, run: BenchRun) -> None:
         )
         verdicts[name] = error
 
-    threads = [threading.Thread(target=one, args=(n, v), name=f"unit-{n}") for n, v in run.views.items()]
+    # Daemons: an interrupted run (Ctrl-C, SIGTERM) tears the bench down and exits without them.
+    threads = [
+        threading.Thread(target=one, args=(n, v), name=f"unit-{n}", daemon=True) for n, v in run.views.items()
+    ]
     for t in threads:
         t.start()
     for t in threads:
