@@ -28,7 +28,9 @@ def boot(tl: Timeline, mac: str, wan: str, ike_id: str, vip: str) -> None:
     """What the shared services report of one unit's boot: its lease, then its tunnel."""
     tl.add("dhcp", "dhcpdiscover", server="public-dns", detail=mac)
     tl.add("dhcp", "dhcpack", server="public-dns", detail=f"{wan} {mac}")
-    tl.add("segw", "ike-up", segw="ssegw", remote_id=ike_id, remote_host=wan, remote_vips=[vip])
+    tl.add(
+        "segw", "ike-up", segw="ssegw", remote_id=ike_id, remote_host=wan, remote_vips=[vip], unique_id="1"
+    )
 
 
 def test_events_are_attributed_by_mac_identity_and_address() -> None:
@@ -110,8 +112,12 @@ def test_a_timeline_without_attributor_writes_lines_as_before(tmp_path: Path) ->
 
 def test_an_inner_address_given_up_belongs_to_no_unit_until_its_next_sa_is_reported() -> None:
     tl, att = fleet()
-    boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.181.0.1")
-    tl.add("segw", "ike-down", segw="isegw", remote_id=A.ike_id, remote_host="198.51.100.10",
-           remote_vips=["10.181.0.1"])  # fmt: skip
+    boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.181.0.1")  # SA unique id 1 at ssegw
+    replacement = {"segw": "ssegw", "remote_id": A.ike_id, "remote_host": "198.51.100.10",
+                   "remote_vips": ["10.181.0.1"]}  # fmt: skip
+    tl.add("segw", "ike-up", **replacement, unique_id="2")
+    tl.add("segw", "ike-down", **replacement, unique_id="1")  # the replaced SA goes after its successor came
+    assert tl.add("dns", "query", dns="private-dns", client="10.181.0.1").unit == "henb-a"
+    tl.add("segw", "ike-down", **replacement, unique_id="2")
     assert tl.add("dns", "query", dns="private-dns", client="10.181.0.1").unit is None
     assert "10.181.0.1" in att.inner_addresses("henb-a")  # still A's in A's inner capture
