@@ -54,9 +54,6 @@ class Attributor:
         self._addr_owner: dict[str, str] = {}
         self._addrs: dict[str, set[str]] = {u.name: set() for u in units}
         self._inner: dict[str, set[str]] = {u.name: set() for u in units}
-        self._vip_sa: dict[
-            str, tuple[Any, Any]
-        ] = {}  # inner address -> (SeGW, unique id) of the SA that gave it
         self._lock = threading.Lock()
 
     def addresses(self, unit: str) -> set[str]:
@@ -119,20 +116,12 @@ class Attributor:
         if owner is None:
             matching = [u.name for u in self.units.values() if ike_id_matches(u.ike_id, remote)]
             owner = matching[0] if len(matching) == 1 else None
-        sa = (data.get("segw"), data.get("unique_id"))
         if kind in ("ike-up", "child-up"):
+            # Kept after the SA goes down: packets sent through it just before still arrive (the MME reports
+            # them late); an address the pool gives to another unit is that unit's from its SA's report on.
             self._learn(owner, data.get("remote_host"))
             for vip in data.get("remote_vips") or ():
                 self._learn(owner, vip, inner=True)
-                self._vip_sa[vip] = sa
-        elif kind == "ike-down":
-            # The pool may give the address to another unit next: until that unit's SA is reported, what comes
-            # from it belongs to no unit rather than to the one that had it before. Only when the SA that gave
-            # it goes (a replaced SA goes down after its successor with the same address came up).
-            for vip in data.get("remote_vips") or ():
-                if self._vip_sa.get(vip) == sa:
-                    self._addr_owner.pop(vip, None)
-                    del self._vip_sa[vip]
         return owner
 
     def _dhcp(self, kind: str, detail: str) -> str | None:

@@ -110,14 +110,15 @@ def test_a_timeline_without_attributor_writes_lines_as_before(tmp_path: Path) ->
     assert set(json.loads((tmp_path / "t.jsonl").read_text())) == {"seq", "t", "source", "kind", "data"}
 
 
-def test_an_inner_address_given_up_belongs_to_no_unit_until_its_next_sa_is_reported() -> None:
+def test_an_inner_address_stays_with_its_unit_after_its_sa_until_another_unit_gets_it() -> None:
     tl, att = fleet()
-    boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.181.0.1")  # SA unique id 1 at ssegw
-    replacement = {"segw": "ssegw", "remote_id": A.ike_id, "remote_host": "198.51.100.10",
-                   "remote_vips": ["10.181.0.1"]}  # fmt: skip
-    tl.add("segw", "ike-up", **replacement, unique_id="2")
-    tl.add("segw", "ike-down", **replacement, unique_id="1")  # the replaced SA goes after its successor came
-    assert tl.add("dns", "query", dns="private-dns", client="10.181.0.1").unit == "henb-a"
-    tl.add("segw", "ike-down", **replacement, unique_id="2")
-    assert tl.add("dns", "query", dns="private-dns", client="10.181.0.1").unit is None
+    boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.181.0.1")
+    boot(tl, "02:00:00:00:00:0b", "198.51.100.11", B.ike_id, "10.181.0.2")
+    tl.add("segw", "ike-down", segw="ssegw", remote_id=A.ike_id, remote_host="198.51.100.10",
+           remote_vips=["10.181.0.1"], unique_id="1")  # fmt: skip
+    # An SCTP INIT sent through the SA just before it went down, reported after.
+    assert tl.add("mme", "sctp-init", src="10.181.0.1", dst="10.180.0.30").unit == "henb-a"
+    tl.add("segw", "ike-up", segw="ssegw", remote_id=B.ike_id, remote_host="198.51.100.11",
+           remote_vips=["10.181.0.1"], unique_id="3")  # fmt: skip
+    assert tl.add("dns", "query", dns="private-dns", client="10.181.0.1").unit == "henb-b"
     assert "10.181.0.1" in att.inner_addresses("henb-a")  # still A's in A's inner capture
