@@ -10,7 +10,7 @@ import select
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -93,10 +93,15 @@ class PcapngWriter:
 
 
 class Capture:
-    """Capture every packet on `iface` in namespace `netns` into a pcapng file at `path`."""
+    """Capture every packet on `iface` in namespace `netns` into a pcapng file at `path`; with `hosts`, the file
+    keeps only the IPv4 packets from or to one of the addresses it returns when the capture stops (one unit's
+    share of a shared link: its addresses may be learnt just after its first packets)."""
 
-    def __init__(self, netns: str, iface: str, path: Path, name: str) -> None:
+    def __init__(
+        self, netns: str, iface: str, path: Path, name: str, hosts: Callable[[], set[str]] | None = None
+    ) -> None:
         self.netns = netns
+        self.hosts = hosts
         self.iface = iface
         self.path = Path(path)
         self.name = name
@@ -153,12 +158,40 @@ class Capture:
                 self._writer.write(bytes(pkt), float(pkt.time))
                 self.count += 1
 
+    def _keep_hosts(self) -> None:
+        """Rewrite the file with only the packets from or to `hosts()`."""
+        assert self.hosts is not None
+        hosts, kept = self.hosts(), 0
+        tmp = self.path.with_name(self.path.name + ".part")
+        writer = PcapngWriter(tmp, self.linktype or LINKTYPE_ETHERNET, self.iface,
+                              f"{self.name}: {self.iface} in namespace {self.netns}, only {', '.join(sorted(hosts))}")  # fmt: skip
+        try:
+            for t, linktype, frame in _pcapng_frames(self.path):
+                off = _ip_offset(linktype, frame)
+                if (
+                    off >= 0
+                    and len(frame) >= off + 20
+                    and (
+                        _ntoa(frame[off + 12 : off + 16]) in hosts
+                        or _ntoa(frame[off + 16 : off + 20]) in hosts
+                    )
+                ):
+                    writer.write(frame, t)
+                    kept += 1
+        finally:
+            writer.close()
+        tmp.replace(self.path)
+        self.count = kept
+
     def stop(self) -> int:
         """Stop capturing, flush and close the file; return the number of packets written."""
+        running = self._sniffer is not None
         if self._sniffer is not None and self._sniffer.running:
             self._sniffer.stop(join=True)
             self._drain()
         self._close()
+        if running and self.hosts is not None and self.path.is_file():
+            self._keep_hosts()
         return self.count
 
     def _drain(self) -> None:

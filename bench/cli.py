@@ -71,12 +71,22 @@ def check_pki(inv: Inventory) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     # Nothing starts (no run folder, no pytest) before the options, the inventory and its PKI are valid.
     plans = check_clauses(args.clause)
-    for knob in args.misbehave:
-        if knob not in KNOBS:
-            raise ConfigError(f"--misbehave {knob}: expected one of {', '.join(KNOBS)}")
     inv_path = Path(args.inventory)
     inv = load_inventory(inv_path)
-    unit_name, _ = inv.unit(args.unit)
+    units = [inv.unit(u)[0] for u in args.unit] or list(inv.units)
+    for given in args.misbehave:
+        unit, sep, knob = given.rpartition(":")
+        if knob not in KNOBS:
+            raise ConfigError(f"--misbehave {given}: expected one of {', '.join(KNOBS)} (or UNIT:KNOB)")
+        if sep and unit not in units:
+            raise ConfigError(f"--misbehave {given}: {unit!r} is not a unit of this run ({', '.join(units)})")
+    placed = [u for u in units if inv.units[u].labgrid is not None]
+    if placed and len(units) > 1:
+        raise ConfigError(
+            f"units {', '.join(placed)} are in labgrid places: run them one at a time (--unit NAME); several "
+            "units in one run are the ones on this bench's own ports"
+        )
+    unit_name = units[0]
     tags = place_tags(args.place_tag)
     check_pki(inv)
     run_id = time.strftime("%Y%m%d-%H%M%S")
@@ -141,8 +151,8 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
         "junit_family=xunit2",
         f"--rootdir={plans.folder.parents[1]}",
     ]
-    if args.unit:
-        argv.append(f"--unit={args.unit}")
+    for unit in args.unit:
+        argv.append(f"--unit={unit}")
     for clause in args.clause:
         argv.append(f"--clause={clause}")
     for knob in args.misbehave:
@@ -156,7 +166,8 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     results = json.loads(summary_path.read_text())["results"] if summary_path.exists() else []
     print(f"\nhenb-bench: {len(results)} test(s) in {wall:.1f} s; evidence in {run_dir}/")
     for r in results:
-        line = f"  {r['outcome'].upper():7} {r['clause'] or '-':8} {r['test']}"
+        unit = f"{r['unit']:10} " if r.get("unit") else ""  # a run with several units
+        line = f"  {r['outcome'].upper():7} {unit}{r['clause'] or '-':8} {r['test']}"
         print(line + (f"\n          {r['message']}" if r["message"] else ""))
     kinds = {r["outcome"] for r in results}
     if any(r["error_kind"] == "ConfigError" for r in results):
@@ -219,7 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate the inventory").set_defaults(fn=cmd_check)
     run = sub.add_parser("run", help="run the TS 32.593 plans against a unit")
-    run.add_argument("--unit", help="unit name (default: the first in the inventory)")
+    run.add_argument(
+        "--unit",
+        action="append",
+        default=[],
+        help="unit name (repeatable; default: every unit in the inventory, several run concurrently)",
+    )
     run.add_argument(
         "--clause", action="append", default=[], help="only this clause, e.g. 5.2.4 (repeatable)"
     )
@@ -237,8 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--misbehave",
         action="append",
         default=[],
-        metavar="KNOB",
-        help="make the mock unit misbehave (repeatable): " + ", ".join(KNOBS),
+        metavar="[UNIT:]KNOB",
+        help="make the mock units (or UNIT) misbehave (repeatable): " + ", ".join(KNOBS),
     )
     run.set_defaults(fn=cmd_run)
     sub.add_parser("list", help="list the clauses and their plans").set_defaults(fn=cmd_list)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bench.errors import ConfigError, DeviceError, InfraError, from_driver
+from bench.fleet import call_per_unit, outcome_kind
 from bench.inventory import load_inventory
 from bench.progress import Progress
 from bench.report.redact import Redactor
@@ -27,11 +28,21 @@ from drivers.errors import DriverError
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("henb-bench")
     g.addoption("--inventory", default="inventory.yaml", help="inventory file (default inventory.yaml)")
-    g.addoption("--unit", default=None, help="unit name from the inventory (default: the first)")
+    g.addoption(
+        "--unit",
+        action="append",
+        default=[],
+        help="unit name from the inventory (repeatable; default: every unit, several run concurrently)",
+    )
     g.addoption("--out", default="captures", help="evidence folder (default captures/)")
     g.addoption("--run-id", default=None, help="name of this run's folder under --out")
     g.addoption("--clause", action="append", default=[], help="run only this TS 32.593 clause (repeatable)")
-    g.addoption("--misbehave", action="append", default=[], help="mock unit misbehaviour knob (repeatable)")
+    g.addoption(
+        "--misbehave",
+        action="append",
+        default=[],
+        help="mock unit misbehaviour knob, KNOB for every unit or UNIT:KNOB (repeatable)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -115,7 +126,8 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
     inv_path = Path(opt("--inventory"))
     inv = load_inventory(inv_path)
     run_id = opt("--run-id") or time.strftime("%Y%m%d-%H%M%S")
-    run = BenchRun(inv, opt("--unit"), Path(opt("--out")), run_id, list(opt("--misbehave")), inv_path)
+    units = list(opt("--unit")) or list(inv.units)
+    run = BenchRun(inv, units, Path(opt("--out")), run_id, list(opt("--misbehave")), inv_path)
     _Holder.run = run
     _Holder.redactor = run.redactor
     progress = _progress()
@@ -128,7 +140,8 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         run.start()
-        run.unit.say = _say
+        for unit in run.units.values():
+            unit.say = _say
         yield run
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -158,6 +171,8 @@ def _say(text: str) -> None:
 
 
 def _unit_in(bench_run: BenchRun, state: State) -> BenchUnit:
+    if bench_run.several:  # each unit's thread reaches the state (bench/fleet.py)
+        return bench_run.unit
     bench_run.unit.transition(state)
     return bench_run.unit
 
@@ -181,7 +196,10 @@ def registered_unit(bench_run: BenchRun, evidence: Evidence) -> BenchUnit:
 
 
 @pytest.fixture
-def evidence(bench_run: BenchRun, request: pytest.FixtureRequest) -> Iterator[Evidence]:
+def evidence(bench_run: BenchRun, request: pytest.FixtureRequest) -> Iterator[Evidence | None]:
+    if bench_run.several:  # one per unit, in its thread (bench/fleet.py)
+        yield None
+        return
     ev = Evidence(bench_run, request.node.name)
     ev.start()
     try:
@@ -191,10 +209,12 @@ def evidence(bench_run: BenchRun, request: pytest.FixtureRequest) -> Iterator[Ev
 
 
 @pytest.fixture
-def steps(request: pytest.FixtureRequest, bench_run: BenchRun, evidence: Evidence) -> Steps:
+def steps(request: pytest.FixtureRequest, bench_run: BenchRun, evidence: Evidence | None) -> Steps | None:
     m = request.node.get_closest_marker("clause")
     if m is None:
         raise ConfigError(f"{request.node.nodeid} uses the steps fixture but has no clause marker")
+    if evidence is None:  # several units: one per unit, in its thread
+        return None
     return Steps(m.args[0], bench_run.timeline, evidence.dir)
 
 
@@ -204,6 +224,8 @@ def _health(item: pytest.Item, error: BaseException | None) -> BaseException | N
     a crash on the console replaces a timeout. Returns the exception the phase should end with."""
     run = _Holder.run
     if run is None or run.started_unit is None or "bench_run" not in getattr(item, "fixturenames", ()):
+        return error
+    if run.several:  # each unit's thread checked its unit
         return error
     if error is not None and not isinstance(error, DeviceError):
         return error  # already a bench fault, a skip or an interrupt
@@ -243,14 +265,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     yield from _checked(item, "test", after_success=True)
 
 
-def outcome_kind(exc: BaseException | None, passed: bool, skipped: bool) -> str:
-    """Whose fault: a unit that did not do what the spec says failed (DeviceError, and any assertion);
-    anything else is the bench's (InfraError, ConfigError, a bug in the bench): an error."""
-    if skipped:
-        return "skipped"
-    if passed:
-        return "passed"
-    return "failed" if isinstance(exc, AssertionError) else "error"
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """With several units, the test's body once per unit, concurrently (bench/fleet.py)."""
+    run = _Holder.run
+    if run is None or not run.several or "bench_run" not in pyfuncitem.fixturenames:
+        return None
+    call_per_unit(pyfuncitem, run)
+    return True
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -273,19 +295,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             ("timeline", str(evidence_dir / "timeline.jsonl")),
             ("report", str(run.dir / "report.html")),
         ]
+        if run.several:  # each unit's evidence is in its own folder (its junit.xml has its testcases)
+            props = [props[0], *(("evidence", str(run.dir / u / item.name)) for u in run.unit_names)]
         item.user_properties.extend(props)
     if report.failed and not any(k == "bundle" for k, _ in item.user_properties):
         item.user_properties.append(("bundle", str(run.dir / f"{item.name}.tar.gz")))
     kind = outcome_kind(exc, report.passed, report.skipped)
     if report.failed:
         # Whatever happened, the unit's state is in doubt: the next transition power-cycles it.
-        if run.started_unit is not None:
+        if run.started_unit is not None and not run.several:
             run.started_unit.mark_broken(f"{item.name}: {type(exc).__name__ if exc else 'failed'}")
         # pytest (and its JUnit XML) calls a failed call phase a failure and any other phase an error;
         # here the kind decides: a unit failure in a fixture's transition is a <failure>, a bench fault
         # in the test body an <error>.
         report.when = "call" if kind == "failed" else "setup"
-    if call.when == "call" or report.failed or report.skipped:
+    per_unit = run.several and call.when == "call" and "bench_run" in getattr(item, "fixturenames", ())
+    if (call.when == "call" or report.failed or report.skipped) and not per_unit:
         run.results.append(
             {
                 "test": item.name,

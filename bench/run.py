@@ -10,10 +10,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
+from bench.attribution import Attributor, UnitKey, bridge_macs
 from bench.capture import Capture, describe
 from bench.errors import ConfigError
 from bench.events import NtpKind, SecurityKind, Source
@@ -22,9 +26,10 @@ from bench.network.topology import Topology
 from bench.outer_link import judge
 from bench.plans import plan_set
 from bench.report.redact import Redactor, redactor_for
+from bench.report.units import write_index, write_junit
 from bench.steps import Steps
-from bench.timeline import Event, Timeline
-from bench.unit import BenchUnit
+from bench.timeline import Event, Timeline, UnitTimeline
+from bench.unit import BenchUnit, default_ike_id
 
 KEYLOG_PATTERNS = ("*.keylog", "*keylog*", "*tls-keys.log")
 SOFTWARE_VERSION = ("SoftwareVersion",)
@@ -90,7 +95,7 @@ class Evidence:
     """Per test, in one folder: outer and inner captures (pcapng), the timeline slice, HeMS transcripts, the
     console slice, TLS key logs and the power supply's trace; text is redacted of the inventory's secrets."""
 
-    def __init__(self, run: BenchRun, name: str) -> None:
+    def __init__(self, run: BenchRun | UnitRun, name: str) -> None:
         self.run = run
         self.dir = run.dir / name
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -99,7 +104,10 @@ class Evidence:
         # The unit's WAN link as its kind plugged it into the home link (a mock's veth, a physical unit's NIC).
         wan_ns, wan_link = run.unit.wan
         self.outer = Capture(wan_ns, wan_link, self.dir / "outer.pcapng", "outer")
-        self.inner = Capture(n.ns("ssegw"), n.link("ss", "co"), self.dir / "inner.pcapng", "inner")
+        # With several units on the link, each unit's share of it: its inner addresses.
+        self.inner = Capture(
+            n.ns("ssegw"), n.link("ss", "co"), self.dir / "inner.pcapng", "inner", hosts=run.inner_hosts
+        )
         self.started = time.time()
 
     def start(self) -> None:
@@ -140,7 +148,7 @@ class Evidence:
         redact = self.run.redactor
         with path.open("w", encoding="utf-8") as fh:
             for e in entries:
-                if e["t"] < start:
+                if e["t"] < start or not self.run.owns_peer(str(e["peer"])):
                     continue
                 arrow = "<- from" if e["direction"] == "in" else "-> to"
                 fh.write(f"=== +{e['t'] - t0:.3f}s HeMS {name} {arrow} {e['peer']} HTTP {e['status']}\n")
@@ -201,10 +209,19 @@ class Evidence:
 
 
 class BenchRun:
+    """The run: one topology and timeline, and the units under test on it (one, or several at once; a run with
+    several attributes every event to its unit and gives each unit a view of itself, `UnitRun`)."""
+
+    inner_hosts: Callable[[], set[str]] | None = None  # one unit: the inner capture keeps every packet
+    # One unit until start() says otherwise (also for a run folder made without namespaces, as tests do).
+    unit_names: Sequence[str] = ()
+    views: Mapping[str, UnitRun] = MappingProxyType({})
+    attributor: Attributor | None = None
+
     def __init__(
         self,
         inv: Inventory,
-        unit_name: str | None,
+        unit_name: str | list[str] | None,
         out: Path,
         run_id: str,
         knobs: list[str] | None = None,
@@ -212,7 +229,11 @@ class BenchRun:
     ) -> None:
         self.inv = inv
         self.inventory_path = inventory_path
-        self.unit_name, self.unit_cfg = inv.unit(unit_name)
+        names: list[str | None] = (
+            [unit_name] if unit_name is None or isinstance(unit_name, str) else [*unit_name] or [None]
+        )
+        self.unit_names = list(dict.fromkeys(inv.unit(n)[0] for n in names))
+        self.unit_name, self.unit_cfg = inv.unit(self.unit_names[0])
         self.dir = out / run_id
         self.dir.mkdir(parents=True, exist_ok=True)
         self.run_id = run_id
@@ -224,24 +245,72 @@ class BenchRun:
         workdir = inv.bench.state_dir / f"{inv.bench.prefix}work"
         self.topology = Topology(inv, workdir, self.timeline)
         self._unit: BenchUnit | None = None
+        self.units: dict[str, BenchUnit] = {}
         self.results: list[dict[str, Any]] = []
         self.started = time.time()
         self.stopped = False
         self.closed = False
 
+    @property
+    def several(self) -> bool:
+        """More than one unit under test: tests run once per unit, concurrently (bench/fleet.py)."""
+        return len(self.unit_names) > 1
+
+    def knobs_for(self, name: str) -> list[str]:
+        """The mock knobs for unit `name`: `KNOB` is for every unit, `UNIT:KNOB` for that one."""
+        out = []
+        for knob in self.knobs:
+            unit, sep, bare = knob.rpartition(":")
+            if not sep or unit == name:
+                out.append(bare)
+        return out
+
+    def owns_peer(self, peer: str) -> bool:
+        return True
+
     def start(self) -> None:
-        """Topology up, the unit on its port; on failure everything started is torn down again (the summary
-        is still written by close(), once the caller has recorded why)."""
+        """Topology up, the units on their ports; on failure everything started is torn down again (the
+        summary is still written by close(), once the caller has recorded why)."""
         try:
             self.topology.up()
-            self._unit = BenchUnit(self.unit_name, self.unit_cfg, self, 0, self.knobs)
+            if not self.several:
+                self._unit = BenchUnit(self.unit_name, self.unit_cfg, self, 0, self.knobs_for(self.unit_name))
+                self.units[self.unit_name] = self._unit
+                return
+            self._attribute()
+            views: dict[str, UnitRun] = {}
+            self.views = views
+            for index, name in enumerate(self.unit_names):
+                view = views[name] = UnitRun(self, name)
+                view._unit = self.units[name] = BenchUnit(
+                    name, self.inv.units[name], view, index, self.knobs_for(name)
+                )
+            self._unit = self.units[self.unit_name]
         except BaseException:
             self.stop()
             raise
 
+    def _attribute(self) -> None:
+        """Whose event is it: one attributor for the whole timeline, from what the inventory says of each unit
+        and which home-bridge port its WAN link is on."""
+        names = self.topology.names
+        keys = []
+        for index, name in enumerate(self.unit_names):
+            cfg = self.inv.units[name]
+            port = (
+                names.link("in", f"u{index}") if cfg.kind == "mock" else str(getattr(cfg.wan, "ifname", ""))
+            )
+            ident = cfg.identity
+            keys.append(
+                UnitKey(name, ident.oui, ident.serial_number, ident.ike_id or default_ike_id(cfg), port)
+            )
+        inet = names.ns("inet")
+        self.attributor = Attributor(keys, lambda: bridge_macs(inet))
+        self.timeline.attributor = self.attributor
+
     @property
     def started_unit(self) -> BenchUnit | None:
-        """The unit, once start() has made it (None before, or when the start failed)."""
+        """The (first) unit, once start() has made it (None before, or when the start failed)."""
         return self._unit
 
     @property
@@ -250,13 +319,16 @@ class BenchRun:
         return self._unit
 
     def stop(self) -> None:
-        """Unit off and closed, topology down; idempotent."""
+        """Units off and closed, topology down; idempotent."""
         if self.stopped:
             return
         self.stopped = True
         try:
-            if self._unit is not None:
-                self._unit.close()
+            for unit in reversed(list(self.units.values())):
+                try:
+                    unit.close()
+                except Exception as exc:  # noqa: BLE001  # the other units and the topology still go down
+                    print(f"henb-bench: warning: closing unit {unit.name}: {exc}", file=sys.stderr)
         finally:
             self.topology.down()
 
@@ -273,19 +345,29 @@ class BenchRun:
             self.write_summary()
             self.write_evidence()
 
+    def test_dir(self, result: dict[str, Any]) -> Path:
+        """Where a result's evidence is: `<run>/<test>/`, or `<run>/<unit>/<test>/` in a run with several units."""
+        return self.dir / result["unit"] / result["test"] if result.get("unit") else self.dir / result["test"]
+
     def write_evidence(self) -> None:
-        """Bundles for failed tests and report.html; a broken report must not hide the run's result."""
+        """Bundles for failed tests and report.html (one per unit in a run with several); a broken report must
+        not hide the run's result."""
         from bench.report.bundle import build_bundle
         from bench.report.html import write_report
 
-        for name in self.dir.glob("*"):
-            if name.is_file() and name.name.startswith("console-") and name.suffix == ".log":
-                self.redactor.file(name)
+        for folder in (self.dir, *(self.dir / n for n in self.views)):
+            for log in folder.glob("console-*.log"):
+                self.redactor.file(log)
         try:
             for r in self.results:
-                if r["outcome"] in ("failed", "error") and (self.dir / r["test"]).is_dir():
-                    build_bundle(self.dir, r["test"])
-            write_report(self.dir, self.redactor)
+                if r["outcome"] in ("failed", "error") and self.test_dir(r).is_dir():
+                    build_bundle(self.test_dir(r).parent, r["test"])
+            for unit in self.views:
+                write_report(self.dir / unit, self.redactor)
+            if self.several:
+                write_index(self.dir, self.run_id, self.unit_names, self.results)
+            else:
+                write_report(self.dir, self.redactor)
         except Exception as exc:  # noqa: BLE001  # the evidence is still on disk; say what went wrong
             print(f"henb-bench: warning: report not written: {type(exc).__name__}: {exc}", file=sys.stderr)
 
@@ -300,26 +382,41 @@ class BenchRun:
                 shutil.copy(path, dest)
                 self.redactor.file(dest)
 
-    def measurements(self) -> dict[str, float]:
+    def measurements(self, unit: str | None = None) -> dict[str, float]:
         """The run's measurements from its first boot: the first test's slice, with its outer capture."""
         from bench.report.measure import measure
 
         for r in self.results:
-            if r.get("measurements"):
+            if r.get("measurements") and r.get("unit") == unit:
                 return dict(r["measurements"])
-        return measure([_plain(e) for e in self.timeline.events()])
+        tl = self.views[unit].timeline if unit is not None else self.timeline
+        return measure([_plain(e) for e in tl.events()])
 
     def write_summary(self) -> None:
+        """run.json; in a run with several units also `<unit>/run.json`, `<unit>/timeline.jsonl` and
+        `<unit>/junit.xml` per unit."""
         from bench.report.measure import measure
 
-        ident = self.unit_cfg.identity
         for r in self.results:
-            test_dir = self.dir / r["test"]
+            test_dir = self.test_dir(r)
             path = test_dir / "timeline.jsonl"
             if path.is_file() and "measurements" not in r:
                 events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
                 r["measurements"] = measure(events, test_dir / "outer.pcapng")
-        summary = {
+        summary = self._summary(self.unit_name, None, self.results)
+        if self.several:
+            summary["units"] = self.unit_names
+        self._write_json(self.dir / "run.json", summary)
+        for name, view in self.views.items():
+            mine = [r for r in self.results if r.get("unit") == name]
+            self._write_json(view.dir / "run.json", self._summary(name, name, mine))
+            view.timeline.dump(view.dir / "timeline.jsonl")
+            write_junit(view.dir / "junit.xml", name, mine)
+
+    def _summary(self, name: str, unit: str | None, results: list[dict[str, Any]]) -> dict[str, Any]:
+        cfg = self.inv.units[name]
+        tl = self.views[unit].timeline if unit is not None else self.timeline
+        return {
             "run_id": self.run_id,
             "tool_version": tool_version(),
             "git_revision": git_revision(),
@@ -328,24 +425,63 @@ class BenchRun:
             "inventory": str(self.inventory_path) if self.inventory_path else None,
             "inventory_sha256": file_sha256(self.inventory_path) if self.inventory_path else None,
             "bench": self.inv.bench.name,
-            "unit": self.unit_name,
-            "identity": ident.model_dump(),
-            "data_model": self.unit_cfg.data_model.resolve().model_dump(),  # the paths the bench used
-            "reported": reported_identity(self.timeline.events()),
-            "knobs": self.knobs,
+            "unit": name,
+            "identity": cfg.identity.model_dump(),
+            "data_model": cfg.data_model.resolve().model_dump(),  # the paths the bench used
+            "reported": reported_identity(tl.events()),
+            "knobs": self.knobs_for(name) if unit is not None else self.knobs,
             "t0": self.timeline.t0,
             "started": self.started,
             "ended": time.time(),
             "started_iso": _iso(self.started),
             "ended_iso": _iso(time.time()),
             "timings": {k: round(v, 3) for k, v in self.topology.timings.items()},
-            "measurements": self.measurements(),
+            "measurements": self.measurements(unit),
             "clauses": clause_catalogue(),
-            "results": self.results,
+            "results": results,
         }
+
+    def _write_json(self, path: Path, summary: dict[str, Any]) -> None:
         clean = {k: v if k == "clauses" else self.redactor.obj(v) for k, v in summary.items()}
-        text = json.dumps(clean, indent=1)
-        (self.dir / "run.json").write_text(text)
+        path.write_text(json.dumps(clean, indent=1))
+
+
+class UnitRun:
+    """One unit's view of a run with several units, what a plan sees as `bench_run`: the shared topology and
+    inventory, the unit's own timeline view (bench.timeline.UnitTimeline) and evidence folder `<run>/<unit>/`."""
+
+    def __init__(self, run: BenchRun, name: str) -> None:
+        assert run.attributor is not None
+        self.run = run
+        self.inv = run.inv
+        self.inventory_path = run.inventory_path
+        self.run_id = run.run_id
+        self.unit_name, self.unit_cfg = name, run.inv.units[name]
+        self.dir = run.dir / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.knobs = run.knobs_for(name)
+        self.redactor = run.redactor
+        self.timeline = UnitTimeline(run.timeline, name)
+        self.topology = run.topology
+        self.results = run.results
+        self._unit: BenchUnit | None = None
+        attributor = run.attributor
+        self.inner_hosts: Callable[[], set[str]] | None = lambda: attributor.inner_addresses(name)
+        self._addresses = lambda: attributor.addresses(name)
+
+    @property
+    def unit(self) -> BenchUnit:
+        assert self._unit is not None, "the bench run is not started"
+        return self._unit
+
+    @property
+    def started_unit(self) -> BenchUnit | None:
+        return self._unit
+
+    def owns_peer(self, peer: str) -> bool:
+        """A HeMS transcript entry's peer (an address, or a connection request's URL) is this unit's."""
+        host = urlsplit(peer).hostname if "://" in peer else peer
+        return host in self._addresses()
 
 
 def _iso(t: float) -> str:

@@ -24,6 +24,8 @@ class Event:
     source: str
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
+    # The unit it belongs to, in a run with several units (bench/attribution.py); None: no unit, or one unit.
+    unit: str | None = None
 
     def describe(self, t0: float = 0.0) -> str:
         return f"#{self.seq} +{self.t - t0:.3f}s {describe(self)}"
@@ -50,6 +52,8 @@ Predicate = Callable[[Event], bool]
 # Called as (what, timeout, None, False) when a wait starts and (what, timeout, event or None on timeout, True)
 # when it ends: the live progress display shows what a test is waiting for.
 WaitObserver = Callable[[str, float, "Event | None", bool], None]
+# Whose event is it: (source, kind, data) -> the unit's name, or None for an event of no unit.
+Attributor = Callable[[str, str, dict[str, Any]], "str | None"]
 
 
 class Timeline:
@@ -63,12 +67,20 @@ class Timeline:
         # Applied to each JSON line written to sinks and dumps (the evidence's secret redaction).
         self.line_filter: Callable[[str], str] | None = None
         self.wait_observers: list[WaitObserver] = []
+        # Installed by a run with several units: every event added is attributed to one of them, or none.
+        self.attributor: Attributor | None = None
 
     def add(self, source: str, kind: str, at: float | None = None, **data: Any) -> Event:
         """Record an event; `at` is when it happened if the source knows better than now (a kernel
         timestamp), so order checks can use `t` even where sources report late."""
+        owner = self.attributor(source, kind, data) if self.attributor is not None else None
+        return self._append(source, kind, at, data, owner)
+
+    def _append(
+        self, source: str, kind: str, at: float | None, data: dict[str, Any], owner: str | None
+    ) -> Event:
         with self._cond:
-            ev = Event(len(self._events), time.time() if at is None else at, source, kind, data)
+            ev = Event(len(self._events), time.time() if at is None else at, source, kind, data, owner)
             self._events.append(ev)
             line = self._line(ev) if self._sinks else ""  # JSON only when a file listens
             for sink in self._sinks:
@@ -78,7 +90,10 @@ class Timeline:
         return ev
 
     def _line(self, ev: Event) -> str:
-        line = json.dumps(asdict(ev), default=str)
+        d = asdict(ev)
+        if d["unit"] is None:  # a one-unit run's lines stay as they were
+            del d["unit"]
+        line = json.dumps(d, default=str)
         return self.line_filter(line) if self.line_filter is not None else line
 
     def _notify(self, what: str, timeout: float, ev: Event | None, ended: bool) -> None:
@@ -159,3 +174,40 @@ class Timeline:
         with path.open("w", encoding="utf-8") as fh:
             for ev in self.events(since):
                 fh.write(self._line(ev) + "\n")
+
+
+class UnitTimeline(Timeline):
+    """One unit's view of a run's timeline, with the same API: it shows the unit its own events and those of no
+    unit; marks and sequence numbers are the whole timeline's; what the view adds belongs to its unit."""
+
+    def __init__(self, base: Timeline, unit: str) -> None:  # noqa: D107  # a view: no events of its own
+        self.base = base
+        self.unit = unit
+        self.t0 = base.t0
+        self.line_filter = base.line_filter
+        self.wait_observers = base.wait_observers  # the same list: the live display sees every unit's waits
+        self.attributor = None
+        self._sinks = []
+
+    def visible(self, ev: Event) -> bool:
+        return ev.unit is None or ev.unit == self.unit
+
+    def _append(
+        self, source: str, kind: str, at: float | None, data: dict[str, Any], owner: str | None
+    ) -> Event:
+        return self.base._append(source, kind, at, data, str(data["unit"]) if data.get("unit") else self.unit)
+
+    def add(self, source: str, kind: str, at: float | None = None, **data: Any) -> Event:
+        return self._append(source, kind, at, data, self.unit)
+
+    def attach(self, path: Path) -> None:
+        raise NotImplementedError("a unit's view writes its events with dump()")
+
+    def mark(self) -> int:
+        return self.base.mark()
+
+    def events(self, since: int = 0, until: int | None = None) -> list[Event]:
+        return [e for e in self.base.events(since, until) if self.visible(e)]
+
+    def _wait(self, pred: Predicate, timeout: float, since: int) -> Event | None:
+        return self.base._wait(lambda e: self.visible(e) and pred(e), timeout, since)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from pyroute2 import IPRoute, netns
 
 from bench.network.netns import netns_inode, pids_in_netns
 from bench.services.process import comm_of, kill_pid
+
+_SAVING = threading.Lock()
 
 
 @dataclass
@@ -22,12 +25,14 @@ class RunState:
     pids: list[dict[str, object]] = field(default_factory=list)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        data = asdict(self)
-        data["path"] = str(self.path)
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self.path)
+        # Several units power on at once (their threads record their mocks' PIDs): one writer at a time.
+        with _SAVING:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            data = asdict(self)
+            data["path"] = str(self.path)
+            tmp.write_text(json.dumps(data, indent=1))
+            os.replace(tmp, self.path)
 
     def add_namespace(self, name: str) -> None:
         self.namespaces.append(name)

@@ -63,6 +63,11 @@ class SeGW:
         self.esp_proposals = esp_proposals or ESP_PROPOSALS
         self.charon = Charon(name, workdir, netns)
         self.active_pool = 0
+        # Per unit (its IKE identity) after an address change: the pool its own connection hands out, so
+        # moving one unit of several leaves the others where they are.
+        self.unit_pools: dict[str, int] = {}
+        # One VICI session for the bench's requests: the units' threads take turns on it.
+        self._vici = threading.Lock()
         self._listener: threading.Thread | None = None
         self._events_session: Any = None
 
@@ -88,17 +93,20 @@ class SeGW:
     def _pool_name(self, i: int) -> str:
         return f"pool{i}"
 
-    def _load_conn(self) -> None:
+    def _load_conn(self, remote_id: str | None = None) -> None:
+        """The connection every unit matches, or with `remote_id` the one unit's own (an exact identity beats
+        %any in charon's choice of peer config), handing out that unit's pool."""
+        pool = self.active_pool if remote_id is None else self.unit_pools[remote_id]
         self.charon.load_conn(
-            "henb",
+            "henb" if remote_id is None else f"henb-{remote_id}",
             {
                 "version": "2",
                 "local_addrs": [self.outer_ip],
-                "pools": [self._pool_name(self.active_pool)],
+                "pools": [self._pool_name(pool)],
                 "proposals": self.ike_proposals,
                 "unique": "replace",
                 "local": {"auth": "pubkey", "certs": [self._cert], "id": self.identity},
-                "remote": {"auth": "pubkey", "id": "%any"},
+                "remote": {"auth": "pubkey", "id": remote_id or "%any"},
                 "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
             },
         )
@@ -132,6 +140,10 @@ class SeGW:
                 self.timeline.add(Source.SEGW, SegwKind.CHILD_UP if up else SegwKind.CHILD_DOWN, **data)
 
     def sas(self) -> list[dict[str, Any]]:
+        with self._vici:
+            return self._sas()
+
+    def _sas(self) -> list[dict[str, Any]]:
         out = []
         for entry in self.charon.session.list_sas():
             for name, sa in entry.items():
@@ -149,11 +161,16 @@ class SeGW:
     def change_address(self, remote_id: str) -> tuple[str, str]:
         """Move the unit `remote_id` to the next pool and drop its IKE SA, so it reconnects with a new inner
         address. Returns (old address, new pool). Responder-initiated reauthentication does not work with
-        virtual IPs in strongSwan, so a delete plus the unit's reconnect is how the address moves."""
+        virtual IPs in strongSwan, so a delete plus the unit's reconnect is how the address moves. Only that
+        unit moves: the next pool is loaded as its own connection."""
+        with self._vici:
+            return self._change_address(remote_id)
+
+    def _change_address(self, remote_id: str) -> tuple[str, str]:
         sa = next(
             (
                 s
-                for s in self.sas()
+                for s in self._sas()
                 if ike_id_matches(remote_id, s["remote_id"]) and s["state"] == "ESTABLISHED"
             ),
             None,
@@ -161,19 +178,20 @@ class SeGW:
         if sa is None:
             raise InfraError(f"{self.name}: no established IKE SA for {remote_id} to change the address of")
         old = (sa["remote_vips"] or ["?"])[0]
-        self.active_pool = (self.active_pool + 1) % len(self.pools)
-        self._load_conn()
+        unit = str(sa["remote_id"])
+        pool = self.unit_pools[unit] = (self.unit_pools.get(unit, self.active_pool) + 1) % len(self.pools)
+        self._load_conn(unit)
         self.timeline.add(
             Source.SEGW,
             SegwKind.ADDRESS_CHANGE,
             segw=self.name,
             remote_id=sa["remote_id"],
             old=old,
-            pool=self.pools[self.active_pool],
+            pool=self.pools[pool],
         )
         for _ in self.charon.session.terminate({"ike-id": sa["unique_id"], "timeout": 2000, "force": "yes"}):
             pass
-        return old, self.pools[self.active_pool]
+        return old, self.pools[pool]
 
     def refusals(self, after: float = 0.0, limit: int = 6) -> list[str]:
         """charon's own words for the peers it refused (untrusted certificate, unmatched identity or

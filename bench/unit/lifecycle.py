@@ -473,7 +473,8 @@ class BenchUnit:
 
     @staticmethod
     def _informs(e: Event) -> bool:
-        # Any serial: a unit reporting a wrong DeviceId is still this bench's only unit, and still resettable.
+        # Any serial: a unit reporting a wrong DeviceId is still this unit (with several units, the run's view
+        # shows each unit only what its address says is its own), and still resettable.
         return e.source == "hems" and e.kind == "inform"
 
     # -- health ----------------------------------------------------------------------------------

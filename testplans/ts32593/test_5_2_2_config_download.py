@@ -227,7 +227,7 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
             note = f" (the bench corrupted {own.path}: {done_to}; units.{unit.name}.config_file.corrupt names none)"
             bench_run.timeline.add(Source.BENCH, BenchKind.CORRUPTED_FILE, path=str(own.path), how=done_to)
             unit.say(f"henb-bench: 5.2.2 corrupt file: {own.path} {done_to}")
-    path = fs.add_file(f"/cm/fail-{how}.cfg", data, USER, PASSWORD)
+    path = fs.add_file(f"/cm/fail-{how}-{unit.serial}.cfg", data, USER, PASSWORD)  # one per unit
     url = fs.url("http", "/cm/does-not-exist.cfg" if how == "missing" else path)
     done = download(bench_run, steps, "1", url, f"dl-fail-{how}", len(data), names,
                     password="wrong" if how == "wrong-password" else PASSWORD, file_type=file_type)  # fmt: skip

@@ -71,7 +71,7 @@ def test_the_recipe_in_the_docs_is_one_the_bench_takes() -> None:
     args = build_parser().parse_args(argv)
     assert (args.command, args.unit, args.place_tag, args.out) == (
         "run",
-        "fap200",
+        ["fap200"],
         ["product_class=FAP-200"],
         "captures",
     )

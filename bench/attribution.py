@@ -1,0 +1,143 @@
+"""Whose event is it: in a run with several units on one operator network, every event the shared services
+report is attributed to the unit it concerns (by DeviceId, IKE identity, MAC or address), or to none."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.ike import ike_id_matches
+from bench.network.netns import in_netns
+
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", re.I)
+_IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
+@dataclass(frozen=True)
+class UnitKey:
+    """What the bench knows of a unit from the inventory and the bench's own wiring, never from the unit."""
+
+    name: str
+    oui: str
+    serial: str
+    ike_id: str
+    port: str  # its WAN link on the home bridge (in the internet namespace)
+
+
+def bridge_macs(netns: str) -> dict[str, str]:
+    """MAC -> bridge port name, from the home bridge's forwarding database (what the switch learned)."""
+
+    def dump(ipr: Any) -> dict[str, str]:
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+        return {
+            str(msg.get_attr("NDA_LLADDR")).lower(): names.get(msg["ifindex"], "")
+            for msg in ipr.fdb("dump")
+            if msg.get_attr("NDA_LLADDR")
+        }
+
+    return in_netns(netns, dump)
+
+
+class Attributor:
+    """Learns each unit's addresses as the events come (its DHCP lease by the bridge port its MAC is behind,
+    its inner addresses from its IKE SAs) and attributes every event; installed as `Timeline.attributor`."""
+
+    def __init__(self, units: list[UnitKey], macs: Callable[[], dict[str, str]]) -> None:
+        self.units = {u.name: u for u in units}
+        self._by_port = {u.port: u.name for u in units}
+        self._macs = macs
+        self._mac_owner: dict[str, str] = {}
+        self._addr_owner: dict[str, str] = {}
+        self._addrs: dict[str, set[str]] = {u.name: set() for u in units}
+        self._inner: dict[str, set[str]] = {u.name: set() for u in units}
+        self._lock = threading.Lock()
+
+    def addresses(self, unit: str) -> set[str]:
+        """Every address the unit had in this run (WAN and inner)."""
+        with self._lock:
+            return set(self._addrs[unit])
+
+    def inner_addresses(self, unit: str) -> set[str]:
+        """The unit's addresses inside its IPsec tunnels (what the inner capture is split by)."""
+        with self._lock:
+            return set(self._inner[unit])
+
+    def __call__(self, source: str, kind: str, data: dict[str, Any]) -> str | None:
+        with self._lock:
+            return self._owner(str(source), str(kind), data)
+
+    def _learn(self, unit: str | None, addr: Any, inner: bool = False) -> None:
+        if unit is None or not isinstance(addr, str) or not _IP.match(addr):
+            return
+        self._addr_owner[addr] = unit
+        self._addrs[unit].add(addr)
+        if inner:
+            self._inner[unit].add(addr)
+
+    def _by_addr(self, addr: Any) -> str | None:
+        if not isinstance(addr, str):
+            return None
+        host = urlsplit(addr).hostname if "://" in addr else addr  # a connection request's peer is its URL
+        return self._addr_owner.get(host or "")
+
+    def _owner(self, source: str, kind: str, data: dict[str, Any]) -> str | None:
+        named = data.get("unit")
+        if isinstance(named, str) and named in self.units:
+            return named
+        if source == "hems":
+            serial, oui = data.get("serial"), data.get("oui")
+            for u in self.units.values():
+                if serial == u.serial and oui in (None, "", u.oui):
+                    return u.name
+            # A unit that named itself wrongly is still known by where it speaks from.
+            return self._by_addr(data.get("peer"))
+        if source == "segw":
+            return self._segw(kind, data)
+        if source == "dhcp":
+            return self._dhcp(kind, str(data.get("detail", "")))
+        if source == "dns":
+            return self._by_addr(data.get("client"))
+        if source == "mme":
+            return self._by_addr(data.get("peer") or data.get("src"))
+        if source in ("ntp", "fileserver"):
+            return self._by_addr(data.get("peer"))
+        return None
+
+    def _segw(self, kind: str, data: dict[str, Any]) -> str | None:
+        remote = data.get("remote_id")
+        owner = next((u.name for u in self.units.values() if remote == u.ike_id), None)
+        if owner is None:
+            # A wrong identity still comes from the unit's own WAN address.
+            owner = self._by_addr(data.get("remote_host"))
+        if owner is None:
+            matching = [u.name for u in self.units.values() if ike_id_matches(u.ike_id, remote)]
+            owner = matching[0] if len(matching) == 1 else None
+        if kind in ("ike-up", "child-up"):
+            # Kept after the SA goes down: packets sent through it just before still arrive (the MME reports
+            # them late); an address the pool gives to another unit is that unit's from its SA's report on.
+            self._learn(owner, data.get("remote_host"))
+            for vip in data.get("remote_vips") or ():
+                self._learn(owner, vip, inner=True)
+        return owner
+
+    def _dhcp(self, kind: str, detail: str) -> str | None:
+        words = detail.split()
+        mac = next((w.lower() for w in words if _MAC.match(w)), None)
+        if mac is None:
+            return None
+        owner = self._mac_owner.get(mac)
+        if owner is None:
+            try:
+                port = self._macs().get(mac)
+            except Exception:  # noqa: BLE001  # unattributed (shown to every unit), never a lost event
+                port = None
+            owner = self._by_port.get(port or "")
+            if owner is not None:
+                self._mac_owner[mac] = owner
+        if kind in ("dhcpoffer", "dhcpack"):
+            self._learn(owner, next((w for w in words if _IP.match(w)), None))
+        return owner

@@ -1,0 +1,68 @@
+"""The evidence of a run with several units: a JUnit file per unit and the run's page of each unit's verdicts."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+
+def write_junit(path: Path, unit: str, results: list[dict[str, Any]]) -> None:
+    """One unit's JUnit XML (xunit2), so a nightly job sees each unit's testcases."""
+    count = {k: sum(1 for r in results if r["outcome"] == k) for k in ("failed", "error", "skipped")}
+    suite = ET.Element(
+        "testsuite",
+        name=f"henb-bench {unit}",
+        tests=str(len(results)),
+        failures=str(count["failed"]),
+        errors=str(count["error"]),
+        skipped=str(count["skipped"]),
+        time=f"{sum(r.get('seconds', 0) for r in results):.3f}",
+    )
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"{unit}.{r.get('clause') or '-'}",
+            name=r["test"],
+            time=str(r["seconds"]),
+        )
+        props = ET.SubElement(case, "properties")
+        for key, value in (
+            ("unit", unit),
+            ("clause", r.get("clause") or ""),
+            ("evidence", str(path.parent / r["test"])),
+        ):
+            ET.SubElement(props, "property", name=key, value=value)
+        tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(r["outcome"])
+        if tag:
+            ET.SubElement(
+                case, tag, message=r["message"][:2000], type=str(r.get("error_kind") or "")
+            ).text = r["message"]
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def write_index(run_dir: Path, run_id: str, units: Sequence[str], results: list[dict[str, Any]]) -> Path:
+    """report.html of a run with several units: each unit's verdicts per test, linking its own report."""
+    tests = list(dict.fromkeys(r["test"] for r in results))
+    verdict = {(r["unit"], r["test"]): r["outcome"] for r in results if r.get("unit")}
+    head = "".join(f"<th><a href='{escape(n)}/report.html'>{escape(n)}</a></th>" for n in units)
+    rows = "".join(
+        f"<tr><td>{escape(t)}</td>"
+        + "".join(f"<td class='{v}'>{v}</td>" for n in units for v in [verdict.get((n, t), "-")])
+        + "</tr>"
+        for t in tests
+    )
+    page = (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>henb-bench run {escape(run_id)}"
+        "</title><style>td.passed{color:green}td.failed{color:#b00}td.error{color:#b60}td,th{padding:2px 8px}"
+        f"</style></head><body><h1>henb-bench run {escape(run_id)}: {len(units)} units</h1>"
+        f"<table><tr><th>test</th>{head}</tr>{rows}</table></body></html>"
+    )
+    path = run_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
