@@ -50,14 +50,22 @@ FAST_BOUNDS = {"boot": 15, "step": 8, "address_change_inform": 8, "s1_init": 6, 
 
 
 def write_inventory(
-    path: Path, bounds: dict[str, float] | None = None, operator: dict[str, object] | None = None
+    path: Path,
+    bounds: dict[str, float] | None = None,
+    operator: dict[str, object] | None = None,
+    all_units: bool = False,
 ) -> Path:
-    """The default inventory with the test prefix (and, given, other bounds or operator settings)."""
+    """The default inventory with the test prefix (and, given, other bounds or operator settings). Only its
+    first unit unless `all_units`: a run drives every unit of its inventory, and most tests are about one."""
     data = yaml.safe_load((ROOT / "inventory.yaml").read_text())
     data["bench"]["prefix"] = PREFIX
     data["operator"].update(operator or {})
+    if not all_units:
+        first = next(iter(data["units"]))
+        data["units"] = {first: data["units"][first]}
     if bounds:
-        next(iter(data["units"].values()))["bounds"] = bounds
+        for unit in data["units"].values():
+            unit["bounds"] = bounds
     path.write_text(yaml.safe_dump(data))
     return path
 

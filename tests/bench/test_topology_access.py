@@ -31,7 +31,7 @@ CORE_ADDR, PUBLIC_ADDR = "10.180.0.10", "203.0.113.100"
 
 def inventory(tmp_path: Path, first: str, second: str) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(
-        write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS).read_text()
+        write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS, all_units=True).read_text()
     )
     data["units"]["henb-01"]["initial_hems_access"] = first
     data["units"]["henb-02"]["initial_hems_access"] = second
@@ -67,7 +67,7 @@ def _first(events: list[Event], what: str, **data: Any) -> Event:
 @pytest.mark.netns
 @needs_root()
 def test_a_private_and_a_public_unit_discover_on_one_topology(tmp_path: Path) -> None:
-    inv = load_inventory(write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS))
+    inv = load_inventory(write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS, all_units=True))
     assert {n: u.initial_hems_access for n, u in inv.units.items()} == {
         "henb-01": "private",
         "henb-02": "public",
@@ -164,7 +164,7 @@ def test_5_1_2_3_on_the_public_unit_beside_a_private_one(
 ) -> None:
     # The default inventory as it is: henb-01 private, henb-02 public, so the Initial HeMS listens on both sides
     # and the DNS is split; the public unit's plan passes, and fails where it misbehaves.
-    inv = write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS)
+    inv = write_inventory(tmp_path / "inventory.yaml", FAST_BOUNDS, all_units=True)
     args = ["--misbehave", knob, "--exitfirst"] if knob else []
     res = henb_bench(
         "--inventory", str(inv), "run", "--unit", "henb-02", "--clause", "5.1.2.3", *args,
