@@ -37,6 +37,8 @@ def test_download_and_upload(fs: FileServer, proto: str) -> None:
     path = fs.add_file(f"/cm/{proto}.xml", b"<config/>", user="unit", password="pw")
     got = asyncio.run(transfer.fetch(fs.url(proto, path), "unit", "pw", loopback, None))
     assert got == b"<config/>"
+    # the operator's upload folder, as 5.4.2 makes it
+    fs.local("unit", "/pm").mkdir(parents=True, exist_ok=True)
     asyncio.run(transfer.put(fs.url(proto, f"/pm/{proto}-up.xml"), "unit", "pw", b"<pm/>", loopback, None))
     stored = list(fs.local("unit", "/pm").glob(f"{proto}-up*.xml"))
     assert [p.read_bytes() for p in stored] == [b"<pm/>"]
