@@ -24,7 +24,7 @@ from bench.events import BenchKind, Source
 from bench.hems.auth import Authenticator
 from bench.hems.server import Hems
 from bench.hems.tls import server_context
-from bench.inventory import Inventory
+from bench.inventory import Inventory, is_ip
 from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path
 from bench.operator_pki import load_pki, load_unit_trust, operator_names
@@ -118,7 +118,7 @@ class Topology:
         if self.public_initial_hems:
             pairs.append((self.op.initial_hems, str(self.net.public_hems)))
         for fqdn, ip in pairs:
-            if not _is_ip(fqdn):
+            if not is_ip(fqdn):
                 recs[fqdn] = ip
         return recs
 
@@ -126,7 +126,7 @@ class Topology:
         """Name to address, as a unit that skips DNS would have cached it (the mock's knobs use this); the
         Initial HeMS's as a unit with that Initial HeMS access (default the operator's) knows it."""
         ips = {**self.public_records(), **self.private_records()}
-        if not _is_ip(self.op.initial_hems):
+        if not is_ip(self.op.initial_hems):
             public = (access or self.op.initial_hems_access) == "public"
             ips[self.op.initial_hems] = str(self.net.public_hems if public else self.net.initial_hems)
         return ips
@@ -139,7 +139,7 @@ class Topology:
         if self.private_initial_hems:
             pairs.insert(0, (self.op.initial_hems, self.net.initial_hems))
         for fqdn, ip in pairs:
-            if not _is_ip(fqdn):
+            if not is_ip(fqdn):
                 recs[fqdn] = str(ip)
         return recs
 
@@ -498,11 +498,3 @@ class Topology:
         self.timings["down"] = time.monotonic() - t0
         if errors:
             raise InfraError("teardown: " + "; ".join(errors))
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.IPv4Address(value)
-        return True
-    except ValueError:
-        return False

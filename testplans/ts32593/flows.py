@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -18,14 +17,6 @@ if TYPE_CHECKING:
     from bench.unit import BenchUnit
 
 Pred = Callable[[Event], bool]
-
-
-def is_ip(value: str) -> bool:
-    try:
-        ipaddress.IPv4Address(value)
-        return True
-    except ValueError:
-        return False
 
 
 # Sources that report late (dnsmasq's log pipe, charon's VICI events): their `t` is when the bench heard of
