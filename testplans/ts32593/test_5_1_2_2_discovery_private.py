@@ -9,6 +9,7 @@ import pytest
 from bench import clauses as cl
 from bench.events import Source
 from bench.hems.server import CwmpFault
+from bench.inventory import is_ip
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
@@ -17,7 +18,6 @@ from testplans.ts32593.flows import (
     dns_query,
     ike_up,
     inform,
-    is_ip,
     late_first,
     needs_access,
     segw_refusal,

@@ -10,6 +10,7 @@ import pytest
 from bench import clauses as cl
 from bench.cwmp import CwmpFault
 from bench.errors import DeviceError
+from bench.inventory import is_ip
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit, State
@@ -18,7 +19,6 @@ from testplans.ts32593.flows import (
     dns_query,
     ike_up,
     inform,
-    is_ip,
     late_first,
     needs_access,
     segw_refusal,
