@@ -34,8 +34,8 @@ class _Client:
         self.write(b"".join(self.manager.escape(data)) if self.manager is not None else data)
 
     def serve(self) -> None:
-        self.conn.settimeout(0.1)
         try:
+            self.conn.settimeout(0.1)  # inside: a client replaced or stopped at once is closed already
             while not self.closed.is_set():
                 try:
                     data = self.conn.recv(4096)
