@@ -114,19 +114,22 @@ class Procedures:
             old = self.unit.vip
             self.unit.set_inner(new, notify=True)
             self.log(f"ipsec: inner address changed {old} -> {new}")
-            if (
-                self.unit.s1.target is not None
-            ):  # the association was bound to the old address: S1 setup again
-                self.s1_setup(self.unit.s1, *self.unit.s1.target)
             if Knob.NO_INFORM_AFTER_ADDRESS_CHANGE in self.knobs or Knob.INFORM_BEFORE_CHANGE in self.knobs:
                 self.unit.model.changed.pop(self.unit.p["ipsec_address"], None)
-                continue
-            if self.unit.address_change is None:
-                self.unit.address_change = old
-            # Reported as the HeMS asked (TR-069 3.2.1): at once under Active notification, in the next Inform
-            # under Passive (set_internal recorded it), not at all under none.
-            if self.unit.model.params[self.unit.p["ipsec_address"]].notification == NOTIFY_ACTIVE:
-                self.unit.notify({"4 VALUE CHANGE": ""}, [self.unit.p["ipsec_address"]])
+            else:
+                if self.unit.address_change is None:
+                    self.unit.address_change = old
+                # Reported as the HeMS asked (TR-069 3.2.1): at once under Active notification, in the next Inform
+                # under Passive (set_internal recorded it), not at all under none. Before S1 is set up again: the
+                # report does not wait for the S1 stack.
+                if self.unit.model.params[self.unit.p["ipsec_address"]].notification == NOTIFY_ACTIVE:
+                    self.unit.notify({"4 VALUE CHANGE": ""}, [self.unit.p["ipsec_address"]])
+            # The association was bound to the old address: S1 setup again.
+            if self.unit.s1.target is not None:
+                try:
+                    self.s1_setup(self.unit.s1, *self.unit.s1.target)
+                except Exception as exc:  # noqa: BLE001  # a unit logs an S1 failure and goes on reporting
+                    self.log(f"s1: setup again after the address change failed: {type(exc).__name__}: {exc}")
 
     async def discover(self, events: list[tuple[str, str]]) -> None:
         """5.1.2.2 (Initial HeMS behind the Initial SeGW) or 5.1.2.3 (Initial HeMS on the internet)."""
