@@ -54,10 +54,11 @@ class UnitRequest:
 
 
 def health(unit: BenchUnit, error: BaseException | None) -> BaseException | None:
-    """The unit's health check after its part of a test (bench/plugin.py does the same for one unit): a bench
-    fault replaces a unit failure, a crash on the console a timeout."""
+    """The unit's health check after its part of a test (or, with one unit, after a test phase): a bench fault
+    replaces a unit failure (the unit is not blamed for a tripped supply), a crash on the console a timeout.
+    Returns the exception the test should end with."""
     if error is not None and not isinstance(error, DeviceError):
-        return error
+        return error  # already a bench fault, a skip or an interrupt
     try:
         unit.check()
     except (InfraError, DeviceError) as found:

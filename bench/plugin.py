@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from bench.errors import ConfigError, DeviceError, InfraError, from_driver
+from bench.errors import ConfigError, from_driver
 from bench.fleet import call_per_unit, outcome_kind
+from bench.fleet import health as unit_health
 from bench.inventory import load_inventory
 from bench.progress import Progress
 from bench.report.redact import Redactor
@@ -227,15 +228,7 @@ def _health(item: pytest.Item, error: BaseException | None) -> BaseException | N
         return error
     if run.several:  # each unit's thread checked its unit
         return error
-    if error is not None and not isinstance(error, DeviceError):
-        return error  # already a bench fault, a skip or an interrupt
-    try:
-        run.unit.check()
-    except (InfraError, DeviceError) as health:
-        if error is not None:
-            health.__context__ = error
-        return health
-    return error
+    return unit_health(run.unit, error)
 
 
 def _checked(item: pytest.Item, phase: str, after_success: bool) -> Generator[None, None, None]:

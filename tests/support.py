@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -101,3 +103,9 @@ class FakeDevice:
 
     def running(self) -> bool:
         return self._running
+
+
+def run_results(out: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """The one run folder under `out` (a `henb-bench run --out`) and the results its run.json records."""
+    run_dir = next(out.iterdir())
+    return run_dir, json.loads((run_dir / "run.json").read_text())["results"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import henb_bench, needs_root
+from tests.support import henb_bench, needs_root, run_results
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
@@ -21,8 +21,7 @@ def test_a_failure_is_followed_by_a_power_cycle_and_does_not_cascade(
         "--inventory", str(fast_inventory), "run", "--misbehave", "no_bootstrap", "--out", str(out)
     )
     assert res.returncode == 1, res.stdout[-3000:]
-    run_dir = next(out.iterdir())
-    results = json.loads((run_dir / "run.json").read_text())["results"]
+    run_dir, results = run_results(out)
     outcomes = {(r["clause"], r["outcome"]) for r in results}
     assert ("5.1.2.2", "failed") in outcomes
     others = [(r["test"], r["outcome"], r["message"]) for r in results if r["clause"] != "5.1.2.2"]

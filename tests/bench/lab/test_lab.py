@@ -24,7 +24,7 @@ from drivers.config import build_power
 from drivers.console import SerialConsole
 from drivers.retry import poll
 from drivers.wan import NicWanPort, find_nic
-from tests.support import PREFIX, ROOT, henb_bench, needs_root
+from tests.support import PREFIX, ROOT, henb_bench, needs_root, run_results
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
@@ -141,8 +141,7 @@ def test_whole_plan_through_the_simulated_lab(make_lab: Callable[..., Lab], tmp_
     out = tmp_path / "captures"
     res = henb_bench("--inventory", str(lab.inventory), "run", "--out", str(out), timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    run_dir = next(out.iterdir())
-    results = json.loads((run_dir / "run.json").read_text())["results"]
+    run_dir, results = run_results(out)
     assert {r["outcome"] for r in results} == {"passed", "skipped"}, results
     passed = {r["clause"] for r in results if r["outcome"] == "passed"}
     assert passed >= {"5.1.2.2", "5.1.3", "5.2.4", "5.4.2"}, results
