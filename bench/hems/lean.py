@@ -154,6 +154,10 @@ class LeanHttp(asyncio.Protocol):
             self._next()
         return self._task is not None  # keep the write side open for the answer being worked on
 
+    @property
+    def peer(self) -> str:
+        return self._peer
+
     def close(self) -> asyncio.Task[None] | None:
         """Close the connection (the HeMS stopping); returns the request task still running, cancelled."""
         if self._transport is not None:

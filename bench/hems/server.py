@@ -365,6 +365,29 @@ class Hems:
 
     # ---- test-facing API ----
 
+    def wait_closed(self, peer: str, timeout: float) -> bool:
+        """Wait until `peer` has no connection open to this HeMS (a unit closes its session's connection once
+        it has the HeMS's last answer); False if one is still open after `timeout`. A bench action that cuts
+        the unit's path (an address change) waits for this, so no answer still on its way is lost."""
+        loop = self._loop
+        if loop is None:
+            return True
+
+        async def open_from() -> bool:
+            server = self._runner.server if self._runner is not None else None
+            handed = [h.transport for h in server.connections] if server is not None else []
+            peers = [c.peer for c in self._lean_conns] + [
+                str((t.get_extra_info("peername") or ("?",))[0]) for t in handed if t is not None
+            ]
+            return peer in peers
+
+        deadline = time.monotonic() + timeout
+        while asyncio.run_coroutine_threadsafe(open_from(), loop).result(5):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def queue_rpc(self, unit: Unit, method: str, **args: Any) -> RpcCall:
         """Queue an RPC for `unit`: sent in its open session if there is one, else in its next.
 

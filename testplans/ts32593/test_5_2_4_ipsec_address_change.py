@@ -35,6 +35,11 @@ def test_inform_after_ipsec_address_change(
     if isinstance(attrs, CwmpFault):
         steps.fail("pre", f"SetParameterAttributesResponse to Active notification on {param}",
                    f"fault {attrs.fault_code} {attrs.fault_string}, per parameter {attrs.param_faults}")  # fmt: skip
+    # The tunnel is cut only once the unit has closed that session's connection: the HeMS's last answer still
+    # on its way would be lost with the old address, and the unit left waiting on it instead of reporting.
+    sent = [e for e in tl.events(evidence.mark) if inform("serving-hems")(e)]
+    if sent:
+        bench_run.topology.hems["serving-hems"].wait_closed(sent[-1].data["peer"], bounds.step)
     old, pool = segw.change_address(unit.ike_id)
     change = tl.first(lambda e: e.source == Source.SEGW and e.kind == SegwKind.ADDRESS_CHANGE, evidence.mark)
     assert change is not None

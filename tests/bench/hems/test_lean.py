@@ -214,3 +214,30 @@ def test_a_tls_connection_is_handed_to_aiohttp_mid_way(tmp_path: Path) -> None:
     finally:
         h.stop()
     assert [e.kind for e in timeline.find(lambda e: e.source == "hems")] == ["inform", "session-end"]
+
+
+def test_wait_closed_follows_the_peers_connections_on_both_paths(timeline: Timeline) -> None:
+    """5.2.4 cuts the tunnel only once the unit has closed its session's connection: the HeMS tells, for a
+    connection on the lean path and for one handed to aiohttp, until the peer closes it."""
+    hems, port = serve(timeline)
+    try:
+        assert hems.wait_closed("127.0.0.1", 0.2)  # nothing open yet
+        lean = socket.create_connection(("127.0.0.1", port))
+        lean.sendall(_post(INFORM))
+        assert lean.recv(65536).startswith(b"HTTP/1.1 200")
+        assert not hems.wait_closed("127.0.0.1", 0.3)
+        chunked = socket.create_connection(("127.0.0.1", port))
+        chunked.sendall(
+            b"POST /acs HTTP/1.1\r\nHost: hems\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + f"{len(INFORM):x}\r\n".encode()
+            + INFORM
+            + b"\r\n0\r\n\r\n"
+        )
+        assert chunked.recv(65536).startswith(b"HTTP/1.1 ")
+        lean.close()
+        assert not hems.wait_closed("127.0.0.1", 0.3)  # the handed-over one is still open
+        chunked.close()
+        assert hems.wait_closed("127.0.0.1", 5.0)
+        assert hems.wait_closed("127.0.0.1", 0.0)
+    finally:
+        hems.stop()
