@@ -10,7 +10,7 @@ from collections.abc import Callable
 from bench import sctp
 from bench.knobs import Knob
 
-PPID = 18  # S1AP over SCTP (TS 36.412); bench.s1ap (pycrate) loads only when S1 starts
+PPID = 18  # S1AP over SCTP (TS 36.412)
 
 
 class S1Client:
@@ -37,7 +37,7 @@ class S1Client:
 
     def setup(self, address: str, port: int, enb_id: int, plmn: str, tac: int, name: str) -> None:
         """Open the association and send S1 Setup Request over it (once up); returns at once."""
-        from bench import s1ap
+        from bench.mock import s1ap_codec as s1ap
 
         self.close()
         self.target = (address, port)
@@ -57,7 +57,7 @@ class S1Client:
 
     def update(self, plmn: str, tac: int) -> None:
         """After a configuration change: eNB Configuration Update when S1 carries something new."""
-        from bench import s1ap
+        from bench.mock import s1ap_codec as s1ap
 
         plmn, tac = self.carried(plmn, tac)
         with self.lock:
@@ -85,7 +85,7 @@ class S1Client:
         self._received(ppid, payload)
 
     def _received(self, ppid: int, payload: bytes) -> None:
-        from bench import s1ap
+        from bench.mock import s1ap_codec as s1ap
 
         try:
             msg = s1ap.decode(payload)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import s1ap
+from bench.mock import s1ap_codec
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "s1ap_recorded.json").read_text())["messages"]
 
@@ -68,3 +69,80 @@ def test_wrong_plmn_and_garbage_are_refused() -> None:
         s1ap.plmn_bytes("0010")
     with pytest.raises(ValueError, match="not an S1AP PDU"):
         s1ap.decode(b"\xff\xff\xff")
+
+
+# The mock's own codec (bench/mock/s1ap_codec.py, no pycrate in the mock process) against pycrate's.
+SETUPS = [
+    (0x101, "00101", 1, "mock-MOCK0001", "v128"),
+    (0, "310410", 0, "", "v32"),
+    ((1 << 28) - 1, "26201", 65535, "x" * 150, "v256"),
+    (0x1234567, "00101", 16142, "a b(c)-'+,./:=?", "v64"),
+]
+
+
+@pytest.mark.parametrize(("enb_id", "plmn", "tac", "name", "drx"), SETUPS)
+def test_mock_codec_encodes_s1_setup_request_as_pycrate(
+    enb_id: int, plmn: str, tac: int, name: str, drx: str
+) -> None:
+    mine = s1ap_codec.s1_setup_request(enb_id, plmn, tac, name, drx)
+    assert mine == s1ap.s1_setup_request(enb_id, plmn, tac, name, drx)
+    got = s1ap.decode(mine)
+    assert (got["enb_id"], got["plmn"], got["tacs"], got.get("enb_name", ""), got["paging_drx"]) == (
+        enb_id, plmn, [tac], name, drx,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("plmn", "tac"), [("00101", 1), ("310410", 65535), ("26201", 0)])
+def test_mock_codec_encodes_enb_configuration_update_as_pycrate(plmn: str, tac: int) -> None:
+    assert s1ap_codec.enb_configuration_update(plmn, tac) == s1ap.enb_configuration_update(plmn, tac)
+    assert s1ap.decode(s1ap_codec.enb_configuration_update(plmn, tac))["tacs"] == [tac]
+
+
+def all_causes() -> list[str]:
+    from pycrate_asn1dir import S1AP
+
+    groups = S1AP.S1AP_IEs.Cause._cont
+    return [f"{g}:{v}" for g in groups for v in [*groups[g]._root, *(groups[g]._ext or [])]]
+
+
+def test_mock_codec_knows_every_cause_pycrate_knows() -> None:
+    from pycrate_asn1dir import S1AP
+
+    groups = S1AP.S1AP_IEs.Cause._cont
+    assert list(s1ap_codec.CAUSES) == list(groups)
+    for g, (root, ext) in s1ap_codec.CAUSES.items():
+        assert (list(root), list(ext)) == (list(groups[g]._root), list(groups[g]._ext or [])), g
+
+
+@pytest.mark.parametrize("cause", all_causes())
+def test_mock_codec_reads_every_s1_setup_failure(cause: str) -> None:
+    wait = s1ap.TIME_TO_WAIT[len(cause) % len(s1ap.TIME_TO_WAIT)]
+    assert s1ap_codec.decode(s1ap.s1_setup_failure(cause, wait)) == {
+        "message": "S1SetupFailure",
+        "pdu": "unsuccessfulOutcome",
+        "procedure": 17,
+        "cause": cause,
+        "time_to_wait": wait,
+    }
+
+
+def test_mock_codec_reads_the_answers_by_name() -> None:
+    for message in ("S1SetupResponse", "ENBConfigurationUpdateAcknowledge"):
+        want = s1ap.decode(recorded(message))
+        assert s1ap_codec.decode(recorded(message)) == {k: want[k] for k in ("message", "pdu", "procedure")}
+    assert s1ap_codec.decode(s1ap.s1_setup_failure("misc:unspecified")).get("time_to_wait") is None
+    assert s1ap_codec.decode(recorded("S1SetupRequest"))["message"] == "S1SetupRequest"
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\xff\xff\xff", b"\x00\x11\x00\x7f\x00", b"\x60\x11\x00\x00"])
+def test_mock_codec_refuses_what_is_not_s1ap(garbage: bytes) -> None:
+    with pytest.raises(ValueError, match="not an S1AP PDU"):
+        s1ap_codec.decode(garbage)
+
+
+def test_mock_codec_refuses_what_s1ap_cannot_carry() -> None:
+    for bad in [(1 << 28, "00101", 1), (1, "00101", 1 << 16), (1, "0010", 1)]:
+        with pytest.raises(ValueError):
+            s1ap_codec.s1_setup_request(*bad)
+    with pytest.raises(ValueError, match="1 to 150"):
+        s1ap_codec.s1_setup_request(1, "00101", 1, "x" * 151)
