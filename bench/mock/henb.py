@@ -23,7 +23,7 @@ from bench.errors import ConfigError
 from bench.knobs import Knob
 from bench.mock import cr_server
 from bench.mock.alarms import Alarms
-from bench.mock.config import MockConfig, load
+from bench.mock.config import MockConfig, load, own_paths
 from bench.mock.cr_server import CR_PORT
 from bench.mock.datamodel import DataModel, factory
 from bench.mock.flash import Flash
@@ -35,7 +35,6 @@ from bench.mock.rpc import Rpc
 from bench.mock.s1 import S1Client
 from bench.mock.session import CwmpClient
 from bench.mock.transfer_jobs import Transfers
-from bench.profiles import mock_profile
 
 
 class MockHeNB:
@@ -48,7 +47,7 @@ class MockHeNB:
         self.dialect: str = cfg.console_dialect
         self.ns = cfg.cwmp_ns
         # Where this unit keeps what the HeMSs set (its firmware's own data model, not the inventory's profile).
-        self.p = mock_profile(cfg.data_model).paths.model_dump()
+        self.p = own_paths(cfg.data_model)
         self.workdir = Path(cfg.workdir)
         self.state = "booting"
         self.vip: str | None = None

@@ -10,7 +10,7 @@ import pytest
 
 from bench.errors import ConfigError
 from bench.knobs import Knob
-from bench.mock.config import MockConfig, load
+from bench.mock.config import MockConfig, load, own_paths
 
 GOOD = {
     "name": "u",
@@ -51,4 +51,27 @@ def test_missing_field_is_named(tmp_path: Path) -> None:
     path = tmp_path / "mock.json"
     path.write_text(json.dumps({k: v for k, v in GOOD.items() if k != "cwmp_ns"}))
     with pytest.raises(ConfigError, match="cwmp_ns: Field required"):
+        load(path)
+
+
+@pytest.mark.parametrize("kind", ["device2", "igd"])
+def test_own_paths_are_the_shipped_profile(kind: str) -> None:
+    from bench.profiles import mock_profile
+
+    assert own_paths(kind) == mock_profile(kind).paths.model_dump()
+
+
+def test_dump_leaves_out_what_is_excluded_and_reads_back() -> None:
+    cfg = MockConfig.model_validate({**GOOD, "factory_cr": {"username": "u", "password": "p"}})
+    dumped = cfg.model_dump(mode="json", exclude={"workdir"})
+    assert "workdir" not in dumped and dumped["knobs"] == ["no_bootstrap"]
+    assert dumped["factory_cr"] == {"username": "u", "password": "p"}
+    assert MockConfig.model_validate_json(cfg.model_dump_json()) == cfg
+
+
+def test_wrong_types_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "mock.json"
+    identity = {**GOOD["identity"], "x": 1}  # type: ignore[dict-item]
+    path.write_text(json.dumps({**GOOD, "protected": "10.0.0.0/8", "identity": identity}))
+    with pytest.raises(ConfigError, match=r"identity\.x: Extra.*protected: Input should be a valid list"):
         load(path)
