@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import cwmp  # noqa: E402
 from bench.cwmp import DeviceKey  # noqa: E402
 from bench.hems import Hems  # noqa: E402
-from bench.hems.auth import Authenticator, parse_auth_params  # noqa: E402
+from bench.httpauth import Authenticator, parse_auth_params  # noqa: E402
 from bench.timeline import Timeline  # noqa: E402
 from benchmarks.fuzz_tally import Tally, rss_mib  # noqa: E402
 from tests import hostile  # noqa: E402

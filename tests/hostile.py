@@ -229,7 +229,7 @@ def digest_header(
 ) -> str:
     """A Digest Authorization header: a correct one (`valid`, or by chance), or one with a field mutated or
     missing."""
-    from bench.hems.auth import digest_response
+    from bench.httpauth import digest_response
 
     fields = {
         "username": user,

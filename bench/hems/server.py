@@ -34,9 +34,9 @@ from bench import cwmp
 from bench.cwmp import CwmpFault, CwmpParseError, DeviceKey, Envelope, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError, InfraError
 from bench.events import HemsKind, Source
-from bench.hems.auth import Authenticator
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, CrPolicy, connection_request
 from bench.hems.lean import LeanHttp, LeanRequest
+from bench.httpauth import Authenticator
 from bench.timeline import Bound, Event, Timeline, bound_note
 
 __all__ = [

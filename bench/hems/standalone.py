@@ -18,9 +18,9 @@ import yaml
 
 from bench import cwmp, events
 from bench.errors import ConfigError, DeviceError
-from bench.hems.auth import Authenticator
 from bench.hems.server import DeviceKey, Hems
 from bench.hems.tls import server_context
+from bench.httpauth import Authenticator
 from bench.timeline import Event, Timeline
 
 

@@ -21,9 +21,9 @@ from pyroute2 import IPRoute, netns
 
 from bench.errors import ConfigError, InfraError
 from bench.events import BenchKind, Source
-from bench.hems.auth import Authenticator
 from bench.hems.server import Hems
 from bench.hems.tls import server_context
+from bench.httpauth import Authenticator
 from bench.inventory import Inventory, is_ip
 from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from bench.errors import InfraError
 from bench.events import FileserverKind, Source
-from bench.hems.auth import basic_credentials
 from bench.hems.tls import server_context
+from bench.httpauth import basic_credentials
 from bench.pki import CertFiles
 from bench.timeline import Timeline
 

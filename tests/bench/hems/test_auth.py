@@ -1,4 +1,4 @@
-"""Tests for bench/hems/auth.py in the HeMS: Basic and Digest with real HTTP clients, success and failure."""
+"""Tests for bench/httpauth.py in the HeMS: Basic and Digest with real HTTP clients, success and failure."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from bench import cwmp
 from bench.hems import Hems
-from bench.hems.auth import Authenticator, digest_response, parse_auth_params
+from bench.httpauth import Authenticator, digest_response, parse_auth_params
 from bench.timeline import Timeline
 from tests.bench.hems.cpe import NS1, SERIAL, Cpe, serve
 

@@ -1,11 +1,11 @@
 """Authorization header parsing as real units write it: Digest parameters through the stdlib's list and
-key=value parsing, Basic credentials (RFC 7617) by bench.hems.auth.basic_credentials."""
+key=value parsing, Basic credentials (RFC 7617) by bench.httpauth.basic_credentials."""
 
 from __future__ import annotations
 
 import base64
 
-from bench.hems.auth import Authenticator, parse_auth_params
+from bench.httpauth import Authenticator, parse_auth_params
 
 
 def test_digest_parameters_quoted_bare_spaced_escaped_and_stray() -> None:

@@ -13,8 +13,8 @@ import pytest
 from bench import cwmp
 from bench.errors import DeviceError
 from bench.hems import Hems
-from bench.hems.auth import parse_auth_params
 from bench.hems.connreq import CrPolicy
+from bench.httpauth import parse_auth_params
 from bench.timeline import Bound, Timeline
 from tests.bench.hems.cpe import NS1, SERIAL, Cpe
 

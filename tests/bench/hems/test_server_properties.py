@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bench import cwmp
 from bench.hems import Hems
-from bench.hems.auth import Authenticator, digest_response, parse_auth_params
+from bench.httpauth import Authenticator, digest_response, parse_auth_params
 from bench.timeline import Timeline
 from tests import hostile
 from tests.bench.hems.cpe import NS1, Cpe, serve

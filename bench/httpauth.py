@@ -1,4 +1,5 @@
-"""HTTP Basic (RFC 7617) and Digest (RFC 7616, MD5, qop=auth) authentication of units at the HeMS.
+"""HTTP Basic (RFC 7617) and Digest (RFC 7616, MD5, qop=auth) authentication: of units at the HeMS, of the HeMS
+at a unit's connection-request server (the mock's), and the mock's own Digest answers (stdlib only).
 
 The HeMS challenges; each unit has its own user name and password (from the inventory).
 """
@@ -13,7 +14,6 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Literal
-from urllib.request import parse_http_list, parse_keqv_list
 
 Scheme = Literal["basic", "digest"]
 
@@ -45,6 +45,8 @@ def parse_auth_params(text: str) -> dict[str, str]:
     """The key=value pairs of an Authorization or WWW-Authenticate header after the scheme word (the stdlib's
     list and key=value parsing); keys in lower case, spaces around `=` allowed, a word without `=` skipped."""
     pairs = []
+    from urllib.request import parse_http_list, parse_keqv_list  # 3 MiB: loaded only once a header is read
+
     for item in parse_http_list(text):
         key, eq, value = item.partition("=")
         if eq:
