@@ -1,6 +1,6 @@
 """The mock unit's CWMP session engine (TR-069 3.7): the Inform (events, forced and extra parameters, the
-DeviceId), HTTP(S) with the HeMS's authentication, the CPE's own requests, the RPC loop to the empty POST, and
-retries with backoff like a careful unit."""
+DeviceId), HTTP(S) with the HeMS's authentication (bench/mock/http.py: one kept-alive connection, its cookies),
+the CPE's own requests, the RPC loop to the empty POST, and retries with backoff like a careful unit."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import aiohttp
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bench import cwmp
 from bench.knobs import Knob
 from bench.mock.config import MockConfig
 from bench.mock.datamodel import DataModel
+from bench.mock.http import Client, HttpError
 from bench.mock.rpc import Rpc
 
 RETRIES = 6
@@ -52,7 +52,7 @@ class CwmpClient:
                 names.append(n)
         return [(n, self.unit.model.params[n].value, self.unit.model.params[n].type) for n in names]
 
-    def hems_auth(self) -> dict[str, Any]:
+    def hems_auth(self) -> dict[str, tuple[str, str]]:
         """How this unit answers the HeMS's challenge: ManagementServer.Username/Password, Basic or Digest."""
         user, password = (
             self.unit.model.get(self.unit.ms + "Username"),
@@ -62,9 +62,7 @@ class CwmpClient:
             password += "-wrong"
         if not user or self.unit.cfg.hems_auth == "none":
             return {}
-        if self.unit.cfg.hems_auth == "basic":
-            return {"headers": {"Authorization": aiohttp.encode_basic_auth(user, password)}}
-        return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
+        return {self.unit.cfg.hems_auth: (user, password)}  # basic: sent ahead; digest: answered
 
     def device_id_for(self, phase: str) -> cwmp.DeviceId:
         """The DeviceId sent in an Inform of `phase` (discovery, registration, address-change, ...)."""
@@ -89,7 +87,7 @@ class CwmpClient:
         `requests` are the CPE requests (TransferComplete) whose events this Inform carries."""
         ev = [(e, "") if isinstance(e, str) else e for e in events]
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type((aiohttp.ClientError, OSError, TimeoutError, cwmp.CwmpParseError)),
+            retry=retry_if_exception_type((HttpError, OSError, TimeoutError, cwmp.CwmpParseError)),
             stop=stop_after_attempt(RETRIES),
             wait=wait_exponential(multiplier=RETRY_WAIT),  # RETRY_WAIT * 2**retries
             before_sleep=lambda s: self.unit.log(
@@ -107,11 +105,13 @@ class CwmpClient:
         except RetryError:
             raise RuntimeError(f"no TR-069 session after {RETRIES} attempts") from None
 
-    def tls_for(self, url: str) -> ssl.SSLContext | bool:
+    def tls_for(self, url: str) -> ssl.SSLContext | None:
         if urlsplit(url).scheme != "https":
-            return False
-        if Knob.ACCEPT_ANY_CERT in self.unit.knobs:
-            return False  # no verification at all
+            return None
+        if Knob.ACCEPT_ANY_CERT in self.unit.knobs:  # no verification at all
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+            return ctx
         ctx = ssl.create_default_context(cafile=self.unit.cfg.ca)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         return ctx
@@ -142,45 +142,30 @@ class CwmpClient:
     async def exchange(self, url: str, server_ip: str, body: bytes, requests: list[dict[str, Any]]) -> None:
         """One HTTP session: the Inform `body`, the CPE's `requests`, then RPCs until the HeMS ends it."""
         parts = urlsplit(url)
-        default_port = 443 if parts.scheme == "https" else 80
-        target = f"{parts.scheme}://{server_ip}:{parts.port or default_port}{parts.path or '/'}"
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        path = parts.path or "/"
         headers = {"Host": parts.netloc, "SOAPAction": ""}
-        tls = self.tls_for(url)
-        extra_kw: dict[str, Any] = {"ssl": tls}
-        if parts.scheme == "https":
-            extra_kw["server_hostname"] = parts.hostname
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(
-            cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30), **self.hems_auth()
+        xml = {**headers, "Content-Type": "text/xml"}
+        async with Client(
+            server_ip, port, self.tls_for(url), parts.hostname, 30.0, **self.hems_auth()
         ) as http:
-            async with http.post(
-                target, data=body, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
-            ) as r:
-                reply = await r.read()
-                if r.status != 200:
-                    raise RuntimeError(f"Inform refused: HTTP {r.status}")
-                cwmp.parse_envelope(reply)
+            r = await http.request("POST", path, body, xml)
+            if r.status != 200:
+                raise RuntimeError(f"Inform refused: HTTP {r.status}")
+            cwmp.parse_envelope(r.body)
             for req in [r for r in requests if r in self.unit.requests]:
-                out = self.cpe_request(req)
-                async with http.post(
-                    target, data=out, headers={**headers, "Content-Type": "text/xml"}, **extra_kw
-                ) as r:
-                    await r.read()
-                    if r.status != 200:
-                        raise RuntimeError(f"{req['method']} refused: HTTP {r.status}")
+                r = await http.request("POST", path, self.cpe_request(req), xml)
+                if r.status != 200:
+                    raise RuntimeError(f"{req['method']} refused: HTTP {r.status}")
                 self.unit.requests.remove(req)
                 self.unit.log(f"cwmp: {req['method']} sent (fault {req.get('fault_code', 0)})")
             out = b""
             while True:
-                post_headers = dict(headers)
-                if out:
-                    post_headers["Content-Type"] = "text/xml"
-                async with http.post(target, data=out, headers=post_headers, **extra_kw) as r:
-                    reply = await r.read()
-                    if r.status == 204 or not reply.strip():
-                        self.unit.log("cwmp: session ended")
-                        return
-                env = cwmp.parse_envelope(reply)
+                r = await http.request("POST", path, out, xml if out else headers)
+                if r.status == 204 or not r.body.strip():
+                    self.unit.log("cwmp: session ended")
+                    return
+                env = cwmp.parse_envelope(r.body)
                 out = await self.unit.rpc.answer(env)
 
     def cpe_request(self, req: dict[str, Any]) -> bytes:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import aiohttp
+from bench.mock.http import Client, HttpError, basic_auth
 
 # TR-069 (Amendment 4 onward, the codes bench.cwmp knows) TransferComplete faults the mock reports.
 TRANSFER_FAILURE = 9010
@@ -89,9 +89,9 @@ async def _transfer(
         return await _sftp(ip, port, path, user, password, upload)
     except TransferError:
         raise
-    except (aiohttp.ClientConnectorError, ConnectionRefusedError, TimeoutError, OSError) as exc:
+    except (TimeoutError, OSError) as exc:
         raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
-    except aiohttp.ClientError as exc:
+    except HttpError as exc:
         if upload is not None:
             raise TransferError(UPLOAD_FAILURE, f"upload broke off: {exc}") from None
         raise TransferError(INCOMPLETE, f"transfer broke off: {exc}") from None
@@ -104,29 +104,19 @@ async def _http(
     headers = {"Host": urlsplit(url).netloc}
     if upload is not None:
         headers["Content-Type"] = "application/xml"
-    if user:  # preemptive Basic, as the `auth` parameter did (deprecated for aiohttp 4)
-        headers["Authorization"] = aiohttp.encode_basic_auth(user, password)
-    async with (
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http,
-        http.request(
-            "GET" if upload is None else "PUT",
-            f"{scheme}://{ip}:{port}{urlsplit(url).path or '/'}",
-            data=upload,
-            headers=headers,
-            ssl=_tls(ca) if scheme == "https" else False,
-            server_hostname=(urlsplit(url).hostname or "") if scheme == "https" else None,
-        ) as r,
-    ):
-        if upload is not None:
-            if r.status not in (200, 201, 204):
-                raise _http_fault(r.status, upload=True)
-            return b""
-        if r.status != 200:
-            raise _http_fault(r.status, upload=False)
-        data = await r.read()
-        if r.content_length is not None and len(data) != r.content_length:
-            raise TransferError(INCOMPLETE, f"got {len(data)} of {r.content_length} bytes")
-        return data
+    if user:  # preemptive Basic
+        headers["Authorization"] = basic_auth(user, password)
+    tls, name = (_tls(ca), urlsplit(url).hostname or "") if scheme == "https" else (None, None)
+    async with Client(ip, port, tls, name, TIMEOUT) as http:
+        method = "GET" if upload is None else "PUT"
+        r = await http.request(method, urlsplit(url).path or "/", upload or b"", headers)
+    if upload is not None:
+        if r.status not in (200, 201, 204):
+            raise _http_fault(r.status, upload=True)
+        return b""
+    if r.status != 200:
+        raise _http_fault(r.status, upload=False)
+    return r.body
 
 
 def _ftp_login(ip: str, port: int, user: str, password: str) -> ftplib.FTP:
