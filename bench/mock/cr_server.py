@@ -26,6 +26,7 @@ async def serve(
     knobs: set[str],
     log: Callable[[str], None],
     notify: Callable[[dict[str, str]], None],
+    port: int = CR_PORT,
 ) -> asyncio.Server:
     """Listen on CR_PORT; `model` gives the unit's current data model (a factory reset replaces it), `ms` is its
     ManagementServer object path, `notify` queues the session's events."""
@@ -85,4 +86,4 @@ async def serve(
                     break
         writer.close()
 
-    return await asyncio.start_server(handle, "0.0.0.0", CR_PORT)
+    return await asyncio.start_server(handle, "0.0.0.0", port)

@@ -48,3 +48,31 @@ def test_mock_files_small_enough() -> None:
         if lines > MAX_LINES:
             too_long.append(f"{p.name}: {lines} lines (at most {MAX_LINES})")
     assert not too_long, too_long
+
+
+# What the mock process must not load (issue 14: at most 50 MiB RSS per mock unit with its charon): each of these
+# cost it megabytes (pydantic 18, pycrate 12, aiohttp 11, scapy 32, pyroute2 5, urllib.request 3).
+HEAVY = (
+    "pydantic",
+    "pycrate_asn1dir",
+    "aiohttp",
+    "scapy",
+    "pyroute2",
+    "urllib.request",
+    "bench.hems",
+    "yaml",
+)
+
+
+def test_the_mock_process_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    # The modules the process loads at start, and those it loads later for S1, HTTP, DNS and its console.
+    code = (
+        "import sys, bench.mock.henb, bench.mock.s1ap_codec, bench.mock.http, bench.mock.bench_cli, "
+        "bench.mock.vendor_cli; print(' '.join(m for m in sys.argv[1:] if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *HEAVY], capture_output=True, text=True, check=True,
+                         cwd=MOCK.parents[1])  # fmt: skip
+    assert out.stdout.split() == [], f"the mock process imports {out.stdout.split()}"
