@@ -8,14 +8,10 @@ import socket
 import subprocess
 from collections.abc import Callable
 
-import dns.asyncquery
-import dns.exception
-import dns.message
-import dns.rdatatype
-
 from bench.knobs import Knob
 from bench.mock import dhcp
 from bench.mock.config import MockConfig
+from bench.mock.dnsquery import resolve_a
 
 NTP_WAIT = 1.0  # s: how long boot waits for the NTP answer
 
@@ -56,14 +52,12 @@ class Network:
             pass
         for _ in range(5):
             try:
-                resp = await dns.asyncquery.udp(dns.message.make_query(name, "A"), server, timeout=2)
-            except dns.exception.Timeout:
+                address = await resolve_a(name, server)
+            except TimeoutError:
                 continue
-            for rrset in resp.answer:
-                for rr in rrset:
-                    if rr.rdtype == dns.rdatatype.A:
-                        self.log(f"dns: {name} -> {rr.address} (asked {server})")
-                        return str(rr.address)
+            if address is not None:
+                self.log(f"dns: {name} -> {address} (asked {server})")
+                return address
             self.log(f"dns: {name} not found at {server}")
             raise LookupError(name)
         raise LookupError(name)

@@ -51,7 +51,7 @@ def test_mock_files_small_enough() -> None:
 
 
 # What the mock process must not load (issue 14: at most 50 MiB RSS per mock unit with its charon): each of these
-# cost it megabytes (pydantic 18, pycrate 12, aiohttp 11, scapy 32, pyroute2 5, urllib.request 3).
+# cost it megabytes (pydantic 18, pycrate 12, aiohttp 11, scapy 32, pyroute2 5, dnspython 4, urllib.request 3).
 HEAVY = (
     "pydantic",
     "pycrate_asn1dir",
