@@ -1,10 +1,12 @@
-"""Several mock units on one bench: units reaching the registered state (S1 INIT seen by the MME stand-in) per
-second, and memory per unit once registered: RSS of the mock process and of its charon (from /proc/PID/status),
-and their PSS (/proc/PID/smaps_rollup: shared pages split between the processes sharing them, which is what
-many units really cost the host).
+"""Several mock units started at once on one bench: the wall time until all are registered (S1 setup done: the
+MME stand-in answered each unit's S1 Setup Request) and units registered per second, and memory per unit once
+registered: RSS of the mock process and of its charon (/proc/PID/status), and their PSS (/proc/PID/smaps_rollup:
+shared pages split between the processes sharing them, what one more unit really costs the host). The target
+(issue 14) is RSS: at most 50 MiB per unit, the mock and its charon together.
 
-    sudo .venv/bin/python benchmarks/bench_mock_scale.py [--inventory F] [--units 1 10 50]
-    sudo .venv/bin/python benchmarks/bench_mock_scale.py --units 100      # about 5 GiB and a few minutes
+    sudo .venv/bin/python benchmarks/bench_mock_scale.py [--inventory F] [--units 1 10 50 100] [--detail]
+
+--detail prints, for the first unit, the mappings that hold most of each process's RSS.
 """
 
 from __future__ import annotations
@@ -55,13 +57,31 @@ def comm(pid: int) -> str:
 
 
 def registered_units(tl: Timeline, since: int) -> int:
-    """Units whose SCTP INIT the MME stand-in saw (a unit may send INIT more than once)."""
-    return len(
-        {e.data.get("src") for e in tl.find(lambda e: e.source == "mme" and e.kind == "sctp-init", since)}
+    """Units the MME stand-in answered S1 Setup Response (a unit's inner address is its peer)."""
+    done = tl.find(
+        lambda e: e.source == "mme" and e.kind == "s1ap" and e.data.get("message") == "S1SetupResponse", since
     )
+    return len({e.data.get("peer") for e in done})
 
 
-def run(inv_path: Path, n: int) -> dict[str, float]:
+def top_mappings(pid: int, n: int = 8) -> list[tuple[float, str]]:
+    """The `n` mappings of `pid` holding most RSS (MiB, name; anonymous memory summed as [anon])."""
+    sizes: dict[str, int] = {}
+    name = "?"
+    try:
+        for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+            first = line.split(maxsplit=5)
+            if len(first) >= 5 and "-" in first[0] and not first[0].endswith(":"):
+                name = first[5].strip() if len(first) > 5 else "[anon]"
+                name = Path(name).name if name.startswith("/") else name
+            elif line.startswith("Rss:"):
+                sizes[name] = sizes.get(name, 0) + int(line.split()[1])
+    except OSError:
+        return []
+    return sorted(((kb / 1024, m) for m, kb in sizes.items()), reverse=True)[:n]
+
+
+def run(inv_path: Path, n: int, detail: bool = False) -> dict[str, float]:
     inv = load_inventory(inv_path)
     tl = Timeline()
     work = Path(tempfile.mkdtemp(prefix="hb-scale-"))
@@ -116,28 +136,44 @@ def run(inv_path: Path, n: int) -> dict[str, float]:
         t0 = time.monotonic()
         for dev in devices:
             dev.start()
+        first = 0.0
         deadline = t0 + 60 + 5 * n
         while time.monotonic() < deadline:
-            if registered_units(tl, mark) >= n:
+            done = registered_units(tl, mark)
+            if done and not first:
+                first = time.monotonic() - t0
+            if done >= n:
                 break
             time.sleep(0.05)
         elapsed = time.monotonic() - t0
         registered = registered_units(tl, mark)
-        mem: dict[str, list[float]] = {k: [] for k in ("mock", "charon", "rss", "pss")}
-        for dev in devices:
+        time.sleep(1.0)  # what the units do right after S1 setup (their session ends) is counted too
+        mem: dict[str, list[float]] = {
+            k: [] for k in ("mock", "charon", "rss", "mock_pss", "charon_pss", "pss")
+        }
+        for i, dev in enumerate(devices):
             inode = netns_inode(dev.netns)
             pids = [p for p in (pids_in_netns(inode) if inode else []) if comm(p) in MEASURED]
             rss = {p: kib(f"/proc/{p}/status", "VmRSS") / 1024 for p in pids}
-            mem["mock"].append(sum(v for p, v in rss.items() if comm(p) != "charon"))
-            mem["charon"].append(sum(v for p, v in rss.items() if comm(p) == "charon"))
-            mem["rss"].append(sum(rss.values()))
-            mem["pss"].append(sum(kib(f"/proc/{p}/smaps_rollup", "Pss") for p in pids) / 1024)
+            pss = {p: kib(f"/proc/{p}/smaps_rollup", "Pss") / 1024 for p in pids}
+            for key, table in (("", rss), ("_pss", pss)):
+                mock = sum(v for p, v in table.items() if comm(p) != "charon")
+                charon = sum(v for p, v in table.items() if comm(p) == "charon")
+                mem["mock" + key].append(mock)
+                mem["charon" + key].append(charon)
+                mem["rss" if not key else "pss"].append(mock + charon)
+            if detail and i == 0:
+                for p in pids:
+                    print(f"  unit 0 {comm(p)} (pid {p}): most RSS in", flush=True)
+                    for mib, name in top_mappings(p):
+                        print(f"    {mib:6.1f} MiB  {name}")
         for dev in devices:
             dev.close()
     shutil.rmtree(work, ignore_errors=True)
     return {
         "units": n,
         "registered": registered,
+        "first": first,
         "seconds": elapsed,
         "per_second": registered / elapsed if elapsed else 0.0,
         **{f"{k}_median": statistics.median(v) if v else 0.0 for k, v in mem.items()},
@@ -148,20 +184,26 @@ def run(inv_path: Path, n: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--inventory", type=Path, default=Path("inventory.yaml"))
-    ap.add_argument("--units", type=int, nargs="+", default=[1, 10, 50])
+    ap.add_argument("--units", type=int, nargs="+", default=[1, 10, 50, 100])
+    ap.add_argument(
+        "--detail", action="store_true", help="the largest mappings of the first unit's processes"
+    )
     args = ap.parse_args()
     print(f"load average before: {loadavg()} ({len(os.sched_getaffinity(0))} CPUs)")
-    print("MiB per unit, medians over the units: RSS of the mock process, of its charon, both; PSS of both")
     print(
-        f"{'units':>5} {'registered':>10} {'seconds':>8} {'units/s':>8} {'mock RSS':>9} {'charon RSS':>10} "
-        f"{'RSS (max)':>15} {'PSS':>6}"
+        "MiB per unit once registered, medians over the units: RSS and PSS of the mock process, of its charon, both"
+    )
+    print(
+        f"{'units':>5} {'registered':>10} {'first s':>8} {'all s':>7} {'units/s':>8} {'mock RSS':>9} "
+        f"{'charon RSS':>10} {'RSS (max)':>15} {'mock PSS':>9} {'charon PSS':>10} {'PSS':>6} {'load':>5}"
     )
     for n in args.units:
-        r = run(args.inventory, n)
+        r = run(args.inventory, n, args.detail)
         print(
-            f"{r['units']:>5} {r['registered']:>10} {r['seconds']:>8.2f} {r['per_second']:>8.2f} "
-            f"{r['mock_median']:>9.1f} {r['charon_median']:>10.1f} "
-            f"{r['rss_median']:>7.1f} ({r['rss_max']:.1f}) {r['pss_median']:>6.1f}",
+            f"{r['units']:>5} {r['registered']:>10} {r['first']:>8.2f} {r['seconds']:>7.2f} "
+            f"{r['per_second']:>8.2f} {r['mock_median']:>9.1f} {r['charon_median']:>10.1f} "
+            f"{r['rss_median']:>7.1f} ({r['rss_max']:.1f}) {r['mock_pss_median']:>9.1f} "
+            f"{r['charon_pss_median']:>10.1f} {r['pss_median']:>6.1f} {loadavg().split()[0]:>5}",
             flush=True,
         )
     print(f"load average after: {loadavg()}")
