@@ -37,6 +37,7 @@ PROGRAMS: dict[str, str] = {
     "ip": "iproute2",  # bench/services/process.py (ip netns exec), bench/network/state.py, this doctor
     "sh": "dash",  # bench/services/process.py (the private /run of each charon), bench/lab/sim/ssh_server.py
     "mount": "mount",  # bench/services/process.py
+    "curl": "curl",  # bench/mock/transfer.py (the mock unit's SFTP transfers, libcurl over libssh2)
     "git": "git",  # bench/run.py (revision in run.json)
     "chromium": "chromium",  # tests/bench/report/test_html.py
     "tshark": "tshark",  # tests/bench/services/test_mme.py (the inner capture decodes as S1AP)

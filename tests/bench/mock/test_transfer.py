@@ -66,3 +66,9 @@ def test_an_unknown_scheme_and_an_unreachable_server(fs: FileServer, tmp_path: P
     with pytest.raises(transfer.TransferError) as down:
         asyncio.run(transfer.put(f"http://files.example:{closed}/x", "", "", b"x", loopback, None))
     assert down.value.code == transfer.CANNOT_CONTACT
+
+
+def test_sftp_credentials_with_quotes_and_backslashes_reach_the_server(fs: FileServer) -> None:
+    password = 'p"w\\x y'
+    path = fs.add_file("/cm/quoted.xml", b"<q/>", user="unit", password=password)
+    assert asyncio.run(transfer.fetch(fs.url("sftp", path), "unit", password, loopback, None)) == b"<q/>"
