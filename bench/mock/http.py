@@ -129,7 +129,7 @@ class Client:
             head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = (
             f"{method} {path} HTTP/1.1\r\n".encode("ascii")
-            + "".join(f"{k}: {v}\r\n" for k, v in head.items()).encode("latin-1")
+            + "".join(f"{k}: {v}\r\n" for k, v in head.items()).encode()  # UTF-8, as aiohttp sends it
             + b"\r\n"
             + body
         )

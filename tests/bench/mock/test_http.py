@@ -217,3 +217,17 @@ def test_connection_request_server_answers_the_hems_client(knobs: set[str]) -> N
     else:
         assert again.status == 200 and notified == [{"6 CONNECTION REQUEST": ""}] * 2
     assert any("cr: refused from 127.0.0.1" in line for line in logged)
+
+
+def test_digest_with_a_password_set_to_anything_unicode() -> None:
+    auth = Authenticator("digest", {"unit": "pässwörd-€"}, realm="hems")
+
+    async def handler(req: Request) -> bytes:
+        result = auth.check(req["method"], req["path"], req["headers"].get("authorization"))
+        return reply(200) if result.user else reply(401, headers={"WWW-Authenticate": auth.challenge()})
+
+    async def test(port: int) -> None:
+        async with Client("127.0.0.1", port, digest=("unit", "pässwörd-€")) as http:
+            assert (await http.request("POST", "/cwmp")).status == 200
+
+    asyncio.run(scripted(handler, test))
