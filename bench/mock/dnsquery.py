@@ -9,7 +9,6 @@ import socket
 import struct
 
 TYPE_A, CLASS_IN = 1, 1
-NXDOMAIN = 3
 
 
 class DnsError(Exception):
@@ -38,16 +37,15 @@ def _skip_name(msg: bytes, pos: int) -> int:
 
 
 def answer(msg: bytes, qid: int) -> str | None:
-    """The first A record's address in the response `msg` to query `qid`; None when the name has none."""
+    """The first A record's address in the response `msg` to query `qid`; None when the name has none or the
+    server gives no answer (any error code: a public DNS refusing an operator name says REFUSED)."""
     if len(msg) < 12:
         raise DnsError("shorter than a DNS header")
     rid, flags, qd, an = struct.unpack("!4H", msg[:8])
     if rid != qid or not flags & 0x8000:
         raise DnsError("not the answer to this query")
-    if flags & 0xF == NXDOMAIN:
+    if flags & 0xF:  # NXDOMAIN, REFUSED, SERVFAIL: no address from this server, as a stub takes it
         return None
-    if flags & 0xF:
-        raise DnsError(f"server failure (rcode {flags & 0xF})")
     pos = 12
     for _ in range(qd):
         pos = _skip_name(msg, pos) + 4
