@@ -601,6 +601,11 @@ class Actions(Strict):
     clear_alarm: ActionConfig | None = None
     reboot: ActionConfig | None = None
     factory_reset: FactoryResetConfig | None = None
+    force_pm_period: ActionConfig | None = Field(
+        None,
+        description="close the current PM collection period now and upload its file (a unit's `close ROP` or "
+        "`flush PM`): 5.4.2 then checks the first file at once instead of waiting a whole interval for it",
+    )
 
 
 class AlarmRef(Strict):
@@ -749,7 +754,8 @@ class Inventory(Strict):
         return name, self.units[name]
 
 
-TAGGED = {"power", "console", "wan", "factory_reset", "raise_alarm", "clear_alarm", "reboot"}
+# Keys whose value is a union tagged by its driver or method (pydantic puts the tag into an error's path).
+TAGGED = {"power", "console", "wan", *Actions.model_fields}
 TAGS = {
     m.model_fields["driver"].annotation.__args__[0]  # type: ignore[union-attr]
     for union in (PowerConfig, ConsoleConfig, WanConfig)

@@ -26,6 +26,7 @@ VENDOR: dict[str, Any] = {
         "reboot": {"method": "console", "command": "sys reboot", "expect": "going down for reboot"},
         "factory_reset": {"method": "console", "command": "sys restore-defaults",
                           "expect": "restoring factory defaults"},
+        "force_pm_period": {"method": "console", "command": "pm rop close", "expect": r"PM-OK: ROP closed"},
     },
     "alarms": [
         {"event_type": "Quality of Service Alarm", "probable_cause": "Threshold crossed"},
