@@ -143,7 +143,9 @@ def test_pm_files_uploaded_at_the_interval(
         else:
             why = f"units.{unit.name}.actions.force_pm_period is not given"
             bench_run.timeline.add(Source.BENCH, BenchKind.PM_FIRST_FILE, proto=proto, how="awaited", why=why)
-            unit.say(f"henb-bench: 5.4.2 over {proto}: the first PM file is awaited at the interval ({why})")
+            unit.say(
+                f"henb-bench: 5.4.2 over {proto}: the first PM file is awaited at the interval ({why})\n"
+            )
         for _ in range(3):
             since = seen[-1].seq + 1 if seen else mark
             ev = steps.wait("1", uploads(bench_run, proto), 3 * interval + tol,  # type: ignore[arg-type]
