@@ -110,6 +110,7 @@ class BenchKind(StrEnum):
     WAN_ATTACHED = "wan-attached"
     WAN_DETACHED = "wan-detached"
     CORRUPTED_FILE = "corrupted-file"
+    PM_FIRST_FILE = "pm-first-file"
 
 
 class NtpKind(StrEnum):
@@ -248,6 +249,7 @@ _TYPES = [
     _t(S.BENCH, BenchKind.WAN_ATTACHED, "unit ifname netns", "the unit's WAN port joined the bench"),
     _t(S.BENCH, BenchKind.WAN_DETACHED, "unit ifname netns", "the unit's WAN port left the bench"),
     _t(S.BENCH, BenchKind.CORRUPTED_FILE, "path how", "a plan corrupted a file the unit will fetch"),
+    _t(S.BENCH, BenchKind.PM_FIRST_FILE, "proto how", "how a PM plan got its first file: forced or awaited"),
     _t(S.NTP, NtpKind.QUERY, "peer server", "an NTP query on the outer link"),
     _t(
         S.SECURITY,

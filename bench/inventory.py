@@ -483,15 +483,18 @@ ACTION_TIMEOUT = Field(
 )
 
 
-def _template(v: str) -> str:
-    """A template names only the placeholders the bench fills ({event_type}, ...); {{ and }} are literal braces."""
+def _placeholders(v: str) -> set[str]:
     import string
 
     try:
-        names = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+        return {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
     except ValueError as exc:
         raise ValueError(f"not a template: {exc}") from None
-    unknown = names - set(PLACEHOLDERS)
+
+
+def _template(v: str) -> str:
+    """A template names only the placeholders the bench fills ({event_type}, ...); {{ and }} are literal braces."""
+    unknown = _placeholders(v) - set(PLACEHOLDERS)
     if unknown:
         raise ValueError(
             f"unknown placeholder(s) {', '.join('{' + n + '}' for n in sorted(unknown))}, "
@@ -601,6 +604,23 @@ class Actions(Strict):
     clear_alarm: ActionConfig | None = None
     reboot: ActionConfig | None = None
     factory_reset: FactoryResetConfig | None = None
+    force_pm_period: ActionConfig | None = Field(
+        None,
+        description="close the current PM collection period now and upload its file (a unit's `close ROP` or "
+        "`flush PM`): 5.4.2 then checks the first file at once instead of waiting a whole interval for it",
+    )
+
+    @field_validator("reboot", "force_pm_period", "factory_reset")
+    @classmethod
+    def _no_values(cls, v: object) -> object:
+        field = "command" if hasattr(v, "command") else "instructions"
+        text = getattr(v, field, None) or ""
+        if names := _placeholders(text):
+            raise ValueError(
+                f"{field} {text!r} names {', '.join('{' + n + '}' for n in sorted(names))}, but this action gets "
+                "no values (only raise_alarm and clear_alarm do; write {{ and }} for a literal brace)"
+            )
+        return v
 
 
 class AlarmRef(Strict):
@@ -749,7 +769,8 @@ class Inventory(Strict):
         return name, self.units[name]
 
 
-TAGGED = {"power", "console", "wan", "factory_reset", "raise_alarm", "clear_alarm", "reboot"}
+# Keys whose value is a union tagged by its driver or method (pydantic puts the tag into an error's path).
+TAGGED = {"power", "console", "wan", *Actions.model_fields}
 TAGS = {
     m.model_fields["driver"].annotation.__args__[0]  # type: ignore[union-attr]
     for union in (PowerConfig, ConsoleConfig, WanConfig)

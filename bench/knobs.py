@@ -54,6 +54,7 @@ class Knob(StrEnum):
     PM_UPLOAD_WHILE_DISABLED = "pm_upload_while_disabled"
     PM_MALFORMED_FILE = "pm_malformed_file"
     PM_WRONG_CREDENTIALS = "pm_wrong_credentials"
+    PM_FORCED_PERIOD_NOT_UPLOADED = "pm_forced_period_not_uploaded"
     SPV_NOT_APPLIED = "spv_not_applied"
     NO_ALARM_INFORM = "no_alarm_inform"
     CLEARED_ALARM_NEW_IDENTIFIER = "cleared_alarm_new_identifier"
@@ -120,6 +121,8 @@ KNOBS: dict[Knob, str] = {
     Knob.PM_UPLOAD_WHILE_DISABLED: "uploads PM files even when PerfMgmt.Config.Enable is false",
     Knob.PM_MALFORMED_FILE: "uploads a PM file that is not a valid TS 32.435 measCollecFile (no fileFooter)",
     Knob.PM_WRONG_CREDENTIALS: "uploads PM files with a wrong password",
+    Knob.PM_FORCED_PERIOD_NOT_UPLOADED: "confirms a forced PM period on its console (`pm flush`, `pm rop close`) "
+    "but uploads nothing until the next interval",
     Knob.SPV_NOT_APPLIED: "after registration, acknowledges SetParameterValues (status 0) but changes nothing",
     Knob.NO_ALARM_INFORM: "records alarms in its tables but never reports them in an Inform",
     Knob.CLEARED_ALARM_NEW_IDENTIFIER: "reports an alarm's clearing under another AlarmIdentifier than its raising",

@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.errors import BenchError, ConfigError, InfraError
 from bench.events import ConsoleKind, PowerKind, Source, describe
-from bench.inventory import Inventory, Unit, load_inventory
+from bench.inventory import Actions, Inventory, Unit, load_inventory
 from bench.timeline import Event, Timeline
 from drivers.config import MOCK_POWER_DRIVERS, build_power, build_shell
 from drivers.errors import DriverError, EquipmentError
@@ -67,7 +67,7 @@ def add_parsers(sub: Any) -> None:
         "action", help="run one of a unit's action templates (units.NAME.actions) and print what confirmed it"
     )
     action.add_argument("unit")
-    action.add_argument("action", choices=["raise_alarm", "clear_alarm", "reboot", "factory_reset"])
+    action.add_argument("action", choices=list(Actions.model_fields))
     action.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a placeholder's value, e.g. --set 'event_type=Equipment Alarm' (repeatable)")  # fmt: skip
     action.add_argument("--url", help="another console port than the inventory's (a mock unit's pty)")

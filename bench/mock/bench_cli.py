@@ -1,5 +1,5 @@
-"""The mock console's own CLI (`mock.console_dialect: bench`, the default): status, alarms, set, reboot,
-factory-reset; the vendor dialect is vendor_cli.py."""
+"""The mock console's own CLI (`mock.console_dialect: bench`, the default): status, alarms, set, PM flush,
+reboot, factory-reset; the vendor dialect is vendor_cli.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 HELP = (
     "commands: status | alarm list | alarm raise|clear ID | alarm raise|clear 'EVENT TYPE' 'PROBABLE CAUSE' "
-    "['SPECIFIC PROBLEM'] | set NAME VALUE | reboot | factory-reset | help (ID = SupportedAlarm instance number)"
+    "['SPECIFIC PROBLEM'] | set NAME VALUE | pm flush | reboot | factory-reset | help "
+    "(ID = SupportedAlarm instance number)"
 )
 
 
@@ -29,6 +30,11 @@ def bench_command(unit: MockHeNB, cmd: str) -> None:
     elif words == ["reboot"]:
         unit.log("reboot: restarting")
         unit.restart("console")
+    elif words == ["pm", "flush"]:
+        closed = unit.pm.force()
+        unit.log(
+            f"pm: flushed {closed} period(s), uploading" if closed else "pm: nothing to flush (no PM enabled)"
+        )
     elif words == ["help"]:
         unit.log(HELP)
     elif words == ["alarm", "list"]:

@@ -59,39 +59,63 @@ class PerfMgmt:
         self.resolve_private = resolve
         self.ca = ca
         self.log = log
+        # Per entry: (URL, interval, PeriodicUploadTime) and its next upload; when its current period began.
+        self.due: dict[int, tuple[tuple[str, ...], float]] = {}
+        self.started: dict[int, float] = {}
+
+    def collecting(self) -> list[tuple[int, str, int]]:
+        """(instance, its path, its interval) of every PerfMgmt.Config entry collecting now: enabled, with a URL
+        and an interval."""
+        m, found = self.model(), []
+        for i in m.instances(self.table):
+            b = f"{self.table}{i}."
+            enabled = is_true(m.get(b + "Enable")) or Knob.PM_UPLOAD_WHILE_DISABLED in self.knobs
+            interval = int(m.get(b + "PeriodicUploadInterval") or "0")
+            if enabled and m.get(b + "URL") and interval > 0:
+                found.append((i, b, interval * 2 if Knob.PM_WRONG_INTERVAL in self.knobs else interval))
+        return found
 
     async def run(self) -> None:
-        """Upload each enabled PerfMgmt.Config entry's file at its interval, while registered."""
-        due: dict[int, tuple[tuple[str, ...], float]] = {}
+        """Upload each collecting PerfMgmt.Config entry's file at its interval, while registered."""
+        due = self.due
         while True:
             await asyncio.sleep(0.1)
             if not self.registered() or Knob.NO_PM_UPLOAD in self.knobs:
                 continue
             now = time.time()
-            for i in self.model().instances(self.table):
-                b = f"{self.table}{i}."
+            live = self.collecting()
+            for gone in set(due) - {i for i, _, _ in live}:
+                del due[gone]
+                self.started.pop(gone, None)
+            for i, b, interval in live:
                 g = self.model().get
-                enabled = is_true(g(b + "Enable")) or Knob.PM_UPLOAD_WHILE_DISABLED in self.knobs
-                url = g(b + "URL")
-                if not enabled or not url:
-                    due.pop(i, None)
-                    continue
-                interval = int(g(b + "PeriodicUploadInterval") or "0")
-                if interval <= 0:
-                    continue
-                if Knob.PM_WRONG_INTERVAL in self.knobs:
-                    interval *= 2
-                key = (url, str(interval), g(b + "PeriodicUploadTime"))
+                key = (g(b + "URL"), str(interval), g(b + "PeriodicUploadTime"))
                 if i not in due or due[i][0] != key:
                     due[i] = (key, first_upload(now, interval, g(b + "PeriodicUploadTime")))
+                    self.started[i] = now
                 if now >= due[i][1]:
                     due[i] = (key, due[i][1] + interval)
+                    self.started[i] = now
                     self.spawn(self.upload(b, interval))
 
-    async def upload(self, base: str, interval: int) -> None:
+    def force(self) -> int:
+        """Close every collecting entry's current period now and upload its file (the console's forced period):
+        the number of periods closed. The next uploads stay where the schedule had them."""
+        if not self.registered():
+            return 0
+        now, closed = time.time(), 0
+        for i, b, _ in self.collecting():
+            begin, self.started[i] = self.started.get(i, now), now
+            closed += 1
+            if not {Knob.NO_PM_UPLOAD, Knob.PM_FORCED_PERIOD_NOT_UPLOADED} & self.knobs:
+                self.spawn(self.upload(b, now - begin))
+        return closed
+
+    async def upload(self, base: str, length: float) -> None:
+        """The file of the period of `length` seconds ending now, to the entry's URL."""
         g = self.model().get
         end = datetime.now(UTC).replace(microsecond=0)
-        begin = end - timedelta(seconds=interval)
+        begin = end - timedelta(seconds=round(length))
         sender = self.sender
         counters = {
             "RRC.ConnEstabAtt": random.randint(10, 50),

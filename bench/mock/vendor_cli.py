@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 PROMPT = "FAP-200> "
 HELP = (
     "fm alarm show | fm alarm set|reset --event-type T --cause C [--specific-problem P] | show status | "
-    "sys reboot | sys restore-defaults"
+    "pm rop close | sys reboot | sys restore-defaults"
 )
 
 
@@ -53,6 +53,11 @@ def _command(unit: MockHeNB, words: list[str]) -> None:
     elif words == ["sys", "restore-defaults"]:
         unit.log("SYS: restoring factory defaults, system going down")
         unit.restart("factory")
+    elif words == ["pm", "rop", "close"]:
+        closed = unit.pm.force()
+        unit.log(
+            f"PM-OK: ROP closed, {closed} file(s) queued for upload" if closed else "% PM: no active job"
+        )
     elif words == ["fm", "alarm", "show"]:
         for n in m.instances(fm + "SupportedAlarm."):
             b = f"{fm}SupportedAlarm.{n}."

@@ -1,6 +1,6 @@
-"""Unit actions: what only the unit can do (raise or clear an alarm, reboot, factory reset), run from the
-inventory's per-unit templates over its console, its shell or the operator's hands. Errors name the action,
-the template and what was seen."""
+"""Unit actions: what only the unit can do (raise or clear an alarm, reboot, force a PM period, factory
+reset), run from the inventory's per-unit templates over its console, its shell or the operator's hands.
+Errors name the action, the template and what was seen."""
 
 from __future__ import annotations
 

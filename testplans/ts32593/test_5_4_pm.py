@@ -1,19 +1,22 @@
 """TS 32.593 5.4: PM file upload. 5.4.1 (Figure 5-11): PeriodicUploadInterval and the rest of PerfMgmt.Config
 set and read back; disabled means no upload. 5.4.2 (Figure 5-12): measCollecFiles uploaded at the interval, over
 each protocol the unit lists (units.NAME.transfer_protocols: FTP, SFTP, HTTP, HTTPS), with the configured
-credentials, each a valid TS 32.435 file."""
+credentials, each a valid TS 32.435 file; a unit with a force_pm_period action uploads its forced period's file
+at once, before that."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 
 from bench import clauses as cl
 from bench import pmfile
 from bench.errors import DeviceError
-from bench.events import FileserverKind, Source
+from bench.events import BenchKind, FileserverKind, Source
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
-from bench.timeline import Event
+from bench.timeline import Bound, Event
 from bench.unit import BenchUnit
 from testplans.ts32593.procedures import offered_protocol, session, set_values
 
@@ -21,15 +24,18 @@ USER, PASSWORD = "pm", "pm-upload-secret"
 PROTOCOLS = ("ftp", "sftp", "http", "https")  # each test run over each, with its own figure
 
 
-def configure(bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: bool) -> str:
-    """PerfMgmt.Config.1 for uploads to the file server over `proto`; returns the upload folder's URL."""
+def configure(
+    bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: bool, interval: int | None = None
+) -> str:
+    """PerfMgmt.Config.1 for uploads to the file server over `proto` every `interval` s (default
+    bounds.pm_interval); returns the upload folder's URL."""
     fs = bench_run.topology.fileserver
     assert fs is not None, "the topology has no file server"
     fs.add_user(USER, PASSWORD)
     fs.local(USER, f"/pm-{proto}/").mkdir(parents=True, exist_ok=True)  # the operator's upload folder
     url = fs.url(proto, f"/pm-{proto}/")
     PM = bench_run.unit.paths.pm_config  # the unit's data-model profile
-    interval = bench_run.unit.bounds.pm_interval
+    interval = interval or bench_run.unit.bounds.pm_interval
     values = {
         PM + "URL": (url, "xsd:string"),
         PM + "Username": (USER, "xsd:string"),
@@ -76,29 +82,75 @@ def test_disabled_pm_uploads_nothing(
                f"an upload: {steps.describe(up)}", up)  # fmt: skip
 
 
+def valid_upload(steps: Steps, ev: Event, which: str = "") -> None:
+    """The upload `ev` authenticated with the configured credentials and stored a valid measCollecFile."""
+    if ev.kind == FileserverKind.AUTH_FAILED or ev.data.get("user") != USER:
+        steps.fail("1", f"the upload authenticated as {USER} with the configured password{which}",
+                   steps.describe(ev), ev)  # fmt: skip
+    problems = pmfile.validate(open(ev.data["stored"], "rb").read())  # noqa: SIM115
+    if problems:
+        steps.fail("1", f"a valid TS 32.435 measCollecFile{which}",
+                   f"{ev.data['stored']}: {'; '.join(problems[:3])}", ev)  # fmt: skip
+
+
+def forced_interval(bench_run: BenchRun) -> int:
+    """PeriodicUploadInterval while the forced period's file is awaited: no period may end by itself before that
+    wait is over (its upload would pass for the forced one), so twice the action's confirmation and the wait;
+    bounds.pm_interval when that is longer already (a real unit's 300 s or 900 s)."""
+    unit = bench_run.unit
+    action = unit.cfg.actions.force_pm_period
+    confirm = action.timeout if action is not None and action.timeout is not None else unit.bounds.step
+    wait = unit.bounds.step + unit.bounds.pm_tolerance
+    return max(unit.bounds.pm_interval, math.ceil(2 * (confirm + wait)))
+
+
+def forced_period(bench_run: BenchRun, steps: Steps, proto: str) -> Event:
+    """The unit's force_pm_period action, then the forced period's file: uploaded over `proto` within
+    bounds.step + pm_tolerance, with the configured credentials, valid."""
+    unit, bounds = bench_run.unit, bench_run.unit.bounds
+    key = f"units.{unit.name}.actions.force_pm_period"
+    try:
+        done = unit.act("force_pm_period")
+    except DeviceError as exc:
+        steps.fail("1", "the unit to confirm force_pm_period (close the PM period now)", str(exc))
+    bench_run.timeline.add(Source.BENCH, BenchKind.PM_FIRST_FILE, proto=proto, how="forced", action=key)
+    wait = Bound(bounds.step + bounds.pm_tolerance, f"units.{unit.name}.bounds.step + pm_tolerance")
+    what = f"a PM file uploaded over {proto} to the file server for the forced PM period ({key})"
+    ev = steps.wait("1", uploads(bench_run, proto), wait, what, done.mark)  # type: ignore[arg-type]
+    valid_upload(steps, ev, f" (the forced PM period's file, {key})")
+    return ev
+
+
 @pytest.mark.clause("5.4.2")
 @pytest.mark.parametrize("proto", PROTOCOLS)
 def test_pm_files_uploaded_at_the_interval(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps, proto: str
 ) -> None:
     offered_protocol(bench_run, proto)
-    bounds = bench_run.unit.bounds
+    unit, bounds = bench_run.unit, bench_run.unit.bounds
     interval, tol = bounds.pm_interval, bounds.pm_tolerance
+    forced = unit.cfg.actions.force_pm_period is not None
+    first = forced_interval(bench_run) if forced else interval
     mark = bench_run.timeline.mark()
-    configure(bench_run, steps, "pre", proto, enable=True)
+    configure(bench_run, steps, "pre", proto, enable=True, interval=first)
     seen: list[Event] = []
     try:
+        if forced:  # the first file at once; then the interval the plan checks
+            mark = forced_period(bench_run, steps, proto).seq + 1
+            if first != interval:
+                value = {unit.paths.pm_config + "PeriodicUploadInterval": (str(interval), "xsd:unsignedInt")}
+                set_values(bench_run, steps, "pre", value, f"pm-{proto}-interval")
+        else:
+            why = f"units.{unit.name}.actions.force_pm_period is not given"
+            bench_run.timeline.add(Source.BENCH, BenchKind.PM_FIRST_FILE, proto=proto, how="awaited", why=why)
+            unit.say(
+                f"henb-bench: 5.4.2 over {proto}: the first PM file is awaited at the interval ({why})\n"
+            )
         for _ in range(3):
             since = seen[-1].seq + 1 if seen else mark
             ev = steps.wait("1", uploads(bench_run, proto), 3 * interval + tol,  # type: ignore[arg-type]
                             f"a PM file uploaded over {proto} to the file server", since)  # fmt: skip
-            if ev.kind == FileserverKind.AUTH_FAILED or ev.data.get("user") != USER:
-                steps.fail("1", f"the upload authenticated as {USER} with the configured password",
-                           steps.describe(ev), ev)  # fmt: skip
-            problems = pmfile.validate(open(ev.data["stored"], "rb").read())  # noqa: SIM115
-            if problems:
-                steps.fail("1", "a valid TS 32.435 measCollecFile",
-                           f"{ev.data['stored']}: {'; '.join(problems[:3])}", ev)  # fmt: skip
+            valid_upload(steps, ev)
             seen.append(ev)
         gaps = [round(b.t - a.t, 2) for a, b in zip(seen, seen[1:], strict=False)]
         off = [g for g in gaps if abs(g - interval) > tol]
@@ -152,6 +204,11 @@ CLAUSES = [
             )),
             cl.Check("1", "uploads at PeriodicUploadInterval within the tolerance", (
                 cl.Twin("pm_wrong_interval", ("uploads every 1 s (+-0.6 s)", "s apart")),
+            )),
+            cl.Check("1", "with a force_pm_period action: the forced period's file within bounds.step + "
+                     "pm_tolerance, before the interval uploads", (
+                cl.Twin("pm_forced_period_not_uploaded", ("for the forced PM period", "actions.force_pm_period",
+                                                          "nothing within")),
             )),
         ),
     ),

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from bench import pmfile
+from bench.cwmp import SpvResult
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.inventory import (
     ConsoleAction,
@@ -86,6 +88,41 @@ def test_factory_reset_in_both_places_is_refused() -> None:
 def test_bad_templates_are_named(action: dict[str, Any], expected: str) -> None:
     data = default()
     unit_of(data)["actions"]["raise_alarm"] = action
+    assert expected in error_for(data)
+
+
+def test_force_pm_period_is_an_optional_action_template() -> None:
+    unit = parse_inventory(default(), Path("inv.yaml")).units["henb-01"]
+    assert unit.actions.force_pm_period == ConsoleAction(
+        method="console", command="pm flush", expect="pm: flushed "
+    )
+    data = default()
+    del unit_of(data)["actions"]["force_pm_period"]
+    assert parse_inventory(data, Path("inv.yaml")).units["henb-01"].actions.force_pm_period is None
+    unit_of(data)["actions"]["force_pm_period"] = {"method": "manual", "instructions": "Press PM flush"}
+    how = parse_inventory(data, Path("inv.yaml")).units["henb-01"].actions.force_pm_period
+    assert isinstance(how, ManualAction) and how.expect is None
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ({"method": "console", "command": "pm flush"}, "units.henb-01.actions.force_pm_period.expect: required key"),
+        ({"method": "console", "command": "pm flush", "expect": "flushed ["},
+         "units.henb-01.actions.force_pm_period.expect: found 'flushed ['; not a regular expression"),
+        ({"method": "snmp", "command": "x"}, "units.henb-01.actions.force_pm_period.method: found 'snmp'"),
+        ({"method": "shell", "command": "pmctl flush"}, "force_pm_period method shell needs a shell entry"),
+        ({"method": "console", "command": "pm flush {event_type}", "expect": "OK"},
+         "units.henb-01.actions.force_pm_period: command 'pm flush {event_type}' names {event_type}, but this "
+         "action gets no values"),
+        ({"method": "manual", "instructions": "Close the {rop}"},
+         "units.henb-01.actions.force_pm_period.instructions: found 'Close the {rop}'; unknown placeholder(s) {rop}"),
+        ("pm flush", "units.henb-01.actions.force_pm_period: found 'pm flush'"),
+    ],
+)  # fmt: skip
+def test_bad_force_pm_period_templates_are_named(action: Any, expected: str) -> None:
+    data = default()
+    unit_of(data)["actions"]["force_pm_period"] = action
     assert expected in error_for(data)
 
 
@@ -211,7 +248,9 @@ def test_manual_action_asks_the_operator_and_waits_for_its_pattern() -> None:
 
 @pytest.mark.netns
 @needs_root()
-def test_vendor_cli_reboots_and_factory_resets_through_its_templates(tmp_path: Path) -> None:
+def test_vendor_cli_forces_a_pm_period_reboots_and_factory_resets_through_its_templates(
+    tmp_path: Path,
+) -> None:
     from tests.testplans.test_unit_action_templates import VENDOR
 
     path = write_inventory(tmp_path / "inventory.yaml", {"boot": 20, "step": 5, "factory_reset": 10})
@@ -226,6 +265,25 @@ def test_vendor_cli_reboots_and_factory_resets_through_its_templates(tmp_path: P
     try:
         unit, tl = run.unit, run.timeline
         unit.transition(State.REGISTERED)
+        # A forced PM period: `pm rop close`, confirmed in the vendor's words, and that period's file uploaded.
+        fs = run.topology.fileserver
+        assert fs is not None
+        fs.add_user("pm", "pm-secret")
+        fs.local("pm", "/pm/").mkdir(parents=True, exist_ok=True)
+        pm, op = unit.paths.pm_config, inv.operator
+        values = {"URL": fs.url("http", "/pm/"), "Username": "pm", "Password": "pm-secret",
+                  "PeriodicUploadInterval": "600", "Enable": "true"}  # fmt: skip
+        res = run.topology.hems["serving-hems"].call(
+            unit.serial, "SetParameterValues", params=[(pm + k, v, "xsd:string") for k, v in values.items()],
+            timeout=20, connection_request=True, cr_username=op.cr_username, cr_password=op.cr_password,
+        )  # fmt: skip
+        assert isinstance(res, SpvResult), res
+        done = unit.act("force_pm_period")
+        assert done.seen is not None and "PM-OK: ROP closed, 1 file(s) queued for upload" in done.seen
+        up = tl.wait_for(
+            lambda e: e.source == "fileserver" and e.kind == "upload", 5, "the ROP's file", done.mark
+        )
+        assert up.data["user"] == "pm" and pmfile.validate(Path(up.data["stored"]).read_bytes()) == []
         done = unit.act("reboot")
         assert done.seen is not None and "SYS: system going down for reboot" in done.seen
         run.topology.hems["serving-hems"].wait_inform(unit.serial, ["1 BOOT"], 20, done.mark)
@@ -280,6 +338,18 @@ def test_action_command_runs_a_template_by_hand(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     assert server.typed == ["alarm raise 'Equipment Alarm' 'Transmitter failure'"]
     assert "henb-01: raise_alarm confirmed: alarm: raised 2 X-alarm-2" in res.stdout
+
+
+def test_action_command_forces_a_pm_period_by_hand(tmp_path: Path) -> None:
+    server = LineServer(lambda line: "pm: flushed 1 period(s), uploading" if line == "pm flush" else "?")
+    try:
+        res = henb_bench("--inventory", str(ROOT / "inventory.yaml"), "action", "henb-02", "force_pm_period",
+                         "--url", f"socket://127.0.0.1:{server.port}", "--log", str(tmp_path / "c.log"))  # fmt: skip
+    finally:
+        server.close()
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert server.typed == ["pm flush"]
+    assert "henb-02: force_pm_period confirmed: pm: flushed 1 period(s), uploading" in res.stdout
 
 
 def test_action_command_names_what_did_not_confirm_it(tmp_path: Path) -> None:

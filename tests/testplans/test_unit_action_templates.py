@@ -26,6 +26,7 @@ VENDOR: dict[str, Any] = {
         "reboot": {"method": "console", "command": "sys reboot", "expect": "going down for reboot"},
         "factory_reset": {"method": "console", "command": "sys restore-defaults",
                           "expect": "restoring factory defaults"},
+        "force_pm_period": {"method": "console", "command": "pm rop close", "expect": r"PM-OK: ROP closed"},
     },
     "alarms": [
         {"event_type": "Quality of Service Alarm", "probable_cause": "Threshold crossed"},
@@ -46,7 +47,8 @@ def vendor_inventory(base: Path, out: Path, **unit: Any) -> Path:
 
 def mock_words() -> set[str]:
     """The mock's console commands (both dialects, from their help texts) and its confirmations' words."""
-    words = {"FAP-200>", "FM-OK", "alarm: raised", "alarm: cleared", "-alarm-", "MOCK0001", "factory-reset"}
+    words = {"FAP-200>", "FM-OK", "alarm: raised", "alarm: cleared", "-alarm-", "MOCK0001", "factory-reset",
+             "PM-OK", "pm: flushed", "ROP closed"}  # fmt: skip
     for text in (bench_cli.HELP.removeprefix("commands: "), vendor_cli.HELP):
         for alt in re.split(r"\s*\|\s*", re.sub(r"\(.*?\)", "", text)):
             first = alt.split()[:2]
@@ -57,7 +59,7 @@ def mock_words() -> set[str]:
 
 def test_no_plan_contains_a_mock_command_or_mock_wording() -> None:
     words = mock_words()
-    assert {"alarm raise", "fm alarm", "sys reboot"} <= words, words
+    assert {"alarm raise", "fm alarm", "sys reboot", "pm flush", "pm rop"} <= words, words
     plans = sorted((ROOT / "testplans").rglob("*.py"))
     assert plans
     found = [

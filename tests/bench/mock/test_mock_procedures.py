@@ -1,5 +1,5 @@
-"""The mock unit on the real bench network: parameter RPCs, notifications, Download, Upload, alarms, PM upload,
-ScheduleInform, reboot and (last: it undoes everything) FactoryReset."""
+"""The mock unit on the real bench network: parameter RPCs, notifications, Download, Upload, alarms, PM upload
+(at the interval and forced), ScheduleInform, reboot and (last: it undoes everything) FactoryReset."""
 
 from __future__ import annotations
 
@@ -310,6 +310,30 @@ def test_pm_upload_every_interval_and_nothing_when_disabled(unit: Unit) -> None:
     mark = unit.run.timeline.mark()
     time.sleep(2.0)
     assert not unit.run.timeline.find(lambda e: e.source == "fileserver" and e.kind == "upload", mark)
+
+
+def uploaded(e: Event) -> bool:
+    return e.source == "fileserver" and e.kind == "upload"
+
+
+def test_pm_flush_uploads_the_current_period_now(unit: Unit) -> None:
+    """The default inventory's force_pm_period template (bench dialect): the period closed at once and its file
+    uploaded, the schedule kept (the next file at the interval)."""
+    unit.fs.add_user("pm", "pmpass")
+    enable_pm(unit, 30)
+    done = unit.run.unit.act("force_pm_period")
+    assert done.seen is not None and "pm: flushed 1 period(s), uploading" in done.seen, done
+    up = unit.wait(uploaded, 5, done.mark, "the flushed period's file")
+    assert up.data["status"] == 201 and up.data["user"] == "pm", up.data
+    assert pmfile.validate(Path(up.data["stored"]).read_bytes()) == []
+    time.sleep(1.5)
+    assert unit.run.timeline.find(uploaded, up.seq + 1) == [], "one file per forced period; the next at 30 s"
+    unit.call("SetParameterValues", params=[(PM + "Enable", "false", "xsd:boolean")])
+    mark = unit.run.timeline.mark()
+    unit.console("pm flush")  # nothing collecting: nothing to close, and said so
+    unit.wait(lambda e: e.kind == "console-line" and "pm: nothing to flush" in e.data["line"], 5, mark)
+    time.sleep(0.5)
+    assert unit.run.timeline.find(uploaded, mark) == []
 
 
 def test_reboot_reports_m_reboot_and_boot(unit: Unit) -> None:
