@@ -45,6 +45,8 @@ class HemsKind(StrEnum):
     DEFECT = "defect"
     CONNECTION_REQUEST = "connection-request"
     CONNECTION_REQUEST_UNANSWERED = "connection-request-unanswered"
+    # a client's TLS handshake that did not complete (peer, reason, alert)
+    TLS_FAILED = "tls-handshake-failed"
 
 
 class SegwKind(StrEnum):

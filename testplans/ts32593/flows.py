@@ -84,6 +84,11 @@ def inform(hems: str, serial: str | None = None, event: str | None = None) -> Pr
     )
 
 
+def tls_failed(hems: str) -> Pred:
+    """A TLS handshake with `hems` that the client did not complete (an alert, or the connection closed)."""
+    return lambda e: e.source == Source.HEMS and e.kind == HemsKind.TLS_FAILED and e.data.get("hems") == hems
+
+
 def session_end(hems: str) -> Pred:
     return lambda e: e.source == Source.HEMS and e.kind == HemsKind.SESSION_END and e.data.get("hems") == hems
 
