@@ -25,7 +25,7 @@ def one_run(inventory: Path, out: Path) -> tuple[float, Path, int]:
     """One `henb-bench run`: its own wall time (from its summary line), its folder, its exit code."""
     cmd = [str(ROOT / ".venv/bin/henb-bench"), "--inventory", str(inventory), "run", "--out", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
-    m = re.search(r"henb-bench: .* in ([\d.]+) s; evidence in (\S+)/", done.stdout)
+    m = re.search(r"henb-bench: .* in ([\d.]+) s[:;].*evidence in (\S+)/", done.stdout)
     if m is None:
         sys.exit(f"no summary line from {' '.join(cmd)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return float(m.group(1)), Path(m.group(2)), done.returncode
