@@ -213,7 +213,16 @@ class Fleet:
 
     def _unit(self, name: str, view: UnitRun) -> None:
         for i, item in enumerate(self.items):
-            if not self._test(i, item, name, view):
+            try:
+                if not self._test(i, item, name, view):
+                    return
+            except BaseException as exc:  # noqa: BLE001  # a bug of the bench: the unit's remaining tests error
+                for k in range(i, len(self.items)):
+                    if name not in self.done[k]:
+                        error = InfraError(f"unit {name}'s thread ended: {type(exc).__name__}: {exc}")
+                        result = {"test": self.items[k].name, "unit": name, "clause": None, "outcome": "error",
+                                  "message": str(error), "seconds": 0.0, "error_kind": "InfraError", "mark": None}  # fmt: skip
+                        self._record(k, name, (error, result))
                 return
 
     def _test(self, i: int, item: pytest.Function, name: str, view: UnitRun) -> bool:
