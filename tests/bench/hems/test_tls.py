@@ -92,7 +92,9 @@ def test_a_client_expecting_another_name_refuses_the_hems(ca: CertificateAuthori
         sock.close()
     finally:
         h.stop()
-    assert [e.kind for e in tl.events()].count(HemsKind.TLS_FAILED) == 1, "a completed handshake is no failure"
+    assert [e.kind for e in tl.events()].count(HemsKind.TLS_FAILED) == 1, (
+        "a completed handshake is no failure"
+    )
 
 
 def test_a_client_closing_during_the_handshake_is_seen(ca: CertificateAuthority):
