@@ -215,6 +215,14 @@ _TYPES = [
         "hems peer serial",
         "no session followed a connection request",
     ),  # fmt: skip
+    _t(
+        S.HEMS,
+        HemsKind.TLS_FAILED,
+        "hems peer reason alert",
+        "a client's HTTPS handshake that did not complete (the TLS alert it sent, or none: it closed the "
+        "connection); the HeMS does each handshake itself, so a unit refusing the Initial HeMS's certificate "
+        "(5.1.2.3) is seen",
+    ),  # fmt: skip
     _t(S.SEGW, SegwKind.IKE_UP, "segw", "an IKE SA came up at a SeGW"),
     _t(S.SEGW, SegwKind.IKE_DOWN, "segw", "an IKE SA went down at a SeGW"),
     _t(S.SEGW, SegwKind.CHILD_UP, "segw", "a CHILD SA came up at a SeGW"),

@@ -125,7 +125,7 @@ class Evidence:
             except BaseException as exc:  # noqa: BLE001  # raised below, in the caller's thread
                 failed.append(exc)
 
-        thread = threading.Thread(target=inner, name=f"stop-{self.inner.name}", daemon=True)
+        thread = threading.Thread(target=inner, name="stop-inner-capture", daemon=True)
         thread.start()
         try:
             self.outer.stop()
