@@ -10,6 +10,9 @@ from typing import Any
 
 from bench.events import ArrowKind, DnsKind, HemsKind, MmeKind, SegwKind, Source
 
+# The outcome of a test whose clause does not apply to a unit (Clause.applies): not run there, no verdict.
+NOT_APPLICABLE = "not-applicable"
+
 # The lifelines of the spec's figures, left to right: key -> title. Observed events name theirs by the same
 # keys (a DNS event's `dns`, a SeGW event's `segw`, a HeMS event's `hems`).
 LIFELINES = {
@@ -96,7 +99,8 @@ class Check:
 class Clause:
     """`figure` is the clause's expected sequence; `tests` the figure of a test whose flow differs, by its
     name with its parameters or without them. `inventory` is the deployment the clause needs, merged into
-    its twins' inventory."""
+    its twins' inventory. `applies`: the unit settings (keys of `units.NAME`) a unit must have for the clause
+    to apply to it; a unit without them does not run its tests, which are reported not applicable."""
 
     id: str
     title: str
@@ -104,6 +108,19 @@ class Clause:
     checks: tuple[Check, ...]
     tests: Mapping[str, Figure] = field(default_factory=dict)
     inventory: Mapping[str, Any] = field(default_factory=dict)
+    applies: Mapping[str, str] = field(default_factory=dict)
+
+    def not_applicable(self, unit: str, settings: Any) -> str | None:
+        """Why the clause does not apply to `unit` (its inventory entry `settings`), or None when it does."""
+        wrong = {k: v for k, v in self.applies.items() if str(getattr(settings, k, None)) != v}
+        if not wrong:
+            return None
+        wants = ", ".join(f"{k}: {v}" for k, v in self.applies.items())
+        has = ", ".join(f"units.{unit}.{k}: {getattr(settings, k, None)}" for k in wrong)
+        return f"clause {self.id} is for units with {wants} ({has})"
+
+    def applies_text(self) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in self.applies.items())
 
     def figure_for(self, test: str) -> Figure | None:
         for name in (test, test.split("[", 1)[0]):
@@ -118,6 +135,7 @@ class Clause:
             "checks": [{"step": c.step, "what": c.what} for c in self.checks],
             "figure": self.figure.to_json() if self.figure else None,
             "tests": {name: f.to_json() for name, f in self.tests.items()},
+            "applies": dict(self.applies),
         }
 
 

@@ -11,8 +11,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench import profiles, transfer_faults
+from bench.clauses import NOT_APPLICABLE
 from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError, DeviceError, from_driver
 from bench.hems.standalone import add_parser as add_hems_parser
@@ -164,11 +166,8 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     wall = time.monotonic() - t0
     summary_path = run_dir / "run.json"
     results = json.loads(summary_path.read_text())["results"] if summary_path.exists() else []
-    print(f"\nhenb-bench: {len(results)} test(s) in {wall:.1f} s; evidence in {run_dir}/")
-    for r in results:
-        unit = f"{r['unit']:10} " if r.get("unit") else ""  # a run with several units
-        line = f"  {r['outcome'].upper():7} {unit}{r['clause'] or '-':8} {r['test']}"
-        print(line + (f"\n          {r['message']}" if r["message"] else ""))
+    print(summary(results, wall, run_dir))
+    results = [r for r in results if r["outcome"] != NOT_APPLICABLE]
     kinds = {r["outcome"] for r in results}
     if any(r["error_kind"] == "ConfigError" for r in results):
         return 2  # the inventory or the plan is wrong, found as the run started
@@ -180,6 +179,34 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
         print("henb-bench: no test ran (check --clause)", file=sys.stderr)
         return 2
     return 0
+
+
+def summary(results: list[dict[str, Any]], wall: float, run_dir: Path) -> str:
+    """The run's summary: counts, one line per test (and unit), then what did not apply to which unit, once
+    per clause and unit with the reason (Clause.applies: those tests were not run there)."""
+    ran = [r for r in results if r["outcome"] != NOT_APPLICABLE]
+    count = {k: sum(1 for r in ran if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped")}
+    inapplicable = [r for r in results if r["outcome"] == NOT_APPLICABLE]
+    lines = [
+        f"\nhenb-bench: {len(ran)} test(s) in {wall:.1f} s: {count['passed']} passed, {count['failed']} failed, "
+        f"{count['error']} error(s), {count['skipped']} skipped, {len(inapplicable)} not applicable; "
+        f"evidence in {run_dir}/"
+    ]
+    for r in ran:
+        unit = f"{r['unit']:10} " if r.get("unit") else ""  # a run with several units
+        line = f"  {r['outcome'].upper():7} {unit}{r['clause'] or '-':8} {r['test']}"
+        lines.append(line + (f"\n          {r['message']}" if r["message"] else ""))
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in inapplicable:
+        groups.setdefault((r.get("unit") or "", r["clause"] or "-"), []).append(r)
+    if groups:
+        lines.append("  not applicable, not run:")
+    for (unit, clause), rs in groups.items():
+        tests = ", ".join(r["test"] for r in rs)
+        lines.append(
+            f"  N/A     {unit + ' ' if unit else ''}{clause:8} {tests}\n          {rs[0]['message']}"
+        )
+    return "\n".join(lines)
 
 
 def check_clauses(clauses: list[str]) -> PlanSet:

@@ -45,6 +45,8 @@ class HemsKind(StrEnum):
     DEFECT = "defect"
     CONNECTION_REQUEST = "connection-request"
     CONNECTION_REQUEST_UNANSWERED = "connection-request-unanswered"
+    # a client's TLS handshake that did not complete (peer, reason, alert)
+    TLS_FAILED = "tls-handshake-failed"
 
 
 class SegwKind(StrEnum):
@@ -213,6 +215,14 @@ _TYPES = [
         HemsKind.CONNECTION_REQUEST_UNANSWERED,
         "hems peer serial",
         "no session followed a connection request",
+    ),  # fmt: skip
+    _t(
+        S.HEMS,
+        HemsKind.TLS_FAILED,
+        "hems peer reason alert",
+        "a client's HTTPS handshake that did not complete (the TLS alert it sent, or none: it closed the "
+        "connection); the HeMS does each handshake itself, so a unit refusing the Initial HeMS's certificate "
+        "(5.1.2.3) is seen",
     ),  # fmt: skip
     _t(S.SEGW, SegwKind.IKE_UP, "segw", "an IKE SA came up at a SeGW"),
     _t(S.SEGW, SegwKind.IKE_DOWN, "segw", "an IKE SA went down at a SeGW"),

@@ -32,6 +32,8 @@ class PlanSet:
         lines = []
         for clause in self.clauses.values():
             lines.append(f"{clause.id}  {clause.title}")
+            if clause.applies:
+                lines.append(f"    applies to units with {clause.applies_text()}; not applicable to others")
             for c in clause.checks:
                 lines.append(f"    step {c.step:8} {c.what}  [knobs: {', '.join(c.knobs)}]")
         return "\n".join(lines)

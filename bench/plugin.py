@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bench.errors import ConfigError, from_driver
-from bench.fleet import call_per_unit, outcome_kind
+from bench.fleet import Fleet, clause_of, not_applicable, not_applicable_result, outcome_kind
 from bench.fleet import health as unit_health
 from bench.inventory import load_inventory
 from bench.progress import Progress
@@ -47,8 +47,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _Holder.not_applicable, _Holder.recorded = [], False
     config.addinivalue_line("markers", "clause(id): the TS 32.593 clause a test plan verifies")
     config.addinivalue_line("markers", "netns: needs root and network namespaces")
+    config.addinivalue_line(
+        "markers",
+        "together: with several units, those the test applies to start it together and leave it together "
+        "(it changes what the bench presents to all of them)",
+    )
     # pytest captures fd 1 while a test runs; the live progress writes to the terminal through a copy of it
     # taken now, while capturing is suspended.
     with contextlib.suppress(OSError):
@@ -71,20 +77,58 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = config.getoption("--clause")
-    if not wanted:
-        return
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
         m = item.get_closest_marker("clause")
-        (keep if m is not None and m.args[0] in wanted else drop).append(item)
+        (keep if not wanted or (m is not None and m.args[0] in wanted) else drop).append(item)
+    keep, inapplicable = _applicable(config, keep)
+    drop += inapplicable
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
 
 
+def _applicable(
+    config: pytest.Config, items: list[pytest.Item]
+) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    """A test whose clause applies to none of the run's units (Clause.applies) is not run at all: it is
+    deselected and recorded as not applicable to each unit, with the reason. (One that applies to some of
+    them runs for those: bench/fleet.py.)"""
+    limited = [item for item in items if (c := clause_of(item)) is not None and c.applies]
+    if not limited:
+        return items, []
+    try:
+        inv = load_inventory(Path(config.getoption("--inventory")))
+        units = [inv.unit(u)[0] for u in config.getoption("--unit")] or list(inv.units)
+    except ConfigError:
+        return items, []  # the run says what is wrong with the inventory as it starts
+    drop: list[pytest.Item] = []
+    for item in limited:
+        reasons = {u: not_applicable(item, u, inv.units[u]) for u in units}
+        if all(reasons.values()):
+            drop.append(item)
+            for u, reason in reasons.items():
+                _Holder.not_applicable.append(
+                    not_applicable_result(item, u if len(units) > 1 else None, str(reason))
+                )
+    return [item for item in items if item not in drop], drop
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Tests not applicable to the run's units, when no bench run recorded them (nothing else ran)."""
+    if _Holder.not_applicable and not _Holder.recorded:
+        for r in _Holder.not_applicable:
+            unit = f"{r['unit']} " if r.get("unit") else ""
+            terminalreporter.write_line(f"NOT APPLICABLE {unit}{r['clause']} {r['test']}: {r['message']}")
+
+
 class _Holder:
     run: BenchRun | None = None
+    fleet: Fleet | None = None
+    not_applicable: list[dict[str, Any]] = []  # noqa: RUF012  # tests deselected as not applicable
+    recorded = False  # ... and put into a run's results
     progress: Progress | None = None
     redactor: Redactor | None = None
     terminal_fd: int | None = None
@@ -129,6 +173,8 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
     run_id = opt("--run-id") or time.strftime("%Y%m%d-%H%M%S")
     units = list(opt("--unit")) or list(inv.units)
     run = BenchRun(inv, units, Path(opt("--out")), run_id, list(opt("--misbehave")), inv_path)
+    run.results.extend(_Holder.not_applicable)
+    _Holder.recorded = True
     _Holder.run = run
     _Holder.redactor = run.redactor
     progress = _progress()
@@ -145,6 +191,9 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
             unit.say = _say
         yield run
     finally:
+        if _Holder.fleet is not None:
+            _Holder.fleet.close()
+            _Holder.fleet = None
         signal.signal(signal.SIGTERM, previous)
         # Torn down now; the summary waits for the session's end, so a run that could not start still
         # records every test it could not run, and why.
@@ -264,7 +313,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     run = _Holder.run
     if run is None or not run.several or "bench_run" not in pyfuncitem.fixturenames:
         return None
-    call_per_unit(pyfuncitem, run)
+    if _Holder.fleet is None:  # the units' threads start with the first test (bench/fleet.py)
+        items = [
+            i
+            for i in pyfuncitem.session.items
+            if isinstance(i, pytest.Function) and "bench_run" in i.fixturenames
+        ]
+        _Holder.fleet = Fleet(run, items, ahead=not pyfuncitem.config.getoption("maxfail"))
+    _Holder.fleet.call(pyfuncitem)
     return True
 
 

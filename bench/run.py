@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
@@ -115,8 +116,23 @@ class Evidence:
         self.inner.start()
 
     def stop(self) -> None:
-        self.outer.stop()
-        self.inner.stop()
+        """Both captures at once: each drains its socket until it has been idle a while (bench.capture)."""
+        failed: list[BaseException] = []
+
+        def inner() -> None:
+            try:
+                self.inner.stop()
+            except BaseException as exc:  # noqa: BLE001  # raised below, in the caller's thread
+                failed.append(exc)
+
+        thread = threading.Thread(target=inner, name="stop-inner-capture", daemon=True)
+        thread.start()
+        try:
+            self.outer.stop()
+        finally:
+            thread.join()
+        if failed:
+            raise failed[0]
 
     def finish(self) -> None:
         self.stop()

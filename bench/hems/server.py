@@ -36,6 +36,7 @@ from bench.errors import DeviceError, InfraError
 from bench.events import HemsKind, Source
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, CrPolicy, connection_request
 from bench.hems.lean import LeanHttp, LeanRequest
+from bench.hems.tls import serve_tls
 from bench.httpauth import Authenticator
 from bench.timeline import Bound, Event, Timeline, bound_note
 
@@ -289,6 +290,7 @@ class Hems:
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
         self._lean_conns: set[LeanHttp] = set()
+        self._tls_accepts: list[asyncio.Task[None]] = []
 
     # ---- lifecycle ----
 
@@ -327,8 +329,24 @@ class Hems:
         transcript and one set of queues on two addresses (an Initial HeMS both private and public)."""
         if self._loop is None or self._runner is None:
             raise InfraError(f"HeMS {self.name} is not running")
+        if tls is not None:
+            server = self._runner.server
+            assert server is not None
+            self._loop.call_soon_threadsafe(self._accept_tls, sock, tls, server)
+            return
         site = web.SockSite(self._runner, sock, ssl_context=tls, backlog=1024)
         asyncio.run_coroutine_threadsafe(site.start(), self._loop).result(10)
+
+    def _accept_tls(
+        self, sock: socket.socket, tls: ssl.SSLContext, protocol: Callable[[], asyncio.BaseProtocol]
+    ) -> None:
+        """HTTPS on `sock`, each handshake done by the HeMS (bench.hems.tls.serve_tls): one that fails is a
+        `tls-handshake-failed` event naming the peer and the alert it sent (a unit refusing the certificate)."""
+
+        def failed(peer: str, reason: str, alert: str | None) -> None:
+            self._event(HemsKind.TLS_FAILED, peer, reason=reason, alert=alert)
+
+        self._tls_accepts.append(asyncio.ensure_future(serve_tls(sock, tls, protocol, failed)))
 
     async def _serve(self, sock: socket.socket) -> None:
         # A generous HTTP cap: the CWMP size limit is enforced by the codec, which records the reason.
@@ -339,16 +357,21 @@ class Hems:
         # Plain requests take the lean path; a connection is aiohttp's from its first other request on.
         aiohttp = self._runner.server
         assert aiohttp is not None
-        self._server = await asyncio.get_running_loop().create_server(
-            lambda: LeanHttp(self._lean, aiohttp, MAX_HTTP_BODY, self._lean_conns),
-            sock=sock,
-            ssl=self.tls,
-            backlog=1024,
-        )
+
+        def lean() -> LeanHttp:
+            return LeanHttp(self._lean, aiohttp, MAX_HTTP_BODY, self._lean_conns)
+
+        if self.tls is not None:
+            self._accept_tls(sock, self.tls, lean)
+            return
+        self._server = await asyncio.get_running_loop().create_server(lean, sock=sock, backlog=1024)
 
     async def _cleanup(self) -> None:
         if self._server is not None:
             self._server.close()
+        for accepting in self._tls_accepts:
+            accepting.cancel()
+        await asyncio.gather(*self._tls_accepts, return_exceptions=True)
         tasks = [task for conn in list(self._lean_conns) if (task := conn.close()) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._runner is not None:

@@ -1,11 +1,15 @@
 """TLS for the HeMS: a server context from the operator PKI's PEM files, a check that the certificate names
-exactly the configured FQDN or IP, and a key log (NSS SSLKEYLOGFILE format) so Wireshark can decrypt CWMP.
+exactly the configured FQDN or IP, a key log (NSS SSLKEYLOGFILE format) so Wireshark can decrypt CWMP, and an
+accept loop that sees each handshake a client aborts (a unit refusing the HeMS's certificate, 5.1.2.3).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -73,3 +77,57 @@ def server_context(
         keylog.parent.mkdir(parents=True, exist_ok=True)
         ctx.keylog_filename = str(keylog)
     return ctx
+
+
+# How long a client may take over its handshake before the HeMS gives up on the connection.
+HANDSHAKE_TIMEOUT = 30.0
+
+
+def handshake_failure(exc: BaseException) -> tuple[str, str | None]:
+    """Why a server-side handshake failed, in words, and the TLS alert the client sent (None when it sent none:
+    it closed the connection, or took too long)."""
+    if isinstance(exc, ssl.SSLError):
+        reason = str(exc.reason or exc)
+        for prefix in ("SSLV3_ALERT_", "TLSV1_ALERT_", "TLSV13_ALERT_"):
+            if reason.startswith(prefix):
+                alert = reason.removeprefix(prefix).lower().replace("_", " ")
+                return f"the client sent TLS alert {alert!r}", alert
+        return f"TLS error {reason}", None
+    if isinstance(exc, ConnectionAbortedError | TimeoutError):
+        return f"no completed handshake within {HANDSHAKE_TIMEOUT:g} s", None
+    return f"the client closed the connection during the handshake ({type(exc).__name__})", None
+
+
+async def serve_tls(
+    sock: socket.socket,
+    ctx: ssl.SSLContext,
+    protocol: Callable[[], asyncio.BaseProtocol],
+    failed: Callable[[str, str, str | None], None],
+) -> None:
+    """Accept on a listening socket and do each connection's handshake here (connect_accepted_socket), so a
+    handshake that fails is known with its peer: `failed(peer, reason, alert)`; a completed one goes to a new
+    `protocol()`. (With a server's own ssl=, asyncio and uvloop drop a failed handshake silently.) Runs until
+    cancelled."""
+    loop = asyncio.get_running_loop()
+    sock.setblocking(False)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(conn: socket.socket, peer: str) -> None:
+        try:
+            await loop.connect_accepted_socket(
+                protocol, conn, ssl=ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+            )
+        except OSError as exc:  # ssl.SSLError, ConnectionError and TimeoutError are OSErrors
+            conn.close()
+            failed(peer, *handshake_failure(exc))
+
+    try:
+        while True:
+            conn, addr = await loop.sock_accept(sock)
+            task = loop.create_task(one(conn, str(addr[0])))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+    finally:
+        for task in list(pending):
+            task.cancel()
+        sock.close()

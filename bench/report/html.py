@@ -10,7 +10,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from bench.clauses import Figure
+from bench.clauses import NOT_APPLICABLE, Figure
 from bench.events import SecurityKind, Source, describe_json
 from bench.report.ladder import (
     expected_svg,
@@ -95,7 +95,8 @@ def _coverage(summary: dict[str, Any]) -> str:
     rows = []
     for clause in clauses:
         entry = catalogue.get(clause, {})
-        ran = [r for r in results if r.get("clause") == clause]
+        ran = [r for r in results if r.get("clause") == clause and r["outcome"] != NOT_APPLICABLE]
+        inapplicable = [r for r in results if r.get("clause") == clause and r["outcome"] == NOT_APPLICABLE]
         outcome = (
             "failed"
             if any(r["outcome"] == "failed" for r in ran)
@@ -105,6 +106,8 @@ def _coverage(summary: dict[str, Any]) -> str:
             if any(r["outcome"] == "passed" for r in ran)
             else "skipped"  # every test of the clause skipped: nothing of it was checked
             if ran
+            else NOT_APPLICABLE  # not run: the clause is for another kind of unit (Clause.applies)
+            if inapplicable
             else "not-run"
         )
         failed_step = None
@@ -126,14 +129,33 @@ def _coverage(summary: dict[str, Any]) -> str:
             )
         check_list = f"<ul>{''.join(items)}</ul>" if items else "<span class='muted'>-</span>"
         links = " ".join(f"<a href='#test-{_slug(r['test'])}'>{escape(r['test'])}</a>" for r in ran)
+        if outcome == NOT_APPLICABLE:  # say why nothing of it was checked
+            links = f"<span class='muted'>not run: {escape(inapplicable[0].get('message', ''))}</span>"
+        badge = "not-run" if outcome in ("skipped", NOT_APPLICABLE) else outcome
         rows.append(
             f"<tr><td><b>{escape(clause)}</b></td><td>{escape(entry.get('title', ''))}<br>{links}</td>"
-            f"<td>{check_list}</td><td><span class='badge {'not-run' if outcome == 'skipped' else outcome}'>"
+            f"<td>{check_list}</td><td><span class='badge {badge}'>"
             f"{outcome.replace('-', ' ').upper()}</span></td></tr>"
         )
     return (
         "<table class='coverage'><tr><th>clause</th><th>procedure</th><th>checks</th><th>result</th></tr>"
         + "".join(rows)
+        + "</table>"
+    )
+
+
+def _inapplicable(results: list[dict[str, Any]]) -> str:
+    """The tests not run because their clause does not apply to the unit, once, with the reason."""
+    if not results:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(r['test'])}</td><td>{escape(r.get('clause') or '-')}</td>"
+        f"<td>{escape(r.get('message', ''))}</td></tr>"
+        for r in results
+    )
+    return (
+        "<h3>Not applicable (not run)</h3><table><tr><th>test</th><th>clause</th><th>why</th></tr>"
+        + rows
         + "</table>"
     )
 
@@ -262,9 +284,12 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
     if redactor:
         # What the unit and the bench said is redacted; the plans' own clause titles are not data.
         summary = {k: v if k == "clauses" else redactor.obj(v) for k, v in summary.items()}
-    results = summary.get("results", [])
+    inapplicable = [r for r in summary.get("results", []) if r["outcome"] == NOT_APPLICABLE]
+    results = [r for r in summary.get("results", []) if r["outcome"] != NOT_APPLICABLE]
     t0 = summary.get("t0") or summary.get("started") or 0.0
-    counts = {k: sum(1 for r in results if r["outcome"] == k) for k in ("passed", "failed", "error")}
+    counts = {
+        k: sum(1 for r in results if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped")
+    }
     reported = summary.get("reported") or {}
     ident = summary.get("identity") or {}
     facts = [
@@ -302,11 +327,13 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
 <style>{CSS}</style></head><body>
 <header><h1>henb-bench run {escape(summary.get("run_id", ""))}
  <span class="badge {overall}">{overall.upper()}</span></h1>
-<div class="sub">{counts["passed"]} passed, {counts["failed"]} failed, {counts["error"]} error(s) &middot;
+<div class="sub">{counts["passed"]} passed, {counts["failed"]} failed, {counts["error"]} error(s),
+ {counts["skipped"]} skipped, {len(inapplicable)} not applicable &middot;
  TS 32.593 procedures against {escape(str(summary.get("unit", "")))}</div></header>
 <main>
 <h2>Summary</h2><table>{fact_rows}</table>
 <table><tr><th>test</th><th>clause</th><th>result</th><th>duration</th></tr>{toc}</table>
+{_inapplicable(inapplicable)}
 <h2>TS 32.593 clause coverage</h2>{_coverage(summary)}
 <h2>Measurements (first boot of the run)</h2>{_measure_rows(summary.get("measurements") or {})}
 {sections}

@@ -8,9 +8,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from bench.clauses import NOT_APPLICABLE
+
 
 def write_junit(path: Path, unit: str, results: list[dict[str, Any]]) -> None:
-    """One unit's JUnit XML (xunit2), so a nightly job sees each unit's testcases."""
+    """One unit's JUnit XML (xunit2), so a nightly job sees each unit's testcases; a test not applicable to
+    the unit (not run there) is none of them, as a deselected test is none of pytest's."""
+    results = [r for r in results if r["outcome"] != NOT_APPLICABLE]
     count = {k: sum(1 for r in results if r["outcome"] == k) for k in ("failed", "error", "skipped")}
     suite = ET.Element(
         "testsuite",
@@ -59,7 +63,7 @@ def write_index(run_dir: Path, run_id: str, units: Sequence[str], results: list[
     )
     page = (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>henb-bench run {escape(run_id)}"
-        "</title><style>td.passed{color:green}td.failed{color:#b00}td.error{color:#b60}td,th{padding:2px 8px}"
+        "</title><style>td.passed{color:green}td.failed{color:#b00}td.error{color:#b60}td.not-applicable{color:#888}td,th{padding:2px 8px}"
         f"</style></head><body><h1>henb-bench run {escape(run_id)}: {len(units)} units</h1>"
         f"<table><tr><th>test</th>{head}</tr>{rows}</table></body></html>"
     )

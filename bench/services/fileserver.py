@@ -248,8 +248,13 @@ class FileServer:
     def _ftp_add(self, user: str, password: str) -> None:
         home = self.local(user, "/")
         home.mkdir(parents=True, exist_ok=True)
-        if self._authorizer.has_user(user):
-            self._authorizer.remove_user(user)
+        known = self._authorizer.user_table.get(user)
+        if known is not None:
+            # In place: removing and adding the user again (from a test's thread) let a login or transfer in
+            # progress on the FTP thread find no such user (an FTP download failed with EOF while another unit's
+            # test set the same user).
+            known["pwd"] = password
+            return
         self._authorizer.add_user(user, password, str(home), perm="elrw")
 
     def _sync_ftp_user(self, user: str, password: str) -> None:

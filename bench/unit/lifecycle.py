@@ -468,6 +468,8 @@ class BenchUnit:
              and e.data.get("name") in (op.initial_segw, op.initial_hems))
             or (e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "isegw"
                 and ike_id_matches(self.ike_id, e.data.get("remote_id")))
+            # a TLS handshake with the Initial HeMS the unit broke off (it refused a wrong certificate)
+            or (e.source == "hems" and e.kind == "tls-handshake-failed" and e.data.get("hems") == "initial-hems")
             or (self._informs(e) and "0 BOOTSTRAP" in e.data.get("events", ()))
         )  # fmt: skip
 

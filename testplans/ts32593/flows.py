@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import pytest
-
 from bench.errors import DeviceError
 from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
 from bench.ike import ike_id_matches
@@ -14,7 +12,6 @@ from bench.timeline import Event, Timeline
 
 if TYPE_CHECKING:
     from bench.run import BenchRun
-    from bench.unit import BenchUnit
 
 Pred = Callable[[Event], bool]
 
@@ -31,16 +28,6 @@ def late_first(tl: Timeline, pred: Pred, since: int) -> Event | None:
         return tl.wait_for(pred, max(LATE_SOURCES.values()), "a late source's report", since)
     except DeviceError:
         return None
-
-
-def needs_access(unit: BenchUnit, access: str) -> None:
-    """Skip a discovery plan written for the other Initial HeMS deployment than this unit's."""
-    if unit.cfg.initial_hems_access != access:
-        where = "inside the operator network" if access == "public" else "on the public internet"
-        pytest.skip(
-            f"unit {unit.name}'s Initial HeMS is {where} (units.{unit.name}.initial_hems_access: "
-            f"{unit.cfg.initial_hems_access})"
-        )
 
 
 def before(a: Event, b: Event) -> bool:
@@ -82,6 +69,11 @@ def inform(hems: str, serial: str | None = None, event: str | None = None) -> Pr
         and (serial is None or e.data.get("serial") == serial)
         and (event is None or event in e.data.get("events", []))
     )
+
+
+def tls_failed(hems: str) -> Pred:
+    """A TLS handshake with `hems` that the client did not complete (an alert, or the connection closed)."""
+    return lambda e: e.source == Source.HEMS and e.kind == HemsKind.TLS_FAILED and e.data.get("hems") == hems
 
 
 def session_end(hems: str) -> Pred:

@@ -19,7 +19,6 @@ from testplans.ts32593.flows import (
     ike_up,
     inform,
     late_first,
-    needs_access,
     segw_refusal,
     session_end,
 )
@@ -31,7 +30,6 @@ def test_discovery_via_initial_hems_in_private_network(
     bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
     op, tl = bench_run.inv.operator, bench_run.timeline
-    needs_access(bench_run.unit, "private")
     unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
     bounds = unit.bounds
     boot = unit.boot
@@ -149,6 +147,7 @@ def test_discovery_via_initial_hems_in_private_network(
 CLAUSE = cl.Clause(
     id="5.1.2.2",
     title="Serving HeMS discovery via an Initial HeMS in the operator's private network (Figure 5-3)",
+    applies={"initial_hems_access": "private"},  # units whose Initial HeMS is in the operator network, behind the Initial SeGW
     figure=cl.Figure(
         "Figure 5-3: Serving HeMS discovery via an Initial HeMS in the private network",
         (

@@ -20,18 +20,59 @@ from testplans.ts32593.flows import (
     ike_up,
     inform,
     late_first,
-    needs_access,
     segw_refusal,
     session_end,
+    tls_failed,
 )
 from testplans.ts32593.identity import check_device_id
+
+
+@pytest.mark.clause("5.1.2.3")
+@pytest.mark.together  # the wrong certificate is presented to every public unit: none may be discovering
+def test_refuses_initial_hems_with_mismatching_certificate(
+    bench_run: BenchRun, evidence: Evidence, steps: Steps
+) -> None:
+    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
+    topo = bench_run.topology
+    wrong = f"wrong-{op.initial_hems}"
+    topo.present_wrong_hems_cert(wrong)
+    try:
+        # Factory-fresh only now: the unit must meet the wrong certificate on its way to the Initial HeMS.
+        boot = unit.transition(State.FACTORY_FRESH)
+        assert boot is not None
+        # The unit is about to connect once it has asked for the Initial HeMS's address (or it connects at once:
+        # that it asks DNS is step 1.1 of the discovery test).
+        steps.wait("pre", lambda e: dns_query(op.initial_hems, "public-dns")(e) or tls_failed("initial-hems")(e),
+                   unit.bounds.boot, f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
+        # Refused: the unit aborts the handshake (a TLS alert, or the connection closed), seen by the HeMS; then
+        # it must not go on to inform it for bounds.quiet. A unit that shows neither has quiet + step to.
+        bounds = unit.bounds
+        try:
+            first = tl.wait_for(
+                lambda e: inform("initial-hems")(e) or tls_failed("initial-hems")(e),
+                bounds.quiet + bounds.step,
+                "",
+                boot.mark,
+            )
+            accepted = (
+                first
+                if inform("initial-hems")(first)
+                else tl.wait_for(inform("initial-hems"), bounds.quiet, "", first.seq)
+            )
+        except DeviceError:
+            return
+        steps.fail("1.3", f"the unit to refuse the Initial HeMS's certificate for {wrong} (it was programmed with "
+                   f"{op.initial_hems}, and the name must match exactly)",
+                   f"an Inform sent over that TLS session: {steps.describe(accepted)}", accepted)  # fmt: skip
+    finally:
+        topo.present_wrong_hems_cert(op.initial_hems)  # the right certificate again
+        unit.transition(State.OFF)  # a unit that refused its Initial HeMS waits for ever: start it afresh
 
 
 @pytest.mark.clause("5.1.2.3")
 def test_discovery_via_initial_hems_on_public_internet(
     bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
-    needs_access(bench_run.unit, "public")
     unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
     op, tl = bench_run.inv.operator, bench_run.timeline
     bounds = unit.bounds
@@ -80,40 +121,11 @@ def test_discovery_via_initial_hems_on_public_internet(
     evidence.assert_no_cleartext(steps)
 
 
-@pytest.mark.clause("5.1.2.3")
-def test_refuses_initial_hems_with_mismatching_certificate(
-    bench_run: BenchRun, evidence: Evidence, steps: Steps
-) -> None:
-    needs_access(bench_run.unit, "public")
-    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
-    topo = bench_run.topology
-    wrong = f"wrong-{op.initial_hems}"
-    topo.present_wrong_hems_cert(wrong)
-    try:
-        # Factory-fresh only now: the unit must meet the wrong certificate on its way to the Initial HeMS.
-        boot = unit.transition(State.FACTORY_FRESH)
-        assert boot is not None
-        # The unit is about to connect once it has asked for the Initial HeMS's address.
-        steps.wait("pre", dns_query(op.initial_hems, "public-dns"), unit.bounds.boot,
-                   f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
-        try:
-            accepted = tl.wait_for(
-                inform("initial-hems"), unit.bounds.quiet + unit.bounds.step, "", boot.mark
-            )
-        except DeviceError:
-            return
-        steps.fail("1.3", f"the unit to refuse the Initial HeMS's certificate for {wrong} (it was programmed with "
-                   f"{op.initial_hems}, and the name must match exactly)",
-                   f"an Inform sent over that TLS session: {steps.describe(accepted)}", accepted)  # fmt: skip
-    finally:
-        topo.present_wrong_hems_cert(op.initial_hems)  # the right certificate again
-        unit.transition(State.OFF)  # a unit that refused its Initial HeMS waits for ever: start it afresh
-
-
 # The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
 CLAUSE = cl.Clause(
     id="5.1.2.3",
     title="Serving HeMS discovery via an Initial HeMS on the public internet (Figure 5-4)",
+    applies={"initial_hems_access": "public"},  # units whose Initial HeMS is on the public internet
     figure=cl.Figure(
         "Figure 5-4: Serving HeMS discovery via an Initial HeMS on the public internet",
         (

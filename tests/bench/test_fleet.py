@@ -198,3 +198,44 @@ def test_a_unit_inner_capture_keeps_only_its_addresses_known_when_it_stops(tmp_p
         ("10.180.0.20", "10.182.1.6"),
     ]
     assert cap.count == 2
+
+
+@pytest.mark.netns
+@needs_root()
+def test_each_unit_runs_only_its_discovery_variant_and_goes_on_without_waiting(tmp_path: Path) -> None:
+    """The default inventory's private henb-01 and public henb-02: each runs the discovery clause that fits it,
+    the other is not applicable (not skipped: said once, with why); henb-01 goes on to 5.1.3 while henb-02 is
+    still in 5.1.2.3 (no lockstep between the units)."""
+    inv = write_inventory(tmp_path / "inv.yaml", FAST_BOUNDS, all_units=True)
+    out = tmp_path / "out"
+    res = henb_bench(
+        "--inventory", str(inv), "run", "--clause", "5.1.2.2", "--clause", "5.1.2.3", "--clause", "5.1.3",
+        "--out", str(out),
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert "5 passed, 0 failed, 0 error(s), 0 skipped, 3 not applicable" in res.stdout, res.stdout[-3000:]
+    assert "SKIPPED" not in res.stdout
+    assert res.stdout.count("units.henb-01.initial_hems_access: private") == 1, res.stdout[-3000:]
+    assert res.stdout.count("units.henb-02.initial_hems_access: public") == 1, res.stdout[-3000:]
+    run_dir = next(out.iterdir())
+    results = json.loads((run_dir / "run.json").read_text())["results"]
+    na = {(r["unit"], r["clause"]) for r in results if r["outcome"] == "not-applicable"}
+    assert na == {("henb-02", "5.1.2.2"), ("henb-01", "5.1.2.3")}, results
+    assert {r["outcome"] for r in results} == {"passed", "not-applicable"}
+    # A unit's JUnit file holds what it ran; its report says what did not apply, and why.
+    cases = ET.parse(run_dir / "henb-01" / "junit.xml").getroot().iter("testcase")
+    assert {c.get("classname") for c in cases} == {"henb-01.5.1.2.2", "henb-01.5.1.3"}
+    report = (run_dir / "henb-01" / "report.html").read_text()
+    assert "Not applicable (not run)" in report and "NOT APPLICABLE" in report
+    assert "not-applicable" in (run_dir / "report.html").read_text()
+    # henb-01's 5.1.3 (its unit discovered) came before henb-02 even started its 5.1.2.3 discovery (its second
+    # factory-fresh boot, after the refusal's).
+    events = [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
+    states = [
+        (e["unit"], e["data"]["state"], e["t"])
+        for e in events
+        if e["source"] == "unit" and e["kind"] == "state"
+    ]
+    discovered = next(t for u, s, t in states if u == "henb-01" and s == "discovered")
+    fresh = [t for u, s, t in states if u == "henb-02" and s == "factory-fresh"]
+    assert len(fresh) == 2 and discovered < fresh[1], states

@@ -25,8 +25,16 @@ def test_a_failure_is_followed_by_a_power_cycle_and_does_not_cascade(
     outcomes = {(r["clause"], r["outcome"]) for r in results}
     assert ("5.1.2.2", "failed") in outcomes
     others = [(r["test"], r["outcome"], r["message"]) for r in results if r["clause"] != "5.1.2.2"]
-    assert {o for _, o, _ in others} == {"passed", "skipped"}, [t for t in others if t[1] != "passed"]
-    assert {c for c, o in outcomes if o == "skipped"} == {"5.1.2.3"}  # the private-network deployment
+    assert {o for _, o, _ in others} == {"passed", "not-applicable"}, [t for t in others if t[1] != "passed"]
+    # the private-network deployment: 5.1.2.3 is not run, and the run says so and why
+    assert {c for c, o in outcomes if o == "not-applicable"} == {"5.1.2.3"}
+    assert "0 skipped, 2 not applicable" in res.stdout, res.stdout[-3000:]
+    assert (
+        "clause 5.1.2.3 is for units with initial_hems_access: public (units.henb-01.initial_hems_access: private)"
+        in res.stdout
+    ), res.stdout[-3000:]
+    report = (run_dir / "report.html").read_text()
+    assert "NOT APPLICABLE" in report and "not run: clause 5.1.2.3 is for units with" in report
     events = [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
     power = [e["data"]["action"] for e in events if e["source"] == "power" and e["kind"] == "power"]
     power = power[power.index("on") :]  # the run starts by switching off a unit it does not know to be off

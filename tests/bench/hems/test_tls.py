@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from bench import cwmp
 from bench.errors import ConfigError
+from bench.events import HemsKind
 from bench.hems.tls import identity_mismatches, server_context
 from bench.pki import CertificateAuthority
 from bench.timeline import Timeline
@@ -68,18 +69,49 @@ def test_https_session_with_a_verifying_client_and_a_key_log(
 
 def test_a_client_expecting_another_name_refuses_the_hems(ca: CertificateAuthority):
     cert = ca.issue("hems.operator.example")
-    h, port = serve(Timeline(), tls=server_context(cert.cert, cert.key, identity="hems.operator.example"))
+    tl = Timeline()
+    h, port = serve(tl, tls=server_context(cert.cert, cert.key, identity="hems.operator.example"))
     try:
         client = ssl.create_default_context(cafile=str(ca.files.cert))
         conn = http.client.HTTPSConnection("127.0.0.1", port, context=client, timeout=5)
         with pytest.raises(ssl.SSLCertVerificationError, match="127.0.0.1"):
             conn.request("POST", "/", body=inform())
+        # The HeMS sees the refusal: the handshake failed on the client's alert, from the client's address.
+        refused = tl.wait_for(lambda e: e.kind == HemsKind.TLS_FAILED, 5, "the refused handshake")
+        assert refused.data == {
+            "hems": "initial-hems",
+            "peer": "127.0.0.1",
+            "reason": "the client sent TLS alert 'bad certificate'",
+            "alert": "bad certificate",
+        }
         # Verifying against the FQDN the certificate names succeeds (SNI and hostname = the FQDN).
         sock = client.wrap_socket(
             socket.create_connection(("127.0.0.1", port)), server_hostname="hems.operator.example"
         )
         assert sock.version()
         sock.close()
+    finally:
+        h.stop()
+    assert [e.kind for e in tl.events()].count(HemsKind.TLS_FAILED) == 1, (
+        "a completed handshake is no failure"
+    )
+
+
+def test_a_client_closing_during_the_handshake_is_seen(ca: CertificateAuthority):
+    cert = ca.issue("127.0.0.1")
+    tl = Timeline()
+    h, port = serve(tl, tls=server_context(cert.cert, cert.key, identity="127.0.0.1"))
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
+        closed = tl.wait_for(lambda e: e.kind == HemsKind.TLS_FAILED, 5, "the abandoned handshake")
+        assert closed.data["alert"] is None and "closed the connection" in closed.data["reason"]
+        # The HeMS still serves the next client.
+        client = ssl.create_default_context(cafile=str(ca.files.cert))
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=client, timeout=5)
+        conn.request("POST", "/", body=inform(), headers={"Content-Type": "text/xml"})
+        assert conn.getresponse().status == 200
+        conn.close()
     finally:
         h.stop()
 

@@ -148,6 +148,22 @@ def test_a_clause_whose_tests_were_all_skipped_reads_skipped_not_passed() -> Non
     assert "<span class='not-run'>not run</span> step 1.1" in page
 
 
+def test_a_clause_not_applicable_to_the_unit_says_so_and_why_not_skipped() -> None:
+    from bench.report.html import _coverage, _inapplicable
+
+    why = (
+        "clause 5.1.2.3 is for units with initial_hems_access: public (units.u.initial_hems_access: private)"
+    )
+    results = [{"test": "t", "clause": "5.1.2.3", "outcome": "not-applicable", "message": why}]
+    page = _coverage({"clauses": {"5.1.2.3": {"title": "public", "checks": [{"step": "1.1", "what": "DNS"}]}},
+                      "results": results})  # fmt: skip
+    assert ">NOT APPLICABLE<" in page and ">SKIPPED<" not in page and ">PASSED<" not in page
+    assert f"not run: {why}" in page and "<span class='not-run'>not run</span> step 1.1" in page
+    listed = _inapplicable(results)
+    assert "Not applicable (not run)" in listed and why in listed
+    assert _inapplicable([]) == ""
+
+
 def test_chromium_draws_the_address_change_alone_on_its_own_lifelines(tmp_path: Path) -> None:
     inv = tmp_path / "inv.yaml"
     inv.write_text(yaml.safe_dump(inventory_data()))
