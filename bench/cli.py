@@ -176,7 +176,10 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     if "failed" in kinds or code == 1:
         return 1
     if not results:
-        print("henb-bench: no test ran (check --clause)", file=sys.stderr)
+        print(
+            "henb-bench: no test ran (check --clause; a test not applicable to the units is listed above)",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

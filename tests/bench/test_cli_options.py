@@ -133,3 +133,16 @@ def test_every_clause_a_plan_marks_is_one_the_cli_accepts() -> None:
     assert marked == declared, (
         f"marked but not declared, or declared but not marked: {sorted(marked ^ declared)}"
     )
+
+
+def test_a_clause_that_applies_to_no_unit_of_the_run_says_so_and_why(tmp_path: Path) -> None:
+    """A private unit alone with --clause 5.1.2.3: nothing runs (no bench is built), and the run says that
+    5.1.2.3 was not covered and why, not merely that no test ran."""
+    inv = write_inventory(tmp_path / "inv.yaml")  # the first unit only: henb-01, private
+    res = henb_bench(
+        "--inventory", str(inv), "run", "--clause", "5.1.2.3", "--out", str(tmp_path / "c"), timeout=120
+    )
+    assert res.returncode == 2, res.stdout + res.stderr
+    why = "clause 5.1.2.3 is for units with initial_hems_access: public (units.henb-01.initial_hems_access: private)"
+    assert res.stdout.count("NOT APPLICABLE 5.1.2.3 ") == 2 and why in res.stdout, res.stdout[-3000:]
+    assert "no test ran" in res.stderr and "not applicable to the units is listed above" in res.stderr
