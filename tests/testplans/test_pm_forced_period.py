@@ -35,35 +35,50 @@ def run_5_4_2(base: Path, tmp_path: Path, forced: bool) -> tuple[str, list[dict[
     return text, [json.loads(line) for line in timeline.read_text().splitlines()]
 
 
-def story(events: list[dict[str, Any]]) -> list[tuple[float, str]]:
-    """From the plan's PM configuration on: what it set, asked and saw, one word each, with the time."""
-    start = next(i for i, e in enumerate(events) if INTERVAL in e["data"].get("line", ""))
-    told = []
-    for e in events[start:]:
+def story(events: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """From the plan's PM configuration on (the last SetParameterValues before the first upload), one word for each
+    thing the bench did or saw; and the PeriodicUploadInterval values the unit's console showed, in order (console
+    lines may be read after later events: they are apart)."""
+
+    def word(e: dict[str, Any]) -> str | None:
         d = e["data"]
-        if INTERVAL in d.get("line", ""):
-            told.append((e["t"], "interval=" + d["line"].rsplit("= ", 1)[1]))
-        elif e["source"] == "unit" and e["kind"] in ("action", "action-confirmed"):
-            told.append((e["t"], f"{e['kind']}:{d['action']}"))
-        elif e["source"] == "bench" and e["kind"] == "pm-first-file":
-            told.append((e["t"], f"first-file:{d['how']}"))
-        elif e["source"] == "fileserver" and e["kind"] == "upload" and "/pm-http/" in d["path"]:
-            told.append((e["t"], "upload"))
-    return told
+        if e["source"] == "hems" and e["kind"] == "rpc-sent":
+            return {"SetParameterValues": "set", "GetParameterValues": "get"}.get(d["method"], d["method"])
+        if (
+            e["source"] == "unit"
+            and e["kind"] in ("action", "action-confirmed")
+            and d["action"] == "force pm period"
+        ):
+            return e["kind"].replace("action-", "")
+        if e["source"] == "bench" and e["kind"] == "pm-first-file":
+            return f"first-file:{d['how']}"
+        if e["source"] == "fileserver" and e["kind"] == "upload" and "/pm-http/" in d["path"]:
+            return "upload"
+        return None
+
+    told = [w for e in events if (w := word(e)) is not None]
+    start = max(i for i, w in enumerate(told[: told.index("upload")]) if w == "set")
+    lines = [
+        e["data"]["line"]
+        for e in events
+        if e["source"] == "console" and INTERVAL in e["data"].get("line", "")
+    ]
+    return told[start:], [line.rsplit("= ", 1)[1] for line in lines]
 
 
 def test_the_forced_periods_file_comes_first_then_the_interval(fast_inventory: Path, tmp_path: Path) -> None:
     text, events = run_5_4_2(fast_inventory, tmp_path, forced=True)
-    told = story(events)
+    told, intervals = story(events)
     # No period ends by itself while the forced file is awaited: the first interval is longer than that wait
-    # (twice the action's confirmation and bounds.step + pm_tolerance), the plan's own set after the file.
+    # (twice the action's confirmation and bounds.step + pm_tolerance); the plan's own is set after the file.
     long = 2 * (FAST_BOUNDS["step"] * 2 + FAST_BOUNDS["pm_tolerance"])
-    words = [w for _, w in told]
-    assert words[:2] == [f"interval={int(long) + 1}", "action:force pm period"], told
+    assert intervals == [str(int(long) + 1), "1"], intervals
+    assert told[:3] == ["set", "get", "action"], told
     # The file may be in before the console line that confirmed the action has been read.
-    assert sorted(words[2:5]) == ["action-confirmed:force pm period", "first-file:forced", "upload"], told
-    assert words[5:9] == ["interval=1", "upload", "upload", "upload"], told
-    sent, forced = told[1][0], told[2 + words[2:5].index("upload")][0]
+    assert sorted(told[3:6]) == ["confirmed", "first-file:forced", "upload"], told
+    assert told[6:11] == ["set", "upload", "upload", "upload", "set"], told
+    sent = next(e["t"] for e in events if e["source"] == "unit" and e["kind"] == "action")
+    forced = next(e["t"] for e in events if e["source"] == "fileserver" and e["kind"] == "upload")
     assert forced - sent < FAST_BOUNDS["pm_interval"], "the forced file comes at once, not at an interval"
     assert "awaited at the interval" not in text
 
@@ -76,6 +91,7 @@ def test_without_the_action_the_first_file_is_awaited_at_the_interval(
         "henb-bench: 5.4.2 over http: the first PM file is awaited at the interval "
         "(units.henb-01.actions.force_pm_period is not given)" in text
     ), text[-2000:]
-    words = [w for _, w in story(events)]
-    assert words[:5] == ["interval=1", "first-file:awaited", "upload", "upload", "upload"], words
-    assert not [e for e in events if e["source"] == "unit" and e["data"].get("action") == "force pm period"]
+    told, intervals = story(events)
+    assert intervals == ["1"], intervals
+    assert told[:7] == ["set", "get", "first-file:awaited", "upload", "upload", "upload", "set"], told
+    assert "action" not in told and "confirmed" not in told, told
