@@ -21,7 +21,7 @@ from bench.mock.ipsec import Ipsec
 from bench.mock.network import Network
 from bench.mock.pm import is_true
 from bench.mock.s1 import S1Client
-from bench.mock.session import CwmpClient
+from bench.mock.session import RETRY_WAIT, CwmpClient
 
 S1AP_PORT = 36412
 
@@ -139,9 +139,14 @@ class Procedures:
         ihost = urlsplit(ihems_url).hostname or ""
         if self.cfg.initial_hems_access == "public":
             ihems_ip = await self.unit.net.lookup(ihost, self.unit.public_dns, Knob.HEMS_BY_IP)
-            if not await self.check_hems_cert(ihems_url, ihems_ip):
+            retries = 0
+            while not await self.check_hems_cert(ihems_url, ihems_ip):
+                # Tried again as a unit retries a failed session (TR-069 3.2.1.1), with the mock's short waits.
                 self.unit.set_state("stuck")
-                await asyncio.Event().wait()
+                retries += 1
+                wait = min(RETRY_WAIT * 2**retries, 10.0)
+                self.log(f"tls: trying the Initial HeMS again in {wait:g} s")
+                await asyncio.sleep(wait)
             self.unit.model.changed.clear()
             await self.unit.client.session(ihems_url, ihems_ip, events, [], "discovery")
         else:
