@@ -36,6 +36,7 @@ class Knob(StrEnum):
     LEAK_CLEARTEXT = "leak_cleartext"
     OTHER_TRAFFIC = "other_traffic"
     ACCEPT_ANY_CERT = "accept_any_cert"
+    ACCEPT_CERT_ON_RETRY = "accept_cert_on_retry"
     IGNORE_SERVING_HEMS = "ignore_serving_hems"
     PARTIAL_SPV = "partial_spv"
     BAD_SPV_FAULT_CODES = "bad_spv_fault_codes"
@@ -97,6 +98,7 @@ KNOBS: dict[Knob, str] = {
     Knob.LEAK_CLEARTEXT: "sends one packet to the operator core outside the tunnel, in clear",
     Knob.OTHER_TRAFFIC: "sends a syslog message (UDP 514) to its home gateway in clear at boot (strict outer link)",
     Knob.ACCEPT_ANY_CERT: "5.1.2.3: accepts any TLS certificate from the Initial HeMS (no CA or name check)",
+    Knob.ACCEPT_CERT_ON_RETRY: "5.1.2.3: refuses the Initial HeMS's wrong certificate once, then accepts it when it tries again",
     Knob.IGNORE_SERVING_HEMS: "keeps talking to the Initial HeMS after discovery instead of the Serving HeMS",
     Knob.PARTIAL_SPV: "applies the valid parameters of a refused SetParameterValues",
     Knob.BAD_SPV_FAULT_CODES: "answers an invalid SetParameterValues with 9002 for every parameter, not the specific code",

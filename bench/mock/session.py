@@ -108,7 +108,8 @@ class CwmpClient:
     def tls_for(self, url: str) -> ssl.SSLContext | None:
         if urlsplit(url).scheme != "https":
             return None
-        if Knob.ACCEPT_ANY_CERT in self.unit.knobs:  # no verification at all
+        # No verification at all (accept_cert_on_retry refused once, in the discovery's own check).
+        if Knob.ACCEPT_ANY_CERT in self.unit.knobs or Knob.ACCEPT_CERT_ON_RETRY in self.unit.knobs:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
             return ctx

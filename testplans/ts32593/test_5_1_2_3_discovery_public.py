@@ -150,6 +150,7 @@ CLAUSE = cl.Clause(
         )),
         cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate does not name it exactly", (
             cl.Twin("accept_any_cert", ("refuse the Initial HeMS's certificate for wrong-ihems", "an Inform")),
+            cl.Twin("accept_cert_on_retry", ("refuse the Initial HeMS's certificate for wrong-ihems", "an Inform")),
         )),
         cl.Check("2.1", "an Inform over TLS with the unit's DeviceId and 0 BOOTSTRAP", (
             cl.Twin("wrong_device_id", ("DeviceId", "serial '{serial}X'")),
