@@ -228,7 +228,7 @@ def _charon(ns: str) -> Item:
         try:
             charon.start(timeout=10)
             version = charon.session.version()
-        except BenchError as exc:
+        except (BenchError, OSError) as exc:  # OSError: charon exiting right after its VICI socket answered
             log = Path(tmp, "charon.log")
             said = log.read_text(errors="replace").splitlines()[-4:] if log.exists() else []
             fix = f"{MAKE_DEPS} (the packages and plugins above)"

@@ -202,10 +202,10 @@ def test_a_unit_inner_capture_keeps_only_its_addresses_known_when_it_stops(tmp_p
 
 @pytest.mark.netns
 @needs_root()
-def test_each_unit_runs_only_its_discovery_variant_and_goes_on_without_waiting(tmp_path: Path) -> None:
+def test_each_unit_runs_only_its_discovery_variant(tmp_path: Path) -> None:
     """The default inventory's private henb-01 and public henb-02: each runs the discovery clause that fits it,
-    the other is not applicable (not skipped: said once, with why); henb-01 goes on to 5.1.3 while henb-02 is
-    still in 5.1.2.3 (no lockstep between the units)."""
+    the other is not applicable (not skipped: said once, with why). (Which unit gets ahead depends on the
+    machine's timing, so the order is not asserted: under load henb-02's refusal could end first.)"""
     inv = write_inventory(tmp_path / "inv.yaml", FAST_BOUNDS, all_units=True)
     out = tmp_path / "out"
     res = henb_bench(
@@ -228,14 +228,3 @@ def test_each_unit_runs_only_its_discovery_variant_and_goes_on_without_waiting(t
     report = (run_dir / "henb-01" / "report.html").read_text()
     assert "Not applicable (not run)" in report and "NOT APPLICABLE" in report
     assert "not-applicable" in (run_dir / "report.html").read_text()
-    # henb-01's 5.1.3 (its unit discovered) came before henb-02 even started its 5.1.2.3 discovery (its second
-    # factory-fresh boot, after the refusal's).
-    events = [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
-    states = [
-        (e["unit"], e["data"]["state"], e["t"])
-        for e in events
-        if e["source"] == "unit" and e["kind"] == "state"
-    ]
-    discovered = next(t for u, s, t in states if u == "henb-01" and s == "discovered")
-    fresh = [t for u, s, t in states if u == "henb-02" and s == "factory-fresh"]
-    assert len(fresh) == 2 and discovered < fresh[1], states
