@@ -1,12 +1,12 @@
 """S1AP (TS 36.413) messages the bench and the mock unit exchange, encoded and decoded with pycrate's ASN.1
-S1AP module (aligned PER): S1 Setup, eNB Configuration Update, and the names and fields of anything else."""
+S1AP module (aligned PER): S1 Setup, eNB Configuration Update, and the names and fields of anything else.
+pycrate loads at the first message (12 MiB): the numbers and plmn_bytes here are also the mock's codec's."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
-
-from pycrate_asn1dir import S1AP
 
 PPID = 18  # S1AP's SCTP payload protocol identifier (TS 36.412)
 PORT = 36412
@@ -15,7 +15,19 @@ ID_CAUSE, ID_GLOBAL_ENB_ID, ID_ENBNAME, ID_MMENAME, ID_SUPPORTED_TAS = 2, 59, 60
 ID_TIME_TO_WAIT, ID_RELATIVE_MME_CAPACITY, ID_SERVED_GUMMEIS, ID_DEFAULT_PAGING_DRX = 65, 87, 105, 137
 TIME_TO_WAIT = ("v1s", "v2s", "v5s", "v10s", "v20s", "v60s")
 
-_PDU = S1AP.S1AP_PDU_Descriptions.S1AP_PDU
+
+@functools.cache
+def _pdu() -> Any:
+    from pycrate_asn1dir import S1AP
+
+    return S1AP.S1AP_PDU_Descriptions.S1AP_PDU
+
+
+def preload() -> None:
+    """Load pycrate now (the MME stand-in at its start), not while a unit waits for an answer."""
+    _pdu()
+
+
 _lock = threading.Lock()  # pycrate keeps the value in the (module-level) type object
 
 
@@ -39,10 +51,11 @@ def _ie(ie_id: int, criticality: str, kind: str, value: Any) -> dict[str, Any]:
 
 def _encode(kind: str, proc: int, name: str, ies: list[dict[str, Any]]) -> bytes:
     with _lock:
-        _PDU.set_val(
+        pdu = _pdu()
+        pdu.set_val(
             (kind, {"procedureCode": proc, "criticality": "reject", "value": (name, {"protocolIEs": ies})})
         )
-        return bytes(_PDU.to_aper())
+        return bytes(pdu.to_aper())
 
 
 def _tas(tac: int, plmns: list[str]) -> dict[str, Any]:
@@ -105,10 +118,10 @@ def decode(data: bytes) -> dict[str, Any]:
     """The message's S1AP name and the fields the plans compare; raises ValueError if it is not S1AP."""
     with _lock:
         try:
-            _PDU.from_aper(data)
+            _pdu().from_aper(data)
         except Exception as exc:  # pycrate raises its own error classes
             raise ValueError(f"not an S1AP PDU: {exc}") from exc
-        kind, body = _PDU.get_val()
+        kind, body = _pdu().get_val()
     name, msg = body["value"]
     out: dict[str, Any] = {"message": name, "pdu": kind, "procedure": body["procedureCode"]}
     for ie in msg.get("protocolIEs", []):

@@ -7,10 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-PROC_S1_SETUP, PROC_ENB_CONFIG_UPDATE = 17, 29
-ID_CAUSE, ID_GLOBAL_ENB_ID, ID_ENBNAME, ID_SUPPORTED_TAS, ID_TIME_TO_WAIT, ID_DEFAULT_PAGING_DRX = (
-    2, 59, 60, 64, 65, 137,
-)  # fmt: skip
+from bench.s1ap import (  # the numbers and the PLMN octets only: bench.s1ap loads pycrate at its first message
+    ID_CAUSE,
+    ID_DEFAULT_PAGING_DRX,
+    ID_ENBNAME,
+    ID_GLOBAL_ENB_ID,
+    ID_SUPPORTED_TAS,
+    ID_TIME_TO_WAIT,
+    PROC_ENB_CONFIG_UPDATE,
+    PROC_S1_SETUP,
+    TIME_TO_WAIT,
+    plmn_bytes,
+)
+
 REJECT, IGNORE = 0, 1
 PDUS = ("initiatingMessage", "successfulOutcome", "unsuccessfulOutcome")
 MESSAGES = {
@@ -22,7 +31,6 @@ MESSAGES = {
     (2, PROC_ENB_CONFIG_UPDATE): "ENBConfigurationUpdateFailure",
 }
 PAGING_DRX = ("v32", "v64", "v128", "v256")
-TIME_TO_WAIT = ("v1s", "v2s", "v5s", "v10s", "v20s", "v60s")
 # Cause (TS 36.413 9.2.1.3): each group's root values, then its extension values (checked against pycrate).
 CAUSES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "radioNetwork": (
@@ -89,15 +97,6 @@ def _length(n: int) -> bytes:
 
 def _open(data: bytes) -> bytes:
     return _length(len(data)) + data
-
-
-def plmn_bytes(plmn: str) -> bytes:
-    """MCC+MNC digits ("00101", "310410") as the 3-octet TBCD PLMN identity (TS 24.008 10.5.1.13)."""
-    if not plmn.isdigit() or len(plmn) not in (5, 6):
-        raise ValueError(f"expected MCC+MNC as 5 or 6 digits, found {plmn!r}")
-    d = [int(c) for c in plmn]
-    mnc3 = d[5] if len(d) == 6 else 0xF
-    return bytes([d[1] << 4 | d[0], mnc3 << 4 | d[2], d[4] << 4 | d[3]])
 
 
 def _pdu(kind: int, proc: int, ies: list[tuple[int, int, bytes]]) -> bytes:

@@ -35,6 +35,7 @@ class MmeStandIn:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        s1ap.preload()
         sock = socket_in_netns(self.netns, socket.AF_INET, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
         self.raw = sctp.RawSctp(sock, on_seen=self._seen)
         if self.mode == "raw":
