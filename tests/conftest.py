@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import FAST_BOUNDS, write_inventory
+from bench.network.state import clean, leftovers
+from drivers.retry import poll
+from tests.support import FAST_BOUNDS, PREFIX, write_inventory
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that build a bench (marked netns) first: they take seconds where the rest take milliseconds, so
     with pytest-xdist they start early and no worker is left alone with a long one at the end."""
     items.sort(key=lambda item: item.get_closest_marker("netns") is None)
+
+
+def _holds_a_wider_fixture(item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+    """`item` uses a module-scoped fixture that stays up for `nextitem` (a bench shared by a module's tests)."""
+    if nextitem is None or getattr(nextitem, "module", None) is not getattr(item, "module", None):
+        return False
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d[-1].scope != "function" for d in defs)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test that builds a bench must take it down again: what it leaves (a namespace, a host link) would make
+    the next test on this worker fail with "an earlier run left ... behind", far from the cause. So the test
+    that left it fails at its teardown, naming what it left, and it is cleaned up for the next one. Links get
+    a moment: the kernel removes a veth whose peer went with a deleted namespace in the background."""
+    yield
+    if (
+        item.get_closest_marker("netns") is None
+        or os.geteuid() != 0
+        or _holds_a_wider_fixture(item, nextitem)
+    ):
+        return
+    left = poll(lambda: leftovers(PREFIX), lambda lo: not (lo["namespaces"] or lo["links"]), 5.0, every=0.1)
+    if left and (left["namespaces"] or left["links"]):
+        done = clean(Path("/var/lib/henb-bench"), PREFIX)
+        raise AssertionError(
+            f"{item.nodeid} left {', '.join(left['namespaces'] + left['links'])} behind; cleaned up: "
+            + "; ".join(done)
+        )
 
 
 @pytest.fixture
