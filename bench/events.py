@@ -237,7 +237,12 @@ _TYPES = [
     _t(S.MME, MmeKind.SCTP_DATA, "peer ppid size", "SCTP DATA reached the MME"),
     _t(S.MME, MmeKind.S1AP, "direction peer local message", "an S1AP message, uplink or downlink"),
     _t(S.FILESERVER, FileserverKind.DOWNLOAD, "status bytes", "the unit fetched a file"),
-    _t(S.FILESERVER, FileserverKind.UPLOAD, "status bytes stored", "the unit uploaded a file"),
+    _t(
+        S.FILESERVER,
+        FileserverKind.UPLOAD,
+        "status bytes stored began",
+        "the unit uploaded a file (began: when it connected, or sent the request on a connection it had used)",
+    ),
     _t(S.FILESERVER, FileserverKind.AUTH_FAILED, "status", "the file server refused credentials"),
     _t(S.POWER, PowerKind.POWER, "unit action driver", "the bench switched the unit's power"),
     _t(S.POWER, PowerKind.PSU_SAMPLE, "unit", "a reading of the bench supply"),

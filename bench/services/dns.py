@@ -1,13 +1,18 @@
 """dnsmasq as the public DNS (with DHCP for the units' home link) and as the operator's private DNS.
 
-Every query it logs becomes a `dns/query` timeline event, so plans can assert which DNS was asked and when.
+Every query it logs becomes a `dns/query` timeline event, so plans can assert which DNS was asked and when:
+at the time the query reached the namespace's kernel (a raw socket's receive stamp), not when the bench read
+dnsmasq's log line, which on a loaded bench running many units is up to seconds later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import socket
+import struct
 import threading
+from collections import defaultdict, deque
 from pathlib import Path
 
 import dns.message
@@ -18,10 +23,59 @@ from bench.errors import InfraError
 from bench.events import DnsKind, Source
 from bench.services.process import Daemon, netns_command
 from bench.timeline import Timeline
+from drivers.netns import socket_in_netns
+
+SO_TIMESTAMP = getattr(socket, "SO_TIMESTAMP", 29)
 
 # dnsmasq --log-queries lines: "query[A] isegw.operator.example from 198.51.100.23"
 QUERY = re.compile(r"query\[(?P<qtype>\w+)\] (?P<name>\S+) from (?P<client>\S+)")
 DHCP = re.compile(r"(?P<what>DHCPACK|DHCPOFFER|DHCPDISCOVER|DHCPREQUEST)\((?P<iface>[^)]+)\) (?P<rest>.*)")
+
+
+class QueryStamps:
+    """When each UDP query to the DNS's address reached its namespace: a raw UDP socket there gets a copy of
+    every UDP datagram delivered to that address, with the kernel's receive time. The log reader matches a
+    logged query to the earliest unmatched copy with the same client, name and type."""
+
+    def __init__(self, netns: str, address: str) -> None:
+        self.sock = socket_in_netns(netns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.sock.bind((address, 0))  # only what is addressed to the DNS (not DHCP's broadcasts)
+        self.sock.setblocking(False)
+        self.seen: dict[tuple[str, str, str], deque[float]] = defaultdict(deque)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                data, anc, _, _ = self.sock.recvmsg(65535, socket.CMSG_SPACE(16))
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # closed
+                return
+            stamp = next((struct.unpack("@qq", raw[:16]) for lvl, kind, raw in anc
+                          if lvl == socket.SOL_SOCKET and kind == SO_TIMESTAMP and len(raw) >= 16), None)  # fmt: skip
+            ihl = (data[0] & 0x0F) * 4 if data else 0
+            if stamp is None or len(data) < ihl + 8 or struct.unpack("!H", data[ihl + 2 : ihl + 4])[0] != 53:
+                continue
+            try:
+                msg = dns.message.from_wire(data[ihl + 8 :])
+            except Exception:  # noqa: BLE001  # a malformed query: dnsmasq logs none either
+                continue
+            client = socket.inet_ntoa(data[12:16])
+            for q in msg.question:
+                name = q.name.to_text(omit_final_dot=True).lower()
+                self.seen[(client, name, dns.rdatatype.to_text(q.rdtype))].append(stamp[0] + stamp[1] / 1e6)
+
+    def take(self, client: str, name: str, qtype: str) -> float | None:
+        """The receive time of the logged query: the earliest unmatched one so stamped, or None (a query over
+        TCP, or one the socket's buffer lost)."""
+        self._drain()
+        stamps = self.seen.get((client, name.lower(), qtype))
+        return stamps.popleft() if stamps else None
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class Dnsmasq:
@@ -52,6 +106,7 @@ class Dnsmasq:
         self.ntp = ntp
         self.daemon: Daemon | None = None
         self._reader: threading.Thread | None = None
+        self._stamps: QueryStamps | None = None
 
     def argv(self) -> list[str]:
         args = [
@@ -101,6 +156,8 @@ class Dnsmasq:
         self._reader = threading.Thread(target=self._read_log, name=f"{self.name}-log", daemon=True)
         self._reader.start()
         self.wait_ready(timeout)
+        # Only once dnsmasq answers: a probe it never received would leave a stamp for a later query to take.
+        self._stamps = QueryStamps(self.netns, self.listen)
 
     def _read_log(self) -> None:
         assert (
@@ -113,9 +170,11 @@ class Dnsmasq:
                 log.write(line + "\n")
                 log.flush()
                 if m := QUERY.search(line):
+                    at = self._stamps.take(m["client"], m["name"], m["qtype"]) if self._stamps else None
                     self.timeline.add(
                         Source.DNS,
                         DnsKind.QUERY,
+                        at=at,
                         dns=self.name,
                         server=self.listen,
                         name=m["name"],
@@ -155,3 +214,5 @@ class Dnsmasq:
             self._reader.join(timeout=2)
         if self.daemon:
             self.daemon.stop()
+        if self._stamps:
+            self._stamps.close()

@@ -9,6 +9,7 @@ import hmac
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,7 @@ class FileServer:
         class _Ssh(asyncssh.SSHServer):
             def connection_made(self, conn: Any) -> None:
                 self.peer = conn.get_extra_info("peername")[0]
+                conn.set_extra_info(connected=time.time())
 
             def begin_auth(self, username: str) -> bool:
                 return True
@@ -197,6 +199,15 @@ class FileServer:
                         bytes=os.path.getsize(file),
                     )
 
+                def on_connect(self) -> None:
+                    self.began: float | None = time.time()
+
+                def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+                    # The first upload of a session began when the unit connected; a later one at its STOR.
+                    self.stor_began = self.began or time.time()
+                    self.began = None
+                    return super().ftp_STOR(file, mode)
+
                 def _uploaded(self, file: str, status: int) -> None:
                     server._event(
                         FileserverKind.UPLOAD,
@@ -207,6 +218,7 @@ class FileServer:
                         status=status,
                         bytes=os.path.getsize(file),
                         stored=file,
+                        began=round(getattr(self, "stor_began", time.time()), 6),
                     )
 
                 def on_file_received(self, file: str) -> None:
@@ -284,12 +296,15 @@ class FileServer:
         return basic_credentials(request.headers.get("Authorization", ""))
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
+        began = round(time.time(), 6)  # the request's headers are in; its body may take a while yet
         proto = "https" if request.secure else "http"
         peer = request.remote or ""
         path = "/" + request.match_info["path"]
         creds = self._basic(request)
         user = creds[0] if creds else ""
-        common = {"proto": proto, "path": path, "user": user, "peer": peer}
+        common: dict[str, Any] = {"proto": proto, "path": path, "user": user, "peer": peer}
+        if request.method in ("PUT", "POST"):
+            common["began"] = began
         if not _SAFE.match(path) or ".." in path:
             self._event(
                 FileserverKind.UPLOAD if request.method in ("PUT", "POST") else FileserverKind.DOWNLOAD,
@@ -356,13 +371,17 @@ class _Sftp(_sftp_base()):  # type: ignore[misc]
         self.fs = server
         self.user = user
         self.peer = chan.get_extra_info("peername")[0]
-        self.open_files: dict[int, tuple[str, bool]] = {}
+        self.open_files: dict[int, tuple[str, bool, float]] = {}
+        # The first file of a connection began when the unit connected (an SSH handshake can take seconds on
+        # a loaded unit or bench); a later one on the same connection when it was opened.
+        self.connected: float | None = chan.get_connection().get_extra_info("connected")
 
     def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
         import asyncssh
 
         fh = super().open(path, pflags, attrs)
-        self.open_files[id(fh)] = (path.decode(errors="replace"), bool(pflags & asyncssh.FXF_WRITE))
+        began, self.connected = self.connected or time.time(), None
+        self.open_files[id(fh)] = (path.decode(errors="replace"), bool(pflags & asyncssh.FXF_WRITE), began)
         return fh
 
     def close(self, file_obj: Any) -> None:
@@ -370,7 +389,7 @@ class _Sftp(_sftp_base()):  # type: ignore[misc]
         super().close(file_obj)
         if info is None:
             return
-        path, writing = info
+        path, writing, began = info
         path = "/" + path.lstrip("/")
         local = self.fs.local(self.user, path)
         size = local.stat().st_size if local.exists() else 0
@@ -381,6 +400,7 @@ class _Sftp(_sftp_base()):  # type: ignore[misc]
             "peer": self.peer,
             "status": 0,
             "bytes": size,
+            "began": round(began, 6),
         }
         if writing:
             self.fs._event(FileserverKind.UPLOAD, **data, stored=str(local))

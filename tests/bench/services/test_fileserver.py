@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ftplib
 import io
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.services.fileserver import FileServer
-from bench.timeline import Timeline
+from bench.timeline import Event, Timeline
 
 
 def free_ports(n: int) -> list[int]:
@@ -60,3 +62,65 @@ def test_a_failed_ftp_login_is_refused_and_recorded(server: tuple[FileServer, Ti
         client.close()
     up = tl.wait_for(lambda e: e.source == "fileserver" and e.kind == "upload", 20, "the FTP upload")
     assert up.data["user"] == "pm" and up.data["path"] == "/up.xml" and up.data["status"] == 226
+
+
+def uploads(tl: Timeline, since: int, n: int) -> list[Event]:
+    seen: list[Event] = []
+    for _ in range(n):
+        start = seen[-1].seq + 1 if seen else since
+        seen.append(
+            tl.wait_for(lambda e: e.source == "fileserver" and e.kind == "upload", 20, "an upload", start)
+        )
+    return seen
+
+
+def test_an_ftp_upload_began_when_the_unit_connected(server: tuple[FileServer, Timeline]) -> None:
+    """A PM schedule is judged by when each upload began: the first file of a session when the unit connected
+    (its login may be slow), a later one on the same session when it was sent."""
+    fs, tl = server
+    fs.add_user("pm", "right")
+    mark = tl.mark()
+    connected = time.time()
+    client = ftplib.FTP(timeout=20)
+    client.connect("127.0.0.1", fs.ports["ftp"])
+    try:
+        client.login("pm", "right")
+        time.sleep(0.5)  # a slow login, as seen from the schedule
+        client.storbinary("STOR a.xml", io.BytesIO(b"<a/>"))
+        time.sleep(0.5)
+        second = time.time()
+        client.storbinary("STOR b.xml", io.BytesIO(b"<b/>"))
+    finally:
+        client.close()
+    first, later = uploads(tl, mark, 2)
+    assert 0 <= first.data["began"] - connected < 0.3 and first.t - connected >= 0.5, first
+    assert 0 <= later.data["began"] - second < 0.3, later
+
+
+def test_an_sftp_upload_began_when_the_unit_connected(server: tuple[FileServer, Timeline]) -> None:
+    import asyncssh
+
+    fs, tl = server
+    fs.add_user("pm", "right")
+    mark = tl.mark()
+
+    async def session() -> tuple[float, float]:
+        connected = time.time()
+        async with asyncssh.connect(
+            "127.0.0.1", fs.ports["sftp"], username="pm", password="right", known_hosts=None
+        ) as conn:
+            await asyncio.sleep(0.5)  # the SSH handshake and login of a slow unit
+            async with conn.start_sftp_client() as sftp:
+                async with sftp.open("a.xml", "wb") as fh:
+                    await fh.write(b"<a/>")
+                await asyncio.sleep(0.5)
+                second = time.time()
+                async with sftp.open("b.xml", "wb") as fh:
+                    await fh.write(b"<b/>")
+        return connected, second
+
+    connected, second = asyncio.run(session())
+    first, later = uploads(tl, mark, 2)
+    assert first.data["path"] == "/a.xml" and later.data["path"] == "/b.xml"
+    assert 0 <= first.data["began"] - connected < 0.3 and first.t - connected >= 0.5, first
+    assert 0 <= later.data["began"] - second < 0.3, later

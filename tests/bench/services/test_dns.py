@@ -1,0 +1,96 @@
+"""dnsmasq's queries on the timeline (bench/services/dns.py) carry the time the query reached the namespace,
+not the time the bench read dnsmasq's log line: order checks against other sources depend on it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import dns.message
+import dns.query
+import pytest
+from pyroute2 import netns as pr_netns
+
+from bench.events import DnsKind, Source
+from bench.network import netns
+from bench.services.dns import Dnsmasq, QueryStamps
+from bench.timeline import Event, Timeline
+from tests.support import PREFIX, needs_root
+
+READER_LAG = 0.8  # how late the log reader is made to be
+
+
+def ask(ns: str, name: str) -> float:
+    """One query from the namespace; the time it was sent."""
+    t = time.time()
+    netns.run_in_netns(ns, dns.query.udp, dns.message.make_query(name, "A"), "127.0.0.1", 2.0)
+    return t
+
+
+@pytest.mark.netns
+@needs_root()
+def test_a_query_is_stamped_when_it_arrived_not_when_its_log_line_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ns = f"{PREFIX}dns{threading.get_ident() % 10000}"
+    pr_netns.create(ns)
+    tl = Timeline()
+    server = Dnsmasq("public-dns", ns, "127.0.0.1", {"isegw.operator.example": "192.0.2.1"}, tmp_path, tl)
+    take = QueryStamps.take
+
+    def late(self: QueryStamps, client: str, name: str, qtype: str) -> float | None:
+        time.sleep(READER_LAG)  # a bench busy with many units reads the log this late
+        return take(self, client, name, qtype)
+
+    try:
+        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
+        server.start()
+        mark = tl.mark()
+        monkeypatch.setattr(QueryStamps, "take", late)
+        sent = [ask(ns, "isegw.operator.example"), ask(ns, "isegw.operator.example")]
+
+        def query(e: Event) -> bool:
+            return (
+                e.source == Source.DNS
+                and e.kind == DnsKind.QUERY
+                and e.data["name"] == "isegw.operator.example"
+            )
+
+        first = tl.wait_for(query, 10, "the first query", mark)
+        second = tl.wait_for(query, 10, "the second query", first.seq + 1)
+        assert time.time() - sent[1] >= READER_LAG  # the log was read late ...
+        for ev, t in zip((first, second), sent, strict=True):
+            assert 0 <= ev.t - t < 0.3, (ev.t - t, ev)  # ... and each query is stamped when it arrived
+        assert first.data["client"] == "127.0.0.1" and first.data["qtype"] == "A"
+    finally:
+        server.stop()
+        pr_netns.remove(ns)
+
+
+@pytest.mark.netns
+@needs_root()
+def test_a_query_with_no_stamp_still_goes_on_the_timeline(tmp_path: Path) -> None:
+    """A query the raw socket does not see (over TCP, or lost from its buffer) is stamped when read."""
+    ns = f"{PREFIX}dnt{threading.get_ident() % 10000}"
+    pr_netns.create(ns)
+    tl = Timeline()
+    server = Dnsmasq("public-dns", ns, "127.0.0.1", {"isegw.operator.example": "192.0.2.1"}, tmp_path, tl)
+    try:
+        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
+        server.start()
+        mark = tl.mark()
+        sent = time.time()
+        query = dns.message.make_query("ihems.operator.example", "A")
+        netns.run_in_netns(ns, dns.query.tcp, query, "127.0.0.1", 2.0)
+        ev = tl.wait_for(
+            lambda e: e.source == Source.DNS and e.data.get("name") == "ihems.operator.example",
+            10,
+            "the query",
+            mark,
+        )
+        assert ev.t >= sent and ev.data["qtype"] == "A"
+        assert server._stamps is not None and not any(server._stamps.seen.values())  # nothing left unmatched
+    finally:
+        server.stop()
+        pr_netns.remove(ns)
