@@ -113,6 +113,7 @@ class BenchKind(StrEnum):
     WAN_DETACHED = "wan-detached"
     CORRUPTED_FILE = "corrupted-file"
     PM_FIRST_FILE = "pm-first-file"
+    PM_INTERVAL = "pm-interval"
 
 
 class NtpKind(StrEnum):
@@ -265,6 +266,12 @@ _TYPES = [
     _t(S.BENCH, BenchKind.WAN_DETACHED, "unit ifname netns", "the unit's WAN port left the bench"),
     _t(S.BENCH, BenchKind.CORRUPTED_FILE, "path how", "a plan corrupted a file the unit will fetch"),
     _t(S.BENCH, BenchKind.PM_FIRST_FILE, "proto how", "how a PM plan got its first file: forced or awaited"),
+    _t(
+        S.BENCH,
+        BenchKind.PM_INTERVAL,
+        "proto interval gaps",
+        "the unit's PM uploads measured against PeriodicUploadInterval (once per unit, over one protocol)",
+    ),
     _t(S.NTP, NtpKind.QUERY, "peer server", "an NTP query on the outer link"),
     _t(
         S.SECURITY,

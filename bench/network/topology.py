@@ -131,6 +131,17 @@ class Topology:
             ips[self.op.initial_hems] = str(self.net.public_hems if public else self.net.initial_hems)
         return ips
 
+    def dns_caught_up(self, timeout: float) -> bool:
+        """Every DNS query that reached the bench's DNS servers by now is on the timeline (bench.services.dns)."""
+        deadline = time.monotonic() + timeout
+        return all(
+            [
+                d.caught_up(max(0.0, deadline - time.monotonic()))
+                for d in self.services
+                if isinstance(d, Dnsmasq)
+            ]
+        )
+
     def private_records(self) -> dict[str, str]:
         """Split horizon: the private DNS answers the Initial HeMS's FQDN with its address in the core, the
         public DNS (public_records) with its address on the internet, each when some unit needs it."""

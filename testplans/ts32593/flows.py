@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bench.errors import DeviceError
 from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
 from bench.ike import ike_id_matches
-from bench.timeline import Event, Timeline
+from bench.timeline import Event
 
 if TYPE_CHECKING:
     from bench.run import BenchRun
@@ -16,18 +15,18 @@ if TYPE_CHECKING:
 Pred = Callable[[Event], bool]
 
 
-# Sources that report late (dnsmasq's log pipe, charon's VICI events): their `t` is when the bench heard of
-# the event, up to this much after it happened (tens of ms on a quiet host, most of a second on one at load 12
-# on two cores). Order checks against them allow for it, and look for their events only once that has passed.
+# Sources whose `t` is when the bench heard of the event (charon's VICI events), up to this much after it happened
+# (tens of ms on a quiet host, most of a second on one at load 12 on two cores): order checks allow for it.
+# DNS queries carry the kernel's receive time (bench.services.dns); the allowance stays for one the bench could
+# not stamp.
 LATE_SOURCES = {Source.DNS: 1.0, Source.SEGW: 1.0}
 
 
-def late_first(tl: Timeline, pred: Pred, since: int) -> Event | None:
-    """The first event matching `pred`, one from a late source included: it may still be on its way."""
-    try:
-        return tl.wait_for(pred, max(LATE_SOURCES.values()), "a late source's report", since)
-    except DeviceError:
-        return None
+def dns_first(bench_run: BenchRun, pred: Pred, since: int) -> Event | None:
+    """The first DNS query matching `pred`, once every query that reached the bench's DNS servers until now is
+    on the timeline (the bench reads dnsmasq's log late when it is busy), waiting at most bounds.step."""
+    bench_run.topology.dns_caught_up(bench_run.unit.bounds.step)
+    return bench_run.timeline.first(pred, since)
 
 
 def before(a: Event, b: Event) -> bool:

@@ -15,10 +15,10 @@ from bench.steps import Steps
 from bench.unit import BenchUnit
 from testplans.ts32593.flows import (
     before,
+    dns_first,
     dns_query,
     ike_up,
     inform,
-    late_first,
     segw_refusal,
     session_end,
 )
@@ -29,7 +29,7 @@ from testplans.ts32593.identity import check_device_id
 def test_discovery_via_initial_hems_in_private_network(
     bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
-    op, tl = bench_run.inv.operator, bench_run.timeline
+    op = bench_run.inv.operator
     unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
     bounds = unit.bounds
     boot = unit.boot
@@ -46,8 +46,8 @@ def test_discovery_via_initial_hems_in_private_network(
     vip = ike.data["remote_vips"][0] if ike.data["remote_vips"] else None
     # 1.1-1.2: the Initial SeGW's FQDN was asked of the public DNS before the tunnel.
     if not is_ip(op.initial_segw):
-        q = late_first(
-            tl, lambda e: dns_query(op.initial_segw, "public-dns")(e) and before(e, ike), boot.mark
+        q = dns_first(
+            bench_run, lambda e: dns_query(op.initial_segw, "public-dns")(e) and before(e, ike), boot.mark
         )
         if q is None:
             steps.fail(
@@ -68,8 +68,8 @@ def test_discovery_via_initial_hems_in_private_network(
     )
     # 1.4-1.5: the Initial HeMS's FQDN was asked of the private DNS, learned over IKE, not the public one.
     if not is_ip(op.initial_hems):
-        public = late_first(
-            tl, lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark
+        public = dns_first(
+            bench_run, lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark
         )
         if public is not None:
             steps.fail(
@@ -79,8 +79,8 @@ def test_discovery_via_initial_hems_in_private_network(
                 "(the Initial HeMS is inside the operator network)",
                 public,
             )
-        private = late_first(
-            tl,
+        private = dns_first(
+            bench_run,
             lambda e: dns_query(op.initial_hems, "private-dns")(e) and before(ike, e) and before(e, inf),
             boot.mark,
         )
@@ -128,8 +128,8 @@ def test_discovery_via_initial_hems_in_private_network(
         why=segw_refusal(bench_run, "ssegw", end.seq, unit.ike_id),
     )
     if not is_ip(op.serving_segw):
-        q = late_first(
-            tl,
+        q = dns_first(
+            bench_run,
             lambda e: dns_query(op.serving_segw, "public-dns")(e) and before(end, e) and before(e, sike),
             boot.mark,
         )

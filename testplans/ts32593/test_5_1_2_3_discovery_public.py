@@ -16,10 +16,10 @@ from bench.steps import Steps
 from bench.unit import BenchUnit, State
 from testplans.ts32593.flows import (
     before,
+    dns_first,
     dns_query,
     ike_up,
     inform,
-    late_first,
     segw_refusal,
     session_end,
     tls_failed,
@@ -73,7 +73,7 @@ def test_discovery_via_initial_hems_on_public_internet(
     bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
     unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
-    op, tl = bench_run.inv.operator, bench_run.timeline
+    op = bench_run.inv.operator
     bounds = unit.bounds
     boot = unit.boot
 
@@ -81,8 +81,8 @@ def test_discovery_via_initial_hems_on_public_internet(
     inf = steps.wait("2.1", inform("initial-hems"), bounds.boot,
                      f"an Inform over TLS to the Initial HeMS {op.initial_hems} on the public internet", boot.mark)  # fmt: skip
     if not is_ip(op.initial_hems):
-        q = late_first(
-            tl, lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark
+        q = dns_first(
+            bench_run, lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark
         )
         if q is None:
             steps.fail("1.1", f"a query for {op.initial_hems} at the public DNS before the TLS session",
@@ -107,8 +107,8 @@ def test_discovery_via_initial_hems_on_public_internet(
                       boot.mark, why=segw_refusal(bench_run, "ssegw", end.seq, unit.ike_id))  # fmt: skip
     if (
         not is_ip(op.serving_segw)
-        and late_first(
-            tl,
+        and dns_first(
+            bench_run,
             lambda e: dns_query(op.serving_segw, "public-dns")(e) and before(end, e) and before(e, sike),
             boot.mark,
         )

@@ -1,5 +1,6 @@
 """dnsmasq's queries on the timeline (bench/services/dns.py) carry the time the query reached the namespace,
-not the time the bench read dnsmasq's log line: order checks against other sources depend on it."""
+not the time the bench read dnsmasq's log line: order checks against other sources depend on it; and a plan
+can wait until every query that reached the DNS is on the timeline, however late the log is read."""
 
 from __future__ import annotations
 
@@ -57,6 +58,10 @@ def test_a_query_is_stamped_when_it_arrived_not_when_its_log_line_was_read(
                 and e.data["name"] == "isegw.operator.example"
             )
 
+        # The log is read late: a plan asking at once would not find the queries; caught_up() waits for them.
+        assert tl.first(query, mark) is None
+        assert server.caught_up(10)
+        assert len(tl.find(query, mark)) == 2
         first = tl.wait_for(query, 10, "the first query", mark)
         second = tl.wait_for(query, 10, "the second query", first.seq + 1)
         assert time.time() - sent[1] >= READER_LAG  # the log was read late ...
@@ -91,6 +96,32 @@ def test_a_query_with_no_stamp_still_goes_on_the_timeline(tmp_path: Path) -> Non
         )
         assert ev.t >= sent and ev.data["qtype"] == "A"
         assert server._stamps is not None and not any(server._stamps.seen.values())  # nothing left unmatched
+    finally:
+        server.stop()
+        pr_netns.remove(ns)
+
+
+@pytest.mark.netns
+@needs_root()
+def test_caught_up_gives_up_at_its_bound_on_a_query_never_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query whose log line never comes (here: nothing reads the log) is waited for only up to the bound."""
+    ns = f"{PREFIX}dnu{threading.get_ident() % 10000}"
+    pr_netns.create(ns)
+    tl = Timeline()
+    server = Dnsmasq("public-dns", ns, "127.0.0.1", {"isegw.operator.example": "192.0.2.1"}, tmp_path, tl)
+    monkeypatch.setattr(Dnsmasq, "_read_log", lambda self: None)
+    try:
+        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
+        server.start()
+        ask(ns, "isegw.operator.example")
+        t = time.monotonic()
+        assert not server.caught_up(0.5)
+        assert 0.5 <= time.monotonic() - t < 2.0
+        t = time.monotonic()
+        assert server.caught_up(5)  # the stamp given up on is not waited for again
+        assert time.monotonic() - t < 0.5
     finally:
         server.stop()
         pr_netns.remove(ns)
