@@ -1,0 +1,60 @@
+"""Where a factory-fresh boot starts on the timeline (bench/unit/lifecycle.py `_fresh_from`): sources report
+late and out of order (dnsmasq's log, charon's events), so the boot starts at the first event that happened
+no earlier than the first sign of the fresh unit, by time, not at that sign's place in the timeline."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from bench.timeline import Timeline
+from bench.unit.lifecycle import BenchUnit, Boot
+
+OP = SimpleNamespace(initial_segw="isegw.operator.example", initial_hems="ihems.operator.example")
+
+
+def fake_unit(tl: Timeline) -> Any:
+    unit = SimpleNamespace(
+        run=SimpleNamespace(
+            timeline=tl,
+            inv=SimpleNamespace(operator=OP),
+            topology=SimpleNamespace(dns_caught_up=lambda t: True, hems={}),
+        ),
+        bounds=SimpleNamespace(step=1.0),
+        ike_id="00D0B7-MOCK0001.henb",
+    )
+    unit._informs = BenchUnit._informs
+    unit._initial_side = lambda e: BenchUnit._initial_side(unit, e)  # type: ignore[arg-type]
+    return unit
+
+
+def boot_at(mark: int) -> Boot:
+    spv = SimpleNamespace(done=lambda: False)
+    return Boot(mark, spv, spv, [], [])  # type: ignore[arg-type]
+
+
+def test_a_query_reported_before_the_first_sign_but_made_after_it_is_in_the_boot() -> None:
+    tl = Timeline()
+    tl.add("hems", "session-end", at=100.0, hems="serving-hems")  # the FactoryReset session ends
+    mark = tl.mark()
+    tl.add("mme", "s1ap", at=100.5, message="S1SetupRequest")  # the configured unit, before its reset
+    # The private DNS's log is read before the public one's: its later query comes first in the timeline.
+    private = tl.add("dns", "query", at=103.1, dns="private-dns", name=OP.initial_hems)
+    first = tl.add("dns", "query", at=103.0, dns="public-dns", name=OP.initial_segw)
+    tl.add("segw", "ike-up", at=103.2, segw="isegw", remote_id="00D0B7-MOCK0001.henb")
+    unit, boot = fake_unit(tl), boot_at(mark)
+    BenchUnit._fresh_from(unit, boot, first)
+    assert boot.mark == private.seq  # by place in the timeline it would be first.seq, and lose the query
+
+
+def test_an_ike_report_ahead_of_its_query_does_not_start_the_boot_after_the_query() -> None:
+    tl = Timeline()
+    mark = tl.mark()
+    tl.add("mme", "s1ap", at=100.5, message="S1SetupRequest")
+    ike = tl.add("segw", "ike-up", at=103.4, segw="isegw", remote_id="00D0B7-MOCK0001.henb")
+    query = tl.add(
+        "dns", "query", at=103.0, dns="public-dns", name=OP.initial_segw
+    )  # reported after the IKE SA
+    unit, boot = fake_unit(tl), boot_at(mark)
+    BenchUnit._fresh_from(unit, boot, ike)
+    assert boot.mark == ike.seq and query.seq > boot.mark  # the S1 message of the configured unit stays out
