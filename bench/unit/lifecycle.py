@@ -444,11 +444,6 @@ class BenchUnit:
         charon's events), so the timeline's order is not always the order things happened in: once the DNS
         has caught up, the boot starts at the first event since the priming that happened no earlier than the
         first sign of the fresh unit, by time."""
-        tl = self.run.timeline
-        self.run.topology.dns_caught_up(self.bounds.step)
-        signs = tl.find(self._initial_side, boot.mark)
-        start = min((e.t for e in signs), default=first.t)
-        boot.mark = min((e.seq for e in tl.events(boot.mark) if e.t >= start), default=first.seq)
         # The configured unit may have had one more session before it reset, and taken an RPC primed for
         # the fresh boot with it: primed again, it is still in time (discovery and registration follow).
         hemss = self.run.topology.hems
@@ -465,6 +460,12 @@ class BenchUnit:
             )
         if boot.cr_spv is not None and boot.cr_spv.done():
             self._prime_cr(boot)
+        # Only then (the fresh unit goes on meanwhile, and takes what is primed for it) wait for the DNS.
+        tl = self.run.timeline
+        self.run.topology.dns_caught_up(self.bounds.step)
+        signs = tl.find(self._initial_side, boot.mark)
+        start = min((e.t for e in signs), default=first.t)
+        boot.mark = min((e.seq for e in tl.events(boot.mark) if e.t >= start), default=first.seq)
         self._state = State.FACTORY_FRESH
 
     def _initial_side(self, e: Event) -> bool:
