@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dns.message
@@ -22,6 +23,22 @@ from tests.support import PREFIX, needs_root
 READER_LAG = 0.8  # how late the log reader is made to be
 
 
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Dnsmasq]:
+    """A public DNS on 127.0.0.1 in a namespace of its own, not started (a test may slow its log reader first)."""
+    ns = f"{PREFIX}dns{threading.get_ident() % 10000}"
+    pr_netns.create(ns)
+    dnsmasq = Dnsmasq(
+        "public-dns", ns, "127.0.0.1", {"isegw.operator.example": "192.0.2.1"}, tmp_path, Timeline()
+    )
+    try:
+        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
+        yield dnsmasq
+    finally:
+        dnsmasq.stop()
+        pr_netns.remove(ns)
+
+
 def ask(ns: str, name: str) -> float:
     """One query from the namespace; the time it was sent."""
     t = time.time()
@@ -32,96 +49,69 @@ def ask(ns: str, name: str) -> float:
 @pytest.mark.netns
 @needs_root()
 def test_a_query_is_stamped_when_it_arrived_not_when_its_log_line_was_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: Dnsmasq, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ns = f"{PREFIX}dns{threading.get_ident() % 10000}"
-    pr_netns.create(ns)
-    tl = Timeline()
-    server = Dnsmasq("public-dns", ns, "127.0.0.1", {"isegw.operator.example": "192.0.2.1"}, tmp_path, tl)
+    tl = server.timeline
     take = QueryStamps.take
 
     def late(self: QueryStamps, client: str, name: str, qtype: str) -> float | None:
         time.sleep(READER_LAG)  # a bench busy with many units reads the log this late
         return take(self, client, name, qtype)
 
-    try:
-        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
-        server.start()
-        mark = tl.mark()
-        monkeypatch.setattr(QueryStamps, "take", late)
-        sent = [ask(ns, "isegw.operator.example"), ask(ns, "isegw.operator.example")]
+    server.start()
+    mark = tl.mark()
+    monkeypatch.setattr(QueryStamps, "take", late)
+    sent = [ask(server.netns, "isegw.operator.example"), ask(server.netns, "isegw.operator.example")]
 
-        def query(e: Event) -> bool:
-            return (
-                e.source == Source.DNS
-                and e.kind == DnsKind.QUERY
-                and e.data["name"] == "isegw.operator.example"
-            )
+    def query(e: Event) -> bool:
+        return (
+            e.source == Source.DNS and e.kind == DnsKind.QUERY and e.data["name"] == "isegw.operator.example"
+        )
 
-        # The log is read late: a plan asking at once would not find the queries; caught_up() waits for them.
-        assert tl.first(query, mark) is None
-        assert server.caught_up(10)
-        assert len(tl.find(query, mark)) == 2
-        first = tl.wait_for(query, 10, "the first query", mark)
-        second = tl.wait_for(query, 10, "the second query", first.seq + 1)
-        assert time.time() - sent[1] >= READER_LAG  # the log was read late ...
-        for ev, t in zip((first, second), sent, strict=True):
-            assert 0 <= ev.t - t < 0.3, (ev.t - t, ev)  # ... and each query is stamped when it arrived
-        assert first.data["client"] == "127.0.0.1" and first.data["qtype"] == "A"
-    finally:
-        server.stop()
-        pr_netns.remove(ns)
+    # The log is read late: a plan asking at once would not find the queries; caught_up() waits for them.
+    assert tl.first(query, mark) is None
+    assert server.caught_up(10)
+    assert len(tl.find(query, mark)) == 2
+    first = tl.wait_for(query, 10, "the first query", mark)
+    second = tl.wait_for(query, 10, "the second query", first.seq + 1)
+    assert time.time() - sent[1] >= READER_LAG  # the log was read late ...
+    for ev, t in zip((first, second), sent, strict=True):
+        assert 0 <= ev.t - t < 0.3, (ev.t - t, ev)  # ... and each query is stamped when it arrived
+    assert first.data["client"] == "127.0.0.1" and first.data["qtype"] == "A"
 
 
 @pytest.mark.netns
 @needs_root()
-def test_a_query_with_no_stamp_still_goes_on_the_timeline(tmp_path: Path) -> None:
+def test_a_query_with_no_stamp_still_goes_on_the_timeline(server: Dnsmasq) -> None:
     """A query the raw socket does not see (over TCP, or lost from its buffer) is stamped when read."""
-    ns = f"{PREFIX}dnt{threading.get_ident() % 10000}"
-    pr_netns.create(ns)
-    tl = Timeline()
-    server = Dnsmasq("public-dns", ns, "127.0.0.1", {"isegw.operator.example": "192.0.2.1"}, tmp_path, tl)
-    try:
-        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
-        server.start()
-        mark = tl.mark()
-        sent = time.time()
-        query = dns.message.make_query("ihems.operator.example", "A")
-        netns.run_in_netns(ns, dns.query.tcp, query, "127.0.0.1", 2.0)
-        ev = tl.wait_for(
-            lambda e: e.source == Source.DNS and e.data.get("name") == "ihems.operator.example",
-            10,
-            "the query",
-            mark,
-        )
-        assert ev.t >= sent and ev.data["qtype"] == "A"
-        assert server._stamps is not None and not any(server._stamps.seen.values())  # nothing left unmatched
-    finally:
-        server.stop()
-        pr_netns.remove(ns)
+    tl = server.timeline
+    server.start()
+    mark = tl.mark()
+    sent = time.time()
+    query = dns.message.make_query("ihems.operator.example", "A")
+    netns.run_in_netns(server.netns, dns.query.tcp, query, "127.0.0.1", 2.0)
+    ev = tl.wait_for(
+        lambda e: e.source == Source.DNS and e.data.get("name") == "ihems.operator.example",
+        10,
+        "the query",
+        mark,
+    )
+    assert ev.t >= sent and ev.data["qtype"] == "A"
+    assert server._stamps is not None and not any(server._stamps.seen.values())  # nothing left unmatched
 
 
 @pytest.mark.netns
 @needs_root()
 def test_caught_up_gives_up_at_its_bound_on_a_query_never_logged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: Dnsmasq, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A query whose log line never comes (here: nothing reads the log) is waited for only up to the bound."""
-    ns = f"{PREFIX}dnu{threading.get_ident() % 10000}"
-    pr_netns.create(ns)
-    tl = Timeline()
-    server = Dnsmasq("public-dns", ns, "127.0.0.1", {"isegw.operator.example": "192.0.2.1"}, tmp_path, tl)
     monkeypatch.setattr(Dnsmasq, "_read_log", lambda self: None)
-    try:
-        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
-        server.start()
-        ask(ns, "isegw.operator.example")
-        t = time.monotonic()
-        assert not server.caught_up(0.5)
-        assert 0.5 <= time.monotonic() - t < 2.0
-        t = time.monotonic()
-        assert server.caught_up(5)  # the stamp given up on is not waited for again
-        assert time.monotonic() - t < 0.5
-    finally:
-        server.stop()
-        pr_netns.remove(ns)
+    server.start()
+    ask(server.netns, "isegw.operator.example")
+    t = time.monotonic()
+    assert not server.caught_up(0.5)
+    assert 0.5 <= time.monotonic() - t < 2.0
+    t = time.monotonic()
+    assert server.caught_up(5)  # the stamp given up on is not waited for again
+    assert time.monotonic() - t < 0.5
