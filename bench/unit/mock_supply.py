@@ -14,6 +14,11 @@ from drivers.power.base import PowerDriver
 from drivers.power.mock import MockDeviceControl
 from drivers.power.scpi import PsuSample, ScpiPower
 
+# The simulated supply reads the command after `OUTP OFF` only once the mock unit's processes have stopped
+# (the mock says "power lost", its charon ends): seconds on a loaded machine, measured past 2 s with the test
+# suite running six ways. A real supply answers at once; ScpiPower's own default timeout stays 2 s.
+STOP_TIMEOUT = 15.0
+
 
 class MockPsuPower:
     """A PowerDriver: `on()` sends SCPI to the simulated supply, whose output turning on starts the mock
@@ -32,7 +37,7 @@ class MockPsuPower:
         load_ohms: float = 12.0,
         sample_rate: float = 10.0,
         sample_seconds: float = 5.0,
-        timeout: float = 2.0,
+        timeout: float = STOP_TIMEOUT,
     ) -> None:
         self.device = device
         self.unit = unit

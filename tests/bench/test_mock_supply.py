@@ -4,6 +4,7 @@ the real ScpiPower driver over pyvisa-py and TCP."""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -65,6 +66,22 @@ def test_mock_unit_powered_through_scpi() -> None:
         ("on", "mock-psu", "henb-01"),
         ("off", "mock-psu", "henb-01"),
     ]
+
+
+class SlowStop(FakeDevice):
+    """A mock unit whose processes take longer to end than a real supply takes to answer (a loaded machine)."""
+
+    def stop(self) -> None:
+        time.sleep(2.5)
+        super().stop()
+
+
+def test_a_mock_unit_slow_to_stop_is_not_a_supply_that_does_not_answer() -> None:
+    dev = SlowStop()
+    with MockPsuPower(dev, None, "henb-01", sample_seconds=0) as power:
+        power.on()
+        power.off()  # the supply answers SYST:ERR? once the unit has stopped
+        assert dev.calls == ["start", "stop"] and power.state() is False
 
 
 def test_mock_unit_that_fails_to_start_is_an_infra_error() -> None:
