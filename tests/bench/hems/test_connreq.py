@@ -34,6 +34,7 @@ class FakeCpe:
         self.nonce = secrets.token_hex(8)
         self.hits: list[tuple[str, str]] = []
         self.refuse: list[int] = []  # statuses for the next authenticated requests (then 200), e.g. [503]
+        self.sessions: list[threading.Thread] = []
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -74,7 +75,9 @@ class FakeCpe:
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                threading.Thread(target=fake.session, daemon=True).start()
+                session = threading.Thread(target=fake.session, daemon=True)
+                fake.sessions.append(session)
+                session.start()
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cr/{SERIAL}"
@@ -89,8 +92,12 @@ class FakeCpe:
             status, data = cpe.post(cwmp.response(NS1, env.id, env.method, params=[("Device.X", "7", "int")]))
 
     def close(self) -> None:
+        """Stop answering, and let the sessions it opened end while their HeMS still runs (one that posts its
+        last message after the test's HeMS is gone dies on RemoteDisconnected, blamed on whichever test runs)."""
         self.server.shutdown()
         self.server.server_close()
+        for session in self.sessions:
+            session.join(10)
 
 
 def boot(port: int, url: str) -> None:
