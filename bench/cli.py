@@ -104,6 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_plans(args, run_inv, out, run_id, plans)
 
 
+INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
+
+
 def _say(text: str) -> None:
     print(f"henb-bench: {text}", file=sys.stderr, flush=True)
 
@@ -113,7 +116,7 @@ def _term_interrupts() -> Iterator[None]:
     """SIGTERM as Ctrl-C while a run holds things outside this host (a labgrid place): they are released."""
 
     def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
@@ -165,8 +168,13 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     code = pytest.main(argv)
     wall = time.monotonic() - t0
     summary_path = run_dir / "run.json"
-    results = json.loads(summary_path.read_text())["results"] if summary_path.exists() else []
+    recorded = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    results = recorded.get("results", [])
     print(summary(results, wall, run_dir))
+    if recorded.get("interrupted"):
+        # Whatever passed before it, an interrupted run is not a passed one (a nightly job must not go green).
+        print(f"henb-bench: interrupted ({recorded['interrupted']}): the run is incomplete", file=sys.stderr)
+        return INTERRUPTED
     results = [r for r in results if r["outcome"] != NOT_APPLICABLE]
     kinds = {r["outcome"] for r in results}
     if any(r["error_kind"] == "ConfigError" for r in results):
@@ -318,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.exit_code
     except KeyboardInterrupt:
         print("henb-bench: interrupted", file=sys.stderr)
-        code = 130
+        code = INTERRUPTED
     sys.exit(code)
 
 

@@ -132,6 +132,7 @@ class _Holder:
     progress: Progress | None = None
     redactor: Redactor | None = None
     terminal_fd: int | None = None
+    interrupted: str | None = None  # Ctrl-C or SIGTERM: why the run stopped before its end
 
 
 def _progress() -> Progress | None:
@@ -182,7 +183,7 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
         run.timeline.wait_observers.append(progress.on_wait)
 
     def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
@@ -200,10 +201,17 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
         run.stop()
 
 
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C, or SIGTERM (raised as KeyboardInterrupt above): run.json, the report and the summary say the run
+    is incomplete. pytest's own exit code for it (2) is also its code for a collection error."""
+    _Holder.interrupted = str(excinfo.value) or "Ctrl-C"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     run, _Holder.run = _Holder.run, None
     if run is not None:
+        run.interrupted = _Holder.interrupted
         run.close()
 
 

@@ -231,6 +231,8 @@ class BenchRun:
     inner_hosts: Callable[[], set[str]] | None = None  # one unit: the inner capture keeps every packet
     # One unit until start() says otherwise (also for a run folder made without namespaces, as tests do).
     unit_names: Sequence[str] = ()
+    # Why the run stopped before its end ("Ctrl-C", "SIGTERM"), set by the plugin: run.json says so.
+    interrupted: str | None = None
     views: Mapping[str, UnitRun] = MappingProxyType({})
     attributor: Attributor | None = None
 
@@ -381,7 +383,7 @@ class BenchRun:
             for unit in self.views:
                 write_report(self.dir / unit, self.redactor)
             if self.several:
-                write_index(self.dir, self.run_id, self.unit_names, self.results)
+                write_index(self.dir, self.run_id, self.unit_names, self.results, self.interrupted)
             else:
                 write_report(self.dir, self.redactor)
         except Exception as exc:  # noqa: BLE001  # the evidence is still on disk; say what went wrong
@@ -454,6 +456,7 @@ class BenchRun:
             "timings": {k: round(v, 3) for k, v in self.topology.timings.items()},
             "measurements": self.measurements(unit),
             "clauses": clause_catalogue(),
+            "interrupted": self.interrupted,
             "results": results,
         }
 

@@ -36,7 +36,7 @@ td,th{border:1px solid #e5e7eb;padding:3px 8px;text-align:left;vertical-align:to
 .not-verified,.not-run{color:#6b7280}
 .badge{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:700;color:#fff}
 .badge.passed{background:#16a34a}.badge.failed{background:#dc2626}.badge.error{background:#ea580c}
-.badge.not-run{background:#6b7280}
+.badge.not-run{background:#6b7280}.badge.interrupted{background:#7c3aed}
 pre.msg{white-space:pre-wrap;background:#fef2f2;border:1px solid #fecaca;padding:8px;margin:6px 0}
 .ladders{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 .ladders figure{margin:0;background:#fff;border:1px solid #e5e7eb;padding:6px}
@@ -313,8 +313,14 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
         ),
         ("mock knobs", ", ".join(summary.get("knobs", [])) or "none"),
     ]
+    if summary.get("interrupted"):
+        facts.insert(
+            0, ("interrupted", f"{summary['interrupted']}: the run is incomplete, only the tests below ran")
+        )
     fact_rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in facts)
     overall = "failed" if counts["failed"] else "error" if counts["error"] else "passed"
+    if overall == "passed" and summary.get("interrupted"):
+        overall = "interrupted"  # what ran passed, but not everything ran
     catalogue = summary.get("clauses") or {}
     sections = "".join(_test_section(run_dir, i, r, t0, redactor, catalogue) for i, r in enumerate(results))
     toc = "".join(

@@ -50,8 +50,15 @@ def write_junit(path: Path, unit: str, results: list[dict[str, Any]]) -> None:
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def write_index(run_dir: Path, run_id: str, units: Sequence[str], results: list[dict[str, Any]]) -> Path:
-    """report.html of a run with several units: each unit's verdicts per test, linking its own report."""
+def write_index(
+    run_dir: Path,
+    run_id: str,
+    units: Sequence[str],
+    results: list[dict[str, Any]],
+    interrupted: str | None = None,
+) -> Path:
+    """report.html of a run with several units: each unit's verdicts per test, linking its own report; an
+    interrupted run says so (the tests it did not reach are not in the table)."""
     tests = list(dict.fromkeys(r["test"] for r in results))
     verdict = {(r["unit"], r["test"]): r["outcome"] for r in results if r.get("unit")}
     head = "".join(f"<th><a href='{escape(n)}/report.html'>{escape(n)}</a></th>" for n in units)
@@ -65,7 +72,12 @@ def write_index(run_dir: Path, run_id: str, units: Sequence[str], results: list[
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>henb-bench run {escape(run_id)}"
         "</title><style>td.passed{color:green}td.failed{color:#b00}td.error{color:#b60}td.not-applicable{color:#888}td,th{padding:2px 8px}"
         f"</style></head><body><h1>henb-bench run {escape(run_id)}: {len(units)} units</h1>"
-        f"<table><tr><th>test</th>{head}</tr>{rows}</table></body></html>"
+        + (
+            f"<p><b>Interrupted ({escape(interrupted)})</b>: the run is incomplete.</p>"
+            if interrupted
+            else ""
+        )
+        + f"<table><tr><th>test</th>{head}</tr>{rows}</table></body></html>"
     )
     path = run_dir / "report.html"
     path.write_text(page, encoding="utf-8")

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +102,38 @@ def test_sigterm_tears_everything_down(tmp_path: Path, inventory: Path) -> None:
     pids = recorded_pids(inventory)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
+    assert proc.returncode == 130
+    assert_nothing_left(pids)
+
+
+def test_a_run_interrupted_after_a_passed_test_has_not_passed(tmp_path: Path, inventory: Path) -> None:
+    """SIGTERM (a nightly job cancelled) once a test has passed: exit 130, not 0; run.json and the report say
+    the run is incomplete; what ran is kept; the bench is torn down."""
+    out_dir = tmp_path / "out"
+    proc = _start_run(out_dir, inventory)
+    pids = recorded_pids(inventory)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    timer = threading.Timer(180, proc.kill)  # a run that never gets to its second test
+    timer.start()
+    try:
+        for line in proc.stdout:  # the progress lines: stop as the second test is set up
+            lines.append(line)
+            if ": setup" in line and any(": teardown" in seen for seen in lines):
+                break
+        proc.send_signal(signal.SIGTERM)
+        lines.append(proc.stdout.read())
+        proc.wait(timeout=60)
+    finally:
+        timer.cancel()
+    out = "".join(lines)
+    assert proc.returncode == 130, out[-3000:]
+    assert "henb-bench: interrupted (SIGTERM): the run is incomplete" in out
+    record = json.loads((next(out_dir.iterdir()) / "run.json").read_text())
+    assert record["interrupted"] == "SIGTERM"
+    assert "passed" in {r["outcome"] for r in record["results"]}  # what ran before it is kept
+    report = (next(out_dir.iterdir()) / "report.html").read_text()
+    assert "badge interrupted" in report and "SIGTERM: the run is incomplete" in report
     assert_nothing_left(pids)
 
 
