@@ -20,11 +20,13 @@ class RunLine:
     passed: int
     failed: int  # the unit's fault: <failure>
     errors: int  # the bench's or the lab's: <error>
+    interrupted: str | None = None  # run.json's: the run stopped before its end (Ctrl-C, SIGTERM)
 
     def text(self) -> str:
+        cut = f"  INTERRUPTED ({self.interrupted}): incomplete" if self.interrupted else ""
         return (
             f"{self.product_class:10} {self.where}  {self.tests} tests: {self.passed} passed, "
-            f"{self.failed} FAILED (unit), {self.errors} errors (bench)  {self.folder}"
+            f"{self.failed} FAILED (unit), {self.errors} errors (bench){cut}  {self.folder}"
         )
 
 
@@ -56,18 +58,24 @@ def summarize(junit: Path) -> RunLine:
         len(cases) - failed - errors - skipped,
         failed,
         errors,
+        run.get("interrupted"),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the lines; exit 1 if a unit failed anywhere, else 3 if the bench erred anywhere, else 0."""
+    """Print the lines; exit 1 if a unit failed anywhere, else 3 if the bench erred anywhere, else 130 if a run
+    was interrupted, else 0."""
     folders = [Path(a) for a in (argv if argv is not None else sys.argv[1:])] or [Path("captures")]
     lines = [summarize(j) for f in folders for j in sorted(f.rglob("junit.xml"))]
     for line in lines:
         print(line.text())
     if not lines:
         print(f"no run folder (junit.xml) below {', '.join(map(str, folders))}")
-    return 1 if any(r.failed for r in lines) else 3 if any(r.errors for r in lines) or not lines else 0
+    if any(r.failed for r in lines):
+        return 1
+    if any(r.errors for r in lines) or not lines:
+        return 3
+    return 130 if any(r.interrupted for r in lines) else 0
 
 
 if __name__ == "__main__":

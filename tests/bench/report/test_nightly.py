@@ -19,7 +19,13 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="py
 </testsuites>"""
 
 
-def run_folder(root: Path, name: str, outcomes: list[str], place: dict[str, object] | None = None) -> Path:
+def run_folder(
+    root: Path,
+    name: str,
+    outcomes: list[str],
+    place: dict[str, object] | None = None,
+    interrupted: str | None = None,
+) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
     body = {
@@ -31,7 +37,9 @@ def run_folder(root: Path, name: str, outcomes: list[str], place: dict[str, obje
     cases = "".join(f"<testcase name='t{i}'>{body[o]}</testcase>" for i, o in enumerate(outcomes))
     (folder / "junit.xml").write_text(JUNIT.format(n=len(outcomes), cases=cases))
     ident = {"oui": "00D0B7", "product_class": "FAP-200", "serial_number": "MOCK0001"}
-    (folder / "run.json").write_text(json.dumps({"unit": "fap200", "identity": ident}))
+    (folder / "run.json").write_text(
+        json.dumps({"unit": "fap200", "identity": ident, "interrupted": interrupted})
+    )
     if place is not None:
         (folder / "place.json").write_text(json.dumps(place))
     return folder
@@ -58,6 +66,17 @@ def test_unit_failures_and_bench_errors_are_counted_apart(
     run_folder(tmp_path / "c", "r3", ["passed"])
     assert main([str(tmp_path / "c")]) == 0
     assert main([str(tmp_path / "none")]) == 3  # no run at all is no pass
+
+
+def test_an_interrupted_run_is_no_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_folder(tmp_path / "a", "r1", ["passed", "passed"], interrupted="SIGTERM")
+    run_folder(tmp_path / "b", "r2", ["passed"])
+    assert main([str(tmp_path)]) == 130
+    out = capsys.readouterr().out.splitlines()
+    assert "2 tests: 2 passed, 0 FAILED (unit), 0 errors (bench)  INTERRUPTED (SIGTERM): incomplete" in out[0]
+    assert "INTERRUPTED" not in out[1]
+    run_folder(tmp_path / "c", "r3", ["failed"], interrupted="Ctrl-C")
+    assert main([str(tmp_path)]) == 1  # a unit failure says more than the interruption
 
 
 def test_the_recipe_in_the_docs_is_one_the_bench_takes() -> None:
