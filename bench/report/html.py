@@ -192,7 +192,10 @@ def _test_section(
     t0: float,
     redactor: Redactor | None,
     catalogue: dict[str, Any],
+    described: dict[tuple[int, float], str],
 ) -> str:
+    """One test's section. `described` keeps each event's details cell across the sections of one page: a
+    test's timeline starts at the unit's boot, so most events recur in every later test."""
     test_dir = run_dir / r["test"]
     events = _load_events(test_dir / "timeline.jsonl")
     if redactor:
@@ -227,10 +230,13 @@ def _test_section(
     rows = []
     for e in events:
         cls = " class='hl'" if e["seq"] in highlight else ""
+        key = (e["seq"], e["t"])
+        if key not in described:
+            described[key] = escape(_details(e))
         rows.append(
             f"<tr id='{anchor}{e['seq']}'{cls}><td>#{e['seq']}</td><td>+{e['t'] - t0:.3f}s</td>"
             f"<td>{escape(e['source'])}</td><td>{escape(e['kind'])}</td>"
-            f"<td class='d'>{escape(_details(e))}</td></tr>"
+            f"<td class='d'>{described[key]}</td></tr>"
         )
     outcome = r["outcome"]
     msg = f"<pre class='msg'>{escape(r['message'])}</pre>" if r.get("message") else ""
@@ -322,7 +328,10 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
     if overall == "passed" and summary.get("interrupted"):
         overall = "interrupted"  # what ran passed, but not everything ran
     catalogue = summary.get("clauses") or {}
-    sections = "".join(_test_section(run_dir, i, r, t0, redactor, catalogue) for i, r in enumerate(results))
+    described: dict[tuple[int, float], str] = {}
+    sections = "".join(
+        _test_section(run_dir, i, r, t0, redactor, catalogue, described) for i, r in enumerate(results)
+    )
     toc = "".join(
         f"<tr><td><a href='#test-{_slug(r['test'])}'>{escape(r['test'])}</a></td><td>{escape(r.get('clause') or '-')}"
         f"</td><td class='{r['outcome']}'>{r['outcome']}</td><td>{r.get('seconds', 0):.3f} s</td></tr>"
