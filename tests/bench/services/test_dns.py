@@ -16,7 +16,7 @@ from pyroute2 import netns as pr_netns
 
 from bench.events import DnsKind, Source
 from bench.network import netns
-from bench.services.dns import Dnsmasq, QueryStamps
+from bench.services.dns import PROBE, Dnsmasq, QueryStamps
 from bench.timeline import Event, Timeline
 from tests.support import PREFIX, needs_root
 
@@ -115,3 +115,21 @@ def test_caught_up_gives_up_at_its_bound_on_a_query_never_logged(
     t = time.monotonic()
     assert server.caught_up(5)  # the stamp given up on is not waited for again
     assert time.monotonic() - t < 0.5
+
+
+@pytest.mark.netns
+@needs_root()
+def test_the_benchs_readiness_probes_are_not_queries_on_the_timeline(server: Dnsmasq) -> None:
+    """wait_ready() asks for a record of the DNS's own (PROBE): a probe logged late, after a test's or a plan's
+    mark, must not read as a query for a name a unit asks (it asked the first record, here the Initial SeGW)."""
+    tl = server.timeline
+    server.start()
+    mark = tl.mark()
+    ask(server.netns, PROBE)  # as a probe that timed out and was logged late would be read
+    ask(server.netns, "isegw.operator.example")
+    assert server.caught_up(10)
+    tl.wait_for(lambda e: e.data.get("name") == "isegw.operator.example", 10, "the query", mark)
+    assert [e.data["name"] for e in tl.find(lambda e: e.source == Source.DNS, 0)] == [
+        "isegw.operator.example"
+    ]
+    assert f"query[A] {PROBE}" in (server.workdir / "dnsmasq.log").read_text()  # in dnsmasq's own log still
