@@ -100,7 +100,9 @@ def test_a_rate_limiting_unit_passes_with_one_connection_request_per_step(
     events = _run_5_2_3(
         fast_inventory, tmp_path, {"connection_request": {"retry_after": 4}}, "--misbehave", "cr_rate_limit"
     )
-    crs = _connection_requests(events)
+    # The run may begin with a factory reset by the HeMS (its own request): another test on this worker may
+    # have left this mock's flash configured. What is counted is the steps of the clause.
+    crs = [d for d in _connection_requests(events) if d["purpose"].startswith("5.2.3 ")]
     accepted = Counter(d["purpose"] for d in crs if d["status"] in (200, 204))
     assert accepted == {"5.2.3 step 2": 1, "5.2.3 step pre": 1, "5.2.3 step 3": 1}, crs
     # The unit did refuse (HTTP 503), and the retry is on the timeline as the next attempt of that step.
