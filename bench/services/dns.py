@@ -184,26 +184,20 @@ class Dnsmasq:
                 line = raw.decode(errors="replace").rstrip()
                 log.write(line + "\n")
                 log.flush()
-                m = QUERY.search(line)
-                if m and m["name"] == PROBE:  # the bench's own readiness probe, not a unit's query
-                    with self._logged:
-                        if self._stamps:
-                            self._stamps.take(m["client"], m["name"], m["qtype"])  # caught up with it too
-                        self._logged.notify_all()
-                    continue
-                if m:
+                if m := QUERY.search(line):
                     with self._logged:
                         at = self._stamps.take(m["client"], m["name"], m["qtype"]) if self._stamps else None
-                        self.timeline.add(
-                            Source.DNS,
-                            DnsKind.QUERY,
-                            at=at,
-                            dns=self.name,
-                            server=self.listen,
-                            name=m["name"],
-                            qtype=m["qtype"],
-                            client=m["client"],
-                        )
+                        if m["name"] != PROBE:  # the bench's own readiness probe is not a unit's query
+                            self.timeline.add(
+                                Source.DNS,
+                                DnsKind.QUERY,
+                                at=at,
+                                dns=self.name,
+                                server=self.listen,
+                                name=m["name"],
+                                qtype=m["qtype"],
+                                client=m["client"],
+                            )
                         self._logged.notify_all()
                 elif m := DHCP.search(line):
                     self.timeline.add(Source.DHCP, m["what"].lower(), server=self.name, detail=m["rest"])
