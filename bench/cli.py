@@ -16,7 +16,7 @@ from typing import Any
 from bench import profiles, transfer_faults
 from bench.clauses import NOT_APPLICABLE
 from bench.doctor import add_parser as add_doctor_parser
-from bench.errors import BenchError, ConfigError, DeviceError, from_driver
+from bench.errors import BenchError, ConfigError, DeviceError, from_driver, interrupt
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.inventory import Inventory, load_inventory
 from bench.knobs import KNOBS
@@ -114,11 +114,7 @@ def _say(text: str) -> None:
 @contextlib.contextmanager
 def _term_interrupts() -> Iterator[None]:
     """SIGTERM as Ctrl-C while a run holds things outside this host (a labgrid place): they are released."""
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:

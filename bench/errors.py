@@ -2,9 +2,16 @@
 Drivers raise their own kinds (drivers/errors.py); `driver_calls()` maps them where the bench calls a driver."""
 
 import contextlib
+import signal
 from collections.abc import Iterator
 
 from drivers.errors import DriverError, SettingsError, UnitError
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """A signal handler (SIGTERM) raising KeyboardInterrupt as Ctrl-C does, named for the signal: the run tears
+    down as for Ctrl-C and records why it stopped ("SIGTERM")."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 class BenchError(Exception):

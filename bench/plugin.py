@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench.errors import ConfigError, from_driver
+from bench.errors import ConfigError, from_driver, interrupt
 from bench.fleet import Fleet, clause_of, not_applicable, not_applicable_result, outcome_kind
 from bench.fleet import health as unit_health
 from bench.inventory import load_inventory
@@ -182,10 +182,7 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
     if progress is not None:
         run.timeline.wait_observers.append(progress.on_wait)
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         run.start()
         for unit in run.units.values():

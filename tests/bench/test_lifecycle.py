@@ -129,11 +129,13 @@ def test_a_run_interrupted_after_a_passed_test_has_not_passed(tmp_path: Path, in
     out = "".join(lines)
     assert proc.returncode == 130, out[-3000:]
     assert "henb-bench: interrupted (SIGTERM): the run is incomplete" in out
-    record = json.loads((next(out_dir.iterdir()) / "run.json").read_text())
+    (run_dir,) = out_dir.iterdir()
+    record = json.loads((run_dir / "run.json").read_text())
     assert record["interrupted"] == "SIGTERM"
-    assert "passed" in {r["outcome"] for r in record["results"]}  # what ran before it is kept
-    report = (next(out_dir.iterdir()) / "report.html").read_text()
-    assert "badge interrupted" in report and "SIGTERM: the run is incomplete" in report
+    outcomes = [(r["test"], r["outcome"]) for r in record["results"]]
+    assert "passed" in {o for _, o in outcomes}, (outcomes, out[-3000:])  # what ran before it is kept
+    report = (run_dir / "report.html").read_text()
+    assert "badge interrupted" in report and "SIGTERM: the run is incomplete" in report, outcomes
     assert_nothing_left(pids)
 
 
