@@ -229,11 +229,14 @@ def _charon(ns: str) -> Item:
             charon.start(timeout=10)
             version = charon.session.version()
         except (BenchError, OSError) as exc:  # OSError: charon exiting right after its VICI socket answered
+            # charon listens on VICI before it checks its plugins' dependencies: a connect may get in and be
+            # reset when it exits. Whichever way that went, a charon that exited is reported by its exit code.
+            failure = _exited(charon) or exc
             log = Path(tmp, "charon.log")
             said = log.read_text(errors="replace").splitlines()[-4:] if log.exists() else []
             fix = f"{MAKE_DEPS} (the packages and plugins above)"
             # The log goes with the temporary folder: its last lines instead of its path.
-            detail = str(exc).split("; log ")[0]
+            detail = str(failure).split("; log ")[0]
             return Item("charon starts", False, " | ".join([detail, *said]), fix)
         finally:
             charon.stop()
@@ -242,6 +245,22 @@ def _charon(ns: str) -> Item:
         True,
         f"strongSwan {version.get('version', b'?').decode()} with every plugin of the load list, answers over VICI",
     )
+
+
+def _exited(charon: Any, wait: float = 3.0) -> Exception | None:
+    """The error naming charon's exit code once it has exited (within `wait` s), or None if it still runs."""
+    daemon = charon.daemon
+    if daemon is None or daemon.proc is None:
+        return None
+    try:
+        daemon.proc.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        return None
+    try:
+        daemon.check_alive()
+    except InfraError as exc:
+        return exc
+    return None
 
 
 def check_leftovers(prefix: str) -> Item:
