@@ -7,6 +7,7 @@ every message goes to the timeline and the transcript.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import functools
 import gc
@@ -376,6 +377,12 @@ class Hems:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+        # What is still going (a connection request) is cancelled, not left pending in a closed loop: its
+        # caller's future ends now (request_connection: InfraError).
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
 
     def stop(self) -> None:
         """Stop serving and join the thread; safe to call twice."""
@@ -542,10 +549,18 @@ class Hems:
             )
         if self._loop is None or self._thread is None:
             raise InfraError(f"HeMS {self.name} is not running")
-        fut = asyncio.run_coroutine_threadsafe(
-            connection_request(url, username, password, timeout), self._loop
-        )
-        result = fut.result(timeout + 5)
+        loop = self._loop
+        fut = asyncio.run_coroutine_threadsafe(connection_request(url, username, password, timeout), loop)
+        try:
+            result = fut.result(timeout + 5)
+        except (TimeoutError, concurrent.futures.CancelledError):
+            # The request bounds itself (`timeout`): no result means the HeMS stopped while it was going (a
+            # factory reset's request, sent from a thread of its own, can outlive its run's HeMS).
+            if not loop.is_closed():
+                fut.cancel()
+            raise InfraError(
+                f"HeMS {self.name}: connection request to {url}: no result (the HeMS stopped while it was going)"
+            ) from None
         self._event(
             HemsKind.CONNECTION_REQUEST,
             url,

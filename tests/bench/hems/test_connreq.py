@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import http.server
 import secrets
+import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from bench import cwmp
-from bench.errors import DeviceError
+from bench.errors import DeviceError, InfraError
 from bench.hems import Hems
 from bench.hems.connreq import CrPolicy
 from bench.httpauth import parse_auth_params
@@ -172,6 +174,35 @@ def test_unreachable_unit_and_no_url(hems: tuple[Hems, int], timeline: Timeline)
     result = h.request_connection(SERIAL, CR_USER, CR_PASS, url="http://127.0.0.1:9/", timeout=2)
     assert result.status is None and not result.ok and "Connect" in result.error
     assert timeline.find(lambda e: e.kind == "connection-request")[0].data["error"] == result.error
+
+
+def test_a_request_going_when_its_hems_stops_ends_in_a_bench_error(hems: tuple[Hems, int]):
+    """The factory reset sends its connection request from a thread of its own, which can outlive its HeMS
+    at a run's teardown: the request's coroutine never ends once the HeMS's loop has stopped. The thread
+    gets InfraError (which it expects), not TimeoutError from the future, and the coroutine is cancelled."""
+    h, _ = hems
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts (the backlog) and never answers
+    outcome: list[BaseException] = []
+
+    def request() -> None:
+        try:
+            h.request_connection(
+                SERIAL, CR_USER, CR_PASS, url=f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=0.5
+            )
+        except BaseException as exc:  # noqa: BLE001 - what the sending thread gets is the test's subject
+            outcome.append(exc)
+
+    try:
+        sender = threading.Thread(target=request)
+        sender.start()
+        time.sleep(0.2)
+        h.stop()
+        sender.join(timeout=30)
+        assert not sender.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], InfraError), outcome
+        assert "connection request to http://127.0.0.1:" in str(outcome[0]), outcome
+    finally:
+        silent.close()
 
 
 def test_no_inform_after_the_connection_request_times_out_with_last_seen(hems: tuple[Hems, int]):
