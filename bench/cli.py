@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -132,16 +133,34 @@ def place_tags(pairs: list[str]) -> dict[str, str]:
     return tags
 
 
+@contextlib.contextmanager
+def _no_plugin_autoload() -> Iterator[None]:
+    """pytest without its setuptools plugins (PYTEST_DISABLE_PLUGIN_AUTOLOAD; pytest 8.0 on), for this process's
+    run only: a caller's own pytest (a test calling main) keeps its environment."""
+    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before
+
+
 def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str, plans: PlanSet) -> int:
     import pytest
 
     run_dir = out / run_id
     argv = [
         str(plans.folder),
+        # The bench's plugin alone (plugin autoload is off below): no other installed pytest plugin (labgrid's env
+        # and strategy fixtures, hypothesis, xdist) has a part in a run, and autoloading them marked their whole
+        # packages and the bench's own for assertion rewriting, paid again by every run (about 1 s of CPU).
+        "-p",
+        "bench.plugin",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:labgrid",  # labgrid's own pytest plugin (its env and strategy fixtures) has no part in a run
         "-q",
         "-rfE",
         f"--inventory={inv_path}",
@@ -161,7 +180,8 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     if args.exitfirst:
         argv.append("--exitfirst")
     t0 = time.monotonic()
-    code = pytest.main(argv)
+    with _no_plugin_autoload():
+        code = pytest.main(argv)
     wall = time.monotonic() - t0
     summary_path = run_dir / "run.json"
     recorded = json.loads(summary_path.read_text()) if summary_path.exists() else {}
