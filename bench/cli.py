@@ -255,13 +255,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from bench.network.state import clean
+    from drivers.config import NicWan
     from drivers.wan import restore
 
     inv = load_inventory(Path(args.inventory))
     done: list[str] = []
     # NICs first: removing a namespace destroys a veth inside it (the simulated lab's cable).
     for name, unit in inv.units.items():
-        if unit.wan.driver == "nic":
+        if isinstance(unit.wan, NicWan):
             where = restore(unit.wan.ifname, inv.bench.prefix)
             if where:
                 done.append(f"moved {unit.wan.ifname} of {name} back from {where}")

@@ -26,7 +26,8 @@ from bench.errors import BenchError, ConfigError, InfraError
 from bench.events import ConsoleKind, PowerKind, Source, describe
 from bench.inventory import Actions, Inventory, Unit, load_inventory
 from bench.timeline import Event, Timeline
-from drivers.config import MOCK_POWER_DRIVERS, build_power, build_shell
+from drivers import registry
+from drivers.config import build_power, build_shell
 from drivers.errors import DriverError, EquipmentError
 
 ESCAPE = b"\x1d"  # Ctrl-], as in telnet and miniterm
@@ -108,7 +109,7 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 def _physical(name: str, unit: Unit, what: str) -> None:
-    if unit.power.driver in MOCK_POWER_DRIVERS:
+    if unit.kind == "mock":
         raise ConfigError(
             f"{name} is a mock unit: it lives inside the bench's namespaces and is powered by "
             f"`henb-bench run` or `henb-bench up`, not by `henb-bench {what}`"
@@ -265,24 +266,6 @@ def _probe_place(name: str, unit: Unit) -> str:
     return probe_place(unit.labgrid)
 
 
-def _address(cfg: Any) -> str:
-    """Where a resource is, from its config: never a credential (those are separate keys, not in URLs)."""
-    driver = getattr(cfg, "driver", "")
-    if driver == "snmp-pdu":
-        return f"{cfg.host}:{cfg.port} outlet {cfg.outlet}"
-    if driver in ("http-pdu", "netio"):
-        return f"{cfg.url} outlet {cfg.outlet}"
-    if driver == "scpi":
-        return str(cfg.resource)
-    if driver in ("serial-relay", "serial"):
-        return str(cfg.url)
-    if driver == "ssh":
-        return f"{cfg.username}@{cfg.host}:{cfg.port}"
-    if driver == "nic":
-        return str(cfg.ifname)
-    return "-"
-
-
 def _probe_power(name: str, unit: Unit) -> str:
     power: Any = build_power(unit.power, None, name)
     try:
@@ -347,18 +330,18 @@ def probe_inventory(inv: Inventory, only: str | None = None) -> list[ProbeRow]:
             rows.append(row)
             jobs.append((row, _probe_place, unit))
             continue
-        mock = unit.power.driver in MOCK_POWER_DRIVERS
-        parts: list[tuple[str, Any, Callable[[str, Unit], str] | None]] = [
-            ("power", unit.power, None if mock else _probe_power),
-            ("console", unit.console, None if unit.console.driver == "mock" else _probe_console),
-            ("wan", unit.wan, None if unit.wan.driver == "mock" else _probe_wan(inv.bench.prefix)),
+        parts: list[tuple[registry.Part, Any, Callable[[str, Unit], str]]] = [
+            ("power", unit.power, _probe_power),
+            ("console", unit.console, _probe_console),
+            ("wan", unit.wan, _probe_wan(inv.bench.prefix)),
         ]
         if unit.shell is not None:
             parts.append(("shell", unit.shell, _probe_shell))
         for resource, cfg, probe in parts:
-            row = ProbeRow(name, resource, cfg.driver, _address(cfg))
+            # Where it is comes from its backend's settings (never a credential: those are separate keys).
+            row = ProbeRow(name, resource, cfg.driver, cfg.where())
             rows.append(row)
-            if probe is None:
+            if registry.is_mock(resource, cfg):
                 row.detail = "mock: made by the bench when a run starts"
             else:
                 jobs.append((row, probe, unit))

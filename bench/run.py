@@ -30,7 +30,7 @@ from bench.report.redact import Redactor, redactor_for
 from bench.report.units import write_index, write_junit
 from bench.steps import Steps
 from bench.timeline import Event, Timeline, UnitTimeline
-from bench.unit import BenchUnit, default_ike_id
+from bench.unit import BenchUnit, default_ike_id, home_port
 
 KEYLOG_PATTERNS = ("*.keylog", "*keylog*", "*tls-keys.log")
 SOFTWARE_VERSION = ("SoftwareVersion",)
@@ -315,9 +315,7 @@ class BenchRun:
         keys = []
         for index, name in enumerate(self.unit_names):
             cfg = self.inv.units[name]
-            port = (
-                names.link("in", f"u{index}") if cfg.kind == "mock" else str(getattr(cfg.wan, "ifname", ""))
-            )
+            port = home_port(cfg, names, index)
             ident = cfg.identity
             keys.append(
                 UnitKey(name, ident.oui, ident.serial_number, ident.ike_id or default_ike_id(cfg), port)

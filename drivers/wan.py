@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
@@ -14,6 +14,9 @@ from pyroute2.netlink.exceptions import NetlinkError
 from drivers.errors import EquipmentError
 from drivers.events import EventSink
 from drivers.netns import in_netns
+
+if TYPE_CHECKING:
+    from drivers.config import NicWan
 
 IFF_UP = 0x1
 
@@ -140,3 +143,8 @@ def _move_home(ifname: str, namespaces: list[str]) -> str | None:
 def _link(ipr: Any, ifname: str) -> Any:
     idx = ipr.link_lookup(ifname=ifname)
     return ipr.get_links(idx[0])[0] if idx else None
+
+
+def build(cfg: NicWan, events: EventSink | None, unit: str | None, netns: str) -> NicWanPort:
+    """The WAN port of a unit's `wan: {driver: nic}` entry, to be moved into `netns` (attach())."""
+    return NicWanPort(cfg.ifname, netns, events, unit)

@@ -61,6 +61,10 @@ class Names:
     def link(self, here: str, there: str) -> str:
         return f"{self.prefix}{here}-{there}"
 
+    def unit_port(self, index: int) -> str:
+        """The home-bridge end (in the internet namespace) of mock unit `index`'s veth."""
+        return self.link("in", f"u{index}")
+
 
 class Topology:
     """Build with `up()`, remove with `down()` (idempotent); use as a context manager."""
@@ -454,8 +458,8 @@ class Topology:
         wan = n.link(f"u{index}", "wan")
         self._new_ns(name)
         with IPRoute() as ipr:
-            self._veth(ipr, name, wan, n.ns("inet"), n.link("in", f"u{index}"))
-        self.plug_home(n.link("in", f"u{index}"))
+            self._veth(ipr, name, wan, n.ns("inet"), n.unit_port(index))
+        self.plug_home(n.unit_port(index))
 
         def wake(ns: IPRoute) -> None:
             ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")

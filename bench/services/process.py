@@ -61,6 +61,19 @@ def kill_pid(pid: int, expect_comm: str | None = None, grace: float = 2.0) -> bo
     return True
 
 
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
+    """Terminate a child we started, kill it if it is still there after `grace` seconds, and reap it: the one
+    terminate-then-kill of the bench's children (a daemon, a mock unit's process)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)
+
+
 def _is_zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
@@ -133,12 +146,5 @@ class Daemon:
 
     def terminate(self) -> None:
         """Terminate (kill after 3 s); a pipe stays open for its reader to drain to EOF."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=3)
+        if self.proc is not None:
+            stop_process(self.proc)

@@ -1,5 +1,6 @@
 """Unit kinds, built by one factory: what the bench drives for a mock unit and for a physical one (its power,
-its console with the inventory's serial settings, the WAN link the outer capture opens, its optional shell)."""
+its console with the inventory's serial settings, the WAN link the outer capture opens, its optional shell).
+Callers ask the bound `Hardware` (or `home_port()` before it is bound), never the inventory's driver names."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bench.errors import ConfigError, driver_calls
-from bench.inventory import Inventory, SerialConsoleConfig, Unit
-from bench.network.topology import Topology
+from bench.inventory import Inventory, Unit
+from bench.network.topology import Names, Topology
 from bench.timeline import Timeline
 from bench.unit.mock_supply import build_mock_power
-from drivers.config import build_power, build_shell
+from drivers import registry
+from drivers.config import NicWan, SerialConsoleConfig, build_power, build_shell
 from drivers.console.serial import SerialConsole
 from drivers.power.base import PowerDriver
 from drivers.wan import NicWanPort
@@ -46,10 +48,20 @@ def default_ike_id(cfg: Unit) -> str:
     return f"{cfg.identity.oui}-{cfg.identity.serial_number}.henb"
 
 
+def home_port(cfg: Unit, names: Names, index: int) -> str:
+    """The unit's port on the home bridge (in the internet namespace): a mock unit's veth end, a physical unit's
+    WAN NIC. Known before the unit is built (the run attributes events by it from the start)."""
+    if cfg.kind == "mock":
+        return names.unit_port(index)
+    return cfg.wan.ifname if isinstance(cfg.wan, NicWan) else ""
+
+
 @dataclass
 class Hardware:
-    """What the bench holds of one unit; `wan` is (namespace, interface) of its WAN link on the home side."""
+    """What the bench holds of one unit; `wan` is (namespace, interface) of its WAN link on the home side,
+    `kind` which kind of unit it is ("mock" or "physical")."""
 
+    kind: str
     power: PowerDriver
     console: SerialConsole
     wan: tuple[str, str]
@@ -76,23 +88,10 @@ def build_hardware(
 
 
 def _console(name: str, cfg: Unit, url: str, run: RunContext) -> SerialConsole:
+    """The console on `url` (a mock unit's pty, a physical unit's port) with the inventory's serial settings."""
     c = cfg.console
-    settings: dict[str, Any] = {}
-    baudrate = 115200
-    if isinstance(c, SerialConsoleConfig):
-        baudrate = c.baudrate
-        settings = {
-            "bytesize": c.bytesize, "parity": c.parity, "stopbits": c.stopbits, "xonxoff": c.xonxoff,
-            "rtscts": c.rtscts,
-        }  # fmt: skip
-    return SerialConsole(
-        url,
-        Path(run.dir) / f"console-{name}.log",
-        run.timeline,
-        baudrate=baudrate,
-        unit=name,
-        settings=settings,
-    )
+    log = Path(run.dir) / f"console-{name}.log"
+    return SerialConsole(url, log, run.timeline, baudrate=c.baud, unit=name, settings=c.port_settings())
 
 
 def _mock(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str]) -> Hardware:
@@ -113,7 +112,7 @@ def _mock(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str]) -
         closers.append(close_power)
     console = _console(name, cfg, device.console_url, run)
     # What the bench expects comes from the inventory, not from what the mock presents.
-    hw = Hardware(power, console, (topo.names.ns("inet"), topo.names.link("in", f"u{index}")),
+    hw = Hardware("mock", power, console, (topo.names.ns("inet"), home_port(cfg, topo.names, index)),
                   cfg.identity.ike_id or default_ike_id(cfg), closers=closers)  # fmt: skip
     try:
         console.open()
@@ -128,7 +127,8 @@ def _physical(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str
         raise ConfigError(
             f"units.{name} is in a labgrid place: `henb-bench run` acquires it and runs with its resources"
         )
-    if cfg.console.driver != "serial" or cfg.wan.driver != "nic":
+    console_cfg, wan_cfg = cfg.console, cfg.wan
+    if not isinstance(console_cfg, SerialConsoleConfig) or not isinstance(wan_cfg, NicWan):
         raise ConfigError(f"units.{name}: a physical unit needs console.driver serial and wan.driver nic")
     if knobs:
         raise ConfigError(
@@ -136,18 +136,19 @@ def _physical(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str
         )
     topo = run.topology
     power = build_power(cfg.power, run.timeline, name)
-    console = _console(name, cfg, cfg.console.url, run)
+    console = _console(name, cfg, console_cfg.url, run)
     inet = topo.names.ns("inet")
     shell = build_shell(cfg.shell, name) if cfg.shell is not None else None
-    hw = Hardware(power, console, (inet, cfg.wan.ifname), cfg.identity.ike_id or default_ike_id(cfg), shell)
+    port = home_port(cfg, topo.names, index)
+    hw = Hardware("physical", power, console, (inet, port), cfg.identity.ike_id or default_ike_id(cfg), shell)
     if shell is not None:
         hw.closers.append(shell.close)
     try:
         # The unit's WAN cable is on a bench NIC: it joins the home link the DHCP server serves.
-        nic = NicWanPort(cfg.wan.ifname, inet, run.timeline, name)
+        nic: NicWanPort = registry.build("wan", wan_cfg, run.timeline, name, netns=inet)
         nic.attach()
         hw.closers.append(nic.detach)
-        topo.plug_home(cfg.wan.ifname)
+        topo.plug_home(port)
         console.open()
     except BaseException:
         hw.close()

@@ -1,6 +1,6 @@
 """What a power device speaks, defaults included, in one place: the SCPI commands of a bench supply
 (drivers/power/scpi.py) and the outlet OIDs of an SNMP PDU (pdu_snmp.py). The inventory's `power.commands` and
-`power.oids` (drivers/config.py) are validated straight into these; no library is imported here."""
+`power.oids` (drivers/power/settings.py) are validated straight into these; no library is imported here."""
 
 from __future__ import annotations
 

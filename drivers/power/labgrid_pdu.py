@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from importlib import import_module
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from drivers.errors import EquipmentError, SettingsError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase
+from drivers.registry import DriverSettings
 
 
 def backends() -> list[str]:
@@ -63,3 +66,20 @@ class LabgridPower(PowerBase):
 
     def state(self) -> bool | None:
         return bool(self._call("reading the state", self._driver.get))
+
+
+# -- any PDU labgrid supports ---------------------------------------------------------------------
+
+
+class LabgridPowerConfig(DriverSettings):
+    """A power port switched through labgrid's NetworkPowerDriver and its power backends (apc, gude, netio,
+    raritan, rest, shelly, tplink, ...): what a labgrid place's NetworkPowerPort resource says."""
+
+    driver: Literal["labgrid"]
+    model: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", description="labgrid's power backend, e.g. gude")]
+    host: str = Field(description="host or URL, as labgrid's NetworkPowerPort takes it")
+    index: Annotated[int, Field(ge=0)]
+
+
+def build(cfg: LabgridPowerConfig, events: EventSink | None, unit: str | None) -> LabgridPower:
+    return LabgridPower(cfg.model, cfg.host, cfg.index, events=events, unit=unit)

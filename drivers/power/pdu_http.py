@@ -12,11 +12,15 @@ import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
 
 from drivers.errors import EquipmentError, SettingsError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase
+from drivers.power.settings import Outlet
+from drivers.registry import DriverSettings, SettingsPart, secret
 from drivers.retry import poll
 
 
@@ -158,6 +162,74 @@ class HttpPdu(PowerBase):
             return json.loads(raw)
         except json.JSONDecodeError as e:
             raise self._error(f"{what}: {call.method} {path} did not answer JSON: {raw[:80]!r}") from e
+
+
+# -- settings (the inventory entries) -----------------------------------------------------------------------------------
+
+
+class HttpCallConfig(SettingsPart):
+    method: Literal["GET", "POST", "PUT", "PATCH"] = "GET"
+    path: str = Field(description="appended to url; {outlet} is replaced")
+    body: Any = Field(None, description='JSON body; "{outlet}" alone becomes the number')
+
+
+class HttpPduPower(DriverSettings):
+    driver: Literal["http-pdu"]
+    url: str = Field(description="base URL, e.g. https://pdu3.lab.example; no credentials in it")
+    outlet: Outlet
+    username: str | None = None
+    password: SecretStr | None = None
+    # Not `on:`/`off:`: YAML 1.1 reads those keys as booleans.
+    on_request: HttpCallConfig
+    off_request: HttpCallConfig
+    state_request: HttpCallConfig | None = None
+    state_path: str | None = Field(None, description="e.g. data.state or Outputs[ID={outlet}].State")
+    state_on: Any = True
+    state_off: Any = False
+    headers: dict[str, str] = {}
+    verify_tls: bool = True
+    timeout: float = Field(3.0, gt=0)
+    verify_timeout: float = Field(5.0, ge=0)
+
+    def where(self) -> str:
+        return f"{self.url} outlet {self.outlet}"
+
+
+class NetioPower(DriverSettings):
+    driver: Literal["netio"]
+    url: str
+    outlet: Outlet
+    username: str | None = Field(None, description="the JSON API's write user (NETIO: M2M API settings)")
+    password: SecretStr | None = None
+    verify_tls: bool = True
+    timeout: float = Field(3.0, gt=0)
+    verify_timeout: float = Field(5.0, ge=0)
+
+    def where(self) -> str:
+        return f"{self.url} outlet {self.outlet}"
+
+
+def build(cfg: HttpPduPower, events: EventSink | None, unit: str | None) -> HttpPdu:
+    on, off, st = cfg.on_request, cfg.off_request, cfg.state_request
+    api = HttpPduApi(
+        HttpCall(on.method, on.path, on.body), HttpCall(off.method, off.path, off.body),
+        HttpCall(st.method, st.path, st.body) if st else None,
+        cfg.state_path, cfg.state_on, cfg.state_off, cfg.headers,
+    )  # fmt: skip
+    return _pdu(cfg, api, events, unit)
+
+
+def build_netio(cfg: NetioPower, events: EventSink | None, unit: str | None) -> HttpPdu:
+    return _pdu(cfg, NETIO, events, unit)
+
+
+def _pdu(
+    cfg: HttpPduPower | NetioPower, api: HttpPduApi, events: EventSink | None, unit: str | None
+) -> HttpPdu:
+    return HttpPdu(
+        cfg.url, cfg.outlet, api, cfg.username, secret(cfg.password), timeout=cfg.timeout,
+        verify_tls=cfg.verify_tls, verify_timeout=cfg.verify_timeout, events=events, unit=unit,
+    )  # fmt: skip
 
 
 def _fill(doc: Any, outlet: int) -> Any:

@@ -9,7 +9,7 @@ import asyncio
 import concurrent.futures
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch import asyncio as hlapi
@@ -18,7 +18,11 @@ from drivers.errors import EquipmentError, SettingsError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase, state_word
 from drivers.power.dialects import SnmpOutletOids
+from drivers.registry import secret
 from drivers.retry import poll
+
+if TYPE_CHECKING:
+    from drivers.power.settings import SnmpPduPower
 
 T = TypeVar("T")
 
@@ -215,3 +219,17 @@ class SnmpPdu(PowerBase):
 def _first_line(error: Exception) -> str:
     # pysnmp appends "caused by <class ...>" with the same text again.
     return str(error).split(" caused by ", 1)[0]
+
+
+def build(cfg: SnmpPduPower, events: EventSink | None, unit: str | None) -> SnmpPdu:
+    v3 = None
+    if cfg.v3 is not None:
+        v3 = SnmpV3User(
+            cfg.v3.user, cfg.v3.auth_key.get_secret_value(), secret(cfg.v3.priv_key), cfg.v3.auth_protocol,
+            cfg.v3.priv_protocol,
+        )  # fmt: skip
+    return SnmpPdu(
+        cfg.host, cfg.outlet, cfg.oids or PROFILES[cfg.model], community=secret(cfg.community), v3=v3, port=cfg.port,
+        pdu_id=cfg.pdu_id, timeout=cfg.timeout, retries=cfg.retries, verify_timeout=cfg.verify_timeout,
+        events=events, unit=unit,
+    )  # fmt: skip

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import serial
 
 from drivers.errors import EquipmentError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase
+
+if TYPE_CHECKING:
+    from drivers.power.settings import SerialRelayPower
 
 
 class SerialRelay(PowerBase):
@@ -93,3 +96,9 @@ class SerialRelay(PowerBase):
             f"answered {answer!r} to {self.query_bytes!r}, expected {self.on_reply!r} (on) or "
             f"{self.off_reply!r} (off)"
         )
+
+
+def build(cfg: SerialRelayPower, events: EventSink | None, unit: str | None) -> SerialRelay:
+    return SerialRelay(
+        cfg.url, bytes.fromhex(cfg.on_bytes), bytes.fromhex(cfg.off_bytes), events=events, unit=unit
+    )

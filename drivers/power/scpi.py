@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyvisa
 
@@ -18,6 +18,9 @@ from drivers.errors import EquipmentError
 from drivers.events import EventSink
 from drivers.power.base import PowerBase
 from drivers.power.dialects import ScpiCommands
+
+if TYPE_CHECKING:
+    from drivers.power.settings import ScpiPowerConfig
 
 # A supply in constant-current mode reads its limit give or take the meter's error.
 CC_TOLERANCE = 0.02
@@ -269,3 +272,11 @@ def _visa_reason(error: Exception) -> str:
 
 def _flag(answer: str) -> bool:
     return answer.strip().upper() in ("1", "ON", "+1")
+
+
+def build(cfg: ScpiPowerConfig, events: EventSink | None, unit: str | None) -> ScpiPower:
+    return ScpiPower(
+        cfg.resource, cfg.voltage, cfg.current_limit, sample_rate=cfg.sample_rate,
+        sample_seconds=cfg.sample_seconds, commands=cfg.commands, timeout=cfg.timeout,
+        visa_library=cfg.visa_library, events=events, unit=unit,
+    )  # fmt: skip

@@ -12,12 +12,16 @@ import shlex
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncssh
 
 from drivers.errors import EquipmentError, UnitError
 from drivers.shell.base import CommandResult
+
+if TYPE_CHECKING:
+    from drivers.events import EventSink
+    from drivers.shell.settings import SshShellConfig
 
 T = TypeVar("T")
 
@@ -239,3 +243,12 @@ class SshShell:
 
 def _tail(text: str, lines: int = 5) -> str:
     return " | ".join(text.strip().splitlines()[-lines:])
+
+
+def build(cfg: SshShellConfig, events: EventSink | None, unit: str | None) -> SshShell:
+    from drivers.registry import secret
+
+    return SshShell(
+        cfg.host, cfg.username, port=cfg.port, key_file=cfg.key_file, password=secret(cfg.password),
+        host_key=cfg.host_key, connect_timeout=cfg.connect_timeout, unit=unit,
+    )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Property tests of the inventory loader (bench/inventory.py): any file, any YAML and any value at any key
+"""Property tests of the inventory loader (bench/inventory/): any file, any YAML and any value at any key
 gives an Inventory or a ConfigError naming the file and the key, never another exception, never a hang."""
 
 from __future__ import annotations

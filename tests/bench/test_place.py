@@ -18,8 +18,9 @@ from bench.errors import ConfigError, InfraError
 from bench.inventory import LabgridPlace, load_inventory, parse_inventory
 from bench.lab.sim.http_pdu import HttpPduServer
 from bench.place import held_inventory, held_places, probe_place, release_recorded
-from drivers.config import LabgridPowerConfig, build_power
+from drivers.config import build_power
 from drivers.errors import SettingsError
+from drivers.power.labgrid_pdu import LabgridPowerConfig
 from tests.labgrid_support import Lab, free_port
 from tests.support import PREFIX, ROOT, henb_bench, write_inventory
 

@@ -1,4 +1,4 @@
-"""Tests for drivers/config.py: inventory entries parse, reject mistakes, hide secrets, and build working drivers."""
+"""Tests for the drivers' settings (drivers/config.py and the modules it gathers): inventory entries parse, reject mistakes, hide secrets, and build working drivers."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.lab.sim.snmp_pdu import SnmpPduAgent
 from bench.lab.sim.ssh_server import SshServer, write_client_key
 from bench.timeline import Timeline
-from drivers.config import DriverPowerConfig, SshShellConfig, build_power, build_shell
+from drivers import registry
+from drivers.config import SshShellConfig, build_power, build_shell
 from drivers.errors import SettingsError
 from drivers.power.dialects import ScpiCommands, SnmpOutletOids
 from drivers.power.pdu_http import HttpPdu
 from drivers.power.pdu_snmp import SnmpPdu
 from drivers.power.scpi import ScpiPower
 
-POWER: TypeAdapter[Any] = TypeAdapter(DriverPowerConfig)
+POWER: TypeAdapter[Any] = TypeAdapter(registry.settings_union("power"))
 
 
 def parse(text: str) -> Any:
