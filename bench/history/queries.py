@@ -415,4 +415,4 @@ def _measurements(session: Session, unit_run_id: int) -> dict[str, float]:
     rows = session.execute(
         select(Measurement.name, Measurement.value).where(Measurement.unit_run_id == unit_run_id)
     )
-    return dict(rows.tuples().all())
+    return {name: value for name, value in rows}
