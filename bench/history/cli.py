@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.errors import BenchError, InfraError
 from bench.inventory import Bench, Inventory, load_inventory
 
 # SQLAlchemy and the importer load when a history command runs, not with every `henb-bench` command.
@@ -53,7 +53,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             try:
                 record = read_run_folder(folder, redact)
                 done = store.save(record)
-            except BadRunFolder as exc:
+            except (BadRunFolder, InfraError) as exc:  # that run's transaction is rolled back, no other
                 skipped += 1
                 print(f"henb-bench: skipped {folder}: {exc}", file=sys.stderr)
                 continue
@@ -140,6 +140,7 @@ def record_run(run_dir: Path, inv: Inventory, exit_code: int, say: Callable[[str
             store.save(read_run_folder(run_dir, _redact(inv)))
         finally:
             store.close()
+        say(f"results history: run recorded in {store.shown}")
     except (BenchError, BadRunFolder) as exc:
         say(f"results history: run not recorded ({exc}); {later}")
     except Exception as exc:  # noqa: BLE001  # a bug here must not turn a verdict into a traceback

@@ -8,14 +8,13 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bench.history.records import RunRecord, StepRecord, TestRecord, UnitRecord
 
 STEP = re.compile(r"TS 32\.593 (?P<clause>[\d.]+) step (?P<step>[^:\s]+):")
-OUTCOMES = ("passed", "failed", "error", "skipped", "not-applicable")
 WHOLE_TEST = "-"
 
 
@@ -23,13 +22,16 @@ class BadRunFolder(Exception):
     """Not a henb-bench run folder, or a broken one: the importer says why and goes on with the next."""
 
 
+Text = Annotated[str, Field(max_length=100)]  # within the store's columns (bench/history/models.py)
+
+
 class _Result(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    test: str
-    clause: str | None = None
-    outcome: str
+    test: Annotated[str, Field(max_length=300)]
+    clause: Annotated[str, Field(max_length=30)] | None = None
+    outcome: Literal["passed", "failed", "error", "skipped", "not-applicable"]
     message: str = ""
-    error_kind: str | None = None
+    error_kind: Text | None = None
     seconds: float | None = None
     unit: str | None = None
 
@@ -38,18 +40,18 @@ class _RunJson(BaseModel):
     """The part of run.json the history reads (bench/run.py BenchRun._summary writes it)."""
 
     model_config = ConfigDict(extra="ignore")
-    run_id: str
-    host: str
+    run_id: Text
+    host: Annotated[str, Field(max_length=200)]
     started: float
     ended: float | None = None
-    bench: str | None = None
-    git_revision: str | None = None
-    tool_version: str | None = None
-    inventory_sha256: str | None = None
-    unit: str
+    bench: Text | None = None
+    git_revision: Text | None = None
+    tool_version: Annotated[str, Field(max_length=50)] | None = None
+    inventory_sha256: Annotated[str, Field(max_length=64)] | None = None
+    unit: Text
     identity: dict[str, Any] = {}
     reported: dict[str, Any] = {}
-    measurements: dict[str, float] = {}
+    measurements: dict[Text, float] = {}
     clauses: dict[str, Any] = {}
     interrupted: str | None = None
     exit_code: int | None = None
@@ -133,11 +135,13 @@ def _unit(run: _RunJson, results: list[_Result], clauses: dict[str, Any]) -> Uni
         software_version=_str(reported.get("SoftwareVersion")),
         measurements=dict(run.measurements),
     )
-    for r in results:
-        if r.outcome not in OUTCOMES:
+    for field_name in ("oui", "product_class", "serial", "hardware_version", "software_version"):
+        value = getattr(unit, field_name)
+        if value is not None and len(value) > (20 if field_name == "oui" else 100):
             raise BadRunFolder(
-                f"run.json: test {r.test}: outcome {r.outcome!r} is not one of {', '.join(OUTCOMES)}"
+                f"run.json: the unit's {field_name} is {len(value)} characters long: not a unit's"
             )
+    for r in results:
         test = TestRecord(r.test, r.clause, r.outcome, r.message, r.error_kind, r.seconds)
         test.steps = _steps(r, clauses)
         unit.tests.append(test)
