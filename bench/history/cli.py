@@ -112,7 +112,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     store = Store(_url(args, _inventory(args)), create=False)
     try:
         with store.session() as session:
-            tables.diff(queries.diff(session, args.run_a, args.run_b))
+            tables.diff(queries.diff(session, args.run_a, args.run_b, args.tolerance))
     finally:
         store.close()
     return 0
@@ -193,4 +193,11 @@ def add_parsers(sub: Any) -> None:
     diff = sub.add_parser("diff", parents=[db], help="what changed between two stored runs")
     diff.add_argument("run_a", metavar="RUN_A", help="a run id (RUN_ID@HOST when two hosts have one)")
     diff.add_argument("run_b", metavar="RUN_B")
+    diff.add_argument(
+        "--tolerance",
+        type=float,
+        default=10.0,
+        metavar="PCT",
+        help="a measurement that changed by at most this percentage is not listed (default 10)",
+    )
     diff.set_defaults(fn=cmd_diff)

@@ -122,6 +122,7 @@ class Change:
 class Diff:
     run_a: str
     run_b: str
+    tolerance: float  # percent: a measurement's change within it is a run's noise, not a change
     changes: list[Change] = field(default_factory=list)
 
 
@@ -351,11 +352,11 @@ def _same_message(text: str, run_ids: tuple[str, str]) -> str:
     return text.strip()
 
 
-def diff(session: Session, ref_a: str, ref_b: str) -> Diff:
+def diff(session: Session, ref_a: str, ref_b: str, tolerance: float = 10.0) -> Diff:
     """What changed from run A to run B, per unit (by its inventory name; one unit each: those two):
-    firmware, outcomes, messages (evidence paths aside), measurements."""
+    firmware, outcomes, messages (evidence paths aside), measurements by more than `tolerance` percent."""
     a, b = find_run(session, ref_a), find_run(session, ref_b)
-    out = Diff(a.key, b.key)
+    out = Diff(a.key, b.key, tolerance)
     ids = (a.run_id, b.run_id)
     units_a, units_b = _unit_runs(session, a), _unit_runs(session, b)
     if len(units_a) == 1 and len(units_b) == 1:
@@ -384,7 +385,7 @@ def diff(session: Session, ref_a: str, ref_b: str) -> Diff:
         ma_, mb_ = _measurements(session, ua.id), _measurements(session, ub.id)
         for name in sorted(set(ma_) | set(mb_)):
             va_, vb_ = ma_.get(name), mb_.get(name)
-            if va_ != vb_:
+            if va_ is None or vb_ is None or abs(vb_ - va_) > abs(va_) * tolerance / 100:
                 out.changes.append(Change("measurement", prefix + name, _num(va_), _num(vb_)))
     run_fields: list[tuple[str, object, object]] = [
         ("revision", a.revision, b.revision),

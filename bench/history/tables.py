@@ -43,9 +43,7 @@ def matrices(found: list[Matrix]) -> None:
         out.print("no step verdicts stored for this selection (`henb-bench history import RUN_DIR...`)")
     for m in found:
         firmwares = m.firmwares[-TERMINAL_FIRMWARES:]
-        table = Table(
-            title=f"{m.product_class}: clause/step by firmware (oldest first)", title_justify="left"
-        )
+        table = _table(out, f"{m.product_class}: clause/step by firmware (oldest first)")
         table.add_column("clause")
         table.add_column("step")
         for fw in firmwares:
@@ -66,7 +64,7 @@ def first_failures(found: list[FirstFailure]) -> None:
     if not found:
         out.print("no step is failing on the newest firmware it ran on")
         return
-    table = Table(title="steps failing since a firmware", title_justify="left")
+    table = _table(out, "steps failing since a firmware")
     for col in ("product class", "clause", "step", "first failed on", "last passed on", "firmwares since"):
         table.add_column(col)
     table.add_column("latest message", overflow="fold")
@@ -83,7 +81,7 @@ def flaky(found: list[Flaky]) -> None:
     if not found:
         out.print("no step with both verdicts on one firmware and unit")
         return
-    table = Table(title="steps with both verdicts on one firmware and unit", title_justify="left")
+    table = _table(out, "steps with both verdicts on one firmware and unit")
     for col in ("kind", "clause", "step", "product class", "serial", "firmware", "runs", "by host"):
         table.add_column(col)
     for f in found:
@@ -100,7 +98,7 @@ def flaky(found: list[Flaky]) -> None:
 
 def trend(t: Trend) -> None:
     out = _console()
-    table = Table(title=f"{t.measurement} (s), oldest first", title_justify="left")
+    table = _table(out, f"{t.measurement} (s), oldest first")
     for col in ("started", "run", "host", "unit", "firmware", "seconds"):
         table.add_column(col, justify="right" if col == "seconds" else "left")
     for p in t.points:
@@ -113,25 +111,32 @@ def trend(t: Trend) -> None:
 
 
 def runs(rows: list[tuple[Any, ...]]) -> None:
-    table = Table(title="runs, newest first", title_justify="left")
+    out = _console()
+    table = _table(out, "runs, newest first")
     for col in ("run", "host", "unit", "product class", "firmware", "exit", "passed", "failed", "errors"):
         table.add_column(col)
     for run_id, host, unit, pc, fw, code, p, f, e, _started in rows:
         table.add_row(run_id, host, unit, pc, fw, "-" if code is None else str(code), str(p), str(f), str(e))
-    _console().print(table)
+    out.print(table)
 
 
 def diff(d: Diff) -> None:
     out = _console()
     if not d.changes:
-        out.print(f"no change from {d.run_a} to {d.run_b}")
+        out.print(f"no change from {d.run_a} to {d.run_b} (measurements within {d.tolerance:g}%)")
         return
-    table = Table(title=f"{d.run_a} -> {d.run_b}", title_justify="left")
+    table = _table(out, f"{d.run_a} -> {d.run_b}")
     for col in ("what", "name", "A", "B"):
         table.add_column(col, overflow="fold")
     for c in d.changes:
         table.add_row(c.what, c.name, c.before, c.after)
     out.print(table)
+
+
+def _table(out: Console, title: str) -> Table:
+    """A table under its title, printed on a line of its own (a narrow table would wrap it)."""
+    out.print(f"[bold]{title}")
+    return Table()
 
 
 def _when(t: float) -> str:

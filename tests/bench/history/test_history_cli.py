@@ -150,3 +150,10 @@ def test_a_run_records_itself_and_an_unreachable_database_changes_no_verdict(
         f"`henb-bench history import {tmp_path / 'captures' / '20260102-000000'}` loads it later"
     )
     assert "db-Pa55word" not in err
+
+
+def test_history_import_takes_the_inventory_before_and_after() -> None:
+    parse = cli.build_parser().parse_args
+    assert parse(["history", "import", "D", "--inventory", "after.yaml"]).inventory == "after.yaml"
+    assert parse(["--inventory", "before.yaml", "history", "import", "D"]).inventory == "before.yaml"
+    assert parse(["history", "import", "D"]).inventory == "inventory.yaml"
