@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +79,18 @@ def cmd_history(args: argparse.Namespace) -> int:
                 from bench.history.page import write_page
 
                 names = [args.trend] if args.trend else queries.measurement_names(session)
+                matrices = queries.matrix(session, f)
+                # A trend per product class: one kind of unit's boot time is not another's.
+                classes = [f.product_class] if f.product_class else [m.product_class for m in matrices]
+                trends = [
+                    queries.trend(session, n, replace(f, product_class=pc)) for pc in classes for n in names
+                ]
                 path = write_page(
                     Path(args.html),
-                    queries.matrix(session, f),
+                    matrices,
                     queries.first_failures(session, f),
                     queries.flaky(session, f),
-                    [queries.trend(session, n, f) for n in names],
+                    [t for t in trends if t.points],
                     f,
                 )
                 print(path)

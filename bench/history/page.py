@@ -112,7 +112,7 @@ def _flaky(found: list[Flaky]) -> str:
 
 def _plot(t: Trend) -> str:
     """The measurement run by run, oldest on the left, as an SVG polyline with each run's point titled."""
-    title = f"<h3>{escape(t.measurement)} (s)</h3>"
+    title = f"<h3>{escape(t.measurement)} (s){escape(f', {t.product_class}' if t.product_class else '')}</h3>"
     if not t.points:
         return title + "<p>No values.</p>"
     values = [p.value for p in t.points]

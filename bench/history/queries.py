@@ -99,6 +99,7 @@ class TrendPoint:
 class Trend:
     measurement: str
     points: list[TrendPoint]
+    product_class: str | None = None  # the runs of one product class, or of every one
 
     @property
     def creep(self) -> float | None:
@@ -299,7 +300,7 @@ def trend(session: Session, name: str, f: Filter = Filter()) -> Trend:
     if f.last:
         stmt = stmt.limit(f.last)
     points = [TrendPoint(*row) for row in session.execute(stmt)]
-    return Trend(name, points[::-1])
+    return Trend(name, points[::-1], f.product_class)
 
 
 def find_run(session: Session, ref: str) -> Run:

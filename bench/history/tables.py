@@ -22,12 +22,12 @@ def cell_text(c: Cell | None) -> str:
 
 
 def cell_class(c: Cell | None) -> str:
-    """passed, failed (every run), mixed (both), error (only the bench's errors), or empty."""
+    """failed (every run), mixed (passed and failed), error (the bench erred, whatever else), passed, or empty."""
     if c is None or not c.runs:
         return "empty"
     if c.failed:
         return "mixed" if c.passed else "failed"
-    return "passed" if c.passed else "error"
+    return "error" if c.error else "passed"
 
 
 STYLE = {"passed": "green", "failed": "bold red", "mixed": "yellow", "error": "magenta", "empty": ""}

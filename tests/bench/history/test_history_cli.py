@@ -108,8 +108,10 @@ def test_the_page_draws_the_matrix_and_trends_in_chromium(
         capture_output=True, text=True, timeout=120, check=True,
     ).stdout  # fmt: skip
     assert len(re.findall(r"<table class=\"matrix\"", dom)) == 2  # FAP-100, FAP-200
-    assert dom.count("<svg") == 2  # boot_time, first_inform
+    assert dom.count("<svg") == 4  # boot_time and first_inform, of each product class
+    assert "<h3>boot_time (s), FAP-200</h3>" in dom
     assert len(re.findall(r"<circle ", dom)) == 2 * 18  # one point per unit run
+    assert re.search(r'<td class="error">5✓ 1!</td>', dom), "a bench error among passes is marked"
     assert re.search(r'<td class="failed">[^<]*1\.2</td>', dom), "the first failure is marked"
 
 
