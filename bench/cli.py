@@ -19,6 +19,8 @@ from bench.clauses import NOT_APPLICABLE
 from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError, DeviceError, from_driver, interrupt
 from bench.hems.standalone import add_parser as add_hems_parser
+from bench.history.cli import add_parsers as add_history_parsers
+from bench.history.cli import record_run
 from bench.inventory import Inventory, load_inventory
 from bench.knobs import KNOBS
 from bench.lab.cli import add_parsers as add_lab_parsers
@@ -102,7 +104,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _term_interrupts() if in_place else contextlib.nullcontext(),
         held_inventory(inv_path, inv, unit_name, tags, run_dir, _say) as run_inv,
     ):
-        return _run_plans(args, run_inv, out, run_id, plans)
+        code = _run_plans(args, run_inv, out, run_id, plans)
+    # After the place is released: a database that cannot be reached is said, and changes no verdict.
+    record_run(run_dir, inv, code, _say)
+    return code
 
 
 INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
@@ -316,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("clean", help="remove what a killed run left behind").set_defaults(fn=cmd_clean)
     add_hems_parser(sub)
     add_report_parsers(sub)
+    add_history_parsers(sub)
     add_ops_parsers(sub)
     add_lab_parsers(sub)
     add_doctor_parser(sub)

@@ -50,6 +50,20 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _history_of_the_tests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A `henb-bench run` in a test records into the test session's own results history (bench/history), never
+    into the host's (STATE_DIR/history.sqlite, or the lab's database)."""
+    key = "HENB_BENCH_HISTORY_URL"
+    before = os.environ.get(key)
+    os.environ[key] = f"sqlite:///{tmp_path_factory.mktemp('history') / 'history.sqlite'}"
+    yield
+    if before is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = before
+
+
 @pytest.fixture
 def inventory(tmp_path: Path) -> Path:
     """The default inventory, with the test prefix."""

@@ -20,6 +20,7 @@ POSITIONALS = {
     "report": ["RUN"],
     "bundle": ["RUN", "T"],
     "lab": ["status"],
+    "diff": ["RUN_A", "RUN_B"],
 }
 
 

@@ -105,6 +105,19 @@ def test_a_removed_debian_package_is_named_with_its_fix(tmp_path: Path, inventor
         assert summary.endswith(f"items need a fix: deb {STANDARD_PLUGINS}"), summary
 
 
+@needs_dpkg
+def test_a_package_only_the_tests_need_is_not_demanded_to_run_the_bench(
+    tmp_path: Path, inventory: Path
+) -> None:
+    assert deb_packages()["postgresql"].startswith("tests only:")  # the history's tests' PostgreSQL server
+    done = doctor(inventory, {"DPKG_ADMINDIR": str(dpkg_without(tmp_path, "postgresql"))})
+    line = next(line for line in done.stdout.splitlines() if "deb postgresql:" in line)
+    assert line.startswith("ok    deb postgresql: not installed, not needed to run the bench (tests only:"), (
+        line
+    )
+    assert "deb postgresql" not in done.stdout.splitlines()[-1]
+
+
 @pytest.mark.netns
 @needs_root()
 def test_a_missing_python_requirement_makes_the_doctor_fail_with_its_fix(inventory: Path) -> None:

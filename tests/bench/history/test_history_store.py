@@ -1,0 +1,140 @@
+"""The store on SQLite and PostgreSQL: the migrations make the models' schema, a run recorded twice is one run,
+a run goes in whole or not at all, no secret goes in, and a database that cannot be reached is said so."""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, func, select, text
+from sqlalchemy.exc import OperationalError
+
+import bench.history.store as store_module
+from bench.errors import ConfigError, InfraError
+from bench.history.importer import read_run_folder
+from bench.history.models import Base, Run, StepResult, TestResult
+from bench.history.store import MIGRATIONS, Store, history_url, shown
+from tests.bench.history.factory import Test, UnitSpec, write_run
+
+ROOT = Path(__file__).resolve().parents[3]
+ALARM = "test_expedited_alarm_is_reported_at_once"
+
+
+def _count(store: Store, table: type[Base]) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_the_migrations_make_the_schema_the_models_declare(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        tables = MetaData()
+        tables.reflect(conn)
+    assert {"runs", "units", "unit_runs", "tests", "steps", "measurements", "alembic_version"} == set(
+        tables.tables
+    )
+
+
+def test_the_migration_scripts_are_package_data() -> None:
+    """An installed henb-bench (not an editable checkout) has every migration script."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["bench"]
+    shipped = {Path(p) for pattern in data for p in glob.glob(str(ROOT / "bench" / pattern))}
+    scripts = {p for p in MIGRATIONS.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert scripts and scripts <= shipped, sorted(map(str, scripts - shipped))
+
+
+def test_a_run_recorded_twice_is_one_run(tmp_path: Path, store: Store) -> None:
+    folder = write_run(tmp_path, "r1", [UnitSpec(tests=[Test(ALARM, "5.3.2", "failed", "2")])])
+    assert store.save(read_run_folder(folder)) == "stored"
+    record = read_run_folder(folder)
+    record.exit_code = 1  # the end of `henb-bench run` knows it; an import before it did not
+    assert store.save(record) == "replaced"
+    assert (_count(store, Run), _count(store, TestResult), _count(store, StepResult)) == (1, 1, 1)
+    with store.session() as s:
+        assert s.scalar(select(Run.exit_code)) == 1
+    # The same run id on another bench host, or started at another time, is another run.
+    store.save(read_run_folder(write_run(tmp_path / "b2", "r1", [UnitSpec()], host="bench-2")))
+    assert _count(store, Run) == 2
+
+
+def test_a_run_goes_in_whole_or_not_at_all(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write_run(tmp_path, "r1", [UnitSpec(tests=[Test(ALARM, "5.3.2")])])
+    store.save(read_run_folder(folder))
+    real = store_module._insert
+
+    def half(session: object, record: object) -> None:
+        real(session, record)  # type: ignore[arg-type]
+        raise OperationalError("INSERT", {}, Exception("the server went away"))
+
+    monkeypatch.setattr(store_module, "_insert", half)
+    record = read_run_folder(folder)
+    record.exit_code = 3
+    with pytest.raises(InfraError, match="the server went away"):
+        store.save(record)
+    with store.session() as s:  # the replaced run is still there, as it was
+        assert s.execute(select(Run.run_id, Run.exit_code)).all() == [("r1", None)]
+    assert _count(store, TestResult) == 1
+
+
+def test_no_inventory_secret_goes_in(tmp_path: Path, store: Store) -> None:
+    from bench.inventory import parse_inventory
+    from bench.report.redact import redactor_for
+    from tests.bench.report.fakerun import COMMUNITY, HEMS_PASSWORD, SHELL_PASSWORD, inventory_data
+
+    why = f"login with {SHELL_PASSWORD}, HeMS {HEMS_PASSWORD}"
+    folder = write_run(tmp_path, "r1", [UnitSpec(tests=[Test(ALARM, "5.3.2", "failed", "2", why=why)])])
+    inv = parse_inventory(inventory_data(), tmp_path / "inv.yaml")
+    store.save(read_run_folder(folder, redactor_for(inv, [HEMS_PASSWORD]).text))
+    with store.engine.connect() as conn:
+        every = [
+            row
+            for table in Base.metadata.sorted_tables
+            for row in conn.execute(text(f"SELECT * FROM {table.name}"))
+        ]
+    dump = repr(every)
+    assert "login with [redacted]" in dump
+    for secret in (SHELL_PASSWORD, HEMS_PASSWORD):
+        assert secret not in dump
+    assert f"'{COMMUNITY}'" not in dump
+
+
+def test_a_database_that_cannot_be_reached_is_an_infra_error_without_its_password(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://bench:s3cret-db-pw@/henb?host={tmp_path}&port=1"
+    with pytest.raises(InfraError) as exc:
+        Store(url)
+    assert "cannot be reached" in str(exc.value) and "s3cret-db-pw" not in str(exc.value)
+    assert "***" in shown(url)
+    with pytest.raises(ConfigError, match="expected sqlite:///FILE or postgresql"):
+        Store("mysql://x@y/z")
+    with pytest.raises(ConfigError, match="no results history at"):
+        Store(f"sqlite:///{tmp_path / 'none.sqlite'}", create=False)
+
+
+def test_where_the_history_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HENB_BENCH_HISTORY_URL", raising=False)
+    assert history_url(None, tmp_path) == f"sqlite:///{tmp_path}/history.sqlite"
+    assert history_url("postgresql+psycopg://db/h", tmp_path) == "postgresql+psycopg://db/h"
+    monkeypatch.setenv("HENB_BENCH_HISTORY_URL", "sqlite:////x.sqlite")
+    assert history_url("postgresql+psycopg://db/h", tmp_path) == "sqlite:////x.sqlite"
+
+
+def test_the_inventorys_history_url_is_checked_and_named(tmp_path: Path) -> None:
+    from bench.inventory import parse_inventory
+    from tests.bench.report.fakerun import inventory_data
+
+    good = parse_inventory(
+        inventory_data() | {"history": {"url": "postgresql+psycopg://bench@db/henb"}}, tmp_path / "i.yaml"
+    )
+    assert good.history.url == "postgresql+psycopg://bench@db/henb"
+    assert parse_inventory(inventory_data(), tmp_path / "i.yaml").history.url is None
+    with pytest.raises(ConfigError, match=r"history\.url: found 'mysql://x'; expected a database URL"):
+        parse_inventory(inventory_data() | {"history": {"url": "mysql://x"}}, tmp_path / "i.yaml")
+    with pytest.raises(ConfigError, match=r"history\.uri"):
+        parse_inventory(inventory_data() | {"history": {"uri": "sqlite:///x"}}, tmp_path / "i.yaml")
