@@ -60,13 +60,23 @@ def cmd_check(args: argparse.Namespace) -> int:
 def check_pki(inv: Inventory) -> list[str]:
     """The operator PKI as the run will load it, in a scratch folder: a certificate for the wrong name is a
     ConfigError here, before anything is started."""
+    from bench.impostors import SEGW_ROLES, impostors
     from bench.operator_pki import load_pki, load_unit_trust, operator_names
+    from bench.pki import CertificateAuthority
 
     trust = len(load_unit_trust(inv.operator.pki.unit_trust, "operator.pki.unit_trust"))
     for name, unit in inv.units.items():
         trust += len(load_unit_trust(unit.unit_trust, f"units.{name}.unit_trust"))
     with tempfile.TemporaryDirectory(prefix="henb-bench-pki-") as scratch:
-        notes = load_pki(inv.operator.pki, operator_names(inv.operator), Path(scratch)).notes
+        pki = load_pki(inv.operator.pki, operator_names(inv.operator), Path(scratch))
+        notes = pki.notes
+        # The impostor SeGWs' certificates the lab gave (operator.pki.refused), checked as the run makes them.
+        rogue = CertificateAuthority(Path(scratch) / "rogue", name="rogue CA")
+        for role in SEGW_ROLES.values():
+            _, missing = impostors(role, getattr(inv.operator, role), pki.certs[role], pki.issuer, rogue,
+                                   inv.operator.pki.refused.get(role), pki.ca_cert, inv.operator.ike_proposals,
+                                   Path(scratch) / "impostors")  # fmt: skip
+            notes += [f"{role} impostor {m.key}: not presented: {m.why}" for m in missing]
     return [*notes, f"unit trust: the operator CA and {trust} CA certificate(s) from unit_trust"]
 
 

@@ -14,12 +14,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.clauses import waives
 from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
 from bench.events import Source, UnitKind
 from bench.hems.server import CrPolicy, RpcCall
 from bench.ike import ike_id_matches
-from bench.inventory import Actions, Bounds, ConsoleAction, HemsReset, ManualReset, ShellAction, Unit
+from bench.inventory import (
+    Actions,
+    Bounds,
+    ConsoleAction,
+    HemsReset,
+    ManualReset,
+    ShellAction,
+    Unit,
+    Waiver,
+)
 from bench.timeline import Bound, Event
 from bench.unit.actions import Done as ActionDone
 from bench.unit.actions import run_action
@@ -128,6 +138,10 @@ class BenchUnit:
         if isinstance(result, CwmpFault):
             return f"credentials the unit refused at registration (fault {result.fault_code} {result.fault_string})"
         return "credentials the HeMS set at registration, which the unit acknowledged"
+
+    def waiver(self, check: str) -> Waiver | None:
+        """The lab's waiver of `check` (CLAUSE/STEP/KEY) for this unit (units.NAME.waivers), if any."""
+        return next((w for w in self.cfg.waivers if waives(w.check, check)), None)
 
     @property
     def boot(self) -> Boot:
@@ -276,7 +290,7 @@ class BenchUnit:
         mark = self.boot.mark
         self._wait_quoting_segws(
             lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
-            and ike_id_matches(self.ike_id, e.data.get("remote_id")),
+            and not e.data.get("impostor") and ike_id_matches(self.ike_id, e.data.get("remote_id")),
             bounds.boot,
             f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
             mark,

@@ -44,10 +44,12 @@ def dns_query(name: str, server: str | None = None) -> Pred:
 
 
 def ike_up(segw: str, remote_id: str) -> Pred:
+    """An IKE SA from `remote_id` up at the real SeGW `segw` (not at an impostor the bench presented)."""
     return lambda e: (
         e.source == Source.SEGW
         and e.kind == SegwKind.IKE_UP
         and e.data["segw"] == segw
+        and not e.data.get("impostor")
         and ike_id_matches(remote_id, e.data["remote_id"])
     )
 
