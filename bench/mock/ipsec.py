@@ -38,8 +38,12 @@ class Ipsec:
                 "LD_PRELOAD": FAKETIME,
                 "FAKETIME": f"-{self.cfg.clock_behind}",
                 "DONT_FAKE_MONOTONIC": "1",
+                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             }
         self.charon = Charon("unit", workdir / "charon", None, retransmit_timeout=1.0, env=env)
+        # The unit's /run is its own (a private mount): a pid file left there is of a charon its power-off
+        # killed (under libfaketime charon does not get round to removing it).
+        Path("/run/charon.pid").unlink(missing_ok=True)
         self.charon.start()
         self.charon.load_ca(Path(self.cfg.ca).read_bytes())
         for extra in self.cfg.segw_trust:
@@ -68,7 +72,10 @@ class Ipsec:
                 },
             },
         )
-        for _ in self.charon.session.initiate({"child": name, "ike": name, "timeout": 10000}):
+        # Under libfaketime charon's timed waits return at once: no timeout then (charon's retransmissions end
+        # an attempt nobody answers).
+        timeout = 0 if self.cfg.clock_behind else 10000
+        for _ in self.charon.session.initiate({"child": name, "ike": name, "timeout": timeout}):
             pass
         self.ike_name = name
         return self.current_vip(name)
@@ -99,7 +106,9 @@ class Ipsec:
     def ike_down(self, name: str) -> None:
         assert self.charon is not None
         self.charon.session.unload_conn({"name": name})
-        for _ in self.charon.session.terminate({"ike": name, "timeout": 3000, "force": "yes"}):
+        # Under libfaketime: not waited for (-1), as no timed wait works there.
+        timeout = -1 if self.cfg.clock_behind else 3000
+        for _ in self.charon.session.terminate({"ike": name, "timeout": timeout, "force": "yes"}):
             pass
 
     def watch_address(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str]) -> None:
