@@ -70,6 +70,7 @@ class Knob(StrEnum):
     ACCEPT_EXPIRED_SEGW_CERT = "accept_expired_segw_cert"
     ACCEPT_WRONG_SEGW_NAME = "accept_wrong_segw_name"
     ACCEPT_WEAK_IKE_PROPOSAL = "accept_weak_ike_proposal"
+    IKE_ID_NOT_IN_CERT = "ike_id_not_in_cert"
 
 
 KNOBS: dict[Knob, str] = {
@@ -148,6 +149,8 @@ KNOBS: dict[Knob, str] = {
     "a certificate for another name that carries the SeGW's key",
     Knob.ACCEPT_WEAK_IKE_PROPOSAL: "also offers AES128-SHA1-MODP1024 in IKE_SA_INIT (outside operator.ike_proposals): "
     "a SeGW that picks it gets it",
+    Knob.IKE_ID_NOT_IN_CERT: "presents the inventory's IKE identity with a certificate (from the operator CA) for "
+    "another name: the SeGWs refuse it, and the failure must quote charon's reason",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }

@@ -479,6 +479,8 @@ class UnitRun:
     """One unit's view of a run with several units, what a plan sees as `bench_run`: the shared topology and
     inventory, the unit's own timeline view (bench.timeline.UnitTimeline) and evidence folder `<run>/<unit>/`."""
 
+    several = True  # a view exists only in a run with several units
+
     def __init__(self, run: BenchRun, name: str) -> None:
         assert run.attributor is not None
         self.run = run

@@ -56,9 +56,9 @@ class MockDevice:
             self.ike_id = f"other-{self.ike_id}"
         # The factory-programmed certificate, from the operator CA or the vendor CA (device_ca); with
         # 'untrusted_cert' from a CA the SeGWs do not trust.
-        cert = (rogue_ca if Knob.UNTRUSTED_CERT in knobs else device_ca or ca).issue(
-            self.ike_id, server=False
-        )
+        # With 'ike_id_not_in_cert' a certificate for another name than the identity it presents.
+        named = f"cert-{self.ike_id}" if Knob.IKE_ID_NOT_IN_CERT in knobs else self.ike_id
+        cert = (rogue_ca if Knob.UNTRUSTED_CERT in knobs else device_ca or ca).issue(named, server=False)
         op = inv.operator
         self.config = MockConfig(
             name=name,

@@ -34,6 +34,21 @@ AUTH_FAILED_NOTIFY = re.compile(r"received AUTHENTICATION_FAILED notify")
 DELETE = re.compile(r"received DELETE for IKE_SA")
 
 
+def refusals_on(events: list[Any], limit: int = 6) -> dict[str, list[str]]:
+    """charon's reasons for refusing a unit, per SeGW, from `refused` events (a unit's own view of the
+    timeline holds only its own), with the proposals the unit offered next to a proposal refusal."""
+    out: dict[str, list[str]] = {}
+    for e in events:
+        if e.source == Source.SEGW and e.kind == SegwKind.REFUSED:
+            reason = str(e.data.get("reason", ""))
+            if e.data.get("proposals"):
+                reason += f" (received proposals: {e.data['proposals']})"
+            said = out.setdefault(str(e.data.get("segw")), [])
+            if reason not in said:
+                said.append(reason)
+    return {k: v[-limit:] for k, v in out.items()}
+
+
 def _s(v: Any) -> Any:
     if isinstance(v, bytes):
         return v.decode()

@@ -30,6 +30,7 @@ from bench.inventory import (
     Unit,
     Waiver,
 )
+from bench.services.segw import refusals_on
 from bench.timeline import Bound, Event
 from bench.unit.actions import Done as ActionDone
 from bench.unit.actions import run_action
@@ -270,10 +271,16 @@ class BenchUnit:
         try:
             return self.run.timeline.wait_for(pred, timeout, what, mark)
         except DeviceError as exc:
-            events = self.run.timeline.events(mark, mark + 1)
-            after = events[0].t if events else self.run.timeline.t0
-            said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
-                    if (r := s.refusals(after))]  # fmt: skip
+            # charon's reasons as this unit's events; else (none reached the timeline) the SeGWs' logs.
+            said = [
+                f"{k} charon refused: {' | '.join(r)}"
+                for k, r in refusals_on(self.run.timeline.events(mark)).items()
+            ]
+            if not said:
+                events = self.run.timeline.events(mark, mark + 1)
+                after = events[0].t if events else self.run.timeline.t0
+                said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
+                        if (r := s.refusals(after))]  # fmt: skip
             said += [refused] if (refused := self._spv_refusals()) else []
             if not said:
                 raise

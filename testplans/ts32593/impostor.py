@@ -5,6 +5,7 @@ of the policy's only); accepted is the IKE SA staying up, or traffic through it.
 
 from __future__ import annotations
 
+import contextlib
 from types import TracebackType
 
 from bench import clauses as cl
@@ -13,9 +14,11 @@ from bench.errors import ConfigError, DeviceError
 from bench.events import DhcpKind, SegwKind, Source
 from bench.impostors import Impostor
 from bench.run import BenchRun
+from bench.services.segw import refusals_on
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit
+from testplans.ts32593.flows import segw_refusal
 
 REFUSED = (SegwKind.PEER_AUTH_FAILED, SegwKind.PEER_DELETE, SegwKind.IKE_DOWN)
 
@@ -106,14 +109,16 @@ class Impostors:
         def at_segw(e: Event) -> bool:
             return e.source == Source.SEGW and e.data.get("segw") == segw
 
-        def offered(e: Event) -> bool:  # the impostor's IKE SA came up, or the SeGW refused the unit
+        def offered(e: Event) -> bool:
+            """The impostor's IKE SA came up, the SeGW refused the unit, or the unit came up at the real SeGW
+            under another identity than identity.ike_id (the impostor waits for that one)."""
             if not at_segw(e):
                 return False
-            if e.kind == SegwKind.IKE_UP and e.data.get("impostor") == impostor.key:
-                return True
+            if e.kind == SegwKind.IKE_UP:
+                return e.data.get("impostor") in (impostor.key, None)
+            # refused at the impostor, or in IKE_SA_INIT (before any connection was chosen: proposals)
             return e.kind == SegwKind.REFUSED and (
-                e.data.get("impostor") == impostor.key
-                or (impostor.proposals and e.data.get("remote_host") == self.address)
+                e.data.get("impostor") == impostor.key or e.data.get("conn") in (None, "(unnamed)")
             )
 
         expected = (
@@ -121,18 +126,37 @@ class Impostors:
             + (": an IKE_SA_INIT offering only operator.ike_proposals" if impostor.proposals
                else ": its AUTHENTICATION_FAILED notify or its DELETE of the IKE SA")
         )  # fmt: skip
+        ike_id = self.unit.ike_id
+        attempt = f"an IKE SA from {ike_id} at the {self.title} (presenting {impostor.what} first)"
         first = steps.wait(
-            self.step, offered, timeout, f"the unit's IKE attempt at {self._mine(impostor)}", mark
+            self.step, offered, timeout, attempt, mark, why=segw_refusal(self.run, segw, mark, ike_id)
         )
         self.address = self.address or first.data.get("remote_host")
+        if first.kind == SegwKind.IKE_UP and not first.data.get("impostor"):
+            steps.fail(
+                self.step,
+                attempt,
+                f"IKE SAs at {segw} from {first.data.get('remote_id')}, not identity.ike_id {ike_id!r}",
+                first,
+            )
         if first.kind == SegwKind.REFUSED:
             reason = str(first.data.get("reason", ""))
             if impostor.proposals and "proposal" in reason:
                 return  # the SeGW found nothing in the unit's offer it would take: the unit offered only the policy
+            # charon logs a refusal in several lines: each becomes an event; a moment for the rest of them.
+            with contextlib.suppress(DeviceError):
+                sa = first.data.get("unique_id")
+                tl.wait_for(
+                    lambda e: at_segw(e) and e.kind == SegwKind.REFUSED and e.data.get("unique_id") == sa,
+                    1.0,
+                    "",
+                    first.seq + 1,
+                )
+            said = refusals_on(tl.events(mark)).get(segw) or [reason]
             steps.fail(
                 self.step,
-                expected,
-                f"the {self.title} refused the unit first ({segw} charon: {reason}); the impostor was not judged",
+                attempt,
+                f"the {segw} charon refused the unit: {' | '.join(said)}; the impostor was not judged",
                 first,
             )
         if impostor.proposals:

@@ -179,6 +179,8 @@ CLAUSE = cl.Clause(
                                        "isegw charon refused", "no trusted ECDSA public key found")),
             cl.Twin("wrong_ike_id", ("IKE SA from {oui}-{serial}.henb", "from other-{oui}-{serial}.henb, not")),
             cl.Twin("weak_ike_proposal", ("isegw charon refused", "MODP_4096")),
+            cl.Twin("ike_id_not_in_cert", ("isegw charon refused the unit",
+                                           "no trusted ECDSA public key found for '{oui}-{serial}.henb'")),
         )),
         cl.Check("1.4", "the Initial HeMS's FQDN asked of the private DNS (learned over IKE), not the public", (
             cl.Twin("hems_by_ip", ("query for ihems.operator.example at the private DNS", "no such query")),
