@@ -86,13 +86,25 @@ class Twin:
 
 @dataclass(frozen=True)
 class Check:
+    """One check a clause makes at `step`; `key` tells checks of one step apart where a waiver must name one
+    (its id is CLAUSE/STEP/KEY, else CLAUSE/STEP)."""
+
     step: str
     what: str
     twins: tuple[Twin, ...]
+    key: str = ""
 
     @property
     def knobs(self) -> tuple[str, ...]:
         return tuple(t.knob for t in self.twins)
+
+    def id(self, clause: str) -> str:
+        return f"{clause}/{self.step}" + (f"/{self.key}" if self.key else "")
+
+
+def waives(waiver: str, check_id: str) -> bool:
+    """A waiver's `check` covers `check_id`: the same id, or CLAUSE/STEP for every check of that step."""
+    return check_id == waiver or check_id.startswith(waiver + "/")
 
 
 @dataclass(frozen=True)
@@ -132,7 +144,7 @@ class Clause:
         """What run.json keeps, so a report renders from the run folder alone."""
         return {
             "title": self.title,
-            "checks": [{"step": c.step, "what": c.what} for c in self.checks],
+            "checks": [{"step": c.step, "what": c.what, "id": c.id(self.id)} for c in self.checks],
             "figure": self.figure.to_json() if self.figure else None,
             "tests": {name: f.to_json() for name, f in self.tests.items()},
             "applies": dict(self.applies),
@@ -155,6 +167,18 @@ def ike_up(segw: str, label: str = "") -> Step:
     return Step(
         label or f"IKE SA up, {LIFELINES[segw]}", "henb", segw, Source.SEGW, SegwKind.IKE_UP, {"segw": segw}
     )
+
+
+def impostors_refused(segw: str) -> tuple[Step, Step]:
+    """The impostors the bench presents before the real SeGW, refused by the unit: its AUTHENTICATION_FAILED
+    or DELETE for each impostor certificate, and the SeGW's NO_PROPOSAL_CHOSEN to its offer."""
+    name = LIFELINES[segw]
+    return (
+        Step(f"DELETE IKE SA (or AUTHENTICATION_FAILED) to an impostor {name}", "henb", segw, Source.SEGW,
+             SegwKind.PEER_DELETE, {"segw": segw}),
+        Step(f"NO_PROPOSAL_CHOSEN: impostor {name} with weak proposals", segw, "henb", Source.SEGW,
+             SegwKind.REFUSED, {"segw": segw}),
+    )  # fmt: skip
 
 
 def inform(hems: str = SERVING, event: str | tuple[str, ...] | None = None, label: str = "") -> Step:

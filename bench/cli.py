@@ -27,6 +27,7 @@ from bench.lab.cli import add_parsers as add_lab_parsers
 from bench.opscli import add_parsers as add_ops_parsers
 from bench.plans import PlanSet, plan_set
 from bench.report.cli import add_parsers as add_report_parsers
+from bench.waivers import WAIVED, check_waivers
 from drivers.errors import DriverError
 
 
@@ -54,6 +55,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"  5.2.2/5.4.2: {cfg}, FaultCodes of {transfer_faults.family(unit.cwmp_amendment)}, "
             f"over {', '.join(unit.transfer_protocols)}"
         )
+        for w in unit.waivers:
+            print(f"  waived: {w.check}: {w.reason}")
+    check_waivers(plan_set().clauses, inv)
     for note in check_pki(inv):
         print(f"pki: {note}")
     print(f"{args.inventory}: OK")
@@ -63,13 +67,23 @@ def cmd_check(args: argparse.Namespace) -> int:
 def check_pki(inv: Inventory) -> list[str]:
     """The operator PKI as the run will load it, in a scratch folder: a certificate for the wrong name is a
     ConfigError here, before anything is started."""
+    from bench.impostors import SEGW_ROLES, impostors
     from bench.operator_pki import load_pki, load_unit_trust, operator_names
+    from bench.pki import CertificateAuthority
 
     trust = len(load_unit_trust(inv.operator.pki.unit_trust, "operator.pki.unit_trust"))
     for name, unit in inv.units.items():
         trust += len(load_unit_trust(unit.unit_trust, f"units.{name}.unit_trust"))
     with tempfile.TemporaryDirectory(prefix="henb-bench-pki-") as scratch:
-        notes = load_pki(inv.operator.pki, operator_names(inv.operator), Path(scratch)).notes
+        pki = load_pki(inv.operator.pki, operator_names(inv.operator), Path(scratch))
+        notes = pki.notes
+        # The impostor SeGWs' certificates the lab gave (operator.pki.refused), checked as the run makes them.
+        rogue = CertificateAuthority(Path(scratch) / "rogue", name="rogue CA")
+        for role in SEGW_ROLES.values():
+            _, missing = impostors(role, getattr(inv.operator, role), pki.certs[role], pki.issuer, rogue,
+                                   inv.operator.pki.refused.get(role), pki.ca_cert, inv.operator.ike_proposals,
+                                   Path(scratch) / "impostors")  # fmt: skip
+            notes += [f"{role} impostor {m.key}: not presented: {m.why}" for m in missing]
     return [*notes, f"unit trust: the operator CA and {trust} CA certificate(s) from unit_trust"]
 
 
@@ -79,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     inv_path = Path(args.inventory)
     inv = load_inventory(inv_path)
     units = [inv.unit(u)[0] for u in args.unit] or list(inv.units)
+    check_waivers(plans.clauses, inv)
     for given in args.misbehave:
         unit, sep, knob = given.rpartition(":")
         if knob not in KNOBS:
@@ -192,6 +207,8 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     recorded = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     results = recorded.get("results", [])
     print(summary(results, wall, run_dir))
+    if recorded.get("waivers"):
+        print(waived_checks(recorded["waivers"]))
     if recorded.get("interrupted"):
         # Whatever passed before it, an interrupted run is not a passed one (a nightly job must not go green).
         print(f"henb-bench: interrupted ({recorded['interrupted']}): the run is incomplete", file=sys.stderr)
@@ -213,15 +230,26 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     return 0
 
 
+def waived_checks(waivers: list[dict[str, Any]]) -> str:
+    """The checks the lab waived (units.NAME.waivers): never passed, each with its reason."""
+    lines = ["  waived checks (not verified, units.NAME.waivers):"]
+    for w in waivers:
+        lines.append(f"  WAIVED  {w['unit']:10} {w['check']}: {w['what']}\n          {w['reason']}")
+    return "\n".join(lines)
+
+
 def summary(results: list[dict[str, Any]], wall: float, run_dir: Path) -> str:
     """The run's summary: counts, one line per test (and unit), then what did not apply to which unit, once
     per clause and unit with the reason (Clause.applies: those tests were not run there)."""
     ran = [r for r in results if r["outcome"] != NOT_APPLICABLE]
-    count = {k: sum(1 for r in ran if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped")}
+    count = {
+        k: sum(1 for r in ran if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped", WAIVED)
+    }
     inapplicable = [r for r in results if r["outcome"] == NOT_APPLICABLE]
+    waived = f"{count[WAIVED]} waived, " if count[WAIVED] else ""
     lines = [
         f"\nhenb-bench: {len(ran)} test(s) in {wall:.1f} s: {count['passed']} passed, {count['failed']} failed, "
-        f"{count['error']} error(s), {count['skipped']} skipped, {len(inapplicable)} not applicable; "
+        f"{count['error']} error(s), {count['skipped']} skipped, {waived}{len(inapplicable)} not applicable; "
         f"evidence in {run_dir}/"
     ]
     for r in ran:

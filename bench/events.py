@@ -55,6 +55,11 @@ class SegwKind(StrEnum):
     CHILD_UP = "child-up"
     CHILD_DOWN = "child-down"
     ADDRESS_CHANGE = "address-change"
+    # What charon's log says of a peer: the unit's AUTHENTICATION_FAILED notify (it refused the SeGW), its
+    # DELETE of an IKE SA, and the SeGW's own refusal of the unit (charon's reason).
+    PEER_AUTH_FAILED = "peer-auth-failed"
+    PEER_DELETE = "peer-delete"
+    REFUSED = "refused"
 
 
 class DnsKind(StrEnum):
@@ -114,6 +119,8 @@ class BenchKind(StrEnum):
     CORRUPTED_FILE = "corrupted-file"
     PM_FIRST_FILE = "pm-first-file"
     PM_INTERVAL = "pm-interval"
+    # An impostor SeGW (a certificate or proposals the unit must refuse), presented to one unit, and withdrawn.
+    IMPOSTOR = "impostor"
 
 
 class NtpKind(StrEnum):
@@ -230,6 +237,24 @@ _TYPES = [
     _t(S.SEGW, SegwKind.CHILD_UP, "segw", "a CHILD SA came up at a SeGW"),
     _t(S.SEGW, SegwKind.CHILD_DOWN, "segw", "a CHILD SA went down at a SeGW"),
     _t(S.SEGW, SegwKind.ADDRESS_CHANGE, "segw", "the bench moved the unit to a new address (MOBIKE)"),
+    _t(
+        S.SEGW,
+        SegwKind.PEER_AUTH_FAILED,
+        "segw conn impostor remote_host unique_id",
+        "the unit sent AUTHENTICATION_FAILED: it refused the SeGW's certificate (charon's log)",
+    ),  # fmt: skip
+    _t(
+        S.SEGW,
+        SegwKind.PEER_DELETE,
+        "segw conn impostor remote_host unique_id",
+        "the unit deleted an IKE SA (charon's log)",
+    ),  # fmt: skip
+    _t(
+        S.SEGW,
+        SegwKind.REFUSED,
+        "segw conn impostor remote_host unique_id reason proposals",
+        "the SeGW refused the unit: charon's reason (certificate trust, identity, proposals)",
+    ),  # fmt: skip
     _t(S.DNS, DnsKind.QUERY, "dns server name qtype client", "a DNS query reached the public or private DNS"),
     *(_t(S.DHCP, k, "server detail", f"dnsmasq logged {k.value.upper()}") for k in DhcpKind),
     _t(S.MME, MmeKind.SCTP_INIT, "mode src dst sport", "an SCTP INIT reached the MME"),
@@ -272,6 +297,12 @@ _TYPES = [
         "proto interval gaps",
         "the unit's PM uploads measured against PeriodicUploadInterval (once per unit, over one protocol)",
     ),
+    _t(
+        S.BENCH,
+        BenchKind.IMPOSTOR,
+        "segw unit impostor what action",
+        "the bench presented (or withdrew) an impostor SeGW to one unit: a certificate or proposals it must refuse",
+    ),  # fmt: skip
     _t(S.NTP, NtpKind.QUERY, "peer server", "an NTP query on the outer link"),
     _t(
         S.SECURITY,

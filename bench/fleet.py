@@ -14,6 +14,7 @@ from bench.clauses import NOT_APPLICABLE, Clause
 from bench.errors import ConfigError, DeviceError, InfraError, from_driver
 from bench.steps import Steps
 from bench.unit import BenchUnit, State
+from bench.waivers import WAIVED, waived_failure, waived_message
 from drivers.errors import DriverError
 
 if TYPE_CHECKING:
@@ -26,6 +27,12 @@ UNIT_FIXTURES = {
     "registered_unit": State.REGISTERED,
 }
 SKIPPED = pytest.skip.Exception
+
+
+class Waived(SKIPPED):  # type: ignore[misc,valid-type]
+    """A unit's failure at a step its waivers cover: pytest sees it skipped, run.json says waived."""
+
+
 # Worst first: what an item with several units ends as.
 WORST = ("error", "failed", "passed", "skipped")
 
@@ -159,7 +166,15 @@ def run_one(
             error = error or InfraError(f"evidence of unit {name}: {exc}")
     if not isinstance(error, SKIPPED):
         error = health(unit, error)
-    kind = outcome_kind(error, error is None, isinstance(error, SKIPPED))
+    # A failure at a step the lab waived for this unit: not counted, reported as waived (never as passed).
+    waiver = waived_failure(error, clause_of(item), unit.cfg)
+    if waiver is not None and error is not None:
+        error = Waived(waived_message(waiver, name, error))
+    kind = (
+        WAIVED
+        if isinstance(error, Waived)
+        else outcome_kind(error, error is None, isinstance(error, SKIPPED))
+    )
     if kind in ("failed", "error"):
         unit.mark_broken(f"{item.name}: {type(error).__name__}")
     result = {

@@ -66,6 +66,11 @@ class Knob(StrEnum):
     IGNORE_CR_CREDENTIALS = "ignore_cr_credentials"
     CR_RATE_LIMIT = "cr_rate_limit"
     KERNEL_PANIC = "kernel_panic"
+    ACCEPT_UNTRUSTED_SEGW_CA = "accept_untrusted_segw_ca"
+    ACCEPT_EXPIRED_SEGW_CERT = "accept_expired_segw_cert"
+    ACCEPT_WRONG_SEGW_NAME = "accept_wrong_segw_name"
+    ACCEPT_WEAK_IKE_PROPOSAL = "accept_weak_ike_proposal"
+    IKE_ID_NOT_IN_CERT = "ike_id_not_in_cert"
 
 
 KNOBS: dict[Knob, str] = {
@@ -136,6 +141,16 @@ KNOBS: dict[Knob, str] = {
     "its factory ones",
     # A knob a correct bench copes with: the plans pass (tests/testplans/test_negative_twins.py checks how).
     Knob.CR_RATE_LIMIT: "refuses (HTTP 503) a connection request within 3 s of the last one it accepted",
+    Knob.ACCEPT_UNTRUSTED_SEGW_CA: "trusts a CA besides the operator's for the SeGWs (the bench's rogue CA, as a "
+    "unit shipping a broad trust store does): accepts an impostor SeGW's certificate from it",
+    Knob.ACCEPT_EXPIRED_SEGW_CERT: "its IKE's clock runs 2 hours late (it does not wait for NTP): accepts a SeGW "
+    "certificate that expired an hour ago",
+    Knob.ACCEPT_WRONG_SEGW_NAME: "pins each SeGW's public key and checks nothing else of its certificate: accepts "
+    "a certificate for another name that carries the SeGW's key",
+    Knob.ACCEPT_WEAK_IKE_PROPOSAL: "also offers AES128-SHA1-MODP1024 in IKE_SA_INIT (outside operator.ike_proposals): "
+    "a SeGW that picks it gets it",
+    Knob.IKE_ID_NOT_IN_CERT: "presents the inventory's IKE identity with a certificate (from the operator CA) for "
+    "another name: the SeGWs refuse it, and the failure must quote charon's reason",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }

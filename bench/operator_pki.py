@@ -34,6 +34,22 @@ class ServerCertConfig(_Strict):
     key: Path = Field(description="its unencrypted PEM private key")
 
 
+class RefusedCerts(_Strict):
+    """`operator.pki.refused.<segw role>`: certificates an impostor SeGW presents, which the unit must refuse,
+    for a lab whose unit trusts a CA the bench has no key of (else the bench issues them itself)."""
+
+    expired: ServerCertConfig | None = Field(
+        None, description="from the CA the unit trusts, for the SeGW's name, expired"
+    )
+    wrong_name: ServerCertConfig | None = Field(
+        None, description="from the CA the unit trusts, valid, for another name than the SeGW's"
+    )
+    untrusted_ca: ServerCertConfig | None = Field(
+        None,
+        description="for the SeGW's name from a CA the unit does not trust (default: the bench's rogue CA)",
+    )
+
+
 class PkiConfig(_Strict):
     """`operator.pki`: generate everything (default), or use the CA the unit was provisioned with (`ca_cert`,
     `ca_key`), and/or ready-made server certificates (`certs`, which need `ca_cert` to check the chain)."""
@@ -53,6 +69,10 @@ class PkiConfig(_Strict):
         description="PEM files with the vendor root and intermediate CAs that issue units' device certificates; "
         "the SeGWs trust them besides the CA above",
     )
+    refused: dict[Literal["initial_segw", "serving_segw"], RefusedCerts] = Field(
+        {},
+        description="the certificates an impostor SeGW presents (bench/impostors.py), when the lab gives them",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -67,6 +87,11 @@ class PkiConfig(_Strict):
         if self.generate and files:
             raise ValueError(
                 "generate: true makes a new CA; leave out ca_cert, ca_key and certs, or set false"
+            )
+        if self.generate and self.refused:
+            raise ValueError(
+                "refused: the bench issues the impostor certificates itself from the CA it generates; "
+                "give refused only with ca_cert (the CA the unit trusts)"
             )
         if not self.generate and self.ca_cert is None:
             raise ValueError("expected ca_cert (the CA the unit trusts) when the PKI is not generated")

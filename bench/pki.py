@@ -89,10 +89,21 @@ class CertificateAuthority:
     def _slug(name: str) -> str:
         return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
-    def issue(self, identity: str, server: bool = True, key_type: KeyType = "ecdsa") -> CertFiles:
-        """A certificate whose CN and SubjectAltName are exactly `identity` (an FQDN or IP address)."""
-        key = new_key(key_type)
+    def issue(
+        self,
+        identity: str,
+        server: bool = True,
+        key_type: KeyType = "ecdsa",
+        key: Any = None,
+        valid: tuple[dt.datetime, dt.datetime] | None = None,
+        file: str | None = None,
+    ) -> CertFiles:
+        """A certificate whose CN and SubjectAltName are exactly `identity` (an FQDN or IP address); `key` an
+        existing private key (default a new one), `valid` its validity (default from a day ago for 30 days),
+        `file` its file name (default after the identity)."""
+        key = key if key is not None else new_key(key_type)
         now = dt.datetime.now(dt.UTC)
+        not_before, not_after = valid or (now - dt.timedelta(days=1), now + dt.timedelta(days=30))
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         cert = (
             x509.CertificateBuilder()
@@ -100,11 +111,11 @@ class CertificateAuthority:
             .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
             .add_extension(x509.SubjectAlternativeName([san_for(identity)]), critical=False)
             .add_extension(x509.ExtendedKeyUsage([usage, ExtendedKeyUsageOID.IPSEC_IKE]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(self.key, hashes.SHA256())
         )
-        return _write(self.folder / self._slug(identity), key, cert)
+        return _write(self.folder / self._slug(file or identity), key, cert)

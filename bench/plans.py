@@ -35,7 +35,8 @@ class PlanSet:
             if clause.applies:
                 lines.append(f"    applies to units with {clause.applies_text()}; not applicable to others")
             for c in clause.checks:
-                lines.append(f"    step {c.step:8} {c.what}  [knobs: {', '.join(c.knobs)}]")
+                key = f" (check {c.id(clause.id)})" if c.key else ""  # what a waiver names
+                lines.append(f"    step {c.step:8} {c.what}{key}  [knobs: {', '.join(c.knobs)}]")
         return "\n".join(lines)
 
     def catalogue(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bench.errors import ConfigError, from_driver, interrupt
-from bench.fleet import Fleet, clause_of, not_applicable, not_applicable_result, outcome_kind
+from bench.fleet import Fleet, Waived, clause_of, not_applicable, not_applicable_result, outcome_kind
 from bench.fleet import health as unit_health
 from bench.inventory import load_inventory
 from bench.progress import Progress
@@ -23,6 +23,7 @@ from bench.report.redact import Redactor
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit, State
+from bench.waivers import WAIVED, waived_failure, waived_message
 from drivers.errors import DriverError
 
 
@@ -355,6 +356,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and not any(k == "bundle" for k, _ in item.user_properties):
         item.user_properties.append(("bundle", str(run.dir / f"{item.name}.tar.gz")))
     kind = outcome_kind(exc, report.passed, report.skipped)
+    waiver = None if run.several else waived_failure(exc, clause_of(item), run.unit_cfg)
+    if report.failed and waiver is not None and exc is not None and report.when == "call":
+        # A failure at a step the lab waived for the unit: skipped for pytest, waived in run.json.
+        exc = Waived(waived_message(waiver, run.unit_name, exc))
+        kind = WAIVED
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), 0, str(exc))
+    elif isinstance(exc, Waived):
+        kind = WAIVED
     if report.failed:
         # Whatever happened, the unit's state is in doubt: the next transition power-cycles it.
         if run.started_unit is not None and not run.several:

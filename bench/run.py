@@ -31,6 +31,7 @@ from bench.report.units import write_index, write_junit
 from bench.steps import Steps
 from bench.timeline import Event, Timeline, UnitTimeline
 from bench.unit import BenchUnit, default_ike_id, home_port
+from bench.waivers import waiver_list
 
 KEYLOG_PATTERNS = ("*.keylog", "*keylog*", "*tls-keys.log")
 SOFTWARE_VERSION = ("SoftwareVersion",)
@@ -90,6 +91,14 @@ def clause_catalogue() -> dict[str, Any]:
         return plan_set().catalogue()
     except ConfigError:
         return {}
+
+
+def waivers_of(inv: Inventory, units: list[str]) -> list[dict[str, Any]]:
+    """The checks the lab waived for the run's units, with their reasons (bench/waivers.py)."""
+    try:
+        return waiver_list(plan_set().clauses, inv, units)
+    except ConfigError:
+        return []
 
 
 class Evidence:
@@ -454,6 +463,7 @@ class BenchRun:
             "timings": {k: round(v, 3) for k, v in self.topology.timings.items()},
             "measurements": self.measurements(unit),
             "clauses": clause_catalogue(),
+            "waivers": waivers_of(self.inv, [name] if unit is not None else list(self.unit_names)),
             "interrupted": self.interrupted,
             "results": results,
         }
@@ -466,6 +476,8 @@ class BenchRun:
 class UnitRun:
     """One unit's view of a run with several units, what a plan sees as `bench_run`: the shared topology and
     inventory, the unit's own timeline view (bench.timeline.UnitTimeline) and evidence folder `<run>/<unit>/`."""
+
+    several = True  # a view exists only in a run with several units
 
     def __init__(self, run: BenchRun, name: str) -> None:
         assert run.attributor is not None

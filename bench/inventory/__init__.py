@@ -50,6 +50,7 @@ from bench.inventory.unit import (
     TransferProtocol,
     Unit,
     WanConfig,
+    Waiver,
 )
 from drivers import registry
 from drivers.config import (
@@ -71,7 +72,7 @@ __all__ = [
     "LabgridPlace", "ManualAction", "ManualReset", "MockConsole", "MockPower", "MockSettings", "MockWan", "Network",
     "NicWan", "Operator", "OuterLink", "OwnCredentials", "PlaceConsole", "PlacePower", "PlaceWan", "PowerConfig",
     "SerialConsoleConfig", "SerialRelayPower", "SetCredentials", "ShellAction", "ShellConfig", "ShellReset",
-    "Strict", "TransferProtocol", "Unit", "WanConfig", "format_errors", "is_ip", "load_inventory",
+    "Strict", "TransferProtocol", "Unit", "WanConfig", "Waiver", "format_errors", "is_ip", "load_inventory",
     "parse_inventory",
 ]  # fmt: skip
 
@@ -82,8 +83,35 @@ class Bench(Strict):
     state_dir: Path = Path("/var/lib/henb-bench")
 
 
+class History(Strict):
+    """Where `henb-bench run` records every verdict (docs/history.md): a database URL, e.g. the lab's shared
+    postgresql+psycopg://bench@db.lab.example/henb (its password from PGPASSWORD or ~/.pgpass, not here).
+    Without it, a SQLite file in bench.state_dir; $HENB_BENCH_HISTORY_URL wins over both."""
+
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(v).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                "expected a database URL: sqlite:////path/history.sqlite or postgresql+psycopg://USER@HOST/DB"
+            )
+        return v
+
+
 class Inventory(Strict):
     bench: Bench = Bench()
+    history: History = History()
     network: Network = Network()
     operator: Operator = Operator()
     units: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")], Unit]

@@ -30,3 +30,8 @@ class Bounds(Strict):
         description="a Download's TransferComplete after its DownloadResponse: long enough for a unit that "
         "reboots to apply the file and reports it after the boot",
     )
+    ike_retry: float = Field(
+        120.0,
+        gt=0,
+        description="a unit's next IKE attempt after one failed (it refused an impostor SeGW): its IKE backoff",
+    )

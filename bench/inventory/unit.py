@@ -229,6 +229,16 @@ class AlarmRef(Strict):
     specific_problem: str | None = None
 
 
+class Waiver(Strict):
+    """`units.NAME.waivers[i]`: a check the lab waives for this unit (a documented vendor limitation). The check
+    is not made (or its failure not counted) and is reported as waived with the reason, never as passed."""
+
+    check: str = Field(
+        min_length=1, description="the check: CLAUSE/STEP (every check of that step) or CLAUSE/STEP/KEY"
+    )
+    reason: str = Field(min_length=1, description="why, for the report (e.g. the vendor's limitation)")
+
+
 class Unit(Strict):
     identity: Identity
     power: PowerConfig
@@ -283,6 +293,10 @@ class Unit(Strict):
         None,
         description="where this unit's Initial HeMS is: private (behind the Initial SeGW, 5.1.2.2) or public "
         "(on the internet over HTTPS, 5.1.2.3); default operator.initial_hems_access",
+    )
+    waivers: list[Waiver] = Field(
+        [],
+        description="checks the lab waives for this unit, each with its reason (checked against the plans)",
     )
 
     @model_validator(mode="before")

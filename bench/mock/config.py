@@ -158,6 +158,12 @@ class MockConfig(Model):
     leak_to: str = ""
     # The unit's flash file ('' for none): what the HeMSs configured survives power-off.
     flash: str = ""
+    # What its IKE trusts for the SeGWs besides `ca`: more CA files (a trust store too broad), and public keys
+    # (PEM files) it pins by SeGW name, taking whatever certificate carries them.
+    segw_trust: list[str] = field(default_factory=list)
+    segw_pins: dict[str, str] = field(default_factory=dict)
+    # How many seconds its IKE's clock is behind (0: right).
+    clock_behind: int = 0
 
 
 def load(path: Path) -> MockConfig:

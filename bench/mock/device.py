@@ -56,9 +56,9 @@ class MockDevice:
             self.ike_id = f"other-{self.ike_id}"
         # The factory-programmed certificate, from the operator CA or the vendor CA (device_ca); with
         # 'untrusted_cert' from a CA the SeGWs do not trust.
-        cert = (rogue_ca if Knob.UNTRUSTED_CERT in knobs else device_ca or ca).issue(
-            self.ike_id, server=False
-        )
+        # With 'ike_id_not_in_cert' a certificate for another name than the identity it presents.
+        named = f"cert-{self.ike_id}" if Knob.IKE_ID_NOT_IN_CERT in knobs else self.ike_id
+        cert = (rogue_ca if Knob.UNTRUSTED_CERT in knobs else device_ca or ca).issue(named, server=False)
         op = inv.operator
         self.config = MockConfig(
             name=name,
@@ -92,12 +92,34 @@ class MockDevice:
         # Flash: what the HeMSs configured survives power-off and the next run (the topology's work folder
         # does not); FactoryReset wipes it. One per factory programming and knobs: a mock told to misbehave
         # otherwise, or programmed for another deployment, is another unit, not this one reconfigured.
+        if Knob.ACCEPT_EXPIRED_SEGW_CERT in knobs:
+            self.config.clock_behind = 2 * 3600
         factory = self.config.model_dump(
-            mode="json", exclude={"workdir", "wan", "ca", "cert", "key", "flash"}
+            mode="json", exclude={"workdir", "wan", "ca", "cert", "key", "flash", "segw_trust", "segw_pins"}
         )
         digest = hashlib.sha256(json.dumps(factory, sort_keys=True).encode()).hexdigest()[:12]
         flash = inv.bench.state_dir / f"{inv.bench.prefix}flash-{name}-{digest}.json"
         self.config.flash = str(flash) if unit.mock.flash else ""
+
+    def provision_segw_trust(self, rogue_ca: Path, segw_certs: dict[str, Path]) -> None:
+        """What a unit told to trust too much holds for its SeGWs: the rogue CA in its trust store
+        ('accept_untrusted_segw_ca'), or each SeGW's public key pinned by its name ('accept_wrong_segw_name')."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        if Knob.ACCEPT_UNTRUSTED_SEGW_CA in self.config.knobs:
+            self.config.segw_trust = [str(rogue_ca)]
+        if Knob.ACCEPT_WRONG_SEGW_NAME in self.config.knobs:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            for name, cert in segw_certs.items():
+                key = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
+                pin = self.workdir / f"pin-{name}.pem"
+                pin.write_bytes(
+                    key.public_bytes(
+                        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                    )
+                )
+                self.config.segw_pins[name] = str(pin)
 
     @property
     def console_url(self) -> str:

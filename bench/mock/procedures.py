@@ -24,6 +24,9 @@ from bench.mock.s1 import S1Client
 from bench.mock.session import RETRY_WAIT, CwmpClient
 
 S1AP_PORT = 36412
+# A failed IKE attempt (the unit refused the SeGW, or the SeGW the unit) is tried again after these waits, the
+# last one repeated: a unit's IKE backoff, with the mock's short waits.
+IKE_RETRY = (0.3, 0.3, 0.3, 0.3, 0.5, 1.0, 2.0, 5.0)
 
 
 class Unit(Protocol):
@@ -152,7 +155,7 @@ class Procedures:
         else:
             isegw = self.cfg.initial_segw
             isegw_ip = await self.unit.net.lookup(isegw, self.unit.public_dns, Knob.SEGW_BY_IP)
-            vip = await asyncio.to_thread(self.unit.ipsec.ike_up, "initial", isegw_ip, isegw)
+            vip = await self.tunnel("initial", isegw_ip, isegw)
             self.unit.set_inner(vip)
             self.log(f"ipsec: tunnel to Initial SeGW up, inner address {vip}")
             private_dns = self.unit.ipsec.private_dns()
@@ -178,6 +181,18 @@ class Procedures:
             self.log("ipsec: tunnel to Initial SeGW released")
         self.unit.serving = (ssegw, shems_url)
         self.unit.flash.save(self.unit.model, self.unit.serving)
+
+    async def tunnel(self, name: str, ip: str, segw: str) -> str:
+        """IKE with the SeGW `segw` until it is up (its inner address), tried again with the unit's backoff."""
+        tries = 0
+        while True:
+            try:
+                return await asyncio.to_thread(self.unit.ipsec.ike_up, name, ip, segw)
+            except Exception as exc:  # noqa: BLE001  # vici's CommandException: charon's own words
+                wait = IKE_RETRY[min(tries, len(IKE_RETRY) - 1)]
+                tries += 1
+                self.log(f"ipsec: IKE with {segw} failed ({exc}); trying again in {wait:g} s")
+                await asyncio.sleep(wait)
 
     async def check_hems_cert(self, url: str, ip: str, retries: int = 0) -> bool:
         """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA and name exactly the
@@ -219,7 +234,7 @@ class Procedures:
         assert self.unit.serving is not None and self.unit.public_dns is not None
         ssegw, shems_url = self.unit.serving
         ssegw_ip = await self.unit.net.lookup(ssegw, self.unit.public_dns, Knob.SERVING_SEGW_BY_IP)
-        vip = await asyncio.to_thread(self.unit.ipsec.ike_up, "serving", ssegw_ip, ssegw)
+        vip = await self.tunnel("serving", ssegw_ip, ssegw)
         if Knob.S1_BEFORE_REGISTRATION in self.knobs:
             self.s1_setup(self.unit.s1_early, self.cfg.factory_s1, S1AP_PORT)
             self.log(f"s1: S1 setup to factory address {self.cfg.factory_s1} before registration")

@@ -24,6 +24,7 @@ from bench.events import BenchKind, Source
 from bench.hems.server import Hems
 from bench.hems.tls import server_context
 from bench.httpauth import Authenticator
+from bench.impostors import SEGW_ROLES, Impostor, Missing, impostors
 from bench.inventory import Inventory, is_ip
 from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path
@@ -324,6 +325,13 @@ class Topology:
             "fileserver": pki.certs["fileserver"],
             "initial-hems": self.ca.issue(wrong) if wrong and self.ca else pki.certs["initial_hems"],
         }
+        # What each SeGW presents to a unit before itself, for the unit to refuse (TS 33.320).
+        self.impostors: dict[str, tuple[list[Impostor], list[Missing]]] = {
+            key: impostors(role, getattr(self.op, role), self.certs[key], self.ca, self.rogue_ca,
+                           self.op.pki.refused.get(role), self.ca_cert, self.op.ike_proposals,
+                           self.workdir / "pki-impostors")
+            for key, role in SEGW_ROLES.items()
+        }  # fmt: skip
 
     def _services(self) -> None:
         n, net = self.names, self.net
@@ -374,6 +382,7 @@ class Topology:
                 self.timeline,
                 self.op.ike_proposals,
                 self.op.esp_proposals,
+                clients=str(net.home),
             )
             self.services.append(segw)
             segw.start(self.unit_trust, self.certs[key])

@@ -33,7 +33,7 @@ h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;background:#fff;margin:6px 0}
 td,th{border:1px solid #e5e7eb;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f4f6}
 .passed{color:#166534;font-weight:600}.failed{color:#b91c1c;font-weight:600}.error{color:#9a3412;font-weight:600}
-.not-verified,.not-run{color:#6b7280}
+.not-verified,.not-run{color:#6b7280}.waived{color:#b45309}.badge.waived{background:#b45309;color:#fff}
 .badge{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:700;color:#fff}
 .badge.passed{background:#16a34a}.badge.failed{background:#dc2626}.badge.error{background:#ea580c}
 .badge.not-run{background:#6b7280}.badge.interrupted{background:#7c3aed}
@@ -104,6 +104,8 @@ def _coverage(summary: dict[str, Any]) -> str:
             if any(r["outcome"] == "error" for r in ran)
             else "passed"
             if any(r["outcome"] == "passed" for r in ran)
+            else "waived"  # its failures were at steps the lab waived: nothing of it shown as passed
+            if any(r["outcome"] == "waived" for r in ran)
             else "skipped"  # every test of the clause skipped: nothing of it was checked
             if ran
             else NOT_APPLICABLE  # not run: the clause is for another kind of unit (Clause.applies)
@@ -117,7 +119,18 @@ def _coverage(summary: dict[str, Any]) -> str:
                 failed_step = m.group(1)
         checks = entry.get("checks", [])
         items = []
+        waived: dict[str, list[dict[str, Any]]] = {}
+        for w in summary.get("waivers") or []:
+            if w.get("clause") == clause:
+                waived.setdefault(w["check"], []).append(w)
         for c in checks:
+            if c.get("id") in waived:  # waived for a unit: never shown as passed (units.NAME.waivers)
+                why = "; ".join(f"{w['unit']}: {w['reason']}" for w in waived[c["id"]])
+                items.append(
+                    f"<li><span class='waived'>waived</span> step {escape(c['step'])}: {escape(c['what'])} "
+                    f"<span class='muted'>({escape(why)})</span></li>"
+                )
+                continue
             # A failed test tells which step failed, not which of the others were reached.
             s = {"passed": "passed", "failed": "not-verified", "error": "not-verified"}.get(
                 outcome, "not-run"
@@ -141,6 +154,22 @@ def _coverage(summary: dict[str, Any]) -> str:
         "<table class='coverage'><tr><th>clause</th><th>procedure</th><th>checks</th><th>result</th></tr>"
         + "".join(rows)
         + "</table>"
+    )
+
+
+def _waivers(waivers: list[dict[str, Any]]) -> str:
+    """The checks the lab waived for a unit (units.NAME.waivers), each with its reason: not verified."""
+    if not waivers:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(w['unit'])}</td><td>{escape(w['check'])}</td><td>{escape(w['what'])}</td>"
+        f"<td>{escape(w['reason'])}</td></tr>"
+        for w in waivers
+    )
+    return (
+        "<h2>Waived checks</h2><p class='muted'>not verified: the lab waived them for the unit "
+        "(units.NAME.waivers)</p><table><tr><th>unit</th><th>check</th><th>what</th><th>reason</th></tr>"
+        f"{rows}</table>"
     )
 
 
@@ -294,7 +323,8 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
     results = [r for r in summary.get("results", []) if r["outcome"] != NOT_APPLICABLE]
     t0 = summary.get("t0") or summary.get("started") or 0.0
     counts = {
-        k: sum(1 for r in results if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped")
+        k: sum(1 for r in results if r["outcome"] == k)
+        for k in ("passed", "failed", "error", "skipped", "waived")
     }
     reported = summary.get("reported") or {}
     ident = summary.get("identity") or {}
@@ -343,12 +373,13 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
 <header><h1>henb-bench run {escape(summary.get("run_id", ""))}
  <span class="badge {overall}">{overall.upper()}</span></h1>
 <div class="sub">{counts["passed"]} passed, {counts["failed"]} failed, {counts["error"]} error(s),
- {counts["skipped"]} skipped, {len(inapplicable)} not applicable &middot;
+ {counts["skipped"]} skipped, {counts["waived"]} waived, {len(inapplicable)} not applicable &middot;
  TS 32.593 procedures against {escape(str(summary.get("unit", "")))}</div></header>
 <main>
 <h2>Summary</h2><table>{fact_rows}</table>
 <table><tr><th>test</th><th>clause</th><th>result</th><th>duration</th></tr>{toc}</table>
 {_inapplicable(inapplicable)}
+{_waivers(summary.get("waivers") or [])}
 <h2>TS 32.593 clause coverage</h2>{_coverage(summary)}
 <h2>Measurements (first boot of the run)</h2>{_measure_rows(summary.get("measurements") or {})}
 {sections}

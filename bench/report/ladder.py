@@ -95,7 +95,14 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
     elif source == Source.SEGW and kind in (SegwKind.IKE_UP, SegwKind.IKE_DOWN):
         vips = _short(d.get("remote_vips", []))
         up = kind == SegwKind.IKE_UP
-        add("henb", str(d.get("segw", "")), f"IKE SA {'up' if up else 'down'}", detail=vips)
+        impostor = f" (impostor: {d['impostor']})" if d.get("impostor") else ""
+        add("henb", str(d.get("segw", "")), f"IKE SA {'up' if up else 'down'}{impostor}", detail=vips)
+    elif source == Source.SEGW and kind in (SegwKind.PEER_AUTH_FAILED, SegwKind.PEER_DELETE):
+        what = "AUTHENTICATION_FAILED" if kind == SegwKind.PEER_AUTH_FAILED else "DELETE IKE SA"
+        impostor = f" to impostor: {d['impostor']}" if d.get("impostor") else ""
+        add("henb", str(d.get("segw", "")), f"{what}{impostor}", detail=str(d.get("line", "")))
+    elif source == Source.SEGW and kind == SegwKind.REFUSED:  # the SeGW's refusal: charon's reason
+        add(str(d.get("segw", "")), "henb", "IKE refused", detail=str(d.get("reason", "")))
     elif source == Source.SEGW and kind == SegwKind.ADDRESS_CHANGE:
         add(str(d.get("segw", "")), "henb", "inner address change", detail=f"from {d.get('old', '')}")
     elif source == Source.HEMS:

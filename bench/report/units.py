@@ -15,14 +15,16 @@ def write_junit(path: Path, unit: str, results: list[dict[str, Any]]) -> None:
     """One unit's JUnit XML (xunit2), so a nightly job sees each unit's testcases; a test not applicable to
     the unit (not run there) is none of them, as a deselected test is none of pytest's."""
     results = [r for r in results if r["outcome"] != NOT_APPLICABLE]
-    count = {k: sum(1 for r in results if r["outcome"] == k) for k in ("failed", "error", "skipped")}
+    count = {
+        k: sum(1 for r in results if r["outcome"] == k) for k in ("failed", "error", "skipped", "waived")
+    }
     suite = ET.Element(
         "testsuite",
         name=f"henb-bench {unit}",
         tests=str(len(results)),
         failures=str(count["failed"]),
         errors=str(count["error"]),
-        skipped=str(count["skipped"]),
+        skipped=str(count["skipped"] + count["waived"]),
         time=f"{sum(r.get('seconds', 0) for r in results):.3f}",
     )
     for r in results:
@@ -40,7 +42,9 @@ def write_junit(path: Path, unit: str, results: list[dict[str, Any]]) -> None:
             ("evidence", str(path.parent / r["test"])),
         ):
             ET.SubElement(props, "property", name=key, value=value)
-        tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(r["outcome"])
+        tag = {"failed": "failure", "error": "error", "skipped": "skipped", "waived": "skipped"}.get(
+            r["outcome"]
+        )
         if tag:
             ET.SubElement(
                 case, tag, message=r["message"][:2000], type=str(r.get("error_kind") or "")

@@ -67,8 +67,16 @@ class Charon:
     With netns None the caller is already inside the namespace and a private /run (the mock unit).
     """
 
-    def __init__(self, name: str, workdir: Path, netns: str | None, retransmit_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        workdir: Path,
+        netns: str | None,
+        retransmit_timeout: float = 2.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
+        self.env = env or {}
         self.workdir = workdir
         self.netns = netns
         self.retransmit_timeout = retransmit_timeout
@@ -90,7 +98,11 @@ class Charon:
         self.vici_path.unlink(missing_ok=True)
         argv = netns_command(self.netns, [CHARON], private_run=run if self.netns else None)
         self.daemon = Daemon(
-            self.name, argv, self.workdir / "charon.out", env={"STRONGSWAN_CONF": str(conf)}, comm="charon"
+            self.name,
+            argv,
+            self.workdir / "charon.out",
+            env={"STRONGSWAN_CONF": str(conf), **self.env},
+            comm="charon",
         )
         self.daemon.start()
         self.session = self.connect(timeout)

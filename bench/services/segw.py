@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from bench.errors import InfraError
-from bench.events import SegwKind, Source
+from bench.events import BenchKind, SegwKind, Source
 from bench.ike import ESP_PROPOSALS, IKE_PROPOSALS, ike_id_matches
+from bench.impostors import Impostor
 from bench.pki import CertFiles
 from bench.services.charon import Charon, close_session
 from bench.timeline import Timeline
@@ -24,6 +26,27 @@ REFUSALS = re.compile(
     r"authentication of .* failed.*"
 )
 PROPOSALS = re.compile(r"(?:received|configured) proposals: .*")
+# charon's log lines (VICI `log` events) that say who a half-open IKE SA is with and what the peer did.
+INITIATING = re.compile(r"^(\S+) is initiating an IKE_SA")
+PEER_CONFIGS = re.compile(r"looking for peer configs matching \S+\.\.\.[^\[]+\[(?P<id>.*)\]$")
+RECEIVED_PROPOSALS = re.compile(r"received proposals: (.*)")
+AUTH_FAILED_NOTIFY = re.compile(r"received AUTHENTICATION_FAILED notify")
+DELETE = re.compile(r"received DELETE for IKE_SA")
+
+
+def refusals_on(events: list[Any], limit: int = 6) -> dict[str, list[str]]:
+    """charon's reasons for refusing a unit, per SeGW, from `refused` events (a unit's own view of the
+    timeline holds only its own), with the proposals the unit offered next to a proposal refusal."""
+    out: dict[str, list[str]] = {}
+    for e in events:
+        if e.source == Source.SEGW and e.kind == SegwKind.REFUSED:
+            reason = str(e.data.get("reason", ""))
+            if e.data.get("proposals"):
+                reason += f" (received proposals: {e.data['proposals']})"
+            said = out.setdefault(str(e.data.get("segw")), [])
+            if reason not in said:
+                said.append(reason)
+    return {k: v[-limit:] for k, v in out.items()}
 
 
 def _s(v: Any) -> Any:
@@ -50,6 +73,7 @@ class SeGW:
         timeline: Timeline,
         ike_proposals: list[str] | None = None,
         esp_proposals: list[str] | None = None,
+        clients: str | None = None,
     ) -> None:
         self.name = name
         self.netns = netns
@@ -70,6 +94,14 @@ class SeGW:
         self._vici = threading.Lock()
         self._listener: threading.Thread | None = None
         self._events_session: Any = None
+        # The address space units come from (the home network): an impostor offering proposals is the only
+        # configuration for its unit's address, the others cover the rest of it.
+        self.clients = clients
+        # Impostors presented now: connection name -> impostor key; unit addresses the real SeGW leaves alone.
+        self._impostors: dict[str, str] = {}
+        self._excluded: dict[str, str] = {}
+        # What charon's log said of each IKE SA (by unique id): peer address, identity, proposals.
+        self._peers: dict[str, dict[str, Any]] = {}
 
     def start(self, trust: list[bytes], cert: CertFiles) -> None:
         """Start charon trusting `trust` (PEM CA certificates) for the units' certificates, with `cert` as
@@ -102,6 +134,7 @@ class SeGW:
             {
                 "version": "2",
                 "local_addrs": [self.outer_ip],
+                "remote_addrs": self._others(),
                 "pools": [self._pool_name(pool)],
                 "proposals": self.ike_proposals,
                 "unique": "replace",
@@ -111,29 +144,149 @@ class SeGW:
             },
         )
 
+    def _others(self) -> list[str]:
+        """remote_addrs of the real SeGW's connections: any address but the ones an impostor has now."""
+        if not self._excluded or self.clients is None:
+            return ["%any"]
+        net = ipaddress.IPv4Network(self.clients)
+        out, start = [], net.network_address
+        for ip in sorted({ipaddress.IPv4Address(a) for a in self._excluded.values()}):
+            if ip in net and start < ip:
+                out.append(f"{start}-{ip - 1}")
+            start = max(start, ip + 1)
+        if start <= net.broadcast_address:
+            out.append(f"{start}-{net.broadcast_address}")
+        return out or ["%any"]
+
+    def present(self, unit: str, remote_id: str, impostor: Impostor, remote_host: str | None) -> None:
+        """From now on the unit with IKE identity `remote_id` meets `impostor` at this SeGW (its own connection,
+        chosen over the real one by the exact identity, and by `remote_host` for proposals, where a unit's
+        identity is not known yet); the others meet the real SeGW."""
+        conn = f"impostor-{unit}"
+        with self._vici:
+            cert = self._cert
+            if impostor.cert is not None:
+                cert = impostor.cert.cert.read_bytes()
+                self.charon.call("load_key", {"type": "any", "data": impostor.cert.key.read_bytes()})
+            if impostor.proposals:
+                if remote_host is None:
+                    raise InfraError(f"{self.name}: {impostor.key} for {unit} needs the unit's address")
+                self._excluded[conn] = remote_host
+                self._reload_real()
+            self._impostors[conn] = impostor.key
+            self.charon.load_conn(
+                conn,
+                {
+                    "version": "2",
+                    "local_addrs": [self.outer_ip],
+                    "remote_addrs": [remote_host] if remote_host else ["%any"],
+                    "pools": [self._pool_name(self.unit_pools.get(remote_id, self.active_pool))],
+                    "proposals": list(impostor.proposals) or self.ike_proposals,
+                    "unique": "replace",
+                    "local": {"auth": "pubkey", "certs": [cert], "id": self.identity},
+                    "remote": {"auth": "pubkey", "id": remote_id},
+                    "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
+                },
+            )
+        self.timeline.add(
+            Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=impostor.key,
+            what=impostor.what, action="presented", remote_host=remote_host,
+        )  # fmt: skip
+
+    def withdraw(self, unit: str) -> None:
+        """The unit meets the real SeGW again."""
+        conn = f"impostor-{unit}"
+        with self._vici:
+            key = self._impostors.pop(conn, None)
+            if key is None:
+                return
+            self.charon.call("unload_conn", {"name": conn})
+            if self._excluded.pop(conn, None) is not None:
+                self._reload_real()
+        self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=key,
+                          action="withdrawn")  # fmt: skip
+
+    def _reload_real(self) -> None:
+        self._load_conn()
+        for remote_id in self.unit_pools:
+            self._load_conn(remote_id)
+
     def _listen(self, ready: threading.Event) -> None:
         try:
-            stream = self._events_session.listen(["ike-updown", "child-updown"])
+            stream = self._events_session.listen(["ike-updown", "child-updown", "log"])
             ready.set()
             for label, event in stream:
                 if label is None:
                     continue
-                self._record(label.decode(), event)
+                if label == b"log":
+                    self._log(event)
+                else:
+                    self._record(label.decode(), event)
         except Exception:  # noqa: BLE001 - the socket is closed at stop(); nothing else ends this loop
             return
 
+    def _log(self, event: dict[str, Any]) -> None:
+        """A line of charon's log: who a half-open SA is with, and what the peer or charon refused."""
+        msg = str(_s(event.get("msg", b"")))
+        sa = str(_s(event.get("ikesa-uniqueid", b"")))
+        if not sa:
+            return
+        peer = self._peers.setdefault(sa, {})
+        if len(self._peers) > 4096:  # a long run: forget the oldest
+            self._peers.pop(next(iter(self._peers)))
+        if m := INITIATING.search(msg):
+            peer["remote_host"] = m.group(1)
+            return
+        if m := PEER_CONFIGS.search(msg):
+            peer["remote_id"] = m.group("id")
+            return
+        if m := RECEIVED_PROPOSALS.search(msg):
+            peer["proposals"] = m.group(1)
+            return
+        conn = str(_s(event.get("ikesa-name", b""))) or None
+        data: dict[str, Any] = {
+            "segw": self.name,
+            "conn": conn,
+            "remote_host": peer.get("remote_host"),
+            "remote_id": peer.get("remote_id"),
+            "unique_id": sa,
+        }
+        if conn in self._impostors:
+            data["impostor"] = self._impostors[conn]
+        if AUTH_FAILED_NOTIFY.search(msg):
+            self.timeline.add(Source.SEGW, SegwKind.PEER_AUTH_FAILED, **data, line=msg)
+        elif DELETE.search(msg):
+            self.timeline.add(Source.SEGW, SegwKind.PEER_DELETE, **data, line=msg)
+        elif m := REFUSALS.search(msg):
+            reason = m.group(0)
+            if reason in peer.setdefault("refused", []):
+                return
+            peer["refused"].append(reason)
+            proposals = peer.get("proposals") if "proposal" in reason else None
+            self.timeline.add(Source.SEGW, SegwKind.REFUSED, **data, reason=reason, proposals=proposals)
+
     def _record(self, label: str, event: dict[str, Any]) -> None:
         up = bool(event.get("up"))
-        for _, sa in event.items():
+        for conn, sa in event.items():
             if not isinstance(sa, dict):
                 continue
+            name = conn.decode() if isinstance(conn, bytes) else str(conn)
             data = {
                 "segw": self.name,
                 "remote_id": _s(sa.get("remote-id")),
                 "remote_host": _s(sa.get("remote-host")),
                 "remote_vips": _s(sa.get("remote-vips", [])),
                 "unique_id": _s(sa.get("uniqueid")),
+                "conn": name,
             }
+            if name in self._impostors:
+                data["impostor"] = self._impostors[name]
+            if label == "ike-updown":
+                data["proposal"] = "/".join(
+                    str(_s(sa[k]))
+                    for k in ("encr-alg", "encr-keysize", "integ-alg", "prf-alg", "dh-group")
+                    if sa.get(k)
+                )
             if label == "ike-updown":
                 self.timeline.add(Source.SEGW, SegwKind.IKE_UP if up else SegwKind.IKE_DOWN, **data)
             else:

@@ -105,6 +105,11 @@ def _mock(name: str, cfg: Unit, run: RunContext, index: int, knobs: list[str]) -
         topo.cached_ips(cfg.initial_hems_access), topo.state, knobs, topo.vendor_ca if cfg.mock.vendor_ca else None,
     )  # fmt: skip
     device.config.ca = str(topo.ca_cert)  # what it trusts for the servers: the operator CA, key or not
+    op = run.inv.operator
+    device.provision_segw_trust(
+        topo.rogue_ca.files.cert,
+        {op.initial_segw: topo.certs["isegw"].cert, op.serving_segw: topo.certs["ssegw"].cert},
+    )
     power = build_mock_power(cfg.power, device, run.timeline, name)
     closers: list[Callable[[], None]] = [device.close]
     close_power = getattr(power, "close", None)

@@ -14,12 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.clauses import waives
 from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
 from bench.events import Source, UnitKind
 from bench.hems.server import CrPolicy, RpcCall
 from bench.ike import ike_id_matches
-from bench.inventory import Actions, Bounds, ConsoleAction, HemsReset, ManualReset, ShellAction, Unit
+from bench.inventory import (
+    Actions,
+    Bounds,
+    ConsoleAction,
+    HemsReset,
+    ManualReset,
+    ShellAction,
+    Unit,
+    Waiver,
+)
+from bench.services.segw import refusals_on
 from bench.timeline import Bound, Event
 from bench.unit.actions import Done as ActionDone
 from bench.unit.actions import run_action
@@ -128,6 +139,10 @@ class BenchUnit:
         if isinstance(result, CwmpFault):
             return f"credentials the unit refused at registration (fault {result.fault_code} {result.fault_string})"
         return "credentials the HeMS set at registration, which the unit acknowledged"
+
+    def waiver(self, check: str) -> Waiver | None:
+        """The lab's waiver of `check` (CLAUSE/STEP/KEY) for this unit (units.NAME.waivers), if any."""
+        return next((w for w in self.cfg.waivers if waives(w.check, check)), None)
 
     @property
     def boot(self) -> Boot:
@@ -256,10 +271,16 @@ class BenchUnit:
         try:
             return self.run.timeline.wait_for(pred, timeout, what, mark)
         except DeviceError as exc:
-            events = self.run.timeline.events(mark, mark + 1)
-            after = events[0].t if events else self.run.timeline.t0
-            said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
-                    if (r := s.refusals(after))]  # fmt: skip
+            # charon's reasons as this unit's events; else (none reached the timeline) the SeGWs' logs.
+            said = [
+                f"{k} charon refused: {' | '.join(r)}"
+                for k, r in refusals_on(self.run.timeline.events(mark)).items()
+            ]
+            if not said:
+                events = self.run.timeline.events(mark, mark + 1)
+                after = events[0].t if events else self.run.timeline.t0
+                said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
+                        if (r := s.refusals(after))]  # fmt: skip
             said += [refused] if (refused := self._spv_refusals()) else []
             if not said:
                 raise
@@ -276,7 +297,7 @@ class BenchUnit:
         mark = self.boot.mark
         self._wait_quoting_segws(
             lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
-            and ike_id_matches(self.ike_id, e.data.get("remote_id")),
+            and not e.data.get("impostor") and ike_id_matches(self.ike_id, e.data.get("remote_id")),
             bounds.boot,
             f"unit {self.name} discovered: its IPsec tunnel to the Serving SeGW {op.serving_segw} (pre-condition)",
             mark,

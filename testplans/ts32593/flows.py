@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
 from bench.ike import ike_id_matches
+from bench.services.segw import refusals_on
 from bench.timeline import Event
 
 if TYPE_CHECKING:
@@ -44,10 +45,12 @@ def dns_query(name: str, server: str | None = None) -> Pred:
 
 
 def ike_up(segw: str, remote_id: str) -> Pred:
+    """An IKE SA from `remote_id` up at the real SeGW `segw` (not at an impostor the bench presented)."""
     return lambda e: (
         e.source == Source.SEGW
         and e.kind == SegwKind.IKE_UP
         and e.data["segw"] == segw
+        and not e.data.get("impostor")
         and ike_id_matches(remote_id, e.data["remote_id"])
     )
 
@@ -97,9 +100,11 @@ def segw_refusal(run: BenchRun, segw: str, since: int, ike_id: str | None = None
     that are not the expected `ike_id` (a unit presenting another identity)."""
 
     def why() -> str:
-        events = run.timeline.events(since, since + 1)
-        after = events[0].t if events else run.timeline.t0
-        reasons = run.topology.segw[segw].refusals(after)
+        # charon's reasons as events of this unit; else (none reached the timeline) its log since then.
+        reasons = refusals_on(run.timeline.events(since)).get(segw)
+        if not reasons and not run.several:
+            events = run.timeline.events(since, since + 1)
+            reasons = run.topology.segw[segw].refusals(events[0].t if events else run.timeline.t0)
         said = f"; the {segw} charon refused: {' | '.join(reasons)}" if reasons else ""
         if ike_id is not None:
             others = {

@@ -23,6 +23,7 @@ from testplans.ts32593.flows import (
     session_end,
 )
 from testplans.ts32593.identity import check_device_id
+from testplans.ts32593.impostor import Impostors, impostor_checks
 
 
 @pytest.mark.clause("5.1.2.2")
@@ -30,17 +31,21 @@ def test_discovery_via_initial_hems_in_private_network(
     bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
 ) -> None:
     op = bench_run.inv.operator
-    unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
+    # 1.3, before the real Initial SeGW: impostors the factory-fresh unit must refuse (TS 33.320), presented
+    # from its first IKE attempt on, one after the other as it tries again.
+    with Impostors(bench_run, steps, "isegw", "1.3") as impostors:
+        unit: BenchUnit = request.getfixturevalue("factory_fresh_unit")
+        real = impostors.refused(unit.boot.mark)
     bounds = unit.bounds
     boot = unit.boot
 
-    # 1.3: the IPsec tunnel to the Initial SeGW.
+    # 1.3: the IPsec tunnel to the Initial SeGW, the real one (after the impostors, within the unit's backoff).
     ike = steps.wait(
         "1.3",
         ike_up("isegw", unit.ike_id),
-        bounds.boot,
+        bounds.ike_retry if impostors.rounds else bounds.boot,
         f"an IKE SA from {unit.ike_id} at the Initial SeGW {op.initial_segw}",
-        boot.mark,
+        real if impostors.rounds else boot.mark,
         why=segw_refusal(bench_run, "isegw", boot.mark, unit.ike_id),
     )
     vip = ike.data["remote_vips"][0] if ike.data["remote_vips"] else None
@@ -152,6 +157,7 @@ CLAUSE = cl.Clause(
         "Figure 5-3: Serving HeMS discovery via an Initial HeMS in the private network",
         (
             cl.dns_query("Initial SeGW", "public-dns"),
+            *cl.impostors_refused("isegw"),
             cl.ike_up("isegw"),
             cl.dns_query("Initial HeMS", "private-dns"),
             cl.inform("initial-hems"),
@@ -163,6 +169,7 @@ CLAUSE = cl.Clause(
         ),
     ),
     checks=(
+        *impostor_checks("1.3", "Initial SeGW"),
         cl.Check("1.1", "the Initial SeGW's FQDN asked of the public DNS before IKE", (
             cl.Twin("segw_by_ip", ("query for isegw.operator.example at the public DNS",)),
         )),
@@ -172,6 +179,8 @@ CLAUSE = cl.Clause(
                                        "isegw charon refused", "no trusted ECDSA public key found")),
             cl.Twin("wrong_ike_id", ("IKE SA from {oui}-{serial}.henb", "from other-{oui}-{serial}.henb, not")),
             cl.Twin("weak_ike_proposal", ("isegw charon refused", "MODP_4096")),
+            cl.Twin("ike_id_not_in_cert", ("isegw charon refused the unit",
+                                           "no trusted ECDSA public key found for '{oui}-{serial}.henb'")),
         )),
         cl.Check("1.4", "the Initial HeMS's FQDN asked of the private DNS (learned over IKE), not the public", (
             cl.Twin("hems_by_ip", ("query for ihems.operator.example at the private DNS", "no such query")),

@@ -12,9 +12,10 @@ from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
-from bench.unit import BenchUnit
-from testplans.ts32593.flows import ike_up, inform, s1ap, sctp_init
+from bench.unit import BenchUnit, State
+from testplans.ts32593.flows import ike_up, inform, s1ap, sctp_init, segw_refusal
 from testplans.ts32593.identity import check_device_id
+from testplans.ts32593.impostor import Impostors, impostor_checks
 
 
 @pytest.mark.clause("5.1.3")
@@ -96,6 +97,27 @@ def test_registration_with_serving_hems(
     evidence.assert_no_cleartext(steps)
 
 
+@pytest.mark.clause("5.1.3")
+def test_refuses_impostor_serving_segw(
+    bench_run: BenchRun, discovered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    """Before the real Serving SeGW, impostors the configured unit must refuse (TS 33.320), presented from its
+    first IKE attempt after a power cycle on; then it comes up with the real one within its backoff."""
+    unit, op = discovered_unit, bench_run.inv.operator
+    with Impostors(bench_run, steps, "ssegw", "IPsec") as impostors:
+        boot = unit.transition(State.BOOTING)
+        assert boot is not None
+        real = impostors.refused(boot.mark)
+    steps.wait(
+        "IPsec",
+        ike_up("ssegw", unit.ike_id),
+        unit.bounds.ike_retry if impostors.rounds else unit.bounds.boot,
+        f"an IKE SA from {unit.ike_id} at the real Serving SeGW {op.serving_segw} after the impostors",
+        real,
+        why=segw_refusal(bench_run, "ssegw", boot.mark, unit.ike_id),
+    )
+
+
 def check_s1_setup(steps: Steps, request: Event, tac: int, plmn: str, cell_identity: int) -> None:
     """The S1 Setup Request carries what the HeMS configured: TAC, PLMN (Global eNB ID and broadcast), and the
     cell identity as the 28-bit Home eNB ID."""
@@ -157,5 +179,12 @@ CLAUSE = cl.Clause(
             cl.Twin("s1_wrong_tac", ("S1 Setup Request with TAC 1, PLMN 00101", "TAC [2] (expected 1)")),
             cl.Twin("s1_wrong_plmn", ("PLMN 00199 broadcast ['00199'] (expected 00101)",)),
         )),
+        *impostor_checks("IPsec", "Serving SeGW"),
     ),
+    tests={
+        "test_refuses_impostor_serving_segw": cl.Figure(
+            "The configured unit powered on: impostor Serving SeGWs refused, then the real one (TS 33.320)",
+            (cl.dns_query("Serving SeGW", "public-dns"), *cl.impostors_refused("ssegw"), cl.ike_up("ssegw")),
+        ),
+    },
 )  # fmt: skip

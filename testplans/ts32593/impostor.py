@@ -1,0 +1,207 @@
+"""The unit refuses impostor SeGWs (TS 33.320): the bench's SeGW presents each impostor (bench/impostors.py) to
+the unit in turn, before the real one. Judged from the timeline: refused is the unit's AUTHENTICATION_FAILED
+notify, its DELETE or close of the IKE SA at the SeGW (for proposals: the SeGW's NO_PROPOSAL_CHOSEN to an offer
+of the policy's only); accepted is the IKE SA staying up, or traffic through it."""
+
+from __future__ import annotations
+
+import contextlib
+from types import TracebackType
+
+from bench import clauses as cl
+from bench.clauses import LIFELINES
+from bench.errors import ConfigError, DeviceError
+from bench.events import DhcpKind, SegwKind, Source
+from bench.impostors import Impostor
+from bench.run import BenchRun
+from bench.services.segw import refusals_on
+from bench.steps import Steps
+from bench.timeline import Event
+from bench.unit import BenchUnit
+from testplans.ts32593.flows import segw_refusal
+
+REFUSED = (SegwKind.PEER_AUTH_FAILED, SegwKind.PEER_DELETE, SegwKind.IKE_DOWN)
+
+
+def check_key(clause: str, step: str, impostor: str) -> str:
+    """The check's id, as a waiver names it: CLAUSE/STEP/IMPOSTOR."""
+    return f"{clause}/{step}/{impostor}"
+
+
+def impostor_checks(step: str, segw: str) -> tuple[cl.Check, ...]:
+    """The checks that the unit refuses each impostor SeGW (bench/impostors.py) at `step`, and their twins: a
+    unit told to accept that impostor. `segw` is the SeGW's title (Initial SeGW)."""
+    done = f"the unit completed IKE_AUTH with the {segw} presenting"
+    return (
+        cl.Check(step, f"refuses an impostor {segw} with a certificate from a CA it does not trust (TS 33.320): "
+              "its AUTHENTICATION_FAILED or DELETE, no CHILD SA used", (
+            cl.Twin("accept_untrusted_segw_ca", (f"{done} a certificate from an untrusted CA (CN=rogue CA",)),
+        ), key="untrusted_ca"),
+        cl.Check(step, f"refuses an impostor {segw} with an expired certificate from the operator CA", (
+            cl.Twin("accept_expired_segw_cert", (f"{done} an expired certificate (valid until",)),
+        ), key="expired"),
+        cl.Check(step, f"refuses an impostor {segw} with a certificate for another name than the FQDN it resolved", (
+            cl.Twin("accept_wrong_segw_name", (f"{done} a certificate for another name than", "CN 'other-")),
+        ), key="wrong_name"),
+        cl.Check(step, f"refuses an impostor {segw} accepting only IKE proposals outside operator.ike_proposals: "
+              "it offers none (the SeGW's NO_PROPOSAL_CHOSEN)", (
+            cl.Twin("accept_weak_ike_proposal", (f"the unit completed IKE_SA_INIT with the {segw} presenting only IKE "
+                                              "proposals outside operator.ike_proposals", "MODP_1024")),
+        ), key="weak_proposal"),
+    )  # fmt: skip
+
+
+class Impostors:
+    """`with Impostors(run, steps, "isegw", "1.3") as imp:` presents the first impostor to the run's unit now
+    (before it boots); `imp.refused(since)` judges each in turn and presents the next; the block's end brings
+    the real SeGW back. A waived impostor is not presented; one the lab cannot give fails as a ConfigError
+    naming the inventory key, unless waived."""
+
+    def __init__(self, bench_run: BenchRun, steps: Steps, segw: str, step: str) -> None:
+        self.run, self.steps, self.step = bench_run, steps, step
+        self.unit: BenchUnit = bench_run.unit
+        self.key = segw
+        self.segw = bench_run.topology.segw[segw]
+        self.title = LIFELINES[segw]
+        made, missing = bench_run.topology.impostors[segw]
+        ids = {i.key: check_key(steps.clause, step, i.key) for i in made}
+        ids |= {m.key: check_key(steps.clause, step, m.key) for m in missing}
+        for m in missing:
+            if self.unit.waiver(ids[m.key]) is None:
+                raise ConfigError(
+                    f"{m.why}: the impostor {self.title} cannot present it; give it, or waive check {ids[m.key]} "
+                    f"for the unit (units.{self.unit.name}.waivers)"
+                )
+        self.rounds: list[Impostor] = [i for i in made if self.unit.waiver(ids[i.key]) is None]
+        self.address: str | None = None
+
+    def __enter__(self) -> Impostors:
+        if self.rounds and not self.rounds[0].proposals:
+            self.segw.present(self.unit.name, self.unit.ike_id, self.rounds[0], None)
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.segw.withdraw(self.unit.name)
+
+    def refused(self, since: int) -> int:
+        """Each impostor refused by the unit, in turn; returns the timeline mark after the last (the real SeGW
+        presented again). Fails the step, saying what the unit accepted."""
+        tl, bounds = self.run.timeline, self.unit.bounds
+        mark = since
+        for n, impostor in enumerate(self.rounds):
+            if n or impostor.proposals:
+                if impostor.proposals:
+                    self.address = self.address or self._wan_address(since)
+                mark = tl.mark()
+                self.segw.present(self.unit.name, self.unit.ike_id, impostor, self.address)
+            timeout = bounds.boot if n == 0 else bounds.ike_retry
+            self._judge(impostor, mark, timeout)
+        self.segw.withdraw(self.unit.name)
+        return self.run.timeline.mark()
+
+    def _mine(self, impostor: Impostor) -> str:
+        return f"the {self.title} presenting {impostor.what}"
+
+    def _judge(self, impostor: Impostor, mark: int, timeout: float) -> None:
+        tl, steps, bounds = self.run.timeline, self.steps, self.unit.bounds
+        segw = self.key
+
+        def at_segw(e: Event) -> bool:
+            return e.source == Source.SEGW and e.data.get("segw") == segw
+
+        def offered(e: Event) -> bool:
+            """The impostor's IKE SA came up, the SeGW refused the unit, or the unit came up at the real SeGW
+            under another identity than identity.ike_id (the impostor waits for that one)."""
+            if not at_segw(e):
+                return False
+            if e.kind == SegwKind.IKE_UP:
+                return e.data.get("impostor") in (impostor.key, None)
+            # refused at the impostor, or in IKE_SA_INIT (before any connection was chosen: proposals)
+            return e.kind == SegwKind.REFUSED and (
+                e.data.get("impostor") == impostor.key or e.data.get("conn") in (None, "(unnamed)")
+            )
+
+        expected = (
+            f"the unit to refuse {self._mine(impostor)}"
+            + (": an IKE_SA_INIT offering only operator.ike_proposals" if impostor.proposals
+               else ": its AUTHENTICATION_FAILED notify or its DELETE of the IKE SA")
+        )  # fmt: skip
+        ike_id = self.unit.ike_id
+        attempt = f"an IKE SA from {ike_id} at the {self.title} (presenting {impostor.what} first)"
+        first = steps.wait(
+            self.step, offered, timeout, attempt, mark, why=segw_refusal(self.run, segw, mark, ike_id)
+        )
+        self.address = self.address or first.data.get("remote_host")
+        if first.kind == SegwKind.IKE_UP and not first.data.get("impostor"):
+            steps.fail(
+                self.step,
+                attempt,
+                f"IKE SAs at {segw} from {first.data.get('remote_id')}, not identity.ike_id {ike_id!r}",
+                first,
+            )
+        if first.kind == SegwKind.REFUSED:
+            reason = str(first.data.get("reason", ""))
+            if impostor.proposals and "proposal" in reason:
+                return  # the SeGW found nothing in the unit's offer it would take: the unit offered only the policy
+            # charon logs a refusal in several lines: each becomes an event; a moment for the rest of them.
+            with contextlib.suppress(DeviceError):
+                sa = first.data.get("unique_id")
+                tl.wait_for(
+                    lambda e: at_segw(e) and e.kind == SegwKind.REFUSED and e.data.get("unique_id") == sa,
+                    1.0,
+                    "",
+                    first.seq + 1,
+                )
+            said = refusals_on(tl.events(mark)).get(segw) or [reason]
+            steps.fail(
+                self.step,
+                attempt,
+                f"the {segw} charon refused the unit: {' | '.join(said)}; the impostor was not judged",
+                first,
+            )
+        if impostor.proposals:
+            steps.fail(
+                self.step,
+                expected,
+                f"the unit completed IKE_SA_INIT with {self._mine(impostor)}: IKE SA {first.data.get('proposal')}",
+                first,
+            )
+        sa = first.data.get("unique_id")
+        vips = set(first.data.get("remote_vips") or ())
+
+        def outcome(e: Event) -> bool:
+            if at_segw(e) and e.kind in REFUSED and e.data.get("unique_id") == sa:
+                return True
+            # traffic through the impostor's tunnel: the unit went on with it
+            return bool(vips) and (e.data.get("client") in vips or e.data.get("peer") in vips)
+
+        try:
+            seen = tl.wait_for(outcome, bounds.step, "", first.seq + 1)
+        except DeviceError:
+            steps.fail(
+                self.step,
+                expected,
+                f"the unit completed IKE_AUTH with {self._mine(impostor)}: the IKE SA stayed up for "
+                f"{bounds.step:g} s ({bounds.step.key}), neither refused nor deleted",
+                first,
+            )
+        if at_segw(seen) and seen.kind in REFUSED:
+            return
+        steps.fail(
+            self.step,
+            expected,
+            f"the unit completed IKE_AUTH with {self._mine(impostor)}, and used the tunnel: {steps.describe(seen)}",
+            seen,
+        )
+
+    def _wan_address(self, since: int) -> str | None:
+        """The unit's outer address: where its last IKE attempt came from, else its DHCP lease."""
+        tl = self.run.timeline
+        for e in reversed(tl.events(0)):
+            if e.source == Source.SEGW and e.data.get("remote_host"):
+                return str(e.data["remote_host"])
+            if e.source == Source.DHCP and e.kind == DhcpKind.ACK:
+                words = str(e.data.get("detail", "")).split()
+                if words:
+                    return words[0]
+        return None
