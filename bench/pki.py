@@ -89,10 +89,20 @@ class CertificateAuthority:
     def _slug(name: str) -> str:
         return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
-    def issue(self, identity: str, server: bool = True, key_type: KeyType = "ecdsa") -> CertFiles:
-        """A certificate whose CN and SubjectAltName are exactly `identity` (an FQDN or IP address)."""
+    def issue(
+        self,
+        identity: str,
+        server: bool = True,
+        key_type: KeyType = "ecdsa",
+        valid: tuple[dt.datetime, dt.datetime] | None = None,
+        file_name: str | None = None,
+    ) -> CertFiles:
+        """A certificate whose CN and SubjectAltName are exactly `identity` (an FQDN or IP address), valid from
+        yesterday for 30 days or over `valid` (not before, not after); written as `file_name` (default: the
+        identity's slug)."""
         key = new_key(key_type)
         now = dt.datetime.now(dt.UTC)
+        not_before, not_after = valid or (now - dt.timedelta(days=1), now + dt.timedelta(days=30))
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         cert = (
             x509.CertificateBuilder()
@@ -100,11 +110,42 @@ class CertificateAuthority:
             .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
             .add_extension(x509.SubjectAlternativeName([san_for(identity)]), critical=False)
             .add_extension(x509.ExtendedKeyUsage([usage, ExtendedKeyUsageOID.IPSEC_IKE]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(self.key, hashes.SHA256())
         )
-        return _write(self.folder / self._slug(identity), key, cert)
+        return _write(self.folder / (file_name or self._slug(identity)), key, cert)
+
+
+# Certificates a careful unit must refuse (issue 20: the unit's own defences). Generated per run; the HeMS side
+# (5.1.2.3, the file server) uses them, and a SeGW side can: one rogue CA per run folder.
+ROGUE_CA_NAME = "henb-bench rogue CA"
+
+
+def rogue_ca(folder: Path) -> CertificateAuthority:
+    """A CA no unit trusts (never given to a unit nor to a SeGW): what it issues is 'from an untrusted CA'."""
+    return CertificateAuthority(folder, name=ROGUE_CA_NAME)
+
+
+def expired_cert(ca: CertificateAuthority, identity: str, key_type: KeyType = "ecdsa") -> CertFiles:
+    """A certificate from `ca` for exactly `identity` whose validity ended yesterday (it began 31 days ago)."""
+    now = dt.datetime.now(dt.UTC)
+    valid = (now - dt.timedelta(days=31), now - dt.timedelta(days=1))
+    return ca.issue(identity, key_type=key_type, valid=valid, file_name=f"expired-{ca._slug(identity)}")
+
+
+def describe_cert(path: Path) -> str:
+    """'CN=..., issuer CN=..., notAfter YYYY-MM-DD HH:MM UTC': what a failure says the unit was shown."""
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+
+    def cn(name: x509.Name) -> str:
+        found = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return str(found[0].value) if found else name.rfc4514_string()
+
+    return (
+        f"CN={cn(cert.subject)}, issuer CN={cn(cert.issuer)}, "
+        f"notAfter {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+    )
