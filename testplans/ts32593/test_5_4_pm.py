@@ -224,13 +224,18 @@ def test_pm_upload_to_untrusted_file_server_is_refused(
     interval = forced_interval(bench_run) if forced else bounds.pm_interval
     configure(bench_run, steps, "pre", "https", enable=True, interval=interval, untrusted=True)
     try:
+        key = f"units.{unit.name}.actions.force_pm_period"
         if forced:  # its next file now, not after an interval
             try:
                 since = unit.act("force_pm_period").mark
             except DeviceError as exc:
                 steps.fail("1", "the unit to confirm force_pm_period (close the PM period now)", str(exc))
+            bench_run.timeline.add(Source.BENCH, BenchKind.PM_FIRST_FILE, proto="https-untrusted", how="forced",
+                                   action=key)  # fmt: skip
             wait = Bound(bounds.step + bounds.pm_tolerance, f"units.{unit.name}.bounds.step + pm_tolerance")
         else:
+            bench_run.timeline.add(Source.BENCH, BenchKind.PM_FIRST_FILE, proto="https-untrusted", how="awaited",
+                                   why=f"{key} is not given")  # fmt: skip
             since = mark
             wait = Bound(
                 3 * interval + bounds.pm_tolerance, f"units.{unit.name}.bounds.pm_interval (3 intervals)"
