@@ -111,11 +111,15 @@ async def _transfer(
         return await _sftp(ip, port, path, user, password, upload)
     except TransferError:
         raise
-    except ssl.SSLCertVerificationError as exc:
+    except ssl.SSLError as exc:
         # The unit refuses the file server (an untrusted CA, an expired certificate, another name): TR-069's
-        # "file transfer server authentication failure".
+        # "file transfer server authentication failure". asyncio raises an SSLCertVerificationError, or (when the
+        # server's close comes with its flight) a plain SSLError with the same reason.
+        if getattr(exc, "reason", None) != "CERTIFICATE_VERIFY_FAILED":
+            raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
+        why = getattr(exc, "verify_message", None) or str(exc)
         raise TransferError(
-            SERVER_AUTH_FAILURE, f"TLS: the certificate of {host}:{port} is refused: {exc.verify_message}"
+            SERVER_AUTH_FAILURE, f"TLS: the certificate of {host}:{port} is refused: {why}"
         ) from None
     except (TimeoutError, OSError) as exc:
         raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
