@@ -435,9 +435,10 @@ class Topology:
         describes it: `untrusted-ca` (the right name, from a CA no unit trusts), `expired` (the right name,
         from the operator CA, validity ended yesterday), `wrong-name` (from the operator CA, for 'wrong-' +
         the FQDN, or operator.initial_hems_cert_name's)."""
-        if self.ca is None or self.rogue_ca is None:
+        if self.rogue_ca is None or (self.ca is None and kind != "untrusted-ca"):
             raise InfraError(
-                "the Initial HeMS's bad certificates need the bench to issue certificates (operator.pki.ca_key)"
+                f"the Initial HeMS's {kind} certificate is issued by the operator CA the unit trusts, and there is "
+                "no operator.pki.ca_key to issue it (docs/defences-hems.md)"
             )
         with self._bad_cert_lock:
             if kind not in self._bad_certs:
@@ -445,9 +446,9 @@ class Topology:
                 if kind == "untrusted-ca":
                     files = self.rogue_ca.issue(name, file_name="untrusted-initial-hems")
                     what = "a certificate from an untrusted CA"
-                elif kind == "expired":
+                elif kind == "expired" and self.ca is not None:
                     files, what = expired_cert(self.ca, name), "an expired certificate"
-                elif kind == "wrong-name":
+                elif kind == "wrong-name" and self.ca is not None:
                     files = self.ca.issue(f"wrong-{name}")
                     what = "a certificate for another name"
                 else:

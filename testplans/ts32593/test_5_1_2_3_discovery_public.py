@@ -44,6 +44,8 @@ def test_refuses_initial_hems_it_must_not_trust(
     unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
     topo = bench_run.topology
     bounds = unit.bounds
+    for kind in BAD_CERTS:  # all made before the unit starts (a bench that cannot make one says so now)
+        topo.hems_bad_cert(kind)
     topo.hems_refusal_begin()
     try:
         shown = topo.present_hems_cert(BAD_CERTS[0])
