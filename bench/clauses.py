@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.events import ArrowKind, DnsKind, HemsKind, MmeKind, SegwKind, Source
+from bench.events import ArrowKind, DnsKind, FileserverKind, HemsKind, MmeKind, SegwKind, Source
 
 # The outcome of a test whose clause does not apply to a unit (Clause.applies): not run there, no verdict.
 NOT_APPLICABLE = "not-applicable"
@@ -207,8 +207,25 @@ def rpc(method: str, what: str = "", hems: str = SERVING) -> tuple[Step, Step]:
     )
 
 
-def connection_request(hems: str = SERVING) -> Step:
+def connection_request(hems: str = SERVING, probe: str = "") -> Step:
+    """A connection request; with `probe` ('no credentials', 'wrong credentials') one the unit must refuse
+    with HTTP 401 (TR-069 3.2.2)."""
+    if probe:
+        where = {"hems": hems, "probe": probe}
+        return Step(f"Connection Request, {probe}: HTTP 401", hems, "henb", Source.HEMS,
+                    HemsKind.CONNECTION_REQUEST, where)  # fmt: skip
     return Step("Connection Request", hems, "henb", Source.HEMS, HemsKind.CONNECTION_REQUEST, {"hems": hems})
+
+
+def tls_refused(hems: str, cert: str, label: str) -> Step:
+    """The unit refusing the certificate `cert` (the kind the bench presented) in the TLS handshake with `hems`:
+    its alert, or its close, as the HeMS saw it."""
+    return Step(label, "henb", hems, Source.HEMS, HemsKind.TLS_FAILED, {"hems": hems, "cert": cert})
+
+
+def files_tls_refused(label: str = "TLS refused: file server certificate from an untrusted CA") -> Step:
+    """The unit refusing the file server's untrusted certificate in the TLS handshake (the file server saw it)."""
+    return Step(label, "henb", "files", Source.FILESERVER, FileserverKind.TLS_FAILED, {})
 
 
 def s1ap(message: str, label: str, uplink: bool = True) -> Step:

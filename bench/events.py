@@ -85,6 +85,7 @@ class FileserverKind(StrEnum):
     DOWNLOAD = "download"
     UPLOAD = "upload"
     AUTH_FAILED = "auth-failed"
+    TLS_FAILED = "tls-handshake-failed"
 
 
 class PowerKind(StrEnum):
@@ -227,7 +228,7 @@ _TYPES = [
     _t(
         S.HEMS,
         HemsKind.TLS_FAILED,
-        "hems peer reason alert",
+        "hems peer reason alert cert",
         "a client's HTTPS handshake that did not complete (the TLS alert it sent, or none: it closed the "
         "connection); the HeMS does each handshake itself, so a unit refusing the Initial HeMS's certificate "
         "(5.1.2.3) is seen",
@@ -270,6 +271,13 @@ _TYPES = [
         "the unit uploaded a file (began: when it connected, or sent the request on a connection it had used)",
     ),
     _t(S.FILESERVER, FileserverKind.AUTH_FAILED, "status", "the file server refused credentials"),
+    _t(
+        S.FILESERVER,
+        FileserverKind.TLS_FAILED,
+        "proto port peer reason alert",
+        "a client's HTTPS handshake with the file server's untrusted port that did not complete (the TLS alert "
+        "it sent, or none: it closed the connection): a unit refusing a certificate from an untrusted CA",
+    ),
     _t(S.POWER, PowerKind.POWER, "unit action driver", "the bench switched the unit's power"),
     _t(S.POWER, PowerKind.PSU_SAMPLE, "unit", "a reading of the bench supply"),
     _t(S.POWER, PowerKind.PSU_FAULT, "unit", "the bench supply reported a fault"),

@@ -37,6 +37,12 @@ class Knob(StrEnum):
     OTHER_TRAFFIC = "other_traffic"
     ACCEPT_ANY_CERT = "accept_any_cert"
     ACCEPT_CERT_ON_RETRY = "accept_cert_on_retry"
+    ACCEPT_UNTRUSTED_HEMS_CA = "accept_untrusted_hems_ca"
+    ACCEPT_EXPIRED_HEMS_CERT = "accept_expired_hems_cert"
+    ACCEPT_UNTRUSTED_FILE_SERVER = "accept_untrusted_file_server"
+    TLS_REFUSAL_AS_CONTACT_FAILURE = "tls_refusal_as_contact_failure"
+    CR_WITHOUT_CREDENTIALS = "cr_without_credentials"
+    CR_WRONG_CREDENTIALS = "cr_wrong_credentials"
     IGNORE_SERVING_HEMS = "ignore_serving_hems"
     PARTIAL_SPV = "partial_spv"
     BAD_SPV_FAULT_CODES = "bad_spv_fault_codes"
@@ -103,7 +109,18 @@ KNOBS: dict[Knob, str] = {
     Knob.LEAK_CLEARTEXT: "sends one packet to the operator core outside the tunnel, in clear",
     Knob.OTHER_TRAFFIC: "sends a syslog message (UDP 514) to its home gateway in clear at boot (strict outer link)",
     Knob.ACCEPT_ANY_CERT: "5.1.2.3: accepts any TLS certificate from the Initial HeMS (no CA or name check)",
-    Knob.ACCEPT_CERT_ON_RETRY: "5.1.2.3: refuses the Initial HeMS's wrong certificate once, then accepts it when it tries again",
+    Knob.ACCEPT_CERT_ON_RETRY: "5.1.2.3: refuses each bad certificate of the Initial HeMS once, then accepts the same "
+    "certificate when it tries again",
+    Knob.ACCEPT_UNTRUSTED_HEMS_CA: "5.1.2.3: accepts an Initial HeMS certificate from any CA (checks only its name "
+    "and dates)",
+    Knob.ACCEPT_EXPIRED_HEMS_CERT: "5.1.2.3: accepts an expired Initial HeMS certificate (checks only its CA and "
+    "name)",
+    Knob.ACCEPT_UNTRUSTED_FILE_SERVER: "accepts any HTTPS certificate from a file server (Download, Upload, PM "
+    "files): no CA or name check",
+    Knob.TLS_REFUSAL_AS_CONTACT_FAILURE: "reports a download from a file server whose certificate it refused as "
+    "9015 (unable to contact the file server) instead of 9012 (server authentication failure)",
+    Knob.CR_WITHOUT_CREDENTIALS: "answers a connection request without credentials with 200 and starts a session",
+    Knob.CR_WRONG_CREDENTIALS: "answers a connection request with wrong credentials with 200 and starts a session",
     Knob.IGNORE_SERVING_HEMS: "keeps talking to the Initial HeMS after discovery instead of the Serving HeMS",
     Knob.PARTIAL_SPV: "applies the valid parameters of a refused SetParameterValues",
     Knob.BAD_SPV_FAULT_CODES: "answers an invalid SetParameterValues with 9002 for every parameter, not the specific code",

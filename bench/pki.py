@@ -119,3 +119,34 @@ class CertificateAuthority:
             .sign(self.key, hashes.SHA256())
         )
         return _write(self.folder / self._slug(file or identity), key, cert)
+
+
+# Certificates a careful unit must refuse (issue 20: the unit's own defences). Generated per run; the HeMS side
+# (5.1.2.3, the file server) uses them, and a SeGW side can: one rogue CA per run folder.
+ROGUE_CA_NAME = "henb-bench rogue CA"
+
+
+def rogue_ca(folder: Path) -> CertificateAuthority:
+    """A CA no unit trusts (never given to a unit nor to a SeGW): what it issues is 'from an untrusted CA'."""
+    return CertificateAuthority(folder, name=ROGUE_CA_NAME)
+
+
+def expired_cert(ca: CertificateAuthority, identity: str, key_type: KeyType = "ecdsa") -> CertFiles:
+    """A certificate from `ca` for exactly `identity` whose validity ended yesterday (it began 31 days ago)."""
+    now = dt.datetime.now(dt.UTC)
+    valid = (now - dt.timedelta(days=31), now - dt.timedelta(days=1))
+    return ca.issue(identity, key_type=key_type, valid=valid, file=f"expired-{identity}")
+
+
+def describe_cert(path: Path) -> str:
+    """'CN=..., issuer CN=..., notAfter YYYY-MM-DD HH:MM UTC': what a failure says the unit was shown."""
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+
+    def cn(name: x509.Name) -> str:
+        found = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return str(found[0].value) if found else name.rfc4514_string()
+
+    return (
+        f"CN={cn(cert.subject)}, issuer CN={cn(cert.issuer)}, "
+        f"notAfter {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+    )

@@ -24,6 +24,7 @@ NAMES = {
 # Why a download fails -> the specific code (Amendment 2 on); CWMP 1.0 has only 9010 for all but credentials.
 CAUSES = {
     "credentials": 9012,
+    "untrusted": 9012,  # the unit refuses the file server's certificate: the server did not authenticate
     "contact": 9015,
     "missing": 9016,
     "incomplete": 9017,

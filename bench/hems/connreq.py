@@ -47,11 +47,26 @@ def _basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
-async def connection_request(url: str, username: str, password: str, timeout: float = 10.0) -> ConnReqResult:
-    """GET `url`, answering a Digest challenge (or a Basic one, which some units still use)."""
+async def connection_request(
+    url: str, username: str, password: str, timeout: float = 10.0, credentials: bool = True
+) -> ConnReqResult:
+    """GET `url`, answering a Digest challenge (or a Basic one, which some units still use); without
+    `credentials`, answering none (a request the unit must refuse with 401, TR-069 3.2.2)."""
     t0 = time.monotonic()
     limit = aiohttp.ClientTimeout(total=timeout)
     auth = "none"
+    if not credentials:
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=limit) as http,
+                http.get(url, allow_redirects=False) as r,
+            ):
+                await r.read()
+                return ConnReqResult(
+                    url, r.status, "", time.monotonic() - t0, auth, r.headers.get("Retry-After", "")
+                )
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            return ConnReqResult(url, None, f"{type(exc).__name__}: {exc}", time.monotonic() - t0, auth)
     try:
         digest = aiohttp.DigestAuthMiddleware(username, password, preemptive=False)
         async with (

@@ -292,6 +292,9 @@ class Hems:
         self._server: asyncio.AbstractServer | None = None
         self._lean_conns: set[LeanHttp] = set()
         self._tls_accepts: list[asyncio.Task[None]] = []
+        # Which certificate the HTTPS listener presents, when the bench shows a bad one (5.1.2.3): put into each
+        # failed handshake's event, so a refusal is judged by what that handshake was shown ('' = its own).
+        self.tls_presented = ""
 
     # ---- lifecycle ----
 
@@ -345,7 +348,9 @@ class Hems:
         `tls-handshake-failed` event naming the peer and the alert it sent (a unit refusing the certificate)."""
 
         def failed(peer: str, reason: str, alert: str | None) -> None:
-            self._event(HemsKind.TLS_FAILED, peer, reason=reason, alert=alert)
+            self._event(
+                HemsKind.TLS_FAILED, peer, reason=reason, alert=alert, cert=self.tls_presented or "own"
+            )
 
         self._tls_accepts.append(asyncio.ensure_future(serve_tls(sock, tls, protocol, failed)))
 
@@ -538,10 +543,11 @@ class Hems:
         password: str,
         url: str | None = None,
         timeout: float = 10.0,
+        credentials: bool = True,
         **note: Any,
     ) -> ConnReqResult:
         """Send a connection request (HTTP GET with Digest) to the unit; the result goes on the timeline
-        (with `note`, e.g. attempt and purpose)."""
+        (with `note`, e.g. attempt and purpose). Without `credentials`, none are sent even when challenged."""
         url = url or self.connection_request_url(unit)
         if not url:
             raise DeviceError(
@@ -550,7 +556,7 @@ class Hems:
         if self._loop is None or self._thread is None:
             raise InfraError(f"HeMS {self.name} is not running")
         loop = self._loop
-        fut = asyncio.run_coroutine_threadsafe(connection_request(url, username, password, timeout), loop)
+        fut = asyncio.run_coroutine_threadsafe(connection_request(url, username, password, timeout, credentials), loop)
         try:
             result = fut.result(timeout + 5)
         except (TimeoutError, concurrent.futures.CancelledError):
@@ -603,7 +609,7 @@ class Hems:
         # A late session from an earlier attempt counts too: everything is awaited since the first.
         mark = self.timeline.mark()
         for attempt in range(1, attempts + 1):
-            note = (
+            note: dict[str, Any] = (
                 {"attempt": attempt, "attempts": attempts, "purpose": purpose}
                 if attempts > 1 or purpose
                 else {}

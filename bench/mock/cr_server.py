@@ -43,7 +43,13 @@ async def serve(
         user = model().get(ms + "ConnectionRequestUsername")
         auth.users = {user: model().get(ms + "ConnectionRequestPassword")}
         result = auth.check(method, target, authorization)
-        if result.user is None:
+        if result.user is None and (
+            (Knob.CR_WITHOUT_CREDENTIALS in knobs and not authorization)
+            or (Knob.CR_WRONG_CREDENTIALS in knobs and authorization)
+        ):
+            log(f"bug: accepting a connection request from {remote} with {'wrong' if authorization else 'no'} "
+                "credentials")  # fmt: skip
+        elif result.user is None:
             if authorization:
                 log(f"cr: refused from {remote}: {result.reason}")
             return 401, {"WWW-Authenticate": auth.challenge(result.stale)}

@@ -133,7 +133,8 @@ class PerfMgmt:
         if Knob.PM_WRONG_CREDENTIALS in self.knobs:
             password += "-wrong"
         try:
-            await transfer.put(url, user, password, data, self.resolve_private, self.ca)
+            verify = Knob.ACCEPT_UNTRUSTED_FILE_SERVER not in self.knobs  # the unit's one TLS client
+            await transfer.put(url, user, password, data, self.resolve_private, self.ca, verify)
             self.log(f"pm: uploaded {len(data)} bytes to {url}")
         except transfer.TransferError as exc:
             self.log(f"pm: upload to {url} failed: {exc.code} {exc.text}")

@@ -23,6 +23,8 @@ from bench.mock.pm import is_true
 from bench.mock.s1 import S1Client
 from bench.mock.session import RETRY_WAIT, CwmpClient
 
+NO_CHECK_TIME = 0x200000  # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (knob accept_expired_hems_cert)
+
 S1AP_PORT = 36412
 # A failed IKE attempt (the unit refused the SeGW, or the SeGW the unit) is tried again after these waits, the
 # last one repeated: a unit's IKE backoff, with the mock's short waits.
@@ -75,6 +77,9 @@ class Procedures:
         self.cfg = unit.cfg
         self.knobs = unit.knobs
         self.log = unit.log
+        self.refused: set[str] = (
+            set()
+        )  # why the Initial HeMS's certificates were refused (accept_cert_on_retry)
 
     def s1_values(self) -> tuple[str, int, int]:
         """(PLMN, TAC, cell identity) as configured now."""
@@ -195,20 +200,26 @@ class Procedures:
                 await asyncio.sleep(wait)
 
     async def check_hems_cert(self, url: str, ip: str, retries: int = 0) -> bool:
-        """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA and name exactly the
-        configured FQDN or IP; a careful unit refuses anything else."""
+        """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA, be valid now and name exactly
+        the configured FQDN or IP; a careful unit refuses anything else, with a TLS alert in the handshake."""
         parts = urlsplit(url)
         host = parts.hostname or ""
-        if Knob.ACCEPT_ANY_CERT in self.knobs or (Knob.ACCEPT_CERT_ON_RETRY in self.knobs and retries > 0):
-            why = Knob.ACCEPT_ANY_CERT if Knob.ACCEPT_ANY_CERT in self.knobs else Knob.ACCEPT_CERT_ON_RETRY
-            self.log(f"tls: not checking the certificate of {host} ({why})")
+        port = parts.port or 443
+        if Knob.ACCEPT_ANY_CERT in self.knobs:
+            self.log(f"tls: not checking the certificate of {host} ({Knob.ACCEPT_ANY_CERT})")
             return True
 
         def handshake() -> str | None:
             ctx = ssl.create_default_context(cafile=self.cfg.ca)
+            if Knob.ACCEPT_EXPIRED_HEMS_CERT in self.knobs:
+                ctx.verify_flags |= NO_CHECK_TIME  # bug: the dates are not checked
+            if Knob.ACCEPT_UNTRUSTED_HEMS_CA in self.knobs:
+                # bug: whatever CA issued it; the name and dates still checked (the leaf as its own anchor).
+                ctx.load_verify_locations(cadata=ssl.get_server_certificate((ip, port), timeout=5))
+                ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
             try:
                 with (
-                    socket.create_connection((ip, parts.port or 443), timeout=5) as raw,
+                    socket.create_connection((ip, port), timeout=5) as raw,
                     ctx.wrap_socket(raw, server_hostname=host) as tls,
                 ):
                     cert = tls.getpeercert() or {}
@@ -222,8 +233,16 @@ class Procedures:
                 return f"SubjectAltName {sans} does not hold exactly {host!r}"
             return None
 
+        seen = ""
+        if Knob.ACCEPT_CERT_ON_RETRY in self.knobs:
+            # bug: a certificate refused before is taken when it comes again (looked at without a check first).
+            seen = await asyncio.to_thread(ssl.get_server_certificate, (ip, port), timeout=5)
+            if seen in self.refused:
+                self.log(f"tls: bug: accepting the certificate of {host} refused before")
+                return True
         problem = await asyncio.to_thread(handshake)
         if problem is not None:
+            self.refused.add(seen)
             self.log(f"tls: refusing the Initial HeMS certificate for {host}: {problem}")
             return False
         self.log(f"tls: certificate of {host} verified against the operator CA")

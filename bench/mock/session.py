@@ -108,8 +108,10 @@ class CwmpClient:
     def tls_for(self, url: str) -> ssl.SSLContext | None:
         if urlsplit(url).scheme != "https":
             return None
-        # No verification at all (accept_cert_on_retry refused once, in the discovery's own check).
-        if Knob.ACCEPT_ANY_CERT in self.unit.knobs or Knob.ACCEPT_CERT_ON_RETRY in self.unit.knobs:
+        # No verification at all (the 5.1.2.3 knobs decided in the discovery's own check, check_hems_cert).
+        lax = {Knob.ACCEPT_ANY_CERT, Knob.ACCEPT_CERT_ON_RETRY, Knob.ACCEPT_UNTRUSTED_HEMS_CA,
+               Knob.ACCEPT_EXPIRED_HEMS_CERT}  # fmt: skip
+        if lax & self.unit.knobs:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
             return ctx

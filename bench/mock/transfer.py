@@ -41,9 +41,13 @@ class TransferError(Exception):
         self.text = text
 
 
-def _tls(ca: Path | None) -> ssl.SSLContext:
+def _tls(ca: Path | None, verify: bool = True) -> ssl.SSLContext:
+    """What the unit trusts for HTTPS: the operator CA, the name in the URL; with `verify` False (knob
+    accept_untrusted_file_server) any certificate at all."""
     ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
     return ctx
 
 
@@ -69,25 +73,36 @@ def _http_fault(status: int, upload: bool) -> TransferError:
     return TransferError(UPLOAD_FAILURE if upload else TRANSFER_FAILURE, f"HTTP {status}")
 
 
-async def fetch(url: str, user: str, password: str, resolve: Resolver, ca: Path | None) -> bytes:
-    """Download `url`; TransferError with the TR-069 fault code on any failure."""
-    return await _transfer(url, user, password, resolve, ca, None)
+async def fetch(
+    url: str, user: str, password: str, resolve: Resolver, ca: Path | None, verify: bool = True
+) -> bytes:
+    """Download `url`; TransferError with the TR-069 fault code on any failure. `verify` False: accept any
+    HTTPS certificate (knob accept_untrusted_file_server)."""
+    return await _transfer(url, user, password, resolve, ca, None, verify)
 
 
-async def put(url: str, user: str, password: str, data: bytes, resolve: Resolver, ca: Path | None) -> None:
+async def put(
+    url: str, user: str, password: str, data: bytes, resolve: Resolver, ca: Path | None, verify: bool = True
+) -> None:
     """Upload `data` to `url` (HTTP(S) PUT, FTP STOR, SFTP put); TransferError on failure."""
-    await _transfer(url, user, password, resolve, ca, data)
+    await _transfer(url, user, password, resolve, ca, data, verify)
 
 
 async def _transfer(
-    url: str, user: str, password: str, resolve: Resolver, ca: Path | None, upload: bytes | None
+    url: str,
+    user: str,
+    password: str,
+    resolve: Resolver,
+    ca: Path | None,
+    upload: bytes | None,
+    verify: bool = True,
 ) -> bytes:
     """A download (`upload` None: the file's bytes) or an upload of `upload` (b"" back)."""
     scheme, ip, port, path = await _target(url, resolve)
     host = urlsplit(url).hostname or ""
     try:
         if scheme in ("http", "https"):
-            return await _http(scheme, ip, port, url, user, password, ca, upload)
+            return await _http(scheme, ip, port, url, user, password, _tls(ca, verify), upload)
         if scheme == "ftp" and upload is None:
             return await asyncio.to_thread(_ftp_get, ip, port, path, user, password)
         if scheme == "ftp":
@@ -96,6 +111,16 @@ async def _transfer(
         return await _sftp(ip, port, path, user, password, upload)
     except TransferError:
         raise
+    except ssl.SSLError as exc:
+        # The unit refuses the file server (an untrusted CA, an expired certificate, another name): TR-069's
+        # "file transfer server authentication failure". asyncio raises an SSLCertVerificationError, or (when the
+        # server's close comes with its flight) a plain SSLError with the same reason.
+        if getattr(exc, "reason", None) != "CERTIFICATE_VERIFY_FAILED":
+            raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
+        why = getattr(exc, "verify_message", None) or str(exc)
+        raise TransferError(
+            SERVER_AUTH_FAILURE, f"TLS: the certificate of {host}:{port} is refused: {why}"
+        ) from None
     except (TimeoutError, OSError) as exc:
         raise TransferError(CANNOT_CONTACT, f"cannot contact {host}:{port}: {exc}") from None
     except HttpError as exc:
@@ -105,7 +130,14 @@ async def _transfer(
 
 
 async def _http(
-    scheme: str, ip: str, port: int, url: str, user: str, password: str, ca: Path | None, upload: bytes | None
+    scheme: str,
+    ip: str,
+    port: int,
+    url: str,
+    user: str,
+    password: str,
+    ctx: ssl.SSLContext,
+    upload: bytes | None,
 ) -> bytes:
     """GET (or PUT `upload`) to the address DNS gave, with the URL's name as Host and as the TLS name."""
     headers = {"Host": urlsplit(url).netloc}
@@ -113,7 +145,7 @@ async def _http(
         headers["Content-Type"] = "application/xml"
     if user:  # preemptive Basic
         headers["Authorization"] = basic_auth(user, password)
-    tls, name = (_tls(ca), urlsplit(url).hostname or "") if scheme == "https" else (None, None)
+    tls, name = (ctx, urlsplit(url).hostname or "") if scheme == "https" else (None, None)
     async with Client(ip, port, tls, name, TIMEOUT) as http:
         method = "GET" if upload is None else "PUT"
         r = await http.request(method, urlsplit(url).path or "/", upload or b"", headers)

@@ -65,6 +65,13 @@ class Transfers:
             return
         self.unit.notify({"7 TRANSFER COMPLETE": "", method: key})
 
+    def verify_server(self) -> bool:
+        """Check the file server's certificate (the operator CA, the name); not with accept_untrusted_file_server."""
+        if Knob.ACCEPT_UNTRUSTED_FILE_SERVER in self.unit.knobs:
+            self.unit.log("bug: not checking the file server's certificate")
+            return False
+        return True
+
     def fault_code(self, code: int, upload: bool = False) -> int:
         """`code` as the TR-069 amendment the unit implements has it (CWMP 1.0: 9010 for most download
         failures); with download_wrong_fault, as the other amendment family has it."""
@@ -78,13 +85,21 @@ class Transfers:
         TransferError (code as TR-069 Amendment 2 on has it) on any failure, nothing applied."""
         url = a.get("URL", "")
         self.unit.log(f"download: {url} (user {a.get('Username') or '-'})")
-        data = await transfer.fetch(
-            url,
-            a.get("Username", ""),
-            a.get("Password", ""),
-            self.unit.resolve_private,
-            Path(self.unit.cfg.ca),
-        )
+        try:
+            data = await transfer.fetch(
+                url,
+                a.get("Username", ""),
+                a.get("Password", ""),
+                self.unit.resolve_private,
+                Path(self.unit.cfg.ca),
+                self.verify_server(),
+            )
+        except transfer.TransferError as exc:
+            refused_tls = exc.code == transfer.SERVER_AUTH_FAILURE and exc.text.startswith("TLS:")
+            if refused_tls and Knob.TLS_REFUSAL_AS_CONTACT_FAILURE in self.unit.knobs:
+                self.unit.log("bug: reporting a refused file server certificate as 'cannot contact'")
+                raise transfer.TransferError(transfer.CANNOT_CONTACT, exc.text) from None
+            raise
         size = int(a.get("FileSize") or "0")
         if size and len(data) != size:
             raise transfer.TransferError(transfer.INCOMPLETE, f"got {len(data)} bytes, FileSize {size}")
@@ -197,6 +212,7 @@ class Transfers:
                 data,
                 self.unit.resolve_private,
                 Path(self.unit.cfg.ca),
+                self.verify_server(),
             )
             self.unit.log(f"upload: {len(data)} bytes to {url}")
             self.transfer_done("M Upload", key, 0, "", start)

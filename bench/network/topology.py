@@ -29,7 +29,7 @@ from bench.inventory import Inventory, is_ip
 from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path
 from bench.operator_pki import load_pki, load_unit_trust, operator_names
-from bench.pki import CertFiles, CertificateAuthority
+from bench.pki import CertFiles, CertificateAuthority, describe_cert, expired_cert, rogue_ca
 from bench.services.dns import Dnsmasq
 from bench.services.fileserver import FileServer
 from bench.services.mme import MmeStandIn
@@ -306,7 +306,7 @@ class Topology:
                 "operator.initial_hems_cert_name: the bench needs operator.pki.ca_key to issue it"
             )
         # A second CA nobody trusts: the mock unit's 'untrusted_cert' knob presents a certificate from it.
-        self.rogue_ca = CertificateAuthority(self.workdir / "pki-rogue", name="rogue CA")
+        self.rogue_ca = rogue_ca(self.workdir / "pki-rogue")
         trust = [self.ca_cert.read_bytes()]
         trust += load_unit_trust(self.op.pki.unit_trust, "operator.pki.unit_trust")
         for name, unit in self.inv.units.items():
@@ -428,33 +428,81 @@ class Topology:
             self.timeline,
             tls=self.certs["fileserver"],
             hostname=self.op.fileserver,
+            # A second HTTPS port whose certificate (for the right name) comes from a CA no unit trusts: 5.2.2
+            # and 5.4.2 send a unit there, and it must refuse it.
+            untrusted=self.rogue_ca.issue(self.op.fileserver, file="untrusted-fileserver")
+            if self.rogue_ca is not None
+            else None,
         )
         self.services.append(fs)
         run_in_netns(n.ns("core"), fs.start)
         self.fileserver = fs
 
-    _wrong_certs = 0  # units that asked for the wrong certificate and have not asked for the right one again
-    _wrong_cert_lock = threading.Lock()
+    # Units in a refusal test (5.1.2.3): the Initial HeMS presents bad certificates until the last one leaves.
+    _bad_cert_units = 0
+    _bad_cert_lock = threading.Lock()
+    _bad_certs: dict[str, tuple[CertFiles, str]] = {}
 
-    def present_wrong_hems_cert(self, name: str | None = None) -> None:
-        """From now on the Initial HeMS on the internet presents a certificate from the operator CA for another name
-        (default 'wrong-' + its FQDN): a careful unit refuses it (5.1.2.3)."""
-        if self.hems_tls is None or self.ca is None:
-            raise InfraError("present_wrong_hems_cert needs a unit whose initial_hems_access is public")
-        # Several units run the 5.1.2.3 refusal at once: the right certificate comes back with the last of them.
-        with self._wrong_cert_lock:
-            right = name == self.op.initial_hems
-            self._wrong_certs = max(0, self._wrong_certs + (-1 if right else 1))
-            if self._wrong_certs > (0 if right else 1):
-                return
-        cert = self.ca.issue(name or f"wrong-{self.op.initial_hems}")
-        self.hems_tls.load_cert_chain(cert.cert, cert.key)
+    def hems_bad_cert(self, kind: str) -> tuple[CertFiles, str]:
+        """A certificate for the Initial HeMS that a careful unit refuses, made once per run, and how a failure
+        describes it: `untrusted-ca` (the right name, from a CA no unit trusts), `expired` (the right name,
+        from the operator CA, validity ended yesterday), `wrong-name` (from the operator CA, for 'wrong-' +
+        the FQDN, or operator.initial_hems_cert_name's)."""
+        if self.rogue_ca is None or (self.ca is None and kind != "untrusted-ca"):
+            raise InfraError(
+                f"the Initial HeMS's {kind} certificate is issued by the operator CA the unit trusts, and there is "
+                "no operator.pki.ca_key to issue it (docs/defences-hems.md)"
+            )
+        with self._bad_cert_lock:
+            if kind not in self._bad_certs:
+                name = self.op.initial_hems
+                if kind == "untrusted-ca":
+                    files = self.rogue_ca.issue(name, file="untrusted-initial-hems")
+                    what = "a certificate from an untrusted CA"
+                elif kind == "expired" and self.ca is not None:
+                    files, what = expired_cert(self.ca, name), "an expired certificate"
+                elif kind == "wrong-name" and self.ca is not None:
+                    files = self.ca.issue(f"wrong-{name}")
+                    what = "a certificate for another name"
+                else:
+                    raise ValueError(f"no bad HeMS certificate {kind!r}")
+                self._bad_certs = {**self._bad_certs, kind: (files, f"{what} ({describe_cert(files.cert)})")}
+            return self._bad_certs[kind]
+
+    def present_hems_cert(self, kind: str | None) -> str:
+        """From now on the Initial HeMS on the internet presents the bad certificate `kind` (hems_bad_cert), or
+        its own again (None); returns how a failure describes what it presents. The kind goes into each
+        `tls-handshake-failed` event, so a refusal is judged by the certificate that handshake was shown."""
+        hems = self.hems.get("initial-hems")
+        if self.hems_tls is None or hems is None:
+            raise InfraError("the Initial HeMS's certificate is changed only when some unit's initial_hems_access "
+                             "is public")  # fmt: skip
+        if kind is None:
+            files, what = (
+                self.certs["initial-hems"],
+                f"its own certificate ({describe_cert(self.certs['initial-hems'].cert)})",
+            )
+        else:
+            files, what = self.hems_bad_cert(kind)
+        self.hems_tls.load_cert_chain(files.cert, files.key)
+        hems.tls_presented = kind or ""
         self.timeline.add(
-            Source.BENCH,
-            BenchKind.HEMS_CERT,
-            hems="initial-hems",
-            name=name or f"wrong-{self.op.initial_hems}",
+            Source.BENCH, BenchKind.HEMS_CERT, hems="initial-hems", cert=kind or "right", name=what
         )
+        return what
+
+    def hems_refusal_begin(self) -> None:
+        """A unit enters a refusal test: the Initial HeMS presents bad certificates (present_hems_cert) until
+        the last unit in it leaves (hems_refusal_end)."""
+        with self._bad_cert_lock:
+            self._bad_cert_units += 1
+
+    def hems_refusal_end(self) -> None:
+        with self._bad_cert_lock:
+            self._bad_cert_units = max(0, self._bad_cert_units - 1)
+            last = self._bad_cert_units == 0
+        if last:
+            self.present_hems_cert(None)
 
     def _track_pid(self, pid: int | None, comm: str, what: str) -> None:
         self.state.add_pid(pid, comm, what)

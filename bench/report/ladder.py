@@ -116,6 +116,11 @@ def _arrows(e: dict[str, Any]) -> list[Message]:
             f"S1AP {d.get('message', '')}",
             detail=_s1_detail(d),
         )
+    elif (
+        source == Source.FILESERVER and kind == FileserverKind.TLS_FAILED
+    ):  # the unit refused its certificate
+        add("henb", "files", "TLS handshake refused (untrusted certificate)",
+            detail=str(d.get("alert") or d.get("reason") or ""))  # fmt: skip
     elif source == Source.FILESERVER and kind == FileserverKind.AUTH_FAILED:  # the unit's credentials refused
         add("files", "henb", f"{d.get('proto', '')} login refused".strip(), detail=str(d.get("user", "")))
     elif source == Source.FILESERVER:
@@ -147,7 +152,11 @@ def _hems_arrows(kind: str, d: dict[str, Any], add: Callable[..., None]) -> None
         add(*to_henb, "HTTP 204 (session end)")
     elif kind == HemsKind.CONNECTION_REQUEST:
         got = f"HTTP {d['status']}" if d.get("status") is not None else "no answer"
-        add(*to_henb, "Connection Request", detail=got)
+        probe = f", {d['probe']}" if d.get("probe") else ""  # a request the unit must refuse (TR-069 3.2.2)
+        add(*to_henb, f"Connection Request{probe}", detail=got)
+    elif kind == HemsKind.TLS_FAILED:  # the unit refused the HeMS's certificate (or broke the handshake off)
+        shown = f" ({d['cert']} certificate)" if d.get("cert") not in (None, "", "own") else ""
+        add(*to_hems, f"TLS handshake refused{shown}", detail=str(d.get("alert") or d.get("reason") or ""))
     elif kind in (HemsKind.AUTH_CHALLENGE, HemsKind.AUTH_FAILED):  # the HeMS's answer to the unit's request
         refused = "challenge" if kind == HemsKind.AUTH_CHALLENGE else "credentials refused"
         add(*to_henb, f"HTTP 401 {refused}", detail=str(d.get("reason", "")))

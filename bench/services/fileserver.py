@@ -17,12 +17,13 @@ from aiohttp import web
 
 from bench.errors import InfraError
 from bench.events import FileserverKind, Source
-from bench.hems.tls import server_context
+from bench.hems.tls import serve_tls, server_context
 from bench.httpauth import basic_credentials
 from bench.pki import CertFiles
 from bench.timeline import Timeline
 
 ANON = "_anonymous"
+UNTRUSTED = "https-untrusted"  # the port whose certificate no unit may accept
 _SAFE = re.compile(r"^[A-Za-z0-9._/+=,-]+$")
 
 
@@ -39,6 +40,7 @@ class FileServer:
         tls: CertFiles | None = None,
         ports: dict[str, int] | None = None,
         hostname: str | None = None,
+        untrusted: CertFiles | None = None,
     ) -> None:
         self.netns = netns
         self.address = address
@@ -47,7 +49,9 @@ class FileServer:
         self.workdir = workdir
         self.timeline = timeline
         self.tls = tls
-        self.ports = {"http": 80, "https": 443, "ftp": 21, "sftp": 22, **(ports or {})}
+        # HTTPS with a certificate for the right name from a CA no unit trusts (a unit must refuse it).
+        self.untrusted = untrusted
+        self.ports = {"http": 80, "https": 443, "ftp": 21, "sftp": 22, UNTRUSTED: 8443, **(ports or {})}
         self.users: dict[str, str] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -79,6 +83,12 @@ class FileServer:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         return path
+
+    def untrusted_url(self, path: str) -> str:
+        """`path` over HTTPS on the port that presents a certificate from an untrusted CA."""
+        if self.untrusted is None:
+            raise InfraError("the file server has no HTTPS port with an untrusted certificate")
+        return f"https://{self.hostname}:{self.ports[UNTRUSTED]}/{path.lstrip('/')}"
 
     def url(self, proto: str, path: str) -> str:
         port = self.ports[proto]
@@ -135,6 +145,8 @@ class FileServer:
         if self.tls is not None:
             ctx = server_context(self.tls.cert, self.tls.key, keylog=self.workdir / "fileserver-tls-keys.log")
             await web.TCPSite(self._runner, self.address, self.ports["https"], ssl_context=ctx).start()
+        if self.untrusted is not None:
+            self._serve_untrusted(self.untrusted)
         key_path = self.workdir / "ssh_host_key"
         if not key_path.exists():
             asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_path))
@@ -168,6 +180,26 @@ class FileServer:
             sftp_factory=sftp_factory,
             allow_scp=False,
         )
+
+    def _serve_untrusted(self, cert: CertFiles) -> None:
+        """HTTPS on the untrusted port, each handshake done here (bench.hems.tls.serve_tls), so a unit that
+        refuses the certificate is seen: a `tls-handshake-failed` event with its alert."""
+        import socket
+
+        assert self._runner is not None and self._runner.server is not None
+        ctx = server_context(cert.cert, cert.key, keylog=self.workdir / "fileserver-tls-keys.log")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.address, self.ports[UNTRUSTED]))
+        sock.listen(128)
+        port = self.ports[UNTRUSTED]
+
+        def failed(peer: str, reason: str, alert: str | None) -> None:
+            self._event(
+                FileserverKind.TLS_FAILED, proto="https", port=port, peer=peer, reason=reason, alert=alert
+            )
+
+        self._untrusted_accept = asyncio.ensure_future(serve_tls(sock, ctx, self._runner.server, failed))
 
     def _run_ftp(self) -> None:
         import warnings
@@ -279,6 +311,10 @@ class FileServer:
         if loop is not None and self._thread is not None:
 
             async def close() -> None:
+                accepting = getattr(self, "_untrusted_accept", None)
+                if accepting is not None:
+                    accepting.cancel()
+                    await asyncio.gather(accepting, return_exceptions=True)
                 if self._ssh is not None:
                     self._ssh.close()
                 if self._runner is not None:
@@ -303,6 +339,9 @@ class FileServer:
         creds = self._basic(request)
         user = creds[0] if creds else ""
         common: dict[str, Any] = {"proto": proto, "path": path, "user": user, "peer": peer}
+        sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+        if self.untrusted is not None and sockname and sockname[1] == self.ports[UNTRUSTED]:
+            common["cert"] = "untrusted"  # the unit accepted the certificate from an untrusted CA
         if request.method in ("PUT", "POST"):
             common["began"] = began
         if not _SAFE.match(path) or ".." in path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from bench.errors import DeviceError
 from bench.run import BenchRun
 from bench.steps import Steps
 from bench.timeline import Event
-from testplans.ts32593.flows import s1ap
+from testplans.ts32593.flows import inform, s1ap
 
 
 class Reply:
@@ -186,6 +186,49 @@ def next_inform(bench_run: BenchRun, steps: Steps, step: str) -> Event:
         )
     except DeviceError as exc:
         steps.fail(step, "the next Inform (after a connection request)", str(exc))
+
+
+# The connection requests a unit must refuse (TR-069 3.2.2): (probe, send credentials, a wrong password).
+CR_PROBES = (("no credentials", False, False), ("wrong credentials", True, True))
+
+
+def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step: str) -> None:
+    """TR-069 3.2.2: a connection request with no credentials, and one with the right user name and a wrong
+    password, each answered HTTP 401 and starting no session (none within bounds.quiet after them); the
+    step's own request, with the right ones, then opens its session. Two requests and one quiet wait."""
+    unit = bench_run.unit
+    hems = bench_run.topology.hems["serving-hems"]
+    cr, tl = unit.cr_policy, bench_run.timeline
+    mark = tl.mark()
+    answers = []
+    for probe, credentials, wrong in CR_PROBES:
+        try:
+            result = hems.request_connection(
+                unit.device, cr.username, cr.password + "-wrong" if wrong else cr.password,
+                timeout=min(float(unit.bounds.step), 10.0), credentials=credentials,
+                purpose=f"{steps.clause} step {step}", probe=probe,
+            )  # fmt: skip
+        except DeviceError as exc:
+            steps.fail(step, f"a connection request with {probe} answered HTTP 401", str(exc))
+        answers.append((probe, result))
+    opened: Event | None = None
+    with suppress(DeviceError):
+        opened = tl.wait_for(
+            inform("serving-hems", event="6 CONNECTION REQUEST"), unit.bounds.quiet, "", mark
+        )
+    accepted = [(probe, r) for probe, r in answers if r.status != 401]
+    if not accepted and opened is None:
+        return
+    probe, r = accepted[0] if accepted else answers[-1]
+    got = f"HTTP {r.status}" if r.status is not None else f"no answer ({r.error})"
+    started = (
+        f", and the unit started a session for a connection request with {probe}: {steps.describe(opened)}"
+        if opened is not None
+        else f", no session within {unit.bounds.quiet:g} s"
+    )
+    all_answers = "; ".join(f"{p}: HTTP {a.status}" for p, a in answers)
+    steps.fail(step, f"HTTP 401 to a connection request with {probe}, and no session (TR-069 3.2.2: the unit "
+               f"authenticates the ACS's request)", f"{got}{started} (answers: {all_answers})", opened)  # fmt: skip
 
 
 def describe_result(result: RpcResult) -> str:

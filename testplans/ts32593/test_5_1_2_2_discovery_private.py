@@ -17,6 +17,7 @@ from testplans.ts32593.flows import (
     before,
     dns_first,
     dns_query,
+    hems_refusal,
     ike_up,
     inform,
     segw_refusal,
@@ -70,6 +71,7 @@ def test_discovery_via_initial_hems_in_private_network(
         f"an Inform to the Initial HeMS from the unit's inner address {vip}",
         boot.mark,
         last=lambda e: e.source == Source.HEMS,  # what the HeMS saw of the unit: auth failures, bad messages
+        why=hems_refusal(bench_run, "initial-hems", boot.mark),  # and why it refused the unit, in its words
     )
     # 1.4-1.5: the Initial HeMS's FQDN was asked of the private DNS, learned over IKE, not the public one.
     if not is_ip(op.initial_hems):

@@ -13,11 +13,13 @@ from bench.errors import DeviceError
 from bench.inventory import is_ip
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
+from bench.timeline import Event
 from bench.unit import BenchUnit, State
 from testplans.ts32593.flows import (
     before,
     dns_first,
     dns_query,
+    hems_refusal,
     ike_up,
     inform,
     segw_refusal,
@@ -26,46 +28,72 @@ from testplans.ts32593.flows import (
 )
 from testplans.ts32593.identity import check_device_id
 
+# The certificates the Initial HeMS presents, one per attempt of the unit, before its own: from a CA the unit does
+# not trust, expired, for another name (the last also on the unit's retry). bench.network.topology makes them.
+BAD_CERTS = ("untrusted-ca", "expired", "wrong-name")
+ATTEMPTS = (
+    8  # attempts judged at most (several public units share the HeMS's certificate: some see one twice)
+)
+
 
 @pytest.mark.clause("5.1.2.3")
-@pytest.mark.together  # the wrong certificate is presented to every public unit: none may be discovering
-def test_refuses_initial_hems_with_mismatching_certificate(
+@pytest.mark.together  # the bad certificates are presented to every public unit: none may be discovering
+def test_refuses_initial_hems_it_must_not_trust(
     bench_run: BenchRun, evidence: Evidence, steps: Steps
 ) -> None:
     unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
     topo = bench_run.topology
-    wrong = f"wrong-{op.initial_hems}"
-    topo.present_wrong_hems_cert(wrong)
+    bounds = unit.bounds
+    for kind in BAD_CERTS:  # all made before the unit starts (a bench that cannot make one says so now)
+        topo.hems_bad_cert(kind)
+    topo.hems_refusal_begin()
     try:
-        # Factory-fresh only now: the unit must meet the wrong certificate on its way to the Initial HeMS.
+        shown = topo.present_hems_cert(BAD_CERTS[0])
+        # Factory-fresh only now: the unit must meet the bad certificates on its way to the Initial HeMS.
         boot = unit.transition(State.FACTORY_FRESH)
         assert boot is not None
         # The unit is about to connect once it has asked for the Initial HeMS's address (or it connects at once:
         # that it asks DNS is step 1.1 of the discovery test).
         steps.wait("pre", lambda e: dns_query(op.initial_hems, "public-dns")(e) or tls_failed("initial-hems")(e),
                    unit.bounds.boot, f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
-        # Refused: the unit aborts the handshake (a TLS alert, or the connection closed), seen by the HeMS. A unit
-        # retries a failed session (TR-069 3.2.1.1): its next attempt must be refused too, so the plan waits for
-        # that attempt, refused or informing; a unit that does not try again has quiet + step to show an Inform.
-        bounds = unit.bounds
+        # Each refusal is proven by what the unit did: it aborted the handshake (a TLS alert, or it closed the
+        # connection), seen by the HeMS, which records the certificate that handshake was shown. A unit retries
+        # a failed session (TR-069 3.2.1.1): each retry meets the next bad certificate, and the last one's
+        # retry must be refused too; after that (only) a unit that does not try again has quiet + step to show
+        # an Inform.
         attempt = lambda e: inform("initial-hems")(e) or tls_failed("initial-hems")(e)  # noqa: E731
-        try:
-            first = tl.wait_for(attempt, bounds.quiet + bounds.step, "", boot.mark)
-            accepted = (
-                first
-                if inform("initial-hems")(first)
-                else tl.wait_for(attempt, bounds.quiet + bounds.step, "", first.seq + 1)
-            )
-            if not inform("initial-hems")(accepted):
+        refused: dict[str, Event] = {}
+        since, again = boot.mark, False
+        for _ in range(ATTEMPTS):
+            waited = bounds.quiet + bounds.step
+            try:
+                seen = tl.wait_for(attempt, waited, "", since)
+            except DeviceError:
+                if again:
+                    return  # refused each one, and did not come back for the last
+                steps.fail("1.3", f"the unit to refuse the Initial HeMS presenting {shown}: a TLS alert or its "
+                           "close during the handshake, seen by the HeMS",
+                           f"no TLS handshake from the unit within {waited:g} s (units.{unit.name}.bounds.quiet + "
+                           f"step){hems_refusal(bench_run, 'initial-hems', since)()}")  # fmt: skip
+            if inform("initial-hems")(seen):
+                retry = " again, when it tried again" if again else ""
+                steps.fail("1.3", f"the unit to refuse the Initial HeMS presenting {shown}{retry} (it was "
+                           f"programmed with {op.initial_hems}, the operator CA, and the name must match exactly)",
+                           f"the unit sent an Inform to the Initial HeMS presenting {shown}: "
+                           f"{steps.describe(seen)}", seen)  # fmt: skip
+            kind = str(seen.data.get("cert", ""))
+            refused.setdefault(kind, seen)
+            since = seen.seq + 1
+            left = [k for k in BAD_CERTS if k not in refused]
+            if not left and again:
                 return  # its retry refused as well
-        except DeviceError:
-            return
-        steps.fail("1.3", f"the unit to refuse the Initial HeMS's certificate for {wrong} (it was programmed with "
-                   f"{op.initial_hems}, and the name must match exactly)",
-                   f"an Inform sent over that TLS session: {steps.describe(accepted)}", accepted)  # fmt: skip
+            again = not left
+            shown = topo.present_hems_cert(left[0] if left else BAD_CERTS[-1])
+        steps.fail("1.3", f"each of the Initial HeMS's bad certificates ({', '.join(BAD_CERTS)}) refused once",
+                   f"refused only {sorted(refused)} in {ATTEMPTS} attempts")  # fmt: skip
     finally:
         unit.transition(State.OFF)  # a unit that refused its Initial HeMS keeps trying it: start it afresh
-        topo.present_wrong_hems_cert(op.initial_hems)  # the right certificate again, the unit off
+        topo.hems_refusal_end()  # the right certificate again once no unit is in this test, the unit off
 
 
 @pytest.mark.clause("5.1.2.3")
@@ -79,7 +107,8 @@ def test_discovery_via_initial_hems_on_public_internet(
 
     # 1.1-1.3 and 2.1: the Inform arrives over TLS at the Initial HeMS on the internet.
     inf = steps.wait("2.1", inform("initial-hems"), bounds.boot,
-                     f"an Inform over TLS to the Initial HeMS {op.initial_hems} on the public internet", boot.mark)  # fmt: skip
+                     f"an Inform over TLS to the Initial HeMS {op.initial_hems} on the public internet", boot.mark,
+                     why=hems_refusal(bench_run, "initial-hems", boot.mark))  # fmt: skip
     if not is_ip(op.initial_hems):
         q = dns_first(
             bench_run, lambda e: dns_query(op.initial_hems, "public-dns")(e) and before(e, inf), boot.mark
@@ -138,9 +167,15 @@ CLAUSE = cl.Clause(
         ),
     ),
     tests={
-        "test_refuses_initial_hems_with_mismatching_certificate": cl.Figure(
-            "Figure 5-4, refused: no Inform may reach an Initial HeMS whose certificate names another host",
-            (cl.dns_query("Initial HeMS", "public-dns"),),
+        "test_refuses_initial_hems_it_must_not_trust": cl.Figure(
+            "Figure 5-4, refused: no Inform may reach an Initial HeMS the unit must not trust; each bad certificate "
+            "refused in the handshake",
+            (
+                cl.dns_query("Initial HeMS", "public-dns"),
+                cl.tls_refused("initial-hems", "untrusted-ca", "TLS refused: certificate from an untrusted CA"),
+                cl.tls_refused("initial-hems", "expired", "TLS refused: expired certificate"),
+                cl.tls_refused("initial-hems", "wrong-name", "TLS refused: certificate for another name"),
+            ),
         ),
     },
     inventory={"operator": {"initial_hems_access": "public"}},  # the Initial HeMS on the public internet
@@ -148,9 +183,24 @@ CLAUSE = cl.Clause(
         cl.Check("1.1", "the Initial HeMS's FQDN asked of the public DNS before the TLS session", (
             cl.Twin("hems_by_ip", ("query for ihems.operator.example at the public DNS before the TLS",)),
         )),
-        cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate does not name it exactly", (
-            cl.Twin("accept_any_cert", ("refuse the Initial HeMS's certificate for wrong-ihems", "an Inform")),
-            cl.Twin("accept_cert_on_retry", ("refuse the Initial HeMS's certificate for wrong-ihems", "an Inform")),
+        cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate comes from a CA it does not trust: its "
+                 "TLS alert or close in the handshake", (
+            cl.Twin("accept_untrusted_hems_ca", (
+                "the unit sent an Inform to the Initial HeMS presenting a certificate from an untrusted CA "
+                "(CN=ihems.operator.example, issuer CN=henb-bench rogue CA",)),
+            cl.Twin("accept_any_cert", ("refuse the Initial HeMS presenting a certificate from an untrusted CA",
+                                        "the unit sent an Inform")),
+        )),
+        cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate has expired: its TLS alert or close in "
+                 "the handshake", (
+            cl.Twin("accept_expired_hems_cert", (
+                "the unit sent an Inform to the Initial HeMS presenting an expired certificate "
+                "(CN=ihems.operator.example, issuer CN=henb-bench operator CA, notAfter",)),
+        )),
+        cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate does not name it exactly, and again when "
+                 "it tries again: its TLS alert or close in the handshake", (
+            cl.Twin("accept_cert_on_retry", ("again, when it tried again", "the unit sent an Inform to the Initial "
+                                             "HeMS presenting a certificate for another name (CN=wrong-ihems")),
         )),
         cl.Check("2.1", "an Inform over TLS with the unit's DeviceId and 0 BOOTSTRAP", (
             cl.Twin("wrong_device_id", ("DeviceId", "serial '{serial}X'")),

@@ -13,7 +13,7 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit, State
-from testplans.ts32593.flows import ike_up, inform, s1ap, sctp_init, segw_refusal
+from testplans.ts32593.flows import hems_refusal, ike_up, inform, s1ap, sctp_init, segw_refusal
 from testplans.ts32593.identity import check_device_id
 from testplans.ts32593.impostor import Impostors, impostor_checks
 
@@ -36,6 +36,7 @@ def test_registration_with_serving_hems(
         bounds.step,
         f"an Inform to the Serving HeMS from the unit's inner address {vip}",
         boot.mark,
+        why=hems_refusal(bench_run, "serving-hems", boot.mark),
     )
     check_device_id(steps, "1.1", inf, unit.cfg.identity)
 

@@ -18,6 +18,7 @@ from bench import configfile, transfer_faults
 from bench.cwmp import CwmpFault, GpvResult, TransferResult
 from bench.events import BenchKind, FileserverKind, HemsKind, Source
 from bench.hems.server import DeviceKey, Hems, RpcCall
+from bench.pki import describe_cert
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
@@ -243,6 +244,69 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
         )
 
 
+@pytest.mark.clause("5.2.2")
+def test_download_from_untrusted_file_server_is_refused(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    """A Download over HTTPS from a file server whose certificate (for the right name) comes from a CA the unit
+    does not trust: refused in the handshake, nothing fetched nor applied, TransferComplete with 9012, and the
+    unit still managed (the read back is a later session)."""
+    offered_protocol(bench_run, "https")
+    fs = bench_run.topology.fileserver
+    assert fs is not None and fs.untrusted is not None, (
+        "the topology has no file server with an untrusted port"
+    )
+    TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
+    unit = bench_run.unit
+    own, amendment = unit.cfg.config_file, unit.cfg.cwmp_amendment
+    if own is None:
+        names = [TAC, EAID]
+        before = get_values(bench_run, steps, "pre", names)
+        new = {
+            EAID: str((int(before[EAID] or "0") + 11) % 16000000),
+            TAC: str((int(before[TAC] or "0") + 11) % 65000),
+        }
+        data, file_type = configfile.build(new), FILE_TYPE
+    else:
+        names, file_type = sorted(own.read_back), own.file_type
+        before = get_values(bench_run, steps, "pre", names)
+        data = own.path.read_bytes()
+    path = fs.add_file(f"/cm/untrusted-{unit.serial}.cfg", data, USER, PASSWORD)  # one per unit
+    shown = f"a certificate from an untrusted CA ({describe_cert(fs.untrusted.cert)})"
+    mark = bench_run.timeline.mark()
+    done = download(bench_run, steps, "1", fs.untrusted_url(path), "dl-untrusted", len(data), names,
+                    file_type=file_type)  # fmt: skip
+    fetched = bench_run.timeline.first(
+        lambda e: (
+            e.source == Source.FILESERVER and e.kind == FileserverKind.DOWNLOAD and e.data.get("path") == path
+        ),
+        mark,
+    )
+    if fetched is not None:
+        steps.fail("2", f"no file fetched from a file server presenting {shown}",
+                   f"the unit fetched {path} from the file server presenting {shown}: {steps.describe(fetched)}",
+                   fetched)  # fmt: skip
+    refused = bench_run.timeline.first(
+        lambda e: e.source == Source.FILESERVER and e.kind == FileserverKind.TLS_FAILED, mark
+    )
+    if refused is None:
+        steps.fail("2", f"the unit to refuse the file server presenting {shown}: a TLS alert or its close during "
+                   "the handshake, seen by the file server",
+                   f"no TLS handshake from the unit at {fs.untrusted_url('')} ({done.how}: FaultCode "
+                   f"{done.fault_code} {done.fault_string})", done.event)  # fmt: skip
+    code = transfer_faults.expected("untrusted", amendment)
+    if done.fault_code != code:
+        steps.fail("3", f"FaultCode {code} for a file server it does not trust, as {transfer_faults.family(amendment)} "
+                   f"has it (units.{unit.name}.cwmp_amendment; {transfer_faults.describe(code)})",
+                   f"FaultCode {done.fault_code} {done.fault_string} ({done.how}); the unit refused the handshake: "
+                   f"{steps.describe(refused)}", done.event)  # fmt: skip
+    after = get_values(bench_run, steps, "3", names)  # a later session: the unit is still managed
+    if after != before:
+        steps.fail(
+            "3", f"nothing applied after a refused download ({before})", f"read back {after}", done.event
+        )
+
+
 # The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
 def _figure_5_6(proto: str | None, s1: bool = True) -> tuple[cl.Step, ...]:
     """A failing download (proto None) need not reach the file server in any particular way, and changes
@@ -271,6 +335,12 @@ CLAUSE = cl.Clause(
                           _figure_5_6, PROTOCOLS),
         "test_failing_download_reports_the_fault_and_changes_nothing": cl.Figure(
             "Figure 5-6, failing: TransferComplete with the fault, nothing applied", _figure_5_6(None, s1=False)
+        ),
+        "test_download_from_untrusted_file_server_is_refused": cl.Figure(
+            "Figure 5-6, refused: the file server's certificate from an untrusted CA refused in the handshake, "
+            "TransferComplete with 9012, nothing applied",
+            (*cl.rpc("Download", "configuration file, untrusted HTTPS"), cl.files_tls_refused(),
+             *_figure_5_6(None, s1=False)[2:]),
         ),
     },
     checks=(
@@ -301,6 +371,17 @@ CLAUSE = cl.Clause(
             cl.Twin("download_wrong_fault", ("FaultCode 9016 for a missing file", "TR-069 Amendment 2 (CWMP 1.1)",
                                              "seen FaultCode 9010")),
             cl.Twin("partial_download", ("nothing applied after a failed download",)),
+        )),
+        cl.Check("2", "a Download over HTTPS from a file server whose certificate comes from an untrusted CA: "
+                 "refused in the handshake (the unit's alert or close), nothing fetched", (
+            cl.Twin("accept_untrusted_file_server", (
+                "the unit fetched /cm/untrusted-{serial}.cfg from the file server presenting a certificate from "
+                "an untrusted CA (CN=files.operator.example, issuer CN=henb-bench rogue CA",)),
+        )),
+        cl.Check("3", "then TransferComplete with FaultCode 9012 (file transfer server authentication failure), "
+                 "nothing applied, and the unit still managed (read back in a later session)", (
+            cl.Twin("tls_refusal_as_contact_failure", ("FaultCode 9012 for a file server it does not trust",
+                                                       "seen FaultCode 9015")),
         )),
     ),
 )  # fmt: skip

@@ -12,7 +12,13 @@ from bench.cwmp import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
-from testplans.ts32593.procedures import describe_result, get_values, s1_carries, session
+from testplans.ts32593.procedures import (
+    connection_request_needs_credentials,
+    describe_result,
+    get_values,
+    s1_carries,
+    session,
+)
 
 
 @pytest.mark.clause("5.2.3")
@@ -22,6 +28,9 @@ def test_configuration_by_set_parameter_values(
     TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
     values = {TAC: str(random.randint(2, 65000)), EAID: str(random.randint(1, 16000000))}
     mark = bench_run.timeline.mark()
+    # Before the step's own request: the unit refuses one with no credentials and one with a wrong password. Once
+    # per unit and run (this test runs once per unit), here: the clause whose figure starts with the request.
+    connection_request_needs_credentials(bench_run, steps, "1")
     with session(bench_run, steps, "2") as s:
         s.set_values({n: (v, "xsd:unsignedInt") for n, v in values.items()}, "cm-5.2.3")
         s.read_back(values)
@@ -76,7 +85,8 @@ CLAUSE = cl.Clause(
     # One session (one connection request) sets and reads back; S1 carries the change after it.
     figure=cl.Figure(
         "Figure 5-7: Configuration by SetParameterValues",
-        (cl.connection_request(), cl.inform(event="6 CONNECTION REQUEST"), *cl.rpc("SetParameterValues"),
+        (cl.connection_request(probe="no credentials"), cl.connection_request(probe="wrong credentials"),
+         cl.connection_request(), cl.inform(event="6 CONNECTION REQUEST"), *cl.rpc("SetParameterValues"),
          *cl.rpc("GetParameterValues", "read back"), *cl.s1_update()),
     ),
     tests={
@@ -93,6 +103,16 @@ CLAUSE = cl.Clause(
         ),
     },
     checks=(
+        cl.Check("1", "a connection request with no credentials, and one with a wrong password, each answered HTTP "
+                 "401 and starting no session (TR-069 3.2.2; once per unit and run, before the clause's first "
+                 "request; bounds.quiet)", (
+            cl.Twin("cr_without_credentials", (
+                "HTTP 401 to a connection request with no credentials",
+                "the unit started a session for a connection request with no credentials")),
+            cl.Twin("cr_wrong_credentials", (
+                "HTTP 401 to a connection request with wrong credentials",
+                "the unit started a session for a connection request with wrong credentials")),
+        )),
         cl.Check("2", "SetParameterValues applied and read back", (
             cl.Twin("spv_not_applied", ("the values just set, read back", "EPC.TAC")),
         )),

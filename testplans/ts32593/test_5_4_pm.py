@@ -14,6 +14,7 @@ from bench import clauses as cl
 from bench import pmfile
 from bench.errors import DeviceError
 from bench.events import BenchKind, FileserverKind, Source
+from bench.pki import describe_cert
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Bound, Event
@@ -25,15 +26,23 @@ PROTOCOLS = ("ftp", "sftp", "http", "https")  # each test run over each, with it
 
 
 def configure(
-    bench_run: BenchRun, steps: Steps, step: str, proto: str, enable: bool, interval: int | None = None
+    bench_run: BenchRun,
+    steps: Steps,
+    step: str,
+    proto: str,
+    enable: bool,
+    interval: int | None = None,
+    untrusted: bool = False,
 ) -> str:
     """PerfMgmt.Config.1 for uploads to the file server over `proto` every `interval` s (default
-    bounds.pm_interval); returns the upload folder's URL."""
+    bounds.pm_interval); returns the upload folder's URL. `untrusted`: over HTTPS to the file server's port
+    whose certificate comes from a CA the unit does not trust, folder /pm-untrusted/."""
     fs = bench_run.topology.fileserver
     assert fs is not None, "the topology has no file server"
     fs.add_user(USER, PASSWORD)
-    fs.local(USER, f"/pm-{proto}/").mkdir(parents=True, exist_ok=True)  # the operator's upload folder
-    url = fs.url(proto, f"/pm-{proto}/")
+    folder = "/pm-untrusted/" if untrusted else f"/pm-{proto}/"
+    fs.local(USER, folder).mkdir(parents=True, exist_ok=True)  # the operator's upload folder
+    url = fs.untrusted_url(folder) if untrusted else fs.url(proto, folder)
     PM = bench_run.unit.paths.pm_config  # the unit's data-model profile
     interval = interval or bench_run.unit.bounds.pm_interval
     values = {
@@ -185,6 +194,68 @@ def test_pm_files_uploaded_at_the_interval(
         stop_uploads(bench_run, steps)
 
 
+@pytest.mark.clause("5.4.2")
+def test_pm_upload_to_untrusted_file_server_is_refused(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    """PM uploads over HTTPS to a file server whose certificate (for the right name) comes from a CA the unit
+    does not trust: the unit refuses it in the handshake (its alert or close, seen by the file server) and
+    uploads nothing; it is still managed (uploads switched off in a later session)."""
+    offered_protocol(bench_run, "https")
+    fs = bench_run.topology.fileserver
+    assert fs is not None and fs.untrusted is not None, (
+        "the topology has no file server with an untrusted port"
+    )
+    unit, bounds = bench_run.unit, bench_run.unit.bounds
+    forced = unit.cfg.actions.force_pm_period is not None
+    shown = f"a certificate from an untrusted CA ({describe_cert(fs.untrusted.cert)})"
+    mark = bench_run.timeline.mark()
+
+    def upload(e: Event) -> bool:
+        return (
+            e.source == Source.FILESERVER
+            and e.kind == FileserverKind.UPLOAD
+            and "/pm-untrusted/" in str(e.data.get("path", ""))
+        )
+
+    def refused_or_upload(e: Event) -> bool:
+        return upload(e) or (e.source == Source.FILESERVER and e.kind == FileserverKind.TLS_FAILED)
+
+    interval = forced_interval(bench_run) if forced else bounds.pm_interval
+    configure(bench_run, steps, "pre", "https", enable=True, interval=interval, untrusted=True)
+    try:
+        key = f"units.{unit.name}.actions.force_pm_period"
+        if forced:  # its next file now, not after an interval
+            try:
+                since = unit.act("force_pm_period").mark
+            except DeviceError as exc:
+                steps.fail("1", "the unit to confirm force_pm_period (close the PM period now)", str(exc))
+            bench_run.timeline.add(Source.BENCH, BenchKind.PM_FIRST_FILE, proto="https-untrusted", how="forced",
+                                   action=key)  # fmt: skip
+            wait = Bound(bounds.step + bounds.pm_tolerance, f"units.{unit.name}.bounds.step + pm_tolerance")
+        else:
+            bench_run.timeline.add(Source.BENCH, BenchKind.PM_FIRST_FILE, proto="https-untrusted", how="awaited",
+                                   why=f"{key} is not given")  # fmt: skip
+            since = mark
+            wait = Bound(
+                3 * interval + bounds.pm_tolerance, f"units.{unit.name}.bounds.pm_interval (3 intervals)"
+            )
+        seen = steps.wait("1", refused_or_upload, wait,
+                          f"the unit to refuse the file server presenting {shown} when it uploads its PM file: a TLS "
+                          "alert or its close during the handshake, seen by the file server", since)  # fmt: skip
+        if upload(seen):
+            steps.fail("1", f"no PM file uploaded to a file server presenting {shown}",
+                       f"the unit uploaded {seen.data.get('path')} to the file server presenting {shown}: "
+                       f"{steps.describe(seen)}", seen)  # fmt: skip
+    finally:
+        stop_uploads(bench_run, steps)  # a later session: the unit is still managed
+    late = bench_run.timeline.first(upload, mark)
+    if late is not None:
+        steps.fail("1", f"no PM file uploaded to a file server presenting {shown}",
+                   f"the unit uploaded {late.data.get('path')} after refusing it once: {steps.describe(late)}",
+                   late)  # fmt: skip
+
+
 # The clauses as the bench reads them: `henb-bench list`, the report's coverage and expected ladders, the twins.
 def _figure_5_12(proto: str | None) -> tuple[cl.Step, ...]:
     """PerfMgmt.Config set, then measCollecFiles uploaded at the interval: 3 for the clause; per protocol the
@@ -216,8 +287,15 @@ CLAUSES = [
         id="5.4.2",
         title="PM file upload (Figure 5-12)",
         figure=cl.Figure("Figure 5-12: PM file upload", _figure_5_12(None)),
-        tests=cl.per_protocol("test_pm_files_uploaded_at_the_interval", "Figure 5-12: PM file upload", _figure_5_12,
-                              PROTOCOLS),
+        tests={
+            **cl.per_protocol("test_pm_files_uploaded_at_the_interval", "Figure 5-12: PM file upload",
+                              _figure_5_12, PROTOCOLS),
+            "test_pm_upload_to_untrusted_file_server_is_refused": cl.Figure(
+                "Figure 5-12, refused: the file server's certificate from an untrusted CA refused, nothing uploaded",
+                (*cl.rpc("SetParameterValues", "PerfMgmt.Config, untrusted HTTPS"), cl.files_tls_refused(),
+                 *cl.rpc("SetParameterValues", "uploads off")),
+            ),
+        },
         checks=(
             cl.Check("1", "uploads arrive over FTP, SFTP, HTTP and HTTPS", (
                 cl.Twin("no_pm_upload", ("a PM file uploaded over ftp to the file server", "nothing within")),
@@ -236,6 +314,12 @@ CLAUSES = [
                      "pm_tolerance, before the interval uploads", (
                 cl.Twin("pm_forced_period_not_uploaded", ("for the forced PM period", "actions.force_pm_period",
                                                           "nothing within")),
+            )),
+            cl.Check("1", "uploads over HTTPS to a file server whose certificate comes from an untrusted CA: refused "
+                     "in the handshake (the unit's alert or close), nothing uploaded, the unit still managed", (
+                cl.Twin("accept_untrusted_file_server", (
+                    "the unit uploaded /pm-untrusted/", "to the file server presenting a certificate from an "
+                    "untrusted CA (CN=files.operator.example, issuer CN=henb-bench rogue CA")),
             )),
         ),
     ),

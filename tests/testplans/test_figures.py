@@ -104,7 +104,42 @@ def refused_certificate() -> Events:
     tl = Timeline()
     tl.add("power", "power", action="on")
     tl.add("dns", "query", dns="public-dns", name="ihems.operator.example", qtype="A")
+    for cert, alert in (("untrusted-ca", "unknown ca"), ("expired", "certificate expired"),
+                        ("wrong-name", "bad certificate"), ("wrong-name", "bad certificate")):  # fmt: skip
+        tl.add("hems", "tls-handshake-failed", hems="initial-hems", cert=cert, alert=alert, reason="alert")
     tl.console("tls: certificate for wrong-ihems.operator.example refused")
+    return tl.events
+
+
+def refused_download() -> Events:
+    tl = Timeline().registered()
+    tl.rpc("GetParameterValues")
+    tl.rpc("Download", status=1)
+    tl.add("fileserver", "tls-handshake-failed", proto="https", port=8443, alert="unknown ca")
+    tl.add("hems", "inform", hems=SERVING, events=["7 TRANSFER COMPLETE", "M Download"], params={})
+    tl.add("hems", "cpe-rpc", hems=SERVING, method="TransferComplete", command_key="dl-1", fault_code=9012)
+    tl.session_rpc("GetParameterValues")
+    tl.add("hems", "session-end", hems=SERVING)
+    tl.rpc("GetParameterValues")  # read back
+    return tl.events
+
+
+def refused_pm_upload() -> Events:
+    tl = Timeline().registered()
+    tl.rpc("SetParameterValues", status=0)
+    tl.add("fileserver", "tls-handshake-failed", proto="https", port=8443, alert="unknown ca")
+    tl.rpc("SetParameterValues", status=0)  # uploads stopped
+    return tl.events
+
+
+def configure_with_probes(fault: bool = False) -> Events:
+    """5.2.3's first test: the connection requests the unit must refuse (TR-069 3.2.2), then the set."""
+    tl = Timeline().registered()
+    for probe in ("no credentials", "wrong credentials"):
+        tl.add("hems", "connection-request", hems=SERVING, status=401, probe=probe)
+    tl.session(("SetParameterValues", fault, {"status": 0}), ("GetParameterValues", False, {}))
+    if not fault:
+        tl.s1_update(7)
     return tl.events
 
 
@@ -209,7 +244,9 @@ def kind(source: str, k: str, **data: Any) -> Callable[[dict[str, Any]], bool]:
 CASES: list[tuple[str, str, Callable[[], Events]]] = [
     ("5.1.3", "test_registration_with_serving_hems", registration),
     ("5.1.2.3", "test_discovery_via_initial_hems_on_public_internet", public_discovery),
-    ("5.1.2.3", "test_refuses_initial_hems_with_mismatching_certificate", refused_certificate),
+    ("5.1.2.3", "test_refuses_initial_hems_it_must_not_trust", refused_certificate),
+    ("5.2.2", "test_download_from_untrusted_file_server_is_refused", refused_download),
+    ("5.4.2", "test_pm_upload_to_untrusted_file_server_is_refused", refused_pm_upload),
     *[
         ("5.2.2", f"test_configuration_by_file_download[{p}]", lambda p=p: download(p))
         for p in ("http", "https", "ftp", "sftp")
@@ -219,7 +256,7 @@ CASES: list[tuple[str, str, Callable[[], Events]]] = [
         "test_failing_download_reports_the_fault_and_changes_nothing[wrong-password]",
         failing_download,
     ),
-    ("5.2.3", "test_configuration_by_set_parameter_values", configure),
+    ("5.2.3", "test_configuration_by_set_parameter_values", configure_with_probes),
     ("5.2.3", "test_invalid_set_is_refused_as_a_whole", invalid_set),
     ("5.3.1", "test_reporting_mechanism_configuration", configure),
     ("5.3.2", "test_expedited_alarm_is_reported_at_once", lambda: alarm(1, "ExpeditedEvent")),
@@ -253,8 +290,17 @@ MISSING: list[tuple[str, str, Callable[[], Events], str]] = [
      lambda: without(public_discovery(), kind("segw", "ike-up")), "IKE SA up, Serving SeGW"),
     ("5.1.2.3", "test_discovery_via_initial_hems_on_public_internet",
      lambda: without(public_discovery(), kind("hems", "session-end")), "session end (HTTP 204)"),
-    ("5.1.2.3", "test_refuses_initial_hems_with_mismatching_certificate",
+    ("5.1.2.3", "test_refuses_initial_hems_it_must_not_trust",
      lambda: without(refused_certificate(), kind("dns", "query")), "DNS query Initial HeMS (public DNS)"),
+    ("5.1.2.3", "test_refuses_initial_hems_it_must_not_trust",
+     lambda: without(refused_certificate(), kind("hems", "tls-handshake-failed", cert="expired")),
+     "TLS refused: expired certificate"),
+    ("5.2.2", "test_download_from_untrusted_file_server_is_refused",
+     lambda: without(refused_download(), kind("fileserver", "tls-handshake-failed")),
+     "TLS refused: file server certificate from an untrusted CA"),
+    ("5.2.3", "test_configuration_by_set_parameter_values",
+     lambda: without(configure_with_probes(), kind("hems", "connection-request", probe="wrong credentials")),
+     "Connection Request, wrong credentials: HTTP 401"),
     ("5.2.2", "test_configuration_by_file_download[http]",
      lambda: without(download("http"), kind("fileserver", "download")), "file fetched over http"),
     ("5.2.2", "test_configuration_by_file_download[sftp]",
@@ -267,9 +313,9 @@ MISSING: list[tuple[str, str, Callable[[], Events], str]] = [
      lambda: without(failing_download(), kind("hems", "inform", events=["7 TRANSFER COMPLETE", "M Download"])),
      "Inform 7 TRANSFER COMPLETE, M Download"),
     ("5.2.3", "test_configuration_by_set_parameter_values",
-     lambda: configure(fault=True), "SetParameterValuesResponse"),
+     lambda: configure_with_probes(fault=True), "SetParameterValuesResponse"),
     ("5.2.3", "test_configuration_by_set_parameter_values",
-     lambda: without(configure(), kind("mme", "s1ap", message="ENBConfigurationUpdate")),
+     lambda: without(configure_with_probes(), kind("mme", "s1ap", message="ENBConfigurationUpdate")),
      "eNB Configuration Update (new TAC)"),
     ("5.1.3", "test_registration_with_serving_hems",
      lambda: without(registration(), kind("mme", "s1ap", message="S1SetupRequest")),

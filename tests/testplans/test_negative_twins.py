@@ -271,8 +271,14 @@ def test_a_rate_limiting_unit_passes_with_one_connection_request_per_step(
 def test_a_unit_with_its_own_credentials_keeps_them(fast_inventory: Path, tmp_path: Path) -> None:
     own = {"username": "vendor-cr", "password": "vendor-factory-secret"}
     events = _run_5_2_3(fast_inventory, tmp_path, {"connection_request": {"own": own}})
-    crs = _connection_requests(events)
+    # The probes with no credentials and a wrong password (TR-069 3.2.2) are refused; every other is accepted.
+    crs = [d for d in _connection_requests(events) if not d.get("probe")]
     assert crs and all(d["status"] == 200 for d in crs), crs
+    probes = [d for d in _connection_requests(events) if d.get("probe")]
+    assert [(d["probe"], d["status"]) for d in probes] == [
+        ("no credentials", 401),
+        ("wrong credentials", 401),
+    ]
     # The Serving HeMS never set credentials: the unit logs each parameter set on its console (on the timeline),
     # `param: ...ConnectionRequestUsername = ...` when the HeMS sets them (the default, `set`).
     assert any(e["kind"] == "console-line" and "param: " in e["data"]["line"] for e in events)

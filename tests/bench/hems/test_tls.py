@@ -83,6 +83,7 @@ def test_a_client_expecting_another_name_refuses_the_hems(ca: CertificateAuthori
             "peer": "127.0.0.1",
             "reason": "the client sent TLS alert 'bad certificate'",
             "alert": "bad certificate",
+            "cert": "own",  # the certificate it was shown: its own, not one the bench put up to be refused
         }
         # Verifying against the FQDN the certificate names succeeds (SNI and hostname = the FQDN).
         sock = client.wrap_socket(

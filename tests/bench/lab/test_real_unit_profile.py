@@ -79,12 +79,16 @@ def test_whole_plan_with_a_real_unit_profile_through_the_lab(fast_inventory: Pat
         # The vendor CLI through the templates: the alarm actions were confirmed in its own words.
         confirmed = [e for e in events if e["kind"] == "action-confirmed"]
         assert any("FM-OK: alarm" in e["data"].get("line", "") for e in confirmed), confirmed[:3]
-        # ... and 5.4.2's first PM file over each protocol came from a forced period (`pm rop close`).
+        # ... and 5.4.2's first PM file over each protocol came from a forced period (`pm rop close`), the one
+        # to the file server it must refuse too.
         forced = [e for e in confirmed if "PM-OK: ROP closed" in e["data"].get("line", "")]
         first = [e["data"]["how"] for e in events if e["kind"] == "pm-first-file"]
         assert first and set(first) == {"forced"} and len(forced) == len(first), (first, confirmed)
         # Connection requests with the credentials the HeMS set: accepted, never refused for credentials.
-        crs = [e for e in events if e["kind"] == "connection-request"]
+        # (The two 5.2.3 sends to be refused, with no credentials and a wrong password, were: HTTP 401.)
+        probes = [e for e in events if e["kind"] == "connection-request" and e["data"].get("probe")]
+        assert [e["data"]["status"] for e in probes] == [401, 401], probes
+        crs = [e for e in events if e["kind"] == "connection-request" and not e["data"].get("probe")]
         assert crs and all(e["data"].get("status") != 401 for e in crs), crs[:3]
         assert any(e["data"].get("status") in (200, 204) for e in crs), crs[:3]
         # NTP at boot, on the unit's cable (the outer capture), allowed by the outer-link policy.

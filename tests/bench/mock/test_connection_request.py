@@ -91,3 +91,52 @@ def test_own_credentials_are_the_mocks_factory_ones(tmp_path: Path, knobs: list[
     assert cfg.factory_cr.model_dump() == {"username": "vendor", "password": "factory-secret"}
     unit = _unit(cfg, knobs)
     assert (unit.model.get(USER), unit.model.get(PASSWORD)) == ("vendor", "factory-secret")
+
+
+class _Model:
+    """What the connection-request server reads of the data model: the credentials."""
+
+    def get(self, name: str) -> str:
+        return {USER: "acs", PASSWORD: "right"}.get(name, "")
+
+
+@pytest.mark.parametrize(
+    ("knobs", "expected"),
+    [
+        ([], {"none": 401, "wrong": 401, "right": 200}),
+        # The HeMS's Digest request goes first without credentials (to be challenged): accepted there already.
+        (["cr_without_credentials"], {"none": 200, "wrong": 200, "right": 200}),
+        (["cr_wrong_credentials"], {"none": 401, "wrong": 200, "right": 200}),
+    ],
+)
+def test_a_connection_request_needs_the_credentials_unless_a_knob_says_otherwise(
+    knobs: list[str], expected: dict[str, int]
+) -> None:
+    """TR-069 3.2.2 as the bench's HeMS asks it (bench.hems.connreq): no credentials and a wrong password get
+    401 and ask for no session; the knobs make the mock accept them and ask for one."""
+    import asyncio
+
+    from bench.hems.connreq import connection_request
+    from bench.mock import cr_server
+    from tests.bench.services.test_fileserver import free_ports
+
+    async def run() -> tuple[dict[str, int | None], int]:
+        sessions: list[dict[str, str]] = []
+        (port,) = free_ports(1)
+        server = await cr_server.serve(
+            lambda: _Model(), MS, set(knobs), lambda _: None, sessions.append, port
+        )  # type: ignore[arg-type,return-value]
+        url = f"http://127.0.0.1:{port}/cr"
+        try:
+            got = {
+                "none": (await connection_request(url, "acs", "right", 5, credentials=False)).status,
+                "wrong": (await connection_request(url, "acs", "wrong", 5)).status,
+                "right": (await connection_request(url, "acs", "right", 5)).status,
+            }
+        finally:
+            server.close()
+        return got, len(sessions)
+
+    got, sessions = asyncio.run(run())
+    assert got == expected
+    assert sessions == list(expected.values()).count(200)  # a session asked for each accepted request only

@@ -72,3 +72,51 @@ def test_sftp_credentials_with_quotes_and_backslashes_reach_the_server(fs: FileS
     password = 'p"w\\x y'
     path = fs.add_file("/cm/quoted.xml", b"<q/>", user="unit", password=password)
     assert asyncio.run(transfer.fetch(fs.url("sftp", path), "unit", password, loopback, None)) == b"<q/>"
+
+
+@pytest.fixture(scope="module")
+def tls_fs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FileServer, Timeline, Path]]:
+    """A file server with HTTPS from the operator CA and a second HTTPS port whose certificate, for the same
+    name, comes from a CA the unit does not trust."""
+    from bench.pki import CertificateAuthority, rogue_ca
+
+    work = tmp_path_factory.mktemp("tls-fs")
+    ca, rogue = CertificateAuthority(work / "pki"), rogue_ca(work / "rogue")
+    http, https, untrusted, ftp, sftp = free_ports(5)
+    ports = {"http": http, "https": https, "https-untrusted": untrusted, "ftp": ftp, "sftp": sftp}
+    tl = Timeline()
+    server = FileServer("", "127.0.0.1", work / "fs", tl, tls=ca.issue("127.0.0.1"), ports=ports,
+                        untrusted=rogue.issue("127.0.0.1", file="untrusted"))  # fmt: skip
+    server.start()
+    try:
+        yield server, tl, ca.files.cert
+    finally:
+        server.stop()
+
+
+def test_a_file_server_with_an_untrusted_certificate_is_refused_with_9012(
+    tls_fs: tuple[FileServer, Timeline, Path],
+) -> None:
+    fs, tl, ca = tls_fs
+    path = fs.add_file("/cm/untrusted.xml", b"<config/>", user="unit", password="pw")
+    assert asyncio.run(transfer.fetch(fs.url("https", path), "unit", "pw", loopback, ca)) == b"<config/>"
+    mark = tl.mark()
+    with pytest.raises(transfer.TransferError) as refused:
+        asyncio.run(transfer.fetch(fs.untrusted_url(path), "unit", "pw", loopback, ca))
+    assert refused.value.code == transfer.SERVER_AUTH_FAILURE and refused.value.text.startswith("TLS:")
+    with pytest.raises(transfer.TransferError) as up:
+        asyncio.run(transfer.put(fs.untrusted_url("/pm/x.xml"), "unit", "pw", b"<pm/>", loopback, ca))
+    assert up.value.code == transfer.SERVER_AUTH_FAILURE
+    # The file server saw each refusal (the client broke the handshake off), and served nothing.
+    first = tl.wait_for(lambda e: e.kind == "tls-handshake-failed", 5, "the refused download", mark)
+    tl.wait_for(lambda e: e.kind == "tls-handshake-failed", 5, "the refused upload", first.seq + 1)
+    failed = [e for e in tl.events(mark) if e.kind == "tls-handshake-failed"]
+    assert [(e.data["peer"], e.data["port"]) for e in failed] == [
+        ("127.0.0.1", fs.ports["https-untrusted"])
+    ] * 2
+    assert not [e for e in tl.events(mark) if e.kind in ("download", "upload")]
+    # A unit that checks nothing (knob accept_untrusted_file_server) fetches it: the event says from where.
+    got = asyncio.run(transfer.fetch(fs.untrusted_url(path), "unit", "pw", loopback, ca, verify=False))
+    assert got == b"<config/>"
+    fetched = tl.wait_for(lambda e: e.kind == "download", 5, "the download", mark)
+    assert fetched.data["cert"] == "untrusted" and fetched.data["path"] == path
