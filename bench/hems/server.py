@@ -556,7 +556,9 @@ class Hems:
         if self._loop is None or self._thread is None:
             raise InfraError(f"HeMS {self.name} is not running")
         loop = self._loop
-        fut = asyncio.run_coroutine_threadsafe(connection_request(url, username, password, timeout, credentials), loop)
+        fut = asyncio.run_coroutine_threadsafe(
+            connection_request(url, username, password, timeout, credentials), loop
+        )
         try:
             result = fut.result(timeout + 5)
         except (TimeoutError, concurrent.futures.CancelledError):

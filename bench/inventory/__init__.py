@@ -49,8 +49,8 @@ from bench.inventory.unit import (
     ShellConfig,
     TransferProtocol,
     Unit,
-    WanConfig,
     Waiver,
+    WanConfig,
 )
 from drivers import registry
 from drivers.config import (
