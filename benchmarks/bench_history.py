@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -129,6 +130,13 @@ def bench_backend(label: str, url: str, folders: list[Path], repeat: int) -> boo
                 ok &= median < 1
                 print(
                     f"{label}:   {name:50} median {1000 * median:7.1f} ms{'' if median < 1 else '  GOAL MISSED (1 s)'}"
+                )
+            for argv in (["history"], ["history", "--html", str(folders[0].parents[1] / "morning.html")]):
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, "-W", "ignore", "-m", "bench.cli", *argv, "--db", url], cwd=ROOT,
+                               check=True, capture_output=True)  # fmt: skip
+                print(
+                    f"{label}:   {'henb-bench ' + ' '.join(argv[:2]):50} whole command {time.perf_counter() - t0:.2f} s"
                 )
             found = queries.first_failures(session, Filter(product_class="FAP-200"))
             regression = [f for f in found if (f.clause, f.step) == ("5.3.2", "2")]

@@ -154,6 +154,16 @@ def record_run(run_dir: Path, inv: Inventory, exit_code: int, say: Callable[[str
         say(f"results history: run not recorded ({type(exc).__name__}: {exc} in {shown(url)}); {later}")
 
 
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of runs, 1 or more, not {value!r}")
+    return n
+
+
 def add_parsers(sub: Any) -> None:
     """Add `history` (with `history import`) and `diff` to the `henb-bench` command."""
     db = argparse.ArgumentParser(add_help=False)
@@ -167,6 +177,9 @@ def add_parsers(sub: Any) -> None:
         "history",
         parents=[db],
         help="every run's verdicts by unit and firmware: matrix, --first-failure, --flaky, --trend, --html",
+        usage="henb-bench history [--unit U] [--product-class PC] [--host H] [--clause C] [--last N]\n"
+        "          [--first-failure | --flaky | --trend MEASUREMENT | --runs] [--html FILE] [--db URL]\n"
+        "       henb-bench history import RUN_DIR... [--db URL]",
         description="The results history (docs/history.md): by default each product class's matrix of "
         "clause/step by firmware (runs passed, failed by the unit, erred by the bench).",
     )
@@ -174,7 +187,7 @@ def add_parsers(sub: Any) -> None:
     history.add_argument("--product-class", help="one product class, e.g. FAP-200")
     history.add_argument("--host", help="runs of one bench host")
     history.add_argument("--clause", help="one clause, e.g. 5.3.2")
-    history.add_argument("--last", type=int, metavar="N", help="the newest N runs only")
+    history.add_argument("--last", type=_positive, metavar="N", help="the newest N runs only")
     what = history.add_mutually_exclusive_group()
     what.add_argument(
         "--first-failure",
@@ -190,7 +203,9 @@ def add_parsers(sub: Any) -> None:
         "--html", metavar="FILE", help="write a self-contained page (matrix and trend plots)"
     )
     history.set_defaults(fn=cmd_history)
-    inner = history.add_subparsers(dest="history_command", metavar="import")
+    inner = history.add_subparsers(
+        dest="history_command", title="and to fill it", metavar="import RUN_DIR..."
+    )
     load = inner.add_parser("import", parents=[db], help="load run folders (skips broken ones, says why)")
     load.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="e.g. captures/20261127-143506")
     load.add_argument(

@@ -254,20 +254,24 @@ def flaky(session: Session, f: Filter = Filter()) -> list[Flaky]:
     is flaky; passed beside bench errors is counted apart, as the bench's."""
     per = _per_run_steps(session, f)
     fw = func.coalesce(UnitRun.software_version, UNKNOWN_FIRMWARE)
+    # Grouped by the unit's id (an integer), not its strings: the biggest query of the history.
     stmt = (
-        select(
-            Unit.product_class, Unit.serial, fw, per.c.clause, per.c.step, Run.host, per.c.rank, func.count()
-        )
+        select(UnitRun.unit_id, fw, per.c.clause, per.c.step, Run.host, per.c.rank, func.count())
         .select_from(per)
         .join(UnitRun, UnitRun.id == per.c.unit_run_id)
-        .join(Unit, Unit.id == UnitRun.unit_id)
         .join(Run, Run.id == UnitRun.run_id)
-        .group_by(Unit.product_class, Unit.serial, fw, per.c.clause, per.c.step, Run.host, per.c.rank)
+        .group_by(UnitRun.unit_id, fw, per.c.clause, per.c.step, Run.host, per.c.rank)
     )
-    groups: dict[tuple[str, str, str, str, str], Flaky] = {}
-    for pc, serial, firmware, clause, step, host, rank, n in session.execute(stmt):
-        key = (pc, serial, firmware, clause, step)
-        g = groups.setdefault(key, Flaky(pc, serial, firmware, clause, step, Cell(), {}))
+    units = {
+        i: (pc, serial) for i, pc, serial in session.execute(select(Unit.id, Unit.product_class, Unit.serial))
+    }
+    groups: dict[tuple[int, str, str, str], Flaky] = {}
+    for unit_id, firmware, clause, step, host, rank, n in session.execute(stmt):
+        g = groups.get((unit_id, firmware, clause, step))
+        if g is None:
+            g = groups[(unit_id, firmware, clause, step)] = Flaky(
+                *units[unit_id], firmware, clause, step, Cell(), {}
+            )
         g.total.add(VERDICTS[rank], n)
         g.hosts.setdefault(host, Cell()).add(VERDICTS[rank], n)
     mixed = [g for g in groups.values() if g.total.passed and (g.total.failed or g.total.error)]

@@ -159,3 +159,8 @@ def test_history_import_takes_the_inventory_before_and_after() -> None:
     assert parse(["history", "import", "D", "--inventory", "after.yaml"]).inventory == "after.yaml"
     assert parse(["--inventory", "before.yaml", "history", "import", "D"]).inventory == "before.yaml"
     assert parse(["history", "import", "D"]).inventory == "inventory.yaml"
+
+
+def test_last_is_a_number_of_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = henb_bench(capsys, "history", "--last", "-3")
+    assert code == 2 and "argument --last: expected a number of runs, 1 or more, not '-3'" in err

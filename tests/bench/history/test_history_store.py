@@ -138,3 +138,43 @@ def test_the_inventorys_history_url_is_checked_and_named(tmp_path: Path) -> None
         parse_inventory(inventory_data() | {"history": {"url": "mysql://x"}}, tmp_path / "i.yaml")
     with pytest.raises(ConfigError, match=r"history\.uri"):
         parse_inventory(inventory_data() | {"history": {"uri": "sqlite:///x"}}, tmp_path / "i.yaml")
+
+
+def test_benches_opening_a_new_database_at_once_migrate_it_once(pg_server: object, tmp_path: Path) -> None:
+    """Nightly jobs on several hosts end together: each opens the shared store; one creates the schema while
+    the others wait for it (without the lock, they block each other creating the same tables). Each bench is a
+    process of its own, killed when it has not opened the store within a minute."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.bench.history.pgserver import PgServer
+
+    assert isinstance(pg_server, PgServer)
+    url = pg_server.create_database("together")
+    go = tmp_path / "go"  # all four open the store at once, once each has imported the bench
+    code = (
+        "import os, time\nfrom bench.history.store import Store\n"
+        f"while not os.path.exists({str(go)!r}):\n    time.sleep(0.005)\nStore({url!r}).close()\nprint('ok')"
+    )
+    benches = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    time.sleep(3)
+    go.touch()
+    outcome = []
+    for bench in benches:
+        try:
+            out, _ = bench.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            bench.kill()
+            out = "did not open the store within 60 s: " + bench.communicate()[0][-300:]
+        outcome.append(out.strip().splitlines()[-1] if out.strip() else f"exit {bench.returncode}")
+    assert outcome == ["ok"] * 4, outcome
