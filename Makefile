@@ -8,7 +8,7 @@ DEB     := $(shell sed -e 's/\#.*//' bench/deb-packages.txt)
 STAMP   := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SRC     := bench drivers testplans tests benchmarks
 # pytest-xdist workers for `make test`: the tests mostly wait on daemons and bounds, so more workers than
-# cores pays (README, Performance). Each worker gets its own namespace prefix (tests/support.py).
+# cores pays (docs/performance.md). Each worker gets its own namespace prefix (tests/support.py).
 TEST_WORKERS ?= 6
 
 .PHONY: demo test lint deps venv clean

@@ -1,4 +1,4 @@
-"""Tests for bench/cwmp.py: schema validity of what we send, round trips, and a hostile corpus."""
+"""Tests for bench/cwmp/: schema validity of what we send, round trips, and a hostile corpus."""
 
 from __future__ import annotations
 

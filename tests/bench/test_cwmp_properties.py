@@ -1,4 +1,4 @@
-"""Property tests of the CWMP codec (bench/cwmp.py): valid messages read back as built; mutated, re-encoded and
+"""Property tests of the CWMP codec (bench/cwmp/): valid messages read back as built; mutated, re-encoded and
 random bodies give a parsed result or CwmpParseError with a reason, never another exception, never a hang."""
 
 from __future__ import annotations
