@@ -1,11 +1,12 @@
 """The bench's own test suite timed per test file: CPU (each test's process and every process it waited for, which
 is every `henb-bench run`, mock unit, charon and daemon a test starts) and wall time, so the next slow file shows.
 
-Runs pytest as `make test` does (`-n 6 --dist loadgroup`; other files or options after `--`) with this module as a
-plugin in every worker: around each test (setup, call, teardown) it takes the worker's getrusage(SELF) and
-getrusage(CHILDREN) and the monotonic clock, and writes one JSON line per test. Then it prints, per file, the
-tests, their CPU, their wall time (worker-seconds: how long they held a worker) and the slowest test; per worker
-its busy time (the suite can end no earlier than its busiest worker); and the whole run's wall and CPU.
+Runs pytest as `make test` does (`-n 6 --dist loadgroup`, bytecode cached; other files or options after `--`)
+with this module as a plugin in every worker: around each test (setup, call, teardown) it takes the worker's
+getrusage(SELF) and getrusage(CHILDREN) and the monotonic clock, and writes one JSON line per test. Then it prints,
+per file, the tests, their CPU, their wall time (worker-seconds: how long they held a worker) and the slowest
+test; per worker its busy time (the suite can end no earlier than its busiest worker); and the whole run's wall
+and CPU.
 
     sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py                      # the whole suite
     sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py -n 2 -- tests/bench/test_doctor.py
@@ -80,7 +81,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def run_suite(workers: int, args: list[str]) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Run pytest; every test's record and the run's own figures (wall, CPU of everything it waited for)."""
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as folder:
-        env = dict(os.environ, **{RECORDS: folder}, PYTHONPATH=str(ROOT))
+        # As the Makefile's test target: bytecode (and pytest's rewritten test modules) cached.
+        env = dict(os.environ, **{RECORDS: folder}, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="")
         cmd = [
             str(ROOT / ".venv/bin/pytest"),
             "-q",
