@@ -1,11 +1,12 @@
 """The bench's own test suite timed per test file: CPU (each test's process and every process it waited for, which
 is every `henb-bench run`, mock unit, charon and daemon a test starts) and wall time, so the next slow file shows.
 
-Runs pytest as `make test` does (`-n 6 --dist loadgroup`; other files or options after `--`) with this module as a
-plugin in every worker: around each test (setup, call, teardown) it takes the worker's getrusage(SELF) and
-getrusage(CHILDREN) and the monotonic clock, and writes one JSON line per test. Then it prints, per file, the
-tests, their CPU, their wall time (worker-seconds: how long they held a worker) and the slowest test; per worker
-its busy time (the suite can end no earlier than its busiest worker); and the whole run's wall and CPU.
+Runs pytest as `make test` does (`-n 6 --dist loadgroup`, bytecode cached; other files or options after `--`)
+with this module as a plugin in every worker: around each test (setup, call, teardown) it takes the worker's
+getrusage(SELF) and getrusage(CHILDREN) and the monotonic clock, and writes one JSON line per test. Then it prints,
+per file, the tests, their CPU, their wall time (worker-seconds: how long they held a worker) and the slowest
+test; per worker its busy time (the suite can end no earlier than its busiest worker); and the whole run's wall
+and CPU.
 
     sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py                      # the whole suite
     sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py -n 2 -- tests/bench/test_doctor.py
@@ -44,6 +45,16 @@ def _cpu() -> float:
 # -- the plugin, in each pytest (xdist worker) process ------------------------------------------------------
 
 
+_OUTCOMES: dict[str, str] = {}
+_WORST = ("failed", "error", "skipped", "passed")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    outcome = "error" if report.failed and report.when != "call" else report.outcome
+    was = _OUTCOMES.get(report.nodeid, "passed")
+    _OUTCOMES[report.nodeid] = min(was, outcome, key=_WORST.index)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, None]:
     folder = os.environ.get(RECORDS)
@@ -58,6 +69,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
         "cpu": round(_cpu() - cpu, 3),
         "wall": round(time.monotonic() - t0, 3),
+        "outcome": _OUTCOMES.pop(item.nodeid, "passed"),
     }
     with open(Path(folder, f"{record['worker']}.jsonl"), "a") as out:
         out.write(json.dumps(record) + "\n")
@@ -69,8 +81,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def run_suite(workers: int, args: list[str]) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Run pytest; every test's record and the run's own figures (wall, CPU of everything it waited for)."""
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as folder:
-        env = dict(os.environ, **{RECORDS: folder}, PYTHONPATH=str(ROOT))
-        cmd = [str(ROOT / ".venv/bin/pytest"), "-q", "-p", "benchmarks.bench_suite", "-p", "no:cacheprovider"]
+        # As the Makefile's test target: bytecode (and pytest's rewritten test modules) cached.
+        env = dict(os.environ, **{RECORDS: folder}, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="")
+        cmd = [
+            str(ROOT / ".venv/bin/pytest"),
+            "-q",
+            "-rfE",
+            "-p",
+            "benchmarks.bench_suite",
+            "-p",
+            "no:cacheprovider",
+        ]
         if workers:
             cmd += ["-n", str(workers), "--dist", "loadgroup"]
         cmd += args
@@ -78,8 +99,11 @@ def run_suite(workers: int, args: list[str]) -> tuple[list[dict[str, Any]], dict
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         wall = time.monotonic() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        tail = [line for line in done.stdout.splitlines() if line.strip()][-1:]
-        print(f"pytest exit {done.returncode}: {tail[0] if tail else '(no output)'}")
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        print(f"pytest exit {done.returncode}: {lines[-1] if lines else '(no output)'}")
+        for line in lines:  # -rfE's short summary: what failed, and its first line
+            if line.startswith(("FAILED ", "ERROR ")):
+                print(f"  {line[:300]}")
         if done.returncode not in (0, 1):
             print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
         records = [
@@ -139,6 +163,9 @@ def report(
         + ", ".join(f"{w} {s:.0f}" for w, s in sorted(busy.items()))
         + f"; the busiest ends the run no earlier than {max(busy.values(), default=0):.0f} s"
     )
+    for r in records:
+        if r.get("outcome") in ("failed", "error"):
+            lines.append(f"{r['outcome'].upper()}: {r['nodeid']}")
     lines.append(
         f"run: {run['tests']} tests, wall {run['wall']:.1f} s, CPU {run['cpu']:.1f} s "
         f"(tests' own {sum(r['cpu'] for r in records):.1f} s; the rest is pytest's and its workers' start)"
