@@ -29,7 +29,7 @@ PROPOSALS = re.compile(r"(?:received|configured) proposals: .*")
 # charon's log lines (VICI `log` events) that say who a half-open IKE SA is with and what the peer did.
 INITIATING = re.compile(r"^(\S+) is initiating an IKE_SA")
 PEER_CONFIGS = re.compile(r"looking for peer configs matching \S+\.\.\.[^\[]+\[(?P<id>.*)\]$")
-RECEIVED_PROPOSALS = re.compile(r"received proposals: (.*)")
+RECEIVED_PROPOSALS = re.compile(r"(?P<which>received|configured) proposals: (?P<list>.*)")
 AUTH_FAILED_NOTIFY = re.compile(r"received AUTHENTICATION_FAILED notify")
 DELETE = re.compile(r"received DELETE for IKE_SA")
 
@@ -42,7 +42,8 @@ def refusals_on(events: list[Any], limit: int = 6) -> dict[str, list[str]]:
         if e.source == Source.SEGW and e.kind == SegwKind.REFUSED:
             reason = str(e.data.get("reason", ""))
             if e.data.get("proposals"):
-                reason += f" (received proposals: {e.data['proposals']})"
+                reason += f" (received proposals: {e.data['proposals']}"
+                reason += f"; configured: {e.data['configured']})" if e.data.get("configured") else ")"
             said = out.setdefault(str(e.data.get("segw")), [])
             if reason not in said:
                 said.append(reason)
@@ -241,7 +242,7 @@ class SeGW:
             peer["remote_id"] = m.group("id")
             return
         if m := RECEIVED_PROPOSALS.search(msg):
-            peer["proposals"] = m.group(1)
+            peer["proposals" if m["which"] == "received" else "configured"] = m["list"]
             return
         conn = str(_s(event.get("ikesa-name", b""))) or None
         data: dict[str, Any] = {
@@ -262,8 +263,12 @@ class SeGW:
             if reason in peer.setdefault("refused", []):
                 return
             peer["refused"].append(reason)
-            proposals = peer.get("proposals") if "proposal" in reason else None
-            self.timeline.add(Source.SEGW, SegwKind.REFUSED, **data, reason=reason, proposals=proposals)
+            offer = "proposal" in reason
+            self.timeline.add(
+                Source.SEGW, SegwKind.REFUSED, **data, reason=reason,
+                proposals=peer.get("proposals") if offer else None,
+                configured=peer.get("configured") if offer else None,
+            )  # fmt: skip
 
     def _record(self, label: str, event: dict[str, Any]) -> None:
         up = bool(event.get("up"))
