@@ -26,7 +26,7 @@ from bench.mock.session import RETRY_WAIT, CwmpClient
 S1AP_PORT = 36412
 # A failed IKE attempt (the unit refused the SeGW, or the SeGW the unit) is tried again after these waits, the
 # last one repeated: a unit's IKE backoff, with the mock's short waits.
-IKE_RETRY = (0.3, 0.3, 0.3, 0.3, 0.5, 1.0, 2.0, 5.0)
+IKE_RETRY = (0.1, 0.1, 0.1, 0.1, 0.3, 1.0, 2.0, 5.0)
 
 
 class Unit(Protocol):

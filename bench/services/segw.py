@@ -100,6 +100,7 @@ class SeGW:
         self.clients = clients
         # Impostors presented now: connection name -> impostor key; unit addresses the real SeGW leaves alone.
         self._impostors: dict[str, str] = {}
+        self._presented: dict[str, str] = {}  # unit -> its impostor's connection now
         self._excluded: dict[str, str] = {}
         # What charon's log said of each IKE SA (by unique id): peer address, identity, proposals.
         self._peers: dict[str, dict[str, Any]] = {}
@@ -160,11 +161,15 @@ class SeGW:
         return out or ["%any"]
 
     def present(self, unit: str, remote_id: str, impostor: Impostor, remote_host: str | None) -> None:
-        """From now on the unit with IKE identity `remote_id` meets `impostor` at this SeGW (its own connection,
-        chosen over the real one by the exact identity, and by `remote_host` for proposals, where a unit's
-        identity is not known yet); the others meet the real SeGW."""
-        conn = f"impostor-{unit}"
+        """From now on the unit with IKE identity `remote_id` meets `impostor` at this SeGW (a connection of its
+        own, chosen over the real one by the exact identity, and by `remote_host` for proposals, where a unit's
+        identity is not known yet), instead of the one presented before; the others meet the real SeGW. Each
+        impostor's connection has a name of its own, so an exchange still under way with the one before is
+        never taken for one with this."""
+        conn = f"impostor-{unit}-{impostor.key}"
         with self._vici:
+            # The one before goes once this one is there: an attempt in between meets one of them, never none.
+            before = self._presented.get(unit)
             cert = self._cert
             if impostor.cert is not None:
                 cert = impostor.cert.cert.read_bytes()
@@ -174,6 +179,7 @@ class SeGW:
                     raise InfraError(f"{self.name}: {impostor.key} for {unit} needs the unit's address")
                 self._excluded[conn] = remote_host
                 self._reload_real()
+            # Kept after the impostor is withdrawn: its late events still name it.
             self._impostors[conn] = impostor.key
             self.charon.load_conn(
                 conn,
@@ -189,6 +195,9 @@ class SeGW:
                     "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
                 },
             )
+            if before is not None:
+                self._unload(unit, before)
+            self._presented[unit] = conn
         self.timeline.add(
             Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=impostor.key,
             what=impostor.what, action="presented", remote_host=remote_host,
@@ -196,16 +205,21 @@ class SeGW:
 
     def withdraw(self, unit: str) -> None:
         """The unit meets the real SeGW again."""
-        conn = f"impostor-{unit}"
         with self._vici:
-            key = self._impostors.pop(conn, None)
-            if key is None:
-                return
-            self.charon.call("unload_conn", {"name": conn})
-            if self._excluded.pop(conn, None) is not None:
-                self._reload_real()
-        self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=key,
-                          action="withdrawn")  # fmt: skip
+            self._withdraw(unit)
+
+    def _withdraw(self, unit: str) -> None:
+        conn = self._presented.pop(unit, None)
+        if conn is not None:
+            self._unload(unit, conn)
+
+    def _unload(self, unit: str, conn: str) -> None:
+        # The real SeGW takes the unit's address back first: an attempt in between meets one of them.
+        if self._excluded.pop(conn, None) is not None:
+            self._reload_real()
+        self.charon.call("unload_conn", {"name": conn})
+        self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit,
+                          impostor=self._impostors[conn], action="withdrawn")  # fmt: skip
 
     def _reload_real(self) -> None:
         self._load_conn()
