@@ -253,7 +253,7 @@ _TYPES = [
     _t(
         S.SEGW,
         SegwKind.REFUSED,
-        "segw conn impostor remote_host unique_id reason proposals",
+        "segw conn impostor remote_host unique_id reason proposals configured",
         "the SeGW refused the unit: charon's reason (certificate trust, identity, proposals)",
     ),  # fmt: skip
     _t(S.DNS, DnsKind.QUERY, "dns server name qtype client", "a DNS query reached the public or private DNS"),

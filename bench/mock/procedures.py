@@ -28,7 +28,7 @@ NO_CHECK_TIME = 0x200000  # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (knob accept_exp
 S1AP_PORT = 36412
 # A failed IKE attempt (the unit refused the SeGW, or the SeGW the unit) is tried again after these waits, the
 # last one repeated: a unit's IKE backoff, with the mock's short waits.
-IKE_RETRY = (0.3, 0.3, 0.3, 0.3, 0.5, 1.0, 2.0, 5.0)
+IKE_RETRY = (0.1, 0.1, 0.1, 0.1, 0.3, 1.0, 2.0, 5.0)
 
 
 class Unit(Protocol):

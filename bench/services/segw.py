@@ -29,7 +29,7 @@ PROPOSALS = re.compile(r"(?:received|configured) proposals: .*")
 # charon's log lines (VICI `log` events) that say who a half-open IKE SA is with and what the peer did.
 INITIATING = re.compile(r"^(\S+) is initiating an IKE_SA")
 PEER_CONFIGS = re.compile(r"looking for peer configs matching \S+\.\.\.[^\[]+\[(?P<id>.*)\]$")
-RECEIVED_PROPOSALS = re.compile(r"received proposals: (.*)")
+RECEIVED_PROPOSALS = re.compile(r"(?P<which>received|configured) proposals: (?P<list>.*)")
 AUTH_FAILED_NOTIFY = re.compile(r"received AUTHENTICATION_FAILED notify")
 DELETE = re.compile(r"received DELETE for IKE_SA")
 
@@ -42,7 +42,8 @@ def refusals_on(events: list[Any], limit: int = 6) -> dict[str, list[str]]:
         if e.source == Source.SEGW and e.kind == SegwKind.REFUSED:
             reason = str(e.data.get("reason", ""))
             if e.data.get("proposals"):
-                reason += f" (received proposals: {e.data['proposals']})"
+                reason += f" (received proposals: {e.data['proposals']}"
+                reason += f"; configured: {e.data['configured']})" if e.data.get("configured") else ")"
             said = out.setdefault(str(e.data.get("segw")), [])
             if reason not in said:
                 said.append(reason)
@@ -99,6 +100,7 @@ class SeGW:
         self.clients = clients
         # Impostors presented now: connection name -> impostor key; unit addresses the real SeGW leaves alone.
         self._impostors: dict[str, str] = {}
+        self._presented: dict[str, str] = {}  # unit -> its impostor's connection now
         self._excluded: dict[str, str] = {}
         # What charon's log said of each IKE SA (by unique id): peer address, identity, proposals.
         self._peers: dict[str, dict[str, Any]] = {}
@@ -159,11 +161,15 @@ class SeGW:
         return out or ["%any"]
 
     def present(self, unit: str, remote_id: str, impostor: Impostor, remote_host: str | None) -> None:
-        """From now on the unit with IKE identity `remote_id` meets `impostor` at this SeGW (its own connection,
-        chosen over the real one by the exact identity, and by `remote_host` for proposals, where a unit's
-        identity is not known yet); the others meet the real SeGW."""
-        conn = f"impostor-{unit}"
+        """From now on the unit with IKE identity `remote_id` meets `impostor` at this SeGW (a connection of its
+        own, chosen over the real one by the exact identity, and by `remote_host` for proposals, where a unit's
+        identity is not known yet), instead of the one presented before; the others meet the real SeGW. Each
+        impostor's connection has a name of its own, so an exchange still under way with the one before is
+        never taken for one with this."""
+        conn = f"impostor-{unit}-{impostor.key}"
         with self._vici:
+            # The one before goes once this one is there: an attempt in between meets one of them, never none.
+            before = self._presented.get(unit)
             cert = self._cert
             if impostor.cert is not None:
                 cert = impostor.cert.cert.read_bytes()
@@ -173,6 +179,7 @@ class SeGW:
                     raise InfraError(f"{self.name}: {impostor.key} for {unit} needs the unit's address")
                 self._excluded[conn] = remote_host
                 self._reload_real()
+            # Kept after the impostor is withdrawn: its late events still name it.
             self._impostors[conn] = impostor.key
             self.charon.load_conn(
                 conn,
@@ -188,6 +195,9 @@ class SeGW:
                     "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
                 },
             )
+            if before is not None:
+                self._unload(unit, before)
+            self._presented[unit] = conn
         self.timeline.add(
             Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=impostor.key,
             what=impostor.what, action="presented", remote_host=remote_host,
@@ -195,16 +205,21 @@ class SeGW:
 
     def withdraw(self, unit: str) -> None:
         """The unit meets the real SeGW again."""
-        conn = f"impostor-{unit}"
         with self._vici:
-            key = self._impostors.pop(conn, None)
-            if key is None:
-                return
-            self.charon.call("unload_conn", {"name": conn})
-            if self._excluded.pop(conn, None) is not None:
-                self._reload_real()
-        self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=key,
-                          action="withdrawn")  # fmt: skip
+            self._withdraw(unit)
+
+    def _withdraw(self, unit: str) -> None:
+        conn = self._presented.pop(unit, None)
+        if conn is not None:
+            self._unload(unit, conn)
+
+    def _unload(self, unit: str, conn: str) -> None:
+        # The real SeGW takes the unit's address back first: an attempt in between meets one of them.
+        if self._excluded.pop(conn, None) is not None:
+            self._reload_real()
+        self.charon.call("unload_conn", {"name": conn})
+        self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit,
+                          impostor=self._impostors[conn], action="withdrawn")  # fmt: skip
 
     def _reload_real(self) -> None:
         self._load_conn()
@@ -241,7 +256,7 @@ class SeGW:
             peer["remote_id"] = m.group("id")
             return
         if m := RECEIVED_PROPOSALS.search(msg):
-            peer["proposals"] = m.group(1)
+            peer["proposals" if m["which"] == "received" else "configured"] = m["list"]
             return
         conn = str(_s(event.get("ikesa-name", b""))) or None
         data: dict[str, Any] = {
@@ -262,8 +277,12 @@ class SeGW:
             if reason in peer.setdefault("refused", []):
                 return
             peer["refused"].append(reason)
-            proposals = peer.get("proposals") if "proposal" in reason else None
-            self.timeline.add(Source.SEGW, SegwKind.REFUSED, **data, reason=reason, proposals=proposals)
+            offer = "proposal" in reason
+            self.timeline.add(
+                Source.SEGW, SegwKind.REFUSED, **data, reason=reason,
+                proposals=peer.get("proposals") if offer else None,
+                configured=peer.get("configured") if offer else None,
+            )  # fmt: skip
 
     def _record(self, label: str, event: dict[str, Any]) -> None:
         up = bool(event.get("up"))

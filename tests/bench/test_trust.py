@@ -3,6 +3,7 @@ certificate from a vendor CA trusted through unit_trust, an IKE identity pattern
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,28 @@ def edit(inventory: Path, operator: dict[str, Any], unit: dict[str, Any] | None 
     return inventory
 
 
-def ready_made(tmp_path: Path, key_type: str) -> dict[str, Any]:
-    """`operator.pki` as a lab gives it: the CA certificate and one certificate per server, no CA key."""
+def ready_made(tmp_path: Path, key_type: str, refused: bool = False) -> dict[str, Any]:
+    """`operator.pki` as a lab gives it: the CA certificate and one certificate per server, no CA key; with
+    `refused` also the impostor SeGWs' expired and wrong-name certificates from that CA (operator.pki.refused)."""
     ca = CertificateAuthority(tmp_path / "lab-ca", name="lab operator CA")
     certs = {}
     for role, name in ROLES.items():
         files = ca.issue(name, key_type=key_type)  # type: ignore[arg-type]
         certs[role] = {"cert": str(files.cert), "key": str(files.key)}
-    return {"ca_cert": str(ca.files.cert), "certs": certs}
+    pki: dict[str, Any] = {"ca_cert": str(ca.files.cert), "certs": certs}
+    if refused:
+        now = dt.datetime.now(dt.UTC)
+        pki["refused"] = {}
+        for role in ("initial_segw", "serving_segw"):
+            name = ROLES[role]
+            expired = ca.issue(name, key_type=key_type, valid=(now - dt.timedelta(days=9), now - dt.timedelta(hours=1)),  # type: ignore[arg-type]
+                               file=f"{role}-expired")  # fmt: skip
+            wrong = ca.issue(f"other-{name}", key_type=key_type, file=f"{role}-wrong")  # type: ignore[arg-type]
+            pki["refused"][role] = {
+                "expired": {"cert": str(expired.cert), "key": str(expired.key)},
+                "wrong_name": {"cert": str(wrong.cert), "key": str(wrong.key)},
+            }
+    return pki
 
 
 def charon_logs(out: Path) -> str:
@@ -87,7 +102,7 @@ def test_vendor_device_certificate_rsa_servers_and_no_ca_key(fast_inventory: Pat
     """A lab's PKI: ready-made RSA server certificates (file server included) and no ca_key; the unit's device
     certificate from its vendor CA, whose root the SeGWs trust; the identity given as a pattern. The whole plan."""
     extra = CertificateAuthority(tmp_path / "extra", name="second vendor root")
-    pki = {**ready_made(tmp_path, "rsa"), "unit_trust": [str(extra.files.cert)]}
+    pki = {**ready_made(tmp_path, "rsa", refused=True), "unit_trust": [str(extra.files.cert)]}
     inv = edit(
         fast_inventory, {"pki": pki}, {"mock": {"vendor_ca": True}, "identity": {"ike_id": "*-MOCK0001.henb"}}
     )

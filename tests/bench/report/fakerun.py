@@ -124,6 +124,13 @@ def make_fake_run(
         name="isegw.operator.example",
         qtype="A",
     )
+    # The impostor Initial SeGWs the unit refuses first (testplans/ts32593/impostor.py): one of each kind.
+    add(0.24, "segw", "ike-up", segw="isegw", remote_id="00D0B7-MOCK0001.henb", remote_vips=["10.181.0.1"],
+        impostor="untrusted_ca", conn="impostor-henb-01", unique_id="1")  # fmt: skip
+    add(0.25, "segw", "peer-delete", segw="isegw", impostor="untrusted_ca", conn="impostor-henb-01", unique_id="1",
+        line="received DELETE for IKE_SA impostor-henb-01[1]")  # fmt: skip
+    add(0.28, "segw", "refused", segw="isegw", conn="(unnamed)", unique_id="2",
+        reason="received proposals unacceptable", proposals="IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256")  # fmt: skip
     add(0.32, "segw", "ike-up", segw="isegw", remote_id="00D0B7-MOCK0001.henb", remote_vips=["10.181.0.1"])
     add(
         0.40,

@@ -42,7 +42,7 @@ def test_report_is_self_contained_and_shows_the_first_deviation(failed_run: Path
     # No external assets: nothing loaded from anywhere, links only to the run's own files and anchors.
     assert not re.search(r"<(script|link|img)\b", page)
     assert not re.search(r"""(src|href)=["']https?:""", page)
-    assert "first deviation: step 9 <b>DNS query Serving SeGW (public DNS)</b>: not seen after #" in page
+    assert "first deviation: step 11 <b>DNS query Serving SeGW (public DNS)</b>: not seen after #" in page
     assert "fw-9.8.7" in page and "hw-B" in page  # firmware as the unit reported it
     assert "TS 32.593 clause coverage" in page and "5.1.2.2" in page
     for title in ("Time to first Inform", "IKE setup time", "Boot time", "Upload interval observed"):

@@ -18,16 +18,16 @@ def segw(tmp_path: Path) -> tuple[SeGW, Timeline]:
     return gw, tl
 
 
-def log(gw: SeGW, sa: str, msg: str, name: str = "impostor-henb-01") -> None:
+def log(gw: SeGW, sa: str, msg: str, name: str = "impostor-henb-01-expired") -> None:
     gw._log({"msg": msg.encode(), "ikesa-uniqueid": sa.encode(), "ikesa-name": name.encode()})
 
 
 def test_charon_log_lines_become_events(tmp_path: Path) -> None:
     gw, tl = segw(tmp_path)
-    gw._impostors["impostor-henb-01"] = "expired"
+    gw._impostors["impostor-henb-01-expired"] = "expired"
     log(gw, "3", "198.51.100.10 is initiating an IKE_SA", "(unnamed)")
     log(gw, "3", "looking for peer configs matching 203.0.113.2[%any]...198.51.100.10[00D0B7-MOCK0001.henb]")
-    log(gw, "3", "received DELETE for IKE_SA impostor-henb-01[3]")
+    log(gw, "3", "received DELETE for IKE_SA impostor-henb-01-expired[3]")
     log(gw, "4", "198.51.100.10 is initiating an IKE_SA", "(unnamed)")
     log(
         gw,
@@ -58,7 +58,7 @@ def test_charon_log_lines_become_events(tmp_path: Path) -> None:
 def test_the_real_segw_leaves_an_impostors_unit_address_alone(tmp_path: Path) -> None:
     gw, _ = segw(tmp_path)
     assert gw._others() == ["%any"]
-    gw._excluded["impostor-henb-01"] = "198.51.100.10"
+    gw._excluded["impostor-henb-01-weak_proposal"] = "198.51.100.10"
     assert gw._others() == ["198.51.100.0-198.51.100.9", "198.51.100.11-198.51.100.255"]
-    gw._excluded["impostor-henb-02"] = "198.51.100.11"
+    gw._excluded["impostor-henb-02-weak_proposal"] = "198.51.100.11"
     assert gw._others() == ["198.51.100.0-198.51.100.9", "198.51.100.12-198.51.100.255"]
