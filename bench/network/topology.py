@@ -447,7 +447,7 @@ class Topology:
         """A certificate for the Initial HeMS that a careful unit refuses, made once per run, and how a failure
         describes it: `untrusted-ca` (the right name, from a CA no unit trusts), `expired` (the right name,
         from the operator CA, validity ended yesterday), `wrong-name` (from the operator CA, for 'wrong-' +
-        the FQDN, or operator.initial_hems_cert_name's)."""
+        the FQDN)."""
         if self.rogue_ca is None or (self.ca is None and kind != "untrusted-ca"):
             raise InfraError(
                 f"the Initial HeMS's {kind} certificate is issued by the operator CA the unit trusts, and there is "

@@ -31,9 +31,8 @@ from testplans.ts32593.identity import check_device_id
 # The certificates the Initial HeMS presents, one per attempt of the unit, before its own: from a CA the unit does
 # not trust, expired, for another name (the last also on the unit's retry). bench.network.topology makes them.
 BAD_CERTS = ("untrusted-ca", "expired", "wrong-name")
-ATTEMPTS = (
-    8  # attempts judged at most (several public units share the HeMS's certificate: some see one twice)
-)
+# Attempts judged at most: several public units share the HeMS's certificate, so one may see a certificate twice.
+ATTEMPTS = 8
 
 
 @pytest.mark.clause("5.1.2.3")
