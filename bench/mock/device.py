@@ -17,7 +17,7 @@ from bench.mock.config import FactoryCredentials, MockConfig, MockIdentity
 from bench.network.netns import netns_inode, pids_in_netns
 from bench.network.state import RunState
 from bench.pki import CertificateAuthority
-from bench.services.process import comm_of, kill_pid, netns_command
+from bench.services.process import comm_of, kill_pid, netns_command, stop_process
 from drivers.console.pty import PtyPair
 
 
@@ -153,13 +153,8 @@ class MockDevice:
 
     def stop(self) -> None:
         """Power off: the process and everything it started (its charon) in the unit's namespace."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=3)
+        if self.proc is not None:
+            stop_process(self.proc)
         inode = netns_inode(self.netns)
         if inode is not None:
             for _ in range(50):

@@ -558,7 +558,7 @@ class BenchUnit:
         how = getattr(self.cfg.actions, action, None) if action in Actions.model_fields else None
         key = f"units.{self.name}.actions.{action}"
         if how is None or isinstance(how, HemsReset):
-            raise ConfigError(f"{key}: not given; this step needs it (see README, unit actions)")
+            raise ConfigError(f"{key}: not given; this step needs it (see docs/inventory.md, Unit actions)")
         return run_action(self, action.replace("_", " "), how, key, self.bounds.step, values)
 
     def _event(self, kind: UnitKind, **data: Any) -> None:

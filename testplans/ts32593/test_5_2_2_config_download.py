@@ -153,7 +153,7 @@ def test_configuration_by_file_download(
         steps.fail("2", f"{path} fetched from the file server over {proto} as user {USER}", seen)
     if done.fault_code != 0:
         unit = bench_run.unit
-        physical = own is None and unit.cfg.kind == "physical"
+        physical = own is None and unit.hw.kind == "physical"
         hint = (
             f" (the file is the bench's XML: give units.{unit.name}.config_file, the unit's own)"
             if physical
