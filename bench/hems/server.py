@@ -672,6 +672,28 @@ class Hems:
         inform, sent = self._inform_match(unit, ["6 CONNECTION REQUEST"]), self._sent(call)
         return self.timeline.wait_for(lambda e: inform(e) or sent(e), timeout, "an Inform", since=mark)
 
+    def refusals(self, events: Iterable[Event], limit: int = 3) -> str:
+        """Why this HeMS refused a unit among `events` (the unit's view of the timeline), in its own words: TLS
+        handshakes the unit did not complete (its alert, the certificate it was shown) and HTTP 401s to
+        credentials the HeMS did not accept (the Digest or Basic failure); '' when it refused nothing."""
+        said: list[str] = []
+        for e in events:
+            d = e.data
+            if e.source != Source.HEMS or d.get("hems") != self.name:
+                continue
+            if e.kind == HemsKind.TLS_FAILED:
+                shown = (
+                    f", shown its {d['cert']} certificate" if d.get("cert") not in (None, "", "own") else ""
+                )
+                said.append(f"TLS handshake from {d.get('peer')} not completed: {d.get('reason')}{shown}")
+            elif e.kind == HemsKind.AUTH_FAILED:
+                said.append(f"HTTP 401 to {d.get('peer')}: {d.get('reason')}")
+        unique = list(dict.fromkeys(said))
+        if not unique:
+            return ""
+        more = f" and {len(unique) - limit} more" if len(unique) > limit else ""
+        return f"{self.name} refused the unit: {' | '.join(unique[:limit])}{more}"
+
     def last_from(self, unit: Unit) -> str:
         with self._lock:
             found = [what for key, what in self._last.items() if matches(unit, key)]

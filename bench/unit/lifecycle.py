@@ -266,8 +266,8 @@ class BenchUnit:
     def _wait_quoting_segws(
         self, pred: Callable[[Event], bool], timeout: float, what: str, mark: int
     ) -> Event:
-        """Wait on the timeline; a timeout adds what the SeGWs' charons said when they refused the unit, and
-        the HeMSs' SetParameterValues the unit refused."""
+        """Wait on the timeline; a timeout adds what the SeGWs' charons said when they refused the unit, the
+        HeMSs' SetParameterValues the unit refused, and why a HeMS refused the unit (TLS, HTTP 401)."""
         try:
             return self.run.timeline.wait_for(pred, timeout, what, mark)
         except DeviceError as exc:
@@ -282,6 +282,8 @@ class BenchUnit:
                 said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
                         if (r := s.refusals(after))]  # fmt: skip
             said += [refused] if (refused := self._spv_refusals()) else []
+            seen = self.run.timeline.events(mark)  # what each HeMS refused the unit, in its own words
+            said += [why for h in self.run.topology.hems.values() if (why := h.refusals(seen))]
             if not said:
                 raise
             raise DeviceError(f"{exc}; {'; '.join(said)}") from None

@@ -124,28 +124,10 @@ def segw_refusal(run: BenchRun, segw: str, since: int, ike_id: str | None = None
 
 def hems_refusal(run: BenchRun, hems: str, since: int) -> Callable[[], str]:
     """For Steps.wait(why=...): why the HeMS `hems` refused the unit since timeline mark `since`, in its own
-    words: a TLS handshake the unit did not complete (its alert, the certificate it was shown) and the HTTP 401s
-    to credentials it did not accept (the Digest or Basic failure)."""
+    words (bench.hems.server.Hems.refusals: a TLS handshake the unit did not complete, an HTTP 401)."""
 
     def why() -> str:
-        said: list[str] = []
-        for e in run.timeline.events(since):
-            if e.source != Source.HEMS or e.data.get("hems") != hems:
-                continue
-            d = e.data
-            if e.kind == HemsKind.TLS_FAILED:
-                shown = (
-                    f", shown its {d['cert']} certificate" if d.get("cert") not in (None, "", "own") else ""
-                )
-                said.append(
-                    f"TLS handshake from {d.get('peer')} not completed: {d.get('reason')}{shown} (#{e.seq})"
-                )
-            elif e.kind == HemsKind.AUTH_FAILED:
-                said.append(f"HTTP 401 to {d.get('peer')}: {d.get('reason')} (#{e.seq})")
-        unique = list(dict.fromkeys(s.rsplit(" (#", 1)[0] for s in said))
-        if not unique:
-            return ""
-        more = f" and {len(unique) - 3} more" if len(unique) > 3 else ""
-        return f"; {hems} refused the unit: {' | '.join(unique[:3])}{more}"
+        said = run.topology.hems[hems].refusals(run.timeline.events(since))
+        return f"; {said}" if said else ""
 
     return why

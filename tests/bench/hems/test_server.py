@@ -343,3 +343,28 @@ def test_a_serving_hems_keeps_the_heap_out_of_full_collections_and_gives_it_back
     finally:
         h.stop()
     assert gc.get_freeze_count() == 0  # stopped: everything is the collector's again
+
+
+def test_refusals_say_why_the_hems_refused_the_unit_in_its_own_words() -> None:
+    tl = Timeline()
+    hems = Hems("initial-hems", tl)
+    tl.add("hems", "tls-handshake-failed", hems="initial-hems", peer="198.51.100.9", cert="expired",
+           reason="the client sent TLS alert 'certificate expired'", alert="certificate expired")  # fmt: skip
+    for _ in range(2):  # said once however often it happened
+        tl.add(
+            "hems",
+            "auth-failed",
+            hems="initial-hems",
+            peer="10.181.0.1",
+            reason="wrong password for user 'u'",
+        )
+    tl.add("hems", "auth-failed", hems="serving-hems", peer="10.182.0.1", reason="not this HeMS's")
+    tl.add("hems", "tls-handshake-failed", hems="initial-hems", peer="198.51.100.9", cert="own",
+           reason="no completed handshake within 30 s", alert=None)  # fmt: skip
+    assert hems.refusals(tl.events()) == (
+        "initial-hems refused the unit: TLS handshake from 198.51.100.9 not completed: the client sent TLS alert "
+        "'certificate expired', shown its expired certificate | HTTP 401 to 10.181.0.1: wrong password for user "
+        "'u' | TLS handshake from 198.51.100.9 not completed: no completed handshake within 30 s"
+    )
+    assert hems.refusals(tl.events(), limit=1).endswith(" and 2 more")
+    assert Hems("serving-hems", tl).refusals([]) == ""
