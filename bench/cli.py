@@ -121,7 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     ):
         code = _run_plans(args, run_inv, out, run_id, plans)
     # After the place is released: a database that cannot be reached is said, and changes no verdict.
-    record_run(run_dir, inv, code, _say)
+    # Its own line after the run's summary, not prefixed like it: the summary stays the last `henb-bench:` line.
+    record_run(run_dir, inv, code, lambda text: print(text, file=sys.stderr, flush=True))
     return code
 
 
