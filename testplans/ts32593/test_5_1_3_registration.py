@@ -181,6 +181,9 @@ CLAUSE = cl.Clause(
             cl.Twin("s1_wrong_plmn", ("PLMN 00199 broadcast ['00199'] (expected 00101)",)),
         )),
         *impostor_checks("IPsec", "Serving SeGW"),
+        cl.Check("security", "no operator traffic outside the tunnel on the outer link during the test (TS 33.320)", (
+            cl.Twin("leak_cleartext", ("cleartext operator packet", "10.180.0.20:7547 UDP")),
+        )),
     ),
     tests={
         "test_refuses_impostor_serving_segw": cl.Figure(

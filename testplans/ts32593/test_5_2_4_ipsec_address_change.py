@@ -137,5 +137,8 @@ CLAUSE = cl.Clause(
             cl.Twin("old_address_in_inform", ("(the new inner address)", "(the old address)")),
             cl.Twin("wrong_device_id_on_address_change", ("DeviceId", "serial '{serial}X'")),
         )),
+        cl.Check("security", "no operator traffic outside the tunnel on the outer link during the test (TS 33.320)", (
+            cl.Twin("leak_cleartext", ("cleartext operator packet", "10.180.0.20:7547 UDP")),
+        )),
     ),
 )  # fmt: skip
