@@ -77,6 +77,10 @@ class Knob(StrEnum):
     ACCEPT_WRONG_SEGW_NAME = "accept_wrong_segw_name"
     ACCEPT_WEAK_IKE_PROPOSAL = "accept_weak_ike_proposal"
     IKE_ID_NOT_IN_CERT = "ike_id_not_in_cert"
+    ACCEPT_INVALID_VALUES = "accept_invalid_values"
+    GPV_FAULT = "gpv_fault"
+    REFUSE_PM_DISABLE = "refuse_pm_disable"
+    ALARM_COMMAND_REFUSED = "alarm_command_refused"
 
 
 KNOBS: dict[Knob, str] = {
@@ -168,6 +172,13 @@ KNOBS: dict[Knob, str] = {
     "a SeGW that picks it gets it",
     Knob.IKE_ID_NOT_IN_CERT: "presents the inventory's IKE identity with a certificate (from the operator CA) for "
     "another name: the SeGWs refuse it, and the failure must quote charon's reason",
+    Knob.ACCEPT_INVALID_VALUES: "once registered, acknowledges (Status 0) a SetParameterValues whose values are "
+    "out of range or outside their enumeration, applying its valid ones and ignoring the rest",
+    Knob.GPV_FAULT: "once registered, answers every GetParameterValues with fault 9002 (Internal error)",
+    Knob.REFUSE_PM_DISABLE: "refuses a SetParameterValues of PerfMgmt.Config.{i}.Enable false (fault 9007): PM "
+    "uploads cannot be switched off",
+    Knob.ALARM_COMMAND_REFUSED: "answers the alarm raise/clear console commands with 'alarm: busy' and raises "
+    "nothing (the action template's confirmation never comes)",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }

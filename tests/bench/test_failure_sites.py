@@ -16,13 +16,7 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("5.1.2.2", "4"): "the session end after the assignment (knob: a unit that never ends the session)",
     ("5.1.2.3", "pre"): "the unit's first contact with the Initial HeMS (DNS query or TLS attempt)",
     ("5.1.2.3", "4"): "the session end after the assignment",
-    ("5.2.2", "pre"): "GetParameterValues before a download answered",
-    ("5.2.3", "pre"): "GetParameterValues before the invalid set answered",
     ("5.2.4", "pre"): "SetParameterAttributes acknowledged; the new inner address up at the SeGW",
-    ("5.3.2", "pre"): "SupportedAlarm read, ExpeditedEvent notification set, ReportingMechanism set",
-    ("5.3.2", "alarm"): "the unit confirming raise_alarm/clear_alarm on its console",
-    ("5.4.2", "pre"): "PerfMgmt.Config set before the uploads",
-    ("5.4.2", "post"): "PerfMgmt.Config.1.Enable set false after the uploads",
 }
 
 
