@@ -77,6 +77,9 @@ class Rpc:
             for s in plist if plist is not None else []:
                 if (s.findtext("NotificationChange") or "").strip().lower() in ("1", "true"):
                     changes.append((s.findtext("Name") or "", int(s.findtext("Notification") or "0")))
+            if Knob.REFUSE_NOTIFICATION_ATTRIBUTES in self.unit.knobs and self.unit.registered:
+                self.unit.log("bug: SetParameterAttributes refused (9004)")
+                return cwmp.fault(self.unit.ns, env.id, 9004, "Resources exceeded")
             if Knob.IGNORE_NOTIFICATION_ATTRIBUTES in self.unit.knobs:
                 self.unit.log(f"bug: notification changes acknowledged, not applied: {changes}")
                 return cwmp.response(self.unit.ns, env.id, m)
@@ -165,7 +168,7 @@ class Rpc:
                 return cwmp.set_parameter_values_response(self.unit.ns, env.id, 0)
             if Knob.ACCEPT_INVALID_VALUES in self.unit.knobs and self.unit.registered:
                 faults = self.unit.model.check(values, reject)
-                if faults and all(code in (9006, 9007) for _, code, _ in faults):
+                if faults:
                     bad = {name for name, _, _ in faults}
                     self.unit.model.apply({n: v for n, v in values.items() if n not in bad}, key)
                     self.unit.log(f"bug: invalid values acknowledged and ignored: {sorted(bad)}")
