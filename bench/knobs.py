@@ -82,7 +82,6 @@ class Knob(StrEnum):
     REFUSE_PM_DISABLE = "refuse_pm_disable"
     ALARM_COMMAND_REFUSED = "alarm_command_refused"
     REFUSE_NOTIFICATION_ATTRIBUTES = "refuse_notification_attributes"
-    NO_INITIAL_HEMS_CONTACT = "no_initial_hems_contact"
     S1_WRONG_ENB_ID = "s1_wrong_enb_id"
 
 
@@ -185,8 +184,6 @@ KNOBS: dict[Knob, str] = {
     "nothing (the action template's confirmation never comes)",
     Knob.REFUSE_NOTIFICATION_ATTRIBUTES: "once registered, answers every SetParameterAttributes with fault 9004 "
     "(Resources exceeded): no Active notification can be set",
-    Knob.NO_INITIAL_HEMS_CONTACT: "with its Initial HeMS on the public internet, never contacts it: no DNS query, "
-    "no TLS session",
     Knob.S1_WRONG_ENB_ID: "S1 Setup Request carries the configured cell identity plus one as its Home eNB ID",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",

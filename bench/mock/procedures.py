@@ -146,9 +146,6 @@ class Procedures:
         ihems_url = self.unit.model.get(self.unit.ms + "URL")
         ihost = urlsplit(ihems_url).hostname or ""
         if self.cfg.initial_hems_access == "public":
-            if Knob.NO_INITIAL_HEMS_CONTACT in self.knobs:
-                self.log("bug: not contacting the Initial HeMS")
-                await asyncio.Event().wait()
             ihems_ip = await self.unit.net.lookup(ihost, self.unit.public_dns, Knob.HEMS_BY_IP)
             retries = 0
             while not await self.check_hems_cert(ihems_url, ihems_ip, retries):

@@ -17,6 +17,9 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     # arrives: a unit that does not answer fails step 3.2 first. A twin needs a HeMS that holds the session.
     ("5.1.2.2", "4"): "the session end after the Serving SeGW/HeMS assignment",
     ("5.1.2.3", "4"): "the session end after the Serving SeGW/HeMS assignment (as 5.1.2.2's)",
+    # Unreachable after the lifecycle: the unit's FACTORY_FRESH transition already waits (bounds.boot) for it to
+    # turn to the Initial HeMS, and a unit that never does fails there, a lifecycle timeout, not this step.
+    ("5.1.2.3", "pre"): "the factory-fresh unit looking up (or connecting to) the Initial HeMS",
 }
 
 

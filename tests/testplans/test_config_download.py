@@ -4,6 +4,7 @@ amendment, DownloadResponse Status 0, a reboot before TransferComplete, and the 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ def run_5_2_2(
     text = res.stdout + res.stderr
     runs = sorted(out.iterdir()) if out.is_dir() else []
     run = json.loads((runs[-1] / "run.json").read_text()) if runs else {}
-    return res.returncode, text[text.rfind("henb-bench:") :] if "henb-bench:" in text else text[-3000:], run
+    # The run's summary: from its counts line on (a results-history line may follow it, "henb-bench: results ...").
+    found = [m.start() for m in re.finditer(r"henb-bench: \d+ test\(s\)", text)]
+    return res.returncode, text[found[-1] :] if found else text[-3000:], run
 
 
 def outcomes(run: dict[str, Any]) -> dict[str, tuple[str, str]]:
