@@ -77,6 +77,12 @@ class Knob(StrEnum):
     ACCEPT_WRONG_SEGW_NAME = "accept_wrong_segw_name"
     ACCEPT_WEAK_IKE_PROPOSAL = "accept_weak_ike_proposal"
     IKE_ID_NOT_IN_CERT = "ike_id_not_in_cert"
+    ACCEPT_INVALID_VALUES = "accept_invalid_values"
+    GPV_FAULT = "gpv_fault"
+    REFUSE_PM_DISABLE = "refuse_pm_disable"
+    ALARM_COMMAND_REFUSED = "alarm_command_refused"
+    REFUSE_NOTIFICATION_ATTRIBUTES = "refuse_notification_attributes"
+    S1_WRONG_ENB_ID = "s1_wrong_enb_id"
 
 
 KNOBS: dict[Knob, str] = {
@@ -168,6 +174,17 @@ KNOBS: dict[Knob, str] = {
     "a SeGW that picks it gets it",
     Knob.IKE_ID_NOT_IN_CERT: "presents the inventory's IKE identity with a certificate (from the operator CA) for "
     "another name: the SeGWs refuse it, and the failure must quote charon's reason",
+    Knob.ACCEPT_INVALID_VALUES: "once registered, acknowledges (Status 0) a SetParameterValues it must refuse "
+    "(values out of range or outside their enumeration, unknown or read-only parameters), applying its valid "
+    "ones and ignoring the rest",
+    Knob.GPV_FAULT: "once registered, answers every GetParameterValues with fault 9002 (Internal error)",
+    Knob.REFUSE_PM_DISABLE: "refuses a SetParameterValues of PerfMgmt.Config.{i}.Enable false (fault 9007): PM "
+    "uploads cannot be switched off",
+    Knob.ALARM_COMMAND_REFUSED: "answers the alarm raise/clear console commands with 'alarm: busy' and raises "
+    "nothing (the action template's confirmation never comes)",
+    Knob.REFUSE_NOTIFICATION_ATTRIBUTES: "once registered, answers every SetParameterAttributes with fault 9004 "
+    "(Resources exceeded): no Active notification can be set",
+    Knob.S1_WRONG_ENB_ID: "S1 Setup Request carries the configured cell identity plus one as its Home eNB ID",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }

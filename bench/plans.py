@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.clauses import Check, Clause, sort_key
 from bench.errors import ConfigError
+from bench.failure_sites import Site, Unreadable, scan, undeclared
 
 GROUP = "henb_bench.plans"
 
@@ -30,14 +31,27 @@ class PlanSet:
     def table(self) -> str:
         """The clauses and their checks, as `henb-bench list` prints them."""
         lines = []
+        gaps: dict[str, list[Site]] = {}
+        for site in self.audit()[0]:
+            gaps.setdefault(site.clause, []).append(site)
         for clause in self.clauses.values():
             lines.append(f"{clause.id}  {clause.title}")
             if clause.applies:
                 lines.append(f"    applies to units with {clause.applies_text()}; not applicable to others")
             for c in clause.checks:
                 key = f" (check {c.id(clause.id)})" if c.key else ""  # what a waiver names
-                lines.append(f"    step {c.step:8} {c.what}{key}  [knobs: {', '.join(c.knobs)}]")
+                twins = f"knobs: {', '.join(c.knobs)}" if c.twins else "NO TWIN"
+                lines.append(f"    step {c.step:8} {c.what}{key}  [{twins}]")
+            for site in gaps.get(clause.id, []):
+                lines.append(f"    step {site.step:8} UNDECLARED: fails at {site.where} ({site.call.strip()}), "
+                             "no Check with a Twin in CLAUSE")  # fmt: skip
         return "\n".join(lines)
+
+    def audit(self) -> tuple[list[Site], list[Unreadable]]:
+        """The failure sites of the plan modules with no declared Check with a Twin, and those whose step the
+        audit cannot read (docs/checks-and-twins.md)."""
+        sites, unreadable = scan(self.folder, self.clauses)
+        return undeclared(sites, self.clauses), unreadable
 
     def catalogue(self) -> dict[str, Any]:
         """The clauses as run.json keeps them (titles, checks, expected figures)."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from bench.knobs import Knob
+
 if TYPE_CHECKING:
     from bench.mock.henb import MockHeNB
 
@@ -47,6 +49,13 @@ def bench_command(unit: MockHeNB, cmd: str) -> None:
             )
     elif len(words) >= 2 and words[0] == "set":
         unit.change(words[1], " ".join(words[2:]))
+    elif (
+        len(words) >= 3
+        and words[0] == "alarm"
+        and words[1] in ("raise", "clear")
+        and (Knob.ALARM_COMMAND_REFUSED in unit.knobs)
+    ):
+        unit.log("alarm: busy")
     elif len(words) == 3 and words[0] == "alarm" and words[1] in ("raise", "clear") and words[2].isdigit():
         unit.alarms.alarm(words[1], int(words[2]))
     elif len(words) >= 3 and words[0] == "alarm" and words[1] in ("raise", "clear"):

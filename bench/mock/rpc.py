@@ -57,6 +57,9 @@ class Rpc:
         if m == "SetParameterValues":
             return self.spv(env)
         if m == "GetParameterValues":
+            if Knob.GPV_FAULT in self.unit.knobs and self.unit.registered:
+                self.unit.log("bug: GetParameterValues answered with fault 9002")
+                return cwmp.fault(self.unit.ns, env.id, 9002, "Internal error")
             names_el = b.find("ParameterNames")
             names = [e.text or "" for e in (names_el if names_el is not None else [])]
             return cwmp.get_parameter_values_response(self.unit.ns, env.id, self.unit.model.values(names))
@@ -74,6 +77,9 @@ class Rpc:
             for s in plist if plist is not None else []:
                 if (s.findtext("NotificationChange") or "").strip().lower() in ("1", "true"):
                     changes.append((s.findtext("Name") or "", int(s.findtext("Notification") or "0")))
+            if Knob.REFUSE_NOTIFICATION_ATTRIBUTES in self.unit.knobs and self.unit.registered:
+                self.unit.log("bug: SetParameterAttributes refused (9004)")
+                return cwmp.fault(self.unit.ns, env.id, 9004, "Resources exceeded")
             if Knob.IGNORE_NOTIFICATION_ATTRIBUTES in self.unit.knobs:
                 self.unit.log(f"bug: notification changes acknowledged, not applied: {changes}")
                 return cwmp.response(self.unit.ns, env.id, m)
@@ -146,6 +152,10 @@ class Rpc:
             reject[self.unit.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
         if Knob.REJECT_S1_CONFIG in self.unit.knobs:
             reject[self.unit.p["s1_far_end"]] = "S1 address refused (mock knob)"
+        if Knob.REFUSE_PM_DISABLE in self.unit.knobs:
+            for name, value in values.items():
+                if ".PerfMgmt.Config." in name and name.endswith(".Enable") and value in ("false", "0"):
+                    reject[name] = "PM uploads cannot be switched off (mock knob)"
         cr = {
             n: self.unit.model.get(n)
             for n in (self.unit.ms + "ConnectionRequestUsername", self.unit.ms + "ConnectionRequestPassword")
@@ -156,6 +166,13 @@ class Rpc:
                     raise SpvRefused(faults)
                 self.unit.log("bug: SetParameterValues acknowledged but not applied")
                 return cwmp.set_parameter_values_response(self.unit.ns, env.id, 0)
+            if Knob.ACCEPT_INVALID_VALUES in self.unit.knobs and self.unit.registered:
+                faults = self.unit.model.check(values, reject)
+                if faults:
+                    bad = {name for name, _, _ in faults}
+                    self.unit.model.apply({n: v for n, v in values.items() if n not in bad}, key)
+                    self.unit.log(f"bug: invalid values acknowledged and ignored: {sorted(bad)}")
+                    return cwmp.set_parameter_values_response(self.unit.ns, env.id, 0)
             self.unit.model.apply(values, key, reject, partial=Knob.PARTIAL_SPV in self.unit.knobs)
         except SpvRefused as exc:
             faults = exc.faults

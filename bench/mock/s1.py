@@ -42,6 +42,8 @@ class S1Client:
         self.close()
         self.target = (address, port)
         plmn, tac = self.carried(plmn, tac)
+        if Knob.S1_WRONG_ENB_ID in self.knobs:
+            enb_id = (enb_id + 1) % (1 << 28)
         request = None if Knob.NO_S1_SETUP in self.knobs else s1ap.s1_setup_request(enb_id, plmn, tac, name)
         with self.lock:
             self.sent = (plmn, tac) if request else None

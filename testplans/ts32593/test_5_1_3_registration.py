@@ -179,8 +179,12 @@ CLAUSE = cl.Clause(
         cl.Check("S1", "the S1 Setup Request carries the TAC, PLMN and Home eNB ID (cell identity) the HeMS set", (
             cl.Twin("s1_wrong_tac", ("S1 Setup Request with TAC 1, PLMN 00101", "TAC [2] (expected 1)")),
             cl.Twin("s1_wrong_plmn", ("PLMN 00199 broadcast ['00199'] (expected 00101)",)),
+            cl.Twin("s1_wrong_enb_id", ("Home eNB ID 257", "eNB ID homeENB-ID 258 (expected homeENB-ID 257)")),
         )),
         *impostor_checks("IPsec", "Serving SeGW"),
+        cl.Check("security", "no operator traffic outside the tunnel on the outer link during the test (TS 33.320)", (
+            cl.Twin("leak_cleartext", ("cleartext operator packet", "10.180.0.20:7547 UDP")),
+        )),
     ),
     tests={
         "test_refuses_impostor_serving_segw": cl.Figure(

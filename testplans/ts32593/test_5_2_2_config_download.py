@@ -23,7 +23,14 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit
-from testplans.ts32593.procedures import describe_result, get_values, offered_protocol, rpc, s1_carries
+from testplans.ts32593.procedures import (
+    describe_result,
+    get_values,
+    offered_protocol,
+    rpc,
+    s1_carries,
+    set_values,
+)
 
 USER, PASSWORD = "cm", "cm-download-secret"
 
@@ -117,6 +124,28 @@ def corrupted(data: bytes) -> tuple[bytes, str]:
     half = bytearray(data[: max(1, len(data) // 2)])
     half[len(half) // 2] ^= 0xFF
     return bytes(half), f"cut to {len(half)} of {len(data)} bytes, byte {len(half) // 2} flipped"
+
+
+def other_value(value: str) -> tuple[str, str] | None:
+    """A value other than `value` of its kind, for SetParameterValues: a number one less (one more for 0), a
+    boolean flipped; None for anything else (its type and range are the unit's own)."""
+    if value in ("true", "false"):
+        return ("false" if value == "true" else "true"), "xsd:boolean"
+    if re.fullmatch(r"-?[0-9]+", value):
+        n = int(value)
+        other = n - 1 if n > 0 else n + 1
+        return str(other), "xsd:unsignedInt" if n >= 0 else "xsd:int"
+    return None
+
+
+def moved_away(bench_run: BenchRun, steps: Steps, sets: dict[str, str], how: str) -> dict[str, str]:
+    """Before a download that must fail: every parameter the unit's own file sets (`sets`, its read_back) set
+    to another value first, so that a unit applying part of the file shows it in the read back (after a
+    successful download of the same file, the values already equal the file's); then all of them read."""
+    away = {name: o for name, value in sets.items() if (o := other_value(value)) is not None}
+    if away:
+        set_values(bench_run, steps, "pre", away, f"cm-5.2.2-away-{how}")
+    return get_values(bench_run, steps, "pre", sorted(sets))
 
 
 @pytest.mark.clause("5.2.2")
@@ -217,7 +246,7 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
             pytest.skip(
                 f"units.{unit.name}.config_file.invalid names no file with a value the unit must refuse"
             )
-        before = get_values(bench_run, steps, "pre", names)
+        before = moved_away(bench_run, steps, dict(own.read_back), how)
         data = own.path.read_bytes()
         if how == "invalid" and own.invalid is not None:
             data = own.invalid.read_bytes()
@@ -269,7 +298,7 @@ def test_download_from_untrusted_file_server_is_refused(
         data, file_type = configfile.build(new), FILE_TYPE
     else:
         names, file_type = sorted(own.read_back), own.file_type
-        before = get_values(bench_run, steps, "pre", names)
+        before = moved_away(bench_run, steps, dict(own.read_back), "untrusted")
         data = own.path.read_bytes()
     path = fs.add_file(f"/cm/untrusted-{unit.serial}.cfg", data, USER, PASSWORD)  # one per unit
     shown = f"a certificate from an untrusted CA ({describe_cert(fs.untrusted.cert)})"
@@ -382,6 +411,10 @@ CLAUSE = cl.Clause(
                  "nothing applied, and the unit still managed (read back in a later session)", (
             cl.Twin("tls_refusal_as_contact_failure", ("FaultCode 9012 for a file server it does not trust",
                                                        "seen FaultCode 9015")),
+        )),
+        cl.Check("pre", "before a download, the parameters the file sets read (a unit's own file: each moved to "
+                 "another value first, so that a failed download that applied part of it shows)", (
+            cl.Twin("gpv_fault", ("GetParameterValuesResponse for", "fault 9002 Internal error")),
         )),
     ),
 )  # fmt: skip

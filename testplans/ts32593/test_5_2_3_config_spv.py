@@ -129,6 +129,10 @@ CLAUSE = cl.Clause(
         cl.Check("3", "an invalid set refused as a whole, 9003 with the right fault per parameter", (
             cl.Twin("partial_spv", ("nothing changed by the refused set", "(part of the set was applied)")),
             cl.Twin("bad_spv_fault_codes", ("TAC 9007, SerialNumber 9008, NoSuchParameter 9005", "TAC 9002")),
+            cl.Twin("accept_invalid_values", ("a Fault refusing the whole set", "SpvResult(status=0)")),
+        )),
+        cl.Check("pre", "the values read before the invalid set (GetParameterValuesResponse)", (
+            cl.Twin("gpv_fault", ("GetParameterValuesResponse for", "fault 9002 Internal error"), whole_clause=True),
         )),
     ),
 )  # fmt: skip

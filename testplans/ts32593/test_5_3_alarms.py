@@ -23,6 +23,7 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
 from bench.unit import BenchUnit
+from testplans.ts32593.invalid_set import invalid_set_changes_nothing
 from testplans.ts32593.procedures import get_values, next_inform, session
 
 MECHANISMS = ["0 Expedited", "1 Queued", "2 Logged", "3 Disabled"]
@@ -238,6 +239,21 @@ def test_reporting_mechanism_configuration(
         configure(bench_run, steps, "2", {mechanism(a): m for a, m in zip(alarms, rnd, strict=False)})
 
 
+@pytest.mark.clause("5.3.1")
+def test_invalid_reporting_mechanism_changes_nothing(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    """A ReportingMechanism outside its enumeration, beside a valid change of another alarm's: the set refused
+    with a fault, and nothing changed (read back in the same session)."""
+    alarms = supported(bench_run, steps, "2")
+    valid: dict[str, tuple[str, str]] = {}
+    if len(alarms) > 1:
+        now = get_values(bench_run, steps, "2", [mechanism(alarms[1])]).get(mechanism(alarms[1]))
+        valid[mechanism(alarms[1])] = (next(m for m in MECHANISMS if m != now), "xsd:string")
+    invalid = {mechanism(alarms[0]): ("4 Sometimes", "xsd:string")}
+    invalid_set_changes_nothing(bench_run, steps, "2", valid, invalid, "fm-5.3.1-invalid")
+
+
 @pytest.mark.clause("5.3.2")
 def test_expedited_alarm_is_reported_at_once(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
@@ -320,6 +336,13 @@ CLAUSES = [
             cl.Check("2", "ReportingMechanism per alarm set and read back", (
                 cl.Twin("spv_not_applied", ("the values just set, read back", "ReportingMechanism")),
             )),
+            cl.Check("2", "an invalid ReportingMechanism (beside a valid change) refused with a fault", (
+                cl.Twin("accept_invalid_values", ("a SetParameterValues fault refusing the set with the invalid "
+                                                  "value", "'4 Sometimes'", "Status 0: the invalid value accepted")),
+            ), key="invalid-refused"),
+            cl.Check("2", "a refused set changes nothing, its valid values neither (TR-069 A.3.2.1): read back", (
+                cl.Twin("partial_spv", ("nothing changed by the refused set", "part of the set was applied")),
+            ), key="invalid-nothing-changed"),
         ),
     ),
     cl.Clause(
@@ -384,6 +407,13 @@ CLAUSES = [
                      "CurrentAlarm or HistoryEvent", (
                 cl.Twin("alarm_not_raised", ("the control raise of Processing Error Alarm / Software error",
                                              "silence under Disabled proves nothing"), whole_clause=True),
+            )),
+            cl.Check("pre", "before an alarm is raised: SupportedAlarm read, its ReportingMechanism set and read "
+                     "back, the event tables' notification set", (
+                cl.Twin("gpv_fault", ("GetParameterValuesResponse for", "fault 9002 Internal error")),
+            )),
+            cl.Check("alarm", "the unit confirms the raise_alarm and clear_alarm actions (their expect)", (
+                cl.Twin("alarm_command_refused", ("the unit to confirm raise_alarm for",)),
             )),
         ),
     ),

@@ -19,6 +19,7 @@ from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Bound, Event
 from bench.unit import BenchUnit
+from testplans.ts32593.invalid_set import invalid_set_changes_nothing
 from testplans.ts32593.procedures import offered_protocol, session, set_values
 
 USER, PASSWORD = "pm", "pm-upload-secret"
@@ -89,6 +90,18 @@ def test_disabled_pm_uploads_nothing(
         return
     steps.fail("3", f"no PM upload for {window:g} s (two intervals) while PerfMgmt.Config.1.Enable is false",
                f"an upload: {steps.describe(up)}", up)  # fmt: skip
+
+
+@pytest.mark.clause("5.4.1")
+def test_invalid_upload_interval_changes_nothing(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    """PeriodicUploadInterval 0 (below its minimum, 1) beside a valid change of the upload user name: the set
+    refused with a fault, and nothing changed (read back in the same session)."""
+    PM = bench_run.unit.paths.pm_config
+    user = f"{USER}-refused"
+    invalid_set_changes_nothing(bench_run, steps, "2", {PM + "Username": (user, "xsd:string")},
+                                {PM + "PeriodicUploadInterval": ("0", "xsd:unsignedInt")}, "pm-invalid")  # fmt: skip
 
 
 def valid_upload(steps: Steps, ev: Event, which: str = "") -> None:
@@ -281,6 +294,15 @@ CLAUSES = [
             cl.Check("3", "no upload for two intervals while Enable is false", (
                 cl.Twin("pm_upload_while_disabled", ("no PM upload for 2.6 s (two intervals)", "an upload")),
             )),
+            cl.Check("2", "an invalid PeriodicUploadInterval (beside a valid change) refused with a fault", (
+                cl.Twin("accept_invalid_values", ("a SetParameterValues fault refusing the set with the invalid "
+                                                  "value", "PeriodicUploadInterval = '0'",
+                                                  "Status 0: the invalid value accepted")),
+            ), key="invalid-refused"),
+            cl.Check("2", "a refused set changes nothing, its valid values neither (TR-069 A.3.2.1): read back", (
+                cl.Twin("partial_spv", ("nothing changed by the refused set", "Username = 'pm-refused'",
+                                        "part of the set was applied")),
+            ), key="invalid-nothing-changed"),
         ),
     ),
     cl.Clause(
@@ -320,6 +342,13 @@ CLAUSES = [
                 cl.Twin("accept_untrusted_file_server", (
                     "the unit uploaded /pm-untrusted/", "to the file server presenting a certificate from an "
                     "untrusted CA (CN=files.operator.example, issuer CN=henb-bench rogue CA")),
+            )),
+            cl.Check("pre", "PerfMgmt.Config set and read back before the uploads", (
+                cl.Twin("gpv_fault", ("GetParameterValuesResponse for", "fault 9002 Internal error")),
+            )),
+            cl.Check("post", "PerfMgmt.Config.1.Enable set false after the uploads, acknowledged", (
+                cl.Twin("refuse_pm_disable", ("SetParameterValuesResponse to", "PerfMgmt.Config.1.Enable",
+                                              "fault 9003")),
             )),
         ),
     ),

@@ -4,6 +4,7 @@ amendment, DownloadResponse Status 0, a reboot before TransferComplete, and the 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ def run_5_2_2(
     text = res.stdout + res.stderr
     runs = sorted(out.iterdir()) if out.is_dir() else []
     run = json.loads((runs[-1] / "run.json").read_text()) if runs else {}
-    return res.returncode, text[text.rfind("henb-bench:") :] if "henb-bench:" in text else text[-3000:], run
+    # The run's summary: from its counts line on (a results-history line may follow it, "henb-bench: results ...").
+    found = [m.start() for m in re.finditer(r"henb-bench: \d+ test\(s\)", text)]
+    return res.returncode, text[found[-1] :] if found else text[-3000:], run
 
 
 def outcomes(run: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -148,3 +151,30 @@ def test_protocols_the_unit_does_not_list_are_skipped(fast_inventory: Path, tmp_
             assert outcome == "skipped", (test, outcome)
             assert "is not in units.henb-01.transfer_protocols (https)" in message, message
     assert sum("[https]" in t for t in results) == 2
+
+
+def test_a_unit_applying_the_valid_lines_of_its_refused_own_file_fails(
+    fast_inventory: Path, tmp_path: Path
+) -> None:
+    # The unit's own file sets TAC and the interval; its invalid variant carries a TAC out of range beside the same
+    # interval. After the successful downloads the unit already has the file's interval: the plan sets every
+    # parameter of the file to another value before each failing download, so applying the interval shows.
+    own, invalid = tmp_path / "own.cfg", tmp_path / "invalid.cfg"
+    own.write_bytes(vendorfile.build({TAC: "4321", INTERVAL: "77"}))
+    invalid.write_bytes(vendorfile.build({TAC: "70000", INTERVAL: "77"}))
+    cfg = {"path": str(own), "invalid": str(invalid), "read_back": {TAC: "4321", INTERVAL: "77"}}
+    inventory = unit_inventory(fast_inventory, tmp_path / "own.yaml", config_file=cfg)
+    rc, summary, run = run_5_2_2(inventory, tmp_path / "out", "partial_download")
+    assert rc == 1, summary
+    results = outcomes(run)
+    outcome, message = results["test_failing_download_reports_the_fault_and_changes_nothing[invalid]"]
+    assert outcome == "failed", results
+    assert "TS 32.593 5.2.2 step 3: expected nothing applied after a failed download" in message, message
+    assert f"'{INTERVAL}': '76'" in message and f"'{INTERVAL}': '77'" in message, message
+    # Every other failing download moved the file's parameters away first too, and a unit that applied nothing
+    # of those passes them (the file server's refusal included).
+    for how in ("wrong-password", "missing", "corrupt"):
+        assert (
+            results[f"test_failing_download_reports_the_fault_and_changes_nothing[{how}]"][0] == "passed"
+        ), results
+    assert results["test_download_from_untrusted_file_server_is_refused"][0] == "passed", results
