@@ -47,6 +47,8 @@ class HemsKind(StrEnum):
     CONNECTION_REQUEST_UNANSWERED = "connection-request-unanswered"
     # a client's TLS handshake that did not complete (peer, reason, alert)
     TLS_FAILED = "tls-handshake-failed"
+    # the bench failed a session on purpose (bench/hems/failures.py: how, the Inform's events, the rule's count)
+    SESSION_FAILED = "session-failed-on-purpose"
 
 
 class SegwKind(StrEnum):

@@ -77,6 +77,11 @@ class Knob(StrEnum):
     ACCEPT_WRONG_SEGW_NAME = "accept_wrong_segw_name"
     ACCEPT_WEAK_IKE_PROPOSAL = "accept_weak_ike_proposal"
     IKE_ID_NOT_IN_CERT = "ike_id_not_in_cert"
+    # TR-069 session rules (docs/session-rules.md)
+    NO_BOOTSTRAP_AT_SERVING_HEMS = "no_bootstrap_at_serving_hems"
+    BOOT_EVENT_EVERY_SESSION = "boot_event_every_session"
+    FORGET_EVENTS_AFTER_FAILED_SESSION = "forget_events_after_failed_session"
+    RETRY_STORM = "retry_storm"
 
 
 KNOBS: dict[Knob, str] = {
@@ -168,6 +173,13 @@ KNOBS: dict[Knob, str] = {
     "a SeGW that picks it gets it",
     Knob.IKE_ID_NOT_IN_CERT: "presents the inventory's IKE identity with a certificate (from the operator CA) for "
     "another name: the SeGWs refuse it, and the failure must quote charon's reason",
+    Knob.NO_BOOTSTRAP_AT_SERVING_HEMS: "its first Inform to the Serving HeMS (a new ACS URL, set by the Initial "
+    "HeMS) carries 1 BOOT but not 0 BOOTSTRAP",
+    Knob.BOOT_EVENT_EVERY_SESSION: "every Inform carries 1 BOOT, also in sessions long after the boot",
+    Knob.FORGET_EVENTS_AFTER_FAILED_SESSION: "when a session fails, the Inform that retries it carries no events "
+    "(and none of the parameters they reported): what the failed session was to report is lost",
+    Knob.RETRY_STORM: "retries a failed session at once, again and again, instead of waiting as "
+    "CWMPRetryMinimumWaitInterval and CWMPRetryIntervalMultiplier say (TR-069 3.2.1.1)",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }
