@@ -43,7 +43,7 @@ class RetryTest(Strict):
 
 class SessionRules(Strict):
     hems_restart: dict[str, HemsRestart] = Field(
-        default_factory=lambda: dict[str, HemsRestart]({"5.1.3": "503", "5.2.4": "close"}),
+        default_factory=lambda: dict[str, HemsRestart]({"5.1.3": "503", "5.2.4": "503"}),
         description="per clause: how the Serving HeMS fails the session that carries the clause's events "
         "(503: HTTP 503; close: the connection closed unanswered; off: not at all); the unit's next Inform must "
         "carry the same events. Clauses that do it: 5.1.3 (the connection request's session), 5.2.4 (the "

@@ -100,7 +100,7 @@ class CwmpClient:
         m*(k/1000)**(n-1) and m*(k/1000)**n seconds, m = CWMPRetryMinimumWaitInterval, k =
         CWMPRetryIntervalMultiplier (the count stops growing at 10)."""
         if Knob.RETRY_STORM in self.unit.knobs:
-            return 0.0  # bug: retries at once, however often the HeMS failed it
+            return 0.02  # bug: retries at once (a breath apart), however often the HeMS failed it
         m, k = retry_parameters(self.unit.model, self.unit.ms)
         lo, hi = retry_window(min(n, 10), m, k)
         return random.uniform(lo, hi)
@@ -131,7 +131,7 @@ class CwmpClient:
                 return
             except (HttpError, OSError, TimeoutError, cwmp.CwmpParseError, SessionFailed) as exc:
                 retry += 1
-                if retry >= RETRIES:
+                if retry >= RETRIES and Knob.RETRY_STORM not in self.unit.knobs:  # a storm never gives up
                     raise RuntimeError(f"no TR-069 session after {RETRIES} attempts ({exc})") from None
                 wait = self.retry_wait(retry)
                 self.unit.log(f"cwmp: session failed ({exc}); retry {retry} in {wait:.2f} s")
