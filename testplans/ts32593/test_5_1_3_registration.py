@@ -112,27 +112,6 @@ def test_registration_with_serving_hems(
 
 
 @pytest.mark.clause("5.1.3")
-def test_refuses_impostor_serving_segw(
-    bench_run: BenchRun, discovered_unit: BenchUnit, evidence: Evidence, steps: Steps
-) -> None:
-    """Before the real Serving SeGW, impostors the configured unit must refuse (TS 33.320), presented from its
-    first IKE attempt after a power cycle on; then it comes up with the real one within its backoff."""
-    unit, op = discovered_unit, bench_run.inv.operator
-    with Impostors(bench_run, steps, "ssegw", "IPsec") as impostors:
-        boot = unit.transition(State.BOOTING)
-        assert boot is not None
-        real = impostors.refused(boot.mark)
-    steps.wait(
-        "IPsec",
-        ike_up("ssegw", unit.ike_id),
-        unit.bounds.ike_retry if impostors.rounds else unit.bounds.boot,
-        f"an IKE SA from {unit.ike_id} at the real Serving SeGW {op.serving_segw} after the impostors",
-        real,
-        why=segw_refusal(bench_run, "ssegw", boot.mark, unit.ike_id),
-    )
-
-
-@pytest.mark.clause("5.1.3")
 def test_session_retry_after_hems_restart(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
 ) -> None:
@@ -169,6 +148,27 @@ def test_session_retry_after_hems_restart(
                 failed = again
         finally:
             hems.failures.disarm(unit.device)
+
+
+@pytest.mark.clause("5.1.3")
+def test_refuses_impostor_serving_segw(
+    bench_run: BenchRun, discovered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    """Before the real Serving SeGW, impostors the configured unit must refuse (TS 33.320), presented from its
+    first IKE attempt after a power cycle on; then it comes up with the real one within its backoff."""
+    unit, op = discovered_unit, bench_run.inv.operator
+    with Impostors(bench_run, steps, "ssegw", "IPsec") as impostors:
+        boot = unit.transition(State.BOOTING)
+        assert boot is not None
+        real = impostors.refused(boot.mark)
+    steps.wait(
+        "IPsec",
+        ike_up("ssegw", unit.ike_id),
+        unit.bounds.ike_retry if impostors.rounds else unit.bounds.boot,
+        f"an IKE SA from {unit.ike_id} at the real Serving SeGW {op.serving_segw} after the impostors",
+        real,
+        why=segw_refusal(bench_run, "ssegw", boot.mark, unit.ike_id),
+    )
 
 
 def check_s1_setup(steps: Steps, request: Event, tac: int, plmn: str, cell_identity: int) -> None:
