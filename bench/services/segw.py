@@ -100,6 +100,9 @@ class SeGW:
         # Impostors presented now: connection name -> impostor key; unit addresses the real SeGW leaves alone.
         self._impostors: dict[str, str] = {}
         self._excluded: dict[str, str] = {}
+        # Impostor connections for a unit whose address is not known yet (remote_addrs: every address but the
+        # excluded ones, reloaded with the real ones): another unit in a proposals round must not meet them.
+        self._anywhere: dict[str, dict[str, Any]] = {}
         # What charon's log said of each IKE SA (by unique id): peer address, identity, proposals.
         self._peers: dict[str, dict[str, Any]] = {}
 
@@ -174,20 +177,21 @@ class SeGW:
                 self._excluded[conn] = remote_host
                 self._reload_real()
             self._impostors[conn] = impostor.key
-            self.charon.load_conn(
-                conn,
-                {
-                    "version": "2",
-                    "local_addrs": [self.outer_ip],
-                    "remote_addrs": [remote_host] if remote_host else ["%any"],
-                    "pools": [self._pool_name(self.unit_pools.get(remote_id, self.active_pool))],
-                    "proposals": list(impostor.proposals) or self.ike_proposals,
-                    "unique": "replace",
-                    "local": {"auth": "pubkey", "certs": [cert], "id": self.identity},
-                    "remote": {"auth": "pubkey", "id": remote_id},
-                    "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
-                },
-            )
+            self._anywhere.pop(conn, None)
+            config = {
+                "version": "2",
+                "local_addrs": [self.outer_ip],
+                "remote_addrs": [remote_host] if remote_host else self._others(),
+                "pools": [self._pool_name(self.unit_pools.get(remote_id, self.active_pool))],
+                "proposals": list(impostor.proposals) or self.ike_proposals,
+                "unique": "replace",
+                "local": {"auth": "pubkey", "certs": [cert], "id": self.identity},
+                "remote": {"auth": "pubkey", "id": remote_id},
+                "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
+            }
+            if not remote_host:
+                self._anywhere[conn] = config
+            self.charon.load_conn(conn, config)
         self.timeline.add(
             Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=impostor.key,
             what=impostor.what, action="presented", remote_host=remote_host,
@@ -201,6 +205,7 @@ class SeGW:
             if key is None:
                 return
             self.charon.call("unload_conn", {"name": conn})
+            self._anywhere.pop(conn, None)
             if self._excluded.pop(conn, None) is not None:
                 self._reload_real()
         self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=key,
@@ -210,6 +215,10 @@ class SeGW:
         self._load_conn()
         for remote_id in self.unit_pools:
             self._load_conn(remote_id)
+        for conn, config in self._anywhere.items():
+            # A unit in a proposals round (its address excluded) meets its own impostor only, never the
+            # certificate impostor another unit meets at once: that one's IKE_SA_INIT would take its offer.
+            self.charon.load_conn(conn, {**config, "remote_addrs": self._others()})
 
     def _listen(self, ready: threading.Event) -> None:
         try:
