@@ -235,6 +235,13 @@ _TYPES = [
         "connection); the HeMS does each handshake itself, so a unit refusing the Initial HeMS's certificate "
         "(5.1.2.3) is seen",
     ),  # fmt: skip
+    _t(
+        S.HEMS,
+        HemsKind.SESSION_FAILED,
+        "hems peer serial how events command_keys params retry_count nth of",
+        "the bench failed the unit's session on purpose (a HeMS restart: HTTP 503, or the connection closed "
+        "unanswered) at the Inform just before it; bench/hems/failures.py",
+    ),  # fmt: skip
     _t(S.SEGW, SegwKind.IKE_UP, "segw", "an IKE SA came up at a SeGW"),
     _t(S.SEGW, SegwKind.IKE_DOWN, "segw", "an IKE SA went down at a SeGW"),
     _t(S.SEGW, SegwKind.CHILD_UP, "segw", "a CHILD SA came up at a SeGW"),
