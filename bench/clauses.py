@@ -197,6 +197,13 @@ def session_end(hems: str = SERVING) -> Step:
     return Step("session end (HTTP 204)", hems, "henb", Source.HEMS, HemsKind.SESSION_END, {"hems": hems})
 
 
+def session_failed(
+    hems: str = SERVING, label: str = "HTTP 503 / connection closed (HeMS restart, on purpose)"
+) -> Step:
+    """The HeMS failing the unit's session on purpose (bench/hems/failures.py): its answer to the Inform."""
+    return Step(label, hems, "henb", Source.HEMS, HemsKind.SESSION_FAILED, {"hems": hems})
+
+
 def rpc(method: str, what: str = "", hems: str = SERVING) -> tuple[Step, Step]:
     """An RPC from the HeMS and the unit's response to it."""
     where = {"hems": hems, "method": method}

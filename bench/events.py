@@ -47,6 +47,8 @@ class HemsKind(StrEnum):
     CONNECTION_REQUEST_UNANSWERED = "connection-request-unanswered"
     # a client's TLS handshake that did not complete (peer, reason, alert)
     TLS_FAILED = "tls-handshake-failed"
+    # the bench failed a session on purpose (bench/hems/failures.py: how, the Inform's events, the rule's count)
+    SESSION_FAILED = "session-failed-on-purpose"
 
 
 class SegwKind(StrEnum):
@@ -232,6 +234,13 @@ _TYPES = [
         "a client's HTTPS handshake that did not complete (the TLS alert it sent, or none: it closed the "
         "connection); the HeMS does each handshake itself, so a unit refusing the Initial HeMS's certificate "
         "(5.1.2.3) is seen",
+    ),  # fmt: skip
+    _t(
+        S.HEMS,
+        HemsKind.SESSION_FAILED,
+        "hems peer serial how events command_keys params retry_count nth of",
+        "the bench failed the unit's session on purpose (a HeMS restart: HTTP 503, or the connection closed "
+        "unanswered) at the Inform just before it; bench/hems/failures.py",
     ),  # fmt: skip
     _t(S.SEGW, SegwKind.IKE_UP, "segw", "an IKE SA came up at a SeGW"),
     _t(S.SEGW, SegwKind.IKE_DOWN, "segw", "an IKE SA went down at a SeGW"),

@@ -83,6 +83,11 @@ class Knob(StrEnum):
     ALARM_COMMAND_REFUSED = "alarm_command_refused"
     REFUSE_NOTIFICATION_ATTRIBUTES = "refuse_notification_attributes"
     S1_WRONG_ENB_ID = "s1_wrong_enb_id"
+    # TR-069 session rules (docs/session-rules.md)
+    NO_BOOTSTRAP_AT_SERVING_HEMS = "no_bootstrap_at_serving_hems"
+    BOOT_EVENT_EVERY_SESSION = "boot_event_every_session"
+    FORGET_EVENTS_AFTER_FAILED_SESSION = "forget_events_after_failed_session"
+    RETRY_STORM = "retry_storm"
 
 
 KNOBS: dict[Knob, str] = {
@@ -185,6 +190,13 @@ KNOBS: dict[Knob, str] = {
     Knob.REFUSE_NOTIFICATION_ATTRIBUTES: "once registered, answers every SetParameterAttributes with fault 9004 "
     "(Resources exceeded): no Active notification can be set",
     Knob.S1_WRONG_ENB_ID: "S1 Setup Request carries the configured cell identity plus one as its Home eNB ID",
+    Knob.NO_BOOTSTRAP_AT_SERVING_HEMS: "its first Inform to the Serving HeMS (a new ACS URL, set by the Initial "
+    "HeMS) carries 1 BOOT but not 0 BOOTSTRAP",
+    Knob.BOOT_EVENT_EVERY_SESSION: "every Inform carries 1 BOOT, also in sessions long after the boot",
+    Knob.FORGET_EVENTS_AFTER_FAILED_SESSION: "when a session fails, the Inform that retries it carries no events "
+    "(and none of the parameters they reported): what the failed session was to report is lost",
+    Knob.RETRY_STORM: "retries a failed session at once, again and again, instead of waiting as "
+    "CWMPRetryMinimumWaitInterval and CWMPRetryIntervalMultiplier say (TR-069 3.2.1.1)",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }

@@ -54,6 +54,9 @@ IGD_ROOT: dict[str, Any] = {
             "ConnectionRequestUsername": _p(writable=True, cons={"maxlen": 256}),
             "ConnectionRequestPassword": _p(writable=True, secret=True, cons={"maxlen": 256}),
             "UpgradesManaged": _p("boolean", writable=True),
+            # TR-069 3.2.1.1's session retry (TR-098 Amendment 2, as TR-181's ManagementServer has them)
+            "CWMPRetryMinimumWaitInterval": _p("unsignedInt", writable=True, cons={"min": 1, "max": 65535}),
+            "CWMPRetryIntervalMultiplier": _p("unsignedInt", writable=True, cons={"min": 1000, "max": 65535}),
         },
     },
 }

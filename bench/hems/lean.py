@@ -190,6 +190,9 @@ class LeanHttp(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
+        if status == 0:  # the HeMS fails the session on purpose: the connection closed, nothing answered
+            transport.close()
+            return
         close = request.close or (self._eof and not self._buf)
         transport.write(response(status, body, headers, close))
         if close:

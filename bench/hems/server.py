@@ -36,6 +36,7 @@ from bench.cwmp import CwmpFault, CwmpParseError, DeviceKey, Envelope, GpvResult
 from bench.errors import DeviceError, InfraError
 from bench.events import HemsKind, Source
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, CrPolicy, connection_request
+from bench.hems.failures import CLOSE, SessionFailure, SessionFailures
 from bench.hems.lean import LeanHttp, LeanRequest
 from bench.hems.tls import serve_tls
 from bench.httpauth import Authenticator
@@ -295,6 +296,7 @@ class Hems:
         # Which certificate the HTTPS listener presents, when the bench shows a bad one (5.1.2.3): put into each
         # failed handshake's event, so a refusal is judged by what that handshake was shown ('' = its own).
         self.tls_presented = ""
+        self.failures = SessionFailures()
 
     # ---- lifecycle ----
 
@@ -422,6 +424,14 @@ class Hems:
                 return False
             time.sleep(0.05)
         return True
+
+    def fail_sessions(
+        self, unit: Unit, events: Sequence[str] = (), how: str = "503", count: int = 1
+    ) -> SessionFailure:
+        """Fail the next `count` sessions of `unit` whose Inform carries one of `events` (any Inform when
+        empty): HTTP 503, or (`how` "close") the connection closed unanswered, as a HeMS restarting does.
+        Each is recorded as a session-failed-on-purpose event; the rule returned lists them."""
+        return self.failures.arm(SessionFailure(unit, tuple(events), how, count))
 
     def queue_rpc(self, unit: Unit, method: str, **args: Any) -> RpcCall:
         """Queue an RPC for `unit`: sent in its open session if there is one, else in its next.
@@ -779,6 +789,8 @@ class Hems:
                 t_in,
             )
         status, out, headers = answer
+        if status == CLOSE and request.transport is not None:  # failed on purpose: closed, nothing answered
+            request.transport.close()  # aiohttp drops the answer it can no longer write
         return web.Response(status=status, body=out, content_type=None, headers=headers)
 
     async def _lean(self, request: LeanRequest, peer: str) -> tuple[int, bytes, dict[str, str]]:
@@ -950,6 +962,9 @@ class Hems:
                 ),
                 None,
             )
+        failure = self.failures.match(key, codes)
+        if failure is not None:
+            return self._fail_on_purpose(failure, env, inform, peer, user, version)
         session = _Session(secrets.token_hex(16), key, env.ns, peer, version, user)
         for name in CONNECTION_REQUEST_URL_PARAMS:
             if inform.params.get(name):
@@ -970,6 +985,7 @@ class Hems:
             cwmp_version=version,
             user=user,
             id=env.id,
+            retry_count=inform.retry_count,
         )
         if env.defects:
             self._defects(env, peer, key)
@@ -997,6 +1013,56 @@ class Hems:
             use_version,
         )
         return 200, out, session.token
+
+    def _fail_on_purpose(
+        self,
+        failure: SessionFailure,
+        env: Envelope,
+        inform: cwmp.Inform,
+        peer: str,
+        user: str | None,
+        version: str | None,
+    ) -> tuple[int, bytes, str | None]:
+        """The Inform recorded as it came (marked failed_on_purpose: no InformResponse was sent), the failure
+        recorded, and the answer that fails the session: 503, or CLOSE (no answer, the connection closed)."""
+        dev = inform.device_id
+        codes = [code for code, _ in inform.events]
+        self._event(
+            HemsKind.INFORM,
+            peer,
+            serial=dev.serial_number,
+            oui=dev.oui,
+            product_class=dev.product_class,
+            manufacturer=dev.manufacturer,
+            events=codes,
+            command_keys=[key for _, key in inform.events],
+            params=inform.params,
+            cwmp_ns=env.ns,
+            cwmp_version=version,
+            user=user,
+            id=env.id,
+            retry_count=inform.retry_count,
+            failed_on_purpose=failure.how,
+        )
+        self._note(dev.key, f"Inform [{', '.join(codes)}] failed on purpose ({failure.how})")
+        seq = self.timeline.add(
+            Source.HEMS,
+            HemsKind.SESSION_FAILED,
+            hems=self.name,
+            peer=peer,
+            serial=dev.serial_number,
+            how=failure.how,
+            events=codes,
+            command_keys=[key for _, key in inform.events],
+            params=sorted(inform.params),
+            retry_count=inform.retry_count,
+            nth=len(failure.failed),
+            of=failure.count,
+        ).seq
+        failure.recorded(seq)
+        if failure.how == "close":
+            return CLOSE, b"", None
+        return 503, b"HeMS unavailable (failed on purpose by the bench)\n", None
 
     def _on_cpe_request(self, env: Envelope, session: _Session | None, peer: str) -> tuple[int, bytes]:
         if session is None:

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from bench.ike import ESP_PROPOSALS, IKE_PROPOSALS
 from bench.inventory.fields import Strict, host
+from bench.inventory.session_rules import SessionRules
 from bench.operator_pki import PkiConfig
 
 IPv4Net = ipaddress.IPv4Network
@@ -113,6 +114,11 @@ class Operator(Strict):
     )
     esp_proposals: Annotated[list[str], Field(min_length=1)] = Field(
         ESP_PROPOSALS, description="ESP proposals both SeGWs accept (VICI esp_proposals)"
+    )
+
+    session_rules: SessionRules = Field(
+        default_factory=SessionRules,
+        description="the TR-069 session rules' tests: HeMS restarts per clause, the retry test's m, k, N",
     )
 
     _hosts = field_validator("initial_segw", "serving_segw", "initial_hems", "serving_hems", "fileserver")(

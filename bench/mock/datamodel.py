@@ -163,6 +163,8 @@ def factory_igd(identity: dict[str, str], values: dict[str, str] | None = None) 
         IGD + "DeviceInfo.SoftwareVersion": "henb-bench-mock-0.2",
         IGD + "FaultMgmt.MaxCurrentAlarmEntries": "16",
         IGD + "ManagementServer.PeriodicInformInterval": "300",
+        IGD + "ManagementServer.CWMPRetryMinimumWaitInterval": "5",
+        IGD + "ManagementServer.CWMPRetryIntervalMultiplier": "2000",
         IGD_TUNNEL_ADDRESS: "0.0.0.0",
         IGD + "FAP.Tunnel.IKESA.1.Status": "Disabled",
         IGD + "FAP.Tunnel.CryptoProfile.1.Enable": "true",

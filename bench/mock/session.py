@@ -1,16 +1,16 @@
 """The mock unit's CWMP session engine (TR-069 3.7): the Inform (events, forced and extra parameters, the
 DeviceId), HTTP(S) with the HeMS's authentication (bench/mock/http.py: one kept-alive connection, its cookies),
-the CPE's own requests, the RPC loop to the empty POST, and retries with backoff like a careful unit."""
+the CPE's own requests, the RPC loop to the empty POST, and TR-069 3.2.1.1's session retry from the unit's
+CWMPRetryMinimumWaitInterval and CWMPRetryIntervalMultiplier."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import ssl
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
-
-from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bench import cwmp
 from bench.knobs import Knob
@@ -19,8 +19,30 @@ from bench.mock.datamodel import DataModel
 from bench.mock.http import Client, HttpError
 from bench.mock.rpc import Rpc
 
-RETRIES = 6
-RETRY_WAIT = 0.1
+# Attempts of one session before the unit gives up on it (TR-069 has it retry for ever; the mock's procedures
+# start it again, keeping its events).
+RETRIES = 8
+# TR-069 3.2.1.1's defaults (TR-181 CWMPRetryMinimumWaitInterval, CWMPRetryIntervalMultiplier).
+DEFAULT_M, DEFAULT_K = 5, 2000
+
+
+class SessionFailed(Exception):
+    """The HeMS failed the session (HTTP 5xx): retried with the backoff, as a broken connection is."""
+
+
+def retry_window(n: int, m: float, k: int) -> tuple[float, float]:
+    """TR-069 3.2.1.1: the range of the wait before retry `n` (1, 2, ...)."""
+    return m * (k / 1000) ** (n - 1), m * (k / 1000) ** n
+
+
+def retry_parameters(model: DataModel, ms: str) -> tuple[int, int]:
+    """(m, k) as the unit's ManagementServer object `ms` holds them, TR-069's defaults where unset or bad."""
+    try:
+        m = int(model.get(ms + "CWMPRetryMinimumWaitInterval") or DEFAULT_M)
+        k = int(model.get(ms + "CWMPRetryIntervalMultiplier") or DEFAULT_K)
+    except (KeyError, ValueError):
+        return DEFAULT_M, DEFAULT_K
+    return max(m, 1), max(k, 1000)
 
 
 class Unit(Protocol):
@@ -73,6 +95,16 @@ class CwmpClient:
         )
         return self.unit.wrong_id if wrong else self.unit.device_id
 
+    def retry_wait(self, n: int) -> float:
+        """The wait before retry `n` (1, 2, ...) of a failed session, TR-069 3.2.1.1: random between
+        m*(k/1000)**(n-1) and m*(k/1000)**n seconds, m = CWMPRetryMinimumWaitInterval, k =
+        CWMPRetryIntervalMultiplier (the count stops growing at 10)."""
+        if Knob.RETRY_STORM in self.unit.knobs:
+            return 0.02  # bug: retries at once (a breath apart), however often the HeMS failed it
+        m, k = retry_parameters(self.unit.model, self.unit.ms)
+        lo, hi = retry_window(min(n, 10), m, k)
+        return random.uniform(lo, hi)
+
     async def session(
         self,
         url: str,
@@ -83,27 +115,27 @@ class CwmpClient:
         overrides: dict[str, str] | None = None,
         requests: list[dict[str, Any]] | None = None,
     ) -> None:
-        """A TR-069 session, retried like a careful unit (TR-069 3.2.1.1), with short waits for the mock.
+        """A TR-069 session, retried as TR-069 3.2.1.1 says (retry_wait) while it fails (no answer, a broken
+        connection, an HTTP 5xx), every attempt's Inform carrying the same events until one is answered.
         `requests` are the CPE requests (TransferComplete) whose events this Inform carries."""
         ev = [(e, "") if isinstance(e, str) else e for e in events]
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type((HttpError, OSError, TimeoutError, cwmp.CwmpParseError)),
-            stop=stop_after_attempt(RETRIES),
-            wait=wait_exponential(multiplier=RETRY_WAIT),  # RETRY_WAIT * 2**retries
-            before_sleep=lambda s: self.unit.log(
-                f"cwmp: session failed ({s.outcome and s.outcome.exception()}); retrying in "
-                f"{s.next_action and s.next_action.sleep:g} s"
-            ),
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    retry = attempt.retry_state.attempt_number - 1  # the Inform's RetryCount
-                    body = self.inform(ev, extra, phase, overrides, retry)
-                    self.unit.log(f"cwmp: Inform {[e for e, _ in ev]} to {url} ({server_ip})")
-                    await self.exchange(url, server_ip, body, requests or [])
-        except RetryError:
-            raise RuntimeError(f"no TR-069 session after {RETRIES} attempts") from None
+        retry = 0  # the Inform's RetryCount
+        while True:
+            sent = ev
+            if retry and Knob.FORGET_EVENTS_AFTER_FAILED_SESSION in self.unit.knobs:
+                sent, extra = [], []  # bug: the events (and what they carried) died with the failed session
+            body = self.inform(sent, extra, phase, overrides, retry)
+            self.unit.log(f"cwmp: Inform {[e for e, _ in sent]} to {url} ({server_ip}), retry {retry}")
+            try:
+                await self.exchange(url, server_ip, body, requests or [])
+                return
+            except (HttpError, OSError, TimeoutError, cwmp.CwmpParseError, SessionFailed) as exc:
+                retry += 1
+                if retry >= RETRIES and Knob.RETRY_STORM not in self.unit.knobs:  # a storm never gives up
+                    raise RuntimeError(f"no TR-069 session after {RETRIES} attempts ({exc})") from None
+                wait = self.retry_wait(retry)
+                self.unit.log(f"cwmp: session failed ({exc}); retry {retry} in {wait:.2f} s")
+                await asyncio.sleep(wait)
 
     def tls_for(self, url: str) -> ssl.SSLContext | None:
         if urlsplit(url).scheme != "https":
@@ -130,6 +162,8 @@ class CwmpClient:
         """The Inform of one attempt: `ev` (code, CommandKey), the forced and `extra` parameters (`overrides`
         replacing values), the DeviceId `phase` calls for, RetryCount `retry`."""
         params = self.inform_params(extra)
+        if Knob.BOOT_EVENT_EVERY_SESSION in self.unit.knobs and all(code != "1 BOOT" for code, _ in ev):
+            ev = [("1 BOOT", ""), *ev]  # bug: a boot in every session
         if overrides:
             params = [(n, overrides.get(n, v), t) for n, v, t in params]
         return cwmp.inform(
@@ -153,6 +187,8 @@ class CwmpClient:
             server_ip, port, self.tls_for(url), parts.hostname, 30.0, **self.hems_auth()
         ) as http:
             r = await http.request("POST", path, body, xml)
+            if r.status >= 500:
+                raise SessionFailed(f"Inform answered HTTP {r.status}")
             if r.status != 200:
                 raise RuntimeError(f"Inform refused: HTTP {r.status}")
             cwmp.parse_envelope(r.body)

@@ -141,7 +141,11 @@ def _hems_arrows(kind: str, d: dict[str, Any], add: Callable[..., None]) -> None
     to_henb: tuple[str, str] = (hems, "henb")
     if kind == HemsKind.INFORM:
         add(*to_hems, f"Inform [{_short(d.get('events', []))}]")
-        add(*to_henb, "InformResponse", derived=True, k=ArrowKind.INFORM_RESPONSE)
+        if not d.get("failed_on_purpose"):  # else the HeMS's answer is the session-failed arrow
+            add(*to_henb, "InformResponse", derived=True, k=ArrowKind.INFORM_RESPONSE)
+    elif kind == HemsKind.SESSION_FAILED:  # the bench failed the session on purpose (a HeMS restart)
+        answer = "HTTP 503" if d.get("how") == "503" else "connection closed"
+        add(*to_henb, f"{answer} (HeMS restart, on purpose)", detail=f"{d.get('nth', '')}/{d.get('of', '')}")
     elif kind == HemsKind.RPC_SENT:
         add(*to_henb, str(d.get("method", "RPC")))
     elif kind == HemsKind.RPC_RESPONSE:

@@ -102,6 +102,9 @@ class SeGW:
         self._impostors: dict[str, str] = {}
         self._presented: dict[str, str] = {}  # unit -> its impostor's connection now
         self._excluded: dict[str, str] = {}
+        # Impostor connections for a unit whose address is not known yet (remote_addrs: every address but the
+        # excluded ones, reloaded with the real ones): another unit in a proposals round must not meet them.
+        self._anywhere: dict[str, dict[str, Any]] = {}
         # What charon's log said of each IKE SA (by unique id): peer address, identity, proposals.
         self._peers: dict[str, dict[str, Any]] = {}
 
@@ -181,20 +184,20 @@ class SeGW:
                 self._reload_real()
             # Kept after the impostor is withdrawn: its late events still name it.
             self._impostors[conn] = impostor.key
-            self.charon.load_conn(
-                conn,
-                {
-                    "version": "2",
-                    "local_addrs": [self.outer_ip],
-                    "remote_addrs": [remote_host] if remote_host else ["%any"],
-                    "pools": [self._pool_name(self.unit_pools.get(remote_id, self.active_pool))],
-                    "proposals": list(impostor.proposals) or self.ike_proposals,
-                    "unique": "replace",
-                    "local": {"auth": "pubkey", "certs": [cert], "id": self.identity},
-                    "remote": {"auth": "pubkey", "id": remote_id},
-                    "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
-                },
-            )
+            config = {
+                "version": "2",
+                "local_addrs": [self.outer_ip],
+                "remote_addrs": [remote_host] if remote_host else self._others(),
+                "pools": [self._pool_name(self.unit_pools.get(remote_id, self.active_pool))],
+                "proposals": list(impostor.proposals) or self.ike_proposals,
+                "unique": "replace",
+                "local": {"auth": "pubkey", "certs": [cert], "id": self.identity},
+                "remote": {"auth": "pubkey", "id": remote_id},
+                "children": {"henb": {"local_ts": self.protected, "esp_proposals": self.esp_proposals}},
+            }
+            if not remote_host:
+                self._anywhere[conn] = config
+            self.charon.load_conn(conn, config)
             if before is not None:
                 self._unload(unit, before)
             self._presented[unit] = conn
@@ -215,6 +218,7 @@ class SeGW:
 
     def _unload(self, unit: str, conn: str) -> None:
         # The real SeGW takes the unit's address back first: an attempt in between meets one of them.
+        self._anywhere.pop(conn, None)
         if self._excluded.pop(conn, None) is not None:
             self._reload_real()
         self.charon.call("unload_conn", {"name": conn})
@@ -225,6 +229,10 @@ class SeGW:
         self._load_conn()
         for remote_id in self.unit_pools:
             self._load_conn(remote_id)
+        for conn, config in self._anywhere.items():
+            # A unit in a proposals round (its address excluded) meets its own impostor only, never the
+            # certificate impostor another unit meets at once: that one's IKE_SA_INIT would take its offer.
+            self.charon.load_conn(conn, {**config, "remote_addrs": self._others()})
 
     def _listen(self, ready: threading.Event) -> None:
         try:

@@ -16,6 +16,18 @@ from bench.unit import BenchUnit, State
 from testplans.ts32593.flows import hems_refusal, ike_up, inform, s1ap, sctp_init, segw_refusal
 from testplans.ts32593.identity import check_device_id
 from testplans.ts32593.impostor import Impostors, impostor_checks
+from testplans.ts32593.procedures import next_inform
+from testplans.ts32593.session_rules import (
+    check_bootstrap_at_new_acs,
+    check_events_repeated,
+    check_no_boot_without_boot,
+    check_retry_wait,
+    failed_on_purpose,
+    hems_restart,
+    retry_parameters_set,
+    retry_window,
+    unit_inform,
+)
 
 
 @pytest.mark.clause("5.1.3")
@@ -39,6 +51,7 @@ def test_registration_with_serving_hems(
         why=hems_refusal(bench_run, "serving-hems", boot.mark),
     )
     check_device_id(steps, "1.1", inf, unit.cfg.identity)
+    check_bootstrap_at_new_acs(bench_run, steps, "1.1", inf, boot.mark)
 
     # 2.1-2.2: the S1 far-end address and the IPsec usage indicator, acknowledged.
     result = boot.serving_spv.result(bounds.step)
@@ -96,6 +109,45 @@ def test_registration_with_serving_hems(
     answer = "S1SetupFailure" if op.s1_setup_failure else "S1SetupResponse"
     steps.wait("S1", s1ap(answer, "downlink"), bounds.step, f"the MME's {answer}", request.seq)
     evidence.assert_no_cleartext(steps)
+
+
+@pytest.mark.clause("5.1.3")
+def test_session_retry_after_hems_restart(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    """TR-069 3.2.1.1 and the event rules, at the registered unit: the Serving HeMS fails the connection
+    request's session `failures` times in a row (a HeMS restarting, operator.session_rules); each retry comes
+    within TR-069's window for its count and carries the failed session's events, none of them 1 BOOT."""
+    unit = registered_unit
+    how = hems_restart(bench_run, "5.1.3")
+    if how == "off":
+        pytest.skip("operator.session_rules.hems_restart['5.1.3'] is off")
+    rules = bench_run.inv.operator.session_rules.retry
+    m, k, serial = rules.min_wait, rules.multiplier, unit.cfg.identity.serial_number
+    hems = bench_run.topology.hems["serving-hems"]
+    with retry_parameters_set(bench_run, steps, "retry", m, k):
+        hems.fail_sessions(unit.device, how=how, count=rules.failures)
+        try:
+            first = next_inform(bench_run, steps, "retry")
+            check_no_boot_without_boot(steps, "boot", first, "the unit was registered before it")
+            failed = first
+            for n in range(1, rules.failures + 1):
+                failure = steps.wait(
+                    "retry", failed_on_purpose(serial), unit.bounds.step,
+                    f"the Serving HeMS failing session {n} on purpose ({how})", failed.seq,
+                )  # fmt: skip
+                lo, hi = retry_window(n, m, k)
+                again = steps.wait(
+                    "retry", unit_inform(serial), hi + rules.slack + unit.bounds.step,
+                    f"retry {n} of the failed session (an Inform {lo:g}-{hi:g} s after it: TR-069 3.2.1.1, "
+                    f"m={m}, k={k})", failure.seq,
+                )  # fmt: skip
+                check_events_repeated(steps, "kept", failed, again, failure)
+                check_retry_wait(steps, "retry", n, failure, again, m, k, rules.early, rules.slack)
+                check_no_boot_without_boot(steps, "boot", again, "no boot since the first attempt")
+                failed = again
+        finally:
+            hems.failures.disarm(unit.device)
 
 
 @pytest.mark.clause("5.1.3")
@@ -185,8 +237,39 @@ CLAUSE = cl.Clause(
         cl.Check("security", "no operator traffic outside the tunnel on the outer link during the test (TS 33.320)", (
             cl.Twin("leak_cleartext", ("cleartext operator packet", "10.180.0.20:7547 UDP")),
         )),
+        cl.Check("1.1", "the first Inform to the Serving HeMS (a new ACS URL, set by the Initial HeMS) carries "
+                 "0 BOOTSTRAP (TR-069)", (
+            cl.Twin("no_bootstrap_at_serving_hems", ("0 BOOTSTRAP in the first Inform to the Serving HeMS",
+                                                     "events ['1 BOOT']")),
+        ), key="bootstrap"),
+        cl.Check("boot", "1 BOOT only in the first session after a boot (TR-069): not in a session the HeMS "
+                 "asked for later", (
+            cl.Twin("boot_event_every_session", ("no 1 BOOT in an Inform of a session that is not the first",
+                                                 "'1 BOOT', '6 CONNECTION REQUEST'")),
+        )),
+        cl.Check("kept", "after a session the HeMS failed on purpose (a restart), the next Inform carries the "
+                 "same events (TR-069: kept until an InformResponse acknowledged them)", (
+            cl.Twin("forget_events_after_failed_session", ("the Inform after the failed session did not repeat "
+                                                           "6 CONNECTION REQUEST",)),
+        )),
+        cl.Check("retry", "each retry of a failed session within TR-069 3.2.1.1's window for its count, "
+                 "m*(k/1000)^(n-1) to m*(k/1000)^n s (m, k set by the bench, restored after), never sooner", (
+            cl.Twin("retry_storm", ("retry 1 came after 0.", "TR-069 allows 1.0-2.0 s with m=1, k=2000")),
+        )),
     ),
     tests={
+        "test_session_retry_after_hems_restart": cl.Figure(
+            "TR-069 3.2.1.1: the Serving HeMS fails the session (a restart); the unit retries with backoff, "
+            "its events kept",
+            (
+                cl.connection_request(),
+                cl.inform(event="6 CONNECTION REQUEST"),
+                cl.session_failed(),
+                cl.inform(event="6 CONNECTION REQUEST", label="Inform (retry, 6 CONNECTION REQUEST kept)"),
+                cl.inform_response(),
+                cl.session_end(),
+            ),
+        ),
         "test_refuses_impostor_serving_segw": cl.Figure(
             "The configured unit powered on: impostor Serving SeGWs refused, then the real one (TS 33.320)",
             (cl.dns_query("Serving SeGW", "public-dns"), *cl.impostors_refused("ssegw"), cl.ike_up("ssegw")),

@@ -16,6 +16,14 @@ from bench.unit import BenchUnit
 from testplans.ts32593.flows import ike_up, inform, segw_refusal
 from testplans.ts32593.identity import check_device_id
 from testplans.ts32593.procedures import rpc
+from testplans.ts32593.session_rules import (
+    check_events_repeated,
+    failed_on_purpose,
+    hems_restart,
+    retry_parameters_set,
+    retry_window,
+    unit_inform,
+)
 
 VALUE_CHANGE = "4 VALUE CHANGE"
 
@@ -113,6 +121,54 @@ def test_inform_after_ipsec_address_change(
     evidence.assert_no_cleartext(steps)
 
 
+@pytest.mark.clause("5.2.4")
+def test_address_change_reported_after_hems_restart(
+    bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
+) -> None:
+    """The Serving HeMS fails the session of the IP-change Inform (a restart, operator.session_rules:
+    HTTP 503 or the connection closed); the unit's next Inform must carry 4 VALUE CHANGE with the address
+    again (TR-069: an event stays until an InformResponse acknowledged it)."""
+    unit, tl = registered_unit, bench_run.timeline
+    how = hems_restart(bench_run, "5.2.4")
+    if how == "off":
+        pytest.skip("operator.session_rules.hems_restart['5.2.4'] is off")
+    param, serial = unit.paths.ipsec_address, unit.cfg.identity.serial_number
+    rules = bench_run.inv.operator.session_rules.retry
+    m, k = rules.min_wait, rules.multiplier
+    hems, segw = bench_run.topology.hems["serving-hems"], bench_run.topology.segw["ssegw"]
+    with retry_parameters_set(bench_run, steps, "kept", m, k):
+        attrs = rpc(bench_run, steps, "kept", "SetParameterAttributes", attributes=[(param, 2)])
+        if isinstance(attrs, CwmpFault):
+            steps.fail("kept", f"SetParameterAttributesResponse to Active notification on {param}",
+                       f"fault {attrs.fault_code} {attrs.fault_string}")  # fmt: skip
+        sent = [e for e in tl.events(evidence.mark) if inform("serving-hems")(e)]
+        if sent:
+            hems.wait_closed(sent[-1].data["peer"], unit.bounds.step)
+        hems.fail_sessions(unit.device, events=(VALUE_CHANGE,), how=how)
+        try:
+            segw.change_address(unit.ike_id)
+            change = tl.first(
+                lambda e: e.source == Source.SEGW and e.kind == SegwKind.ADDRESS_CHANGE, evidence.mark
+            )
+            assert change is not None
+            failure = steps.wait(
+                "1", failed_on_purpose(serial), unit.bounds.address_change_inform,
+                f"an Inform with {VALUE_CHANGE} and {param} after the address change (the HeMS fails its "
+                f"session: {how})", change.seq,
+            )  # fmt: skip
+            failed = tl.first(lambda e: unit_inform(serial)(e) and e.seq < failure.seq, change.seq)
+            assert failed is not None, "the HeMS failed a session whose Inform is not on the timeline"
+            lo, hi = retry_window(1, m, k)
+            again = steps.wait(
+                "kept", unit_inform(serial), hi + rules.slack + unit.bounds.step,
+                f"the Inform after the failed session (retry 1: {lo:g}-{hi:g} s after it, m={m}, k={k})",
+                failure.seq,
+            )  # fmt: skip
+            check_events_repeated(steps, "kept", failed, again, failure)
+        finally:
+            hems.failures.disarm(unit.device)
+
+
 # The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.
 CLAUSE = cl.Clause(
     id="5.2.4",
@@ -145,5 +201,23 @@ CLAUSE = cl.Clause(
             cl.Twin("refuse_notification_attributes", ("SetParameterAttributesResponse to Active notification on",
                                                        "fault 9004 Resources exceeded")),
         )),
+        cl.Check("kept", "after the HeMS failed the IP-change Inform's session (a restart), the next Inform "
+                 "carries 4 VALUE CHANGE with the address again (TR-069: kept until acknowledged)", (
+            cl.Twin("forget_events_after_failed_session", ("the Inform after the failed session did not repeat "
+                                                           "4 VALUE CHANGE", "did not repeat 4 VALUE CHANGE for")),
+        )),
     ),
+    tests={
+        "test_address_change_reported_after_hems_restart": cl.Figure(
+            "The IP-change Inform's session failed on purpose (a HeMS restart); the next Inform repeats it",
+            (
+                cl.Step("inner address change", "ssegw", "henb", "segw", "address-change", {"segw": "ssegw"}),
+                cl.inform("serving-hems", VALUE_CHANGE),
+                cl.session_failed(),
+                cl.inform("serving-hems", VALUE_CHANGE, label="Inform (4 VALUE CHANGE, again)"),
+                cl.inform_response("serving-hems"),
+                cl.session_end("serving-hems"),
+            ),
+        ),
+    },
 )  # fmt: skip

@@ -191,3 +191,25 @@ def test_the_lifelines_are_the_spec_figures_and_nothing_else() -> None:
     assert figures and not off, off
     drawn = {lane for _, _, _, ends in DIRECTIONS for lane in ends}
     assert drawn == set(LIFELINES), drawn ^ set(LIFELINES)  # every lifeline has its arrows, none is extra
+
+
+def test_a_session_failed_on_purpose_is_the_hems_answer_not_an_inform_response() -> None:
+    evs = [
+        _ev(1, "hems", "inform", hems="serving-hems", events=["4 VALUE CHANGE"], failed_on_purpose="503"),
+        _ev(2, "hems", "session-failed-on-purpose", hems="serving-hems", how="503", nth=1, of=1),
+        _ev(3, "hems", "inform", hems="serving-hems", events=["4 VALUE CHANGE"]),
+    ]
+    arrows = [(m.src, m.dst, m.label) for m in messages(evs)]
+    assert arrows == [
+        ("henb", "serving-hems", "Inform [4 VALUE CHANGE]"),
+        ("serving-hems", "henb", "HTTP 503 (HeMS restart, on purpose)"),
+        ("henb", "serving-hems", "Inform [4 VALUE CHANGE]"),
+        ("serving-hems", "henb", "InformResponse"),
+    ]
+    figure = plan_set().clauses["5.2.4"].tests["test_address_change_reported_after_hems_restart"]
+    evs += [
+        _ev(0, "segw", "address-change", segw="ssegw"),
+        _ev(4, "hems", "session-end", hems="serving-hems"),
+    ]
+    evs.sort(key=lambda e: e["seq"])
+    assert [m.status for m in match(figure, messages(evs))] == ["ok"] * len(figure.steps)

@@ -1,0 +1,142 @@
+"""The TR-069 session rules the plans hold a unit to (docs/session-rules.md): a new ACS means 0 BOOTSTRAP,
+1 BOOT only after a boot, events kept until an InformResponse acknowledged them, and the session retry backoff
+of TR-069 3.2.1.1. Stimulus (the HeMS failing sessions on purpose, fast retry parameters) and judgement (what
+the unit's Informs carried, when) are kept apart: the judging functions read only events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from bench.events import HemsKind, Source
+from bench.steps import Steps
+from bench.timeline import Event, Predicate
+from testplans.ts32593.flows import inform
+from testplans.ts32593.procedures import session, set_values
+
+if TYPE_CHECKING:
+    from bench.run import BenchRun
+
+BOOTSTRAP, BOOT, VALUE_CHANGE = "0 BOOTSTRAP", "1 BOOT", "4 VALUE CHANGE"
+RULE = "TR-069: an event stays until an InformResponse acknowledged it"
+
+
+def retry_window(n: int, m: float, k: int) -> tuple[float, float]:
+    """TR-069 3.2.1.1: the wait before retry `n` (1, 2, ...) is random between these (seconds)."""
+    return m * (k / 1000) ** (n - 1), m * (k / 1000) ** n
+
+
+def hems_restart(bench_run: BenchRun, clause: str) -> str:
+    """How the Serving HeMS fails a session in `clause` (operator.session_rules.hems_restart): 503, close, off."""
+    return bench_run.inv.operator.session_rules.hems_restart.get(clause, "off")
+
+
+def failed_on_purpose(serial: str) -> Predicate:
+    """A session of the unit `serial` that the Serving HeMS failed on purpose."""
+    return lambda e: (
+        e.source == Source.HEMS and e.kind == HemsKind.SESSION_FAILED and e.data.get("hems") == "serving-hems"
+        and e.data.get("serial") == serial
+    )  # fmt: skip
+
+
+def unit_inform(serial: str) -> Predicate:
+    """An Inform of the unit `serial` at the Serving HeMS."""
+    return lambda e: inform("serving-hems")(e) and e.data.get("serial") == serial
+
+
+def retry_parameters(bench_run: BenchRun) -> tuple[str, str]:
+    """The unit's CWMPRetryMinimumWaitInterval and CWMPRetryIntervalMultiplier paths (its data-model profile)."""
+    ms = bench_run.unit.paths.management_server
+    return ms + "CWMPRetryMinimumWaitInterval", ms + "CWMPRetryIntervalMultiplier"
+
+
+@contextmanager
+def retry_parameters_set(bench_run: BenchRun, steps: Steps, step: str, m: int, k: int) -> Iterator[None]:
+    """The unit's session retry parameters set to `m` and `k` (read first, in the same session), and set back
+    to what they were when the block ends; not after a failure (the failed unit is power-cycled and judged
+    again from its boot on, its values left as the test found them would be a second verdict)."""
+    names = retry_parameters(bench_run)
+    with session(bench_run, steps, step) as s:
+        before = s.get_values(list(names))
+        s.set_values({names[0]: (str(m), "xsd:unsignedInt"), names[1]: (str(k), "xsd:unsignedInt")}, "retry")
+    old = before.values
+    yield
+    set_values(
+        bench_run, steps, step, {n: (old[n], "xsd:unsignedInt") for n in names if n in old}, "restored"
+    )
+
+
+def check_bootstrap_at_new_acs(
+    bench_run: BenchRun, steps: Steps, step: str, first: Event, since: int
+) -> None:
+    """TR-069 (the Inform's event codes): the first Inform to a new ACS URL carries 0 BOOTSTRAP. The Serving
+    HeMS is one when the Initial HeMS set ManagementServer.URL in this boot (since timeline mark `since`)."""
+    serial = first.data.get("serial")
+    discovered = bench_run.timeline.first(
+        lambda e: inform("initial-hems")(e) and e.data.get("serial") == serial and e.seq < first.seq, since
+    )
+    if discovered is None or BOOTSTRAP in first.data.get("events", ()):
+        return
+    steps.fail(
+        step,
+        f"{BOOTSTRAP} in the first Inform to the Serving HeMS (a new ACS URL: the Initial HeMS set it at "
+        f"{steps.describe(discovered)})",
+        f"events {first.data.get('events')}",
+        first,
+    )
+
+
+def check_no_boot_without_boot(steps: Steps, step: str, inf: Event, boot: str) -> None:
+    """1 BOOT only in the first session after a boot: not in `inf`, a session the bench asked for since."""
+    if BOOT in inf.data.get("events", ()):
+        steps.fail(
+            step,
+            f"no {BOOT} in an Inform of a session that is not the first after a boot ({boot})",
+            f"events {inf.data.get('events')} in {steps.describe(inf)}",
+            inf,
+        )
+
+
+def check_events_repeated(steps: Steps, step: str, failed: Event, again: Event, failure: Event) -> None:
+    """The Inform after the session the HeMS failed (`failure`, whose Inform was `failed`) carries the same
+    events with the same CommandKeys, and, for 4 VALUE CHANGE, the same parameters."""
+    had = list(zip(failed.data.get("events", []), failed.data.get("command_keys", []), strict=False))
+    has = set(zip(again.data.get("events", []), again.data.get("command_keys", []), strict=False))
+    lost = [f"{code} (CommandKey {key!r})" if key else code for code, key in had if (code, key) not in has]
+    missing = [n for n in failed.data.get("params", {}) if n not in again.data.get("params", {})]
+    if VALUE_CHANGE not in dict(had):
+        missing = []
+    if not lost and not missing:
+        return
+    said = []
+    if lost:
+        said.append(f"did not repeat {', '.join(lost)}")
+    if missing:
+        said.append(f"did not repeat {VALUE_CHANGE} for {', '.join(missing)}")
+    steps.fail(
+        step,
+        f"the Inform after the failed session ({failure.data.get('how')} at {steps.describe(failure)}) "
+        f"carrying its events {had} again ({RULE})",
+        f"the Inform after the failed session {' and '.join(said)}: events {again.data.get('events')}, "
+        f"parameters {sorted(again.data.get('params', {}))}",
+        again,
+    )
+
+
+def check_retry_wait(
+    steps: Steps, step: str, n: int, failure: Event, retry: Event, m: int, k: int, early: float, slack: float
+) -> None:
+    """Retry `n` came within TR-069 3.2.1.1's window after the failure: not sooner than its lower bound (less
+    `early`), not later than its upper bound plus `slack` (the new connection, authentication, load)."""
+    lo, hi = retry_window(n, m, k)
+    waited = retry.t - failure.t
+    if lo - early <= waited <= hi + slack:
+        return
+    steps.fail(
+        step,
+        f"retry {n} of the failed session {lo:g}-{hi:g} s after it (TR-069 3.2.1.1, with m={m}, k={k}; "
+        f"{slack:g} s allowed for the connection and load)",
+        f"retry {n} came after {waited:.2f} s; TR-069 allows {lo:.1f}-{hi:.1f} s with m={m}, k={k}",
+        retry,
+    )
