@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bench.cwmp import CwmpFault, GpvResult, RpcResult, SpvResult
+from bench.cwmp import CwmpFault, Done, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
 from bench.run import BenchRun
 from bench.steps import Steps
@@ -260,3 +260,52 @@ def offered_protocol(bench_run: BenchRun, proto: str) -> None:
         pytest.skip(
             f"{proto} is not in units.{bench_run.unit.name}.transfer_protocols ({', '.join(protocols)})"
         )
+
+
+def check_read_back(steps: Steps, step: str, expected: dict[str, str], got: dict[str, str]) -> None:
+    """The values just set equal what GetParameterValues read back (the message Session.read_back gives)."""
+    wrong = {n: got.get(n) for n, v in expected.items() if got.get(n) != v}
+    if wrong:
+        steps.fail(
+            step,
+            "the values just set, read back: " + ", ".join(f"{n} = {expected[n]}" for n in wrong),
+            "read back " + ", ".join(f"{n} = {v}" for n, v in wrong.items()),
+        )
+
+
+def reboot(bench_run: BenchRun, steps: Steps, step: str, key: str, why: str) -> Event:
+    """A Reboot RPC with CommandKey `key` (to apply what the unit committed with Status 1), then the unit's
+    next Inform to the Serving HeMS, within bounds.boot, which must carry `1 BOOT` and `M Reboot` with the key
+    (TR-069 3.7.1.5 and the Inform event codes). Returns that Inform."""
+    unit, tl = bench_run.unit, bench_run.timeline
+    unit.rebooted_on_request(f"{steps.clause} step {step}: Reboot {key} ({why})")
+    result = rpc(bench_run, steps, step, "Reboot", command_key=key)
+    if not isinstance(result, Done):
+        steps.fail(step, f"a RebootResponse to Reboot {key}", describe_result(result))
+    mark = tl.mark()
+    booted = steps.wait(
+        step,
+        lambda e: inform("serving-hems")(e) and e.data.get("serial") == unit.serial,
+        unit.bounds.boot,
+        f"the unit's Inform to the Serving HeMS after Reboot {key}",
+        mark,
+    )
+    events = list(zip(booted.data.get("events", ()), booted.data.get("command_keys", ()), strict=False))
+    names = [name for name, _ in events]
+    if "1 BOOT" not in names or ("M Reboot", key) not in events:
+        steps.fail(step, f"the Inform after Reboot {key} carrying 1 BOOT and M Reboot with CommandKey {key} "
+                   f"(TR-069 3.7.1.5)", f"events {events}", booted)  # fmt: skip
+    return booted
+
+
+def check_parameter_key(bench_run: BenchRun, steps: Steps, step: str, key: str) -> Event:
+    """TR-069 A.3.2.1: the ParameterKey of the last successful SetParameterValues is what the next Inform
+    reports as ManagementServer.ParameterKey (a forced Inform parameter). One connection request."""
+    path = bench_run.unit.paths.parameter_key
+    informed = next_inform(bench_run, steps, step)
+    got = informed.data.get("params", {}).get(path)
+    if got != key:
+        seen = "no such parameter in it" if got is None else f"{path} = {got!r}"
+        steps.fail(step, f"the next Inform reporting {path} = {key!r}, the ParameterKey of the SetParameterValues "
+                   f"(TR-069 A.3.2.1)", seen, informed)  # fmt: skip
+    return informed

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from bench.clauses import Clause, Twin
-from bench.knobs import HEALTH_KNOBS, KNOBS, PASSING_KNOBS, VARIANT_KNOBS
+from bench.knobs import HEALTH_KNOBS, KNOBS, PASSING_KNOBS, PASSING_TWINS, VARIANT_KNOBS
 from bench.plans import PlanSet, plan_set
 from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, write_inventory
 
@@ -184,7 +184,12 @@ def twin_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 def test_every_knob_has_a_twin() -> None:
-    assert {t.knob for _, _, t in TWINS} == set(KNOBS) - HEALTH_KNOBS - VARIANT_KNOBS - PASSING_KNOBS
+    assert {t.knob for _, _, t in TWINS} - PASSING_TWINS == set(
+        KNOBS
+    ) - HEALTH_KNOBS - VARIANT_KNOBS - PASSING_KNOBS
+    # A passing knob is a twin's only under the inventory setting that makes the same correct unit fail.
+    assert all(t.inventory for _, _, t in TWINS if t.knob in PASSING_TWINS)
+    assert PASSING_TWINS <= PASSING_KNOBS
 
 
 def test_every_twin_names_words_its_failure_must_say() -> None:
