@@ -46,11 +46,12 @@ def test_configuration_by_set_parameter_values(
         check_read_back(steps, "2", values, get_values(bench_run, steps, "2", sorted(values)))
         reported = booted.data.get("params", {}).get(registered_unit.paths.parameter_key)
         if reported != key:
-            steps.fail("2", f"the Inform after the SetParameterValues reporting {registered_unit.paths.parameter_key} "
-                       f"= {key!r} (TR-069 A.3.2.1)", f"{reported!r}", booted)  # fmt: skip
+            path = registered_unit.paths.parameter_key
+            steps.fail("ParameterKey", f"the Inform after the SetParameterValues reporting {path} = {key!r} "
+                       f"(TR-069 A.3.2.1)", f"{path} = {reported!r}", booted)  # fmt: skip
     else:
         check_read_back(steps, "2", values, read.values)
-        check_parameter_key(bench_run, steps, "2", key)
+        check_parameter_key(bench_run, steps, "ParameterKey", key)
     s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
 
 
@@ -104,7 +105,8 @@ CLAUSE = cl.Clause(
         "Figure 5-7: Configuration by SetParameterValues",
         (cl.connection_request(probe="no credentials"), cl.connection_request(probe="wrong credentials"),
          cl.connection_request(), cl.inform(event="6 CONNECTION REQUEST"), *cl.rpc("SetParameterValues"),
-         *cl.rpc("GetParameterValues", "read back"), *cl.s1_update()),
+         *cl.rpc("GetParameterValues", "read back"), *cl.s1_update(), cl.connection_request(),
+         cl.inform(event="6 CONNECTION REQUEST", label="Inform (ManagementServer.ParameterKey)")),
     ),
     tests={
         "test_invalid_set_is_refused_as_a_whole": cl.Figure(
@@ -139,10 +141,11 @@ CLAUSE = cl.Clause(
             cl.Twin("status_1_no_m_reboot", ("carrying 1 BOOT and M Reboot with CommandKey reboot-cm-5.2.3-",
                                              "TR-069 3.7.1.5", "events [('1 BOOT', '')]")),
         ), key="reboot"),
-        cl.Check("2", "the next Inform reports the SetParameterValues' ParameterKey as ManagementServer."
-                 "ParameterKey (TR-069 A.3.2.1)", (
+        cl.Check("ParameterKey", "the next Inform (a connection request asks for it; after Status 1, the boot "
+                 "Inform) reports the SetParameterValues' ParameterKey as ManagementServer.ParameterKey (TR-069 "
+                 "A.3.2.1)", (
             cl.Twin("stale_parameter_key", ("ManagementServer.ParameterKey = 'cm-5.2.3-", "TR-069 A.3.2.1")),
-        ), key="parameter-key"),
+        )),
         cl.Check("2", "one connection request opens the step's session, with the credentials the HeMS set at "
                  "registration (or the unit's own), retried while refused", (
             cl.Twin("ignore_cr_credentials", (
