@@ -10,6 +10,7 @@ import pytest
 
 from bench.cwmp import CwmpFault, Done, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
+from bench.events import HemsKind, Source
 from bench.run import BenchRun
 from bench.steps import Steps
 from bench.timeline import Event
@@ -279,10 +280,17 @@ def reboot(bench_run: BenchRun, steps: Steps, step: str, key: str, why: str) -> 
     (TR-069 3.7.1.5 and the Inform event codes). Returns that Inform."""
     unit, tl = bench_run.unit, bench_run.timeline
     unit.rebooted_on_request(f"{steps.clause} step {step}: Reboot {key} ({why})")
+    before = tl.mark()
     result = rpc(bench_run, steps, step, "Reboot", command_key=key)
     if not isinstance(result, Done):
         steps.fail(step, f"a RebootResponse to Reboot {key}", describe_result(result))
-    mark = tl.mark()
+    # The next Inform is the first after the RebootResponse (the unit may be quick to boot).
+    answered = tl.first(
+        lambda e: e.source == Source.HEMS and e.kind == HemsKind.RPC_RESPONSE and e.data.get("method") == "Reboot"
+        and e.data.get("hems") == "serving-hems",
+        before,
+    )  # fmt: skip
+    mark = answered.seq + 1 if answered is not None else before
     booted = steps.wait(
         step,
         lambda e: inform("serving-hems")(e) and e.data.get("serial") == unit.serial,
