@@ -218,6 +218,12 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
             inform("serving-hems", event="6 CONNECTION REQUEST"), unit.bounds.quiet, "", mark
         )
     accepted = [(probe, r) for probe, r in answers if r.status != 401]
+    if (
+        opened is not None
+        and not accepted
+        and _answered_elsewhere(bench_run, mark, f"{steps.clause} step {step}")
+    ):
+        opened = None
     if not accepted and opened is None:
         return
     probe, r = accepted[0] if accepted else answers[-1]
@@ -230,6 +236,19 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
     all_answers = "; ".join(f"{p}: HTTP {a.status}" for p, a in answers)
     steps.fail(step, f"HTTP 401 to a connection request with {probe}, and no session (TR-069 3.2.2: the unit "
                f"authenticates the ACS's request)", f"{got}{started} (answers: {all_answers})", opened)  # fmt: skip
+
+
+def _answered_elsewhere(bench_run: BenchRun, mark: int, purpose: str) -> bool:
+    """An earlier connection request of the bench's, not a probe, was accepted since `mark`: the session it
+    opened is not the probes' doing (the factory reset's request, sent aside to a unit that rebooted at once,
+    reaches it once it is back up, registered)."""
+    serial = bench_run.unit.serial
+    return bench_run.timeline.first(
+        lambda e: e.source == Source.HEMS and e.kind == HemsKind.CONNECTION_REQUEST and not e.data.get("probe")
+        and e.data.get("serial") == serial and e.data.get("status") in (200, 204)
+        and e.data.get("purpose") != purpose,
+        mark,
+    ) is not None  # fmt: skip
 
 
 def describe_result(result: RpcResult) -> str:
