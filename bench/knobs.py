@@ -88,6 +88,14 @@ class Knob(StrEnum):
     BOOT_EVENT_EVERY_SESSION = "boot_event_every_session"
     FORGET_EVENTS_AFTER_FAILED_SESSION = "forget_events_after_failed_session"
     RETRY_STORM = "retry_storm"
+    # Issue 21 items 4 and 5: S1 gating, MME back-off, delayed apply (docs/s1-and-delayed-apply.md).
+    WAIT_FOR_ADMIN_STATE = "wait_for_admin_state"
+    IGNORE_TIME_TO_WAIT = "ignore_time_to_wait"
+    SPV_STATUS_1 = "spv_status_1"
+    STATUS_1_NO_M_REBOOT = "status_1_no_m_reboot"
+    STALE_PARAMETER_KEY = "stale_parameter_key"
+    TRANSFER_COMPLETE_WRONG_KEY = "transfer_complete_wrong_key"
+    TRANSFER_COMPLETE_BAD_TIMES = "transfer_complete_bad_times"
 
 
 KNOBS: dict[Knob, str] = {
@@ -197,9 +205,25 @@ KNOBS: dict[Knob, str] = {
     "(and none of the parameters they reported): what the failed session was to report is lost",
     Knob.RETRY_STORM: "retries a failed session at once, again and again, instead of waiting as "
     "CWMPRetryMinimumWaitInterval and CWMPRetryIntervalMultiplier say (TR-069 3.2.1.1)",
+    Knob.WAIT_FOR_ADMIN_STATE: "starts S1 setup only once FAPControl.LTE.AdminState is true (false after a "
+    "factory reset): a correct unit that waits to be unlocked (TR-196)",
+    Knob.IGNORE_TIME_TO_WAIT: "sends S1 Setup Request again at once after an S1 Setup Failure, before its TimeToWait "
+    "(TS 36.413 8.7.3.3)",
+    Knob.SPV_STATUS_1: "after registration, answers SetParameterValues with Status 1 (committed, applied at the "
+    "next boot): S1 carries the new values only after a reboot",
+    Knob.STATUS_1_NO_M_REBOOT: "answers SetParameterValues with Status 1 as spv_status_1 does, and after the Reboot "
+    "RPC its boot Inform carries 1 BOOT without M Reboot",
+    Knob.STALE_PARAMETER_KEY: "after registration, applies SetParameterValues but keeps the old "
+    "ManagementServer.ParameterKey",
+    Knob.TRANSFER_COMPLETE_WRONG_KEY: "sends a Download's TransferComplete with an empty CommandKey",
+    Knob.TRANSFER_COMPLETE_BAD_TIMES: "sends a Download's TransferComplete whose CompleteTime is an hour before its "
+    "StartTime",
     # Not a check of a plan but of the bench's health check (twin in tests/bench/test_unit_health.py).
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }
 HEALTH_KNOBS = {Knob.KERNEL_PANIC}
-VARIANT_KNOBS = {Knob.DOWNLOAD_STATUS_0, Knob.REBOOT_ON_CONFIG_DOWNLOAD}
-PASSING_KNOBS = {Knob.CR_RATE_LIMIT}
+VARIANT_KNOBS = {Knob.DOWNLOAD_STATUS_0, Knob.REBOOT_ON_CONFIG_DOWNLOAD, Knob.SPV_STATUS_1}
+PASSING_KNOBS = {Knob.CR_RATE_LIMIT, Knob.WAIT_FOR_ADMIN_STATE}
+# Passing knobs that are also a twin's, under an inventory setting that makes the same unit fail (the bench's
+# AdminState setting off: the waiting unit is never unlocked).
+PASSING_TWINS = {Knob.WAIT_FOR_ADMIN_STATE}

@@ -88,7 +88,11 @@ class Operator(Strict):
     s1_setup_failure: str | None = Field(
         None, description="answer S1 Setup with S1 Setup Failure and this S1AP cause, as GROUP:VALUE"
     )
-    s1_time_to_wait: Literal["v1s", "v2s", "v5s", "v10s", "v20s", "v60s"] | None = None
+    s1_time_to_wait: Literal["v1s", "v2s", "v5s", "v10s", "v20s", "v60s"] | None = Field(
+        None,
+        description="the TimeToWait the S1 Setup Failure carries (default v1s with s1_setup_failure): 5.1.3 checks "
+        "the unit sends no S1 Setup again before it",
+    )
     initial_hems_access: InitialHemsAccess = Field(
         "private",
         description="private: Initial HeMS behind the Initial SeGW (5.1.2.2); public: on the internet over "
@@ -143,6 +147,18 @@ class Operator(Strict):
 
             check_cause(v)
         return v
+
+    @property
+    def time_to_wait(self) -> str | None:
+        """The TimeToWait IE of the MME's S1 Setup Failure (always present with s1_setup_failure), or None."""
+        if self.s1_setup_failure is None:
+            return None
+        return self.s1_time_to_wait or "v1s"
+
+    @property
+    def time_to_wait_s(self) -> float:
+        """The TimeToWait in seconds (0 without one)."""
+        return float(self.time_to_wait[1:-1]) if self.time_to_wait else 0.0
 
     def hems_url(self, host: str, tls: bool = False) -> str:
         return f"{'https' if tls else 'http'}://{host}:{self.hems_port}/"

@@ -255,6 +255,11 @@ class Unit(Strict):
         10.0, ge=0, description="seconds a unit stays off before it is switched on again (capacitors drain)"
     )
     data_model: DataModelConfig = DataModelConfig()
+    unlock_at_registration: bool = Field(
+        True,
+        description="the Serving HeMS sets the cell's TR-196 FAPControl.LTE.AdminState true in the registration "
+        "SetParameterValues (as real HeMSs do: a unit is locked after a factory reset); false leaves it as it is",
+    )
     cwmp_amendment: int = Field(
         2,
         ge=1,

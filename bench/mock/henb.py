@@ -96,6 +96,10 @@ class MockHeNB:
         self.wake = asyncio.Event()
         self.reboot: tuple[str, str] | None = None
         self.registered = False
+        # spv_status_1: values set with Status 1 are committed, applied (S1 carries them) at the next boot.
+        self.apply_at_boot = False
+        # wait_for_admin_state: the S1 setup (address, port) held while the cell is locked.
+        self.s1_held: tuple[str, int] | None = None
         self.serving: tuple[str, str] | None = None
         self.log_lines: list[str] = []
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -130,6 +134,8 @@ class MockHeNB:
             self.kind,
         )
         m.params[self.p["ipsec_usage"]].value = "true"
+        if self.p.get("admin_state") in m.params:
+            m.params[self.p["admin_state"]].value = "false"  # TR-196: locked until the HeMS unlocks the cell
         return m
 
     # -- console ---------------------------------------------------------------------------------------
@@ -243,6 +249,8 @@ class MockHeNB:
             kind, key = self.reboot or ("reboot", "")
             self.reboot = None
             self.registered = False
+            self.apply_at_boot = False
+            self.s1_held = None
             self.set_state("factory-reset" if kind == "factory" else "rebooting")
             self.s1.close()
             self.s1_early.close()
@@ -273,6 +281,9 @@ class MockHeNB:
                 )
             else:  # a Reboot RPC's reboot also reports M Reboot; one from the console does not
                 events = [("1 BOOT", ""), ("M Reboot", key)] if kind == "reboot" else [("1 BOOT", "")]
+                if kind == "reboot" and Knob.STATUS_1_NO_M_REBOOT in self.knobs:
+                    self.log(f"bug: boot Inform without M Reboot {key!r}")
+                    events = [("1 BOOT", "")]
             await asyncio.sleep(0.2)
             self.log("boot: up again")
 

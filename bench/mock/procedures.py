@@ -63,6 +63,8 @@ class Unit(Protocol):
     deferred: dict[str, str]
     deferred_params: list[str]
     address_change: str | None
+    apply_at_boot: bool
+    s1_held: tuple[str, int] | None
 
     def log(self, msg: str) -> None: ...
     def set_state(self, state: str) -> None: ...
@@ -289,8 +291,25 @@ class Procedures:
             s1 = self.cfg.factory_s1
         if s1 and Knob.NO_S1_INIT not in self.knobs:
             port = S1AP_PORT + 1 if Knob.S1_WRONG_PORT in self.knobs else S1AP_PORT
+            if Knob.WAIT_FOR_ADMIN_STATE in self.knobs and not self.unlocked():
+                self.unit.s1_held = (s1, port)
+                self.log("s1: cell locked (FAPControl.LTE.AdminState false): S1 setup waits to be unlocked")
+                return
             self.s1_setup(self.unit.s1, s1, port)
             self.log(f"s1: S1 setup toward {s1}:{port}")
+
+    def unlocked(self) -> bool:
+        """TR-196 FAPControl.LTE.AdminState true: the cell may serve (a model without it: always)."""
+        path = self.unit.p.get("admin_state", "")
+        return path not in self.unit.model.params or self.unit.model.get(path) == "true"
+
+    def release_s1(self) -> None:
+        """wait_for_admin_state: the held S1 setup, once the HeMS has unlocked the cell."""
+        if self.unit.s1_held is not None and self.unlocked():
+            s1, port = self.unit.s1_held
+            self.unit.s1_held = None
+            self.s1_setup(self.unit.s1, s1, port)
+            self.log(f"s1: cell unlocked, S1 setup toward {s1}:{port}")
 
     def due(self) -> bool:
         """Something to report now: an event that opens a session, a CPE request, an Active change."""
@@ -340,7 +359,13 @@ class Procedures:
                     requests,
                 )
                 plmn, tac, _ = self.s1_values()
-                self.unit.s1.update(plmn, tac)
+                if self.unit.apply_at_boot:
+                    self.log(
+                        "s1: new values committed, applied at the next boot (SetParameterValues Status 1)"
+                    )
+                else:
+                    self.unit.s1.update(plmn, tac)
+                self.release_s1()
             except RuntimeError as exc:
                 self.log(f"cwmp: {exc}; will report at the next session")
                 for k, v in events.items():

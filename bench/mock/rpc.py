@@ -22,6 +22,7 @@ class Unit(Protocol):
     ms: str
     model: DataModel
     registered: bool
+    apply_at_boot: bool
     reboot: tuple[str, str] | None
     transfers: Transfers
 
@@ -147,6 +148,8 @@ class Rpc:
         for pvs in plist if plist is not None else []:
             values[pvs.findtext("Name") or ""] = pvs.findtext("Value") or ""
         key = env.body.findtext("ParameterKey") or ""
+        pk = self.unit.model.params.get(self.unit.model.parameter_key)
+        old_key = pk.value if pk is not None else ""
         reject = {}
         if Knob.REJECT_SERVING_ASSIGNMENT in self.unit.knobs:
             reject[self.unit.p["serving_segw"]] = "Serving SeGW refused (mock knob)"
@@ -186,6 +189,13 @@ class Rpc:
             self.unit.log("bug: connection-request credentials acknowledged, factory ones kept")
         for name, value in values.items():
             self.unit.log(f"param: {name} = {'***' if self.unit.model.params[name].secret else value}")
+        if self.unit.registered and Knob.STALE_PARAMETER_KEY in self.unit.knobs and pk is not None:
+            pk.value = old_key
+            self.unit.log(f"bug: ParameterKey {key!r} not stored, still {old_key!r}")
+        if self.unit.registered and self.unit.knobs & {Knob.SPV_STATUS_1, Knob.STATUS_1_NO_M_REBOOT}:
+            self.unit.apply_at_boot = True
+            self.unit.log("cwmp: SetParameterValues committed, applied at the next boot (Status 1)")
+            return cwmp.set_parameter_values_response(self.unit.ns, env.id, 1)
         return cwmp.set_parameter_values_response(self.unit.ns, env.id, 0)
 
     async def schedule_inform(self, delay: int, key: str) -> None:

@@ -15,7 +15,8 @@ PPID = 18  # S1AP over SCTP (TS 36.412)
 
 class S1Client:
     """One S1 link. Knobs: no_s1_setup (the association comes up, no S1 Setup follows), s1_wrong_tac,
-    s1_wrong_plmn (S1 carries other values than configured), no_enb_config_update."""
+    s1_wrong_plmn (S1 carries other values than configured), no_enb_config_update, ignore_time_to_wait (S1 Setup
+    again at once after an S1 Setup Failure with TimeToWait)."""
 
     def __init__(self, log: Callable[[str], None], knobs: set[str]) -> None:
         self.log = log
@@ -27,6 +28,7 @@ class S1Client:
         self.target: tuple[str, int] | None = None  # the MME's address and port
         self.request: bytes | None = None  # the S1 Setup Request, sent again after an S1 Setup Failure's wait
         self.lock = threading.Lock()
+        self.hurried = False  # ignore_time_to_wait: the one retry at once was sent
 
     def carried(self, plmn: str, tac: int) -> tuple[str, int]:
         if Knob.S1_WRONG_TAC in self.knobs:
@@ -99,7 +101,12 @@ class S1Client:
         wait = msg.get("time_to_wait")
         if msg["message"] == "S1SetupFailure" and wait and self.request is not None:
             # TS 36.413 8.7.3.3: not before TimeToWait has passed, then S1 Setup again.
-            timer = threading.Timer(int(wait[1:-1]), self._send, (self.request,))
+            delay = float(wait[1:-1])
+            if Knob.IGNORE_TIME_TO_WAIT in self.knobs and not self.hurried:
+                self.hurried = True  # once: a unit that retries at once, then backs off
+                delay = 0.2
+                self.log(f"s1: bug: S1 Setup again at once, not after TimeToWait {wait}")
+            timer = threading.Timer(delay, self._send, (self.request,))
             timer.daemon = True
             timer.start()
 

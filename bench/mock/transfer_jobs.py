@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,7 +59,15 @@ class Transfers:
         }
 
     def transfer_done(self, method: str, key: str, code: int, text: str, start: str) -> None:
-        self.unit.requests.append(self.transfer_request(key, code, text, start))
+        request = self.transfer_request(key, code, text, start)
+        if method == "M Download" and Knob.TRANSFER_COMPLETE_WRONG_KEY in self.unit.knobs:
+            request["command_key"] = ""
+            self.unit.log(f"bug: TransferComplete for Download {key!r} with an empty CommandKey")
+        if method == "M Download" and Knob.TRANSFER_COMPLETE_BAD_TIMES in self.unit.knobs:
+            end = datetime.fromisoformat(request["start"].replace("Z", "+00:00")) - timedelta(hours=1)
+            request["end"] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.unit.log("bug: TransferComplete with CompleteTime an hour before StartTime")
+        self.unit.requests.append(request)
         if Knob.NO_M_DOWNLOAD_EVENT in self.unit.knobs and method == "M Download":
             self.unit.log("bug: reporting the Download without M Download in the Inform")
             self.unit.notify({"7 TRANSFER COMPLETE": ""})

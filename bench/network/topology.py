@@ -418,7 +418,7 @@ class Topology:
                 hems.listen(sock, tls)
             self.hems[key] = hems
         mme = MmeStandIn(n.ns("core"), self.timeline, self.op.s1_port, self.op.plmn,
-                         self.op.s1_setup_failure, self.op.s1_time_to_wait)  # fmt: skip
+                         self.op.s1_setup_failure, self.op.time_to_wait)  # fmt: skip
         self.services.append(mme)
         mme.start()
         fs = FileServer(

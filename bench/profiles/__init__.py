@@ -63,6 +63,11 @@ class Paths(BaseModel):
     eaid: Parameter
     plmn: Parameter
     cell_identity: Parameter
+    admin_state: Parameter | None = Field(
+        None,
+        description="the cell's TR-196 FAPControl.LTE.AdminState, set true at registration "
+        "(units.NAME.unlock_at_registration); none: the bench does not set it",
+    )
     fault_mgmt: Object = Field(description="the FaultMgmt object (TR-157)")
     supported_alarm: Object = Field(description="a SupportedAlarm entry, with {i} for its instance number")
     history_event: Object = Field(description="the HistoryEvent table (Logged alarms)")
@@ -71,6 +76,8 @@ class Paths(BaseModel):
     @model_validator(mode="after")
     def _instances(self) -> Paths:
         for name, path in self:
+            if path is None:
+                continue
             want = 1 if name == "supported_alarm" else 0
             if path.count(INSTANCE) != want:
                 raise ValueError(f"{name}: {path!r} must hold {INSTANCE} {want} time(s)")
@@ -91,7 +98,7 @@ class Profile(BaseModel):
 
     @model_validator(mode="after")
     def _one_root(self) -> Profile:
-        wrong = [f"{n} ({p})" for n, p in self.paths if not p.startswith(self.root)]
+        wrong = [f"{n} ({p})" for n, p in self.paths if p is not None and not p.startswith(self.root)]
         if wrong:
             raise ValueError(f"root is {self.root} but these paths are not under it: {', '.join(wrong)}")
         return self
@@ -204,6 +211,8 @@ def unknown_paths(profile: Profile) -> list[str]:
     model = _model_objects(profile.root)
     out = []
     for name, path in profile.paths:
+        if path is None:
+            continue
         tmpl = re.sub(r"\.\d+(?=\.)", ".{i}", path)
         if tmpl.endswith("."):
             ok = tmpl in model or tmpl + "{i}." in model

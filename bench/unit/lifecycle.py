@@ -220,6 +220,9 @@ class BenchUnit:
             (p.plmn, op.plmn, "xsd:string"),
             (p.cell_identity, str(op.cell_identity), "xsd:unsignedInt"),
         ]
+        # The cell unlocked (TR-196 AdminState), last: a unit locked after a factory reset starts S1 only then.
+        if self.cfg.unlock_at_registration and p.admin_state is not None:
+            registration.append((p.admin_state, "true", "xsd:boolean"))
         initial = run.topology.hems["initial-hems"].queue_rpc(
             self.device, "SetParameterValues", params=serving, parameter_key="discovery"
         )

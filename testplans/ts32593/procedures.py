@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from bench.cwmp import CwmpFault, GpvResult, RpcResult, SpvResult
+from bench.cwmp import CwmpFault, Done, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
+from bench.events import HemsKind, Source
 from bench.run import BenchRun
 from bench.steps import Steps
 from bench.timeline import Event
@@ -217,6 +218,12 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
             inform("serving-hems", event="6 CONNECTION REQUEST"), unit.bounds.quiet, "", mark
         )
     accepted = [(probe, r) for probe, r in answers if r.status != 401]
+    if (
+        opened is not None
+        and not accepted
+        and _answered_elsewhere(bench_run, mark, f"{steps.clause} step {step}")
+    ):
+        opened = None
     if not accepted and opened is None:
         return
     probe, r = accepted[0] if accepted else answers[-1]
@@ -229,6 +236,19 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
     all_answers = "; ".join(f"{p}: HTTP {a.status}" for p, a in answers)
     steps.fail(step, f"HTTP 401 to a connection request with {probe}, and no session (TR-069 3.2.2: the unit "
                f"authenticates the ACS's request)", f"{got}{started} (answers: {all_answers})", opened)  # fmt: skip
+
+
+def _answered_elsewhere(bench_run: BenchRun, mark: int, purpose: str) -> bool:
+    """An earlier connection request of the bench's, not a probe, was accepted since `mark`: the session it
+    opened is not the probes' doing (the factory reset's request, sent aside to a unit that rebooted at once,
+    reaches it once it is back up, registered)."""
+    serial = bench_run.unit.serial
+    return bench_run.timeline.first(
+        lambda e: e.source == Source.HEMS and e.kind == HemsKind.CONNECTION_REQUEST and not e.data.get("probe")
+        and e.data.get("serial") == serial and e.data.get("status") in (200, 204)
+        and e.data.get("purpose") != purpose,
+        mark,
+    ) is not None  # fmt: skip
 
 
 def describe_result(result: RpcResult) -> str:
@@ -260,3 +280,59 @@ def offered_protocol(bench_run: BenchRun, proto: str) -> None:
         pytest.skip(
             f"{proto} is not in units.{bench_run.unit.name}.transfer_protocols ({', '.join(protocols)})"
         )
+
+
+def check_read_back(steps: Steps, step: str, expected: dict[str, str], got: dict[str, str]) -> None:
+    """The values just set equal what GetParameterValues read back (the message Session.read_back gives)."""
+    wrong = {n: got.get(n) for n, v in expected.items() if got.get(n) != v}
+    if wrong:
+        steps.fail(
+            step,
+            "the values just set, read back: " + ", ".join(f"{n} = {expected[n]}" for n in wrong),
+            "read back " + ", ".join(f"{n} = {v}" for n, v in wrong.items()),
+        )
+
+
+def reboot(bench_run: BenchRun, steps: Steps, step: str, key: str, why: str) -> Event:
+    """A Reboot RPC with CommandKey `key` (to apply what the unit committed with Status 1), then the unit's
+    next Inform to the Serving HeMS, within bounds.boot, which must carry `1 BOOT` and `M Reboot` with the key
+    (TR-069 3.7.1.5 and the Inform event codes). Returns that Inform."""
+    unit, tl = bench_run.unit, bench_run.timeline
+    unit.rebooted_on_request(f"{steps.clause} step {step}: Reboot {key} ({why})")
+    before = tl.mark()
+    result = rpc(bench_run, steps, step, "Reboot", command_key=key)
+    if not isinstance(result, Done):
+        steps.fail(step, f"a RebootResponse to Reboot {key}", describe_result(result))
+    # The next Inform is the first after the RebootResponse (the unit may be quick to boot).
+    answered = tl.first(
+        lambda e: e.source == Source.HEMS and e.kind == HemsKind.RPC_RESPONSE and e.data.get("method") == "Reboot"
+        and e.data.get("hems") == "serving-hems",
+        before,
+    )  # fmt: skip
+    mark = answered.seq + 1 if answered is not None else before
+    booted = steps.wait(
+        step,
+        lambda e: inform("serving-hems")(e) and e.data.get("serial") == unit.serial,
+        unit.bounds.boot,
+        f"the unit's Inform to the Serving HeMS after Reboot {key}",
+        mark,
+    )
+    events = list(zip(booted.data.get("events", ()), booted.data.get("command_keys", ()), strict=False))
+    names = [name for name, _ in events]
+    if "1 BOOT" not in names or ("M Reboot", key) not in events:
+        steps.fail(step, f"the Inform after Reboot {key} carrying 1 BOOT and M Reboot with CommandKey {key} "
+                   f"(TR-069 3.7.1.5)", f"events {events}", booted)  # fmt: skip
+    return booted
+
+
+def check_parameter_key(bench_run: BenchRun, steps: Steps, step: str, key: str) -> Event:
+    """TR-069 A.3.2.1: the ParameterKey of the last successful SetParameterValues is what the next Inform
+    reports as ManagementServer.ParameterKey (a forced Inform parameter). One connection request."""
+    path = bench_run.unit.paths.parameter_key
+    informed = next_inform(bench_run, steps, step)
+    got = informed.data.get("params", {}).get(path)
+    if got != key:
+        seen = "no such parameter in it" if got is None else f"{path} = {got!r}"
+        steps.fail(step, f"the next Inform reporting {path} = {key!r}, the ParameterKey of the SetParameterValues "
+                   f"(TR-069 A.3.2.1)", seen, informed)  # fmt: skip
+    return informed

@@ -4,6 +4,8 @@ that address carrying exactly those values."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bench import clauses as cl
@@ -90,6 +92,7 @@ def test_registration_with_serving_hems(
         bounds.s1_init,
         f"an SCTP INIT (S1 setup) to {s1}:{op.s1_port}",
         boot.mark,
+        why=lambda: locked_note(unit),
     )
     if init.data["dst"] != s1 or init.data["dport"] != op.s1_port:
         steps.fail(
@@ -107,8 +110,44 @@ def test_registration_with_serving_hems(
     )
     check_s1_setup(steps, request, op.tac, op.plmn, op.cell_identity)
     answer = "S1SetupFailure" if op.s1_setup_failure else "S1SetupResponse"
-    steps.wait("S1", s1ap(answer, "downlink"), bounds.step, f"the MME's {answer}", request.seq)
+    answered = steps.wait("S1", s1ap(answer, "downlink"), bounds.step, f"the MME's {answer}", request.seq)
+    if op.s1_setup_failure:
+        check_time_to_wait(bench_run, steps, answered)
     evidence.assert_no_cleartext(steps)
+
+
+def locked_note(unit: BenchUnit) -> str:
+    """Why a unit may not have started S1: the bench did not unlock its cell (TR-196 AdminState)."""
+    path = unit.paths.admin_state
+    if unit.cfg.unlock_at_registration and path is not None:
+        return ""
+    how = (
+        f"units.{unit.name}.unlock_at_registration is false"
+        if path is not None
+        else f"the data-model profile of units.{unit.name} has no admin_state path"
+    )
+    return (f"; the bench did not unlock the cell ({how}): a unit locked after a factory reset (TR-196 "
+            f"FAPControl.LTE.AdminState false) starts S1 only once the HeMS sets AdminState true")  # fmt: skip
+
+
+def check_time_to_wait(bench_run: BenchRun, steps: Steps, failure: Event) -> None:
+    """TS 36.413 8.7.3.3: after an S1 Setup Failure with TimeToWait, no S1 Setup Request to that MME before
+    the time has passed. The HeMS stamps nothing here: both are the MME stand-in's, on its own clock. Waits
+    out the TimeToWait (operator.s1_time_to_wait, v1s by default)."""
+    op, tl = bench_run.inv.operator, bench_run.timeline
+    wait = op.time_to_wait_s
+    until = failure.t + wait
+    time.sleep(max(0.0, until - time.time()) + 0.2)  # the stand-in stamps an uplink message on arrival
+    early = tl.first(lambda e: s1ap("S1SetupRequest")(e) and e.t < until, failure.seq)
+    if early is not None:
+        steps.fail(
+            "S1",
+            f"no S1 Setup Request again within the S1 Setup Failure's TimeToWait {op.time_to_wait} "
+            f"(TS 36.413 8.7.3.3; operator.s1_time_to_wait)",
+            f"S1 Setup Request again {early.t - failure.t:.1f} s after the S1 Setup Failure: "
+            f"{steps.describe(early)}",
+            early,
+        )
 
 
 @pytest.mark.clause("5.1.3")
@@ -202,7 +241,7 @@ CLAUSE = cl.Clause(
             cl.dns_query("Serving HeMS", "private-dns"),
             cl.inform("serving-hems"),
             cl.inform_response("serving-hems"),
-            *cl.rpc("SetParameterValues", "S1 far end, IPsec"),
+            *cl.rpc("SetParameterValues", "S1 far end, IPsec, AdminState true"),
             cl.session_end("serving-hems"),
             cl.Step("S1 setup: SCTP INIT", "henb", "mme", "mme", "sctp-init"),
             cl.s1ap("S1SetupRequest", "S1 Setup Request (TAC, PLMN, eNB ID)"),
@@ -217,6 +256,20 @@ CLAUSE = cl.Clause(
         cl.Check("2.2", "SetParameterValuesResponse to the S1 far-end address and IPsec indicator", (
             cl.Twin("reject_s1_config", ("fault 9003", "S1SigLinkServerList", "9007")),
         )),
+        cl.Check("S1", "S1 setup (SCTP INIT) once the HeMS has unlocked the cell (TR-196 FAPControl.LTE."
+                 "AdminState true in the registration values, units.NAME.unlock_at_registration): a unit locked "
+                 "after a factory reset waits for it, and one the bench never unlocks is named so", (
+            cl.Twin("wait_for_admin_state", ("SCTP INIT (S1 setup) to 10.180.0.30:36412", "nothing within",
+                                             "units.henb-01.unlock_at_registration is false",
+                                             "FAPControl.LTE.AdminState"),
+                    inventory={"units": {"henb-01": {"unlock_at_registration": False}}}),
+        ), key="admin-state"),
+        cl.Check("S1", "after an S1 Setup Failure with TimeToWait (operator.s1_setup_failure; s1_time_to_wait, "
+                 "v1s by default), no S1 Setup Request again before that time (TS 36.413 8.7.3.3)", (
+            cl.Twin("ignore_time_to_wait", ("within the S1 Setup Failure's TimeToWait v2s",
+                                            "TS 36.413 8.7.3.3", "S1 Setup Request again"),
+                    inventory={"operator": {"s1_setup_failure": "misc:om-intervention", "s1_time_to_wait": "v2s"}}),
+        ), key="time-to-wait"),
         cl.Check("S1", "S1 setup (SCTP INIT) toward the given address and port 36412, after the response", (
             cl.Twin("no_s1_init", ("SCTP INIT (S1 setup) to 10.180.0.30:36412", "nothing within")),
             cl.Twin("s1_wrong_port", ("S1 setup toward 10.180.0.30:36412", "SCTP INIT to 10.180.0.30:36413")),

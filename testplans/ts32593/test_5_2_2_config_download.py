@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -44,6 +46,55 @@ def transfer_complete(key: str) -> Any:
     )
 
 
+def any_transfer_complete(serial: str) -> Any:
+    return lambda e: (
+        e.source == Source.HEMS
+        and e.kind == HemsKind.CPE_RPC
+        and e.data.get("method") == "TransferComplete"
+        and e.data.get("serial") == serial
+    )
+
+
+# How far a unit's clock may be from the bench's (NTP) in a TransferComplete's StartTime and CompleteTime, and
+# the second those times are often cut to.
+CLOCK_SLACK = 5.0
+
+
+def _when(value: str) -> datetime | None:
+    """A TransferComplete time as an aware datetime; None for TR-069's unknown time (0001-01-01T00:00:00Z)."""
+    if value.startswith("0001-01-01"):
+        return None
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 dateTime") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def check_transfer_complete(steps: Steps, done: Event, key: str, sent: float) -> None:
+    """TR-069 A.3.3.1 TransferComplete: the Download's CommandKey, and StartTime <= CompleteTime, both between
+    the Download and the TransferComplete's arrival (give or take CLOCK_SLACK; the unknown time is allowed)."""
+    d = done.data
+    if d.get("command_key") != key:
+        steps.fail("3", f"a TransferComplete with CommandKey {key}, the Download's (TR-069 A.3.3.1)",
+                   f"a TransferComplete with CommandKey {d.get('command_key')!r}", done)  # fmt: skip
+    try:
+        start, end = _when(str(d.get("start_time", ""))), _when(str(d.get("complete_time", "")))
+    except ValueError as exc:
+        steps.fail("3", "a TransferComplete with StartTime and CompleteTime as dateTime (TR-069 A.3.3.1)", str(exc),
+                   done)  # fmt: skip
+    low = datetime.fromtimestamp(sent - CLOCK_SLACK, UTC)
+    high = datetime.fromtimestamp(done.t + CLOCK_SLACK, UTC)
+    shown = f"StartTime {d.get('start_time')}, CompleteTime {d.get('complete_time')}"
+    window = f"{low:%H:%M:%S}-{high:%H:%M:%S} UTC"
+    if start is not None and end is not None and start > end:
+        steps.fail("3", "a TransferComplete with StartTime <= CompleteTime (TR-069 A.3.3.1)", shown, done)
+    outside = [t for t in (start, end) if t is not None and not low <= t <= high]
+    if outside:
+        steps.fail("3", f"a TransferComplete whose StartTime and CompleteTime fall between the Download and its "
+                   f"arrival ({window}, {CLOCK_SLACK:g} s either side for the unit's clock)", shown, done)  # fmt: skip
+
+
 FILE_TYPE = "3 Vendor Configuration File"
 PROTOCOLS = ("http", "https", "ftp", "sftp")  # each test run over each, with its own figure
 
@@ -73,6 +124,7 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
 
     hems.on_inform = on_inform
     mark = bench_run.timeline.mark()
+    sent = time.time()
     try:
         # A unit that answers Status 0 fetches and applies the file before it answers: the transfer's bound.
         bound = bench_run.unit.bounds.transfer_complete
@@ -84,8 +136,11 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
             steps.fail(step, "a DownloadResponse with Status 0 or 1", describe_result(result))
         if result.status == 0:
             return Completion(0, "", "DownloadResponse Status 0 (applied)")
-        done = steps.wait(step, transfer_complete(key), bound,
+        # Any TransferComplete of the unit ends the wait: one with another CommandKey fails now, naming it,
+        # rather than the wait running out its bound.
+        done = steps.wait(step, any_transfer_complete(bench_run.unit.serial), bound,
                           f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1", mark)  # fmt: skip
+        check_transfer_complete(steps, done, key, sent)
         booted = bench_run.timeline.first(
             lambda e: (
                 e.source == Source.HEMS and e.kind == HemsKind.INFORM and "1 BOOT" in e.data.get("events", ())
@@ -382,6 +437,13 @@ CLAUSE = cl.Clause(
                 "a TransferComplete with CommandKey dl-http-",
                 "nothing within 8 s (units.henb-01.bounds.transfer_complete)")),
         )),
+        cl.Check("3", "the TransferComplete carries the Download's CommandKey (one with another ends the wait at "
+                 "once, named) and StartTime <= CompleteTime, both between the Download and its arrival (TR-069 "
+                 "A.3.3.1)", (
+            cl.Twin("transfer_complete_wrong_key", ("a TransferComplete with CommandKey dl-http-",
+                                                    "the Download's (TR-069 A.3.3.1)", "with CommandKey ''")),
+            cl.Twin("transfer_complete_bad_times", ("StartTime <= CompleteTime (TR-069 A.3.3.1)",)),
+        ), key="transfer-complete"),
         cl.Check("3", "the TransferComplete's session opened by an Inform with 7 TRANSFER COMPLETE and M Download "
                  "with the CommandKey (TR-069)", (
             cl.Twin("no_m_download_event", ("an Inform with 7 TRANSFER COMPLETE and M Download dl-http-",

@@ -8,14 +8,17 @@ import random
 import pytest
 
 from bench import clauses as cl
-from bench.cwmp import CwmpFault
+from bench.cwmp import CwmpFault, SpvResult
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
 from testplans.ts32593.procedures import (
+    check_parameter_key,
+    check_read_back,
     connection_request_needs_credentials,
     describe_result,
     get_values,
+    reboot,
     s1_carries,
     session,
 )
@@ -31,9 +34,24 @@ def test_configuration_by_set_parameter_values(
     # Before the step's own request: the unit refuses one with no credentials and one with a wrong password. Once
     # per unit and run (this test runs once per unit), here: the clause whose figure starts with the request.
     connection_request_needs_credentials(bench_run, steps, "1")
+    key = f"cm-5.2.3-{values[TAC]}"
     with session(bench_run, steps, "2") as s:
-        s.set_values({n: (v, "xsd:unsignedInt") for n, v in values.items()}, "cm-5.2.3")
-        s.read_back(values)
+        spv = s.set_values({n: (v, "xsd:unsignedInt") for n, v in values.items()}, key)
+        read = s.get_values(sorted(values))
+    result = spv.result
+    if isinstance(result, SpvResult) and result.status == 1:
+        # Committed, applied after a reboot (TR-069 A.3.2.1): the HeMS reboots the unit, then reads back;
+        # the boot Inform reports the ParameterKey, and S1 carries the values from the boot on.
+        booted = reboot(bench_run, steps, "2", f"reboot-{key}", "SetParameterValues Status 1")
+        check_read_back(steps, "2", values, get_values(bench_run, steps, "2", sorted(values)))
+        reported = booted.data.get("params", {}).get(registered_unit.paths.parameter_key)
+        if reported != key:
+            path = registered_unit.paths.parameter_key
+            steps.fail("ParameterKey", f"the Inform after the SetParameterValues reporting {path} = {key!r} "
+                       f"(TR-069 A.3.2.1)", f"{path} = {reported!r}", booted)  # fmt: skip
+    else:
+        check_read_back(steps, "2", values, read.values)
+        check_parameter_key(bench_run, steps, "ParameterKey", key)
     s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
 
 
@@ -87,7 +105,8 @@ CLAUSE = cl.Clause(
         "Figure 5-7: Configuration by SetParameterValues",
         (cl.connection_request(probe="no credentials"), cl.connection_request(probe="wrong credentials"),
          cl.connection_request(), cl.inform(event="6 CONNECTION REQUEST"), *cl.rpc("SetParameterValues"),
-         *cl.rpc("GetParameterValues", "read back"), *cl.s1_update()),
+         *cl.rpc("GetParameterValues", "read back"), *cl.s1_update(), cl.connection_request(),
+         cl.inform(event="6 CONNECTION REQUEST", label="Inform (ManagementServer.ParameterKey)")),
     ),
     tests={
         "test_invalid_set_is_refused_as_a_whole": cl.Figure(
@@ -115,6 +134,17 @@ CLAUSE = cl.Clause(
         )),
         cl.Check("2", "SetParameterValues applied and read back", (
             cl.Twin("spv_not_applied", ("the values just set, read back", "EPC.TAC")),
+        )),
+        cl.Check("2", "after SetParameterValuesResponse Status 1 (applied at reboot) the HeMS reboots the unit: "
+                 "Reboot with a CommandKey, 1 BOOT and M Reboot with it in the next Inform (bounds.boot), then "
+                 "the read back", (
+            cl.Twin("status_1_no_m_reboot", ("carrying 1 BOOT and M Reboot with CommandKey reboot-cm-5.2.3-",
+                                             "TR-069 3.7.1.5", "events [('1 BOOT', '')]")),
+        ), key="reboot"),
+        cl.Check("ParameterKey", "the next Inform (a connection request asks for it; after Status 1, the boot "
+                 "Inform) reports the SetParameterValues' ParameterKey as ManagementServer.ParameterKey (TR-069 "
+                 "A.3.2.1)", (
+            cl.Twin("stale_parameter_key", ("ManagementServer.ParameterKey = 'cm-5.2.3-", "TR-069 A.3.2.1")),
         )),
         cl.Check("2", "one connection request opens the step's session, with the credentials the HeMS set at "
                  "registration (or the unit's own), retried while refused", (

@@ -140,6 +140,7 @@ def configure_with_probes(fault: bool = False) -> Events:
     tl.session(("SetParameterValues", fault, {"status": 0}), ("GetParameterValues", False, {}))
     if not fault:
         tl.s1_update(7)
+        tl.session()  # the next Inform, with the ParameterKey the set gave (TR-069 A.3.2.1)
     return tl.events
 
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from bench.clauses import Clause, Twin
-from bench.knobs import HEALTH_KNOBS, KNOBS, PASSING_KNOBS, VARIANT_KNOBS
+from bench.knobs import HEALTH_KNOBS, KNOBS, PASSING_KNOBS, PASSING_TWINS, VARIANT_KNOBS
 from bench.plans import PlanSet, plan_set
 from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, write_inventory
 
@@ -184,7 +184,12 @@ def twin_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 def test_every_knob_has_a_twin() -> None:
-    assert {t.knob for _, _, t in TWINS} == set(KNOBS) - HEALTH_KNOBS - VARIANT_KNOBS - PASSING_KNOBS
+    assert {t.knob for _, _, t in TWINS} - PASSING_TWINS == set(
+        KNOBS
+    ) - HEALTH_KNOBS - VARIANT_KNOBS - PASSING_KNOBS
+    # A passing knob is a twin's only under the inventory setting that makes the same correct unit fail.
+    assert all(t.inventory for _, _, t in TWINS if t.knob in PASSING_TWINS)
+    assert PASSING_TWINS <= PASSING_KNOBS
 
 
 def test_every_twin_names_words_its_failure_must_say() -> None:
@@ -261,7 +266,12 @@ def test_a_rate_limiting_unit_passes_with_one_connection_request_per_step(
     # have left this mock's flash configured. What is counted is the steps of the clause.
     crs = [d for d in _connection_requests(events) if d["purpose"].startswith("5.2.3 ")]
     accepted = Counter(d["purpose"] for d in crs if d["status"] in (200, 204))
-    assert accepted == {"5.2.3 step 2": 1, "5.2.3 step pre": 1, "5.2.3 step 3": 1}, crs
+    assert accepted == {
+        "5.2.3 step 2": 1,
+        "5.2.3 step ParameterKey": 1,
+        "5.2.3 step pre": 1,
+        "5.2.3 step 3": 1,
+    }, crs
     # The unit did refuse (HTTP 503), and the retry is on the timeline as the next attempt of that step.
     refused = [d for d in crs if d["status"] == 503]
     assert refused and all(d["attempt"] == 1 and d["attempts"] == 3 for d in refused), crs
