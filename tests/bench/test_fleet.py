@@ -145,14 +145,15 @@ def test_public_units_each_meet_their_own_bad_hems_certificates(tmp_path: Path) 
     assert "presenting a certificate from an untrusted CA" in results["henb-c"]["message"], results["henb-c"]
     for unit in ("henb-a", "henb-b"):
         lines = [json.loads(line) for line in (run_dir / unit / "timeline.jsonl").read_text().splitlines()]
-        refused = [e["cert"] for e in lines if e.get("kind") == "tls-handshake-failed"]
+        failed = [e for e in lines if e["kind"] == "tls-handshake-failed"]
+        refused = [e["data"]["cert"] for e in failed]
         # Its own sequence, each certificate once but for a retry that came before the next went up.
         assert refused[:1] == ["untrusted-ca"] and set(refused) == {
             "untrusted-ca",
             "expired",
             "wrong-name",
         }, lines
-        assert all(e.get("unit") == unit for e in lines if e.get("kind") == "tls-handshake-failed")
+        assert {e["unit"] for e in failed} == {unit}
 
 
 @pytest.mark.netns
