@@ -4,6 +4,7 @@ report is attributed to the unit it concerns (by DeviceId, IKE identity, MAC or 
 from __future__ import annotations
 
 import re
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,14 +43,33 @@ def bridge_macs(netns: str) -> dict[str, str]:
     return in_netns(netns, dump)
 
 
+def neighbour_macs(netns: str) -> dict[str, str]:
+    """IPv4 address -> MAC, from the namespace's neighbour (ARP) table: who a connection's peer is on the wire."""
+
+    def dump(ipr: Any) -> dict[str, str]:
+        return {
+            str(msg.get_attr("NDA_DST")): str(msg.get_attr("NDA_LLADDR")).lower()
+            for msg in ipr.get_neighbours(family=socket.AF_INET)
+            if msg.get_attr("NDA_DST") and msg.get_attr("NDA_LLADDR")
+        }
+
+    return in_netns(netns, dump)
+
+
 class Attributor:
     """Learns each unit's addresses as the events come (its DHCP lease by the bridge port its MAC is behind,
     its inner addresses from its IKE SAs) and attributes every event; installed as `Timeline.attributor`."""
 
-    def __init__(self, units: list[UnitKey], macs: Callable[[], dict[str, str]]) -> None:
+    def __init__(
+        self,
+        units: list[UnitKey],
+        macs: Callable[[], dict[str, str]],
+        neighbours: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
         self.units = {u.name: u for u in units}
         self._by_port = {u.port: u.name for u in units}
         self._macs = macs
+        self._neighbours = neighbours
         self._mac_owner: dict[str, str] = {}
         self._addr_owner: dict[str, str] = {}
         self._addrs: dict[str, set[str]] = {u.name: set() for u in units}
@@ -65,6 +85,27 @@ class Attributor:
         """The unit's addresses inside its IPsec tunnels (what the inner capture is split by)."""
         with self._lock:
             return set(self._inner[unit])
+
+    def unit_at(self, addr: str) -> str | None:
+        """The unit whose address `addr` is (a connection's peer, at once): learned from its lease or SAs, else
+        found now by the MAC the neighbour table has for it and the bridge port that MAC is behind (a unit
+        that connects before its lease's log line is read); None for no unit's."""
+        with self._lock:
+            owner = self._by_addr(addr)
+        if owner is not None or self._neighbours is None or not _IP.match(addr):
+            return owner
+        try:
+            mac = self._neighbours().get(addr)
+            port = self._macs().get(mac) if mac else None
+        except Exception:  # noqa: BLE001  # not known to be a unit's: the caller treats it as no unit's
+            return None
+        owner = self._by_port.get(port or "")
+        if owner is not None and mac is not None:
+            with self._lock:
+                self._mac_owner.setdefault(mac, owner)
+                if addr not in self._addr_owner:
+                    self._learn(owner, addr)
+        return owner
 
     def __call__(self, source: str, kind: str, data: dict[str, Any]) -> str | None:
         with self._lock:

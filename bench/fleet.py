@@ -195,8 +195,7 @@ class Fleet:
     between tests: pytest reports test i once every unit has done it (`call`), by then the faster units may be
     further on. A unit waits for pytest only at a test that needs a fixture its thread cannot give
     (OWN_FIXTURES), and at every test when `ahead` is off (-x: nothing runs past the first failure). A test
-    marked `together` (it changes what the bench presents to every unit it applies to, e.g. the Initial
-    HeMS's certificate) is started by those units only once all of them have reached it, and left once all
+    marked `together` (it changes what the bench presents to every unit it applies to) is started by those units only once all of them have reached it, and left once all
     have done it."""
 
     def __init__(self, run: BenchRun, items: list[pytest.Function], ahead: bool) -> None:

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.attribution import Attributor, UnitKey, bridge_macs
+from bench.attribution import Attributor, UnitKey, bridge_macs, neighbour_macs
 from bench.capture import Capture, describe
 from bench.errors import ConfigError
 from bench.events import NtpKind, SecurityKind, Source
@@ -295,6 +295,10 @@ class BenchRun:
     def owns_peer(self, peer: str) -> bool:
         return True
 
+    def owns_address(self, addr: str) -> bool:
+        """A connecting peer's address is the unit's (one unit: any address is)."""
+        return True
+
     def start(self) -> None:
         """Topology up, the units on their ports; on failure everything started is torn down again (the
         summary is still written by close(), once the caller has recorded why)."""
@@ -330,7 +334,7 @@ class BenchRun:
                 UnitKey(name, ident.oui, ident.serial_number, ident.ike_id or default_ike_id(cfg), port)
             )
         inet = names.ns("inet")
-        self.attributor = Attributor(keys, lambda: bridge_macs(inet))
+        self.attributor = Attributor(keys, lambda: bridge_macs(inet), lambda: neighbour_macs(inet))
         self.timeline.attributor = self.attributor
 
     @property
@@ -497,6 +501,7 @@ class UnitRun:
         attributor = run.attributor
         self.inner_hosts: Callable[[], set[str]] | None = lambda: attributor.inner_addresses(name)
         self._addresses = lambda: attributor.addresses(name)
+        self._unit_at = attributor.unit_at
 
     @property
     def unit(self) -> BenchUnit:
@@ -511,6 +516,12 @@ class UnitRun:
         """A HeMS transcript entry's peer (an address, or a connection request's URL) is this unit's."""
         host = urlsplit(peer).hostname if "://" in peer else peer
         return host in self._addresses()
+
+    def owns_address(self, addr: str) -> bool:
+        """A connecting peer's address is this unit's WAN (or inner) address, found at once even before its
+        lease's log line is read (bench.attribution.Attributor.unit_at): what a service that must treat this
+        unit apart from the others (the Initial HeMS's certificate, 5.1.2.3) asks when the unit connects."""
+        return self._unit_at(addr) == self.unit_name
 
 
 def _iso(t: float) -> str:

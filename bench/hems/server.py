@@ -38,7 +38,7 @@ from bench.events import HemsKind, Source
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, CrPolicy, connection_request
 from bench.hems.failures import CLOSE, SessionFailure, SessionFailures
 from bench.hems.lean import LeanHttp, LeanRequest
-from bench.hems.tls import serve_tls
+from bench.hems.tls import CertChoice, serve_tls
 from bench.httpauth import Authenticator
 from bench.timeline import Bound, Event, Timeline, bound_note
 
@@ -245,7 +245,7 @@ class Hems:
     """A TR-069 ACS for tests. Thread-safe: the public methods are called from test threads.
 
     `idle_wait` holds an empty POST that many seconds for an RPC to be queued before ending the session.
-    `auth` makes the HeMS challenge every new session; `tls` serves HTTPS. `hold_requests` sets HoldRequests
+    `auth` makes the HeMS challenge every new session; `tls` serves HTTPS (one context, or one per peer). `hold_requests` sets HoldRequests
     while the HeMS has RPCs for the unit. `session_timeout` (CWMP 1.3) goes into InformResponse in the 1-2
     namespace. `max_version` caps the version the HeMS agrees to use (CWMP 1.4 UseCWMPVersion).
     `on_inform(hems, device_key, events, params)` runs in the server thread before the InformResponse is sent.
@@ -259,7 +259,7 @@ class Hems:
         idle_wait: float = 0.0,
         *,
         auth: Authenticator | None = None,
-        tls: ssl.SSLContext | None = None,
+        tls: ssl.SSLContext | CertChoice | None = None,
         hold_requests: bool = False,
         session_timeout: int | None = None,
         max_version: str = "1.4",
@@ -293,9 +293,6 @@ class Hems:
         self._server: asyncio.AbstractServer | None = None
         self._lean_conns: set[LeanHttp] = set()
         self._tls_accepts: list[asyncio.Task[None]] = []
-        # Which certificate the HTTPS listener presents, when the bench shows a bad one (5.1.2.3): put into each
-        # failed handshake's event, so a refusal is judged by what that handshake was shown ('' = its own).
-        self.tls_presented = ""
         self.failures = SessionFailures()
 
     # ---- lifecycle ----
@@ -330,9 +327,10 @@ class Hems:
             raise InfraError(f"HeMS {self.name} did not start: {failure[0]!r}")
         gc.freeze()
 
-    def listen(self, sock: socket.socket, tls: ssl.SSLContext | None = None) -> None:
-        """Serve on one more bound, listening socket (HTTPS with `tls`), once started: one HeMS, one
-        transcript and one set of queues on two addresses (an Initial HeMS both private and public)."""
+    def listen(self, sock: socket.socket, tls: ssl.SSLContext | CertChoice | None = None) -> None:
+        """Serve on one more bound, listening socket (HTTPS with `tls`: one context, or one chosen per peer,
+        bench.hems.tls.PeerCertificates), once started: one HeMS, one transcript and one set of queues on two
+        addresses (an Initial HeMS both private and public)."""
         if self._loop is None or self._runner is None:
             raise InfraError(f"HeMS {self.name} is not running")
         if tls is not None:
@@ -340,19 +338,21 @@ class Hems:
             assert server is not None
             self._loop.call_soon_threadsafe(self._accept_tls, sock, tls, server)
             return
-        site = web.SockSite(self._runner, sock, ssl_context=tls, backlog=1024)
+        site = web.SockSite(self._runner, sock, backlog=1024)
         asyncio.run_coroutine_threadsafe(site.start(), self._loop).result(10)
 
     def _accept_tls(
-        self, sock: socket.socket, tls: ssl.SSLContext, protocol: Callable[[], asyncio.BaseProtocol]
+        self,
+        sock: socket.socket,
+        tls: ssl.SSLContext | CertChoice,
+        protocol: Callable[[], asyncio.BaseProtocol],
     ) -> None:
         """HTTPS on `sock`, each handshake done by the HeMS (bench.hems.tls.serve_tls): one that fails is a
-        `tls-handshake-failed` event naming the peer and the alert it sent (a unit refusing the certificate)."""
+        `tls-handshake-failed` event naming the peer, the alert it sent (a unit refusing the certificate) and
+        the certificate that handshake was shown (`own`, or the name the bench gave one it shows that peer)."""
 
-        def failed(peer: str, reason: str, alert: str | None) -> None:
-            self._event(
-                HemsKind.TLS_FAILED, peer, reason=reason, alert=alert, cert=self.tls_presented or "own"
-            )
+        def failed(peer: str, reason: str, alert: str | None, cert: str) -> None:
+            self._event(HemsKind.TLS_FAILED, peer, reason=reason, alert=alert, cert=cert or "own")
 
         self._tls_accepts.append(asyncio.ensure_future(serve_tls(sock, tls, protocol, failed)))
 

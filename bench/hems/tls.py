@@ -1,6 +1,7 @@
 """TLS for the HeMS: a server context from the operator PKI's PEM files, a check that the certificate names
 exactly the configured FQDN or IP, a key log (NSS SSLKEYLOGFILE format) so Wireshark can decrypt CWMP, and an
-accept loop that sees each handshake a client aborts (a unit refusing the HeMS's certificate, 5.1.2.3).
+accept loop that sees each handshake a client aborts (a unit refusing the HeMS's certificate, 5.1.2.3), and the
+choice of certificate per peer (PeerCertificates: a unit shown a bad one while the others see the right one).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,6 +81,39 @@ def server_context(
     return ctx
 
 
+# The TLS context a peer's handshake gets, and the name of the certificate in it ('' = the HeMS's own).
+CertChoice = Callable[[str], tuple[ssl.SSLContext, str]]
+
+
+class PeerCertificates:
+    """Which certificate the HeMS shows each peer, chosen by the client's address when it connects (not by SNI:
+    a unit given an IP sends none): its own, or one the bench shows a unit (`show`), the other units still
+    seeing the HeMS's own. Callable as a CertChoice; thread-safe (the bench shows, the HeMS's loop chooses)."""
+
+    def __init__(self, own: ssl.SSLContext) -> None:
+        self.own = own
+        self._shown: dict[str, tuple[Callable[[str], bool], ssl.SSLContext, str]] = {}
+        self._lock = threading.Lock()
+
+    def show(self, key: str, owns: Callable[[str], bool], ctx: ssl.SSLContext, name: str) -> None:
+        """From now on a peer `owns(address)` says is `key`'s (a unit) is shown `ctx`, named `name`."""
+        with self._lock:
+            self._shown = {**self._shown, key: (owns, ctx, name)}
+
+    def withdraw(self, key: str) -> None:
+        """`key`'s peers see the HeMS's own certificate again."""
+        with self._lock:
+            self._shown = {k: v for k, v in self._shown.items() if k != key}
+
+    def __call__(self, peer: str) -> tuple[ssl.SSLContext, str]:
+        with self._lock:
+            shown = list(self._shown.values())
+        for owns, ctx, name in shown:  # nothing to look up while no unit is shown another certificate
+            if owns(peer):
+                return ctx, name
+        return self.own, ""
+
+
 # How long a client may take over its handshake before the HeMS gives up on the connection.
 HANDSHAKE_TIMEOUT = 30.0
 
@@ -100,26 +135,35 @@ def handshake_failure(exc: BaseException) -> tuple[str, str | None]:
 
 async def serve_tls(
     sock: socket.socket,
-    ctx: ssl.SSLContext,
+    ctx: ssl.SSLContext | CertChoice,
     protocol: Callable[[], asyncio.BaseProtocol],
-    failed: Callable[[str, str, str | None], None],
+    failed: Callable[[str, str, str | None, str], None],
 ) -> None:
     """Accept on a listening socket and do each connection's handshake here (connect_accepted_socket), so a
-    handshake that fails is known with its peer: `failed(peer, reason, alert)`; a completed one goes to a new
-    `protocol()`. (With a server's own ssl=, asyncio and uvloop drop a failed handshake silently.) Runs until
-    cancelled."""
+    handshake that fails is known with its peer: `failed(peer, reason, alert, cert)`, `cert` the name of the
+    certificate it was shown ('' = the HeMS's own); a completed one goes to a new `protocol()`. (With a server's
+    own ssl=, asyncio and uvloop drop a failed handshake silently.) `ctx` is one context for every peer, or
+    chooses one per peer (PeerCertificates). Runs until cancelled."""
     loop = asyncio.get_running_loop()
     sock.setblocking(False)
     pending: set[asyncio.Task[None]] = set()
 
+    choose: CertChoice = (lambda _peer: (ctx, "")) if isinstance(ctx, ssl.SSLContext) else ctx
+
     async def one(conn: socket.socket, peer: str) -> None:
         try:
+            shown, name = choose(peer)
+        except Exception as exc:  # noqa: BLE001  # a broken choice closes this connection, not the listener
+            conn.close()
+            failed(peer, f"the HeMS could not choose a certificate for it ({exc!r})", None, "")
+            return
+        try:
             await loop.connect_accepted_socket(
-                protocol, conn, ssl=ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+                protocol, conn, ssl=shown, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
             )
         except OSError as exc:  # ssl.SSLError, ConnectionError and TimeoutError are OSErrors
             conn.close()
-            failed(peer, *handshake_failure(exc))
+            failed(peer, *handshake_failure(exc), name)
 
     try:
         while True:

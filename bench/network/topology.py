@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from pyroute2 import IPRoute, netns
 from bench.errors import ConfigError, InfraError
 from bench.events import BenchKind, Source
 from bench.hems.server import Hems
-from bench.hems.tls import server_context
+from bench.hems.tls import PeerCertificates, server_context
 from bench.httpauth import Authenticator
 from bench.impostors import SEGW_ROLES, Impostor, Missing, impostors
 from bench.inventory import Inventory, is_ip
@@ -87,7 +88,9 @@ class Topology:
         self.rogue_ca: CertificateAuthority | None = None
         self.timings: dict[str, float] = {}
         self.fileserver: FileServer | None = None
-        self.hems_tls: ssl.SSLContext | None = None
+        self.hems_tls: PeerCertificates | None = None
+        self._bad_cert_lock = threading.Lock()
+        self._bad_certs: dict[str, tuple[CertFiles, str, ssl.SSLContext]] = {}
 
     @property
     def public_initial_hems(self) -> bool:
@@ -392,10 +395,13 @@ class Topology:
             cert = self.certs["initial-hems"]
             # A deliberately wrong name is the operator's choice: do not insist that it matches.
             cert_id: str | None = self.op.initial_hems if self.op.initial_hems_cert_name is None else None
-            self.hems_tls = server_context(cert.cert, cert.key, identity=cert_id, keylog=self.hems_keylog)
+            # Each unit's handshake gets the certificate shown to that unit (present_hems_cert), by its address.
+            self.hems_tls = PeerCertificates(
+                server_context(cert.cert, cert.key, identity=cert_id, keylog=self.hems_keylog)
+            )
         # One Initial HeMS, on each address some unit needs: in the core (plain HTTP through the Initial
         # SeGW's tunnel) and on the internet (HTTPS); one Serving HeMS in the core.
-        listeners: dict[str, list[tuple[str, ipaddress.IPv4Address, ssl.SSLContext | None]]] = {
+        listeners: dict[str, list[tuple[str, ipaddress.IPv4Address, PeerCertificates | None]]] = {
             "initial-hems": [(n.ns("core"), net.initial_hems, None)] if self.private_initial_hems else [],
             "serving-hems": [(n.ns("core"), net.serving_hems, None)],
         }
@@ -438,16 +444,15 @@ class Topology:
         run_in_netns(n.ns("core"), fs.start)
         self.fileserver = fs
 
-    # Units in a refusal test (5.1.2.3): the Initial HeMS presents bad certificates until the last one leaves.
-    _bad_cert_units = 0
-    _bad_cert_lock = threading.Lock()
-    _bad_certs: dict[str, tuple[CertFiles, str]] = {}
-
     def hems_bad_cert(self, kind: str) -> tuple[CertFiles, str]:
         """A certificate for the Initial HeMS that a careful unit refuses, made once per run, and how a failure
         describes it: `untrusted-ca` (the right name, from a CA no unit trusts), `expired` (the right name,
         from the operator CA, validity ended yesterday), `wrong-name` (from the operator CA, for 'wrong-' +
         the FQDN)."""
+        files, what, _ = self._bad_cert(kind)
+        return files, what
+
+    def _bad_cert(self, kind: str) -> tuple[CertFiles, str, ssl.SSLContext]:
         if self.rogue_ca is None or (self.ca is None and kind != "untrusted-ca"):
             raise InfraError(
                 f"the Initial HeMS's {kind} certificate is issued by the operator CA the unit trusts, and there is "
@@ -466,43 +471,34 @@ class Topology:
                     what = "a certificate for another name"
                 else:
                     raise ValueError(f"no bad HeMS certificate {kind!r}")
-                self._bad_certs = {**self._bad_certs, kind: (files, f"{what} ({describe_cert(files.cert)})")}
+                ctx = server_context(files.cert, files.key, keylog=self.hems_keylog)
+                self._bad_certs = {
+                    **self._bad_certs,
+                    kind: (files, f"{what} ({describe_cert(files.cert)})", ctx),
+                }
             return self._bad_certs[kind]
 
-    def present_hems_cert(self, kind: str | None) -> str:
-        """From now on the Initial HeMS on the internet presents the bad certificate `kind` (hems_bad_cert), or
-        its own again (None); returns how a failure describes what it presents. The kind goes into each
-        `tls-handshake-failed` event, so a refusal is judged by the certificate that handshake was shown."""
-        hems = self.hems.get("initial-hems")
-        if self.hems_tls is None or hems is None:
+    def present_hems_cert(self, unit: str, kind: str | None, owns: Callable[[str], bool]) -> str:
+        """From now on the Initial HeMS on the internet presents to unit `unit` the bad certificate `kind`
+        (hems_bad_cert), or its own again (None); returns how a failure describes what it presents. The HeMS
+        chooses per connection, by the client's address: `owns(address)` says whether it is this unit's (its
+        WAN address), so each unit meets its own sequence whatever the other units are shown. The kind goes
+        into each `tls-handshake-failed` event, so a refusal is judged by the certificate that handshake was
+        shown."""
+        if self.hems_tls is None or "initial-hems" not in self.hems:
             raise InfraError("the Initial HeMS's certificate is changed only when some unit's initial_hems_access "
                              "is public")  # fmt: skip
         if kind is None:
-            files, what = (
-                self.certs["initial-hems"],
-                f"its own certificate ({describe_cert(self.certs['initial-hems'].cert)})",
-            )
+            own = self.certs["initial-hems"]
+            what = f"its own certificate ({describe_cert(own.cert)})"
+            self.hems_tls.withdraw(unit)
         else:
-            files, what = self.hems_bad_cert(kind)
-        self.hems_tls.load_cert_chain(files.cert, files.key)
-        hems.tls_presented = kind or ""
+            _, what, ctx = self._bad_cert(kind)
+            self.hems_tls.show(unit, owns, ctx, kind)
         self.timeline.add(
-            Source.BENCH, BenchKind.HEMS_CERT, hems="initial-hems", cert=kind or "right", name=what
+            Source.BENCH, BenchKind.HEMS_CERT, hems="initial-hems", cert=kind or "right", name=what, unit=unit
         )
         return what
-
-    def hems_refusal_begin(self) -> None:
-        """A unit enters a refusal test: the Initial HeMS presents bad certificates (present_hems_cert) until
-        the last unit in it leaves (hems_refusal_end)."""
-        with self._bad_cert_lock:
-            self._bad_cert_units += 1
-
-    def hems_refusal_end(self) -> None:
-        with self._bad_cert_lock:
-            self._bad_cert_units = max(0, self._bad_cert_units - 1)
-            last = self._bad_cert_units == 0
-        if last:
-            self.present_hems_cert(None)
 
     def _track_pid(self, pid: int | None, comm: str, what: str) -> None:
         self.state.add_pid(pid, comm, what)

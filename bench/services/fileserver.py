@@ -194,7 +194,7 @@ class FileServer:
         sock.listen(128)
         port = self.ports[UNTRUSTED]
 
-        def failed(peer: str, reason: str, alert: str | None) -> None:
+        def failed(peer: str, reason: str, alert: str | None, _cert: str) -> None:
             self._event(
                 FileserverKind.TLS_FAILED, proto="https", port=port, peer=peer, reason=reason, alert=alert
             )

@@ -57,6 +57,22 @@ def test_events_are_attributed_by_mac_identity_and_address() -> None:
         assert tl.add(source, kind, **data).unit == owner, (source, kind, data)
 
 
+def test_a_peer_that_connects_before_its_lease_is_read_is_found_on_the_wire() -> None:
+    """unit_at: a known address at once; an unknown one by the MAC the neighbour table has for it and the bridge
+    port behind that MAC (then known: its later events are the unit's); an address nobody has, no unit's."""
+    tl = Timeline()
+    neighbours = {"198.51.100.11": "02:00:00:00:00:0b", "198.51.100.99": "02:00:00:00:00:99"}
+    att = Attributor([A, B], lambda: MACS, lambda: neighbours)
+    tl.attributor = att
+    boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.182.0.1")
+    assert att.unit_at("198.51.100.10") == "henb-a"
+    assert att.unit_at("198.51.100.11") == "henb-b"  # its lease's log line not read yet
+    assert tl.add("hems", "tls-handshake-failed", peer="198.51.100.11").unit == "henb-b"
+    assert att.unit_at("198.51.100.99") is None  # on the wire, behind no unit's port
+    assert att.unit_at("198.51.100.77") is None  # not even on the wire
+    assert Attributor([A], lambda: MACS).unit_at("198.51.100.11") is None  # no neighbour table: lease only
+
+
 def test_a_wrong_device_id_or_ike_identity_is_still_attributed_by_address() -> None:
     tl, _ = fleet()
     boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.182.0.1")

@@ -24,13 +24,14 @@ from tests.support import FAST_BOUNDS, henb_bench, needs_root, write_inventory
 SKIP = pytest.skip.Exception
 
 
-def two_units(path: Path) -> Path:
-    """The default inventory's first mock unit twice (henb-a, henb-b: their own serial and HeMS credentials)."""
+def two_units(path: Path, names: tuple[str, ...] = ("a", "b"), **settings: str) -> Path:
+    """The default inventory's first mock unit twice (henb-a, henb-b: their own serial and HeMS credentials);
+    or once per name in `names`, each with `settings` (e.g. initial_hems_access='public')."""
     data = yaml.safe_load(write_inventory(path, FAST_BOUNDS).read_text())
     first = next(iter(data["units"].values()))
     units = {}
-    for name, serial in (("henb-a", "MOCKA001"), ("henb-b", "MOCKB001")):
-        unit = copy.deepcopy(first)
+    for name, serial in ((f"henb-{n}", f"MOCK{n.upper()}001") for n in names):
+        unit = {**copy.deepcopy(first), **settings}
         unit["identity"]["serial_number"] = serial
         unit["hems_credentials"] = {"username": f"00D0B7-{serial}", "password": f"secret-{serial}"}
         units[name] = unit
@@ -115,6 +116,44 @@ def test_two_units_concurrently_one_misbehaving_fails_alone(tmp_path: Path) -> N
         suite = ET.parse(folder / "junit.xml").getroot().find("testsuite")
         assert suite is not None and (suite.get("failures") != "0") == (unit == "henb-b")
     assert (run_dir / "henb-b" / f"{discovery}.tar.gz").is_file()  # the failed unit's bundle
+
+
+@pytest.mark.netns
+@needs_root()
+def test_public_units_each_meet_their_own_bad_hems_certificates(tmp_path: Path) -> None:
+    """Three public units in 5.1.2.3's refusal test at once, each at its own pace: the Initial HeMS shows each
+    unit its own sequence of bad certificates (chosen by the unit's address), so the two careful units pass, and
+    henb-c, which accepts a certificate from an untrusted CA, fails alone, on the certificate it was shown."""
+    inv = two_units(tmp_path / "inv.yaml", ("a", "b", "c"), initial_hems_access="public")
+    out = tmp_path / "out"
+    res = henb_bench(
+        "--inventory", str(inv), "run", "--clause", "5.1.2.3", "--out", str(out),
+        "--misbehave", "henb-c:accept_untrusted_hems_ca",
+    )  # fmt: skip
+    assert res.returncode == 1, res.stdout[-4000:] + res.stderr[-2000:]
+    run_dir = next(out.iterdir())
+    results = {
+        r["unit"]: r
+        for r in json.loads((run_dir / "run.json").read_text())["results"]
+        if r["test"] == "test_refuses_initial_hems_it_must_not_trust"
+    }
+    assert {u: r["outcome"] for u, r in results.items()} == {
+        "henb-a": "passed", "henb-b": "passed", "henb-c": "failed"
+    }, results  # fmt: skip
+    # Then each discovers through the Initial HeMS showing it the right certificate.
+    assert "5 passed, 1 failed" in res.stdout, res.stdout[-3000:]
+    assert "presenting a certificate from an untrusted CA" in results["henb-c"]["message"], results["henb-c"]
+    for unit in ("henb-a", "henb-b"):
+        lines = [json.loads(line) for line in (run_dir / unit / "timeline.jsonl").read_text().splitlines()]
+        failed = [e for e in lines if e["kind"] == "tls-handshake-failed"]
+        refused = [e["data"]["cert"] for e in failed]
+        # Its own sequence, each certificate once but for a retry that came before the next went up.
+        assert refused[:1] == ["untrusted-ca"] and set(refused) == {
+            "untrusted-ca",
+            "expired",
+            "wrong-name",
+        }, lines
+        assert {e["unit"] for e in failed} == {unit}
 
 
 @pytest.mark.netns

@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from bench import cwmp
 from bench.errors import ConfigError
 from bench.events import HemsKind
-from bench.hems.tls import identity_mismatches, server_context
+from bench.hems.tls import PeerCertificates, identity_mismatches, server_context
 from bench.pki import CertificateAuthority
 from bench.timeline import Timeline
 from tests.bench.hems.cpe import NS1, serve
@@ -96,6 +96,36 @@ def test_a_client_expecting_another_name_refuses_the_hems(ca: CertificateAuthori
     assert [e.kind for e in tl.events()].count(HemsKind.TLS_FAILED) == 1, (
         "a completed handshake is no failure"
     )
+
+
+def test_each_peer_is_shown_the_certificate_chosen_for_its_address(ca: CertificateAuthority):
+    """Two clients at once (127.0.0.1 and 127.0.0.2): the one shown a certificate for another name refuses it,
+    its event naming that certificate; the other completes its handshake with the HeMS's own, unaffected."""
+    own = ca.issue("hems.operator.example")
+    wrong = ca.issue("wrong-hems.operator.example")
+    certs = PeerCertificates(server_context(own.cert, own.key, identity="hems.operator.example"))
+    tl = Timeline()
+    h, port = serve(tl, tls=certs)
+    client = ssl.create_default_context(cafile=str(ca.files.cert))
+
+    def handshake(source: str) -> None:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+        client.wrap_socket(raw, server_hostname="hems.operator.example").close()
+
+    try:
+        certs.show(
+            "unit-1", lambda peer: peer == "127.0.0.1", server_context(wrong.cert, wrong.key), "wrong-name"
+        )
+        with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
+            handshake("127.0.0.1")
+        handshake("127.0.0.2")  # another unit: the HeMS's own certificate
+        refused = tl.wait_for(lambda e: e.kind == HemsKind.TLS_FAILED, 5, "the refused handshake")
+        assert (refused.data["peer"], refused.data["cert"]) == ("127.0.0.1", "wrong-name")
+        certs.withdraw("unit-1")
+        handshake("127.0.0.1")  # its own certificate again
+    finally:
+        h.stop()
+    assert [e.kind for e in tl.events()].count(HemsKind.TLS_FAILED) == 1
 
 
 def test_a_client_closing_during_the_handshake_is_seen(ca: CertificateAuthority):
