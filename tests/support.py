@@ -51,6 +51,10 @@ FAST_BOUNDS = {"boot": 15, "step": 8, "address_change_inform": 8, "s1_init": 6, 
                "factory_reset": 8, "pm_interval": 1, "pm_tolerance": 0.6, "transfer_complete": 8}  # fmt: skip
 
 
+# Seconds a session retry may come after TR-069's upper bound in the suite (operator.session_rules.retry.slack).
+RETRY_SLACK = 5.0
+
+
 def write_inventory(
     path: Path,
     bounds: dict[str, float] | None = None,
@@ -61,6 +65,9 @@ def write_inventory(
     first unit unless `all_units`: a run drives every unit of its inventory, and most tests are about one."""
     data = yaml.safe_load((ROOT / "inventory.yaml").read_text())
     data["bench"]["prefix"] = PREFIX
+    # A retry's lateness is the mock's new connection and Digest round trip through kernel-libipsec on a loaded
+    # host (3.45 s past TR-069's bound seen at load 24): the suite allows more than a real bench's default.
+    data["operator"]["session_rules"] = {"retry": {"slack": RETRY_SLACK}}
     data["operator"].update(operator or {})
     if not all_units:
         first = next(iter(data["units"]))
