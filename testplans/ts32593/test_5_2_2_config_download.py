@@ -6,6 +6,7 @@ TransferComplete within bounds.transfer_complete (time for a reboot)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -18,12 +19,13 @@ import pytest
 from bench import clauses as cl
 from bench import configfile, transfer_faults
 from bench.cwmp import CwmpFault, GpvResult, TransferResult
+from bench.errors import DeviceError
 from bench.events import BenchKind, FileserverKind, HemsKind, Source
 from bench.hems.server import DeviceKey, Hems, RpcCall
 from bench.pki import describe_cert
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
-from bench.timeline import Event
+from bench.timeline import Bound, Event, bound_note
 from bench.unit import BenchUnit
 from testplans.ts32593.procedures import (
     describe_result,
@@ -360,24 +362,37 @@ def test_download_from_untrusted_file_server_is_refused(
     mark = bench_run.timeline.mark()
     done = download(bench_run, steps, "1", fs.untrusted_url(path), "dl-untrusted", len(data), names,
                     file_type=file_type)  # fmt: skip
-    fetched = bench_run.timeline.first(
-        lambda e: (
+
+    def fetch(e: Event) -> bool:
+        return (
             e.source == Source.FILESERVER and e.kind == FileserverKind.DOWNLOAD and e.data.get("path") == path
-        ),
-        mark,
-    )
+        )
+
+    def refusal(e: Event) -> bool:
+        return e.source == Source.FILESERVER and e.kind == FileserverKind.TLS_FAILED
+
+    # What the file server saw is awaited, not looked up once: the unit's answer (a TransferComplete, or with
+    # Status 0 a fault answering the Download at once) can reach the HeMS before the file server's own thread has
+    # read the unit's alert or close and recorded the failed handshake (or served the file and recorded it).
+    bound = Bound(unit.bounds.step, f"units.{unit.name}.bounds.step")
+    with contextlib.suppress(DeviceError):  # neither within the bound: step 2 fails below, saying so
+        bench_run.timeline.wait_for(
+            lambda e: fetch(e) or refusal(e),
+            bound,
+            "the file server to see the unit at its untrusted port",
+            mark,
+        )
+    fetched = bench_run.timeline.first(fetch, mark)
     if fetched is not None:
         steps.fail("2", f"no file fetched from a file server presenting {shown}",
                    f"the unit fetched {path} from the file server presenting {shown}: {steps.describe(fetched)}",
                    fetched)  # fmt: skip
-    refused = bench_run.timeline.first(
-        lambda e: e.source == Source.FILESERVER and e.kind == FileserverKind.TLS_FAILED, mark
-    )
+    refused = bench_run.timeline.first(refusal, mark)
     if refused is None:
         steps.fail("2", f"the unit to refuse the file server presenting {shown}: a TLS alert or its close during "
                    "the handshake, seen by the file server",
-                   f"no TLS handshake from the unit at {fs.untrusted_url('')} ({done.how}: FaultCode "
-                   f"{done.fault_code} {done.fault_string})", done.event)  # fmt: skip
+                   f"no TLS handshake from the unit at {fs.untrusted_url('')} within {bound:g} s{bound_note(bound)} "
+                   f"after {done.how} (FaultCode {done.fault_code} {done.fault_string})", done.event)  # fmt: skip
     code = transfer_faults.expected("untrusted", amendment)
     if done.fault_code != code:
         steps.fail("3", f"FaultCode {code} for a file server it does not trust, as {transfer_faults.family(amendment)} "
