@@ -126,6 +126,8 @@ class Attributor:
         return self._addr_owner.get(host or "")
 
     def _owner(self, source: str, kind: str, data: dict[str, Any]) -> str | None:
+        if source == "segw":  # also when named: an IKE SA's addresses are learned from its report
+            return self._segw(kind, data)
         named = data.get("unit")
         if isinstance(named, str) and named in self.units:
             return named
@@ -136,8 +138,6 @@ class Attributor:
                     return u.name
             # A unit that named itself wrongly is still known by where it speaks from.
             return self._by_addr(data.get("peer"))
-        if source == "segw":
-            return self._segw(kind, data)
         if source == "dhcp":
             return self._dhcp(kind, str(data.get("detail", "")))
         if source == "dns":
@@ -149,8 +149,11 @@ class Attributor:
         return None
 
     def _segw(self, kind: str, data: dict[str, Any]) -> str | None:
-        remote = data.get("remote_id")
-        owner = next((u.name for u in self.units.values() if remote == u.ike_id), None)
+        remote, named = data.get("remote_id"), data.get("unit")
+        # An impostor's connection is one unit's: its events name it (bench/services/segw.py).
+        owner = named if isinstance(named, str) and named in self.units else None
+        if owner is None:
+            owner = next((u.name for u in self.units.values() if remote == u.ike_id), None)
         if owner is None:
             # A wrong identity still comes from the unit's own WAN address.
             owner = self._by_addr(data.get("remote_host"))

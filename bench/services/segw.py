@@ -98,8 +98,10 @@ class SeGW:
         # The address space units come from (the home network): an impostor offering proposals is the only
         # configuration for its unit's address, the others cover the rest of it.
         self.clients = clients
-        # Impostors presented now: connection name -> impostor key; unit addresses the real SeGW leaves alone.
-        self._impostors: dict[str, str] = {}
+        # Impostors presented: connection name -> (unit, impostor key); unit addresses the real SeGW leaves alone.
+        # Every event of an impostor's connection names its unit: in a run with several units it is that unit's,
+        # whatever charon's log said (or not yet) of the peer.
+        self._impostors: dict[str, tuple[str, str]] = {}
         self._presented: dict[str, str] = {}  # unit -> its impostor's connection now
         self._excluded: dict[str, str] = {}
         # Impostor connections for a unit whose address is not known yet (remote_addrs: every address but the
@@ -183,7 +185,7 @@ class SeGW:
                 self._excluded[conn] = remote_host
                 self._reload_real()
             # Kept after the impostor is withdrawn: its late events still name it.
-            self._impostors[conn] = impostor.key
+            self._impostors[conn] = (unit, impostor.key)
             config = {
                 "version": "2",
                 "local_addrs": [self.outer_ip],
@@ -223,7 +225,7 @@ class SeGW:
             self._reload_real()
         self.charon.call("unload_conn", {"name": conn})
         self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit,
-                          impostor=self._impostors[conn], action="withdrawn")  # fmt: skip
+                          impostor=self._impostors[conn][1], action="withdrawn")  # fmt: skip
 
     def _reload_real(self) -> None:
         self._load_conn()
@@ -275,7 +277,7 @@ class SeGW:
             "unique_id": sa,
         }
         if conn in self._impostors:
-            data["impostor"] = self._impostors[conn]
+            data["unit"], data["impostor"] = self._impostors[conn]
         if AUTH_FAILED_NOTIFY.search(msg):
             self.timeline.add(Source.SEGW, SegwKind.PEER_AUTH_FAILED, **data, line=msg)
         elif DELETE.search(msg):
@@ -307,7 +309,7 @@ class SeGW:
                 "conn": name,
             }
             if name in self._impostors:
-                data["impostor"] = self._impostors[name]
+                data["unit"], data["impostor"] = self._impostors[name]
             if label == "ike-updown":
                 data["proposal"] = "/".join(
                     str(_s(sa[k]))
@@ -317,6 +319,13 @@ class SeGW:
             if label == "ike-updown":
                 self.timeline.add(Source.SEGW, SegwKind.IKE_UP if up else SegwKind.IKE_DOWN, **data)
             else:
+                # What came in through the CHILD SA (ESP from the unit): at its close, whether it was used.
+                children = [c for c in (sa.get("child-sas") or {}).values() if isinstance(c, dict)]
+                counts = [
+                    int(_s(c["packets-in"])) for c in children if str(_s(c.get("packets-in", ""))).isdigit()
+                ]
+                if counts:
+                    data["packets_in"] = sum(counts)
                 self.timeline.add(Source.SEGW, SegwKind.CHILD_UP if up else SegwKind.CHILD_DOWN, **data)
 
     def sas(self) -> list[dict[str, Any]]:

@@ -1,26 +1,33 @@
 """The unit refuses impostor SeGWs (TS 33.320): the bench's SeGW presents each impostor (bench/impostors.py) to
 the unit in turn, before the real one. Judged from the timeline: refused is the unit's AUTHENTICATION_FAILED
-notify, its DELETE or close of the IKE SA at the SeGW (for proposals: the SeGW's NO_PROPOSAL_CHOSEN to an offer
-of the policy's only); accepted is the IKE SA staying up, or traffic through it."""
+notify, its DELETE or close of an IKE SA it sent nothing through (for proposals: the SeGW's NO_PROPOSAL_CHOSEN to
+an offer of the policy's only); accepted is the IKE SA staying up, or traffic through it (ESP in at its CHILD SA,
+or the unit's events from its inner address), whatever comes after."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from types import TracebackType
 
 from bench import clauses as cl
 from bench.clauses import LIFELINES
 from bench.errors import ConfigError, DeviceError
 from bench.events import DhcpKind, SegwKind, Source
+from bench.ike import ike_id_matches
 from bench.impostors import Impostor
+from bench.pki import ROGUE_CA_NAME
 from bench.run import BenchRun
 from bench.services.segw import refusals_on
 from bench.steps import Steps
-from bench.timeline import Event
+from bench.timeline import Event, UnitTimeline
 from bench.unit import BenchUnit
 from testplans.ts32593.flows import segw_refusal
 
 REFUSED = (SegwKind.PEER_AUTH_FAILED, SegwKind.PEER_DELETE, SegwKind.IKE_DOWN)
+# After the unit's last IKE SA with an impostor went down without its AUTHENTICATION_FAILED or DELETE (the SeGW
+# closed it): how long another of its IKE SAs may take to come up there before the close counts as a refusal.
+REPLACED = 5.0
 
 
 def check_key(clause: str, step: str, impostor: str) -> str:
@@ -35,7 +42,7 @@ def impostor_checks(step: str, segw: str) -> tuple[cl.Check, ...]:
     return (
         cl.Check(step, f"refuses an impostor {segw} with a certificate from a CA it does not trust (TS 33.320): "
               "its AUTHENTICATION_FAILED or DELETE, no CHILD SA used", (
-            cl.Twin("accept_untrusted_segw_ca", (f"{done} a certificate from an untrusted CA (CN=rogue CA",)),
+            cl.Twin("accept_untrusted_segw_ca", (f"{done} a certificate from an untrusted CA (CN={ROGUE_CA_NAME}",)),
         ), key="untrusted_ca"),
         cl.Check(step, f"refuses an impostor {segw} with an expired certificate from the operator CA", (
             cl.Twin("accept_expired_segw_cert", (f"{done} an expired certificate (valid until",)),
@@ -168,18 +175,8 @@ class Impostors:
                 f"the unit completed IKE_SA_INIT with {self._mine(impostor)}: IKE SA {first.data.get('proposal')}",
                 first,
             )
-        sa = first.data.get("unique_id")
-        vips = set(first.data.get("remote_vips") or ())
-
-        def outcome(e: Event) -> bool:
-            if at_segw(e) and e.kind in REFUSED and e.data.get("unique_id") == sa:
-                return True
-            # traffic through the impostor's tunnel: the unit went on with it
-            return bool(vips) and (e.data.get("client") in vips or e.data.get("peer") in vips)
-
-        try:
-            seen = tl.wait_for(outcome, bounds.step, "", first.seq + 1)
-        except DeviceError:
+        seen = self._outcome(impostor, mark, first, bounds.step)
+        if seen is None:
             steps.fail(
                 self.step,
                 expected,
@@ -195,6 +192,92 @@ class Impostors:
             f"the unit completed IKE_AUTH with {self._mine(impostor)}, and used the tunnel: {steps.describe(seen)}",
             seen,
         )
+
+    def _outcome(self, impostor: Impostor, mark: int, first: Event, bound: float) -> Event | None:
+        """What the unit did with its IKE SAs at the impostor, the first (`first`, up at the SeGW once it sent
+        its IKE_AUTH response, before the unit checked it) and any it made after (a unit may try again while an
+        attempt is still under way): None when one stayed up for `bound` (accepted); the unit's traffic through
+        one (accepted and used, even if it then released the SA: the SeGW's ESP packets in at its CHILD SA's
+        close, or an event of the unit from its inner address since `mark`: the SeGW may report the SA's
+        coming up after what the unit did through it); else, once it holds none, its refusal: its
+        AUTHENTICATION_FAILED, DELETE or close. An IKE SA the SeGW closed because another of the unit's came
+        up (charon's uniqueness policy) is no refusal, nor is another unit's (an impostor's events name their
+        unit)."""
+        tl = self.run.timeline
+        segw, ike_id, unit = self.key, self.unit.ike_id, self.unit.name
+        several = isinstance(tl, UnitTimeline)
+
+        def at_impostor(e: Event) -> bool:
+            return (
+                e.source == Source.SEGW
+                and e.data.get("segw") == segw
+                and e.data.get("impostor") == impostor.key
+                and e.data.get("unit") in (unit, None)
+                and ike_id_matches(ike_id, e.data.get("remote_id"))
+            )
+
+        held: dict[str, set[str]] = {
+            str(first.data.get("unique_id")): set(first.data.get("remote_vips") or ())
+        }
+        known = set(held)  # every IKE SA of the unit at the impostor, held or closed
+        counted: set[str] = set()  # those whose CHILD SA's close said how much came in through it
+        vips = set().union(*held.values())
+        said: Event | None = None  # the unit's AUTHENTICATION_FAILED or DELETE
+        closed: Event | None = None  # the last of its IKE SAs there went down
+
+        def through(e: Event) -> bool:
+            return bool(vips) and (e.data.get("client") in vips or e.data.get("peer") in vips)
+
+        # What the unit did through the tunnel before the SeGW's report of it reached the timeline: only events
+        # that are surely the unit's (an address may have been another unit's before).
+        early = tl.first(lambda e: e.source != Source.SEGW and through(e) and (e.unit == unit or not several),
+                         mark, first.seq)  # fmt: skip
+        if early is not None:
+            return early
+
+        def relevant(e: Event) -> bool:
+            if e.source != Source.SEGW:
+                return through(e)  # traffic through the impostor's tunnel: the unit went on with it
+            if e.data.get("segw") != segw:
+                return False
+            sa = str(e.data.get("unique_id"))
+            if e.kind == SegwKind.IKE_UP:
+                return at_impostor(e) and sa not in known
+            if e.kind == SegwKind.CHILD_DOWN:
+                return sa in known
+            return e.kind in REFUSED and sa in held
+
+        deadline = time.monotonic() + bound
+        settle: float | None = None  # when the unit held none: the moment to judge by (REPLACED)
+        cursor = first.seq + 1
+        while True:
+            if not held and (said is not None and said.kind == SegwKind.PEER_AUTH_FAILED or counted >= known):
+                return said or closed  # it refused in IKE_AUTH, or every CHILD SA closed unused
+            left = deadline - time.monotonic() if settle is None else settle - time.monotonic()
+            try:
+                e = tl.wait_for(relevant, max(left, 0.0), "", cursor)
+            except DeviceError:
+                return None if held else (said or closed)
+            cursor = e.seq + 1
+            if e.source != Source.SEGW:
+                return e
+            sa = str(e.data.get("unique_id"))
+            if e.kind == SegwKind.CHILD_DOWN:
+                if int(e.data.get("packets_in") or 0) > 0:
+                    return e
+                counted.add(sa)
+            elif e.kind == SegwKind.IKE_UP:
+                held[sa] = set(e.data.get("remote_vips") or ())
+                known.add(sa)
+                vips |= held[sa]
+                settle = None
+            else:
+                held.pop(sa, None)
+                if e.kind in (SegwKind.PEER_AUTH_FAILED, SegwKind.PEER_DELETE):
+                    said = said or e
+                closed = e
+                if not held and settle is None:
+                    settle = min(deadline, time.monotonic() + REPLACED)
 
     def _wan_address(self, since: int) -> str | None:
         """The unit's outer address: where its last IKE attempt came from, else its DHCP lease."""

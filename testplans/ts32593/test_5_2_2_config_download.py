@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import random
 import re
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +23,7 @@ from bench import configfile, transfer_faults
 from bench.cwmp import CwmpFault, GpvResult, TransferResult
 from bench.errors import DeviceError
 from bench.events import BenchKind, FileserverKind, HemsKind, Source
-from bench.hems.server import DeviceKey, Hems, RpcCall
+from bench.hems.server import DeviceKey, Hems, InformHook, RpcCall
 from bench.pki import describe_cert
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -113,6 +115,42 @@ class Completion:
     gpv: RpcCall | None = None
 
 
+class InformHooks:
+    """A HeMS's on_inform while units wait for their TransferComplete: each unit's own hook, by its device. The
+    units of one run share the HeMS, so one unit's hook must neither replace nor clear another's; a hook the
+    HeMS had before runs first."""
+
+    def __init__(self, before: InformHook | None) -> None:
+        self.before = before
+        self.hooks: dict[DeviceKey, InformHook] = {}
+
+    def __call__(self, h: Hems, device: DeviceKey, events: list[str], params: dict[str, str]) -> None:
+        if self.before is not None:
+            self.before(h, device, events, params)
+        hook = self.hooks.get(device)
+        if hook is not None:
+            hook(h, device, events, params)
+
+
+_HOOKS = threading.Lock()
+
+
+@contextlib.contextmanager
+def inform_hook(hems: Hems, device: DeviceKey, hook: InformHook) -> Iterator[None]:
+    """`hook` runs for the Informs of `device` (only) within the block; other units' hooks stay."""
+    with _HOOKS:
+        hooks = hems.on_inform if isinstance(hems.on_inform, InformHooks) else InformHooks(hems.on_inform)
+        hooks.hooks[device] = hook
+        hems.on_inform = hooks
+    try:
+        yield
+    finally:
+        with _HOOKS:
+            hooks.hooks.pop(device, None)
+            if not hooks.hooks and hems.on_inform is hooks:
+                hems.on_inform = hooks.before
+
+
 def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, size: int, names: list[str],
              password: str = PASSWORD, file_type: str = FILE_TYPE) -> Completion:  # fmt: skip
     """Download, then its completion. After Status 1 the TransferComplete may come after a reboot; a
@@ -124,10 +162,9 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
         if device == bench_run.unit.device and "7 TRANSFER COMPLETE" in events and not probe:
             probe["gpv"] = h.queue_rpc(device, "GetParameterValues", names=names)
 
-    hems.on_inform = on_inform
     mark = bench_run.timeline.mark()
     sent = time.time()
-    try:
+    with inform_hook(hems, bench_run.unit.device, on_inform):
         # A unit that answers Status 0 fetches and applies the file before it answers: the transfer's bound.
         bound = bench_run.unit.bounds.transfer_complete
         result = rpc(bench_run, steps, step, "Download", timeout=bound, file_type=file_type, url=url,
@@ -166,8 +203,6 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
         if ("M Download", key) not in events or "7 TRANSFER COMPLETE" not in dict(events):
             steps.fail("3", f"the TransferComplete's session opened by an Inform with 7 TRANSFER COMPLETE and "
                        f"M Download {key} (TR-069)", f"events {events}", session or done)  # fmt: skip
-    finally:
-        hems.on_inform = None
     return Completion(done.data.get("fault_code", -1), done.data.get("fault_string", ""), "TransferComplete",
                       done, probe.get("gpv"))  # fmt: skip
 
@@ -247,10 +282,17 @@ def test_configuration_by_file_download(
         )
         steps.fail("3", f"the download completed with FaultCode 0{hint}",
                    f"{done.how}: FaultCode {done.fault_code} {done.fault_string}", done.event)  # fmt: skip
-    reported = done.gpv.result(bench_run.unit.bounds.step) if done.gpv else None
+    applied = f"the configuration applied when TransferComplete is sent ({values})"
+    try:
+        reported = done.gpv.result(bench_run.unit.bounds.step) if done.gpv else None
+    except (
+        DeviceError
+    ) as exc:  # the GetParameterValues rode in the TransferComplete's session: it must answer
+        steps.fail("3", applied, f"no answer to GetParameterValues in the TransferComplete's session: {exc}",
+                   done.event)  # fmt: skip
     if isinstance(reported, GpvResult) and reported.values != values:
-        steps.fail("3", f"the configuration applied when TransferComplete is sent ({values})",
-                   f"in the TransferComplete's session the unit still had {reported.values}", done.event)  # fmt: skip
+        steps.fail("3", applied, f"in the TransferComplete's session the unit still had {reported.values}",
+                   done.event)  # fmt: skip
     got = get_values(bench_run, steps, "3", sorted(values))
     if got != values:
         steps.fail("3", f"the downloaded configuration applied when the unit said so ({done.how}): {values}",

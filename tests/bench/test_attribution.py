@@ -138,3 +138,16 @@ def test_an_inner_address_stays_with_its_unit_after_its_sa_until_another_unit_ge
            remote_vips=["10.181.0.1"], unique_id="3")  # fmt: skip
     assert tl.add("dns", "query", dns="private-dns", client="10.181.0.1").unit == "henb-b"
     assert "10.181.0.1" in att.inner_addresses("henb-a")  # still A's in A's inner capture
+
+
+def test_an_impostors_events_are_its_units_and_teach_its_inner_address() -> None:
+    # The events of an impostor SeGW's connection name its unit (bench/services/segw.py); its IKE SA's inner
+    # address is still learned, so the unit's traffic through the impostor's tunnel is its own, not everyone's.
+    tl, att = fleet()
+    up = tl.add("segw", "ike-up", segw="isegw", remote_id="someone-else", remote_host="198.51.100.10",
+                remote_vips=["10.181.0.4"], unique_id="9", unit="henb-b", impostor="untrusted_ca")  # fmt: skip
+    assert up.unit == "henb-b"
+    assert att.inner_addresses("henb-b") == {"10.181.0.4"}
+    query = tl.add("dns", "query", dns="private-dns", name="ihems.operator.example", client="10.181.0.4")
+    assert query.unit == "henb-b"
+    assert [e.seq for e in UnitTimeline(tl, "henb-a").events()] == []

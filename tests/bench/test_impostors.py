@@ -14,7 +14,7 @@ from bench.errors import ConfigError
 from bench.ike import IKE_PROPOSALS
 from bench.impostors import KEYS, WEAK_PROPOSALS, impostors, weak_proposal
 from bench.operator_pki import RefusedCerts, ServerCertConfig
-from bench.pki import CertFiles, CertificateAuthority
+from bench.pki import ROGUE_CA_NAME, CertFiles, CertificateAuthority, rogue_ca
 
 NAME = "isegw.operator.example"
 
@@ -32,7 +32,7 @@ def _pub(cert: x509.Certificate) -> bytes:
 @pytest.fixture
 def pki(tmp_path: Path) -> tuple[CertificateAuthority, CertificateAuthority, CertFiles]:
     ca = CertificateAuthority(tmp_path / "ca")
-    rogue = CertificateAuthority(tmp_path / "rogue", name="rogue CA")
+    rogue = rogue_ca(tmp_path / "rogue")
     return ca, rogue, ca.issue(NAME)
 
 
@@ -47,7 +47,7 @@ def test_generated_impostors_are_each_wrong_in_one_way(
     by = {i.key: i for i in made}
     now = dt.datetime.now(dt.UTC)
     untrusted = _cert(by["untrusted_ca"].cert)  # type: ignore[arg-type]
-    assert untrusted.issuer == rogue.cert.subject and "CN=rogue CA" in by["untrusted_ca"].what
+    assert untrusted.issuer == rogue.cert.subject and f"CN={ROGUE_CA_NAME}," in by["untrusted_ca"].what
     expired = _cert(by["expired"].cert)  # type: ignore[arg-type]
     assert expired.issuer == ca.cert.subject and expired.not_valid_after_utc < now
     # Valid two hours ago: the mock whose clock is 2 h late ('accept_expired_segw_cert') takes it for valid.

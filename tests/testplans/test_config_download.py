@@ -35,7 +35,12 @@ def run_5_2_2(
     args = [a for k in knobs for a in ("--misbehave", k)] + [a for c in clauses for a in ("--clause", c)]
     res = henb_bench("--inventory", str(inventory), "run", *args, *(["--exitfirst"] if first else []),
                      "--out", str(out))  # fmt: skip
-    text = res.stdout + res.stderr
+    # the summary is the last "henb-bench:" paragraph but for the results history's line after it
+    text = "".join(
+        line
+        for line in (res.stdout + res.stderr).splitlines(True)
+        if not line.startswith("henb-bench: results history")
+    )
     runs = sorted(out.iterdir()) if out.is_dir() else []
     run = json.loads((runs[-1] / "run.json").read_text()) if runs else {}
     # The run's summary: from its counts line on (a results-history line may follow it, "henb-bench: results ...").
