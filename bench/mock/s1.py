@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from bench import sctp
@@ -16,7 +17,12 @@ PPID = 18  # S1AP over SCTP (TS 36.412)
 class S1Client:
     """One S1 link. Knobs: no_s1_setup (the association comes up, no S1 Setup follows), s1_wrong_tac,
     s1_wrong_plmn (S1 carries other values than configured), no_enb_config_update, ignore_time_to_wait (S1 Setup
-    again at once after an S1 Setup Failure with TimeToWait)."""
+    again at once after an S1 Setup Failure with TimeToWait).
+
+    TS 36.413 8.7.3.3: after an S1 Setup Failure with TimeToWait, no S1 Setup Request towards that MME before
+    the time has passed, whatever happens meanwhile: a new association (setup again after an address change, a
+    reboot or a factory reset) holds its request until then, and the retry timed for an association that is gone
+    is dropped with it."""
 
     def __init__(self, log: Callable[[str], None], knobs: set[str]) -> None:
         self.log = log
@@ -29,6 +35,11 @@ class S1Client:
         self.request: bytes | None = None  # the S1 Setup Request, sent again after an S1 Setup Failure's wait
         self.lock = threading.Lock()
         self.hurried = False  # ignore_time_to_wait: the one retry at once was sent
+        # The MME's address and port -> time.monotonic() before which no S1 Setup Request goes to it (its
+        # TimeToWait). Kept over close(): the rule is per MME, not per association.
+        self.not_before: dict[tuple[str, int], float] = {}
+        self.epoch = 0  # bumped by close(): a send timed for the association before does not happen
+        self.timer: threading.Timer | None = None
 
     def carried(self, plmn: str, tac: int) -> tuple[str, int]:
         if Knob.S1_WRONG_TAC in self.knobs:
@@ -50,14 +61,20 @@ class S1Client:
         with self.lock:
             self.sent = (plmn, tac) if request else None
             self.request = request
+            hold = max(0.0, self.not_before.get((address, port), 0.0) - time.monotonic())
+        if request is not None and hold > 0:
+            self.log(f"s1: S1 Setup Request held {hold:.1f} s: the MME's TimeToWait has not passed")
         if sctp.kernel_sctp():
-            threading.Thread(target=self._kernel, args=(address, port, request), daemon=True).start()
+            threading.Thread(target=self._kernel, args=(address, port, request, hold), daemon=True).start()
             return
         sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
         self.raw = sctp.RawSctp(sock, rto_initial=0.5, rto_max=2.0, max_retrans=8)
         self.assoc = self.raw.connect(address, port, self._data, self._state)
         if request is not None:
-            self.raw.send(self.assoc, PPID, request)  # queued until the association is up
+            if hold > 0:
+                self._later(hold, request)
+            else:
+                self.raw.send(self.assoc, PPID, request)  # queued until the association is up
 
     def update(self, plmn: str, tac: int) -> None:
         """After a configuration change: eNB Configuration Update when S1 carries something new."""
@@ -74,6 +91,22 @@ class S1Client:
         self._send(s1ap.enb_configuration_update(plmn, tac))
         self.log(f"s1: eNB Configuration Update sent (TAC {tac}, PLMN {plmn})")
 
+    def _later(self, delay: float, payload: bytes) -> None:
+        """Send `payload` after `delay` seconds over this association; not if it is closed by then."""
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = threading.Timer(delay, self._send_if, (self.epoch, payload))
+            self.timer.daemon = True
+            self.timer.start()
+
+    def _send_if(self, epoch: int, payload: bytes) -> None:
+        with self.lock:
+            if epoch != self.epoch:
+                return
+            self.timer = None
+        self._send(payload)
+
     def _send(self, payload: bytes) -> None:
         if self.raw is not None and self.assoc is not None:
             self.raw.send(self.assoc, PPID, payload)
@@ -86,7 +119,8 @@ class S1Client:
         )
 
     def _data(self, a: sctp.Association, stream: int, ppid: int, payload: bytes) -> None:
-        self._received(ppid, payload)
+        if a is self.assoc:  # not from an association closed meanwhile
+            self._received(ppid, payload)
 
     def _received(self, ppid: int, payload: bytes) -> None:
         from bench.mock import s1ap_codec as s1ap
@@ -102,26 +136,29 @@ class S1Client:
         if msg["message"] == "S1SetupFailure" and wait and self.request is not None:
             # TS 36.413 8.7.3.3: not before TimeToWait has passed, then S1 Setup again.
             delay = float(wait[1:-1])
+            if self.target is not None:
+                with self.lock:
+                    self.not_before[self.target] = time.monotonic() + delay
             if Knob.IGNORE_TIME_TO_WAIT in self.knobs and not self.hurried:
                 self.hurried = True  # once: a unit that retries at once, then backs off
                 delay = 0.2
                 self.log(f"s1: bug: S1 Setup again at once, not after TimeToWait {wait}")
-            timer = threading.Timer(delay, self._send, (self.request,))
-            timer.daemon = True
-            timer.start()
+            self._later(delay, self.request)
 
-    def _kernel(self, address: str, port: int, request: bytes | None) -> None:
+    def _kernel(self, address: str, port: int, request: bytes | None, hold: float) -> None:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, sctp.IPPROTO_SCTP)
         try:
             s.connect((address, port))
             sctp.kernel_subscribe(s)
             self.kernel = s
             self._state_kernel(address, port, "established")
-            if request is not None:
+            if request is not None and hold > 0:
+                self._later(hold, request)
+            elif request is not None:
                 sctp.kernel_send(s, PPID, request)
             while True:
                 _, ppid, data = sctp.kernel_recv(s)
-                if not data:
+                if not data or s is not self.kernel:
                     break
                 self._received(ppid, data)
         except OSError as exc:
@@ -132,6 +169,11 @@ class S1Client:
         self.log(f"s1: SCTP association to {address}:{port} {state}")
 
     def close(self) -> None:
+        with self.lock:  # not held over the endpoint's close: its receive thread calls _received
+            self.epoch += 1
+            timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.cancel()
         if self.raw is not None:
             self.raw.close()
         if self.kernel is not None:

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import yaml
 from pyroute2 import netns as pr_netns
 
 from bench import s1ap, sctp
+from bench.mock.s1 import S1Client
 from bench.network import netns
 from bench.services.mme import MmeStandIn
 from bench.timeline import Event, Timeline
@@ -77,6 +79,49 @@ def test_s1_setup_failure_update_ack_and_abort(tmp_path: Path) -> None:
     assert mme_events(tl, "sctp-down")[0].data["reason"] == "ABORT from the peer"
 
 
+def test_the_mock_holds_s1_setup_over_a_new_association_until_time_to_wait() -> None:
+    """TS 36.413 8.7.3.3 holds per MME, not per association: S1 setup again over a new association (after a
+    factory reset, an address change) right after an S1 Setup Failure with TimeToWait sends its request only
+    once the wait is over, and the retry timed for the association before is dropped with it (it used to fire
+    on the new one, 0.2 s after that one's failure: the lead's full run)."""
+    ns = f"{PREFIX}mmw{threading.get_ident() % 10000}"
+    pr_netns.create(ns)
+    tl = Timeline()
+    mme = MmeStandIn(ns, tl, failure="misc:om-intervention", time_to_wait="v1s")
+    lines: list[str] = []
+    client = S1Client(lines.append, set())
+    try:
+        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
+        mme.start()
+
+        def failure(since: int) -> Event:
+            return tl.wait_for(
+                lambda e: e.source == "mme" and e.data.get("message") == "S1SetupFailure", 10,
+                "an S1 Setup Failure", since,
+            )  # fmt: skip
+
+        setup = ("127.0.0.1", s1ap.PORT, 0x1234567, "310410", 77, "henb")
+        netns.run_in_netns(ns, client.setup, *setup)
+        first = failure(0)
+        deadline = time.monotonic() + 10  # the unit has it (the stand-in records it as it sends it)
+        while not any("S1SetupFailure received" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        netns.run_in_netns(ns, client.setup, *setup)  # a new association at once, as after a factory reset
+        second = failure(first.seq + 1)
+        time.sleep(1.5)  # the retry over the new association, and the old one's if it were not dropped
+    finally:
+        client.close()
+        mme.stop()
+        pr_netns.remove(ns)
+    requests = [e for e in mme_events(tl, "s1ap") if e.data["message"] == "S1SetupRequest"]
+    assert len(mme_events(tl, "sctp-init")) == 2, lines
+    after_first = [round(e.t - first.t, 2) for e in requests if e.seq > first.seq and e.seq < second.seq]
+    assert len(after_first) == 1 and after_first[0] >= 1.0, (after_first, lines)
+    after_second = [round(e.t - second.t, 2) for e in requests if e.seq > second.seq]
+    assert len(after_second) == 1 and after_second[0] >= 1.0, (after_second, lines)
+    assert any("held" in line and "TimeToWait" in line for line in lines), lines
+
+
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed (make deps installs it)")
 def test_inner_capture_decodes_as_s1ap_in_wireshark(fast_inventory: Path, tmp_path: Path) -> None:
     res = henb_bench("--inventory", str(fast_inventory), "run", "--clause", "5.1.3", "--out", str(tmp_path))
@@ -105,13 +150,17 @@ def test_inventory_makes_the_mme_refuse_s1_setup(fast_inventory: Path, tmp_path:
     res = henb_bench(
         "--inventory", str(fast_inventory), "run", "--clause", "5.1.3", "--out", str(tmp_path / "out")
     )
+    # Passed: 5.1.3 saw the S1 Setup Failure it expected, and the unit kept to its TimeToWait.
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     (timeline,) = tmp_path.glob("out/*/timeline.jsonl")
     s1 = [e["data"] for e in map(json.loads, timeline.read_text().splitlines()) if e["kind"] == "s1ap"]
-    assert s1[0]["message"] == "S1SetupRequest" and s1[0]["tacs"] == [4660] and s1[0]["plmn"] == "310410"
-    assert s1[1]["message"] == "S1SetupFailure" and s1[1]["direction"] == "downlink"
-    assert s1[1]["cause"] == "misc:om-intervention" and s1[1]["time_to_wait"] == "v1s"
-    assert not any(d["message"] == "S1SetupResponse" for d in s1)
+    # Every S1 setup of the run (also one the unit began before the bench's factory reset) is refused.
+    requests = [d for d in s1 if d["direction"] == "uplink"]
+    answers = [d for d in s1 if d["direction"] == "downlink"]
+    assert requests and all(d["message"] == "S1SetupRequest" for d in requests), requests
+    assert all(d["tacs"] == [4660] and d["plmn"] == "310410" for d in requests), requests
+    assert answers and all(d["message"] == "S1SetupFailure" for d in answers), answers
+    assert all(d["cause"] == "misc:om-intervention" and d["time_to_wait"] == "v1s" for d in answers), answers
 
 
 def test_a_wrong_s1ap_cause_is_a_config_error(tmp_path: Path) -> None:
