@@ -971,22 +971,7 @@ class Hems:
                 with self._lock:
                     self._cr_urls.pop(key, None)  # newest last
                     self._cr_urls[key] = inform.params[name]
-        self._event(
-            HemsKind.INFORM,
-            peer,
-            serial=dev.serial_number,
-            oui=dev.oui,
-            product_class=dev.product_class,
-            manufacturer=dev.manufacturer,
-            events=codes,
-            command_keys=[key for _, key in inform.events],
-            params=inform.params,
-            cwmp_ns=env.ns,
-            cwmp_version=version,
-            user=user,
-            id=env.id,
-            retry_count=inform.retry_count,
-        )
+        self._inform_event(env, inform, peer, user, version)
         if env.defects:
             self._defects(env, peer, key)
         if self.on_inform is not None:
@@ -1014,6 +999,35 @@ class Hems:
         )
         return 200, out, session.token
 
+    def _inform_event(
+        self,
+        env: Envelope,
+        inform: cwmp.Inform,
+        peer: str,
+        user: str | None,
+        version: str | None,
+        **extra: Any,
+    ) -> None:
+        """The Inform on the timeline, as it came: DeviceId, events with their CommandKeys, parameters."""
+        dev = inform.device_id
+        self._event(
+            HemsKind.INFORM,
+            peer,
+            serial=dev.serial_number,
+            oui=dev.oui,
+            product_class=dev.product_class,
+            manufacturer=dev.manufacturer,
+            events=[code for code, _ in inform.events],
+            command_keys=[key for _, key in inform.events],
+            params=inform.params,
+            cwmp_ns=env.ns,
+            cwmp_version=version,
+            user=user,
+            id=env.id,
+            retry_count=inform.retry_count,
+            **extra,
+        )
+
     def _fail_on_purpose(
         self,
         failure: SessionFailure,
@@ -1027,23 +1041,7 @@ class Hems:
         recorded, and the answer that fails the session: 503, or CLOSE (no answer, the connection closed)."""
         dev = inform.device_id
         codes = [code for code, _ in inform.events]
-        self._event(
-            HemsKind.INFORM,
-            peer,
-            serial=dev.serial_number,
-            oui=dev.oui,
-            product_class=dev.product_class,
-            manufacturer=dev.manufacturer,
-            events=codes,
-            command_keys=[key for _, key in inform.events],
-            params=inform.params,
-            cwmp_ns=env.ns,
-            cwmp_version=version,
-            user=user,
-            id=env.id,
-            retry_count=inform.retry_count,
-            failed_on_purpose=failure.how,
-        )
+        self._inform_event(env, inform, peer, user, version, failed_on_purpose=failure.how)
         self._note(dev.key, f"Inform [{', '.join(codes)}] failed on purpose ({failure.how})")
         seq = self.timeline.add(
             Source.HEMS,
