@@ -24,6 +24,17 @@ if TYPE_CHECKING:
 
 # A supply in constant-current mode reads its limit give or take the meter's error.
 CC_TOLERANCE = 0.02
+# pyvisa keeps one ResourceManager per VISA library and caches it on the library before it is complete (its
+# `_created_resources` is set after `visalib.resource_manager`): two threads making one at once (the supplies of
+# several units in one run) could get it half made ("'ResourceManager' object has no attribute
+# '_created_resources'"). It is made under this lock.
+_RM_LOCK = threading.Lock()
+
+
+def resource_manager(visa_library: str) -> Any:
+    """pyvisa's ResourceManager for `visa_library`, made by one thread at a time."""
+    with _RM_LOCK:
+        return pyvisa.ResourceManager(visa_library)
 
 
 @dataclass(frozen=True)
@@ -205,7 +216,7 @@ class ScpiPower(PowerBase):
     def _open(self) -> Any:
         if self._inst is None:
             try:
-                self._rm = self._rm or pyvisa.ResourceManager(self.visa_library)
+                self._rm = self._rm or resource_manager(self.visa_library)
                 inst = self._rm.open_resource(
                     self.resource,
                     read_termination="\n",

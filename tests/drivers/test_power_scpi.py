@@ -147,3 +147,35 @@ def test_pyvisa_sim_supply() -> None:
     assert power.state() is False
     with pytest.raises(EquipmentError, match="error queue not empty after setting 75 V.*-113"):
         ScpiPower(resource, 75.0, 2.0, sample_seconds=0, visa_library=SIM_LIBRARY).on()
+
+
+def test_resource_managers_made_at_once_are_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyvisa caches a library's ResourceManager before it is complete; supplies of several units opened at
+    once must not see it half made. A stand-in with pyvisa's order and a pause between the two steps."""
+    import threading
+
+    import drivers.power.scpi as scpi
+
+    cache: dict[str, object] = {}
+
+    class SlowManager:
+        def __new__(cls, library: str) -> SlowManager:
+            if library in cache:
+                return cache[library]  # type: ignore[return-value]
+            obj = super().__new__(cls)
+            cache[library] = obj  # cached first, as pyvisa does (visalib.resource_manager = obj)
+            time.sleep(0.05)
+            obj.created = set()  # type: ignore[attr-defined]  # then completed (_created_resources)
+            return obj
+
+    monkeypatch.setattr(scpi.pyvisa, "ResourceManager", SlowManager)
+    seen: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(hasattr(scpi.resource_manager("@py"), "created")))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [True] * 8
