@@ -43,6 +43,27 @@ def _loop() -> asyncio.AbstractEventLoop:
     return _LOOPS.loop  # type: ignore[no-any-return]
 
 
+def _own_connection(session: Any) -> None:
+    """The session's channel on a TCP connection of its own. gRPC shares connections between a process's
+    channels to one target (its global subchannel pool): a session opened just after another one closed could
+    ride the old connection while the coordinator still holds that peer as a client, and labgrid's coordinator
+    then fails the new stream (`assert peer not in self.clients`: "Could not connect to coordinator")."""
+    import grpc
+    from labgrid.remote.generated import labgrid_coordinator_pb2_grpc
+
+    shared = session.channel
+    options = [
+        ("grpc.keepalive_time_ms", 7500),  # labgrid's own ClientSession options
+        ("grpc.keepalive_timeout_ms", 10000),
+        ("grpc.http2.ping_timeout_ms", 10000),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.use_local_subchannel_pool", 1),
+    ]
+    session.channel = grpc.aio.insecure_channel(target=session.address, options=options)
+    session.stub = labgrid_coordinator_pb2_grpc.CoordinatorStub(session.channel)
+    del shared  # never connected (grpc channels connect on their first call)
+
+
 class Coordinator:
     """One labgrid client session (labgrid.remote.client.ClientSession) on an event loop of its own; it sees every
     place and resource the coordinator knows, kept up to date by the session."""
@@ -60,6 +81,7 @@ class Coordinator:
             self.session = ClientSession(
                 proxymanager.get_grpc_address(address, default_port=20408), self.loop
             )
+            _own_connection(self.session)
             self._run(self.session.start())
         except Exception as exc:
             self._close_loop()

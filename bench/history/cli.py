@@ -128,10 +128,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def record_run(run_dir: Path, inv: Inventory, exit_code: int, say: Callable[[str], None]) -> None:
     """At the end of `henb-bench run`: the exit code into run.json, the run into the history. Whatever goes
     wrong here is said in one line and changes nothing of the run's verdict."""
-    from bench.history.importer import BadRunFolder, read_run_folder
-    from bench.history.store import Store, history_url, shown
-
     summary = run_dir / "run.json"
+    try:
+        from bench.history.importer import BadRunFolder, read_run_folder
+        from bench.history.store import Store, history_url, shown
+    except ImportError as exc:  # an install without the history's packages: the run's verdict stands
+        say(f"results history: run not recorded ({exc}; `make venv` installs it)")
+        return
     try:
         data = json.loads(summary.read_text(encoding="utf-8"))
         data["exit_code"] = exit_code
