@@ -110,7 +110,10 @@ def serve(labdir: Path, stop: threading.Event) -> None:
         pdu = HttpPduServer(user="admin", password=spec["secret"], on_switch=on_switch).__enter__()
         port, power_off = pdu.server_address[1], lambda: pdu.__exit__(None, None, None)
     ready = {"power_port": port, "console_ports": console.ports}
-    (labdir / READY).write_text(json.dumps(ready))
+    # Written whole under another name, then renamed: `lab up` polls for the name and reads it at once.
+    partial = labdir / (READY + ".partial")
+    partial.write_text(json.dumps(ready))
+    partial.replace(labdir / READY)
     print(f"lab hardware up: {json.dumps(ready)}", flush=True)
     try:
         while not stop.wait(0.5):
