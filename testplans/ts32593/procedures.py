@@ -221,7 +221,7 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
     if (
         opened is not None
         and not accepted
-        and _answered_elsewhere(bench_run, mark, f"{steps.clause} step {step}")
+        and _answered_elsewhere(bench_run, opened, f"{steps.clause} step {step}")
     ):
         opened = None
     if not accepted and opened is None:
@@ -238,17 +238,22 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
                f"authenticates the ACS's request)", f"{got}{started} (answers: {all_answers})", opened)  # fmt: skip
 
 
-def _answered_elsewhere(bench_run: BenchRun, mark: int, purpose: str) -> bool:
-    """An earlier connection request of the bench's, not a probe, was accepted since `mark`: the session it
-    opened is not the probes' doing (the factory reset's request, sent aside to a unit that rebooted at once,
-    reaches it once it is back up, registered)."""
-    serial = bench_run.unit.serial
-    return bench_run.timeline.first(
-        lambda e: e.source == Source.HEMS and e.kind == HemsKind.CONNECTION_REQUEST and not e.data.get("probe")
+def _answered_elsewhere(bench_run: BenchRun, opened: Event, purpose: str) -> bool:
+    """The session `opened` is owed to an earlier connection request of the bench's, not a probe: one accepted
+    before it (before the probes too) whose session had not begun by then (the factory reset's request, sent
+    aside to a unit that rebooted at once, reaches it once it is back up, registered; on a loaded host its
+    session can start after the probes)."""
+    serial, tl = bench_run.unit.serial, bench_run.timeline
+    accepted = [
+        e for e in tl.events(0, opened.seq)
+        if e.source == Source.HEMS and e.kind == HemsKind.CONNECTION_REQUEST and not e.data.get("probe")
         and e.data.get("serial") == serial and e.data.get("status") in (200, 204)
-        and e.data.get("purpose") != purpose,
-        mark,
-    ) is not None  # fmt: skip
+        and e.data.get("purpose") != purpose
+    ]  # fmt: skip
+    if not accepted:
+        return False
+    owed = inform("serving-hems", event="6 CONNECTION REQUEST")
+    return not any(owed(e) for e in tl.events(accepted[-1].seq + 1, opened.seq))
 
 
 def describe_result(result: RpcResult) -> str:
