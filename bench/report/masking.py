@@ -50,13 +50,15 @@ def _xml(s: str) -> str:
 
 def _variants(secret: str) -> dict[bytes, str]:
     """The ways a secret is written in a bundle's files, each with the name of its encoding."""
-    out = {
-        secret.encode(): "plain",
-        _xml(secret).encode(): "XML-escaped",
-        json.dumps(secret)[1:-1].encode(): "JSON-escaped",
-        quote(secret, safe="").encode(): "URL-encoded",
-        quote_plus(secret).encode(): "URL-encoded",
-    }
+    out: dict[bytes, str] = {}
+    for value, kind in (
+        (secret, "plain"),
+        (_xml(secret), "XML-escaped"),
+        (json.dumps(secret)[1:-1], "JSON-escaped"),
+        (quote(secret, safe=""), "URL-encoded"),
+        (quote_plus(secret), "URL-encoded"),
+    ):
+        out.setdefault(value.encode(), kind)
     if len(secret) >= 6:  # shorter base64 is too likely to occur by chance in binary data
         out.setdefault(base64.b64encode(secret.encode()).rstrip(b"="), "base64")
     return out
