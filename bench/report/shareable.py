@@ -16,12 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bench.errors import InfraError
+from bench.capture import CaptureFormatError
+from bench.errors import ConfigError, InfraError
 from bench.report.bundle import RUN_FILES, test_folder
 from bench.report.masking import Masker, Secrets, harvest, scan
 from bench.report.pcaprw import Capture, fix_checksums, parse_l4, read_capture, streams
 from bench.report.redact import inventory_secrets
-from bench.report.tlsplain import TlsStream, tls_streams, write_plain
+from bench.report.tlsplain import TlsStream, decrypt, find_tls, write_plain
 
 MANIFEST, README = "shareable-manifest.json", "README-shareable.md"
 KEYLOG_MARKERS = (b"CLIENT_RANDOM ", b"_TRAFFIC_SECRET", b"# TLS secrets log file", b"SERVER_HANDSHAKE")
@@ -105,8 +106,13 @@ def _plan(run_dir: Path, test_dir: Path, work: Path) -> Plan:
         if path in keylogs:
             plan.left_out.append(name)
         elif is_capture(path):
-            cap = read_capture(path)
-            for s in tls_streams(path, keylog):
+            try:
+                cap = read_capture(path)
+            except CaptureFormatError as exc:
+                raise ConfigError(f"{exc}: it cannot be rewritten for a shareable bundle") from None
+            found = find_tls(cap)
+            decrypt(path, found, keylog)
+            for s in found:
                 if s.decrypted:
                     write_plain(cap, s)
                 plan.tls.append((name, s))
@@ -210,7 +216,7 @@ def _manifest(run_dir: Path, test: str, plan: Plan, masker: Masker, inv: int, fo
     tls = [
         {
             "file": name,
-            "tcp_stream": s.number,
+            "first_packet": s.packets[0] + 1,
             "client": s.client,
             "server": s.server,
             "decrypted": s.decrypted,
@@ -263,8 +269,8 @@ def readme(m: dict[str, Any]) -> str:
         ]
         for t in decrypted:
             port = int(t["server"].rsplit(":", 1)[-1] or 0)
-            hint = f" (Wireshark: `-d tcp.port=={port},http`)" if port in TLS_PORTS else ""
-            lines.append(f"- `{t['file']}` tcp.stream {t['tcp_stream']}: {t['client']} -> {t['server']}, "
+            hint = f" (shown as TLS? `-d tcp.port=={port},http`)" if port in TLS_PORTS else ""
+            lines.append(f"- `{t['file']}` from packet {t['first_packet']}: {t['client']} -> {t['server']}, "
                          f"{t['plaintext_bytes']} bytes of application data{hint}")  # fmt: skip
     else:
         lines.append("No TLS session was decrypted.")
@@ -272,7 +278,7 @@ def readme(m: dict[str, Any]) -> str:
     if kept:
         lines += ["", "Left encrypted (no key for them, or no application data: a refused handshake):", ""]
         lines += [
-            f"- `{t['file']}` tcp.stream {t['tcp_stream']}: {t['client']} -> {t['server']}" for t in kept
+            f"- `{t['file']}` from packet {t['first_packet']}: {t['client']} -> {t['server']}" for t in kept
         ]
     lines += ["", "## Left out", ""]
     lines += [f"- `{n}` (TLS key log)" for n in m["left_out"]] or ["- nothing"]

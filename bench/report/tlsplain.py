@@ -7,6 +7,7 @@ it was: without the key log it stays as unreadable as it was on the wire."""
 
 from __future__ import annotations
 
+import socket
 import struct
 import subprocess
 from dataclasses import dataclass, field
@@ -23,13 +24,15 @@ _SACK = 5
 
 @dataclass
 class TlsStream:
-    """One TLS connection of a capture: tshark's stream number, its packets and the plaintext per packet."""
+    """One TCP connection of a capture: its number in the capture, its packets (the first is where Wireshark
+    finds it), and the plaintext per packet once decrypted."""
 
     number: int
     packets: list[int]  # 0-based packet indexes
     plaintext: dict[int, bytes] = field(default_factory=dict)  # packet index -> application data
     client: str = ""
     server: str = ""
+    tls: bool = False
 
     @property
     def decrypted(self) -> bool:
@@ -54,40 +57,53 @@ def _tshark(args: list[str]) -> str:
     return res.stdout
 
 
-def tls_streams(path: Path, keylog: Path | None) -> list[TlsStream]:
-    """The TLS streams of `path` (a ClientHello seen), each with its plaintext where `keylog` opens it."""
-    opts = ["-o", f"tls.keylog_file:{keylog}"] if keylog else []
-    table = _tshark(["-r", str(path), *opts, "-T", "fields", "-E", "separator=\t", "-e", "frame.number",
-                     "-e", "tcp.stream", "-e", "tls.handshake.type", "-e", "ip.src", "-e", "tcp.srcport",
-                     "-e", "ip.dst", "-e", "tcp.dstport"])  # fmt: skip
-    by_stream: dict[int, TlsStream] = {}
-    frame_stream: dict[int, int] = {}
-    tls: set[int] = set()
-    for line in table.splitlines():
-        cols = line.split("\t")
-        if len(cols) < 7 or not cols[1]:
+def _endpoint(addr: bytes, port: int) -> str:
+    return f"{socket.inet_ntoa(addr)}:{port}"
+
+
+def find_tls(cap: Capture) -> list[TlsStream]:
+    """The TCP connections of `cap` that open with a TLS ClientHello (a SYN starts a new connection on the
+    same addresses and ports), numbered in order of their first packet."""
+    conns: dict[tuple[tuple[bytes, int], tuple[bytes, int]], TlsStream] = {}
+    syns: dict[tuple[tuple[bytes, int], tuple[bytes, int]], int] = {}  # the SYN's sequence number
+    found: list[TlsStream] = []
+    number = 0
+    for pkt in cap.packets:
+        lay = parse_l4(pkt)
+        if lay is None or lay.proto != 6:
             continue
-        frame, stream = int(cols[0]), int(cols[1])
-        frame_stream[frame] = stream
-        s = by_stream.setdefault(stream, TlsStream(stream, []))
-        s.packets.append(frame - 1)
-        if "1" in cols[2].split(","):
-            tls.add(stream)
-            s.client, s.server = f"{cols[3]}:{cols[4]}", f"{cols[5]}:{cols[6]}"
-    streams = [by_stream[n] for n in sorted(tls)]
+        a, b = (lay.src, lay.sport), (lay.dst, lay.dport)
+        key = (min(a, b), max(a, b))
+        syn = lay.flags & 0x12 == 0x02  # a SYN without ACK: a new connection, unless it is sent again
+        if key not in conns or (syn and syns.get(key) != lay.seq):
+            conns[key] = TlsStream(number, [], client=_endpoint(*a), server=_endpoint(*b))
+            number += 1
+        if syn:
+            syns[key] = lay.seq
+        conn = conns[key]
+        conn.packets.append(pkt.index)
+        body = pkt.frame[lay.start : lay.end]
+        if not conn.tls and body[:2] == b"\x16\x03" and body[5:6] == b"\x01":
+            conn.tls, conn.client, conn.server = True, _endpoint(*a), _endpoint(*b)
+            found.append(conn)
+    return found
+
+
+def decrypt(path: Path, streams: list[TlsStream], keylog: Path | None) -> None:
+    """Fill each stream's plaintext from tshark with `keylog` (one tshark for all of them)."""
     if not streams or keylog is None:
-        return streams
+        return
+    owner = {i: s for s in streams for i in s.packets}
     follow: list[str] = []
-    for s in streams:
-        follow += ["-z", f"follow,tls,yaml,{s.number}"]
-    out = _tshark(["-r", str(path), *opts, "-q", *follow])
+    for s in {(s.client, s.server) for s in streams}:
+        follow += ["-z", f"follow,tls,yaml,{s[0]},{s[1]}"]
+    out = _tshark(["-r", str(path), "-o", f"tls.keylog_file:{keylog}", "-q", *follow])
     for doc in _documents(out):
         for p in doc.get("packets") or []:
-            frame, data = int(p["packet"]), p.get("data") or b""
-            owner = by_stream.get(frame_stream.get(frame, -1))
-            if owner is not None and owner.number in tls and isinstance(data, bytes):
-                owner.plaintext[frame - 1] = owner.plaintext.get(frame - 1, b"") + data
-    return streams
+            index, data = int(p["packet"]) - 1, p.get("data") or b""
+            conn = owner.get(index)
+            if conn is not None and isinstance(data, bytes):
+                conn.plaintext[index] = conn.plaintext.get(index, b"") + data
 
 
 def _documents(text: str) -> list[dict]:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from bench.capture import LINKTYPE_RAW, PcapngWriter
+from bench.errors import ConfigError
 from bench.inventory import load_inventory
 from bench.report import shareable
 from bench.report.masking import Secrets
@@ -100,6 +101,17 @@ def test_a_bundle_with_a_secret_left_is_refused_naming_file_and_kind(
     monkeypatch.setattr(shareable.Masker, "ranges", lambda self, data: [])
     monkeypatch.setattr(shareable.Masker, "mask", lambda self, data: data)
     with pytest.raises(SecretLeft, match=r"test_x/inner.pcapng still holds a known secret \(.*plain"):
+        build_shareable(run, "test_x", Secrets({PASSWORD}, {USER}), tmp_path / "b.tar.gz")
+    assert not list(tmp_path.glob("b.tar.gz*"))
+
+
+def test_a_cut_capture_or_no_inventory_stops_the_command_with_why(tmp_path: Path) -> None:
+    run = _fake_run(tmp_path)
+    res = henb_bench("--inventory", str(tmp_path / "none.yaml"), "bundle", str(run), "test_x", "--shareable")
+    assert res.returncode == 2 and "--shareable needs the inventory the run used" in res.stderr, res.stderr
+    cap = run / "test_x" / "inner.pcapng"
+    cap.write_bytes(cap.read_bytes()[:-10])
+    with pytest.raises(ConfigError, match=r"inner.pcapng: .*it cannot be rewritten for a shareable bundle"):
         build_shareable(run, "test_x", Secrets({PASSWORD}, {USER}), tmp_path / "b.tar.gz")
     assert not list(tmp_path.glob("b.tar.gz*"))
 
