@@ -68,7 +68,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     total = sum(manifest["masked_total"].values())
     tls = sum(1 for t in manifest["tls_streams"] if t["decrypted"])
     print(
-        f"{path}: {total} secret(s) masked, {tls} TLS stream(s) decrypted, {len(manifest['left_out'])} key log(s) left out"
+        f"{path}: {total} secret(s) masked, {tls} TLS stream(s) decrypted, {len(manifest['left_out'])} key file(s) left out"
     )
     return 0
 

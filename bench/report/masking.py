@@ -7,6 +7,7 @@ must not be left, in every encoding the masking knows."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from collections import Counter
@@ -27,7 +28,10 @@ _PARAM = re.compile(
 )
 # The last part of a parameter's name: Password, Passphrase, Secret anywhere in it, or ending in Key (not the
 # ParameterKey and CommandKey of TR-069, which name a configuration, not a secret).
-_SECRET_NAME = re.compile(rb"(?i)password|passphrase|secret|(?<!parameter)(?<!command)key$")
+_SECRET_NAME = re.compile(rb"(?i)password|passphrase|secret|key$")
+_NOT_SECRET_NAME = re.compile(rb"(?i)(?:parameter|command)[_-]?key$")
+# The same in JSON (a timeline event's SetParameterValues values, run.json): "name": "value".
+_JSON_PARAM = re.compile(rb'"([^"\\]{1,200})"\s*:\s*"((?:[^"\\]|\\.){1,1000})"')
 _USER_NAME = re.compile(rb"(?i)username$")
 RULES: dict[str, re.Pattern[bytes]] = {
     "http-basic-credentials": re.compile(
@@ -42,6 +46,29 @@ RULES: dict[str, re.Pattern[bytes]] = {
 }
 _FTP_USER = re.compile(rb"(?m)^USER ([^\r\n]+)")
 _RPC_USER = re.compile(rb"<(?:\w+:)?Username>([^<]+)</(?:\w+:)?Username>")
+
+
+def is_secret_name(name: bytes) -> bool:
+    """True for a parameter or key whose last part says it holds a secret (Password, Secret, ...Key)."""
+    last = name.rsplit(b".", 1)[-1]
+    return bool(_SECRET_NAME.search(last)) and not _NOT_SECRET_NAME.search(last)
+
+
+def _named_values(data: bytes) -> list[re.Match[bytes]]:
+    """Name and value pairs: CWMP ParameterValueStructs and JSON members (group 1 the name, 2 the value)."""
+    return [*_PARAM.finditer(data), *_JSON_PARAM.finditer(data)]
+
+
+def _unescape(value: bytes, json_string: bool) -> bytes:
+    """A value as it was before XML (or JSON string) escaping: the secret itself, whose escaped forms
+    `_variants` makes again."""
+    text = value.decode("utf-8", "replace")
+    if json_string:
+        try:
+            return str(json.loads(f'"{text}"')).encode()
+        except ValueError:
+            return value
+    return html.unescape(text).encode()
 
 
 def _xml(s: str) -> str:
@@ -112,12 +139,12 @@ def harvest(data: bytes, secrets: Secrets) -> None:
         add(m.group(1), secrets.values)
     for m in _FTP_USER.finditer(data):
         add(m.group(1), secrets.users)
-    for m in _PARAM.finditer(data):
-        last = m.group(1).rsplit(b".", 1)[-1]
-        if _SECRET_NAME.search(last):
-            add(m.group(2), secrets.values)
-        elif _USER_NAME.search(last):
-            add(m.group(2), secrets.users)
+    for m in _named_values(data):
+        value = _unescape(m.group(2), json_string=m.re is _JSON_PARAM)
+        if is_secret_name(m.group(1)):
+            add(value, secrets.values)
+        elif _USER_NAME.search(m.group(1)):
+            add(value, secrets.users)
     for name in ("cwmp-rpc-password", "url-credentials"):
         for m in RULES[name].finditer(data):
             add(m.group(1), secrets.values)
@@ -137,9 +164,10 @@ class Masker:
         found: list[tuple[int, int, str]] = []
         for kind, rx in RULES.items():
             found += [(m.start(1), m.end(1), kind) for m in rx.finditer(data)]
-        for m in _PARAM.finditer(data):
-            if _SECRET_NAME.search(m.group(1).rsplit(b".", 1)[-1]) and m.end(2) > m.start(2):
-                found.append((m.start(2), m.end(2), "cwmp-secret-parameter"))
+        for m in _named_values(data):
+            if is_secret_name(m.group(1)) and m.end(2) > m.start(2):
+                kind = "cwmp-secret-parameter" if m.re is _PARAM else "json-secret-value"
+                found.append((m.start(2), m.end(2), kind))
         taken = bytearray(data)
         for start, end, _ in found:
             taken[start:end] = b"*" * (end - start)

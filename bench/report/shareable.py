@@ -26,6 +26,7 @@ from bench.report.tlsplain import TlsStream, decrypt, find_tls, write_plain
 
 MANIFEST, README = "shareable-manifest.json", "README-shareable.md"
 KEYLOG_MARKERS = (b"CLIENT_RANDOM ", b"_TRAFFIC_SECRET", b"# TLS secrets log file", b"SERVER_HANDSHAKE")
+ESP_SA_MARKERS = (b'"IPv4","', b'"IPv6","')  # Wireshark's esp_sa file: protocol, addresses, SPI, keys
 # Ports Wireshark dissects as TLS by default: a decrypted stream there needs "Decode As" HTTP.
 TLS_PORTS = {443, 465, 636, 853, 990, 993, 995, 5061, 8443}
 
@@ -55,12 +56,19 @@ def inventory_credentials(obj: Any, key: str = "") -> Secrets:
     return found
 
 
-def is_keylog(path: Path) -> bool:
-    if path.name.endswith(("keys.log", ".keylog")):
-        return True
+def key_material(path: Path) -> str | None:
+    """What keys a file holds ("TLS key log", "ESP SAs"), or None: such a file never goes into the bundle."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
-    return any(m in head for m in KEYLOG_MARKERS)
+    if path.name.endswith(("keys.log", ".keylog")) or any(m in head for m in KEYLOG_MARKERS):
+        return "TLS key log"
+    if "esp_sa" in path.name or any(head.lstrip().startswith(m) for m in ESP_SA_MARKERS):
+        return "ESP SAs"
+    return None
+
+
+def is_keylog(path: Path) -> bool:
+    return key_material(path) == "TLS key log"
 
 
 def is_capture(path: Path) -> bool:
@@ -81,7 +89,7 @@ class Plan:
 
     files: dict[str, Path] = field(default_factory=dict)
     captures: dict[str, Capture] = field(default_factory=dict)
-    left_out: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)  # name in the archive -> what keys it holds
     tls: list[tuple[str, TlsStream]] = field(default_factory=list)
     masked: dict[str, Counter[str]] = field(default_factory=dict)
 
@@ -103,8 +111,8 @@ def _plan(run_dir: Path, test_dir: Path, work: Path) -> Plan:
         keylogs += [p for p in sorted((run_dir / "logs").rglob("*")) if p.is_file() and is_keylog(p)]
     keylog = _combined_keylog(keylogs, work / "keys.log")
     for name, path in candidates:
-        if path in keylogs:
-            plan.left_out.append(name)
+        if key_material(path):
+            plan.left_out[name] = key_material(path) or ""
         elif is_capture(path):
             try:
                 cap = read_capture(path)
@@ -233,7 +241,7 @@ def _manifest(run_dir: Path, test: str, plan: Plan, masker: Masker, inv: int, fo
         "masked_total": dict(sorted(masker.counts.items())),
         "secrets_known": {"inventory": inv, "found_in_the_run": found},
         "tls_streams": tls,
-        "left_out": sorted(plan.left_out),
+        "left_out": dict(sorted(plan.left_out.items())),
         "scan": "every file scanned: no known secret (plain, XML/JSON-escaped, URL-encoded, base64, base64 of "
         "user:password, in file bytes and in reassembled TCP streams)",
     }
@@ -281,6 +289,6 @@ def readme(m: dict[str, Any]) -> str:
             f"- `{t['file']}` from packet {t['first_packet']}: {t['client']} -> {t['server']}" for t in kept
         ]
     lines += ["", "## Left out", ""]
-    lines += [f"- `{n}` (TLS key log)" for n in m["left_out"]] or ["- nothing"]
+    lines += [f"- `{n}` ({what})" for n, what in m["left_out"].items()] or ["- nothing"]
     lines += ["", "## Checked", "", m["scan"] + ".", ""]
     return "\n".join(lines)

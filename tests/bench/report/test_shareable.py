@@ -59,6 +59,12 @@ def _fake_run(tmp_path: Path) -> Path:
     w.close()
     (test / "serving-hems-transcript.txt").write_bytes(b"POST from 10.0.0.1\n" + body + b"\n")
     (test / "initial-hems-tls-keys.log").write_text("CLIENT_RANDOM 00 11\n")
+    (test / "esp_sa").write_text(
+        '"IPv4","10.0.0.1","10.0.0.2","0x1","AES-CBC [RFC3602]","0x00","HMAC-SHA-1-96 [RFC2404]","0x00"\n'
+    )
+    event = {"kind": "rpc-sent", "data": {"values": {"Device.FAP.PerfMgmt.Config.1.Password": PM_PASSWORD},
+                                          "parameter_key": "pm-config"}}  # fmt: skip
+    (test / "timeline.jsonl").write_text(json.dumps(event) + "\n")
     return run
 
 
@@ -81,16 +87,19 @@ def test_secrets_are_masked_in_place_even_split_over_segments(tmp_path: Path) ->
     assert b"Authorization: Basic " + b"*" * 44 in joined and b"PASS " + b"*" * len(PM_PASSWORD) in joined
     transcript = (tmp_path / "x" / run.name / "test_x" / "serving-hems-transcript.txt").read_bytes()
     assert PM_PASSWORD.encode() not in transcript and b"Config.1.Password</Name>" in transcript
-    assert manifest["masked_total"] == {
-        "cwmp-secret-parameter": 2,
-        "ftp-pass": 1,
-        "http-basic-credentials": 1,
-    }
+    timeline = (tmp_path / "x" / run.name / "test_x" / "timeline.jsonl").read_text()
+    assert (
+        PM_PASSWORD not in timeline and '"parameter_key": "pm-config"' in timeline
+    )  # a ParameterKey is no secret
+    kinds = {"cwmp-secret-parameter": 2, "ftp-pass": 1, "http-basic-credentials": 1, "json-secret-value": 1}
+    assert manifest["masked_total"] == kinds
     assert manifest["secrets_known"] == {
         "inventory": 1,
         "found_in_the_run": 1,
     }  # the PM password, from the SPV
-    assert manifest["left_out"] == [f"{run.name}/test_x/initial-hems-tls-keys.log"]
+    assert manifest["left_out"] == {
+        f"{run.name}/test_x/esp_sa": "ESP SAs", f"{run.name}/test_x/initial-hems-tls-keys.log": "TLS key log"
+    }  # fmt: skip
 
 
 def test_a_bundle_with_a_secret_left_is_refused_naming_file_and_kind(
@@ -177,6 +186,7 @@ def test_no_secret_survives_in_any_byte_of_a_shareable_bundle(
         assert not [k for p, k in forbidden.items() if p in tarball]
         manifest = json.loads((root / "shareable-manifest.json").read_text())
         assert manifest["left_out"] and all("keys.log" in n for n in manifest["left_out"])
+        assert set(manifest["left_out"].values()) == {"TLS key log"}
     ftp = json.loads((out[FTP] / "shareable-manifest.json").read_text())["masked_total"]
     assert ftp["ftp-pass"] >= 1 and ftp["http-basic-credentials"] >= 1 and ftp["cwmp-secret-parameter"] >= 1
 
