@@ -102,6 +102,23 @@ def test_secrets_are_masked_in_place_even_split_over_segments(tmp_path: Path) ->
     }  # fmt: skip
 
 
+def test_a_capture_rewritten_unchanged_is_the_same_bytes_pcapng_and_pcap(tmp_path: Path) -> None:
+    from scapy.layers.inet import IP, TCP
+    from scapy.utils import wrpcap
+
+    src = _fake_run(tmp_path) / "test_x" / "inner.pcapng"
+    classic = tmp_path / "classic.pcap"
+    wrpcap(str(classic), [IP(dst="10.0.0.2") / TCP(dport=21) / b"PASS x\r\n"] * 2)
+    for path in (src, classic):
+        cap = read_capture(path)
+        assert len(cap.packets) in (2, 3)
+        cap.write(tmp_path / "again")
+        assert (tmp_path / "again").read_bytes() == path.read_bytes(), path.name
+        cap.packets[0].frame += b"!"  # a longer frame: the lengths in its block follow
+        cap.write(tmp_path / "again")
+        assert read_capture(tmp_path / "again").packets[0].frame == cap.packets[0].frame
+
+
 def test_a_bundle_with_a_secret_left_is_refused_naming_file_and_kind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
