@@ -239,21 +239,22 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
 
 
 def _answered_elsewhere(bench_run: BenchRun, opened: Event, purpose: str) -> bool:
-    """The session `opened` is owed to an earlier connection request of the bench's, not a probe: one accepted
-    before it (before the probes too) whose session had not begun by then (the factory reset's request, sent
-    aside to a unit that rebooted at once, reaches it once it is back up, registered; on a loaded host its
-    session can start after the probes)."""
+    """The session `opened` is owed to a connection request of the bench's, not a probe: one accepted whose
+    session had not begun by then (the factory reset's request, sent aside to a unit that rebooted at once,
+    reaches it once it is back up, registered; on a loaded host its session can start after the probes, and
+    its answer can reach the timeline after the session's Inform)."""
     serial, tl = bench_run.unit.serial, bench_run.timeline
-    accepted = [
-        e for e in tl.events(0, opened.seq)
-        if e.source == Source.HEMS and e.kind == HemsKind.CONNECTION_REQUEST and not e.data.get("probe")
-        and e.data.get("serial") == serial and e.data.get("status") in (200, 204)
-        and e.data.get("purpose") != purpose
-    ]  # fmt: skip
-    if not accepted:
-        return False
     owed = inform("serving-hems", event="6 CONNECTION REQUEST")
-    return not any(owed(e) for e in tl.events(accepted[-1].seq + 1, opened.seq))
+    for request in tl.events():
+        if not (
+            request.source == Source.HEMS and request.kind == HemsKind.CONNECTION_REQUEST
+            and not request.data.get("probe") and request.data.get("serial") == serial
+            and request.data.get("status") in (200, 204) and request.data.get("purpose") != purpose
+        ):  # fmt: skip
+            continue
+        if request.seq > opened.seq or not any(owed(e) for e in tl.events(request.seq + 1, opened.seq)):
+            return True
+    return False
 
 
 def describe_result(result: RpcResult) -> str:
