@@ -111,6 +111,24 @@ class FakeDevice:
     def running(self) -> bool:
         return self._running
 
+    def leftovers(self) -> list[str]:
+        return ["4242 charon"] if self._running else []
+
+
+class NotInItsNamespaceYet(FakeDevice):
+    """A unit just switched on whose process has not entered its namespace yet (`ip netns exec` on a loaded
+    machine): asked whether anything runs there, the namespace says no."""
+
+    def running(self) -> bool:
+        return self.calls[-1:] != ["start"] and super().running()
+
+
+class Straggler(FakeDevice):
+    """A unit switched off with a process left in its namespace (one the power-off did not end)."""
+
+    def leftovers(self) -> list[str]:
+        return ["4242 charon"]
+
 
 def run_results(out: Path) -> tuple[Path, list[dict[str, Any]]]:
     """The one run folder under `out` (a `henb-bench run --out`) and the results its run.json records."""

@@ -5,6 +5,7 @@ optionally driven by a YAML script of RPCs to send when an Inform matches (forma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import socket
 import sys
@@ -194,10 +195,13 @@ def run(args: argparse.Namespace, stop: threading.Event, out: TextIO = sys.stdou
     styles = {"inform": "bold cyan", "rpc-sent": "green", "rpc-fault": "bold red", "session-end": "dim"}
     try:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(DeviceError):
                 timeline.wait_for(lambda e: True, 0.2, "any event", since=pos)
-            except DeviceError:
-                continue
+            # The XML is looked at every turn, not only when an event came: the HeMS writes a message's transcript
+            # once it has answered, after its event (a session's end is the last one: its empty body was never
+            # printed when read with that event). Read before the events, so each event is printed before its XML.
+            entries = hems.transcript(xml_pos) if args.verbose else []
+            xml_pos += len(entries)
             events = timeline.events(pos)
             pos += len(events)
             for e in events:
@@ -206,14 +210,9 @@ def run(args: argparse.Namespace, stop: threading.Event, out: TextIO = sys.stdou
                     console.print(line, style=styles.get(e.kind, "red" if " !! " in line else ""))
                 else:
                     print(line, file=out, flush=True)
-            if args.verbose:
-                entries = hems.transcript(xml_pos)
-                xml_pos += len(entries)
-                for t in entries:
-                    arrow = "<-" if t["direction"] == "in" else "->"
-                    print(
-                        f"   {arrow} HTTP {t['status']} {t['peer']}\n{t['xml'] or '(empty body)'}", file=out
-                    )
+            for t in entries:
+                arrow = "<-" if t["direction"] == "in" else "->"
+                print(f"   {arrow} HTTP {t['status']} {t['peer']}\n{t['xml'] or '(empty body)'}", file=out)
     finally:
         hems.stop()
         sock.close()

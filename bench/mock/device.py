@@ -147,25 +147,41 @@ class MockDevice:
         self.state.add_pid(self.proc.pid, comm_of(self.proc.pid) or "ip", f"mock unit {self.name}")
 
     def running(self) -> bool:
-        """Powered means anything of the unit still runs in its namespace (its charon may outlive the CLI)."""
+        """Powered means the process power-on started is alive, even before it entered the unit's namespace
+        (`ip netns exec` takes a while on a loaded machine), or anything of the unit still runs there (its charon
+        may outlive the CLI)."""
+        if self.proc is not None and self.proc.poll() is None:
+            return True
+        return bool(self.leftovers())
+
+    def leftovers(self) -> list[str]:
+        """What runs in the unit's namespace ("PID comm"): only the unit, while it is powered."""
         inode = netns_inode(self.netns)
-        return inode is not None and bool(pids_in_netns(inode))
+        return [f"{pid} {comm_of(pid) or '?'}" for pid in pids_in_netns(inode)] if inode is not None else []
 
     def stop(self) -> None:
-        """Power off: the process and everything it started (its charon) in the unit's namespace."""
+        """Power off: the process and everything it started (its charon) in the unit's namespace; InfraError
+        when something there outlives it (the next power-on would share the namespace with it)."""
         if self.proc is not None:
-            stop_process(self.proc)
-        inode = netns_inode(self.netns)
-        if inode is not None:
-            for _ in range(50):
-                pids = pids_in_netns(inode)
-                if not pids:
-                    break
-                for pid in pids:
-                    kill_pid(pid, grace=0.5)
-                time.sleep(0.02)
+            stop_process(self.proc)  # also the one that has not entered the namespace yet
         self.proc = None
+        inode = netns_inode(self.netns)
+        if inode is None:
+            return
+        for _ in range(50):
+            pids = pids_in_netns(inode)
+            if not pids:
+                return
+            for pid in pids:
+                kill_pid(pid, grace=0.5)
+            time.sleep(0.02)
+        if left := self.leftovers():
+            raise InfraError(
+                f"mock unit {self.name}: still in namespace {self.netns} after power-off: {', '.join(left)}"
+            )
 
     def close(self) -> None:
-        self.stop()
-        self.pty.close()
+        try:
+            self.stop()
+        finally:
+            self.pty.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.errors import ConfigError
+from bench.errors import ConfigError, InfraError
 from bench.lab.sim.scpi_psu import ScpiPsuServer
 from bench.timeline import Timeline
 from drivers.config import MockPsuPowerConfig
@@ -53,11 +53,17 @@ class MockPsuPower:
         return self.server.resource
 
     def _output_changed(self, on: bool) -> None:
-        # Like an outlet: a supply switched to the state the unit is already in does nothing to it.
-        if on and not self.device.running():
-            self.device.start()
-        elif not on and self.device.running():
+        # Called only when the output changes (the supply switched to the state it is in does nothing). Output
+        # off: the unit is off, whatever it was doing, even a process power-on started that has not entered the
+        # unit's namespace yet (asking the namespace whether it "runs" missed it: that unit stayed on through
+        # the off). Output on: a unit boots; anything still in its namespace then is not the unit (a bench bug
+        # the supply reports as a load fault), not a reason to boot nothing.
+        if not on:
             self.device.stop()
+            return
+        if left := self.device.leftovers():
+            raise InfraError(f"output on, but the unit's namespace is not empty: {', '.join(left)}")
+        self.device.start()
 
     def on(self) -> None:
         self.scpi.on()

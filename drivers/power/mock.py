@@ -15,6 +15,8 @@ class MockDeviceControl(Protocol):
 
     def running(self) -> bool: ...
 
+    def leftovers(self) -> list[str]: ...
+
 
 class MockPower(PowerBase):
     driver = "mock"
@@ -26,10 +28,11 @@ class MockPower(PowerBase):
         self.device = device
 
     def _switch(self, on: bool) -> None:
-        # Like a real outlet, switching to the state it is already in does nothing.
+        # Like a real outlet, switching on what is on does nothing; switching off always stops the unit (a
+        # process just started may not look like it runs yet, and an off that skipped it left the unit on).
         if on and not self.device.running():
             self.device.start()
-        elif not on and self.device.running():
+        elif not on:
             self.device.stop()
 
     def state(self) -> bool | None:

@@ -14,7 +14,7 @@ from bench.unit.mock_supply import MockPsuPower, build_mock_power
 from drivers.config import MockPsuPowerConfig, build_power
 from drivers.errors import EquipmentError, SettingsError
 from drivers.power import MockPower
-from tests.support import FakeDevice
+from tests.support import FakeDevice, NotInItsNamespaceYet, Straggler
 
 
 def test_simulator_calls_back_on_output_changes() -> None:
@@ -82,6 +82,22 @@ def test_a_mock_unit_slow_to_stop_is_not_a_supply_that_does_not_answer() -> None
         power.on()
         power.off()  # the supply answers SYST:ERR? once the unit has stopped
         assert dev.calls == ["start", "stop"] and power.state() is False
+
+
+def test_output_off_stops_a_unit_that_does_not_look_started_yet() -> None:
+    dev = NotInItsNamespaceYet()
+    with MockPsuPower(dev, None, "henb-01", sample_seconds=0) as power:
+        power.on()
+        power.off()  # an off that asked whether the unit runs did nothing here: the unit stayed on
+        assert dev.calls == ["start", "stop"] and not dev._running
+
+
+def test_output_on_with_something_left_in_the_units_namespace_names_it() -> None:
+    # A supply that skipped the start because something ran there booted no unit, and said nothing.
+    dev = Straggler()
+    with MockPsuPower(dev, None, "henb-01", sample_seconds=0) as power, pytest.raises(EquipmentError) as exc:
+        power.on()
+    assert "the unit's namespace is not empty: 4242 charon" in str(exc.value) and dev.calls == []
 
 
 def test_mock_unit_that_fails_to_start_is_an_infra_error() -> None:

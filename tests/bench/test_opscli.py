@@ -131,6 +131,10 @@ def test_power_status_of_a_supply_reads_volts_and_amps(
 # -- console -------------------------------------------------------------------------------------
 
 
+# Seconds a `henb-bench` subprocess may take to start on the suite's loaded machine (see its use).
+CLI_START = 60.0
+
+
 class Reader:
     """Collects a subprocess's output in a thread so the test can wait for a piece of it."""
 
@@ -182,8 +186,9 @@ def test_console_is_interactive_and_logged(tmp_path: Path) -> None:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         out, err = Reader(proc.stdout.fileno()), Reader(proc.stderr.fileno())
         try:
-            # The command's start (imports) is not what is tested: seen past 10 s at load 25 on 2 cores.
-            err.wait_for(b"Ctrl-] quits", timeout=60.0)
+            # The CLI's start: importing bench.cli is 0.7 s of CPU, measured 10-18 s of wall time at load 30 on two
+            # cores (the suite six ways and other work); 10 s failed in CI with nothing printed yet.
+            err.wait_for(b"Ctrl-] quits", timeout=CLI_START)
             os.write(pty.device_fd, b"U-Boot 2024.01\r\nlogin: ")
             out.wait_for(b"login: ")  # a prompt without a newline shows at once
             proc.stdin.write(b"root\r")

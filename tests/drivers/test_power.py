@@ -14,7 +14,7 @@ from bench.timeline import Timeline
 from drivers.console import PtyPair
 from drivers.errors import EquipmentError
 from drivers.power import MockPower, PowerDriver, SerialRelay
-from tests.support import FakeDevice
+from tests.support import FakeDevice, NotInItsNamespaceYet
 
 
 @pytest.fixture
@@ -61,7 +61,15 @@ def test_mock_power_on_off_cycle_and_events() -> None:
 def test_mock_power_without_timeline() -> None:
     dev = FakeDevice()
     MockPower(dev).cycle(delay=0)
-    assert dev.calls == ["start"]  # off on a stopped unit does nothing, then on starts it
+    assert dev.calls == ["stop", "start"]  # off stops (nothing: the unit was stopped), then on starts it
+
+
+def test_mock_power_off_stops_a_unit_that_does_not_look_started_yet() -> None:
+    dev = NotInItsNamespaceYet()
+    power = MockPower(dev)
+    power.on()
+    power.off()  # an off that asked whether the unit runs did nothing here: the unit stayed on
+    assert dev.calls == ["start", "stop"] and not dev._running
 
 
 def test_failed_switch_records_no_event() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from bench import cwmp
 from bench.errors import ConfigError
+from bench.hems.server import Hems, Transcript
 from bench.hems.standalone import add_parser, load_script, run
 from tests.bench.hems.cpe import NS1, Cpe
 
@@ -85,6 +86,39 @@ def test_without_a_script_it_answers_informs_and_ends_sessions():
         ) in text
         assert "SN-A             hems/session-end -> end of session (empty response)" in text
         assert "<cwmp:InformResponse>" in text and "(empty body)" in text  # -v prints the XML
+    finally:
+        s.close()
+
+
+def test_the_xml_of_a_sessions_end_written_after_its_line_is_printed(monkeypatch: pytest.MonkeyPatch):
+    # The HeMS writes a message's transcript once it has answered, after the message's event: here the session's
+    # end is written only once its line is printed and the transcript read after it (a busy machine's order).
+    # Read only when an event came, the empty body was never printed: no event came after it.
+    printed_and_read = threading.Event()
+    transcript, exchange = Hems.transcript, Transcript.exchange
+
+    def read(self: Hems, since: int = 0) -> list[dict[str, object]]:
+        entries = transcript(self, since)
+        if "end of session" in s.out.getvalue():
+            printed_and_read.set()
+        return entries
+
+    def late(
+        self: Transcript, t_in: float, t_out: float, peer: str, status: int, body: bytes, out: bytes
+    ) -> None:
+        if not body and not out:
+            printed_and_read.wait(30)
+        exchange(self, t_in, t_out, peer, status, body, out)
+
+    monkeypatch.setattr(Hems, "transcript", read)
+    monkeypatch.setattr(Transcript, "exchange", late)
+    s = Serving("-v")
+    try:
+        cpe = Cpe(s.port)
+        cpe.inform(events=("1 BOOT",))
+        assert cpe.empty() == (204, b"")
+        assert printed_and_read.is_set()
+        assert "(empty body)" in s.text_with("(empty body)")
     finally:
         s.close()
 
