@@ -88,6 +88,9 @@ class Knob(StrEnum):
     BOOT_EVENT_EVERY_SESSION = "boot_event_every_session"
     FORGET_EVENTS_AFTER_FAILED_SESSION = "forget_events_after_failed_session"
     RETRY_STORM = "retry_storm"
+    RETRY_COUNT_ZERO = "retry_count_zero"
+    KEEP_SESSION_OPEN = "keep_session_open"
+    INITIAL_SEGW_FOR_PUBLIC_HEMS = "initial_segw_for_public_hems"
     # Issue 21 items 4 and 5: S1 gating, MME back-off, delayed apply (docs/s1-and-delayed-apply.md).
     WAIT_FOR_ADMIN_STATE = "wait_for_admin_state"
     IGNORE_TIME_TO_WAIT = "ignore_time_to_wait"
@@ -205,6 +208,12 @@ KNOBS: dict[Knob, str] = {
     "(and none of the parameters they reported): what the failed session was to report is lost",
     Knob.RETRY_STORM: "retries a failed session at once, again and again, instead of waiting as "
     "CWMPRetryMinimumWaitInterval and CWMPRetryIntervalMultiplier say (TR-069 3.2.1.1)",
+    Knob.RETRY_COUNT_ZERO: "retries a failed session with the backoff TR-069 asks for, but every Inform "
+    "carries RetryCount 0 (TR-069 A.3.3.1: n on the nth retry)",
+    Knob.KEEP_SESSION_OPEN: "after the session with the Initial HeMS has ended (its empty answer), keeps the "
+    "connection open instead of releasing the session, and goes on to the Serving SeGW",
+    Knob.INITIAL_SEGW_FOR_PUBLIC_HEMS: "factory-fresh with an Initial HeMS on the public internet, turns to the "
+    "Initial SeGW first (the private network's way, 5.1.2.2) instead of looking up the Initial HeMS",
     Knob.WAIT_FOR_ADMIN_STATE: "starts S1 setup only once FAPControl.LTE.AdminState is true (false after a "
     "factory reset): a correct unit that waits to be unlocked (TR-196)",
     Knob.IGNORE_TIME_TO_WAIT: "sends S1 Setup Request again at once after an S1 Setup Failure, before its TimeToWait "
