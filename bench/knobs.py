@@ -88,6 +88,11 @@ class Knob(StrEnum):
     BOOT_EVENT_EVERY_SESSION = "boot_event_every_session"
     FORGET_EVENTS_AFTER_FAILED_SESSION = "forget_events_after_failed_session"
     RETRY_STORM = "retry_storm"
+    RETRY_COUNT_ZERO = "retry_count_zero"
+    KEEP_SESSION_OPEN = "keep_session_open"
+    INITIAL_SEGW_FOR_PUBLIC_HEMS = "initial_segw_for_public_hems"
+    DOWNLOAD_APPLIED_AT_REBOOT = "download_applied_at_reboot"
+    DOWNLOAD_STATUS_1_NEVER_APPLIED = "download_status_1_never_applied"
     # Issue 21 items 4 and 5: S1 gating, MME back-off, delayed apply (docs/s1-and-delayed-apply.md).
     WAIT_FOR_ADMIN_STATE = "wait_for_admin_state"
     IGNORE_TIME_TO_WAIT = "ignore_time_to_wait"
@@ -205,14 +210,25 @@ KNOBS: dict[Knob, str] = {
     "(and none of the parameters they reported): what the failed session was to report is lost",
     Knob.RETRY_STORM: "retries a failed session at once, again and again, instead of waiting as "
     "CWMPRetryMinimumWaitInterval and CWMPRetryIntervalMultiplier say (TR-069 3.2.1.1)",
+    Knob.RETRY_COUNT_ZERO: "retries a failed session with the backoff TR-069 asks for, but every Inform "
+    "carries RetryCount 0 (TR-069 A.3.3.1: n on the nth retry)",
+    Knob.KEEP_SESSION_OPEN: "after the session with the Initial HeMS has ended (its empty answer), keeps the "
+    "connection open instead of releasing the session, and goes on to the Serving SeGW",
+    Knob.INITIAL_SEGW_FOR_PUBLIC_HEMS: "factory-fresh with an Initial HeMS on the public internet, turns to the "
+    "Initial SeGW first (the private network's way, 5.1.2.2) instead of looking up the Initial HeMS",
+    Knob.DOWNLOAD_APPLIED_AT_REBOOT: "answers a Download with Status 1, fetches and checks the file, and applies "
+    "it only at its next boot (a Reboot RPC): the boot Inform carries M Download and 7 TRANSFER COMPLETE, the "
+    "TransferComplete rides in its session (a correct unit; units.NAME.download_applied_at_reboot)",
+    Knob.DOWNLOAD_STATUS_1_NEVER_APPLIED: "answers a Download with Status 1 as download_applied_at_reboot does, and "
+    "after the Reboot reports the TransferComplete (FaultCode 0) without ever applying the file",
     Knob.WAIT_FOR_ADMIN_STATE: "starts S1 setup only once FAPControl.LTE.AdminState is true (false after a "
     "factory reset): a correct unit that waits to be unlocked (TR-196)",
     Knob.IGNORE_TIME_TO_WAIT: "sends S1 Setup Request again at once after an S1 Setup Failure, before its TimeToWait "
     "(TS 36.413 8.7.3.3)",
     Knob.SPV_STATUS_1: "after registration, answers SetParameterValues with Status 1 (committed, applied at the "
     "next boot): S1 carries the new values only after a reboot",
-    Knob.STATUS_1_NO_M_REBOOT: "answers SetParameterValues with Status 1 as spv_status_1 does, and after the Reboot "
-    "RPC its boot Inform carries 1 BOOT without M Reboot",
+    Knob.STATUS_1_NO_M_REBOOT: "answers SetParameterValues with Status 1 as spv_status_1 does (and a Download as "
+    "download_applied_at_reboot does), and after the Reboot RPC its boot Inform carries 1 BOOT without M Reboot",
     Knob.STALE_PARAMETER_KEY: "after registration, applies SetParameterValues but keeps the old "
     "ManagementServer.ParameterKey",
     Knob.TRANSFER_COMPLETE_WRONG_KEY: "sends a Download's TransferComplete with an empty CommandKey",
@@ -222,7 +238,12 @@ KNOBS: dict[Knob, str] = {
     Knob.KERNEL_PANIC: "prints a kernel panic on its console once registered, then answers nothing",
 }
 HEALTH_KNOBS = {Knob.KERNEL_PANIC}
-VARIANT_KNOBS = {Knob.DOWNLOAD_STATUS_0, Knob.REBOOT_ON_CONFIG_DOWNLOAD, Knob.SPV_STATUS_1}
+VARIANT_KNOBS = {
+    Knob.DOWNLOAD_STATUS_0,
+    Knob.REBOOT_ON_CONFIG_DOWNLOAD,
+    Knob.SPV_STATUS_1,
+    Knob.DOWNLOAD_APPLIED_AT_REBOOT,
+}
 PASSING_KNOBS = {Knob.CR_RATE_LIMIT, Knob.WAIT_FOR_ADMIN_STATE}
 # Passing knobs that are also a twin's, under an inventory setting that makes the same unit fail (the bench's
 # AdminState setting off: the waiting unit is never unlocked).

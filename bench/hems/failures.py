@@ -1,6 +1,8 @@
 """Sessions the reference HeMS fails on purpose (a HeMS restart, an overloaded HeMS): the rule a plan arms for
 one unit, and the answer to an Inform it matches (HTTP 503, or the connection closed unanswered). Each failure
-is on the timeline as `hems/session-failed-on-purpose`, so the evidence says the bench did it."""
+is on the timeline as `hems/session-failed-on-purpose`, so the evidence says the bench did it. And when each
+session attempt began (SessionStarts): a retry's wait ends at the unit's first request, not after the HeMS's
+authentication round trip."""
 
 from __future__ import annotations
 
@@ -81,3 +83,27 @@ class SessionFailures:
         with self._lock:
             rules = list(self._rules)
         return next((r for r in rules if r.take(key, codes)), None)
+
+
+class SessionStarts:
+    """When each peer's session attempt began: the arrival of its first Inform-bearing request, the one the HeMS
+    challenged for authentication (HTTP 401) when it did, else the Inform itself. TR-069 3.2.1.1's wait before
+    a retry ends when the unit tries again, so the Digest round trip that follows is not the unit's lateness."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    def request(self, peer: str, t: float, challenged: bool) -> None:
+        """An Inform-bearing request from `peer` arrived at `t`; `challenged`: answered 401. It opens an attempt
+        unless the attempt's first request was challenged and this one answers that challenge."""
+        with self._lock:
+            before = self._first.get(peer)
+            if before is None or challenged or not before[1]:
+                self._first[peer] = (t, challenged)
+
+    def take(self, peer: str) -> float | None:
+        """When the attempt whose Inform `peer` just sent (and the HeMS records now) began."""
+        with self._lock:
+            first = self._first.pop(peer, None)
+        return first[0] if first else None

@@ -36,7 +36,7 @@ from bench.cwmp import CwmpFault, CwmpParseError, DeviceKey, Envelope, GpvResult
 from bench.errors import DeviceError, InfraError
 from bench.events import HemsKind, Source
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, CrPolicy, connection_request
-from bench.hems.failures import CLOSE, SessionFailure, SessionFailures
+from bench.hems.failures import CLOSE, SessionFailure, SessionFailures, SessionStarts
 from bench.hems.lean import LeanHttp, LeanRequest
 from bench.hems.tls import CertChoice, serve_tls
 from bench.httpauth import Authenticator
@@ -294,6 +294,7 @@ class Hems:
         self._lean_conns: set[LeanHttp] = set()
         self._tls_accepts: list[asyncio.Task[None]] = []
         self.failures = SessionFailures()
+        self.starts = SessionStarts()
 
     # ---- lifecycle ----
 
@@ -826,12 +827,13 @@ class Hems:
     ) -> tuple[int, bytes, dict[str, str]]:
         """(HTTP status, body, headers) for one request, recorded on the transcript (and timeline)."""
         headers: dict[str, str] = {}
+        opens = method == "POST" and _INFORM_TAG.search(body) is not None  # a session's Inform
         try:
             session = self._session_for(cookies, peer)
             user = session.user if session is not None else None
             if method != "POST":
                 status, out, cookie = 405, b"CWMP needs POST\n", None
-            elif self.auth is not None and (user is None or _INFORM_TAG.search(body)):
+            elif self.auth is not None and (user is None or opens):
                 # Every Inform opens a new session and must authenticate; the rest of it rides on the cookie.
                 check = self.auth.check(method, path_qs, authorization)
                 if check.user is None:
@@ -844,9 +846,11 @@ class Hems:
                     headers["WWW-Authenticate"] = self.auth.challenge(stale=check.stale)
                     status, out, cookie = 401, b"authentication required\n", None
                 else:
-                    status, out, cookie = await self._dispatch(peer, body, session, check.user)
+                    status, out, cookie = await self._dispatch(peer, body, session, check.user, opens, t_in)
             else:
-                status, out, cookie = await self._dispatch(peer, body, session, user)
+                status, out, cookie = await self._dispatch(peer, body, session, user, opens, t_in)
+            if opens and status == 401:
+                self.starts.request(peer, t_in, challenged=True)
         except Exception as exc:  # noqa: BLE001 - a bad request must never take the HeMS down
             # The bench's own bug, kept apart from bad-message so it never reads as the unit's fault.
             self._event(HemsKind.HEMS_ERROR, peer, reason=repr(exc), size=size)
@@ -877,9 +881,11 @@ class Hems:
         return status, out, headers
 
     async def _dispatch(
-        self, peer: str, body: bytes, session: _Session | None, user: str | None
+        self, peer: str, body: bytes, session: _Session | None, user: str | None, opens: bool, t_in: float
     ) -> tuple[int, bytes, str | None]:
-        """Return (HTTP status, body, session cookie to set)."""
+        """Return (HTTP status, body, session cookie to set); `opens`: the body is an Inform, arrived at `t_in`."""
+        if opens:
+            self.starts.request(peer, t_in, challenged=False)
         if not body.strip():
             if session is None or session.ended:
                 # A stray empty POST (after the end, or with no session at all): end again, quietly.
@@ -1025,6 +1031,7 @@ class Hems:
             user=user,
             id=env.id,
             retry_count=inform.retry_count,
+            session_started=self.starts.take(peer),  # the attempt's first request (bench.hems.failures)
             **extra,
         )
 

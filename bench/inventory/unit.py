@@ -260,6 +260,12 @@ class Unit(Strict):
         description="the Serving HeMS sets the cell's TR-196 FAPControl.LTE.AdminState true in the registration "
         "SetParameterValues (as real HeMSs do: a unit is locked after a factory reset); false leaves it as it is",
     )
+    download_applied_at_reboot: bool = Field(
+        False,
+        description="the unit applies a configuration file only at its next boot after DownloadResponse Status 1, "
+        "and waits for the HeMS to reboot it: 5.2.2 then reboots it (Reboot RPC, as after SetParameterValues "
+        "Status 1) before it waits for the TransferComplete; false: the unit completes and reports it by itself",
+    )
     cwmp_amendment: int = Field(
         2,
         ge=1,

@@ -98,6 +98,8 @@ class MockHeNB:
         self.registered = False
         # spv_status_1: values set with Status 1 are committed, applied (S1 carries them) at the next boot.
         self.apply_at_boot = False
+        # download_applied_at_reboot: checked files (values, URL, CommandKey, StartTime) applied at the next boot.
+        self.at_boot: list[tuple[dict[str, str], str, str, str]] = []
         # wait_for_admin_state: the S1 setup (address, port) held while the cell is locked.
         self.s1_held: tuple[str, int] | None = None
         self.serving: tuple[str, str] | None = None
@@ -266,6 +268,7 @@ class MockHeNB:
                 self.model = self.factory_model()
                 self.serving = None
                 self.flash.wipe()
+                self.at_boot.clear()
                 events = (
                     [("1 BOOT", "")]
                     if Knob.NO_BOOTSTRAP in self.knobs
@@ -284,6 +287,7 @@ class MockHeNB:
                 if kind == "reboot" and Knob.STATUS_1_NO_M_REBOOT in self.knobs:
                     self.log(f"bug: boot Inform without M Reboot {key!r}")
                     events = [("1 BOOT", "")]
+                events += self.transfers.apply_at_boot()
             await asyncio.sleep(0.2)
             self.log("boot: up again")
 

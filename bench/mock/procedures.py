@@ -150,7 +150,11 @@ class Procedures:
         self.unit.set_state("discovering")
         ihems_url = self.unit.model.get(self.unit.ms + "URL")
         ihost = urlsplit(ihems_url).hostname or ""
-        if self.cfg.initial_hems_access == "public":
+        public = self.cfg.initial_hems_access == "public"
+        if public and Knob.INITIAL_SEGW_FOR_PUBLIC_HEMS in self.knobs:
+            self.log("bug: turning to the Initial SeGW although the Initial HeMS is on the public internet")
+            public = False
+        if public:
             ihems_ip = await self.unit.net.lookup(ihost, self.unit.public_dns, Knob.HEMS_BY_IP)
             retries = 0
             while not await self.check_hems_cert(ihems_url, ihems_ip, retries):
@@ -186,7 +190,7 @@ class Procedures:
             self.log("discovery: no Serving SeGW assigned (or ignored); staying with the Initial SeGW")
             self.unit.set_state("stuck")
             await asyncio.Event().wait()
-        if self.cfg.initial_hems_access != "public":
+        if not public:
             await asyncio.to_thread(self.unit.ipsec.ike_down, "initial")
             self.log("ipsec: tunnel to Initial SeGW released")
         self.unit.serving = (ssegw, shems_url)

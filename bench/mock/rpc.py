@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from bench import cwmp
 from bench.knobs import Knob
 from bench.mock.datamodel import CwmpError, DataModel, SpvRefused
-from bench.mock.transfer_jobs import Transfers
+from bench.mock.transfer_jobs import AT_BOOT, Transfers
 
 
 class Unit(Protocol):
@@ -43,6 +43,8 @@ class Rpc:
         """The body to send back for `env`; download_status_0 fetches and applies within a Download."""
         if env.method == "Download" and Knob.DOWNLOAD_STATUS_0 in self.unit.knobs:
             return await self.unit.transfers.download_now(env)
+        if env.method == "Download" and AT_BOOT & self.unit.knobs:
+            return await self.unit.transfers.download_now(env, held=True)
         return self.handle_rpc(env)
 
     def handle_rpc(self, env: cwmp.Envelope) -> bytes:

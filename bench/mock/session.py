@@ -66,6 +66,7 @@ class CwmpClient:
 
     def __init__(self, unit: Unit) -> None:
         self.unit = unit
+        self.held: list[Any] = []  # keep_session_open: the connections it never closed
 
     def inform_params(self, extra: list[str]) -> list[tuple[str, str, str]]:
         names = [n for n, p in self.unit.model.params.items() if p.forced]
@@ -127,7 +128,8 @@ class CwmpClient:
             body = self.inform(sent, extra, phase, overrides, retry)
             self.unit.log(f"cwmp: Inform {[e for e, _ in sent]} to {url} ({server_ip}), retry {retry}")
             try:
-                await self.exchange(url, server_ip, body, requests or [])
+                hold = phase == "discovery" and Knob.KEEP_SESSION_OPEN in self.unit.knobs
+                await self.exchange(url, server_ip, body, requests or [], hold)
                 return
             except (HttpError, OSError, TimeoutError, cwmp.CwmpParseError, SessionFailed) as exc:
                 retry += 1
@@ -173,11 +175,14 @@ class CwmpClient:
             ev,
             params,
             datetime.now(UTC),
-            retry_count=retry,
+            retry_count=0 if Knob.RETRY_COUNT_ZERO in self.unit.knobs else retry,  # the bug: always 0
         )
 
-    async def exchange(self, url: str, server_ip: str, body: bytes, requests: list[dict[str, Any]]) -> None:
-        """One HTTP session: the Inform `body`, the CPE's `requests`, then RPCs until the HeMS ends it."""
+    async def exchange(
+        self, url: str, server_ip: str, body: bytes, requests: list[dict[str, Any]], hold: bool = False
+    ) -> None:
+        """One HTTP session: the Inform `body`, the CPE's `requests`, then RPCs until the HeMS ends it; its
+        connection closed then (`hold`, keep_session_open: left open, the session never released)."""
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         path = parts.path or "/"
@@ -203,6 +208,10 @@ class CwmpClient:
                 r = await http.request("POST", path, out, xml if out else headers)
                 if r.status == 204 or not r.body.strip():
                     self.unit.log("cwmp: session ended")
+                    if hold:
+                        self.unit.log("bug: keeping the session's connection open after its end")
+                        self.held.append(http.writer)
+                        http.writer = None  # not closed when the client is
                     return
                 env = cwmp.parse_envelope(r.body)
                 out = await self.unit.rpc.answer(env)

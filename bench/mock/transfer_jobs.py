@@ -18,6 +18,10 @@ from bench.mock.config import MockConfig
 from bench.mock.datamodel import DataModel
 from bench.mock.flash import Flash
 
+# Units that fetch and check a configuration file within the Download RPC, answer Status 1 and apply it only at
+# their next boot, which the HeMS orders (docs/s1-and-delayed-apply.md).
+AT_BOOT = {Knob.DOWNLOAD_APPLIED_AT_REBOOT, Knob.DOWNLOAD_STATUS_1_NEVER_APPLIED, Knob.STATUS_1_NO_M_REBOOT}
+
 
 class Unit(Protocol):
     """What the transfers need of the unit's core."""
@@ -31,6 +35,7 @@ class Unit(Protocol):
     serving: tuple[str, str] | None
     requests: list[dict[str, Any]]
     log_lines: list[str]
+    at_boot: list[tuple[dict[str, str], str, str, str]]
 
     def log(self, msg: str) -> None: ...
     def notify(
@@ -135,8 +140,9 @@ class Transfers:
             self.unit.model.params[name].value = value
         self.unit.log(f"download: applied {len(values)} parameter(s) from {url}")
 
-    async def download_now(self, env: cwmp.Envelope) -> bytes:
-        """download_status_0: fetch and apply within the RPC; DownloadResponse Status 0 (applied), or a fault."""
+    async def download_now(self, env: cwmp.Envelope, held: bool = False) -> bytes:
+        """download_status_0: fetch and apply within the RPC; DownloadResponse Status 0 (applied), or a fault.
+        `held` (AT_BOOT): fetched and checked within the RPC, kept for the next boot: Status 1, or a fault."""
         args = {c.tag: (c.text or "") for c in env.body if isinstance(c.tag, str)}
         if args.get("FileType") != "3 Vendor Configuration File":
             return cwmp.fault(
@@ -150,6 +156,10 @@ class Transfers:
             self.unit.log(f"download: failed {code} {exc.text}; nothing applied")
             return cwmp.fault(self.unit.ns, env.id, code, exc.text)
         url = args.get("URL", "")
+        if held:
+            self.unit.at_boot.append((values, url, args.get("CommandKey", ""), start))
+            self.unit.log(f"download: {url} checked; applied at the next boot (Status 1)")
+            return cwmp.response(self.unit.ns, env.id, "Download", status=1)
         if Knob.TRANSFER_COMPLETE_BEFORE_APPLY in self.unit.knobs:
             self.unit.log("bug: answered Status 0 (applied) before applying the configuration")
 
@@ -198,6 +208,20 @@ class Transfers:
             self.unit.restart("download", key)
             return
         self.transfer_done("M Download", key, 0, "", start)
+
+    def apply_at_boot(self) -> list[tuple[str, str]]:
+        """At a boot: the downloads held for it (download_applied_at_reboot) applied, their TransferComplete
+        queued for the boot session; the events that report them (M Download, 7 TRANSFER COMPLETE)."""
+        held, self.unit.at_boot = self.unit.at_boot, []
+        events: list[tuple[str, str]] = []
+        for values, url, key, start in held:
+            if Knob.DOWNLOAD_STATUS_1_NEVER_APPLIED in self.unit.knobs:
+                self.unit.log(f"bug: reporting Download {key!r} applied at boot without applying it")
+            else:
+                self.apply_config(values, url)
+            self.unit.requests.append(self.transfer_request(key, 0, "", start))
+            events.append(("M Download", key))
+        return [*events, ("7 TRANSFER COMPLETE", "")] if events else []
 
     async def upload(self, a: dict[str, str]) -> None:
         key, url = a.get("CommandKey", ""), a.get("URL", "")

@@ -67,6 +67,24 @@ def retry_parameters_set(bench_run: BenchRun, steps: Steps, step: str, m: int, k
     )
 
 
+def check_session_released(
+    bench_run: BenchRun, steps: Steps, step: str, hems: str, inf: Event, end: Event
+) -> None:
+    """TS 32.593 5.1.2.2 step 4 (5.1.2.3 the same): the HeNB releases the TR-069 session (TR-069 3.7.1.4). The
+    HeMS's empty answer (`end`) says it has nothing more; the unit's release is its connection closed, from the
+    address its Inform `inf` came from, within bounds.step."""
+    unit, peer = bench_run.unit, str(inf.data.get("peer"))
+    if bench_run.topology.hems[hems].wait_closed(peer, unit.bounds.step):
+        return
+    steps.fail(
+        step,
+        f"the unit to release the TR-069 session with the {hems} (TR-069 3.7.1.4): its connection from {peer} "
+        f"closed within {unit.bounds.step:g} s (units.{unit.name}.bounds.step) of the HeMS's empty answer",
+        f"the unit kept its connection to the {hems} open after the session ended ({steps.describe(end)})",
+        end,
+    )
+
+
 def check_bootstrap_at_new_acs(
     bench_run: BenchRun, steps: Steps, step: str, first: Event, since: int
 ) -> None:
@@ -124,19 +142,49 @@ def check_events_repeated(steps: Steps, step: str, failed: Event, again: Event, 
     )
 
 
+def retry_began(failure: Event, retry: Event) -> float:
+    """When the unit tried again: the first request of the retry's attempt as the HeMS recorded it (the Inform
+    it challenged for authentication, bench.hems.failures.SessionStarts), else the Inform's arrival."""
+    began = retry.data.get("session_started")
+    return began if isinstance(began, float) and failure.t <= began <= retry.t else retry.t
+
+
 def check_retry_wait(
     steps: Steps, step: str, n: int, failure: Event, retry: Event, m: int, k: int, early: float, slack: float
 ) -> None:
     """Retry `n` came within TR-069 3.2.1.1's window after the failure: not sooner than its lower bound (less
-    `early`), not later than its upper bound plus `slack` (the new connection, authentication, load)."""
+    `early`), not later than its upper bound plus `slack` (the new connection, load). The wait ends at the
+    retry's first request (retry_began): an authentication round trip after it is not the unit's wait."""
     lo, hi = retry_window(n, m, k)
-    waited = retry.t - failure.t
+    began = retry_began(failure, retry)
+    waited = began - failure.t
     if lo - early <= waited <= hi + slack:
         return
+    auth = (
+        f" (its first request; the authenticated Inform {retry.t - began:.2f} s later)"
+        if began < retry.t
+        else ""
+    )
     steps.fail(
         step,
         f"retry {n} of the failed session {lo:g}-{hi:g} s after it (TR-069 3.2.1.1, with m={m}, k={k}; "
         f"{slack:g} s allowed for the connection and load)",
-        f"retry {n} came after {waited:.2f} s; TR-069 allows {lo:.1f}-{hi:.1f} s with m={m}, k={k}",
+        f"retry {n} came after {waited:.2f} s{auth}; TR-069 allows {lo:.1f}-{hi:.1f} s with m={m}, k={k}",
         retry,
+    )
+
+
+def check_retry_count(steps: Steps, step: str, n: int, inf: Event) -> None:
+    """TR-069 A.3.3.1: an Inform's RetryCount is the number of prior attempts of its session: 0 on a first
+    attempt (also the first after a successful session), `n` on retry `n`."""
+    seen = inf.data.get("retry_count")
+    if seen == n:
+        return
+    which = f"retry {n} of a failed session" if n else "a session's first attempt"
+    steps.fail(
+        step,
+        f"RetryCount {n} in the Inform of {which} (TR-069 A.3.3.1: the number of prior attempts of this "
+        "session, reset by a successful one)",
+        f"RetryCount {seen} in {steps.describe(inf)}",
+        inf,
     )

@@ -25,6 +25,7 @@ from testplans.ts32593.flows import (
 )
 from testplans.ts32593.identity import check_device_id
 from testplans.ts32593.impostor import Impostors, impostor_checks
+from testplans.ts32593.session_rules import check_session_released
 
 
 @pytest.mark.clause("5.1.2.2")
@@ -122,7 +123,8 @@ def test_discovery_via_initial_hems_in_private_network(
             "SetParameterValuesResponse to the Serving SeGW/HeMS assignment",
             f"fault {result.fault_code} {result.fault_string}, per parameter {result.param_faults}",
         )
-    # 4: the session is released (the HeMS has nothing more and answers 204); the order anchor for step 6.
+    # 4: the session is released (the HeMS has nothing more and answers 204, and the unit closes its
+    # connection); the order anchor for step 6.
     end = steps.wait(
         "4",
         session_end("initial-hems"),
@@ -130,6 +132,7 @@ def test_discovery_via_initial_hems_in_private_network(
         "the TR-069 session with the Initial HeMS to end",
         inf.seq,
     )
+    check_session_released(bench_run, steps, "4", "initial-hems", inf, end)
 
     # 6.1-6.3: DNS for the Serving SeGW, then the tunnel to it, after the session.
     sike = steps.wait(
@@ -207,6 +210,11 @@ CLAUSE = cl.Clause(
         )),
         cl.Check("3.2", "SetParameterValuesResponse to the Serving SeGW/HeMS assignment", (
             cl.Twin("reject_serving_assignment", ("fault 9003", "SecGWServer1", "9007")),
+        )),
+        cl.Check("4", "the unit releases the session: the HeMS's empty answer, then the unit's connection closed "
+                 "(TR-069 3.7.1.4)", (
+            cl.Twin("keep_session_open", ("release the TR-069 session with the initial-hems",
+                                          "kept its connection to the initial-hems open")),
         )),
         cl.Check("6.1", "the Serving SeGW's FQDN asked of the public DNS", (
             cl.Twin("serving_segw_by_ip", ("query for ssegw.operator.example at the public DNS",)),

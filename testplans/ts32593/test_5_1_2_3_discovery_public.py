@@ -27,6 +27,7 @@ from testplans.ts32593.flows import (
     tls_failed,
 )
 from testplans.ts32593.identity import check_device_id
+from testplans.ts32593.session_rules import check_session_released
 
 # The certificates the Initial HeMS presents, one per attempt of the unit, before its own: from a CA the unit does
 # not trust, expired, for another name (the last also on the unit's retry). bench.network.topology makes them.
@@ -56,9 +57,16 @@ def test_refuses_initial_hems_it_must_not_trust(
         boot = unit.transition(State.FACTORY_FRESH)
         assert boot is not None
         # The unit is about to connect once it has asked for the Initial HeMS's address (or it connects at once:
-        # that it asks DNS is step 1.1 of the discovery test).
-        steps.wait("pre", lambda e: dns_query(op.initial_hems, "public-dns")(e) or tls_failed("initial-hems")(e),
-                   unit.bounds.boot, f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
+        # that it asks DNS is step 1.1 of the discovery test). One that turns to the Initial SeGW instead takes
+        # the private network's way (5.1.2.2), not this deployment's: it fails here, at once.
+        isegw = lambda e: dns_query(op.initial_segw, "public-dns")(e) or ike_up("isegw", unit.ike_id)(e)  # noqa: E731
+        turned = steps.wait("pre", lambda e: dns_query(op.initial_hems, "public-dns")(e) or tls_failed("initial-hems")(e)
+                            or isegw(e), unit.bounds.boot, f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
+        if isegw(turned):
+            steps.fail("pre", f"the factory-fresh unit looking up {op.initial_hems} at the public DNS (its Initial "
+                       "HeMS is on the public internet: TLS straight to it, no IPsec for that leg)",
+                       f"it turned to the Initial SeGW {op.initial_segw} instead: {steps.describe(turned)}",
+                       turned)  # fmt: skip
         # Each refusal is proven by what the unit did: it aborted the handshake (a TLS alert, or it closed the
         # connection), seen by the HeMS, which records the certificate that handshake was shown. A unit retries
         # a failed session (TR-069 3.2.1.1): each retry meets the next bad certificate, and the last one's
@@ -132,6 +140,7 @@ def test_discovery_via_initial_hems_on_public_internet(
     end = steps.wait(
         "4", session_end("initial-hems"), bounds.step, "the session with the Initial HeMS to end", inf.seq
     )
+    check_session_released(bench_run, steps, "4", "initial-hems", inf, end)
 
     # 5.1-5.3 (= 5.1.2.2 6.1-6.3): DNS for the Serving SeGW, then IPsec to it.
     sike = steps.wait("5.3", lambda e: ike_up("ssegw", unit.ike_id)(e) and before(end, e), bounds.step,
@@ -211,6 +220,16 @@ CLAUSE = cl.Clause(
         )),
         cl.Check("3.2", "SetParameterValuesResponse to the Serving SeGW/HeMS assignment", (
             cl.Twin("reject_serving_assignment", ("fault 9003", "SecGWServer1")),
+        )),
+        cl.Check("pre", "the factory-fresh unit turns to its Initial HeMS on the public internet (its FQDN asked of "
+                 "the public DNS, or a TLS handshake with it), not to the Initial SeGW", (
+            cl.Twin("initial_segw_for_public_hems", ("the factory-fresh unit looking up ihems.operator.example",
+                                                     "it turned to the Initial SeGW")),
+        )),
+        cl.Check("4", "the unit releases the session: the HeMS's empty answer, then the unit's connection closed "
+                 "(TR-069 3.7.1.4)", (
+            cl.Twin("keep_session_open", ("release the TR-069 session with the initial-hems",
+                                          "kept its connection to the initial-hems open")),
         )),
         cl.Check("5.1", "the Serving SeGW's FQDN asked of the public DNS", (
             cl.Twin("serving_segw_by_ip", ("query for ssegw.operator.example at the public DNS",)),

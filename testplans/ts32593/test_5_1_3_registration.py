@@ -23,6 +23,7 @@ from testplans.ts32593.session_rules import (
     check_bootstrap_at_new_acs,
     check_events_repeated,
     check_no_boot_without_boot,
+    check_retry_count,
     check_retry_wait,
     failed_on_purpose,
     hems_restart,
@@ -169,6 +170,7 @@ def test_session_retry_after_hems_restart(
         try:
             first = next_inform(bench_run, steps, "retry")
             check_no_boot_without_boot(steps, "boot", first, "the unit was registered before it")
+            check_retry_count(steps, "retry", 0, first)
             failed = first
             for n in range(1, rules.failures + 1):
                 failure = steps.wait(
@@ -183,6 +185,7 @@ def test_session_retry_after_hems_restart(
                 )  # fmt: skip
                 check_events_repeated(steps, "kept", failed, again, failure)
                 check_retry_wait(steps, "retry", n, failure, again, m, k, rules.early, rules.slack)
+                check_retry_count(steps, "retry", n, again)
                 check_no_boot_without_boot(steps, "boot", again, "no boot since the first attempt")
                 failed = again
         finally:
@@ -309,6 +312,11 @@ CLAUSE = cl.Clause(
                  "m*(k/1000)^(n-1) to m*(k/1000)^n s (m, k set by the bench, restored after), never sooner", (
             cl.Twin("retry_storm", ("retry 1 came after 0.", "TR-069 allows 1.0-2.0 s with m=1, k=2000")),
         )),
+        cl.Check("retry", "each Inform's RetryCount the number of prior attempts of its session: 0 on the first, "
+                 "n on retry n (TR-069 A.3.3.1)", (
+            cl.Twin("retry_count_zero", ("RetryCount 1 in the Inform of retry 1 of a failed session",
+                                         "RetryCount 0 in")),
+        ), key="retry-count"),
     ),
     tests={
         "test_session_retry_after_hems_restart": cl.Figure(

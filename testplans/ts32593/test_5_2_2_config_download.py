@@ -33,6 +33,7 @@ from testplans.ts32593.procedures import (
     describe_result,
     get_values,
     offered_protocol,
+    reboot,
     rpc,
     s1_carries,
     set_values,
@@ -175,10 +176,12 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
             steps.fail(step, "a DownloadResponse with Status 0 or 1", describe_result(result))
         if result.status == 0:
             return Completion(0, "", "DownloadResponse Status 0 (applied)")
+        rebooted = at_reboot(bench_run, steps, step, key)
         # Any TransferComplete of the unit ends the wait: one with another CommandKey fails now, naming it,
         # rather than the wait running out its bound.
         done = steps.wait(step, any_transfer_complete(bench_run.unit.serial), bound,
-                          f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1", mark)  # fmt: skip
+                          f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1"
+                          f"{' and the Reboot' if rebooted else ''}", mark, why=lambda: at_reboot_hint(bench_run))  # fmt: skip
         check_transfer_complete(steps, done, key, sent)
         booted = bench_run.timeline.first(
             lambda e: (
@@ -186,7 +189,9 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
             ),
             mark,
         )
-        if booted is not None and booted.seq < done.seq:  # it rebooted to apply the file, as TR-069 allows
+        if (
+            not rebooted and booted is not None and booted.seq < done.seq
+        ):  # it rebooted itself to apply the file
             bench_run.unit.rebooted_on_request(f"5.2.2: Download {key} applied at boot")
         informs = bench_run.timeline.find(
             lambda e: (
@@ -205,6 +210,26 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
                        f"M Download {key} (TR-069)", f"events {events}", session or done)  # fmt: skip
     return Completion(done.data.get("fault_code", -1), done.data.get("fault_string", ""), "TransferComplete",
                       done, probe.get("gpv"))  # fmt: skip
+
+
+def at_reboot(bench_run: BenchRun, steps: Steps, step: str, key: str) -> bool:
+    """After DownloadResponse Status 1, a unit that applies a downloaded file only at its next boot
+    (units.NAME.download_applied_at_reboot) is rebooted by the HeMS, as after SetParameterValues Status 1: a
+    Reboot with a CommandKey, whose boot Inform must carry 1 BOOT and M Reboot with it (procedures.reboot); its
+    TransferComplete follows in that boot's session. Whether it did (False: the unit completes by itself)."""
+    if not bench_run.unit.cfg.download_applied_at_reboot:
+        return False
+    reboot(bench_run, steps, step, f"reboot-{key}", f"DownloadResponse Status 1 to Download {key}")
+    return True
+
+
+def at_reboot_hint(bench_run: BenchRun) -> str:
+    """For a TransferComplete that never came after Status 1: the setting for a unit that waits to be rebooted."""
+    unit = bench_run.unit
+    if unit.cfg.download_applied_at_reboot:
+        return ""
+    return (f"; the bench did not reboot the unit (units.{unit.name}.download_applied_at_reboot is false): a unit "
+            "that applies a downloaded file only at its next boot completes it once the HeMS reboots it")  # fmt: skip
 
 
 def served_name(path: str) -> str:
@@ -467,6 +492,9 @@ def _figure_5_6(proto: str | None, s1: bool = True) -> tuple[cl.Step, ...]:
     )  # fmt: skip
 
 
+# The twins of a unit that applies a downloaded file at its next boot run with the setting that says so.
+AT_REBOOT = {"units": {"henb-01": {"download_applied_at_reboot": True}}}
+
 CLAUSE = cl.Clause(
     id="5.2.2",
     title="Configuration by file download (Figure 5-6)",
@@ -488,6 +516,12 @@ CLAUSE = cl.Clause(
         cl.Check("2", "the file fetched from the file server with the given credentials", (
             cl.Twin("download_not_fetched", ("fetched from the file server over http as user cm",)),
         )),
+        cl.Check("1", "after DownloadResponse Status 1 from a unit that applies a file at its next boot "
+                 "(units.NAME.download_applied_at_reboot), the HeMS reboots it: Reboot with a CommandKey, 1 BOOT and "
+                 "M Reboot with it in the next Inform (bounds.boot), then the TransferComplete and the read back", (
+            cl.Twin("status_1_no_m_reboot", ("carrying 1 BOOT and M Reboot with CommandKey reboot-dl-http-",),
+                    inventory=AT_REBOOT),
+        ), key="reboot"),
         cl.Check("1", "after DownloadResponse Status 1, a TransferComplete within bounds.transfer_complete (a "
                  "reboot may come between)", (
             cl.Twin("no_transfer_complete_after_reboot", (
@@ -509,6 +543,8 @@ CLAUSE = cl.Clause(
         cl.Check("3", "the configuration applied before TransferComplete (FaultCode 0) or DownloadResponse Status "
                  "0, and read back (the inventory's config_file.read_back for a unit's own file)", (
             cl.Twin("transfer_complete_before_apply", ("applied when TransferComplete is sent", "still had")),
+            cl.Twin("download_status_1_never_applied", ("applied when TransferComplete is sent", "still had"),
+                    inventory=AT_REBOOT),
         )),
         cl.Check("S1", "the downloaded TAC carried to the MME in an eNB Configuration Update", (
             cl.Twin("no_enb_config_update", ("eNB Configuration Update (or S1 Setup Request) with TAC",

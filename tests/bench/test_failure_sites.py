@@ -12,15 +12,7 @@ from bench.plans import PlanSet, plan_set
 # Failure sites of today's plans whose step has no declared Check with a Twin yet: (clause, step) -> why it is
 # still open. The list may only shrink: a new undeclared step fails the audit, and so does an entry here that is
 # declared by now (delete it). Each is work for a twin: a mock knob breaking exactly that step.
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    # Unreachable with the reference HeMS, which ends the session (204) the moment the unit's last response
-    # arrives: a unit that does not answer fails step 3.2 first. A twin needs a HeMS that holds the session.
-    ("5.1.2.2", "4"): "the session end after the Serving SeGW/HeMS assignment",
-    ("5.1.2.3", "4"): "the session end after the Serving SeGW/HeMS assignment (as 5.1.2.2's)",
-    # Unreachable after the lifecycle: the unit's FACTORY_FRESH transition already waits (bounds.boot) for it to
-    # turn to the Initial HeMS, and a unit that never does fails there, a lifecycle timeout, not this step.
-    ("5.1.2.3", "pre"): "the factory-fresh unit looking up (or connecting to) the Initial HeMS",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _plans() -> PlanSet:

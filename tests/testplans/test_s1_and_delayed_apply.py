@@ -98,3 +98,33 @@ def test_a_unit_answering_status_1_is_rebooted_and_passes_5_2_2_and_5_2_3(
     # S1 carried the new TAC only from the boot on: an S1 Setup Request, no eNB Configuration Update before it.
     setups = [e for e in s1ap(events, "S1SetupRequest") if e["seq"] > reboots[0]["seq"]]
     assert setups, "no S1 setup after the reboot"
+
+
+def test_a_unit_applying_a_download_at_its_next_boot_is_rebooted_and_passes_5_2_2(
+    fast_inventory: Path, tmp_path: Path
+) -> None:
+    inv = inventory(
+        fast_inventory, tmp_path / "dl-at-boot.yaml", console=CONSOLE, download_applied_at_reboot=True
+    )
+    rc, text, results, events = run(inv, tmp_path / "out", "--clause", "5.2.2",
+                                    "--misbehave", "download_applied_at_reboot")  # fmt: skip
+    assert rc == 0 and {r["outcome"] for r in results} <= {"passed", "skipped"}, text
+    # The first test's Download (over http) is the first Status 1, the first Reboot its.
+    reboot = next(e for e in events if e["kind"] == "rpc-sent" and e["data"].get("method") == "Reboot")
+    after = [e["data"] for e in events if e["kind"] == "inform" and e["seq"] > reboot["seq"]]
+    first = list(zip(after[0]["events"], after[0]["command_keys"], strict=True))
+    assert ("1 BOOT", "") in first and ("M Reboot", "reboot-dl-http-") in [(n, k[:15]) for n, k in first]
+    assert [(n, k[:7]) for n, k in first if n == "M Download"] == [("M Download", "dl-http")]
+    done = [e for e in events if e["kind"] == "cpe-rpc" and e["data"].get("method") == "TransferComplete"]
+    assert done and done[0]["seq"] > reboot["seq"]  # reported only after the boot
+
+
+def test_without_the_setting_a_unit_waiting_for_a_reboot_fails_saying_so(
+    fast_inventory: Path, tmp_path: Path
+) -> None:
+    inv = inventory(fast_inventory, tmp_path / "dl-no-setting.yaml", console=CONSOLE)
+    rc, text, results, _ = run(inv, tmp_path / "out", "--clause", "5.2.2", "-x",
+                               "--misbehave", "download_applied_at_reboot")  # fmt: skip
+    assert rc == 1, text
+    (failed,) = [r for r in results if r["outcome"] == "failed"]
+    assert "download_applied_at_reboot is false" in failed["message"], failed["message"]

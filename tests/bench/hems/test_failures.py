@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
+import time
 
 import pytest
 
 from bench import cwmp
 from bench.cwmp import DeviceKey
 from bench.hems import Hems
-from bench.hems.failures import SessionFailure
+from bench.hems.failures import SessionFailure, SessionStarts
+from bench.httpauth import Authenticator
 from bench.timeline import Timeline
-from tests.bench.hems.cpe import SERIAL, Cpe
+from tests.bench.hems.cpe import SERIAL, Cpe, serve
 
 
 def _inform_body(events: tuple[str, ...], serial: str = SERIAL) -> bytes:
@@ -66,3 +69,32 @@ def test_a_bad_rule_is_refused():
         SessionFailure(SERIAL, how="reset")
     with pytest.raises(ValueError, match="count 0"):
         SessionFailure(SERIAL, count=0)
+
+
+def test_an_attempt_begins_at_its_challenged_request_not_at_the_authenticated_inform() -> None:
+    starts = SessionStarts()
+    starts.request("10.0.0.2", 1.0, challenged=True)  # the Inform without credentials: 401
+    starts.request("10.0.0.2", 1.3, challenged=False)  # the same Inform answering the challenge
+    assert starts.take("10.0.0.2") == 1.0 and starts.take("10.0.0.2") is None
+    starts.request("10.0.0.2", 2.0, challenged=True)  # a stale challenge of an attempt that never informed
+    starts.request("10.0.0.2", 5.0, challenged=True)  # the next attempt's own
+    starts.request("10.0.0.2", 5.2, challenged=False)
+    assert starts.take("10.0.0.2") == 5.0
+    starts.request("10.0.0.3", 7.0, challenged=False)  # no challenge (Basic sent ahead): the Inform itself
+    assert starts.take("10.0.0.3") == 7.0
+
+
+def test_the_inform_event_says_when_its_attempt_began(timeline: Timeline) -> None:
+    h, port = serve(timeline, auth=Authenticator("basic", {"u": "p"}))
+    try:
+        cpe = Cpe(port)
+        assert cpe.post(_inform_body(("1 BOOT",)))[0] == 401  # challenged; answered with credentials later
+        time.sleep(0.3)
+        cpe.auth = "Basic " + base64.b64encode(b"u:p").decode()
+        cpe.inform()
+    finally:
+        h.stop()
+    challenge = next(e for e in timeline if e.kind == "auth-challenge")
+    (inform,) = [e for e in timeline if e.kind == "inform"]
+    began = inform.data["session_started"]
+    assert began <= challenge.t and inform.t - began >= 0.3
