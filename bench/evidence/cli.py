@@ -1,0 +1,225 @@
+"""`henb-bench judge CAPTURE...`: verdicts from captures alone, written as a run folder; `henb-bench rejudge
+RUN_DIR`: a run's own captures judged again with today's judge functions, compared with its run.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.errors import ConfigError
+from bench.evidence.decode import Decoder, Names
+from bench.evidence.judges import FAILED, JUDGES, NOT_OBSERVABLE, Judged, Verdict
+from bench.evidence.tshark import read_frames
+from bench.timeline import Timeline
+
+
+def names_of(inventory: Path) -> Names:
+    """The operator's host names from the inventory (its defaults when there is none)."""
+    if not inventory.is_file():
+        return Names.of_operator("isegw.operator.example", "ssegw.operator.example",
+                                 "ihems.operator.example", "shems.operator.example")  # fmt: skip
+    from bench.inventory import load_inventory
+
+    op = load_inventory(inventory).operator
+    return Names.of_operator(op.initial_segw, op.serving_segw, op.initial_hems, op.serving_hems)
+
+
+def timeline_of(captures: list[Path], keylog: Path | None, names: Names) -> Timeline:
+    """One timeline of every capture's events, in time order (each with its capture file and frames)."""
+    decoder = Decoder(names)
+    for capture in captures:
+        decoder.decode(read_frames(capture, keylog))
+    tl = Timeline()
+    for found in sorted(decoder.found, key=lambda f: f.t):
+        tl.add(found.source, found.kind, at=found.t, **found.data)
+    if decoder.found:
+        tl.t0 = min(f.t for f in decoder.found)
+    return tl
+
+
+def judge(tl: Timeline, clauses: list[str] | None, identity: tuple[str, str, str] | None) -> list[Judged]:
+    events = tl.events()
+    out = []
+    for clause, tests in JUDGES.items():
+        if clauses and clause not in clauses:
+            continue
+        for fn in tests.values():
+            out.append(fn(events, identity) if clause == "5.1.3" else fn(events))
+    return out
+
+
+def hint(v: Verdict) -> str:
+    """Where a verdict's evidence is: each capture's frames, and the Wireshark command showing the frame of the
+    event the verdict rests on (its last)."""
+    by_file: dict[str, list[int]] = {}
+    for e in v.events:
+        by_file.setdefault(str(e.data.get("capture")), []).extend(e.data.get("frames", []))
+    if not by_file:
+        return ""
+    last = v.events[-1].data
+    frames = "; ".join(f"{f} frames {', '.join(map(str, sorted(set(ns))))}" for f, ns in by_file.items())
+    return f"{frames}; wireshark -r {last.get('capture')} -Y frame.number=={min(last.get('frames') or [0])}"
+
+
+def result_of(j: Judged, timeline: str) -> dict[str, Any]:
+    failed = j.failed()
+    where = f"{timeline}" + (f" #{failed.events[-1].seq}" if failed and failed.events else "")
+    if failed is not None:
+        message = failed.message(where) + (f" ({hint(failed)})" if failed.events else "")
+    else:
+        message = "; ".join(v.message("") for v in j.verdicts if v.outcome == NOT_OBSERVABLE)
+    return {
+        "test": j.test,
+        "clause": j.clause,
+        "outcome": j.outcome,
+        "message": message,
+        "seconds": 0.0,
+        "error_kind": None,
+        "verdicts": [
+            {
+                "step": v.step,
+                "outcome": v.outcome,
+                "message": v.message(where),
+                "why": v.why,
+                "frames": [
+                    {"capture": e.data.get("capture"), "frames": e.data.get("frames")} for e in v.events
+                ],
+                "hint": hint(v),
+            }
+            for v in j.verdicts
+        ],  # fmt: skip
+    }
+
+
+def write_run(
+    out: Path, captures: list[Path], keylog: Path | None, tl: Timeline, judged: list[Judged]
+) -> Path:
+    """A run folder like a live run's: run.json (judged_from_evidence), junit.xml, report.html, timeline.jsonl
+    and one folder per test with its timeline."""
+    from bench.report.html import write_report
+    from bench.report.units import write_junit
+
+    run_id = time.strftime("judged-%Y%m%d-%H%M%S")
+    n = 1
+    while (out / run_id).exists():  # judged twice in a second
+        n += 1
+        run_id = f"{time.strftime('judged-%Y%m%d-%H%M%S')}-{n}"
+    run_dir = out / run_id
+    run_dir.mkdir(parents=True)
+    tl.dump(run_dir / "timeline.jsonl")
+    results = []
+    for j in judged:
+        (run_dir / j.test).mkdir()
+        tl.dump(run_dir / j.test / "timeline.jsonl")
+        results.append(result_of(j, f"{run_dir / j.test}/timeline.jsonl"))
+    summary = {
+        "run_id": run_id, "judged_from_evidence": True, "captures": [str(c) for c in captures],
+        "keylog": str(keylog) if keylog else None, "unit": "judged", "t0": tl.t0, "started": tl.t0,
+        "ended": max((e.t for e in tl.events()), default=tl.t0), "results": results, "clauses": {},
+        "exit_code": 1 if any(r["outcome"] == FAILED for r in results) else 0,
+    }  # fmt: skip
+    (run_dir / "run.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
+    junit = [{**r, "outcome": "skipped" if r["outcome"] == NOT_OBSERVABLE else r["outcome"]} for r in results]
+    write_junit(run_dir / "junit.xml", "judged", junit)
+    write_report(run_dir)
+    return run_dir
+
+
+def _identity(value: str | None) -> tuple[str, str, str] | None:
+    if value is None:
+        return None
+    parts = value.split("-", 2)
+    if len(parts) != 3:
+        raise ConfigError(
+            f"--unit-identity {value!r}: expected OUI-CLASS-SERIAL, e.g. 00D0B7-MockHeNB-MOCK0001"
+        )
+    return parts[0], parts[1], parts[2]
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    captures = [Path(c) for c in args.captures]
+    for c in captures:
+        if not c.is_file():
+            raise ConfigError(f"{c}: no such capture")
+    keylog = Path(args.keylog) if args.keylog else None
+    tl = timeline_of(captures, keylog, names_of(Path(args.inventory)))
+    judged = judge(tl, args.clause, _identity(args.unit_identity))
+    run_dir = write_run(Path(args.out), captures, keylog, tl, judged)
+    if args.console:
+        shutil.copy(args.console, run_dir / "console.log")
+    for j in judged:
+        print(f"  {j.outcome.upper():15} {j.clause:8} {j.test}")
+        if j.failed() is not None:
+            print(f"      {result_of(j, str(run_dir / j.test / 'timeline.jsonl'))['message']}")
+        for v in j.verdicts:
+            print(
+                f"      step {v.step}: {v.outcome}"
+                + (f": {v.why}" if v.why else "")
+                + (f" [{hint(v)}]" if v.events else "")
+            )
+    print(f"henb-bench judge: evidence judged in {run_dir}/")
+    return 1 if any(j.outcome == FAILED for j in judged) else 0
+
+
+def rejudge(run_dir: Path, names: Names) -> list[tuple[str, str, str]]:
+    """(test, the run's outcome, today's) for each test of the run a judge function covers whose captures are
+    in its folder."""
+    summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    keylogs = [
+        p for pattern in ("*tls-keys.log", "*.keylog") for p in sorted((run_dir / "logs").glob(pattern))
+    ]
+    merged = None
+    if keylogs:
+        merged = run_dir / "logs" / "rejudge-keylog.txt"
+        merged.write_text("".join(k.read_text(encoding="utf-8") for k in keylogs), encoding="utf-8")
+    rows = []
+    for r in summary.get("results", []):
+        fn = JUDGES.get(r.get("clause") or "", {}).get(r["test"])
+        captures = [
+            p
+            for p in (run_dir / r["test"] / "outer.pcapng", run_dir / r["test"] / "inner.pcapng")
+            if p.is_file()
+        ]
+        if fn is None or not captures:
+            continue
+        tl = timeline_of(captures, merged, names)
+        ident = summary.get("identity") or {}
+        identity = (
+            (ident.get("oui"), ident.get("product_class"), ident.get("serial_number")) if ident else None
+        )
+        j = fn(tl.events(), identity) if r["clause"] == "5.1.3" else fn(tl.events())
+        rows.append((r["test"], r["outcome"], j.outcome, result_of(j, "")["message"]))
+    return [(t, a, b + (f": {m}" if m and b != a else "")) for t, a, b, m in rows]
+
+
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise ConfigError(f"{run_dir}: not a run folder (no run.json)")
+    summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    inventory = Path(summary.get("inventory") or args.inventory)
+    rows = rejudge(run_dir, names_of(inventory if inventory.is_file() else Path(args.inventory)))
+    # A step the evidence cannot show contradicts nothing: only a verdict today that the run did not give differs.
+    differ = [(t, a, b) for t, a, b in rows if not b.startswith(a) and not b.startswith(NOT_OBSERVABLE)]
+    for t, a, b in rows:
+        print(f"  {'DIFFERS' if (t, a, b) in differ else 'same':8} {t}: run {a}, today {b}")
+    print(f"henb-bench rejudge: {len(rows)} test(s) judged again, {len(differ)} differ")
+    return 1 if differ else 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("judge", help="verdicts from captures alone (pcap/pcapng), written as a run folder")
+    p.add_argument("captures", metavar="CAPTURE", nargs="+")
+    p.add_argument("--keylog", help="TLS key log (NSS format) to decrypt CWMP over TLS")
+    p.add_argument("--console", help="the unit's console log (kept with the evidence)")
+    p.add_argument("--unit-identity", help="OUI-CLASS-SERIAL the DeviceId must carry")
+    p.add_argument("--clause", action="append", help="judge only this clause (repeatable)")
+    p.add_argument("--out", default="captures", help="where the run folder goes (default captures/)")
+    p.set_defaults(fn=cmd_judge)
+    r = sub.add_parser("rejudge", help="judge a run folder's captures again; print where the verdicts differ")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.set_defaults(fn=cmd_rejudge)

@@ -1,0 +1,86 @@
+"""Reading a capture with tshark (Wireshark's dissectors, a well-kept tool, rather than hand-written TLS, IKE
+or S1AP): one JSON object per frame (`-T ek`) with the fields the evidence decoders use."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import InfraError
+
+# The fields asked of tshark: enough for DHCP, DNS, IKEv2, ESP, HTTP (CWMP, transfers), FTP, SCTP and S1AP.
+FIELDS = (
+    "frame.number", "frame.time_epoch", "frame.protocols",
+    "ip.src", "ip.dst", "udp.srcport", "udp.dstport", "tcp.srcport", "tcp.dstport", "tcp.stream",
+    "dhcp.option.dhcp", "dhcp.hw.mac_addr", "dhcp.ip.your",
+    "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.a", "dns.id",
+    "isakmp.exchangetype", "isakmp.flag_r", "isakmp.notify.msgtype", "isakmp.ispi", "isakmp.typepayload",
+    "esp.spi",
+    "http.request.method", "http.request.uri", "http.host", "http.response.code", "http.file_data",
+    "http.content_length_header", "http.authorization", "http.www_authenticate", "http.request_in",
+    "tls.handshake.type", "tls.alert_message.desc",
+    "ftp.request.command", "ftp.request.arg", "ftp.response.code",
+    "sctp.chunk_type", "sctp.srcport", "sctp.dstport", "sctp.data_payload_proto_id",
+    "s1ap.S1AP_PDU", "s1ap.procedureCode", "s1ap.tAC", "s1ap.pLMNidentity",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame as tshark dissected it: its number in its capture file, its time and the fields asked."""
+
+    capture: str
+    number: int
+    t: float
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        values = self.fields.get(name)
+        return values[0] if values else None
+
+    def all(self, name: str) -> list[str]:
+        return self.fields.get(name, [])
+
+    def has(self, proto: str) -> bool:
+        return proto in (self.get("frame.protocols") or "").split(":")
+
+
+def tshark_path() -> str:
+    found = shutil.which("tshark")
+    if found is None:
+        raise InfraError(
+            "tshark is not installed (Debian package tshark, in bench/deb-packages.txt): make deps"
+        )
+    return found
+
+
+def _ek_key(name: str) -> str:
+    return name.replace(".", "_")
+
+
+def read_frames(capture: Path, keylog: Path | None = None, timeout: float = 300) -> list[Frame]:
+    """Every frame of `capture` (pcap or pcapng), TLS decrypted with the NSS key log `keylog` when given.
+    A file tshark cannot read is an InfraError naming it and tshark's reason."""
+    cmd = [tshark_path(), "-n", "-r", str(capture), "-T", "ek"]
+    cmd += ["-o", "tcp.desegment_tcp_streams:TRUE", "-o", "http.desegment_body:TRUE"]
+    if keylog is not None:
+        cmd += ["-o", f"tls.keylog_file:{keylog}"]
+    for name in FIELDS:
+        cmd += ["-e", name]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise InfraError(f"tshark could not read {capture}: {proc.stderr.strip()[-500:]}")
+    frames = []
+    for line in proc.stdout.splitlines():
+        if not line.startswith("{") or '"layers"' not in line:
+            continue  # the index lines of the ek format
+        layers: dict[str, Any] = json.loads(line)["layers"]
+        got = {name: [str(v) for v in layers[_ek_key(name)]] for name in FIELDS if _ek_key(name) in layers}
+        frames.append(
+            Frame(str(capture), int(got["frame.number"][0]), float(got["frame.time_epoch"][0]), got)
+        )
+    return frames
