@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,16 @@ def names_of(inventory: Path) -> Names:
     return Names.of_operator(op.initial_segw, op.serving_segw, op.initial_hems, op.serving_hems)
 
 
-def timeline_of(captures: list[Path], keylog: Path | None, names: Names) -> Timeline:
-    """One timeline of every capture's events, in time order (each with its capture file and frames)."""
+def timeline_of(
+    captures: list[Path], keylog: Path | None, names: Names, notes: list[str] | None = None
+) -> Timeline:
+    """One timeline of every capture's events, in time order (each with its capture file and frames); what the
+    captures carry that cannot be opened is added to `notes`."""
     decoder = Decoder(names)
     for capture in captures:
         decoder.decode(read_frames(capture, keylog))
+    if notes is not None:
+        notes.extend(decoder.notes)
     tl = Timeline()
     for found in sorted(decoder.found, key=lambda f: f.t):
         tl.add(found.source, found.kind, at=found.t, **found.data)
@@ -96,7 +102,7 @@ def result_of(j: Judged, timeline: str) -> dict[str, Any]:
 
 
 def write_run(
-    out: Path, captures: list[Path], keylog: Path | None, tl: Timeline, judged: list[Judged]
+    out: Path, captures: list[Path], keylog: Path | None, tl: Timeline, judged: list[Judged], notes: list[str]
 ) -> Path:
     """A run folder like a live run's: run.json (judged_from_evidence), junit.xml, report.html, timeline.jsonl
     and one folder per test with its timeline."""
@@ -120,6 +126,7 @@ def write_run(
         "run_id": run_id, "judged_from_evidence": True, "captures": [str(c) for c in captures],
         "keylog": str(keylog) if keylog else None, "unit": "judged", "t0": tl.t0, "started": tl.t0,
         "ended": max((e.t for e in tl.events()), default=tl.t0), "results": results, "clauses": {},
+        "not_observable": notes,
         "exit_code": 1 if any(r["outcome"] == FAILED for r in results) else 0,
     }  # fmt: skip
     (run_dir / "run.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
@@ -146,9 +153,10 @@ def cmd_judge(args: argparse.Namespace) -> int:
         if not c.is_file():
             raise ConfigError(f"{c}: no such capture")
     keylog = Path(args.keylog) if args.keylog else None
-    tl = timeline_of(captures, keylog, names_of(Path(args.inventory)))
+    notes: list[str] = []
+    tl = timeline_of(captures, keylog, names_of(Path(args.inventory)), notes)
     judged = judge(tl, args.clause, _identity(args.unit_identity))
-    run_dir = write_run(Path(args.out), captures, keylog, tl, judged)
+    run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes)
     if args.console:
         shutil.copy(args.console, run_dir / "console.log")
     for j in judged:
@@ -161,6 +169,8 @@ def cmd_judge(args: argparse.Namespace) -> int:
                 + (f": {v.why}" if v.why else "")
                 + (f" [{hint(v)}]" if v.events else "")
             )
+    for note in notes:
+        print(f"  not observable: {note}")
     print(f"henb-bench judge: evidence judged in {run_dir}/")
     return 1 if any(j.outcome == FAILED for j in judged) else 0
 
@@ -172,10 +182,16 @@ def rejudge(run_dir: Path, names: Names) -> list[tuple[str, str, str]]:
     keylogs = [
         p for pattern in ("*tls-keys.log", "*.keylog") for p in sorted((run_dir / "logs").glob(pattern))
     ]
-    merged = None
-    if keylogs:
-        merged = run_dir / "logs" / "rejudge-keylog.txt"
-        merged.write_text("".join(k.read_text(encoding="utf-8") for k in keylogs), encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="rejudge-") as tmp:  # the run folder is evidence: not written to
+        merged = Path(tmp) / "keylog.txt" if keylogs else None
+        if merged is not None:
+            merged.write_text("".join(k.read_text(encoding="utf-8") for k in keylogs), encoding="utf-8")
+        return _rejudge(run_dir, summary, merged, names)
+
+
+def _rejudge(
+    run_dir: Path, summary: dict[str, Any], merged: Path | None, names: Names
+) -> list[tuple[str, str, str]]:
     rows = []
     for r in summary.get("results", []):
         fn = JUDGES.get(r.get("clause") or "", {}).get(r["test"])
@@ -206,7 +222,8 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     # A step the evidence cannot show contradicts nothing: only a verdict today that the run did not give differs.
     differ = [(t, a, b) for t, a, b in rows if not b.startswith(a) and not b.startswith(NOT_OBSERVABLE)]
     for t, a, b in rows:
-        print(f"  {'DIFFERS' if (t, a, b) in differ else 'same':8} {t}: run {a}, today {b}")
+        label = "DIFFERS" if (t, a, b) in differ else "unseen" if b.startswith(NOT_OBSERVABLE) else "same"
+        print(f"  {label:8} {t}: run {a}, today {b}")
     print(f"henb-bench rejudge: {len(rows)} test(s) judged again, {len(differ)} differ")
     return 1 if differ else 0
 

@@ -87,7 +87,32 @@ class Decoder:
         self._http(frames)
         self._ftp(frames)
         self._sctp(frames)
+        self._unseen(frames)
         return self.found
+
+    def _unseen(self, frames: list[Frame]) -> None:
+        """What the frames carry that no decoder can open: TLS streams without a key log, ESP without SAs."""
+        tls: dict[str, list[Frame]] = {}
+        opened = {f.get("tcp.stream") for f in frames if f.has("http")}
+        esp: dict[tuple[str, str], list[int]] = {}
+        for f in frames:
+            if f.has("tls") and f.get("tcp.stream") not in opened:
+                tls.setdefault(f.get("tcp.stream") or "?", []).append(f)
+            if f.has("esp"):
+                a, b = sorted((f.get("ip.src") or "", f.get("ip.dst") or ""))
+                esp.setdefault((a, b), []).append(f.number)
+        for stream in tls.values():
+            first = stream[0]
+            server = f"{first.get('ip.dst')}:{first.get('tcp.dstport')}"
+            self.notes.append(
+                f"{first.capture}: the session with {server} (frames {first.number}-{stream[-1].number}) is TLS "
+                "without a key log: not observable"
+            )
+        for (a, b), numbers in esp.items():
+            self.notes.append(
+                f"{frames[0].capture}: {len(numbers)} ESP frames between {a} and {b} (frames {numbers[0]}-"
+                f"{numbers[-1]}): ESP without SAs: only the outer link is visible"
+            )
 
     def _dhcp_dns(self, frames: list[Frame]) -> None:
         for f in frames:
