@@ -8,35 +8,49 @@ import json
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
 from bench.evidence.decode import Decoder, Names
-from bench.evidence.judges import FAILED, JUDGES, NOT_OBSERVABLE, Judged, Verdict
+from bench.evidence.judges import FAILED, JUDGES, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
 from bench.evidence.tshark import read_frames
-from bench.timeline import Timeline
+from bench.timeline import Event, Timeline
 
 
-def names_of(inventory: Path) -> Names:
-    """The operator's host names from the inventory (its defaults when there is none)."""
+@dataclass(frozen=True)
+class Known:
+    """What the inventory tells a judge: the operator's host names, the Initial SeGW's, and how long a unit has
+    for a step (units.NAME.bounds.step of its first unit), for absences near the end of a capture."""
+
+    names: Names
+    initial_segw: str = "isegw.operator.example"
+    bound: float = 10.0
+
+
+def known_of(inventory: Path) -> Known:
+    """The inventory's names and bound (the default operator's when there is no inventory)."""
     if not inventory.is_file():
-        return Names.of_operator("isegw.operator.example", "ssegw.operator.example",
-                                 "ihems.operator.example", "shems.operator.example")  # fmt: skip
+        return Known(Names.of_operator("isegw.operator.example", "ssegw.operator.example",
+                                       "ihems.operator.example", "shems.operator.example"))  # fmt: skip
     from bench.inventory import load_inventory
 
-    op = load_inventory(inventory).operator
-    return Names.of_operator(op.initial_segw, op.serving_segw, op.initial_hems, op.serving_hems)
+    inv = load_inventory(inventory)
+    op = inv.operator
+    names = Names.of_operator(op.initial_segw, op.serving_segw, op.initial_hems, op.serving_hems)
+    unit = next(iter(inv.units.values()), None)
+    return Known(names, op.initial_segw, float(unit.bounds.step) if unit is not None else 10.0)
 
 
 def timeline_of(
-    captures: list[Path], keylog: Path | None, names: Names, notes: list[str] | None = None
-) -> Timeline:
-    """One timeline of every capture's events, in time order (each with its capture file and frames); what the
-    captures carry that cannot be opened is added to `notes`."""
-    decoder = Decoder(names)
+    captures: list[Path], keylog: Path | None, known: Known, notes: list[str] | None = None
+) -> tuple[Timeline, Span]:
+    """One timeline of every capture's events, in time order (each with its capture file and frames), and how
+    far the captures go; what they carry that cannot be opened is added to `notes`."""
+    decoder = Decoder(known.names)
     for capture in captures:
-        decoder.decode(read_frames(capture, keylog))
+        decoder.decode(read_frames(capture, keylog, decoder.notes))
     if notes is not None:
         notes.extend(decoder.notes)
     tl = Timeline()
@@ -44,18 +58,35 @@ def timeline_of(
         tl.add(found.source, found.kind, at=found.t, **found.data)
     if decoder.found:
         tl.t0 = min(f.t for f in decoder.found)
-    return tl
+    return tl, Span(decoder.end if decoder.end is not None else tl.t0, known.bound)
 
 
-def judge(tl: Timeline, clauses: list[str] | None, identity: tuple[str, str, str] | None) -> list[Judged]:
+def call(
+    clause: str,
+    fn: Judge,
+    events: list[Event],
+    identity: tuple[str, str, str] | None,
+    known: Known,
+    span: Span,
+) -> Judged:
+    """One test's judge function on the events, with what it takes of the caller."""
+    if clause == "5.1.3":
+        return fn(events, identity, span=span)
+    if clause == "5.1.2.2":
+        return fn(events, known.initial_segw, span=span)
+    return fn(events, span=span)
+
+
+def judge(
+    tl: Timeline, span: Span, clauses: list[str] | None, identity: tuple[str, str, str] | None, known: Known
+) -> list[Judged]:
     events = tl.events()
-    out = []
-    for clause, tests in JUDGES.items():
-        if clauses and clause not in clauses:
-            continue
-        for fn in tests.values():
-            out.append(fn(events, identity) if clause == "5.1.3" else fn(events))
-    return out
+    return [
+        call(clause, fn, events, identity, known, span)
+        for clause, tests in JUDGES.items()
+        if not clauses or clause in clauses
+        for fn in tests.values()
+    ]
 
 
 def hint(v: Verdict) -> str:
@@ -125,7 +156,7 @@ def write_run(
     summary = {
         "run_id": run_id, "judged_from_evidence": True, "captures": [str(c) for c in captures],
         "keylog": str(keylog) if keylog else None, "unit": "judged", "t0": tl.t0, "started": tl.t0,
-        "ended": max((e.t for e in tl.events()), default=tl.t0), "results": results, "clauses": {},
+        "ended": max((e.t for e in tl.events()), default=tl.t0), "results": results, "clauses": _catalogue({j.clause for j in judged}),
         "not_observable": notes,
         "exit_code": 1 if any(r["outcome"] == FAILED for r in results) else 0,
     }  # fmt: skip
@@ -134,6 +165,13 @@ def write_run(
     write_junit(run_dir / "junit.xml", "judged", junit)
     write_report(run_dir)
     return run_dir
+
+
+def _catalogue(clauses: set[str]) -> dict[str, Any]:
+    """The judged clauses' checks and expected figures, as a live run's run.json keeps them (for the report)."""
+    from bench.run import clause_catalogue
+
+    return {k: v for k, v in clause_catalogue().items() if k in clauses}
 
 
 def _identity(value: str | None) -> tuple[str, str, str] | None:
@@ -154,8 +192,9 @@ def cmd_judge(args: argparse.Namespace) -> int:
             raise ConfigError(f"{c}: no such capture")
     keylog = Path(args.keylog) if args.keylog else None
     notes: list[str] = []
-    tl = timeline_of(captures, keylog, names_of(Path(args.inventory)), notes)
-    judged = judge(tl, args.clause, _identity(args.unit_identity))
+    known = known_of(Path(args.inventory))
+    tl, span = timeline_of(captures, keylog, known, notes)
+    judged = judge(tl, span, args.clause, _identity(args.unit_identity), known)
     run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes)
     if args.console:
         shutil.copy(args.console, run_dir / "console.log")
@@ -175,7 +214,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return 1 if any(j.outcome == FAILED for j in judged) else 0
 
 
-def rejudge(run_dir: Path, names: Names) -> list[tuple[str, str, str]]:
+def rejudge(run_dir: Path, known: Known) -> list[tuple[str, str, str]]:
     """(test, the run's outcome, today's) for each test of the run a judge function covers whose captures are
     in its folder."""
     summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
@@ -186,11 +225,11 @@ def rejudge(run_dir: Path, names: Names) -> list[tuple[str, str, str]]:
         merged = Path(tmp) / "keylog.txt" if keylogs else None
         if merged is not None:
             merged.write_text("".join(k.read_text(encoding="utf-8") for k in keylogs), encoding="utf-8")
-        return _rejudge(run_dir, summary, merged, names)
+        return _rejudge(run_dir, summary, merged, known)
 
 
 def _rejudge(
-    run_dir: Path, summary: dict[str, Any], merged: Path | None, names: Names
+    run_dir: Path, summary: dict[str, Any], merged: Path | None, known: Known
 ) -> list[tuple[str, str, str]]:
     rows = []
     for r in summary.get("results", []):
@@ -202,12 +241,14 @@ def _rejudge(
         ]
         if fn is None or not captures:
             continue
-        tl = timeline_of(captures, merged, names)
+        tl, span = timeline_of(captures, merged, known)
         ident = summary.get("identity") or {}
         identity = (
-            (ident.get("oui"), ident.get("product_class"), ident.get("serial_number")) if ident else None
+            (str(ident.get("oui")), str(ident.get("product_class")), str(ident.get("serial_number")))
+            if ident
+            else None
         )
-        j = fn(tl.events(), identity) if r["clause"] == "5.1.3" else fn(tl.events())
+        j = call(r["clause"], fn, tl.events(), identity, known, span)
         rows.append((r["test"], r["outcome"], j.outcome, result_of(j, "")["message"]))
     return [(t, a, b + (f": {m}" if m and b != a else "")) for t, a, b, m in rows]
 
@@ -218,7 +259,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
         raise ConfigError(f"{run_dir}: not a run folder (no run.json)")
     summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     inventory = Path(summary.get("inventory") or args.inventory)
-    rows = rejudge(run_dir, names_of(inventory if inventory.is_file() else Path(args.inventory)))
+    rows = rejudge(run_dir, known_of(inventory if inventory.is_file() else Path(args.inventory)))
     # A step the evidence cannot show contradicts nothing: only a verdict today that the run did not give differs.
     differ = [(t, a, b) for t, a, b in rows if not b.startswith(a) and not b.startswith(NOT_OBSERVABLE)]
     for t, a, b in rows:

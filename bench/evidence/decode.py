@@ -69,6 +69,7 @@ class Decoder:
         self.names = names or Names()
         self.address_names: dict[str, str] = {}  # IP -> bench name, learned from DNS answers
         self.found: list[Found] = []
+        self.end: float | None = None  # the last frame's time, over every capture decoded
         self.notes: list[str] = []
 
     def add(self, f: Frame, source: str, kind: str, *more: Frame, **data: Any) -> None:
@@ -76,6 +77,8 @@ class Decoder:
 
     def decode(self, frames: Iterable[Frame]) -> list[Found]:
         frames = list(frames)
+        if frames:
+            self.end = max(self.end or 0.0, max(f.t for f in frames))
         for f in frames:  # the names first: a query's answer names the SeGW the unit then talks to
             if f.get("dns.flags.response") in ("1", "True", "true"):
                 for name in f.all("dns.qry.name"):

@@ -54,6 +54,36 @@ class Judged:
         return next((v for v in self.verdicts if v.outcome == FAILED), None)
 
 
+@dataclass(frozen=True)
+class Span:
+    """How far the evidence goes. A live timeline (`end` None): the plan waited its bounds, an absence is a
+    failure. Captures that end at `end`: an absence after an event is a failure only when they run on for
+    `bound` seconds after it (the unit's bounds.step); before that it is not observable."""
+
+    end: float | None = None
+    bound: float = 10.0
+
+
+LIVE = Span()
+
+
+def missing(
+    clause: str,
+    step: str,
+    expected: str,
+    seen: str,
+    after: Event | None,
+    span: Span,
+    events: tuple[Event, ...] = (),
+) -> Verdict:
+    """`expected` is not in the evidence after `after`: failed, unless the captures end too soon after it."""
+    if span.end is not None and after is not None and span.end - after.t < span.bound:
+        return Verdict(clause, step, NOT_OBSERVABLE, expected, why=f"the evidence ends {span.end - after.t:.1f} s "
+                       f"after {after.source}/{after.kind} (frames {after.data.get('frames')}), before the "
+                       f"{span.bound:g} s the unit has for {expected}")  # fmt: skip
+    return Verdict(clause, step, FAILED, expected, seen, events or ((after,) if after is not None else ()))
+
+
 def _is(source: str, kind: str, **data: Any) -> Callable[[Event], bool]:
     return lambda e: (
         e.source == source and e.kind == kind and all(e.data.get(k) == v for k, v in data.items())
@@ -84,7 +114,9 @@ def spv_sent(events: Sequence[Event], key_prefix: str = "cm-5.2.3-") -> Event | 
     )
 
 
-def judge_spv_response(clause: str, step: str, events: Sequence[Event], sent: Event) -> Verdict:
+def judge_spv_response(
+    clause: str, step: str, events: Sequence[Event], sent: Event, span: Span = LIVE
+) -> Verdict:
     """The SetParameterValues answered with a SetParameterValuesResponse (not a Fault, not silence)."""
     names = sorted(sent.data.get("values") or {})
     answer = _first(
@@ -96,8 +128,9 @@ def judge_spv_response(clause: str, step: str, events: Sequence[Event], sent: Ev
     expected = f"SetParameterValuesResponse to {names}"
     if answer is None:
         end = _first(events, _is(Source.HEMS, HemsKind.SESSION_END, hems=sent.data.get("hems")), sent)
-        seen = "the session ended without it" if end is not None else "nothing (no answer in the evidence)"
-        return Verdict(clause, step, FAILED, expected, seen, (sent,) + ((end,) if end else ()))
+        if end is None:
+            return missing(clause, step, expected, "nothing (no answer in the evidence)", sent, span)
+        return Verdict(clause, step, FAILED, expected, "the session ended without it", (sent, end))
     if answer.kind == HemsKind.RPC_FAULT:
         d = answer.data
         seen = f"fault {d.get('fault_code')} {d.get('fault_string')}, per parameter {d.get('param_faults')}"
@@ -117,7 +150,9 @@ def read_back(expected: dict[str, str], got: dict[str, str]) -> tuple[str, str] 
     )
 
 
-def judge_read_back(clause: str, step: str, events: Sequence[Event], sent: Event, after: Event) -> Verdict:
+def judge_read_back(
+    clause: str, step: str, events: Sequence[Event], sent: Event, after: Event, span: Span = LIVE
+) -> Verdict:
     """The values the SetParameterValues set, read back by the first GetParameterValuesResponse (after `after`:
     the SPV's answer, or the Inform after the reboot that applies a Status 1)."""
     values: dict[str, str] = sent.data.get("values") or {}
@@ -128,8 +163,8 @@ def judge_read_back(clause: str, step: str, events: Sequence[Event], sent: Event
         after,
     )  # fmt: skip
     if got is None:
-        return Verdict(
-            clause, step, FAILED, f"GetParameterValuesResponse for {sorted(values)}", "nothing", (sent,)
+        return missing(
+            clause, step, f"GetParameterValuesResponse for {sorted(values)}", "nothing", after, span
         )
     wrong = read_back(values, got.data.get("values") or {})
     if wrong:
@@ -146,15 +181,19 @@ def parameter_key_path(inform: Event) -> str:
 
 
 def judge_parameter_key(
-    clause: str, step: str, events: Sequence[Event], sent: Event, after: Event, path: str | None = None
+    clause: str,
+    step: str,
+    events: Sequence[Event],
+    sent: Event,
+    after: Event,
+    path: str | None = None,
+    span: Span = LIVE,
 ) -> Verdict:
     """TR-069 A.3.2.1: the first Inform to the HeMS after `after` reports the SetParameterValues' ParameterKey."""
     key = sent.data.get("parameter_key")
     informed = _first(events, _is(Source.HEMS, HemsKind.INFORM, hems=sent.data.get("hems")), after)
     if informed is None:
-        return Verdict(
-            clause, step, FAILED, "the next Inform (after a connection request)", "nothing", (after,)
-        )
+        return missing(clause, step, "the next Inform (after a connection request)", "nothing", after, span)
     path = path or parameter_key_path(informed)
     got = (informed.data.get("params") or {}).get(path)
     if got != key:
@@ -164,7 +203,9 @@ def judge_parameter_key(
     return Verdict(clause, step, PASSED, events=(informed,))
 
 
-def judge_s1_tac(clause: str, step: str, events: Sequence[Event], after: Event, tac: int) -> Verdict:
+def judge_s1_tac(
+    clause: str, step: str, events: Sequence[Event], after: Event, tac: int, span: Span = LIVE
+) -> Verdict:
     """After a change of the TAC, S1 carries it: an eNB Configuration Update (or S1 Setup Request) with it."""
     s1 = [e for e in events if e.source == Source.MME and e.kind == MmeKind.S1AP and e.seq > after.seq]
     expected = f"an eNB Configuration Update (or S1 Setup Request) with TAC {tac} at the MME"
@@ -177,10 +218,10 @@ def judge_s1_tac(clause: str, step: str, events: Sequence[Event], after: Event, 
     if not any(e.source == Source.MME for e in events):
         return Verdict(clause, step, NOT_OBSERVABLE, expected, why="no SCTP/S1AP in the evidence (S1 is seen on "
                        f"the inner capture only; {ESP_ONLY})")  # fmt: skip
-    return Verdict(clause, step, FAILED, expected, "nothing in the evidence", (after,))
+    return missing(clause, step, expected, "nothing in the evidence", after, span)
 
 
-def judge_5_2_3(events: Sequence[Event]) -> Judged:
+def judge_5_2_3(events: Sequence[Event], span: Span = LIVE) -> Judged:
     """test_configuration_by_set_parameter_values, from its events."""
     out = Judged("5.2.3", "test_configuration_by_set_parameter_values")
     add = out.verdicts.append
@@ -197,7 +238,7 @@ def judge_5_2_3(events: Sequence[Event]) -> Judged:
         add(Verdict("5.2.3", "2", FAILED, "a SetParameterValuesResponse and GetParameterValuesResponse from the "
                     "unit", why))  # fmt: skip
         return out
-    answered = judge_spv_response("5.2.3", "2", events, sent)
+    answered = judge_spv_response("5.2.3", "2", events, sent, span)
     add(answered)
     if answered.outcome != PASSED:
         return out
@@ -208,19 +249,26 @@ def judge_5_2_3(events: Sequence[Event]) -> Judged:
                       and "1 BOOT" in e.data.get("events", []), response)  # fmt: skip
         if boot is None:
             add(
-                Verdict("5.2.3", "2", FAILED, "the unit's Inform to the Serving HeMS after Reboot", "nothing")
+                missing(
+                    "5.2.3",
+                    "2",
+                    "the unit's Inform to the Serving HeMS after Reboot",
+                    "nothing",
+                    response,
+                    span,
+                )
             )
             return out
         after = boot
-    read = judge_read_back("5.2.3", "2", events, sent, after)
+    read = judge_read_back("5.2.3", "2", events, sent, after, span)
     add(read)
     if read.outcome != PASSED:
         return out
     key_after = after if after is not response else read.events[-1]
-    add(judge_parameter_key("5.2.3", "ParameterKey", events, sent, key_after))
+    add(judge_parameter_key("5.2.3", "ParameterKey", events, sent, key_after, span=span))
     tac = next((v for n, v in (sent.data.get("values") or {}).items() if n.endswith(".TAC")), None)
     if tac is not None and out.failed() is None:
-        add(judge_s1_tac("5.2.3", "S1", events, sent, int(tac)))
+        add(judge_s1_tac("5.2.3", "S1", events, sent, int(tac), span))
     return out
 
 
@@ -239,7 +287,9 @@ def check_identity(clause: str, step: str, inform: Event, identity: tuple[str, s
     return Verdict(clause, step, PASSED, events=(inform,))
 
 
-def judge_5_1_3(events: Sequence[Event], identity: tuple[str, str, str] | None = None) -> Judged:
+def judge_5_1_3(
+    events: Sequence[Event], identity: tuple[str, str, str] | None = None, span: Span = LIVE
+) -> Judged:
     """test_registration_with_serving_hems: Inform, the SetParameterValues answered, S1 setup after it."""
     out = Judged("5.1.3", "test_registration_with_serving_hems")
     add = out.verdicts.append
@@ -258,13 +308,11 @@ def judge_5_1_3(events: Sequence[Event], identity: tuple[str, str, str] | None =
             events, _is(Source.HEMS, HemsKind.RPC_SENT, hems="serving-hems", method="SetParameterValues"), inf
         )
         if sent is None:
-            add(
-                Verdict("5.1.3", "2.2", FAILED, "SetParameterValues from the Serving HeMS", "nothing", (inf,))
-            )
+            add(missing("5.1.3", "2.2", "SetParameterValues from the Serving HeMS", "nothing", inf, span))
             return out
-        answered = judge_spv_response("5.1.3", "2.2", events, sent)
+        answered = judge_spv_response("5.1.3", "2.2", events, sent, span)
         add(answered)
-        if answered.outcome == FAILED:
+        if answered.outcome != PASSED:
             return out
         response = answered.events[-1]
         inits = [e for e in events if _is(Source.MME, MmeKind.SCTP_INIT)(e)]
@@ -287,12 +335,15 @@ def judge_5_1_3(events: Sequence[Event], identity: tuple[str, str, str] | None =
                 )
             )
         else:
-            add(Verdict("5.1.3", "S1", FAILED, "an S1 Setup Request over the SCTP association", "nothing"))
+            init = _first(events, _is(Source.MME, MmeKind.SCTP_INIT))
+            add(
+                missing("5.1.3", "S1", "an S1 Setup Request over the SCTP association", "nothing", init, span)
+            )
         return out
     answer = _first(events, lambda e: _is(Source.MME, MmeKind.S1AP, direction="downlink")(e)
                     and e.data.get("message") in ("S1SetupResponse", "S1SetupFailure"), request)  # fmt: skip
     if answer is None:
-        add(Verdict("5.1.3", "S1", FAILED, "the MME's S1SetupResponse", "nothing", (request,)))
+        add(missing("5.1.3", "S1", "the MME's S1SetupResponse", "nothing", request, span))
     else:
         add(Verdict("5.1.3", "S1", PASSED, events=(request, answer)))
     return out
@@ -301,27 +352,39 @@ def judge_5_1_3(events: Sequence[Event], identity: tuple[str, str, str] | None =
 # 5.1.2.2: discovery via an Initial HeMS in the operator's private network
 
 
-def judge_5_1_2_2(events: Sequence[Event], initial_segw: str = "isegw.operator.example") -> Judged:
+def judge_5_1_2_2(
+    events: Sequence[Event], initial_segw: str = "isegw.operator.example", span: Span = LIVE
+) -> Judged:
     """test_discovery_via_initial_hems_in_private_network: the outer link shows the public DNS query and both
     tunnels; the CWMP with the Initial HeMS runs inside the Initial SeGW's tunnel, which no capture opens."""
     out = Judged("5.1.2.2", "test_discovery_via_initial_hems_in_private_network")
     add = out.verdicts.append
     ike = _first(events, _is(Source.SEGW, SegwKind.IKE_UP, segw="isegw"))
     if ike is None:
-        seen = any(_is(Source.SEGW, SegwKind.IKE_MESSAGE, segw="isegw")(e) for e in events)
-        if seen:
-            add(Verdict("5.1.2.2", "1.3", FAILED, f"an IKE SA at the Initial SeGW {initial_segw}",
-                        "IKE messages but no ESP after an IKE_AUTH response"))  # fmt: skip
+        auth = [
+            e for e in events if _is(Source.SEGW, SegwKind.IKE_MESSAGE, segw="isegw", exchange="IKE_AUTH")(e)
+        ]
+        if auth:
+            add(missing("5.1.2.2", "1.3", f"an IKE SA at the Initial SeGW {initial_segw}",
+                        "IKE messages but no ESP after an IKE_AUTH response", auth[-1], span))  # fmt: skip
         else:
             add(Verdict("5.1.2.2", "1.3", NOT_OBSERVABLE, why="no IKE with the Initial SeGW in the evidence (the "
                         "outer capture of the test's boot is needed)"))  # fmt: skip
         return out
     q = _first(events, _is(Source.DNS, DnsKind.QUERY, name=initial_segw, dns="public-dns"))
-    if q is None or q.t > ike.t:
+    booted = _first(events, lambda e: e.source == Source.DHCP and e.t <= ike.t)  # the evidence has the boot
+    if q is None and booted is None:
+        add(
+            Verdict(
+                "5.1.2.2", "1.1", NOT_OBSERVABLE, why="the evidence begins after the unit's boot (no DHCP)"
+            )
+        )
+    elif q is None or q.t > ike.t:
         add(Verdict("5.1.2.2", "1.1", FAILED, f"a query for {initial_segw} at the public DNS before the IKE SA",
                     "no such query (the unit used an address it was not given by DNS)", (ike,)))  # fmt: skip
         return out
-    add(Verdict("5.1.2.2", "1.1", PASSED, events=(q,)))
+    else:
+        add(Verdict("5.1.2.2", "1.1", PASSED, events=(q,)))
     add(Verdict("5.1.2.2", "1.3", PASSED, events=(ike,)))
     inner = f"the Initial HeMS is reached inside the Initial SeGW's tunnel: {ESP_ONLY}"
     for step in ("1.4", "2.1", "3.2", "4"):
@@ -329,9 +392,7 @@ def judge_5_1_2_2(events: Sequence[Event], initial_segw: str = "isegw.operator.e
     sike = _first(events, _is(Source.SEGW, SegwKind.IKE_UP, segw="ssegw"), ike)
     if sike is None:
         add(
-            Verdict(
-                "5.1.2.2", "6.3", FAILED, "an IKE SA at the Serving SeGW after the session", "nothing", (ike,)
-            )
+            missing("5.1.2.2", "6.3", "an IKE SA at the Serving SeGW after the session", "nothing", ike, span)
         )
     else:
         add(Verdict("5.1.2.2", "6.3", PASSED, events=(sike,)))

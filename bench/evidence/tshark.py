@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import InfraError
+from bench.errors import ConfigError, InfraError
 
 # The fields asked of tshark: enough for DHCP, DNS, IKEv2, ESP, HTTP (CWMP, transfers), FTP, SCTP and S1AP.
 FIELDS = (
@@ -62,9 +62,17 @@ def _ek_key(name: str) -> str:
     return name.replace(".", "_")
 
 
-def read_frames(capture: Path, keylog: Path | None = None, timeout: float = 300) -> list[Frame]:
-    """Every frame of `capture` (pcap or pcapng), TLS decrypted with the NSS key log `keylog` when given.
-    A file tshark cannot read is an InfraError naming it and tshark's reason."""
+def _reason(stderr: str) -> str:
+    lines = [line.removeprefix("tshark: ") for line in stderr.splitlines() if "dangerous" not in line]
+    return " ".join(line.strip() for line in lines if line.strip())[-500:] or "no reason given"
+
+
+def read_frames(
+    capture: Path, keylog: Path | None = None, notes: list[str] | None = None, timeout: float = 600
+) -> list[Frame]:
+    """Every frame of `capture` (pcap or pcapng), TLS decrypted with the NSS key log `keylog` when given. A
+    capture cut short gives the frames before the cut, and a note in `notes` saying so; a file tshark cannot
+    read at all is a ConfigError naming it and tshark's reason (the input is wrong, not the bench)."""
     cmd = [tshark_path(), "-n", "-r", str(capture), "-T", "ek"]
     cmd += ["-o", "tcp.desegment_tcp_streams:TRUE", "-o", "http.desegment_body:TRUE"]
     if keylog is not None:
@@ -72,8 +80,6 @@ def read_frames(capture: Path, keylog: Path | None = None, timeout: float = 300)
     for name in FIELDS:
         cmd += ["-e", name]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        raise InfraError(f"tshark could not read {capture}: {proc.stderr.strip()[-500:]}")
     frames = []
     for line in proc.stdout.splitlines():
         if not line.startswith("{") or '"layers"' not in line:
@@ -83,4 +89,12 @@ def read_frames(capture: Path, keylog: Path | None = None, timeout: float = 300)
         frames.append(
             Frame(str(capture), int(got["frame.number"][0]), float(got["frame.time_epoch"][0]), got)
         )
+    if proc.returncode != 0:
+        if not frames:
+            raise ConfigError(f"{capture}: tshark cannot read it: {_reason(proc.stderr)}")
+        if notes is not None:
+            notes.append(
+                f"{capture}: read up to frame {frames[-1].number} only: {_reason(proc.stderr)} (the verdicts are "
+                "partial: what came after is not observable)"
+            )
     return frames

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, judge_5_1_2_2, judge_5_1_3, judge_5_2_3
+from bench.evidence.judges import (
+    FAILED,
+    NOT_OBSERVABLE,
+    PASSED,
+    Span,
+    judge_5_1_2_2,
+    judge_5_1_3,
+    judge_5_2_3,
+)
 from bench.timeline import Event, Timeline
 
 TAC, EAID = (
@@ -114,3 +122,15 @@ def test_discovery_needs_esp_after_ike_auth_for_a_tunnel() -> None:
     assert judged.outcome == PASSED
     assert {v.step: v.outcome for v in judged.verdicts}["2.1"] == NOT_OBSERVABLE
     assert judge_5_1_2_2([]).outcome == NOT_OBSERVABLE
+
+
+def test_an_absence_is_a_failure_only_where_the_evidence_runs_on_for_the_bound() -> None:
+    events = spv_timeline()[:-1]  # no Inform after the set
+    last = events[-1].t
+    cut = judge_5_2_3(events, span=Span(end=last + 1.0, bound=10.0))
+    key = next(v for v in cut.verdicts if v.step == "ParameterKey")
+    assert key.outcome == NOT_OBSERVABLE and "the evidence ends" in key.why and cut.failed() is None
+    ran_on = judge_5_2_3(events, span=Span(end=last + 30.0, bound=10.0)).failed()
+    assert ran_on is not None and ran_on.step == "ParameterKey"
+    live = judge_5_2_3(events).failed()  # a live timeline: the plan waited its bounds
+    assert live is not None and live.expected == "the next Inform (after a connection request)"
