@@ -15,7 +15,7 @@ from typing import Any
 from bench.errors import ConfigError
 from bench.evidence.decode import Decoder, Names
 from bench.evidence.judges import FAILED, JUDGES, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
-from bench.evidence.tshark import read_frames
+from bench.evidence.tshark import capture_end, read_frames
 from bench.timeline import Event, Timeline
 
 
@@ -49,8 +49,10 @@ def timeline_of(
     """One timeline of every capture's events, in time order (each with its capture file and frames), and how
     far the captures go; what they carry that cannot be opened is added to `notes`."""
     decoder = Decoder(known.names)
+    ends = []
     for capture in captures:
         decoder.decode(read_frames(capture, keylog, decoder.notes))
+        ends.append(capture_end(capture))
     if notes is not None:
         notes.extend(decoder.notes)
     tl = Timeline()
@@ -58,7 +60,9 @@ def timeline_of(
         tl.add(found.source, found.kind, at=found.t, **found.data)
     if decoder.found:
         tl.t0 = min(f.t for f in decoder.found)
-    return tl, Span(decoder.end if decoder.end is not None else tl.t0, known.bound)
+    # The evidence goes as far as its last packet, or as the captures say they ran (their statistics blocks).
+    end = max([t for t in (decoder.end, *ends) if t is not None], default=tl.t0)
+    return tl, Span(end, known.bound)
 
 
 def call(

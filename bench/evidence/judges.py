@@ -218,7 +218,7 @@ def judge_s1_tac(
     if not any(e.source == Source.MME for e in events):
         return Verdict(clause, step, NOT_OBSERVABLE, expected, why="no SCTP/S1AP in the evidence (S1 is seen on "
                        f"the inner capture only; {ESP_ONLY})")  # fmt: skip
-    return missing(clause, step, expected, "nothing in the evidence", after, span)
+    return missing(clause, step, expected, f"nothing within {span.bound:g} s in the evidence", after, span)
 
 
 def judge_5_2_3(events: Sequence[Event], span: Span = LIVE) -> Judged:

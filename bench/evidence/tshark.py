@@ -4,7 +4,9 @@ or S1AP): one JSON object per frame (`-T ek`) with the fields the evidence decod
 from __future__ import annotations
 
 import json
+import mmap
 import shutil
+import struct
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +62,52 @@ def tshark_path() -> str:
 
 def _ek_key(name: str) -> str:
     return name.replace(".", "_")
+
+
+def capture_end(capture: Path) -> float | None:
+    """When a pcapng capture ended, from its last interface statistics block's isb_endtime (dumpcap and the
+    bench write one at close): a capture that ran on after its last packet saw that nothing came. None for a
+    pcap file, or a pcapng without one (then the last packet is as far as the evidence goes)."""
+    with capture.open("rb") as fh:
+        if fh.seek(0, 2) < 12:
+            return None
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _isb_end(data) if data[:4] == b"\x0a\x0d\x0d\x0a" else None
+
+
+def _isb_end(data: mmap.mmap) -> float | None:
+    order = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    off, end, tick = 0, None, 1e-6
+    while off + 12 <= len(data):
+        kind, total = struct.unpack_from(order + "II", data, off)
+        if total < 12 or off + total > len(data):
+            break  # cut short: the blocks before are what there is
+        if kind == 1 and total >= 20:  # interface description: its time resolution (if_tsresol, option 9)
+            tick = _tsresol(data, off + 16, off + total - 4, order) or tick
+        elif kind == 5 and total >= 24:  # interface statistics: isb_endtime (option 3)
+            pos = off + 20
+            while pos + 4 <= off + total - 4:
+                code, length = struct.unpack_from(order + "HH", data, pos)
+                if code == 0:
+                    break
+                if code == 3 and length == 8:
+                    hi, lo = struct.unpack_from(order + "II", data, pos + 4)
+                    end = max(end or 0.0, ((hi << 32) | lo) * tick)
+                pos += 4 + length + (-length % 4)
+        off += total
+    return end
+
+
+def _tsresol(data: mmap.mmap, pos: int, stop: int, order: str) -> float | None:
+    while pos + 4 <= stop:
+        code, length = struct.unpack_from(order + "HH", data, pos)
+        if code == 0:
+            return None
+        if code == 9 and length >= 1:
+            v = data[pos + 4]
+            return float(2.0 ** -(v & 0x7F) if v & 0x80 else 10.0**-v)
+        pos += 4 + length + (-length % 4)
+    return None
 
 
 def _reason(stderr: str) -> str:

@@ -3,8 +3,10 @@ observable with why; what the evidence cannot show is never a failure."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from bench.capture import PcapngWriter
 from bench.evidence.judges import (
     FAILED,
     NOT_OBSERVABLE,
@@ -14,6 +16,7 @@ from bench.evidence.judges import (
     judge_5_1_3,
     judge_5_2_3,
 )
+from bench.evidence.tshark import capture_end
 from bench.timeline import Event, Timeline
 
 TAC, EAID = (
@@ -134,3 +137,13 @@ def test_an_absence_is_a_failure_only_where_the_evidence_runs_on_for_the_bound()
     assert ran_on is not None and ran_on.step == "ParameterKey"
     live = judge_5_2_3(events).failed()  # a live timeline: the plan waited its bounds
     assert live is not None and live.expected == "the next Inform (after a connection request)"
+
+
+def test_a_capture_says_how_long_it_ran_after_its_last_packet(tmp_path: Path) -> None:
+    path = tmp_path / "c.pcapng"
+    writer = PcapngWriter(path, 1, "hb-in-u0", started=1000.0)
+    writer.write(b"\0" * 60, 1001.0)
+    assert writer.close(1012.5) == 1012.5
+    assert capture_end(path) == 1012.5  # the statistics block's isb_endtime, not the last packet's time
+    (tmp_path / "old.pcapng").write_bytes(path.read_bytes()[:-40])  # cut inside the statistics block
+    assert capture_end(tmp_path / "old.pcapng") is None
