@@ -8,7 +8,9 @@ import mmap
 import shutil
 import struct
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +49,12 @@ class Frame:
     def all(self, name: str) -> list[str]:
         return self.fields.get(name, [])
 
+    @cached_property
+    def protocols(self) -> frozenset[str]:
+        return frozenset((self.get("frame.protocols") or "").split(":"))
+
     def has(self, proto: str) -> bool:
-        return proto in (self.get("frame.protocols") or "").split(":")
+        return proto in self.protocols
 
 
 def tshark_path() -> str:
@@ -60,8 +66,8 @@ def tshark_path() -> str:
     return found
 
 
-def _ek_key(name: str) -> str:
-    return name.replace(".", "_")
+# tshark's ek output names a field with underscores for its dots.
+_EK_NAMES = {name.replace(".", "_"): name for name in FIELDS}
 
 
 def capture_end(capture: Path) -> float | None:
@@ -115,34 +121,48 @@ def _reason(stderr: str) -> str:
     return " ".join(line.strip() for line in lines if line.strip())[-500:] or "no reason given"
 
 
-def read_frames(
-    capture: Path, keylog: Path | None = None, notes: list[str] | None = None, timeout: float = 600
-) -> list[Frame]:
-    """Every frame of `capture` (pcap or pcapng), TLS decrypted with the NSS key log `keylog` when given. A
-    capture cut short gives the frames before the cut, and a note in `notes` saying so; a file tshark cannot
-    read at all is a ConfigError naming it and tshark's reason (the input is wrong, not the bench)."""
-    cmd = [tshark_path(), "-n", "-r", str(capture), "-T", "ek"]
-    cmd += ["-o", "tcp.desegment_tcp_streams:TRUE", "-o", "http.desegment_body:TRUE"]
+def _command(capture: Path, keylog: Path | None) -> list[str]:
+    cmd = [tshark_path(), "-n", "-r", str(capture), "-o", "tcp.desegment_tcp_streams:TRUE"]
+    cmd += ["-o", "http.desegment_body:TRUE", "-T", "ek"] + [a for name in FIELDS for a in ("-e", name)]
     if keylog is not None:
         cmd += ["-o", f"tls.keylog_file:{keylog}"]
-    for name in FIELDS:
-        cmd += ["-e", name]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    return cmd
+
+
+def read_frames(
+    capture: Path, keylog: Path | None = None, notes: list[str] | None = None, timeout: float = 3600
+) -> list[Frame]:
+    """Every frame of `capture` (pcap or pcapng), TLS decrypted with the NSS key log `keylog` when given,
+    read as tshark writes them (a big capture's JSON is never held whole). A capture cut short gives the frames
+    before the cut, and a note in `notes` saying so; a file tshark cannot read at all is a ConfigError naming it
+    and tshark's reason (the input is wrong, not the bench)."""
     frames = []
-    for line in proc.stdout.splitlines():
-        if not line.startswith("{") or '"layers"' not in line:
-            continue  # the index lines of the ek format
-        layers: dict[str, Any] = json.loads(line)["layers"]
-        got = {name: [str(v) for v in layers[_ek_key(name)]] for name in FIELDS if _ek_key(name) in layers}
-        frames.append(
-            Frame(str(capture), int(got["frame.number"][0]), float(got["frame.time_epoch"][0]), got)
-        )
+    with tempfile.TemporaryFile("w+") as err:
+        with subprocess.Popen(
+            _command(capture, keylog), stdout=subprocess.PIPE, stderr=err, text=True
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if not line.startswith("{") or '"layers"' not in line:
+                    continue  # the index lines of the ek format
+                layers: dict[str, Any] = json.loads(line)["layers"]
+                got = {
+                    _EK_NAMES[k]: v if isinstance(v[0], str) else [str(x) for x in v]
+                    for k, v in layers.items()
+                    if v
+                }
+                frames.append(
+                    Frame(str(capture), int(got["frame.number"][0]), float(got["frame.time_epoch"][0]), got)
+                )
+            proc.wait(timeout)
+        err.seek(0)
+        stderr = err.read()
     if proc.returncode != 0:
         if not frames:
-            raise ConfigError(f"{capture}: tshark cannot read it: {_reason(proc.stderr)}")
+            raise ConfigError(f"{capture}: tshark cannot read it: {_reason(stderr)}")
         if notes is not None:
             notes.append(
-                f"{capture}: read up to frame {frames[-1].number} only: {_reason(proc.stderr)} (the verdicts are "
+                f"{capture}: read up to frame {frames[-1].number} only: {_reason(stderr)} (the verdicts are "
                 "partial: what came after is not observable)"
             )
     return frames
