@@ -235,25 +235,32 @@ def rejudge(run_dir: Path, known: Known) -> list[tuple[str, str, str]]:
 def _rejudge(
     run_dir: Path, summary: dict[str, Any], merged: Path | None, known: Known
 ) -> list[tuple[str, str, str]]:
+    """Each result's test folder: `RUN_DIR/<test>/`, or `RUN_DIR/<unit>/<test>/` in a run of several units
+    (whose unit's own run.json gives its identity)."""
     rows = []
     for r in summary.get("results", []):
         fn = JUDGES.get(r.get("clause") or "", {}).get(r["test"])
+        base = (
+            run_dir / r["unit"] if r.get("unit") and (run_dir / r["unit"] / r["test"]).is_dir() else run_dir
+        )
         captures = [
-            p
-            for p in (run_dir / r["test"] / "outer.pcapng", run_dir / r["test"] / "inner.pcapng")
-            if p.is_file()
+            p for p in (base / r["test"] / "outer.pcapng", base / r["test"] / "inner.pcapng") if p.is_file()
         ]
         if fn is None or not captures:
             continue
         tl, span = timeline_of(captures, merged, known)
-        ident = summary.get("identity") or {}
+        own = base / "run.json"
+        ident = (json.loads(own.read_text(encoding="utf-8")) if base != run_dir else summary).get(
+            "identity"
+        ) or {}
         identity = (
             (str(ident.get("oui")), str(ident.get("product_class")), str(ident.get("serial_number")))
             if ident
             else None
         )
         j = call(r["clause"], fn, tl.events(), identity, known, span)
-        rows.append((r["test"], r["outcome"], j.outcome, result_of(j, "")["message"]))
+        name = f"{r['unit']} {r['test']}" if base != run_dir else r["test"]
+        rows.append((name, r["outcome"], j.outcome, result_of(j, "")["message"]))
     return [(t, a, b + (f": {m}" if m and b != a else "")) for t, a, b, m in rows]
 
 
