@@ -1,6 +1,7 @@
 """`henb-bench judge` on a real run's captures: the verdicts of the live run where the captures show the steps,
 "not observable" (never failed) where they do not, and a failed verdict naming the step when the capture lacks
-the unit's answer; `henb-bench rejudge` finds nothing that differs. One bench run (5.2.3) for the module."""
+the unit's answer; `henb-bench rejudge` finds nothing that differs. One bench run (5.2.3, the inventory's two
+units at once) for the module."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, writ
 
 pytestmark = [pytest.mark.netns, needs_root()]
 TEST = "test_configuration_by_set_parameter_values"
+UNIT = "henb-01"
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """A live run of 5.2.3 on the mock: its folder and results."""
+    """A live run of 5.2.3 on the mock's two units: its folder and results (each unit's evidence in its folder)."""
     tmp = tmp_path_factory.mktemp("live")
-    inventory = write_inventory(tmp / "inventory.yaml", FAST_BOUNDS)
+    inventory = write_inventory(tmp / "inventory.yaml", FAST_BOUNDS, all_units=True)
     res = henb_bench(
         "--inventory", str(inventory), "run", "--clause", "5.2.3", "--out", str(tmp / "captures")
     )
@@ -44,12 +46,12 @@ def test_judged_from_captures_gives_the_live_verdicts(
     live: tuple[Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     run_dir, results = live
-    folder = run_dir / TEST
+    folder = run_dir / UNIT / TEST
     keylogs = sorted(folder.glob("*tls-keys.log"))
     args = [str(folder / "outer.pcapng"), str(folder / "inner.pcapng")]
     res, summary = judged(tmp_path, *args, *(["--keylog", str(keylogs[0])] if keylogs else []))
     assert summary["judged_from_evidence"] is True
-    live_outcome = next(r["outcome"] for r in results if r["test"] == TEST)
+    live_outcome = next(r["outcome"] for r in results if r["test"] == TEST and r["unit"] == UNIT)
     spv = by_test(summary)[TEST]
     assert spv["outcome"] == live_outcome == "passed", spv
     steps = {v["step"]: v for v in spv["verdicts"]}
@@ -67,7 +69,7 @@ def test_the_outer_link_alone_shows_no_cwmp_step(
     live: tuple[Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     run_dir, _ = live
-    res, summary = judged(tmp_path, str(run_dir / TEST / "outer.pcapng"), "--clause", "5.2.3")
+    res, summary = judged(tmp_path, str(run_dir / UNIT / TEST / "outer.pcapng"), "--clause", "5.2.3")
     spv = by_test(summary)[TEST]
     assert spv["outcome"] == "not-observable", spv
     assert any(
@@ -82,7 +84,7 @@ def test_a_capture_without_the_spv_response_fails_step_2(
     live: tuple[Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     run_dir, _ = live
-    inner = run_dir / TEST / "inner.pcapng"
+    inner = run_dir / UNIT / TEST / "inner.pcapng"
     found = subprocess.run(
         ["tshark", "-r", str(inner), "-Y", 'http.file_data contains "SetParameterValuesResponse"', "-T", "fields",
          "-e", "frame.number"], capture_output=True, text=True, check=True,
@@ -102,8 +104,9 @@ def test_rejudge_finds_the_run_s_verdicts(live: tuple[Path, list[dict[str, Any]]
     run_dir, _ = live
     res = henb_bench("rejudge", str(run_dir))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert f"same     {TEST}: run passed, today passed" in res.stdout
-    assert "0 differ" in res.stdout
+    for unit in ("henb-01", "henb-02"):
+        assert f"same     {unit} {TEST}: run passed, today passed" in res.stdout, res.stdout
+    assert "2 test(s) judged again, 0 differ" in res.stdout
 
 
 def test_cwmp_over_tls_is_read_with_the_key_log_only(tmp_path: Path) -> None:
