@@ -16,17 +16,20 @@ from bench.errors import ConfigError
 from bench.evidence.decode import Decoder, Names
 from bench.evidence.judges import FAILED, JUDGES, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
 from bench.evidence.tshark import capture_end, read_frames
+from bench.report.redact import Redactor
 from bench.timeline import Event, Timeline
 
 
 @dataclass(frozen=True)
 class Known:
     """What the inventory tells a judge: the operator's host names, the Initial SeGW's, and how long a unit has
-    for a step (units.NAME.bounds.step of its first unit), for absences near the end of a capture."""
+    for a step (units.NAME.bounds.step of its first unit), for absences near the end of a capture; and its
+    secrets, masked in everything the judged run folder holds (the captures keep them, as a live run's do)."""
 
     names: Names
     initial_segw: str = "isegw.operator.example"
     bound: float = 10.0
+    redactor: Redactor | None = None
 
 
 def known_of(inventory: Path) -> Known:
@@ -35,12 +38,14 @@ def known_of(inventory: Path) -> Known:
         return Known(Names.of_operator("isegw.operator.example", "ssegw.operator.example",
                                        "ihems.operator.example", "shems.operator.example"))  # fmt: skip
     from bench.inventory import load_inventory
+    from bench.report.redact import redactor_for
 
     inv = load_inventory(inventory)
     op = inv.operator
     names = Names.of_operator(op.initial_segw, op.serving_segw, op.initial_hems, op.serving_hems)
     unit = next(iter(inv.units.values()), None)
-    return Known(names, op.initial_segw, float(unit.bounds.step) if unit is not None else 10.0)
+    bound = float(unit.bounds.step) if unit is not None else 10.0
+    return Known(names, op.initial_segw, bound, redactor_for(inv))
 
 
 def timeline_of(
@@ -137,7 +142,13 @@ def result_of(j: Judged, timeline: str) -> dict[str, Any]:
 
 
 def write_run(
-    out: Path, captures: list[Path], keylog: Path | None, tl: Timeline, judged: list[Judged], notes: list[str]
+    out: Path,
+    captures: list[Path],
+    keylog: Path | None,
+    tl: Timeline,
+    judged: list[Judged],
+    notes: list[str],
+    known: Known,
 ) -> Path:
     """A run folder like a live run's: run.json (judged_from_evidence), junit.xml, report.html, timeline.jsonl
     and one folder per test with its timeline."""
@@ -151,6 +162,8 @@ def write_run(
         run_id = f"{time.strftime('judged-%Y%m%d-%H%M%S')}-{n}"
     run_dir = out / run_id
     run_dir.mkdir(parents=True)
+    redactor = known.redactor or Redactor()
+    tl.line_filter = redactor.text if redactor else None
     tl.dump(run_dir / "timeline.jsonl")
     results = []
     for j in judged:
@@ -164,10 +177,15 @@ def write_run(
         "not_observable": notes,
         "exit_code": 1 if any(r["outcome"] == FAILED for r in results) else 0,
     }  # fmt: skip
-    (run_dir / "run.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
-    junit = [{**r, "outcome": "skipped" if r["outcome"] == NOT_OBSERVABLE else r["outcome"]} for r in results]
+    (run_dir / "run.json").write_text(
+        json.dumps(redactor.obj(summary), indent=1, default=str), encoding="utf-8"
+    )
+    junit = [
+        {**redactor.obj(r), "outcome": "skipped" if r["outcome"] == NOT_OBSERVABLE else r["outcome"]}
+        for r in results
+    ]
     write_junit(run_dir / "junit.xml", "judged", junit)
-    write_report(run_dir)
+    write_report(run_dir, known.redactor)
     return run_dir
 
 
@@ -199,7 +217,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     known = known_of(Path(args.inventory))
     tl, span = timeline_of(captures, keylog, known, notes)
     judged = judge(tl, span, args.clause, _identity(args.unit_identity), known)
-    run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes)
+    run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes, known)
     if args.console:
         shutil.copy(args.console, run_dir / "console.log")
     for j in judged:

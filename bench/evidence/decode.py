@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import cwmp
-from bench.events import DhcpKind, DnsKind, FileserverKind, HemsKind, MmeKind, SegwKind, Source
+from bench.events import DhcpKind, DnsKind, FileserverKind, HemsKind, MmeKind, SegwKind, Source, is_secret_key
 from bench.evidence.tshark import Frame
+
+MASK = "[redacted]"  # as the evidence's redaction writes a secret (bench/report/redact.py)
 
 DHCP_TYPES = {"1": DhcpKind.DISCOVER, "2": DhcpKind.OFFER, "3": DhcpKind.REQUEST, "5": DhcpKind.ACK}
 QTYPES = {"1": "A", "28": "AAAA", "33": "SRV", "35": "NAPTR", "12": "PTR", "5": "CNAME"}
@@ -235,7 +237,7 @@ class Decoder:
                 f, Source.HEMS, HemsKind.INFORM, other, **common, serial=dev.serial_number, oui=dev.oui,
                 product_class=dev.product_class, manufacturer=dev.manufacturer,
                 events=[c for c, _ in inform.events], command_keys=[k for _, k in inform.events],
-                params=inform.params, cwmp_ns=env.ns, retry_count=inform.retry_count,
+                params=_masked(inform.params), cwmp_ns=env.ns, retry_count=inform.retry_count,
             )  # fmt: skip
             return
         common["serial"] = serial.get(unit)
@@ -262,6 +264,8 @@ class Decoder:
                 if hasattr(result, "__dict__")
                 else {}
             )
+            if isinstance(fields.get("values"), dict):
+                fields["values"] = _masked(fields["values"])
             self.add(f, Source.HEMS, HemsKind.RPC_RESPONSE, other, **common, method=method, **fields)
         else:
             self.add(f, Source.HEMS, HemsKind.CPE_RPC, other, **common, method=env.method)
@@ -303,6 +307,12 @@ class Decoder:
                 self.add(f, Source.MME, MmeKind.S1AP, **data)
 
 
+def _masked(values: dict[str, str]) -> dict[str, str]:
+    """Parameter values with those of secret-named parameters (a ConnectionRequestPassword) masked: no check
+    reads them, and a capture from the field may carry secrets no inventory knows."""
+    return {k: MASK if is_secret_key(k.rsplit(".", 1)[-1]) and v else v for k, v in values.items()}
+
+
 def _is_hex(text: str) -> bool:
     return len(text) > 2 and text[2:3] == ":" and all(c in "0123456789abcdef:" for c in text[:48])
 
@@ -318,4 +328,4 @@ def _sent(env: cwmp.Envelope) -> dict[str, Any]:
         if name is not None:
             values[(name.text or "").strip()] = "" if value is None else (value.text or "")
     key = env.body.find("{*}ParameterKey")
-    return {"values": values, "parameter_key": "" if key is None else (key.text or "")}
+    return {"values": _masked(values), "parameter_key": "" if key is None else (key.text or "")}

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, write_inventory
+from bench.inventory import load_inventory
+from bench.report.redact import inventory_secrets
+from tests.support import FAST_BOUNDS, ROOT, henb_bench, needs_root, run_results, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
 TEST = "test_configuration_by_set_parameter_values"
@@ -63,6 +65,13 @@ def test_judged_from_captures_gives_the_live_verdicts(
     assert res.returncode == 0, res.stdout
     folder = next(tmp_path.iterdir())
     assert (folder / "junit.xml").is_file() and (folder / "report.html").is_file()
+    # the captures carry the inventory's secrets (the connection-request password set at registration): the
+    # judged folder does not
+    secrets = inventory_secrets(load_inventory(ROOT / "inventory.yaml"))
+    for path in folder.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert not [s for s in secrets if s in text], path
 
 
 def test_the_outer_link_alone_shows_no_cwmp_step(
