@@ -194,7 +194,13 @@ _TYPES = [
         "hems peer serial events cwmp_version oui product_class manufacturer params",
         "the unit's Inform reached a HeMS",
     ),  # fmt: skip
-    _t(S.HEMS, HemsKind.RPC_SENT, "hems peer serial method id", "the HeMS sent an RPC to the unit"),
+    _t(
+        S.HEMS,
+        HemsKind.RPC_SENT,
+        "hems peer serial method id values parameter_key",
+        "the HeMS sent an RPC to the unit (a SetParameterValues with its values and ParameterKey: what a judge "
+        "compares the read back and the next Inform with)",
+    ),  # fmt: skip
     _t(S.HEMS, HemsKind.RPC_RESPONSE, "hems peer serial method id", "the unit answered an RPC"),
     _t(
         S.HEMS,
