@@ -10,6 +10,7 @@ import select
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +52,12 @@ TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 
 PCAPNG_SHB = 0x0A0D0D0A
-PCAPNG_IDB, PCAPNG_SPB, PCAPNG_EPB = 1, 3, 6
+PCAPNG_IDB, PCAPNG_SPB, PCAPNG_ISB, PCAPNG_EPB = 1, 3, 5, 6
 PCAPNG_MAGIC = 0x1A2B3C4D
 # The smallest well-formed block of each kind: its fixed fields and the two lengths.
 _MIN_BLOCK = {PCAPNG_SHB: 28, PCAPNG_IDB: 20, PCAPNG_SPB: 16, PCAPNG_EPB: 32}
 _OPT_COMMENT, _SHB_USERAPPL, _IF_NAME, _IF_DESCRIPTION, _IF_TSRESOL = 1, 4, 2, 3, 9
+ISB_STARTTIME, ISB_ENDTIME = 2, 3
 
 
 def _option(code: int, value: bytes) -> bytes:
@@ -69,9 +71,15 @@ def _block(kind: int, body: bytes) -> bytes:
 
 class PcapngWriter:
     """A pcapng file with one interface: section header, interface description (name, description,
-    microsecond timestamps) and one enhanced packet block per packet; what Wireshark shows per interface."""
+    microsecond timestamps) and one enhanced packet block per packet; what Wireshark shows per interface. At
+    close, an interface statistics block with when the capture started and ended, as dumpcap writes one: a
+    reader of the file knows it ran on after its last packet (`henb-bench judge`: nothing came, not "the
+    capture stopped")."""
 
-    def __init__(self, path: Path, linktype: int, if_name: str, if_description: str = "") -> None:
+    def __init__(
+        self, path: Path, linktype: int, if_name: str, if_description: str = "", started: float | None = None
+    ) -> None:
+        self.started = time.time() if started is None else started
         self._fh: BinaryIO = open(path, "wb")  # noqa: SIM115  # closed by close()
         shb_opts = _option(_SHB_USERAPPL, b"henb-bench") + _option(0, b"")
         self._fh.write(_block(PCAPNG_SHB, struct.pack("<IHHq", PCAPNG_MAGIC, 1, 0, -1) + shb_opts))
@@ -88,8 +96,15 @@ class PcapngWriter:
         head = struct.pack("<IIIII", 0, us >> 32, us & 0xFFFFFFFF, n, n if orig_len is None else orig_len)
         self._fh.write(_block(PCAPNG_EPB, head + frame + b"\0" * (-n % 4)))
 
-    def close(self) -> None:
+    def close(self, ended: float | None = None) -> float:
+        """Write the statistics block (start and end, `ended` or now) and close; returns the end."""
+        ended = time.time() if ended is None else ended
+        start, end = round(self.started * 1_000_000), round(ended * 1_000_000)
+        opts = _option(ISB_STARTTIME, struct.pack("<II", start >> 32, start & 0xFFFFFFFF))
+        opts += _option(ISB_ENDTIME, struct.pack("<II", end >> 32, end & 0xFFFFFFFF)) + _option(0, b"")
+        self._fh.write(_block(PCAPNG_ISB, struct.pack("<III", 0, end >> 32, end & 0xFFFFFFFF) + opts))
         self._fh.close()
+        return ended
 
 
 class Capture:
@@ -110,6 +125,7 @@ class Capture:
         self._sock: Any = None
         self._sniffer: AsyncSniffer | None = None
         self._writer: PcapngWriter | None = None
+        self._span: tuple[float, float] | None = None  # when the capture started and ended
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -163,8 +179,10 @@ class Capture:
         assert self.hosts is not None
         hosts, kept = self.hosts(), 0
         tmp = self.path.with_name(self.path.name + ".part")
+        started, ended = self._span or (None, None)
         writer = PcapngWriter(tmp, self.linktype or LINKTYPE_ETHERNET, self.iface,
-                              f"{self.name}: {self.iface} in namespace {self.netns}, only {', '.join(sorted(hosts))}")  # fmt: skip
+                              f"{self.name}: {self.iface} in namespace {self.netns}, only {', '.join(sorted(hosts))}",
+                              started)  # fmt: skip
         try:
             for t, linktype, frame in _pcapng_frames(self.path):
                 off = _ip_offset(linktype, frame)
@@ -179,7 +197,7 @@ class Capture:
                     writer.write(frame, t)
                     kept += 1
         finally:
-            writer.close()
+            writer.close(ended)
         tmp.replace(self.path)
         self.count = kept
 
@@ -203,7 +221,7 @@ class Capture:
     def _close(self) -> None:
         with self._lock:
             if self._writer is not None:
-                self._writer.close()
+                self._span = (self._writer.started, self._writer.close())
                 self._writer = None
         if self._sock is not None:
             self._sock.close()

@@ -18,6 +18,7 @@ from bench import profiles, transfer_faults
 from bench.clauses import NOT_APPLICABLE
 from bench.doctor import add_parser as add_doctor_parser
 from bench.errors import BenchError, ConfigError, DeviceError, from_driver, interrupt
+from bench.evidence.cli import add_parsers as add_evidence_parsers
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.history.cli import add_parsers as add_history_parsers
 from bench.history.cli import record_run
@@ -350,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("clean", help="remove what a killed run left behind").set_defaults(fn=cmd_clean)
     add_hems_parser(sub)
     add_report_parsers(sub)
+    add_evidence_parsers(sub)
     add_history_parsers(sub)
     add_ops_parsers(sub)
     add_lab_parsers(sub)

@@ -40,7 +40,8 @@ PROGRAMS: dict[str, str] = {
     "curl": "curl",  # bench/mock/transfer.py (the mock unit's SFTP transfers, libcurl over libssh2)
     "git": "git",  # bench/run.py (revision in run.json)
     "chromium": "chromium",  # tests/bench/report/test_html.py
-    "tshark": "tshark",  # tests/bench/services/test_mme.py (the inner capture decodes as S1AP)
+    "tshark": "tshark",  # bench/evidence/tshark.py (henb-bench judge); tests/bench/services/test_mme.py
+    "editcap": "wireshark-common",  # tests/testplans/test_judge_from_captures.py (a capture with a frame cut out)
     "runuser": "util-linux",  # tests/bench/history/pgserver.py (PostgreSQL refuses to run as root)
     "dpkg-query": "dpkg",  # this doctor
     "make": "make",  # the Makefile; tests/test_packages.py reads its DEB list through it

@@ -62,6 +62,8 @@ class SegwKind(StrEnum):
     PEER_AUTH_FAILED = "peer-auth-failed"
     PEER_DELETE = "peer-delete"
     REFUSED = "refused"
+    # An IKEv2 message as a capture shows it (bench/evidence): exchange, request or response, cleartext notifies.
+    IKE_MESSAGE = "ike-message"
 
 
 class DnsKind(StrEnum):
@@ -192,7 +194,13 @@ _TYPES = [
         "hems peer serial events cwmp_version oui product_class manufacturer params",
         "the unit's Inform reached a HeMS",
     ),  # fmt: skip
-    _t(S.HEMS, HemsKind.RPC_SENT, "hems peer serial method id", "the HeMS sent an RPC to the unit"),
+    _t(
+        S.HEMS,
+        HemsKind.RPC_SENT,
+        "hems peer serial method id values parameter_key",
+        "the HeMS sent an RPC to the unit (a SetParameterValues with its values and ParameterKey: what a judge "
+        "compares the read back and the next Inform with)",
+    ),  # fmt: skip
     _t(S.HEMS, HemsKind.RPC_RESPONSE, "hems peer serial method id", "the unit answered an RPC"),
     _t(
         S.HEMS,
@@ -264,6 +272,12 @@ _TYPES = [
         SegwKind.REFUSED,
         "segw conn impostor remote_host unique_id reason proposals configured",
         "the SeGW refused the unit: charon's reason (certificate trust, identity, proposals)",
+    ),  # fmt: skip
+    _t(
+        S.SEGW,
+        SegwKind.IKE_MESSAGE,
+        "segw exchange response notify remote_host",
+        "an IKEv2 message in a capture (bench/evidence; IKE_AUTH is encrypted: only its exchange is seen)",
     ),  # fmt: skip
     _t(S.DNS, DnsKind.QUERY, "dns server name qtype client", "a DNS query reached the public or private DNS"),
     *(_t(S.DHCP, k, "server detail", f"dnsmasq logged {k.value.upper()}") for k in DhcpKind),

@@ -183,6 +183,17 @@ class Transcript:
             self._file.close()
 
 
+def _sent_fields(method: str, args: dict[str, Any]) -> dict[str, Any]:
+    """What a check needs of an RPC the HeMS sent, on its rpc-sent event: the values and ParameterKey of a
+    SetParameterValues (a judge reads them from the timeline, as it reads them from a capture's request)."""
+    if method != "SetParameterValues":
+        return {}
+    return {
+        "values": {str(p[0]): str(p[1]) for p in args.get("params", ())},
+        "parameter_key": args.get("parameter_key", ""),
+    }
+
+
 class RpcCall:
     """One ACS RPC queued for a unit; `result()` blocks until the unit answers it."""
 
@@ -1168,6 +1179,7 @@ class Hems:
                 serial=session.device.serial_number,
                 method=call.method,
                 id=call.id,
+                **_sent_fields(call.method, call.args),
             )
             return 200, call.build(session.ns, True if session.held else None)
         session.ended = True

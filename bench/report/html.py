@@ -33,10 +33,10 @@ h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;background:#fff;margin:6px 0}
 td,th{border:1px solid #e5e7eb;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f4f6}
 .passed{color:#166534;font-weight:600}.failed{color:#b91c1c;font-weight:600}.error{color:#9a3412;font-weight:600}
-.not-verified,.not-run{color:#6b7280}.waived{color:#b45309}.badge.waived{background:#b45309;color:#fff}
+.not-verified,.not-run,.not-observable{color:#6b7280}.waived{color:#b45309}.badge.waived{background:#b45309;color:#fff}
 .badge{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:700;color:#fff}
 .badge.passed{background:#16a34a}.badge.failed{background:#dc2626}.badge.error{background:#ea580c}
-.badge.not-run{background:#6b7280}.badge.interrupted{background:#7c3aed}
+.badge.not-run,.badge.not-observable{background:#6b7280}.badge.interrupted{background:#7c3aed}
 pre.msg{white-space:pre-wrap;background:#fef2f2;border:1px solid #fecaca;padding:8px;margin:6px 0}
 .ladders{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 .ladders figure{margin:0;background:#fff;border:1px solid #e5e7eb;padding:6px}
@@ -118,6 +118,7 @@ def _coverage(summary: dict[str, Any]) -> str:
             if m:
                 failed_step = m.group(1)
         checks = entry.get("checks", [])
+        judged = _step_verdicts(ran)
         items = []
         waived: dict[str, list[dict[str, Any]]] = {}
         for w in summary.get("waivers") or []:
@@ -137,6 +138,8 @@ def _coverage(summary: dict[str, Any]) -> str:
             )
             if outcome == "failed" and c["step"] == failed_step:
                 s = "failed"
+            if judged is not None:  # judged from evidence: each step as its verdict says, or not judged
+                s = judged.get(c["step"], "not-run")
             items.append(
                 f"<li><span class='{s}'>{s.replace('-', ' ')}</span> step {escape(c['step'])}: {escape(c['what'])}</li>"
             )
@@ -154,6 +157,36 @@ def _coverage(summary: dict[str, Any]) -> str:
         "<table class='coverage'><tr><th>clause</th><th>procedure</th><th>checks</th><th>result</th></tr>"
         + "".join(rows)
         + "</table>"
+    )
+
+
+def _step_verdicts(ran: list[dict[str, Any]]) -> dict[str, str] | None:
+    """For a run judged from evidence (`henb-bench judge`): each step's verdict, the worst of its checks
+    (failed, then not observable, then passed); None for a live run."""
+    verdicts = [v for r in ran for v in r.get("verdicts", [])]
+    if not verdicts:
+        return None
+    out: dict[str, str] = {}
+    for v in verdicts:
+        seen = out.get(v["step"], "passed")
+        out[v["step"]] = (
+            "failed" if "failed" in (seen, v["outcome"]) else v["outcome"] if seen == "passed" else seen
+        )
+    return out
+
+
+def _verdict_rows(r: dict[str, Any]) -> str:
+    """A judged test's verdict per step, with its frames and the Wireshark command that opens the place."""
+    if not r.get("verdicts"):
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(v['step'])}</td><td class='{escape(v['outcome'])}'>{escape(v['outcome'])}</td>"
+        f"<td>{escape(v.get('why') or '')}</td><td><code>{escape(v.get('hint') or '')}</code></td></tr>"
+        for v in r["verdicts"]
+    )
+    return (
+        "<h3>Verdicts from evidence</h3><table><tr><th>step</th><th>verdict</th><th>why not observable</th>"
+        f"<th>frames</th></tr>{rows}</table>"
     )
 
 
@@ -276,6 +309,7 @@ def _test_section(
 <p>duration {r.get("seconds", 0):.3f} s{" &middot; " + escape(r["error_kind"]) if r.get("error_kind") else ""}
  &middot; {len(events)} timeline entries, {len(msgs)} messages</p>
 {msg}
+{_verdict_rows(r)}
 {_files(run_dir, test_dir)}
 <h3>Measurements</h3>{_measure_rows(values)}
 {_outer_link(events)}

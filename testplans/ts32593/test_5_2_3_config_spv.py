@@ -9,15 +9,23 @@ import pytest
 
 from bench import clauses as cl
 from bench.cwmp import CwmpFault, SpvResult
+from bench.evidence.judges import (
+    FAILED,
+    Verdict,
+    judge_parameter_key,
+    judge_read_back,
+    judge_spv_response,
+    spv_sent,
+)
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.unit import BenchUnit
 from testplans.ts32593.procedures import (
-    check_parameter_key,
     check_read_back,
     connection_request_needs_credentials,
     describe_result,
     get_values,
+    next_inform,
     reboot,
     s1_carries,
     session,
@@ -37,7 +45,7 @@ def test_configuration_by_set_parameter_values(
     key = f"cm-5.2.3-{values[TAC]}"
     with session(bench_run, steps, "2") as s:
         spv = s.set_values({n: (v, "xsd:unsignedInt") for n, v in values.items()}, key)
-        read = s.get_values(sorted(values))
+        s.get_values(sorted(values))  # the read back, judged from the timeline
     result = spv.result
     if isinstance(result, SpvResult) and result.status == 1:
         # Committed, applied after a reboot (TR-069 A.3.2.1): the HeMS reboots the unit, then reads back;
@@ -50,9 +58,27 @@ def test_configuration_by_set_parameter_values(
             steps.fail("ParameterKey", f"the Inform after the SetParameterValues reporting {path} = {key!r} "
                        f"(TR-069 A.3.2.1)", f"{path} = {reported!r}", booted)  # fmt: skip
     else:
-        check_read_back(steps, "2", values, read.values)
-        check_parameter_key(bench_run, steps, "ParameterKey", key)
+        # The checks the evidence can judge, by the same functions `henb-bench judge` calls on captures.
+        tl = bench_run.timeline
+        sent = spv_sent(tl.events(mark), key)
+        if sent is None:
+            steps.fail("2", f"the HeMS's SetParameterValues {key} on the timeline", "none")
+        answered = judge_spv_response(CLAUSE.id, "2", tl.events(mark), sent)
+        judged(steps, answered)
+        read_back = judge_read_back(CLAUSE.id, "2", tl.events(mark), sent, answered.events[-1])
+        judged(steps, read_back)
+        next_inform(bench_run, steps, "ParameterKey")  # the stimulus: a connection request asks for an Inform
+        judged(steps, judge_parameter_key(CLAUSE.id, "ParameterKey", tl.events(mark), sent, read_back.events[-1],
+                                          registered_unit.paths.parameter_key))  # fmt: skip
     s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
+
+
+def judged(steps: Steps, verdict: Verdict) -> None:
+    """A judge function's failed verdict fails the live step with the same message."""
+    if verdict.outcome == FAILED:
+        steps.fail(
+            verdict.step, verdict.expected, verdict.seen, verdict.events[-1] if verdict.events else None
+        )
 
 
 @pytest.mark.clause("5.2.3")

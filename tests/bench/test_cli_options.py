@@ -21,6 +21,8 @@ POSITIONALS = {
     "bundle": ["RUN", "T"],
     "lab": ["status"],
     "diff": ["RUN_A", "RUN_B"],
+    "judge": ["outer.pcapng"],
+    "rejudge": ["RUN"],
 }
 
 

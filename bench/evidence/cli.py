@@ -1,0 +1,312 @@
+"""`henb-bench judge CAPTURE...`: verdicts from captures alone, written as a run folder; `henb-bench rejudge
+RUN_DIR`: a run's own captures judged again with today's judge functions, compared with its run.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.errors import ConfigError
+from bench.evidence.decode import Decoder, Names
+from bench.evidence.judges import FAILED, JUDGES, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
+from bench.evidence.tshark import capture_end, read_frames
+from bench.report.redact import Redactor
+from bench.timeline import Event, Timeline
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the inventory tells a judge: the operator's host names, the Initial SeGW's, and how long a unit has
+    for a step (units.NAME.bounds.step of its first unit), for absences near the end of a capture; and its
+    secrets, masked in everything the judged run folder holds (the captures keep them, as a live run's do)."""
+
+    names: Names
+    initial_segw: str = "isegw.operator.example"
+    bound: float = 10.0
+    redactor: Redactor | None = None
+
+
+def known_of(inventory: Path) -> Known:
+    """The inventory's names and bound (the default operator's when there is no inventory)."""
+    if not inventory.is_file():
+        return Known(Names.of_operator("isegw.operator.example", "ssegw.operator.example",
+                                       "ihems.operator.example", "shems.operator.example"))  # fmt: skip
+    from bench.inventory import load_inventory
+    from bench.report.redact import redactor_for
+
+    inv = load_inventory(inventory)
+    op = inv.operator
+    names = Names.of_operator(op.initial_segw, op.serving_segw, op.initial_hems, op.serving_hems)
+    unit = next(iter(inv.units.values()), None)
+    bound = float(unit.bounds.step) if unit is not None else 10.0
+    return Known(names, op.initial_segw, bound, redactor_for(inv))
+
+
+def timeline_of(
+    captures: list[Path], keylog: Path | None, known: Known, notes: list[str] | None = None
+) -> tuple[Timeline, Span]:
+    """One timeline of every capture's events, in time order (each with its capture file and frames), and how
+    far the captures go; what they carry that cannot be opened is added to `notes`."""
+    decoder = Decoder(known.names)
+    ends = []
+    for capture in captures:
+        decoder.decode(read_frames(capture, keylog, decoder.notes))
+        ends.append(capture_end(capture))
+    if notes is not None:
+        notes.extend(decoder.notes)
+    tl = Timeline()
+    for found in sorted(decoder.found, key=lambda f: f.t):
+        tl.add(found.source, found.kind, at=found.t, **found.data)
+    if decoder.found:
+        tl.t0 = min(f.t for f in decoder.found)
+    # The evidence goes as far as its last packet, or as the captures say they ran (their statistics blocks).
+    end = max([t for t in (decoder.end, *ends) if t is not None], default=tl.t0)
+    return tl, Span(end, known.bound)
+
+
+def call(
+    clause: str,
+    fn: Judge,
+    events: list[Event],
+    identity: tuple[str, str, str] | None,
+    known: Known,
+    span: Span,
+) -> Judged:
+    """One test's judge function on the events, with what it takes of the caller."""
+    if clause == "5.1.3":
+        return fn(events, identity, span=span)
+    if clause == "5.1.2.2":
+        return fn(events, known.initial_segw, span=span)
+    return fn(events, span=span)
+
+
+def judge(
+    tl: Timeline, span: Span, clauses: list[str] | None, identity: tuple[str, str, str] | None, known: Known
+) -> list[Judged]:
+    events = tl.events()
+    return [
+        call(clause, fn, events, identity, known, span)
+        for clause, tests in JUDGES.items()
+        if not clauses or clause in clauses
+        for fn in tests.values()
+    ]
+
+
+def hint(v: Verdict) -> str:
+    """Where a verdict's evidence is: each capture's frames, and the Wireshark command showing the frame of the
+    event the verdict rests on (its last)."""
+    by_file: dict[str, list[int]] = {}
+    for e in v.events:
+        by_file.setdefault(str(e.data.get("capture")), []).extend(e.data.get("frames", []))
+    if not by_file:
+        return ""
+    last = v.events[-1].data
+    frames = "; ".join(f"{f} frames {', '.join(map(str, sorted(set(ns))))}" for f, ns in by_file.items())
+    return f"{frames}; wireshark -r {last.get('capture')} -Y frame.number=={min(last.get('frames') or [0])}"
+
+
+def result_of(j: Judged, timeline: str) -> dict[str, Any]:
+    failed = j.failed()
+    where = f"{timeline}" + (f" #{failed.events[-1].seq}" if failed and failed.events else "")
+    if failed is not None:
+        message = failed.message(where) + (f" ({hint(failed)})" if failed.events else "")
+    else:
+        message = "; ".join(v.message("") for v in j.verdicts if v.outcome == NOT_OBSERVABLE)
+    return {
+        "test": j.test,
+        "clause": j.clause,
+        "outcome": j.outcome,
+        "message": message,
+        "seconds": 0.0,
+        "error_kind": None,
+        "verdicts": [
+            {
+                "step": v.step,
+                "outcome": v.outcome,
+                "message": v.message(where),
+                "why": v.why,
+                "frames": [
+                    {"capture": e.data.get("capture"), "frames": e.data.get("frames")} for e in v.events
+                ],
+                "hint": hint(v),
+            }
+            for v in j.verdicts
+        ],  # fmt: skip
+    }
+
+
+def write_run(
+    out: Path,
+    captures: list[Path],
+    keylog: Path | None,
+    tl: Timeline,
+    judged: list[Judged],
+    notes: list[str],
+    known: Known,
+) -> Path:
+    """A run folder like a live run's: run.json (judged_from_evidence), junit.xml, report.html, timeline.jsonl
+    and one folder per test with its timeline."""
+    from bench.report.html import write_report
+    from bench.report.units import write_junit
+
+    run_id = time.strftime("judged-%Y%m%d-%H%M%S")
+    n = 1
+    while (out / run_id).exists():  # judged twice in a second
+        n += 1
+        run_id = f"{time.strftime('judged-%Y%m%d-%H%M%S')}-{n}"
+    run_dir = out / run_id
+    run_dir.mkdir(parents=True)
+    redactor = known.redactor or Redactor()
+    tl.line_filter = redactor.text if redactor else None
+    tl.dump(run_dir / "timeline.jsonl")
+    results = []
+    for j in judged:
+        (run_dir / j.test).mkdir()
+        tl.dump(run_dir / j.test / "timeline.jsonl")
+        results.append(result_of(j, f"{run_dir / j.test}/timeline.jsonl"))
+    summary = {
+        "run_id": run_id, "judged_from_evidence": True, "captures": [str(c) for c in captures],
+        "keylog": str(keylog) if keylog else None, "unit": "judged", "t0": tl.t0, "started": tl.t0,
+        "ended": max((e.t for e in tl.events()), default=tl.t0), "results": results, "clauses": _catalogue({j.clause for j in judged}),
+        "not_observable": notes,
+        "exit_code": 1 if any(r["outcome"] == FAILED for r in results) else 0,
+    }  # fmt: skip
+    (run_dir / "run.json").write_text(
+        json.dumps(redactor.obj(summary), indent=1, default=str), encoding="utf-8"
+    )
+    junit = [
+        {**redactor.obj(r), "outcome": "skipped" if r["outcome"] == NOT_OBSERVABLE else r["outcome"]}
+        for r in results
+    ]
+    write_junit(run_dir / "junit.xml", "judged", junit)
+    write_report(run_dir, known.redactor)
+    return run_dir
+
+
+def _catalogue(clauses: set[str]) -> dict[str, Any]:
+    """The judged clauses' checks and expected figures, as a live run's run.json keeps them (for the report)."""
+    from bench.run import clause_catalogue
+
+    return {k: v for k, v in clause_catalogue().items() if k in clauses}
+
+
+def _identity(value: str | None) -> tuple[str, str, str] | None:
+    if value is None:
+        return None
+    parts = value.split("-", 2)
+    if len(parts) != 3:
+        raise ConfigError(
+            f"--unit-identity {value!r}: expected OUI-CLASS-SERIAL, e.g. 00D0B7-MockHeNB-MOCK0001"
+        )
+    return parts[0], parts[1], parts[2]
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    captures = [Path(c) for c in args.captures]
+    for c in captures:
+        if not c.is_file():
+            raise ConfigError(f"{c}: no such capture")
+    keylog = Path(args.keylog) if args.keylog else None
+    notes: list[str] = []
+    known = known_of(Path(args.inventory))
+    tl, span = timeline_of(captures, keylog, known, notes)
+    judged = judge(tl, span, args.clause, _identity(args.unit_identity), known)
+    run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes, known)
+    if args.console:
+        shutil.copy(args.console, run_dir / "console.log")
+    for j in judged:
+        print(f"  {j.outcome.upper():15} {j.clause:8} {j.test}")
+        if j.failed() is not None:
+            print(f"      {result_of(j, str(run_dir / j.test / 'timeline.jsonl'))['message']}")
+        for v in j.verdicts:
+            print(
+                f"      step {v.step}: {v.outcome}"
+                + (f": {v.why}" if v.why else "")
+                + (f" [{hint(v)}]" if v.events else "")
+            )
+    for note in notes:
+        print(f"  not observable: {note}")
+    print(f"henb-bench judge: evidence judged in {run_dir}/")
+    return 1 if any(j.outcome == FAILED for j in judged) else 0
+
+
+def rejudge(run_dir: Path, known: Known) -> list[tuple[str, str, str]]:
+    """(test, the run's outcome, today's) for each test of the run a judge function covers whose captures are
+    in its folder."""
+    summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    keylogs = [
+        p for pattern in ("*tls-keys.log", "*.keylog") for p in sorted((run_dir / "logs").glob(pattern))
+    ]
+    with tempfile.TemporaryDirectory(prefix="rejudge-") as tmp:  # the run folder is evidence: not written to
+        merged = Path(tmp) / "keylog.txt" if keylogs else None
+        if merged is not None:
+            merged.write_text("".join(k.read_text(encoding="utf-8") for k in keylogs), encoding="utf-8")
+        return _rejudge(run_dir, summary, merged, known)
+
+
+def _rejudge(
+    run_dir: Path, summary: dict[str, Any], merged: Path | None, known: Known
+) -> list[tuple[str, str, str]]:
+    """Each result's test folder: `RUN_DIR/<test>/`, or `RUN_DIR/<unit>/<test>/` in a run of several units
+    (whose unit's own run.json gives its identity)."""
+    rows = []
+    for r in summary.get("results", []):
+        fn = JUDGES.get(r.get("clause") or "", {}).get(r["test"])
+        base = (
+            run_dir / r["unit"] if r.get("unit") and (run_dir / r["unit"] / r["test"]).is_dir() else run_dir
+        )
+        captures = [
+            p for p in (base / r["test"] / "outer.pcapng", base / r["test"] / "inner.pcapng") if p.is_file()
+        ]
+        if fn is None or not captures:
+            continue
+        tl, span = timeline_of(captures, merged, known)
+        own = base / "run.json"
+        ident = (json.loads(own.read_text(encoding="utf-8")) if base != run_dir else summary).get(
+            "identity"
+        ) or {}
+        identity = (
+            (str(ident.get("oui")), str(ident.get("product_class")), str(ident.get("serial_number")))
+            if ident
+            else None
+        )
+        j = call(r["clause"], fn, tl.events(), identity, known, span)
+        name = f"{r['unit']} {r['test']}" if base != run_dir else r["test"]
+        rows.append((name, r["outcome"], j.outcome, result_of(j, "")["message"]))
+    return [(t, a, b + (f": {m}" if m and b != a else "")) for t, a, b, m in rows]
+
+
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise ConfigError(f"{run_dir}: not a run folder (no run.json)")
+    summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    inventory = Path(summary.get("inventory") or args.inventory)
+    rows = rejudge(run_dir, known_of(inventory if inventory.is_file() else Path(args.inventory)))
+    # A step the evidence cannot show contradicts nothing: only a verdict today that the run did not give differs.
+    differ = [(t, a, b) for t, a, b in rows if not b.startswith(a) and not b.startswith(NOT_OBSERVABLE)]
+    for t, a, b in rows:
+        label = "DIFFERS" if (t, a, b) in differ else "unseen" if b.startswith(NOT_OBSERVABLE) else "same"
+        print(f"  {label:8} {t}: run {a}, today {b}")
+    print(f"henb-bench rejudge: {len(rows)} test(s) judged again, {len(differ)} differ")
+    return 1 if differ else 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("judge", help="verdicts from captures alone (pcap/pcapng), written as a run folder")
+    p.add_argument("captures", metavar="CAPTURE", nargs="+")
+    p.add_argument("--keylog", help="TLS key log (NSS format) to decrypt CWMP over TLS")
+    p.add_argument("--console", help="the unit's console log (kept with the evidence)")
+    p.add_argument("--unit-identity", help="OUI-CLASS-SERIAL the DeviceId must carry")
+    p.add_argument("--clause", action="append", help="judge only this clause (repeatable)")
+    p.add_argument("--out", default="captures", help="where the run folder goes (default captures/)")
+    p.set_defaults(fn=cmd_judge)
+    r = sub.add_parser("rejudge", help="judge a run folder's captures again; print where the verdicts differ")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.set_defaults(fn=cmd_rejudge)
