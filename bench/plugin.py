@@ -45,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _Holder.not_applicable, _Holder.recorded = [], False
+    _Holder.not_applicable, _Holder.recorded, _Holder.interrupted = [], False, None
     config.addinivalue_line("markers", "clause(id): the TS 32.593 clause a test plan verifies")
     config.addinivalue_line("markers", "netns: needs root and network namespaces")
     config.addinivalue_line(
@@ -190,10 +190,23 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
         if _Holder.fleet is not None:
             _Holder.fleet.close()
             _Holder.fleet = None
-        signal.signal(signal.SIGTERM, previous)
         # Torn down now; the summary waits for the session's end, so a run that could not start still
         # records every test it could not run, and why.
+        stop_whole(run, previous)
+
+
+def stop_whole(run: BenchRun, previous: Any) -> None:
+    """The bench torn down whole: a SIGTERM meanwhile is recorded (run.json's `interrupted`), not raised nor
+    left to kill the process halfway (namespaces and daemons behind); then SIGTERM's handler as it was."""
+
+    def noted(signum: int, frame: object) -> None:
+        _Holder.interrupted = _Holder.interrupted or signal.Signals(signum).name
+
+    signal.signal(signal.SIGTERM, noted)
+    try:
         run.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
