@@ -55,7 +55,7 @@ def outcome_kind(exc: BaseException | None, passed: bool, skipped: bool) -> str:
 
 class UnitRequest:
     """pytest's `request` as one unit's thread sees it: the unit fixtures resolve for this unit; anything else
-    is the item's own request, once pytest has set the test up (`request()` waits for that)."""
+    is the item's own request, once pytest has set the test up (`pytest_request()` waits for that)."""
 
     def __init__(self, request: Callable[[], pytest.FixtureRequest], resolve: Callable[[str], Any]) -> None:
         self.pytest_request = request
@@ -217,10 +217,10 @@ def run_one(
 class Fleet:
     """Each unit (one, or several) goes through the run's tests in order in a thread of its own, not waiting
     for the other units nor for pytest between tests: pytest reports test i once every unit has done it
-    (`call`), by then the faster units may be further on. A unit waits for pytest only at a test that needs a fixture its thread cannot give
-    (OWN_FIXTURES), and at every test when `ahead` is off (-x: nothing runs past the first failure). A test
-    marked `together` (it changes what the bench presents to every unit it applies to) is started by those units only once all of them have reached it, and left once all
-    have done it."""
+    (`call`), by then the faster units may be further on. A unit waits for pytest only at a test that needs a
+    fixture its thread cannot give (OWN_FIXTURES), and at every test when `ahead` is off (-x: nothing runs past
+    the first failure). A test marked `together` (it changes what the bench presents to every unit it applies
+    to) is started by those units only once all of them have reached it, and left once all have done it."""
 
     def __init__(self, run: BenchRun, items: list[pytest.Function], ahead: bool) -> None:
         self.run = run
