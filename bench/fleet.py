@@ -1,11 +1,15 @@
-"""Several units in one run: each test's body runs once per unit, concurrently, each in a thread with its own
-unit, evidence, steps and view of the run; the item ends as its worst unit did, each unit's verdict recorded."""
+"""The runner of every bench run, of one unit or of twenty: each test's body runs once per unit, concurrently,
+each in a thread with its own unit, evidence, steps and view of the run; the item ends as its worst unit did
+(with one unit, as that unit did), each unit's verdict recorded. Inside pytest's public API: the plugin's
+`pytest_pyfunc_call` hands the item here, the test's arguments are its function's parameters, and a fixture a
+unit's thread cannot give itself comes from the item's `funcargs` once pytest has set the test up."""
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,6 +23,8 @@ from drivers.errors import DriverError
 
 if TYPE_CHECKING:
     from bench.run import BenchRun, UnitRun
+
+    Lane = BenchRun | UnitRun  # what one unit's thread sees as `bench_run`
 
 # The plugin's per-test unit fixtures and the state each asks for.
 UNIT_FIXTURES = {
@@ -48,17 +54,30 @@ def outcome_kind(exc: BaseException | None, passed: bool, skipped: bool) -> str:
 
 
 class UnitRequest:
-    """pytest's `request` as one unit's thread sees it: the unit fixtures resolve for this unit."""
+    """pytest's `request` as one unit's thread sees it: the unit fixtures resolve for this unit; anything else
+    is the item's own request, once pytest has set the test up (`pytest_request()` waits for that)."""
 
-    def __init__(self, request: pytest.FixtureRequest, resolve: Callable[[str], Any]) -> None:
-        self._request = request
-        self._resolve = resolve
+    def __init__(self, request: Callable[[], pytest.FixtureRequest], resolve: Callable[[str], Any]) -> None:
+        self.pytest_request = request
+        self.resolve = resolve
 
     def getfixturevalue(self, name: str) -> Any:
-        return self._resolve(name)
+        return self.resolve(name)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._request, name)
+        return getattr(self.pytest_request(), name)
+
+
+def argnames(item: pytest.Function) -> list[str]:
+    """The test function's arguments, as pytest gives them: its parameters without a default."""
+    params = inspect.signature(item.obj).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in params if p.kind in kinds and p.default is inspect.Parameter.empty]
+
+
+def params_of(item: pytest.Function) -> dict[str, Any]:
+    """The item's parametrize values by argument name (none for a test without)."""
+    return dict(getattr(getattr(item, "callspec", None), "params", {}))
 
 
 def clause_of(item: pytest.Item) -> Clause | None:
@@ -112,16 +131,17 @@ OWN_FIXTURES = {"bench_run", "evidence", "steps", "request", *UNIT_FIXTURES}
 
 
 def run_one(
-    item: pytest.Function, run: BenchRun, name: str, view: UnitRun, released: Callable[[], None]
+    item: pytest.Function, run: BenchRun, name: str, view: Lane, released: Callable[[], None]
 ) -> tuple[BaseException | None, dict[str, Any]]:
     """The test's body for one unit, in its own thread, with its own evidence and steps; its verdict (the
-    exception it ended with, None when it passed) and its run.json entry. `released()` waits until pytest
-    has set the test up, for a fixture the unit's thread cannot give itself."""
+    exception it ended with, None when it passed) and its run.json entry (naming the unit in a run with
+    several). `released()` waits until pytest has set the test up, for a fixture the unit's thread cannot
+    give itself."""
     from bench.run import Evidence
 
     marker = item.get_closest_marker("clause")
     clause = marker.args[0] if marker else None
-    params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+    params = params_of(item)
     unit = view.unit
     t0 = time.monotonic()
     evidence = Evidence(view, item.name)
@@ -133,8 +153,12 @@ def run_one(
             return unit
         if fixture in mine:
             return mine[fixture]
+        return pytest_request().getfixturevalue(fixture)
+
+    def pytest_request() -> pytest.FixtureRequest:
         released()
-        return item._request.getfixturevalue(fixture)
+        request: pytest.FixtureRequest = item.funcargs["request"]  # type: ignore[assignment]
+        return request
 
     def arg(fixture: str) -> Any:
         if fixture in mine or fixture in params:
@@ -146,13 +170,13 @@ def run_one(
     try:
         try:
             evidence.start()
-            names = item._fixtureinfo.argnames
+            names = argnames(item)
             if "steps" in names:
                 if clause is None:
                     raise ConfigError(f"{item.nodeid} uses the steps fixture but has no clause marker")
                 mine["steps"] = Steps(clause, view.timeline, evidence.dir)
             if "request" in names:
-                mine["request"] = UnitRequest(item._request, resolve)
+                mine["request"] = UnitRequest(pytest_request, resolve)
             call = {k: resolve(k) if k in UNIT_FIXTURES else arg(k) for k in names}
             item.obj(**call)
         except DriverError as exc:
@@ -179,7 +203,7 @@ def run_one(
         unit.mark_broken(f"{item.name}: {type(error).__name__}")
     result = {
         "test": item.name,
-        "unit": name,
+        **({"unit": name} if run.several else {}),
         "clause": clause,
         "outcome": kind,
         "message": run.redactor.text(str(error)) if error is not None else "",
@@ -191,15 +215,17 @@ def run_one(
 
 
 class Fleet:
-    """Each unit goes through the run's tests in order in a thread of its own, not waiting for the other units
-    between tests: pytest reports test i once every unit has done it (`call`), by then the faster units may be
-    further on. A unit waits for pytest only at a test that needs a fixture its thread cannot give
-    (OWN_FIXTURES), and at every test when `ahead` is off (-x: nothing runs past the first failure). A test
-    marked `together` (it changes what the bench presents to every unit it applies to) is started by those units only once all of them have reached it, and left once all
-    have done it."""
+    """Each unit (one, or several) goes through the run's tests in order in a thread of its own, not waiting
+    for the other units nor for pytest between tests: pytest reports test i once every unit has done it
+    (`call`), by then the faster units may be further on. A unit waits for pytest only at a test that needs a
+    fixture its thread cannot give (OWN_FIXTURES), and at every test when `ahead` is off (-x: nothing runs past
+    the first failure). A test marked `together` (it changes what the bench presents to every unit it applies
+    to) is started by those units only once all of them have reached it, and left once all have done it."""
 
     def __init__(self, run: BenchRun, items: list[pytest.Function], ahead: bool) -> None:
         self.run = run
+        # Each unit's view of the run; a run of one unit is its own view (its evidence as it always was).
+        self.views: Mapping[str, Lane] = run.views or {run.unit_name: run}
         self.items = items
         self.index = {item.nodeid: i for i, item in enumerate(items)}
         self.ahead = ahead
@@ -207,12 +233,12 @@ class Fleet:
         self.released = [False] * len(items)
         self.cancelled = [False] * len(items)  # pytest did not call it (skipped at setup, or the run ended)
         self.done: list[dict[str, tuple[BaseException | None, dict[str, Any]]]] = [{} for _ in items]
-        self.at = dict.fromkeys(run.views, -1)  # the test each unit is at
+        self.at = dict.fromkeys(self.views, -1)  # the test each unit is at
         self.stopped = False
         # Daemons: an interrupted run (Ctrl-C, SIGTERM) tears the bench down and exits without them.
         self.threads = [
             threading.Thread(target=self._unit, args=(n, v), name=f"unit-{n}", daemon=True)
-            for n, v in run.views.items()
+            for n, v in self.views.items()
         ]
         for t in self.threads:
             t.start()
@@ -223,9 +249,9 @@ class Fleet:
             return not self.cancelled[i] and not self.stopped
 
     def _applies(self, item: pytest.Function) -> dict[str, str | None]:
-        return {n: not_applicable(item, n, v.unit_cfg) for n, v in self.run.views.items()}
+        return {n: not_applicable(item, n, v.unit_cfg) for n, v in self.views.items()}
 
-    def _unit(self, name: str, view: UnitRun) -> None:
+    def _unit(self, name: str, view: Lane) -> None:
         for i, item in enumerate(self.items):
             try:
                 if not self._test(i, item, name, view):
@@ -234,22 +260,24 @@ class Fleet:
                 for k in range(i, len(self.items)):
                     if name not in self.done[k]:
                         error = InfraError(f"unit {name}'s thread ended: {type(exc).__name__}: {exc}")
-                        result = {"test": self.items[k].name, "unit": name, "clause": None, "outcome": "error",
+                        unit = {"unit": name} if self.run.several else {}
+                        result = {"test": self.items[k].name, **unit, "clause": None, "outcome": "error",
                                   "message": str(error), "seconds": 0.0, "error_kind": "InfraError", "mark": None}  # fmt: skip
                         self._record(k, name, (error, result))
                 return
 
-    def _test(self, i: int, item: pytest.Function, name: str, view: UnitRun) -> bool:
+    def _test(self, i: int, item: pytest.Function, name: str, view: Lane) -> bool:
         """Unit `name`'s part of test `i`; False once the run has ended."""
         with self.cond:
             self.at[name] = i
             self.cond.notify_all()
-        own = set(item._fixtureinfo.argnames) - set(getattr(getattr(item, "callspec", None), "params", {}))
+        own = set(argnames(item)) - set(params_of(item))
         if (not self.ahead or not own <= OWN_FIXTURES or _skip_marked(item)) and not self._wait_release(i):
             return not self.stopped
         reasons = self._applies(item)
         if reasons[name] is not None:
-            self._record(i, name, (None, not_applicable_result(item, name, str(reasons[name]))))
+            unit = name if self.run.several else None
+            self._record(i, name, (None, not_applicable_result(item, unit, str(reasons[name]))))
             return True
         together = [n for n, r in reasons.items() if r is None] if item.get_closest_marker("together") else []
         with self.cond:  # every unit the test applies to has reached it
@@ -280,9 +308,9 @@ class Fleet:
                     self.cancelled[k] = self.released[k] = True
             self.released[i] = True
             self.cond.notify_all()
-            self.cond.wait_for(lambda: len(self.done[i]) == len(self.run.views))
+            self.cond.wait_for(lambda: len(self.done[i]) == len(self.views))
         verdicts: dict[str, BaseException | None] = {}
-        for name in self.run.views:
+        for name in self.views:
             error, result = self.done[i][name]
             self.run.results.append(result)
             if result["outcome"] != NOT_APPLICABLE:
@@ -306,7 +334,10 @@ def _skip_marked(item: pytest.Item) -> bool:
 
 
 def raise_worst(verdicts: dict[str, BaseException | None]) -> None:
-    """The item's outcome is its worst unit's; the message names each unit that did not pass."""
+    """The item's outcome is its worst unit's; the message names each unit that did not pass (one unit: its
+    own exception, as it ended)."""
+    if len(verdicts) == 1 and (only := next(iter(verdicts.values()))) is not None:
+        raise only
     kinds = {n: outcome_kind(e, e is None, isinstance(e, SKIPPED)) for n, e in verdicts.items()}
     worst = min(kinds.values(), key=WORST.index, default="passed")
     if worst == "passed":

@@ -16,14 +16,11 @@ import pytest
 
 from bench.errors import ConfigError, from_driver, interrupt
 from bench.fleet import Fleet, Waived, clause_of, not_applicable, not_applicable_result, outcome_kind
-from bench.fleet import health as unit_health
 from bench.inventory import load_inventory
 from bench.progress import Progress
 from bench.report.redact import Redactor
-from bench.run import BenchRun, Evidence
-from bench.steps import Steps
-from bench.unit import BenchUnit, State
-from bench.waivers import WAIVED, waived_failure, waived_message
+from bench.run import BenchRun
+from bench.waivers import WAIVED
 from drivers.errors import DriverError
 
 
@@ -48,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _Holder.not_applicable, _Holder.recorded = [], False
+    _Holder.not_applicable, _Holder.recorded, _Holder.interrupted = [], False, None
     config.addinivalue_line("markers", "clause(id): the TS 32.593 clause a test plan verifies")
     config.addinivalue_line("markers", "netns: needs root and network namespaces")
     config.addinivalue_line(
@@ -193,10 +190,23 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
         if _Holder.fleet is not None:
             _Holder.fleet.close()
             _Holder.fleet = None
-        signal.signal(signal.SIGTERM, previous)
         # Torn down now; the summary waits for the session's end, so a run that could not start still
         # records every test it could not run, and why.
+        stop_whole(run, previous)
+
+
+def stop_whole(run: BenchRun, previous: Any) -> None:
+    """The bench torn down whole: a SIGTERM meanwhile is recorded (run.json's `interrupted`), not raised nor
+    left to kill the process halfway (namespaces and daemons behind); then SIGTERM's handler as it was."""
+
+    def noted(signum: int, frame: object) -> None:
+        _Holder.interrupted = _Holder.interrupted or signal.Signals(signum).name
+
+    signal.signal(signal.SIGTERM, noted)
+    try:
         run.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
@@ -226,98 +236,61 @@ def _say(text: str) -> None:
         os.write(fd, text.encode())
 
 
-def _unit_in(bench_run: BenchRun, state: State) -> BenchUnit:
-    if bench_run.several:  # each unit's thread reaches the state (bench/fleet.py)
-        return bench_run.unit
-    bench_run.unit.transition(state)
-    return bench_run.unit
+# The per-unit fixtures. pytest sets them up for each test (so --setup-plan and --fixtures show them, and a
+# misspelt one is an error before the run); their values are each unit's own, made in its thread by
+# bench/fleet.py, where the unit reaches the state the fixture names (UNIT_FIXTURES).
 
 
 @pytest.fixture
-def factory_fresh_unit(bench_run: BenchRun, evidence: Evidence) -> BenchUnit:
+def factory_fresh_unit(bench_run: BenchRun) -> None:
     """The unit booting with its factory configuration (reset first if it had another): it will bootstrap."""
-    return _unit_in(bench_run, State.FACTORY_FRESH)
 
 
 @pytest.fixture
-def discovered_unit(bench_run: BenchRun, evidence: Evidence) -> BenchUnit:
+def discovered_unit(bench_run: BenchRun) -> None:
     """The unit with its Serving SeGW and HeMS, IPsec to the Serving SeGW up."""
-    return _unit_in(bench_run, State.DISCOVERED)
 
 
 @pytest.fixture
-def registered_unit(bench_run: BenchRun, evidence: Evidence) -> BenchUnit:
+def registered_unit(bench_run: BenchRun) -> None:
     """The unit registered with the Serving HeMS (the pre-condition of the CM, FM and PM clauses)."""
-    return _unit_in(bench_run, State.REGISTERED)
 
 
 @pytest.fixture
-def evidence(bench_run: BenchRun, request: pytest.FixtureRequest) -> Iterator[Evidence | None]:
-    if bench_run.several:  # one per unit, in its thread (bench/fleet.py)
-        yield None
-        return
-    ev = Evidence(bench_run, request.node.name)
-    ev.start()
-    try:
-        yield ev
-    finally:
-        ev.finish()
+def evidence(bench_run: BenchRun) -> None:
+    """The test's evidence for the unit (captures, timeline slice, transcripts: bench.run.Evidence)."""
 
 
 @pytest.fixture
-def steps(request: pytest.FixtureRequest, bench_run: BenchRun, evidence: Evidence | None) -> Steps | None:
-    m = request.node.get_closest_marker("clause")
-    if m is None:
-        raise ConfigError(f"{request.node.nodeid} uses the steps fixture but has no clause marker")
-    if evidence is None:  # several units: one per unit, in its thread
-        return None
-    return Steps(m.args[0], bench_run.timeline, evidence.dir)
+def steps(bench_run: BenchRun) -> None:
+    """The test's steps for the unit, of the clause its marker names (bench.steps.Steps)."""
 
 
-def _health(item: pytest.Item, error: BaseException | None) -> BaseException | None:
-    """After a test phase that touched the unit (and on every timeout, which ends one): the unit's health
-    check. A bench fault it finds replaces a unit failure (the unit is not blamed for a tripped supply);
-    a crash on the console replaces a timeout. Returns the exception the phase should end with."""
-    run = _Holder.run
-    if run is None or run.started_unit is None or "bench_run" not in getattr(item, "fixturenames", ()):
-        return error
-    if run.several:  # each unit's thread checked its unit
-        return error
-    return unit_health(run.unit, error)
-
-
-def _checked(item: pytest.Item, phase: str, after_success: bool) -> Generator[None, None, None]:
-    """A phase of a test, then the unit's health check: on failure always, on success if asked."""
+def _checked(item: pytest.Item, phase: str) -> Generator[None, None, None]:
+    """A phase of a test, a driver's error as the bench's kind (each unit's health is checked after its part
+    of the test, in its thread: bench/fleet.py)."""
     _phase(item, phase)
     try:
-        try:
-            yield
-        except DriverError as exc:  # a plan called a driver itself (unit.console.write): the bench's kind
-            raise from_driver(exc) from exc
-    except BaseException as exc:
-        health = _health(item, exc)
-        if health is exc:
-            raise
-        raise health from exc  # type: ignore[misc]
-    if after_success and (health := _health(item, None)) is not None:
-        raise health
+        yield
+    except DriverError as exc:  # a plan called a driver itself (unit.console.write): the bench's kind
+        raise from_driver(exc) from exc
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    yield from _checked(item, "setup", after_success=False)
+    yield from _checked(item, "setup")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    yield from _checked(item, "test", after_success=True)
+    yield from _checked(item, "test")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """With several units, the test's body once per unit, concurrently (bench/fleet.py)."""
+    """A bench test's body once per unit of the run (one or several), each in its thread (bench/fleet.py)."""
     run = _Holder.run
-    if run is None or not run.several or "bench_run" not in pyfuncitem.fixturenames:
+    if run is None or "bench_run" not in pyfuncitem.fixturenames:
         return None
     if _Holder.fleet is None:  # the units' threads start with the first test (bench/fleet.py)
         items = [
@@ -356,24 +329,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and not any(k == "bundle" for k, _ in item.user_properties):
         item.user_properties.append(("bundle", str(run.dir / f"{item.name}.tar.gz")))
     kind = outcome_kind(exc, report.passed, report.skipped)
-    waiver = None if run.several else waived_failure(exc, clause_of(item), run.unit_cfg)
-    if report.failed and waiver is not None and exc is not None and report.when == "call":
-        # A failure at a step the lab waived for the unit: skipped for pytest, waived in run.json.
-        exc = Waived(waived_message(waiver, run.unit_name, exc))
-        kind = WAIVED
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), 0, str(exc))
-    elif isinstance(exc, Waived):
+    if isinstance(exc, Waived):  # a failure at a step the lab waived for the unit (bench/fleet.py)
         kind = WAIVED
     if report.failed:
-        # Whatever happened, the unit's state is in doubt: the next transition power-cycles it.
-        if run.started_unit is not None and not run.several:
-            run.started_unit.mark_broken(f"{item.name}: {type(exc).__name__ if exc else 'failed'}")
         # pytest (and its JUnit XML) calls a failed call phase a failure and any other phase an error;
         # here the kind decides: a unit failure in a fixture's transition is a <failure>, a bench fault
         # in the test body an <error>.
         report.when = "call" if kind == "failed" else "setup"
-    per_unit = run.several and call.when == "call" and "bench_run" in getattr(item, "fixturenames", ())
+    # A bench test's call: each unit's verdict is in the results already (bench/fleet.py).
+    per_unit = call.when == "call" and "bench_run" in getattr(item, "fixturenames", ())
+    if kind == "failed" and per_unit and not run.several:
+        report.sections.append(("henb-bench", f"evidence: {run.dir / item.name}"))
     if (call.when == "call" or report.failed or report.skipped) and not per_unit:
         run.results.append(
             {

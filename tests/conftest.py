@@ -12,6 +12,9 @@ from bench.network.state import clean, leftovers
 from drivers.retry import poll
 from tests.support import FAST_BOUNDS, PREFIX, write_inventory
 
+# --dist loadgroup under pytest 9 (pytest-xdist's own grouping writes node ids, which pytest 9 ignores).
+pytest_plugins = ["tests.xdist_groups"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that build a bench (marked netns) first: they take seconds where the rest take milliseconds, so
@@ -19,17 +22,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("netns") is None)
 
 
-def _holds_a_wider_fixture(item: pytest.Item, nextitem: pytest.Item | None) -> bool:
-    """`item` uses a module-scoped fixture that stays up for `nextitem` (a bench shared by a module's tests)."""
-    if nextitem is None or getattr(nextitem, "module", None) is not getattr(item, "module", None):
-        return False
-    info = getattr(item, "_fixtureinfo", None)
-    defs = info.name2fixturedefs.values() if info is not None else ()
-    return any(d[-1].scope != "function" for d in defs)
+# The fixtures wider than a test (module, class or package scope) that are set up now: while one is, the tests
+# that share it (a bench built once for a module) leave what it made for the next of them.
+WIDER: set[pytest.FixtureDef[object]] = set()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+) -> Iterator[object]:
+    result = yield
+    if fixturedef.scope in ("module", "class", "package"):
+        WIDER.add(fixturedef)
+    return result
+
+
+def pytest_fixture_post_finalizer(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+) -> None:
+    WIDER.discard(fixturedef)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     """A test that builds a bench must take it down again: what it leaves (a namespace, a host link) would make
     the next test on this worker fail with "an earlier run left ... behind", far from the cause. So the test
     that left it fails at its teardown, naming what it left, and it is cleaned up for the next one. Links get
@@ -38,7 +53,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if (
         item.get_closest_marker("netns") is None
         or os.geteuid() != 0
-        or _holds_a_wider_fixture(item, nextitem)
+        or WIDER  # torn down with the last test that shares it, then checked
     ):
         return
     left = poll(lambda: leftovers(PREFIX), lambda lo: not (lo["namespaces"] or lo["links"]), 5.0, every=0.1)

@@ -34,7 +34,7 @@ def test_a_plan_calling_a_driver_itself_gets_the_outcome_of_the_bench_kind(
     driver_kind: type[DriverError], outcome: str
 ) -> None:
     item = SimpleNamespace(fixturenames=())  # no bench_run: no progress line, no health check
-    phase = _checked(item, "test", after_success=True)  # type: ignore[arg-type]
+    phase = _checked(item, "test")  # type: ignore[arg-type]
     next(phase)
     with pytest.raises((DeviceError, InfraError)) as exc:
         phase.throw(driver_kind("console /dev/ttyUSB0 (unit u1) is not open"))
