@@ -87,10 +87,3 @@ def test_an_xdist_group_runs_on_one_worker(tmp_path: Path) -> None:
     as pytest made them."""
     seen = _workers_of_groups(tmp_path, "-p", "tests.xdist_groups")
     assert len(seen["test_one"]) == 1 and len(seen["test_two"]) == 1, seen
-
-
-def test_without_the_groups_plugin_pytest_xdist_spreads_a_group(tmp_path: Path) -> None:
-    """Why tests/xdist_groups.py exists: pytest-xdist's own loadgroup names a group in the node id, which pytest 9
-    ignores. Once a pytest-xdist release groups again by itself this fails, and the plugin can go."""
-    seen = _workers_of_groups(tmp_path)
-    assert len(seen["test_one"]) == 2 or len(seen["test_two"]) == 2, seen
