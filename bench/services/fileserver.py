@@ -276,7 +276,12 @@ class FileServer:
             import logging
 
             logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
-            self._ftp = FTPServer((self.address, self.ports["ftp"]), Handler)
+            from pyftpdlib.ioloop import IOLoop
+
+            # An IOLoop of its own: pyftpdlib's default is one per process, which close_all() closes, so a file
+            # server stopped while another ran left that one polling a closed epoll (ValueError on its thread),
+            # and two servers' threads polled each other's connections.
+            self._ftp = FTPServer((self.address, self.ports["ftp"]), Handler, ioloop=IOLoop())
         except BaseException as exc:
             self._error = exc
             self._ftp_ready.set()
