@@ -103,14 +103,16 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
 
 def _judge(inv: Path, folder: Path, out: Path, keylogs: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """`henb-bench judge` on the folder's two captures: the judged run's results, and its timeline's lines."""
+    """`henb-bench judge` on the folder's two captures: the judged run's results, its timeline's lines and its
+    notes of what is not observable."""
     caps = [str(folder / n) for n in ("outer.pcapng", "inner.pcapng")]
     keys = [a for k in keylogs for a in ("--keylog", str(k))]
     res = henb_bench("--inventory", str(inv), "judge", *caps, *keys, "--out", str(out))
     assert res.returncode in (0, 1), res.stdout[-3000:] + res.stderr[-3000:]
     judged = next(out.iterdir())
     summary = json.loads((judged / "run.json").read_text())
-    return summary["results"], (judged / "timeline.jsonl").read_text().splitlines()
+    lines = (judged / "timeline.jsonl").read_text().splitlines()
+    return summary["results"], lines + [f"note: {n}" for n in summary["not_observable"]]
 
 
 def _alike(folder: Path, out: Path) -> Callable[[str], str]:
@@ -146,7 +148,8 @@ def test_the_shareable_bundle_judged_without_a_key_gives_the_original_s_verdicts
     assert ("passed", "ParameterKey", "passed") in [(s[1], s[2], s[3]) for s in expected if s[0] == TEST]
     assert _steps(without, _alike(shared, tmp_path / "shared")) == expected
     # What the judges read is the same timeline: the Initial HeMS's CWMP (TLS in the original, opened by its
-    # key log; plain in the bundle), the Serving HeMS's with its secrets masked, DHCP, DNS, IKE, S1AP.
+    # key log; plain in the bundle), the Serving HeMS's with its secrets masked, DHCP, DNS, IKE, S1AP; and the
+    # same notes of what is not observable.
     events = [_alike(original, tmp_path / "original")(line) for line in tl_original]
     assert any('"source": "initial-hems"' in e or '"hems": "initial-hems"' in e for e in events), events[:20]
     assert [_alike(shared, tmp_path / "shared")(line) for line in tl_shared] == events
