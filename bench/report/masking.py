@@ -33,6 +33,8 @@ _NOT_SECRET_NAME = re.compile(rb"(?i)(?:parameter|command)[_-]?key$")
 # The same in JSON (a timeline event's SetParameterValues values, run.json): "name": "value".
 _JSON_PARAM = re.compile(rb'"([^"\\]{1,200})"\s*:\s*"((?:[^"\\]|\\.){1,1000})"')
 _USER_NAME = re.compile(rb"(?i)username$")
+# A TR-069 parameter path (the value of a profile's path mapping): a name, never a secret.
+_PARAMETER_PATH = re.compile(rb"(?:Device|InternetGatewayDevice)\.(?:[\w{}-]+\.)*[\w{}-]*\Z")
 RULES: dict[str, re.Pattern[bytes]] = {
     "http-basic-credentials": re.compile(
         rb"(?im)^(?:proxy-)?authorization:[ \t]*basic[ \t]+([A-Za-z0-9+/=._~-]+)"
@@ -57,6 +59,13 @@ def is_secret_name(name: bytes) -> bool:
 def _named_values(data: bytes) -> list[re.Match[bytes]]:
     """Name and value pairs: CWMP ParameterValueStructs and JSON members (group 1 the name, 2 the value)."""
     return [*_PARAM.finditer(data), *_JSON_PARAM.finditer(data)]
+
+
+def _holds_secret(m: re.Match[bytes]) -> bool:
+    """A pair whose name says secret and whose value is not a parameter's path: run.json's data model profile
+    maps "connection_request_password" to "Device.ManagementServer.ConnectionRequestPassword", a name that
+    masked everywhere would hide which parameter a SetParameterValues sets (and change what a judge reads)."""
+    return is_secret_name(m.group(1)) and not _PARAMETER_PATH.match(m.group(2))
 
 
 def _unescape(value: bytes, json_string: bool) -> bytes:
@@ -141,7 +150,7 @@ def harvest(data: bytes, secrets: Secrets) -> None:
         add(m.group(1), secrets.users)
     for m in _named_values(data):
         value = _unescape(m.group(2), json_string=m.re is _JSON_PARAM)
-        if is_secret_name(m.group(1)):
+        if _holds_secret(m):
             add(value, secrets.values)
         elif _USER_NAME.search(m.group(1)):
             add(value, secrets.users)
@@ -165,7 +174,7 @@ class Masker:
         for kind, rx in RULES.items():
             found += [(m.start(1), m.end(1), kind) for m in rx.finditer(data)]
         for m in _named_values(data):
-            if is_secret_name(m.group(1)) and m.end(2) > m.start(2):
+            if _holds_secret(m) and m.end(2) > m.start(2):
                 kind = "cwmp-secret-parameter" if m.re is _PARAM else "json-secret-value"
                 found.append((m.start(2), m.end(2), kind))
         taken = bytearray(data)
