@@ -30,7 +30,7 @@ from bench.mock.flash import Flash
 from bench.mock.ipsec import Ipsec
 from bench.mock.network import Network
 from bench.mock.pm import PerfMgmt
-from bench.mock.procedures import Procedures
+from bench.mock.procedures import Procedures, Restart
 from bench.mock.rpc import Rpc
 from bench.mock.s1 import S1Client
 from bench.mock.session import CwmpClient
@@ -235,17 +235,21 @@ class MockHeNB:
             events = [("1 BOOT", "")]
         watching = False
         while True:
-            if self.serving is None:
-                await self.procedures.discover(events)
-            await self.procedures.register(events)
-            if Knob.KERNEL_PANIC in self.knobs:
-                self.log("Kernel panic - not syncing: Fatal exception in interrupt")
-                await asyncio.Event().wait()
-            if not watching:
-                watch = self.ipsec.watch_address
-                threading.Thread(target=watch, args=(self.loop, self.queue), daemon=True).start()
-                watching = True
-            await self.procedures.operate()
+            try:
+                if self.serving is None:
+                    await self.procedures.discover(events)
+                await self.procedures.register(events)
+            except Restart:  # reset or rebooted from the console before it found its Serving SeGW
+                pass
+            else:
+                if Knob.KERNEL_PANIC in self.knobs:
+                    self.log("Kernel panic - not syncing: Fatal exception in interrupt")
+                    await asyncio.Event().wait()
+                if not watching:
+                    watch = self.ipsec.watch_address
+                    threading.Thread(target=watch, args=(self.loop, self.queue), daemon=True).start()
+                    watching = True
+                await self.procedures.operate()
             kind, key = self.reboot or ("reboot", "")
             self.reboot = None
             self.registered = False
