@@ -212,6 +212,7 @@ class MockHeNB:
         self.loop = asyncio.get_running_loop()
         self.log(f"mock HeNB {self.device_id.serial_number} booting (knobs: {sorted(self.knobs) or 'none'})")
         threading.Thread(target=self.console_reader, daemon=True).start()
+        await self.booting()
         lease = await asyncio.to_thread(self.net.dhcp)
         await asyncio.to_thread(self.net.configure_wan, lease)
         self.public_dns = lease["dns"]
@@ -289,7 +290,14 @@ class MockHeNB:
                     self.log(f"bug: boot Inform without M Reboot {key!r}")
                     events = [("1 BOOT", "")]
             await asyncio.sleep(0.2)
+            await self.booting()
             self.log("boot: up again")
+
+    async def booting(self) -> None:
+        """As long as the inventory says the unit takes to boot (mock.boot_time), before it does anything."""
+        if self.cfg.boot_time:
+            self.log(f"boot: loading (mock.boot_time {self.cfg.boot_time:g} s)")
+            await asyncio.sleep(self.cfg.boot_time)
 
     def shutdown(self) -> None:
         self.flash.save(self.model, self.serving)
