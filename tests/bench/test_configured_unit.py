@@ -142,3 +142,21 @@ def test_a_unit_configured_for_another_operator_is_reset_not_failed(tmp_path: Pa
         run.topology.hems["initial-hems"].wait_inform(run.unit.serial, ["0 BOOTSTRAP"], 1, boot.mark)
     finally:
         run.close()
+
+    # Reset by HeMS (the default) cannot reach it: the bench asks the person at the bench, who resets it.
+    _point_elsewhere(inventory)
+    run = _run(_inventory(tmp_path), tmp_path, "by-hand")
+    said: list[str] = []
+
+    def operator(text: str) -> None:  # reads the instructions, and does what they say
+        said.append(text)
+        run.unit.console.write("factory-reset\n")
+
+    run.unit.say = operator
+    try:
+        run.unit.transition(State.REGISTERED)
+        assert len(said) == 1 and "units.henb-01.actions.factory_reset is hems" in said[0], said
+        assert "ssegw.other-operator.example" in said[0], said
+        assert [e.data["method"] for e in _unit_events(run.timeline.events(), "factory-reset")] == ["manual"]
+    finally:
+        run.close()
