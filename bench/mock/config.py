@@ -58,7 +58,11 @@ def _check(tp: Any, value: Any, where: str, problems: list[str]) -> Any:
         return value
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    return _problem(problems, where, f"Input should be a valid {'string' if tp is str else 'integer'}")
+    return _problem(
+        problems,
+        where,
+        f"Input should be a valid {'string' if tp is str else 'number' if tp is float else 'integer'}",
+    )
 
 
 def _problem(problems: list[str], where: str, what: str) -> None:
