@@ -405,7 +405,8 @@ class BenchRun:
             for unit in self.views:
                 write_report(self.dir / unit, self.redactor)
             if self.several:
-                write_index(self.dir, self.run_id, self.unit_names, self.results, self.interrupted)
+                prepared = {str(p["unit"]): str(p["detail"]) for p in preparations(self.timeline.events())}
+                write_index(self.dir, self.run_id, self.unit_names, self.results, self.interrupted, prepared)
             else:
                 write_report(self.dir, self.redactor)
         except Exception as exc:  # noqa: BLE001  # the evidence is still on disk; say what went wrong
