@@ -209,7 +209,7 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     results = recorded.get("results", [])
     print(summary(results, wall, run_dir))
     for prep in recorded.get("preparation", []):  # how each unit reached its first state (run.json)
-        print(f"  unit {prep['unit']}: {prep['detail']}")
+        print(f"  prepared {prep['unit']}: {prep['detail']}")
     if recorded.get("waivers"):
         print(waived_checks(recorded["waivers"]))
     if recorded.get("interrupted"):

@@ -197,14 +197,12 @@ class Procedures:
         self.unit.flash.save(self.unit.model, self.unit.serving)
 
     async def again(self, name: str, lookup: Any) -> str:
-        """`lookup()` of the Serving SeGW until the DNS knows `name` (a flash configured for another operator
-        names one this network does not have), with the unit's backoff; Restart when the console reboots or
-        resets the unit meanwhile, as a real unit does at once."""
+        """`lookup()` of the Serving SeGW until the DNS knows `name` (a flash configured for another operator), with
+        the unit's backoff; Restart when the console reboots or resets the unit meanwhile, as a unit does at once."""
         tries = 0
         while True:
             try:
-                address: str = await lookup()
-                return address
+                return str(await lookup())
             except LookupError:
                 wait = IKE_RETRY[min(tries, len(IKE_RETRY) - 1)]
                 if not tries:

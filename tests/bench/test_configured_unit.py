@@ -93,7 +93,7 @@ def test_a_configured_unit_is_used_as_it_is_and_a_fresh_clause_still_resets(tmp_
     informs = [e for e in events if e["source"] == "hems" and e["kind"] == "inform"]
     assert informs and all(e["data"]["hems"] == "serving-hems" for e in informs), "it went through discovery"
     assert "0 BOOTSTRAP" not in informs[0]["data"]["events"], informs[0]
-    assert f"unit henb-01: {prep['detail']}" in again.stdout, again.stdout[-2000:]
+    assert f"prepared henb-01: {prep['detail']}" in again.stdout, again.stdout[-2000:]
     assert "used as configured: booted to the Serving HeMS in " in (run_dir / "report.html").read_text()
 
     # A state that needs a factory-fresh unit still resets it (from the Serving HeMS its flash points at).
