@@ -209,6 +209,8 @@ def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str,
     recorded = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     results = recorded.get("results", [])
     print(summary(results, wall, run_dir))
+    for prep in recorded.get("preparation", []):  # how each unit reached its first state (run.json)
+        print(f"  prepared {prep['unit']}: {prep['detail']}")
     if recorded.get("waivers"):
         print(waived_checks(recorded["waivers"]))
     if recorded.get("interrupted"):

@@ -112,6 +112,9 @@ class UnitKind(StrEnum):
     HEALTH = "health"
     REBOOT = "reboot"
     FACTORY_RESET = "factory-reset"
+    # How a unit whose flash the bench did not know reached the state asked for: used as configured, found
+    # factory-fresh, or factory-reset first (bench/unit/lifecycle.py).
+    PREPARED = "prepared"
     ACTION = "action"
     ACTION_CONFIRMED = "action-confirmed"
 

@@ -184,7 +184,7 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
     try:
         run.start()
         for unit in run.units.values():
-            unit.say = _say
+            unit.say = unit.note = _say
         yield run
     finally:
         if _Holder.fleet is not None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from bench.attribution import Attributor, UnitKey, bridge_macs, neighbour_macs
 from bench.capture import Capture, describe
 from bench.errors import ConfigError
-from bench.events import NtpKind, SecurityKind, Source
+from bench.events import NtpKind, SecurityKind, Source, UnitKind
 from bench.inventory import Inventory
 from bench.network.topology import Topology
 from bench.outer_link import judge
@@ -83,6 +83,17 @@ def reported_identity(events: list[Event]) -> dict[str, str]:
         if leaf in SOFTWARE_VERSION + HARDWARE_VERSION:
             out[leaf] = str(value)
     return out
+
+
+def preparations(events: list[Event]) -> list[dict[str, Any]]:
+    """How each unit whose flash the bench did not know reached the first state a test asked for (unit/prepared):
+    used as configured, found factory-fresh, or factory-reset first; with the seconds it took."""
+    keys = ("unit", "state", "path", "seconds", "detail")
+    return [
+        {k: e.data.get(k) for k in keys}
+        for e in events
+        if e.source == Source.UNIT and e.kind == UnitKind.PREPARED
+    ]
 
 
 def clause_catalogue() -> dict[str, Any]:
@@ -394,7 +405,8 @@ class BenchRun:
             for unit in self.views:
                 write_report(self.dir / unit, self.redactor)
             if self.several:
-                write_index(self.dir, self.run_id, self.unit_names, self.results, self.interrupted)
+                prepared = {str(p["unit"]): str(p["detail"]) for p in preparations(self.timeline.events())}
+                write_index(self.dir, self.run_id, self.unit_names, self.results, self.interrupted, prepared)
             else:
                 write_report(self.dir, self.redactor)
         except Exception as exc:  # noqa: BLE001  # the evidence is still on disk; say what went wrong
@@ -458,6 +470,7 @@ class BenchRun:
             "identity": cfg.identity.model_dump(),
             "data_model": cfg.data_model.resolve().model_dump(),  # the paths the bench used
             "reported": reported_identity(tl.events()),
+            "preparation": preparations(tl.events()),
             "knobs": self.knobs_for(name) if unit is not None else self.knobs,
             "t0": self.timeline.t0,
             "started": self.started,

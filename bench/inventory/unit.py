@@ -150,6 +150,12 @@ class MockSettings(Strict):
         description="the CLI on the mock's console: bench (`alarm raise ...`, the default inventory's templates) "
         "or vendor (a `FAP-200>` prompt, `fm alarm set ...`, its own confirmations), so templates are tested",
     )
+    boot_time: float = Field(
+        0.0,
+        ge=0,
+        description="seconds the mock takes to boot, from power-on or a reboot to its first DHCP DISCOVER, as "
+        "hardware does (a real unit: 20 s to minutes); 0, the default, boots at once",
+    )
     vendor_ca: bool = Field(
         False,
         description="the device certificate comes from a vendor CA the bench generates; its root is added to the "

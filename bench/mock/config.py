@@ -56,7 +56,13 @@ def _check(tp: Any, value: Any, where: str, problems: list[str]) -> Any:
         return _problem(problems, where, f"Input should be one of {', '.join(repr(k.value) for k in Knob)}")
     if tp in (str, int) and isinstance(value, tp) and not isinstance(value, bool):
         return value
-    return _problem(problems, where, f"Input should be a valid {'string' if tp is str else 'integer'}")
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return _problem(
+        problems,
+        where,
+        f"Input should be a valid {'string' if tp is str else 'number' if tp is float else 'integer'}",
+    )
 
 
 def _problem(problems: list[str], where: str, what: str) -> None:
@@ -164,6 +170,8 @@ class MockConfig(Model):
     segw_pins: dict[str, str] = field(default_factory=dict)
     # How many seconds its IKE's clock is behind (0: right).
     clock_behind: int = 0
+    # Seconds from power-on (or a reboot) to its first DHCP DISCOVER, as hardware boots (0: at once).
+    boot_time: float = 0.0
 
 
 def load(path: Path) -> MockConfig:

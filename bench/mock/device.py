@@ -69,6 +69,7 @@ class MockDevice:
             cwmp_amendment=unit.cwmp_amendment,
             data_model=unit.mock.data_model,
             console_dialect=unit.mock.console_dialect,
+            boot_time=unit.mock.boot_time,
             identity=MockIdentity.model_validate(ident.model_dump()),
             ike_id=self.ike_id,
             ca=str(ca.files.cert),
@@ -95,7 +96,8 @@ class MockDevice:
         if Knob.ACCEPT_EXPIRED_SEGW_CERT in knobs:
             self.config.clock_behind = 2 * 3600
         factory = self.config.model_dump(
-            mode="json", exclude={"workdir", "wan", "ca", "cert", "key", "flash", "segw_trust", "segw_pins"}
+            mode="json",
+            exclude={"workdir", "wan", "ca", "cert", "key", "flash", "segw_trust", "segw_pins", "boot_time"},
         )
         digest = hashlib.sha256(json.dumps(factory, sort_keys=True).encode()).hexdigest()[:12]
         flash = inv.bench.state_dir / f"{inv.bench.prefix}flash-{name}-{digest}.json"

@@ -30,7 +30,7 @@ from bench.mock.flash import Flash
 from bench.mock.ipsec import Ipsec
 from bench.mock.network import Network
 from bench.mock.pm import PerfMgmt
-from bench.mock.procedures import Procedures
+from bench.mock.procedures import Procedures, Restart
 from bench.mock.rpc import Rpc
 from bench.mock.s1 import S1Client
 from bench.mock.session import CwmpClient
@@ -214,6 +214,7 @@ class MockHeNB:
         self.loop = asyncio.get_running_loop()
         self.log(f"mock HeNB {self.device_id.serial_number} booting (knobs: {sorted(self.knobs) or 'none'})")
         threading.Thread(target=self.console_reader, daemon=True).start()
+        await self.booting()
         lease = await asyncio.to_thread(self.net.dhcp)
         await asyncio.to_thread(self.net.configure_wan, lease)
         self.public_dns = lease["dns"]
@@ -237,17 +238,21 @@ class MockHeNB:
             events = [("1 BOOT", "")]
         watching = False
         while True:
-            if self.serving is None:
-                await self.procedures.discover(events)
-            await self.procedures.register(events)
-            if Knob.KERNEL_PANIC in self.knobs:
-                self.log("Kernel panic - not syncing: Fatal exception in interrupt")
-                await asyncio.Event().wait()
-            if not watching:
-                watch = self.ipsec.watch_address
-                threading.Thread(target=watch, args=(self.loop, self.queue), daemon=True).start()
-                watching = True
-            await self.procedures.operate()
+            try:
+                if self.serving is None:
+                    await self.procedures.discover(events)
+                await self.procedures.register(events)
+            except Restart:  # reset or rebooted from the console before it found its Serving SeGW
+                pass
+            else:
+                if Knob.KERNEL_PANIC in self.knobs:
+                    self.log("Kernel panic - not syncing: Fatal exception in interrupt")
+                    await asyncio.Event().wait()
+                if not watching:
+                    watch = self.ipsec.watch_address
+                    threading.Thread(target=watch, args=(self.loop, self.queue), daemon=True).start()
+                    watching = True
+                await self.procedures.operate()
             kind, key = self.reboot or ("reboot", "")
             self.reboot = None
             self.registered = False
@@ -289,7 +294,14 @@ class MockHeNB:
                     events = [("1 BOOT", "")]
                 events += self.transfers.apply_at_boot()
             await asyncio.sleep(0.2)
+            await self.booting()
             self.log("boot: up again")
+
+    async def booting(self) -> None:
+        """As long as the inventory says the unit takes to boot (mock.boot_time), before it does anything."""
+        if self.cfg.boot_time:
+            self.log(f"boot: loading (mock.boot_time {self.cfg.boot_time:g} s)")
+            await asyncio.sleep(self.cfg.boot_time)
 
     def shutdown(self) -> None:
         self.flash.save(self.model, self.serving)

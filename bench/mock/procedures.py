@@ -34,6 +34,10 @@ S1AP_PORT = 36412
 IKE_RETRY = (0.1, 0.1, 0.1, 0.1, 0.3, 1.0, 2.0, 5.0)
 
 
+class Restart(Exception):
+    """The console rebooted or reset the unit while it was still looking for its Serving SeGW/HeMS."""
+
+
 class Unit(Protocol):
     """What the procedures need of the unit's core: its parts and the state they share."""
 
@@ -196,6 +200,25 @@ class Procedures:
         self.unit.serving = (ssegw, shems_url)
         self.unit.flash.save(self.unit.model, self.unit.serving)
 
+    async def again(self, name: str, lookup: Any) -> str:
+        """`lookup()` of the Serving SeGW until the DNS knows `name` (a flash configured for another operator), with
+        the unit's backoff; Restart when the console reboots or resets the unit meanwhile, as a unit does at once."""
+        tries = 0
+        while True:
+            try:
+                return str(await lookup())
+            except LookupError:
+                wait = IKE_RETRY[min(tries, len(IKE_RETRY) - 1)]
+                if not tries:
+                    self.unit.set_state("stuck")
+                tries += 1
+                self.log(f"dns: {name} not found; trying again in {wait:g} s")
+                self.unit.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.unit.wake.wait(), wait)
+                if self.unit.reboot is not None:
+                    raise Restart(name) from None
+
     async def tunnel(self, name: str, ip: str, segw: str) -> str:
         """IKE with the SeGW `segw` until it is up (its inner address), tried again with the unit's backoff."""
         tries = 0
@@ -261,7 +284,10 @@ class Procedures:
         """5.1.2.2 step 6 and 5.1.3: Serving SeGW, Serving HeMS, then S1 setup toward the far end it gave."""
         assert self.unit.serving is not None and self.unit.public_dns is not None
         ssegw, shems_url = self.unit.serving
-        ssegw_ip = await self.unit.net.lookup(ssegw, self.unit.public_dns, Knob.SERVING_SEGW_BY_IP)
+        public_dns = self.unit.public_dns
+        ssegw_ip = await self.again(
+            ssegw, lambda: self.unit.net.lookup(ssegw, public_dns, Knob.SERVING_SEGW_BY_IP)
+        )
         vip = await self.tunnel("serving", ssegw_ip, ssegw)
         if Knob.S1_BEFORE_REGISTRATION in self.knobs:
             self.s1_setup(self.unit.s1_early, self.cfg.factory_s1, S1AP_PORT)

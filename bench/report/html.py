@@ -383,6 +383,12 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
         ),
         ("mock knobs", ", ".join(summary.get("knobs", [])) or "none"),
     ]
+    # How the unit reached the first state a test asked for: used as configured, or factory-reset first.
+    facts += [
+        (f"unit {p.get('unit')} prepared" if len(summary.get("preparation", [])) > 1 else "unit prepared",
+         str(p.get("detail")))
+        for p in summary.get("preparation", [])
+    ]  # fmt: skip
     if summary.get("interrupted"):
         facts.insert(
             0, ("interrupted", f"{summary['interrupted']}: the run is incomplete, only the tests below ran")

@@ -60,13 +60,22 @@ def write_index(
     units: Sequence[str],
     results: list[dict[str, Any]],
     interrupted: str | None = None,
+    prepared: dict[str, str] | None = None,
 ) -> Path:
-    """report.html of a run with several units: each unit's verdicts per test, linking its own report; an
-    interrupted run says so (the tests it did not reach are not in the table)."""
+    """report.html of a run with several units: each unit's verdicts per test, linking its own report, and
+    how each unit was prepared (used as configured, or factory-reset first); an interrupted run says so (the
+    tests it did not reach are not in the table)."""
     tests = list(dict.fromkeys(r["test"] for r in results))
     verdict = {(r["unit"], r["test"]): r["outcome"] for r in results if r.get("unit")}
     head = "".join(f"<th><a href='{escape(n)}/report.html'>{escape(n)}</a></th>" for n in units)
-    rows = "".join(
+    how = (
+        "<tr><td><i>unit prepared</i></td>"
+        + "".join(f"<td>{escape(prepared.get(n, '-'))}</td>" for n in units)
+        + "</tr>"
+        if prepared
+        else ""
+    )
+    rows = how + "".join(
         f"<tr><td>{escape(t)}</td>"
         + "".join(f"<td class='{v}'>{v}</td>" for n in units for v in [verdict.get((n, t), "-")])
         + "</tr>"

@@ -1,40 +1,40 @@
 """One HeNB's lifecycle, in one place (like a labgrid Strategy): explicit states, one `transition(to)` that
 knows how to reach each, a broken latch a failed test sets and the next transition clears, and the health
-check the bench runs after every test."""
+check the bench runs after every test. What a transition calls is in parts of its own: the operator's
+provisioning of each boot (bench/unit/provisioning.py), the factory reset (bench/unit/reset.py) and what the
+timeline tells of where the unit's flash points (bench/unit/signs.py).
+
+A unit whose flash the bench does not know yet is used as it is where the state allows: asked for
+"registered", it is switched on and a unit configured for this bench comes to the Serving HeMS by itself (no
+reset, no discovery); factory-fresh and discovered need a fresh unit, so a configured one is reset first, and
+so is one that comes to none of this bench's HeMSs within bounds.boot. The path taken is on the timeline
+(unit/prepared), in run.json and the report."""
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bench.clauses import waives
-from bench.cwmp import CwmpFault, DeviceKey, Done
+from bench.cwmp import CwmpFault, DeviceKey
 from bench.errors import ConfigError, DeviceError, InfraError, driver_calls
 from bench.events import Source, UnitKind
-from bench.hems.server import CrPolicy, RpcCall
+from bench.hems.server import CrPolicy
 from bench.ike import ike_id_matches
-from bench.inventory import (
-    Actions,
-    Bounds,
-    ConsoleAction,
-    HemsReset,
-    ManualReset,
-    ShellAction,
-    Unit,
-    Waiver,
-)
-from bench.services.segw import refusals_on
+from bench.inventory import Actions, Bounds, HemsReset, Unit, Waiver
 from bench.timeline import Bound, Event
+from bench.unit import provisioning, reset, signs
 from bench.unit.actions import Done as ActionDone
 from bench.unit.actions import run_action
 from bench.unit.kinds import RunContext, build_hardware
+from bench.unit.provisioning import Boot
+from bench.unit.signs import informs, initial_side
+
+__all__ = ["BenchUnit", "Boot", "State", "UnitBounds"]
 
 
 class State(enum.Enum):
@@ -46,16 +46,12 @@ class State(enum.Enum):
     BROKEN = "broken"  # a test failed: in doubt until the next transition power-cycles it
 
 
-@dataclass
-class Boot:
-    """One boot: where it starts on the timeline and the RPCs the HeMSs were primed with for it."""
+class Way(enum.StrEnum):
+    """How a unit whose flash the bench did not know reached the state asked for (unit/prepared)."""
 
-    mark: int
-    initial_spv: RpcCall
-    serving_spv: RpcCall
-    serving_values: list[tuple[str, str, str]]
-    registration_values: list[tuple[str, str, str]]
-    cr_spv: RpcCall | None = None  # the connection-request credentials, set in the registration session
+    CONFIGURED = "configured"  # its flash points at this bench: booted to the Serving HeMS, used as it is
+    FRESH = "factory-fresh"  # it turned to its Initial SeGW/HeMS: nothing to reset
+    RESET = "factory-reset"  # reset first (the state needs a fresh unit, or its flash points elsewhere)
 
 
 class UnitBounds:
@@ -97,15 +93,18 @@ class BenchUnit:
         self._state = State.OFF
         self.broken: str | None = None
         self.last_boot: Boot | None = None
-        # The bench has not seen this unit factory-fresh in this run: its flash may hold anything.
+        # The bench has not seen where this unit's flash points in this run: it may hold anything.
         self._known = False
+        self._path: tuple[Way, str] | None = None  # how the unit came to be known, and why (unit/prepared)
         self._powered: bool | None = None  # what the bench last switched; None: unknown (at the start)
         self._off_at = 0.0
         self._boot_line = 0
         self._crashes_seen = 0
         self._reboots_asked = 0  # reboots a plan caused since the last boot banner was accounted for
         self._banner = re.compile(cfg.console.boot_banner) if cfg.console.boot_banner else None
+        # To the person at the bench: `say` what to do (a manual reset's instructions), `note` what happened.
         self.say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)
+        self.note: Callable[[str], None] = lambda text: print(text, end="", file=sys.stderr, flush=True)
         self.hw = build_hardware(name, cfg, run, index, knobs)
         self.power = self.hw.power
         self.console = self.hw.console
@@ -127,18 +126,7 @@ class BenchUnit:
 
     def cr_note(self) -> str:
         """Where the credentials a refused connection request carried came from, for its failure message."""
-        if self.cfg.connection_request.own is not None:
-            return f"the unit's own credentials (units.{self.name}.connection_request.own)"
-        spv = self.last_boot.cr_spv if self.last_boot is not None else None
-        if spv is None or not spv.done():
-            return ""
-        try:
-            result = spv.result(0)
-        except DeviceError as exc:
-            return f"credentials the HeMS set at registration; the unit's answer could not be read: {exc}"
-        if isinstance(result, CwmpFault):
-            return f"credentials the unit refused at registration (fault {result.fault_code} {result.fault_string})"
-        return "credentials the HeMS set at registration, which the unit acknowledged"
+        return provisioning.cr_note(self)
 
     def waiver(self, check: str) -> Waiver | None:
         """The lab's waiver of `check` (CLAUSE/STEP/KEY) for this unit (units.NAME.waivers), if any."""
@@ -155,31 +143,35 @@ class BenchUnit:
 
     def transition(self, to: State) -> Boot | None:
         """Bring the unit to `to`; returns the boot it is in (None when off). A broken unit is power-cycled
-        first; it is factory-reset only when `to` needs a factory-fresh unit."""
+        first; it is factory-reset only when `to` needs a factory-fresh unit, or when its flash points
+        elsewhere."""
         if to is State.BROKEN:
             raise ConfigError("a unit becomes broken by a failed test; a plan cannot ask for it")
         if self.broken is not None:
-            self._event(UnitKind.RECOVER, reason=self.broken)
+            self.event(UnitKind.RECOVER, reason=self.broken)
             self.broken = None
             self._power_off()
         reach = {
             State.OFF: self._power_off,
-            State.BOOTING: self._cycle,
-            State.FACTORY_FRESH: self._factory_fresh,
+            State.BOOTING: self.cycle,
+            State.FACTORY_FRESH: lambda: self._factory_fresh(to),
             State.DISCOVERED: lambda: self._configured(State.DISCOVERED),
             State.REGISTERED: lambda: self._configured(State.REGISTERED),
         }[to]
+        unknown, since, self._path = not self._known, time.monotonic(), None
         with driver_calls():
             reach()
         self._state = to
-        self._event(UnitKind.STATE, state=to.value)
+        self.event(UnitKind.STATE, state=to.value)
+        if unknown and self._path is not None:
+            self._prepared(to, time.monotonic() - since)
         return self.last_boot
 
     def mark_broken(self, reason: str) -> None:
         """A test failed: whatever it left, the next transition starts with a power cycle."""
         if self.broken is None:
             self.broken = reason
-            self._event(UnitKind.BROKEN, reason=reason)
+            self.event(UnitKind.BROKEN, reason=reason)
 
     def _power_off(self) -> None:
         if self._powered is not False:
@@ -189,118 +181,137 @@ class BenchUnit:
         self._state = State.OFF
         self.last_boot = None
 
-    def _cycle(self) -> None:
+    def cycle(self) -> None:
         """Off (unless known off), off for the inventory's power_off_time, then on with the HeMSs primed."""
         if self._powered is not False:
             self._power_off()
         wait = self.cfg.power_off_time - (time.monotonic() - self._off_at)
         if wait > 0:
             time.sleep(wait)
-        self._prime(self.run.timeline.mark())
+        self.primed(self.run.timeline.mark())
         self.power.on()
         self._powered = True
         self._state = State.BOOTING
 
-    def _prime(self, mark: int) -> Boot:
-        """Prime both HeMSs for a boot (the operator's provisioning): the Initial HeMS assigns the Serving
-        SeGW and HeMS, the Serving HeMS configures S1 and IPsec usage at registration."""
-        run, op, p = self.run, self.run.inv.operator, self.paths
-        for hems in run.topology.hems.values():
-            hems.drop_queued(self.device)
-        serving = [
-            (p.serving_segw, op.serving_segw, "xsd:string"),
-            (p.serving_hems, op.hems_url(op.serving_hems), "xsd:string"),
-        ]
-        registration = [(p.ipsec_usage, "true" if op.ipsec_usage else "false", "xsd:boolean")]
-        if op.s1_far_end is not None:
-            registration.insert(0, (p.s1_far_end, str(op.s1_far_end), "xsd:string"))
-        # What S1 Setup carries, so the MME sees whether the configuration took effect.
-        registration += [
-            (p.tac, str(op.tac), "xsd:unsignedInt"),
-            (p.plmn, op.plmn, "xsd:string"),
-            (p.cell_identity, str(op.cell_identity), "xsd:unsignedInt"),
-        ]
-        # The cell unlocked (TR-196 AdminState), last: a unit locked after a factory reset starts S1 only then.
-        if self.cfg.unlock_at_registration and p.admin_state is not None:
-            registration.append((p.admin_state, "true", "xsd:boolean"))
-        initial = run.topology.hems["initial-hems"].queue_rpc(
-            self.device, "SetParameterValues", params=serving, parameter_key="discovery"
-        )
-        serving_call = run.topology.hems["serving-hems"].queue_rpc(
-            self.device, "SetParameterValues", params=registration, parameter_key="registration"
-        )
-        self.last_boot = Boot(mark, initial, serving_call, serving, registration)
-        self._prime_cr(self.last_boot)
+    def primed(self, mark: int) -> Boot:
+        """The HeMSs primed for a boot starting at timeline `mark` (bench/unit/provisioning.py): the boot the
+        unit is in from now on, its console read for boot banners from here."""
+        self.last_boot = provisioning.prime(self, mark)
         self._boot_line = len(self.console.lines())
         self._reboots_asked = 0
         return self.last_boot
 
-    def _prime_cr(self, boot: Boot) -> None:
-        """With units.NAME.connection_request `set`, the Serving HeMS sets the credentials it will send its
-        connection requests with, in the registration session (queued right after the registration values)."""
-        if self.cfg.connection_request.own is not None:
-            return
-        p, cr = self.paths, self.cr_policy
-        values = [
-            (p.connection_request_username, cr.username, "xsd:string"),
-            (p.connection_request_password, cr.password, "xsd:string"),
-        ]
-        boot.cr_spv = self.run.topology.hems["serving-hems"].queue_rpc(
-            self.device, "SetParameterValues", params=values, parameter_key="connection-request"
-        )
-
-    def _factory_fresh(self) -> None:
+    def _factory_fresh(self, asked: State) -> None:
         """Booting with the factory configuration. Switched on, a unit shows which it has: a fresh one turns
         to the Initial SeGW/HeMS, a configured one informs the HeMS it was given, and is reset."""
         if self._state is State.REGISTERED and self._known and self.last_boot is not None:
             self._reset(None)
             return
-        self._cycle()
-        first = self._wait_quoting_segws(
-            lambda e: self._initial_side(e) or self._informs(e),
+        self.cycle()
+        first = signs.wait_quoting_segws(
+            self,
+            lambda e: initial_side(self, e) or informs(e),
             self.bounds.boot,
             f"unit {self.name} to turn to the Initial SeGW/HeMS (factory-fresh) or inform a HeMS (configured)",
             self.boot.mark,
         )
-        if not self._initial_side(first):
+        if initial_side(self, first):
+            self._path = (Way.FRESH, "it turned to its Initial SeGW/HeMS")
+        else:
+            needs = "a factory-fresh unit" if asked is State.FACTORY_FRESH else "the unit's discovery"
+            self._path = (
+                Way.RESET,
+                f"its flash pointed at the {first.data.get('hems')}; the test needs {needs}",
+            )
             self._reset(first)
         self._known = True
 
-    def _wait_quoting_segws(
-        self, pred: Callable[[Event], bool], timeout: float, what: str, mark: int
-    ) -> Event:
-        """Wait on the timeline; a timeout adds what the SeGWs' charons said when they refused the unit, the
-        HeMSs' SetParameterValues the unit refused, and why a HeMS refused the unit (TLS, HTTP 401)."""
+    def _from_flash(self) -> None:
+        """Registered, the flash not known: the unit boots as it is. One configured for this bench comes to the
+        Serving HeMS and is used as it is; a factory-fresh one turns to its Initial side and is discovered;
+        one that informs another of the bench's HeMSs, or comes to none within bounds.boot, is reset."""
+        if self.last_boot is None:
+            self.cycle()
+        mark, bound = self.boot.mark, self.bounds.boot
         try:
-            return self.run.timeline.wait_for(pred, timeout, what, mark)
+            first = signs.wait_quoting_segws(
+                self,
+                lambda e: initial_side(self, e) or informs(e),
+                bound,
+                f"unit {self.name} to come to the Serving HeMS (configured) or turn to the Initial SeGW/HeMS "
+                "(factory-fresh)",
+                mark,
+            )
         except DeviceError as exc:
-            # charon's reasons as this unit's events; else (none reached the timeline) the SeGWs' logs.
-            said = [
-                f"{k} charon refused: {' | '.join(r)}"
-                for k, r in refusals_on(self.run.timeline.events(mark)).items()
-            ]
-            if not said:
-                events = self.run.timeline.events(mark, mark + 1)
-                after = events[0].t if events else self.run.timeline.t0
-                said = [f"{k} charon refused: {' | '.join(r)}" for k, s in self.run.topology.segw.items()
-                        if (r := s.refusals(after))]  # fmt: skip
-            said += [refused] if (refused := self._spv_refusals()) else []
-            seen = self.run.timeline.events(mark)  # what each HeMS refused the unit, in its own words
-            said += [why for h in self.run.topology.hems.values() if (why := h.refusals(seen))]
-            if not said:
-                raise
-            raise DeviceError(f"{exc}; {'; '.join(said)}") from None
+            self._reset_unreached(exc, mark)
+        else:
+            if initial_side(self, first):
+                self._path = (Way.FRESH, "it turned to its Initial SeGW/HeMS")
+            elif first.data.get("hems") == "serving-hems":
+                self._path = (Way.CONFIGURED, "")
+            else:
+                self._path = (
+                    Way.RESET,
+                    f"its flash points at the {first.data.get('hems')}, not the Serving HeMS",
+                )
+                self._reset(first)
+        self._known = True
+
+    def _reset_unreached(self, exc: DeviceError, mark: int) -> None:
+        """The unit came to none of this bench's HeMSs within bounds.boot: reset the inventory's way. A reset
+        by HeMS cannot reach it: a unit that asked for other names (configured for another operator) is reset
+        by hand; one that did not fails as it did (the quotes of what refused it are in `exc`)."""
+        bound, foreign = self.bounds.boot, signs.foreign_names(self, mark)
+        why = f"it came to none of this bench's HeMSs within {bound:g} s ({bound.key})"
+        if foreign:
+            why += f"; it asked the public DNS for {', '.join(foreign)}, none of this bench's names"
+        self._path = (Way.RESET, why)
+        how, where = self.cfg.reset
+        if not isinstance(how, HemsReset):
+            self._reset(None)
+            return
+        if not foreign:
+            raise exc
+        self.event(UnitKind.FACTORY_RESET, method="manual")
+        reset.by_hand(
+            self,
+            f"{why}: its flash points elsewhere. Factory-reset it its vendor's way (a console or shell "
+            f"command can be given as units.{self.name}.actions.factory_reset)",
+            f"units.{self.name}.{where} is hems, and the unit informs none of this bench's HeMSs",
+        )
+        self._state = State.FACTORY_FRESH
+
+    def _prepared(self, to: State, seconds: float) -> None:
+        """How the unit whose flash the bench did not know reached `to`: on the timeline (run.json, the
+        report) and told to the person at the bench."""
+        assert self._path is not None
+        path, why = self._path
+        if path is Way.CONFIGURED:
+            detail = f"used as configured: booted to the Serving HeMS in {seconds:.1f} s"
+        elif path is Way.FRESH:
+            detail = f"factory-fresh as found ({why}): {to.value} in {seconds:.1f} s"
+        else:
+            detail = f"factory reset ({why}): {to.value} in {seconds:.1f} s"
+        self.event(
+            UnitKind.PREPARED, path=path.value, state=to.value, seconds=round(seconds, 3), detail=detail
+        )
+        self.note(f"henb-bench: unit {self.name} {detail}\n")
 
     def _configured(self, to: State) -> None:
         """Discovered or registered: from the current boot when it is on its way there, else from a fresh
-        one (via factory-fresh when the bench does not know what the unit's flash holds)."""
+        one. With the flash not known, registered boots the unit as it is (_from_flash) and discovered comes
+        via factory-fresh."""
         if not self._known:
-            self._factory_fresh()
+            if to is State.REGISTERED:
+                self._from_flash()
+            else:
+                self._factory_fresh(to)
         elif self.last_boot is None:
-            self._cycle()
+            self.cycle()
         tl, bounds, op = self.run.timeline, self.bounds, self.run.inv.operator
         mark = self.boot.mark
-        self._wait_quoting_segws(
+        signs.wait_quoting_segws(
+            self,
             lambda e: e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "ssegw"
             and not e.data.get("impostor") and ike_id_matches(self.ike_id, e.data.get("remote_id")),
             bounds.boot,
@@ -308,7 +319,8 @@ class BenchUnit:
             mark,
         )  # fmt: skip
         if to is State.REGISTERED:
-            self._wait_quoting_segws(
+            signs.wait_quoting_segws(
+                self,
                 lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == "serving-hems",
                 bounds.boot,
                 f"unit {self.name} registered with the Serving HeMS (pre-condition)",
@@ -317,7 +329,8 @@ class BenchUnit:
             if isinstance(self.boot.serving_spv.result(bounds.step), CwmpFault):
                 # Refused registration values: the unit is not registered, whatever else it answered.
                 raise DeviceError(
-                    f"unit {self.name} registered with the Serving HeMS (pre-condition): {self._spv_refusals()}"
+                    f"unit {self.name} registered with the Serving HeMS (pre-condition): "
+                    f"{provisioning.refusals(self)}"
                 )
             if self.boot.cr_spv is not None:
                 # Set before any connection request: the answer to it is in the registration session.
@@ -331,187 +344,10 @@ class BenchUnit:
                     mark,
                 )  # fmt: skip
 
-    def _spv_refusals(self) -> str:
-        """The HeMSs' SetParameterValues of this boot the unit refused: a path the unit does not have names a
-        wrong data-model profile (units.NAME.data_model)."""
-        boot, said = self.last_boot, []
-        if boot is None:
-            return ""
-        for call, what in ((boot.initial_spv, "Serving SeGW/HeMS assignment"),
-                           (boot.serving_spv, "registration")):  # fmt: skip
-            with contextlib.suppress(DeviceError):
-                result = call.result(0) if call.done() else None
-                if isinstance(result, CwmpFault):
-                    faults = ", ".join(f"{f.name} {f.code} {f.string}" for f in result.param_faults)
-                    said.append(
-                        f"the unit refused the {what}: fault {result.fault_code} ({faults or result.fault_string})"
-                    )
-        if not said:
-            return ""
-        return f"{'; '.join(said)} (paths from units.{self.name}.data_model, profile {self.profile.name})"
-
     def _reset(self, inform: Event | None) -> None:
-        """Factory reset, the inventory's way (units.NAME.actions.factory_reset); the unit is then booting fresh."""
-        how, where = self.cfg.reset
-        key = f"units.{self.name}.{where}"
-        self._event(UnitKind.FACTORY_RESET, method=how.method)
-        tl = self.run.timeline
-        if isinstance(how, HemsReset):
-            self._reset_by_hems(inform, key)
-        elif isinstance(how, ConsoleAction | ShellAction):
-            self._reset_by_action(how, key)
-        elif isinstance(how, ManualReset):
-            mark = tl.mark()
-            self._prime(mark)
-            self.say(
-                f"\nhenb-bench: unit {self.name} needs a factory reset ({key} is manual):\n  {how.instructions}\n"
-                f"  waiting up to {self.bounds.factory_reset:g} s ({self.bounds.factory_reset.key}) for it to "
-                "turn to the Initial SeGW/HeMS ...\n"
-            )
-            try:
-                tl.wait_for(self._initial_side, self.bounds.factory_reset, "the manual factory reset", mark)
-            except DeviceError as exc:
-                raise InfraError(f"manual factory reset of unit {self.name} not done: {exc}") from None
-
-    def _reset_by_hems(self, inform: Event | None, key: str) -> None:
-        """FactoryReset from the HeMS the unit informs; it answers, ends the session and reboots itself."""
-        tl = self.run.timeline
-        hems_name = inform.data.get("hems", "serving-hems") if inform is not None else "serving-hems"
-        # The unit as it named itself: a wrong DeviceId is still this bench's only unit, and resettable.
-        d = inform.data if inform is not None else {}
-        device = (
-            DeviceKey(d.get("oui", ""), d.get("product_class", ""), d["serial"])
-            if "serial" in d
-            else self.device
-        )
-        hems = self.run.topology.hems[hems_name]
-        mark = tl.mark()
-        # Queued for the unit's open session or its next one; a connection request opens one if none comes
-        # by itself. Sent aside: the unit may take the RPC in a session already open and reboot at once, and
-        # the HeMSs must be primed for that boot without waiting for the request's answer.
-        call = hems.queue_rpc(device, "FactoryReset")
-        cr = self.cr_policy
-
-        def connection_request() -> None:
-            # Its answer is on the timeline; an RPC never answered says why below.
-            with contextlib.suppress(DeviceError, InfraError):
-                hems.connect(
-                    device, cr.username, cr.password, timeout=self.bounds.step, call=call,
-                    attempts=cr.attempts, retry_after=cr.retry_after, purpose="factory reset",
-                )  # fmt: skip
-
-        threading.Thread(target=connection_request, name="factory-reset-cr", daemon=True).start()
-        result = call.result(self.bounds.step)
-        if not isinstance(result, Done):
-            seen = (
-                f"fault {result.fault_code} {result.fault_string}"
-                if isinstance(result, CwmpFault)
-                else repr(result)
-            )
-            raise DeviceError(
-                f"factory reset ({key}: hems): expected a FactoryResetResponse from {hems_name}; seen {seen}"
-            )
-        answered = tl.first(
-            lambda e: (
-                e.source == "hems" and e.kind == "rpc-response" and e.data.get("method") == "FactoryReset"
-            ),
-            mark,
-        )
-        # The unit resets once the session is over: the HeMSs are primed only then (an RPC queued earlier
-        # would go out in that session), and the boot starts where the unit first turns to its Initial
-        # SeGW/HeMS, as what it did until then (S1 setup, say) was the configured unit's doing.
-        end = tl.wait_for(
-            lambda e: e.source == "hems" and e.kind == "session-end" and e.data.get("hems") == hems_name,
-            self.bounds.step,
-            f"the session with the FactoryReset at {hems_name} to end",
-            answered.seq if answered is not None else mark,
-        )
-        boot = self._prime(end.seq + 1)
-        try:
-            first = tl.wait_for(
-                self._initial_side,
-                self.bounds.boot,
-                "the unit back factory-fresh, turning to its Initial SeGW/HeMS",
-                boot.mark,
-            )
-        except DeviceError as exc:
-            raise DeviceError(
-                f"factory reset ({key}: hems) answered, but the unit did not reset: {exc}"
-            ) from None
-        self._fresh_from(boot, first)
-
-    def _reset_by_action(self, how: ConsoleAction | ShellAction, key: str) -> None:
-        """A console or shell reset: confirmed, the unit wipes its configuration and reboots by itself (a real
-        unit may still be writing its flash after the confirming line, so power is not cut then). One that has
-        not turned to its Initial SeGW/HeMS within bounds.factory_reset is power-cycled once."""
-        tl = self.run.timeline
-        done = run_action(self, "factory reset", how, key, self.bounds.factory_reset)
-        boot = self._prime(done.mark)
-        what = "the unit back factory-fresh, turning to its Initial SeGW/HeMS"
-        try:
-            first = tl.wait_for(self._initial_side, self.bounds.factory_reset, what, boot.mark)
-        except DeviceError as exc:
-            self._event(
-                UnitKind.REBOOT, reason=f"factory reset ({key}) confirmed, no reboot by itself: {exc}"
-            )
-            self._cycle()
-            boot = self.boot
-            try:
-                first = tl.wait_for(self._initial_side, self.bounds.boot, what, boot.mark)
-            except DeviceError as again:
-                raise DeviceError(
-                    f"factory reset ({key}: {how.method}) confirmed, but the unit did not reset, neither by "
-                    f"itself nor power-cycled: {again}"
-                ) from None
-        self._fresh_from(boot, first)
-
-    def _fresh_from(self, boot: Boot, first: Event) -> None:
-        """The unit turned factory-fresh at `first`: its boot starts there. Sources report late (dnsmasq's log,
-        charon's events), so the timeline's order is not always the order things happened in: once the DNS
-        has caught up, the boot starts at the first event since the priming that happened no earlier than the
-        first sign of the fresh unit, by time."""
-        # The configured unit may have had one more session before it reset, and taken an RPC primed for
-        # the fresh boot with it: primed again, it is still in time (discovery and registration follow).
-        hemss = self.run.topology.hems
-        if boot.initial_spv.done():
-            boot.initial_spv = hemss["initial-hems"].queue_rpc(
-                self.device, "SetParameterValues", params=boot.serving_values, parameter_key="discovery"
-            )
-        if boot.serving_spv.done():
-            boot.serving_spv = hemss["serving-hems"].queue_rpc(
-                self.device,
-                "SetParameterValues",
-                params=boot.registration_values,
-                parameter_key="registration",
-            )
-        if boot.cr_spv is not None and boot.cr_spv.done():
-            self._prime_cr(boot)
-        # Only then (the fresh unit goes on meanwhile, and takes what is primed for it) wait for the DNS.
-        tl = self.run.timeline
-        self.run.topology.dns_caught_up(self.bounds.step)
-        signs = tl.find(self._initial_side, boot.mark)
-        start = min((e.t for e in signs), default=first.t)
-        boot.mark = min((e.seq for e in tl.events(boot.mark) if e.t >= start), default=first.seq)
+        """Factory reset, the inventory's way (bench/unit/reset.py); the unit is then booting fresh."""
+        reset.factory_reset(self, inform)
         self._state = State.FACTORY_FRESH
-
-    def _initial_side(self, e: Event) -> bool:
-        """The unit turns to what it was factory-programmed with (so it has no Serving SeGW/HeMS)."""
-        op = self.run.inv.operator
-        return (
-            (e.source == "dns" and e.kind == "query" and e.data.get("dns") == "public-dns"
-             and e.data.get("name") in (op.initial_segw, op.initial_hems))
-            or (e.source == "segw" and e.kind == "ike-up" and e.data.get("segw") == "isegw"
-                and ike_id_matches(self.ike_id, e.data.get("remote_id")))
-            # a TLS handshake with the Initial HeMS the unit broke off (it refused a wrong certificate)
-            or (e.source == "hems" and e.kind == "tls-handshake-failed" and e.data.get("hems") == "initial-hems")
-            or (self._informs(e) and "0 BOOTSTRAP" in e.data.get("events", ()))
-        )  # fmt: skip
-
-    @staticmethod
-    def _informs(e: Event) -> bool:
-        # Any serial: a unit reporting a wrong DeviceId is still this unit (with several units, the run's view
-        # shows each unit only what its address says is its own), and still resettable.
-        return e.source == "hems" and e.kind == "inform"
 
     # -- health ----------------------------------------------------------------------------------
 
@@ -523,14 +359,14 @@ class BenchUnit:
             with driver_calls():
                 self.power.check(self._powered)
         except InfraError as exc:
-            self._event(UnitKind.HEALTH, verdict="infra", error=str(exc))
+            self.event(UnitKind.HEALTH, verdict="infra", error=str(exc))
             raise
         crashes = self.console.crashes
         if len(crashes) > self._crashes_seen:
             self._crashes_seen = len(crashes)
             c = crashes[-1]
             lines = self.console.around(c.index, before=3, after=10)
-            self._event(UnitKind.HEALTH, verdict="crash", line=c.line, pattern=c.pattern)
+            self.event(UnitKind.HEALTH, verdict="crash", line=c.line, pattern=c.pattern)
             raise DeviceError(
                 f"unit {self.name} crashed: console line {c.index + 1} {c.line.strip()!r} matches "
                 f"{c.pattern!r} (log {self.console.log_path}):\n  " + "\n  ".join(lines)
@@ -543,7 +379,7 @@ class BenchUnit:
                 self._boot_line = hits[-1]
             elif len(hits) > 1:
                 self._boot_line = hits[-1]
-                self._event(UnitKind.HEALTH, verdict="reboot", line=lines[hits[-1]])
+                self.event(UnitKind.HEALTH, verdict="reboot", line=lines[hits[-1]])
                 raise DeviceError(
                     f"unit {self.name} rebooted by itself: boot banner {self._banner.pattern!r} again at console "
                     f"line {hits[-1] + 1} (log {self.console.log_path}):\n  "
@@ -555,7 +391,7 @@ class BenchUnit:
         boot): one more boot banner is this reboot's, not a crash (the console may show it later than the HeMS
         hears of the boot)."""
         self._reboots_asked += 1
-        self._event(UnitKind.REBOOT, reason=why)
+        self.event(UnitKind.REBOOT, reason=why)
 
     def act(self, action: str, values: dict[str, str] | None = None) -> ActionDone:
         """Run the unit's `action` template (units.NAME.actions.ACTION) with `values` for its placeholders;
@@ -566,7 +402,7 @@ class BenchUnit:
             raise ConfigError(f"{key}: not given; this step needs it (see docs/inventory.md, Unit actions)")
         return run_action(self, action.replace("_", " "), how, key, self.bounds.step, values)
 
-    def _event(self, kind: UnitKind, **data: Any) -> None:
+    def event(self, kind: UnitKind, **data: Any) -> None:
         self.run.timeline.add(Source.UNIT, kind, unit=self.name, **data)
 
     def close(self) -> None:

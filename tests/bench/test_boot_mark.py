@@ -1,4 +1,4 @@
-"""Where a factory-fresh boot starts on the timeline (bench/unit/lifecycle.py `_fresh_from`): sources report
+"""Where a factory-fresh boot starts on the timeline (bench/unit/reset.py `fresh_from`): sources report
 late and out of order (dnsmasq's log, charon's events), so the boot starts at the first event that happened
 no earlier than the first sign of the fresh unit, by time, not at that sign's place in the timeline."""
 
@@ -8,7 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from bench.timeline import Timeline
-from bench.unit.lifecycle import BenchUnit, Boot
+from bench.unit.provisioning import Boot
+from bench.unit.reset import fresh_from
 
 OP = SimpleNamespace(initial_segw="isegw.operator.example", initial_hems="ihems.operator.example")
 
@@ -23,8 +24,6 @@ def fake_unit(tl: Timeline) -> Any:
         bounds=SimpleNamespace(step=1.0),
         ike_id="00D0B7-MOCK0001.henb",
     )
-    unit._informs = BenchUnit._informs
-    unit._initial_side = lambda e: BenchUnit._initial_side(unit, e)  # type: ignore[arg-type]
     return unit
 
 
@@ -43,7 +42,7 @@ def test_a_query_reported_before_the_first_sign_but_made_after_it_is_in_the_boot
     first = tl.add("dns", "query", at=103.0, dns="public-dns", name=OP.initial_segw)
     tl.add("segw", "ike-up", at=103.2, segw="isegw", remote_id="00D0B7-MOCK0001.henb")
     unit, boot = fake_unit(tl), boot_at(mark)
-    BenchUnit._fresh_from(unit, boot, first)
+    fresh_from(unit, boot, first)
     assert boot.mark == private.seq  # by place in the timeline it would be first.seq, and lose the query
 
 
@@ -56,5 +55,5 @@ def test_an_ike_report_ahead_of_its_query_does_not_start_the_boot_after_the_quer
         "dns", "query", at=103.0, dns="public-dns", name=OP.initial_segw
     )  # reported after the IKE SA
     unit, boot = fake_unit(tl), boot_at(mark)
-    BenchUnit._fresh_from(unit, boot, ike)
+    fresh_from(unit, boot, ike)
     assert boot.mark == ike.seq and query.seq > boot.mark  # the S1 message of the configured unit stays out

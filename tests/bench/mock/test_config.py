@@ -19,6 +19,7 @@ GOOD = {
     "cwmp_ns": "urn:dslforum-org:cwmp-1-2",
     "identity": {"manufacturer": "m", "oui": "00D0B7", "product_class": "p", "serial_number": "S1"},
     "initial_hems_url": "http://ihems.example:7547/",
+    "boot_time": 2.5,
 }
 
 
@@ -27,7 +28,7 @@ def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "mock.json"
     path.write_text(cfg.model_dump_json())
     back = load(path)
-    assert back == cfg and back.knobs == [Knob.NO_BOOTSTRAP]
+    assert back == cfg and back.knobs == [Knob.NO_BOOTSTRAP] and back.boot_time == 2.5
 
 
 @pytest.mark.parametrize(
@@ -37,6 +38,8 @@ def test_round_trip(tmp_path: Path) -> None:
         ({"identity": {"oui": "00D0B7"}}, "identity.serial_number"),
         ({"hems_auth": "kerberos"}, "hems_auth"),
         ({"cwmp_amendment": "two"}, "cwmp_amendment"),
+        ({"boot_time": "slow"}, "boot_time"),
+        ({"boot_time": True}, "boot_time"),
         ({"surprise": 1}, "surprise"),
     ],
 )
