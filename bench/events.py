@@ -331,7 +331,7 @@ _TYPES = [
     _t(
         S.SECURITY,
         SecurityKind.IMPOSTOR_CAPTURE,
-        "segw unit impostor shows",
+        "segw unit impostor shows capture",
         "what the outer capture shows of the unit's exchanges with an impostor SeGW (frames, ESP after them)",
     ),  # fmt: skip
 ]

@@ -107,7 +107,6 @@ def account(
     IKE_AUTH on an IKE SA whose initiator SPI is in `spis` (the ones the SeGW had up; empty: any) and what it
     sent after it, or with `offer`, the IKE_SA_INITs it sent (a refused offer: the SeGW's NO_PROPOSAL_CHOSEN);
     and ESP from the unit after its first IKE_SA_INIT."""
-    name = Path(path).name
     msgs: list[Ike] = []
     esp: list[Pkt] = []
     start: float | None = None  # the unit's first IKE_SA_INIT request since `since`
@@ -183,4 +182,4 @@ def account(
                      f"{_at(esp[0], t0)}")  # fmt: skip
     elif start is not None:
         parts.append(f"no ESP from the unit to {segw} after it")
-    return Account(f"{name}: " + "; ".join(parts), esp, found, used)
+    return Account("; ".join(parts), esp, found, used)

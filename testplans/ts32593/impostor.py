@@ -241,7 +241,10 @@ class Impostors:
 
     def _shows(self, impostor: Impostor, mark: int) -> str:
         seen = self._account(impostor, mark)
-        return f"; the outer capture {seen.text}" if seen is not None else ""
+        return f"; {self._capture()} shows {seen.text}" if seen is not None else ""
+
+    def _capture(self) -> str:
+        return f"the outer capture {self.outer.path.name}" if self.outer is not None else ""
 
     def _corroborate(self, impostor: Impostor, expected: str, mark: int, refusal: Event) -> None:
         """The refusal the SeGW saw, on the unit's outer capture: no ESP from the unit to the impostor's address
@@ -252,18 +255,18 @@ class Impostors:
             return
         tl = self.run.timeline
         tl.add(Source.SECURITY, SecurityKind.IMPOSTOR_CAPTURE, segw=self.key, unit=self.unit.name,
-               impostor=impostor.key, shows=seen.text)  # fmt: skip
+               impostor=impostor.key, shows=seen.text, capture=str(self.outer and self.outer.path))  # fmt: skip
         if seen.used:
             self.steps.fail(
                 self.step,
                 expected + ", and no ESP from it to that address on the outer capture",
-                f"the {self.key} saw the unit refuse it ({self.steps.describe(refusal)}), but the outer capture "
-                f"{seen.text}",
+                f"the {self.key} saw the unit refuse it ({self.steps.describe(refusal)}), but {self._capture()} "
+                f"shows {seen.text}",
                 refusal,
             )
         if not seen.found:
             raise InfraError(
-                f"the outer capture {seen.text}, though the {self.key} saw the unit's IKE SA there "
+                f"{self._capture()} shows {seen.text}, though the {self.key} saw the unit's IKE SA there "
                 f"({self.steps.describe(refusal)}): the capture of the unit's WAN link missed it"
             )
 
