@@ -106,20 +106,20 @@ def account(
     """The unit's exchanges with `segw` on the outer capture at `path` from `since` (epoch seconds): its first
     IKE_AUTH on an IKE SA whose initiator SPI is in `spis` (the ones the SeGW had up; empty: any) and what it
     sent after it, or with `offer`, the IKE_SA_INITs it sent (a refused offer: the SeGW's NO_PROPOSAL_CHOSEN);
-    and ESP from the unit after its first IKE_SA_INIT."""
+    and ESP from the unit after its first IKE_SA_INIT or that IKE_AUTH (an attempt begun before `since`), not
+    before (a tunnel from before a reboot)."""
     msgs: list[Ike] = []
-    esp: list[Pkt] = []
-    start: float | None = None  # the unit's first IKE_SA_INIT request since `since`
+    esp_sent: list[Pkt] = []  # ESP from the unit to `segw`
     for p in iter_ipv4(path):
         if p.t < since or segw not in (p.src, p.dst) or p.frag_offset:
             continue
         m = ike_message(p)
         if m is not None:
             msgs.append(m)
-            if start is None and p.dst == segw and m.exchange == IKE_SA_INIT and not m.response:
-                start = p.t
-        elif start is not None and p.dst == segw and is_esp(p):
-            esp.append(p)
+        elif p.dst == segw and is_esp(p):
+            esp_sent.append(p)
+    first = [m.pkt.t for m in msgs if m.pkt.dst == segw and m.exchange == IKE_SA_INIT and not m.response]
+    start: float | None = min(first, default=None)  # the unit's first IKE_SA_INIT request since `since`
     parts: list[str] = []
     used = False
     found = True
@@ -133,6 +133,7 @@ def account(
             which = f" with initiator SPI {', '.join(sorted(spis))}" if spis else ""
             parts.append(f"no IKE_AUTH request from the unit to {segw}{which}")
         else:
+            start = min(start or auth.pkt.t, auth.pkt.t)
             sa = [m for m in mine if m.spi_i == auth.spi_i]
             init = [f"{m.name()} at frame {m.pkt.frame}" for m in sa if m.exchange == IKE_SA_INIT]
             answer = next(
@@ -176,6 +177,7 @@ def account(
         auths = [m for m in msgs if m.exchange == IKE_AUTH and not m.response and m.pkt.dst == segw]
         if auths:
             parts.append(f"its IKE_AUTH request at frame {auths[0].pkt.frame}")
+    esp = [p for p in esp_sent if start is not None and p.t >= start]
     if esp:
         used = True
         parts.append(f"{len(esp)} ESP packet(s) from the unit to {segw} after its IKE_SA_INIT, the first at "

@@ -89,6 +89,15 @@ def test_esp_before_the_rounds_first_ike_sa_init_is_not_counted(tmp_path: Path) 
     assert not seen.used and seen.found
 
 
+def test_esp_after_the_ike_auth_of_an_attempt_begun_before_the_impostor_was_presented_is_use(
+    tmp_path: Path,
+) -> None:
+    esp = up(struct.pack("!II", 0xC0DE, 1) + b"x" * 40)
+    path = write(tmp_path / "outer.pcapng", [*handshake(), esp])
+    seen = account(path, SEGW, T0 + 2, {SPI.hex()})  # presented after the IKE_SA_INIT, before the IKE_AUTH
+    assert seen.found and seen.used and [p.frame for p in seen.esp] == [5]
+
+
 def test_a_create_child_sa_on_the_judged_sa_is_use(tmp_path: Path) -> None:
     path = write(tmp_path / "outer.pcapng", [*handshake(), up(ike(36, False))])
     seen = account(path, SEGW, T0, {SPI.hex()})
