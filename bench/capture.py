@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, TypeVar, cast
 
 import scapy.arch  # noqa: F401  # sets conf.L2listen for this OS
 import scapy.layers.inet  # noqa: F401  # registers Ethernet and raw IP link types, else every open warns
@@ -28,6 +28,7 @@ from scapy.utils import RawPcapReader
 from bench.errors import InfraError
 from bench.network.netns import run_in_netns
 
+T = TypeVar("T")
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101
 LINKTYPE_LINUX_SLL = 113
@@ -96,6 +97,9 @@ class PcapngWriter:
         head = struct.pack("<IIIII", 0, us >> 32, us & 0xFFFFFFFF, n, n if orig_len is None else orig_len)
         self._fh.write(_block(PCAPNG_EPB, head + frame + b"\0" * (-n % 4)))
 
+    def flush(self) -> None:
+        self._fh.flush()
+
     def close(self, ended: float | None = None) -> float:
         """Write the statistics block (start and end, `ended` or now) and close; returns the end."""
         ended = time.time() if ended is None else ended
@@ -127,6 +131,7 @@ class Capture:
         self._writer: PcapngWriter | None = None
         self._span: tuple[float, float] | None = None  # when the capture started and ended
         self._lock = threading.Lock()
+        self._written = threading.Condition(self._lock)
 
     def __repr__(self) -> str:
         return f"Capture({self.name!r}, {self.netns}/{self.iface} -> {self.path})"
@@ -173,6 +178,17 @@ class Capture:
             if self._writer is not None:
                 self._writer.write(bytes(pkt), float(pkt.time))
                 self.count += 1
+                self._written.notify_all()
+
+    def read(self, reader: Callable[[Path], T], more: int = 0, timeout: float = 0.0) -> T:
+        """`reader(path)` of what was captured so far, while capturing: after waiting up to `timeout` for `more`
+        packets than now, the file flushed and held whole (the sniffer waits, its socket queues) while read."""
+        with self._written:
+            want = self.count + more
+            self._written.wait_for(lambda: self.count >= want, timeout)
+            if self._writer is not None:
+                self._writer.flush()
+            return reader(self.path)
 
     def _keep_hosts(self) -> None:
         """Rewrite the file with only the packets from or to `hosts()`."""
@@ -254,6 +270,7 @@ class Pkt:
     payload: bytes
     ip_id: int = 0
     frag_offset: int = 0  # in bytes; a non-first fragment has no L4 header, so no ports
+    frame: int = 0  # its number in the file, from 1 (as Wireshark numbers frames)
 
 
 def _ip_offset(linktype: int, frame: bytes) -> int:
@@ -367,7 +384,7 @@ def iter_ipv4(path: Path | str) -> Iterator[Pkt]:
 
     CaptureFormatError (a ValueError naming the file) when the file is not one the reader understands.
     """
-    for t, linktype, frame in _frames(path):
+    for n, (t, linktype, frame) in enumerate(_frames(path), 1):
         try:
             off = _ip_offset(linktype, frame)
         except ValueError as exc:
@@ -393,7 +410,9 @@ def iter_ipv4(path: Path | str) -> Iterator[Pkt]:
                 payload = frame[l4 + (frame[l4 + 12] >> 4) * 4 : end]
             elif proto == 1:
                 payload = frame[l4:end]  # the whole ICMP message: type, code, and an error's quoted packet
-        yield Pkt(t, _ntoa(src), _ntoa(dst), proto, sport, dport, flags, total, payload, ip_id, frag_offset)
+        yield Pkt(
+            t, _ntoa(src), _ntoa(dst), proto, sport, dport, flags, total, payload, ip_id, frag_offset, n
+        )
 
 
 def tcp_syns(path: Path | str, dst: str | None = None, dport: int | None = None) -> list[Pkt]:

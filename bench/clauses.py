@@ -151,6 +151,18 @@ class Clause:
         }
 
 
+# What a clause's plan asserts on the outer capture at its end (bench.run.Evidence.assert_no_cleartext).
+NO_CLEARTEXT = "no operator traffic outside the tunnel on the outer link during the test (TS 33.320)"
+
+
+def no_cleartext_check(what: str = NO_CLEARTEXT) -> Check:
+    """The "security" check of a clause whose plan judges the outer capture (Evidence.assert_no_cleartext), and
+    its twin: a unit sending a CWMP packet in clear, quoted from the capture."""
+    return Check(
+        "security", what, (Twin("leak_cleartext", ("cleartext operator packet", "10.180.0.20:7547 UDP")),)
+    )
+
+
 def sort_key(clause_id: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in clause_id.split("."))
 

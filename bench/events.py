@@ -137,6 +137,7 @@ class NtpKind(StrEnum):
 
 class SecurityKind(StrEnum):
     OUTER_LINK = "outer-link"
+    IMPOSTOR_CAPTURE = "impostor-capture"
 
 
 class ArrowKind(StrEnum):
@@ -343,6 +344,12 @@ _TYPES = [
         SecurityKind.OUTER_LINK,
         "strict operator allowed other capture",
         "the verdict on the outer link's capture",
+    ),  # fmt: skip
+    _t(
+        S.SECURITY,
+        SecurityKind.IMPOSTOR_CAPTURE,
+        "segw unit impostor shows capture",
+        "what the outer capture shows of the unit's exchanges with an impostor SeGW (frames, ESP after them)",
     ),  # fmt: skip
 ]
 VOCABULARY: dict[tuple[str, str], EventType] = {(str(t.source), t.kind): t for t in _TYPES}

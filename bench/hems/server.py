@@ -37,6 +37,7 @@ from bench.errors import DeviceError, InfraError
 from bench.events import HemsKind, Source
 from bench.hems.connreq import CONNECTION_REQUEST_URL_PARAMS, ConnReqResult, CrPolicy, connection_request
 from bench.hems.failures import CLOSE, SessionFailure, SessionFailures, SessionStarts
+from bench.hems.hooks import InformHook, InformHooks
 from bench.hems.lean import LeanHttp, LeanRequest
 from bench.hems.tls import CertChoice, serve_tls
 from bench.httpauth import Authenticator
@@ -66,7 +67,6 @@ _INFORM_TAG = re.compile(rb"<(?:[\w.-]+:)?Inform[\s/>]")
 # stop() gives it all back (gc.unfreeze), so what died meanwhile in a reference cycle is collected after all.
 FREEZE_EVERY = 10_000
 MAX_HTTP_BODY = 4 * cwmp.MAX_BODY
-InformHook = Callable[["Hems", DeviceKey, list[str], dict[str, str]], None]
 Unit = DeviceKey | str
 """A unit as the HeMS knows it: its DeviceKey, or a SerialNumber alone (shorthand for any OUI and ProductClass)."""
 
@@ -259,7 +259,8 @@ class Hems:
     `auth` makes the HeMS challenge every new session; `tls` serves HTTPS (one context, or one per peer). `hold_requests` sets HoldRequests
     while the HeMS has RPCs for the unit. `session_timeout` (CWMP 1.3) goes into InformResponse in the 1-2
     namespace. `max_version` caps the version the HeMS agrees to use (CWMP 1.4 UseCWMPVersion).
-    `on_inform(hems, device_key, events, params)` runs in the server thread before the InformResponse is sent.
+    `on_inform(hems, device_key, events, params)` runs in the server thread before the InformResponse is sent,
+    then the hooks registered for that device in `inform_hooks` (bench/hems/hooks.py).
     """
 
     def __init__(
@@ -288,6 +289,7 @@ class Hems:
         self.session_timeout = session_timeout
         self.max_version = max_version
         self.on_inform = on_inform
+        self.inform_hooks = InformHooks()
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
         self._by_peer: dict[str, str] = {}
@@ -965,20 +967,10 @@ class Hems:
         self._note(key, f"Inform [{', '.join(codes)}]")
         if version is None:
             offered = ",".join(env.supported_versions or ())
-            self._event(
-                HemsKind.VERSION_MISMATCH,
-                peer,
-                serial=dev.serial_number,
-                offered=offered,
-                max_version=self.max_version,
-            )
-            return (
-                FAULT_HTTP_STATUS,
-                cwmp.fault(
-                    env.ns, env.id, 8006, f"ACS supports up to CWMP {self.max_version}, CPE {offered}"
-                ),
-                None,
-            )
+            self._event(HemsKind.VERSION_MISMATCH, peer, serial=dev.serial_number, offered=offered,
+                        max_version=self.max_version)  # fmt: skip
+            refusal = f"ACS supports up to CWMP {self.max_version}, CPE {offered}"
+            return FAULT_HTTP_STATUS, cwmp.fault(env.ns, env.id, 8006, refusal), None
         failure = self.failures.match(key, codes)
         if failure is not None:
             return self._fail_on_purpose(failure, env, inform, peer, user, version)
@@ -991,10 +983,10 @@ class Hems:
         self._inform_event(env, inform, peer, user, version)
         if env.defects:
             self._defects(env, peer, key)
-        if self.on_inform is not None:
+        for hook in self.inform_hooks.of(key, self.on_inform):
             try:
-                self.on_inform(self, key, codes, inform.params)
-            except Exception as exc:  # noqa: BLE001 - a broken script must not break the session
+                hook(self, key, codes, inform.params)
+            except Exception as exc:  # noqa: BLE001 - a broken script or hook must not break the session
                 self._event(HemsKind.HEMS_ERROR, peer, serial=dev.serial_number, reason=f"on_inform: {exc!r}")
         with self._lock:
             # A new Inform opens a new session; whatever this unit had before is over.

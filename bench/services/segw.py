@@ -311,6 +311,8 @@ class SeGW:
             if name in self._impostors:
                 data["unit"], data["impostor"] = self._impostors[name]
             if label == "ike-updown":
+                # The initiator's SPI, as the outer capture shows it (bench.ike_capture).
+                data["spi_i"] = _s(sa.get("initiator-spi"))
                 data["proposal"] = "/".join(
                     str(_s(sa[k]))
                     for k in ("encr-alg", "encr-keysize", "integ-alg", "prf-alg", "dh-group")

@@ -2,19 +2,24 @@
 the unit in turn, before the real one. Judged from the timeline: refused is the unit's AUTHENTICATION_FAILED
 notify, its DELETE or close of an IKE SA it sent nothing through (for proposals: the SeGW's NO_PROPOSAL_CHOSEN to
 an offer of the policy's only); accepted is the IKE SA staying up, or traffic through it (ESP in at its CHILD SA,
-or the unit's events from its inner address), whatever comes after."""
+or the unit's events from its inner address), whatever comes after. Corroborated on the unit's outer capture
+(bench/ike_capture.py): its IKE_AUTH to the impostor's address and what it sent after it, and no ESP from it to
+that address; a failure quotes what the capture shows, with frame numbers."""
 
 from __future__ import annotations
 
 import contextlib
 import time
+from pathlib import Path
 from types import TracebackType
 
 from bench import clauses as cl
+from bench.capture import Capture
 from bench.clauses import LIFELINES
-from bench.errors import ConfigError, DeviceError
-from bench.events import DhcpKind, SegwKind, Source
+from bench.errors import ConfigError, DeviceError, InfraError
+from bench.events import DhcpKind, SecurityKind, SegwKind, Source
 from bench.ike import ike_id_matches
+from bench.ike_capture import Account, account
 from bench.impostors import Impostor
 from bench.pki import ROGUE_CA_NAME
 from bench.run import BenchRun
@@ -28,6 +33,9 @@ REFUSED = (SegwKind.PEER_AUTH_FAILED, SegwKind.PEER_DELETE, SegwKind.IKE_DOWN)
 # After the unit's last IKE SA with an impostor went down without its AUTHENTICATION_FAILED or DELETE (the SeGW
 # closed it): how long another of its IKE SAs may take to come up there before the close counts as a refusal.
 REPLACED = 5.0
+# How long the outer capture may lag the SeGW's account of an IKE SA (its sniffer thread) before the bench says
+# its capture missed what the SeGW saw.
+CAPTURE_LAG = 3.0
 
 
 def check_key(clause: str, step: str, impostor: str) -> str:
@@ -42,30 +50,36 @@ def impostor_checks(step: str, segw: str) -> tuple[cl.Check, ...]:
     return (
         cl.Check(step, f"refuses an impostor {segw} with a certificate from a CA it does not trust (TS 33.320): "
               "its AUTHENTICATION_FAILED or DELETE, no CHILD SA used", (
-            cl.Twin("accept_untrusted_segw_ca", (f"{done} a certificate from an untrusted CA (CN={ROGUE_CA_NAME}",)),
+            cl.Twin("accept_untrusted_segw_ca", (f"{done} a certificate from an untrusted CA (CN={ROGUE_CA_NAME}",
+                                                 "the outer capture outer.pcapng shows", "IKE_AUTH request at frame")),
         ), key="untrusted_ca"),
         cl.Check(step, f"refuses an impostor {segw} with an expired certificate from the operator CA", (
-            cl.Twin("accept_expired_segw_cert", (f"{done} an expired certificate (valid until",)),
+            cl.Twin("accept_expired_segw_cert", (f"{done} an expired certificate (valid until",
+                                                 "the outer capture outer.pcapng shows", "IKE_AUTH request at frame")),
         ), key="expired"),
         cl.Check(step, f"refuses an impostor {segw} with a certificate for another name than the FQDN it resolved", (
-            cl.Twin("accept_wrong_segw_name", (f"{done} a certificate for another name than", "CN 'other-")),
+            cl.Twin("accept_wrong_segw_name", (f"{done} a certificate for another name than", "CN 'other-",
+                                               "the outer capture outer.pcapng shows")),
         ), key="wrong_name"),
         cl.Check(step, f"refuses an impostor {segw} accepting only IKE proposals outside operator.ike_proposals: "
               "it offers none (the SeGW's NO_PROPOSAL_CHOSEN)", (
             cl.Twin("accept_weak_ike_proposal", (f"the unit completed IKE_SA_INIT with the {segw} presenting only IKE "
-                                              "proposals outside operator.ike_proposals", "MODP_1024")),
+                                              "proposals outside operator.ike_proposals", "MODP_1024",
+                                              "the outer capture outer.pcapng shows")),
         ), key="weak_proposal"),
     )  # fmt: skip
 
 
 class Impostors:
-    """`with Impostors(run, steps, "isegw", "1.3") as imp:` presents the first impostor to the run's unit now
-    (before it boots); `imp.refused(since)` judges each in turn and presents the next; the block's end brings
-    the real SeGW back. A waived impostor is not presented; one the lab cannot give fails as a ConfigError
-    naming the inventory key, unless waived."""
+    """`with Impostors(run, steps, "isegw", "1.3", evidence.outer) as imp:` presents the first impostor to the
+    run's unit now (before it boots); `imp.refused(since)` judges each in turn (and on the unit's outer capture,
+    when given) and presents the next; the block's end brings the real SeGW back. A waived impostor is not
+    presented; one the lab cannot give fails as a ConfigError naming the inventory key, unless waived."""
 
-    def __init__(self, bench_run: BenchRun, steps: Steps, segw: str, step: str) -> None:
-        self.run, self.steps, self.step = bench_run, steps, step
+    def __init__(
+        self, bench_run: BenchRun, steps: Steps, segw: str, step: str, outer: Capture | None = None
+    ) -> None:
+        self.run, self.steps, self.step, self.outer = bench_run, steps, step, outer
         self.unit: BenchUnit = bench_run.unit
         self.key = segw
         self.segw = bench_run.topology.segw[segw]
@@ -81,8 +95,10 @@ class Impostors:
                 )
         self.rounds: list[Impostor] = [i for i in made if self.unit.waiver(ids[i.key]) is None]
         self.address: str | None = None
+        self.since = time.time()  # when the impostor being judged was presented
 
     def __enter__(self) -> Impostors:
+        self.since = time.time()
         if self.rounds and not self.rounds[0].proposals:
             self.segw.present(self.unit.name, self.unit.ike_id, self.rounds[0], None)
         return self
@@ -99,7 +115,7 @@ class Impostors:
             if n or impostor.proposals:
                 if impostor.proposals:
                     self.address = self.address or self._wan_address(since)
-                mark = tl.mark()
+                mark, self.since = tl.mark(), time.time()
                 self.segw.present(self.unit.name, self.unit.ike_id, impostor, self.address)
             timeout = bounds.boot if n == 0 else bounds.ike_retry
             self._judge(impostor, mark, timeout)
@@ -151,7 +167,9 @@ class Impostors:
         if first.kind == SegwKind.REFUSED:
             reason = str(first.data.get("reason", ""))
             if impostor.proposals and "proposal" in reason:
-                return  # the SeGW found nothing in the unit's offer it would take: the unit offered only the policy
+                # the SeGW found nothing in the unit's offer it would take: the unit offered only the policy
+                self._corroborate(impostor, expected, mark, first)
+                return
             # charon logs a refusal in several lines: each becomes an event; a moment for the rest of them.
             with contextlib.suppress(DeviceError):
                 sa = first.data.get("unique_id")
@@ -172,7 +190,8 @@ class Impostors:
             steps.fail(
                 self.step,
                 expected,
-                f"the unit completed IKE_SA_INIT with {self._mine(impostor)}: IKE SA {first.data.get('proposal')}",
+                f"the unit completed IKE_SA_INIT with {self._mine(impostor)}: IKE SA {first.data.get('proposal')}"
+                + self._shows(impostor, mark),
                 first,
             )
         seen = self._outcome(impostor, mark, first, bounds.step)
@@ -181,17 +200,75 @@ class Impostors:
                 self.step,
                 expected,
                 f"the unit completed IKE_AUTH with {self._mine(impostor)}: the IKE SA stayed up for "
-                f"{bounds.step:g} s ({bounds.step.key}), neither refused nor deleted",
+                f"{bounds.step:g} s ({bounds.step.key}), neither refused nor deleted"
+                + self._shows(impostor, mark),
                 first,
             )
         if at_segw(seen) and seen.kind in REFUSED:
+            self._corroborate(impostor, expected, mark, seen)
             return
         steps.fail(
             self.step,
             expected,
-            f"the unit completed IKE_AUTH with {self._mine(impostor)}, and used the tunnel: {steps.describe(seen)}",
+            f"the unit completed IKE_AUTH with {self._mine(impostor)}, and used the tunnel: {steps.describe(seen)}"
+            + self._shows(impostor, mark),
             seen,
         )
+
+    def _account(self, impostor: Impostor, mark: int) -> Account | None:
+        """What the outer capture shows of the unit's exchanges with the impostor (None without a capture): the
+        IKE SAs the SeGW had up with it since `mark`, found by their initiator SPI. The capture may lag the
+        SeGW's log a moment (its sniffer thread): read again as packets come, up to CAPTURE_LAG."""
+        if self.outer is None:
+            return None
+        outer, segw, tl = self.outer, self.segw.outer_ip, self.run.timeline
+        spis = {
+            str(e.data["spi_i"])
+            for e in tl.events(mark)
+            if e.source == Source.SEGW and e.kind == SegwKind.IKE_UP and e.data.get("segw") == self.key
+            and e.data.get("impostor") == impostor.key and e.data.get("spi_i")
+            and ike_id_matches(self.unit.ike_id, e.data.get("remote_id"))
+        }  # fmt: skip
+
+        def read(path: Path) -> Account:
+            return account(path, segw, self.since, spis, bool(impostor.proposals), tl.t0)
+
+        seen = outer.read(read)
+        deadline = time.monotonic() + CAPTURE_LAG
+        while not seen.found and (left := deadline - time.monotonic()) > 0:
+            seen = outer.read(read, more=1, timeout=left)
+        return seen
+
+    def _shows(self, impostor: Impostor, mark: int) -> str:
+        seen = self._account(impostor, mark)
+        return f"; {self._capture()} shows {seen.text}" if seen is not None else ""
+
+    def _capture(self) -> str:
+        return f"the outer capture {self.outer.path.name}" if self.outer is not None else ""
+
+    def _corroborate(self, impostor: Impostor, expected: str, mark: int, refusal: Event) -> None:
+        """The refusal the SeGW saw, on the unit's outer capture: no ESP from the unit to the impostor's address
+        (a failure of the unit, quoting the frames), and its IKE_AUTH there (else the capture missed what the
+        SeGW saw: an InfraError). What it shows goes on the timeline."""
+        seen = self._account(impostor, mark)
+        if seen is None:
+            return
+        tl = self.run.timeline
+        tl.add(Source.SECURITY, SecurityKind.IMPOSTOR_CAPTURE, segw=self.key, unit=self.unit.name,
+               impostor=impostor.key, shows=seen.text, capture=str(self.outer and self.outer.path))  # fmt: skip
+        if seen.used:
+            self.steps.fail(
+                self.step,
+                expected + ", and no ESP from it to that address on the outer capture",
+                f"the {self.key} saw the unit refuse it ({self.steps.describe(refusal)}), but {self._capture()} "
+                f"shows {seen.text}",
+                refusal,
+            )
+        if not seen.found:
+            raise InfraError(
+                f"{self._capture()} shows {seen.text}, though the {self.key} saw the unit's IKE SA there "
+                f"({self.steps.describe(refusal)}): the capture of the unit's WAN link missed it"
+            )
 
     def _outcome(self, impostor: Impostor, mark: int, first: Event, bound: float) -> Event | None:
         """What the unit did with its IKE SAs at the impostor, the first (`first`, up at the SeGW once it sent

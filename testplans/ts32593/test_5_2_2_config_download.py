@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 import re
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +21,7 @@ from bench import configfile, transfer_faults
 from bench.cwmp import CwmpFault, GpvResult, TransferResult
 from bench.errors import DeviceError
 from bench.events import BenchKind, FileserverKind, HemsKind, Source
-from bench.hems.server import DeviceKey, Hems, InformHook, RpcCall
+from bench.hems.server import DeviceKey, Hems, RpcCall
 from bench.pki import describe_cert
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -116,42 +114,6 @@ class Completion:
     gpv: RpcCall | None = None
 
 
-class InformHooks:
-    """A HeMS's on_inform while units wait for their TransferComplete: each unit's own hook, by its device. The
-    units of one run share the HeMS, so one unit's hook must neither replace nor clear another's; a hook the
-    HeMS had before runs first."""
-
-    def __init__(self, before: InformHook | None) -> None:
-        self.before = before
-        self.hooks: dict[DeviceKey, InformHook] = {}
-
-    def __call__(self, h: Hems, device: DeviceKey, events: list[str], params: dict[str, str]) -> None:
-        if self.before is not None:
-            self.before(h, device, events, params)
-        hook = self.hooks.get(device)
-        if hook is not None:
-            hook(h, device, events, params)
-
-
-_HOOKS = threading.Lock()
-
-
-@contextlib.contextmanager
-def inform_hook(hems: Hems, device: DeviceKey, hook: InformHook) -> Iterator[None]:
-    """`hook` runs for the Informs of `device` (only) within the block; other units' hooks stay."""
-    with _HOOKS:
-        hooks = hems.on_inform if isinstance(hems.on_inform, InformHooks) else InformHooks(hems.on_inform)
-        hooks.hooks[device] = hook
-        hems.on_inform = hooks
-    try:
-        yield
-    finally:
-        with _HOOKS:
-            hooks.hooks.pop(device, None)
-            if not hooks.hooks and hems.on_inform is hooks:
-                hems.on_inform = hooks.before
-
-
 def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, size: int, names: list[str],
              password: str = PASSWORD, file_type: str = FILE_TYPE) -> Completion:  # fmt: skip
     """Download, then its completion. After Status 1 the TransferComplete may come after a reboot; a
@@ -165,7 +127,7 @@ def download(bench_run: BenchRun, steps: Steps, step: str, url: str, key: str, s
 
     mark = bench_run.timeline.mark()
     sent = time.time()
-    with inform_hook(hems, bench_run.unit.device, on_inform):
+    with hems.inform_hooks.registered(bench_run.unit.device, on_inform):
         # A unit that answers Status 0 fetches and applies the file before it answers: the transfer's bound.
         bound = bench_run.unit.bounds.transfer_complete
         result = rpc(bench_run, steps, step, "Download", timeout=bound, file_type=file_type, url=url,

@@ -105,6 +105,9 @@ def test_capture_veth_udp_and_tcp(ns_pair: tuple[str, str], tmp_path: Path) -> N
             for dst, port, data in sent_udp:
                 sender.sendto(data, (dst, port))
                 assert receivers[port].recv(100) == data
+            # Read while capturing: whole blocks only, what was sent so far in order (the sniffer may lag).
+            so_far = cap_b.read(lambda path: [p.payload for p in iter_ipv4(path) if p.proto == 17])
+            assert so_far == [data for _, _, data in sent_udp][: len(so_far)]
             client.settimeout(5)
             client.bind((B_IP, 40001))
             client.connect((A_IP, 8080))
@@ -241,6 +244,7 @@ def test_iter_ipv4_ethernet_skips_arp_ipv6_and_strips_padding(tmp_path: Path) ->
         (1003.0, "10.0.0.1", "10.0.0.2", 6, 1234, 80, 0x02, 40, b""),
         (1004.0, "10.0.0.1", "10.0.0.2", 50, None, None, None, 38, b""),
     ]
+    assert [p.frame for p in pkts] == [3, 4, 5]  # numbered in the file, as Wireshark does: ARP is frame 1
     assert describe(pkts[0], t0=1000.766) == "+1.234s 198.51.100.10:4500 -> 203.0.113.2:4500 UDP len 29"
     assert describe(pkts[1], t0=1000.0) == "+3.000s 10.0.0.1:1234 -> 10.0.0.2:80 TCP [S] len 40"
     assert describe(pkts[2], t0=1000.0) == "+4.000s 10.0.0.1 -> 10.0.0.2 ESP len 38"
