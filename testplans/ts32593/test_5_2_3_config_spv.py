@@ -64,21 +64,20 @@ def test_configuration_by_set_parameter_values(
         if sent is None:
             steps.fail("2", f"the HeMS's SetParameterValues {key} on the timeline", "none")
         answered = judge_spv_response(CLAUSE.id, "2", tl.events(mark), sent)
-        judged(steps, answered)
+        judged(steps, "2", answered)
         read_back = judge_read_back(CLAUSE.id, "2", tl.events(mark), sent, answered.events[-1])
-        judged(steps, read_back)
+        judged(steps, "2", read_back)
         next_inform(bench_run, steps, "ParameterKey")  # the stimulus: a connection request asks for an Inform
-        judged(steps, judge_parameter_key(CLAUSE.id, "ParameterKey", tl.events(mark), sent, read_back.events[-1],
+        judged(steps, "ParameterKey", judge_parameter_key(CLAUSE.id, "ParameterKey", tl.events(mark), sent, read_back.events[-1],
                                           registered_unit.paths.parameter_key))  # fmt: skip
     s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
 
 
-def judged(steps: Steps, verdict: Verdict) -> None:
-    """A judge function's failed verdict fails the live step with the same message."""
+def judged(steps: Steps, step: str, verdict: Verdict) -> None:
+    """A judge function's failed verdict fails the live step `step` (its own) with the same message."""
+    assert verdict.step == step, f"a judge of step {verdict.step} called for step {step}"
     if verdict.outcome == FAILED:
-        steps.fail(
-            verdict.step, verdict.expected, verdict.seen, verdict.events[-1] if verdict.events else None
-        )
+        steps.fail(step, verdict.expected, verdict.seen, verdict.events[-1] if verdict.events else None)
 
 
 @pytest.mark.clause("5.2.3")
