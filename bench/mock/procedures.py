@@ -25,6 +25,8 @@ from bench.mock.session import CwmpClient
 
 # A refused Initial HeMS certificate is tried again soon (the bench presents several in turn, 5.1.2.3).
 TLS_RETRY_WAIT = 0.1
+# keep_session_open: how long the bug holds the Initial HeMS session (and its tunnel), past any bounds.step.
+HOLD_SESSION_S = 60.0
 
 NO_CHECK_TIME = 0x200000  # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (knob accept_expired_hems_cert)
 
@@ -195,6 +197,10 @@ class Procedures:
             self.unit.set_state("stuck")
             await asyncio.Event().wait()
         if not public:
+            if Knob.KEEP_SESSION_OPEN in self.knobs:
+                # The session held, and the tunnel it runs in with it (dropping the tunnel would end it).
+                self.log(f"bug: holding the Initial HeMS session open for {HOLD_SESSION_S:g} s")
+                await asyncio.sleep(HOLD_SESSION_S)
             await asyncio.to_thread(self.unit.ipsec.ike_down, "initial")
             self.log("ipsec: tunnel to Initial SeGW released")
         self.unit.serving = (ssegw, shems_url)

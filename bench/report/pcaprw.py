@@ -39,14 +39,14 @@ class Capture:
     path: Path
     fmt: str  # "pcapng" or "pcap"
     packets: list[Packet]
-    _parts: list[tuple[str, bytes, int]] = field(default_factory=list)  # (kind, raw, packet index or -1)
+    _parts: list[tuple[str, bytes, int]] = field(default_factory=list)  # (part, raw, packet index or -1)
     _endian: str = "<"
     dropped_blocks: int = 0  # decryption secrets blocks left out
 
     def write(self, out: Path) -> None:
         with open(out, "wb") as fh:
-            for kind, raw, i in self._parts:
-                if kind == "raw":
+            for part, raw, i in self._parts:
+                if part == "raw":
                     fh.write(raw)
                 elif self.fmt == "pcapng":
                     fh.write(_epb(raw, self.packets[i].frame, self._endian))

@@ -25,8 +25,9 @@ from tests.support import FAST_BOUNDS, PREFIX, ROOT, needs_root, write_inventory
 pytest.importorskip("labgrid")
 pytestmark = [pytest.mark.netns, needs_root(), pytest.mark.xdist_group("lab-labgrid")]
 # The lab's own prefix, apart from the bench's, one per xdist worker (each builds this module's lab if it runs
-# one of its tests): "lg0-" gives "lq0-".
-LAB_PREFIX = f"{PREFIX[0]}q{PREFIX.rstrip('-')[-1]}-"
+# one of its tests) and per base prefix (two suites run side by side with hb- and hc- must not share a lab):
+# "hb0-" gives "bq0-".
+LAB_PREFIX = f"{PREFIX[1]}q{PREFIX.rstrip('-')[-1]}-"
 PLACE = f"{PREFIX}bench"
 
 
