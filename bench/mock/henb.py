@@ -30,10 +30,10 @@ from bench.mock.flash import Flash
 from bench.mock.ipsec import Ipsec
 from bench.mock.network import Network
 from bench.mock.pm import PerfMgmt
-from bench.mock.procedures import Procedures, Restart
+from bench.mock.procedures import Procedures
 from bench.mock.rpc import Rpc
 from bench.mock.s1 import S1Client
-from bench.mock.session import CwmpClient
+from bench.mock.session import CwmpClient, Restart
 from bench.mock.transfer_jobs import Transfers
 
 

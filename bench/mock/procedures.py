@@ -21,12 +21,10 @@ from bench.mock.ipsec import Ipsec
 from bench.mock.network import Network
 from bench.mock.pm import is_true
 from bench.mock.s1 import S1Client
-from bench.mock.session import CwmpClient
+from bench.mock.session import CwmpClient, Restart
 
 # A refused Initial HeMS certificate is tried again soon (the bench presents several in turn, 5.1.2.3).
 TLS_RETRY_WAIT = 0.1
-# keep_session_open: how long the bug holds the Initial HeMS session (and its tunnel), past any bounds.step.
-HOLD_SESSION_S = 60.0
 
 NO_CHECK_TIME = 0x200000  # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (knob accept_expired_hems_cert)
 
@@ -34,10 +32,6 @@ S1AP_PORT = 36412
 # A failed IKE attempt (the unit refused the SeGW, or the SeGW the unit) is tried again after these waits, the
 # last one repeated: a unit's IKE backoff, with the mock's short waits.
 IKE_RETRY = (0.1, 0.1, 0.1, 0.1, 0.3, 1.0, 2.0, 5.0)
-
-
-class Restart(Exception):
-    """The console rebooted or reset the unit while it was still looking for its Serving SeGW/HeMS."""
 
 
 class Unit(Protocol):
@@ -198,9 +192,9 @@ class Procedures:
             await asyncio.Event().wait()
         if not public:
             if Knob.KEEP_SESSION_OPEN in self.knobs:
-                # The session held, and the tunnel it runs in with it (dropping the tunnel would end it).
-                self.log(f"bug: holding the Initial HeMS session open for {HOLD_SESSION_S:g} s")
-                await asyncio.sleep(HOLD_SESSION_S)
+                # The session held, and the tunnel it runs in with it (dropping it would end it), past bounds.step.
+                self.log("bug: holding the Initial HeMS session open for 60 s")
+                await asyncio.sleep(60.0)
             await asyncio.to_thread(self.unit.ipsec.ike_down, "initial")
             self.log("ipsec: tunnel to Initial SeGW released")
         self.unit.serving = (ssegw, shems_url)
@@ -385,14 +379,9 @@ class Procedures:
                 else None
             )
             try:
+                kind = "address-change" if old else "operate"
                 await self.unit.client.session(
-                    url,
-                    ip,
-                    list(events.items()),
-                    extra,
-                    "address-change" if old else "operate",
-                    overrides,
-                    requests,
+                    url, ip, list(events.items()), extra, kind, overrides, requests
                 )
                 plmn, tac, _ = self.s1_values()
                 if self.unit.apply_at_boot:

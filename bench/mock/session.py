@@ -26,6 +26,10 @@ RETRIES = 8
 DEFAULT_M, DEFAULT_K = 5, 2000
 
 
+class Restart(Exception):
+    """The console rebooted or reset the unit while it was still looking for its Serving SeGW/HeMS."""
+
+
 class SessionFailed(Exception):
     """The HeMS failed the session (HTTP 5xx): retried with the backoff, as a broken connection is."""
 

@@ -84,7 +84,8 @@ def test_a_private_and_a_public_unit_discover_on_one_topology(tmp_path: Path) ->
         assert private.wan != public.wan and private.wan[0] == public.wan[0] == topo.names.ns("inet")
         assert list(topo.hems) == ["initial-hems", "serving-hems"]  # one Initial HeMS serves both
         mark = tl.mark()
-        for unit in (private, public):
+        for unit in (private, public):  # by discovery, also when a run before left a unit configured
+            unit.transition(State.DISCOVERED)
             unit.transition(State.REGISTERED)
         events = tl.events(mark)
         dns = [e for e in events if e.source == Source.DNS and e.kind == DnsKind.QUERY]

@@ -18,6 +18,7 @@ import pytest
 
 from bench.capture import LINKTYPE_RAW, PcapngWriter
 from bench.evidence.tshark import capture_end
+from bench.inventory import load_inventory
 from bench.report.masking import Secrets
 from bench.report.pcaprw import read_capture
 from bench.report.shareable import build_shareable
@@ -92,6 +93,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     tmp = tmp_path_factory.mktemp("sharejudge")
     # The Initial HeMS on the public Internet: its CWMP is TLS on the outer link, with the HeMS's key log.
     inv = write_inventory(tmp / "inventory.yaml", FAST_BOUNDS, {"initial_hems_access": "public"})
+    # Factory-fresh units: a flash a run before left configured would skip the discovery (5.2.3 needs only a
+    # registered unit), and with it the Initial HeMS's TLS this test is about.
+    bench = load_inventory(inv).bench
+    for flash in bench.state_dir.glob(f"{bench.prefix}flash-*.json"):
+        flash.unlink()
     res = henb_bench("--inventory", str(inv), "run", "--clause", "5.2.3", "--out", str(tmp / "captures"))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     run_dir = next((tmp / "captures").iterdir())
