@@ -8,12 +8,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from bench.errors import InfraError
+
+if TYPE_CHECKING:
+    from bench.inventory import Inventory
 
 ROOT = Path(__file__).resolve().parents[1]
 # One character per pytest-xdist worker (gw0..gw35), so no worker's prefix starts with another's.
@@ -77,6 +80,18 @@ def write_inventory(
             unit["bounds"] = bounds
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def mock_flashes(inventory: Inventory, unit: str = "*") -> list[Path]:
+    """The mock units' flash files in the inventory's state directory (bench/mock/device.py names them), of one
+    unit or of all."""
+    return sorted(inventory.bench.state_dir.glob(f"{inventory.bench.prefix}flash-{unit}-*.json"))
+
+
+def wipe_flash(inventory: Inventory, unit: str = "*") -> None:
+    """Mock units as they leave the factory: what a run before left in their flash is not the test's subject."""
+    for flash in mock_flashes(inventory, unit):
+        flash.unlink()
 
 
 def needs_root() -> pytest.MarkDecorator:

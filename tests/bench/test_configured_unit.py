@@ -17,7 +17,7 @@ from bench.inventory import load_inventory
 from bench.run import BenchRun
 from bench.timeline import Event
 from bench.unit import State
-from tests.support import henb_bench, needs_root, write_inventory
+from tests.support import henb_bench, mock_flashes, needs_root, wipe_flash, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
@@ -34,20 +34,14 @@ def _inventory(tmp_path: Path, reset: dict[str, Any] | None = None) -> Path:
     return path
 
 
-def _flashes(inventory: Path) -> list[Path]:
-    inv = load_inventory(inventory)
-    return sorted(inv.bench.state_dir.glob(f"{inv.bench.prefix}flash-henb-01-*.json"))
-
-
 def _wipe(inventory: Path) -> None:
     """The unit as it leaves the factory: nothing in its flash."""
-    for flash in _flashes(inventory):
-        flash.unlink()
+    wipe_flash(load_inventory(inventory), "henb-01")
 
 
 def _point_elsewhere(inventory: Path) -> None:
     """The unit's flash as another operator's network left it: its Serving SeGW/HeMS are none of this bench's."""
-    (flash,) = _flashes(inventory)
+    (flash,) = mock_flashes(load_inventory(inventory), "henb-01")
     saved = json.loads(flash.read_text())
     saved["serving"] = ELSEWHERE
     flash.write_text(json.dumps(saved))

@@ -13,7 +13,7 @@ from bench.errors import DeviceError
 from bench.inventory import load_inventory
 from bench.run import BenchRun
 from bench.unit import State
-from tests.support import needs_root, write_inventory
+from tests.support import needs_root, wipe_flash, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
@@ -28,8 +28,7 @@ def _run(tmp_path: Path, reset: dict[str, Any]) -> BenchRun:
     inv = load_inventory(path)
     # Each method is tried from a factory-fresh flash: what a test before left in it is not this test's subject
     # (a unit whose flash the bench does not know is tested in test_unit_health.py).
-    for flash in inv.bench.state_dir.glob(f"{inv.bench.prefix}flash-henb-01-*.json"):
-        flash.unlink()
+    wipe_flash(inv, "henb-01")
     run = BenchRun(inv, None, tmp_path / "captures", "run")
     run.start()
     return run

@@ -28,7 +28,7 @@ from bench.unit import State
 from bench.unit.actions import fill, run_action
 from drivers.shell.base import CommandResult
 from tests.bench.test_inventory import error_for
-from tests.support import ROOT, henb_bench, needs_root, write_inventory
+from tests.support import ROOT, henb_bench, needs_root, wipe_flash, write_inventory
 
 ALARM = {"event_type": "Equipment Alarm", "probable_cause": "Transmitter failure", "specific_problem": "RF off",
          "perceived_severity": "Critical"}  # fmt: skip
@@ -258,8 +258,7 @@ def test_vendor_cli_forces_a_pm_period_reboots_and_factory_resets_through_its_te
     unit_of(data).update(VENDOR)
     path.write_text(yaml.safe_dump(data))
     inv = load_inventory(path)
-    for flash in inv.bench.state_dir.glob(f"{inv.bench.prefix}flash-henb-01-*.json"):
-        flash.unlink()  # from a factory-fresh flash: what a test before left in it is not this test's subject
+    wipe_flash(inv, "henb-01")
     run = BenchRun(inv, None, tmp_path / "captures", "run")
     run.start()
     try:

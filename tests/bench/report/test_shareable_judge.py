@@ -23,7 +23,7 @@ from bench.report.masking import Secrets
 from bench.report.pcaprw import read_capture
 from bench.report.shareable import build_shareable
 from tests.bench.report.test_shareable import _tcp
-from tests.support import FAST_BOUNDS, henb_bench, needs_root, write_inventory
+from tests.support import FAST_BOUNDS, henb_bench, needs_root, wipe_flash, write_inventory
 
 TEST = "test_configuration_by_set_parameter_values"
 
@@ -95,9 +95,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     inv = write_inventory(tmp / "inventory.yaml", FAST_BOUNDS, {"initial_hems_access": "public"})
     # Factory-fresh units: a flash a run before left configured would skip the discovery (5.2.3 needs only a
     # registered unit), and with it the Initial HeMS's TLS this test is about.
-    bench = load_inventory(inv).bench
-    for flash in bench.state_dir.glob(f"{bench.prefix}flash-*.json"):
-        flash.unlink()
+    wipe_flash(load_inventory(inv))
     res = henb_bench("--inventory", str(inv), "run", "--clause", "5.2.3", "--out", str(tmp / "captures"))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     run_dir = next((tmp / "captures").iterdir())
