@@ -37,17 +37,7 @@ def test_inform_after_ipsec_address_change(
     boot = unit.boot
     segw = bench_run.topology.segw["ssegw"]
 
-    # The HeMS asks to be told of the address at once (Active notification, TR-069 A.3.2.4): a unit reports a
-    # value change as its HeMS set it, not by habit.
-    attrs = rpc(bench_run, steps, "pre", "SetParameterAttributes", attributes=[(param, 2)])
-    if isinstance(attrs, CwmpFault):
-        steps.fail("pre", f"SetParameterAttributesResponse to Active notification on {param}",
-                   f"fault {attrs.fault_code} {attrs.fault_string}, per parameter {attrs.param_faults}")  # fmt: skip
-    # The tunnel is cut only once the unit has closed that session's connection: the HeMS's last answer still
-    # on its way would be lost with the old address, and the unit left waiting on it instead of reporting.
-    sent = [e for e in tl.events(evidence.mark) if inform("serving-hems")(e)]
-    if sent:
-        bench_run.topology.hems["serving-hems"].wait_closed(sent[-1].data["peer"], bounds.step)
+    notify_at_once(bench_run, steps, "pre", param, evidence.mark)
     old, pool = segw.change_address(unit.ike_id)
     change = tl.first(lambda e: e.source == Source.SEGW and e.kind == SegwKind.ADDRESS_CHANGE, evidence.mark)
     assert change is not None
@@ -121,6 +111,20 @@ def test_inform_after_ipsec_address_change(
     evidence.assert_no_cleartext(steps)
 
 
+def notify_at_once(bench_run: BenchRun, steps: Steps, step: str, param: str, since: int) -> None:
+    """The HeMS asks to be told of the address at once (Active notification, TR-069 A.3.2.4: a unit reports a
+    value change as its HeMS set it, not by habit), then waits until the unit has closed that session's
+    connection: the tunnel is cut only then, as the HeMS's last answer still on its way would be lost with the
+    old address, and the unit left waiting on it instead of reporting."""
+    attrs = rpc(bench_run, steps, step, "SetParameterAttributes", attributes=[(param, 2)])
+    if isinstance(attrs, CwmpFault):
+        steps.fail(step, f"SetParameterAttributesResponse to Active notification on {param}",
+                   f"fault {attrs.fault_code} {attrs.fault_string}, per parameter {attrs.param_faults}")  # fmt: skip
+    sent = [e for e in bench_run.timeline.events(since) if inform("serving-hems")(e)]
+    if sent:
+        bench_run.topology.hems["serving-hems"].wait_closed(sent[-1].data["peer"], bench_run.unit.bounds.step)
+
+
 @pytest.mark.clause("5.2.4")
 def test_address_change_reported_after_hems_restart(
     bench_run: BenchRun, registered_unit: BenchUnit, evidence: Evidence, steps: Steps
@@ -137,13 +141,7 @@ def test_address_change_reported_after_hems_restart(
     m, k = rules.min_wait, rules.multiplier
     hems, segw = bench_run.topology.hems["serving-hems"], bench_run.topology.segw["ssegw"]
     with retry_parameters_set(bench_run, steps, "kept", m, k):
-        attrs = rpc(bench_run, steps, "kept", "SetParameterAttributes", attributes=[(param, 2)])
-        if isinstance(attrs, CwmpFault):
-            steps.fail("kept", f"SetParameterAttributesResponse to Active notification on {param}",
-                       f"fault {attrs.fault_code} {attrs.fault_string}")  # fmt: skip
-        sent = [e for e in tl.events(evidence.mark) if inform("serving-hems")(e)]
-        if sent:
-            hems.wait_closed(sent[-1].data["peer"], unit.bounds.step)
+        notify_at_once(bench_run, steps, "kept", param, evidence.mark)
         hems.fail_sessions(unit.device, events=(VALUE_CHANGE,), how=how)
         try:
             segw.change_address(unit.ike_id)
