@@ -1,5 +1,8 @@
 """Whose event is it: in a run with several units on one operator network, every event the shared services
-report is attributed to the unit it concerns (by DeviceId, IKE identity, MAC or address), or to none."""
+report is attributed to the unit it concerns (by DeviceId, IKE identity, MAC or address), or to none. An
+address not known yet is asked of the wire at once: a WAN address of the bridge port its MAC is behind, an
+inner address of the SeGWs (which IKE SA holds it), so no unit's event is shown to every unit for want of a
+report not read yet."""
 
 from __future__ import annotations
 
@@ -65,11 +68,13 @@ class Attributor:
         units: list[UnitKey],
         macs: Callable[[], dict[str, str]],
         neighbours: Callable[[], dict[str, str]] | None = None,
+        sas: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.units = {u.name: u for u in units}
         self._by_port = {u.port: u.name for u in units}
         self._macs = macs
         self._neighbours = neighbours
+        self._sas = sas
         self._mac_owner: dict[str, str] = {}
         self._addr_owner: dict[str, str] = {}
         self._addrs: dict[str, set[str]] = {u.name: set() for u in units}
@@ -89,11 +94,18 @@ class Attributor:
     def unit_at(self, addr: str) -> str | None:
         """The unit whose address `addr` is (a connection's peer, at once): learned from its lease or SAs, else
         found now by the MAC the neighbour table has for it and the bridge port that MAC is behind (a unit
-        that connects before its lease's log line is read); None for no unit's."""
+        that connects before its lease's log line is read), else by the SeGW IKE SA that holds it as an inner
+        address (a unit that speaks through its tunnel before the SeGW's report of the SA is read); None for
+        no unit's."""
         with self._lock:
             owner = self._by_addr(addr)
-        if owner is not None or self._neighbours is None or not _IP.match(addr):
+        if owner is not None or not _IP.match(addr):
             return owner
+        return self._by_port_of(addr) or self._by_sa_of(addr)
+
+    def _by_port_of(self, addr: str) -> str | None:
+        if self._neighbours is None:
+            return None
         try:
             mac = self._neighbours().get(addr)
             port = self._macs().get(mac) if mac else None
@@ -107,9 +119,27 @@ class Attributor:
                     self._learn(owner, addr)
         return owner
 
+    def _by_sa_of(self, addr: str) -> str | None:
+        """Asked of the SeGWs (outside the lock: a SeGW holding its vici lock may be recording an event)."""
+        if self._sas is None:
+            return None
+        try:
+            holding = [sa for sa in self._sas() if addr in (sa.get("remote_vips") or ())]
+        except Exception:  # noqa: BLE001  # a SeGW that cannot say: no unit's, as before
+            return None
+        with self._lock:
+            owners = {self._segw("child-up", sa) for sa in holding}
+        return owners.pop() if len(owners) == 1 else None
+
     def __call__(self, source: str, kind: str, data: dict[str, Any]) -> str | None:
         with self._lock:
-            return self._owner(str(source), str(kind), data)
+            owner = self._owner(str(source), str(kind), data)
+        peer = data.get("peer")
+        if owner is None and source == "hems" and isinstance(peer, str) and not data.get("unit"):
+            # A HeMS event from an address not known yet (a wrong DeviceId, or a right one of a unit the
+            # inventory does not list): the wire says whose it is.
+            owner = self.unit_at(peer)
+        return owner
 
     def _learn(self, unit: str | None, addr: Any, inner: bool = False) -> None:
         if unit is None or not isinstance(addr, str) or not _IP.match(addr):

@@ -344,8 +344,13 @@ class BenchRun:
             keys.append(
                 UnitKey(name, ident.oui, ident.serial_number, ident.ike_id or default_ike_id(cfg), port)
             )
-        inet = names.ns("inet")
-        self.attributor = Attributor(keys, lambda: bridge_macs(inet), lambda: neighbour_macs(inet))
+        inet, segws = names.ns("inet"), self.topology.segw
+        self.attributor = Attributor(
+            keys,
+            lambda: bridge_macs(inet),
+            lambda: neighbour_macs(inet),
+            lambda: [sa for segw in list(segws.values()) for sa in segw.sas()],
+        )
         self.timeline.attributor = self.attributor
 
     @property

@@ -343,6 +343,7 @@ class SeGW:
                         "name": name,
                         "unique_id": _s(sa.get("uniqueid")),
                         "remote_id": _s(sa.get("remote-id")),
+                        "remote_host": _s(sa.get("remote-host")),
                         "remote_vips": _s(sa.get("remote-vips", [])),
                         "state": _s(sa.get("state")),
                     }

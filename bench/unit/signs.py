@@ -4,7 +4,6 @@ that, when it times out, quotes why the bench's SeGWs and HeMSs refused the unit
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -16,11 +15,6 @@ from bench.unit import provisioning
 
 if TYPE_CHECKING:
     from bench.unit.lifecycle import BenchUnit
-
-# How long an Inform that names no unit waits for its address to be known as a unit's: the SeGW reports the
-# inner address it gave with the IKE SA, heard late (most of a second at load 12 on two cores).
-ATTRIBUTION_GRACE = 3.0
-
 
 def initial_side(unit: BenchUnit, e: Event) -> bool:
     """The unit turns to what it was factory-programmed with (so it has no Serving SeGW/HeMS)."""
@@ -62,13 +56,8 @@ def wait_quoting_segws(
     """Wait on the timeline; a timeout adds what the SeGWs' charons said when they refused the unit, the
     HeMSs' SetParameterValues the unit refused, and why a HeMS refused the unit (TLS, HTTP 401)."""
     tl, topo = unit.run.timeline, unit.run.topology
-    deadline, since, wait = time.monotonic() + timeout, mark, timeout
     try:
-        while True:
-            found = tl.wait_for(pred, wait, what, since)
-            if _own(unit, found, min(deadline, time.monotonic() + ATTRIBUTION_GRACE)):
-                return found
-            since, wait = found.seq + 1, max(0.0, deadline - time.monotonic())
+        return tl.wait_for(pred, timeout, what, mark)
     except DeviceError as exc:
         # charon's reasons as this unit's events; else (none reached the timeline) the SeGWs' logs.
         said = [f"{k} charon refused: {' | '.join(r)}" for k, r in refusals_on(tl.events(mark)).items()]
@@ -84,17 +73,3 @@ def wait_quoting_segws(
             raise
         raise DeviceError(f"{exc}; {'; '.join(said)}") from None
 
-
-def _own(unit: BenchUnit, e: Event, until: float) -> bool:
-    """Whether `e` is this unit's. An Inform that names no unit of a run of several (a wrong DeviceId, from an
-    inner address whose IKE SA the SeGW has not reported yet) is shown to every unit's view: it is this unit's
-    once its address is known as this unit's (by `until`), and never taken for another unit's (five units once
-    reset the one that had named itself wrongly, and waited for their own reset in vain)."""
-    base = getattr(unit.run.timeline, "base", None)  # a unit's view of a run of several
-    attributor = getattr(base, "attributor", None)
-    if attributor is None or len(attributor.units) < 2 or e.unit is not None or not informs(e):
-        return True
-    peer = str(e.data.get("peer"))
-    while (owner := attributor.unit_at(peer)) is None and time.monotonic() < until:
-        time.sleep(0.05)
-    return owner == unit.name
