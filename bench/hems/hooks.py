@@ -20,17 +20,20 @@ InformHook = Callable[["Hems", DeviceKey, list[str], dict[str, str]], None]
 
 
 class InformHooks:
-    """The hooks registered per device; thread-safe (plans register from their threads, the HeMS runs them)."""
+    """The hooks registered per device, or per unit of the run (whose Informs, by any DeviceId, the bench's
+    attribution names: bench/attribution.py); thread-safe (plans register from their threads, the HeMS runs
+    them)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._hooks: dict[DeviceKey, list[InformHook]] = {}
+        self._hooks: dict[DeviceKey | str, list[InformHook]] = {}
 
-    def add(self, device: DeviceKey, hook: InformHook) -> None:
+    def add(self, device: DeviceKey | str, hook: InformHook) -> None:
+        """`device`: a DeviceKey, or a unit's name in the run."""
         with self._lock:
             self._hooks.setdefault(device, []).append(hook)
 
-    def remove(self, device: DeviceKey, hook: InformHook) -> None:
+    def remove(self, device: DeviceKey | str, hook: InformHook) -> None:
         with self._lock:
             hooks = self._hooks.get(device, [])
             if hook in hooks:
@@ -39,7 +42,7 @@ class InformHooks:
                 self._hooks.pop(device, None)
 
     @contextlib.contextmanager
-    def registered(self, device: DeviceKey, hook: InformHook) -> Iterator[None]:
+    def registered(self, device: DeviceKey | str, hook: InformHook) -> Iterator[None]:
         """`hook` runs on the Informs of `device` (only) within the block."""
         self.add(device, hook)
         try:
@@ -47,8 +50,9 @@ class InformHooks:
         finally:
             self.remove(device, hook)
 
-    def of(self, device: DeviceKey, *first: InformHook | None) -> list[InformHook]:
-        """What runs on an Inform of `device`: `first` (the HeMS's own hook for every device, if any), then
-        the device's hooks in the order they were registered."""
+    def of(self, device: DeviceKey, *first: InformHook | None, unit: str | None = None) -> list[InformHook]:
+        """What runs on an Inform of `device` that the bench attributed to `unit`: `first` (the HeMS's own hook
+        for every device, if any), then the device's hooks in the order they were registered, then the unit's."""
         with self._lock:
-            return [h for h in first if h is not None] + list(self._hooks.get(device, ()))
+            mine = list(self._hooks.get(unit, ())) if unit is not None else []
+            return [h for h in first if h is not None] + list(self._hooks.get(device, ())) + mine

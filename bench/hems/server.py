@@ -750,10 +750,11 @@ class Hems:
                 self._last.pop(device, None)
                 self._last[device] = f"{what} at +{time.time() - self.timeline.t0:.3f}s"
 
-    def _event(self, kind: HemsKind, peer: str, **data: Any) -> None:
-        self.timeline.add(Source.HEMS, kind, hems=self.name, peer=peer, **data)
+    def _event(self, kind: HemsKind, peer: str, **data: Any) -> Event:
+        ev = self.timeline.add(Source.HEMS, kind, hems=self.name, peer=peer, **data)
         if next(self._recorded) % FREEZE_EVERY == 0:
             gc.freeze()
+        return ev
 
     def _session_for(self, cookies: list[str], peer: str) -> _Session | None:
         tokens = []
@@ -980,10 +981,10 @@ class Hems:
                 with self._lock:
                     self._cr_urls.pop(key, None)  # newest last
                     self._cr_urls[key] = inform.params[name]
-        self._inform_event(env, inform, peer, user, version)
+        informed = self._inform_event(env, inform, peer, user, version)
         if env.defects:
             self._defects(env, peer, key)
-        for hook in self.inform_hooks.of(key, self.on_inform):
+        for hook in self.inform_hooks.of(key, self.on_inform, unit=informed.unit):
             try:
                 hook(self, key, codes, inform.params)
             except Exception as exc:  # noqa: BLE001 - a broken script or hook must not break the session
@@ -1016,10 +1017,10 @@ class Hems:
         user: str | None,
         version: str | None,
         **extra: Any,
-    ) -> None:
+    ) -> Event:
         """The Inform on the timeline, as it came: DeviceId, events with their CommandKeys, parameters."""
         dev = inform.device_id
-        self._event(
+        return self._event(
             HemsKind.INFORM,
             peer,
             serial=dev.serial_number,

@@ -207,14 +207,15 @@ class BenchUnit:
         if self._state is State.REGISTERED and self._known and self.last_boot is not None:
             self._reset(None)
             return
-        self.cycle()
-        first = signs.wait_quoting_segws(
-            self,
-            lambda e: initial_side(self, e) or informs(e),
-            self.bounds.boot,
-            f"unit {self.name} to turn to the Initial SeGW/HeMS (factory-fresh) or inform a HeMS (configured)",
-            self.boot.mark,
-        )
+        with reset.armed(self) as queued:
+            self.cycle()
+            first = signs.wait_quoting_segws(
+                self,
+                lambda e: initial_side(self, e) or informs(e),
+                self.bounds.boot,
+                f"unit {self.name} to turn to the Initial SeGW/HeMS (factory-fresh) or inform a HeMS (configured)",
+                self.boot.mark,
+            )
         if initial_side(self, first):
             self._path = (Way.FRESH, "it turned to its Initial SeGW/HeMS")
         else:
@@ -223,7 +224,7 @@ class BenchUnit:
                 Way.RESET,
                 f"its flash pointed at the {first.data.get('hems')}; the test needs {needs}",
             )
-            self._reset(first)
+            self._reset(first, queued)
         self._known = True
 
     def _from_flash(self) -> None:
@@ -344,9 +345,9 @@ class BenchUnit:
                     mark,
                 )  # fmt: skip
 
-    def _reset(self, inform: Event | None) -> None:
+    def _reset(self, inform: Event | None, queued: dict[str, Any] | None = None) -> None:
         """Factory reset, the inventory's way (bench/unit/reset.py); the unit is then booting fresh."""
-        reset.factory_reset(self, inform)
+        reset.factory_reset(self, inform, queued)
         self._state = State.FACTORY_FRESH
 
     # -- health ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from bench.cwmp import CwmpFault, DeviceKey, Done
@@ -19,19 +20,42 @@ from bench.unit.provisioning import Boot
 from bench.unit.signs import initial_side
 
 if TYPE_CHECKING:
+    from bench.hems.server import Hems, RpcCall
     from bench.unit.lifecycle import BenchUnit
 
 FRESH = "the unit back factory-fresh, turning to its Initial SeGW/HeMS"
 
 
-def factory_reset(unit: BenchUnit, inform: Event | None) -> None:
+@contextlib.contextmanager
+def armed(unit: BenchUnit) -> Iterator[dict[str, RpcCall]]:
+    """While the bench waits to see whether a unit it needs factory-fresh is configured: a unit reset from the
+    HeMS gets its FactoryReset queued by the HeMS in its first non-bootstrap Inform's own session (by any
+    DeviceId: the run's attribution names the unit), so the RPC rides in that session. Queued after the
+    Inform, it could miss a session the unit ends at once, and the connection request that would open the
+    next may not know the credentials a configured unit keeps. Yields the HeMS name -> the queued call."""
+    queued: dict[str, RpcCall] = {}
+    if not isinstance(unit.cfg.reset[0], HemsReset):
+        yield queued
+        return
+
+    def hook(hems: Hems, device: DeviceKey, codes: list[str], params: dict[str, str]) -> None:
+        if not queued and "0 BOOTSTRAP" not in codes:
+            queued[hems.name] = hems.queue_rpc(device, "FactoryReset")
+
+    with contextlib.ExitStack() as stack:
+        for hems in unit.run.topology.hems.values():
+            stack.enter_context(hems.inform_hooks.registered(unit.name, hook))
+        yield queued
+
+
+def factory_reset(unit: BenchUnit, inform: Event | None, queued: dict[str, RpcCall] | None = None) -> None:
     """Factory reset, the inventory's way; `inform` is the configured unit's Inform (where its HeMS reset
-    goes), None for the Serving HeMS."""
+    goes), None for the Serving HeMS; `queued` what `armed` queued."""
     how, where = unit.cfg.reset
     key = f"units.{unit.name}.{where}"
     unit.event(UnitKind.FACTORY_RESET, method=how.method)
     if isinstance(how, HemsReset):
-        by_hems(unit, inform, key)
+        by_hems(unit, inform, key, queued or {})
     elif isinstance(how, ConsoleAction | ShellAction):
         by_action(unit, how, key)
     elif isinstance(how, ManualReset):
@@ -55,7 +79,7 @@ def by_hand(unit: BenchUnit, instructions: str, why: str) -> None:
         raise InfraError(f"manual factory reset of unit {unit.name} not done: {exc}") from None
 
 
-def by_hems(unit: BenchUnit, inform: Event | None, key: str) -> None:
+def by_hems(unit: BenchUnit, inform: Event | None, key: str, queued: dict[str, RpcCall]) -> None:
     """FactoryReset from the HeMS the unit informs; it answers, ends the session and reboots itself."""
     tl = unit.run.timeline
     hems_name = inform.data.get("hems", "serving-hems") if inform is not None else "serving-hems"
@@ -69,18 +93,20 @@ def by_hems(unit: BenchUnit, inform: Event | None, key: str) -> None:
     # Queued for the unit's open session or its next one; a connection request opens one if none comes
     # by itself. Sent aside: the unit may take the RPC in a session already open and reboot at once, and
     # the HeMSs must be primed for that boot without waiting for the request's answer.
-    call = hems.queue_rpc(device, "FactoryReset")
-    cr = unit.cr_policy
+    call = queued.get(hems_name)
+    if call is None:
+        call = hems.queue_rpc(device, "FactoryReset")
+        cr = unit.cr_policy
 
-    def connection_request() -> None:
-        # Its answer is on the timeline; an RPC never answered says why below.
-        with contextlib.suppress(DeviceError, InfraError):
-            hems.connect(
-                device, cr.username, cr.password, timeout=unit.bounds.step, call=call,
-                attempts=cr.attempts, retry_after=cr.retry_after, purpose="factory reset",
-            )  # fmt: skip
+        def connection_request() -> None:
+            # Its answer is on the timeline; an RPC never answered says why below.
+            with contextlib.suppress(DeviceError, InfraError):
+                hems.connect(
+                    device, cr.username, cr.password, timeout=unit.bounds.step, call=call,
+                    attempts=cr.attempts, retry_after=cr.retry_after, purpose="factory reset",
+                )  # fmt: skip
 
-    threading.Thread(target=connection_request, name="factory-reset-cr", daemon=True).start()
+        threading.Thread(target=connection_request, name="factory-reset-cr", daemon=True).start()
     result = call.result(unit.bounds.step)
     if not isinstance(result, Done):
         seen = (

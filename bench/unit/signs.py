@@ -16,6 +16,7 @@ from bench.unit import provisioning
 if TYPE_CHECKING:
     from bench.unit.lifecycle import BenchUnit
 
+
 def initial_side(unit: BenchUnit, e: Event) -> bool:
     """The unit turns to what it was factory-programmed with (so it has no Serving SeGW/HeMS)."""
     op = unit.run.inv.operator
@@ -72,4 +73,3 @@ def wait_quoting_segws(
         if not said:
             raise
         raise DeviceError(f"{exc}; {'; '.join(said)}") from None
-
