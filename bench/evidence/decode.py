@@ -321,10 +321,22 @@ class Decoder:
 
     def _ftp(self, frames: list[Frame]) -> None:
         users: dict[str, str] = {}  # TCP stream -> the user it logged in as
+        opened: dict[str, float] = {}  # TCP stream -> when the client connected (its first frame)
+        stored: set[str] = set()  # streams that stored a file already
         for f in frames:
+            stream = f.get("tcp.stream") or ""
+            opened.setdefault(stream, f.t)
             command = f.get("ftp.request.command")
             if command == "USER":
-                users[f.get("tcp.stream") or ""] = f.get("ftp.request.arg") or ""
+                users[stream] = f.get("ftp.request.arg") or ""
+            if f.get("ftp.response.code") == "530":  # login refused
+                self.add(f, Source.FILESERVER, FileserverKind.AUTH_FAILED, proto="ftp", path="",
+                         user=users.get(stream), peer=f.get("ip.dst"), status=530)  # fmt: skip
+            if (
+                command == "STOR"
+            ):  # as the file server says: the first upload of a session began at the connection
+                began = f.t if stream in stored else opened[stream]
+                stored.add(stream)
             if command in ("RETR", "STOR"):
                 kind = FileserverKind.DOWNLOAD if command == "RETR" else FileserverKind.UPLOAD
                 self.add(
@@ -334,7 +346,8 @@ class Decoder:
                     proto="ftp",
                     path="/" + (f.get("ftp.request.arg") or "").lstrip("/"),
                     peer=f.get("ip.src"),
-                    user=users.get(f.get("tcp.stream") or ""),
+                    user=users.get(stream),
+                    **({"began": round(began, 6)} if command == "STOR" else {}),
                 )
 
     def _sctp(self, frames: list[Frame]) -> None:

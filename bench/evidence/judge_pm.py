@@ -34,7 +34,7 @@ PROTOCOLS = ("ftp", "sftp", "http", "https")
 
 def pm_set(events: Sequence[Event], key: str) -> tuple[Event | None, Event | None]:
     """The Serving HeMS's SetParameterValues of PerfMgmt.Config with ParameterKey `key`, and its answer."""
-    sent = next((e for e in events if e.source == Source.HEMS and e.kind == HemsKind.RPC_SENT
+    sent = next((e for e in reversed(events) if e.source == Source.HEMS and e.kind == HemsKind.RPC_SENT
                  and e.data.get("method") == "SetParameterValues" and e.data.get("parameter_key") == key), None)  # fmt: skip
     if sent is None:
         return None, None
@@ -47,8 +47,9 @@ def value(sent: Event, name: str) -> str | None:
     return next((v for n, v in (sent.data.get("values") or {}).items() if n.endswith("." + name)), None)
 
 
-def bench_event(events: Sequence[Event], kind: str, **data: Any) -> Event | None:
-    return next((e for e in events if e.source == Source.BENCH and e.kind == kind
+def bench_event(events: Sequence[Event], kind: str, since: Event, **data: Any) -> Event | None:
+    """The bench's first `kind` event after `since` (a test's evidence may begin with an earlier test's)."""
+    return next((e for e in events if e.source == Source.BENCH and e.kind == kind and e.seq > since.seq
                  and all(e.data.get(k) == v for k, v in data.items())), None)  # fmt: skip
 
 
@@ -77,7 +78,7 @@ def judge_disabled(events: Sequence[Event], span: Span = LIVE, show: Describe = 
     sent, answer = pm_set(events, "pm-http")
     if sent is None or answer is None or value(sent, "Enable") != "false":
         return _unseen(out, events, ("3",), "no PerfMgmt.Config with Enable false in the evidence")
-    cfg = bench_event(events, BenchKind.PM_CONFIG, proto="http", enable=False)
+    cfg = bench_event(events, BenchKind.PM_CONFIG, sent, proto="http", enable=False)
     interval = float(cfg.data["interval"]) if cfg else float(value(sent, "PeriodicUploadInterval") or 0)
     window = 2 * interval + (float(cfg.data["tolerance"]) if cfg else 0.0)
     expected = f"no PM upload for {window:g} s (two intervals) while PerfMgmt.Config.1.Enable is false"
@@ -134,8 +135,8 @@ def judge_uploads(
             )
         )
         return out
-    forced = bench_event(events, BenchKind.PM_FIRST_FILE, proto=proto, how="forced")
-    measured = bench_event(events, BenchKind.PM_INTERVAL, proto=proto)
+    forced = bench_event(events, BenchKind.PM_FIRST_FILE, sent, proto=proto, how="forced")
+    measured = bench_event(events, BenchKind.PM_INTERVAL, sent, proto=proto)
     which = f" (the forced PM period's file, {forced.data.get('action')})" if forced else ""
     count = 1 + (3 if measured else 0) if forced else 3 if measured else 1
     for i, ev in enumerate(seen[:count]):
@@ -145,7 +146,7 @@ def judge_uploads(
             return out
     if measured is None:
         return out
-    cfg = bench_event(events, BenchKind.PM_CONFIG, proto=proto, enable=True)
+    cfg = bench_event(events, BenchKind.PM_CONFIG, sent, proto=proto, enable=True)
     interval, tol = float(measured.data["interval"]), float(cfg.data["tolerance"]) if cfg else 0.0
     timed = seen[1:4] if forced else seen[:3]
     if len(timed) < 3:
@@ -175,7 +176,7 @@ def judge_untrusted(events: Sequence[Event], span: Span = LIVE, show: Describe =
         return _unseen(
             out, events, ("1",), "no PerfMgmt.Config for the untrusted file server in the evidence"
         )
-    cfg = bench_event(events, BenchKind.PM_CONFIG, proto="https", enable=True)
+    cfg = bench_event(events, BenchKind.PM_CONFIG, sent, proto="https", enable=True)
     shown = f"a certificate from an untrusted CA ({cfg.data.get('cert') if cfg else 'not named: no pm-config event'})"
     expected = f"no PM file uploaded to a file server presenting {shown}"
 

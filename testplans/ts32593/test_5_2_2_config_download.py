@@ -256,9 +256,9 @@ def test_configuration_by_file_download(
         data, file_type, name = configfile.build(values), FILE_TYPE, f"{tag}.xml"
     path = fs.add_file(f"/cm/{proto}-{tag}-{served_name(name)}", data, USER, PASSWORD)
     key = f"dl-{proto}-{tag}"
+    start = bench_run.timeline.mark()
     bench_run.timeline.add(Source.BENCH, BenchKind.CONFIG_FILE, path=path, proto=proto, values=values, how="applied",
                            key=key, fault=0)  # fmt: skip
-    start = bench_run.timeline.mark()
     before = get_values(bench_run, steps, "pre", sorted(values))
     mark = bench_run.timeline.mark()
     done = download(bench_run, steps, "1", fs.url(proto, path), key, len(data), sorted(values),
