@@ -288,7 +288,8 @@ def _rejudge(
         j = call(r["clause"], fn, tl.events(), identity, known, span)
         name = f"{r['unit']} {r['test']}" if base != run_dir else r["test"]
         rows.append((name, r["outcome"], j.outcome, result_of(j, "")["message"]))
-    return [(t, a, b + (f": {m}" if m and b != a else "")) for t, a, b, m in rows]
+    # today's message: a failure, or the steps the evidence cannot show and why
+    return [(t, a, b + (f": {m}" if m else "")) for t, a, b, m in rows]
 
 
 def bench_events(timeline: Path) -> list[Found]:

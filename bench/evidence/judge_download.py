@@ -350,9 +350,9 @@ def judge_untrusted(events: Sequence[Event], span: Span = LIVE, show: Describe =
         if (
             span.end is not None
         ):  # a close without an alert, or TLS without a key log, shows nothing to hold on to
-            add(Verdict(CLAUSE, "2", NOT_OBSERVABLE, expected, why="no TLS alert from the unit in the captures: a "
-                        "refusal by closing the connection, and a fetch over TLS without the file server's key log, "
-                        "are not told apart"))  # fmt: skip
+            add(Verdict(CLAUSE, "2", NOT_OBSERVABLE, expected, why="neither the unit's refusal (a TLS alert, or its close after "
+                        "the server's hello) nor a fetch in the captures: a fetch over TLS needs the file server's "
+                        "key log"))  # fmt: skip
             return out
         add(Verdict(CLAUSE, "2", FAILED, expected, f"no TLS handshake from the unit after {done.how} (FaultCode "
                     f"{done.fault_code} {done.fault_string})", (done.event,)))  # fmt: skip

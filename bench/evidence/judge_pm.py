@@ -191,9 +191,9 @@ def judge_untrusted(events: Sequence[Event], span: Span = LIVE, show: Describe =
                                                             FileserverKind.TLS_FAILED), answer)), None)  # fmt: skip
     if first is None:
         if span.end is not None:
-            add(Verdict("5.4.2", "1", NOT_OBSERVABLE, expected, why="no TLS alert from the unit in the captures: a "
-                        "refusal by closing the connection, and an upload over TLS without the file server's key log, "
-                        "are not told apart"))  # fmt: skip
+            add(Verdict("5.4.2", "1", NOT_OBSERVABLE, expected, why="neither the unit's refusal (a TLS alert, or its close after "
+                        "the server's hello) nor an upload in the captures: an upload over TLS needs the file server's "
+                        "key log"))  # fmt: skip
         else:
             add(missing("5.4.2", "1", f"the unit to refuse the file server presenting {shown} when it uploads its "
                         "PM file", "nothing", answer, span))  # fmt: skip

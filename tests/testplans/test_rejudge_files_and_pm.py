@@ -93,6 +93,11 @@ def test_rejudged_from_its_evidence_a_live_run_gives_its_verdicts(
     res = henb_bench("rejudge", str(run_dir))
     assert res.returncode == 0, res.stdout + res.stderr
     assert "DIFFERS" not in res.stdout, res.stdout
+    assert "18 test(s) judged again, 0 differ" in res.stdout, res.stdout
+    sftp = next(
+        line for line in res.stdout.splitlines() if "test_configuration_by_file_download[sftp]" in line
+    )
+    assert sftp.startswith("  same ") and "step 2: not observable: SFTP transfers are encrypted" in sftp, sftp
 
 
 def _group(clause: str) -> Group:
