@@ -127,6 +127,8 @@ class BenchKind(StrEnum):
     CORRUPTED_FILE = "corrupted-file"
     PM_FIRST_FILE = "pm-first-file"
     PM_INTERVAL = "pm-interval"
+    CONFIG_FILE = "config-file"
+    PM_CONFIG = "pm-config"
     # An impostor SeGW (a certificate or proposals the unit must refuse), presented to one unit, and withdrawn.
     IMPOSTOR = "impostor"
 
@@ -201,9 +203,10 @@ _TYPES = [
     _t(
         S.HEMS,
         HemsKind.RPC_SENT,
-        "hems peer serial method id values parameter_key",
+        "hems peer serial method id values parameter_key url command_key",
         "the HeMS sent an RPC to the unit (a SetParameterValues with its values and ParameterKey: what a judge "
-        "compares the read back and the next Inform with)",
+        "compares the read back and the next Inform with; a Download with its URL, CommandKey, FileType and "
+        "Username)",
     ),  # fmt: skip
     _t(S.HEMS, HemsKind.RPC_RESPONSE, "hems peer serial method id", "the unit answered an RPC"),
     _t(
@@ -325,6 +328,21 @@ _TYPES = [
     _t(S.BENCH, BenchKind.WAN_ATTACHED, "unit ifname netns", "the unit's WAN port joined the bench"),
     _t(S.BENCH, BenchKind.WAN_DETACHED, "unit ifname netns", "the unit's WAN port left the bench"),
     _t(S.BENCH, BenchKind.CORRUPTED_FILE, "path how", "a plan corrupted a file the unit will fetch"),
+    _t(
+        S.BENCH,
+        BenchKind.CONFIG_FILE,
+        "path proto values how key fault",
+        "a configuration file a 5.2.2 plan serves "
+        "for a Download: the values it sets (what a judge compares the read back with), how the download must fail and "
+        "the FaultCode the unit's TR-069 amendment gives for it",
+    ),
+    _t(
+        S.BENCH,
+        BenchKind.PM_CONFIG,
+        "proto interval tolerance enable cert",
+        "the PerfMgmt.Config a 5.4 plan set: "
+        "the interval and tolerance it checks the uploads against, the untrusted certificate it presents",
+    ),
     _t(S.BENCH, BenchKind.PM_FIRST_FILE, "proto how", "how a PM plan got its first file: forced or awaited"),
     _t(
         S.BENCH,

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
-from bench.evidence.decode import Decoder, Names
-from bench.evidence.judges import FAILED, JUDGES, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
+from bench.events import Source
+from bench.evidence.decode import Decoder, Found, Names
+from bench.evidence.judges import FAILED, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
+from bench.evidence.registry import JUDGES
 from bench.evidence.tshark import capture_end, read_frames
 from bench.report.redact import Redactor
 from bench.timeline import Event, Timeline
@@ -49,10 +51,15 @@ def known_of(inventory: Path) -> Known:
 
 
 def timeline_of(
-    captures: list[Path], keylog: Path | None, known: Known, notes: list[str] | None = None
+    captures: list[Path],
+    keylog: Path | None,
+    known: Known,
+    notes: list[str] | None = None,
+    bench: list[Found] | None = None,
 ) -> tuple[Timeline, Span]:
     """One timeline of every capture's events, in time order (each with its capture file and frames), and how
-    far the captures go; what they carry that cannot be opened is added to `notes`."""
+    far the captures go; what they carry that cannot be opened is added to `notes`. `bench`: what only the bench
+    knew, its `bench` events from a run's timeline, put in among them."""
     decoder = Decoder(known.names)
     ends = []
     for capture in captures:
@@ -61,7 +68,7 @@ def timeline_of(
     if notes is not None:
         notes.extend(decoder.notes)
     tl = Timeline()
-    for found in sorted(decoder.found, key=lambda f: f.t):
+    for found in sorted([*decoder.found, *(bench or [])], key=lambda f: f.t):
         tl.add(found.source, found.kind, at=found.t, **found.data)
     if decoder.found:
         tl.t0 = min(f.t for f in decoder.found)
@@ -266,7 +273,9 @@ def _rejudge(
         ]
         if fn is None or not captures:
             continue
-        tl, span = timeline_of(captures, merged, known)
+        tl, span = timeline_of(
+            captures, merged, known, bench=bench_events(base / r["test"] / "timeline.jsonl")
+        )
         own = base / "run.json"
         ident = (json.loads(own.read_text(encoding="utf-8")) if base != run_dir else summary).get(
             "identity"
@@ -279,7 +288,21 @@ def _rejudge(
         j = call(r["clause"], fn, tl.events(), identity, known, span)
         name = f"{r['unit']} {r['test']}" if base != run_dir else r["test"]
         rows.append((name, r["outcome"], j.outcome, result_of(j, "")["message"]))
-    return [(t, a, b + (f": {m}" if m and b != a else "")) for t, a, b, m in rows]
+    # today's message: a failure, or the steps the evidence cannot show and why
+    return [(t, a, b + (f": {m}" if m else "")) for t, a, b, m in rows]
+
+
+def bench_events(timeline: Path) -> list[Found]:
+    """The `bench` events of a test's timeline: what only the bench knew (the file it served, the interval it
+    checks), which the captures cannot show."""
+    if not timeline.is_file():
+        return []
+    lines = (json.loads(line) for line in timeline.read_text(encoding="utf-8").splitlines() if line.strip())
+    return [
+        Found(e["t"], e["source"], e["kind"], e.get("data", {}))
+        for e in lines
+        if e.get("source") == Source.BENCH
+    ]
 
 
 def cmd_rejudge(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ and data keys the live bench records (bench/events.py), plus `capture` and `fram
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ S1AP_NAMES = {
     ("29", "2"): "ENBConfigurationUpdateFailure",
 }  # fmt: skip
 S1_PORT = "36412"
+# TLS alerts as the bench's servers word them (bench/hems/tls.py)
+TLS_ALERTS = {"40": "handshake failure", "42": "bad certificate", "45": "certificate expired",
+              "46": "certificate unknown", "48": "unknown ca", "80": "internal error"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class Decoder:
         self._http(frames)
         self._ftp(frames)
         self._sctp(frames)
+        self._tls_refused(frames)
         self._unseen(frames)
         return self.found
 
@@ -118,6 +123,44 @@ class Decoder:
                 f"{frames[0].capture}: {len(numbers)} ESP frames between {a} and {b} (frames {numbers[0]}-"
                 f"{numbers[-1]}): ESP without SAs: only the outer link is visible"
             )
+
+    def _tls_refused(self, frames: list[Frame]) -> None:
+        """A client that refused a TLS server that is no HeMS (the file server's untrusted port) in the
+        handshake, as the file server's tls-handshake-failed event says: its TLS alert, or its close (FIN or RST)
+        after the server's hello with no TLS record of its own after it (a client that accepted sends its
+        Finished, then its request)."""
+        first: dict[str, Frame] = {}  # TCP stream -> its first frame (the client's SYN)
+        hello: dict[str, Frame] = {}  # stream -> the server's hello
+        answered: set[str] = set()  # streams whose client sent TLS after the server's hello
+        done: set[str] = set()
+        hems = {a for a, n in self.address_names.items() if n.endswith("hems")} | set(
+            self.names.hosts.values()
+        )
+        for f in frames:
+            stream = f.get("tcp.stream") or ""
+            syn = first.setdefault(stream, f)
+            by_client = f.get("ip.src") == syn.get("ip.src")
+            if stream in done or syn.get("ip.dst") in hems or f.has("http"):
+                continue
+            if not by_client and "2" in f.all("tls.handshake.type"):
+                hello.setdefault(stream, f)
+            alert = f.get("tls.alert_message.desc")
+            if by_client and alert is not None and alert != "0":
+                text = TLS_ALERTS.get(alert, alert)
+                reason, shown = f"the client sent TLS alert {text!r}", text
+            elif by_client and stream in hello and f.has("tls"):
+                answered.add(stream)
+                continue
+            elif (by_client and stream in hello and stream not in answered
+                  and (f.get("tcp.flags.fin") in ("1", "True") or f.get("tcp.flags.reset") in ("1", "True"))):  # fmt: skip
+                reason, shown = "the client closed the connection during the handshake", None
+            else:
+                continue
+            done.add(stream)
+            self.add(
+                f, Source.FILESERVER, FileserverKind.TLS_FAILED, syn, proto="https",
+                port=int(syn.get("tcp.dstport") or 0), peer=f.get("ip.src"), reason=reason, alert=shown,
+            )  # fmt: skip
 
     def _dhcp_dns(self, frames: list[Frame]) -> None:
         for f in frames:
@@ -211,8 +254,9 @@ class Decoder:
                 transfer = FileserverKind.UPLOAD if method in ("PUT", "POST") else FileserverKind.DOWNLOAD
                 self.add(
                     f, Source.FILESERVER, FileserverKind.AUTH_FAILED if code == "401" else transfer, req,
-                    status=int(code), proto="http", path=req.get("http.request.uri"), peer=src,
+                    status=int(code), proto="https" if req.has("tls") else "http", path=req.get("http.request.uri"), peer=src,
                     bytes=int(f.get("http.content_length_header") or 0),
+                    user=(req.get("http.authbasic") or "").partition(":")[0],
                 )  # fmt: skip
 
     def _cwmp(self, f: Frame, other: Frame, body: str, serial: dict[str, str], from_unit: bool) -> None:
@@ -268,11 +312,31 @@ class Decoder:
                 fields["values"] = _masked(fields["values"])
             self.add(f, Source.HEMS, HemsKind.RPC_RESPONSE, other, **common, method=method, **fields)
         else:
-            self.add(f, Source.HEMS, HemsKind.CPE_RPC, other, **common, method=env.method)
+            fields = (
+                dataclasses.asdict(cwmp.read_transfer_complete(env))
+                if env.method == "TransferComplete"
+                else {}
+            )
+            self.add(f, Source.HEMS, HemsKind.CPE_RPC, other, **common, method=env.method, **fields)
 
     def _ftp(self, frames: list[Frame]) -> None:
+        users: dict[str, str] = {}  # TCP stream -> the user it logged in as
+        opened: dict[str, float] = {}  # TCP stream -> when the client connected (its first frame)
+        stored: set[str] = set()  # streams that stored a file already
         for f in frames:
+            stream = f.get("tcp.stream") or ""
+            opened.setdefault(stream, f.t)
             command = f.get("ftp.request.command")
+            if command == "USER":
+                users[stream] = f.get("ftp.request.arg") or ""
+            if f.get("ftp.response.code") == "530":  # login refused
+                self.add(f, Source.FILESERVER, FileserverKind.AUTH_FAILED, proto="ftp", path="",
+                         user=users.get(stream), peer=f.get("ip.dst"), status=530)  # fmt: skip
+            if (
+                command == "STOR"
+            ):  # as the file server says: the first upload of a session began at the connection
+                began = f.t if stream in stored else opened[stream]
+                stored.add(stream)
             if command in ("RETR", "STOR"):
                 kind = FileserverKind.DOWNLOAD if command == "RETR" else FileserverKind.UPLOAD
                 self.add(
@@ -280,8 +344,10 @@ class Decoder:
                     Source.FILESERVER,
                     kind,
                     proto="ftp",
-                    path=f.get("ftp.request.arg"),
+                    path="/" + (f.get("ftp.request.arg") or "").lstrip("/"),
                     peer=f.get("ip.src"),
+                    user=users.get(stream),
+                    **({"began": round(began, 6)} if command == "STOR" else {}),
                 )
 
     def _sctp(self, frames: list[Frame]) -> None:
@@ -319,7 +385,13 @@ def _is_hex(text: str) -> bool:
 
 def _sent(env: cwmp.Envelope) -> dict[str, Any]:
     """What a check needs of an RPC the HeMS sent: a SetParameterValues' values and ParameterKey (the live
-    HeMS puts the same on its rpc-sent event)."""
+    HeMS puts the same on its rpc-sent event); a Download's URL, CommandKey, FileType and Username."""
+    if env.method == "Download":
+        tags = {"url": "URL", "command_key": "CommandKey", "file_type": "FileType", "username": "Username"}
+        return {
+            k: (e.text or "") if (e := env.body.find(f"{{*}}{tag}")) is not None else ""
+            for k, tag in tags.items()
+        }
     if env.method != "SetParameterValues":
         return {}
     values = {}

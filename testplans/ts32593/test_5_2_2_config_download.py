@@ -18,9 +18,17 @@ import pytest
 
 from bench import clauses as cl
 from bench import configfile, transfer_faults
-from bench.cwmp import CwmpFault, GpvResult, TransferResult
+from bench.cwmp import CwmpFault, TransferResult
 from bench.errors import DeviceError
 from bench.events import BenchKind, FileserverKind, HemsKind, Source
+from bench.evidence.judge_download import (
+    download_sent,
+    judge_download,
+    judge_failing,
+    judge_fetched,
+    judge_untrusted,
+)
+from bench.evidence.judges import LIVE
 from bench.hems.server import DeviceKey, Hems, RpcCall
 from bench.pki import describe_cert
 from bench.run import BenchRun, Evidence
@@ -30,6 +38,8 @@ from bench.unit import BenchUnit
 from testplans.ts32593.procedures import (
     describe_result,
     get_values,
+    judged,
+    judged_all,
     offered_protocol,
     reboot,
     rpc,
@@ -246,19 +256,17 @@ def test_configuration_by_file_download(
         data, file_type, name = configfile.build(values), FILE_TYPE, f"{tag}.xml"
     path = fs.add_file(f"/cm/{proto}-{tag}-{served_name(name)}", data, USER, PASSWORD)
     key = f"dl-{proto}-{tag}"
+    start = bench_run.timeline.mark()
+    bench_run.timeline.add(Source.BENCH, BenchKind.CONFIG_FILE, path=path, proto=proto, values=values, how="applied",
+                           key=key, fault=0)  # fmt: skip
     before = get_values(bench_run, steps, "pre", sorted(values))
     mark = bench_run.timeline.mark()
     done = download(bench_run, steps, "1", fs.url(proto, path), key, len(data), sorted(values),
                     file_type=file_type)  # fmt: skip
-    fetched = bench_run.timeline.first(
-        lambda e: (
-            e.source == Source.FILESERVER and e.kind == FileserverKind.DOWNLOAD and e.data.get("path") == path
-        ),
-        mark,
-    )
-    if fetched is None or fetched.data.get("user") != USER:
-        seen = steps.describe(fetched) if fetched else "no download of it at the file server"
-        steps.fail("2", f"{path} fetched from the file server over {proto} as user {USER}", seen)
+    # The checks the evidence can judge, by the functions `henb-bench judge` calls on captures.
+    sent = download_sent(bench_run.timeline.events(mark), lambda k: k == key)
+    assert sent is not None, f"the HeMS's Download {key} is not on the timeline"
+    judged(steps, "2", judge_fetched(bench_run.timeline.events(mark), sent, proto, LIVE, steps.describe))
     if done.fault_code != 0:
         unit = bench_run.unit
         physical = own is None and unit.hw.kind == "physical"
@@ -271,19 +279,15 @@ def test_configuration_by_file_download(
                    f"{done.how}: FaultCode {done.fault_code} {done.fault_string}", done.event)  # fmt: skip
     applied = f"the configuration applied when TransferComplete is sent ({values})"
     try:
-        reported = done.gpv.result(bench_run.unit.bounds.step) if done.gpv else None
+        done.gpv.result(bench_run.unit.bounds.step) if done.gpv else None
     except (
         DeviceError
     ) as exc:  # the GetParameterValues rode in the TransferComplete's session: it must answer
         steps.fail("3", applied, f"no answer to GetParameterValues in the TransferComplete's session: {exc}",
                    done.event)  # fmt: skip
-    if isinstance(reported, GpvResult) and reported.values != values:
-        steps.fail("3", applied, f"in the TransferComplete's session the unit still had {reported.values}",
-                   done.event)  # fmt: skip
-    got = get_values(bench_run, steps, "3", sorted(values))
-    if got != values:
-        steps.fail("3", f"the downloaded configuration applied when the unit said so ({done.how}): {values}",
-                   f"read back {got}", done.event)  # fmt: skip
+    get_values(bench_run, steps, "3", sorted(values))
+    # What the unit had in the TransferComplete's session, and read back after it: the file's values.
+    judged_all(steps, judge_download(proto, bench_run.timeline.events(start), show=steps.describe, s1=False))
     if TAC in values and before.get(TAC) != values[TAC]:  # a unit's own file sets the same TAC every time
         s1_carries(bench_run, steps, "S1", int(values[TAC]), mark)
 
@@ -313,7 +317,8 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
     TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
     unit = bench_run.unit
     own, amendment = unit.cfg.config_file, unit.cfg.cwmp_amendment
-    file_type, note = FILE_TYPE, ""
+    file_type = FILE_TYPE
+    start = bench_run.timeline.mark()
     if own is None:
         names = [TAC, EAID]
         before = get_values(bench_run, steps, "pre", names)
@@ -340,23 +345,18 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
             data = own.corrupt.read_bytes()
         elif how == "corrupt":
             data, done_to = corrupted(data)
-            note = f" (the bench corrupted {own.path}: {done_to}; units.{unit.name}.config_file.corrupt names none)"
             bench_run.timeline.add(Source.BENCH, BenchKind.CORRUPTED_FILE, path=str(own.path), how=done_to)
             unit.say(f"henb-bench: 5.2.2 corrupt file: {own.path} {done_to}")
     path = fs.add_file(f"/cm/fail-{how}-{unit.serial}.cfg", data, USER, PASSWORD)  # one per unit
     url = fs.url("http", "/cm/does-not-exist.cfg" if how == "missing" else path)
-    done = download(bench_run, steps, "1", url, f"dl-fail-{how}", len(data), names,
-                    password="wrong" if how == "wrong-password" else PASSWORD, file_type=file_type)  # fmt: skip
-    code = transfer_faults.expected(cause, amendment)
-    if done.fault_code != code:
-        steps.fail("3", f"FaultCode {code} for a {what}{note}, as {transfer_faults.family(amendment)} has it "
-                   f"(units.{unit.name}.cwmp_amendment; {transfer_faults.describe(code)})",
-                   f"FaultCode {done.fault_code} {done.fault_string} ({done.how})", done.event)  # fmt: skip
-    after = get_values(bench_run, steps, "3", names)
-    if after != before:
-        steps.fail(
-            "3", f"nothing applied after a failed download ({before})", f"read back {after}", done.event
-        )
+    bench_run.timeline.add(Source.BENCH, BenchKind.CONFIG_FILE, path=path, proto="http", how=how, key=f"dl-fail-{how}",
+                           values=dict.fromkeys(names, ""), fault=transfer_faults.expected(cause, amendment), what=what,
+                           amendment=amendment, unit=unit.name)  # fmt: skip
+    download(bench_run, steps, "1", url, f"dl-fail-{how}", len(data), names,
+             password="wrong" if how == "wrong-password" else PASSWORD, file_type=file_type)  # fmt: skip
+    get_values(bench_run, steps, "3", names)
+    # The FaultCode of the unit's amendment, and nothing applied: by the function `henb-bench judge` calls.
+    judged_all(steps, judge_failing(how, bench_run.timeline.events(start), show=steps.describe))
 
 
 @pytest.mark.clause("5.2.2")
@@ -374,6 +374,7 @@ def test_download_from_untrusted_file_server_is_refused(
     TAC, EAID = registered_unit.paths.tac, registered_unit.paths.eaid  # the unit's data-model profile
     unit = bench_run.unit
     own, amendment = unit.cfg.config_file, unit.cfg.cwmp_amendment
+    start = bench_run.timeline.mark()
     if own is None:
         names = [TAC, EAID]
         before = get_values(bench_run, steps, "pre", names)
@@ -388,6 +389,10 @@ def test_download_from_untrusted_file_server_is_refused(
         data = own.path.read_bytes()
     path = fs.add_file(f"/cm/untrusted-{unit.serial}.cfg", data, USER, PASSWORD)  # one per unit
     shown = f"a certificate from an untrusted CA ({describe_cert(fs.untrusted.cert)})"
+    bench_run.timeline.add(Source.BENCH, BenchKind.CONFIG_FILE, path=path, proto="https", how="untrusted",
+                           key="dl-untrusted", values=dict.fromkeys(names, ""), cert=describe_cert(fs.untrusted.cert),
+                           fault=transfer_faults.expected("untrusted", amendment), amendment=amendment,
+                           unit=unit.name)  # fmt: skip
     mark = bench_run.timeline.mark()
     done = download(bench_run, steps, "1", fs.untrusted_url(path), "dl-untrusted", len(data), names,
                     file_type=file_type)  # fmt: skip
@@ -411,28 +416,15 @@ def test_download_from_untrusted_file_server_is_refused(
             "the file server to see the unit at its untrusted port",
             mark,
         )
-    fetched = bench_run.timeline.first(fetch, mark)
-    if fetched is not None:
-        steps.fail("2", f"no file fetched from a file server presenting {shown}",
-                   f"the unit fetched {path} from the file server presenting {shown}: {steps.describe(fetched)}",
-                   fetched)  # fmt: skip
-    refused = bench_run.timeline.first(refusal, mark)
-    if refused is None:
+    if bench_run.timeline.first(fetch, mark) is None and bench_run.timeline.first(refusal, mark) is None:
         steps.fail("2", f"the unit to refuse the file server presenting {shown}: a TLS alert or its close during "
                    "the handshake, seen by the file server",
                    f"no TLS handshake from the unit at {fs.untrusted_url('')} within {bound:g} s{bound_note(bound)} "
                    f"after {done.how} (FaultCode {done.fault_code} {done.fault_string})", done.event)  # fmt: skip
-    code = transfer_faults.expected("untrusted", amendment)
-    if done.fault_code != code:
-        steps.fail("3", f"FaultCode {code} for a file server it does not trust, as {transfer_faults.family(amendment)} "
-                   f"has it (units.{unit.name}.cwmp_amendment; {transfer_faults.describe(code)})",
-                   f"FaultCode {done.fault_code} {done.fault_string} ({done.how}); the unit refused the handshake: "
-                   f"{steps.describe(refused)}", done.event)  # fmt: skip
-    after = get_values(bench_run, steps, "3", names)  # a later session: the unit is still managed
-    if after != before:
-        steps.fail(
-            "3", f"nothing applied after a refused download ({before})", f"read back {after}", done.event
-        )
+    get_values(bench_run, steps, "3", names)  # a later session: the unit is still managed
+    # Nothing fetched, the FaultCode of a file server it does not trust, nothing applied: by the function
+    # `henb-bench judge` calls on captures.
+    judged_all(steps, judge_untrusted(bench_run.timeline.events(start), show=steps.describe))
 
 
 # The clause as the bench reads it: `henb-bench list`, the report's coverage and expected ladder, the twins.

@@ -114,8 +114,9 @@ def test_rejudge_finds_the_run_s_verdicts(live: tuple[Path, list[dict[str, Any]]
     res = henb_bench("rejudge", str(run_dir))
     assert res.returncode == 0, res.stdout + res.stderr
     for unit in ("henb-01", "henb-02"):
-        assert f"same     {unit} {TEST}: run passed, today passed" in res.stdout, res.stdout
-    assert "2 test(s) judged again, 0 differ" in res.stdout
+        for test in (TEST, "test_invalid_set_is_refused_as_a_whole"):
+            assert f"same     {unit} {test}: run passed, today passed" in res.stdout, res.stdout
+    assert "4 test(s) judged again, 0 differ" in res.stdout
 
 
 def test_cwmp_over_tls_is_read_with_the_key_log_only(tmp_path: Path) -> None:
