@@ -112,11 +112,25 @@ def test_a_file_tshark_cannot_read_is_an_error_naming_it(content: bytes, why: st
     assert f"ConfigError: {path}: {why}" in res.stderr, res.stderr
 
 
-def test_a_capture_cut_in_a_packet_is_judged_up_to_the_cut(tmp_path: Path) -> None:
+def _record_at(data: bytes, n: int) -> int:
+    """Where the pcap's record `n` (from 1) begins."""
+    off = 24
+    for _ in range(n - 1):
+        off += 16 + struct.unpack_from("<I", data, off + 8)[0]
+    return off
+
+
+@pytest.mark.parametrize("damage", ["cut in the last packet", "a record length of 4 GB"])
+def test_a_damaged_capture_is_judged_up_to_the_damage(damage: str, tmp_path: Path) -> None:
     capture, sas = tmp_path / "c.pcap", tmp_path / "esp_sa"
     esp_capture.write(capture, sas)
-    data = capture.read_bytes()
-    capture.write_bytes(data[: len(data) - 100])  # inside the last packet (the HeMS's 204)
+    data = bytearray(capture.read_bytes())
+    last = _record_at(data, 9)  # the HeMS's 204
+    if damage.startswith("cut"):
+        del data[last + 40 :]
+    else:
+        struct.pack_into("<I", data, last + 8, 0xFFFFFFF0)
+    capture.write_bytes(bytes(data))
     _, summary = judge(tmp_path, str(capture), "--esp-sa", str(sas), "--unit-identity", IDENTITY,
                        "--clause", "5.1.3")  # fmt: skip
     assert any("read up to frame 8 only" in n and "partial" in n for n in summary["not_observable"]), summary
@@ -140,3 +154,16 @@ def test_a_capture_with_no_packets_is_a_note(tmp_path: Path) -> None:
     capture.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     _, summary = judge(tmp_path, str(capture))
     assert summary["not_observable"] == [f"{capture}: no packets in it: nothing in it is observable"]
+
+
+def test_a_reordered_capture_proves_no_failure(tmp_path: Path) -> None:
+    """The InformResponse recorded before the Inform (a capture merged from two taps): not a failure."""
+    capture, sas = tmp_path / "c.pcap", tmp_path / "esp_sa"
+    esp_capture.write(capture, sas)
+    data = capture.read_bytes()
+    inform, answer, after = _record_at(data, 4), _record_at(data, 5), _record_at(data, 6)
+    capture.write_bytes(data[:inform] + data[answer:after] + data[inform:answer] + data[after:])
+    _, summary = judge(tmp_path, str(capture), "--esp-sa", str(sas), "--unit-identity", IDENTITY,
+                       "--clause", "5.1.3")  # fmt: skip
+    got = steps(summary, "test_registration_with_serving_hems")
+    assert "failed" not in {v["outcome"] for v in got.values()}, got
