@@ -15,6 +15,7 @@ from typing import Any
 from bench.errors import ConfigError
 from bench.events import Source
 from bench.evidence.decode import Decoder, Found, Names
+from bench.evidence.espsa import read_esp_sa
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
 from bench.evidence.registry import JUDGES
 from bench.evidence.tshark import capture_end, read_frames
@@ -56,14 +57,16 @@ def timeline_of(
     known: Known,
     notes: list[str] | None = None,
     bench: list[Found] | None = None,
+    esp_sa: list[list[str]] | None = None,
 ) -> tuple[Timeline, Span]:
     """One timeline of every capture's events, in time order (each with its capture file and frames), and how
-    far the captures go; what they carry that cannot be opened is added to `notes`. `bench`: what only the bench
-    knew, its `bench` events from a run's timeline, put in among them."""
-    decoder = Decoder(known.names)
+    far the captures go; what they carry that cannot be opened is added to `notes`. The captures are read a
+    frame at a time: what is kept is their events. `bench`: what only the bench knew, its `bench` events from
+    a run's timeline, put in among them."""
+    decoder = Decoder(known.names, esp_sa=bool(esp_sa))
     ends = []
     for capture in captures:
-        decoder.decode(read_frames(capture, keylog, decoder.notes))
+        decoder.decode(read_frames(capture, keylog, decoder.notes, esp_sa=esp_sa))
         ends.append(capture_end(capture))
     if notes is not None:
         notes.extend(decoder.notes)
@@ -156,6 +159,7 @@ def write_run(
     judged: list[Judged],
     notes: list[str],
     known: Known,
+    esp_sa: Path | None = None,
 ) -> Path:
     """A run folder like a live run's: run.json (judged_from_evidence), junit.xml, report.html, timeline.jsonl
     and one folder per test with its timeline."""
@@ -179,7 +183,8 @@ def write_run(
         results.append(result_of(j, f"{run_dir / j.test}/timeline.jsonl"))
     summary = {
         "run_id": run_id, "judged_from_evidence": True, "captures": [str(c) for c in captures],
-        "keylog": str(keylog) if keylog else None, "unit": "judged", "t0": tl.t0, "started": tl.t0,
+        "keylog": str(keylog) if keylog else None,
+        "esp_sa": str(esp_sa) if esp_sa else None, "unit": "judged", "t0": tl.t0, "started": tl.t0,
         "ended": max((e.t for e in tl.events()), default=tl.t0), "results": results, "clauses": _catalogue({j.clause for j in judged}),
         "not_observable": notes,
         "exit_code": 1 if any(r["outcome"] == FAILED for r in results) else 0,
@@ -219,12 +224,20 @@ def cmd_judge(args: argparse.Namespace) -> int:
     for c in captures:
         if not c.is_file():
             raise ConfigError(f"{c}: no such capture")
+        if c.stat().st_size == 0:  # tshark reads it as a capture with no packets
+            raise ConfigError(f"{c}: an empty file (0 bytes), not a capture")
     keylog = Path(args.keylog) if args.keylog else None
+    if keylog is not None and not keylog.is_file():
+        raise ConfigError(f"--keylog {keylog}: no such file")
+    if args.console and not Path(args.console).is_file():
+        raise ConfigError(f"--console {args.console}: no such file")
+    esp_sa = read_esp_sa(Path(args.esp_sa)) if args.esp_sa else None
     notes: list[str] = []
     known = known_of(Path(args.inventory))
-    tl, span = timeline_of(captures, keylog, known, notes)
+    tl, span = timeline_of(captures, keylog, known, notes, esp_sa=esp_sa)
     judged = judge(tl, span, args.clause, _identity(args.unit_identity), known)
-    run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes, known)
+    sa_file = Path(args.esp_sa) if args.esp_sa else None
+    run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes, known, sa_file)
     if args.console:
         shutil.copy(args.console, run_dir / "console.log")
     for j in judged:
@@ -325,6 +338,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p = sub.add_parser("judge", help="verdicts from captures alone (pcap/pcapng), written as a run folder")
     p.add_argument("captures", metavar="CAPTURE", nargs="+")
     p.add_argument("--keylog", help="TLS key log (NSS format) to decrypt CWMP over TLS")
+    p.add_argument("--esp-sa", help="ESP SAs (Wireshark's esp_sa format, as strongSwan's save-keys writes)")
     p.add_argument("--console", help="the unit's console log (kept with the evidence)")
     p.add_argument("--unit-identity", help="OUI-CLASS-SERIAL the DeviceId must carry")
     p.add_argument("--clause", action="append", help="judge only this clause (repeatable)")

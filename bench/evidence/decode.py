@@ -67,12 +67,45 @@ def _where(f: Frame, *more: Frame) -> dict[str, Any]:
     return {"capture": f.capture, "frames": sorted({f.number, *(m.number for m in more)})}
 
 
-class Decoder:
-    """Decodes the frames of one or more captures into events; keeps what one frame tells about later ones
-    (DNS answers name the SeGWs, an Inform names the unit of its TCP stream)."""
+@dataclass
+class _Capture:
+    """What one capture's frames tell about its later frames, kept while it is read (the frames are not)."""
 
-    def __init__(self, names: Names | None = None) -> None:
+    requests: dict[str, Frame] = field(
+        default_factory=dict
+    )  # an HTTP request's frame number -> it, till answered
+    hems_at: dict[str, str] = field(default_factory=dict)  # where units POST CWMP: address -> the HeMS's name
+    units: set[str] = field(default_factory=set)  # who POSTs CWMP
+    serial: dict[str, str] = field(default_factory=dict)  # the unit's address -> the serial its Inform gave
+    later: list[tuple[Frame, Frame, str | None]] = field(default_factory=list)  # HTTP with no known HeMS yet
+    auth: dict[tuple[str, str], Frame] = field(default_factory=dict)  # (unit, SeGW) -> the IKE_AUTH response
+    up: set[tuple[str, str]] = field(default_factory=set)
+    tls: dict[str, tuple[Frame, int]] = field(
+        default_factory=dict
+    )  # TLS stream -> its first frame, last number
+    opened: set[str] = field(default_factory=set)  # the TCP streams tshark read HTTP in
+    esp: dict[tuple[str, str], list[int]] = field(
+        default_factory=dict
+    )  # unopened ESP: (a, b) -> first, last, n
+    spis: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # A TLS server that is no HeMS refused by its client: TCP stream -> its first frame, the server's hello
+    first: dict[str, Frame] = field(default_factory=dict)
+    hello: dict[str, Frame] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)  # the client sent TLS after the server's hello
+    refused: set[str] = field(default_factory=set)
+    ftp_users: dict[str, str] = field(default_factory=dict)  # FTP stream -> the user it logged in as
+    ftp_opened: dict[str, float] = field(default_factory=dict)  # FTP stream -> when the client connected
+    ftp_stored: set[str] = field(default_factory=set)  # FTP streams that stored a file already
+
+
+class Decoder:
+    """Decodes the frames of one or more captures into events, one frame at a time (a capture of a night is
+    never held: what a frame tells about later ones is, e.g. an Inform names the unit of its address); the
+    names DNS answers give the SeGWs and HeMSs are put on the events once every capture is read."""
+
+    def __init__(self, names: Names | None = None, esp_sa: bool = False) -> None:
         self.names = names or Names()
+        self.esp_sa = esp_sa  # SAs were given: ESP they do not open is said so
         self.address_names: dict[str, str] = {}  # IP -> bench name, learned from DNS answers
         self.found: list[Found] = []
         self.end: float | None = None  # the last frame's time, over every capture decoded
@@ -82,131 +115,147 @@ class Decoder:
         self.found.append(Found(f.t, source, kind, {**data, **_where(f, *more)}))
 
     def decode(self, frames: Iterable[Frame]) -> list[Found]:
-        frames = list(frames)
-        if frames:
-            self.end = max(self.end or 0.0, max(f.t for f in frames))
-        for f in frames:  # the names first: a query's answer names the SeGW the unit then talks to
+        """The events of one capture's frames, added to those of the captures decoded before."""
+        c, capture = _Capture(), None
+        for f in frames:
+            capture = f.capture
+            self.end = f.t if self.end is None else max(self.end, f.t)
             if f.get("dns.flags.response") in ("1", "True", "true"):
                 for name in f.all("dns.qry.name"):
                     if name in self.names.hosts:
                         for a in f.all("dns.a"):
                             self.address_names[a] = self.names.hosts[name]
-        self._dhcp_dns(frames)
-        self._ike(frames)
-        self._http(frames)
-        self._ftp(frames)
-        self._sctp(frames)
-        self._tls_refused(frames)
-        self._unseen(frames)
+            self._dhcp_dns(f)
+            self._ike(f, c)
+            self._http(f, c)
+            self._ftp(f, c)
+            self._tls_refused(f, c)
+            self._sctp(f)
+            self._seen(f, c)
+        for req, resp, serial in c.later:  # every HeMS of the capture is known now
+            self._exchange(req, resp, c, serial)
+        if capture is not None:
+            self._unseen(capture, c)
+        for found in self.found:  # a SeGW or HeMS named by a DNS answer, wherever in the captures it came
+            for key in ("segw", "hems"):
+                if (value := found.data.get(key)) in self.address_names:
+                    found.data[key] = self.address_names[value]
         return self.found
 
-    def _unseen(self, frames: list[Frame]) -> None:
-        """What the frames carry that no decoder can open: TLS streams without a key log, ESP without SAs."""
-        tls: dict[str, list[Frame]] = {}
-        opened = {f.get("tcp.stream") for f in frames if f.has("http")}
-        esp: dict[tuple[str, str], list[int]] = {}
-        for f in frames:
-            if f.has("tls") and f.get("tcp.stream") not in opened:
-                tls.setdefault(f.get("tcp.stream") or "?", []).append(f)
-            if f.has("esp"):
-                a, b = sorted((f.get("ip.src") or "", f.get("ip.dst") or ""))
-                esp.setdefault((a, b), []).append(f.number)
-        for stream in tls.values():
-            first = stream[0]
+    def _seen(self, f: Frame, c: _Capture) -> None:
+        stream = f.get("tcp.stream") or "?"
+        if f.has("http"):
+            c.opened.add(stream)
+        if f.has("tls"):
+            first = c.tls.get(stream, (f, 0))[0]
+            c.tls[stream] = (first, f.number)
+        if f.has("esp") and not _opened(f):
+            a, b = sorted(
+                (
+                    f.get("outer.ip.src") or f.get("ip.src") or "",
+                    f.get("outer.ip.dst") or f.get("ip.dst") or "",
+                )
+            )
+            seen = c.esp.setdefault((a, b), [f.number, f.number, 0])
+            seen[1:] = [f.number, seen[2] + 1]
+            c.spis.setdefault((a, b), set()).add(f.get("esp.spi") or "?")
+
+    def _unseen(self, capture: str, c: _Capture) -> None:
+        """What the capture carries that no decoder can open: TLS streams without a key log, ESP without SAs."""
+        for stream, (first, last) in c.tls.items():
+            if stream in c.opened:
+                continue
             server = f"{first.get('ip.dst')}:{first.get('tcp.dstport')}"
             self.notes.append(
-                f"{first.capture}: the session with {server} (frames {first.number}-{stream[-1].number}) is TLS "
+                f"{first.capture}: the session with {server} (frames {first.number}-{last}) is TLS "
                 "without a key log: not observable"
             )
-        for (a, b), numbers in esp.items():
+        for (a, b), (first_n, last_n, n) in c.esp.items():
+            spis = ", ".join(sorted(c.spis[(a, b)])[:8])
+            why = (
+                f"ESP the SAs given do not open (SPI {spis}: no SA for it, or a wrong key)"
+                if self.esp_sa
+                else "ESP without SAs"
+            )
             self.notes.append(
-                f"{frames[0].capture}: {len(numbers)} ESP frames between {a} and {b} (frames {numbers[0]}-"
-                f"{numbers[-1]}): ESP without SAs: only the outer link is visible"
+                f"{capture}: {n} ESP frames between {a} and {b} (frames {first_n}-{last_n}): {why}: only the "
+                "outer link is visible"
             )
 
-    def _tls_refused(self, frames: list[Frame]) -> None:
+    def _tls_refused(self, f: Frame, c: _Capture) -> None:
         """A client that refused a TLS server that is no HeMS (the file server's untrusted port) in the
         handshake, as the file server's tls-handshake-failed event says: its TLS alert, or its close (FIN or RST)
         after the server's hello with no TLS record of its own after it (a client that accepted sends its
         Finished, then its request)."""
-        first: dict[str, Frame] = {}  # TCP stream -> its first frame (the client's SYN)
-        hello: dict[str, Frame] = {}  # stream -> the server's hello
-        answered: set[str] = set()  # streams whose client sent TLS after the server's hello
-        done: set[str] = set()
+        stream = f.get("tcp.stream") or ""
+        syn = c.first.setdefault(stream, f)
+        if stream in c.refused or f.has("http"):
+            return
         hems = {a for a, n in self.address_names.items() if n.endswith("hems")} | set(
             self.names.hosts.values()
         )
-        for f in frames:
-            stream = f.get("tcp.stream") or ""
-            syn = first.setdefault(stream, f)
-            by_client = f.get("ip.src") == syn.get("ip.src")
-            if stream in done or syn.get("ip.dst") in hems or f.has("http"):
-                continue
-            if not by_client and "2" in f.all("tls.handshake.type"):
-                hello.setdefault(stream, f)
-            alert = f.get("tls.alert_message.desc")
-            if by_client and alert is not None and alert != "0":
-                text = TLS_ALERTS.get(alert, alert)
-                reason, shown = f"the client sent TLS alert {text!r}", text
-            elif by_client and stream in hello and f.has("tls"):
-                answered.add(stream)
-                continue
-            elif (by_client and stream in hello and stream not in answered
-                  and (f.get("tcp.flags.fin") in ("1", "True") or f.get("tcp.flags.reset") in ("1", "True"))):  # fmt: skip
-                reason, shown = "the client closed the connection during the handshake", None
-            else:
-                continue
-            done.add(stream)
-            self.add(
-                f, Source.FILESERVER, FileserverKind.TLS_FAILED, syn, proto="https",
-                port=int(syn.get("tcp.dstport") or 0), peer=f.get("ip.src"), reason=reason, alert=shown,
-            )  # fmt: skip
+        if syn.get("ip.dst") in hems:
+            return
+        by_client = f.get("ip.src") == syn.get("ip.src")
+        if not by_client and "2" in f.all("tls.handshake.type"):
+            c.hello.setdefault(stream, f)
+        alert = f.get("tls.alert_message.desc")
+        if by_client and alert is not None and alert != "0":
+            text = TLS_ALERTS.get(alert, alert)
+            reason, shown = f"the client sent TLS alert {text!r}", text
+        elif by_client and stream in c.hello and f.has("tls"):
+            c.answered.add(stream)
+            return
+        elif (by_client and stream in c.hello and stream not in c.answered
+              and (f.get("tcp.flags.fin") in ("1", "True") or f.get("tcp.flags.reset") in ("1", "True"))):  # fmt: skip
+            reason, shown = "the client closed the connection during the handshake", None
+        else:
+            return
+        c.refused.add(stream)
+        self.add(
+            f, Source.FILESERVER, FileserverKind.TLS_FAILED, syn, proto="https",
+            port=int(syn.get("tcp.dstport") or 0), peer=f.get("ip.src"), reason=reason, alert=shown,
+        )  # fmt: skip
 
-    def _dhcp_dns(self, frames: list[Frame]) -> None:
-        for f in frames:
-            kind = DHCP_TYPES.get(f.get("dhcp.option.dhcp") or "")
-            if kind is not None:
-                self.add(f, Source.DHCP, kind, server="capture", detail=f.get("dhcp.hw.mac_addr") or "")
-            if f.has("dns") and f.get("dns.flags.response") in ("0", "False", "false"):
-                for name in f.all("dns.qry.name"):
-                    self.add(
-                        f, Source.DNS, DnsKind.QUERY, dns="private-dns" if is_inner(f.capture) else "public-dns",
-                        server=f.get("ip.dst"), name=name, qtype=QTYPES.get(f.get("dns.qry.type") or "", "?"),
-                        client=f.get("ip.src"),
-                    )  # fmt: skip
+    def _dhcp_dns(self, f: Frame) -> None:
+        kind = DHCP_TYPES.get(f.get("dhcp.option.dhcp") or "")
+        if kind is not None:
+            self.add(f, Source.DHCP, kind, server="capture", detail=f.get("dhcp.hw.mac_addr") or "")
+        if f.has("dns") and f.get("dns.flags.response") in ("0", "False", "false"):
+            for name in f.all("dns.qry.name"):
+                self.add(
+                    f, Source.DNS, DnsKind.QUERY, dns="private-dns" if is_inner(f.capture) else "public-dns",
+                    server=f.get("ip.dst"), name=name, qtype=QTYPES.get(f.get("dns.qry.type") or "", "?"),
+                    client=f.get("ip.src"),
+                )  # fmt: skip
 
-    def _ike(self, frames: list[Frame]) -> None:
+    def _ike(self, f: Frame, c: _Capture) -> None:
         """IKE messages as seen (IKE_AUTH is encrypted: its identities and notifies are not), and an IKE SA up
         where an IKE_AUTH response is followed by ESP from the unit: the CHILD SA carries traffic."""
-        auth: dict[tuple[str, str], Frame] = {}  # (unit, segw address) -> the IKE_AUTH response
-        up: set[tuple[str, str]] = set()
-        for f in frames:
-            if f.has("isakmp"):
-                exch = IKE_EXCHANGES.get(
-                    f.get("isakmp.exchangetype") or "", f.get("isakmp.exchangetype") or "?"
-                )
-                response = f.get("isakmp.flag_r") in ("1", "True", "true")
-                unit, segw = (
-                    (f.get("ip.dst"), f.get("ip.src")) if response else (f.get("ip.src"), f.get("ip.dst"))
-                )
-                self.add(
-                    f, Source.SEGW, SegwKind.IKE_MESSAGE, segw=self._segw(segw), exchange=exch, response=response,
-                    notify=f.all("isakmp.notify.msgtype"), remote_host=unit, spi=f.get("isakmp.ispi"),
-                )  # fmt: skip
-                if exch == "IKE_AUTH" and response and unit and segw:
-                    auth[(unit, segw)] = f
-            elif (
-                f.has("esp")
-                and (key := (f.get("ip.src") or "", f.get("ip.dst") or "")) in auth
-                and key not in up
-            ):
-                up.add(key)
-                self.add(
-                    f, Source.SEGW, SegwKind.IKE_UP, auth[key], segw=self._segw(key[1]), remote_host=key[0],
-                    remote_id=None, remote_vips=[], conn=None, unique_id=None,
-                    seen="an IKE_AUTH response, then ESP from the unit (IKE_AUTH is encrypted: the identities "
-                    "are not observable)",
-                )  # fmt: skip
+        if f.has("isakmp"):
+            exch = IKE_EXCHANGES.get(f.get("isakmp.exchangetype") or "", f.get("isakmp.exchangetype") or "?")
+            response = f.get("isakmp.flag_r") in ("1", "True", "true")
+            unit, segw = (
+                (f.get("ip.dst"), f.get("ip.src")) if response else (f.get("ip.src"), f.get("ip.dst"))
+            )
+            self.add(
+                f, Source.SEGW, SegwKind.IKE_MESSAGE, segw=self._segw(segw), exchange=exch, response=response,
+                notify=f.all("isakmp.notify.msgtype"), remote_host=unit, spi=f.get("isakmp.ispi"),
+            )  # fmt: skip
+            if exch == "IKE_AUTH" and response and unit and segw:
+                c.auth[(unit, segw)] = f
+            return
+        if not f.has("esp"):
+            return
+        key = (f.get("outer.ip.src") or f.get("ip.src") or "", f.get("outer.ip.dst") or f.get("ip.dst") or "")
+        if key in c.auth and key not in c.up:
+            c.up.add(key)
+            self.add(
+                f, Source.SEGW, SegwKind.IKE_UP, c.auth[key], segw=self._segw(key[1]), remote_host=key[0],
+                remote_id=None, remote_vips=[], conn=None, unique_id=None,
+                seen="an IKE_AUTH response, then ESP from the unit (IKE_AUTH is encrypted: the identities "
+                "are not observable)",
+            )  # fmt: skip
 
     def _segw(self, address: str | None) -> str:
         return self.address_names.get(address or "", address or "?")
@@ -215,49 +264,59 @@ class Decoder:
         name = (host or "").rsplit(":", 1)[0] if host and not host.startswith("[") else host or ""
         return self.names.hosts.get(name) or self.address_names.get(address or "") or (name or address or "?")
 
-    def _http(self, frames: list[Frame]) -> None:
+    def _http(self, f: Frame, c: _Capture) -> None:
         """CWMP: the unit POSTs (Inform, responses, its own RPCs, empty), the HeMS answers (RPCs, empty = end),
         each recorded once answered (a 401 is a challenge, not a message); connection requests: a HeMS GETs a
-        unit's URL; the rest are transfers with the file server."""
-        requests = {f.get("frame.number") or "": f for f in frames if f.get("http.request.method")}
-        cwmp_posts = [
-            f for f in requests.values() if f.get("http.request.method") == "POST" and f.get("http.file_data")
-        ]
-        hems_at = {f.get("ip.dst") or "": self._hems(f.get("http.host"), f.get("ip.dst")) for f in cwmp_posts}
-        units = {f.get("ip.src") or "" for f in cwmp_posts}
-        serial: dict[str, str] = {}  # the unit's address -> the serial its Inform gave
-        for f in frames:
-            code = f.get("http.response.code")
-            req = requests.get(f.get("http.request_in") or "")
-            if code is None or req is None:
-                continue
-            src, dst = req.get("ip.src") or "", req.get("ip.dst") or ""
-            if req.get("http.request.method") == "POST" and dst in hems_at:
-                common = {"hems": hems_at[dst], "peer": src}
-                if code == "401":
-                    kind = HemsKind.AUTH_FAILED if req.get("http.authorization") else HemsKind.AUTH_CHALLENGE
-                    self.add(f, Source.HEMS, kind, req, **common, reason=f"HTTP {code}", scheme=None)
-                    continue
-                if body := req.get("http.file_data"):
-                    self._cwmp(req, f, body, serial, from_unit=True)
-                if body := f.get("http.file_data"):
-                    self._cwmp(f, req, body, serial, from_unit=False)
-                elif code in ("200", "204"):
-                    self.add(f, Source.HEMS, HemsKind.SESSION_END, req, **common, serial=serial.get(src))
-            elif src in hems_at and dst in units:  # a HeMS asks the unit for a session
-                self.add(
-                    f, Source.HEMS, HemsKind.CONNECTION_REQUEST, req, hems=hems_at[src], peer=dst,
-                    serial=serial.get(dst), status=int(code), credentials=bool(req.get("http.authorization")),
-                )  # fmt: skip
-            elif dst not in hems_at:
-                method = req.get("http.request.method")
-                transfer = FileserverKind.UPLOAD if method in ("PUT", "POST") else FileserverKind.DOWNLOAD
-                self.add(
-                    f, Source.FILESERVER, FileserverKind.AUTH_FAILED if code == "401" else transfer, req,
-                    status=int(code), proto="https" if req.has("tls") else "http", path=req.get("http.request.uri"), peer=src,
-                    bytes=int(f.get("http.content_length_header") or 0),
-                    user=(req.get("http.authbasic") or "").partition(":")[0],
-                )  # fmt: skip
+        unit's URL; the rest are transfers with the file server. An exchange with a host not (yet) known as a
+        HeMS waits for the capture's end, when every HeMS is."""
+        if method := f.get("http.request.method"):
+            c.requests[str(f.number)] = f
+            if method == "POST" and f.get("http.file_data"):
+                c.hems_at[f.get("ip.dst") or ""] = self._hems(f.get("http.host"), f.get("ip.dst"))
+                c.units.add(f.get("ip.src") or "")
+        code = f.get("http.response.code")
+        if code is None or code.startswith("1"):
+            return
+        req = c.requests.pop(f.get("http.request_in") or "", None)
+        if req is None:
+            return
+        src, dst = req.get("ip.src") or "", req.get("ip.dst") or ""
+        post = req.get("http.request.method") == "POST"
+        if (post and dst in c.hems_at) or (src in c.hems_at and dst in c.units):
+            self._exchange(req, f, c, c.serial.get(dst))
+        else:  # a transfer's files are not kept; a CWMP message is
+            c.later.append((req if post else _slim(req), f if post else _slim(f), c.serial.get(dst)))
+
+    def _exchange(self, req: Frame, f: Frame, c: _Capture, serial: str | None) -> None:
+        """One HTTP request `req` and its response `f`."""
+        code = f.get("http.response.code") or ""
+        src, dst = req.get("ip.src") or "", req.get("ip.dst") or ""
+        if req.get("http.request.method") == "POST" and dst in c.hems_at:
+            common = {"hems": c.hems_at[dst], "peer": src}
+            if code == "401":
+                kind = HemsKind.AUTH_FAILED if req.get("http.authorization") else HemsKind.AUTH_CHALLENGE
+                self.add(f, Source.HEMS, kind, req, **common, reason=f"HTTP {code}", scheme=None)
+                return
+            if body := req.get("http.file_data"):
+                self._cwmp(req, f, body, c.serial, from_unit=True)
+            if body := f.get("http.file_data"):
+                self._cwmp(f, req, body, c.serial, from_unit=False)
+            elif code in ("200", "204"):
+                self.add(f, Source.HEMS, HemsKind.SESSION_END, req, **common, serial=c.serial.get(src))
+        elif src in c.hems_at and dst in c.units:  # a HeMS asks the unit for a session
+            self.add(
+                f, Source.HEMS, HemsKind.CONNECTION_REQUEST, req, hems=c.hems_at[src], peer=dst,
+                serial=serial, status=int(code), credentials=bool(req.get("http.authorization")),
+            )  # fmt: skip
+        elif dst not in c.hems_at:
+            method = req.get("http.request.method")
+            transfer = FileserverKind.UPLOAD if method in ("PUT", "POST") else FileserverKind.DOWNLOAD
+            self.add(
+                f, Source.FILESERVER, FileserverKind.AUTH_FAILED if code == "401" else transfer, req,
+                status=int(code), proto="https" if req.has("tls") else "http", path=req.get("http.request.uri"),
+                peer=src, bytes=int(f.get("http.content_length_header") or 0),
+                user=(req.get("http.authbasic") or "").partition(":")[0],
+            )  # fmt: skip
 
     def _cwmp(self, f: Frame, other: Frame, body: str, serial: dict[str, str], from_unit: bool) -> None:
         """One CWMP message: `f` carries it, `other` is the HTTP request or response paired with it."""
@@ -319,58 +378,61 @@ class Decoder:
             )
             self.add(f, Source.HEMS, HemsKind.CPE_RPC, other, **common, method=env.method, **fields)
 
-    def _ftp(self, frames: list[Frame]) -> None:
-        users: dict[str, str] = {}  # TCP stream -> the user it logged in as
-        opened: dict[str, float] = {}  # TCP stream -> when the client connected (its first frame)
-        stored: set[str] = set()  # streams that stored a file already
-        for f in frames:
-            stream = f.get("tcp.stream") or ""
-            opened.setdefault(stream, f.t)
-            command = f.get("ftp.request.command")
-            if command == "USER":
-                users[stream] = f.get("ftp.request.arg") or ""
-            if f.get("ftp.response.code") == "530":  # login refused
-                self.add(f, Source.FILESERVER, FileserverKind.AUTH_FAILED, proto="ftp", path="",
-                         user=users.get(stream), peer=f.get("ip.dst"), status=530)  # fmt: skip
-            if (
-                command == "STOR"
-            ):  # as the file server says: the first upload of a session began at the connection
-                began = f.t if stream in stored else opened[stream]
-                stored.add(stream)
-            if command in ("RETR", "STOR"):
-                kind = FileserverKind.DOWNLOAD if command == "RETR" else FileserverKind.UPLOAD
-                self.add(
-                    f,
-                    Source.FILESERVER,
-                    kind,
-                    proto="ftp",
-                    path="/" + (f.get("ftp.request.arg") or "").lstrip("/"),
-                    peer=f.get("ip.src"),
-                    user=users.get(stream),
-                    **({"began": round(began, 6)} if command == "STOR" else {}),
-                )
+    def _ftp(self, f: Frame, c: _Capture) -> None:
+        stream = f.get("tcp.stream") or ""
+        c.ftp_opened.setdefault(stream, f.t)  # when the client connected (the stream's first frame)
+        command = f.get("ftp.request.command")
+        if command == "USER":
+            c.ftp_users[stream] = f.get("ftp.request.arg") or ""
+        if f.get("ftp.response.code") == "530":  # login refused
+            self.add(f, Source.FILESERVER, FileserverKind.AUTH_FAILED, proto="ftp", path="",
+                     user=c.ftp_users.get(stream), peer=f.get("ip.dst"), status=530)  # fmt: skip
+        if command not in ("RETR", "STOR"):
+            return
+        began: dict[str, float] = {}
+        if (
+            command == "STOR"
+        ):  # as the file server says: the first upload of a session began at the connection
+            began["began"] = round(f.t if stream in c.ftp_stored else c.ftp_opened[stream], 6)
+            c.ftp_stored.add(stream)
+        kind = FileserverKind.DOWNLOAD if command == "RETR" else FileserverKind.UPLOAD
+        self.add(
+            f, Source.FILESERVER, kind, proto="ftp", path="/" + (f.get("ftp.request.arg") or "").lstrip("/"),
+            peer=f.get("ip.src"), user=c.ftp_users.get(stream), **began,
+        )  # fmt: skip
 
-    def _sctp(self, frames: list[Frame]) -> None:
-        for f in frames:
-            if not f.has("sctp"):
-                continue
-            if "1" in f.all("sctp.chunk_type") and f.get("sctp.dstport") == S1_PORT:  # INIT
-                self.add(
-                    f, Source.MME, MmeKind.SCTP_INIT, mode="capture", src=f.get("ip.src"), dst=f.get("ip.dst"),
-                    sport=int(f.get("sctp.srcport") or 0), dport=int(S1_PORT),
-                )  # fmt: skip
-            for proc, pdu in zip(f.all("s1ap.procedureCode"), f.all("s1ap.S1AP_PDU"), strict=False):
-                uplink = f.get("sctp.dstport") == S1_PORT
-                message = S1AP_NAMES.get((proc, pdu), f"procedure {proc}")
-                data: dict[str, Any] = {
-                    "direction": "uplink" if uplink else "downlink",
-                    "peer": f.get("ip.src") if uplink else f.get("ip.dst"),
-                    "local": f.get("ip.dst") if uplink else f.get("ip.src"),
-                    "message": message,
-                }
-                if tacs := f.all("s1ap.tAC"):
-                    data["tacs"] = [int(t, 0) for t in tacs]
-                self.add(f, Source.MME, MmeKind.S1AP, **data)
+    def _sctp(self, f: Frame) -> None:
+        if not f.has("sctp"):
+            return
+        if "1" in f.all("sctp.chunk_type") and f.get("sctp.dstport") == S1_PORT:  # INIT
+            self.add(
+                f, Source.MME, MmeKind.SCTP_INIT, mode="capture", src=f.get("ip.src"), dst=f.get("ip.dst"),
+                sport=int(f.get("sctp.srcport") or 0), dport=int(S1_PORT),
+            )  # fmt: skip
+        for proc, pdu in zip(f.all("s1ap.procedureCode"), f.all("s1ap.S1AP_PDU"), strict=False):
+            uplink = f.get("sctp.dstport") == S1_PORT
+            message = S1AP_NAMES.get((proc, pdu), f"procedure {proc}")
+            data: dict[str, Any] = {
+                "direction": "uplink" if uplink else "downlink",
+                "peer": f.get("ip.src") if uplink else f.get("ip.dst"),
+                "local": f.get("ip.dst") if uplink else f.get("ip.src"),
+                "message": message,
+            }
+            if tacs := f.all("s1ap.tAC"):
+                data["tacs"] = [int(t, 0) for t in tacs]
+            self.add(f, Source.MME, MmeKind.S1AP, **data)
+
+
+def _opened(f: Frame) -> bool:
+    """An ESP frame tshark decrypted: a layer it could read follows the ESP header."""
+    layers = (f.get("frame.protocols") or "").split(":")
+    after = layers[layers.index("esp") + 1 :] if "esp" in layers else []
+    return bool(after) and after[0] != "data"
+
+
+def _slim(f: Frame) -> Frame:
+    """A frame without its HTTP body (a transfer's file), to be kept till the capture's end."""
+    return Frame(f.capture, f.number, f.t, {k: v for k, v in f.fields.items() if k != "http.file_data"})
 
 
 def _masked(values: dict[str, str]) -> dict[str, str]:
