@@ -318,7 +318,12 @@ _TYPES = [
     _t(S.UNIT, UnitKind.HEALTH, "unit verdict", "a health check found a problem"),
     _t(S.UNIT, UnitKind.REBOOT, "unit reason", "the bench rebooted the unit"),
     _t(S.UNIT, UnitKind.FACTORY_RESET, "unit method", "the bench factory-reset the unit"),
-    _t(S.UNIT, UnitKind.ACTION, "unit action method sent", "the bench asked the unit for an action"),
+    _t(
+        S.UNIT,
+        UnitKind.ACTION,
+        "unit action method sent values",
+        "the bench asked the unit for an action (values: the template's, e.g. the alarm to raise: what a judge of 5.3.2 looks for in the Informs)",
+    ),
     _t(S.UNIT, UnitKind.ACTION_CONFIRMED, "unit action line", "the unit confirmed an action"),
     _t(S.BENCH, BenchKind.TOPOLOGY_UP, "seconds", "the operator network is up"),
     _t(S.BENCH, BenchKind.HEMS_CERT, "hems name", "the bench changed a HeMS certificate"),

@@ -8,13 +8,15 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
 from bench.evidence.decode import Decoder, Names
+from bench.evidence.judge_more import MORE_JUDGES, call_more
 from bench.evidence.judges import FAILED, JUDGES, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
+from bench.evidence.knowledge import with_knowledge
 from bench.evidence.tshark import capture_end, read_frames
 from bench.report.redact import Redactor
 from bench.timeline import Event, Timeline
@@ -30,6 +32,7 @@ class Known:
     initial_segw: str = "isegw.operator.example"
     bound: float = 10.0
     redactor: Redactor | None = None
+    bounds: dict[str, float] = field(default_factory=dict)  # the first unit's, all of them
 
 
 def known_of(inventory: Path) -> Known:
@@ -45,7 +48,8 @@ def known_of(inventory: Path) -> Known:
     names = Names.of_operator(op.initial_segw, op.serving_segw, op.initial_hems, op.serving_hems)
     unit = next(iter(inv.units.values()), None)
     bound = float(unit.bounds.step) if unit is not None else 10.0
-    return Known(names, op.initial_segw, bound, redactor_for(inv))
+    bounds = {k: float(v) for k, v in unit.bounds.model_dump().items()} if unit is not None else {}
+    return Known(names, op.initial_segw, bound, redactor_for(inv), bounds)
 
 
 def timeline_of(
@@ -83,6 +87,8 @@ def call(
         return fn(events, identity, span=span)
     if clause == "5.1.2.2":
         return fn(events, known.initial_segw, span=span)
+    if clause in MORE_JUDGES:
+        return call_more(clause, fn, events, identity, known.bounds, span, known.names.hosts)
     return fn(events, span=span)
 
 
@@ -92,7 +98,7 @@ def judge(
     events = tl.events()
     return [
         call(clause, fn, events, identity, known, span)
-        for clause, tests in JUDGES.items()
+        for clause, tests in {**JUDGES, **MORE_JUDGES}.items()
         if not clauses or clause in clauses
         for fn in tests.values()
     ]
@@ -257,7 +263,7 @@ def _rejudge(
     (whose unit's own run.json gives its identity)."""
     rows = []
     for r in summary.get("results", []):
-        fn = JUDGES.get(r.get("clause") or "", {}).get(r["test"])
+        fn = {**JUDGES, **MORE_JUDGES}.get(r.get("clause") or "", {}).get(r["test"])
         base = (
             run_dir / r["unit"] if r.get("unit") and (run_dir / r["unit"] / r["test"]).is_dir() else run_dir
         )
@@ -267,6 +273,7 @@ def _rejudge(
         if fn is None or not captures:
             continue
         tl, span = timeline_of(captures, merged, known)
+        tl = with_knowledge(tl, base / r["test"] / "timeline.jsonl")  # what only the live bench knew
         own = base / "run.json"
         ident = (json.loads(own.read_text(encoding="utf-8")) if base != run_dir else summary).get(
             "identity"
