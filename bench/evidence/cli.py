@@ -273,7 +273,9 @@ def _rejudge(
         if fn is None or not captures:
             continue
         tl, span = timeline_of(captures, merged, known)
-        tl = with_knowledge(tl, base / r["test"] / "timeline.jsonl")  # what only the live bench knew
+        tl = with_knowledge(
+            tl, base / r["test"] / "timeline.jsonl", r.get("mark")
+        )  # what only the bench knew
         own = base / "run.json"
         ident = (json.loads(own.read_text(encoding="utf-8")) if base != run_dir else summary).get(
             "identity"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bench.events import HemsKind, SegwKind, Source
-from bench.evidence.judge_common import Identity, after, device_id, is_inform, knowledge_missing
+from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, is_inform, knowledge_missing
 from bench.evidence.judges import (
     ESP_ONLY,
     FAILED,
@@ -80,7 +80,7 @@ def judge_5_2_4(
         )
         return out
     change = changes[-1]
-    if not any(e.source == Source.HEMS and e.data.get("hems") == "serving-hems" for e in events):
+    if not cwmp_seen(events, "serving-hems"):
         out.verdicts.append(Verdict(CLAUSE, "1", NOT_OBSERVABLE, why=f"no CWMP with the Serving HeMS in the "
                                     f"evidence ({ESP_ONLY}; the inner capture shows it)"))  # fmt: skip
         return out
@@ -136,6 +136,10 @@ def judge_kept(clause: str, step: str, events: Sequence[Event], span: Span = LIV
     failures = [e for e in events if e.source == Source.HEMS and e.kind == HemsKind.SESSION_FAILED]
     if not failures:
         out.verdicts += knowledge_missing(clause, (step,), "which session the HeMS failed on purpose")
+        return out
+    if not cwmp_seen(events, "serving-hems"):
+        out.verdicts.append(Verdict(clause, step, NOT_OBSERVABLE, why=f"no CWMP with the Serving HeMS in the "
+                                    f"evidence ({ESP_ONLY}; the inner capture shows it)"))  # fmt: skip
         return out
     t0 = events[0].t if events else 0.0
     for failure in failures:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.events import HemsKind, Source, UnitKind
-from bench.evidence.judge_common import after, is_inform, knowledge_missing, quiet_after
+from bench.evidence.judge_common import after, cwmp_seen, is_inform, knowledge_missing, quiet_after
 from bench.evidence.judges import (
     ESP_ONLY,
     FAILED,
@@ -22,7 +22,6 @@ from bench.evidence.judges import (
     Judged,
     Span,
     Verdict,
-    cwmp_visible,
     judge_read_back,
     judge_spv_response,
     missing,
@@ -147,7 +146,7 @@ def _start(
     clause: str, test: str, events: Sequence[Event], mechanism: str, step: str = "2"
 ) -> tuple[Judged, list[Raised]]:
     out = Judged(clause, test)
-    if not cwmp_visible(events, "serving-hems"):
+    if not cwmp_seen(events, "serving-hems"):
         out.verdicts.append(Verdict(clause, step, NOT_OBSERVABLE, why=NO_CWMP))
         return out, []
     alarms = [a for a in raised(events) if a.mechanism == mechanism]
@@ -294,7 +293,7 @@ def judge_mechanisms(events: Sequence[Event], span: Span = LIVE) -> Judged:
     """test_reporting_mechanism_configuration: each SetParameterValues of ReportingMechanisms (fm-5.3.1)
     answered and read back."""
     out = Judged("5.3.1", "test_reporting_mechanism_configuration")
-    if not cwmp_visible(events, "serving-hems"):
+    if not cwmp_seen(events, "serving-hems"):
         out.verdicts.append(Verdict("5.3.1", "2", NOT_OBSERVABLE, why=NO_CWMP))
         return out
     sets = [e for e in events if _spv(e) and e.data.get("parameter_key") == "fm-5.3.1"]
@@ -319,7 +318,7 @@ def judge_invalid_mechanism(events: Sequence[Event], span: Span = LIVE) -> Judge
     read before it (the wording of testplans' invalid_set_changes_nothing)."""
     out = Judged("5.3.1", "test_invalid_reporting_mechanism_changes_nothing")
     add = out.verdicts.append
-    if not cwmp_visible(events, "serving-hems"):
+    if not cwmp_seen(events, "serving-hems"):
         add(Verdict("5.3.1", "2", NOT_OBSERVABLE, why=NO_CWMP))
         return out
     sent = next((e for e in events if _spv(e) and e.data.get("parameter_key") == "fm-5.3.1-invalid"), None)

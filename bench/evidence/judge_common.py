@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from bench.events import HemsKind, Source
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Span, Verdict
+from bench.evidence.knowledge import KNOWLEDGE
 from bench.steps import Steps
 from bench.timeline import Event
 
@@ -19,6 +20,14 @@ def is_inform(hems: str, event: str | None = None) -> Callable[[Event], bool]:
         e.source == Source.HEMS and e.kind == HemsKind.INFORM and e.data.get("hems") == hems
         and (event is None or event in e.data.get("events", []))
     )  # fmt: skip
+
+
+def cwmp_seen(events: Sequence[Event], hems: str) -> bool:
+    """Whether the evidence shows CWMP with `hems` (the bench's knowledge of a session it failed is not)."""
+    return any(
+        e.source == Source.HEMS and e.data.get("hems") == hems and (e.source, e.kind) not in KNOWLEDGE
+        for e in events
+    )
 
 
 def after(events: Sequence[Event], pred: Callable[[Event], bool], since: Event | None) -> list[Event]:

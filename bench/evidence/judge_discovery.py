@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bench.events import BenchKind, DnsKind, HemsKind, SegwKind, Source
-from bench.evidence.judge_common import Identity, after, device_id, is_inform, knowledge_missing
+from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, is_inform, knowledge_missing
 from bench.evidence.judges import (
     FAILED,
     LIVE,
@@ -18,7 +18,6 @@ from bench.evidence.judges import (
     Judged,
     Span,
     Verdict,
-    cwmp_visible,
     missing,
 )
 from bench.timeline import Event
@@ -64,7 +63,7 @@ def judge_5_1_2_3(
     if inf is None:
         why = (
             TLS_UNSEEN
-            if not cwmp_visible(events, "initial-hems")
+            if not cwmp_seen(events, "initial-hems")
             else "no Inform to the Initial HeMS in the evidence"
         )
         for step in ("1.1", "2.1", "3.2", "4"):
@@ -151,7 +150,7 @@ def judge_refusal(events: Sequence[Event], hosts: dict[str, str] | None = None, 
         return out
     if turned is not None:
         add(Verdict(CLAUSE, "pre", PASSED, events=(turned,)))
-    if not cwmp_visible(events, "initial-hems"):
+    if not cwmp_seen(events, "initial-hems"):
         add(Verdict(CLAUSE, "1.3", NOT_OBSERVABLE, why=TLS_UNSEEN))
         return out
     seen_kinds: set[str] = set()

@@ -24,8 +24,9 @@ KNOWLEDGE = frozenset(
 )
 
 
-def known_events(timeline: Path) -> list[dict[str, Any]]:
-    """The bench-knowledge events of a run's timeline.jsonl (none when there is no such file)."""
+def known_events(timeline: Path, since: int = 0) -> list[dict[str, Any]]:
+    """The bench-knowledge events of a run's timeline.jsonl from its sequence number `since` on (a test's
+    timeline begins at the boot it used: what the bench did in earlier tests is not this test's)."""
     if not timeline.is_file():
         return []
     out = []
@@ -34,15 +35,15 @@ def known_events(timeline: Path) -> list[dict[str, Any]]:
             e = json.loads(line)
         except ValueError:
             continue  # a line cut by a killed run
-        if isinstance(e, dict) and (e.get("source"), e.get("kind")) in KNOWLEDGE:
+        if isinstance(e, dict) and (e.get("source"), e.get("kind")) in KNOWLEDGE and e.get("seq", 0) >= since:
             out.append(e)
     return out
 
 
-def with_knowledge(tl: Timeline, timeline: Path) -> Timeline:
-    """`tl` (built from captures) with the bench-knowledge events of `timeline` (a run's timeline.jsonl), all
-    in time order (both are the bench host's clock)."""
-    extra = known_events(timeline)
+def with_knowledge(tl: Timeline, timeline: Path, since: int | None = None) -> Timeline:
+    """`tl` (built from captures) with the bench-knowledge events of `timeline` (a run's timeline.jsonl) from
+    `since` (the test's mark in run.json) on, all in time order (both are the bench host's clock)."""
+    extra = known_events(timeline, since or 0)
     if not extra:
         return tl
     merged = [(e.t, e.source, e.kind, e.data) for e in tl.events()]
