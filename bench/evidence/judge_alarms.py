@@ -45,13 +45,15 @@ def entries(params: dict[str, str], table: str) -> dict[str, dict[str, str]]:
 @dataclass(frozen=True)
 class Raised:
     """An alarm the bench asked the unit to raise: the action's event, the alarm, the mechanism it had then
-    (None when no ReportingMechanism was set before it in the evidence) and the FaultMgmt object's path."""
+    (None when no ReportingMechanism was set before it in the evidence), the FaultMgmt object's path and the
+    unit's confirmation (the plans' quiet waits start there)."""
 
     event: Event
     event_type: str
     probable_cause: str
     mechanism: str | None
     fm: str
+    confirmed: Event
 
     def __str__(self) -> str:
         return f"{self.event_type} / {self.probable_cause}"
@@ -72,7 +74,8 @@ def _spv(e: Event) -> bool:
 
 
 def raised(events: Sequence[Event]) -> list[Raised]:
-    """Every raise_alarm the bench asked for, with the ReportingMechanism last set before it."""
+    """Every raise_alarm the bench asked for and the unit confirmed, with the ReportingMechanism last set
+    before it."""
     out = []
     for e in events:
         if not (
@@ -90,8 +93,23 @@ def raised(events: Sequence[Event]) -> list[Raised]:
                 name, mechanism = next(iter(mine.items()))
                 fm = name.split("SupportedAlarm.")[0]
                 break
-        out.append(Raised(e, str(values.get("event_type")), str(values.get("probable_cause")), mechanism, fm))
+        confirmed = _confirmed(events, e)
+        if confirmed is not None:  # one the unit did not confirm failed the bench's step "alarm", not step 2
+            kind, cause = str(values.get("event_type")), str(values.get("probable_cause"))
+            out.append(Raised(e, kind, cause, mechanism, fm, confirmed))
     return out
+
+
+def _confirmed(events: Sequence[Event], action: Event) -> Event | None:
+    """The unit's confirmation of the action (unit/action-confirmed) before the bench asked for another."""
+    for e in after(
+        events,
+        lambda e: e.source == Source.UNIT and e.kind in (UnitKind.ACTION, UnitKind.ACTION_CONFIRMED),
+        action,
+    ):
+        ok = e.kind == UnitKind.ACTION_CONFIRMED and e.data.get("action") == action.data.get("action")
+        return e if ok else None
+    return None
 
 
 def reported(e: Event, alarm: Raised, table: str, kind: str = "NewAlarm") -> list[dict[str, str]]:
@@ -114,9 +132,15 @@ def mentions(alarm: Raised) -> Callable[[Event], bool]:
 
 
 def _first_within(
-    events: Sequence[Event], pred: Callable[[Event], bool], since: Event, bound: float
+    events: Sequence[Event],
+    pred: Callable[[Event], bool],
+    since: Event,
+    bound: float,
+    origin: Event | None = None,
 ) -> Event | None:
-    return next((e for e in after(events, pred, since) if e.t - since.t <= bound), None)
+    """The first event matching `pred` after `since`, within `bound` s of `origin` (`since` when None)."""
+    origin = origin or since
+    return next((e for e in after(events, pred, since) if e.t - origin.t <= bound), None)
 
 
 def _gpv(e: Event) -> bool:
@@ -168,7 +192,7 @@ def judge_expedited(events: Sequence[Event], bound: float = 30.0, span: Span = L
     add = out.verdicts.append
     within = Span(span.end, bound) if span.end is not None else span
     for alarm in alarms[:1]:
-        new = _first_within(events, reports(alarm, "ExpeditedEvent"), alarm.event, bound)
+        new = _first_within(events, reports(alarm, "ExpeditedEvent"), alarm.event, bound, alarm.confirmed)
         if new is None:
             add(missing("5.3.2", "2", f"an Inform carrying the Expedited alarm {alarm} (ExpeditedEvent) within "
                         f"{bound:g} s", f"nothing within {bound:g} s", alarm.event, within))  # fmt: skip
@@ -179,9 +203,8 @@ def judge_expedited(events: Sequence[Event], bound: float = 30.0, span: Span = L
         if clear is None:
             add(Verdict("5.3.2", "2", NOT_OBSERVABLE, why="the bench's clear_alarm is not in the evidence"))
             continue
-        cleared = _first_within(
-            events, reports(alarm, "ExpeditedEvent", "ClearedAlarm"), new, bound + (clear.t - new.t)
-        )
+        origin = _confirmed(events, clear) or clear  # the plan waits from the unit's confirmation on
+        cleared = _first_within(events, reports(alarm, "ExpeditedEvent", "ClearedAlarm"), new, bound, origin)
         if cleared is None:
             add(missing("5.3.2", "2", f"an Inform carrying the clearing of the Expedited alarm {alarm} within "
                         f"{bound:g} s", f"nothing within {bound:g} s", clear, within))  # fmt: skip
@@ -214,12 +237,16 @@ def judge_queued(events: Sequence[Event], quiet: float = 10.0, span: Span = LIVE
     for alarm in alarms[:1]:
         held = quiet_after("5.3.2", "2", events, mentions(alarm), alarm.event, quiet,
                            f"the Queued alarm {alarm} held for the next Inform",
-                           lambda e: f"an Inform carrying it at once: {show(e)}", span)  # fmt: skip
+                           lambda e: f"an Inform carrying it at once: {show(e)}", span, alarm.confirmed)  # fmt: skip
         out.verdicts.append(held)
         if held.outcome != PASSED:
             return out
         nxt = next(
-            (e for e in after(events, is_inform("serving-hems"), alarm.event) if e.t - alarm.event.t > quiet),
+            (
+                e
+                for e in after(events, is_inform("serving-hems"), alarm.event)
+                if e.t - alarm.confirmed.t > quiet
+            ),
             None,
         )
         if nxt is None:
@@ -238,7 +265,7 @@ def judge_queued(events: Sequence[Event], quiet: float = 10.0, span: Span = LIVE
 def not_informed(events: Sequence[Event], alarm: Raised, name: str, quiet: float, span: Span) -> Verdict:
     show = _describe(events)
     return quiet_after("5.3.2", "2", events, mentions(alarm), alarm.event, quiet, f"no Inform for the {name} "
-                       f"alarm {alarm}", lambda e: f"an Inform carrying it: {show(e)}", span)  # fmt: skip
+                       f"alarm {alarm}", lambda e: f"an Inform carrying it: {show(e)}", span, alarm.confirmed)  # fmt: skip
 
 
 def judge_logged(events: Sequence[Event], quiet: float = 10.0, span: Span = LIVE) -> Judged:

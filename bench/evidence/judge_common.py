@@ -58,15 +58,18 @@ def quiet_after(
     expected: str,
     seen: Callable[[Event], str],
     span: Span,
+    origin: Event | None = None,
 ) -> Verdict:
-    """Nothing matching `pred` within `quiet` s after `since`: passed when the evidence runs that long after it
-    (a live timeline: the plan waited), failed naming the first that came, else not observable."""
-    hit = next((e for e in after(events, pred, since) if e.t - since.t <= quiet), None)
+    """Nothing matching `pred` after `since` within `quiet` s of `origin` (`since` when None: a plan starts its
+    quiet wait once the unit confirmed the stimulus): passed when the evidence runs that long (a live
+    timeline: the plan waited), failed naming the first that came, else not observable."""
+    origin = origin or since
+    hit = next((e for e in after(events, pred, since) if e.t - origin.t <= quiet), None)
     if hit is not None:
         return Verdict(clause, step, FAILED, expected, seen(hit), (hit,))
-    if span.end is not None and span.end - since.t < quiet:
-        return Verdict(clause, step, NOT_OBSERVABLE, expected, why=f"the evidence ends {span.end - since.t:.1f} s "
-                       f"after {since.source}/{since.kind}, before the {quiet:g} s of quiet it needs")  # fmt: skip
+    if span.end is not None and span.end - origin.t < quiet:
+        return Verdict(clause, step, NOT_OBSERVABLE, expected, why=f"the evidence ends {span.end - origin.t:.1f} s "
+                       f"after {origin.source}/{origin.kind}, before the {quiet:g} s of quiet it needs")  # fmt: skip
     return Verdict(clause, step, PASSED, expected, events=(since,))
 
 

@@ -109,22 +109,37 @@ def judge_5_1_2_3(
             add(missing(CLAUSE, "4", "the session with the Initial HeMS to end", "nothing", inf, span))
             return out
         add(Verdict(CLAUSE, "4", PASSED, events=(end,)))
+    # 5.3 and 5.1: the IKE SA at the Serving SeGW (up: ESP after its IKE_AUTH response), and before the unit's
+    # first IKE with a SeGW other than the Initial one, its query for the Serving SeGW.
     sike = next(iter(after(events, _ike_up("ssegw"), end)), None)
-    if sike is None:
+    tried = next(iter(after(events, _ike_init, end)), None)
+    if sike is None and tried is None:
         if end is None:
             add(Verdict(CLAUSE, "5.3", NOT_OBSERVABLE, why="no IKE SA at the Serving SeGW in the evidence"))
         else:
             add(missing(CLAUSE, "5.3", f"an IKE SA from {_ike_id(identity)} at the Serving SeGW {names['ssegw']} "
                         "after the session", "nothing", end, span))  # fmt: skip
         return out
-    add(Verdict(CLAUSE, "5.3", PASSED, events=(sike,)))
-    q = next((e for e in after(events, _query(names["ssegw"]), end) if e.seq < sike.seq), None)
+    if sike is None:
+        assert tried is not None
+        add(Verdict(CLAUSE, "5.3", NOT_OBSERVABLE, why=f"IKE with {tried.data.get('segw')} seen (frames "
+                    f"{tried.data.get('frames')}), no ESP after it: whether its SA came up is not"))  # fmt: skip
+    else:
+        add(Verdict(CLAUSE, "5.3", PASSED, events=(sike,)))
+    first = min((e for e in (sike, tried) if e is not None), key=lambda e: e.seq)
+    q = next((e for e in after(events, _query(names["ssegw"]), end) if e.seq < first.seq), None)
     if q is None:
         add(Verdict(CLAUSE, "5.1", FAILED, f"a query for {names['ssegw']} at the public DNS before the IKE SA",
-                    "no such query", (sike,)))  # fmt: skip
+                    "no such query", (first,)))  # fmt: skip
     else:
         add(Verdict(CLAUSE, "5.1", PASSED, events=(q,)))
     return out
+
+
+def _ike_init(e: Event) -> bool:
+    """The unit's IKE_SA_INIT request to a SeGW other than the Initial one."""
+    return (e.source == Source.SEGW and e.kind == SegwKind.IKE_MESSAGE and e.data.get("exchange") == "IKE_SA_INIT"
+            and not e.data.get("response") and e.data.get("segw") != "isegw")  # fmt: skip
 
 
 def judge_refusal(events: Sequence[Event], hosts: dict[str, str] | None = None, span: Span = LIVE) -> Judged:

@@ -85,7 +85,7 @@ def test_the_inform_after_a_failed_session_must_repeat_its_events() -> None:
                                 f"repeat 4 VALUE CHANGE for {ADDR}")  # fmt: skip
 
 
-def prepared(mechanism: str, tl: Tl | None = None) -> Tl:
+def prepared(mechanism: str, tl: Tl | None = None, confirmed: bool = True) -> Tl:
     tl = tl or Tl()
     tl.add("hems", "rpc-response", hems="serving-hems", method="GetParameterValues", id="g0", values={})
     tl.add("hems", "rpc-sent", hems="serving-hems", method="SetParameterValues", id="s1", parameter_key="fm-5.3.1",
@@ -94,6 +94,8 @@ def prepared(mechanism: str, tl: Tl | None = None) -> Tl:
     tl.add("hems", "rpc-response", hems="serving-hems", method="GetParameterValues", id="g1",
            values={f"{FM}SupportedAlarm.1.ReportingMechanism": mechanism})  # fmt: skip
     tl.add("unit", "action", unit="u", action="raise alarm", method="console", sent="raise", values=ALARM)
+    if confirmed:
+        tl.add("unit", "action-confirmed", unit="u", action="raise alarm", line="alarm: raised")
     return tl
 
 
@@ -108,11 +110,16 @@ def test_alarms_are_judged_by_the_mechanism_set_before_the_raise() -> None:
     tl = prepared("0 Expedited")
     alarm_inform(tl, "ExpeditedEvent")
     tl.add("unit", "action", unit="u", action="clear alarm", method="console", sent="clear", values=ALARM)
+    tl.add("unit", "action-confirmed", unit="u", action="clear alarm", line="alarm: cleared")
     alarm_inform(tl, "ExpeditedEvent", "ClearedAlarm", "a-1-cleared")
     bad = judge_expedited(tl.events(), bound=3).failed()
     assert bad is not None and bad.seen == "AlarmIdentifier 'a-1-cleared'"
     assert judge_expedited(prepared("0 Expedited").events(), bound=3).failed() is not None
     # the same evidence, another mechanism's judge: that alarm is not its subject
+    refused = judge_expedited(prepared("0 Expedited", confirmed=False).events(), bound=3)
+    assert (
+        refused.outcome == NOT_OBSERVABLE
+    )  # a raise the unit did not confirm fails the bench's step "alarm"
     assert judge_queued(tl.events()).outcome == NOT_OBSERVABLE
     early = prepared("1 Queued")
     alarm_inform(early, "QueuedEvent")
@@ -207,6 +214,21 @@ def test_public_discovery_and_the_refused_untrusted_hems() -> None:
     boot = judge_5_1_2_3(discovery(bootstrap=False).events(), IDENTITY).failed()
     assert boot is not None and (boot.step, boot.seen) == ("2.1", "events ['1 BOOT']")
     assert judge_refusal(discovery().events()).outcome == NOT_OBSERVABLE  # no certificate the bench presented
+    by_ip = [e for e in discovery().events() if e.data.get("name") != "ssegw.operator.example"]
+    tl = Tl()
+    for e in by_ip[:-1]:  # the IKE SA not seen up (no ESP yet): its IKE_SA_INIT is
+        tl.add(e.source, e.kind, **e.data)
+    tl.add(
+        "segw",
+        "ike-message",
+        segw="192.0.2.9",
+        exchange="IKE_SA_INIT",
+        response=False,
+        notify=[],
+        remote_host="c",
+    )
+    no_query = judge_5_1_2_3(tl.events(), IDENTITY).failed()
+    assert no_query is not None and (no_query.step, no_query.seen) == ("5.1", "no such query")
     tl = Tl()
     tl.add(
         "bench",
