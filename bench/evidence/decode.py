@@ -24,6 +24,8 @@ S1AP_NAMES = {
     ("29", "2"): "ENBConfigurationUpdateFailure",
 }  # fmt: skip
 S1_PORT = "36412"
+TLS_ALERTS = {"40": "handshake failure", "42": "bad certificate", "43": "unsupported certificate",
+              "45": "certificate expired", "46": "certificate unknown", "48": "unknown ca"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Decoder:
         self._http(frames)
         self._ftp(frames)
         self._sctp(frames)
+        self._tls_refused(frames)
         self._unseen(frames)
         return self.found
 
@@ -118,6 +121,20 @@ class Decoder:
                 f"{frames[0].capture}: {len(numbers)} ESP frames between {a} and {b} (frames {numbers[0]}-"
                 f"{numbers[-1]}): ESP without SAs: only the outer link is visible"
             )
+
+    def _tls_refused(self, frames: list[Frame]) -> None:
+        """A client's TLS alert in a handshake with a HeMS (readable in clear, or with the key log): the unit
+        refused the HeMS's certificate, as the HeMS records it (5.1.2.3)."""
+        clients = {f.get("tcp.stream"): f.get("ip.src") for f in frames if "1" in f.all("tls.handshake.type")}
+        for f in frames:
+            alert = f.get("tls.alert_message.desc")
+            if alert is None or clients.get(f.get("tcp.stream")) != f.get("ip.src"):
+                continue
+            hems = self._hems(None, f.get("ip.dst"))
+            if hems in ("initial-hems", "serving-hems"):
+                self.add(f, Source.HEMS, HemsKind.TLS_FAILED, hems=hems, peer=f.get("ip.src"),
+                         reason=f"TLS alert {TLS_ALERTS.get(alert, alert)} from the client", alert=TLS_ALERTS.get(alert, alert),
+                         cert=None)  # fmt: skip
 
     def _dhcp_dns(self, frames: list[Frame]) -> None:
         for f in frames:

@@ -187,11 +187,18 @@ def judge_refusal(events: Sequence[Event], hosts: dict[str, str] | None = None, 
                         f"the unit sent an Inform to the Initial HeMS presenting {what}: {inf.describe(events[0].t)}",
                         (inf,)))  # fmt: skip
             return out
+    # The refusals: the unit's TLS alert while each bad certificate was presented (readable with the key log).
     refusals = [e for e in events if e.source == Source.HEMS and e.kind == HemsKind.TLS_FAILED]
-    if refusals:
+    bad = [
+        (c, nxt) for c, nxt in zip(shown, [*shown[1:], None], strict=True) if c.data.get("cert") != "right"
+    ]
+    unseen = [str(c.data.get("cert")) for c, nxt in bad
+              if not any(r.seq > c.seq and (nxt is None or r.seq < nxt.seq) for r in refusals)]  # fmt: skip
+    if refusals and not unseen:
         add(Verdict(CLAUSE, "1.3", PASSED, events=tuple(refusals)))
     else:
-        add(Verdict(CLAUSE, "1.3", NOT_OBSERVABLE, why="no Inform while a bad certificate was presented; the refusals "
-                    "themselves (the unit's TLS alert or close in the handshake) are seen by the HeMS, not decoded "
-                    "from captures"))  # fmt: skip
+        add(Verdict(CLAUSE, "1.3", NOT_OBSERVABLE, why=f"no Inform while a bad certificate was presented; no "
+                    f"refusal (the unit's TLS alert in the handshake) in the evidence while {', '.join(unseen)} was "
+                    "presented (a TLS 1.3 alert is read with the key log only; a close without alert is seen by "
+                    "the HeMS alone)"))  # fmt: skip
     return out

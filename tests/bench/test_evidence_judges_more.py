@@ -239,6 +239,12 @@ def test_public_discovery_and_the_refused_untrusted_hems() -> None:
     )
     tl.add("dns", "query", dns="public-dns", name="ihems.operator.example", server="s", qtype="A", client="c")
     tl.add("hems", "inform", hems="initial-hems", peer="c", events=["0 BOOTSTRAP"], params={}, **UNIT)
+    refused = Tl()
+    refused.add("bench", "hems-cert", hems="initial-hems", cert="expired", name="an expired certificate")
+    refused.add(
+        "hems", "tls-handshake-failed", hems="initial-hems", peer="c", reason="", alert="certificate expired"
+    )
+    assert judge_refusal(refused.events()).outcome == PASSED
     accepted = judge_refusal(tl.events()).failed()
     assert accepted is not None and accepted.step == "1.3"
     assert accepted.seen.startswith("the unit sent an Inform to the Initial HeMS presenting a certificate from an "
