@@ -373,16 +373,23 @@ def judge_5_1_3(
 
 
 def judge_asked_before(
-    clause: str, step: str, events: Sequence[Event], name: str, ike: Event, late: float = 0.0
+    clause: str,
+    step: str,
+    events: Sequence[Event],
+    name: str,
+    ike: Event,
+    late: float = 0.0,
+    booted: bool = False,
 ) -> Verdict:
     """`name` asked of the public DNS before the IKE SA `ike` (a query stamped up to `late` s after it still
-    counts: the live bench reads dnsmasq's log late); not observable when the evidence has no boot (no DHCP)
-    and no query. The live 5.1.2.2 plan calls it for step 1.1."""
+    counts: the live bench reads dnsmasq's log late); with no query, not observable when the evidence may
+    begin after the unit's boot (no DHCP in it) unless `booted` (the live plan knows its events are the boot's:
+    a unit reset on the bench may keep its lease). The live 5.1.2.2 plan calls it for step 1.1."""
     q = _first(events, lambda e: _is(Source.DNS, DnsKind.QUERY, name=name, dns="public-dns")(e)
                and e.t <= ike.t + late)  # fmt: skip
     if q is not None:
         return Verdict(clause, step, PASSED, events=(q,))
-    if _first(events, lambda e: e.source == Source.DHCP and e.t <= ike.t) is None:  # the evidence has no boot
+    if not booted and _first(events, lambda e: e.source == Source.DHCP and e.t <= ike.t) is None:
         return Verdict(
             clause, step, NOT_OBSERVABLE, why="the evidence begins after the unit's boot (no DHCP)"
         )

@@ -58,7 +58,7 @@ def test_discovery_via_initial_hems_in_private_network(
     if not is_ip(op.initial_segw):  # judged by the function `henb-bench judge` calls on captures
         bench_run.topology.dns_caught_up(bounds.step)  # every query until now on the timeline
         asked = judge_asked_before(CLAUSE.id, "1.1", bench_run.timeline.events(boot.mark), op.initial_segw, ike,
-                                   LATE_SOURCES[Source.DNS])  # fmt: skip
+                                   LATE_SOURCES[Source.DNS], booted=True)  # fmt: skip
         judged(steps, "1.1", asked)
 
     # 2.1: Inform from the unit's inner address to the Initial HeMS (only possible through the tunnel).

@@ -16,7 +16,7 @@ from bench.evidence.judge_alarms import (
     judge_queued,
 )
 from bench.evidence.judge_discovery import judge_5_1_2_3, judge_refusal
-from bench.evidence.judges import NOT_OBSERVABLE, PASSED, Span
+from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Span, judge_asked_before
 from bench.evidence.knowledge import with_knowledge
 from bench.timeline import Event, Timeline
 
@@ -262,3 +262,19 @@ def test_rejudge_reads_the_bench_s_knowledge_from_the_run_s_timeline(tmp_path: P
     merged = with_knowledge(captured, tmp_path / "timeline.jsonl")
     assert [e.kind for e in merged.events()] == ["inform", "address-change", "inform"]
     assert judge_5_2_4(merged.events(), IDENTITY).outcome == PASSED
+
+
+def test_the_live_plan_knows_its_boot_where_a_capture_may_not() -> None:
+    """5.1.2.2 step 1.1 with no query: not observable in evidence without the boot's DHCP (it may begin later),
+    failed live (a unit reset on the bench keeps its lease: no DHCP after the reset, yet the boot is seen)."""
+    tl = Tl()
+    ike = tl.add("segw", "ike-up", segw="isegw")
+    assert (
+        judge_asked_before("5.1.2.2", "1.1", tl.events(), "isegw.operator.example", ike).outcome
+        == NOT_OBSERVABLE
+    )
+    live = judge_asked_before("5.1.2.2", "1.1", tl.events(), "isegw.operator.example", ike, 1.0, booted=True)
+    assert (
+        live.outcome == FAILED
+        and live.seen == "no such query (the unit used an address it was not given by DNS)"
+    )
