@@ -258,7 +258,12 @@ _TYPES = [
     _t(S.SEGW, SegwKind.IKE_DOWN, "segw", "an IKE SA went down at a SeGW"),
     _t(S.SEGW, SegwKind.CHILD_UP, "segw", "a CHILD SA came up at a SeGW"),
     _t(S.SEGW, SegwKind.CHILD_DOWN, "segw", "a CHILD SA went down at a SeGW"),
-    _t(S.SEGW, SegwKind.ADDRESS_CHANGE, "segw", "the bench moved the unit to a new address (MOBIKE)"),
+    _t(
+        S.SEGW,
+        SegwKind.ADDRESS_CHANGE,
+        "segw remote_id old pool",
+        "the bench moved the unit to a new address (MOBIKE)",
+    ),
     _t(
         S.SEGW,
         SegwKind.PEER_AUTH_FAILED,
@@ -326,7 +331,7 @@ _TYPES = [
     ),
     _t(S.UNIT, UnitKind.ACTION_CONFIRMED, "unit action line", "the unit confirmed an action"),
     _t(S.BENCH, BenchKind.TOPOLOGY_UP, "seconds", "the operator network is up"),
-    _t(S.BENCH, BenchKind.HEMS_CERT, "hems name", "the bench changed a HeMS certificate"),
+    _t(S.BENCH, BenchKind.HEMS_CERT, "hems cert name unit", "the bench changed a HeMS certificate"),
     _t(S.BENCH, BenchKind.WAN_ATTACHED, "unit ifname netns", "the unit's WAN port joined the bench"),
     _t(S.BENCH, BenchKind.WAN_DETACHED, "unit ifname netns", "the unit's WAN port left the bench"),
     _t(S.BENCH, BenchKind.CORRUPTED_FILE, "path how", "a plan corrupted a file the unit will fetch"),
