@@ -8,15 +8,16 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
-from bench.events import Source
-from bench.evidence.decode import Decoder, Found, Names
+from bench.evidence.decode import Decoder, Names
 from bench.evidence.espsa import read_esp_sa
+from bench.evidence.judge_more import MORE_JUDGES, call_more
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
+from bench.evidence.knowledge import with_knowledge
 from bench.evidence.registry import JUDGES
 from bench.evidence.tshark import capture_end, read_frames
 from bench.report.redact import Redactor
@@ -33,6 +34,7 @@ class Known:
     initial_segw: str = "isegw.operator.example"
     bound: float = 10.0
     redactor: Redactor | None = None
+    bounds: dict[str, float] = field(default_factory=dict)  # the first unit's, all of them
 
 
 def known_of(inventory: Path) -> Known:
@@ -48,7 +50,8 @@ def known_of(inventory: Path) -> Known:
     names = Names.of_operator(op.initial_segw, op.serving_segw, op.initial_hems, op.serving_hems)
     unit = next(iter(inv.units.values()), None)
     bound = float(unit.bounds.step) if unit is not None else 10.0
-    return Known(names, op.initial_segw, bound, redactor_for(inv))
+    bounds = {k: float(v) for k, v in unit.bounds.model_dump().items()} if unit is not None else {}
+    return Known(names, op.initial_segw, bound, redactor_for(inv), bounds)
 
 
 def timeline_of(
@@ -56,13 +59,12 @@ def timeline_of(
     keylog: Path | None,
     known: Known,
     notes: list[str] | None = None,
-    bench: list[Found] | None = None,
     esp_sa: list[list[str]] | None = None,
 ) -> tuple[Timeline, Span]:
     """One timeline of every capture's events, in time order (each with its capture file and frames), and how
     far the captures go; what they carry that cannot be opened is added to `notes`. The captures are read a
-    frame at a time: what is kept is their events. `bench`: what only the bench knew, its `bench` events from
-    a run's timeline, put in among them."""
+    frame at a time: what is kept is their events. What only the bench knew is added by
+    bench.evidence.knowledge.with_knowledge."""
     decoder = Decoder(known.names, esp_sa=bool(esp_sa))
     ends = []
     for capture in captures:
@@ -71,7 +73,7 @@ def timeline_of(
     if notes is not None:
         notes.extend(decoder.notes)
     tl = Timeline()
-    for found in sorted([*decoder.found, *(bench or [])], key=lambda f: f.t):
+    for found in sorted(decoder.found, key=lambda f: f.t):
         tl.add(found.source, found.kind, at=found.t, **found.data)
     if decoder.found:
         tl.t0 = min(f.t for f in decoder.found)
@@ -93,6 +95,8 @@ def call(
         return fn(events, identity, span=span)
     if clause == "5.1.2.2":
         return fn(events, known.initial_segw, span=span)
+    if clause in MORE_JUDGES:
+        return call_more(clause, fn, events, identity, known.bounds, span, known.names.hosts)
     return fn(events, span=span)
 
 
@@ -286,9 +290,10 @@ def _rejudge(
         ]
         if fn is None or not captures:
             continue
-        tl, span = timeline_of(
-            captures, merged, known, bench=bench_events(base / r["test"] / "timeline.jsonl")
-        )
+        tl, span = timeline_of(captures, merged, known)
+        tl = with_knowledge(
+            tl, base / r["test"] / "timeline.jsonl", r.get("mark")
+        )  # what only the bench knew
         own = base / "run.json"
         ident = (json.loads(own.read_text(encoding="utf-8")) if base != run_dir else summary).get(
             "identity"
@@ -303,19 +308,6 @@ def _rejudge(
         rows.append((name, r["outcome"], j.outcome, result_of(j, "")["message"]))
     # today's message: a failure, or the steps the evidence cannot show and why
     return [(t, a, b + (f": {m}" if m else "")) for t, a, b, m in rows]
-
-
-def bench_events(timeline: Path) -> list[Found]:
-    """The `bench` events of a test's timeline: what only the bench knew (the file it served, the interval it
-    checks), which the captures cannot show."""
-    if not timeline.is_file():
-        return []
-    lines = (json.loads(line) for line in timeline.read_text(encoding="utf-8").splitlines() if line.strip())
-    return [
-        Found(e["t"], e["source"], e["kind"], e.get("data", {}))
-        for e in lines
-        if e.get("source") == Source.BENCH
-    ]
 
 
 def cmd_rejudge(args: argparse.Namespace) -> int:

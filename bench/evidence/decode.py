@@ -26,8 +26,9 @@ S1AP_NAMES = {
 }  # fmt: skip
 S1_PORT = "36412"
 # TLS alerts as the bench's servers word them (bench/hems/tls.py)
-TLS_ALERTS = {"40": "handshake failure", "42": "bad certificate", "45": "certificate expired",
-              "46": "certificate unknown", "48": "unknown ca", "80": "internal error"}  # fmt: skip
+TLS_ALERTS = {"40": "handshake failure", "42": "bad certificate", "43": "unsupported certificate",
+              "45": "certificate expired", "46": "certificate unknown", "48": "unknown ca",
+              "80": "internal error"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -183,10 +184,11 @@ class Decoder:
             )
 
     def _tls_refused(self, f: Frame, c: _Capture) -> None:
-        """A client that refused a TLS server that is no HeMS (the file server's untrusted port) in the
-        handshake, as the file server's tls-handshake-failed event says: its TLS alert, or its close (FIN or RST)
-        after the server's hello with no TLS record of its own after it (a client that accepted sends its
-        Finished, then its request)."""
+        """A client's TLS alert in a handshake with a HeMS: the HeMS's tls-handshake-failed (5.1.2.3). A client
+        that refused a TLS server that is no HeMS (the file server's untrusted port) in the handshake, as the
+        file server's tls-handshake-failed event says: its TLS alert, or its close (FIN or RST) after the
+        server's hello with no TLS record of its own after it (a client that accepted sends its Finished,
+        then its request)."""
         stream = f.get("tcp.stream") or ""
         syn = c.first.setdefault(stream, f)
         if stream in c.refused or f.has("http"):
@@ -194,12 +196,19 @@ class Decoder:
         hems = {a for a, n in self.address_names.items() if n.endswith("hems")} | set(
             self.names.hosts.values()
         )
-        if syn.get("ip.dst") in hems:
-            return
         by_client = f.get("ip.src") == syn.get("ip.src")
+        alert = f.get("tls.alert_message.desc")
+        if syn.get("ip.dst") in hems:
+            # The unit refused the HeMS's certificate (5.1.2.3): its alert, in clear or with the key log.
+            name = self._hems(None, f.get("ip.dst"))
+            if by_client and alert not in (None, "0") and name in ("initial-hems", "serving-hems"):
+                c.refused.add(stream)
+                text = TLS_ALERTS.get(alert or "", alert)
+                self.add(f, Source.HEMS, HemsKind.TLS_FAILED, hems=name, peer=f.get("ip.src"),
+                         reason=f"TLS alert {text} from the client", alert=text, cert=None)  # fmt: skip
+            return
         if not by_client and "2" in f.all("tls.handshake.type"):
             c.hello.setdefault(stream, f)
-        alert = f.get("tls.alert_message.desc")
         if by_client and alert is not None and alert != "0":
             text = TLS_ALERTS.get(alert, alert)
             reason, shown = f"the client sent TLS alert {text!r}", text

@@ -4,11 +4,13 @@ judges.py, so they are gathered here rather than there)."""
 from __future__ import annotations
 
 from bench.evidence import judge_download, judge_invalid, judge_pm
+from bench.evidence.judge_more import MORE_JUDGES
 from bench.evidence.judges import JUDGES as CORE
 from bench.evidence.judges import Judge
 
 JUDGES: dict[str, dict[str, Judge]] = {
     **CORE,
+    **MORE_JUDGES,
     "5.2.2": judge_download.JUDGES,
     "5.2.3": {
         **CORE.get("5.2.3", {}),

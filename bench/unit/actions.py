@@ -69,7 +69,9 @@ def run_action(
     mark = tl.mark()
     if isinstance(action, ManualAction):
         text = fill(action.instructions, vals, f"{key}.instructions")
-        tl.add(Source.UNIT, UnitKind.ACTION, unit=unit.name, action=name, method="manual", sent=text)
+        tl.add(
+            Source.UNIT, UnitKind.ACTION, unit=unit.name, action=name, method="manual", sent=text, values=vals
+        )
         wait = f"; waiting up to {timeout:g} s ({timeout.key}) for it" if action.expect else ""
         unit.say(f"\nhenb-bench: unit {unit.name} needs the operator ({key} is manual):\n  {text}{wait}\n")
         if action.expect is None:
@@ -80,7 +82,9 @@ def run_action(
             raise InfraError(f"{name} ({key}: manual) not done: {exc}") from None
         return Done(name, key, text, line, mark)
     cmd = fill(action.command, vals, f"{key}.command")
-    tl.add(Source.UNIT, UnitKind.ACTION, unit=unit.name, action=name, method=action.method, sent=cmd)
+    tl.add(
+        Source.UNIT, UnitKind.ACTION, unit=unit.name, action=name, method=action.method, sent=cmd, values=vals
+    )
     if isinstance(action, ConsoleAction):
         with driver_calls():
             unit.console.write(cmd + "\n")

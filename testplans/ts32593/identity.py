@@ -1,21 +1,14 @@
-"""The DeviceId check shared by every Inform a plan reads."""
+"""The DeviceId check shared by every Inform a plan reads: the function `henb-bench judge` calls on captures
+(bench/evidence/judge_common.py), on the live Inform."""
 
 from __future__ import annotations
 
+from bench.evidence.judge_common import device_id, judged
 from bench.inventory import Identity
 from bench.steps import Steps
 from bench.timeline import Event
 
 
 def check_device_id(steps: Steps, step: str, inform: Event, identity: Identity) -> None:
-    want = {"oui": identity.oui, "product_class": identity.product_class, "serial": identity.serial_number}
-    seen = {k: inform.data.get(k) for k in want}
-    if seen != want:
-        wrong = ", ".join(f"{k} {seen[k]!r} (expected {v!r})" for k, v in want.items() if seen[k] != v)
-        steps.fail(
-            step,
-            f"the Inform's DeviceId to be the unit's ({identity.oui}-{identity.product_class}-"
-            f"{identity.serial_number})",
-            f"DeviceId {wrong}",
-            inform,
-        )
+    unit = (identity.oui, identity.product_class, identity.serial_number)
+    judged(steps, step, device_id(steps.clause, step, inform, unit))

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from bench.events import HemsKind, SegwKind, Source
+from bench.evidence.judge_address import kept_verdict
+from bench.evidence.judges import FAILED
 from bench.steps import Steps
 from bench.timeline import Event, Predicate
 from testplans.ts32593.flows import inform
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
     from bench.run import BenchRun
 
 BOOTSTRAP, BOOT, VALUE_CHANGE = "0 BOOTSTRAP", "1 BOOT", "4 VALUE CHANGE"
-RULE = "TR-069: an event stays until an InformResponse acknowledged it"
 
 
 def retry_window(n: int, m: float, k: int) -> tuple[float, float]:
@@ -135,28 +136,11 @@ def check_no_boot_without_boot(steps: Steps, step: str, inf: Event, boot: str) -
 
 def check_events_repeated(steps: Steps, step: str, failed: Event, again: Event, failure: Event) -> None:
     """The Inform after the session the HeMS failed (`failure`, whose Inform was `failed`) carries the same
-    events with the same CommandKeys, and, for 4 VALUE CHANGE, the same parameters."""
-    had = list(zip(failed.data.get("events", []), failed.data.get("command_keys", []), strict=False))
-    has = set(zip(again.data.get("events", []), again.data.get("command_keys", []), strict=False))
-    lost = [f"{code} (CommandKey {key!r})" if key else code for code, key in had if (code, key) not in has]
-    missing = [n for n in failed.data.get("params", {}) if n not in again.data.get("params", {})]
-    if VALUE_CHANGE not in dict(had):
-        missing = []
-    if not lost and not missing:
-        return
-    said = []
-    if lost:
-        said.append(f"did not repeat {', '.join(lost)}")
-    if missing:
-        said.append(f"did not repeat {VALUE_CHANGE} for {', '.join(missing)}")
-    steps.fail(
-        step,
-        f"the Inform after the failed session ({failure.data.get('how')} at {steps.describe(failure)}) "
-        f"carrying its events {had} again ({RULE})",
-        f"the Inform after the failed session {' and '.join(said)}: events {again.data.get('events')}, "
-        f"parameters {sorted(again.data.get('params', {}))}",
-        again,
-    )
+    events with the same CommandKeys, and, for 4 VALUE CHANGE, the same parameters: the judge `henb-bench
+    judge` calls on captures (bench/evidence/judge_address.py)."""
+    verdict = kept_verdict(steps.clause, step, failed, again, failure, steps.describe(failure))
+    if verdict.outcome == FAILED:
+        steps.fail(step, verdict.expected, verdict.seen, again)
 
 
 def retry_began(failure: Event, retry: Event) -> float:

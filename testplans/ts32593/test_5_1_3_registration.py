@@ -10,6 +10,8 @@ import pytest
 
 from bench import clauses as cl
 from bench.events import HemsKind, Source
+from bench.evidence.judge_common import judged
+from bench.evidence.judges import judge_s1_after_response
 from bench.hems.server import CwmpFault
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -79,14 +81,9 @@ def test_registration_with_serving_hems(
         pytest.skip("no S1 far-end address in the inventory")
     s1 = str(op.s1_far_end)
     # The MME stand-in stamps INITs with the kernel's receive time, the HeMS its messages on arrival: exact.
-    early = tl.first(lambda e: sctp_init()(e) and e.t < response.t, boot.mark)
-    if early is not None:
-        steps.fail(
-            "S1",
-            "S1 setup after the SetParameterValuesResponse",
-            f"SCTP INIT before it: {steps.describe(early)}",
-            early,
-        )
+    # Judged by the function `henb-bench judge` calls on captures.
+    judged(steps, "S1", judge_s1_after_response(CLAUSE.id, "S1", tl.events(boot.mark), response,
+                                                describe=steps.describe))  # fmt: skip
     init = steps.wait(
         "S1",
         lambda e: sctp_init()(e) and e.t >= response.t,

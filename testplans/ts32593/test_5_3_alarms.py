@@ -9,7 +9,6 @@ and reports are recognised by EventType and ProbableCause, whatever the unit's A
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from bench import clauses as cl
 from bench.cwmp import CwmpFault
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.events import HemsKind, Source
+from bench.evidence.judge_alarms import entries  # the FaultMgmt tables as the judges read them
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
@@ -63,16 +63,6 @@ class Alarm:
             self.event_type,
             self.probable_cause,
         )
-
-
-def entries(params: dict[str, str], table: str) -> dict[str, dict[str, str]]:
-    """The entries of FaultMgmt `table` among `params`: instance path -> {field: value}."""
-    out: dict[str, dict[str, str]] = {}
-    for name, value in params.items():
-        m = re.fullmatch(r"(.*\.FaultMgmt\.)" + table + r"\.(\d+)\.(\w+)", name)
-        if m:
-            out.setdefault(f"{m.group(1)}{table}.{m.group(2)}.", {})[m.group(3)] = value
-    return out
 
 
 def fm(bench_run: BenchRun) -> str:

@@ -25,6 +25,7 @@ import yaml
 from bench.clauses import Clause, Twin
 from bench.knobs import HEALTH_KNOBS, KNOBS, PASSING_KNOBS, PASSING_TWINS, VARIANT_KNOBS
 from bench.plans import PlanSet, plan_set
+from tests import evidence_twins
 from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
@@ -232,6 +233,11 @@ def test_misbehaving_unit_fails_the_check(group: Group, step: str, twin: Twin, t
         word = w.format(serial=identity["serial_number"], oui=identity["oui"])
         assert word in text, f"{word!r} not in unit {unit}'s failure message:\n{text}"
     assert "evidence: " in first["message"] and "timeline.jsonl" in first["message"], first["message"]
+    # Judged again from its evidence alone (henb-bench rejudge): the same step and words, or not observable.
+    if run.run_dir is not None:
+        words = [] if twin.whole_clause else [w.format(serial=identity["serial_number"], oui=identity["oui"])
+                                              for w in twin.words]  # fmt: skip
+        evidence_twins.check(run.run_dir, run.data, unit, first, step, twin.knob, words)
     # The run's summary names the unit's failure, as a one-unit run's did.
     summary = run.res.stdout[run.res.stdout.rfind("henb-bench:") :]
     assert re.search(rf"FAILED  ({re.escape(unit)} +)?{re.escape(clause.id)} ", summary), summary

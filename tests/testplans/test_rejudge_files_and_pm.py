@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from bench.evidence.cli import bench_events, call, known_of, timeline_of
+from bench.evidence.cli import call, known_of, timeline_of
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, Judged
+from bench.evidence.knowledge import with_knowledge
 from bench.evidence.registry import JUDGES
 from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, write_inventory
 from tests.testplans.test_negative_twins import TWINS, Group, run_group
@@ -46,7 +47,8 @@ def from_evidence(run_dir: Path, inventory: Path, r: dict[str, Any]) -> Judged |
     merged = folder.parent / f".{r['test']}-keys.txt"
     merged.write_text("".join(k.read_text() for k in keylogs))
     known = known_of(inventory)
-    tl, span = timeline_of(captures, merged, known, bench=bench_events(folder / "timeline.jsonl"))
+    tl, span = timeline_of(captures, merged, known)
+    tl = with_knowledge(tl, folder / "timeline.jsonl", r.get("mark"))
     merged.unlink()
     return call(r["clause"], fn, tl.events(), None, known, span)
 

@@ -1,0 +1,78 @@
+"""A negative twin's run judged again from its evidence alone (its test's captures, the run's TLS key logs and
+the bench's knowledge from the test's timeline.jsonl), as `henb-bench rejudge` does: where the judge sees the
+twin's step, it fails that step with the twin's words; elsewhere it is not observable, never another failure.
+Called by tests/testplans/test_negative_twins.py on the twin runs it makes anyway (no run of its own)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.evidence.cli import call, known_of, timeline_of
+from bench.evidence.judge_more import MORE_JUDGES
+from bench.evidence.judges import FAILED, Judged
+from bench.evidence.knowledge import with_knowledge
+
+# Twins whose failing step the evidence shows (clause, knob): the evidence-only verdict must fail it. The others
+# fail a step only the live bench sees (the outer link's policy, the bench's own pre-conditions and actions).
+SEEN = {
+    ("5.1.2.3", k) for k in ("accept_untrusted_hems_ca", "accept_any_cert", "accept_expired_hems_cert",
+                             "accept_cert_on_retry", "initial_segw_for_public_hems", "wrong_device_id",
+                             "no_bootstrap", "reject_serving_assignment", "serving_segw_by_ip",
+                             "ignore_serving_assignment", "hems_by_ip")
+} | {
+    ("5.2.4", k) for k in ("no_inform_after_address_change", "inform_before_change", "old_address_in_inform",
+                           "wrong_device_id_on_address_change", "ignore_notification_attributes",
+                           "forget_events_after_failed_session")
+} | {("5.3.1", k) for k in ("spv_not_applied", "accept_invalid_values", "partial_spv")} | {
+    ("5.3.2", k) for k in ("no_alarm_inform", "ignore_notification_attributes", "queued_alarm_immediate",
+                           "logged_alarm_informed", "ignore_reporting_mechanism", "cleared_alarm_new_identifier",
+                           "alarm_history_not_kept", "alarm_not_raised")
+}  # fmt: skip
+
+
+def judged_again(
+    run_dir: Path, inventory: dict[str, Any], unit: str, result: dict[str, Any]
+) -> Judged | None:
+    """The judge of the result's test on its folder's captures, or None when no judge of these clauses has it."""
+    known = known_of(run_dir.parent.parent / "twins.yaml")  # the run's inventory (run_group writes it there)
+    fn = MORE_JUDGES.get(result["clause"], {}).get(result["test"])
+    folder = run_dir / unit / result["test"]
+    folder = folder if folder.is_dir() else run_dir / result["test"]
+    captures = [p for p in (folder / "outer.pcapng", folder / "inner.pcapng") if p.is_file()]
+    if fn is None or not captures:
+        return None
+    ident = inventory["units"][unit]["identity"]
+    identity = (ident["oui"], ident["product_class"], ident["serial_number"])
+    with tempfile.TemporaryDirectory(prefix="he-judge-") as tmp:
+        keylog = Path(tmp) / "keylog.txt"
+        keylog.write_text("".join(k.read_text() for k in sorted((run_dir / "logs").glob("*tls-keys.log"))))
+        tl, span = timeline_of(captures, keylog, known)
+    tl = with_knowledge(tl, folder / "timeline.jsonl", result.get("mark"))
+    return call(result["clause"], fn, tl.events(), identity, known, span)
+
+
+def check(run_dir: Path, inventory: dict[str, Any], unit: str, first: dict[str, Any], step: str, knob: str,
+          words: list[str]) -> None:  # fmt: skip
+    """The twin's first failure, judged again from evidence: the same step with the twin's words where the
+    evidence shows it (SEEN), else no failure of another step."""
+    judged = judged_again(run_dir, inventory, unit, first)
+    if judged is None:
+        assert (first["clause"], knob) not in SEEN, f"no evidence judge for {first['test']}"
+        return
+    failed = judged.failed()
+    shown = "\n".join(v.message("") for v in judged.verdicts)
+    if (first["clause"], knob) in SEEN:
+        assert failed is not None, f"unit {unit} ({knob}): the evidence-only verdict did not fail:\n{shown}"
+        assert failed.step == step, (
+            f"unit {unit} ({knob}): evidence fails step {failed.step}, the run {step}:\n{shown}"
+        )
+        text = failed.message("")
+        missing = [w for w in words if w not in text]
+        assert not missing, f"unit {unit} ({knob}): {missing} not in the evidence-only message:\n{text}"
+        assert failed.outcome == FAILED
+    else:
+        assert failed is None or failed.step == step, (
+            f"unit {unit} ({knob}): evidence fails another step:\n{shown}"
+        )
