@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bench.events import HemsKind, Source
-from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Span, Verdict
+from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Judged, Span, Verdict
 from bench.evidence.knowledge import KNOWLEDGE
 from bench.steps import Steps
 from bench.timeline import Event
@@ -84,3 +84,10 @@ def judged(steps: Steps, step: str, verdict: Verdict) -> None:
     assert verdict.step == step, f"a judge of step {verdict.step} called for step {step}"
     if verdict.outcome == FAILED:
         steps.fail(step, verdict.expected, verdict.seen, verdict.events[-1] if verdict.events else None)
+
+
+def judged_all(steps: Steps, verdicts: Judged) -> None:
+    """The first failed verdict of a judged test fails its live step, with the same message."""
+    failed = verdicts.failed()
+    if failed is not None:
+        judged(steps, failed.step, failed)

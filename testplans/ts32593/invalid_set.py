@@ -4,11 +4,12 @@ is refused with a fault and changes nothing, not even its valid values (TR-069 A
 from __future__ import annotations
 
 from bench.events import HemsKind
+from bench.evidence.judge_common import judged_all
 from bench.evidence.judge_invalid import refused_changes_nothing
 from bench.evidence.judges import LIVE, Judged
 from bench.run import BenchRun
 from bench.steps import Steps
-from testplans.ts32593.procedures import get_values, judged_all, session
+from testplans.ts32593.procedures import get_values, session
 
 
 def invalid_set_changes_nothing(

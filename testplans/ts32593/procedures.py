@@ -11,7 +11,6 @@ import pytest
 from bench.cwmp import CwmpFault, Done, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
 from bench.events import HemsKind, Source
-from bench.evidence.judges import FAILED, Judged, Verdict
 from bench.run import BenchRun
 from bench.steps import Steps
 from bench.timeline import Event
@@ -256,21 +255,6 @@ def _answered_elsewhere(bench_run: BenchRun, opened: Event, purpose: str) -> boo
         if request.seq > opened.seq or not any(owed(e) for e in tl.events(request.seq + 1, opened.seq)):
             return True
     return False
-
-
-def judged(steps: Steps, step: str, verdict: Verdict) -> None:
-    """A judge function's failed verdict (bench/evidence) fails the live step `step` (its own) with the same
-    message."""
-    assert verdict.step == step, f"a judge of step {verdict.step} called for step {step}"
-    if verdict.outcome == FAILED:
-        steps.fail(step, verdict.expected, verdict.seen, verdict.events[-1] if verdict.events else None)
-
-
-def judged_all(steps: Steps, verdicts: Judged) -> None:
-    """The first failed verdict of a judged test fails its live step, with the same message."""
-    failed = verdicts.failed()
-    if failed is not None:
-        judged(steps, failed.step, failed)
 
 
 def describe_result(result: RpcResult) -> str:

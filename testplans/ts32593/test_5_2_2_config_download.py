@@ -21,6 +21,7 @@ from bench import configfile, transfer_faults
 from bench.cwmp import CwmpFault, TransferResult
 from bench.errors import DeviceError
 from bench.events import BenchKind, FileserverKind, HemsKind, Source
+from bench.evidence.judge_common import judged, judged_all
 from bench.evidence.judge_download import (
     download_sent,
     judge_download,
@@ -38,8 +39,6 @@ from bench.unit import BenchUnit
 from testplans.ts32593.procedures import (
     describe_result,
     get_values,
-    judged,
-    judged_all,
     offered_protocol,
     reboot,
     rpc,

@@ -9,6 +9,7 @@ import pytest
 
 from bench import clauses as cl
 from bench.cwmp import SpvResult
+from bench.evidence.judge_common import judged, judged_all
 from bench.evidence.judge_invalid import judge_invalid_set
 from bench.evidence.judges import (
     judge_parameter_key,
@@ -23,8 +24,6 @@ from testplans.ts32593.procedures import (
     check_read_back,
     connection_request_needs_credentials,
     get_values,
-    judged,
-    judged_all,
     next_inform,
     reboot,
     s1_carries,

@@ -15,6 +15,7 @@ from bench import clauses as cl
 from bench import pmfile
 from bench.errors import DeviceError
 from bench.events import BenchKind, FileserverKind, Source
+from bench.evidence.judge_common import judged_all
 from bench.evidence.judge_pm import judge_disabled
 from bench.pki import describe_cert
 from bench.run import BenchRun, Evidence
@@ -22,7 +23,7 @@ from bench.steps import Steps
 from bench.timeline import Bound, Event
 from bench.unit import BenchUnit
 from testplans.ts32593.invalid_set import invalid_set_changes_nothing
-from testplans.ts32593.procedures import judged_all, offered_protocol, session, set_values
+from testplans.ts32593.procedures import offered_protocol, session, set_values
 
 USER, PASSWORD = "pm", "pm-upload-secret"
 PROTOCOLS = ("ftp", "sftp", "http", "https")  # each test run over each, with its own figure
