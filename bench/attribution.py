@@ -77,6 +77,9 @@ class Attributor:
         self._sas = sas
         self._mac_owner: dict[str, str] = {}
         self._addr_owner: dict[str, str] = {}
+        self._stale: set[str] = (
+            set()
+        )  # inner addresses whose SA went down (kept, as their packets arrive late)
         self._addrs: dict[str, set[str]] = {u.name: set() for u in units}
         self._inner: dict[str, set[str]] = {u.name: set() for u in units}
         self._lock = threading.Lock()
@@ -134,12 +137,34 @@ class Attributor:
     def __call__(self, source: str, kind: str, data: dict[str, Any]) -> str | None:
         with self._lock:
             owner = self._owner(str(source), str(kind), data)
+            addr = self._where(str(source), data)
+        if addr is not None and addr in self._stale:
+            # From an inner address whose SA went down: still its unit's (packets sent just before arrive
+            # late), unless an SA the SeGW has not reported yet holds it for another unit now.
+            return self._by_sa_of(addr) or owner
         peer = data.get("peer")
         if owner is None and source == "hems" and isinstance(peer, str) and not data.get("unit"):
             # A HeMS event from an address not known yet (a wrong DeviceId, or a right one of a unit the
             # inventory does not list): the wire says whose it is.
             owner = self.unit_at(peer)
         return owner
+
+    def _where(self, source: str, data: dict[str, Any]) -> str | None:
+        """The address an event of a shared service is attributed by, if any."""
+        named = data.get("unit")
+        if source in ("segw", "dhcp") or (isinstance(named, str) and named in self.units):
+            return None
+        if source == "hems":
+            if any(data.get("serial") == u.serial for u in self.units.values()):
+                return None
+            addr = data.get("peer")
+        elif source == "dns":
+            addr = data.get("client")
+        elif source == "mme":
+            addr = data.get("peer") or data.get("src")
+        else:
+            addr = data.get("peer")
+        return addr if isinstance(addr, str) and _IP.match(addr) else None
 
     def _learn(self, unit: str | None, addr: Any, inner: bool = False) -> None:
         if unit is None or not isinstance(addr, str) or not _IP.match(addr):
@@ -148,6 +173,7 @@ class Attributor:
         self._addrs[unit].add(addr)
         if inner:
             self._inner[unit].add(addr)
+            self._stale.discard(addr)
 
     def _by_addr(self, addr: Any) -> str | None:
         if not isinstance(addr, str):
@@ -190,6 +216,10 @@ class Attributor:
         if owner is None:
             matching = [u.name for u in self.units.values() if ike_id_matches(u.ike_id, remote)]
             owner = matching[0] if len(matching) == 1 else None
+        if kind in ("ike-down", "child-down"):
+            for vip in data.get("remote_vips") or ():
+                if isinstance(vip, str) and self._addr_owner.get(vip) == owner:
+                    self._stale.add(vip)
         if kind in ("ike-up", "child-up"):
             # Kept after the SA goes down: packets sent through it just before still arrive (the MME reports
             # them late); an address the pool gives to another unit is that unit's from its SA's report on.

@@ -140,6 +140,26 @@ def test_an_inner_address_stays_with_its_unit_after_its_sa_until_another_unit_ge
     assert "10.181.0.1" in att.inner_addresses("henb-a")  # still A's in A's inner capture
 
 
+def test_an_address_given_anew_is_its_new_unit_s_before_the_segw_reports_the_sa() -> None:
+    """A's SA went down, the pool gave its inner address to B, and B's SCTP INIT reached the MME before the
+    SeGW's report of B's SA was read: the SeGW is asked which SA holds the address now (three 5.1.3 twins of
+    one run once failed on an INIT taken for the unit that had the address before)."""
+    holding: list[dict[str, object]] = []
+    tl = Timeline()
+    att = Attributor([A, B], lambda: MACS, sas=lambda: holding)
+    tl.attributor = att
+    boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.181.0.1")
+    boot(tl, "02:00:00:00:00:0b", "198.51.100.11", B.ike_id, "10.181.0.2")
+    tl.add("segw", "ike-down", segw="ssegw", remote_id=A.ike_id, remote_host="198.51.100.10",
+           remote_vips=["10.181.0.1"], unique_id="1")  # fmt: skip
+    # No SA holds it: a packet A sent just before its SA went down, reported late.
+    assert tl.add("mme", "sctp-init", src="10.181.0.1", dst="10.180.0.30").unit == "henb-a"
+    holding.append({"remote_id": B.ike_id, "remote_host": "198.51.100.11", "remote_vips": ["10.181.0.1"]})
+    assert tl.add("mme", "sctp-init", src="10.181.0.1", dst="10.180.0.30").unit == "henb-b"
+    assert tl.add("hems", "inform", hems="serving-hems", peer="10.181.0.1", serial="SBX").unit == "henb-b"
+    assert "10.181.0.1" in att.inner_addresses("henb-b")
+
+
 def test_an_impostors_events_are_its_units_and_teach_its_inner_address() -> None:
     # The events of an impostor SeGW's connection name its unit (bench/services/segw.py); its IKE SA's inner
     # address is still learned, so the unit's traffic through the impostor's tunnel is its own, not everyone's.
