@@ -105,6 +105,14 @@ def registration(serial: str = "MOCK0001") -> list[Event]:
     return tl.events()
 
 
+def test_a_capture_of_a_registration_only_is_no_5_2_3_failure() -> None:
+    """The SetParameterValues is the HeMS's stimulus: a capture in which it never appears (the registration's
+    own set has no 5.2.3 ParameterKey) shows no 5.2.3 procedure, and proves nothing against the unit."""
+    judged = judge_5_2_3(registration())
+    assert judged.failed() is None and judged.outcome == NOT_OBSERVABLE
+    assert any("the procedure does not appear" in v.why for v in judged.verdicts)
+
+
 def test_registration_identity_comes_from_the_caller() -> None:
     unknown = judge_5_1_3(registration())
     assert unknown.outcome == PASSED and NOT_OBSERVABLE in {v.outcome for v in unknown.verdicts}
