@@ -484,7 +484,9 @@ class SessionEngine:
 
     async def _next_or_end(self, session: _Session) -> tuple[int, bytes]:
         """The next RPC queued for the unit (waiting `idle_wait` s for one to be queued), or the session's end."""
-        call = await self.queues.take(session.device, self.hems.idle_wait)
+        call = self.queues.pop(session.device)
+        if call is None and self.hems.idle_wait > 0:
+            call = await self.queues.take(session.device, self.hems.idle_wait)
         if call is not None:
             call.id = f"{self.hems.name}-{next(self._ids)}"
             session.pending = call
