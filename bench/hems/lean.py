@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import NamedTuple, cast
@@ -112,17 +113,77 @@ def response(status: int, body: bytes, headers: dict[str, str], close: bool) -> 
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (b"" if status in _NO_BODY else body)
 
 
+class Connections:
+    """The connections of one HeMS, every one of which starts on the lean path: those still on it (closed at
+    stop), and how many each peer has open on either path, with a wait for a peer to have none that each
+    closing connection wakes."""
+
+    def __init__(self) -> None:
+        self.lean: set[LeanHttp] = set()  # touched in the event loop's thread only
+        self._open: dict[str, int] = {}
+        self._changed = threading.Condition()
+
+    def opened(self, conn: LeanHttp) -> None:
+        self.lean.add(conn)
+        with self._changed:
+            self._open[conn.peer] = self._open.get(conn.peer, 0) + 1
+
+    def closed(self, peer: str) -> None:
+        with self._changed:
+            left = self._open.get(peer, 0) - 1
+            if left > 0:
+                self._open[peer] = left
+            else:
+                self._open.pop(peer, None)
+            self._changed.notify_all()
+
+    def wait_none(self, peer: str, timeout: float) -> bool:
+        """Whether `peer` has no connection open, waiting up to `timeout` s for its last one to close."""
+        with self._changed:
+            return self._changed.wait_for(lambda: peer not in self._open, timeout)
+
+
+class _Handed(asyncio.Protocol):
+    """A connection handed to aiohttp: its RequestHandler, told everything the transport tells, and `closed`
+    once the connection is lost."""
+
+    def __init__(self, handler: asyncio.Protocol, closed: Callable[[], None]) -> None:
+        self._handler = handler
+        self._closed = closed
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._handler.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._handler.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._handler.eof_received()
+
+    def pause_writing(self) -> None:
+        self._handler.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._handler.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        try:
+            self._handler.connection_lost(exc)
+        finally:
+            self._closed()
+
+
 class LeanHttp(asyncio.Protocol):
     """One connection: its plain requests answered in order by `answer`; handed to `aiohttp()` (a new aiohttp
     RequestHandler) at the first other request, or when the peer ends the connection within a request."""
 
     def __init__(
-        self, answer: Answer, aiohttp: Callable[[], asyncio.Protocol], max_body: int, live: set[LeanHttp]
+        self, answer: Answer, aiohttp: Callable[[], asyncio.Protocol], max_body: int, conns: Connections
     ) -> None:
         self._answer = answer
         self._aiohttp = aiohttp
         self._max_body = max_body
-        self._live = live
+        self._conns = conns
         self._buf = bytearray()
         self._transport: asyncio.Transport | None = None
         self._peer = "?"
@@ -134,11 +195,12 @@ class LeanHttp(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
         peer = transport.get_extra_info("peername")
         self._peer = str(peer[0]) if peer else "?"
-        self._live.add(self)
+        self._conns.opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
-        self._live.discard(self)
+        self._conns.lean.discard(self)
+        self._conns.closed(self._peer)
 
     def data_received(self, data: bytes) -> None:
         self._buf += data
@@ -205,8 +267,9 @@ class LeanHttp(asyncio.Protocol):
         assert transport is not None
         if self._paused:
             transport.resume_reading()  # aiohttp keeps its own account of pausing
-        handler = self._aiohttp()
-        self._live.discard(self)
+        peer = self._peer
+        handler = _Handed(self._aiohttp(), lambda: self._conns.closed(peer))
+        self._conns.lean.discard(self)
         self._transport = None
         transport.set_protocol(handler)
         handler.connection_made(transport)

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Helpers that add an event of a fixed source with the kind as their first argument.
 KIND_HELPERS = {
     "bench/hems/server.py": ("_event", "hems"),
+    "bench/hems/session.py": ("event", "hems"),
+    "bench/hems/transport.py": ("event", "hems"),
     "bench/services/fileserver.py": ("_event", "fileserver"),
     "bench/unit/lifecycle.py": ("_event", "unit"),
     "drivers/console/serial.py": ("_event", "console"),

@@ -241,3 +241,32 @@ def test_wait_closed_follows_the_peers_connections_on_both_paths(timeline: Timel
         assert hems.wait_closed("127.0.0.1", 0.0)
     finally:
         hems.stop()
+
+
+def test_a_second_plain_listener_serves_one_hems_and_its_connections_count_for_wait_closed(
+    timeline: Timeline,
+) -> None:
+    """An Initial HeMS on two addresses: a session opened on the second listener is the same HeMS's (its RPC
+    queue, its events), and a connection open there is one wait_closed waits for, as on the first."""
+    hems, _ = serve(timeline)
+    second = socket.socket()
+    second.bind(("127.0.0.1", 0))
+    second.listen()
+    try:
+        hems.listen(second)
+        call = hems.queue_rpc("SN-LEAN", "GetRPCMethods")
+        conn = socket.create_connection(second.getsockname())
+        stream = conn.makefile("rb")
+        conn.sendall(_post(INFORM))
+        assert _read_response(stream)[0] == 200
+        conn.sendall(_post(b""))
+        assert _read_response(stream)[0] == 200  # the RPC queued on the HeMS goes out here
+        assert call.id is not None and not call.done()
+        assert not hems.wait_closed("127.0.0.1", 0.2)
+        stream.close()
+        conn.close()
+        assert hems.wait_closed("127.0.0.1", 5.0)
+    finally:
+        hems.stop()
+        second.close()
+    assert [e.kind for e in timeline.find(lambda e: e.source == "hems")] == ["inform", "rpc-sent"]

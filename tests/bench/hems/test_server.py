@@ -13,7 +13,7 @@ import pytest
 from bench import cwmp
 from bench.cwmp import CwmpFault
 from bench.errors import DeviceError, InfraError
-from bench.hems import GpvResult, Hems, SpvResult, server
+from bench.hems import GpvResult, Hems, SpvResult, session
 from bench.timeline import Event, Timeline
 from tests.bench.hems.cpe import Cpe, serve
 
@@ -325,7 +325,7 @@ def test_start_on_a_closed_socket_is_an_infra_error(timeline: Timeline):
 def test_a_serving_hems_keeps_the_heap_out_of_full_collections_and_gives_it_back_at_stop(
     monkeypatch: pytest.MonkeyPatch, timeline: Timeline
 ) -> None:
-    monkeypatch.setattr(server, "FREEZE_EVERY", 4)
+    monkeypatch.setattr(session, "FREEZE_EVERY", 4)
     gc.unfreeze()
     h, port = serve(timeline)
     try:
