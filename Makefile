@@ -31,10 +31,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The doctor first: a host that cannot run the bench stops here with the fix, not with every test erroring.
+# The doctor first (`run --doctor`: `henb-bench doctor --quiet` in the run's own process, one Python start-up for
+# both): a host that cannot run the bench stops there with the fix, not with every test erroring.
 demo: deps venv
-	$(BIN)/henb-bench doctor --quiet
-	$(BIN)/henb-bench run
+	$(BIN)/henb-bench run --doctor
 
 lint: venv
 	$(BIN)/ruff check $(SRC)
