@@ -438,11 +438,13 @@ class BenchRun:
         `<unit>/junit.xml` per unit."""
         from bench.report.measure import measure
 
+        parsed: dict[str, dict[str, Any]] = {}  # each line once: most recur in every later test's file
         for r in self.results:
             test_dir = self.test_dir(r)
             path = test_dir / "timeline.jsonl"
             if path.is_file() and "measurements" not in r:
-                events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+                lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+                events = [parsed.get(line) or parsed.setdefault(line, json.loads(line)) for line in lines]
                 r["measurements"] = measure(events, test_dir / "outer.pcapng")
         summary = self._summary(self.unit_name, None, self.results)
         if self.several:
