@@ -32,9 +32,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # The doctor first (`run --doctor`: `henb-bench doctor --quiet` in the run's own process, one Python start-up for
-# both): a host that cannot run the bench stops there with the fix, not with every test erroring.
+# both): a host that cannot run the bench stops there with the fix, not with every test erroring. Bytecode
+# written as for `make test` (below): otherwise the run, pytest's assertion rewriting of the plans and every mock
+# unit's process compile the bench's modules anew each time (about 2 s of CPU for the run's process alone).
 demo: deps venv
-	$(BIN)/henb-bench run --doctor
+	PYTHONDONTWRITEBYTECODE= $(BIN)/henb-bench run --doctor
 
 lint: venv
 	$(BIN)/ruff check $(SRC)
