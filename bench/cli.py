@@ -17,6 +17,7 @@ from typing import Any
 from bench import profiles, transfer_faults
 from bench.clauses import NOT_APPLICABLE
 from bench.doctor import add_parser as add_doctor_parser
+from bench.doctor import run_doctor
 from bench.errors import BenchError, ConfigError, DeviceError, from_driver, interrupt
 from bench.evidence.cli import add_parsers as add_evidence_parsers
 from bench.hems.standalone import add_parser as add_hems_parser
@@ -89,9 +90,15 @@ def check_pki(inv: Inventory) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    inv_path = Path(args.inventory)
+    if args.doctor:
+        # `henb-bench doctor --quiet` in this process (`make demo`): one interpreter start and one import of the
+        # bench's modules for both; a host that needs a fix stops here with it, as the doctor's command would.
+        found = run_doctor(inv_path, quiet=True)
+        if found:
+            return found
     # Nothing starts (no run folder, no pytest) before the options, the inventory and its PKI are valid.
     plans = check_clauses(args.clause)
-    inv_path = Path(args.inventory)
     inv = load_inventory(inv_path)
     units = [inv.unit(u)[0] for u in args.unit] or list(inv.units)
     check_waivers(plans.clauses, inv)
@@ -333,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--out", default="captures", help="evidence folder (default: captures/)")
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failed test")
+    run.add_argument(
+        "--doctor",
+        action="store_true",
+        help="check the host first, as `henb-bench doctor --quiet` (in this process); stop if it needs a fix",
+    )
     run.add_argument(
         "--place-tag",
         action="append",

@@ -164,7 +164,7 @@ class Evidence:
         start = events[0].t if events else self.started
         redact = self.run.redactor
         for name, hems in self.run.topology.hems.items():
-            self._write_transcript(self.dir / f"{name}-transcript.txt", hems.name, hems.transcript(), start)
+            self._write_transcript(self.dir / f"{name}-transcript.txt", self.run.transcripts.of(hems), start)
         lines = [e for e in events if e.source == "console" and e.kind == "console-line"]
         with (self.dir / "console.log").open("w", encoding="utf-8") as fh:
             for e in lines:
@@ -179,16 +179,11 @@ class Evidence:
                     fh.write(f"{e.t:.6f},{e.t - tl.t0:.3f},{e.kind},{volts},{amps}\n")
         self._copy_keylogs()
 
-    def _write_transcript(self, path: Path, name: str, entries: list[dict[str, Any]], start: float) -> None:
-        t0 = self.run.timeline.t0
-        redact = self.run.redactor
+    def _write_transcript(self, path: Path, entries: list[tuple[float, str, str]], start: float) -> None:
         with path.open("w", encoding="utf-8") as fh:
-            for e in entries:
-                if e["t"] < start or not self.run.owns_peer(str(e["peer"])):
-                    continue
-                arrow = "<- from" if e["direction"] == "in" else "-> to"
-                fh.write(f"=== +{e['t'] - t0:.3f}s HeMS {name} {arrow} {e['peer']} HTTP {e['status']}\n")
-                fh.write(redact(e["xml"] or "(empty body)") + "\n\n")
+            for t, peer, text in entries:
+                if t >= start and self.run.owns_peer(peer):
+                    fh.write(text)
 
     def _copy_keylogs(self) -> None:
         """TLS key logs the topology's services wrote (NSS key log format), for Wireshark to decrypt."""
@@ -244,6 +239,30 @@ class Evidence:
             )
 
 
+class Transcripts:
+    """Each HeMS's transcript entries as the evidence writes them (redacted), made once per run: a test's
+    transcript starts at the unit's boot, so most entries recur in every later test's (read and redacted anew,
+    that grew with the run: 0.1 s per test by the end of `make demo` at load 20)."""
+
+    def __init__(self, redact: Callable[[str], str], t0: float) -> None:
+        self.redact, self.t0 = redact, t0
+        # By the HeMS's id, with the HeMS itself kept: the id of one collected is never another's here.
+        self._done: dict[int, tuple[Any, list[tuple[float, str, str]]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, hems: Any) -> list[tuple[float, str, str]]:
+        """(time, peer, text) of each entry of `hems` so far; the header names the HeMS as its own name does."""
+        with self._lock:
+            done = self._done.setdefault(id(hems), (hems, []))[1]
+            for e in hems.transcript(len(done)):
+                arrow = "<- from" if e["direction"] == "in" else "-> to"
+                head = (
+                    f"=== +{e['t'] - self.t0:.3f}s HeMS {hems.name} {arrow} {e['peer']} HTTP {e['status']}\n"
+                )
+                done.append((e["t"], str(e["peer"]), head + self.redact(e["xml"] or "(empty body)") + "\n\n"))
+            return list(done)
+
+
 class BenchRun:
     """The run: one topology and timeline, and the units under test on it (one, or several at once; a run with
     several attributes every event to its unit and gives each unit a view of itself, `UnitRun`)."""
@@ -280,6 +299,7 @@ class BenchRun:
         self.timeline = Timeline()
         self.timeline.line_filter = self.redactor.text if self.redactor else None
         self.timeline.attach(self.dir / "timeline.jsonl")
+        self.transcripts = Transcripts(self.redactor, self.timeline.t0)
         workdir = inv.bench.state_dir / f"{inv.bench.prefix}work"
         self.topology = Topology(inv, workdir, self.timeline)
         self._unit: BenchUnit | None = None
@@ -443,11 +463,13 @@ class BenchRun:
         `<unit>/junit.xml` per unit."""
         from bench.report.measure import measure
 
+        parsed: dict[str, dict[str, Any]] = {}  # each line once: most recur in every later test's file
         for r in self.results:
             test_dir = self.test_dir(r)
             path = test_dir / "timeline.jsonl"
             if path.is_file() and "measurements" not in r:
-                events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+                lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+                events = [parsed.get(line) or parsed.setdefault(line, json.loads(line)) for line in lines]
                 r["measurements"] = measure(events, test_dir / "outer.pcapng")
         summary = self._summary(self.unit_name, None, self.results)
         if self.several:
@@ -513,6 +535,7 @@ class UnitRun:
         self.knobs = run.knobs_for(name)
         self.redactor = run.redactor
         self.timeline = UnitTimeline(run.timeline, name)
+        self.transcripts = run.transcripts
         self.topology = run.topology
         self.results = run.results
         self._unit: BenchUnit | None = None

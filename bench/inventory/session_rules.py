@@ -17,10 +17,11 @@ class RetryTest(Strict):
         1, ge=1, le=60, description="CWMPRetryMinimumWaitInterval (m, s) the bench sets for the retry test"
     )
     multiplier: int = Field(
-        2000,
+        1500,
         ge=1000,
         le=10000,
-        description="CWMPRetryIntervalMultiplier (k) the bench sets for the retry test",
+        description="CWMPRetryIntervalMultiplier (k) the bench sets for the retry test: not TR-069's default "
+        "2000, so a unit that ignores the value set is seen (1000 would check no growth)",
     )
     failures: int = Field(
         2,

@@ -55,10 +55,22 @@ table.events tr:target{background:#fde68a}table.events tr.hl{background:#fee2e2}
 """
 
 
-def _load_events(path: Path) -> list[dict[str, Any]]:
+def _load_events(
+    path: Path, redactor: Redactor | None, loaded: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A timeline file's events, redacted; `loaded` keeps each line's event across the sections of one page
+    (most lines recur in every later test's file: read and redacted once). The events are not changed after."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        e = loaded.get(line)
+        if e is None:
+            e = loaded[line] = redactor.obj(json.loads(line)) if redactor else json.loads(line)
+        events.append(e)
+    return events
 
 
 def _when(t: float | None) -> str:
@@ -255,13 +267,12 @@ def _test_section(
     redactor: Redactor | None,
     catalogue: dict[str, Any],
     described: dict[tuple[int, float], str],
+    loaded: dict[str, dict[str, Any]],
 ) -> str:
     """One test's section. `described` keeps each event's details cell across the sections of one page: a
     test's timeline starts at the unit's boot, so most events recur in every later test."""
     test_dir = run_dir / r["test"]
-    events = _load_events(test_dir / "timeline.jsonl")
-    if redactor:
-        events = redactor.obj(events)
+    events = _load_events(test_dir / "timeline.jsonl", redactor, loaded)
     msgs = messages(events)
     anchor = f"ev{idx}-"
     highlight = _evidence_seqs(r.get("message", ""))
@@ -399,8 +410,10 @@ def render(run_dir: Path, redactor: Redactor | None = None) -> str:
         overall = "interrupted"  # what ran passed, but not everything ran
     catalogue = summary.get("clauses") or {}
     described: dict[tuple[int, float], str] = {}
+    loaded: dict[str, dict[str, Any]] = {}
     sections = "".join(
-        _test_section(run_dir, i, r, t0, redactor, catalogue, described) for i, r in enumerate(results)
+        _test_section(run_dir, i, r, t0, redactor, catalogue, described, loaded)
+        for i, r in enumerate(results)
     )
     toc = "".join(
         f"<tr><td><a href='#test-{_slug(r['test'])}'>{escape(r['test'])}</a></td><td>{escape(r.get('clause') or '-')}"

@@ -106,6 +106,24 @@ def test_a_removed_debian_package_is_named_with_its_fix(tmp_path: Path, inventor
 
 
 @needs_dpkg
+def test_run_with_doctor_stops_before_anything_starts_on_a_host_that_needs_a_fix(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """`henb-bench run --doctor` (`make demo`): the doctor's failing lines and exit code, no run folder."""
+    out = tmp_path / "captures"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", "--doctor", "--inventory", str(inventory), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DPKG_ADMINDIR": str(dpkg_without(tmp_path, STANDARD_PLUGINS))},
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"FAIL  deb {STANDARD_PLUGINS}: not installed" in done.stdout, done.stdout
+    assert "ok    " not in done.stdout, done.stdout  # quiet: only what needs a fix
+    assert done.stdout.splitlines()[-1].startswith("henb-bench doctor: "), done.stdout
+    assert not out.exists(), "the run started on a host the doctor found wanting"
+
+
+@needs_dpkg
 def test_a_package_only_the_tests_need_is_not_demanded_to_run_the_bench(
     tmp_path: Path, inventory: Path
 ) -> None:

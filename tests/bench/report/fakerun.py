@@ -12,7 +12,7 @@ from typing import Any
 from bench.capture import LINKTYPE_RAW, PcapngWriter
 from bench.inventory import parse_inventory
 from bench.report.redact import redactor_for
-from bench.run import BenchRun, Evidence
+from bench.run import BenchRun, Evidence, Transcripts
 from bench.timeline import Timeline
 
 SHELL_PASSWORD = "Sh3ll-Pa55-xyzzy"
@@ -49,8 +49,8 @@ class _Hems:
         self.name = name
         self._entries = entries
 
-    def transcript(self) -> list[dict[str, Any]]:
-        return self._entries
+    def transcript(self, since: int = 0) -> list[dict[str, Any]]:
+        return self._entries[since:]
 
 
 def make_fake_run(
@@ -71,6 +71,7 @@ def make_fake_run(
     tl.line_filter = run.redactor.text
     tl.attach(run.dir / "timeline.jsonl")
     run.timeline = tl
+    run.transcripts = Transcripts(run.redactor, tl.t0)
     workdir = root / "work"
     (workdir / "hems").mkdir(parents=True)
     (workdir / "hems" / "initial-hems-tls-keys.log").write_text("CLIENT_RANDOM 00 11\n")
