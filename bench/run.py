@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -38,6 +39,7 @@ SOFTWARE_VERSION = ("SoftwareVersion",)
 HARDWARE_VERSION = ("HardwareVersion",)
 
 
+@functools.cache
 def tool_version() -> str:
     try:
         return metadata.version("henb-bench")
@@ -45,8 +47,10 @@ def tool_version() -> str:
         return "unknown"
 
 
+@functools.cache
 def git_revision(where: Path | None = None) -> str | None:
-    """The bench's git commit (with "-dirty" for local changes), or None outside a git checkout."""
+    """The bench's git commit (with "-dirty" for local changes), or None outside a git checkout; asked once per
+    process (a run with several units writes a summary per unit: two git commands each)."""
     cwd = where or Path(__file__).resolve().parents[1]
     try:
         rev = subprocess.run(

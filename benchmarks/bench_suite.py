@@ -10,7 +10,8 @@ and CPU.
 
     sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py                      # the whole suite
     sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py -n 2 -- tests/bench/test_doctor.py
-    sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py --save after.json --compare before.json
+    sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py --save after.json --compare before.json \
+        --log after.log  # pytest's whole output: a failure's traceback
 
 CPU is what a loaded, shared host cannot inflate much (wall time there is the others' load as much as the
 suite's); a process a test leaves to init instead of waiting for it (a daemon that forks away) is not counted.
@@ -78,8 +79,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 # -- the script ---------------------------------------------------------------------------------------------
 
 
-def run_suite(workers: int, args: list[str]) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Run pytest; every test's record and the run's own figures (wall, CPU of everything it waited for)."""
+def run_suite(
+    workers: int, args: list[str], log: Path | None = None
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Run pytest; every test's record and the run's own figures (wall, CPU of everything it waited for). `log`
+    keeps pytest's whole output (a failure's traceback: the summary shows only its first line)."""
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as folder:
         # As the Makefile's test target: bytecode (and pytest's rewritten test modules) cached.
         env = dict(os.environ, **{RECORDS: folder}, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="")
@@ -99,6 +103,8 @@ def run_suite(workers: int, args: list[str]) -> tuple[list[dict[str, Any]], dict
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         wall = time.monotonic() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if log:
+            log.write_text(done.stdout + done.stderr)
         lines = [line for line in done.stdout.splitlines() if line.strip()]
         print(f"pytest exit {done.returncode}: {lines[-1] if lines else '(no output)'}")
         for line in lines:  # -rfE's short summary: what failed, and its first line
@@ -184,6 +190,9 @@ def main() -> int:
     ap.add_argument("--save", type=Path, help="write the records and figures to this JSON file")
     ap.add_argument("--compare", type=Path, help="a --save file of an earlier run to print beside this one")
     ap.add_argument("--load", type=Path, help="print a --save file's figures instead of running the suite")
+    ap.add_argument(
+        "--log", type=Path, help="write pytest's whole output (failures' tracebacks) to this file"
+    )
     ap.add_argument("--top", type=int, default=40, help="files shown, by CPU (0: all); default 40")
     ap.add_argument("pytest_args", nargs="*", help="after --: test files or pytest options")
     opts = ap.parse_args()
@@ -193,7 +202,7 @@ def main() -> int:
     else:
         if "HB_TEST_PREFIX" not in os.environ:
             print("note: HB_TEST_PREFIX is not set; the tests use the default hb- names", file=sys.stderr)
-        records, run = run_suite(opts.workers, opts.pytest_args)
+        records, run = run_suite(opts.workers, opts.pytest_args, opts.log)
     before = None
     if opts.compare:
         saved = json.loads(opts.compare.read_text())

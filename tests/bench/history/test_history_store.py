@@ -40,6 +40,25 @@ def test_the_migrations_make_the_schema_the_models_declare(store: Store) -> None
     )
 
 
+def test_the_head_the_store_knows_is_alembics(tmp_path: Path) -> None:
+    """Store.HEAD is the newest migration (a new one updates it); a database not at it is Alembic's to upgrade."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == store_module.HEAD
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    Store(url).close()
+    old = Store(url)
+    with old.engine.begin() as conn:  # its tables, and no revision recorded
+        conn.execute(text("DELETE FROM alembic_version"))
+    old.close()
+    # Not taken for the head: Alembic is asked, and its first migration finds the tables there.
+    with pytest.raises(InfraError, match="table runs already exists"):
+        Store(url)
+
+
 def test_the_migration_scripts_are_package_data() -> None:
     """An installed henb-bench (not an editable checkout) has every migration script."""
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["bench"]
