@@ -94,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.doctor:
         # `henb-bench doctor --quiet` in this process (`make demo`): one interpreter start and one import of the
         # bench's modules for both; a host that needs a fix stops here with it, as the doctor's command would.
-        found = run_doctor(inv_path, quiet=True)
+        found = run_doctor(inv_path, quiet=True, in_run=True)
         if found:
             return found
     # Nothing starts (no run folder, no pytest) before the options, the inventory and its PKI are valid.

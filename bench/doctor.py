@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import re
 import shutil
@@ -352,8 +353,14 @@ def requirements() -> list[str]:
     return [r for r in reqs if "extra ==" not in r]
 
 
-def check_python(reqs: list[str]) -> list[Item]:
-    """Each requirement installed in this Python at a fitting version, and its modules importable."""
+# What a `henb-bench run` imports only when its inventory or options use it (a lab place, the history's
+# migrations or PostgreSQL): the host check inside a run (`run --doctor`) finds them without importing them.
+IMPORTED_WHEN_USED = frozenset({"labgrid", "alembic", "psycopg"})
+
+
+def check_python(reqs: list[str], spec_only: frozenset[str] = frozenset()) -> list[Item]:
+    """Each requirement installed in this Python at a fitting version, and its modules importable (those in
+    `spec_only` found, not imported)."""
     modules: dict[str, list[str]] = {}
     for module, dists in importlib.metadata.packages_distributions().items():
         for dist in dists:
@@ -373,7 +380,11 @@ def check_python(reqs: list[str]) -> list[Item]:
         broken = []
         for module in sorted(m for m in modules.get(_norm(name), []) if not m.startswith("_")):
             try:
-                importlib.import_module(module)
+                if module in spec_only:
+                    if importlib.util.find_spec(module) is None:
+                        broken.append(f"import {module}: not found")
+                else:
+                    importlib.import_module(module)
             except Exception as exc:  # an install broken in any way
                 broken.append(f"import {module}: {type(exc).__name__}: {exc}")
         if broken:
@@ -470,11 +481,13 @@ def run_doctor(
     reqs: list[str] | None = None,
     say: Callable[[str], None] = print,
     quiet: bool = False,
+    in_run: bool = False,
 ) -> int:
     """Check everything, print one line per item; 0 all ok, 2 the inventory is wrong, 3 the host needs a fix.
 
     `packages` and `reqs` default to the Makefile's Debian list and henb-bench's Python requirements; tests
-    pass others to see a missing one named."""
+    pass others to see a missing one named. `in_run`: the check a run makes first (`run --doctor`), which finds
+    the modules a run imports only when used (IMPORTED_WHEN_USED) without importing them."""
     items: list[Item] = []
 
     def show(new: list[Item]) -> None:
@@ -486,7 +499,9 @@ def run_doctor(
     show([check_root()])
     show(check_packages(deb_packages() if packages is None else packages))
     show(check_programs(PROGRAMS))
-    show(check_python(requirements() if reqs is None else reqs))
+    show(
+        check_python(requirements() if reqs is None else reqs, IMPORTED_WHEN_USED if in_run else frozenset())
+    )
     try:
         show(check_plugins())
     except ImportError as exc:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
@@ -274,3 +275,29 @@ def test_every_module_the_bench_imports_is_a_requirement_the_doctor_checks() -> 
     )
     assert "yaml" in third and "vici" in third  # the scan sees imports
     assert missing == [], f"imported but not in pyproject.toml's dependencies: {missing}"
+
+
+def test_the_check_inside_a_run_finds_what_a_run_imports_only_when_used_without_importing_it() -> None:
+    """`run --doctor` (make demo): labgrid, alembic and psycopg found, not imported (the run imports them only
+    for a lab place, a migration or PostgreSQL); the doctor's own command imports every module."""
+    code = (
+        "import sys\n"
+        "from bench.doctor import IMPORTED_WHEN_USED, check_python, requirements\n"
+        "items = check_python(requirements(), IMPORTED_WHEN_USED)\n"
+        "assert all(i.ok for i in items), [i.line() for i in items if not i.ok]\n"
+        "print(sorted(m for m in IMPORTED_WHEN_USED if m in sys.modules))\n"
+        "check_python(requirements())\n"
+        "print(sorted(m for m in IMPORTED_WHEN_USED if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "['alembic', 'labgrid', 'psycopg']"], out
+
+
+def test_a_module_found_by_spec_only_that_is_missing_is_named() -> None:
+    reqs = [r for r in requirements() if r.lower().startswith("pyroute2")]
+    assert reqs, requirements()
+    ok = check_python(reqs, frozenset({"pyroute2"}))
+    assert [i.ok for i in ok] == [True]
+    with mock.patch("importlib.util.find_spec", return_value=None):
+        missing = check_python(reqs, frozenset({"pyroute2"}))
+    assert not missing[0].ok and "import pyroute2: not found" in missing[0].line()
