@@ -236,9 +236,13 @@ def cmd_judge(args: argparse.Namespace) -> int:
     if args.console and not Path(args.console).is_file():
         raise ConfigError(f"--console {args.console}: no such file")
     esp_sa = read_esp_sa(Path(args.esp_sa)) if args.esp_sa else None
+    if args.timeline and not Path(args.timeline).is_file():
+        raise ConfigError(f"--timeline {args.timeline}: no such file")
     notes: list[str] = []
     known = known_of(Path(args.inventory))
     tl, span = timeline_of(captures, keylog, known, notes, esp_sa=esp_sa)
+    if args.timeline:  # what only the bench knew, from a run's timeline.jsonl (as rejudge adds it)
+        tl = with_knowledge(tl, Path(args.timeline))
     judged = judge(tl, span, args.clause, _identity(args.unit_identity), known)
     sa_file = Path(args.esp_sa) if args.esp_sa else None
     run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes, known, sa_file)
@@ -332,6 +336,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--keylog", help="TLS key log (NSS format) to decrypt CWMP over TLS")
     p.add_argument("--esp-sa", help="ESP SAs (Wireshark's esp_sa format, as strongSwan's save-keys writes)")
     p.add_argument("--console", help="the unit's console log (kept with the evidence)")
+    p.add_argument(
+        "--timeline",
+        help="a bench run's timeline.jsonl: what only the bench knew (values it set, the address change, the alarm "
+        "it asked for) added to the captures' events",
+    )
     p.add_argument("--unit-identity", help="OUI-CLASS-SERIAL the DeviceId must carry")
     p.add_argument("--clause", action="append", help="judge only this clause (repeatable)")
     p.add_argument("--out", default="captures", help="where the run folder goes (default captures/)")

@@ -77,3 +77,39 @@ def test_the_outer_link_alone_fails_nothing(live: tuple[Path, Path, list[dict[st
         if r["clause"] != "5.1.2.3":  # its IKE with the Serving SeGW is on the outer link
             assert j.outcome == NOT_OBSERVABLE, (r["test"], j.verdicts)
             assert any("ESP without SAs" in v.why for v in j.verdicts), j.verdicts
+
+
+def _block(stdout: str, test: str) -> str:
+    """The lines `henb-bench judge` printed for `test` (its outcome line and its steps)."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.rstrip().endswith(f" {test}"))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("      ")), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def test_judge_takes_the_bench_s_knowledge_from_a_run_s_timeline(
+    live: tuple[Path, Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """`henb-bench judge --timeline`: the address change only the bench knew, from the run's timeline.jsonl,
+    turns 5.2.4's steps that rest on it from not observable into judged."""
+    inventory, run_dir, results = live
+    r = next(
+        r for r in results if r["test"] == "test_inform_after_ipsec_address_change" and r["unit"] == "henb-01"
+    )
+    folder = run_dir / r["unit"] / r["test"]
+    keylog = tmp_path / "keys.txt"
+    keylog.write_text("".join(k.read_text() for k in sorted((run_dir / "logs").glob("*tls-keys.log"))))
+    ident = json.loads((run_dir / r["unit"] / "run.json").read_text())["identity"]
+    common = [
+        "--inventory", str(inventory), "judge", str(folder / "outer.pcapng"), str(folder / "inner.pcapng"),
+        "--keylog", str(keylog), "--clause", "5.2.4", "--out", str(tmp_path / "out"),
+        "--unit-identity", f"{ident['oui']}-{ident['product_class']}-{ident['serial_number']}",
+    ]  # fmt: skip
+    without = henb_bench(*common)
+    assert "Traceback" not in without.stderr, without.stderr
+    assert "the bench's knowledge" in _block(without.stdout, r["test"]), without.stdout
+    given = henb_bench(*common, "--timeline", str(folder / "timeline.jsonl"))
+    block = _block(given.stdout, r["test"])
+    assert "the bench's knowledge" not in block and block.lstrip().startswith("PASSED"), given.stdout
+    missing = henb_bench(*common, "--timeline", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "--timeline" in missing.stdout + missing.stderr, missing
