@@ -43,26 +43,33 @@ def entries(params: dict[str, str], table: str) -> dict[str, dict[str, str]]:
 
 
 @dataclass(frozen=True)
-class Raised:
-    """An alarm the bench asked the unit to raise: the action's event, the alarm, the mechanism it had then
-    (None when no ReportingMechanism was set before it in the evidence), the FaultMgmt object's path and the
-    unit's confirmation (the plans' quiet waits start there)."""
+class AlarmId:
+    """What identifies an alarm (TR-196 FaultMgmt): its EventType and ProbableCause."""
 
-    event: Event
     event_type: str
     probable_cause: str
-    mechanism: str | None
-    fm: str
-    confirmed: Event
 
     def __str__(self) -> str:
         return f"{self.event_type} / {self.probable_cause}"
 
     def is_in(self, fields: dict[str, str]) -> bool:
+        """Whether a FaultMgmt entry's `fields` are of this alarm."""
         return (fields.get("EventType"), fields.get("ProbableCause")) == (
             self.event_type,
             self.probable_cause,
         )
+
+
+@dataclass(frozen=True)
+class Raised(AlarmId):
+    """An alarm the bench asked the unit to raise: the action's event, the alarm, the mechanism it had then
+    (None when no ReportingMechanism was set before it in the evidence), the FaultMgmt object's path and the
+    unit's confirmation (the plans' quiet waits start there)."""
+
+    event: Event
+    mechanism: str | None
+    fm: str
+    confirmed: Event
 
 
 def _spv(e: Event) -> bool:
@@ -96,7 +103,7 @@ def raised(events: Sequence[Event]) -> list[Raised]:
         confirmed = _confirmed(events, e)
         if confirmed is not None:  # one the unit did not confirm failed the bench's step "alarm", not step 2
             kind, cause = str(values.get("event_type")), str(values.get("probable_cause"))
-            out.append(Raised(e, kind, cause, mechanism, fm, confirmed))
+            out.append(Raised(kind, cause, event=e, mechanism=mechanism, fm=fm, confirmed=confirmed))
     return out
 
 

@@ -18,7 +18,7 @@ from bench import clauses as cl
 from bench.cwmp import CwmpFault
 from bench.errors import ConfigError, DeviceError, InfraError
 from bench.events import HemsKind, Source
-from bench.evidence.judge_alarms import entries  # the FaultMgmt tables as the judges read them
+from bench.evidence.judge_alarms import AlarmId, entries  # the FaultMgmt tables as the judges read them
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
 from bench.timeline import Event
@@ -36,14 +36,12 @@ NOTIFICATION = {"ExpeditedEvent": 2, "QueuedEvent": 1}
 
 
 @dataclass(frozen=True)
-class Alarm:
-    """A SupportedAlarm entry of the unit: its instance path and what identifies it."""
+class Alarm(AlarmId):
+    """A SupportedAlarm entry of the unit: what identifies it, and its instance path."""
 
-    path: str
-    event_type: str
-    probable_cause: str
     specific_problem: str
     perceived_severity: str
+    path: str
 
     @property
     def values(self) -> dict[str, str]:
@@ -54,15 +52,6 @@ class Alarm:
             "specific_problem": self.specific_problem,
             "perceived_severity": self.perceived_severity,
         }
-
-    def __str__(self) -> str:
-        return f"{self.event_type} / {self.probable_cause}"
-
-    def is_in(self, fields: dict[str, str]) -> bool:
-        return (fields.get("EventType"), fields.get("ProbableCause")) == (
-            self.event_type,
-            self.probable_cause,
-        )
 
 
 def fm(bench_run: BenchRun) -> str:
@@ -76,8 +65,8 @@ def supported(bench_run: BenchRun, steps: Steps, step: str) -> list[Alarm]:
     table = entries(get_values(bench_run, steps, step, [fm(bench_run) + "SupportedAlarm."]), "SupportedAlarm")
     alarms = [
         Alarm(
-            path,
             *(f.get(k, "") for k in ("EventType", "ProbableCause", "SpecificProblem", "PerceivedSeverity")),
+            path=path,
         )
         for path, f in sorted(table.items(), key=lambda kv: int(kv[0].rstrip(".").rsplit(".", 1)[1]))
     ]
