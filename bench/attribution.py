@@ -19,6 +19,14 @@ from bench.network.netns import in_netns
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", re.I)
 _IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+# Where each shared service's events say they came from (the first key present).
+_ADDRESS_KEYS = {
+    "hems": ("peer",),
+    "dns": ("client",),
+    "mme": ("peer", "src"),
+    "ntp": ("peer",),
+    "fileserver": ("peer",),
+}
 
 
 @dataclass(frozen=True)
@@ -135,36 +143,48 @@ class Attributor:
         return owners.pop() if len(owners) == 1 else None
 
     def __call__(self, source: str, kind: str, data: dict[str, Any]) -> str | None:
+        source, kind = str(source), str(kind)
         with self._lock:
-            owner = self._owner(str(source), str(kind), data)
-            addr = self._where(str(source), data)
-        if addr is not None and addr in self._stale:
+            if source == "segw":  # also when named: an IKE SA's addresses are learned from its report
+                return self._segw(kind, data)
+            named = self._named(source, data)
+            if named is not None:
+                return named
+            if source == "dhcp":
+                return self._dhcp(kind, str(data.get("detail", "")))
+            addr = self._where(source, data)
+            owner = self._by_addr(addr)
+            stale = addr in self._stale
+        if addr is None:
+            return None
+        if stale:
             # From an inner address whose SA went down: still its unit's (packets sent just before arrive
             # late), unless an SA the SeGW has not reported yet holds it for another unit now.
             return self._by_sa_of(addr) or owner
-        peer = data.get("peer")
-        if owner is None and source == "hems" and isinstance(peer, str) and not data.get("unit"):
+        if owner is None and source == "hems" and not data.get("unit"):
             # A HeMS event from an address not known yet (a wrong DeviceId, or a right one of a unit the
             # inventory does not list): the wire says whose it is.
-            owner = self.unit_at(peer)
+            return self.unit_at(addr)
         return owner
 
-    def _where(self, source: str, data: dict[str, Any]) -> str | None:
-        """The address an event of a shared service is attributed by, if any."""
+    def _named(self, source: str, data: dict[str, Any]) -> str | None:
+        """The unit an event names: by the bench's own name for it, or by the DeviceId of a HeMS event."""
         named = data.get("unit")
-        if source in ("segw", "dhcp") or (isinstance(named, str) and named in self.units):
-            return None
+        if isinstance(named, str) and named in self.units:
+            return named
         if source == "hems":
-            if any(data.get("serial") == u.serial for u in self.units.values()):
-                return None
-            addr = data.get("peer")
-        elif source == "dns":
-            addr = data.get("client")
-        elif source == "mme":
-            addr = data.get("peer") or data.get("src")
-        else:
-            addr = data.get("peer")
-        return addr if isinstance(addr, str) and _IP.match(addr) else None
+            serial, oui = data.get("serial"), data.get("oui")
+            for u in self.units.values():
+                if serial == u.serial and oui in (None, "", u.oui):
+                    return u.name
+        return None
+
+    @staticmethod
+    def _where(source: str, data: dict[str, Any]) -> str | None:
+        """Where an event of a shared service came from (an address, or a connection request's URL): a unit
+        that named itself wrongly, or not at all, is still known by it."""
+        addr = next((data[k] for k in _ADDRESS_KEYS.get(source, ()) if data.get(k)), None)
+        return addr if isinstance(addr, str) else None
 
     def _learn(self, unit: str | None, addr: Any, inner: bool = False) -> None:
         if unit is None or not isinstance(addr, str) or not _IP.match(addr):
@@ -180,29 +200,6 @@ class Attributor:
             return None
         host = urlsplit(addr).hostname if "://" in addr else addr  # a connection request's peer is its URL
         return self._addr_owner.get(host or "")
-
-    def _owner(self, source: str, kind: str, data: dict[str, Any]) -> str | None:
-        if source == "segw":  # also when named: an IKE SA's addresses are learned from its report
-            return self._segw(kind, data)
-        named = data.get("unit")
-        if isinstance(named, str) and named in self.units:
-            return named
-        if source == "hems":
-            serial, oui = data.get("serial"), data.get("oui")
-            for u in self.units.values():
-                if serial == u.serial and oui in (None, "", u.oui):
-                    return u.name
-            # A unit that named itself wrongly is still known by where it speaks from.
-            return self._by_addr(data.get("peer"))
-        if source == "dhcp":
-            return self._dhcp(kind, str(data.get("detail", "")))
-        if source == "dns":
-            return self._by_addr(data.get("client"))
-        if source == "mme":
-            return self._by_addr(data.get("peer") or data.get("src"))
-        if source in ("ntp", "fileserver"):
-            return self._by_addr(data.get("peer"))
-        return None
 
     def _segw(self, kind: str, data: dict[str, Any]) -> str | None:
         remote, named = data.get("remote_id"), data.get("unit")
