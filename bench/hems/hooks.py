@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 InformHook = Callable[["Hems", DeviceKey, list[str], dict[str, str]], None]
 """`hook(hems, device, event codes, Inform parameters)`."""
+EVERY = "*"
+"""Registered under this key, a hook runs on every Inform (a run of one unit: every Inform is its)."""
 
 
 class InformHooks:
@@ -29,7 +31,7 @@ class InformHooks:
         self._hooks: dict[DeviceKey | str, list[InformHook]] = {}
 
     def add(self, device: DeviceKey | str, hook: InformHook) -> None:
-        """`device`: a DeviceKey, or a unit's name in the run."""
+        """`device`: a DeviceKey, a unit's name in the run, or EVERY."""
         with self._lock:
             self._hooks.setdefault(device, []).append(hook)
 
@@ -52,7 +54,9 @@ class InformHooks:
 
     def of(self, device: DeviceKey, *first: InformHook | None, unit: str | None = None) -> list[InformHook]:
         """What runs on an Inform of `device` that the bench attributed to `unit`: `first` (the HeMS's own hook
-        for every device, if any), then the device's hooks in the order they were registered, then the unit's."""
+        for every device, if any), then the device's hooks in the order they were registered, then the unit's,
+        then those for every Inform."""
         with self._lock:
             mine = list(self._hooks.get(unit, ())) if unit is not None else []
-            return [h for h in first if h is not None] + list(self._hooks.get(device, ())) + mine
+            every = list(self._hooks.get(EVERY, ()))
+            return [h for h in first if h is not None] + list(self._hooks.get(device, ())) + mine + every

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bench.cwmp import CwmpFault, DeviceKey, Done
 from bench.errors import DeviceError, InfraError
 from bench.events import UnitKind
+from bench.hems.hooks import EVERY
 from bench.inventory import ConsoleAction, HemsReset, ManualReset, ShellAction
 from bench.timeline import Event
 from bench.unit import provisioning
@@ -30,21 +31,25 @@ FRESH = "the unit back factory-fresh, turning to its Initial SeGW/HeMS"
 def armed(unit: BenchUnit) -> Iterator[dict[str, RpcCall]]:
     """While the bench waits to see whether a unit it needs factory-fresh is configured: a unit reset from the
     HeMS gets its FactoryReset queued by the HeMS in its first non-bootstrap Inform's own session (by any
-    DeviceId: the run's attribution names the unit), so the RPC rides in that session. Queued after the
-    Inform, it could miss a session the unit ends at once, and the connection request that would open the
-    next may not know the credentials a configured unit keeps. Yields the HeMS name -> the queued call."""
+    DeviceId: in a run of several the attribution names the unit, in a run of one every Inform is its), so
+    the RPC rides in that session. Queued after the Inform, it could miss a session the unit ends at once,
+    and the connection request that would open the next may not know the credentials a configured unit
+    keeps. Yields the HeMS name -> the queued call."""
     queued: dict[str, RpcCall] = {}
     if not isinstance(unit.cfg.reset[0], HemsReset):
         yield queued
         return
+    lock = threading.Lock()  # each HeMS runs its hooks in its own thread: one FactoryReset in all
 
     def hook(hems: Hems, device: DeviceKey, codes: list[str], params: dict[str, str]) -> None:
-        if not queued and "0 BOOTSTRAP" not in codes:
-            queued[hems.name] = hems.queue_rpc(device, "FactoryReset")
+        with lock:
+            if not queued and "0 BOOTSTRAP" not in codes:
+                queued[hems.name] = hems.queue_rpc(device, "FactoryReset")
 
+    several = getattr(unit.run.timeline, "base", None) is not None  # a unit's view of a run of several
     with contextlib.ExitStack() as stack:
         for hems in unit.run.topology.hems.values():
-            stack.enter_context(hems.inform_hooks.registered(unit.name, hook))
+            stack.enter_context(hems.inform_hooks.registered(unit.name if several else EVERY, hook))
         yield queued
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bench import cwmp
 from bench.hems import DeviceKey, Hems
-from bench.hems.hooks import InformHooks
+from bench.hems.hooks import EVERY, InformHooks
 from bench.timeline import Timeline
 from tests.bench.hems.cpe import Cpe, serve
 
@@ -78,3 +78,25 @@ def test_two_registrations_of_one_device_both_run_and_leave_one_by_one() -> None
     hooks.remove(key("SN-A"), second)  # type: ignore[arg-type]
     hooks.remove(key("SN-A"), second)  # type: ignore[arg-type]  # twice: nothing left, no error
     assert hooks.of(key("SN-A")) == [] and hooks.of(key("SN-B"), first) == [first]  # type: ignore[arg-type]
+
+
+def test_a_units_hooks_run_on_what_the_bench_attributed_to_it_and_every_hooks_on_all() -> None:
+    """A unit's hooks run on the Informs the run's attribution names it for, whatever DeviceId they carry (a
+    configured unit's factory reset, bench/unit/reset.py `armed`); EVERY's on every Inform (a run of one)."""
+    hooks = InformHooks()
+    calls: list[str] = []
+
+    def mark(name: str):  # type: ignore[no-untyped-def]
+        def run(h: Hems, device: DeviceKey, events: list[str], params: dict[str, str]) -> None:
+            calls.append(name)
+
+        return run
+
+    dev, by_unit, every = mark("device"), mark("unit"), mark("every")
+    hooks.add(key("SN-A"), dev)
+    with hooks.registered("henb-a", by_unit), hooks.registered(EVERY, every):
+        assert hooks.of(key("SN-AX"), unit="henb-a") == [by_unit, every]  # a wrong DeviceId, attributed
+        assert hooks.of(key("SN-A"), unit="henb-a") == [dev, by_unit, every]
+        assert hooks.of(key("SN-B"), unit="henb-b") == [every]
+        assert hooks.of(key("SN-C")) == [every]  # not attributed (a run of one)
+    assert hooks.of(key("SN-AX"), unit="henb-a") == [] and hooks.of(key("SN-A")) == [dev]
