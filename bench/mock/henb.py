@@ -261,6 +261,8 @@ class MockHeNB:
             self.set_state("factory-reset" if kind == "factory" else "rebooting")
             self.s1.close()
             self.s1_early.close()
+            # A reboot forgets what the running unit knew of the MMEs (a TimeToWait still running, its retries).
+            self.s1, self.s1_early = S1Client(self.log, self.knobs), S1Client(self.log, self.knobs)
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.ipsec.ike_down, self.ipsec.ike_name)
             self.pending.clear()
