@@ -161,9 +161,9 @@ class Attributor:
             # From an inner address whose SA went down: still its unit's (packets sent just before arrive
             # late), unless an SA the SeGW has not reported yet holds it for another unit now.
             return self._by_sa_of(addr) or owner
-        if owner is None and source == "hems" and not data.get("unit"):
-            # A HeMS event from an address not known yet (a wrong DeviceId, or a right one of a unit the
-            # inventory does not list): the wire says whose it is.
+        if owner is None and not data.get("unit"):
+            # From an address not known yet (a HeMS event with a wrong DeviceId or none, an SCTP INIT or a DNS
+            # query through a tunnel whose SA the SeGW has not reported yet): the wire says whose it is.
             return self.unit_at(addr)
         return owner
 

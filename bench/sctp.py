@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import os
 import random
+import select
 import socket
 import struct
 import threading
@@ -345,6 +346,10 @@ class RawSctp:
         self.listeners: dict[int, tuple[DataHandler, StateHandler]] = {}
         self.cookies = CookieJar()
         self.dropped = 0
+        self._emptied = threading.Condition()
+        self._empty_seen = (
+            0  # how many times the reader found its socket empty (drained() waits for one more)
+        )
         self._thread = threading.Thread(target=self._serve, name="sctp", daemon=True)
         self._thread.start()
 
@@ -382,6 +387,14 @@ class RawSctp:
         with self.lock:
             a.shutdown() if graceful else a.abort()
 
+    def drained(self, timeout: float) -> bool:
+        """Wait until every packet that reached this socket by now has been handled (its events recorded): the
+        reader runs late on a busy machine, and a check asking "was there an INIT before X?" asks this first
+        instead of guessing a delay. False when `timeout` passed first."""
+        with self._emptied:
+            start = self._empty_seen
+            return self._emptied.wait_for(lambda: self._empty_seen > start, timeout)
+
     def _serve(self) -> None:
         while self.sock.fileno() != -1:
             try:
@@ -397,6 +410,16 @@ class RawSctp:
                     a.tick()
                     if a.state in ("closed", "aborted"):
                         self.assocs = {k: v for k, v in self.assocs.items() if v is not a}
+            if not data or not self._readable():
+                with self._emptied:
+                    self._empty_seen += 1
+                    self._emptied.notify_all()
+
+    def _readable(self) -> bool:
+        try:
+            return bool(select.select([self.sock], [], [], 0)[0])
+        except (OSError, ValueError):  # closed meanwhile: nothing more to read
+            return False
 
     def _handle(self, data: bytes, anc: list[tuple[int, int, bytes]]) -> None:
         ip = split_ip(data)

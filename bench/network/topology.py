@@ -150,6 +150,10 @@ class Topology:
             ]
         )
 
+    def mme_caught_up(self, timeout: float) -> bool:
+        """Every SCTP packet that reached the MME stand-in by now is on the timeline (bench.services.mme)."""
+        return all([m.caught_up(timeout) for m in self.services if isinstance(m, MmeStandIn)])
+
     def private_records(self) -> dict[str, str]:
         """Split horizon: the private DNS answers the Initial HeMS's FQDN with its address in the core, the
         public DNS (public_records) with its address on the internet, each when some unit needs it."""

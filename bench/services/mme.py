@@ -133,6 +133,11 @@ class MmeStandIn:
                 if reply is not None:
                     sctp.kernel_send(conn, s1ap.PPID, reply, stream)
 
+    def caught_up(self, timeout: float) -> bool:
+        """Every SCTP packet that reached the stand-in by now is on the timeline (its INITs, and in the userspace
+        mode its S1AP too; kernel SCTP's associations are read by their own threads)."""
+        return self.raw is None or self.raw.drained(timeout)
+
     def stop(self) -> None:
         if self.listener is not None:
             self.listener.close()

@@ -171,3 +171,17 @@ def test_an_impostors_events_are_its_units_and_teach_its_inner_address() -> None
     query = tl.add("dns", "query", dns="private-dns", name="ihems.operator.example", client="10.181.0.4")
     assert query.unit == "henb-b"
     assert [e.seq for e in UnitTimeline(tl, "henb-a").events()] == []
+
+
+def test_an_address_never_seen_is_asked_of_the_segws_for_every_service() -> None:
+    """A configured unit boots straight into its Serving SeGW's tunnel and sends its SCTP INIT (and DNS query)
+    before the SeGW's report of its first SA is read: the address is nobody's yet, and was shown to every unit,
+    so another unit of the run failed 5.1.3 on it while the unit that sent it passed (CI, stop 26)."""
+    holding: list[dict[str, object]] = []
+    tl = Timeline()
+    tl.attributor = Attributor([A, B], lambda: MACS, sas=lambda: holding)
+    boot(tl, "02:00:00:00:00:0a", "198.51.100.10", A.ike_id, "10.182.0.1")
+    assert tl.add("mme", "sctp-init", src="10.182.0.3", dst="10.180.0.31").unit is None  # no SA holds it
+    holding.append({"remote_id": B.ike_id, "remote_host": "198.51.100.11", "remote_vips": ["10.182.0.3"]})
+    assert tl.add("mme", "sctp-init", src="10.182.0.3", dst="10.180.0.31").unit == "henb-b"
+    assert tl.add("dns", "query", dns="private-dns", client="10.182.0.3").unit == "henb-b"

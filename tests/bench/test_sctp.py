@@ -246,3 +246,33 @@ def test_two_raw_endpoints_in_a_namespace() -> None:
             server.close()
     finally:
         pr_netns.remove(ns)
+
+
+def test_drained_waits_for_every_packet_queued_before_it() -> None:
+    """A reader that runs late (a busy machine) has not recorded an INIT that reached its socket before a check
+    asked; drained() returns once every packet queued by then is handled (5.1.3's "no INIT before the response"
+    passed a unit whose INIT was recorded after the check ran: CI, stop 26). Fed over UDP, as raw IP bytes."""
+    recv, send = (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+    )
+    recv.bind(("127.0.0.1", 0))
+    seen: list[int] = []
+
+    def slow(src: str, dst: str, pkt: sctp.Packet, at: float | None) -> None:
+        time.sleep(0.15)
+        seen.append(pkt.sport)
+
+    endpoint = sctp.RawSctp(recv, on_seen=slow)
+    try:
+        for sport in (5001, 5002, 5003):
+            body = sctp.packet(sport, 36412, 0, [sctp.chunk(sctp.INIT, 0, bytes(16))])
+            hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 0, 0, 64, sctp.IPPROTO_SCTP, 0,
+                              socket.inet_aton("10.182.0.3"), socket.inet_aton("10.180.0.30"))  # fmt: skip
+            send.sendto(hdr + body, recv.getsockname())
+        assert endpoint.drained(10)
+        assert seen == [5001, 5002, 5003]
+        assert endpoint.drained(1)  # idle: at its next empty read
+    finally:
+        endpoint.close()
+        send.close()
