@@ -100,9 +100,24 @@ def needs_root() -> pytest.MarkDecorator:
 
 def henb_bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the real command line, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "bench.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    return run_stopped_gently([sys.executable, "-m", "bench.cli", *args], timeout)
+
+
+def run_stopped_gently(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """subprocess.run, but a command the test gives up on (timed out, interrupted) is stopped as a user stops
+    it: SIGTERM, on which a run takes its namespaces and daemons down; killed only if it is still there a
+    minute later (subprocess.run kills at once: a run killed so leaves its namespaces and mock units behind)."""
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:
+            proc.terminate()
+            try:
+                proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 class FakeDevice:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.inventory import Bench
-from tests.support import ROOT, WORKER_CHARS, worker_prefix
+from tests.support import ROOT, WORKER_CHARS, run_stopped_gently, worker_prefix
 
 
 def test_without_xdist_the_prefix_is_the_one_given() -> None:
@@ -87,3 +87,17 @@ def test_an_xdist_group_runs_on_one_worker(tmp_path: Path) -> None:
     as pytest made them."""
     seen = _workers_of_groups(tmp_path, "-p", "tests.xdist_groups")
     assert len(seen["test_one"]) == 1 and len(seen["test_two"]) == 1, seen
+
+
+def test_a_command_given_up_on_is_stopped_with_sigterm(tmp_path: Path) -> None:
+    """A run the test gives up on gets SIGTERM and the time to take its namespaces down (not SIGKILL)."""
+    mark = tmp_path / "terminated"
+    script = (
+        "import signal, sys, time\n"
+        f"signal.signal(signal.SIGTERM, lambda *a: (open({str(mark)!r}, 'w').write('yes'), sys.exit(3)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_stopped_gently([sys.executable, "-S", "-c", script], timeout=10)  # time to install its handler
+    assert mark.read_text() == "yes"
