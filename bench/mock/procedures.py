@@ -23,7 +23,7 @@ from bench.mock.pm import is_true
 from bench.mock.s1 import S1Client
 from bench.mock.session import CwmpClient, Restart
 
-# A refused Initial HeMS certificate is tried again soon (the bench presents several in turn, 5.1.2.3).
+# A refused HeMS certificate is tried again soon (the bench presents several in turn, 5.1.2.3 and 5.1.3).
 TLS_RETRY_WAIT = 0.1
 
 NO_CHECK_TIME = 0x200000  # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (knob accept_expired_hems_cert)
@@ -82,9 +82,7 @@ class Procedures:
         self.cfg = unit.cfg
         self.knobs = unit.knobs
         self.log = unit.log
-        self.refused: set[str] = (
-            set()
-        )  # why the Initial HeMS's certificates were refused (accept_cert_on_retry)
+        self.refused: set[str] = set()  # the HeMS certificates refused before (accept_cert_on_retry)
 
     def s1_values(self) -> tuple[str, int, int]:
         """(PLMN, TAC, cell identity) as configured now."""
@@ -156,14 +154,7 @@ class Procedures:
             public = False
         if public:
             ihems_ip = await self.unit.net.lookup(ihost, self.unit.public_dns, Knob.HEMS_BY_IP)
-            retries = 0
-            while not await self.check_hems_cert(ihems_url, ihems_ip, retries):
-                # Tried again as a unit retries a failed session (TR-069 3.2.1.1), with the mock's short waits.
-                self.unit.set_state("stuck")
-                retries += 1
-                wait = min(TLS_RETRY_WAIT * 2**retries, 10.0)
-                self.log(f"tls: trying the Initial HeMS again in {wait:g} s")
-                await asyncio.sleep(wait)
+            await self.trusted(ihems_url, ihems_ip, "Initial HeMS")
             self.unit.model.changed.clear()
             await self.unit.client.session(ihems_url, ihems_ip, events, [], "discovery")
         else:
@@ -231,9 +222,22 @@ class Procedures:
                 self.log(f"ipsec: IKE with {segw} failed ({exc}); trying again in {wait:g} s")
                 await asyncio.sleep(wait)
 
-    async def check_hems_cert(self, url: str, ip: str, retries: int = 0) -> bool:
-        """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA, be valid now and name exactly
-        the configured FQDN or IP; a careful unit refuses anything else, with a TLS alert in the handshake."""
+    async def trusted(self, url: str, ip: str, which: str) -> None:
+        """Returns once the HeMS at `url` (`which`: Initial HeMS, Serving HeMS) shows a certificate the unit
+        trusts; each refused one is tried again as a unit retries a failed session (TR-069 3.2.1.1), with the
+        mock's short waits."""
+        retries = 0
+        while not await self.check_hems_cert(url, ip, which):
+            self.unit.set_state("stuck")
+            retries += 1
+            wait = min(TLS_RETRY_WAIT * 2**retries, 10.0)
+            self.log(f"tls: trying the {which} again in {wait:g} s")
+            await asyncio.sleep(wait)
+
+    async def check_hems_cert(self, url: str, ip: str, which: str) -> bool:
+        """An HTTPS HeMS's certificate (5.1.2.3's Initial HeMS, 5.1.3's Serving HeMS over HTTPS) must chain to the
+        operator CA, be valid now and name exactly the FQDN or IP of its URL; a careful unit refuses anything
+        else, with a TLS alert in the handshake."""
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or 443
@@ -275,7 +279,7 @@ class Procedures:
         problem = await asyncio.to_thread(handshake)
         if problem is not None:
             self.refused.add(seen)
-            self.log(f"tls: refusing the Initial HeMS certificate for {host}: {problem}")
+            self.log(f"tls: refusing the {which} certificate for {host}: {problem}")
             return False
         self.log(f"tls: certificate of {host} verified against the operator CA")
         return True
@@ -299,6 +303,8 @@ class Procedures:
             shems_ip = await self.unit.net.resolve(shost, self.unit.public_dns)
         else:
             shems_ip = await self.unit.net.resolve(shost, self.unit.ipsec.private_dns())
+        if urlsplit(shems_url).scheme == "https":  # the Serving HeMS over HTTPS (operator.serving_hems_tls)
+            await self.trusted(shems_url, shems_ip, "Serving HeMS")
         self.unit.shems = (shems_url, shems_ip)
         self.unit.set_state("registering")
         first = [("0 BOOTSTRAP", ""), ("1 BOOT", "")] if ("0 BOOTSTRAP", "") in events else events
