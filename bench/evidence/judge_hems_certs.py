@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.events import BenchKind, HemsKind, Source
-from bench.evidence.judge_common import after, cwmp_seen, is_inform, knowledge_missing
+from bench.evidence.judge_common import after, cwmp_seen, is_inform
 from bench.evidence.judges import FAILED, LIVE, NOT_OBSERVABLE, PASSED, Judged, Span, Verdict
 from bench.timeline import Event
 
@@ -85,10 +85,11 @@ def judge_serving_refusal(
     bench's names -> the operator's FQDNs."""
     out = Judged("5.1.3", SERVING_TEST)
     shown = shown_certs(events, "serving-hems")
-    if not shown:  # not this test's evidence (or the Serving HeMS was http://): nothing to judge
-        out.verdicts += knowledge_missing(
-            "5.1.3", ("TLS",), "which certificate the Serving HeMS presented, when"
-        )
+    if not shown:  # a run over http:// skipped the test; a capture from the field lacks the bench's knowledge
+        why = ("no certificate the Serving HeMS presented in the evidence: the test runs only with the Serving HeMS "
+               "over HTTPS (operator.serving_hems_tls; skipped over http://), and which certificate it presented, "
+               "when, is the bench's knowledge (henb-bench rejudge reads it from the run's timeline)")  # fmt: skip
+        out.verdicts.append(Verdict("5.1.3", "TLS", NOT_OBSERVABLE, why=why))
         return out
     fqdn = (hosts or {}).get("serving-hems", "shems.operator.example")
     if not judge_rounds(
