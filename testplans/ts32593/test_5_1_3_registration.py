@@ -231,7 +231,9 @@ def test_refuses_serving_hems_it_must_not_trust(
                     "the unit no certificate to refuse")  # fmt: skip
     unit: BenchUnit = request.getfixturevalue("discovered_unit")
     bounds = unit.bounds
-    given = f"the Initial HeMS gave it {op.serving_hems_url}"
+    given = (
+        f"it was given {op.serving_hems} by the Initial HeMS"  # as bench.evidence.judge_hems_certs words it
+    )
     with UntrustedHems(bench_run, steps, "serving-hems", "TLS", given) as bad:
         boot = unit.transition(State.BOOTING)
         assert boot is not None
