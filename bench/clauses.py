@@ -242,6 +242,15 @@ def tls_refused(hems: str, cert: str, label: str) -> Step:
     return Step(label, "henb", hems, Source.HEMS, HemsKind.TLS_FAILED, {"hems": hems, "cert": cert})
 
 
+def hems_tls_refused(hems: str) -> tuple[Step, ...]:
+    """The unit refusing each bad certificate the HeMS `hems` presents it (testplans/ts32593/untrusted_hems.py)."""
+    return (
+        tls_refused(hems, "untrusted-ca", "TLS refused: certificate from an untrusted CA"),
+        tls_refused(hems, "expired", "TLS refused: expired certificate"),
+        tls_refused(hems, "wrong-name", "TLS refused: certificate for another name"),
+    )
+
+
 def files_tls_refused(label: str = "TLS refused: file server certificate from an untrusted CA") -> Step:
     """The unit refusing the file server's untrusted certificate in the TLS handshake (the file server saw it)."""
     return Step(label, "henb", "files", Source.FILESERVER, FileserverKind.TLS_FAILED, {})

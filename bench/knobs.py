@@ -132,13 +132,14 @@ KNOBS: dict[Knob, str] = {
     Knob.OLD_ADDRESS_IN_INFORM: "the IP-change Inform carries the old inner address",
     Knob.LEAK_CLEARTEXT: "sends one packet to the operator core outside the tunnel, in clear",
     Knob.OTHER_TRAFFIC: "sends a syslog message (UDP 514) to its home gateway in clear at boot (strict outer link)",
-    Knob.ACCEPT_ANY_CERT: "5.1.2.3: accepts any TLS certificate from the Initial HeMS (no CA or name check)",
-    Knob.ACCEPT_CERT_ON_RETRY: "5.1.2.3: refuses each bad certificate of the Initial HeMS once, then accepts the same "
-    "certificate when it tries again",
-    Knob.ACCEPT_UNTRUSTED_HEMS_CA: "5.1.2.3: accepts an Initial HeMS certificate from any CA (checks only its name "
-    "and dates)",
-    Knob.ACCEPT_EXPIRED_HEMS_CERT: "5.1.2.3: accepts an expired Initial HeMS certificate (checks only its CA and "
-    "name)",
+    Knob.ACCEPT_ANY_CERT: "accepts any TLS certificate from a HeMS (no CA or name check): 5.1.2.3's Initial HeMS, "
+    "5.1.3's Serving HeMS over HTTPS",
+    Knob.ACCEPT_CERT_ON_RETRY: "refuses each bad certificate of a HeMS (5.1.2.3, 5.1.3 over HTTPS) once, then accepts "
+    "the same certificate when it tries again",
+    Knob.ACCEPT_UNTRUSTED_HEMS_CA: "accepts a HeMS certificate from any CA (checks only its name and dates): 5.1.2.3, "
+    "5.1.3 over HTTPS",
+    Knob.ACCEPT_EXPIRED_HEMS_CERT: "accepts an expired HeMS certificate (checks only its CA and name): 5.1.2.3, 5.1.3 "
+    "over HTTPS",
     Knob.ACCEPT_UNTRUSTED_FILE_SERVER: "accepts any HTTPS certificate from a file server (Download, Upload, PM "
     "files): no CA or name check",
     Knob.TLS_REFUSAL_AS_CONTACT_FAILURE: "reports a download from a file server whose certificate it refused as "

@@ -122,7 +122,7 @@ def run(inv_path: Path, n: int, detail: bool = False) -> dict[str, float]:
                 "SetParameterValues",
                 params=[
                     (p.serving_segw, op.serving_segw, "xsd:string"),
-                    (p.serving_hems, op.hems_url(op.serving_hems), "xsd:string"),
+                    (p.serving_hems, op.serving_hems_url, "xsd:string"),
                 ],
                 parameter_key="discovery",
             )

@@ -22,6 +22,9 @@ SEEN = {
                              "no_bootstrap", "reject_serving_assignment", "serving_segw_by_ip",
                              "ignore_serving_assignment", "hems_by_ip")
 } | {
+    ("5.1.3", k) for k in ("accept_untrusted_hems_ca", "accept_any_cert", "accept_expired_hems_cert",
+                           "accept_cert_on_retry")  # the Serving HeMS over HTTPS: its TLS on the inner capture
+} | {
     ("5.2.4", k) for k in ("no_inform_after_address_change", "inform_before_change", "old_address_in_inform",
                            "wrong_device_id_on_address_change", "ignore_notification_attributes",
                            "forget_events_after_failed_session")

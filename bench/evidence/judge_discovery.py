@@ -1,15 +1,15 @@
 """Judges of 5.1.2.3 (Serving HeMS discovery via an Initial HeMS on the public internet, Figure 5-4): the unit's
 TLS session with the Initial HeMS crosses the outer link, so its CWMP is seen there with the HeMS's key log; and
-a unit refuses an Initial HeMS whose certificate it must not trust. Which certificate the HeMS presented to the
-unit, when, is the bench's knowledge (bench/hems-cert events); an Inform while a bad one was presented is a
-failure, a refusal (the unit's TLS alert or close) is seen only by the HeMS doing the handshake."""
+a unit refuses an Initial HeMS whose certificate it must not trust (judged as 5.1.3's Serving HeMS over HTTPS is,
+bench/evidence/judge_hems_certs.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bench.events import BenchKind, DnsKind, HemsKind, SegwKind, Source
+from bench.events import DnsKind, HemsKind, SegwKind, Source
 from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, is_inform, knowledge_missing
+from bench.evidence.judge_hems_certs import judge_rounds, shown_certs, tls_unseen
 from bench.evidence.judges import (
     FAILED,
     LIVE,
@@ -23,7 +23,7 @@ from bench.evidence.judges import (
 from bench.timeline import Event
 
 CLAUSE = "5.1.2.3"
-TLS_UNSEEN = "the session with the Initial HeMS is TLS: without its key log its CWMP is not observable"
+TLS_UNSEEN = tls_unseen("initial-hems")
 HOSTS = {
     "isegw": "isegw.operator.example",
     "ssegw": "ssegw.operator.example",
@@ -148,7 +148,7 @@ def judge_refusal(events: Sequence[Event], hosts: dict[str, str] | None = None, 
     names = {**HOSTS, **(hosts or {})}
     out = Judged(CLAUSE, "test_refuses_initial_hems_it_must_not_trust")
     add = out.verdicts.append
-    shown = [e for e in events if e.source == Source.BENCH and e.kind == BenchKind.HEMS_CERT]
+    shown = shown_certs(events, "initial-hems")
     if not shown:  # not this test's evidence, or a capture from the field: neither step is judged
         out.verdicts += knowledge_missing(
             CLAUSE, ("pre", "1.3"), "which certificate the Initial HeMS presented, when"
@@ -165,40 +165,5 @@ def judge_refusal(events: Sequence[Event], hosts: dict[str, str] | None = None, 
         return out
     if turned is not None:
         add(Verdict(CLAUSE, "pre", PASSED, events=(turned,)))
-    if not cwmp_seen(events, "initial-hems"):
-        add(Verdict(CLAUSE, "1.3", NOT_OBSERVABLE, why=TLS_UNSEEN))
-        return out
-    seen_kinds: set[str] = set()
-    for i, cert in enumerate(shown):
-        kind = str(cert.data.get("cert"))
-        if kind == "right":
-            continue
-        until = shown[i + 1] if i + 1 < len(shown) else None
-        retry = " again, when it tried again" if kind in seen_kinds else ""
-        seen_kinds.add(kind)
-        inf = next(
-            (e for e in after(events, is_inform("initial-hems"), cert) if until is None or e.seq < until.seq),
-            None,
-        )
-        if inf is not None:
-            what = cert.data.get("name")
-            add(Verdict(CLAUSE, "1.3", FAILED, f"the unit to refuse the Initial HeMS presenting {what}{retry} (it was "
-                        f"programmed with {names['initial-hems']}, the operator CA, and the name must match exactly)",
-                        f"the unit sent an Inform to the Initial HeMS presenting {what}: {inf.describe(events[0].t)}",
-                        (inf,)))  # fmt: skip
-            return out
-    # The refusals: the unit's TLS alert while each bad certificate was presented (readable with the key log).
-    refusals = [e for e in events if e.source == Source.HEMS and e.kind == HemsKind.TLS_FAILED]
-    bad = [
-        (c, nxt) for c, nxt in zip(shown, [*shown[1:], None], strict=True) if c.data.get("cert") != "right"
-    ]
-    unseen = [str(c.data.get("cert")) for c, nxt in bad
-              if not any(r.seq > c.seq and (nxt is None or r.seq < nxt.seq) for r in refusals)]  # fmt: skip
-    if refusals and not unseen:
-        add(Verdict(CLAUSE, "1.3", PASSED, events=tuple(refusals)))
-    else:
-        add(Verdict(CLAUSE, "1.3", NOT_OBSERVABLE, why=f"no Inform while a bad certificate was presented; no "
-                    f"refusal (the unit's TLS alert in the handshake) in the evidence while {', '.join(unseen)} was "
-                    "presented (a TLS 1.3 alert is read with the key log only; a close without alert is seen by "
-                    "the HeMS alone)"))  # fmt: skip
+    judge_rounds(out, events, shown, "initial-hems", "1.3", f"it was programmed with {names['initial-hems']}")
     return out

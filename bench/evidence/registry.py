@@ -11,6 +11,7 @@ from bench.evidence.judges import Judge
 JUDGES: dict[str, dict[str, Judge]] = {
     **CORE,
     **MORE_JUDGES,
+    "5.1.3": {**CORE.get("5.1.3", {}), **MORE_JUDGES["5.1.3"]},
     "5.2.2": judge_download.JUDGES,
     "5.2.3": {
         **CORE.get("5.2.3", {}),

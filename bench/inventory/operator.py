@@ -99,6 +99,12 @@ class Operator(Strict):
         "HTTPS with a certificate from the operator CA, no IPsec (5.1.2.3); the default of "
         "units.NAME.initial_hems_access",
     )
+    serving_hems_tls: bool = Field(
+        False,
+        description="the Serving HeMS over HTTPS inside the tunnel, as operators deploy it: it presents a certificate "
+        "from the operator CA for serving_hems, the Initial HeMS hands out https://serving_hems:hems_port/, and 5.1.3 "
+        "checks that the unit refuses a Serving HeMS it must not trust (default: http:// inside the tunnel)",
+    )
     initial_hems_cert_name: str | None = Field(
         None, description="the name the Initial HeMS's certificate carries (default: initial_hems exactly)"
     )
@@ -162,6 +168,11 @@ class Operator(Strict):
 
     def hems_url(self, host: str, tls: bool = False) -> str:
         return f"{'https' if tls else 'http'}://{host}:{self.hems_port}/"
+
+    @property
+    def serving_hems_url(self) -> str:
+        """The Serving HeMS URL the Initial HeMS hands out (HTTPS with serving_hems_tls)."""
+        return self.hems_url(self.serving_hems, tls=self.serving_hems_tls)
 
     @property
     def initial_hems_url(self) -> str:

@@ -99,6 +99,8 @@ class MockDevice:
             mode="json",
             exclude={"workdir", "wan", "ca", "cert", "key", "flash", "segw_trust", "segw_pins", "boot_time"},
         )
+        if op.serving_hems_tls:  # a flash configured with the Serving HeMS at http:// is not one for HTTPS
+            factory["serving_hems_url"] = op.serving_hems_url
         digest = hashlib.sha256(json.dumps(factory, sort_keys=True).encode()).hexdigest()[:12]
         flash = inv.bench.state_dir / f"{inv.bench.prefix}flash-{name}-{digest}.json"
         self.config.flash = str(flash) if unit.mock.flash else ""

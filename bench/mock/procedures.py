@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import ssl
 import time
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -17,16 +15,12 @@ from bench.knobs import Knob
 from bench.mock.config import MockConfig
 from bench.mock.datamodel import NOTIFY_ACTIVE, DataModel
 from bench.mock.flash import Flash
+from bench.mock.hems_trust import HemsTrust
 from bench.mock.ipsec import Ipsec
 from bench.mock.network import Network
 from bench.mock.pm import is_true
 from bench.mock.s1 import S1Client
 from bench.mock.session import CwmpClient, Restart
-
-# A refused Initial HeMS certificate is tried again soon (the bench presents several in turn, 5.1.2.3).
-TLS_RETRY_WAIT = 0.1
-
-NO_CHECK_TIME = 0x200000  # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (knob accept_expired_hems_cert)
 
 S1AP_PORT = 36412
 # A failed IKE attempt (the unit refused the SeGW, or the SeGW the unit) is tried again after these waits, the
@@ -82,9 +76,7 @@ class Procedures:
         self.cfg = unit.cfg
         self.knobs = unit.knobs
         self.log = unit.log
-        self.refused: set[str] = (
-            set()
-        )  # why the Initial HeMS's certificates were refused (accept_cert_on_retry)
+        self.hems_trust = HemsTrust(unit.cfg.ca, unit.knobs, unit.log, unit.set_state)
 
     def s1_values(self) -> tuple[str, int, int]:
         """(PLMN, TAC, cell identity) as configured now."""
@@ -156,14 +148,7 @@ class Procedures:
             public = False
         if public:
             ihems_ip = await self.unit.net.lookup(ihost, self.unit.public_dns, Knob.HEMS_BY_IP)
-            retries = 0
-            while not await self.check_hems_cert(ihems_url, ihems_ip, retries):
-                # Tried again as a unit retries a failed session (TR-069 3.2.1.1), with the mock's short waits.
-                self.unit.set_state("stuck")
-                retries += 1
-                wait = min(TLS_RETRY_WAIT * 2**retries, 10.0)
-                self.log(f"tls: trying the Initial HeMS again in {wait:g} s")
-                await asyncio.sleep(wait)
+            await self.hems_trust.trusted(ihems_url, ihems_ip, "Initial HeMS")
             self.unit.model.changed.clear()
             await self.unit.client.session(ihems_url, ihems_ip, events, [], "discovery")
         else:
@@ -231,55 +216,6 @@ class Procedures:
                 self.log(f"ipsec: IKE with {segw} failed ({exc}); trying again in {wait:g} s")
                 await asyncio.sleep(wait)
 
-    async def check_hems_cert(self, url: str, ip: str, retries: int = 0) -> bool:
-        """5.1.2.3: the Initial HeMS's certificate must chain to the operator CA, be valid now and name exactly
-        the configured FQDN or IP; a careful unit refuses anything else, with a TLS alert in the handshake."""
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or 443
-        if Knob.ACCEPT_ANY_CERT in self.knobs:
-            self.log(f"tls: not checking the certificate of {host} ({Knob.ACCEPT_ANY_CERT})")
-            return True
-
-        def handshake() -> str | None:
-            ctx = ssl.create_default_context(cafile=self.cfg.ca)
-            if Knob.ACCEPT_EXPIRED_HEMS_CERT in self.knobs:
-                ctx.verify_flags |= NO_CHECK_TIME  # bug: the dates are not checked
-            if Knob.ACCEPT_UNTRUSTED_HEMS_CA in self.knobs:
-                # bug: whatever CA issued it; the name and dates still checked (the leaf as its own anchor).
-                ctx.load_verify_locations(cadata=ssl.get_server_certificate((ip, port), timeout=5))
-                ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-            try:
-                with (
-                    socket.create_connection((ip, port), timeout=5) as raw,
-                    ctx.wrap_socket(raw, server_hostname=host) as tls,
-                ):
-                    cert = tls.getpeercert() or {}
-            except ssl.SSLCertVerificationError as exc:
-                return exc.verify_message or str(exc)
-            except OSError as exc:
-                return f"TLS to {ip}: {exc}"
-            raw_sans: Any = cert.get("subjectAltName", ())
-            sans = [str(entry[1]) for entry in raw_sans]
-            if host not in sans:
-                return f"SubjectAltName {sans} does not hold exactly {host!r}"
-            return None
-
-        seen = ""
-        if Knob.ACCEPT_CERT_ON_RETRY in self.knobs:
-            # bug: a certificate refused before is taken when it comes again (looked at without a check first).
-            seen = await asyncio.to_thread(ssl.get_server_certificate, (ip, port), timeout=5)
-            if seen in self.refused:
-                self.log(f"tls: bug: accepting the certificate of {host} refused before")
-                return True
-        problem = await asyncio.to_thread(handshake)
-        if problem is not None:
-            self.refused.add(seen)
-            self.log(f"tls: refusing the Initial HeMS certificate for {host}: {problem}")
-            return False
-        self.log(f"tls: certificate of {host} verified against the operator CA")
-        return True
-
     async def register(self, events: list[tuple[str, str]]) -> None:
         """5.1.2.2 step 6 and 5.1.3: Serving SeGW, Serving HeMS, then S1 setup toward the far end it gave."""
         assert self.unit.serving is not None and self.unit.public_dns is not None
@@ -299,6 +235,8 @@ class Procedures:
             shems_ip = await self.unit.net.resolve(shost, self.unit.public_dns)
         else:
             shems_ip = await self.unit.net.resolve(shost, self.unit.ipsec.private_dns())
+        if urlsplit(shems_url).scheme == "https":  # the Serving HeMS over HTTPS (operator.serving_hems_tls)
+            await self.hems_trust.trusted(shems_url, shems_ip, "Serving HeMS")
         self.unit.shems = (shems_url, shems_ip)
         self.unit.set_state("registering")
         first = [("0 BOOTSTRAP", ""), ("1 BOOT", "")] if ("0 BOOTSTRAP", "") in events else events

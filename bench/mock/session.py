@@ -146,7 +146,7 @@ class CwmpClient:
     def tls_for(self, url: str) -> ssl.SSLContext | None:
         if urlsplit(url).scheme != "https":
             return None
-        # No verification at all (the 5.1.2.3 knobs decided in the discovery's own check, check_hems_cert).
+        # No verification at all (the HeMS certificate knobs decided in the own check, bench.mock.hems_trust).
         lax = {Knob.ACCEPT_ANY_CERT, Knob.ACCEPT_CERT_ON_RETRY, Knob.ACCEPT_UNTRUSTED_HEMS_CA,
                Knob.ACCEPT_EXPIRED_HEMS_CERT}  # fmt: skip
         if lax & self.unit.knobs:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import socket
-import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,14 +21,15 @@ from pyroute2 import IPRoute, netns
 from bench.errors import ConfigError, InfraError
 from bench.events import BenchKind, Source
 from bench.hems.server import Hems
-from bench.hems.tls import PeerCertificates, server_context
+from bench.hems.tls import PeerCertificates
 from bench.httpauth import Authenticator
 from bench.impostors import SEGW_ROLES, Impostor, Missing, impostors
 from bench.inventory import Inventory, is_ip
+from bench.network.hems_certs import HemsCertificates
 from bench.network.netns import in_netns, run_in_netns, socket_in_netns
 from bench.network.state import RunState, leftovers, state_path
 from bench.operator_pki import load_pki, load_unit_trust, operator_names
-from bench.pki import CertFiles, CertificateAuthority, describe_cert, expired_cert, rogue_ca
+from bench.pki import CertFiles, CertificateAuthority, rogue_ca
 from bench.services.dns import Dnsmasq
 from bench.services.fileserver import FileServer
 from bench.services.mme import MmeStandIn
@@ -88,9 +87,7 @@ class Topology:
         self.rogue_ca: CertificateAuthority | None = None
         self.timings: dict[str, float] = {}
         self.fileserver: FileServer | None = None
-        self.hems_tls: PeerCertificates | None = None
-        self._bad_cert_lock = threading.Lock()
-        self._bad_certs: dict[str, tuple[CertFiles, str, ssl.SSLContext]] = {}
+        self.hems_certs: HemsCertificates | None = None  # the HTTPS HeMSs' certificates, made with the PKI
 
     @property
     def public_initial_hems(self) -> bool:
@@ -331,7 +328,10 @@ class Topology:
             "ssegw": pki.certs["serving_segw"],
             "fileserver": pki.certs["fileserver"],
             "initial-hems": self.ca.issue(wrong) if wrong and self.ca else pki.certs["initial_hems"],
+            "serving-hems": pki.certs["serving_hems"],
         }
+        names = {"initial-hems": self.op.initial_hems, "serving-hems": self.op.serving_hems}
+        self.hems_certs = HemsCertificates(self.workdir, self.timeline, names, self.ca, self.rogue_ca)
         # What each SeGW presents to a unit before itself, for the unit to refuse (TS 33.320).
         self.impostors: dict[str, tuple[list[Impostor], list[Missing]]] = {
             key: impostors(role, getattr(self.op, role), self.certs[key], self.ca, self.rogue_ca,
@@ -395,22 +395,25 @@ class Topology:
             segw.start(self.unit_trust, self.certs[key])
             self._track_pid(segw.charon.pid, "charon", f"{key} charon")
             self.segw[key] = segw
+        # Each unit's handshake gets the certificate shown to that unit (present_hems_cert), by its address.
+        assert self.hems_certs is not None
+        public_tls = serving_tls = None
         if self.public_initial_hems:
-            cert = self.certs["initial-hems"]
             # A deliberately wrong name is the operator's choice: do not insist that it matches.
             cert_id: str | None = self.op.initial_hems if self.op.initial_hems_cert_name is None else None
-            # Each unit's handshake gets the certificate shown to that unit (present_hems_cert), by its address.
-            self.hems_tls = PeerCertificates(
-                server_context(cert.cert, cert.key, identity=cert_id, keylog=self.hems_keylog)
+            public_tls = self.hems_certs.serve("initial-hems", self.certs["initial-hems"], cert_id)
+        if self.op.serving_hems_tls:
+            serving_tls = self.hems_certs.serve(
+                "serving-hems", self.certs["serving-hems"], self.op.serving_hems
             )
         # One Initial HeMS, on each address some unit needs: in the core (plain HTTP through the Initial
-        # SeGW's tunnel) and on the internet (HTTPS); one Serving HeMS in the core.
+        # SeGW's tunnel) and on the internet (HTTPS); one Serving HeMS in the core (HTTPS with serving_hems_tls).
         listeners: dict[str, list[tuple[str, ipaddress.IPv4Address, PeerCertificates | None]]] = {
             "initial-hems": [(n.ns("core"), net.initial_hems, None)] if self.private_initial_hems else [],
-            "serving-hems": [(n.ns("core"), net.serving_hems, None)],
+            "serving-hems": [(n.ns("core"), net.serving_hems, serving_tls)],
         }
         if self.public_initial_hems:
-            listeners["initial-hems"].append((n.ns("inet"), net.public_hems, self.hems_tls))
+            listeners["initial-hems"].append((n.ns("inet"), net.public_hems, public_tls))
         for key, where in listeners.items():
             socks = []
             for ns_name, addr, _ in where:
@@ -448,61 +451,22 @@ class Topology:
         run_in_netns(n.ns("core"), fs.start)
         self.fileserver = fs
 
-    def hems_bad_cert(self, kind: str) -> tuple[CertFiles, str]:
-        """A certificate for the Initial HeMS that a careful unit refuses, made once per run, and how a failure
-        describes it: `untrusted-ca` (the right name, from a CA no unit trusts), `expired` (the right name,
-        from the operator CA, validity ended yesterday), `wrong-name` (from the operator CA, for 'wrong-' +
-        the FQDN)."""
-        files, what, _ = self._bad_cert(kind)
-        return files, what
+    def hems_bad_cert(self, kind: str, hems: str = "initial-hems") -> tuple[CertFiles, str]:
+        """A certificate for `hems` that a careful unit refuses, made once per run, and how a failure describes
+        it (bench.network.hems_certs.HemsCertificates.bad: `untrusted-ca`, `expired`, `wrong-name`)."""
+        assert self.hems_certs is not None, "the topology is not up"
+        return self.hems_certs.bad(hems, kind)
 
-    def _bad_cert(self, kind: str) -> tuple[CertFiles, str, ssl.SSLContext]:
-        if self.rogue_ca is None or (self.ca is None and kind != "untrusted-ca"):
-            raise InfraError(
-                f"the Initial HeMS's {kind} certificate is issued by the operator CA the unit trusts, and there is "
-                "no operator.pki.ca_key to issue it (docs/defences-hems.md)"
-            )
-        with self._bad_cert_lock:
-            if kind not in self._bad_certs:
-                name = self.op.initial_hems
-                if kind == "untrusted-ca":
-                    files = self.rogue_ca.issue(name, file="untrusted-initial-hems")
-                    what = "a certificate from an untrusted CA"
-                elif kind == "expired" and self.ca is not None:
-                    files, what = expired_cert(self.ca, name), "an expired certificate"
-                elif kind == "wrong-name" and self.ca is not None:
-                    files = self.ca.issue(f"wrong-{name}")
-                    what = "a certificate for another name"
-                else:
-                    raise ValueError(f"no bad HeMS certificate {kind!r}")
-                ctx = server_context(files.cert, files.key, keylog=self.hems_keylog)
-                self._bad_certs = {
-                    **self._bad_certs,
-                    kind: (files, f"{what} ({describe_cert(files.cert)})", ctx),
-                }
-            return self._bad_certs[kind]
-
-    def present_hems_cert(self, unit: str, kind: str | None, owns: Callable[[str], bool]) -> str:
-        """From now on the Initial HeMS on the internet presents to unit `unit` the bad certificate `kind`
-        (hems_bad_cert), or its own again (None); returns how a failure describes what it presents. The HeMS
-        chooses per connection, by the client's address: `owns(address)` says whether it is this unit's (its
-        WAN address), so each unit meets its own sequence whatever the other units are shown. The kind goes
-        into each `tls-handshake-failed` event, so a refusal is judged by the certificate that handshake was
-        shown."""
-        if self.hems_tls is None or "initial-hems" not in self.hems:
-            raise InfraError("the Initial HeMS's certificate is changed only when some unit's initial_hems_access "
-                             "is public")  # fmt: skip
-        if kind is None:
-            own = self.certs["initial-hems"]
-            what = f"its own certificate ({describe_cert(own.cert)})"
-            self.hems_tls.withdraw(unit)
-        else:
-            _, what, ctx = self._bad_cert(kind)
-            self.hems_tls.show(unit, owns, ctx, kind)
-        self.timeline.add(
-            Source.BENCH, BenchKind.HEMS_CERT, hems="initial-hems", cert=kind or "right", name=what, unit=unit
-        )
-        return what
+    def present_hems_cert(
+        self, unit: str, kind: str | None, owns: Callable[[str], bool], hems: str = "initial-hems"
+    ) -> str:
+        """From now on `hems` (HTTPS: the Initial HeMS on the internet, the Serving HeMS with serving_hems_tls)
+        presents to unit `unit` the bad certificate `kind` (hems_bad_cert), or its own again (None); returns
+        how a failure describes what it presents. Chosen per connection by the client's address: `owns(address)`
+        says whether it is this unit's (HemsCertificates.present)."""
+        if self.hems_certs is None or hems not in self.hems:
+            raise InfraError(f"the {hems} is not up")
+        return self.hems_certs.present(hems, unit, kind, owns)
 
     def _track_pid(self, pid: int | None, comm: str, what: str) -> None:
         self.state.add_pid(pid, comm, what)

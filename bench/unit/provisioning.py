@@ -36,7 +36,7 @@ def assignment(unit: BenchUnit) -> Values:
     op, p = unit.run.inv.operator, unit.paths
     return [
         (p.serving_segw, op.serving_segw, "xsd:string"),
-        (p.serving_hems, op.hems_url(op.serving_hems), "xsd:string"),
+        (p.serving_hems, op.serving_hems_url, "xsd:string"),
     ]
 
 

@@ -107,8 +107,8 @@ class Impostors:
         self.segw.withdraw(self.unit.name)
 
     def refused(self, since: int) -> int:
-        """Each impostor refused by the unit, in turn; returns the timeline mark after the last (the real SeGW
-        presented again). Fails the step, saying what the unit accepted."""
+        """Each impostor refused by the unit, in turn; returns the timeline mark after the last (from which the
+        real SeGW is presented again). Fails the step, saying what the unit accepted."""
         tl, bounds = self.run.timeline, self.unit.bounds
         mark = since
         for n, impostor in enumerate(self.rounds):
@@ -119,8 +119,12 @@ class Impostors:
                 self.segw.present(self.unit.name, self.unit.ike_id, impostor, self.address)
             timeout = bounds.boot if n == 0 else bounds.ike_retry
             self._judge(impostor, mark, timeout)
+        # The mark before the real SeGW is back: the unit's next attempt may be up at it before withdraw()
+        # returns (its address back at the real connection, then the impostor's unloaded: a busy host took the
+        # unit's whole IKE exchange in between); an impostor's own SAs are told apart by their `impostor`.
+        real = self.run.timeline.mark()
         self.segw.withdraw(self.unit.name)
-        return self.run.timeline.mark()
+        return real
 
     def _mine(self, impostor: Impostor) -> str:
         return f"the {self.title} presenting {impostor.what}"

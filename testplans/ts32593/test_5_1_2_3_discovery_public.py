@@ -9,11 +9,9 @@ import pytest
 
 from bench import clauses as cl
 from bench.cwmp import CwmpFault
-from bench.errors import DeviceError
 from bench.inventory import is_ip
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
-from bench.timeline import Event
 from bench.unit import BenchUnit, State
 from testplans.ts32593.flows import (
     before,
@@ -28,83 +26,40 @@ from testplans.ts32593.flows import (
 )
 from testplans.ts32593.identity import check_device_id
 from testplans.ts32593.session_rules import check_session_released
-
-# The certificates the Initial HeMS presents, one per attempt of the unit, before its own: from a CA the unit does
-# not trust, expired, for another name (the last also on the unit's retry). bench.network.topology makes them.
-BAD_CERTS = ("untrusted-ca", "expired", "wrong-name")
-# Attempts judged at most: a unit that tries again before the bench puts up the next certificate sees one twice.
-ATTEMPTS = 8
+from testplans.ts32593.untrusted_hems import UntrustedHems, untrusted_hems_checks
 
 
 # Not `together`: the HeMS shows each unit its own certificate, chosen by the unit's address when it connects
-# (bench.network.topology.present_hems_cert), so each unit's sequence runs alone while the others discover.
+# (bench.network.hems_certs), so each unit's sequence runs alone while the others discover.
 @pytest.mark.clause("5.1.2.3")
 def test_refuses_initial_hems_it_must_not_trust(
     bench_run: BenchRun, evidence: Evidence, steps: Steps
 ) -> None:
-    unit, op, tl = bench_run.unit, bench_run.inv.operator, bench_run.timeline
-    topo = bench_run.topology
-    bounds = unit.bounds
-    for kind in BAD_CERTS:  # all made before the unit starts (a bench that cannot make one says so now)
-        topo.hems_bad_cert(kind)
-
-    def show(kind: str | None) -> str:  # to this unit only, known by its address
-        return topo.present_hems_cert(unit.name, kind, bench_run.owns_address)
-
-    try:
-        shown = show(BAD_CERTS[0])
-        # Factory-fresh only now: the unit must meet the bad certificates on its way to the Initial HeMS.
-        boot = unit.transition(State.FACTORY_FRESH)
-        assert boot is not None
-        # The unit is about to connect once it has asked for the Initial HeMS's address (or it connects at once:
-        # that it asks DNS is step 1.1 of the discovery test). One that turns to the Initial SeGW instead takes
-        # the private network's way (5.1.2.2), not this deployment's: it fails here, at once.
-        isegw = lambda e: dns_query(op.initial_segw, "public-dns")(e) or ike_up("isegw", unit.ike_id)(e)  # noqa: E731
-        turned = steps.wait("pre", lambda e: dns_query(op.initial_hems, "public-dns")(e) or tls_failed("initial-hems")(e)
-                            or isegw(e), unit.bounds.boot, f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
-        if isegw(turned):
-            steps.fail("pre", f"the factory-fresh unit looking up {op.initial_hems} at the public DNS (its Initial "
-                       "HeMS is on the public internet: TLS straight to it, no IPsec for that leg)",
-                       f"it turned to the Initial SeGW {op.initial_segw} instead: {steps.describe(turned)}",
-                       turned)  # fmt: skip
-        # Each refusal is proven by what the unit did: it aborted the handshake (a TLS alert, or it closed the
-        # connection), seen by the HeMS, which records the certificate that handshake was shown. A unit retries
-        # a failed session (TR-069 3.2.1.1): each retry meets the next bad certificate, and the last one's
-        # retry must be refused too; after that (only) a unit that does not try again has quiet + step to show
-        # an Inform.
-        attempt = lambda e: inform("initial-hems")(e) or tls_failed("initial-hems")(e)  # noqa: E731
-        refused: dict[str, Event] = {}
-        since, again = boot.mark, False
-        for _ in range(ATTEMPTS):
-            waited = bounds.quiet + bounds.step
-            try:
-                seen = tl.wait_for(attempt, waited, "", since)
-            except DeviceError:
-                if again:
-                    return  # refused each one, and did not come back for the last
-                steps.fail("1.3", f"the unit to refuse the Initial HeMS presenting {shown}: a TLS alert or its "
-                           "close during the handshake, seen by the HeMS",
-                           f"no TLS handshake from the unit within {waited:g} s (units.{unit.name}.bounds.quiet + "
-                           f"step){hems_refusal(bench_run, 'initial-hems', since)()}")  # fmt: skip
-            if inform("initial-hems")(seen):
-                retry = " again, when it tried again" if again else ""
-                steps.fail("1.3", f"the unit to refuse the Initial HeMS presenting {shown}{retry} (it was "
-                           f"programmed with {op.initial_hems}, the operator CA, and the name must match exactly)",
-                           f"the unit sent an Inform to the Initial HeMS presenting {shown}: "
-                           f"{steps.describe(seen)}", seen)  # fmt: skip
-            kind = str(seen.data.get("cert", ""))
-            refused.setdefault(kind, seen)
-            since = seen.seq + 1
-            left = [k for k in BAD_CERTS if k not in refused]
-            if not left and again:
-                return  # its retry refused as well
-            again = not left
-            shown = show(left[0] if left else BAD_CERTS[-1])
-        steps.fail("1.3", f"each of the Initial HeMS's bad certificates ({', '.join(BAD_CERTS)}) refused once",
-                   f"refused only {sorted(refused)} in {ATTEMPTS} attempts")  # fmt: skip
-    finally:
-        unit.transition(State.OFF)  # a unit that refused its Initial HeMS keeps trying it: start it afresh
-        show(None)  # the right certificate again for this unit, once it is off
+    unit, op, bounds = bench_run.unit, bench_run.inv.operator, bench_run.unit.bounds
+    with UntrustedHems(
+        bench_run, steps, "initial-hems", "1.3", f"it was programmed with {op.initial_hems}"
+    ) as bad:
+        try:
+            # Factory-fresh only now: the unit must meet the bad certificates on its way to the Initial HeMS.
+            boot = unit.transition(State.FACTORY_FRESH)
+            assert boot is not None
+            # The unit is about to connect once it has asked for the Initial HeMS's address (or it connects at
+            # once: that it asks DNS is step 1.1 of the discovery test). One that turns to the Initial SeGW
+            # instead takes the private network's way (5.1.2.2), not this deployment's: it fails here, at once.
+            isegw = lambda e: dns_query(op.initial_segw, "public-dns")(e) or ike_up("isegw", unit.ike_id)(e)  # noqa: E731
+            turned = steps.wait("pre", lambda e: dns_query(op.initial_hems, "public-dns")(e)
+                                or tls_failed("initial-hems")(e) or isegw(e), unit.bounds.boot,
+                                f"the unit looking up {op.initial_hems}", boot.mark)  # fmt: skip
+            if isegw(turned):
+                steps.fail("pre", f"the factory-fresh unit looking up {op.initial_hems} at the public DNS (its "
+                           "Initial HeMS is on the public internet: TLS straight to it, no IPsec for that leg)",
+                           f"it turned to the Initial SeGW {op.initial_segw} instead: {steps.describe(turned)}",
+                           turned)  # fmt: skip
+            bad.refused(boot.mark, bounds.quiet + bounds.step, f"units.{unit.name}.bounds.quiet + step")
+        finally:
+            unit.transition(
+                State.OFF
+            )  # a unit that refused its Initial HeMS keeps trying it: start it afresh
 
 
 @pytest.mark.clause("5.1.2.3")
@@ -182,12 +137,7 @@ CLAUSE = cl.Clause(
         "test_refuses_initial_hems_it_must_not_trust": cl.Figure(
             "Figure 5-4, refused: no Inform may reach an Initial HeMS the unit must not trust; each bad certificate "
             "refused in the handshake",
-            (
-                cl.dns_query("Initial HeMS", "public-dns"),
-                cl.tls_refused("initial-hems", "untrusted-ca", "TLS refused: certificate from an untrusted CA"),
-                cl.tls_refused("initial-hems", "expired", "TLS refused: expired certificate"),
-                cl.tls_refused("initial-hems", "wrong-name", "TLS refused: certificate for another name"),
-            ),
+            (cl.dns_query("Initial HeMS", "public-dns"), *cl.hems_tls_refused("initial-hems")),
         ),
     },
     inventory={"operator": {"initial_hems_access": "public"}},  # the Initial HeMS on the public internet
@@ -195,25 +145,7 @@ CLAUSE = cl.Clause(
         cl.Check("1.1", "the Initial HeMS's FQDN asked of the public DNS before the TLS session", (
             cl.Twin("hems_by_ip", ("query for ihems.operator.example at the public DNS before the TLS",)),
         )),
-        cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate comes from a CA it does not trust: its "
-                 "TLS alert or close in the handshake", (
-            cl.Twin("accept_untrusted_hems_ca", (
-                "the unit sent an Inform to the Initial HeMS presenting a certificate from an untrusted CA "
-                "(CN=ihems.operator.example, issuer CN=henb-bench rogue CA",)),
-            cl.Twin("accept_any_cert", ("refuse the Initial HeMS presenting a certificate from an untrusted CA",
-                                        "the unit sent an Inform")),
-        )),
-        cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate has expired: its TLS alert or close in "
-                 "the handshake", (
-            cl.Twin("accept_expired_hems_cert", (
-                "the unit sent an Inform to the Initial HeMS presenting an expired certificate "
-                "(CN=ihems.operator.example, issuer CN=henb-bench operator CA, notAfter",)),
-        )),
-        cl.Check("1.3", "a unit refuses an Initial HeMS whose certificate does not name it exactly, and again when "
-                 "it tries again: its TLS alert or close in the handshake", (
-            cl.Twin("accept_cert_on_retry", ("again, when it tried again", "the unit sent an Inform to the Initial "
-                                             "HeMS presenting a certificate for another name (CN=wrong-ihems")),
-        )),
+        *untrusted_hems_checks("1.3", "Initial HeMS", "ihems.operator.example", {}),
         cl.Check("2.1", "an Inform over TLS with the unit's DeviceId and 0 BOOTSTRAP", (
             cl.Twin("wrong_device_id", ("DeviceId", "serial '{serial}X'")),
             cl.Twin("no_bootstrap", ("0 BOOTSTRAP", "seen events ['1 BOOT']")),

@@ -33,6 +33,10 @@ from testplans.ts32593.session_rules import (
     retry_window,
     unit_inform,
 )
+from testplans.ts32593.untrusted_hems import UntrustedHems, untrusted_hems_checks
+
+# The deployment 5.1.3's Serving HeMS certificate checks need (its twins run under it): HTTPS in the tunnel.
+SERVING_TLS = {"operator": {"serving_hems_tls": True}}
 
 
 @pytest.mark.clause("5.1.3")
@@ -213,6 +217,32 @@ def test_refuses_impostor_serving_segw(
     )
 
 
+@pytest.mark.clause("5.1.3")
+def test_refuses_serving_hems_it_must_not_trust(
+    bench_run: BenchRun, request: pytest.FixtureRequest, evidence: Evidence, steps: Steps
+) -> None:
+    """With the Serving HeMS over HTTPS (operator.serving_hems_tls), the configured unit powered on meets, one
+    attempt at a time, the Serving HeMS presenting a certificate from a CA it does not trust, an expired one and
+    one for another name, as 5.1.2.3 does at the Initial HeMS: each refused in the handshake (its TLS alert or
+    close, seen by the HeMS); then it comes to the Serving HeMS presenting its own within bounds.boot."""
+    op = bench_run.inv.operator
+    if not op.serving_hems_tls:
+        pytest.skip("the Serving HeMS is http:// inside the tunnel (operator.serving_hems_tls is false): it shows "
+                    "the unit no certificate to refuse")  # fmt: skip
+    unit: BenchUnit = request.getfixturevalue("discovered_unit")
+    bounds = unit.bounds
+    given = (
+        f"it was given {op.serving_hems} by the Initial HeMS"  # as bench.evidence.judge_hems_certs words it
+    )
+    with UntrustedHems(bench_run, steps, "serving-hems", "TLS", given) as bad:
+        boot = unit.transition(State.BOOTING)
+        assert boot is not None
+        since = bad.refused(boot.mark, bounds.boot, bounds.boot.key)
+    steps.wait("1.1", inform("serving-hems"), bounds.boot,
+               "an Inform to the Serving HeMS presenting its own certificate, after the unit refused the bad ones",
+               since, why=hems_refusal(bench_run, "serving-hems", since))  # fmt: skip
+
+
 def check_s1_setup(steps: Steps, request: Event, tac: int, plmn: str, cell_identity: int) -> None:
     """The S1 Setup Request carries what the HeMS configured: TAC, PLMN (Global eNB ID and broadcast), and the
     cell identity as the 28-bit Home eNB ID."""
@@ -290,6 +320,7 @@ CLAUSE = cl.Clause(
             cl.Twin("s1_wrong_enb_id", ("Home eNB ID 257", "eNB ID homeENB-ID 258 (expected homeENB-ID 257)")),
         )),
         *impostor_checks("IPsec", "Serving SeGW"),
+        *untrusted_hems_checks("TLS", "Serving HeMS", "shems.operator.example", SERVING_TLS),
         cl.no_cleartext_check(),
         cl.Check("1.1", "the first Inform to the Serving HeMS (a new ACS URL, set by the Initial HeMS) carries "
                  "0 BOOTSTRAP (TR-069)", (
@@ -328,6 +359,12 @@ CLAUSE = cl.Clause(
                 cl.inform_response(),
                 cl.session_end(),
             ),
+        ),
+        "test_refuses_serving_hems_it_must_not_trust": cl.Figure(
+            "The configured unit powered on, the Serving HeMS over HTTPS (operator.serving_hems_tls): each bad "
+            "certificate refused in the handshake, then the Serving HeMS's own",
+            (cl.ike_up("ssegw"), cl.dns_query("Serving HeMS", "private-dns"), *cl.hems_tls_refused("serving-hems"),
+             cl.inform("serving-hems"), cl.inform_response("serving-hems")),
         ),
         "test_refuses_impostor_serving_segw": cl.Figure(
             "The configured unit powered on: impostor Serving SeGWs refused, then the real one (TS 33.320)",

@@ -16,6 +16,7 @@ from bench.evidence.judge_alarms import (
     judge_queued,
 )
 from bench.evidence.judge_discovery import judge_5_1_2_3, judge_refusal
+from bench.evidence.judge_hems_certs import judge_serving_refusal
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Span, judge_asked_before
 from bench.evidence.knowledge import with_knowledge
 from bench.timeline import Event, Timeline
@@ -249,6 +250,54 @@ def test_public_discovery_and_the_refused_untrusted_hems() -> None:
     assert accepted is not None and accepted.step == "1.3"
     assert accepted.seen.startswith("the unit sent an Inform to the Initial HeMS presenting a certificate from an "
                                     "untrusted CA: ")  # fmt: skip
+
+
+def serving_rounds(accept: str | None = None) -> Tl:
+    """5.1.3's Serving HeMS over HTTPS: each bad certificate refused with the unit's alert (or, at `accept`, an
+    Inform instead), then its own certificate and the Inform."""
+    tl = Tl()
+    tl.add(
+        "dns", "query", dns="private-dns", name="shems.operator.example", server="s", qtype="A", client="v"
+    )
+    kinds = ("untrusted-ca", "expired", "wrong-name", "wrong-name")
+    for n, kind in enumerate(kinds):
+        tl.add("bench", "hems-cert", hems="serving-hems", cert=kind, name=f"bad {kind}", unit="henb-01")
+        if kind == accept and (n == 3 or kind != "wrong-name"):
+            tl.add("hems", "inform", hems="serving-hems", peer="v", events=["1 BOOT"], params={}, **UNIT)
+        else:
+            tl.add(
+                "hems",
+                "tls-handshake-failed",
+                hems="serving-hems",
+                peer="v",
+                reason="",
+                alert="bad certificate",
+            )
+    tl.add("bench", "hems-cert", hems="serving-hems", cert="right", name="its own", unit="henb-01")
+    tl.add("hems", "inform", hems="serving-hems", peer="v", events=["1 BOOT"], params={}, **UNIT)
+    return tl
+
+
+def test_the_refused_serving_hems() -> None:
+    good = judge_serving_refusal(serving_rounds().events(), IDENTITY)
+    assert good.outcome == PASSED and [(v.step, v.outcome) for v in good.verdicts] == [
+        ("TLS", PASSED),
+        ("1.1", PASSED),
+    ]
+    # An Initial HeMS's certificates (5.1.2.3) are not the Serving HeMS's: nothing of this test to judge.
+    initial = [e for e in serving_rounds().events() if e.kind != "hems-cert"]
+    assert judge_serving_refusal(initial, IDENTITY).outcome == NOT_OBSERVABLE
+    expired = judge_serving_refusal(serving_rounds("expired").events(), IDENTITY).failed()
+    assert expired is not None and expired.step == "TLS", expired
+    assert expired.seen.startswith("the unit sent an Inform to the Serving HeMS presenting bad expired: ")
+    assert "it was given shems.operator.example by the Initial HeMS" in expired.expected
+    again = judge_serving_refusal(serving_rounds("wrong-name").events(), IDENTITY).failed()
+    assert again is not None and "bad wrong-name again, when it tried again" in again.expected, again
+    # The CWMP with the Serving HeMS unread (TLS without its key log): neither a failure nor a pass.
+    unread = [
+        e for e in serving_rounds("expired").events() if e.kind not in ("inform", "tls-handshake-failed")
+    ]
+    assert judge_serving_refusal(unread, IDENTITY).outcome == NOT_OBSERVABLE
 
 
 def test_rejudge_reads_the_bench_s_knowledge_from_the_run_s_timeline(tmp_path: Path) -> None:

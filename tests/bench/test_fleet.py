@@ -253,16 +253,20 @@ def test_each_unit_runs_only_its_discovery_variant(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     # 5.1.2.2 (henb-01), 5.1.2.3's two tests (henb-02), 5.1.3's three tests (registration, retry after a HeMS restart, impostor Serving SeGWs)
-    # for each unit.
-    assert "9 passed, 0 failed, 0 error(s), 0 skipped, 3 not applicable" in res.stdout, res.stdout[-3000:]
-    assert "SKIPPED" not in res.stdout
+    # for each unit; its refused Serving HeMS skipped for each (http://, operator.serving_hems_tls false).
+    assert "9 passed, 0 failed, 0 error(s), 2 skipped, 3 not applicable" in res.stdout, res.stdout[-3000:]
+    assert res.stdout.count("SKIPPED") == res.stdout.count("SKIPPED henb-0") == 2, res.stdout[-3000:]
+    assert res.stdout.count("test_refuses_serving_hems_it_must_not_trust") >= 2
     assert res.stdout.count("units.henb-01.initial_hems_access: private") == 1, res.stdout[-3000:]
     assert res.stdout.count("units.henb-02.initial_hems_access: public") == 1, res.stdout[-3000:]
     run_dir = next(out.iterdir())
     results = json.loads((run_dir / "run.json").read_text())["results"]
     na = {(r["unit"], r["clause"]) for r in results if r["outcome"] == "not-applicable"}
     assert na == {("henb-02", "5.1.2.2"), ("henb-01", "5.1.2.3")}, results
-    assert {r["outcome"] for r in results} == {"passed", "not-applicable"}
+    assert {r["outcome"] for r in results} == {"passed", "not-applicable", "skipped"}
+    assert {r["test"] for r in results if r["outcome"] == "skipped"} == {
+        "test_refuses_serving_hems_it_must_not_trust"
+    }
     # A unit's JUnit file holds what it ran; its report says what did not apply, and why.
     cases = ET.parse(run_dir / "henb-01" / "junit.xml").getroot().iter("testcase")
     assert {c.get("classname") for c in cases} == {"henb-01.5.1.2.2", "henb-01.5.1.3"}

@@ -111,6 +111,23 @@ def refused_certificate() -> Events:
     return tl.events
 
 
+def refused_serving_certificate() -> Events:
+    """5.1.3 with the Serving HeMS over HTTPS: the configured unit's tunnel, each bad certificate refused, then
+    its registration at the Serving HeMS presenting its own."""
+    tl = Timeline()
+    tl.add("power", "power", action="on")
+    tl.add("segw", "ike-up", segw="ssegw", remote_vips=["10.182.0.1"])
+    tl.add("dns", "query", dns="private-dns", name="shems.operator.example", qtype="A")
+    for cert in ("untrusted-ca", "expired", "wrong-name", "wrong-name"):
+        tl.add(
+            "hems", "tls-handshake-failed", hems=SERVING, cert=cert, alert="bad certificate", reason="alert"
+        )
+    tl.add("hems", "inform", hems=SERVING, events=["1 BOOT"], params={})
+    tl.session_rpc("SetParameterValues", status=0)
+    tl.add("hems", "session-end", hems=SERVING)
+    return tl.events
+
+
 def refused_download() -> Events:
     tl = Timeline().registered()
     tl.rpc("GetParameterValues")
@@ -246,6 +263,7 @@ CASES: list[tuple[str, str, Callable[[], Events]]] = [
     ("5.1.3", "test_registration_with_serving_hems", registration),
     ("5.1.2.3", "test_discovery_via_initial_hems_on_public_internet", public_discovery),
     ("5.1.2.3", "test_refuses_initial_hems_it_must_not_trust", refused_certificate),
+    ("5.1.3", "test_refuses_serving_hems_it_must_not_trust", refused_serving_certificate),
     ("5.2.2", "test_download_from_untrusted_file_server_is_refused", refused_download),
     ("5.4.2", "test_pm_upload_to_untrusted_file_server_is_refused", refused_pm_upload),
     *[
@@ -296,6 +314,9 @@ MISSING: list[tuple[str, str, Callable[[], Events], str]] = [
     ("5.1.2.3", "test_refuses_initial_hems_it_must_not_trust",
      lambda: without(refused_certificate(), kind("hems", "tls-handshake-failed", cert="expired")),
      "TLS refused: expired certificate"),
+    ("5.1.3", "test_refuses_serving_hems_it_must_not_trust",
+     lambda: without(refused_serving_certificate(), kind("hems", "tls-handshake-failed", cert="untrusted-ca")),
+     "TLS refused: certificate from an untrusted CA"),
     ("5.2.2", "test_download_from_untrusted_file_server_is_refused",
      lambda: without(refused_download(), kind("fileserver", "tls-handshake-failed")),
      "TLS refused: file server certificate from an untrusted CA"),

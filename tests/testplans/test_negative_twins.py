@@ -65,6 +65,11 @@ class Group:
         return "t-" + twin.knob.replace("_", "-")[:30]
 
 
+def _leaves(settings: Mapping[str, Any]) -> list[str]:
+    """The keys a twin's inventory sets (its leaves): what tells its group's name from another deployment's."""
+    return [k for key, v in settings.items() for k in (_leaves(v) if isinstance(v, Mapping) else [key])]
+
+
 def groups(all_twins: list[tuple[Clause, str, Twin]], size: int = GROUP_SIZE) -> list[Group]:
     """The twins by clause and deployment, in runs of at most `size` units (spread evenly)."""
     by: dict[tuple[str, str], list[tuple[Clause, str, Twin]]] = {}
@@ -78,7 +83,7 @@ def groups(all_twins: list[tuple[Clause, str, Twin]], size: int = GROUP_SIZE) ->
         for k in range(runs):
             part = members[k::runs]
             suffix = f"-{k + 1}" if runs > 1 else ""
-            extra = "-" + "-".join(sorted(part[0][2].inventory)) if part[0][2].inventory else ""
+            extra = "-" + "-".join(sorted(_leaves(part[0][2].inventory))) if part[0][2].inventory else ""
             name = f"twins-{clause_id}{extra}{suffix}"
             out.append(Group(name, part[0][0], part[0][2].inventory, tuple((s, t) for _, s, t in part)))
     return out
@@ -201,6 +206,7 @@ def test_every_twin_names_words_its_failure_must_say() -> None:
 def test_every_twin_is_one_unit_of_one_group() -> None:
     grouped = sorted((g.clause.id, t.knob) for g in GROUPS for _, t in g.twins)
     assert grouped == sorted((c.id, t.knob) for c, _, t in TWINS)
+    assert len({g.name for g in GROUPS}) == len(GROUPS), [g.name for g in GROUPS]  # one run per name
     for g in GROUPS:
         assert 1 <= len(g.twins) <= GROUP_SIZE, g.name
         names = [g.unit(t) for _, t in g.twins]
