@@ -456,12 +456,20 @@ def _is_hex(text: str) -> bool:
 
 def _sent(env: cwmp.Envelope) -> dict[str, Any]:
     """What a check needs of an RPC the HeMS sent: a SetParameterValues' values and ParameterKey (the live
-    HeMS puts the same on its rpc-sent event); a Download's URL, CommandKey, FileType and Username."""
+    HeMS puts the same on its rpc-sent event); a Download's URL, CommandKey, FileType and Username; a Reboot's
+    CommandKey; the names a GetParameterValues asks for."""
     if env.method == "Download":
         tags = {"url": "URL", "command_key": "CommandKey", "file_type": "FileType", "username": "Username"}
         return {
             k: (e.text or "") if (e := env.body.find(f"{{*}}{tag}")) is not None else ""
             for k, tag in tags.items()
+        }
+    if env.method == "Reboot":
+        key = env.body.find("{*}CommandKey")
+        return {"command_key": "" if key is None else (key.text or "")}
+    if env.method == "GetParameterValues":
+        return {
+            "names": [(n.text or "").strip() for names in env.body.iter("{*}ParameterNames") for n in names]
         }
     if env.method != "SetParameterValues":
         return {}
