@@ -264,22 +264,33 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return 1 if any(j.outcome == FAILED for j in judged) else 0
 
 
+def esp_sa_files(run_dir: Path) -> list[Path]:
+    """The run folder's ESP SAs in Wireshark's esp_sa format, where a run keeps its TLS key logs:
+    `RUN_DIR/logs/*esp_sa*` (put there by a lab whose SeGW or unit exports its SAs: the bench cannot)."""
+    return sorted(p for p in (run_dir / "logs").glob("*esp_sa*") if p.is_file())
+
+
 def rejudge(run_dir: Path, known: Known) -> list[tuple[str, str, str]]:
     """(test, the run's outcome, today's) for each test of the run a judge function covers whose captures are
-    in its folder."""
+    in its folder; TLS opened with the run's key logs, ESP with its esp_sa files (esp_sa_files)."""
     summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     keylogs = [
         p for pattern in ("*tls-keys.log", "*.keylog") for p in sorted((run_dir / "logs").glob(pattern))
     ]
+    esp_sa = [record for f in esp_sa_files(run_dir) for record in read_esp_sa(f)] or None
     with tempfile.TemporaryDirectory(prefix="rejudge-") as tmp:  # the run folder is evidence: not written to
         merged = Path(tmp) / "keylog.txt" if keylogs else None
         if merged is not None:
             merged.write_text("".join(k.read_text(encoding="utf-8") for k in keylogs), encoding="utf-8")
-        return _rejudge(run_dir, summary, merged, known)
+        return _rejudge(run_dir, summary, merged, known, esp_sa)
 
 
 def _rejudge(
-    run_dir: Path, summary: dict[str, Any], merged: Path | None, known: Known
+    run_dir: Path,
+    summary: dict[str, Any],
+    merged: Path | None,
+    known: Known,
+    esp_sa: list[list[str]] | None = None,
 ) -> list[tuple[str, str, str]]:
     """Each result's test folder: `RUN_DIR/<test>/`, or `RUN_DIR/<unit>/<test>/` in a run of several units
     (whose unit's own run.json gives its identity)."""
@@ -294,7 +305,7 @@ def _rejudge(
         ]
         if fn is None or not captures:
             continue
-        tl, span = timeline_of(captures, merged, known)
+        tl, span = timeline_of(captures, merged, known, esp_sa=esp_sa)
         tl = with_knowledge(
             tl, base / r["test"] / "timeline.jsonl", r.get("mark")
         )  # what only the bench knew
@@ -320,6 +331,8 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
         raise ConfigError(f"{run_dir}: not a run folder (no run.json)")
     summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     inventory = Path(summary.get("inventory") or args.inventory)
+    for f in esp_sa_files(run_dir):
+        print(f"  ESP opened with the SAs of {f}")
     rows = rejudge(run_dir, known_of(inventory if inventory.is_file() else Path(args.inventory)))
     # A step the evidence cannot show contradicts nothing: only a verdict today that the run did not give differs.
     differ = [(t, a, b) for t, a, b in rows if not b.startswith(a) and not b.startswith(NOT_OBSERVABLE)]
