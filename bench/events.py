@@ -302,8 +302,9 @@ _TYPES = [
     _t(
         S.FILESERVER,
         FileserverKind.UPLOAD,
-        "status bytes stored began",
-        "the unit uploaded a file (began: when it connected, or sent the request on a connection it had used)",
+        "status bytes stored began content",
+        "the unit uploaded a file (began: when it connected, or sent the request on a connection it had used; "
+        "stored: the file server's copy; content: the file as a capture's FTP data connection carried it)",
     ),
     _t(S.FILESERVER, FileserverKind.AUTH_FAILED, "status", "the file server refused credentials"),
     _t(

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from bench import cwmp
 from bench.events import DhcpKind, DnsKind, FileserverKind, HemsKind, MmeKind, SegwKind, Source, is_secret_key
@@ -437,6 +438,20 @@ def _opened(f: Frame) -> bool:
     layers = (f.get("frame.protocols") or "").split(":")
     after = layers[layers.index("esp") + 1 :] if "esp" in layers else []
     return bool(after) and after[0] != "data"
+
+
+def ftp_files(found: list[Found], capture: str, files: Path) -> None:
+    """The FTP uploads of `capture` given the file tshark wrote of each one's data connection (read_frames'
+    `files`): `content`, its path, for a check of what the unit uploaded (an upload's file is the capture's own
+    evidence; the file server's stored copy is the live run's)."""
+    exported = {unquote(p.name): p for p in files.iterdir()} if files.is_dir() else {}
+    for f in found:
+        if (f.source, f.kind) == (Source.FILESERVER, FileserverKind.UPLOAD) and f.data.get("proto") == "ftp" \
+                and f.data.get("capture") == capture:  # fmt: skip
+            path = str(f.data.get("path"))
+            got = exported.get(path) or exported.get(path.lstrip("/"))
+            if got is not None:
+                f.data["content"] = str(got)
 
 
 def _slim(f: Frame) -> Frame:

@@ -105,14 +105,17 @@ def check_upload(ev: Event, user: str | None, which: str, show: Describe) -> lis
         return [Verdict("5.4.2", "1", FAILED, f"the upload authenticated as {user} with the configured password"
                         f"{which}", show(ev), (ev,))]  # fmt: skip
     authenticated = Verdict("5.4.2", "1", PASSED, events=(ev,))
-    stored = Path(str(ev.data.get("stored") or ""))
-    if not ev.data.get("stored") or not stored.is_file():
-        return [authenticated, Verdict("5.4.2", "1", NOT_OBSERVABLE, why="the uploaded file's content: the bench's "
-                                       "stored copy is not at hand (a capture's transfer is not decoded into a file)")]  # fmt: skip
+    # The file server's stored copy (live), or the file taken from the capture's FTP data connection.
+    stored = Path(str(ev.data.get("stored") or ev.data.get("content") or ""))
+    if not (ev.data.get("stored") or ev.data.get("content")) or not stored.is_file():
+        return [authenticated, Verdict("5.4.2", "1", NOT_OBSERVABLE, why="the uploaded file's content: not in the "
+                                       "evidence (an FTP upload's file is read from the capture; an HTTP one's is not "
+                                       "kept, SFTP's and HTTPS's are encrypted)")]  # fmt: skip
     problems = pmfile.validate(stored.read_bytes())
     if problems:
+        shown = ev.data.get("stored") or ev.data.get("path")  # the server's file, or the path uploaded to
         return [authenticated, Verdict("5.4.2", "1", FAILED, f"a valid TS 32.435 measCollecFile{which}",
-                                       f"{ev.data['stored']}: {'; '.join(problems[:3])}", (ev,))]  # fmt: skip
+                                       f"{shown}: {'; '.join(problems[:3])}", (ev,))]  # fmt: skip
     return [authenticated, Verdict("5.4.2", "1", PASSED, events=(ev,))]
 
 

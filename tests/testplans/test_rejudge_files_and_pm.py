@@ -9,6 +9,7 @@ differ by milliseconds). One live run, and a twin run per group of twins (units 
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,11 @@ def from_evidence(run_dir: Path, inventory: Path, r: dict[str, Any]) -> Judged |
     merged = folder.parent / f".{r['test']}-keys.txt"
     merged.write_text("".join(k.read_text() for k in keylogs))
     known = known_of(inventory)
-    tl, span = timeline_of(captures, merged, known)
-    tl = with_knowledge(tl, folder / "timeline.jsonl", r.get("mark"))
-    merged.unlink()
-    return call(r["clause"], fn, tl.events(), None, known, span)
+    with tempfile.TemporaryDirectory(prefix="he-files-") as files:  # an FTP upload's file, from its capture
+        tl, span = timeline_of(captures, merged, known, files=Path(files))
+        tl = with_knowledge(tl, folder / "timeline.jsonl", r.get("mark"))
+        merged.unlink()
+        return call(r["clause"], fn, tl.events(), None, known, span)
 
 
 def said(message: str) -> tuple[str, str]:
@@ -66,6 +68,9 @@ def said(message: str) -> tuple[str, str]:
     # Upload intervals are measured from when each upload began: the file server's clock, or the capture's
     # first packet of the connection (or the request's), a few milliseconds apart: the numbers are not compared.
     seen = re.sub(r"^uploads \[[0-9., ]+\] s apart$", "uploads [...] s apart", seen)
+    # A file the unit uploaded is the file server's stored copy (a path on the bench host) or the path the
+    # capture shows it uploaded to: its name is compared, and what is wrong in it.
+    seen = re.sub(r"^/\S*/([^/\s]+): ", r"\1: ", seen)
     # What a wait saw last before its bound ran out is the live timeline's (console lines, every unit's
     # events) or the captures' packets: the words up to it are compared.
     return expected, re.split(r"#\d+ \+[0-9.]+s |fileserver/|hems/|last seen: ", seen)[0]
