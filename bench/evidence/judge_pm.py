@@ -7,6 +7,7 @@ measured the interval)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from bench.evidence.judges import (
     cwmp_visible,
     gpv_sent,
     judge_gpv_answer,
+    judge_read_back,
     judge_spv_response,
     missing,
 )
@@ -69,6 +71,21 @@ def uploads(proto: str, folder: str, user: str | None) -> Callable[[Event], bool
     )
 
 
+def configured(clause: str, step: str, events: Sequence[Event], sent: Event, answer: Event,
+               span: Span) -> Verdict | None:  # fmt: skip
+    """The read back in the set's session (the plans' configure, step `step`): answered, not a Fault, and
+    showing the values set but the password; None when the evidence has no such read back."""
+    values = {n: v for n, v in (sent.data.get("values") or {}).items() if not n.endswith("Password")}
+    asked = gpv_sent(events, list(values), sent)
+    if asked is None:
+        return None
+    answered = judge_gpv_answer(clause, step, events, asked, span)
+    if answered.outcome != PASSED:
+        return answered
+    as_read = dataclasses.replace(sent, data={**sent.data, "values": values})
+    return judge_read_back(clause, step, events, as_read, answer, span)
+
+
 def _unseen(out: Judged, events: Sequence[Event], steps: Sequence[str], why: str) -> Judged:
     why = why if cwmp_visible(events, "serving-hems") else NO_CWMP
     out.verdicts.extend(Verdict(out.clause, s, NOT_OBSERVABLE, why=why) for s in steps)
@@ -82,6 +99,10 @@ def judge_disabled(events: Sequence[Event], span: Span = LIVE, show: Describe = 
     sent, answer = pm_set(events, "pm-http")
     if sent is None or answer is None or value(sent, "Enable") != "false":
         return _unseen(out, events, ("3",), "no PerfMgmt.Config with Enable false in the evidence")
+    read = configured("5.4.1", "2", events, sent, answer, span)
+    if read is not None and read.outcome == FAILED:  # set and read back (step 2)
+        out.verdicts.append(read)
+        return out
     cfg = bench_event(events, BenchKind.PM_CONFIG, sent, proto="http", enable=False)
     interval = float(cfg.data["interval"]) if cfg else float(value(sent, "PeriodicUploadInterval") or 0)
     window = 2 * interval + (float(cfg.data["tolerance"]) if cfg else 0.0)
@@ -129,8 +150,7 @@ def judge_uploads(
     sent, answer = pm_set(events, f"pm-{proto}")
     if sent is None or answer is None:
         return _unseen(out, events, ("1",), f"no PerfMgmt.Config for uploads over {proto} in the evidence")
-    asked = gpv_sent(events, [n for n in sent.data.get("values") or {} if not n.endswith("Password")], sent)
-    read = judge_gpv_answer("5.4.2", "pre", events, asked, span) if asked is not None else None
+    read = configured("5.4.2", "pre", events, sent, answer, span)
     if read is not None and read.outcome == FAILED:  # the read back in the set's session (step pre)
         out.verdicts.append(read)
         return out
