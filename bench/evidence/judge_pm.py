@@ -170,6 +170,8 @@ def _first_upload(proto: str, events: Sequence[Event], sent: Event, answer: Even
     awaited = bench_event(events, BenchKind.PM_FIRST_FILE, sent, proto=proto, how="awaited")
     cfg = bench_event(events, BenchKind.PM_CONFIG, sent, proto=proto, enable=True)
     expected = f"a PM file uploaded over {proto} to the file server"
+    if not seen and span.end is not None and proto in ENCRYPTED:
+        return Verdict("5.4.2", "1", NOT_OBSERVABLE, why=ENCRYPTED[proto].replace("fetched", "uploaded"))
     if forced is not None and forced.data.get("bound"):
         expected += f" for the forced PM period ({forced.data.get('action')})"
         start, seconds, key = forced, float(forced.data["bound"]), str(forced.data.get("bound_key") or "")
@@ -181,8 +183,6 @@ def _first_upload(proto: str, events: Sequence[Event], sent: Event, answer: Even
         return missing("5.4.2", "1", expected, "nothing", answer, span)
     if seen and seen[0].t - start.t <= seconds:
         return None
-    if not seen and span.end is not None and proto in ENCRYPTED:
-        return Verdict("5.4.2", "1", NOT_OBSERVABLE, why=ENCRYPTED[proto].replace("fetched", "uploaded"))
     return absent("5.4.2", "1", expected, events, answer, start, seconds, key, span)
 
 
