@@ -203,10 +203,10 @@ _TYPES = [
     _t(
         S.HEMS,
         HemsKind.RPC_SENT,
-        "hems peer serial method id values parameter_key url command_key",
+        "hems peer serial method id values parameter_key url command_key names",
         "the HeMS sent an RPC to the unit (a SetParameterValues with its values and ParameterKey: what a judge "
         "compares the read back and the next Inform with; a Download with its URL, CommandKey, FileType and "
-        "Username)",
+        "Username; a Reboot with its CommandKey; a GetParameterValues with the names it asks for)",
     ),  # fmt: skip
     _t(S.HEMS, HemsKind.RPC_RESPONSE, "hems peer serial method id", "the unit answered an RPC"),
     _t(
@@ -302,8 +302,9 @@ _TYPES = [
     _t(
         S.FILESERVER,
         FileserverKind.UPLOAD,
-        "status bytes stored began",
-        "the unit uploaded a file (began: when it connected, or sent the request on a connection it had used)",
+        "status bytes stored began content",
+        "the unit uploaded a file (began: when it connected, or sent the request on a connection it had used; "
+        "stored: the file server's copy; content: the file as a capture's FTP data connection carried it)",
     ),
     _t(S.FILESERVER, FileserverKind.AUTH_FAILED, "status", "the file server refused credentials"),
     _t(
@@ -341,10 +342,10 @@ _TYPES = [
     _t(
         S.BENCH,
         BenchKind.CONFIG_FILE,
-        "path proto values how key fault",
+        "path proto values how key fault transfer_complete transfer_complete_key",
         "a configuration file a 5.2.2 plan serves "
         "for a Download: the values it sets (what a judge compares the read back with), how the download must fail and "
-        "the FaultCode the unit's TR-069 amendment gives for it",
+        "the FaultCode the unit's TR-069 amendment gives for it, the bound it waits for the TransferComplete",
     ),
     _t(
         S.BENCH,
@@ -353,7 +354,13 @@ _TYPES = [
         "the PerfMgmt.Config a 5.4 plan set: "
         "the interval and tolerance it checks the uploads against, the untrusted certificate it presents",
     ),
-    _t(S.BENCH, BenchKind.PM_FIRST_FILE, "proto how", "how a PM plan got its first file: forced or awaited"),
+    _t(
+        S.BENCH,
+        BenchKind.PM_FIRST_FILE,
+        "proto how action bound bound_key",
+        "how a PM plan got its first file: "
+        "forced (the action, and the bound it waits for the file) or awaited",
+    ),
     _t(
         S.BENCH,
         BenchKind.PM_INTERVAL,

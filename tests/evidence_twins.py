@@ -51,9 +51,9 @@ def judged_again(
     with tempfile.TemporaryDirectory(prefix="he-judge-") as tmp:
         keylog = Path(tmp) / "keylog.txt"
         keylog.write_text("".join(k.read_text() for k in sorted((run_dir / "logs").glob("*tls-keys.log"))))
-        tl, span = timeline_of(captures, keylog, known)
-    tl = with_knowledge(tl, folder / "timeline.jsonl", result.get("mark"))
-    return call(result["clause"], fn, tl.events(), identity, known, span)
+        tl, span = timeline_of(captures, keylog, known, files=Path(tmp) / "files")
+        tl = with_knowledge(tl, folder / "timeline.jsonl", result.get("mark"))
+        return call(result["clause"], fn, tl.events(), identity, known, span)
 
 
 def check(run_dir: Path, inventory: dict[str, Any], unit: str, first: dict[str, Any], step: str, knob: str,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
-from bench.evidence.decode import Decoder, Names
+from bench.evidence.decode import Decoder, Names, ftp_files
 from bench.evidence.espsa import read_esp_sa
 from bench.evidence.judge_more import MORE_JUDGES, call_more
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
@@ -60,15 +60,22 @@ def timeline_of(
     known: Known,
     notes: list[str] | None = None,
     esp_sa: list[list[str]] | None = None,
+    files: Path | None = None,
 ) -> tuple[Timeline, Span]:
     """One timeline of every capture's events, in time order (each with its capture file and frames), and how
     far the captures go; what they carry that cannot be opened is added to `notes`. The captures are read a
     frame at a time: what is kept is their events. What only the bench knew is added by
-    bench.evidence.knowledge.with_knowledge."""
+    bench.evidence.knowledge.with_knowledge. With `files` (a folder for the judging's time), an FTP upload's
+    file is taken from its capture into it (decode.ftp_files), for a check of what it holds."""
     decoder = Decoder(known.names, esp_sa=bool(esp_sa))
     ends = []
-    for capture in captures:
-        decoder.decode(read_frames(capture, keylog, decoder.notes, esp_sa=esp_sa))
+    for n, capture in enumerate(captures):
+        exported = files / str(n) if files is not None else None
+        if exported is not None:
+            exported.mkdir(parents=True, exist_ok=True)
+        decoder.decode(read_frames(capture, keylog, decoder.notes, esp_sa=esp_sa, files=exported))
+        if exported is not None:
+            ftp_files(decoder.found, str(capture), exported)
         ends.append(capture_end(capture))
     if notes is not None:
         notes.extend(decoder.notes)
@@ -240,10 +247,13 @@ def cmd_judge(args: argparse.Namespace) -> int:
         raise ConfigError(f"--timeline {args.timeline}: no such file")
     notes: list[str] = []
     known = known_of(Path(args.inventory))
-    tl, span = timeline_of(captures, keylog, known, notes, esp_sa=esp_sa)
-    if args.timeline:  # what only the bench knew, from a run's timeline.jsonl (as rejudge adds it)
-        tl = with_knowledge(tl, Path(args.timeline))
-    judged = judge(tl, span, args.clause, _identity(args.unit_identity), known)
+    with tempfile.TemporaryDirectory(
+        prefix="judge-files-"
+    ) as files:  # the files of FTP uploads, while judged
+        tl, span = timeline_of(captures, keylog, known, notes, esp_sa=esp_sa, files=Path(files))
+        if args.timeline:  # what only the bench knew, from a run's timeline.jsonl (as rejudge adds it)
+            tl = with_knowledge(tl, Path(args.timeline))
+        judged = judge(tl, span, args.clause, _identity(args.unit_identity), known)
     sa_file = Path(args.esp_sa) if args.esp_sa else None
     run_dir = write_run(Path(args.out), captures, keylog, tl, judged, notes, known, sa_file)
     if args.console:
@@ -264,27 +274,39 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return 1 if any(j.outcome == FAILED for j in judged) else 0
 
 
+def esp_sa_files(run_dir: Path) -> list[Path]:
+    """The run folder's ESP SAs in Wireshark's esp_sa format, where a run keeps its TLS key logs:
+    `RUN_DIR/logs/*esp_sa*` (put there by a lab whose SeGW or unit exports its SAs: the bench cannot)."""
+    return sorted(p for p in (run_dir / "logs").glob("*esp_sa*") if p.is_file())
+
+
 def rejudge(run_dir: Path, known: Known) -> list[tuple[str, str, str]]:
     """(test, the run's outcome, today's) for each test of the run a judge function covers whose captures are
-    in its folder."""
+    in its folder; TLS opened with the run's key logs, ESP with its esp_sa files (esp_sa_files)."""
     summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     keylogs = [
         p for pattern in ("*tls-keys.log", "*.keylog") for p in sorted((run_dir / "logs").glob(pattern))
     ]
+    esp_sa = [record for f in esp_sa_files(run_dir) for record in read_esp_sa(f)] or None
     with tempfile.TemporaryDirectory(prefix="rejudge-") as tmp:  # the run folder is evidence: not written to
         merged = Path(tmp) / "keylog.txt" if keylogs else None
         if merged is not None:
             merged.write_text("".join(k.read_text(encoding="utf-8") for k in keylogs), encoding="utf-8")
-        return _rejudge(run_dir, summary, merged, known)
+        return _rejudge(run_dir, summary, merged, known, esp_sa, Path(tmp) / "files")
 
 
 def _rejudge(
-    run_dir: Path, summary: dict[str, Any], merged: Path | None, known: Known
+    run_dir: Path,
+    summary: dict[str, Any],
+    merged: Path | None,
+    known: Known,
+    esp_sa: list[list[str]] | None = None,
+    files: Path | None = None,
 ) -> list[tuple[str, str, str]]:
     """Each result's test folder: `RUN_DIR/<test>/`, or `RUN_DIR/<unit>/<test>/` in a run of several units
     (whose unit's own run.json gives its identity)."""
     rows = []
-    for r in summary.get("results", []):
+    for n, r in enumerate(summary.get("results", [])):
         fn = JUDGES.get(r.get("clause") or "", {}).get(r["test"])
         base = (
             run_dir / r["unit"] if r.get("unit") and (run_dir / r["unit"] / r["test"]).is_dir() else run_dir
@@ -294,7 +316,9 @@ def _rejudge(
         ]
         if fn is None or not captures:
             continue
-        tl, span = timeline_of(captures, merged, known)
+        tl, span = timeline_of(
+            captures, merged, known, esp_sa=esp_sa, files=files / str(n) if files is not None else None
+        )
         tl = with_knowledge(
             tl, base / r["test"] / "timeline.jsonl", r.get("mark")
         )  # what only the bench knew
@@ -320,6 +344,8 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
         raise ConfigError(f"{run_dir}: not a run folder (no run.json)")
     summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     inventory = Path(summary.get("inventory") or args.inventory)
+    for f in esp_sa_files(run_dir):
+        print(f"  ESP opened with the SAs of {f}")
     rows = rejudge(run_dir, known_of(inventory if inventory.is_file() else Path(args.inventory)))
     # A step the evidence cannot show contradicts nothing: only a verdict today that the run did not give differs.
     differ = [(t, a, b) for t, a, b in rows if not b.startswith(a) and not b.startswith(NOT_OBSERVABLE)]

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from bench import cwmp
 from bench.events import DhcpKind, DnsKind, FileserverKind, HemsKind, MmeKind, SegwKind, Source, is_secret_key
@@ -439,6 +440,20 @@ def _opened(f: Frame) -> bool:
     return bool(after) and after[0] != "data"
 
 
+def ftp_files(found: list[Found], capture: str, files: Path) -> None:
+    """The FTP uploads of `capture` given the file tshark wrote of each one's data connection (read_frames'
+    `files`): `content`, its path, for a check of what the unit uploaded (an upload's file is the capture's own
+    evidence; the file server's stored copy is the live run's)."""
+    exported = {unquote(p.name): p for p in files.iterdir()} if files.is_dir() else {}
+    for f in found:
+        if (f.source, f.kind) == (Source.FILESERVER, FileserverKind.UPLOAD) and f.data.get("proto") == "ftp" \
+                and f.data.get("capture") == capture:  # fmt: skip
+            path = str(f.data.get("path"))
+            got = exported.get(path) or exported.get(path.lstrip("/"))
+            if got is not None:
+                f.data["content"] = str(got)
+
+
 def _slim(f: Frame) -> Frame:
     """A frame without its HTTP body (a transfer's file), to be kept till the capture's end."""
     return Frame(f.capture, f.number, f.t, {k: v for k, v in f.fields.items() if k != "http.file_data"})
@@ -456,12 +471,20 @@ def _is_hex(text: str) -> bool:
 
 def _sent(env: cwmp.Envelope) -> dict[str, Any]:
     """What a check needs of an RPC the HeMS sent: a SetParameterValues' values and ParameterKey (the live
-    HeMS puts the same on its rpc-sent event); a Download's URL, CommandKey, FileType and Username."""
+    HeMS puts the same on its rpc-sent event); a Download's URL, CommandKey, FileType and Username; a Reboot's
+    CommandKey; the names a GetParameterValues asks for."""
     if env.method == "Download":
         tags = {"url": "URL", "command_key": "CommandKey", "file_type": "FileType", "username": "Username"}
         return {
             k: (e.text or "") if (e := env.body.find(f"{{*}}{tag}")) is not None else ""
             for k, tag in tags.items()
+        }
+    if env.method == "Reboot":
+        key = env.body.find("{*}CommandKey")
+        return {"command_key": "" if key is None else (key.text or "")}
+    if env.method == "GetParameterValues":
+        return {
+            "names": [(n.text or "").strip() for names in env.body.iter("{*}ParameterNames") for n in names]
         }
     if env.method != "SetParameterValues":
         return {}

@@ -25,7 +25,11 @@ from bench.evidence.judges import (
     Judged,
     Span,
     Verdict,
+    absent,
     cwmp_visible,
+    gpv_sent,
+    judge_gpv_answer,
+    judge_reboot,
     judge_s1_tac,
     missing,
 )
@@ -142,14 +146,22 @@ def completion(
     if status == 0:
         add(Verdict(CLAUSE, "1", PASSED, events=(sent, answer)))
         return Done(0, "", "DownloadResponse Status 0 (applied)", answer)
-    rebooted = any(
-        _hems(e, HemsKind.RPC_SENT, method="Reboot") for e in after(events, lambda e: True, answer)
-    )
+    rebooted = judge_reboot(CLAUSE, "1", events, answer, span)  # the HeMS reboots a unit that applies at boot
+    if rebooted is not None and rebooted.outcome != PASSED:
+        add(rebooted)
+        return None
     done = next(iter(after(events, lambda e: _hems(e, HemsKind.CPE_RPC, method="TransferComplete")
                            and e.data.get("serial") in (None, sent.data.get("serial")), answer)), None)  # fmt: skip
     if done is None:
-        add(missing(CLAUSE, "1", f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1"
-                    f"{' and the Reboot' if rebooted else ''}", "nothing in the evidence", answer, span))  # fmt: skip
+        expected = (f"a TransferComplete with CommandKey {key} after DownloadResponse Status 1"
+                    f"{' and the Reboot' if rebooted else ''}")  # fmt: skip
+        cfg = config_file(events, key)
+        if cfg is not None and cfg.data.get("transfer_complete"):  # the bound the live bench waited
+            since = rebooted.events[-1] if rebooted is not None else answer
+            add(absent(CLAUSE, "1", expected, events, sent, since, float(cfg.data["transfer_complete"]),
+                       str(cfg.data.get("transfer_complete_key") or ""), span))  # fmt: skip
+        else:
+            add(missing(CLAUSE, "1", expected, "nothing in the evidence", answer, span))
         return None
     add(Verdict(CLAUSE, "1", PASSED, events=(sent, answer, done)))
     d = done.data
@@ -199,6 +211,20 @@ def judge_fetched(events: Sequence[Event], sent: Event, proto: str, span: Span, 
     return Verdict(CLAUSE, "2", PASSED, events=(fetched,))
 
 
+def _read_before(events: Sequence[Event], key: Callable[[str], bool], span: Span, out: Judged) -> bool:
+    """Step pre: the values the file sets, read before the Download (the first GetParameterValues for them
+    after the bench's note of the file), answered, not a Fault; True when that failed."""
+    cfg = next((e for e in events if e.source == Source.BENCH and e.kind == BenchKind.CONFIG_FILE
+                and key(str(e.data.get("key")))), None)  # fmt: skip
+    asked = gpv_sent(events, sorted(cfg.data.get("values") or {}), cfg) if cfg is not None else None
+    if asked is None:
+        return False
+    answered = judge_gpv_answer(CLAUSE, "pre", events, asked, span)
+    if answered.outcome == FAILED:
+        out.verdicts.append(answered)
+    return answered.outcome == FAILED
+
+
 def _start(clause_events: Sequence[Event], key: Callable[[str], bool], out: Judged) -> Event | None:
     """The Download of the test, or each step not observable (with why) when the evidence has none."""
     sent = download_sent(clause_events, key)
@@ -225,6 +251,8 @@ def judge_download(proto: str, events: Sequence[Event], span: Span = LIVE, show:
     """test_configuration_by_file_download[proto]; `s1` False: not the TAC's S1 step (a live plan awaits it)."""
     out = Judged(CLAUSE, f"test_configuration_by_file_download[{proto}]")
     add = out.verdicts.append
+    if _read_before(events, lambda k: k.startswith(f"dl-{proto}-"), span, out):
+        return out
     sent = _start(events, lambda k: k.startswith(f"dl-{proto}-"), out)
     if sent is None:
         return out

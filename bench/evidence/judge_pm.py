@@ -7,6 +7,7 @@ measured the interval)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,7 +25,12 @@ from bench.evidence.judges import (
     Judged,
     Span,
     Verdict,
+    absent,
     cwmp_visible,
+    gpv_sent,
+    judge_gpv_answer,
+    judge_read_back,
+    judge_spv_response,
     missing,
 )
 from bench.timeline import Event
@@ -65,6 +71,21 @@ def uploads(proto: str, folder: str, user: str | None) -> Callable[[Event], bool
     )
 
 
+def configured(clause: str, step: str, events: Sequence[Event], sent: Event, answer: Event,
+               span: Span) -> Verdict | None:  # fmt: skip
+    """The read back in the set's session (the plans' configure, step `step`): answered, not a Fault, and
+    showing the values set but the password; None when the evidence has no such read back."""
+    values = {n: v for n, v in (sent.data.get("values") or {}).items() if not n.endswith("Password")}
+    asked = gpv_sent(events, list(values), sent)
+    if asked is None:
+        return None
+    answered = judge_gpv_answer(clause, step, events, asked, span)
+    if answered.outcome != PASSED:
+        return answered
+    as_read = dataclasses.replace(sent, data={**sent.data, "values": values})
+    return judge_read_back(clause, step, events, as_read, answer, span)
+
+
 def _unseen(out: Judged, events: Sequence[Event], steps: Sequence[str], why: str) -> Judged:
     why = why if cwmp_visible(events, "serving-hems") else NO_CWMP
     out.verdicts.extend(Verdict(out.clause, s, NOT_OBSERVABLE, why=why) for s in steps)
@@ -78,6 +99,10 @@ def judge_disabled(events: Sequence[Event], span: Span = LIVE, show: Describe = 
     sent, answer = pm_set(events, "pm-http")
     if sent is None or answer is None or value(sent, "Enable") != "false":
         return _unseen(out, events, ("3",), "no PerfMgmt.Config with Enable false in the evidence")
+    read = configured("5.4.1", "2", events, sent, answer, span)
+    if read is not None and read.outcome == FAILED:  # set and read back (step 2)
+        out.verdicts.append(read)
+        return out
     cfg = bench_event(events, BenchKind.PM_CONFIG, sent, proto="http", enable=False)
     interval = float(cfg.data["interval"]) if cfg else float(value(sent, "PeriodicUploadInterval") or 0)
     window = 2 * interval + (float(cfg.data["tolerance"]) if cfg else 0.0)
@@ -101,14 +126,17 @@ def check_upload(ev: Event, user: str | None, which: str, show: Describe) -> lis
         return [Verdict("5.4.2", "1", FAILED, f"the upload authenticated as {user} with the configured password"
                         f"{which}", show(ev), (ev,))]  # fmt: skip
     authenticated = Verdict("5.4.2", "1", PASSED, events=(ev,))
-    stored = Path(str(ev.data.get("stored") or ""))
-    if not ev.data.get("stored") or not stored.is_file():
-        return [authenticated, Verdict("5.4.2", "1", NOT_OBSERVABLE, why="the uploaded file's content: the bench's "
-                                       "stored copy is not at hand (a capture's transfer is not decoded into a file)")]  # fmt: skip
+    # The file server's stored copy (live), or the file taken from the capture's FTP data connection.
+    stored = Path(str(ev.data.get("stored") or ev.data.get("content") or ""))
+    if not (ev.data.get("stored") or ev.data.get("content")) or not stored.is_file():
+        return [authenticated, Verdict("5.4.2", "1", NOT_OBSERVABLE, why="the uploaded file's content: not in the "
+                                       "evidence (an FTP upload's file is read from the capture; an HTTP one's is not "
+                                       "kept, SFTP's and HTTPS's are encrypted)")]  # fmt: skip
     problems = pmfile.validate(stored.read_bytes())
     if problems:
+        shown = ev.data.get("stored") or ev.data.get("path")  # the server's file, or the path uploaded to
         return [authenticated, Verdict("5.4.2", "1", FAILED, f"a valid TS 32.435 measCollecFile{which}",
-                                       f"{ev.data['stored']}: {'; '.join(problems[:3])}", (ev,))]  # fmt: skip
+                                       f"{shown}: {'; '.join(problems[:3])}", (ev,))]  # fmt: skip
     return [authenticated, Verdict("5.4.2", "1", PASSED, events=(ev,))]
 
 
@@ -119,22 +147,54 @@ def judge_uploads(
     period's first, when the bench forced one); in the test that measured the interval (its pm-interval
     event), the three uploads' starts apart by the interval within the tolerance."""
     out = Judged("5.4.2", f"test_pm_files_uploaded_at_the_interval[{proto}]")
-    add = out.verdicts.append
     sent, answer = pm_set(events, f"pm-{proto}")
     if sent is None or answer is None:
         return _unseen(out, events, ("1",), f"no PerfMgmt.Config for uploads over {proto} in the evidence")
+    read = configured("5.4.2", "pre", events, sent, answer, span)
+    if read is not None and read.outcome == FAILED:  # the read back in the set's session (step pre)
+        out.verdicts.append(read)
+        return out
+    _judge_uploads(proto, events, sent, answer, span, show, out)
+    off = next((e for e in after(events, lambda e: e.source == Source.HEMS and e.kind == HemsKind.RPC_SENT
+                                 and e.data.get("parameter_key") == "pm-off", sent)), None)  # fmt: skip
+    if off is not None and out.failed() is None:  # uploads switched off after them (step post)
+        out.verdicts.append(judge_spv_response("5.4.2", "post", events, off, span))
+    return out
+
+
+def _first_upload(proto: str, events: Sequence[Event], sent: Event, answer: Event, seen: list[Event],
+                  span: Span) -> Verdict | None:  # fmt: skip
+    """The first upload within the bound the live plan waited (a `bench` event's: the forced period's, or
+    three intervals and the tolerance), worded as its wait; None when it came in time."""
+    forced = bench_event(events, BenchKind.PM_FIRST_FILE, sent, proto=proto, how="forced")
+    awaited = bench_event(events, BenchKind.PM_FIRST_FILE, sent, proto=proto, how="awaited")
+    cfg = bench_event(events, BenchKind.PM_CONFIG, sent, proto=proto, enable=True)
+    expected = f"a PM file uploaded over {proto} to the file server"
+    if not seen and span.end is not None and proto in ENCRYPTED:
+        return Verdict("5.4.2", "1", NOT_OBSERVABLE, why=ENCRYPTED[proto].replace("fetched", "uploaded"))
+    if forced is not None and forced.data.get("bound"):
+        expected += f" for the forced PM period ({forced.data.get('action')})"
+        start, seconds, key = forced, float(forced.data["bound"]), str(forced.data.get("bound_key") or "")
+    elif awaited is not None and cfg is not None:
+        start, seconds, key = awaited, 3 * float(cfg.data["interval"]) + float(cfg.data["tolerance"]), ""
+    elif seen:
+        return None
+    else:
+        return missing("5.4.2", "1", expected, "nothing", answer, span)
+    if seen and seen[0].t - start.t <= seconds:
+        return None
+    return absent("5.4.2", "1", expected, events, answer, start, seconds, key, span)
+
+
+def _judge_uploads(proto: str, events: Sequence[Event], sent: Event, answer: Event, span: Span, show: Describe,
+                   out: Judged) -> None:  # fmt: skip
+    add = out.verdicts.append
     user = value(sent, "Username")
     seen = after(events, uploads(proto, f"/pm-{proto}/", user), answer)
-    if not seen:
-        if span.end is not None and proto in ENCRYPTED:
-            add(Verdict("5.4.2", "1", NOT_OBSERVABLE, why=ENCRYPTED[proto].replace("fetched", "uploaded")))
-            return out
-        add(
-            missing(
-                "5.4.2", "1", f"a PM file uploaded over {proto} to the file server", "nothing", answer, span
-            )
-        )
-        return out
+    late = _first_upload(proto, events, sent, answer, seen, span)
+    if late is not None:
+        add(late)
+        return
     forced = bench_event(events, BenchKind.PM_FIRST_FILE, sent, proto=proto, how="forced")
     measured = bench_event(events, BenchKind.PM_INTERVAL, sent, proto=proto)
     which = f" (the forced PM period's file, {forced.data.get('action')})" if forced else ""
@@ -143,9 +203,9 @@ def judge_uploads(
         verdicts = check_upload(ev, user, which if i == 0 else "", show)
         out.verdicts.extend(verdicts)
         if out.failed() is not None:
-            return out
+            return
     if measured is None:
-        return out
+        return
     cfg = bench_event(events, BenchKind.PM_CONFIG, sent, proto=proto, enable=True)
     interval, tol = float(measured.data["interval"]), float(cfg.data["tolerance"]) if cfg else 0.0
     timed = seen[1:4] if forced else seen[:3]
@@ -155,7 +215,7 @@ def judge_uploads(
                 "5.4.2", "1", f"a PM file uploaded over {proto} to the file server", "nothing", seen[-1], span
             )
         )
-        return out
+        return
     began = [float(e.data.get("began") or e.t) for e in timed]
     gaps = [round(b - a, 2) for a, b in zip(began, began[1:], strict=False)]
     if [g for g in gaps if abs(g - interval) > tol]:
@@ -163,7 +223,7 @@ def judge_uploads(
                     (timed[-1],)))  # fmt: skip
     else:
         add(Verdict("5.4.2", "1", PASSED, events=tuple(timed)))
-    return out
+    return
 
 
 def judge_untrusted(events: Sequence[Event], span: Span = LIVE, show: Describe = describe) -> Judged:

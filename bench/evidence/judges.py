@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
+from bench.cwmp import ParamFault
+from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source, describe
+from bench.evidence.knowledge import KNOWLEDGE
 from bench.timeline import Event
 
 PASSED, FAILED, NOT_OBSERVABLE = "passed", "failed", "not-observable"
@@ -114,6 +116,91 @@ def spv_sent(events: Sequence[Event], key_prefix: str = "cm-5.2.3-") -> Event | 
     )
 
 
+def nothing_within(events: Sequence[Event], since: Event, start: float, seconds: float, key: str = "") -> str:
+    """An absence worded as a live wait words it when its bound runs out: `nothing within N s (KEY) (last seen:
+    ...)`; what was seen last is the evidence's last three events after `since` up to the bound's end (the
+    bench's knowledge aside), not the live timeline's."""
+    recent = [e for e in events if e.seq > since.seq and e.t <= start + seconds and e.source != Source.BENCH
+              and (e.source, e.kind) not in KNOWLEDGE][-3:]  # fmt: skip
+    shown = "last seen: " + "; ".join(describe(e) for e in recent) if recent else "nothing was seen"
+    return f"nothing within {seconds:g} s{f' ({key})' if key else ''} ({shown})"
+
+
+def absent(clause: str, step: str, expected: str, events: Sequence[Event], since: Event, start: Event,
+           seconds: float, key: str, span: Span) -> Verdict:  # fmt: skip
+    """Nothing `expected` within the bound the live bench waited from `start` (`seconds`, inventory `key`: the
+    bench's knowledge): failed as the live wait fails, unless the evidence ends before the bound does."""
+    if span.end is not None and span.end - start.t < seconds:
+        return Verdict(clause, step, NOT_OBSERVABLE, expected, why=f"the evidence ends {span.end - start.t:.1f} s "
+                       f"after {start.source}/{start.kind}, before the {seconds:g} s the bench waited for {expected}")  # fmt: skip
+    return Verdict(
+        clause, step, FAILED, expected, nothing_within(events, since, start.t, seconds, key), (start,)
+    )
+
+
+def fault_seen(d: dict[str, Any]) -> str:
+    """A Fault answering an RPC, as the live plans word it (procedures.describe_result)."""
+    faults = [ParamFault(*p) for p in d.get("param_faults") or []]
+    return f"fault {d.get('fault_code')} {d.get('fault_string')}, per parameter {faults}"
+
+
+def answer_to(events: Sequence[Event], sent: Event) -> Event | None:
+    """The unit's response or Fault to the RPC `sent`."""
+    return _first(
+        events,
+        lambda e: e.source == Source.HEMS and e.kind in (HemsKind.RPC_RESPONSE, HemsKind.RPC_FAULT)
+        and e.data.get("hems") == sent.data.get("hems") and e.data.get("id") == sent.data.get("id"),
+        sent,
+    )  # fmt: skip
+
+
+def judge_gpv_answer(
+    clause: str, step: str, events: Sequence[Event], sent: Event, span: Span = LIVE
+) -> Verdict:
+    """A GetParameterValues answered with its response, not a Fault (a session's check, in its words)."""
+    expected = f"GetParameterValuesResponse for {list(sent.data.get('names') or [])}"
+    answer = answer_to(events, sent)
+    if answer is None:
+        return missing(clause, step, expected, "nothing (no answer in the evidence)", sent, span)
+    if answer.kind == HemsKind.RPC_FAULT:
+        return Verdict(clause, step, FAILED, expected, fault_seen(answer.data), (answer,))
+    return Verdict(clause, step, PASSED, events=(sent, answer))
+
+
+def gpv_sent(events: Sequence[Event], names: Sequence[str], since: Event | None) -> Event | None:
+    """The Serving HeMS's first GetParameterValues asking for all of `names` after `since`."""
+    return _first(events, lambda e: _is(Source.HEMS, HemsKind.RPC_SENT, hems="serving-hems",
+                                        method="GetParameterValues")(e)
+                  and set(names) <= set(e.data.get("names") or []), since)  # fmt: skip
+
+
+def boot_inform(clause: str, step: str, booted: Event, key: str) -> Verdict:
+    """The Inform after a Reboot with CommandKey `key` carries 1 BOOT and M Reboot with it (TR-069 3.7.1.5 and
+    the Inform event codes); procedures.reboot judges the live one by it."""
+    events = list(zip(booted.data.get("events", ()), booted.data.get("command_keys", ()), strict=False))
+    if "1 BOOT" not in [name for name, _ in events] or ("M Reboot", key) not in events:
+        return Verdict(clause, step, FAILED, f"the Inform after Reboot {key} carrying 1 BOOT and M Reboot with "
+                       f"CommandKey {key} (TR-069 3.7.1.5)", f"events {events}", (booted,))  # fmt: skip
+    return Verdict(clause, step, PASSED, events=(booted,))
+
+
+def judge_reboot(
+    clause: str, step: str, events: Sequence[Event], since: Event, span: Span = LIVE
+) -> Verdict | None:
+    """After `since` (a Status 1), the Serving HeMS's Reboot and the unit's next Inform (boot_inform); None when
+    the HeMS sent no Reboot. A passed verdict's last event is that Inform."""
+    sent = _first(events, _is(Source.HEMS, HemsKind.RPC_SENT, hems="serving-hems", method="Reboot"), since)
+    if sent is None:
+        return None
+    key = str(sent.data.get("command_key"))
+    answered = answer_to(events, sent) or sent
+    booted = _first(events, _is(Source.HEMS, HemsKind.INFORM, hems="serving-hems"), answered)
+    if booted is None:
+        return missing(clause, step, f"the unit's Inform to the Serving HeMS after Reboot {key}", "nothing",
+                       answered, span)  # fmt: skip
+    return boot_inform(clause, step, booted, key)
+
+
 def judge_spv_response(
     clause: str, step: str, events: Sequence[Event], sent: Event, span: Span = LIVE
 ) -> Verdict:
@@ -132,9 +219,7 @@ def judge_spv_response(
             return missing(clause, step, expected, "nothing (no answer in the evidence)", sent, span)
         return Verdict(clause, step, FAILED, expected, "the session ended without it", (sent, end))
     if answer.kind == HemsKind.RPC_FAULT:
-        d = answer.data
-        seen = f"fault {d.get('fault_code')} {d.get('fault_string')}, per parameter {d.get('param_faults')}"
-        return Verdict(clause, step, FAILED, expected, seen, (answer,))
+        return Verdict(clause, step, FAILED, expected, fault_seen(answer.data), (answer,))
     return Verdict(clause, step, PASSED, expected, "", (sent, answer))
 
 
@@ -156,6 +241,12 @@ def judge_read_back(
     """The values the SetParameterValues set, read back by the first GetParameterValuesResponse (after `after`:
     the SPV's answer, or the Inform after the reboot that applies a Status 1)."""
     values: dict[str, str] = sent.data.get("values") or {}
+    asked = gpv_sent(events, sorted(values), after)
+    if (
+        asked is not None
+        and (answered := judge_gpv_answer(clause, step, events, asked, span)).outcome == FAILED
+    ):
+        return answered
     got = _first(
         events,
         lambda e: _is(Source.HEMS, HemsKind.RPC_RESPONSE, method="GetParameterValues")(e)
@@ -218,7 +309,7 @@ def judge_s1_tac(
     if not any(e.source == Source.MME for e in events):
         return Verdict(clause, step, NOT_OBSERVABLE, expected, why="no SCTP/S1AP in the evidence (S1 is seen on "
                        f"the inner capture only; {ESP_ONLY})")  # fmt: skip
-    return missing(clause, step, expected, f"nothing within {span.bound:g} s in the evidence", after, span)
+    return missing(clause, step, expected, nothing_within(events, after, after.t, span.bound), after, span)
 
 
 def judge_5_2_3(events: Sequence[Event], span: Span = LIVE) -> Judged:
@@ -243,7 +334,17 @@ def judge_5_2_3(events: Sequence[Event], span: Span = LIVE) -> Judged:
         return out
     response = answered.events[-1]
     after = response
-    if response.data.get("status") == 1:  # applied at reboot: the boot Inform after it, then the read back
+    rebooted = (
+        judge_reboot("5.2.3", "2", events, response, span) if response.data.get("status") == 1 else None
+    )
+    if rebooted is not None:  # applied at the HeMS's Reboot: its boot Inform, then the read back
+        add(rebooted)
+        if rebooted.outcome != PASSED:
+            return out
+        after = rebooted.events[-1]
+    elif (
+        response.data.get("status") == 1
+    ):  # applied at a reboot: the boot Inform after it, then the read back
         boot = _first(events, lambda e: _is(Source.HEMS, HemsKind.INFORM, hems="serving-hems")(e)
                       and "1 BOOT" in e.data.get("events", []), response)  # fmt: skip
         if boot is None:

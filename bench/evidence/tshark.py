@@ -132,8 +132,10 @@ def _reason(stderr: str) -> str:
     return " ".join(line.strip() for line in lines if line.strip())[-500:] or "no reason given"
 
 
-def _command(capture: Path, keylog: Path | None, esp_sa: bool) -> list[str]:
+def _command(capture: Path, keylog: Path | None, esp_sa: bool, files: Path | None = None) -> list[str]:
     cmd = [tshark_path(), "-n", "-r", str(capture), "-o", "tcp.desegment_tcp_streams:TRUE"]
+    if files is not None:  # each FTP data connection's file, written when tshark ends
+        cmd += ["--export-objects", f"ftp-data,{files}"]
     cmd += ["-o", "http.desegment_body:TRUE", "-T", "ek"] + [a for name in FIELDS for a in ("-e", name)]
     if keylog is not None:
         cmd += ["-o", f"tls.keylog_file:{keylog}"]
@@ -160,10 +162,13 @@ def read_frames(
     notes: list[str] | None = None,
     timeout: float = 3600,
     esp_sa: list[list[str]] | None = None,
+    files: Path | None = None,
 ) -> Iterator[Frame]:
     """Every frame of `capture` (pcap or pcapng), one at a time as tshark writes them (a big capture is never
     held whole: neither its JSON nor its frames), TLS decrypted with the NSS key log `keylog` and ESP with the
-    SAs `esp_sa` (records of an esp_sa file, bench/evidence/espsa.py) when given. tshark runs with a
+    SAs `esp_sa` (records of an esp_sa file, bench/evidence/espsa.py) when given; with `files`, the file of each
+    FTP data connection is written there (named after its command's path, URL-escaped) once every frame is
+    read. tshark runs with a
     configuration folder of its own, so the user's Wireshark profile does not change what it reads. A capture
     cut short gives the frames before the cut and a note in `notes` saying so; one whose frames carry no IP
     (a wrong link type) a note; a file tshark cannot read at all is a ConfigError naming it and tshark's reason
@@ -173,7 +178,7 @@ def read_frames(
         if esp_sa:
             write_profile(esp_sa, Path(profile))
         env = {**os.environ, "WIRESHARK_CONFIG_DIR": profile}
-        cmd = _command(capture, keylog, bool(esp_sa))
+        cmd = _command(capture, keylog, bool(esp_sa), files)
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env) as proc:
             assert proc.stdout is not None
             try:

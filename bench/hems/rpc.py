@@ -30,9 +30,14 @@ def matches(unit: Unit, key: DeviceKey) -> bool:
 def sent_fields(method: str, args: dict[str, Any]) -> dict[str, Any]:
     """What a check needs of an RPC the HeMS sent, on its rpc-sent event: the values and ParameterKey of a
     SetParameterValues (a judge reads them from the timeline, as it reads them from a capture's request); a
-    Download's URL, CommandKey, FileType and Username (its password is not kept)."""
+    Download's URL, CommandKey, FileType and Username (its password is not kept); a Reboot's CommandKey; the
+    names a GetParameterValues asks for."""
     if method == "Download":
         return {k: args.get(k) for k in ("url", "command_key", "file_type", "username")}
+    if method == "Reboot":
+        return {"command_key": args.get("command_key", "")}
+    if method == "GetParameterValues":
+        return {"names": [str(n) for n in args.get("names", ())]}
     if method != "SetParameterValues":
         return {}
     return {

@@ -11,6 +11,8 @@ import pytest
 from bench.cwmp import CwmpFault, Done, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
 from bench.events import HemsKind, Source
+from bench.evidence.judge_common import judged
+from bench.evidence.judges import boot_inform
 from bench.run import BenchRun
 from bench.steps import Steps
 from bench.timeline import Event
@@ -323,11 +325,7 @@ def reboot(bench_run: BenchRun, steps: Steps, step: str, key: str, why: str) -> 
         f"the unit's Inform to the Serving HeMS after Reboot {key}",
         mark,
     )
-    events = list(zip(booted.data.get("events", ()), booted.data.get("command_keys", ()), strict=False))
-    names = [name for name, _ in events]
-    if "1 BOOT" not in names or ("M Reboot", key) not in events:
-        steps.fail(step, f"the Inform after Reboot {key} carrying 1 BOOT and M Reboot with CommandKey {key} "
-                   f"(TR-069 3.7.1.5)", f"events {events}", booted)  # fmt: skip
+    judged(steps, step, boot_inform(steps.clause, step, booted, key))  # as `henb-bench judge` judges it
     return booted
 
 

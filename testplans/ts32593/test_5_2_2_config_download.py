@@ -203,6 +203,13 @@ def at_reboot_hint(bench_run: BenchRun) -> str:
             "that applies a downloaded file only at its next boot completes it once the HeMS reboots it")  # fmt: skip
 
 
+def waited(unit: BenchUnit) -> dict[str, Any]:
+    """What the bench's note of a served file says of the wait for its TransferComplete (the bound and its
+    inventory key): `henb-bench judge` words an absence as the live wait does."""
+    bound = unit.bounds.transfer_complete
+    return {"transfer_complete": float(bound), "transfer_complete_key": getattr(bound, "key", "")}
+
+
 def served_name(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+=,-]", "_", path.rsplit("/", 1)[-1])
 
@@ -257,7 +264,7 @@ def test_configuration_by_file_download(
     key = f"dl-{proto}-{tag}"
     start = bench_run.timeline.mark()
     bench_run.timeline.add(Source.BENCH, BenchKind.CONFIG_FILE, path=path, proto=proto, values=values, how="applied",
-                           key=key, fault=0)  # fmt: skip
+                           key=key, fault=0, **waited(bench_run.unit))  # fmt: skip
     before = get_values(bench_run, steps, "pre", sorted(values))
     mark = bench_run.timeline.mark()
     done = download(bench_run, steps, "1", fs.url(proto, path), key, len(data), sorted(values),
@@ -350,7 +357,7 @@ def test_failing_download_reports_the_fault_and_changes_nothing(
     url = fs.url("http", "/cm/does-not-exist.cfg" if how == "missing" else path)
     bench_run.timeline.add(Source.BENCH, BenchKind.CONFIG_FILE, path=path, proto="http", how=how, key=f"dl-fail-{how}",
                            values=dict.fromkeys(names, ""), fault=transfer_faults.expected(cause, amendment), what=what,
-                           amendment=amendment, unit=unit.name)  # fmt: skip
+                           amendment=amendment, unit=unit.name, **waited(unit))  # fmt: skip
     download(bench_run, steps, "1", url, f"dl-fail-{how}", len(data), names,
              password="wrong" if how == "wrong-password" else PASSWORD, file_type=file_type)  # fmt: skip
     get_values(bench_run, steps, "3", names)
@@ -391,7 +398,7 @@ def test_download_from_untrusted_file_server_is_refused(
     bench_run.timeline.add(Source.BENCH, BenchKind.CONFIG_FILE, path=path, proto="https", how="untrusted",
                            key="dl-untrusted", values=dict.fromkeys(names, ""), cert=describe_cert(fs.untrusted.cert),
                            fault=transfer_faults.expected("untrusted", amendment), amendment=amendment,
-                           unit=unit.name)  # fmt: skip
+                           unit=unit.name, **waited(unit))  # fmt: skip
     mark = bench_run.timeline.mark()
     done = download(bench_run, steps, "1", fs.untrusted_url(path), "dl-untrusted", len(data), names,
                     file_type=file_type)  # fmt: skip

@@ -10,7 +10,7 @@ from bench.evidence.judge_download import judge_download, judge_failing, judge_u
 from bench.evidence.judge_invalid import judge_invalid_interval, judge_invalid_set
 from bench.evidence.judge_pm import judge_disabled, judge_uploads
 from bench.evidence.judge_pm import judge_untrusted as judge_pm_untrusted
-from bench.evidence.judges import NOT_OBSERVABLE, PASSED, Span
+from bench.evidence.judges import NOT_OBSERVABLE, PASSED, Span, boot_inform, judge_reboot
 from bench.timeline import Event, Timeline
 
 TAC, EAID = (
@@ -254,3 +254,68 @@ def test_an_invalid_interval_changes_nothing() -> None:
         f"a SetParameterValues fault refusing the set with the invalid value {PM}PeriodicUploadInterval = '0'"
     )
     assert failed.seen == "SetParameterValuesResponse Status 0: the invalid value accepted"
+
+
+def merged(*timelines: list[Event]) -> list[Event]:
+    """The events of several hand-made timelines on one, in time order (numbered anew)."""
+    tl = Timeline()
+    for e in sorted((e for events in timelines for e in events), key=lambda e: e.t):
+        tl.add(e.source, e.kind, at=e.t, **e.data)
+    return tl.events()
+
+
+def test_the_forced_pm_period_s_file_missing_is_worded_as_the_live_wait() -> None:
+    """The bound the plan waits is the bench's pm-first-file event's: nothing within it fails as the live wait
+    fails; evidence that ends before the bound is not observable."""
+    events = pm(True, [], "ftp", forced=True)
+    first = next(e for e in events if e.kind == "pm-first-file")
+    first.data.update(bound=8.6, bound_key="units.henb-01.bounds.step + pm_tolerance")
+    failed = judge_uploads("ftp", events, Span(end=first.t + 60)).failed()
+    assert failed is not None and failed.step == "1", failed
+    assert failed.expected == ("a PM file uploaded over ftp to the file server for the forced PM period "
+                               "(units.henb-01.actions.force_pm_period)")  # fmt: skip
+    assert failed.seen.startswith("nothing within 8.6 s (units.henb-01.bounds.step + pm_tolerance) (")
+    cut = judge_uploads("ftp", events, Span(end=first.t + 2))
+    assert cut.failed() is None and cut.verdicts[-1].outcome == NOT_OBSERVABLE, cut.verdicts
+
+
+def test_a_fault_to_the_read_back_and_to_switching_uploads_off() -> None:
+    events = pm(True, [(0.2, "pm")], "ftp")
+    add = Tl()
+    add.t = events[-1].t
+    names = sorted(n for n in events[0].data["values"])
+    add("hems", "rpc-sent", **HEMS, method="GetParameterValues", id="g-9", names=names)
+    add("hems", "rpc-fault", **HEMS, method="GetParameterValues", id="g-9", fault_code=9002,
+        fault_string="Internal error", param_faults=[])  # fmt: skip
+    faulted = judge_uploads("ftp", merged(events, add.events()))
+    failed = faulted.failed()
+    assert failed is not None and failed.step == "pre", faulted.verdicts
+    assert (failed.expected, failed.seen) == (f"GetParameterValuesResponse for {names}",
+                                              "fault 9002 Internal error, per parameter []")  # fmt: skip
+    off = Tl()
+    off.t = events[-1].t + 5
+    off("hems", "rpc-sent", **HEMS, method="SetParameterValues", id="s-9", values={PM + "Enable": "false"},
+        parameter_key="pm-off")  # fmt: skip
+    off("hems", "rpc-fault", **HEMS, method="SetParameterValues", id="s-9", fault_code=9003,
+        fault_string="Invalid arguments", param_faults=[[PM + "Enable", 9007, "no"]])  # fmt: skip
+    refused = judge_uploads("ftp", merged(events, off.events())).failed()
+    assert refused is not None and refused.step == "post"
+    assert refused.seen == ("fault 9003 Invalid arguments, per parameter [ParamFault(name="
+                            f"'{PM}Enable', code=9007, string='no')]")  # fmt: skip
+
+
+def test_the_boot_inform_after_a_reboot_carries_its_command_key() -> None:
+    add = Tl()
+    add("hems", "rpc-response", **HEMS, method="SetParameterValues", id="s-1", status=1)
+    since = add.events()[-1]
+    add("hems", "rpc-sent", **HEMS, method="Reboot", id="r-1", command_key="reboot-x")
+    add("hems", "rpc-response", **HEMS, method="Reboot", id="r-1")
+    add("hems", "inform", **HEMS, events=["1 BOOT"], command_keys=[""])
+    wrong = judge_reboot("5.2.3", "2", add.events(), since)
+    assert wrong is not None and wrong.seen == "events [('1 BOOT', '')]", wrong
+    assert wrong.expected == ("the Inform after Reboot reboot-x carrying 1 BOOT and M Reboot with CommandKey "
+                              "reboot-x (TR-069 3.7.1.5)")  # fmt: skip
+    add("hems", "inform", **HEMS, events=["1 BOOT", "M Reboot"], command_keys=["", "reboot-x"])
+    right = boot_inform("5.2.3", "2", add.events()[-1], "reboot-x")
+    assert right.outcome == PASSED
+    assert judge_reboot("5.2.3", "2", add.events()[:1], since) is None  # no Reboot: the unit rebooted itself

@@ -167,3 +167,24 @@ def test_a_reordered_capture_proves_no_failure(tmp_path: Path) -> None:
                        "--clause", "5.1.3")  # fmt: skip
     got = steps(summary, "test_registration_with_serving_hems")
     assert "failed" not in {v["outcome"] for v in got.values()}, got
+
+
+def test_rejudge_opens_esp_with_the_run_folder_s_esp_sa_file(tmp_path: Path) -> None:
+    """A run folder with an esp_sa file in logs/ (the bench cannot write one: a lab whose SeGW exports its SAs
+    puts it there, beside the TLS key logs): rejudge opens the tunnel with it, as judge --esp-sa does."""
+    run_dir, test = tmp_path / "run", "test_registration_with_serving_hems"
+    (run_dir / test).mkdir(parents=True)
+    (run_dir / "logs").mkdir()
+    esp_capture.write(run_dir / test / "outer.pcapng", tmp_path / "esp_sa")
+    ident = dict(zip(("oui", "product_class", "serial_number"), esp_capture.IDENTITY, strict=True))
+    result = {"test": test, "clause": "5.1.3", "outcome": "passed", "message": ""}
+    (run_dir / "run.json").write_text(json.dumps({"results": [result], "identity": ident}))
+    res = henb_bench("rejudge", str(run_dir), timeout=120)
+    assert res.returncode == 0 and f"  unseen   {test}: run passed, today not-observable" in res.stdout, (
+        res.stdout
+    )
+    (tmp_path / "esp_sa").rename(run_dir / "logs" / "segw-esp_sa")
+    res = henb_bench("rejudge", str(run_dir), timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"ESP opened with the SAs of {run_dir / 'logs' / 'segw-esp_sa'}" in res.stdout, res.stdout
+    assert f"  same     {test}: run passed, today passed" in res.stdout, res.stdout
