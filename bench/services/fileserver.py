@@ -60,6 +60,8 @@ class FileServer:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._ftp_ready = threading.Event()  # the FTP listener has its own thread
+        self._rounds = threading.Condition()
+        self._ftp_rounds = 0  # rounds of the FTP thread's loop so far (caught_up() waits for one more)
         self._error: BaseException | None = None
         self._runner: web.AppRunner | None = None
         self._ssh: Any = None
@@ -292,6 +294,9 @@ class FileServer:
             # One poll at a time (not serve_forever, which logs a banner on every call) so stop() is heard.
             ioloop.poll(0.1)
             ioloop.sched.poll()  # call_later work, such as the answer to a failed login
+            with self._rounds:
+                self._ftp_rounds += 1
+                self._rounds.notify_all()
         self._ftp.close_all()
 
     def _ftp_add(self, user: str, password: str) -> None:
@@ -309,6 +314,25 @@ class FileServer:
     def _sync_ftp_user(self, user: str, password: str) -> None:
         if getattr(self, "_authorizer", None) is not None:
             self._ftp_add(user, password)
+
+    def caught_up(self, timeout: float) -> bool:
+        """Wait until every transfer the file server has answered by now is on the timeline. pyftpdlib closes the
+        data connection (the unit has the whole file) and answers 226 before it calls the hook that records the
+        transfer: a unit quick to report it (its TransferComplete) can reach the HeMS while a busy bench's FTP
+        thread has not recorded it yet. Both are one callback of that thread's loop, so one more round of it
+        is enough; the HTTP and SFTP loop runs a callback queued now. False when `timeout` passed first."""
+        if self._stop.is_set() or self._error is not None or not self._ready.is_set():
+            return True  # not serving: nothing to record
+        deadline = time.monotonic() + timeout
+        with self._rounds:
+            start = self._ftp_rounds
+            ftp = self._rounds.wait_for(lambda: self._ftp_rounds > start or self._stop.is_set(), timeout)
+        ran = threading.Event()
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # closed meanwhile (stopped): nothing more to record
+                self._loop.call_soon_threadsafe(ran.set)
+                return ran.wait(max(0.0, deadline - time.monotonic())) and ftp
+        return ftp
 
     def stop(self) -> None:
         self._stop.set()

@@ -124,3 +124,34 @@ def test_an_sftp_upload_began_when_the_unit_connected(server: tuple[FileServer, 
     assert first.data["path"] == "/a.xml" and later.data["path"] == "/b.xml"
     assert 0 <= first.data["began"] - connected < 0.3 and first.t - connected >= 0.5, first
     assert 0 <= later.data["began"] - second < 0.3, later
+
+
+def test_caught_up_waits_for_an_ftp_download_the_unit_already_has(
+    server: tuple[FileServer, Timeline], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyftpdlib answers 226 before its hook records the download: a unit quick to report it (a TransferComplete)
+    can reach the HeMS while a busy bench's FTP thread has not recorded it yet, and 5.2.2 judged "fetched" from the
+    timeline at once. A slow record (the thread preempted after the 226) forces it; caught_up() waits for it."""
+    fs, tl = server
+    fs.add_file("/cm/unit.cfg", b"<config/>", "cm", "secret")
+    record = fs._event
+
+    def late(kind: str, **data: object) -> None:
+        if kind == "download":
+            time.sleep(1.0)
+        record(kind, **data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fs, "_event", late)
+    client = ftplib.FTP(timeout=20)
+    client.connect("127.0.0.1", fs.ports["ftp"])
+    got = io.BytesIO()
+    try:
+        client.login("cm", "secret")
+        client.retrbinary("RETR /cm/unit.cfg", got.write)  # the whole file, and the 226
+    finally:
+        client.close()
+    assert got.getvalue() == b"<config/>"
+    fetched = lambda e: e.source == "fileserver" and e.kind == "download"  # noqa: E731
+    assert tl.first(fetched) is None  # what a plan asking at once saw
+    assert fs.caught_up(20)
+    assert tl.first(fetched) is not None
