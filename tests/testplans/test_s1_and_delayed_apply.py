@@ -57,8 +57,9 @@ def test_a_unit_that_waits_to_be_unlocked_passes_5_1_3(fast_inventory: Path, tmp
     reset = max(
         (e["seq"] for e in events if e["source"] == "unit" and e["kind"] == "factory-reset"), default=0
     )
-    fresh = next(e for e in events if e["seq"] > reset and e["kind"] == "inform"
-                 and "0 BOOTSTRAP" in e["data"]["events"])  # fmt: skip
+    fresh = next((e for e in events if e["seq"] > reset and e["kind"] == "inform"
+                  and "0 BOOTSTRAP" in e["data"]["events"]), None)  # fmt: skip
+    assert fresh is not None, "no 0 BOOTSTRAP Inform: the unit was not factory-fresh"
     unlocks = [
         e for e in events if e["kind"] == "rpc-sent" and e["data"].get("hems") == "serving-hems"
         and e["t"] > fresh["t"] and any(n.endswith(ADMIN_STATE) and v == "true"
