@@ -243,3 +243,9 @@ class UnitTimeline(Timeline):
 
     def _wait(self, pred: Predicate, timeout: float, since: int) -> Event | None:
         return self.base._wait(lambda e: self.visible(e) and pred(e), timeout, since)
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float | None = None) -> bool:
+        return self.base.wait_until(ready, timeout)
+
+    def wake(self) -> None:
+        self.base.wake()
