@@ -132,6 +132,9 @@ class Capture:
         self._span: tuple[float, float] | None = None  # when the capture started and ended
         self._lock = threading.Lock()
         self._written = threading.Condition(self._lock)
+        # Packets the sniffer took from its socket, and whether it is taking one now (caught_up()).
+        self._taken = 0
+        self._taking = False
 
     def __repr__(self) -> str:
         return f"Capture({self.name!r}, {self.netns}/{self.iface} -> {self.path})"
@@ -157,6 +160,7 @@ class Capture:
                 raise InfraError(f"capture {self.name}: unsupported link type ARPHRD {hatype} on {where}")
             # Raw bytes are all the file needs; decoding every packet with scapy would cap the capture rate.
             self._sock.LL = conf.raw_layer
+            self._sock.recv = self._counted(self._sock.recv)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Headers first, so a capture that saw nothing is still a valid file.
             self._writer = PcapngWriter(
@@ -172,6 +176,40 @@ class Capture:
         except BaseException:
             self._close()
             raise
+
+    def _counted(self, recv: Callable[..., Any]) -> Callable[..., Any]:
+        """The socket's recv, counting what the sniffer takes (caught_up() waits until it is all written)."""
+
+        def taking(*args: Any, **kwargs: Any) -> Any:
+            self._taking = True
+            try:
+                pkt = recv(*args, **kwargs)
+                if pkt is not None:
+                    self._taken += 1
+                return pkt
+            finally:
+                self._taking = False
+                with self._written:
+                    self._written.notify_all()
+
+        return taking
+
+    def caught_up(self, timeout: float) -> bool:
+        """Wait until every packet that reached the capture's socket by now is in the file: the sniffer thread runs
+        late on a busy bench, and a check asking a live capture "did the unit send X?" asks this first instead
+        of guessing a delay. False when `timeout` passed first (a link that is never quiet)."""
+        with self._written:
+            return self._written.wait_for(self._drained, timeout)
+
+    def _drained(self) -> bool:
+        """Nothing left in the socket, none taken and not yet written (called with the lock held)."""
+        if self._sock is None or self._sniffer is None:
+            return True
+        try:
+            queued = bool(select.select([self._sock.ins], [], [], 0)[0])
+        except (OSError, ValueError):  # closed meanwhile: stopped, drained by stop()
+            return True
+        return not queued and not self._taking and self._taken <= self.count
 
     def _write(self, pkt: Any) -> None:
         with self._lock:

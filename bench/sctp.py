@@ -346,6 +346,9 @@ class RawSctp:
         self.listeners: dict[int, tuple[DataHandler, StateHandler]] = {}
         self.cookies = CookieJar()
         self.dropped = 0
+        # The kernel's receive time of the packet being handled: a data handler's message arrived then, however
+        # late the reader got to it (a check of "not before X" compares it).
+        self.arrived: float | None = None
         self._emptied = threading.Condition()
         self._empty_seen = (
             0  # how many times the reader found its socket empty (drained() waits for one more)
@@ -430,13 +433,13 @@ class RawSctp:
         if pkt is None or not pkt.chunks:
             self.dropped += 1  # RFC 9260 6.8: a packet with a wrong checksum is discarded silently
             return
+        self.arrived = None
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMP and len(raw) >= 16:
+                sec, usec = struct.unpack("@qq", raw[:16])
+                self.arrived = sec + usec / 1e6
         if self.on_seen is not None:
-            at = None
-            for level, kind, raw in anc:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMP and len(raw) >= 16:
-                    sec, usec = struct.unpack("@qq", raw[:16])
-                    at = sec + usec / 1e6
-            self.on_seen(src, dst, pkt, at)
+            self.on_seen(src, dst, pkt, self.arrived)
         key = (src, pkt.sport, pkt.dport)
         kind = pkt.chunks[0][0]
         if key in self.assocs and kind == INIT and pkt.dport in self.listeners:

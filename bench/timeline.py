@@ -178,6 +178,17 @@ class Timeline:
                     return None
                 self._cond.wait(min(left, 0.5))
 
+    def wait_until(self, ready: Callable[[], bool], timeout: float | None = None) -> bool:
+        """Block until `ready()` is true, asked again at every event added and every wake(), or `timeout` passed
+        (None: no bound); returns ready(). For a waiter on events and on something else (a stop, a transcript)."""
+        with self._cond:
+            return self._cond.wait_for(ready, timeout)
+
+    def wake(self) -> None:
+        """Ask every wait_until() again now: what it waits for besides events has changed."""
+        with self._cond:
+            self._cond.notify_all()
+
     def last_seen(self, since: int = 0, pred: Predicate | None = None) -> str:
         # Power-supply samples arrive ten times a second and say nothing about what the unit did.
         recent = [e for e in self.events(since) if (pred(e) if pred else e.kind != "psu-sample")][-3:]
@@ -232,3 +243,9 @@ class UnitTimeline(Timeline):
 
     def _wait(self, pred: Predicate, timeout: float, since: int) -> Event | None:
         return self.base._wait(lambda e: self.visible(e) and pred(e), timeout, since)
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float | None = None) -> bool:
+        return self.base.wait_until(ready, timeout)
+
+    def wake(self) -> None:
+        self.base.wake()

@@ -5,7 +5,6 @@ optionally driven by a YAML script of RPCs to send when an Inform matches (forma
 from __future__ import annotations
 
 import argparse
-import contextlib
 import fnmatch
 import socket
 import sys
@@ -18,7 +17,7 @@ from typing import Any, TextIO
 import yaml
 
 from bench import cwmp, events
-from bench.errors import ConfigError, DeviceError
+from bench.errors import ConfigError
 from bench.hems.server import DeviceKey, Hems
 from bench.hems.tls import server_context
 from bench.httpauth import Authenticator
@@ -179,10 +178,20 @@ def build(args: argparse.Namespace, timeline: Timeline) -> tuple[Hems, socket.so
 
 
 def run(args: argparse.Namespace, stop: threading.Event, out: TextIO = sys.stdout) -> int:
-    """Serve until `stop` is set, printing as messages come."""
+    """Serve until `stop` is set, printing as messages come: woken by each event, each transcript entry (with
+    -v) and the stop, never by a clock."""
     timeline = Timeline()
     hems, sock = build(args, timeline)
+    transcript = hems.engine.transcript
+    if args.verbose:
+        transcript.on_add = timeline.wake
     hems.start(sock)
+
+    def stopped() -> None:  # `stop` is set by a signal handler or another thread: a wake-up like an event
+        stop.wait()
+        timeline.wake()
+
+    threading.Thread(target=stopped, name="hems-stop", daemon=True).start()
     plain = args.plain or not out.isatty()
     console = None
     if not plain:
@@ -193,13 +202,16 @@ def run(args: argparse.Namespace, stop: threading.Event, out: TextIO = sys.stdou
     print(f"HeMS listening on {scheme}://{args.listen}/ (Ctrl-C to stop)", file=out, flush=True)
     pos, xml_pos = 0, 0
     styles = {"inform": "bold cyan", "rpc-sent": "green", "rpc-fault": "bold red", "session-end": "dim"}
+
+    def news() -> bool:  # asked under the timeline's lock, at each event and wake-up
+        return stop.is_set() or timeline.mark() > pos or (args.verbose and len(transcript) > xml_pos)
+
     try:
         while not stop.is_set():
-            with contextlib.suppress(DeviceError):
-                timeline.wait_for(lambda e: True, 0.2, "any event", since=pos)
-            # The XML is looked at every turn, not only when an event came: the HeMS writes a message's transcript
-            # once it has answered, after its event (a session's end is the last one: its empty body was never
-            # printed when read with that event). Read before the events, so each event is printed before its XML.
+            timeline.wait_until(news)
+            # The XML is looked at at every wake-up, and a new entry is one: the HeMS writes a message's transcript
+            # once it has answered, after its event (a session's end is the last one: no event comes after it).
+            # Read before the events, so each event is printed before its XML.
             entries = hems.transcript(xml_pos) if args.verbose else []
             xml_pos += len(entries)
             events = timeline.events(pos)

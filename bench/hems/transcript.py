@@ -7,6 +7,7 @@ import struct
 import tempfile
 import threading
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 
@@ -27,6 +28,8 @@ class Transcript:
         self._offsets = array("q")
         self._size = 0
         self._lock = threading.Lock()
+        # Told after each entry is written (`henb-bench hems -v` prints the XML as it comes).
+        self.on_add: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -40,6 +43,8 @@ class Transcript:
             self._offsets.append(self._size)
             self._file.write(head + peer_b + body)
             self._size += len(head) + len(peer_b) + len(body)
+        if self.on_add is not None:
+            self.on_add()
 
     def exchange(self, t_in: float, t_out: float, peer: str, status: int, body: bytes, out: bytes) -> None:
         """A request and its answer, one after the other."""
@@ -52,6 +57,8 @@ class Transcript:
             self._offsets.append(self._size)
             self._size += len(head_out) + len(peer_b) + len(out)
             self._file.write(b"".join((head_in, peer_b, body, head_out, peer_b, out)))
+        if self.on_add is not None:
+            self.on_add()
 
     def read(self, since: int = 0) -> list[dict[str, Any]]:
         """Entries from index `since` (list-slice semantics: negative counts from the end)."""

@@ -130,6 +130,10 @@ class MockDevice:
         return self.pty.path
 
     def start(self) -> None:
+        if self.pty.device_fd < 0:
+            # A unit's thread still running its test when an interrupted run closed the unit: its closed console's
+            # fd (-1) is subprocess.PIPE, so the process would start on pipes nobody reads, after the teardown.
+            raise InfraError(f"mock unit {self.name}: switched on after the bench closed it (the run ended)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "run").mkdir(exist_ok=True)
         cfg = self.workdir / "mock.json"

@@ -8,6 +8,8 @@ import contextlib
 import hmac
 import os
 import re
+import socket
+import struct
 import threading
 import time
 from pathlib import Path
@@ -25,6 +27,20 @@ from bench.timeline import Timeline
 ANON = "_anonymous"
 UNTRUSTED = "https-untrusted"  # the port whose certificate no unit may accept
 _SAFE = re.compile(r"^[A-Za-z0-9._/+=,-]+$")
+
+
+def connected_at(sock: socket.socket | None) -> float:
+    """When the unit's TCP connection was made (or last brought data: an SSH client's greeting), by the kernel's
+    clock: TCP_INFO's tcpi_last_data_recv, ms before now. The server's thread gets to a new connection late on a
+    busy bench, and a PM schedule is judged by when each upload began. Now, when the kernel does not say."""
+    now = time.time()
+    if sock is None:
+        return now
+    try:
+        (ago_ms,) = struct.unpack_from("=I", sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104), 52)
+    except (OSError, struct.error):
+        return now
+    return now - ago_ms / 1000
 
 
 class FileServer:
@@ -60,6 +76,8 @@ class FileServer:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._ftp_ready = threading.Event()  # the FTP listener has its own thread
+        self._rounds = threading.Condition()
+        self._ftp_rounds = 0  # rounds of the FTP thread's loop so far (caught_up() waits for one more)
         self._error: BaseException | None = None
         self._runner: web.AppRunner | None = None
         self._ssh: Any = None
@@ -155,7 +173,7 @@ class FileServer:
         class _Ssh(asyncssh.SSHServer):
             def connection_made(self, conn: Any) -> None:
                 self.peer = conn.get_extra_info("peername")[0]
-                conn.set_extra_info(connected=time.time())
+                conn.set_extra_info(connected=connected_at(conn.get_extra_info("socket")))
 
             def begin_auth(self, username: str) -> bool:
                 return True
@@ -232,7 +250,7 @@ class FileServer:
                     )
 
                 def on_connect(self) -> None:
-                    self.began: float | None = time.time()
+                    self.began: float | None = connected_at(self.socket)
 
                 def ftp_STOR(self, file: str, mode: str = "w") -> Any:
                     # The first upload of a session began when the unit connected; a later one at its STOR.
@@ -292,6 +310,9 @@ class FileServer:
             # One poll at a time (not serve_forever, which logs a banner on every call) so stop() is heard.
             ioloop.poll(0.1)
             ioloop.sched.poll()  # call_later work, such as the answer to a failed login
+            with self._rounds:
+                self._ftp_rounds += 1
+                self._rounds.notify_all()
         self._ftp.close_all()
 
     def _ftp_add(self, user: str, password: str) -> None:
@@ -309,6 +330,25 @@ class FileServer:
     def _sync_ftp_user(self, user: str, password: str) -> None:
         if getattr(self, "_authorizer", None) is not None:
             self._ftp_add(user, password)
+
+    def caught_up(self, timeout: float) -> bool:
+        """Wait until every transfer the file server has answered by now is on the timeline. pyftpdlib closes the
+        data connection (the unit has the whole file) and answers 226 before it calls the hook that records the
+        transfer: a unit quick to report it (its TransferComplete) can reach the HeMS while a busy bench's FTP
+        thread has not recorded it yet. Both are one callback of that thread's loop, so one more round of it
+        is enough; the HTTP and SFTP loop runs a callback queued now. False when `timeout` passed first."""
+        if self._stop.is_set() or self._error is not None or not self._ready.is_set():
+            return True  # not serving: nothing to record
+        deadline = time.monotonic() + timeout
+        with self._rounds:
+            start = self._ftp_rounds
+            ftp = self._rounds.wait_for(lambda: self._ftp_rounds > start or self._stop.is_set(), timeout)
+        ran = threading.Event()
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # closed meanwhile (stopped): nothing more to record
+                self._loop.call_soon_threadsafe(ran.set)
+                return ran.wait(max(0.0, deadline - time.monotonic())) and ftp
+        return ftp
 
     def stop(self) -> None:
         self._stop.set()

@@ -60,18 +60,29 @@ class MmeStandIn:
                               dport=pkt.dport, vtag=pkt.vtag, chunk=sctp.INIT)  # fmt: skip
 
     # -- S1AP, whichever SCTP carries it ---------------------------------------------------------------
-    def _answer(self, peer: str, local: str, ppid: int, payload: bytes) -> bytes | None:
+    def _answer(
+        self, peer: str, local: str, ppid: int, payload: bytes, at: float | None = None
+    ) -> bytes | None:
+        """The MME's answer to an uplink message that arrived at `at` (the kernel's receive time, when known: an
+        S1 Setup Request sent too soon after a TimeToWait stays too soon, however late the reader got to it)."""
         if ppid != s1ap.PPID:
-            self.timeline.add(Source.MME, MmeKind.SCTP_DATA, peer=peer, ppid=ppid, size=len(payload))
+            self.timeline.add(Source.MME, MmeKind.SCTP_DATA, at=at, peer=peer, ppid=ppid, size=len(payload))
             return None
         try:
             msg = s1ap.decode(payload)
         except ValueError as exc:
-            self.timeline.add(Source.MME, MmeKind.S1AP, direction="uplink", peer=peer, local=local, message="undecodable", error=str(exc),
-                              hex=payload.hex())  # fmt: skip
+            self.timeline.add(Source.MME, MmeKind.S1AP, at=at, direction="uplink", peer=peer, local=local,
+                              message="undecodable", error=str(exc), hex=payload.hex())  # fmt: skip
             return None
         self.timeline.add(
-            Source.MME, MmeKind.S1AP, direction="uplink", peer=peer, local=local, hex=payload.hex(), **msg
+            Source.MME,
+            MmeKind.S1AP,
+            at=at,
+            direction="uplink",
+            peer=peer,
+            local=local,
+            hex=payload.hex(),
+            **msg,
         )
         if msg["message"] == "S1SetupRequest":
             if self.failure:
@@ -88,7 +99,8 @@ class MmeStandIn:
         return reply
 
     def _raw_data(self, a: sctp.Association, stream: int, ppid: int, payload: bytes) -> None:
-        reply = self._answer(a.peer, a.local, ppid, payload)
+        assert self.raw is not None
+        reply = self._answer(a.peer, a.local, ppid, payload, self.raw.arrived)
         if reply is not None:
             a.send(s1ap.PPID, reply, stream)  # called with the endpoint's lock held
 

@@ -269,7 +269,10 @@ def test_configuration_by_file_download(
     mark = bench_run.timeline.mark()
     done = download(bench_run, steps, "1", fs.url(proto, path), key, len(data), sorted(values),
                     file_type=file_type)  # fmt: skip
-    # The checks the evidence can judge, by the functions `henb-bench judge` calls on captures.
+    # The checks the evidence can judge, by the functions `henb-bench judge` calls on captures; once the file
+    # server has recorded what it served (over FTP it answers before it records: the unit's TransferComplete
+    # can come first).
+    fs.caught_up(bench_run.unit.bounds.step)
     sent = download_sent(bench_run.timeline.events(mark), lambda k: k == key)
     assert sent is not None, f"the HeMS's Download {key} is not on the timeline"
     judged(steps, "2", judge_fetched(bench_run.timeline.events(mark), sent, proto, LIVE, steps.describe))

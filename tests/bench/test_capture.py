@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,6 +153,38 @@ def test_capture_veth_udp_and_tcp(ns_pair: tuple[str, str], tmp_path: Path) -> N
         assert re.fullmatch(
             r"\+0\.\d{3}s 192\.0\.2\.2:40000 -> 192\.0\.2\.1:53 UDP len 37", describe(udp_pkt, t0=first.t)
         )
+
+
+@pytest.mark.netns
+def test_caught_up_waits_for_every_packet_that_crossed_the_link(
+    ns_pair: tuple[str, str], tmp_path: Path
+) -> None:
+    """The impostor check reads the unit's outer capture while it runs ("no ESP to the impostor", "its IKE_AUTH
+    there"): a sniffer thread late on a busy bench had not written what already crossed the link, and the check
+    waited a guessed 3 s for it. A writer held back 0.2 s per packet forces the lateness; caught_up() waits."""
+    a, b = ns_pair
+    receiver, sender = _udp(a, 4500), _udp(b, 40000)
+    cap = Capture(b, "hb-t-b", tmp_path / "late.pcap", "outer")
+    write = cap._write
+
+    def slow(pkt: object) -> None:
+        time.sleep(0.2)
+        write(pkt)
+
+    cap._write = slow  # type: ignore[method-assign]
+    try:
+        with cap:
+            sent = [f"esp-{i}".encode() for i in range(5)]
+            for data in sent:
+                sender.sendto(data, (A_IP, 4500))
+                assert receiver.recv(100) == data
+            assert cap.count < len(sent)  # what a check reading at once saw
+            assert cap.caught_up(20)
+            got = cap.read(lambda path: [p.payload for p in iter_ipv4(path) if p.proto == 17])
+            assert got == sent
+    finally:
+        receiver.close()
+        sender.close()
 
 
 @pytest.mark.netns

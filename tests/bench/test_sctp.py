@@ -276,3 +276,50 @@ def test_drained_waits_for_every_packet_queued_before_it() -> None:
     finally:
         endpoint.close()
         send.close()
+
+
+@needs_root()
+def test_a_data_handler_knows_when_its_message_arrived_however_late_the_reader() -> None:
+    """The MME stand-in stamps an uplink S1AP message with `arrived`, the kernel's receive time of its packet: a
+    reader late by more than a TimeToWait (a busy machine) stamped the ignore_time_to_wait twin's early S1 Setup
+    Request after the wait, and 5.1.3's "none before it" passed. A reader held back 1 s per packet forces it."""
+    from pyroute2 import netns as pr_netns
+
+    ns = f"{PREFIX}sctq{threading.get_ident() % 10000}"
+    pr_netns.create(ns)
+    try:
+        netns.in_netns(ns, lambda ipr: ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up"))
+
+        def raw() -> socket.socket:
+            return netns.socket_in_netns(ns, socket.AF_INET, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
+
+        seen: list[tuple[float | None, float]] = []
+        done = threading.Event()
+
+        def on_data(a: sctp.Association, stream: int, ppid: int, data: bytes) -> None:
+            seen.append((server.arrived, time.time()))
+            done.set()
+
+        def slow(src: str, dst: str, pkt: sctp.Packet, at: float | None) -> None:
+            if pkt.dport == 36412 and pkt.chunks[0][0] == sctp.DATA:
+                time.sleep(1.0)
+
+        server = sctp.RawSctp(raw(), on_seen=slow)
+        server.listen(36412, on_data, lambda a, s, r: None)
+        client = sctp.RawSctp(raw(), rto_initial=0.2)
+        up = threading.Event()
+        a = client.connect("127.0.0.1", 36412, lambda a, s, p, d: None,
+                           lambda a, s, r: up.set() if s == "established" else None)  # fmt: skip
+        try:
+            assert up.wait(10), f"no association; client state {a.state}"
+            sent = time.time()
+            client.send(a, 18, b"S1 Setup Request")
+            assert done.wait(20), "the message never reached the handler"
+            arrived, handled = seen[0]
+            assert handled - sent >= 1.0  # the reader got to it late
+            assert arrived is not None and sent - 0.001 <= arrived < sent + 0.5, (sent, arrived, handled)
+        finally:
+            client.close()
+            server.close()
+    finally:
+        pr_netns.remove(ns)

@@ -61,3 +61,18 @@ def test_first_and_find_respect_bounds() -> None:
     first = tl.first(lambda e: e.data["i"] > 2)
     assert first is not None and first.data["i"] == 3
     assert tl.first(lambda e: e.data["i"] > 9) is None
+
+
+def test_wait_until_is_asked_again_at_each_event_and_each_wake() -> None:
+    """`henb-bench hems` waits for news this way: an event, or something else it was told of (wake())."""
+    from bench.timeline import UnitTimeline
+
+    tl = Timeline()
+    told = threading.Event()
+    threading.Timer(0.05, lambda: tl.add("hems", "inform")).start()
+    assert tl.wait_until(lambda: tl.mark() > 0, 20)
+    threading.Timer(0.05, lambda: (told.set(), tl.wake())).start()
+    assert UnitTimeline(tl, "henb-01").wait_until(
+        told.is_set, 20
+    )  # a unit's view waits on the run's timeline
+    assert not tl.wait_until(lambda: False, 0.05)

@@ -49,18 +49,27 @@ def test_a_unit_that_waits_to_be_unlocked_passes_5_1_3(fast_inventory: Path, tmp
                                     "--misbehave", "wait_for_admin_state")  # fmt: skip
     assert rc == 0 and {r["outcome"] for r in results} == {"passed"}, text
     # The registration values unlock the cell, and S1 setup came after them (the unit held it until then).
-    # From the bench's factory reset on: before it, a unit configured by an earlier run (its flash) starts S1
-    # at boot, and its console lines are read later than the MME stamps its INIT.
+    # From the fresh unit's boot on (its 0 BOOTSTRAP Inform): before it, a unit configured by an earlier run (its
+    # flash) starts S1 at boot. Ordered by time, each event stamped by its source where it happened (the HeMS
+    # as it sends, the MME stand-in with the kernel's receive time), never by sequence: the console and the
+    # SCTP reader report late, each at its own pace, and the unit's "AdminState = true" line came 11 ms before
+    # its INIT on a quiet host, so a console reader that lagged more put the INIT first on the timeline.
     reset = max(
         (e["seq"] for e in events if e["source"] == "unit" and e["kind"] == "factory-reset"), default=0
     )
-    events = [e for e in events if e["seq"] > reset]
-    lines = [e for e in events if e["kind"] == "console-line"]
-    unlocked = [e for e in lines if f"{ADMIN_STATE} = true" in e["data"]["line"]]
-    assert unlocked, "the Serving HeMS did not set AdminState at registration"
+    fresh = next((e for e in events if e["seq"] > reset and e["kind"] == "inform"
+                  and "0 BOOTSTRAP" in e["data"]["events"]), None)  # fmt: skip
+    assert fresh is not None, "no 0 BOOTSTRAP Inform: the unit was not factory-fresh"
+    unlocks = [
+        e for e in events if e["kind"] == "rpc-sent" and e["data"].get("hems") == "serving-hems"
+        and e["t"] > fresh["t"] and any(n.endswith(ADMIN_STATE) and v == "true"
+                                        for n, v in (e["data"].get("values") or {}).items())
+    ]  # fmt: skip
+    assert unlocks, "the Serving HeMS did not set AdminState at registration"
+    lines = [e for e in events if e["seq"] > reset and e["kind"] == "console-line"]
     assert not any("S1 setup waits to be unlocked" in e["data"]["line"] for e in lines)  # unlocked in time
-    inits = [e for e in events if e["source"] == "mme" and e["kind"] == "sctp-init"]
-    assert inits and all(i["seq"] > unlocked[0]["seq"] for i in inits)
+    inits = [e for e in events if e["source"] == "mme" and e["kind"] == "sctp-init" and e["t"] > fresh["t"]]
+    assert inits and all(i["t"] > unlocks[0]["t"] for i in inits), (unlocks[0], inits)
 
 
 def test_a_unit_that_respects_time_to_wait_passes_5_1_3(fast_inventory: Path, tmp_path: Path) -> None:

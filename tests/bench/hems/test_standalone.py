@@ -13,8 +13,9 @@ import pytest
 
 from bench import cwmp
 from bench.errors import ConfigError
-from bench.hems.server import Hems, Transcript
+from bench.hems.server import Transcript
 from bench.hems.standalone import add_parser, load_script, run
+from bench.timeline import Event, Timeline
 from tests.bench.hems.cpe import NS1, Cpe
 
 SCRIPT = """
@@ -92,35 +93,55 @@ def test_without_a_script_it_answers_informs_and_ends_sessions():
 
 def test_the_xml_of_a_sessions_end_written_after_its_line_is_printed(monkeypatch: pytest.MonkeyPatch):
     # The HeMS writes a message's transcript once it has answered, after the message's event: here the session's
-    # end is written only once its line is printed and the transcript read after it (a busy machine's order).
-    # Read only when an event came, the empty body was never printed: no event came after it.
-    printed_and_read = threading.Event()
-    transcript, exchange = Hems.transcript, Transcript.exchange
-
-    def read(self: Hems, since: int = 0) -> list[dict[str, object]]:
-        entries = transcript(self, since)
-        if "end of session" in s.out.getvalue():
-            printed_and_read.set()
-        return entries
+    # end is written only once its line is printed (a busy machine's order). Read only when an event came, the
+    # empty body was never printed: no event comes after it; the entry's writing wakes the printer.
+    exchange = Transcript.exchange
+    printed_first: list[bool] = []
 
     def late(
         self: Transcript, t_in: float, t_out: float, peer: str, status: int, body: bytes, out: bytes
     ) -> None:
         if not body and not out:
-            printed_and_read.wait(30)
+            deadline = time.monotonic() + 30
+            while "end of session" not in s.out.getvalue() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            printed_first.append("end of session" in s.out.getvalue())
         exchange(self, t_in, t_out, peer, status, body, out)
 
-    monkeypatch.setattr(Hems, "transcript", read)
     monkeypatch.setattr(Transcript, "exchange", late)
     s = Serving("-v")
     try:
         cpe = Cpe(s.port)
         cpe.inform(events=("1 BOOT",))
         assert cpe.empty() == (204, b"")
-        assert printed_and_read.is_set()
+        assert printed_first == [True]
         assert "(empty body)" in s.text_with("(empty body)")
     finally:
         s.close()
+
+
+def test_it_waits_for_news_instead_of_looking_on_a_clock(monkeypatch: pytest.MonkeyPatch):
+    # Woken by an event, a transcript entry (-v) or the stop, never by a clock: it used to look every 0.2 s.
+    looks: list[float] = []
+    events = Timeline.events
+
+    def counted(self: Timeline, since: int = 0, until: int | None = None) -> list[Event]:
+        looks.append(time.monotonic())
+        return events(self, since, until)
+
+    monkeypatch.setattr(Timeline, "events", counted)
+    s = Serving("-v")
+    try:
+        cpe = Cpe(s.port)
+        cpe.inform(events=("1 BOOT",))
+        assert cpe.empty() == (204, b"")
+        s.text_with("(empty body)")
+        idle = len(looks)
+        time.sleep(1.0)  # nothing comes: nothing to look at
+        assert len(looks) == idle, f"{len(looks) - idle} looks in 1 s of quiet"
+    finally:
+        s.close()
+    assert not s.thread.is_alive()  # the stop woke it
 
 
 def test_script_rules_queue_rpcs_per_inform(tmp_path: Path):
