@@ -237,9 +237,8 @@ class Impostors:
         def read(path: Path) -> Account:
             return account(path, segw, self.since, spis, bool(impostor.proposals), tl.t0)
 
-        outer.caught_up(
-            CAPTURE_LAG
-        )  # every packet that crossed the link by now in the file (the ESP it shows)
+        # Every packet that crossed the link by now in the file (the ESP it shows).
+        outer.caught_up(CAPTURE_LAG)
         seen = outer.read(read)
         deadline = time.monotonic() + CAPTURE_LAG
         while not seen.found and (left := deadline - time.monotonic()) > 0:
