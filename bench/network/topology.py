@@ -438,7 +438,7 @@ class Topology:
     @property
     def fileserver(self) -> FileServer:
         """The file server in the core, started when a plan first asks for it (before it names it to a unit):
-        only 5.2.2 and 5.4 send a unit there, and its start (asyncssh, pyftpdlib, an SSH host key, three
+        only 5.2.2 and 5.4 send a unit there, and its start (asyncssh, pyftpdlib, an SSH host key, two
         threads) was a third of a second of CPU in every run."""
         with self._fileserver_lock:
             if self._fileserver is None:
