@@ -15,15 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, TypeVar, cast
-
-import scapy.arch  # noqa: F401  # sets conf.L2listen for this OS
-import scapy.layers.inet  # noqa: F401  # registers Ethernet and raw IP link types, else every open warns
-from scapy.config import conf
-from scapy.error import Scapy_Exception
-from scapy.interfaces import NetworkInterface
-from scapy.sendrecv import AsyncSniffer
-from scapy.utils import RawPcapReader
+from typing import BinaryIO, TypeVar
 
 from bench.errors import InfraError
 from bench.network.netns import run_in_netns
@@ -43,10 +35,50 @@ _ARPHRD_LINKTYPE = {
     519: LINKTYPE_RAW,  # ARPHRD_RAWIP
 }
 
-READY_TIMEOUT = 10.0
-# The sniffer thread lags the socket (measured: the last packets of a burst were lost without this):
+# The reader thread lags the socket (measured: the last packets of a burst were lost without this):
 # what is queued when it stops still belongs to the capture: stop() reads until idle this long.
 DRAIN_IDLE = 0.05
+# The packet socket (packet(7)): every protocol, the kernel's receive time, VLAN tags a NIC took off.
+ETH_P_ALL = 0x0003
+SOL_PACKET, PACKET_AUXDATA, SO_TIMESTAMPNS = 263, 8, 35
+TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID, ETH_P_8021Q = 1 << 4, 1 << 6, 0x8100
+_AUXDATA = struct.Struct("IIIHHHH")  # struct tpacket_auxdata
+_ANCILLARY = socket.CMSG_SPACE(_AUXDATA.size) + socket.CMSG_SPACE(16)
+SNAPLEN = 65535
+RCVBUF = 1 << 20  # capped by net.core.rmem_max
+
+
+def open_packet_socket(iface: str) -> socket.socket:
+    """A packet socket reading every frame `iface` sends or receives (in the calling thread's namespace). Made
+    for no protocol and bound with one, so it holds no frame of another interface from before the bind."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.bind((iface, ETH_P_ALL))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def read_frame(sock: socket.socket) -> tuple[bytes, float]:
+    """One frame from a packet socket and when the kernel received it; a VLAN tag the NIC stripped is put back
+    where it was, as on the wire."""
+    frame, ancillary, _flags, _addr = sock.recvmsg(SNAPLEN, _ANCILLARY)
+    t: float | None = None
+    for level, kind, data in ancillary:
+        if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= _AUXDATA.size:
+            status, _, _, _, _, tci, tpid = _AUXDATA.unpack_from(data)
+            if tci or status & TP_STATUS_VLAN_VALID:
+                tpid = tpid if status & TP_STATUS_VLAN_TPID_VALID else ETH_P_8021Q
+                frame = frame[:12] + struct.pack("!HH", tpid, tci) + frame[12:]
+        elif level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, ns = struct.unpack_from("qq", data)
+            t = sec + ns * 1e-9
+    return frame, time.time() if t is None else t
+
 
 PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 50: "ESP", 132: "SCTP"}
 TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
@@ -126,97 +158,92 @@ class Capture:
         self.name = name
         self.linktype: int | None = None
         self.count = 0
-        self._sock: Any = None
-        self._sniffer: AsyncSniffer | None = None
+        self._sock: socket.socket | None = None
+        self._reader: threading.Thread | None = None
+        self._wake: tuple[socket.socket, socket.socket] | None = None  # stop() wakes the reader through it
         self._writer: PcapngWriter | None = None
         self._span: tuple[float, float] | None = None  # when the capture started and ended
         self._lock = threading.Lock()
         self._written = threading.Condition(self._lock)
-        # Packets the sniffer took from its socket, and whether it is taking one now (caught_up()).
-        self._taken = 0
-        self._taking = False
+        self._taking = False  # the reader holds a frame read from the socket and not yet written
 
     def __repr__(self) -> str:
         return f"Capture({self.name!r}, {self.netns}/{self.iface} -> {self.path})"
 
     def start(self) -> None:
-        """Open the packet socket inside the namespace; return once the sniffer is reading it."""
-        if self._sniffer is not None:
+        """Open the packet socket inside the namespace and start the thread that reads it."""
+        if self._reader is not None:
             raise InfraError(f"capture {self.name}: already started")
         where = f"interface {self.iface} in namespace {self.netns}"
-        # A NetworkInterface, not a name, and no promiscuous mode: scapy resolves names through its
-        # process-wide interface list and reloads that list from whatever namespace this thread is in.
-        # The bench's links end in the bench's own interfaces, so promiscuous mode adds nothing.
-        nif = NetworkInterface(cast(Any, None), {"name": self.iface, "network_name": self.iface})
+        # No promiscuous mode: the bench's links end in the bench's own interfaces, so it adds nothing.
         try:
-            self._sock = run_in_netns(self.netns, conf.L2listen, iface=nif, promisc=False)
+            self._sock = run_in_netns(self.netns, open_packet_socket, self.iface)
         except (OSError, ValueError, InfraError) as exc:
             hint = " (the link must be up)" if getattr(exc, "errno", None) == errno.ENETDOWN else ""
             raise InfraError(f"capture {self.name}: cannot open {where}: {exc}{hint}") from exc
         try:
-            hatype = self._sock.ins.getsockname()[3]
+            hatype = self._sock.getsockname()[3]
             self.linktype = _ARPHRD_LINKTYPE.get(hatype)
             if self.linktype is None:
                 raise InfraError(f"capture {self.name}: unsupported link type ARPHRD {hatype} on {where}")
-            # Raw bytes are all the file needs; decoding every packet with scapy would cap the capture rate.
-            self._sock.LL = conf.raw_layer
-            self._sock.recv = self._counted(self._sock.recv)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Headers first, so a capture that saw nothing is still a valid file.
             self._writer = PcapngWriter(
                 self.path, self.linktype, self.iface, f"{self.name}: {self.iface} in namespace {self.netns}"
             )
-            ready = threading.Event()
-            self._sniffer = AsyncSniffer(
-                opened_socket=self._sock, prn=self._write, store=False, started_callback=ready.set
+            self._wake = socket.socketpair()
+            # Raw bytes are all the file needs: no packet is decoded while capturing.
+            self._reader = threading.Thread(
+                target=self._read_loop,
+                args=(self._sock, self._wake[0]),
+                name=f"capture {self.name}",
+                daemon=True,
             )
-            self._sniffer.start()
-            if not ready.wait(READY_TIMEOUT):
-                raise InfraError(f"capture {self.name}: sniffer on {where} not ready after {READY_TIMEOUT} s")
+            self._reader.start()
         except BaseException:
             self._close()
             raise
 
-    def _counted(self, recv: Callable[..., Any]) -> Callable[..., Any]:
-        """The socket's recv, counting what the sniffer takes (caught_up() waits until it is all written)."""
-
-        def taking(*args: Any, **kwargs: Any) -> Any:
-            self._taking = True
-            try:
-                pkt = recv(*args, **kwargs)
-                if pkt is not None:
-                    self._taken += 1
-                return pkt
-            finally:
+    def _read_loop(self, sock: socket.socket, wake: socket.socket) -> None:
+        """Every frame into the file until stop() wakes it (or the interface goes away)."""
+        try:
+            while True:
+                ready = select.select([sock, wake], [], [])[0]
+                if wake in ready:
+                    return
+                self._taking = True
+                self._write(*read_frame(sock))
+        except OSError:
+            return  # the interface is gone (a unit's link removed): what came before is in the file
+        finally:
+            with self._written:
                 self._taking = False
-                with self._written:
-                    self._written.notify_all()
+                self._written.notify_all()
 
-        return taking
+    def _write(self, frame: bytes, t: float) -> None:
+        with self._lock:
+            self._taking = False
+            if self._writer is not None:
+                self._writer.write(frame, t)
+                self.count += 1
+            self._written.notify_all()
 
     def caught_up(self, timeout: float) -> bool:
-        """Wait until every packet that reached the capture's socket by now is in the file: the sniffer thread runs
+        """Wait until every packet that reached the capture's socket by now is in the file: the reader thread runs
         late on a busy bench, and a check asking a live capture "did the unit send X?" asks this first instead
         of guessing a delay. False when `timeout` passed first (a link that is never quiet)."""
         with self._written:
             return self._written.wait_for(self._drained, timeout)
 
     def _drained(self) -> bool:
-        """Nothing left in the socket, none taken and not yet written (called with the lock held)."""
-        if self._sock is None or self._sniffer is None:
+        """Nothing left in the socket and no frame read but not yet written (called with the lock held)."""
+        if self._sock is None or self._reader is None or not self._reader.is_alive():
             return True
         try:
-            queued = bool(select.select([self._sock.ins], [], [], 0)[0])
+            queued = bool(select.select([self._sock], [], [], 0)[0])
         except (OSError, ValueError):  # closed meanwhile: stopped, drained by stop()
             return True
-        return not queued and not self._taking and self._taken <= self.count
-
-    def _write(self, pkt: Any) -> None:
-        with self._lock:
-            if self._writer is not None:
-                self._writer.write(bytes(pkt), float(pkt.time))
-                self.count += 1
-                self._written.notify_all()
+        return not queued and not self._taking
 
     def read(self, reader: Callable[[Path], T], more: int = 0, timeout: float = 0.0) -> T:
         """`reader(path)` of what was captured so far, while capturing: after waiting up to `timeout` for `more`
@@ -257,9 +284,10 @@ class Capture:
 
     def stop(self) -> int:
         """Stop capturing, flush and close the file; return the number of packets written."""
-        running = self._sniffer is not None
-        if self._sniffer is not None and self._sniffer.running:
-            self._sniffer.stop(join=True)
+        running = self._reader is not None
+        if self._reader is not None and self._wake is not None:
+            self._wake[1].send(b"x")
+            self._reader.join()
             self._drain()
         self._close()
         if running and self.hosts is not None and self.path.is_file():
@@ -267,10 +295,12 @@ class Capture:
         return self.count
 
     def _drain(self) -> None:
-        while select.select([self._sock.ins], [], [], DRAIN_IDLE)[0]:
-            pkt = self._sock.recv()
-            if pkt is not None:
-                self._write(pkt)
+        sock = self._sock
+        try:
+            while sock is not None and select.select([sock], [], [], DRAIN_IDLE)[0]:
+                self._write(*read_frame(sock))
+        except OSError:
+            pass  # the interface is gone
 
     def _close(self) -> None:
         with self._lock:
@@ -280,7 +310,10 @@ class Capture:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        self._sniffer = None
+        for end in self._wake or ():
+            end.close()
+        self._wake = None
+        self._reader = None
 
     def __enter__(self) -> Capture:
         self.start()
@@ -339,6 +372,10 @@ class CaptureFormatError(ValueError):
 
 
 def _pcap_frames(path: Path | str) -> Iterator[tuple[float, int, bytes]]:
+    # scapy's reader for the classic format, imported here: a run's captures are pcapng, written above.
+    from scapy.error import Scapy_Exception
+    from scapy.utils import RawPcapReader
+
     try:
         reader = RawPcapReader(str(path))
     except Scapy_Exception as exc:

@@ -26,7 +26,7 @@ from bench.events import NtpKind, SecurityKind, Source, UnitKind
 from bench.inventory import Inventory
 from bench.network.topology import Topology
 from bench.outer_link import judge
-from bench.plans import plan_set
+from bench.plans import PlanSet, plan_set
 from bench.report.redact import Redactor, redactor_for
 from bench.report.units import write_index, write_junit
 from bench.steps import Steps
@@ -100,18 +100,26 @@ def preparations(events: list[Event]) -> list[dict[str, Any]]:
     ]
 
 
-def clause_catalogue() -> dict[str, Any]:
-    """The clauses, their checks and expected figures from the installed plans (for the report), if any."""
+def installed_plans() -> PlanSet | None:
+    """The installed plans (bench/plans.py), or None when none load."""
     try:
-        return plan_set().catalogue()
+        return plan_set()
     except ConfigError:
-        return {}
+        return None
 
 
-def waivers_of(inv: Inventory, units: list[str]) -> list[dict[str, Any]]:
+def clause_catalogue(plans: PlanSet | None = None) -> dict[str, Any]:
+    """The clauses, their checks and expected figures from the plans (given, else the installed ones) for the
+    report, if any."""
+    plans = plans or installed_plans()
+    return plans.catalogue() if plans is not None else {}
+
+
+def waivers_of(inv: Inventory, units: list[str], plans: PlanSet | None = None) -> list[dict[str, Any]]:
     """The checks the lab waived for the run's units, with their reasons (bench/waivers.py)."""
+    plans = plans or installed_plans()
     try:
-        return waiver_list(plan_set().clauses, inv, units)
+        return waiver_list(plans.clauses, inv, units) if plans is not None else []
     except ConfigError:
         return []
 
@@ -475,17 +483,27 @@ class BenchRun:
                 lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
                 events = [parsed.get(line) or parsed.setdefault(line, json.loads(line)) for line in lines]
                 r["measurements"] = measure(events, test_dir / "outer.pcapng")
-        summary = self._summary(self.unit_name, None, self.results)
+        # The plans once for every summary: reading them imports every plan module anew (bench/plans.py).
+        plans = installed_plans()
+        catalogue = clause_catalogue(plans)
+        summary = self._summary(self.unit_name, None, self.results, plans, catalogue)
         if self.several:
             summary["units"] = self.unit_names
         self._write_json(self.dir / "run.json", summary)
         for name, view in self.views.items():
             mine = [r for r in self.results if r.get("unit") == name]
-            self._write_json(view.dir / "run.json", self._summary(name, name, mine))
+            self._write_json(view.dir / "run.json", self._summary(name, name, mine, plans, catalogue))
             view.timeline.dump(view.dir / "timeline.jsonl")
             write_junit(view.dir / "junit.xml", name, mine)
 
-    def _summary(self, name: str, unit: str | None, results: list[dict[str, Any]]) -> dict[str, Any]:
+    def _summary(
+        self,
+        name: str,
+        unit: str | None,
+        results: list[dict[str, Any]],
+        plans: PlanSet | None,
+        catalogue: dict[str, Any],
+    ) -> dict[str, Any]:
         cfg = self.inv.units[name]
         tl = self.views[unit].timeline if unit is not None else self.timeline
         return {
@@ -510,8 +528,8 @@ class BenchRun:
             "ended_iso": _iso(time.time()),
             "timings": {k: round(v, 3) for k, v in self.topology.timings.items()},
             "measurements": self.measurements(unit),
-            "clauses": clause_catalogue(),
-            "waivers": waivers_of(self.inv, [name] if unit is not None else list(self.unit_names)),
+            "clauses": catalogue,
+            "waivers": waivers_of(self.inv, [name] if unit is not None else list(self.unit_names), plans),
             "interrupted": self.interrupted,
             "results": results,
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ class Topology:
         self.ca: CertificateAuthority | None = None
         self.rogue_ca: CertificateAuthority | None = None
         self.timings: dict[str, float] = {}
-        self.fileserver: FileServer | None = None
+        self._fileserver: FileServer | None = None  # started on first use (the `fileserver` property)
+        self._fileserver_lock = threading.Lock()
+        self._down = False
         self.hems_certs: HemsCertificates | None = None  # the HTTPS HeMSs' certificates, made with the PKI
 
     @property
@@ -187,6 +190,7 @@ class Topology:
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True)
         self._pki()  # a certificate that does not match its name is a ConfigError: nothing is made yet
+        self._down = False
         self.state.save()
         self._namespaces()
         self.timings["network"] = time.monotonic() - t0
@@ -434,22 +438,33 @@ class Topology:
                          self.op.s1_setup_failure, self.op.time_to_wait)  # fmt: skip
         self.services.append(mme)
         mme.start()
-        fs = FileServer(
-            n.ns("core"),
-            str(net.fileserver),
-            self.workdir / "fileserver",
-            self.timeline,
-            tls=self.certs["fileserver"],
-            hostname=self.op.fileserver,
-            # A second HTTPS port whose certificate (for the right name) comes from a CA no unit trusts: 5.2.2
-            # and 5.4.2 send a unit there, and it must refuse it.
-            untrusted=self.rogue_ca.issue(self.op.fileserver, file="untrusted-fileserver")
-            if self.rogue_ca is not None
-            else None,
-        )
-        self.services.append(fs)
-        run_in_netns(n.ns("core"), fs.start)
-        self.fileserver = fs
+
+    @property
+    def fileserver(self) -> FileServer:
+        """The file server in the core, started when a plan first asks for it (before it names it to a unit):
+        only 5.2.2 and 5.4 send a unit there, and its start (asyncssh, pyftpdlib, an SSH host key, two
+        threads) was a third of a second of CPU in every run."""
+        with self._fileserver_lock:
+            if self._fileserver is None:
+                if self._down:
+                    raise InfraError("the file server was asked for after the bench was taken down")
+                fs = FileServer(
+                    self.names.ns("core"),
+                    str(self.net.fileserver),
+                    self.workdir / "fileserver",
+                    self.timeline,
+                    tls=self.certs["fileserver"],
+                    hostname=self.op.fileserver,
+                    # A second HTTPS port whose certificate (for the right name) comes from a CA no unit trusts:
+                    # 5.2.2 and 5.4.2 send a unit there, and it must refuse it.
+                    untrusted=self.rogue_ca.issue(self.op.fileserver, file="untrusted-fileserver")
+                    if self.rogue_ca is not None
+                    else None,
+                )
+                self.services.append(fs)
+                run_in_netns(self.names.ns("core"), fs.start)
+                self._fileserver = fs
+            return self._fileserver
 
     def hems_bad_cert(self, kind: str, hems: str = "initial-hems") -> tuple[CertFiles, str]:
         """A certificate for `hems` that a careful unit refuses, made once per run, and how a failure describes
@@ -514,12 +529,15 @@ class Topology:
     def down(self) -> None:
         t0 = time.monotonic()
         errors = []
+        with self._fileserver_lock:  # a file server being started is in `services` before this goes on
+            self._down = True
         for svc in reversed(self.services):
             try:
                 svc.stop()
             except Exception as exc:  # noqa: BLE001 - keep tearing down; report at the end
                 errors.append(f"{type(svc).__name__}: {exc}")
         self.services.clear()
+        self._fileserver = None
         from bench.network.state import clean
 
         clean(self.inv.bench.state_dir, self.names.prefix)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import os
 import re
@@ -188,7 +189,7 @@ class FileServer:
                 return ok
 
         def sftp_factory(chan: Any) -> asyncssh.SFTPServer:
-            return _Sftp(chan, server)
+            return sftp_server()(chan, server)  # type: ignore[no-any-return]
 
         self._ssh = await asyncssh.listen(
             self.address,
@@ -438,55 +439,59 @@ class FileServer:
         return path
 
 
-def _sftp_base() -> type:
+@functools.cache
+def sftp_server() -> type:
+    """The SFTP server class, made when the file server first starts: asyncssh (a quarter of a second of CPU to
+    import, and a C compiler run by ctypes looking for libnettle) only where a run uses the file server."""
     import asyncssh
 
-    return asyncssh.SFTPServer  # type: ignore[no-any-return]
+    class Sftp(asyncssh.SFTPServer):  # type: ignore[misc]
+        """SFTP chrooted into the user's folder; every closed file is a transfer on the timeline."""
 
+        def __init__(self, chan: Any, server: FileServer) -> None:
+            user = chan.get_extra_info("username")
+            root = server.local(user, "/")
+            root.mkdir(parents=True, exist_ok=True)
+            super().__init__(chan, chroot=str(root).encode())
+            self.fs = server
+            self.user = user
+            self.peer = chan.get_extra_info("peername")[0]
+            self.open_files: dict[int, tuple[str, bool, float]] = {}
+            # The first file of a connection began when the unit connected (an SSH handshake can take seconds on
+            # a loaded unit or bench); a later one on the same connection when it was opened.
+            self.connected: float | None = chan.get_connection().get_extra_info("connected")
 
-class _Sftp(_sftp_base()):  # type: ignore[misc]
-    """SFTP chrooted into the user's folder; every closed file is a transfer on the timeline."""
+        def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+            fh = super().open(path, pflags, attrs)
+            began, self.connected = self.connected or time.time(), None
+            self.open_files[id(fh)] = (
+                path.decode(errors="replace"),
+                bool(pflags & asyncssh.FXF_WRITE),
+                began,
+            )
+            return fh
 
-    def __init__(self, chan: Any, server: FileServer) -> None:
-        user = chan.get_extra_info("username")
-        root = server.local(user, "/")
-        root.mkdir(parents=True, exist_ok=True)
-        super().__init__(chan, chroot=str(root).encode())
-        self.fs = server
-        self.user = user
-        self.peer = chan.get_extra_info("peername")[0]
-        self.open_files: dict[int, tuple[str, bool, float]] = {}
-        # The first file of a connection began when the unit connected (an SSH handshake can take seconds on
-        # a loaded unit or bench); a later one on the same connection when it was opened.
-        self.connected: float | None = chan.get_connection().get_extra_info("connected")
+        def close(self, file_obj: Any) -> None:
+            info = self.open_files.pop(id(file_obj), None)
+            super().close(file_obj)
+            if info is None:
+                return
+            path, writing, began = info
+            path = "/" + path.lstrip("/")
+            local = self.fs.local(self.user, path)
+            size = local.stat().st_size if local.exists() else 0
+            data: dict[str, Any] = {
+                "proto": "sftp",
+                "path": path,
+                "user": self.user,
+                "peer": self.peer,
+                "status": 0,
+                "bytes": size,
+                "began": round(began, 6),
+            }
+            if writing:
+                self.fs._event(FileserverKind.UPLOAD, **data, stored=str(local))
+            else:
+                self.fs._event(FileserverKind.DOWNLOAD, **data)
 
-    def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
-        import asyncssh
-
-        fh = super().open(path, pflags, attrs)
-        began, self.connected = self.connected or time.time(), None
-        self.open_files[id(fh)] = (path.decode(errors="replace"), bool(pflags & asyncssh.FXF_WRITE), began)
-        return fh
-
-    def close(self, file_obj: Any) -> None:
-        info = self.open_files.pop(id(file_obj), None)
-        super().close(file_obj)
-        if info is None:
-            return
-        path, writing, began = info
-        path = "/" + path.lstrip("/")
-        local = self.fs.local(self.user, path)
-        size = local.stat().st_size if local.exists() else 0
-        data: dict[str, Any] = {
-            "proto": "sftp",
-            "path": path,
-            "user": self.user,
-            "peer": self.peer,
-            "status": 0,
-            "bytes": size,
-            "began": round(began, 6),
-        }
-        if writing:
-            self.fs._event(FileserverKind.UPLOAD, **data, stored=str(local))
-        else:
-            self.fs._event(FileserverKind.DOWNLOAD, **data)
+    return Sftp
