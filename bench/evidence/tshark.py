@@ -33,7 +33,8 @@ FIELDS = (
     "tls.handshake.type", "tls.alert_message.desc",
     "ftp.request.command", "ftp.request.arg", "ftp.response.code",
     "sctp.chunk_type", "sctp.srcport", "sctp.dstport", "sctp.data_payload_proto_id",
-    "s1ap.S1AP_PDU", "s1ap.procedureCode", "s1ap.tAC", "s1ap.pLMNidentity",
+    "s1ap.S1AP_PDU", "s1ap.procedureCode", "s1ap.tAC", "s1ap.pLMNidentity", "s1ap.PLMNidentity",
+    "s1ap.homeENB_ID", "s1ap.macroENB_ID", "s1ap.TimeToWait",
 )  # fmt: skip
 
 
