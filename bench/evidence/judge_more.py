@@ -9,7 +9,9 @@ from typing import Any
 from bench.evidence import judge_address as address
 from bench.evidence import judge_alarms as alarms
 from bench.evidence import judge_discovery as discovery
+from bench.evidence import judge_impostor as impostor
 from bench.evidence import judge_registration as registration
+from bench.evidence import judge_session as session
 from bench.evidence.judges import Judge, Judged, Span
 from bench.timeline import Event
 
@@ -19,7 +21,11 @@ MORE_JUDGES: dict[str, dict[str, Judge]] = {
         "test_refuses_initial_hems_it_must_not_trust": discovery.judge_refusal,
         "test_discovery_via_initial_hems_on_public_internet": discovery.judge_5_1_2_3,
     },
-    "5.1.3": {"test_registration_with_serving_hems": registration.judge_5_1_3},
+    "5.1.3": {
+        "test_registration_with_serving_hems": registration.judge_5_1_3,
+        "test_session_retry_after_hems_restart": session.judge_session_retry,
+        "test_refuses_impostor_serving_segw": impostor.judge_impostor_serving,
+    },
     "5.2.4": {
         "test_inform_after_ipsec_address_change": address.judge_5_2_4,
         "test_address_change_reported_after_hems_restart": address.judge_5_2_4_restart,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
 from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, is_inform
+from bench.evidence.judge_impostor import after_impostors, judge_impostors
 from bench.evidence.judges import (
     ESP_ONLY,
     FAILED,
@@ -144,8 +145,13 @@ def judge_5_1_2_2(
     clause = "5.1.2.2"
     out = Judged(clause, "test_discovery_via_initial_hems_in_private_network")
     add = out.verdicts.append
+    # 1.3, before the real Initial SeGW: the impostors the bench presented (its knowledge), each refused.
+    impostors = judge_impostors(clause, "1.3", events, "isegw")
+    out.verdicts += impostors
+    if out.failed():
+        return out
     initial = _initial_segw(events)
-    ike = _first(events, _ike_up(initial)) if initial else None
+    ike = _first(events, _ike_up(initial), after_impostors(events, "isegw")) if initial else None
     if ike is None:
         auth = [e for e in events if e.source == Source.SEGW and e.kind == SegwKind.IKE_MESSAGE
                 and e.data.get("segw") == initial and e.data.get("exchange") == "IKE_AUTH"]  # fmt: skip
