@@ -124,12 +124,13 @@ def private_only(
 
 
 def _initial_segw(events: Sequence[Event]) -> str | None:
-    """The Initial SeGW as the evidence names it: `isegw` (its address answered by DNS), else the SeGW the
-    factory-fresh unit tried first (a unit that never asked DNS for it)."""
+    """The Initial SeGW as the evidence names it: `isegw` (its address answered by DNS), else the first SeGW
+    other than the Serving one the unit tried (a unit that never asked DNS for it; a configured unit's evidence
+    begins with the Serving SeGW until the HeMS resets it)."""
     if any(e.source == Source.SEGW and e.data.get("segw") == "isegw" for e in events):
         return "isegw"
-    first = _first(events, _ike_init)
-    return None if first is None or first.data.get("segw") == "ssegw" else str(first.data.get("segw"))
+    first = _first(events, lambda e: _ike_init(e) and e.data.get("segw") != "ssegw")
+    return None if first is None else str(first.data.get("segw"))
 
 
 def judge_5_1_2_2(
@@ -175,15 +176,21 @@ def judge_5_1_2_2(
     inner = f"the Initial HeMS is reached inside the Initial SeGW's tunnel: {ESP_ONLY}"
     for step in ("1.4", "2.1", "3.2", "4"):
         add(Verdict(clause, step, NOT_OBSERVABLE, why=inner))
-    if sike is None:
+    tried = _first(events, lambda e: _ike_init(e) and e.data.get("segw") != initial, ike)
+    if sike is None and tried is None:
         # Step 6.3's wait starts at the session's end, inside the Initial SeGW's tunnel: whether the session
         # ended, and what it assigned, the outer link does not show.
         add(Verdict(clause, "6.3", NOT_OBSERVABLE, f"an IKE SA from {ike_id(identity)} at the Serving SeGW "
                     f"{names['ssegw']} after the session", why="none in the evidence, and the session it follows "
                     f"(its end, the assignment) is inside the Initial SeGW's tunnel: {ESP_ONLY}"))  # fmt: skip
         return out
-    add(Verdict(clause, "6.3", PASSED, events=(sike,)))
-    tried = _first(events, lambda e: _ike_init(e) and e.data.get("segw") != initial, ike)
+    if sike is None:
+        assert tried is not None
+        add(Verdict(clause, "6.3", NOT_OBSERVABLE, why=f"IKE with {tried.data.get('segw')} seen ({frames(tried)}), "
+                    "no ESP after its IKE_AUTH response in the evidence (the capture shows one IKE SA up per SeGW "
+                    "address)"))  # fmt: skip
+    else:
+        add(Verdict(clause, "6.3", PASSED, events=(sike,)))
     first = min((e for e in (sike, tried) if e is not None), key=lambda e: e.seq)
     q = _first(events, lambda e: _query(names["ssegw"], "public-dns")(e) and e.seq < first.seq, ike)
     if q is None:
@@ -287,12 +294,18 @@ def _value(values: dict[str, str], leaf: str) -> str | None:
     return next((v for n, v in values.items() if n.endswith(leaf)), None)
 
 
+def _discovery(events: Sequence[Event]) -> Event | None:
+    """The unit's discovery in the evidence: its tunnel to the Initial SeGW, or its Inform to the Initial HeMS."""
+    return _first(events, lambda e: _ike_up("isegw")(e) or is_inform("initial-hems")(e))
+
+
 def _registration_inform(
     events: Sequence[Event], identity: Identity | None, span: Span, add: Callable[[Verdict], None]
 ) -> Event | None:
-    """Step 1.1's Inform (the first to the Serving HeMS after a boot), or its verdict when there is none."""
+    """Step 1.1's Inform (the first to the Serving HeMS after a boot; after the discovery when the evidence has
+    one: a configured unit's session before the HeMS reset it is not the registration), or its verdict."""
     inf = _first(events, lambda e: is_inform("serving-hems")(e)
-                 and bool({BOOTSTRAP, "1 BOOT"} & set(e.data.get("events", []))))  # fmt: skip
+                 and bool({BOOTSTRAP, "1 BOOT"} & set(e.data.get("events", []))), _discovery(events))  # fmt: skip
     if inf is not None:
         add(device_id("5.1.3", "1.1", inf, identity))
         return inf
@@ -330,7 +343,7 @@ def judge_5_1_3(
     inf = _registration_inform(events, identity, span, add)
     if out.failed() or inf is None:
         return out
-    discovered = _first(events, lambda e: _ike_up("isegw")(e) or is_inform("initial-hems")(e))
+    discovered = _discovery(events)
     if discovered is not None and discovered.seq < inf.seq:
         how = f"set in the discovery through the Initial SeGW ({frames(discovered)})"
         add(bootstrap_at_new_acs("5.1.3", "1.1", inf, discovered, how))
@@ -349,9 +362,13 @@ def judge_5_1_3(
     if answered.outcome != PASSED:
         return out
     response = answered.events[-1]
-    # S1 setup goes through the unit's tunnel to the Serving SeGW: an INIT since it came up counts.
+    # S1 setup goes through the unit's tunnel to the Serving SeGW: an INIT since it came up counts, or since
+    # the discovery (the capture shows one IKE SA up per SeGW address: a configured unit's before the HeMS reset
+    # it may be the one seen).
     tunnel = next((e for e in reversed(after(events, _ike_up("ssegw"), None)) if e.seq < inf.seq), None)
-    add(judge_s1_after_response("5.1.3", "S1", events, response, tunnel))
+    since = max((e for e in (tunnel, discovered) if e is not None and e.seq < inf.seq), key=lambda e: e.seq,
+                default=None)  # fmt: skip
+    add(judge_s1_after_response("5.1.3", "S1", events, response, since))
     if out.failed():
         return out
     values: dict[str, str] = sent.data.get("values") or {}
