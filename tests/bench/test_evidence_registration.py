@@ -230,3 +230,32 @@ def test_a_tunnel_used_while_an_impostor_was_presented() -> None:
     refused = judge_impostor_serving(rounds(used=False))
     assert refused.failed() is None and [v.outcome for v in refused.verdicts] == [NOT_OBSERVABLE, PASSED]
     assert judge_impostor_serving([]).outcome == NOT_OBSERVABLE  # no knowledge: a capture from the field
+
+
+def test_a_configured_unit_reset_by_the_hems_is_judged_from_its_discovery_on() -> None:
+    """A unit that began the test configured: its session before the HeMS's FactoryReset, and the S1 setup of
+    that boot, are not the registration's (the capture shows one IKE SA up per SeGW address: the Serving SeGW's
+    tunnel after the discovery may not show as up)."""
+
+    def reset_then(registered: list[Event]) -> list[Event]:
+        tl, t = Timeline(), 90.0
+        tl.add("segw", "ike-up", at=t, segw="ssegw")
+        tl.add(
+            "hems",
+            "inform",
+            at=t + 0.1,
+            **HEMS,
+            events=["1 BOOT"],
+            oui=ID[0],
+            product_class=ID[1],
+            capture=INNER,
+        )
+        tl.add("mme", "sctp-init", at=t + 0.2, dst="10.180.0.31", dport=36412, capture=INNER)
+        tl.add("hems", "rpc-sent", at=t + 0.3, **HEMS, method="FactoryReset", id="f", capture=INNER)
+        for e in registered:
+            tl.add(e.source, e.kind, at=e.t, **e.data)
+        return tl.events()
+
+    failed = judge_5_1_3(reset_then(registration(events=("1 BOOT",))), ID).failed()
+    assert failed is not None and failed.step == "1.1" and "events ['1 BOOT']" in failed.seen
+    assert judge_5_1_3(reset_then(registration()), ID).failed() is None
