@@ -24,9 +24,7 @@ from bench.evidence.knowledge import with_knowledge
 # 5.1.3, seen live only: the cell the bench did not unlock (wait_for_admin_state names the unit's inventory
 # setting).
 # Both, not judged from evidence yet: the outer link's policy (leak_cleartext, other_traffic: bench/outer_link.py
-# on the outer capture, with the inventory's ranges) and an impostor offering weak proposals
-# (accept_weak_ike_proposal: which proposal the unit accepted is charon's word, the capture's KE payload is not
-# decoded).
+# on the outer capture, with the inventory's ranges).
 SEEN = {
     ("5.1.2.3", k) for k in ("accept_untrusted_hems_ca", "accept_any_cert", "accept_expired_hems_cert",
                              "accept_cert_on_retry", "initial_segw_for_public_hems", "wrong_device_id",
@@ -38,13 +36,14 @@ SEEN = {
                            "forget_events_after_failed_session")
 } | {
     ("5.1.2.2", k) for k in ("segw_by_ip", "hems_dns_public", "serving_segw_by_ip", "accept_untrusted_segw_ca",
-                             "accept_expired_segw_cert", "accept_wrong_segw_name")
+                             "accept_expired_segw_cert", "accept_wrong_segw_name", "accept_weak_ike_proposal")
 } | {
     ("5.1.3", k) for k in ("wrong_device_id_at_registration", "ignore_serving_hems", "no_bootstrap_at_serving_hems",
                            "reject_s1_config", "no_s1_init", "s1_wrong_port", "s1_before_registration",
                            "s1_to_factory_address", "no_s1_setup", "s1_wrong_tac", "s1_wrong_plmn",
                            "s1_wrong_enb_id", "ignore_time_to_wait", "accept_untrusted_segw_ca",
-                           "accept_expired_segw_cert", "accept_wrong_segw_name", "boot_event_every_session",
+                           "accept_expired_segw_cert", "accept_wrong_segw_name", "accept_weak_ike_proposal",
+                           "boot_event_every_session",
                            "forget_events_after_failed_session", "retry_storm", "retry_count_zero")
 } | {("5.3.1", k) for k in ("spv_not_applied", "accept_invalid_values", "partial_spv")} | {
     ("5.3.2", k) for k in ("no_alarm_inform", "ignore_notification_attributes", "queued_alarm_immediate",

@@ -240,7 +240,8 @@ class Decoder:
                 )  # fmt: skip
 
     def _ike(self, f: Frame, c: _Capture) -> None:
-        """IKE messages as seen (IKE_AUTH is encrypted: its identities and notifies are not), and an IKE SA up
+        """IKE messages as seen (IKE_AUTH is encrypted: its identities and notifies are not; IKE_SA_INIT's
+        Diffie-Hellman groups, offered or chosen, are), and an IKE SA up
         where an IKE_AUTH response is followed by ESP from the unit: the CHILD SA carries traffic."""
         if f.has("isakmp"):
             exch = IKE_EXCHANGES.get(f.get("isakmp.exchangetype") or "", f.get("isakmp.exchangetype") or "?")
@@ -251,6 +252,7 @@ class Decoder:
             self.add(
                 f, Source.SEGW, SegwKind.IKE_MESSAGE, segw=self._segw(segw), exchange=exch, response=response,
                 notify=f.all("isakmp.notify.msgtype"), remote_host=unit, spi=f.get("isakmp.ispi"),
+                dh=[int(g) for g in f.all("isakmp.tf.id.dh") if g.isdigit()],
             )  # fmt: skip
             if exch == "IKE_AUTH" and response and unit and segw:
                 c.auth[(unit, segw)] = f

@@ -2,12 +2,13 @@
 which impostor the bench presented to the unit, and until when, is the bench's knowledge (bench/impostor
 events); the capture shows the unit's IKE with that SeGW address. A tunnel the unit used while an impostor with
 a bad certificate was presented (an IKE_AUTH response, then ESP from the unit) is a failure; its refusal
-(AUTHENTICATION_FAILED, DELETE) is encrypted, so a round without ESP is not observable, nor is an impostor
-offering weak proposals (which proposal the unit accepted is charon's word)."""
+(AUTHENTICATION_FAILED, DELETE) is encrypted, so a round without ESP is not observable. IKE_SA_INIT is cleartext:
+an impostor offering only weak proposals that answered the unit's offer without refusing it (NO_PROPOSAL_CHOSEN,
+INVALID_KE_PAYLOAD) chose one of them, and its Diffie-Hellman group is named."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.events import BenchKind, SegwKind, Source
@@ -16,6 +17,46 @@ from bench.evidence.judges import FAILED, LIVE, NOT_OBSERVABLE, PASSED, Judged, 
 from bench.timeline import Event
 
 TITLES = {"isegw": "Initial SeGW", "ssegw": "Serving SeGW"}
+# IKEv2 Diffie-Hellman groups (RFC 7296, IANA) as strongSwan names them; the SeGW's refusals of an offer
+GROUPS = {1: "MODP_768", 2: "MODP_1024", 5: "MODP_1536", 14: "MODP_2048", 15: "MODP_3072", 16: "MODP_4096",
+          17: "MODP_6144", 18: "MODP_8192", 19: "ECP_256", 20: "ECP_384", 21: "ECP_521", 31: "CURVE_25519"}  # fmt: skip
+REFUSED = {"14", "17"}  # NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD
+
+
+def _init(e: Event, response: bool) -> bool:
+    return (e.source == Source.SEGW and e.kind == SegwKind.IKE_MESSAGE and e.data.get("exchange") == "IKE_SA_INIT"
+            and bool(e.data.get("response")) == response)  # fmt: skip
+
+
+def weak_proposal(
+    clause: str, step: str, events: Sequence[Event], during: Callable[[Event], bool], title: str, what: str
+) -> Verdict:
+    """The impostor accepting only proposals outside the policy: an IKE_SA_INIT it answered without refusing
+    (its response chose a Diffie-Hellman group, cleartext) means the unit offered one of them."""
+    expected = f"the unit to refuse the {title} presenting {what}: an IKE_SA_INIT offering only operator.ike_proposals"
+    inits = [e for e in events if during(e) and (_init(e, True) or _init(e, False))]
+    done = next((e for e in inits if _init(e, True) and not REFUSED & set(e.data.get("notify") or [])), None)
+    if done is None:
+        refused = [e for e in inits if _init(e, True)]
+        if refused:
+            return Verdict(clause, step, PASSED, expected, events=tuple(refused))
+        return Verdict(
+            clause, step, NOT_OBSERVABLE, expected, why="no IKE_SA_INIT answered while it was presented"
+        )
+    request = next((e for e in reversed(inits) if _init(e, False) and e.seq < done.seq), None)
+    chosen = ", ".join(GROUPS.get(g, f"group {g}") for g in done.data.get("dh") or []) or "?"
+    offered = (
+        ", ".join(GROUPS.get(g, f"group {g}") for g in (request.data.get("dh") or [])) if request else "?"
+    )
+    capture = Path(str(done.data.get("capture"))).name
+    shows = (
+        f"the unit's IKE_SA_INIT request at frame {(request.data.get('frames') or ['?'])[0]} offering "
+        f"{offered}, "
+        if request
+        else ""
+    ) + f"the SeGW's response at frame {(done.data.get('frames') or ['?'])[0]}"
+    return Verdict(clause, step, FAILED, expected, f"the unit completed IKE_SA_INIT with the {title} presenting "
+                   f"{what}: IKE SA with {chosen}; the outer capture {capture} shows {shows}", (done,))  # fmt: skip
 
 
 def rounds(events: Sequence[Event], segw: str) -> list[tuple[Event, Event | None]]:
@@ -52,8 +93,9 @@ def judge_impostors(clause: str, step: str, events: Sequence[Event], segw: str) 
             return e.seq > shown.seq and (end is None or e.seq < end.seq) and e.data.get("segw") == segw
 
         if shown.data.get("impostor") == "weak_proposal":
-            out.append(Verdict(clause, step, NOT_OBSERVABLE, expected, why="which proposal the unit accepted is "
-                               "the SeGW's word: the capture shows the exchange, not charon's choice"))  # fmt: skip
+            out.append(weak_proposal(clause, step, events, during, title, str(what)))
+            if out[-1].outcome == FAILED:
+                return out
             continue
         up = next(
             (e for e in events if during(e) and e.source == Source.SEGW and e.kind == SegwKind.IKE_UP), None

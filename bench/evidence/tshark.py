@@ -26,6 +26,7 @@ FIELDS = (
     "dhcp.option.dhcp", "dhcp.hw.mac_addr", "dhcp.ip.your",
     "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.a", "dns.id",
     "isakmp.exchangetype", "isakmp.flag_r", "isakmp.notify.msgtype", "isakmp.ispi", "isakmp.typepayload",
+    "isakmp.tf.id.dh",
     "esp.spi",
     "http.request.method", "http.request.uri", "http.host", "http.response.code", "http.file_data",
     "http.content_length_header", "http.authorization", "http.www_authenticate", "http.request_in",

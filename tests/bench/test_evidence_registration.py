@@ -259,3 +259,26 @@ def test_a_configured_unit_reset_by_the_hems_is_judged_from_its_discovery_on() -
     failed = judge_5_1_3(reset_then(registration(events=("1 BOOT",))), ID).failed()
     assert failed is not None and failed.step == "1.1" and "events ['1 BOOT']" in failed.seen
     assert judge_5_1_3(reset_then(registration()), ID).failed() is None
+
+
+def test_an_impostor_offering_weak_proposals_answered_without_refusal() -> None:
+    """IKE_SA_INIT is cleartext: an impostor accepting only weak proposals that answered the unit's offer with
+    a chosen group (no NO_PROPOSAL_CHOSEN, no INVALID_KE_PAYLOAD) shows the unit offered one."""
+
+    def weak(refused: bool) -> list[Event]:
+        tl, t = Timeline(), 100.0
+        what = "only IKE proposals outside operator.ike_proposals (aes128-sha1-modp1024)"
+        tl.add(
+            "bench", "impostor", at=t, segw="isegw", impostor="weak_proposal", what=what, action="presented"
+        )
+        tl.add("segw", "ike-message", at=t + 1, segw="isegw", exchange="IKE_SA_INIT", response=False, dh=[19, 2],
+               notify=[], frames=[3], capture="/r/outer.pcapng")  # fmt: skip
+        tl.add("segw", "ike-message", at=t + 1.1, segw="isegw", exchange="IKE_SA_INIT", response=True,
+               dh=[] if refused else [2], notify=["14"] if refused else [], frames=[4], capture="/r/outer.pcapng")  # fmt: skip
+        tl.add("bench", "impostor", at=t + 2, segw="isegw", impostor="weak_proposal", action="withdrawn")
+        return tl.events()
+
+    failed = judge_5_1_2_2(weak(refused=False), ID).failed()
+    assert failed is not None and failed.step == "1.3" and "IKE SA with MODP_1024" in failed.seen
+    assert "request at frame 3 offering ECP_256, MODP_1024" in failed.seen
+    assert judge_5_1_2_2(weak(refused=True), ID).failed() is None
