@@ -86,7 +86,7 @@ def timeline_of(
         tl.t0 = min(f.t for f in decoder.found)
     # The evidence goes as far as its last packet, or as the captures say they ran (their statistics blocks).
     end = max([t for t in (decoder.end, *ends) if t is not None], default=tl.t0)
-    return tl, Span(end, known.bound)
+    return tl, Span(end, known.bound, tuple(str(c) for c in captures))
 
 
 def call(
@@ -100,10 +100,6 @@ def call(
     """One test's judge function on the events, with what it takes of the caller."""
     if fn in MORE_JUDGES.get(clause, {}).values():
         return call_more(clause, fn, events, identity, known.bounds, span, known.names.hosts)
-    if clause == "5.1.3":
-        return fn(events, identity, span=span)
-    if clause == "5.1.2.2":
-        return fn(events, known.initial_segw, span=span)
     return fn(events, span=span)
 
 

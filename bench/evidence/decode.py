@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from bench import cwmp
 from bench.events import DhcpKind, DnsKind, FileserverKind, HemsKind, MmeKind, SegwKind, Source, is_secret_key
 from bench.evidence.tshark import Frame
+from bench.s1ap import TIME_TO_WAIT, plmn_str
 
 MASK = "[redacted]"  # as the evidence's redaction writes a secret (bench/report/redact.py)
 
@@ -240,7 +241,8 @@ class Decoder:
                 )  # fmt: skip
 
     def _ike(self, f: Frame, c: _Capture) -> None:
-        """IKE messages as seen (IKE_AUTH is encrypted: its identities and notifies are not), and an IKE SA up
+        """IKE messages as seen (IKE_AUTH is encrypted: its identities and notifies are not; IKE_SA_INIT's
+        Diffie-Hellman groups, offered or chosen, are), and an IKE SA up
         where an IKE_AUTH response is followed by ESP from the unit: the CHILD SA carries traffic."""
         if f.has("isakmp"):
             exch = IKE_EXCHANGES.get(f.get("isakmp.exchangetype") or "", f.get("isakmp.exchangetype") or "?")
@@ -251,6 +253,7 @@ class Decoder:
             self.add(
                 f, Source.SEGW, SegwKind.IKE_MESSAGE, segw=self._segw(segw), exchange=exch, response=response,
                 notify=f.all("isakmp.notify.msgtype"), remote_host=unit, spi=f.get("isakmp.ispi"),
+                dh=[int(g) for g in f.all("isakmp.tf.id.dh") if g.isdigit()],
             )  # fmt: skip
             if exch == "IKE_AUTH" and response and unit and segw:
                 c.auth[(unit, segw)] = f
@@ -412,12 +415,14 @@ class Decoder:
         )  # fmt: skip
 
     def _sctp(self, f: Frame) -> None:
+        """SCTP INITs (to any port: a unit's S1 setup toward a wrong one is judged too) and S1AP messages,
+        with the fields the MME stand-in records (bench.s1ap.decode): TACs, PLMNs, eNB ID, TimeToWait."""
         if not f.has("sctp"):
             return
-        if "1" in f.all("sctp.chunk_type") and f.get("sctp.dstport") == S1_PORT:  # INIT
+        if "1" in f.all("sctp.chunk_type"):  # INIT
             self.add(
                 f, Source.MME, MmeKind.SCTP_INIT, mode="capture", src=f.get("ip.src"), dst=f.get("ip.dst"),
-                sport=int(f.get("sctp.srcport") or 0), dport=int(S1_PORT),
+                sport=int(f.get("sctp.srcport") or 0), dport=int(f.get("sctp.dstport") or 0),
             )  # fmt: skip
         for proc, pdu in zip(f.all("s1ap.procedureCode"), f.all("s1ap.S1AP_PDU"), strict=False):
             uplink = f.get("sctp.dstport") == S1_PORT
@@ -430,7 +435,33 @@ class Decoder:
             }
             if tacs := f.all("s1ap.tAC"):
                 data["tacs"] = [int(t, 0) for t in tacs]
+            data.update(_s1_fields(f, message))
             self.add(f, Source.MME, MmeKind.S1AP, **data)
+
+
+def _s1_fields(f: Frame, message: str) -> dict[str, Any]:
+    """An S1 Setup Request's PLMN (its Global eNB ID's pLMNidentity), broadcast PLMNs (its TAs' PLMNidentity) and
+    eNB ID (a Home eNB ID's 28 bits, a macro one's 20); an S1 Setup Failure's TimeToWait."""
+    out: dict[str, Any] = {}
+    if message == "S1SetupRequest":
+        if plmn := f.get("s1ap.pLMNidentity"):
+            out["plmn"] = plmn_str(_bytes(plmn))
+        out["broadcast_plmns"] = sorted({plmn_str(_bytes(p)) for p in f.all("s1ap.PLMNidentity")})
+        for kind, field_name, bits in (
+            ("homeENB-ID", "s1ap.homeENB_ID", 28),
+            ("macroENB-ID", "s1ap.macroENB_ID", 20),
+        ):
+            if raw := f.get(field_name):
+                value = _bytes(raw)
+                out.update(enb_id=int.from_bytes(value, "big") >> (len(value) * 8 - bits), enb_id_type=kind)
+    if message == "S1SetupFailure" and (wait := f.get("s1ap.TimeToWait")) is not None and wait.isdigit():
+        out["time_to_wait"] = TIME_TO_WAIT[int(wait)] if int(wait) < len(TIME_TO_WAIT) else wait
+    return out
+
+
+def _bytes(value: str) -> bytes:
+    """A bytes field as tshark writes it (hex, with or without colons)."""
+    return bytes.fromhex(value.replace(":", ""))
 
 
 def _opened(f: Frame) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.cwmp import ParamFault
-from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source, describe
+from bench.events import HemsKind, MmeKind, Source, describe
 from bench.evidence.knowledge import KNOWLEDGE
 from bench.timeline import Event
 
@@ -64,6 +64,9 @@ class Span:
 
     end: float | None = None
     bound: float = 10.0
+    captures: tuple[
+        str, ...
+    ] = ()  # the capture files read (a judge asks whether the inner one is among them)
 
 
 LIVE = Span()
@@ -372,171 +375,7 @@ def judge_5_2_3(events: Sequence[Event], span: Span = LIVE) -> Judged:
     return out
 
 
-# 5.1.3: registration with the Serving HeMS
-
-
-def check_identity(clause: str, step: str, inform: Event, identity: tuple[str, str, str] | None) -> Verdict:
-    """The DeviceId of the Inform is the unit's (OUI, ProductClass, SerialNumber), given as the unit's identity."""
-    if identity is None:
-        return Verdict(clause, step, NOT_OBSERVABLE, why="the unit's identity is the inventory's: give "
-                       "--unit-identity OUI-CLASS-SERIAL")  # fmt: skip
-    seen = (inform.data.get("oui"), inform.data.get("product_class"), inform.data.get("serial"))
-    if seen != identity:
-        return Verdict(clause, step, FAILED, "DeviceId OUI {} ProductClass {} SerialNumber {}".format(*identity),
-                       "DeviceId OUI {} ProductClass {} SerialNumber {}".format(*seen), (inform,))  # fmt: skip
-    return Verdict(clause, step, PASSED, events=(inform,))
-
-
-def _frames(e: Event) -> str:
-    return f"frame {e.data.get('frames')}"
-
-
-def judge_s1_after_response(
-    clause: str,
-    step: str,
-    events: Sequence[Event],
-    response: Event,
-    since: Event | None = None,
-    describe: Callable[[Event], str] = _frames,
-) -> Verdict:
-    """No SCTP INIT (S1 setup) before the registration's SetParameterValuesResponse (after `since`); both are
-    stamped on arrival (the HeMS, the MME stand-in or the capture). The live 5.1.3 plan calls it, `describe`
-    its own way of naming an event."""
-    early = next((e for e in events if _is(Source.MME, MmeKind.SCTP_INIT)(e) and e.t < response.t
-                  and (since is None or e.seq > since.seq)), None)  # fmt: skip
-    if early is not None:
-        return Verdict(clause, step, FAILED, "S1 setup after the SetParameterValuesResponse",
-                       f"SCTP INIT before it: {describe(early)}", (early,))  # fmt: skip
-    return Verdict(clause, step, PASSED, events=(response,))
-
-
-def judge_5_1_3(
-    events: Sequence[Event], identity: tuple[str, str, str] | None = None, span: Span = LIVE
-) -> Judged:
-    """test_registration_with_serving_hems: Inform, the SetParameterValues answered, S1 setup after it."""
-    out = Judged("5.1.3", "test_registration_with_serving_hems")
-    add = out.verdicts.append
-    inf = _first(events, lambda e: _is(Source.HEMS, HemsKind.INFORM, hems="serving-hems")(e)
-                 and bool({"0 BOOTSTRAP", "1 BOOT"} & set(e.data.get("events", []))))  # fmt: skip
-    if inf is None:
-        why = f"no CWMP with the Serving HeMS in the evidence ({ESP_ONLY}; or TLS without a key log)"
-        if cwmp_visible(events, "serving-hems"):
-            why = "no boot Inform to the Serving HeMS: the evidence begins after the registration"
-        for step in ("1.1", "2.2"):
-            add(Verdict("5.1.3", step, NOT_OBSERVABLE, why=why))
-    else:
-        add(Verdict("5.1.3", "1.1", PASSED, events=(inf,)))
-        add(check_identity("5.1.3", "1.1", inf, identity))
-        sent = _first(
-            events, _is(Source.HEMS, HemsKind.RPC_SENT, hems="serving-hems", method="SetParameterValues"), inf
-        )
-        if sent is None:
-            add(missing("5.1.3", "2.2", "SetParameterValues from the Serving HeMS", "nothing", inf, span))
-            return out
-        answered = judge_spv_response("5.1.3", "2.2", events, sent, span)
-        add(answered)
-        if answered.outcome != PASSED:
-            return out
-        early = judge_s1_after_response("5.1.3", "S1", events, answered.events[-1], inf)
-        if early.outcome == FAILED:
-            add(early)
-            return out
-    request = _first(events, _is(Source.MME, MmeKind.S1AP, message="S1SetupRequest", direction="uplink"))
-    if request is None:
-        if not any(e.source == Source.MME for e in events):
-            add(Verdict("5.1.3", "S1", NOT_OBSERVABLE, why=f"no SCTP in the evidence ({ESP_ONLY})"))
-        elif not any(_is(Source.MME, MmeKind.SCTP_INIT)(e) for e in events):
-            add(
-                Verdict(
-                    "5.1.3",
-                    "S1",
-                    NOT_OBSERVABLE,
-                    why="no SCTP INIT in the evidence: it begins after S1 setup",
-                )
-            )
-        else:
-            init = _first(events, _is(Source.MME, MmeKind.SCTP_INIT))
-            add(
-                missing("5.1.3", "S1", "an S1 Setup Request over the SCTP association", "nothing", init, span)
-            )
-        return out
-    answer = _first(events, lambda e: _is(Source.MME, MmeKind.S1AP, direction="downlink")(e)
-                    and e.data.get("message") in ("S1SetupResponse", "S1SetupFailure"), request)  # fmt: skip
-    if answer is None:
-        add(missing("5.1.3", "S1", "the MME's S1SetupResponse", "nothing", request, span))
-    else:
-        add(Verdict("5.1.3", "S1", PASSED, events=(request, answer)))
-    return out
-
-
-# 5.1.2.2: discovery via an Initial HeMS in the operator's private network
-
-
-def judge_asked_before(
-    clause: str,
-    step: str,
-    events: Sequence[Event],
-    name: str,
-    ike: Event,
-    late: float = 0.0,
-    booted: bool = False,
-) -> Verdict:
-    """`name` asked of the public DNS before the IKE SA `ike` (a query stamped up to `late` s after it still
-    counts: the live bench reads dnsmasq's log late); with no query, not observable when the evidence may
-    begin after the unit's boot (no DHCP in it) unless `booted` (the live plan knows its events are the boot's:
-    a unit reset on the bench may keep its lease). The live 5.1.2.2 plan calls it for step 1.1."""
-    q = _first(events, lambda e: _is(Source.DNS, DnsKind.QUERY, name=name, dns="public-dns")(e)
-               and e.t <= ike.t + late)  # fmt: skip
-    if q is not None:
-        return Verdict(clause, step, PASSED, events=(q,))
-    if not booted and _first(events, lambda e: e.source == Source.DHCP and e.t <= ike.t) is None:
-        return Verdict(
-            clause, step, NOT_OBSERVABLE, why="the evidence begins after the unit's boot (no DHCP)"
-        )
-    return Verdict(clause, step, FAILED, f"a query for {name} at the public DNS before the IKE SA",
-                   "no such query (the unit used an address it was not given by DNS)", (ike,))  # fmt: skip
-
-
-def judge_5_1_2_2(
-    events: Sequence[Event], initial_segw: str = "isegw.operator.example", span: Span = LIVE
-) -> Judged:
-    """test_discovery_via_initial_hems_in_private_network: the outer link shows the public DNS query and both
-    tunnels; the CWMP with the Initial HeMS runs inside the Initial SeGW's tunnel, which no capture opens."""
-    out = Judged("5.1.2.2", "test_discovery_via_initial_hems_in_private_network")
-    add = out.verdicts.append
-    ike = _first(events, _is(Source.SEGW, SegwKind.IKE_UP, segw="isegw"))
-    if ike is None:
-        auth = [
-            e for e in events if _is(Source.SEGW, SegwKind.IKE_MESSAGE, segw="isegw", exchange="IKE_AUTH")(e)
-        ]
-        if auth:
-            add(missing("5.1.2.2", "1.3", f"an IKE SA at the Initial SeGW {initial_segw}",
-                        "IKE messages but no ESP after an IKE_AUTH response", auth[-1], span))  # fmt: skip
-        else:
-            add(Verdict("5.1.2.2", "1.3", NOT_OBSERVABLE, why="no IKE with the Initial SeGW in the evidence (the "
-                        "outer capture of the test's boot is needed)"))  # fmt: skip
-        return out
-    asked = judge_asked_before("5.1.2.2", "1.1", events, initial_segw, ike)
-    add(asked)
-    if asked.outcome == FAILED:
-        return out
-    add(Verdict("5.1.2.2", "1.3", PASSED, events=(ike,)))
-    inner = f"the Initial HeMS is reached inside the Initial SeGW's tunnel: {ESP_ONLY}"
-    for step in ("1.4", "2.1", "3.2", "4"):
-        add(Verdict("5.1.2.2", step, NOT_OBSERVABLE, why=inner))
-    sike = _first(events, _is(Source.SEGW, SegwKind.IKE_UP, segw="ssegw"), ike)
-    if sike is None:
-        add(
-            missing("5.1.2.2", "6.3", "an IKE SA at the Serving SeGW after the session", "nothing", ike, span)
-        )
-    else:
-        add(Verdict("5.1.2.2", "6.3", PASSED, events=(sike,)))
-    return out
-
-
 Judge = Callable[..., Judged]
 JUDGES: dict[str, dict[str, Judge]] = {
-    "5.1.2.2": {"test_discovery_via_initial_hems_in_private_network": judge_5_1_2_2},
-    "5.1.3": {"test_registration_with_serving_hems": judge_5_1_3},
     "5.2.3": {"test_configuration_by_set_parameter_values": judge_5_2_3},
 }

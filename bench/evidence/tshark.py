@@ -26,6 +26,7 @@ FIELDS = (
     "dhcp.option.dhcp", "dhcp.hw.mac_addr", "dhcp.ip.your",
     "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.a", "dns.id",
     "isakmp.exchangetype", "isakmp.flag_r", "isakmp.notify.msgtype", "isakmp.ispi", "isakmp.typepayload",
+    "isakmp.tf.id.dh",
     "esp.spi",
     "http.request.method", "http.request.uri", "http.host", "http.response.code", "http.file_data",
     "http.content_length_header", "http.authorization", "http.www_authenticate", "http.request_in",
@@ -33,7 +34,8 @@ FIELDS = (
     "tls.handshake.type", "tls.alert_message.desc",
     "ftp.request.command", "ftp.request.arg", "ftp.response.code",
     "sctp.chunk_type", "sctp.srcport", "sctp.dstport", "sctp.data_payload_proto_id",
-    "s1ap.S1AP_PDU", "s1ap.procedureCode", "s1ap.tAC", "s1ap.pLMNidentity",
+    "s1ap.S1AP_PDU", "s1ap.procedureCode", "s1ap.tAC", "s1ap.pLMNidentity", "s1ap.PLMNidentity",
+    "s1ap.homeENB_ID", "s1ap.macroENB_ID", "s1ap.TimeToWait",
 )  # fmt: skip
 
 

@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING
 
 from bench.events import HemsKind, SegwKind, Source
 from bench.evidence.judge_address import kept_verdict
+from bench.evidence.judge_common import judged
+from bench.evidence.judge_registration import bootstrap_at_new_acs
+from bench.evidence.judge_session import no_boot, retry_count, retry_wait
+from bench.evidence.judge_session import retry_window as retry_window  # the plan's waits use it too
 from bench.evidence.judges import FAILED
 from bench.steps import Steps
 from bench.timeline import Event, Predicate
@@ -22,11 +26,6 @@ if TYPE_CHECKING:
     from bench.run import BenchRun
 
 BOOTSTRAP, BOOT, VALUE_CHANGE = "0 BOOTSTRAP", "1 BOOT", "4 VALUE CHANGE"
-
-
-def retry_window(n: int, m: float, k: int) -> tuple[float, float]:
-    """TR-069 3.2.1.1: the wait before retry `n` (1, 2, ...) is random between these (seconds)."""
-    return m * (k / 1000) ** (n - 1), m * (k / 1000) ** n
 
 
 def hems_restart(bench_run: BenchRun, clause: str) -> str:
@@ -112,26 +111,15 @@ def check_bootstrap_at_new_acs(
     discovered = bench_run.timeline.first(
         lambda e: inform("initial-hems")(e) and e.data.get("serial") == serial and e.seq < first.seq, since
     )
-    if discovered is None or BOOTSTRAP in first.data.get("events", ()):
-        return
-    steps.fail(
-        step,
-        f"{BOOTSTRAP} in the first Inform to the Serving HeMS (a new ACS URL: the Initial HeMS set it at "
-        f"{steps.describe(discovered)})",
-        f"events {first.data.get('events')}",
-        first,
-    )
+    if discovered is not None:  # judged by the function `henb-bench judge` calls on captures
+        how = f"the Initial HeMS set it at {steps.describe(discovered)}"
+        judged(steps, step, bootstrap_at_new_acs(steps.clause, step, first, discovered, how))
 
 
 def check_no_boot_without_boot(steps: Steps, step: str, inf: Event, boot: str) -> None:
-    """1 BOOT only in the first session after a boot: not in `inf`, a session the bench asked for since."""
-    if BOOT in inf.data.get("events", ()):
-        steps.fail(
-            step,
-            f"no {BOOT} in an Inform of a session that is not the first after a boot ({boot})",
-            f"events {inf.data.get('events')} in {steps.describe(inf)}",
-            inf,
-        )
+    """1 BOOT only in the first session after a boot: not in `inf`, a session the bench asked for since (the
+    verdict `henb-bench judge` gives from captures)."""
+    judged(steps, step, no_boot(steps.clause, step, inf, boot, steps.describe))
 
 
 def check_events_repeated(steps: Steps, step: str, failed: Event, again: Event, failure: Event) -> None:
@@ -156,36 +144,13 @@ def check_retry_wait(
     """Retry `n` came within TR-069 3.2.1.1's window after the failure: not sooner than its lower bound (less
     `early`), not later than its upper bound plus `slack` (the new connection, load). The wait ends at the
     retry's first request (retry_began): an authentication round trip after it is not the unit's wait."""
-    lo, hi = retry_window(n, m, k)
-    began = retry_began(failure, retry)
-    waited = began - failure.t
-    if lo - early <= waited <= hi + slack:
-        return
-    auth = (
-        f" (its first request; the authenticated Inform {retry.t - began:.2f} s later)"
-        if began < retry.t
-        else ""
+    verdict = retry_wait(
+        steps.clause, step, n, failure, retry, retry_began(failure, retry), m, k, early, slack
     )
-    steps.fail(
-        step,
-        f"retry {n} of the failed session {lo:g}-{hi:g} s after it (TR-069 3.2.1.1, with m={m}, k={k}; "
-        f"{slack:g} s allowed for the connection and load)",
-        f"retry {n} came after {waited:.2f} s{auth}; TR-069 allows {lo:.1f}-{hi:.1f} s with m={m}, k={k}",
-        retry,
-    )
+    judged(steps, step, verdict)  # as `henb-bench judge` words it from captures
 
 
 def check_retry_count(steps: Steps, step: str, n: int, inf: Event) -> None:
     """TR-069 A.3.3.1: an Inform's RetryCount is the number of prior attempts of its session: 0 on a first
-    attempt (also the first after a successful session), `n` on retry `n`."""
-    seen = inf.data.get("retry_count")
-    if seen == n:
-        return
-    which = f"retry {n} of a failed session" if n else "a session's first attempt"
-    steps.fail(
-        step,
-        f"RetryCount {n} in the Inform of {which} (TR-069 A.3.3.1: the number of prior attempts of this "
-        "session, reset by a successful one)",
-        f"RetryCount {seen} in {steps.describe(inf)}",
-        inf,
-    )
+    attempt (also the first after a successful session), `n` on retry `n` (as `henb-bench judge` words it)."""
+    judged(steps, step, retry_count(steps.clause, step, n, inf, steps.describe))

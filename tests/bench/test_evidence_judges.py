@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.capture import PcapngWriter
+from bench.evidence.judge_registration import judge_5_1_2_2, judge_5_1_3
 from bench.evidence.judges import (
     FAILED,
     NOT_OBSERVABLE,
     PASSED,
     Span,
-    judge_5_1_2_2,
-    judge_5_1_3,
     judge_5_2_3,
 )
 from bench.evidence.tshark import capture_end
@@ -118,7 +117,7 @@ def test_registration_identity_comes_from_the_caller() -> None:
     assert unknown.outcome == PASSED and NOT_OBSERVABLE in {v.outcome for v in unknown.verdicts}
     assert judge_5_1_3(registration(), ("00D0B7", "MockHeNB", "MOCK0001")).failed() is None
     wrong = judge_5_1_3(registration("OTHER"), ("00D0B7", "MockHeNB", "MOCK0001")).failed()
-    assert wrong is not None and wrong.step == "1.1" and "SerialNumber OTHER" in wrong.seen
+    assert wrong is not None and wrong.step == "1.1" and "serial 'OTHER' (expected 'MOCK0001')" in wrong.seen
 
 
 def test_discovery_needs_esp_after_ike_auth_for_a_tunnel() -> None:
@@ -128,6 +127,7 @@ def test_discovery_needs_esp_after_ike_auth_for_a_tunnel() -> None:
     refused = judge_5_1_2_2(tl.events())
     assert refused.outcome == FAILED and refused.verdicts[0].step == "1.3"
     tl.add("segw", "ike-up", segw="isegw")
+    tl.add("dns", "query", dns="public-dns", name="ssegw.operator.example")
     tl.add("segw", "ike-up", segw="ssegw")
     judged = judge_5_1_2_2(tl.events())
     assert judged.outcome == PASSED

@@ -17,7 +17,8 @@ from bench.evidence.judge_alarms import (
 )
 from bench.evidence.judge_discovery import judge_5_1_2_3, judge_refusal
 from bench.evidence.judge_hems_certs import judge_serving_refusal
-from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Span, judge_asked_before
+from bench.evidence.judge_registration import judge_asked_before
+from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Span
 from bench.evidence.knowledge import with_knowledge
 from bench.timeline import Event, Timeline
 
