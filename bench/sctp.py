@@ -350,9 +350,8 @@ class RawSctp:
         # late the reader got to it (a check of "not before X" compares it).
         self.arrived: float | None = None
         self._emptied = threading.Condition()
-        self._empty_seen = (
-            0  # how many times the reader found its socket empty (drained() waits for one more)
-        )
+        # How many times the reader found its socket empty (drained() waits for one more).
+        self._empty_seen = 0
         self._thread = threading.Thread(target=self._serve, name="sctp", daemon=True)
         self._thread.start()
 

@@ -12,6 +12,17 @@ from bench.steps import Steps
 from bench.timeline import Event
 
 Identity = tuple[str, str, str]  # OUI, ProductClass, SerialNumber
+# The default inventory's operator names, by the bench's name for each host (a capture judged without an inventory).
+HOSTS = {
+    "isegw": "isegw.operator.example",
+    "ssegw": "ssegw.operator.example",
+    "initial-hems": "ihems.operator.example",
+}
+
+
+def host_names(hosts: dict[str, str] | None) -> dict[str, str]:
+    """The bench's name -> FQDN: the given ones over the default inventory's."""
+    return {**HOSTS, **(hosts or {})}
 
 
 def is_inform(hems: str, event: str | None = None) -> Callable[[Event], bool]:

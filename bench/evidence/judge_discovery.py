@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bench.events import DnsKind, HemsKind, SegwKind, Source
-from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, is_inform, knowledge_missing
+from bench.evidence.judge_common import (
+    Identity,
+    after,
+    cwmp_seen,
+    device_id,
+    host_names,
+    is_inform,
+    knowledge_missing,
+)
 from bench.evidence.judge_hems_certs import judge_rounds, shown_certs, tls_unseen
 from bench.evidence.judges import (
     FAILED,
@@ -24,11 +32,6 @@ from bench.timeline import Event
 
 CLAUSE = "5.1.2.3"
 TLS_UNSEEN = tls_unseen("initial-hems")
-HOSTS = {
-    "isegw": "isegw.operator.example",
-    "ssegw": "ssegw.operator.example",
-    "initial-hems": "ihems.operator.example",
-}
 
 
 def _query(name: str) -> Callable[[Event], bool]:
@@ -55,7 +58,7 @@ def judge_5_1_2_3(
     """test_discovery_via_initial_hems_on_public_internet: DNS for the Initial HeMS, the Inform over TLS with the
     DeviceId and 0 BOOTSTRAP, the SetParameterValues answered, the session ended, then DNS for the Serving
     SeGW and its IKE SA."""
-    names = {**HOSTS, **(hosts or {})}
+    names = host_names(hosts)
     out = Judged(CLAUSE, "test_discovery_via_initial_hems_on_public_internet")
     add = out.verdicts.append
     end: Event | None = None
@@ -145,7 +148,7 @@ def _ike_init(e: Event) -> bool:
 def judge_refusal(events: Sequence[Event], hosts: dict[str, str] | None = None, span: Span = LIVE) -> Judged:
     """test_refuses_initial_hems_it_must_not_trust: the unit turns to its Initial HeMS (not the Initial SeGW),
     and sends no Inform while the HeMS presents a certificate it must not trust (bench/hems-cert)."""
-    names = {**HOSTS, **(hosts or {})}
+    names = host_names(hosts)
     out = Judged(CLAUSE, "test_refuses_initial_hems_it_must_not_trust")
     add = out.verdicts.append
     shown = shown_certs(events, "initial-hems")

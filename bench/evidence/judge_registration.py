@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
-from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, is_inform
+from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, host_names, is_inform
 from bench.evidence.judge_impostor import after_impostors, judge_impostors
 from bench.evidence.judges import (
     ESP_ONLY,
@@ -28,11 +28,6 @@ from bench.evidence.judges import (
 from bench.timeline import Event
 
 Describe = Callable[[Event], str]
-HOSTS = {
-    "isegw": "isegw.operator.example",
-    "ssegw": "ssegw.operator.example",
-    "initial-hems": "ihems.operator.example",
-}
 BOOTSTRAP = "0 BOOTSTRAP"
 # What S1 setup must carry, by the leaf of the parameter the Serving HeMS set at registration (both profiles).
 S1_FAR_END, TAC, PLMN, CELL_IDENTITY = ".S1SigLinkServerList", ".TAC", ".PLMNID", ".CellIdentity"
@@ -142,7 +137,7 @@ def judge_5_1_2_2(
     """test_discovery_via_initial_hems_in_private_network: the outer link shows the public DNS queries (for the
     Initial SeGW before its tunnel, never for the Initial HeMS; for the Serving SeGW before its tunnel) and both
     tunnels; the CWMP with the Initial HeMS runs inside the Initial SeGW's tunnel, which no capture opens."""
-    names = {**HOSTS, **(hosts or {})}
+    names = host_names(hosts)
     clause = "5.1.2.2"
     out = Judged(clause, "test_discovery_via_initial_hems_in_private_network")
     add = out.verdicts.append
