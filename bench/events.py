@@ -370,7 +370,7 @@ _TYPES = [
     _t(
         S.BENCH,
         BenchKind.IMPOSTOR,
-        "segw unit impostor what action",
+        "segw unit impostor what action proposals",
         "the bench presented (or withdrew) an impostor SeGW to one unit: a certificate or proposals it must refuse",
     ),  # fmt: skip
     _t(S.NTP, NtpKind.QUERY, "peer server", "an NTP query on the outer link"),

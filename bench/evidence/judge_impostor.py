@@ -21,6 +21,12 @@ TITLES = {"isegw": "Initial SeGW", "ssegw": "Serving SeGW"}
 GROUPS = {1: "MODP_768", 2: "MODP_1024", 5: "MODP_1536", 14: "MODP_2048", 15: "MODP_3072", 16: "MODP_4096",
           17: "MODP_6144", 18: "MODP_8192", 19: "ECP_256", 20: "ECP_384", 21: "ECP_521", 31: "CURVE_25519"}  # fmt: skip
 REFUSED = {"14", "17"}  # NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD
+BY_NAME = {name.replace("_", "").lower(): group for group, name in GROUPS.items()}  # strongSwan's: modp1024
+
+
+def groups_of(proposals: Sequence[str]) -> set[int]:
+    """The Diffie-Hellman groups of strongSwan proposals (aes128-sha1-modp1024 -> {2})."""
+    return {BY_NAME[t] for p in proposals for t in str(p).lower().split("-") if t in BY_NAME}
 
 
 def _init(e: Event, response: bool) -> bool:
@@ -29,13 +35,27 @@ def _init(e: Event, response: bool) -> bool:
 
 
 def weak_proposal(
-    clause: str, step: str, events: Sequence[Event], during: Callable[[Event], bool], title: str, what: str
+    clause: str,
+    step: str,
+    events: Sequence[Event],
+    during: Callable[[Event], bool],
+    title: str,
+    what: str,
+    proposals: Sequence[str] = (),
 ) -> Verdict:
     """The impostor accepting only proposals outside the policy: an IKE_SA_INIT it answered without refusing
-    (its response chose a Diffie-Hellman group, cleartext) means the unit offered one of them."""
+    (its response chose a Diffie-Hellman group, cleartext) means the unit offered one of them. Where the bench
+    said which proposals the impostor had, a response choosing a group none of them has is the real SeGW's."""
     expected = f"the unit to refuse the {title} presenting {what}: an IKE_SA_INIT offering only operator.ike_proposals"
     inits = [e for e in events if during(e) and (_init(e, True) or _init(e, False))]
-    done = next((e for e in inits if _init(e, True) and not REFUSED & set(e.data.get("notify") or [])), None)
+    weak = groups_of(proposals)
+
+    def impostors(e: Event) -> bool:
+        chosen = set(e.data.get("dh") or [])
+        return not weak or not chosen or bool(chosen & weak)
+
+    done = next((e for e in inits if _init(e, True) and not REFUSED & set(e.data.get("notify") or [])
+                 and impostors(e)), None)  # fmt: skip
     if done is None:
         refused = [e for e in inits if _init(e, True)]
         if refused:
@@ -93,7 +113,8 @@ def judge_impostors(clause: str, step: str, events: Sequence[Event], segw: str) 
             return e.seq > shown.seq and (end is None or e.seq < end.seq) and e.data.get("segw") == segw
 
         if shown.data.get("impostor") == "weak_proposal":
-            out.append(weak_proposal(clause, step, events, during, title, str(what)))
+            proposals = shown.data.get("proposals") or ()
+            out.append(weak_proposal(clause, step, events, during, title, str(what), proposals))
             if out[-1].outcome == FAILED:
                 return out
             continue

@@ -205,7 +205,7 @@ class SeGW:
             self._presented[unit] = conn
         self.timeline.add(
             Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit, impostor=impostor.key,
-            what=impostor.what, action="presented", remote_host=remote_host,
+            what=impostor.what, action="presented", remote_host=remote_host, proposals=list(impostor.proposals),
         )  # fmt: skip
 
     def withdraw(self, unit: str) -> None:
@@ -219,13 +219,16 @@ class SeGW:
             self._unload(unit, conn)
 
     def _unload(self, unit: str, conn: str) -> None:
+        # Said before the real SeGW can answer the unit: an exchange the capture shows after this event may be
+        # the real SeGW's (a unit retrying at once completes it before the impostor is unloaded), so the
+        # evidence judges never take it for the impostor's (bench/evidence/judge_impostor.py).
+        self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit,
+                          impostor=self._impostors[conn][1], action="withdrawn")  # fmt: skip
         # The real SeGW takes the unit's address back first: an attempt in between meets one of them.
         self._anywhere.pop(conn, None)
         if self._excluded.pop(conn, None) is not None:
             self._reload_real()
         self.charon.call("unload_conn", {"name": conn})
-        self.timeline.add(Source.BENCH, BenchKind.IMPOSTOR, segw=self.name, unit=unit,
-                          impostor=self._impostors[conn][1], action="withdrawn")  # fmt: skip
 
     def _reload_real(self) -> None:
         self._load_conn()

@@ -282,3 +282,28 @@ def test_an_impostor_offering_weak_proposals_answered_without_refusal() -> None:
     assert failed is not None and failed.step == "1.3" and "IKE SA with MODP_1024" in failed.seen
     assert "request at frame 3 offering ECP_256, MODP_1024" in failed.seen
     assert judge_5_1_2_2(weak(refused=True), ID).failed() is None
+
+
+def test_the_real_segw_answering_before_the_withdrawal_is_said_is_not_the_impostor() -> None:
+    """A unit refused by the weak impostor retries at once: the real SeGW's answer may come before the bench's
+    withdrawal event (CI, load 7). The bench said the impostor's proposals: a response choosing a group none of
+    them has (ECP_256 from the policy) is the real SeGW's, never a failure; one choosing MODP_1024 fails."""
+
+    def retried(chosen: int, proposals: list[str]) -> list[Event]:
+        tl, t = Timeline(), 100.0
+        what = "only IKE proposals outside operator.ike_proposals (aes128-sha1-modp1024)"
+        tl.add("bench", "impostor", at=t, segw="isegw", impostor="weak_proposal", what=what, action="presented",
+               proposals=proposals)  # fmt: skip
+        for n, (dh, notify) in enumerate((([], ["14"]), ([chosen], []))):
+            tl.add("segw", "ike-message", at=t + 1 + n, segw="isegw", exchange="IKE_SA_INIT", response=False,
+                   dh=[19], notify=[], frames=[3 + 2 * n], capture="/r/outer.pcapng")  # fmt: skip
+            tl.add("segw", "ike-message", at=t + 1.1 + n, segw="isegw", exchange="IKE_SA_INIT", response=True,
+                   dh=dh, notify=notify, frames=[4 + 2 * n], capture="/r/outer.pcapng")  # fmt: skip
+        tl.add("bench", "impostor", at=t + 3, segw="isegw", impostor="weak_proposal", action="withdrawn")
+        return tl.events()
+
+    assert judge_5_1_2_2(retried(19, ["aes128-sha1-modp1024"]), ID).failed() is None
+    failed = judge_5_1_2_2(retried(2, ["aes128-sha1-modp1024"]), ID).failed()
+    assert failed is not None and failed.step == "1.3" and "IKE SA with MODP_1024" in failed.seen
+    # Evidence from before the bench said the proposals: any answer inside the round is the impostor's.
+    assert judge_5_1_2_2(retried(19, []), ID).failed() is not None
