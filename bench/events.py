@@ -391,15 +391,17 @@ _TYPES = [
     _t(
         S.SECURITY,
         SecurityKind.OUTER_FLOW,
-        "src dst proto sport dport icmp_type fragment packets length tcp_flags frag_offset frames capture",
-        "one flow on a judged outer capture (its packets' addresses, protocol, ports or ICMP type; how many; the "
-        "first one's length, flags and frames): what the evidence judge sorts by the outer-link policy",
+        "src dst proto sport dport low icmp_type fragment packets length tcp_flags frag_offset ports frames capture",
+        "one flow on a judged outer capture (its packets' addresses, protocol, the ports the policy reads or ICMP "
+        "type; how many; the first one's length, flags, ports and frames): what the evidence judge sorts by the "
+        "outer-link policy",
     ),  # fmt: skip
     _t(
         S.SECURITY,
         SecurityKind.OUTER_CAPTURE,
-        "capture first flows packets cut",
-        "a judged outer capture read whole (or up to `cut`): its first packet's time, its flows and packets",
+        "capture first flows packets cut overflow",
+        "a judged outer capture read whole (or up to `cut`; flows past 10,000 not kept from frame `overflow`): its "
+        "first packet's time, its flows and packets",
     ),  # fmt: skip
 ]
 VOCABULARY: dict[tuple[str, str], EventType] = {(str(t.source), t.kind): t for t in _TYPES}

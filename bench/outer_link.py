@@ -54,7 +54,9 @@ class Policy:
 @dataclass(frozen=True)
 class Key:
     """What the policy reads of a packet: its addresses, IP protocol, ports (UDP/TCP), ICMP type, and whether it
-    is a fragment after the first whose first fragment the capture did not show."""
+    is a fragment after the first whose first fragment the capture did not show. Of the ports, the lower one
+    (`low`, what other traffic is counted by) and any the rule names (ALLOWED_UDP's, the operator's: `keep` of
+    `keyed`) are kept; another (a client's ephemeral port) is None, so a unit's DNS queries are one flow."""
 
     src: str
     dst: str
@@ -63,15 +65,13 @@ class Key:
     dport: int | None = None
     icmp_type: int | None = None
     fragment: bool = False
+    low: int | None = None
 
     def label(self) -> str:
         """What other traffic is counted as, e.g. "UDP port 514"."""
         name = {6: "TCP", 17: "UDP", 1: "ICMP"}.get(self.proto)
-        if name in ("TCP", "UDP") and self.dport is not None and self.sport is not None:
-            text = f"{name} port {min(self.sport, self.dport)}"
-        else:
-            text = name or f"IP protocol {self.proto}"
-        return text + (" fragment" if self.fragment else "")
+        text = f"{name} port {self.low}" if name in ("TCP", "UDP") and self.low is not None else None
+        return (text or name or f"IP protocol {self.proto}") + (" fragment" if self.fragment else "")
 
 
 @dataclass
@@ -85,29 +85,32 @@ class Flow:
     length: int = 0
     tcp_flags: int | None = None
     frag_offset: int = 0
+    ports: tuple[int | None, int | None] = (None, None)  # the first packet's own
     frames: list[int] = field(default_factory=list)
 
     def describe(self, t0: float = 0.0) -> str:
         """The first packet as capture.describe words it, with its frame number: "frame 7: +1.2s a:1 -> b:2 UDP
         len 37"."""
         k = self.key
-        first = Pkt(self.t, k.src, k.dst, k.proto, k.sport, k.dport, self.tcp_flags, self.length, b"", 0,
+        first = Pkt(self.t, k.src, k.dst, k.proto, *self.ports, self.tcp_flags, self.length, b"", 0,
                     self.frag_offset)  # fmt: skip
         return f"frame {self.frames[0] if self.frames else '?'}: {describe(first, t0)}"
 
     def data(self) -> dict[str, Any]:
         """The flow as a `security/outer-flow` event's data (without its capture)."""
-        return {"src": self.key.src, "dst": self.key.dst, "proto": self.key.proto, "sport": self.key.sport,
-                "dport": self.key.dport, "icmp_type": self.key.icmp_type, "fragment": self.key.fragment,
-                "packets": self.packets, "length": self.length, "tcp_flags": self.tcp_flags,
-                "frag_offset": self.frag_offset, "frames": list(self.frames)}  # fmt: skip
+        k = self.key
+        return {"src": k.src, "dst": k.dst, "proto": k.proto, "sport": k.sport, "dport": k.dport, "low": k.low,
+                "icmp_type": k.icmp_type, "fragment": k.fragment, "packets": self.packets,
+                "length": self.length, "tcp_flags": self.tcp_flags, "frag_offset": self.frag_offset,
+                "ports": list(self.ports), "frames": list(self.frames)}  # fmt: skip
 
     @classmethod
     def of_data(cls, t: float, d: dict[str, Any]) -> Flow:
         key = Key(str(d["src"]), str(d["dst"]), int(d["proto"]), d.get("sport"), d.get("dport"),
-                  d.get("icmp_type"), bool(d.get("fragment")))  # fmt: skip
+                  d.get("icmp_type"), bool(d.get("fragment")), d.get("low"))  # fmt: skip
+        sport, dport = (list(d.get("ports") or []) + [None, None])[:2]
         return cls(key, int(d.get("packets", 1)), t, int(d.get("length", 0)), d.get("tcp_flags"),
-                   int(d.get("frag_offset", 0)), [int(n) for n in d.get("frames", [])])  # fmt: skip
+                   int(d.get("frag_offset", 0)), (sport, dport), [int(n) for n in d.get("frames", [])])  # fmt: skip
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Link:
     flows: list[Flow] = field(default_factory=list)
     ntp_queries: list[Pkt] = field(default_factory=list)
     cut: str | None = None
+    overflow: int | None = None  # the frame from which new flows were no longer kept (read's max_flows)
 
 
 @dataclass
@@ -152,26 +156,39 @@ def quoted(p: Pkt) -> tuple[str, str, int] | None:
     return socket.inet_ntoa(src), socket.inet_ntoa(dst), proto
 
 
-def keyed(packets: Iterable[Pkt]) -> Iterator[tuple[Pkt, Key]]:
-    """Each packet the policy counts with its Key: link-local multicast (IGMP on the home bridge) never leaves
-    the link and is left out; a non-first IP fragment takes its first fragment's Key (big IKE_AUTH messages
-    are fragmented by IP), or one marked `fragment` when the capture has no first fragment."""
+def keyed(packets: Iterable[Pkt], keep: frozenset[int] = frozenset()) -> Iterator[tuple[Pkt, Key]]:
+    """Each packet the policy counts with its Key (ports: the lower one, ALLOWED_UDP's and `keep`, the operator's
+    ports): multicast (IGMP on the home bridge) never leaves the link and is left out; a non-first IP fragment
+    takes its first fragment's Key (big IKE_AUTH messages are fragmented by IP), or one marked `fragment` when
+    the capture has no first fragment."""
     frags: dict[tuple[str, str, int, int], Key] = {}
+    made: dict[tuple[Any, ...], Key] = {}  # a Key made once per flow (most packets are of a few flows)
+    named = keep | ALLOWED_UDP.keys()
     for p in packets:
-        if ipaddress.IPv4Address(p.dst).is_multicast:
+        if 224 <= int(p.dst[: p.dst.index(".")]) <= 239:  # 224.0.0.0/4
             continue
         ident = (p.src, p.dst, p.ip_id, p.proto)
         if p.frag_offset:
             key = frags.get(ident) or Key(p.src, p.dst, p.proto, fragment=True)
         else:
             icmp = p.payload[0] if p.proto == 1 and p.payload[:1] else None
-            key = frags[ident] = Key(p.src, p.dst, p.proto, p.sport, p.dport, icmp)
+            low = min(p.sport, p.dport) if p.sport is not None and p.dport is not None else None
+            sport = p.sport if p.sport == low or p.sport in named else None
+            dport = p.dport if p.dport == low or p.dport in named else None
+            raw = (p.src, p.dst, p.proto, sport, dport, icmp, low)
+            key = made.get(raw) or made.setdefault(
+                raw, Key(p.src, p.dst, p.proto, sport, dport, icmp, low=low)
+            )
+            if p.more_fragments:  # a first fragment: those after it are looked up by its ID
+                frags[ident] = key
         yield p, key
 
 
-def read(path: Path | str) -> Link:
-    """The outer capture at `path` as flows. A capture cut short or corrupt gives the flows before the cut and
-    `cut` saying where (CaptureFormatError); a wrong link type gives no flows and `cut` saying so."""
+def read(path: Path | str, keep: frozenset[int] = frozenset(), max_flows: int | None = None) -> Link:
+    """The outer capture at `path` as flows (`keep`: the operator's ports, see Key). A capture cut short or
+    corrupt gives the flows before the cut and `cut` saying where (CaptureFormatError); a wrong link type gives
+    no flows and `cut` saying so. With `max_flows`, a packet of a flow past that many is not kept (a hostile
+    capture's million flows are not a million events): `overflow` says from which frame."""
     from bench.capture import CaptureFormatError
 
     link = Link()
@@ -183,10 +200,13 @@ def read(path: Path | str) -> Link:
         except CaptureFormatError as exc:
             link.cut = str(exc)
 
-    for p, key in keyed(packets()):
+    for p, key in keyed(packets(), keep):
         flow = flows.get(key)
         if flow is None:
-            flow = flows[key] = Flow(key, 0, p.t, p.length, p.tcp_flags, p.frag_offset)
+            if max_flows is not None and len(flows) >= max_flows:
+                link.overflow = link.overflow or p.frame
+                continue
+            flow = flows[key] = Flow(key, 0, p.t, p.length, p.tcp_flags, p.frag_offset, (p.sport, p.dport))
             link.flows.append(flow)
         flow.packets += 1
         if len(flow.frames) < FRAMES_KEPT:
@@ -277,7 +297,7 @@ def judge(
     exempt: set[str] | None = None,
 ) -> OuterLinkVerdict:
     """Sort every packet on the outer capture at `path` by the policy (`sort`), with its NTP client requests."""
-    link = read(path)
+    link = read(path, frozenset(operator_ports))
     if link.cut is not None:  # a live capture is the bench's own: cut, it is the bench's error
         from bench.capture import CaptureFormatError
 

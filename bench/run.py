@@ -222,7 +222,7 @@ class Evidence:
         policy = Policy.of(
             inv.network, inv.operator, public=self.run.unit.cfg.initial_hems_access == "public"
         )
-        link = read_outer(self.outer.path)
+        link = read_outer(self.outer.path, policy.operator_ports)
         if link.cut is not None:  # the bench's own capture, cut: the bench's error, not the unit's
             raise CaptureFormatError(link.cut)
         verdict = outer_verdict(link.flows, policy)

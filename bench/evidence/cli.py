@@ -90,7 +90,8 @@ def timeline_of(
         if exported is not None:
             exported.mkdir(parents=True, exist_ok=True)
         decoder.decode(read_frames(capture, keylog, decoder.notes, esp_sa=esp_sa, files=exported))
-        outer, cut = outer_found(capture)  # the outer link's flows, for the policy (judge_outer)
+        # the outer link's flows, for the policy (judge_outer)
+        outer, cut = outer_found(capture, known.outer.operator_ports if known.outer else None)
         decoder.found += outer
         decoder.notes += [cut] if cut else []
         if exported is not None:

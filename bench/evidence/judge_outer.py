@@ -17,15 +17,18 @@ from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Verdict
 from bench.timeline import Event
 
 STEP = "security"
+MAX_FLOWS = 10_000  # flows of one outer capture kept as events (a correct unit's night: a few dozen)
 Identity = tuple[str, str, str]
 
 
-def outer_found(capture: Path) -> tuple[list[Found], str | None]:
+def outer_found(capture: Path, keep: frozenset[int] | None = None) -> tuple[list[Found], str | None]:
     """The events of the outer link of `capture` (any capture but the inner one, by its name: decode.is_inner),
-    and a note when the capture is cut or not one the reader understands (the flows before it are kept)."""
+    its ports `keep` the operator's (None: the default inventory's), and a note when the capture is cut or not
+    one the reader understands (the flows before it are kept)."""
     if is_inner(str(capture)):
         return [], None
-    link = outer_link.read(capture)
+    keep = default_policy()[0].operator_ports if keep is None else keep
+    link = outer_link.read(capture, keep, MAX_FLOWS)
     note = (
         f"{capture}: the outer link is read only up to where the reader stopped ({link.cut}): what came after "
         "is not observable"
@@ -38,7 +41,8 @@ def outer_found(capture: Path) -> tuple[list[Found], str | None]:
         first, last = min(f.t for f in link.flows), max(f.t for f in link.flows)
         found.append(Found(last, Source.SECURITY, SecurityKind.OUTER_CAPTURE, {
             "capture": str(capture), "first": first, "flows": len(link.flows),
-            "packets": sum(f.packets for f in link.flows), "cut": link.cut, "frames": [],
+            "packets": sum(f.packets for f in link.flows), "cut": link.cut, "overflow": link.overflow,
+            "frames": [],
         }))  # fmt: skip
     return found, note
 
@@ -95,4 +99,8 @@ def judge_outer(clause: str, events: Sequence[Event], policy: outer_link.Policy)
     if cut:
         return Verdict(clause, STEP, NOT_OBSERVABLE, why=f"{cut[0].data['capture']} is cut ({cut[0].data['cut']}): "
                        "the outer link after the cut is not observable")  # fmt: skip
+    over = [e for e in captures if e.data.get("overflow")]
+    if over:
+        return Verdict(clause, STEP, NOT_OBSERVABLE, why=f"{over[0].data['capture']} has more than {MAX_FLOWS} "
+                       f"flows: those from frame {over[0].data['overflow']} on are not judged")  # fmt: skip
     return Verdict(clause, STEP, PASSED, events=tuple(captures))

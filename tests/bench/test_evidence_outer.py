@@ -172,3 +172,30 @@ def test_judge_on_the_unit_side_capture_alone(tmp_path: Path, leak: bool) -> Non
         )
     else:
         assert "step security: passed" in res.stdout and "FAILED" not in res.stdout, res.stdout
+
+
+def test_a_clients_ports_make_one_flow_but_a_port_the_rule_names_is_kept(tmp_path: Path) -> None:
+    """A night of DNS queries from new source ports is one flow (one event); a packet from an allowed port to
+    the operator's HeMS port is still operator traffic, quoted with its own ports."""
+    queries = [IP(src=UNIT, dst=GW) / UDP(sport=40000 + i, dport=53) / b"dns" for i in range(50)]
+    sneaky = IP(src=UNIT, dst=GW) / UDP(sport=123, dport=7547) / b"cwmp from the NTP port"
+    events = _events(_pcapng(tmp_path / "outer.pcapng", [*queries, sneaky]))
+    flows = [e.data for e in events if e.kind == SecurityKind.OUTER_FLOW]
+    assert [(f["dport"], f["packets"], f["frames"][:2]) for f in flows] == [(53, 50, [1, 2]), (7547, 1, [51])]
+    v = judge_outer("5.1.3", events, default_policy()[0])
+    assert (
+        v.outcome == FAILED and "frame 51: +50.000s 198.51.100.75:123 -> 198.51.100.1:7547 UDP" in v.seen
+    ), v
+
+
+def test_more_flows_than_kept_fail_what_they_show_and_else_are_not_observable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.evidence import judge_outer as module
+
+    monkeypatch.setattr(module, "MAX_FLOWS", 3)
+    scan = [IP(src=UNIT, dst=f"192.0.2.{i}") / UDP(sport=53, dport=53) / b"dns" for i in range(1, 6)]
+    v = judge_outer("5.1.3", _events(_pcapng(tmp_path / "outer.pcapng", scan)), _strict())
+    assert v.outcome == NOT_OBSERVABLE and "more than 3 flows: those from frame 4 on" in v.why, v
+    v = judge_outer("5.1.3", _events(_pcapng(tmp_path / "leak.pcapng", [LEAK, *scan])), _strict())
+    assert v.outcome == FAILED, v
