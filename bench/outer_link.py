@@ -122,6 +122,7 @@ class Link:
     ntp_queries: list[Pkt] = field(default_factory=list)
     cut: str | None = None
     overflow: int | None = None  # the frame from which new flows were no longer kept (read's max_flows)
+    span: tuple[int, int] = (0, 0)  # the first and last frame numbers of the packets read
 
 
 @dataclass
@@ -200,6 +201,7 @@ def read(path: Path | str, keep: frozenset[int] = frozenset(), max_flows: int | 
         except CaptureFormatError as exc:
             link.cut = str(exc)
 
+    first = last = 0
     for p, key in keyed(packets(), keep):
         flow = flows.get(key)
         if flow is None:
@@ -209,10 +211,12 @@ def read(path: Path | str, keep: frozenset[int] = frozenset(), max_flows: int | 
             flow = flows[key] = Flow(key, 0, p.t, p.length, p.tcp_flags, p.frag_offset, (p.sport, p.dport))
             link.flows.append(flow)
         flow.packets += 1
+        first, last = first or p.frame, p.frame
         if len(flow.frames) < FRAMES_KEPT:
             flow.frames.append(p.frame)
         if key.proto == 17 and p.dport == 123 and p.payload[:1] and p.payload[0] & 0x07 == NTP_CLIENT_MODE:
             link.ntp_queries.append(p)
+    link.span = (first, last)
     return link
 
 

@@ -42,7 +42,7 @@ def outer_found(capture: Path, keep: frozenset[int] | None = None) -> tuple[list
         found.append(Found(last, Source.SECURITY, SecurityKind.OUTER_CAPTURE, {
             "capture": str(capture), "first": first, "flows": len(link.flows),
             "packets": sum(f.packets for f in link.flows), "cut": link.cut, "overflow": link.overflow,
-            "frames": [],
+            "frames": sorted(set(link.span)),
         }))  # fmt: skip
     return found, note
 

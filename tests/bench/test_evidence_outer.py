@@ -199,3 +199,14 @@ def test_more_flows_than_kept_fail_what_they_show_and_else_are_not_observable(
     assert v.outcome == NOT_OBSERVABLE and "more than 3 flows: those from frame 4 on" in v.why, v
     v = judge_outer("5.1.3", _events(_pcapng(tmp_path / "leak.pcapng", [LEAK, *scan])), _strict())
     assert v.outcome == FAILED, v
+
+
+def test_a_passed_step_names_the_frames_the_capture_runs_over(tmp_path: Path) -> None:
+    from bench.evidence.cli import hint
+
+    capture = _pcapng(tmp_path / "outer.pcapng", [*_correct(), SYSLOG])
+    v = judge_outer("5.1.3", _events(capture), _strict(False))
+    assert v.outcome == PASSED and [e.data["frames"] for e in v.events] == [
+        [1, 9]
+    ]  # the IGMP (8) not counted
+    assert hint(v).endswith(f"wireshark -r {capture} -Y frame.number==1"), hint(v)
