@@ -9,6 +9,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.ipsec import ESP
 from scapy.layers.l2 import Ether
@@ -22,6 +23,7 @@ from bench.evidence.judge_more import call_more
 from bench.evidence.judge_outer import default_policy, judge_outer, outer_found
 from bench.evidence.judge_registration import judge_5_1_3
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED
+from bench.outer_link import Policy
 from bench.timeline import Event, Timeline
 from tests.support import henb_bench
 
@@ -210,3 +212,31 @@ def test_a_passed_step_names_the_frames_the_capture_runs_over(tmp_path: Path) ->
         [1, 9]
     ]  # the IGMP (8) not counted
     assert hint(v).endswith(f"wireshark -r {capture} -Y frame.number==1"), hint(v)
+
+
+@pytest.mark.parametrize("knob", ["leak_cleartext", "other_traffic"])
+def test_the_live_check_and_the_evidence_judge_say_the_same(tmp_path: Path, knob: str) -> None:
+    """bench.run.Evidence.assert_no_cleartext on a capture and judge_outer on its events: the same step, the same
+    message (the live timeline's t0 put at the capture's first packet, as the evidence counts offsets)."""
+    from types import SimpleNamespace
+
+    from bench.errors import DeviceError
+    from bench.inventory import parse_inventory
+    from bench.run import Evidence
+    from bench.steps import Steps
+
+    data = yaml.safe_load((Path(__file__).parents[2] / "inventory.yaml").read_text())
+    data["operator"]["outer_link"] = {"strict": True}
+    inv = parse_inventory(data, Path("inv.yaml"))
+    capture = _pcapng(tmp_path / "outer.pcapng", [*_correct(), LEAK if knob == "leak_cleartext" else SYSLOG])
+    tl = Timeline()
+    tl.t0 = 1000.0
+    evidence = Evidence.__new__(Evidence)  # only what the check reads: the run's inventory, unit, timeline
+    evidence.run = SimpleNamespace(
+        inv=inv, unit=SimpleNamespace(cfg=next(iter(inv.units.values()))), timeline=tl
+    )
+    evidence.outer = SimpleNamespace(path=capture, stop=lambda: None)
+    with pytest.raises(DeviceError) as live:
+        evidence.assert_no_cleartext(Steps("5.1.2.2", tl, tmp_path))
+    v = judge_outer("5.1.2.2", _events(capture), Policy.of(inv.network, inv.operator))
+    assert str(live.value).split("; evidence: ")[0] == v.message("").split("; evidence: ")[0]
