@@ -342,6 +342,7 @@ class Pkt:
     ip_id: int = 0
     frag_offset: int = 0  # in bytes; a non-first fragment has no L4 header, so no ports
     frame: int = 0  # its number in the file, from 1 (as Wireshark numbers frames)
+    more_fragments: bool = False  # IP's MF flag: a fragment follows
 
 
 def _ip_offset(linktype: int, frame: bytes) -> int:
@@ -486,7 +487,19 @@ def iter_ipv4(path: Path | str) -> Iterator[Pkt]:
             elif proto == 1:
                 payload = frame[l4:end]  # the whole ICMP message: type, code, and an error's quoted packet
         yield Pkt(
-            t, _ntoa(src), _ntoa(dst), proto, sport, dport, flags, total, payload, ip_id, frag_offset, n
+            t,
+            _ntoa(src),
+            _ntoa(dst),
+            proto,
+            sport,
+            dport,
+            flags,
+            total,
+            payload,
+            ip_id,
+            frag_offset,
+            n,
+            bool(frag & 0x2000),
         )
 
 

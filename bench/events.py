@@ -140,6 +140,8 @@ class NtpKind(StrEnum):
 class SecurityKind(StrEnum):
     OUTER_LINK = "outer-link"
     IMPOSTOR_CAPTURE = "impostor-capture"
+    OUTER_FLOW = "outer-flow"
+    OUTER_CAPTURE = "outer-capture"
 
 
 class ArrowKind(StrEnum):
@@ -385,6 +387,21 @@ _TYPES = [
         SecurityKind.IMPOSTOR_CAPTURE,
         "segw unit impostor shows capture",
         "what the outer capture shows of the unit's exchanges with an impostor SeGW (frames, ESP after them)",
+    ),  # fmt: skip
+    _t(
+        S.SECURITY,
+        SecurityKind.OUTER_FLOW,
+        "src dst proto sport dport low icmp_type fragment packets length tcp_flags frag_offset ports frames capture",
+        "one flow on a judged outer capture (its packets' addresses, protocol, the ports the policy reads or ICMP "
+        "type; how many; the first one's length, flags, ports and frames): what the evidence judge sorts by the "
+        "outer-link policy",
+    ),  # fmt: skip
+    _t(
+        S.SECURITY,
+        SecurityKind.OUTER_CAPTURE,
+        "capture first flows packets cut overflow",
+        "a judged outer capture read whole (or up to `cut`; flows past 10,000 not kept from frame `overflow`): its "
+        "first packet's time, its flows and packets",
     ),  # fmt: skip
 ]
 VOCABULARY: dict[tuple[str, str], EventType] = {(str(t.source), t.kind): t for t in _TYPES}

@@ -20,12 +20,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.attribution import Attributor, UnitKey, bridge_macs, neighbour_macs
-from bench.capture import Capture, describe
+from bench.capture import Capture, CaptureFormatError
 from bench.errors import ConfigError
 from bench.events import NtpKind, SecurityKind, Source, UnitKind
 from bench.inventory import Inventory
 from bench.network.topology import Topology
-from bench.outer_link import judge
+from bench.outer_link import Policy
+from bench.outer_link import failures as outer_failures
+from bench.outer_link import read as read_outer
+from bench.outer_link import verdict as outer_verdict
 from bench.plans import PlanSet, plan_set
 from bench.report.redact import Redactor, redactor_for
 from bench.report.units import write_index, write_junit
@@ -215,40 +218,28 @@ class Evidence:
         timeline and fails only with operator.outer_link.strict. For a unit whose Initial HeMS is on the public
         internet (units.NAME.initial_hems_access: public, 5.1.2.3), its TLS session with it crosses the link too."""
         self.outer.stop()
-        inv = self.run.inv
-        net, op, tl = inv.network, inv.operator, self.run.timeline
-        exempt = {str(net.public_hems)} if self.run.unit.cfg.initial_hems_access == "public" else set()
-        verdict = judge(
-            self.outer.path,
-            [net.core, net.transit, net.initial_pool, *net.serving_pools],
-            {op.hems_port},
-            exempt,
+        inv, tl = self.run.inv, self.run.timeline
+        policy = Policy.of(
+            inv.network, inv.operator, public=self.run.unit.cfg.initial_hems_access == "public"
         )
-        for p in verdict.ntp_queries:
+        link = read_outer(self.outer.path, policy.operator_ports)
+        if link.cut is not None:  # the bench's own capture, cut: the bench's error, not the unit's
+            raise CaptureFormatError(link.cut)
+        verdict = outer_verdict(link.flows, policy)
+        for p in link.ntp_queries:
             tl.add(Source.NTP, NtpKind.QUERY, at=p.t, peer=p.src, server=p.dst)
         tl.add(
             Source.SECURITY,
             SecurityKind.OUTER_LINK,
-            strict=op.outer_link.strict,
-            operator=len(verdict.operator),
+            strict=policy.strict,
+            operator=verdict.operator_packets,
             allowed=dict(verdict.allowed),
             other=dict(verdict.other),
             capture=str(self.outer.path),
         )
-        if verdict.operator:
-            shown = "; ".join(describe(p, tl.t0) for p in verdict.operator[:3])
-            steps.fail(
-                "security",
-                f"no operator traffic outside the tunnel on the unit's outer link ({self.outer.path})",
-                f"{len(verdict.operator)} cleartext operator packet(s): {shown}",
-            )
-        if verdict.other and op.outer_link.strict:
-            steps.fail(
-                "security",
-                "only DHCP, DNS, NTP, ICMP and IKE/ESP on the unit's outer link (operator.outer_link.strict) "
-                f"({self.outer.path})",
-                f"other traffic: {verdict.other_text(tl.t0)}",
-            )
+        # Worded as the evidence judge words it (bench.evidence.judge_outer): the same rule, the same words.
+        for expected, seen, _ in outer_failures(verdict, policy, str(self.outer.path), tl.t0)[:1]:
+            steps.fail("security", expected, seen)
 
 
 class Transcripts:

@@ -15,7 +15,7 @@ from bench.evidence.judges import FAILED, Judged
 from bench.evidence.knowledge import with_knowledge
 
 # Twins whose failing step the evidence shows (clause, knob): the evidence-only verdict must fail it. The others
-# fail a step only the live bench sees (the outer link's policy, the bench's own pre-conditions and actions).
+# fail a step only the live bench sees (the bench's own pre-conditions and actions).
 # 5.1.2.2, seen live only: the Initial HeMS's private DNS query, the Inform, the assignment and the session's
 # release (hems_by_ip, wrong_device_id, no_bootstrap, wrong_hems_password, reject_serving_assignment,
 # keep_session_open) are inside the Initial SeGW's tunnel, and so is the session's end that step 6.3 waits from
@@ -23,9 +23,12 @@ from bench.evidence.knowledge import with_knowledge
 # ike_id_not_in_cert) are charon's own words, the identities inside the encrypted IKE_AUTH.
 # 5.1.3, seen live only: the cell the bench did not unlock (wait_for_admin_state names the unit's inventory
 # setting).
-# Both, not judged from evidence yet: the outer link's policy (leak_cleartext, other_traffic: bench/outer_link.py
-# on the outer capture, with the inventory's ranges).
+# The outer link's policy (step security of 5.1.2.2, 5.1.2.3, 5.1.3 and 5.2.4: leak_cleartext, and 5.1.2.2's
+# other_traffic with operator.outer_link.strict) is judged from the outer capture's flows with the run's inventory
+# (bench/evidence/judge_outer.py, the rule of bench/outer_link.py the live check uses).
 SEEN = {
+    (c, "leak_cleartext") for c in ("5.1.2.2", "5.1.2.3", "5.1.3", "5.2.4")
+} | {("5.1.2.2", "other_traffic")} | {
     ("5.1.2.3", k) for k in ("accept_untrusted_hems_ca", "accept_any_cert", "accept_expired_hems_cert",
                              "accept_cert_on_retry", "initial_segw_for_public_hems", "wrong_device_id",
                              "no_bootstrap", "reject_serving_assignment", "serving_segw_by_ip",

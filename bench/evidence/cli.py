@@ -16,10 +16,12 @@ from bench.errors import ConfigError
 from bench.evidence.decode import Decoder, Names, ftp_files
 from bench.evidence.espsa import read_esp_sa
 from bench.evidence.judge_more import MORE_JUDGES, call_more
+from bench.evidence.judge_outer import outer_found, unit_policy
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
 from bench.evidence.knowledge import with_knowledge
 from bench.evidence.registry import JUDGES
 from bench.evidence.tshark import capture_end, read_frames
+from bench.outer_link import Policy
 from bench.report.redact import Redactor
 from bench.timeline import Event, Timeline
 
@@ -35,6 +37,17 @@ class Known:
     bound: float = 10.0
     redactor: Redactor | None = None
     bounds: dict[str, float] = field(default_factory=dict)  # the first unit's, all of them
+    # The outer link's policy (operator ranges, HeMS port, operator.outer_link.strict; None: the default
+    # inventory's), the public Initial HeMS's address and whether each unit (by OUI, class, serial) has it.
+    outer: Policy | None = None
+    public_hems: str | None = None  # None: the default inventory's
+    public_units: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+
+    def outer_policy(self, clause: str, identity: tuple[str, str, str] | None) -> Policy:
+        """The policy for the unit of `identity`: 5.1.2.3's units have their Initial HeMS on the internet, any
+        other's access is the inventory's for that unit (unknown: judge_outer.unit_policy)."""
+        public = True if clause == "5.1.2.3" else self.public_units.get(identity) if identity else None
+        return unit_policy(self.outer, self.public_hems, public)
 
 
 def known_of(inventory: Path) -> Known:
@@ -51,7 +64,10 @@ def known_of(inventory: Path) -> Known:
     unit = next(iter(inv.units.values()), None)
     bound = float(unit.bounds.step) if unit is not None else 10.0
     bounds = {k: float(v) for k, v in unit.bounds.model_dump().items()} if unit is not None else {}
-    return Known(names, op.initial_segw, bound, redactor_for(inv), bounds)
+    public = {(u.identity.oui, u.identity.product_class, u.identity.serial_number): u.initial_hems_access == "public"
+              for u in inv.units.values()}  # fmt: skip
+    return Known(names, op.initial_segw, bound, redactor_for(inv), bounds, Policy.of(inv.network, op),
+                 str(inv.network.public_hems), public)  # fmt: skip
 
 
 def timeline_of(
@@ -74,6 +90,10 @@ def timeline_of(
         if exported is not None:
             exported.mkdir(parents=True, exist_ok=True)
         decoder.decode(read_frames(capture, keylog, decoder.notes, esp_sa=esp_sa, files=exported))
+        # the outer link's flows, for the policy (judge_outer)
+        outer, cut = outer_found(capture, known.outer.operator_ports if known.outer else None)
+        decoder.found += outer
+        decoder.notes += [cut] if cut else []
         if exported is not None:
             ftp_files(decoder.found, str(capture), exported)
         ends.append(capture_end(capture))
@@ -99,7 +119,8 @@ def call(
 ) -> Judged:
     """One test's judge function on the events, with what it takes of the caller."""
     if fn in MORE_JUDGES.get(clause, {}).values():
-        return call_more(clause, fn, events, identity, known.bounds, span, known.names.hosts)
+        return call_more(clause, fn, events, identity, known.bounds, span, known.names.hosts,
+                         known.outer_policy(clause, identity))  # fmt: skip
     return fn(events, span=span)
 
 

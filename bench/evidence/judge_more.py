@@ -13,7 +13,9 @@ from bench.evidence import judge_hems_certs as hems_certs
 from bench.evidence import judge_impostor as impostor
 from bench.evidence import judge_registration as registration
 from bench.evidence import judge_session as session
+from bench.evidence.judge_outer import judge_outer, unit_policy
 from bench.evidence.judges import Judge, Judged, Span
+from bench.outer_link import Policy
 from bench.timeline import Event
 
 MORE_JUDGES: dict[str, dict[str, Judge]] = {
@@ -45,6 +47,16 @@ MORE_JUDGES: dict[str, dict[str, Judge]] = {
 }
 
 
+# The judges of the tests whose live plan ends with the outer-link check (bench.run.Evidence.assert_no_cleartext):
+# its "security" step follows theirs, judged by judge_outer where they failed nothing.
+OUTER_LINK_JUDGES = (
+    registration.judge_5_1_2_2,
+    discovery.judge_5_1_2_3,
+    registration.judge_5_1_3,
+    address.judge_5_2_4,
+)
+
+
 def call_more(
     clause: str,
     fn: Judge,
@@ -53,9 +65,12 @@ def call_more(
     bounds: dict[str, float],
     span: Span,
     hosts: dict[str, str] | None = None,
+    outer: Policy | None = None,
 ) -> Judged:
     """One of these judges with the unit's identity, the bound its test waits (the inventory's first unit's)
-    and the operator's host names (`hosts`: FQDN -> the bench's name, decode.Names.hosts)."""
+    and the operator's host names (`hosts`: FQDN -> the bench's name, decode.Names.hosts); then the outer link's
+    policy `outer` (the unit's: cli.Known.outer_policy; None: the default inventory's, with the public Initial
+    HeMS exempt) where the live plan checks it."""
     kw: dict[str, Any] = {"span": span}
     if clause in ("5.1.2.2", "5.1.2.3") or fn is hems_certs.judge_serving_refusal:
         kw["hosts"] = {name: fqdn for fqdn, name in (hosts or {}).items()}
@@ -74,4 +89,8 @@ def call_more(
         kw["bound"] = bounds.get("alarm_inform", 30.0)
     elif fn in (alarms.judge_queued, alarms.judge_logged, alarms.judge_disabled):
         kw["quiet"] = bounds.get("quiet", 10.0)
-    return fn(events, **kw)
+    judged = fn(events, **kw)
+    if fn in OUTER_LINK_JUDGES and judged.failed() is None:  # the live plan's last step
+        policy = outer or unit_policy(None, None, None)
+        judged.verdicts.append(judge_outer(clause, events, policy))
+    return judged

@@ -145,7 +145,7 @@ def test_capture_veth_udp_and_tcp(ns_pair: tuple[str, str], tmp_path: Path) -> N
         assert tcp_syns(cap.path, dport=9999) == []
 
         verdict = judge(cap.path, [CORE], set())
-        assert [p.payload for p in verdict.operator] == [b"to-the-core"]
+        assert [(f.key.dst, f.key.dport, f.packets) for f in verdict.operator] == [(A_CORE_IP, 4500, 1)]
         assert verdict.other == {"UDP port 7777": 1, "TCP port 8080": len(tcp)}
         assert verdict.allowed == {"DNS": 1, "IKE": 1}
 

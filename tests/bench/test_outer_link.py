@@ -63,10 +63,8 @@ def test_an_icmp_error_quoting_an_operator_packet_is_not_operator_traffic(tmp_pa
     echo = IP(src=UNIT, dst="10.180.0.20") / ICMP(type=8) / b"ping"
     verdict = judge(_write(tmp_path / "icmp.pcap", [error, echo]), OPERATOR, {7547})
     assert verdict.allowed == {"ICMP error": 1}
-    assert [p.payload[0] for p in verdict.operator] == [
-        8
-    ]  # a ping into the core in clear is operator traffic
-    assert quoted(verdict.operator[0]) is None
+    # a ping into the core in clear is operator traffic
+    assert [(f.key.icmp_type, f.frames) for f in verdict.operator] == [(8, [2])]
     first = next(iter_ipv4(tmp_path / "icmp.pcap"))
     assert quoted(first) == ("10.180.0.20", "10.181.0.9", 6)
 
@@ -87,14 +85,16 @@ def test_operator_traffic_fails_whatever_the_port_and_other_traffic_is_counted(t
         ],
     )
     verdict = judge(path, OPERATOR, {7547})
-    assert [(p.dst, p.proto, p.dport) for p in verdict.operator] == [
+    assert [(f.key.dst, f.key.proto, f.key.dport) for f in verdict.operator] == [
         ("10.180.0.20", 17, 4500),
         (SEGW, 6, 7547),
         (SEGW, 132, None),
     ]
     assert verdict.allowed == {"IKE": 3}  # the first fragment and the two that follow it
     assert verdict.other == {"UDP port 514": 2, "UDP port 9": 3}
-    assert "UDP port 514: 2 packet(s), first +3.000s 198.51.100.75:40000 ->" in verdict.other_text(1000.0)
+    assert "UDP port 514: 2 packet(s), first frame 4: +3.000s 198.51.100.75:40000 ->" in verdict.other_text(
+        1000.0
+    )
 
 
 def test_the_public_initial_hems_is_exempt_only_when_named(tmp_path: Path) -> None:

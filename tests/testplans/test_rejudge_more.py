@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench.evidence.cli import call, known_of, timeline_of
-from bench.evidence.judge_more import MORE_JUDGES
+from bench.evidence.judge_more import MORE_JUDGES, OUTER_LINK_JUDGES
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, PASSED, Judged
 from bench.evidence.knowledge import with_knowledge
 from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, write_inventory
@@ -74,8 +74,11 @@ def test_the_outer_link_alone_fails_nothing(live: tuple[Path, Path, list[dict[st
     for r in (r for r in results if r["outcome"] == "passed"):
         j = judged(inventory, run_dir, r, outer_only=True)
         assert j.failed() is None, (r["test"], [v.message("") for v in j.verdicts])
+        # the outer link's policy is judged on it (its live plan's last step), where the plan checks it
+        security = [v.outcome for v in j.verdicts if v.step == "security"]
+        assert security == ([PASSED] if MORE_JUDGES[r["clause"]][r["test"]] in OUTER_LINK_JUDGES else []), j
         if r["clause"] != "5.1.2.3":  # its IKE with the Serving SeGW is on the outer link
-            assert j.outcome == NOT_OBSERVABLE, (r["test"], j.verdicts)
+            assert {v.outcome for v in j.verdicts if v.step != "security"} == {NOT_OBSERVABLE}, (r["test"], j)
             assert any("ESP without SAs" in v.why for v in j.verdicts), j.verdicts
 
 
