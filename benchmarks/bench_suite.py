@@ -5,8 +5,8 @@ Runs pytest as `make test` does (`-n 6 --dist loadgroup`, bytecode cached; other
 with this module as a plugin in every worker: around each test (setup, call, teardown) it takes the worker's
 getrusage(SELF) and getrusage(CHILDREN) and the monotonic clock, and writes one JSON line per test. Then it prints,
 per file, the tests, their CPU, their wall time (worker-seconds: how long they held a worker) and the slowest
-test; per worker its busy time (the suite can end no earlier than its busiest worker); and the whole run's wall
-and CPU.
+test; per worker its busy time (the suite can end no earlier than its busiest worker); each module, class or
+package fixture made more than once (a run or a bench its tests could share); and the whole run's wall and CPU.
 
     sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py                      # the whole suite
     sudo HB_TEST_PREFIX=hx- .venv/bin/python benchmarks/bench_suite.py -n 2 -- tests/bench/test_doctor.py
@@ -48,6 +48,16 @@ def _cpu() -> float:
 
 _OUTCOMES: dict[str, str] = {}
 _WORST = ("failed", "error", "skipped", "passed")
+_MADE: list[str] = []  # the fixtures wider than a test made during the current test
+
+
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> None:
+    """A module, class or package fixture made during this test is named in its record: one made again (on
+    another worker, or on one after other modules' tests) is a run or a bench its tests could share."""
+    if fixturedef.scope in ("module", "class", "package"):
+        param = getattr(request, "param", None)
+        name = fixturedef.argname + (f"[{param}]" if param is not None else "")
+        _MADE.append(f"{fixturedef.baseid or '(plugin)'}::{name}")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -71,7 +81,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         "cpu": round(_cpu() - cpu, 3),
         "wall": round(time.monotonic() - t0, 3),
         "outcome": _OUTCOMES.pop(item.nodeid, "passed"),
+        "made": _MADE[:],
     }
+    _MADE.clear()
     with open(Path(folder, f"{record['worker']}.jsonl"), "a") as out:
         out.write(json.dumps(record) + "\n")
 
@@ -169,6 +181,16 @@ def report(
         + ", ".join(f"{w} {s:.0f}" for w, s in sorted(busy.items()))
         + f"; the busiest ends the run no earlier than {max(busy.values(), default=0):.0f} s"
     )
+    made: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        for fixture in r.get("made", []):
+            made[fixture].append(r["worker"])
+    for fixture, where in sorted(made.items()):
+        if len(where) > 1:
+            lines.append(
+                f"made {len(where)} times ({', '.join(sorted(where))}): {fixture}"
+                " (one xdist_group for the tests that use it makes it once)"
+            )
     for r in records:
         if r.get("outcome") in ("failed", "error"):
             lines.append(f"{r['outcome'].upper()}: {r['nodeid']}")

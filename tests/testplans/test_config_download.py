@@ -1,10 +1,20 @@
 """5.2.2 and 5.4.2 as a lab sets them up per unit: the unit's own configuration file, the FaultCodes of its TR-069
-amendment, DownloadResponse Status 0, a reboot before TransferComplete, and the transfer protocols it lists."""
+amendment, DownloadResponse Status 0, a reboot before TransferComplete, and the transfer protocols it lists.
+
+Each test's unit is a unit of one of two runs of 5.2.2 on one operator network (docs/fleet.md): the units that
+must pass, and the units that must fail, each judged on its own results, timeline and first failure in its
+folder of the run (as a one-unit run with --exitfirst stopped at it), as the negative twins are
+(docs/testing.md). Two runs of four units where each test made its own (eight runs); their tests on one
+pytest-xdist worker (xdist_group), so each run is made once."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +22,16 @@ import pytest
 import yaml
 
 from bench.mock import vendorfile
-from tests.support import henb_bench, needs_root
+from tests.support import FAST_BOUNDS, henb_bench, needs_root, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
 TAC = "Device.Services.FAPService.1.CellConfig.LTE.EPC.TAC"
 INTERVAL = "Device.ManagementServer.PeriodicInformInterval"
+# A boot banner the console shows at every boot (the mock's reboot prints "boot: up again"): the reboot that
+# applies the file is the plan's doing, not a crash.
+BANNER = {"driver": "mock", "boot_banner": r"mock HeNB \S+ booting|boot: up again"}
+SHARED = pytest.mark.xdist_group("config-download-runs")
 
 
 def unit_inventory(base: Path, out: Path, **unit: Any) -> Path:
@@ -28,94 +42,187 @@ def unit_inventory(base: Path, out: Path, **unit: Any) -> Path:
     return out
 
 
-def run_5_2_2(
-    inventory: Path, out: Path, *knobs: str, clauses: tuple[str, ...] = ("5.2.2",), first: bool = False
-) -> tuple[int, str, dict[str, Any]]:
+def run_clauses(inventory: Path, out: Path, *clauses: str) -> tuple[int, str, dict[str, Any]]:
     """`henb-bench run` of the clauses: exit code, the summary and run.json."""
-    args = [a for k in knobs for a in ("--misbehave", k)] + [a for c in clauses for a in ("--clause", c)]
-    res = henb_bench("--inventory", str(inventory), "run", *args, *(["--exitfirst"] if first else []),
-                     "--out", str(out))  # fmt: skip
-    # the summary is the last "henb-bench:" paragraph but for the results history's line after it
+    args = [a for c in clauses for a in ("--clause", c)]
+    res = henb_bench("--inventory", str(inventory), "run", *args, "--out", str(out))
+    runs = sorted(out.iterdir()) if out.is_dir() else []
+    run = json.loads((runs[-1] / "run.json").read_text()) if runs else {}
+    return res.returncode, summary_of(res), run
+
+
+def summary_of(res: subprocess.CompletedProcess[str]) -> str:
+    """The run's summary: from its counts line on (the results history's line after it left out)."""
     text = "".join(
         line
         for line in (res.stdout + res.stderr).splitlines(True)
         if not line.startswith("henb-bench: results history")
     )
-    runs = sorted(out.iterdir()) if out.is_dir() else []
-    run = json.loads((runs[-1] / "run.json").read_text()) if runs else {}
-    # The run's summary: from its counts line on (a results-history line may follow it, "henb-bench: results ...").
     found = [m.start() for m in re.finditer(r"henb-bench: \d+ test\(s\)", text)]
-    return res.returncode, text[found[-1] :] if found else text[-3000:], run
+    return text[found[-1] :] if found else text[-3000:]
 
 
 def outcomes(run: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return {r["test"]: (r["outcome"], r.get("message") or "") for r in run["results"]}
 
 
-def timeline(out: Path) -> list[dict[str, Any]]:
-    run_dir = sorted(out.iterdir())[-1]
-    return [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
+@dataclass(frozen=True)
+class Unit:
+    """One test's unit: its inventory entry's settings on the default unit's (made in the run's folder, with the
+    files they name) and the knobs it misbehaves by."""
+
+    settings: Callable[[Path], Mapping[str, Any]]
+    knobs: tuple[str, ...] = ()
 
 
+def own_file(tmp: Path, tag: str, invalid: bool = False) -> dict[str, Any]:
+    """A unit's own configuration file (TAC and the interval; with `invalid`, a variant with a TAC out of range
+    beside the same interval) and the values read back after it."""
+    own = tmp / f"{tag} own.cfg"  # a name the file server cannot serve as it is
+    own.write_bytes(vendorfile.build({TAC: "4321", INTERVAL: "77"}))
+    cfg: dict[str, Any] = {"path": str(own), "read_back": {TAC: "4321", INTERVAL: "77"}}
+    if invalid:
+        (tmp / f"{tag} invalid.cfg").write_bytes(vendorfile.build({TAC: "70000", INTERVAL: "77"}))
+        cfg["invalid"] = str(tmp / f"{tag} invalid.cfg")
+    return {"config_file": cfg}
+
+
+AMENDMENT_1 = {"cwmp_amendment": 1, "mock": {"cwmp_ns": "urn:dslforum-org:cwmp-1-0"}}
+# The runs' units by name. The first unit of the failing run is the inventory's own (henb-01): its words name it.
+PASSING = {
+    "t-status-0": Unit(lambda tmp: {"console": BANNER}, ("download_status_0",)),
+    "t-reboots": Unit(lambda tmp: {"console": BANNER}, ("reboot_on_config_download",)),
+    "t-amendment-1": Unit(lambda tmp: AMENDMENT_1),
+    "t-own-file": Unit(lambda tmp: own_file(tmp, "good")),
+}
+FAILING = {
+    "henb-01": Unit(lambda tmp: AMENDMENT_1, ("download_wrong_fault",)),
+    "t-status-0-early": Unit(lambda tmp: {}, ("download_status_0", "transfer_complete_before_apply")),
+    "t-own-file-early": Unit(lambda tmp: own_file(tmp, "early"), ("transfer_complete_before_apply",)),
+    "t-partial": Unit(lambda tmp: own_file(tmp, "partial", invalid=True), ("partial_download",)),
+}
+
+
+@dataclass
+class Run:
+    """One run of 5.2.2 with a unit for each test: its command's result and each unit's folder."""
+
+    res: subprocess.CompletedProcess[str]
+    data: dict[str, Any]
+    run_dir: Path
+
+    @property
+    def summary(self) -> str:
+        return summary_of(self.res)
+
+    def results(self, unit: str) -> dict[str, tuple[str, str]]:
+        return outcomes(json.loads((self.run_dir / unit / "run.json").read_text()))
+
+    def timeline(self, unit: str) -> list[dict[str, Any]]:
+        """The unit's view of the run's timeline (its events and those of no unit)."""
+        return [
+            json.loads(line) for line in (self.run_dir / unit / "timeline.jsonl").read_text().splitlines()
+        ]
+
+    def first_failure(self, unit: str) -> str:
+        """The unit's first failure (what a one-unit run with --exitfirst stopped at): its message, after the run's
+        summary naming the unit's failure as a one-unit run's did."""
+        results = json.loads((self.run_dir / unit / "run.json").read_text())["results"]
+        bad = [r for r in results if r["outcome"] in ("failed", "error")]
+        shown = "\n".join(f"{r['outcome']} {r['test']}: {r.get('message')}" for r in results)
+        assert bad and bad[0]["outcome"] == "failed", f"unit {unit}: no failure of its own first:\n{shown}"
+        assert re.search(rf"FAILED  ({re.escape(unit)} +)?5\.2\.2 ", self.summary), self.summary
+        return str(bad[0]["message"])
+
+
+def run_units(units: Mapping[str, Unit], tmp: Path) -> Run:
+    """One run of 5.2.2 with these units (no --exitfirst: it would end the run at the first test any unit
+    failed; each unit is judged on its own first failure)."""
+    data = yaml.safe_load(write_inventory(tmp / "base.yaml", FAST_BOUNDS).read_text())
+    ((default, template),) = data["units"].items()
+    data["units"] = {}
+    for i, (name, spec) in enumerate(units.items(), 1):
+        unit = copy.deepcopy(template)
+        if name != default:
+            serial = f"CFG{i:04d}"
+            unit["identity"]["serial_number"] = serial
+            unit["hems_credentials"] = {
+                "username": f"{unit['identity']['oui']}-{serial}",
+                "password": f"pw-{serial}",
+            }
+        unit.update(copy.deepcopy(dict(spec.settings(tmp))))
+        unit.setdefault("mock", {})["misbehave"] = list(spec.knobs)
+        data["units"][name] = unit
+    inventory = tmp / "units.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp / "captures"
+    res = henb_bench(
+        "--inventory", str(inventory), "run", "--clause", "5.2.2", "--out", str(out), timeout=900
+    )
+    runs = sorted(out.iterdir()) if out.is_dir() else []
+    assert runs, f"the run left no folder (exit {res.returncode}):\n{(res.stdout + res.stderr)[-4000:]}"
+    return Run(res, data, runs[-1])
+
+
+@pytest.fixture(scope="module")
+def passing(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return run_units(PASSING, tmp_path_factory.mktemp("passing"))
+
+
+@pytest.fixture(scope="module")
+def failing(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return run_units(FAILING, tmp_path_factory.mktemp("failing"))
+
+
+@SHARED
 @pytest.mark.parametrize("knob", ["download_status_0", "reboot_on_config_download"])
-def test_a_unit_that_applies_at_once_or_reboots_passes(
-    knob: str, fast_inventory: Path, tmp_path: Path
-) -> None:
-    # A boot banner the console shows at every boot (the mock's reboot prints "boot: up again"): the reboot
-    # that applies the file is the plan's doing, not a crash.
-    console = {"driver": "mock", "boot_banner": r"mock HeNB \S+ booting|boot: up again"}
-    inventory = unit_inventory(fast_inventory, tmp_path / "banner.yaml", console=console)
-    rc, summary, run = run_5_2_2(inventory, tmp_path / "out", knob)
-    assert rc == 0, summary
-    assert {o for o, _ in outcomes(run).values()} == {"passed"}, summary
-    tc = [e for e in timeline(tmp_path / "out") if e["data"].get("method") == "TransferComplete"]
-    informs = [e["data"]["events"] for e in timeline(tmp_path / "out") if e["kind"] == "inform"]
+def test_a_unit_that_applies_at_once_or_reboots_passes(knob: str, passing: Run) -> None:
+    unit = next(name for name, u in PASSING.items() if u.knobs == (knob,))
+    assert passing.res.returncode == 0, passing.summary
+    assert {o for o, _ in passing.results(unit).values()} == {"passed"}, passing.summary
+    events = passing.timeline(unit)
+    tc = [e for e in events if e["data"].get("method") == "TransferComplete"]
+    informs = [e["data"]["events"] for e in events if e["kind"] == "inform"]
     if knob == "download_status_0":
         assert not tc, "a Status 0 unit sent TransferComplete: the knob did not take"
     else:  # the TransferComplete came in the session of the Inform after the reboot
         assert ["1 BOOT", "M Download", "7 TRANSFER COMPLETE"] in informs, informs
-        reboots = [e for e in timeline(tmp_path / "out") if e["source"] == "unit" and e["kind"] == "reboot"]
+        reboots = [e for e in events if e["source"] == "unit" and e["kind"] == "reboot"]
         assert len(reboots) == 4, reboots  # one per protocol
         assert all(e["data"]["fault_code"] == 0 for e in tc if e["data"]["command_key"].startswith("dl-http"))
 
 
-def test_status_0_before_the_file_is_applied_fails(fast_inventory: Path, tmp_path: Path) -> None:
-    rc, summary, _ = run_5_2_2(
-        fast_inventory, tmp_path / "out", "download_status_0", "transfer_complete_before_apply", first=True
-    )
-    assert rc == 1, summary
+@SHARED
+def test_status_0_before_the_file_is_applied_fails(failing: Run) -> None:
+    assert failing.res.returncode == 1, failing.summary
+    message = failing.first_failure("t-status-0-early")
     assert (
         "TS 32.593 5.2.2 step 3: expected the downloaded configuration applied when the unit said so"
-        in summary
+        in message
     )
-    assert "(DownloadResponse Status 0 (applied))" in summary and "read back" in summary
+    assert "(DownloadResponse Status 0 (applied))" in message and "read back" in message, message
 
 
-def test_an_amendment_1_unit_reports_9010(fast_inventory: Path, tmp_path: Path) -> None:
-    cwmp_1_0 = {"cwmp_ns": "urn:dslforum-org:cwmp-1-0"}
-    inventory = unit_inventory(fast_inventory, tmp_path / "amd1.yaml", cwmp_amendment=1, mock=cwmp_1_0)
-    rc, summary, run = run_5_2_2(inventory, tmp_path / "good")
-    assert rc == 0, summary
-    faults = {e["data"]["command_key"]: e["data"]["fault_code"] for e in timeline(tmp_path / "good")
+@SHARED
+def test_an_amendment_1_unit_reports_9010(passing: Run, failing: Run) -> None:
+    assert passing.res.returncode == 0, passing.summary
+    faults = {e["data"]["command_key"]: e["data"]["fault_code"] for e in passing.timeline("t-amendment-1")
               if e["data"].get("method") == "TransferComplete"}  # fmt: skip
     assert faults["dl-fail-missing"] == faults["dl-fail-corrupt"] == faults["dl-fail-invalid"] == 9010, faults
     assert faults["dl-fail-wrong-password"] == 9012, faults
     # The twin: the same unit reporting the Amendment 2 codes fails, naming the code its amendment has.
-    rc, summary, _ = run_5_2_2(inventory, tmp_path / "bad", "download_wrong_fault", first=True)
-    assert rc == 1, summary
+    assert failing.res.returncode == 1, failing.summary
+    message = failing.first_failure("henb-01")
     for words in ("FaultCode 9010 for a missing file", "TR-069 Amendment 1 (CWMP 1.0)", "units.henb-01.cwmp_amendment",
                   "seen FaultCode 9016"):  # fmt: skip
-        assert words in summary, summary
+        assert words in message, message
 
 
-def test_the_units_own_file_is_served_as_it_is_and_read_back(fast_inventory: Path, tmp_path: Path) -> None:
-    own = tmp_path / "henb 01.cfg"  # a name the file server cannot serve as it is
-    own.write_bytes(vendorfile.build({TAC: "4321", INTERVAL: "77"}))
-    cfg = {"path": str(own), "read_back": {TAC: "4321", INTERVAL: "77"}}
-    inventory = unit_inventory(fast_inventory, tmp_path / "own.yaml", config_file=cfg)
-    rc, summary, run = run_5_2_2(inventory, tmp_path / "out")
-    assert rc == 0, summary
-    results = outcomes(run)
+@SHARED
+def test_the_units_own_file_is_served_as_it_is_and_read_back(passing: Run, failing: Run) -> None:
+    assert passing.res.returncode == 0, passing.summary
+    own = Path(passing.data["units"]["t-own-file"]["config_file"]["path"])
+    results = passing.results("t-own-file")
     assert results["test_failing_download_reports_the_fault_and_changes_nothing[invalid]"][0] == "skipped"
     assert (
         "config_file.invalid"
@@ -123,7 +230,7 @@ def test_the_units_own_file_is_served_as_it_is_and_read_back(fast_inventory: Pat
     )
     # 4 protocols, 3 failures (not the invalid file it names none of) and the untrusted file server's refusal.
     assert sum(o == "passed" for o, _ in results.values()) == 8, results
-    events = timeline(tmp_path / "out")
+    events = passing.timeline("t-own-file")
     sizes = {
         e["data"].get("bytes") for e in events if e["source"] == "fileserver" and e["kind"] == "download"
     }
@@ -131,9 +238,9 @@ def test_the_units_own_file_is_served_as_it_is_and_read_back(fast_inventory: Pat
     corrupted = [e for e in events if e["source"] == "bench" and e["kind"] == "corrupted-file"]
     assert corrupted and corrupted[0]["data"]["path"] == str(own), corrupted
     # The twin: a unit that says it is done before applying its own file fails on the inventory's read_back.
-    rc, summary, _ = run_5_2_2(inventory, tmp_path / "bad", "transfer_complete_before_apply", first=True)
-    assert rc == 1, summary
-    assert "applied when TransferComplete is sent" in summary and "'77'" in summary, summary
+    assert failing.res.returncode == 1, failing.summary
+    message = failing.first_failure("t-own-file-early")
+    assert "applied when TransferComplete is sent" in message and "'77'" in message, message
 
 
 def test_a_missing_config_file_is_a_config_error(fast_inventory: Path, tmp_path: Path) -> None:
@@ -146,7 +253,7 @@ def test_a_missing_config_file_is_a_config_error(fast_inventory: Path, tmp_path:
 
 def test_protocols_the_unit_does_not_list_are_skipped(fast_inventory: Path, tmp_path: Path) -> None:
     inventory = unit_inventory(fast_inventory, tmp_path / "https.yaml", transfer_protocols=["https"])
-    rc, summary, run = run_5_2_2(inventory, tmp_path / "out", clauses=("5.2.2", "5.4.2"))
+    rc, summary, run = run_clauses(inventory, tmp_path / "out", "5.2.2", "5.4.2")
     assert rc == 0, summary
     results = outcomes(run)
     for test, (outcome, message) in results.items():
@@ -158,20 +265,14 @@ def test_protocols_the_unit_does_not_list_are_skipped(fast_inventory: Path, tmp_
     assert sum("[https]" in t for t in results) == 2
 
 
-def test_a_unit_applying_the_valid_lines_of_its_refused_own_file_fails(
-    fast_inventory: Path, tmp_path: Path
-) -> None:
+@SHARED
+def test_a_unit_applying_the_valid_lines_of_its_refused_own_file_fails(failing: Run) -> None:
     # The unit's own file sets TAC and the interval; its invalid variant carries a TAC out of range beside the same
     # interval. After the successful downloads the unit already has the file's interval: the plan sets every
     # parameter of the file to another value before each failing download, so applying the interval shows.
-    own, invalid = tmp_path / "own.cfg", tmp_path / "invalid.cfg"
-    own.write_bytes(vendorfile.build({TAC: "4321", INTERVAL: "77"}))
-    invalid.write_bytes(vendorfile.build({TAC: "70000", INTERVAL: "77"}))
-    cfg = {"path": str(own), "invalid": str(invalid), "read_back": {TAC: "4321", INTERVAL: "77"}}
-    inventory = unit_inventory(fast_inventory, tmp_path / "own.yaml", config_file=cfg)
-    rc, summary, run = run_5_2_2(inventory, tmp_path / "out", "partial_download")
-    assert rc == 1, summary
-    results = outcomes(run)
+    assert "invalid" in failing.data["units"]["t-partial"]["config_file"]
+    assert failing.res.returncode == 1, failing.summary
+    results = failing.results("t-partial")
     outcome, message = results["test_failing_download_reports_the_fault_and_changes_nothing[invalid]"]
     assert outcome == "failed", results
     assert "TS 32.593 5.2.2 step 3: expected nothing applied after a failed download" in message, message

@@ -17,6 +17,9 @@ from bench.report.redact import inventory_secrets
 from tests.support import FAST_BOUNDS, ROOT, henb_bench, needs_root, run_results, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
+# The tests of the module's live run on one pytest-xdist worker (--dist loadgroup), so the run is made once:
+# a module-scoped fixture is made again on every worker that runs one of its tests.
+SHARED = pytest.mark.xdist_group("judge-from-captures-live")
 TEST = "test_configuration_by_set_parameter_values"
 UNIT = "henb-01"
 
@@ -44,6 +47,7 @@ def by_test(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["test"]: r for r in summary["results"]}
 
 
+@SHARED
 def test_judged_from_captures_gives_the_live_verdicts(
     live: tuple[Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
@@ -74,6 +78,7 @@ def test_judged_from_captures_gives_the_live_verdicts(
             assert not [s for s in secrets if s in text], path
 
 
+@SHARED
 def test_the_outer_link_alone_shows_no_cwmp_step(
     live: tuple[Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
@@ -89,6 +94,7 @@ def test_the_outer_link_alone_shows_no_cwmp_step(
     assert res.returncode == 0
 
 
+@SHARED
 def test_a_capture_without_the_spv_response_fails_step_2(
     live: tuple[Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
@@ -109,6 +115,7 @@ def test_a_capture_without_the_spv_response_fails_step_2(
     assert f"wireshark -r {edited} -Y frame.number==" in spv["message"]
 
 
+@SHARED
 def test_rejudge_finds_the_run_s_verdicts(live: tuple[Path, list[dict[str, Any]]]) -> None:
     run_dir, _ = live
     res = henb_bench("rejudge", str(run_dir))

@@ -18,6 +18,9 @@ from bench.evidence.knowledge import with_knowledge
 from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
+# The tests of the module's live run on one pytest-xdist worker (--dist loadgroup), so the run is made once:
+# a module-scoped fixture is made again on every worker that runs one of its tests.
+SHARED = pytest.mark.xdist_group("rejudge-more-live")
 CLAUSES = ("5.1.2.3", "5.2.4", "5.3.1", "5.3.2")
 
 
@@ -47,6 +50,7 @@ def judged(inventory: Path, run_dir: Path, r: dict[str, Any], outer_only: bool =
     return call(r["clause"], MORE_JUDGES[r["clause"]][r["test"]], tl.events(), identity, known, span)
 
 
+@SHARED
 def test_rejudge_gives_the_live_verdicts(live: tuple[Path, Path, list[dict[str, Any]]]) -> None:
     inventory, run_dir, results = live
     res = henb_bench("--inventory", str(inventory), "rejudge", str(run_dir))
@@ -58,6 +62,7 @@ def test_rejudge_gives_the_live_verdicts(live: tuple[Path, Path, list[dict[str, 
     assert "0 differ" in res.stdout
 
 
+@SHARED
 def test_each_step_is_seen_or_said_why_not(live: tuple[Path, Path, list[dict[str, Any]]]) -> None:
     inventory, run_dir, results = live
     for r in (r for r in results if r["outcome"] == "passed"):
@@ -69,6 +74,7 @@ def test_each_step_is_seen_or_said_why_not(live: tuple[Path, Path, list[dict[str
             assert [v.outcome for v in j.verdicts if v.step == "1.3"] == [PASSED], j.verdicts
 
 
+@SHARED
 def test_the_outer_link_alone_fails_nothing(live: tuple[Path, Path, list[dict[str, Any]]]) -> None:
     inventory, run_dir, results = live
     for r in (r for r in results if r["outcome"] == "passed"):
@@ -90,6 +96,7 @@ def _block(stdout: str, test: str) -> str:
     return "\n".join(lines[start:end])
 
 
+@SHARED
 def test_judge_takes_the_bench_s_knowledge_from_a_run_s_timeline(
     live: tuple[Path, Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:

@@ -24,7 +24,16 @@ from drivers.config import build_power
 from drivers.console import SerialConsole
 from drivers.retry import poll
 from drivers.wan import NicWanPort, find_nic
-from tests.support import PREFIX, ROOT, henb_bench, needs_root, run_results, without_http_skip
+from tests.support import (
+    FAST_BOUNDS,
+    PREFIX,
+    ROOT,
+    henb_bench,
+    needs_root,
+    run_results,
+    without_http_skip,
+    write_inventory,
+)
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
@@ -63,31 +72,63 @@ class Lab:
         return dict(json.loads((self.dir / "lab.json").read_text()))
 
 
+def lab_up(source: Path, tmp: Path, tag: str, *options: str) -> Lab:
+    lab = Lab(source, tmp, lab_prefix(tag))
+    res = lab.cli("up", "--write", str(lab.inventory), *options)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return lab
+
+
+def lab_down(lab: Lab) -> None:
+    res = lab.cli("down")
+    assert res.returncode == 0, res.stderr
+    assert leftovers(lab.prefix) == {"namespaces": [], "links": []}
+
+
 @pytest.fixture
 def make_lab(fast_inventory: Path, tmp_path: Path) -> Iterator[Callable[..., Lab]]:
     labs: list[Lab] = []
 
     def up(tag: str, *options: str) -> Lab:
-        lab = Lab(fast_inventory, tmp_path, lab_prefix(tag))
-        labs.append(lab)
-        res = lab.cli("up", "--write", str(lab.inventory), *options)
-        assert res.returncode == 0, res.stdout + res.stderr
-        return lab
+        labs.append(lab_up(fast_inventory, tmp_path, tag, *options))
+        return labs[-1]
 
     yield up
     for lab in labs:
-        res = lab.cli("down")
-        assert res.returncode == 0, res.stderr
-        assert leftovers(lab.prefix) == {"namespaces": [], "links": []}
+        lab_down(lab)
+
+
+# One lab as `lab up` makes it (an HTTP PDU, a socket console) for the tests that need no other: it is brought
+# up and down once (about 2.5 s of CPU each, besides the lab hardware's own), its tests run on one pytest-xdist
+# worker in the file's order (--dist loadgroup). The last of them kills the lab hardware; `lab down` still
+# removes everything.
+SHARED = pytest.mark.xdist_group("lab-default")
+
+
+@pytest.fixture(scope="module")
+def default_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    tmp = tmp_path_factory.mktemp("lab-default")
+    lab = lab_up(write_inventory(tmp / "inventory.yaml", FAST_BOUNDS), tmp, "s")
+    yield lab
+    lab_down(lab)
 
 
 @pytest.mark.parametrize(
-    ("tag", "power", "console"), [("a", "http", "socket"), ("b", "snmp", "rfc2217"), ("h", "scpi", "socket")]
+    ("tag", "power", "console"),
+    [pytest.param("a", "http", "socket", marks=SHARED), ("b", "snmp", "rfc2217"), ("h", "scpi", "socket")],
 )
 def test_lab_attaches_the_mock_the_physical_way(
-    make_lab: Callable[..., Lab], tmp_path: Path, tag: str, power: str, console: str
+    make_lab: Callable[..., Lab],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tag: str,
+    power: str,
+    console: str,
 ) -> None:
-    lab = make_lab(tag, "--power", power, "--console", console)
+    if (power, console) == ("http", "socket"):  # lab up's defaults
+        lab: Lab = request.getfixturevalue("default_lab")
+    else:
+        lab = make_lab(tag, "--power", power, "--console", console)
     spec = lab.spec()
     inv = load_inventory(lab.inventory)
     name, unit = inv.unit(None)
@@ -136,8 +177,9 @@ def outer_ports(pcap: Path) -> set[int]:
     return {p for pkt in iter_ipv4(pcap) for p in (pkt.sport, pkt.dport) if p is not None}
 
 
-def test_whole_plan_through_the_simulated_lab(make_lab: Callable[..., Lab], tmp_path: Path) -> None:
-    lab = make_lab("c")
+@SHARED
+def test_whole_plan_through_the_simulated_lab(default_lab: Lab, tmp_path: Path) -> None:
+    lab = default_lab
     out = tmp_path / "captures"
     res = henb_bench("--inventory", str(lab.inventory), "run", "--out", str(out), timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
@@ -162,8 +204,9 @@ def test_whole_plan_through_the_simulated_lab(make_lab: Callable[..., Lab], tmp_
     assert any(e["kind"] == "rpc-sent" and e["data"].get("method") == "FactoryReset" for e in events)
 
 
-def test_clean_after_a_killed_run_leaves_the_lab_alone(make_lab: Callable[..., Lab], tmp_path: Path) -> None:
-    lab = make_lab("d")
+@SHARED
+def test_clean_after_a_killed_run_leaves_the_lab_alone(default_lab: Lab, tmp_path: Path) -> None:
+    lab = default_lab
     spec = lab.spec()
     run = subprocess.Popen(
         [sys.executable, "-m", "bench.cli", "--inventory", str(lab.inventory), "run", "--out", str(tmp_path)],
@@ -193,8 +236,9 @@ def hardware_pid(lab: Lab) -> int:
     return int(next(p["pid"] for p in state["pids"] if p["what"] == "lab hardware"))
 
 
-def test_a_pdu_that_does_not_answer_is_a_bench_error(make_lab: Callable[..., Lab], tmp_path: Path) -> None:
-    lab = make_lab("e")
+@SHARED
+def test_a_pdu_that_does_not_answer_is_a_bench_error(default_lab: Lab, tmp_path: Path) -> None:
+    lab = default_lab
     pid = hardware_pid(lab)
     out = tmp_path / "captures"
     os.kill(pid, signal.SIGSTOP)  # the PDU (and the console server) stop answering; TCP still connects
@@ -210,8 +254,10 @@ def test_a_pdu_that_does_not_answer_is_a_bench_error(make_lab: Callable[..., Lab
     assert leftovers(PREFIX) == {"namespaces": [], "links": []}
 
 
-def test_status_says_when_the_lab_hardware_is_gone(make_lab: Callable[..., Lab]) -> None:
-    lab = make_lab("f")
+@SHARED
+def test_status_says_when_the_lab_hardware_is_gone(default_lab: Lab) -> None:
+    """The shared lab's last test (in the file's order): its hardware is gone after it."""
+    lab = default_lab
     os.kill(hardware_pid(lab), signal.SIGKILL)
     assert until(lambda: lab.cli("status").returncode == 3), "status still says the lab is whole"
     assert "GONE" in lab.cli("status").stdout  # `lab down` (the fixture) still removes everything

@@ -144,6 +144,10 @@ def test_a_cut_capture_or_no_inventory_stops_the_command_with_why(tmp_path: Path
 
 # --- one real run on the mock ---
 
+# The tests of the module's run on one pytest-xdist worker (--dist loadgroup), so the run is made once: a
+# module-scoped fixture is made again on every worker that runs one of its tests. They build a bench (netns):
+# scheduled first, and checked for leftovers.
+SHARED = pytest.mark.xdist_group("shareable-bundles")
 DISCOVERY = "test_discovery_via_initial_hems_on_public_internet"
 FTP, HTTPS = "test_pm_files_uploaded_at_the_interval[ftp]", "test_pm_files_uploaded_at_the_interval[https]"
 
@@ -184,6 +188,8 @@ def _forbidden(inv: Path) -> dict[bytes, str]:
 
 
 @needs_root()
+@pytest.mark.netns
+@SHARED
 def test_no_secret_survives_in_any_byte_of_a_shareable_bundle(
     bundles: tuple[Path, Path, dict[str, Path]],
 ) -> None:
@@ -221,6 +227,8 @@ def _cwmp_methods(cap: Path, keylog: Path | None = None) -> list[str]:
 
 
 @needs_root()
+@pytest.mark.netns
+@SHARED
 def test_cwmp_read_without_a_key_from_the_shareable_capture_equals_the_original_with_its_key(
     bundles: tuple[Path, Path, dict[str, Path]],
 ) -> None:
@@ -237,6 +245,8 @@ def test_cwmp_read_without_a_key_from_the_shareable_capture_equals_the_original_
 
 
 @needs_root()
+@pytest.mark.netns
+@SHARED
 def test_shareable_captures_open_in_tshark_without_errors(
     bundles: tuple[Path, Path, dict[str, Path]],
 ) -> None:
