@@ -34,9 +34,12 @@ def cache_file() -> Path | None:
     spec = importlib.util.find_spec("pycrate_asn1dir")
     if spec is None or spec.origin is None:
         return None
-    st = (Path(spec.origin).parent / "S1AP.py").stat()
+    try:
+        st = (Path(spec.origin).parent / "S1AP.py").stat()
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except (OSError, RuntimeError, KeyError):  # no such module file, no home: no cache, pycrate's import
+        return None
     key = hashlib.sha256(f"{sys.version}|{st.st_size}|{st.st_mtime_ns}|{pickle.HIGHEST_PROTOCOL}".encode())
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "henb-bench" / f"s1ap-{key.hexdigest()[:16]}.pickle"
 
 

@@ -217,3 +217,12 @@ def test_a_cut_short_or_missing_cache_file_is_not_loaded(tmp_path: Path) -> None
     s1ap._store(path, s1ap._pdu(), [])
     path.write_bytes(path.read_bytes()[:1000])
     assert s1ap._load_cached(path) is None
+
+
+def test_without_a_home_the_s1ap_objects_are_pycrates_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", no_home)
+    assert s1ap.cache_file() is None
