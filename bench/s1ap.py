@@ -4,7 +4,7 @@ pycrate loads at the first message (12 MiB): the numbers and plmn_bytes here are
 
 Importing pycrate's S1AP module builds its 11,000 objects and binds them (0.2-0.3 s of CPU, at every run); the
 built objects are kept pickled in the user's cache (`cache_file()`, 1 MB, per pycrate installation and Python)
-and a later process loads them in about a third of that. The pickle is the module's own objects, its modules'
+and a later process loads them in less than half of that. The pickle is the module's own objects, its modules'
 registry (pycrate's GLOBAL.MOD) included, so encoding and decoding are pycrate's."""
 
 from __future__ import annotations
