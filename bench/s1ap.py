@@ -10,12 +10,9 @@ registry (pycrate's GLOBAL.MOD) included, so encoding and decoding are pycrate's
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import os
-import pickle
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,9 @@ TIME_TO_WAIT = ("v1s", "v2s", "v5s", "v10s", "v20s", "v60s")
 def cache_file() -> Path | None:
     """Where the built S1AP objects are kept: named after pycrate's S1AP module file (size, modification time) and
     the Python version, so that another pycrate or Python builds them anew; None without pycrate."""
+    import hashlib
+    import pickle  # here, not at the top: the mock's S1AP codec imports this module for its numbers
+
     spec = importlib.util.find_spec("pycrate_asn1dir")
     if spec is None or spec.origin is None:
         return None
@@ -46,6 +46,8 @@ def cache_file() -> Path | None:
 def _load_cached(path: Path) -> Any:
     """The cached S1AP-PDU, its modules put into pycrate's registry; None when there is no usable cache (a file
     someone else could have written is not loaded)."""
+    import pickle
+
     try:
         with path.open("rb") as f:
             st = os.fstat(f.fileno())
@@ -63,6 +65,9 @@ def _load_cached(path: Path) -> Any:
 
 
 def _store(path: Path, pdu: Any, modules: list[str]) -> None:
+    import pickle
+    import tempfile
+
     from pycrate_asn1rt.glob import GLOBAL
 
     try:

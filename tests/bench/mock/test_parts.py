@@ -56,8 +56,9 @@ def test_mock_files_small_enough() -> None:
 HEAVY = ("pydantic", "pycrate_asn1dir", "aiohttp", "asyncssh", "scapy", "pyroute2", "urllib.request", "bench.hems",
          "dns", "importlib.metadata")  # fmt: skip
 # And what costs every start of it CPU for nothing it needs (a process at every power-on: docs/testing.md):
-# tenacity, a twentieth of its imports, for one retry loop (bench.services.charon's VICI connect).
-SLOW = ("tenacity",)
+# tenacity, a twentieth of its imports, for one retry loop (bench.services.charon's VICI connect); pickle, which
+# bench.s1ap (the numbers of the mock's S1AP codec) needs only for the bench's cache of pycrate's objects.
+SLOW = ("tenacity", "pickle")
 
 
 def test_the_mock_process_loads_no_heavy_library() -> None:
