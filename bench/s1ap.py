@@ -9,6 +9,7 @@ registry (pycrate's GLOBAL.MOD) included, so encoding and decoding are pycrate's
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
@@ -73,11 +74,15 @@ def _store(path: Path, pdu: Any, modules: list[str]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    except OSError:
+        return  # a cache that cannot be written costs the next run the import, nothing else
+    try:
         with os.fdopen(fd, "wb") as f:
             pickle.dump((pdu, {m: GLOBAL.MOD[m] for m in modules}), f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)  # whole or not at all: another process may be reading it
-    except OSError:
-        return  # a cache that cannot be written costs the next run the import, nothing else
+    except Exception:  # noqa: BLE001  # full disk, or objects another pycrate cannot pickle: no cache, no error
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 @functools.cache

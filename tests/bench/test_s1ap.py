@@ -226,3 +226,16 @@ def test_without_a_home_the_s1ap_objects_are_pycrates_import(monkeypatch: pytest
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setattr(Path, "home", no_home)
     assert s1ap.cache_file() is None
+
+
+def test_objects_that_cannot_be_pickled_leave_no_cache_and_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pickle
+
+    def cannot(*_: object, **__: object) -> None:
+        raise pickle.PicklingError("a pycrate object of another version")
+
+    monkeypatch.setattr(pickle, "dump", cannot)
+    s1ap._store(tmp_path / "s1ap.pickle", s1ap._pdu(), [])
+    assert list(tmp_path.iterdir()) == []
