@@ -1,11 +1,21 @@
 """S1AP (TS 36.413) messages the bench and the mock unit exchange, encoded and decoded with pycrate's ASN.1
 S1AP module (aligned PER): S1 Setup, eNB Configuration Update, and the names and fields of anything else.
-pycrate loads at the first message (12 MiB): the numbers and plmn_bytes here are also the mock's codec's."""
+pycrate loads at the first message (12 MiB): the numbers and plmn_bytes here are also the mock's codec's.
+
+Importing pycrate's S1AP module builds its 11,000 objects and binds them (0.2-0.3 s of CPU, at every run); the
+built objects are kept pickled in the user's cache (`cache_file()`, 1 MB, per pycrate installation and Python)
+and a later process loads them in less than half of that. The pickle is the module's own objects, its modules'
+registry (pycrate's GLOBAL.MOD) included, so encoding and decoding are pycrate's."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.util
+import os
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 PPID = 18  # S1AP's SCTP payload protocol identifier (TS 36.412)
@@ -16,11 +26,78 @@ ID_TIME_TO_WAIT, ID_RELATIVE_MME_CAPACITY, ID_SERVED_GUMMEIS, ID_DEFAULT_PAGING_
 TIME_TO_WAIT = ("v1s", "v2s", "v5s", "v10s", "v20s", "v60s")
 
 
+def cache_file() -> Path | None:
+    """Where the built S1AP objects are kept: named after pycrate's S1AP module file (size, modification time) and
+    the Python version, so that another pycrate or Python builds them anew; None without pycrate."""
+    import hashlib
+    import pickle  # here, not at the top: the mock's S1AP codec imports this module for its numbers
+
+    spec = importlib.util.find_spec("pycrate_asn1dir")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        st = (Path(spec.origin).parent / "S1AP.py").stat()
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except (OSError, RuntimeError, KeyError):  # no such module file, no home: no cache, pycrate's import
+        return None
+    key = hashlib.sha256(f"{sys.version}|{st.st_size}|{st.st_mtime_ns}|{pickle.HIGHEST_PROTOCOL}".encode())
+    return base / "henb-bench" / f"s1ap-{key.hexdigest()[:16]}.pickle"
+
+
+def _load_cached(path: Path) -> Any:
+    """The cached S1AP-PDU, its modules put into pycrate's registry; None when there is no usable cache (a file
+    someone else could have written is not loaded)."""
+    import pickle
+
+    try:
+        with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None
+            pdu, mods = pickle.load(f)
+    except Exception:  # absent, cut short, or from another pycrate: build it anew
+        return None
+    from pycrate_asn1rt.glob import GLOBAL
+
+    for name, mod in mods.items():
+        if name not in GLOBAL.MOD:  # an ASN1Dict: no setdefault
+            GLOBAL.MOD[name] = mod
+    return pdu
+
+
+def _store(path: Path, pdu: Any, modules: list[str]) -> None:
+    import pickle
+    import tempfile
+
+    from pycrate_asn1rt.glob import GLOBAL
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    except OSError:
+        return  # a cache that cannot be written costs the next run the import, nothing else
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((pdu, {m: GLOBAL.MOD[m] for m in modules}), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # whole or not at all: another process may be reading it
+    except Exception:  # noqa: BLE001  # full disk, or objects another pycrate cannot pickle: no cache, no error
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 @functools.cache
 def _pdu() -> Any:
+    path = cache_file() if "pycrate_asn1dir.S1AP" not in sys.modules else None
+    if path is not None and (pdu := _load_cached(path)) is not None:
+        return pdu
     from pycrate_asn1dir import S1AP
 
-    return S1AP.S1AP_PDU_Descriptions.S1AP_PDU
+    pdu = S1AP.S1AP_PDU_Descriptions.S1AP_PDU
+    if path is not None:
+        # the ASN.1 modules the import registered (each a class of its objects: S1AP-IEs, S1AP-PDU-Contents, ...)
+        mods: list[Any] = [m for m in vars(S1AP).values() if isinstance(m, type) and "_all_" in vars(m)]
+        _store(path, pdu, [m._name_ for m in mods])
+    return pdu
 
 
 def preload() -> None:

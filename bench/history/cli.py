@@ -24,7 +24,7 @@ def _inventory(args: argparse.Namespace) -> Inventory | None:
 
 
 def _url(args: argparse.Namespace, inv: Inventory | None) -> str:
-    from bench.history.store import history_url
+    from bench.history.quick import history_url
 
     if getattr(args, "db", None):
         return str(args.db)
@@ -130,8 +130,8 @@ def record_run(run_dir: Path, inv: Inventory, exit_code: int, say: Callable[[str
     wrong here is said in one line and changes nothing of the run's verdict."""
     summary = run_dir / "run.json"
     try:
+        from bench.history import quick
         from bench.history.importer import BadRunFolder, read_run_folder
-        from bench.history.store import Store, history_url, shown
     except ImportError as exc:  # an install without the history's packages: the run's verdict stands
         say(f"results history: run not recorded ({exc}; `make venv` installs it)")
         return
@@ -142,19 +142,35 @@ def record_run(run_dir: Path, inv: Inventory, exit_code: int, say: Callable[[str
     except (OSError, ValueError) as exc:
         say(f"results history: run not recorded: {summary}: {exc}")
         return
-    url = history_url(inv.history.url, inv.bench.state_dir)
+    url = quick.history_url(inv.history.url, inv.bench.state_dir)
     later = f"`henb-bench history import {run_dir}` loads it later"
     try:
+        record = read_run_folder(run_dir, _redact(inv))
+        # A SQLite history at the newest migration with the standard library's sqlite3; anything else (a new
+        # file, one to migrate, PostgreSQL) through the store, SQLAlchemy and Alembic.
+        if quick.save(url, record) is not None:
+            say(f"results history: run recorded in {url}")  # a plain sqlite:/// URL: no password to hide
+            return
+        from bench.history.store import Store
+
         store = Store(url)
         try:
-            store.save(read_run_folder(run_dir, _redact(inv)))
+            store.save(record)
         finally:
             store.close()
         say(f"results history: run recorded in {store.shown}")
     except (BenchError, BadRunFolder) as exc:
         say(f"results history: run not recorded ({exc}); {later}")
     except Exception as exc:  # noqa: BLE001  # a bug here must not turn a verdict into a traceback
-        say(f"results history: run not recorded ({type(exc).__name__}: {exc} in {shown(url)}); {later}")
+        say(f"results history: run not recorded ({type(exc).__name__}: {exc} in {_shown(url)}); {later}")
+
+
+def _shown(url: str) -> str:
+    try:
+        from bench.history.store import shown
+    except ImportError:
+        return "(the history's database)"
+    return shown(url)
 
 
 def _positive(value: str) -> int:

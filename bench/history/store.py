@@ -3,7 +3,6 @@ to the newest schema by the shipped Alembic migrations, and written one run per 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,20 +15,13 @@ from sqlalchemy.orm import Session
 
 from bench.errors import ConfigError, InfraError
 from bench.history.models import Measurement, Run, StepResult, TestResult, Unit, UnitRun
+from bench.history.quick import DEFAULT_FILE, ENV_URL, HEAD, history_url
 from bench.history.records import RunRecord
 
-ENV_URL = "HENB_BENCH_HISTORY_URL"
-DEFAULT_FILE = "history.sqlite"
+__all__ = ["DEFAULT_FILE", "ENV_URL", "HEAD", "MIGRATIONS", "Store", "history_url", "shown"]
 MIGRATIONS = Path(__file__).with_name("migrations")
-# The newest migration's revision (tests/bench/history/test_history_store.py holds it to Alembic's head): a
-# database already there is opened without importing Alembic (a third of a second of CPU on every run's end).
-HEAD = "0001"
-
-
-def history_url(inventory_url: str | None, state_dir: Path) -> str:
-    """Where the history is: $HENB_BENCH_HISTORY_URL, else the inventory's history.url, else a SQLite file in
-    the bench's state dir (one store per bench host, whatever checkout or --out a run used)."""
-    return os.environ.get(ENV_URL) or inventory_url or f"sqlite:///{state_dir / DEFAULT_FILE}"
+# A database already at HEAD (bench.history.quick) is opened without importing Alembic (a third of a second of
+# CPU).
 
 
 def shown(url: str) -> str:

@@ -1,8 +1,12 @@
-"""S1AP encode and decode (bench/s1ap.py) on messages recorded from the mock unit and the MME stand-in."""
+"""S1AP encode and decode (bench/s1ap.py) on messages recorded from the mock unit and the MME stand-in, and the
+cache of pycrate's built S1AP objects."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +150,92 @@ def test_mock_codec_refuses_what_s1ap_cannot_carry() -> None:
             s1ap_codec.s1_setup_request(*bad)
     with pytest.raises(ValueError, match="1 to 150"):
         s1ap_codec.s1_setup_request(1, "00101", 1, "x" * 151)
+
+
+# bench/s1ap.py's cache of pycrate's built S1AP objects: a process that loads them from the cache encodes and
+# decodes as one that imported pycrate's module, and a cache file that cannot be trusted or read is not used.
+# What the other process computes: every encoder of bench.s1ap, and the decoding of every recorded message,
+# of every S1 Setup Failure cause and of a message the bench never builds (an Error Indication, decoded through
+# the same open types, named as anything else).
+SCRIPT = """
+import json, sys
+from bench import s1ap
+hexes, causes = json.loads(sys.stdin.read())
+out = {
+    "setup": s1ap.s1_setup_request(0x1234567, "310410", 16142, "a b(c)", "v64").hex(),
+    "update": s1ap.enb_configuration_update("26201", 65535).hex(),
+    "response": s1ap.s1_setup_response("00101").hex(),
+    "ack": s1ap.enb_configuration_update_ack().hex(),
+    "failures": [s1ap.s1_setup_failure(c, "v10s").hex() for c in causes],
+    "decoded": [s1ap.decode(bytes.fromhex(h)) for h in hexes],
+    "imported": "pycrate_asn1dir.S1AP" in sys.modules,
+}
+print(json.dumps(out))
+"""
+
+
+def error_indication() -> bytes:
+    ies = [s1ap._ie(s1ap.ID_CAUSE, "ignore", "Cause", ("radioNetwork", "unspecified"))]
+    return s1ap._encode("initiatingMessage", 15, "ErrorIndication", ies)
+
+
+def other_process(cache: Path, hexes: list[str], causes: list[str]) -> dict:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([sys.executable, "-c", SCRIPT], input=json.dumps([hexes, causes]), env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(done.stdout)
+
+
+def test_objects_loaded_from_the_cache_encode_and_decode_as_pycrates_module(tmp_path: Path) -> None:
+    hexes = [m["hex"] for m in RECORDED.values()] + [error_indication().hex()]
+    causes = all_causes()
+    first = other_process(tmp_path, hexes, causes)  # imports pycrate's module and writes the cache
+    assert first["imported"]
+    assert [p.name for p in (tmp_path / "henb-bench").iterdir()] == [s1ap.cache_file().name]  # type: ignore[union-attr]
+    second = other_process(tmp_path, hexes, causes)
+    assert not second["imported"]  # the cache, not pycrate's module
+    assert second == {**first, "imported": False}
+    assert second["decoded"][-1] == {"message": "ErrorIndication", "pdu": "initiatingMessage", "procedure": 15,
+                                     "cause": "radioNetwork:unspecified"}  # fmt: skip
+    # and as this process, which imported pycrate's module itself (tests/bench/test_s1ap.py)
+    assert second["decoded"] == [s1ap.decode(bytes.fromhex(h)) for h in hexes]
+    assert second["failures"] == [s1ap.s1_setup_failure(c, "v10s").hex() for c in causes]
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602])
+def test_a_cache_file_others_may_write_is_not_loaded(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "s1ap.pickle"
+    s1ap._store(path, s1ap._pdu(), [])
+    assert s1ap._load_cached(path) is not None
+    path.chmod(mode)
+    assert s1ap._load_cached(path) is None
+
+
+def test_a_cut_short_or_missing_cache_file_is_not_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "s1ap.pickle"
+    assert s1ap._load_cached(path) is None
+    s1ap._store(path, s1ap._pdu(), [])
+    path.write_bytes(path.read_bytes()[:1000])
+    assert s1ap._load_cached(path) is None
+
+
+def test_without_a_home_the_s1ap_objects_are_pycrates_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", no_home)
+    assert s1ap.cache_file() is None
+
+
+def test_objects_that_cannot_be_pickled_leave_no_cache_and_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pickle
+
+    def cannot(*_: object, **__: object) -> None:
+        raise pickle.PicklingError("a pycrate object of another version")
+
+    monkeypatch.setattr(pickle, "dump", cannot)
+    s1ap._store(tmp_path / "s1ap.pickle", s1ap._pdu(), [])
+    assert list(tmp_path.iterdir()) == []

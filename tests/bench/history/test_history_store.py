@@ -4,6 +4,7 @@ a run goes in whole or not at all, no secret goes in, and a database that cannot
 from __future__ import annotations
 
 import glob
+import sqlite3
 import tomllib
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from sqlalchemy.exc import OperationalError
 
 import bench.history.store as store_module
 from bench.errors import ConfigError, InfraError
+from bench.history import quick
 from bench.history.importer import read_run_folder
 from bench.history.models import Base, Run, StepResult, TestResult
+from bench.history.records import RunRecord
 from bench.history.store import MIGRATIONS, Store, history_url, shown
 from tests.bench.history.factory import Test, UnitSpec, write_run
 
@@ -197,3 +200,83 @@ def test_benches_opening_a_new_database_at_once_migrate_it_once(pg_server: objec
             out = "did not open the store within 60 s: " + bench.communicate()[0][-300:]
         outcome.append(out.strip().splitlines()[-1] if out.strip() else f"exit {bench.returncode}")
     assert outcome == ["ok"] * 4, outcome
+
+
+# bench/history/quick.py: the record `henb-bench run` makes into a SQLite history already at the newest migration,
+# with the standard library's sqlite3: the same rows as the store's.
+def _rows(url: str) -> dict[str, list[tuple[object, ...]]]:
+    s = Store(url, create=False)
+    try:
+        with s.engine.connect() as conn:
+            return {
+                t.name: list(conn.execute(text(f"SELECT * FROM {t.name} ORDER BY id")))
+                for t in Base.metadata.sorted_tables
+            }
+    finally:
+        s.close()
+
+
+def _runs(tmp_path: Path) -> list[RunRecord]:
+    """Two runs of two units (the second again of one of them), then the first again: a unit found, a unit new,
+    a run replaced with its units' tests, steps and measurements."""
+    two = [UnitSpec(tests=[Test(ALARM, "5.3.2", "failed", "2"), Test("test_pm", "5.4.2"), Test("t_err", "5.4.2", "error")]),
+           UnitSpec(name="henb-02", serial="FAP0002", firmware=None, tests=[Test("test_disc", "5.1.2.2")])]  # fmt: skip
+    first = read_run_folder(write_run(tmp_path / "a", "r1", two, exit_code=1))
+    second = read_run_folder(write_run(tmp_path / "b", "r2", [UnitSpec(serial="FAP0003", measurements={}),
+                                                               UnitSpec(name="henb-02", serial="FAP0002")]))  # fmt: skip
+    again = read_run_folder(write_run(tmp_path / "c", "r1", two[:1]))
+    again.exit_code, again.interrupted = 3, "SIGTERM"
+    return [first, second, again]
+
+
+def test_the_quick_record_writes_the_stores_rows(tmp_path: Path) -> None:
+    urls = [f"sqlite:///{tmp_path / name}" for name in ("store.sqlite", "quick.sqlite")]
+    for url in urls:
+        Store(url).close()  # new and migrated: the store's to do
+    answers: list[list[str | None]] = [[], []]
+    for record in _runs(tmp_path):
+        s = Store(urls[0])
+        answers[0].append(s.save(record))
+        s.close()
+        answers[1].append(quick.save(urls[1], record))
+    assert answers[0] == answers[1] == ["stored", "stored", "replaced"]
+    assert _rows(urls[1]) == _rows(urls[0])
+    assert len(_rows(urls[1])["steps"]) > 1 and len(_rows(urls[1])["units"]) == 3
+
+
+def test_the_quick_record_leaves_to_the_store_what_is_not_a_sqlite_file_at_the_head(tmp_path: Path) -> None:
+    record = _runs(tmp_path)[0]
+    new = tmp_path / "new.sqlite"
+    assert quick.save(f"sqlite:///{new}", record) is None and not new.exists()  # the store creates it
+    for url in ("sqlite://", "sqlite:///:memory:", f"sqlite:///{new}?timeout=3", "postgresql+psycopg://db/h"):
+        assert quick.save(url, record) is None
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    Store(url).close()
+    old = Store(url)
+    with old.engine.begin() as conn:  # an older schema: Alembic's to upgrade
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    old.close()
+    assert quick.save(url, record) is None
+    assert shown(f"sqlite:///{new}") == f"sqlite:///{new}"  # what the run prints after a quick record
+
+
+def test_a_quick_record_goes_in_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    Store(url).close()
+    first, _, again = _runs(tmp_path)
+    assert quick.save(url, first) == "stored"
+    before = _rows(url)
+    real = quick._insert
+
+    def failing(db: sqlite3.Connection, table: str, row: dict[str, object]) -> int:
+        if table == "tests" and row["test"] == "t_err":  # after the run, its units and the first tests
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(db, table, row)
+
+    monkeypatch.setattr(quick, "_insert", failing)
+    with pytest.raises(InfraError, match="disk I/O error"):
+        quick.save(url, first)
+    assert _rows(url) == before
+    assert again.units  # and the database is not left locked: the next run goes in
+    monkeypatch.setattr(quick, "_insert", real)
+    assert quick.save(url, again) == "replaced"
