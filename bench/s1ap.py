@@ -65,7 +65,7 @@ def _load_cached(path: Path) -> Any:
     return pdu
 
 
-def _store(path: Path, pdu: Any, modules: list[str]) -> None:
+def _write_cache(path: Path, pdu: Any, modules: list[str]) -> None:
     import pickle
     import tempfile
 
@@ -96,7 +96,7 @@ def _pdu() -> Any:
     if path is not None:
         # the ASN.1 modules the import registered (each a class of its objects: S1AP-IEs, S1AP-PDU-Contents, ...)
         mods: list[Any] = [m for m in vars(S1AP).values() if isinstance(m, type) and "_all_" in vars(m)]
-        _store(path, pdu, [m._name_ for m in mods])
+        _write_cache(path, pdu, [m._name_ for m in mods])
     return pdu
 
 

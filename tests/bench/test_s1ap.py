@@ -205,7 +205,7 @@ def test_objects_loaded_from_the_cache_encode_and_decode_as_pycrates_module(tmp_
 @pytest.mark.parametrize("mode", [0o620, 0o602])
 def test_a_cache_file_others_may_write_is_not_loaded(tmp_path: Path, mode: int) -> None:
     path = tmp_path / "s1ap.pickle"
-    s1ap._store(path, s1ap._pdu(), [])
+    s1ap._write_cache(path, s1ap._pdu(), [])
     assert s1ap._load_cached(path) is not None
     path.chmod(mode)
     assert s1ap._load_cached(path) is None
@@ -214,7 +214,7 @@ def test_a_cache_file_others_may_write_is_not_loaded(tmp_path: Path, mode: int) 
 def test_a_cut_short_or_missing_cache_file_is_not_loaded(tmp_path: Path) -> None:
     path = tmp_path / "s1ap.pickle"
     assert s1ap._load_cached(path) is None
-    s1ap._store(path, s1ap._pdu(), [])
+    s1ap._write_cache(path, s1ap._pdu(), [])
     path.write_bytes(path.read_bytes()[:1000])
     assert s1ap._load_cached(path) is None
 
@@ -237,5 +237,5 @@ def test_objects_that_cannot_be_pickled_leave_no_cache_and_no_error(
         raise pickle.PicklingError("a pycrate object of another version")
 
     monkeypatch.setattr(pickle, "dump", cannot)
-    s1ap._store(tmp_path / "s1ap.pickle", s1ap._pdu(), [])
+    s1ap._write_cache(tmp_path / "s1ap.pickle", s1ap._pdu(), [])
     assert list(tmp_path.iterdir()) == []
