@@ -56,9 +56,7 @@ def judge_initial_session(
     inf = _first(events, is_inform(HEMS), ike)
     if inf is None:
         # The live plan waits bounds.step for the Inform and says what the HeMS saw last (an HTTP 401).
-        last = [
-            e for e in after(events, lambda e: e.source == Source.HEMS and e.data.get("hems") == HEMS, ike)
-        ]
+        last = after(events, lambda e: e.source == Source.HEMS and e.data.get("hems") == HEMS, ike)
         seen = f"nothing within {span.bound:g} s" + (f" (last seen: {describe(last[-1])})" if last else "")
         add(missing(CLAUSE, "2.1", "an Inform to the Initial HeMS from the unit's inner address", seen, ike, span,
                     (ike, *last[-1:])))  # fmt: skip
@@ -83,13 +81,12 @@ def judge_initial_session(
     add(Verdict(CLAUSE, "2.1", PASSED, events=(inf,)))
     sent = _first(events, lambda e: e.source == Source.HEMS and e.kind == HemsKind.RPC_SENT
                   and e.data.get("hems") == HEMS and e.data.get("method") == "SetParameterValues", inf)  # fmt: skip
-    if sent is not None:
-        answered = judge_spv_response(CLAUSE, "3.2", events, sent, span)
-        add(
-            dataclasses.replace(
-                answered, expected="SetParameterValuesResponse to the Serving SeGW/HeMS assignment"
-            )
-        )
+    if sent is None:  # a HeMS from the field that assigned nothing in this session
+        why = "no SetParameterValues from the Initial HeMS in the evidence"
+        add(Verdict(CLAUSE, "3.2", NOT_OBSERVABLE, why=why))
+    else:
+        assignment = "SetParameterValuesResponse to the Serving SeGW/HeMS assignment"
+        add(dataclasses.replace(judge_spv_response(CLAUSE, "3.2", events, sent, span), expected=assignment))
         if out.failed():
             return None
     end = _first(events, lambda e: e.source == Source.HEMS and e.kind == HemsKind.SESSION_END
