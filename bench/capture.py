@@ -11,7 +11,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -323,6 +323,32 @@ class Capture:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def stop_together(captures: Sequence[Capture]) -> None:
+    """Stop every capture at once (each drains its socket until it has been idle a while): all but the first
+    in threads of their own; the first error is raised once all have stopped."""
+    failed: list[BaseException] = []
+
+    def stop(capture: Capture) -> None:
+        try:
+            capture.stop()
+        except BaseException as exc:  # noqa: BLE001  # raised below, in the caller's thread
+            failed.append(exc)
+
+    threads = [
+        threading.Thread(target=stop, args=(c,), name=f"stop-{c.name}", daemon=True) for c in captures[1:]
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        if captures:
+            captures[0].stop()
+    finally:
+        for thread in threads:
+            thread.join()
+    if failed:
+        raise failed[0]
 
 
 @dataclass(slots=True)

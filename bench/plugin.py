@@ -320,6 +320,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             ("evidence", str(evidence_dir)),
             ("outer_capture", str(evidence_dir / "outer.pcapng")),
             ("inner_capture", str(evidence_dir / "inner.pcapng")),
+            ("inner_initial_capture", str(evidence_dir / "inner-initial.pcapng")),
             ("timeline", str(evidence_dir / "timeline.jsonl")),
             ("report", str(run.dir / "report.html")),
         ]

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.attribution import Attributor, UnitKey, bridge_macs, neighbour_macs
-from bench.capture import Capture, CaptureFormatError
+from bench.capture import Capture, CaptureFormatError, stop_together
 from bench.errors import ConfigError
 from bench.events import NtpKind, SecurityKind, Source, UnitKind
 from bench.inventory import Inventory
@@ -128,8 +128,8 @@ def waivers_of(inv: Inventory, units: list[str], plans: PlanSet | None = None) -
 
 
 class Evidence:
-    """Per test, in one folder: outer and inner captures (pcapng), the timeline slice, HeMS transcripts, the
-    console slice, TLS key logs and the power supply's trace; text is redacted of the inventory's secrets."""
+    """Per test, in one folder: the captures (outer, inner, inner-initial: docs/evidence.md), the timeline slice,
+    HeMS transcripts, the console slice, TLS key logs and the power supply's trace; text is redacted of secrets."""
 
     def __init__(self, run: BenchRun | UnitRun, name: str) -> None:
         self.run = run
@@ -140,34 +140,21 @@ class Evidence:
         # The unit's WAN link as its kind plugged it into the home link (a mock's veth, a physical unit's NIC).
         wan_ns, wan_link = run.unit.wan
         self.outer = Capture(wan_ns, wan_link, self.dir / "outer.pcapng", "outer")
-        # With several units on the link, each unit's share of it: its inner addresses.
-        self.inner = Capture(
-            n.ns("ssegw"), n.link("ss", "co"), self.dir / "inner.pcapng", "inner", hosts=run.inner_hosts
+        # Each SeGW's core side (the Initial one's: the discovery's private DNS and CWMP, 5.1.2.2); with several
+        # units on the link, each unit's share of it: its inner addresses.
+        self.inner, self.inner_initial = (
+            Capture(n.ns(ns), n.link(end, "co"), self.dir / f"{file}.pcapng", file, hosts=run.inner_hosts)
+            for ns, end, file in (("ssegw", "ss", "inner"), ("isegw", "is", "inner-initial"))
         )
         self.started = time.time()
 
     def start(self) -> None:
-        self.outer.start()
-        self.inner.start()
+        for capture in (self.outer, self.inner, self.inner_initial):
+            capture.start()
 
     def stop(self) -> None:
-        """Both captures at once: each drains its socket until it has been idle a while (bench.capture)."""
-        failed: list[BaseException] = []
-
-        def inner() -> None:
-            try:
-                self.inner.stop()
-            except BaseException as exc:  # noqa: BLE001  # raised below, in the caller's thread
-                failed.append(exc)
-
-        thread = threading.Thread(target=inner, name="stop-inner-capture", daemon=True)
-        thread.start()
-        try:
-            self.outer.stop()
-        finally:
-            thread.join()
-        if failed:
-            raise failed[0]
+        """Every capture at once (bench.capture.stop_together)."""
+        stop_together((self.outer, self.inner, self.inner_initial))
 
     def finish(self) -> None:
         self.stop()

@@ -9,18 +9,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.evidence.cli import call, known_of, timeline_of
+from bench.evidence.cli import CAPTURES, call, known_of, timeline_of
 from bench.evidence.judge_more import MORE_JUDGES
 from bench.evidence.judges import FAILED, Judged
 from bench.evidence.knowledge import with_knowledge
 
 # Twins whose failing step the evidence shows (clause, knob): the evidence-only verdict must fail it. The others
 # fail a step only the live bench sees (the bench's own pre-conditions and actions).
-# 5.1.2.2, seen live only: the Initial HeMS's private DNS query, the Inform, the assignment and the session's
-# release (hems_by_ip, wrong_device_id, no_bootstrap, wrong_hems_password, reject_serving_assignment,
-# keep_session_open) are inside the Initial SeGW's tunnel, and so is the session's end that step 6.3 waits from
-# (ignore_serving_assignment); the SeGW's refusals (untrusted_cert, wrong_ike_id, weak_ike_proposal,
-# ike_id_not_in_cert) are charon's own words, the identities inside the encrypted IKE_AUTH.
+# 5.1.2.2, seen live only: the SeGW's refusals (untrusted_cert, wrong_ike_id, weak_ike_proposal,
+# ike_id_not_in_cert) are charon's own words, the identities inside the encrypted IKE_AUTH. What runs inside the
+# Initial SeGW's tunnel (the private DNS query, the Inform, the assignment, the session's release and end) is
+# seen on its core side, inner-initial.pcapng (bench/evidence/judge_initial.py).
 # 5.1.3, seen live only: the cell the bench did not unlock (wait_for_admin_state names the unit's inventory
 # setting).
 # The outer link's policy (step security of 5.1.2.2, 5.1.2.3, 5.1.3 and 5.2.4: leak_cleartext, and 5.1.2.2's
@@ -42,7 +41,9 @@ SEEN = {
                            "forget_events_after_failed_session")
 } | {
     ("5.1.2.2", k) for k in ("segw_by_ip", "hems_dns_public", "serving_segw_by_ip", "accept_untrusted_segw_ca",
-                             "accept_expired_segw_cert", "accept_wrong_segw_name", "accept_weak_ike_proposal")
+                             "accept_expired_segw_cert", "accept_wrong_segw_name", "accept_weak_ike_proposal",
+                             "hems_by_ip", "wrong_device_id", "no_bootstrap", "wrong_hems_password",
+                             "reject_serving_assignment", "keep_session_open", "ignore_serving_assignment")
 } | {
     ("5.1.3", k) for k in ("wrong_device_id_at_registration", "ignore_serving_hems", "no_bootstrap_at_serving_hems",
                            "reject_s1_config", "no_s1_init", "s1_wrong_port", "s1_before_registration",
@@ -66,7 +67,7 @@ def judged_again(
     fn = MORE_JUDGES.get(result["clause"], {}).get(result["test"])
     folder = run_dir / unit / result["test"]
     folder = folder if folder.is_dir() else run_dir / result["test"]
-    captures = [p for p in (folder / "outer.pcapng", folder / "inner.pcapng") if p.is_file()]
+    captures = [p for c in CAPTURES if (p := folder / c).is_file()]
     if fn is None or not captures:
         return None
     ident = inventory["units"][unit]["identity"]

@@ -291,6 +291,10 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return 1 if any(j.outcome == FAILED for j in judged) else 0
 
 
+# A test folder's captures (bench.run.Evidence): the unit's WAN side, the Serving and the Initial SeGW's core sides.
+CAPTURES = ("outer.pcapng", "inner.pcapng", "inner-initial.pcapng")
+
+
 def esp_sa_files(run_dir: Path) -> list[Path]:
     """The run folder's ESP SAs in Wireshark's esp_sa format, where a run keeps its TLS key logs:
     `RUN_DIR/logs/*esp_sa*` (put there by a lab whose SeGW or unit exports its SAs: the bench cannot)."""
@@ -328,9 +332,7 @@ def _rejudge(
         base = (
             run_dir / r["unit"] if r.get("unit") and (run_dir / r["unit"] / r["test"]).is_dir() else run_dir
         )
-        captures = [
-            p for p in (base / r["test"] / "outer.pcapng", base / r["test"] / "inner.pcapng") if p.is_file()
-        ]
+        captures = [p for c in CAPTURES if (p := base / r["test"] / c).is_file()]
         if fn is None or not captures:
             continue
         tl, span = timeline_of(

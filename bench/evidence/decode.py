@@ -62,8 +62,15 @@ class Found:
 
 
 def is_inner(capture: str) -> bool:
-    """The Serving SeGW's core side (the bench's `inner.pcapng`): its DNS is the private DNS."""
+    """A SeGW's core side (the bench's `inner.pcapng`, the Serving SeGW's, and `inner-initial.pcapng`, the
+    Initial SeGW's): its DNS is the private DNS."""
     return "inner" in Path(capture).name
+
+
+def is_initial_inner(capture: str) -> bool:
+    """The Initial SeGW's core side (the bench's `inner-initial.pcapng`): the discovery's private DNS and CWMP
+    with the Initial HeMS (5.1.2.2)."""
+    return "inner-initial" in Path(capture).name
 
 
 def _where(f: Frame, *more: Frame) -> dict[str, Any]:
@@ -99,6 +106,7 @@ class _Capture:
     ftp_users: dict[str, str] = field(default_factory=dict)  # FTP stream -> the user it logged in as
     ftp_opened: dict[str, float] = field(default_factory=dict)  # FTP stream -> when the client connected
     ftp_stored: set[str] = field(default_factory=set)  # FTP streams that stored a file already
+    ended: dict[str, Found] = field(default_factory=dict)  # TCP stream -> its CWMP session's end, till closed
 
 
 class Decoder:
@@ -135,6 +143,7 @@ class Decoder:
             self._tls_refused(f, c)
             self._sctp(f)
             self._seen(f, c)
+            self._closed(f, c)
         for req, resp, serial in c.later:  # every HeMS of the capture is known now
             self._exchange(req, resp, c, serial)
         if capture is not None:
@@ -162,6 +171,21 @@ class Decoder:
             seen = c.esp.setdefault((a, b), [f.number, f.number, 0])
             seen[1:] = [f.number, seen[2] + 1]
             c.spis.setdefault((a, b), set()).add(f.get("esp.spi") or "?")
+
+    @staticmethod
+    def _closed(f: Frame, c: _Capture) -> None:
+        """The unit's FIN or RST on a CWMP session's connection after the HeMS ended it (TR-069 3.7.1.4): the
+        session-end event gets `closed` (when) and `closed_frame`."""
+        end = c.ended.get(f.get("tcp.stream") or "?")
+        if end is None or f.get("ip.src") != end.data.get("peer") or f.t < end.t:
+            return
+        if f.get("tcp.flags.fin") in ("1", "True", "true") or f.get("tcp.flags.reset") in (
+            "1",
+            "True",
+            "true",
+        ):
+            end.data.update(closed=round(f.t, 6), closed_frame=f.number)
+            del c.ended[f.get("tcp.stream") or "?"]
 
     def _unseen(self, capture: str, c: _Capture) -> None:
         """What the capture carries that no decoder can open: TLS streams without a key log, ESP without SAs."""
@@ -316,6 +340,7 @@ class Decoder:
                 self._cwmp(f, req, body, c.serial, from_unit=False)
             elif code in ("200", "204"):
                 self.add(f, Source.HEMS, HemsKind.SESSION_END, req, **common, serial=c.serial.get(src))
+                c.ended[f.get("tcp.stream") or "?"] = self.found[-1]
         elif src in c.hems_at and dst in c.units:  # a HeMS asks the unit for a session
             self.add(
                 f, Source.HEMS, HemsKind.CONNECTION_REQUEST, req, hems=c.hems_at[src], peer=dst,

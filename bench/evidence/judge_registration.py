@@ -1,9 +1,10 @@
 """Judges of 5.1.2.2 (Serving HeMS discovery via an Initial HeMS in the operator's private network, Figure 5-3)
 and 5.1.3 (registration with the Serving HeMS, Figure 5-5), and the verdicts the live plans take from here (one
 judgement, two sources: the live plan words a failure as these functions do). 5.1.2.2's outer link shows the
-public DNS queries and both tunnels; its CWMP with the Initial HeMS runs inside the Initial SeGW's tunnel, which
-no capture of the bench opens. 5.1.3's inner capture (the Serving SeGW's core side) shows the Inform, the
-SetParameterValues and S1 setup in clear; what the HeMS set there is what S1 setup must carry."""
+public DNS queries and both tunnels; its private DNS and CWMP with the Initial HeMS run inside the Initial SeGW's
+tunnel, shown in clear by that SeGW's core side (inner-initial.pcapng, bench/evidence/judge_initial.py). 5.1.3's
+inner capture (the Serving SeGW's core side) shows the Inform, the SetParameterValues and S1 setup in clear; what
+the HeMS set there is what S1 setup must carry."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
+from bench.evidence.decode import is_initial_inner, is_inner
 from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, host_names, is_inform
 from bench.evidence.judge_impostor import after_impostors, judge_impostors
+from bench.evidence.judge_initial import INITIAL_UNSEEN, initial_inner_read, judge_initial_session
 from bench.evidence.judges import (
     ESP_ONLY,
     FAILED,
@@ -70,12 +73,16 @@ def _ike_init(e: Event) -> bool:
             and not e.data.get("response"))  # fmt: skip
 
 
+def _serving_inner(capture: str) -> bool:
+    return is_inner(capture) and not is_initial_inner(capture)
+
+
 def inner_read(events: Sequence[Event], span: Span) -> bool:
     """Whether the evidence has the inner capture (the Serving SeGW's core side): a live timeline has all."""
     return (
         span.end is None
-        or any("inner" in str(c) for c in span.captures)
-        or any("inner" in str(e.data.get("capture", "")) for e in events)
+        or any(_serving_inner(c) for c in span.captures)
+        or any(_serving_inner(str(e.data.get("capture", ""))) for e in events)
     )
 
 
@@ -136,7 +143,8 @@ def judge_5_1_2_2(
 ) -> Judged:
     """test_discovery_via_initial_hems_in_private_network: the outer link shows the public DNS queries (for the
     Initial SeGW before its tunnel, never for the Initial HeMS; for the Serving SeGW before its tunnel) and both
-    tunnels; the CWMP with the Initial HeMS runs inside the Initial SeGW's tunnel, which no capture opens."""
+    tunnels; the private DNS and CWMP with the Initial HeMS run inside the Initial SeGW's tunnel, judged from its
+    core side (inner-initial.pcapng) when the evidence has it, else not observable."""
     names = host_names(hosts)
     clause = "5.1.2.2"
     out = Judged(clause, "test_discovery_via_initial_hems_in_private_network")
@@ -174,15 +182,24 @@ def judge_5_1_2_2(
     add(private_only(clause, "1.4", names["initial-hems"], public))
     if out.failed():
         return out
-    inner = f"the Initial HeMS is reached inside the Initial SeGW's tunnel: {ESP_ONLY}"
-    for step in ("1.4", "2.1", "3.2", "4"):
-        add(Verdict(clause, step, NOT_OBSERVABLE, why=inner))
+    end: Event | None = None
+    if initial_inner_read(events, span):  # the Initial SeGW's core side: steps 1.4 to 4 in clear
+        end = judge_initial_session(out, events, identity, names, ike, span)
+        if end is None or out.failed():
+            return out
+    else:
+        inner = f"the Initial HeMS is reached inside the Initial SeGW's tunnel: {ESP_ONLY} ({INITIAL_UNSEEN})"
+        for step in ("1.4", "2.1", "3.2", "4"):
+            add(Verdict(clause, step, NOT_OBSERVABLE, why=inner))
     tried = _first(events, lambda e: _ike_init(e) and e.data.get("segw") != initial, ike)
+    expected = f"an IKE SA from {ike_id(identity)} at the Serving SeGW {names['ssegw']} after the session"
+    if sike is None and tried is None and end is not None:
+        add(missing(clause, "6.3", expected, f"nothing within {span.bound:g} s", end, span))
+        return out
     if sike is None and tried is None:
         # Step 6.3's wait starts at the session's end, inside the Initial SeGW's tunnel: whether the session
         # ended, and what it assigned, the outer link does not show.
-        add(Verdict(clause, "6.3", NOT_OBSERVABLE, f"an IKE SA from {ike_id(identity)} at the Serving SeGW "
-                    f"{names['ssegw']} after the session", why="none in the evidence, and the session it follows "
+        add(Verdict(clause, "6.3", NOT_OBSERVABLE, expected, why="none in the evidence, and the session it follows "
                     f"(its end, the assignment) is inside the Initial SeGW's tunnel: {ESP_ONLY}"))  # fmt: skip
         return out
     if sike is None:
@@ -315,8 +332,8 @@ def _registration_inform(
         why = "no boot Inform to the Serving HeMS: the evidence begins after the registration"
     elif sike is not None and inner_read(events, span):
         # The unit's tunnel to the Serving SeGW is up and its core side is captured: an Inform would be there.
-        vip = next((e.data.get("client") or e.data.get("peer") for e in after(events, lambda e: "inner" in str(
-            e.data.get("capture", "")) and bool(e.data.get("client") or e.data.get("peer")), sike)), None)  # fmt: skip
+        vip = next((e.data.get("client") or e.data.get("peer") for e in after(events, lambda e: _serving_inner(str(
+            e.data.get("capture", ""))) and bool(e.data.get("client") or e.data.get("peer")), sike)), None)  # fmt: skip
         src = f" from the unit's inner address {vip}" if vip else ""
         add(missing("5.1.3", "1.1", f"an Inform to the Serving HeMS{src}", f"nothing within {span.bound:g} s of "
                     f"the IKE SA at the Serving SeGW ({frames(sike)}) on the inner capture", sike, span))  # fmt: skip

@@ -15,6 +15,7 @@ from bench.timeline import Event, Timeline
 ID = ("00D0B7", "MockHeNB", "MOCK0001")
 HEMS = {"hems": "serving-hems", "peer": "10.182.0.1", "serial": "MOCK0001"}
 INNER = "/run/x/test/inner.pcapng"
+OUTER = Span(end=1e9, captures=("/run/x/test/outer.pcapng",))  # the outer link alone, running on
 P = "Device.Services.FAPService.1."
 VALUES = {
     P + "FAPControl.LTE.Gateway.S1SigLinkServerList": "10.180.0.30",
@@ -52,12 +53,12 @@ def discovery(ihems_public: bool = False, ssegw_query: bool = True, serving: boo
 
 
 def test_discovery_in_the_private_network_from_the_outer_link() -> None:
-    assert judge_5_1_2_2(discovery(), ID).outcome == PASSED
-    public = judge_5_1_2_2(discovery(ihems_public=True), ID).failed()
+    assert judge_5_1_2_2(discovery(), ID, span=OUTER).outcome == PASSED
+    public = judge_5_1_2_2(discovery(ihems_public=True), ID, span=OUTER).failed()
     assert public is not None and public.step == "1.4"
     assert "the query for ihems.operator.example at the private DNS only" in public.message("")
     assert "asked of the public DNS 198.51.100.1" in public.message("")
-    by_ip = judge_5_1_2_2(discovery(ssegw_query=False), ID).failed()
+    by_ip = judge_5_1_2_2(discovery(ssegw_query=False), ID, span=OUTER).failed()
     assert by_ip is not None and by_ip.step == "6.1" and "query for ssegw.operator.example" in by_ip.expected
 
 

@@ -103,7 +103,7 @@ def make_fake_run(
     ev: Any = object.__new__(Evidence)
     ev.run, ev.dir, ev.mark, ev.started = run, run.dir / test, tl.mark(), t
     ev.dir.mkdir()
-    ev.outer = ev.inner = SimpleNamespace(stop=lambda: 0)
+    ev.outer = ev.inner = ev.inner_initial = SimpleNamespace(stop=lambda: 0, name="fake")
     with_pcap = PcapngWriter(ev.dir / "outer.pcapng", LINKTYPE_RAW, "hbx-in-u0", "outer")
     with_pcap.write(_ike(34, False), t + 0.30)
     with_pcap.write(_ike(35, True), t + 0.312)
@@ -229,7 +229,7 @@ def _address_change(run: Any, tl: Timeline, t: float) -> Path:
     ev: Any = object.__new__(Evidence)
     ev.run, ev.dir, ev.mark, ev.started = run, run.dir / test, tl.mark(), t + 2.0
     ev.dir.mkdir()
-    ev.outer = ev.inner = SimpleNamespace(stop=lambda: 0)
+    ev.outer = ev.inner = ev.inner_initial = SimpleNamespace(stop=lambda: 0, name="fake")
     session(2.0, "SetParameterAttributes")  # the test's own preparation: Active notification
     add(2.5, "segw", "address-change", segw="ssegw", remote_id="00D0B7-MOCK0001.henb", old=vip, pool="p2")
     add(2.6, "segw", "ike-down", segw="ssegw", remote_id="00D0B7-MOCK0001.henb", remote_vips=[vip])
