@@ -14,6 +14,27 @@ def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+class Interrupts:
+    """SIGTERM while a run's tests go on: noted by the handler, raised as KeyboardInterrupt by the main thread
+    where it waits for its units (bench.fleet), never wherever the signal landed. Raised from inside the
+    logging module's lock (pytest's log capture takes it at every test phase), it left the lock held for good:
+    the units' threads blocked at their next log line (urllib3's, in a labgrid PDU's switch) and the run
+    never ended. A signal another thread received wakes the main thread's wait within `POLL` seconds."""
+
+    POLL = 0.5
+    pending: str | None = None
+
+    @classmethod
+    def note(cls, signum: int, frame: object) -> None:
+        cls.pending = cls.pending or signal.Signals(signum).name
+
+    @classmethod
+    def raise_pending(cls) -> None:
+        name, cls.pending = cls.pending, None
+        if name is not None:
+            raise KeyboardInterrupt(name)
+
+
 class BenchError(Exception):
     """Base of every error the bench raises on purpose."""
 

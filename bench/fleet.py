@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bench.clauses import NOT_APPLICABLE, Clause
-from bench.errors import ConfigError, DeviceError, InfraError, from_driver
+from bench.errors import ConfigError, DeviceError, InfraError, Interrupts, from_driver
 from bench.steps import Steps
 from bench.unit import BenchUnit, State
 from bench.waivers import WAIVED, waived_failure, waived_message
@@ -308,7 +308,9 @@ class Fleet:
                     self.cancelled[k] = self.released[k] = True
             self.released[i] = True
             self.cond.notify_all()
-            self.cond.wait_for(lambda: len(self.done[i]) == len(self.views))
+            while len(self.done[i]) != len(self.views):
+                Interrupts.raise_pending()  # a SIGTERM, raised here and nowhere else (bench.errors.Interrupts)
+                self.cond.wait(Interrupts.POLL)
         verdicts: dict[str, BaseException | None] = {}
         for name in self.views:
             error, result = self.done[i][name]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench.errors import ConfigError, from_driver, interrupt
+from bench.errors import ConfigError, Interrupts, from_driver
 from bench.fleet import Fleet, Waived, clause_of, not_applicable, not_applicable_result, outcome_kind
 from bench.inventory import load_inventory
 from bench.progress import Progress
@@ -180,9 +180,12 @@ def bench_run(request: pytest.FixtureRequest) -> Iterator[BenchRun]:
     if progress is not None:
         run.timeline.wait_observers.append(progress.on_wait)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    # Noted, then raised where the main thread waits for the units (bench.fleet): see Interrupts.
+    Interrupts.pending = None
+    previous = signal.signal(signal.SIGTERM, Interrupts.note)
     try:
         run.start()
+        Interrupts.raise_pending()
         for unit in run.units.values():
             unit.say = unit.note = _say
         yield run
