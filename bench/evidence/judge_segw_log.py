@@ -159,7 +159,8 @@ def _impostors(e: Event, weak: set[str]) -> bool:
 def _no_proposal_chosen(events: Sequence[Event], segw: str) -> tuple[str, tuple[Event, ...]] | None:
     """The SeGW's NO_PROPOSAL_CHOSEN answer to the unit's IKE_SA_INIT (cleartext), outside the rounds of an
     impostor offering only weak proposals: (what it shows, its events), or None."""
-    proposals = [(s, end) for s, end in rounds(events, segw) if s.data.get("proposals")]
+    proposals = [(s, end) for s, end in rounds(events, segw)
+                 if s.data.get("impostor") == "weak_proposal" or s.data.get("proposals")]  # fmt: skip
 
     def impostors(e: Event) -> bool:
         return any(s.seq < e.seq and (end is None or e.seq < end.seq) for s, end in proposals)
