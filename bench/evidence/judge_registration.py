@@ -176,7 +176,9 @@ def judge_5_1_2_2(
             return out
     if ike is None:
         # the SeGW's refusal: charon's words in its log, or a NO_PROPOSAL_CHOSEN the capture shows in clear
-        seen = "no IKE SA up (" + ("no ESP after an IKE_AUTH response)" if auth else "no IKE_AUTH)")
+        answered = any(e.source == Source.SEGW and e.kind == SegwKind.IKE_MESSAGE and e.data.get("segw") == initial
+                       and e.data.get("exchange") == "IKE_AUTH" and e.data.get("response") for e in events)  # fmt: skip
+        seen = "no IKE SA up (" + ("no ESP after an IKE_AUTH response)" if answered else "no IKE_AUTH)")
         said = refused(clause, "1.3", events, span, "isegw", identity, attempt, seen)
         if said is not None:
             add(said)
