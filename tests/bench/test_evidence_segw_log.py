@@ -14,6 +14,8 @@ from bench.evidence.judge_segw_log import run_segw_logs, segw_of, utc_offset
 from bench.evidence.judges import FAILED, PASSED, Span
 from bench.services.segw import read_charon_log
 from bench.timeline import Event, Timeline
+from tests.bench import esp_capture
+from tests.support import henb_bench
 
 ID = ("00D0B7", "MockHeNB", "MOCK0001")
 UNIT, OTHER, SEGW = "198.51.100.143", "198.51.100.200", "203.0.113.2"
@@ -166,3 +168,25 @@ def test_a_log_stamped_in_the_run_hosts_local_time(tmp_path: Path) -> None:
     assert utc_offset("2026-12-07T21:07:06+0100") == 3600.0 and utc_offset("?") is None
     assert [d["reason"] for _, _, d in read_charon_log(log, "isegw", T, T + 2, 3600.0)] == [line]
     assert read_charon_log(log, "isegw", T + 3, T + 30, 3600.0) == []
+
+
+def test_judge_takes_only_a_bench_segws_log(tmp_path: Path) -> None:
+    """`judge --segw-log F`: a log named as a run keeps a bench SeGW's; the unit's own, or a missing file, is
+    an error naming it (exit 2), never a traceback."""
+    capture, sas = tmp_path / "unit-side.pcap", tmp_path / "esp_sa"
+    esp_capture.write(capture, sas, sorted(esp_capture.SUITES)[0])
+    unit_own = charon_log(tmp_path, [], "unit0-charon-charon.log")
+    for log, why in (
+        (unit_own, "expected a bench SeGW's charon log"),
+        (tmp_path / "isegw-charon.log", "no such file"),
+    ):
+        res = henb_bench(
+            "judge", str(capture), "--segw-log", str(log), "--out", str(tmp_path / "j"), timeout=120
+        )
+        assert (
+            res.returncode == 2 and f"--segw-log {log}: {why}" in res.stderr and "Traceback" not in res.stderr
+        )
+    log = charon_log(tmp_path, [established(T, UNIT, "00D0B7-MOCK0001.henb")])
+    res = henb_bench("judge", str(capture), "--segw-log", str(log), "--clause", "5.1.2.2", "--out",
+                     str(tmp_path / "j"), timeout=120)  # fmt: skip
+    assert res.returncode in (0, 1) and "Traceback" not in res.stderr, res.stderr
