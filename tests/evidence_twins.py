@@ -1,23 +1,28 @@
-"""A negative twin's run judged again from its evidence alone (its test's captures, the run's TLS key logs and
-the bench's knowledge from the test's timeline.jsonl), as `henb-bench rejudge` does: where the judge sees the
-twin's step, it fails that step with the twin's words; elsewhere it is not observable, never another failure.
+"""A negative twin's run judged again from its evidence alone (its test's captures, the run's TLS key logs, the
+bench's SeGW logs and the bench's knowledge from the test's timeline.jsonl), as `henb-bench rejudge` does: where
+the judge sees the twin's step, it fails that step with the twin's words; elsewhere it is not observable, never
+another failure.
 Called by tests/testplans/test_negative_twins.py on the twin runs it makes anyway (no run of its own)."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from bench.evidence.cli import CAPTURES, call, known_of, timeline_of
 from bench.evidence.judge_more import MORE_JUDGES
+from bench.evidence.judge_segw_log import run_segw_logs
 from bench.evidence.judges import FAILED, Judged
 from bench.evidence.knowledge import with_knowledge
 
 # Twins whose failing step the evidence shows (clause, knob): the evidence-only verdict must fail it. The others
 # fail a step only the live bench sees (the bench's own pre-conditions and actions).
-# 5.1.2.2, seen live only: the SeGW's refusals (untrusted_cert, wrong_ike_id, weak_ike_proposal,
-# ike_id_not_in_cert) are charon's own words, the identities inside the encrypted IKE_AUTH. What runs inside the
+# 5.1.2.2's SeGW refusals (untrusted_cert, wrong_ike_id, weak_ike_proposal, ike_id_not_in_cert): charon's own
+# words and the identity it accepted, inside the encrypted IKE_AUTH, are read from the run's SeGW logs
+# (logs/isegw-charon.log, passed as rejudge passes them: bench/evidence/judge_segw_log.py); weak_ike_proposal's
+# NO_PROPOSAL_CHOSEN is cleartext on the outer capture too. What runs inside the
 # Initial SeGW's tunnel (the private DNS query, the Inform, the assignment, the session's release and end) is
 # seen on its core side, inner-initial.pcapng (bench/evidence/judge_initial.py).
 # 5.1.3, seen live only: the cell the bench did not unlock (wait_for_admin_state names the unit's inventory
@@ -43,7 +48,8 @@ SEEN = {
     ("5.1.2.2", k) for k in ("segw_by_ip", "hems_dns_public", "serving_segw_by_ip", "accept_untrusted_segw_ca",
                              "accept_expired_segw_cert", "accept_wrong_segw_name", "accept_weak_ike_proposal",
                              "hems_by_ip", "wrong_device_id", "no_bootstrap", "wrong_hems_password",
-                             "reject_serving_assignment", "keep_session_open", "ignore_serving_assignment")
+                             "reject_serving_assignment", "keep_session_open", "ignore_serving_assignment",
+                             "untrusted_cert", "wrong_ike_id", "weak_ike_proposal", "ike_id_not_in_cert")
 } | {
     ("5.1.3", k) for k in ("wrong_device_id_at_registration", "ignore_serving_hems", "no_bootstrap_at_serving_hems",
                            "reject_s1_config", "no_s1_init", "s1_wrong_port", "s1_before_registration",
@@ -76,6 +82,8 @@ def judged_again(
         keylog = Path(tmp) / "keylog.txt"
         keylog.write_text("".join(k.read_text() for k in sorted((run_dir / "logs").glob("*tls-keys.log"))))
         tl, span = timeline_of(captures, keylog, known, files=Path(tmp) / "files")
+        # the bench's SeGWs' charon logs, as rejudge reads them (their refusals of the unit)
+        span = dataclasses.replace(span, segw_logs=tuple(str(p) for p in run_segw_logs(run_dir)))
         tl = with_knowledge(tl, folder / "timeline.jsonl", result.get("mark"))
         return call(result["clause"], fn, tl.events(), identity, known, span)
 

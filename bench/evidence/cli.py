@@ -4,6 +4,7 @@ RUN_DIR`: a run's own captures judged again with today's judge functions, compar
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from bench.evidence.decode import Decoder, Names, ftp_files
 from bench.evidence.espsa import read_esp_sa
 from bench.evidence.judge_more import MORE_JUDGES, call_more
 from bench.evidence.judge_outer import outer_found, unit_policy
+from bench.evidence.judge_segw_log import SUFFIX, run_segw_logs, segw_of, utc_offset
 from bench.evidence.judges import FAILED, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
 from bench.evidence.knowledge import with_knowledge
 from bench.evidence.registry import JUDGES
@@ -262,12 +264,20 @@ def cmd_judge(args: argparse.Namespace) -> int:
     esp_sa = read_esp_sa(Path(args.esp_sa)) if args.esp_sa else None
     if args.timeline and not Path(args.timeline).is_file():
         raise ConfigError(f"--timeline {args.timeline}: no such file")
+    segw_logs = [Path(f) for f in args.segw_log or ()]
+    for f in segw_logs:
+        if not f.is_file():
+            raise ConfigError(f"--segw-log {f}: no such file")
+        if segw_of(f) is None:
+            raise ConfigError(f"--segw-log {f}: expected a bench SeGW's charon log named as a run keeps it "
+                              f"(isegw{SUFFIX}, ssegw{SUFFIX})")  # fmt: skip
     notes: list[str] = []
     known = known_of(Path(args.inventory))
     with tempfile.TemporaryDirectory(
         prefix="judge-files-"
     ) as files:  # the files of FTP uploads, while judged
         tl, span = timeline_of(captures, keylog, known, notes, esp_sa=esp_sa, files=Path(files))
+        span = dataclasses.replace(span, segw_logs=tuple(str(f) for f in segw_logs))
         if args.timeline:  # what only the bench knew, from a run's timeline.jsonl (as rejudge adds it)
             tl = with_knowledge(tl, Path(args.timeline))
         judged = judge(tl, span, args.clause, _identity(args.unit_identity), known)
@@ -313,7 +323,7 @@ def rejudge(run_dir: Path, known: Known) -> list[tuple[str, str, str]]:
         merged = Path(tmp) / "keylog.txt" if keylogs else None
         if merged is not None:
             merged.write_text("".join(k.read_text(encoding="utf-8") for k in keylogs), encoding="utf-8")
-        return _rejudge(run_dir, summary, merged, known, esp_sa, Path(tmp) / "files")
+        return _rejudge(run_dir, summary, merged, known, esp_sa, Path(tmp) / "files", run_segw_logs(run_dir))
 
 
 def _rejudge(
@@ -323,9 +333,10 @@ def _rejudge(
     known: Known,
     esp_sa: list[list[str]] | None = None,
     files: Path | None = None,
+    segw_logs: list[Path] | None = None,
 ) -> list[tuple[str, str, str]]:
     """Each result's test folder: `RUN_DIR/<test>/`, or `RUN_DIR/<unit>/<test>/` in a run of several units
-    (whose unit's own run.json gives its identity)."""
+    (whose unit's own run.json gives its identity); with the bench's SeGW logs of the run (judge_segw_log)."""
     rows = []
     for n, r in enumerate(summary.get("results", [])):
         fn = JUDGES.get(r.get("clause") or "", {}).get(r["test"])
@@ -338,6 +349,8 @@ def _rejudge(
         tl, span = timeline_of(
             captures, merged, known, esp_sa=esp_sa, files=files / str(n) if files is not None else None
         )
+        span = dataclasses.replace(span, segw_logs=tuple(str(p) for p in segw_logs or ()),
+                                   log_utc_offset=utc_offset(summary.get("started_iso")))  # fmt: skip
         tl = with_knowledge(
             tl, base / r["test"] / "timeline.jsonl", r.get("mark")
         )  # what only the bench knew
@@ -365,6 +378,8 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     inventory = Path(summary.get("inventory") or args.inventory)
     for f in esp_sa_files(run_dir):
         print(f"  ESP opened with the SAs of {f}")
+    for f in run_segw_logs(run_dir):
+        print(f"  the SeGW's refusals read from {f}")
     rows = rejudge(run_dir, known_of(inventory if inventory.is_file() else Path(args.inventory)))
     # A step the evidence cannot show contradicts nothing: only a verdict today that the run did not give differs.
     differ = [(t, a, b) for t, a, b in rows if not b.startswith(a) and not b.startswith(NOT_OBSERVABLE)]
@@ -387,6 +402,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "it asked for) added to the captures' events",
     )
     p.add_argument("--unit-identity", help="OUI-CLASS-SERIAL the DeviceId must carry")
+    p.add_argument(
+        "--segw-log",
+        action="append",
+        help=f"a bench SeGW's charon log as a run keeps it (logs/isegw{SUFFIX}, ssegw{SUFFIX}; repeatable): the "
+        "SeGW's reasons for refusing the unit, inside the encrypted IKE_AUTH",
+    )
     p.add_argument("--clause", action="append", help="judge only this clause (repeatable)")
     p.add_argument("--out", default="captures", help="where the run folder goes (default captures/)")
     p.set_defaults(fn=cmd_judge)

@@ -16,6 +16,7 @@ from bench.evidence.decode import is_initial_inner, is_inner
 from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, host_names, is_inform
 from bench.evidence.judge_impostor import after_impostors, judge_impostors
 from bench.evidence.judge_initial import INITIAL_UNSEEN, initial_inner_read, judge_initial_session
+from bench.evidence.judge_segw_log import UNSEEN, refused, wrong_identity
 from bench.evidence.judges import (
     ESP_ONLY,
     FAILED,
@@ -149,6 +150,12 @@ def judge_5_1_2_2(
     clause = "5.1.2.2"
     out = Judged(clause, "test_discovery_via_initial_hems_in_private_network")
     add = out.verdicts.append
+    # 1.3 from the Initial SeGW's charon log where given: an IKE SA under another identity than the unit's.
+    attempt = f"an IKE SA from {ike_id(identity)} at the Initial SeGW {names['isegw']}"
+    wrong = wrong_identity(clause, "1.3", events, span, "isegw", identity, attempt)
+    if wrong is not None:
+        add(wrong)
+        return out
     # 1.3, before the real Initial SeGW: the impostors the bench presented (its knowledge), each refused.
     impostors = judge_impostors(clause, "1.3", events, "isegw")
     out.verdicts += impostors
@@ -168,9 +175,16 @@ def judge_5_1_2_2(
         if out.failed():
             return out
     if ike is None:
-        if auth:
+        # the SeGW's refusal: charon's words in its log, or a NO_PROPOSAL_CHOSEN the capture shows in clear
+        answered = any(e.source == Source.SEGW and e.kind == SegwKind.IKE_MESSAGE and e.data.get("segw") == initial
+                       and e.data.get("exchange") == "IKE_AUTH" and e.data.get("response") for e in events)  # fmt: skip
+        seen = "no IKE SA up (" + ("no ESP after an IKE_AUTH response)" if answered else "no IKE_AUTH)")
+        said = refused(clause, "1.3", events, span, "isegw", identity, attempt, seen)
+        if said is not None:
+            add(said)
+        elif auth:
             add(missing(clause, "1.3", f"an IKE SA at the Initial SeGW {names['isegw']}",
-                        "IKE messages but no ESP after an IKE_AUTH response", auth[-1], span))  # fmt: skip
+                        f"IKE messages but no ESP after an IKE_AUTH response ({UNSEEN})", auth[-1], span))  # fmt: skip
         else:
             add(Verdict(clause, "1.3", NOT_OBSERVABLE, why="no IKE with the Initial SeGW in the evidence (the "
                         "outer capture of the test's boot is needed)"))  # fmt: skip

@@ -67,6 +67,10 @@ class Span:
     captures: tuple[
         str, ...
     ] = ()  # the capture files read (a judge asks whether the inner one is among them)
+    # The bench's SeGWs' charon logs given with them (`--segw-log`, a run's logs/isegw-charon.log and
+    # ssegw-charon.log): charon's own words for refusing a unit (bench/evidence/judge_segw_log.py).
+    segw_logs: tuple[str, ...] = ()
+    log_utc_offset: float | None = None  # their stamps' local time: the run host's offset (None: this host's)
 
 
 LIVE = Span()

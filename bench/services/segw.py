@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import ipaddress
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,11 @@ PEER_CONFIGS = re.compile(r"looking for peer configs matching \S+\.\.\.[^\[]+\[(
 RECEIVED_PROPOSALS = re.compile(r"(?P<which>received|configured) proposals: (?P<list>.*)")
 AUTH_FAILED_NOTIFY = re.compile(r"received AUTHENTICATION_FAILED notify")
 DELETE = re.compile(r"received DELETE for IKE_SA")
+SELECTED = re.compile(r"^selected peer config '([^']+)'")
+RECEIVED_PACKET = re.compile(r"^received packet: from ([^\[]+)\[")
+ESTABLISHED = re.compile(
+    r"^IKE_SA (?P<conn>[^\[]+)\[(?P<uid>\d+)\] established between \S+\.\.\.(?P<host>[^\[]+)\[(?P<id>.*)\]$"
+)
 
 
 def refusals_on(events: list[Any], limit: int = 6) -> dict[str, list[str]]:
@@ -56,6 +63,91 @@ def _s(v: Any) -> Any:
     if isinstance(v, list):
         return [_s(x) for x in v]
     return v
+
+
+class CharonLog:
+    """charon's log, a line at a time, as events of the SeGW `segw`: who a half-open IKE SA is with (its
+    address, the identity it presented, the proposals it offered), what charon refused of it or the peer did
+    (a DELETE, an AUTHENTICATION_FAILED notify) and the SAs established with their identity. One parser for
+    both sources: the live SeGW's VICI `log` events (keyed by the IKE SA's unique id) and a run's charon.log
+    (read_charon_log: keyed by the worker thread, whose job begins with the packet it received)."""
+
+    def __init__(self, segw: str, by_thread: bool = False) -> None:
+        self.segw = segw
+        self.by_thread = by_thread  # keyed by worker thread: each packet received begins another peer's job
+        self.peers: dict[str, dict[str, Any]] = {}
+
+    def line(self, msg: str, key: str, conn: str | None = None) -> tuple[str, dict[str, Any]] | None:
+        """The event a line of the IKE SA (or worker) `key` makes, if any: (kind, data)."""
+        peer = self.peers.setdefault(key, {})
+        if len(self.peers) > 4096:  # a long run: forget the oldest
+            self.peers.pop(next(iter(self.peers)))
+        if (m := RECEIVED_PACKET.search(msg)) and self.by_thread:  # a worker's new job: this packet's peer
+            self.peers[key] = {"remote_host": m.group(1)}
+            return None
+        if m := SELECTED.search(msg):
+            peer["conn"] = m.group(1)
+            return None
+        if m := INITIATING.search(msg):
+            peer["remote_host"] = m.group(1)
+            return None
+        if m := PEER_CONFIGS.search(msg):
+            peer["remote_id"] = m.group("id")
+            return None
+        if m := RECEIVED_PROPOSALS.search(msg):
+            peer["proposals" if m["which"] == "received" else "configured"] = m["list"]
+            return None
+        data: dict[str, Any] = {"segw": self.segw, "conn": conn or peer.get("conn"), "remote_host": peer.get("remote_host"),
+                                "remote_id": peer.get("remote_id"), "unique_id": key}  # fmt: skip
+        if m := ESTABLISHED.search(msg):
+            return SegwKind.IKE_UP, {**data, "conn": m["conn"], "remote_host": m["host"], "remote_id": m["id"],
+                                     "unique_id": m["uid"], "line": msg}  # fmt: skip
+        if AUTH_FAILED_NOTIFY.search(msg):
+            return SegwKind.PEER_AUTH_FAILED, {**data, "line": msg}
+        if DELETE.search(msg):
+            return SegwKind.PEER_DELETE, {**data, "line": msg}
+        if m := REFUSALS.search(msg):
+            reason = m.group(0)
+            if reason in peer.setdefault("refused", []):
+                return None
+            peer["refused"].append(reason)
+            offer = "proposal" in reason
+            return SegwKind.REFUSED, {**data, "reason": reason,
+                                      "proposals": peer.get("proposals") if offer else None,
+                                      "configured": peer.get("configured") if offer else None}  # fmt: skip
+        return None
+
+
+# A line of charon's log file (bench/services/charon.py: time_format %F %T, local time to the second): its
+# worker thread, and with filelog's ike_name the IKE SA's name and unique id.
+FILE_LINE = re.compile(
+    r"^(?P<t>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?P<thread>\d+)\[\w+\] (?:<(?:(?P<conn>[^|>]*)\|)?(?P<sa>\d+)> )?(?P<msg>.*)$"
+)
+
+
+def read_charon_log(
+    path: Path, segw: str, start: float, end: float, utc_offset: float | None = None
+) -> list[tuple[float, str, dict[str, Any]]]:
+    """The events (time, kind, data) of a charon log file of the SeGW `segw` whose lines are stamped from the
+    second of `start` to that of `end` (the stamps are local time to the second, as SeGW.refusals reads them:
+    this host's, or the run host's `utc_offset` in seconds); each line is parsed by CharonLog with what the
+    lines before it said of its IKE SA."""
+    lines = CharonLog(segw, by_thread=True)
+    out = []
+    first, last = int(start), int(end)
+    for text in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        m = FILE_LINE.match(text)
+        if m is None:
+            continue
+        try:
+            stamp = time.strptime(m["t"], "%Y-%m-%d %H:%M:%S")
+            t = time.mktime(stamp) if utc_offset is None else calendar.timegm(stamp) - utc_offset
+        except ValueError:
+            continue
+        found = lines.line(m["msg"], m["sa"] or f"thread {m['thread']}", m["conn"])
+        if found is not None and first <= t <= last:
+            out.append((t, found[0], {**found[1], "log": str(path)}))
+    return out
 
 
 class SeGW:
@@ -108,7 +200,7 @@ class SeGW:
         # excluded ones, reloaded with the real ones): another unit in a proposals round must not meet them.
         self._anywhere: dict[str, dict[str, Any]] = {}
         # What charon's log said of each IKE SA (by unique id): peer address, identity, proposals.
-        self._peers: dict[str, dict[str, Any]] = {}
+        self._lines = CharonLog(name)
 
     def start(self, trust: list[bytes], cert: CertFiles) -> None:
         """Start charon trusting `trust` (PEM CA certificates) for the units' certificates, with `cert` as
@@ -254,48 +346,18 @@ class SeGW:
             return
 
     def _log(self, event: dict[str, Any]) -> None:
-        """A line of charon's log: who a half-open SA is with, and what the peer or charon refused."""
+        """A line of charon's log (a VICI `log` event): who a half-open SA is with, and what the peer or charon
+        refused (CharonLog, the parser `henb-bench judge --segw-log` reads charon's log file with)."""
         msg = str(_s(event.get("msg", b"")))
         sa = str(_s(event.get("ikesa-uniqueid", b"")))
-        if not sa:
-            return
-        peer = self._peers.setdefault(sa, {})
-        if len(self._peers) > 4096:  # a long run: forget the oldest
-            self._peers.pop(next(iter(self._peers)))
-        if m := INITIATING.search(msg):
-            peer["remote_host"] = m.group(1)
-            return
-        if m := PEER_CONFIGS.search(msg):
-            peer["remote_id"] = m.group("id")
-            return
-        if m := RECEIVED_PROPOSALS.search(msg):
-            peer["proposals" if m["which"] == "received" else "configured"] = m["list"]
-            return
         conn = str(_s(event.get("ikesa-name", b""))) or None
-        data: dict[str, Any] = {
-            "segw": self.name,
-            "conn": conn,
-            "remote_host": peer.get("remote_host"),
-            "remote_id": peer.get("remote_id"),
-            "unique_id": sa,
-        }
+        found = self._lines.line(msg, sa, conn) if sa else None
+        if found is None or found[0] == SegwKind.IKE_UP:  # an SA up: VICI's own ike-updown reports it
+            return
+        kind, data = found
         if conn in self._impostors:
             data["unit"], data["impostor"] = self._impostors[conn]
-        if AUTH_FAILED_NOTIFY.search(msg):
-            self.timeline.add(Source.SEGW, SegwKind.PEER_AUTH_FAILED, **data, line=msg)
-        elif DELETE.search(msg):
-            self.timeline.add(Source.SEGW, SegwKind.PEER_DELETE, **data, line=msg)
-        elif m := REFUSALS.search(msg):
-            reason = m.group(0)
-            if reason in peer.setdefault("refused", []):
-                return
-            peer["refused"].append(reason)
-            offer = "proposal" in reason
-            self.timeline.add(
-                Source.SEGW, SegwKind.REFUSED, **data, reason=reason,
-                proposals=peer.get("proposals") if offer else None,
-                configured=peer.get("configured") if offer else None,
-            )  # fmt: skip
+        self.timeline.add(Source.SEGW, kind, **data)
 
     def _record(self, label: str, event: dict[str, Any]) -> None:
         up = bool(event.get("up"))
