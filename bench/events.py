@@ -129,6 +129,8 @@ class BenchKind(StrEnum):
     PM_INTERVAL = "pm-interval"
     CONFIG_FILE = "config-file"
     PM_CONFIG = "pm-config"
+    # 5.1.3's wait for S1 setup after the registration: its bound, and whether the bench unlocked the cell.
+    S1_WAIT = "s1-wait"
     # An impostor SeGW (a certificate or proposals the unit must refuse), presented to one unit, and withdrawn.
     IMPOSTOR = "impostor"
 
@@ -368,6 +370,14 @@ _TYPES = [
         BenchKind.PM_INTERVAL,
         "proto interval gaps",
         "the unit's PM uploads measured against PeriodicUploadInterval (once per unit, over one protocol)",
+    ),
+    _t(
+        S.BENCH,
+        BenchKind.S1_WAIT,
+        "unit serial s1 port unlocked how bound bound_key",
+        "5.1.3's wait for S1 setup after the registration: the S1 far end and port, whether the HeMS unlocked "
+        "the cell (TR-196 AdminState true) and, if not, the unit's inventory setting that says why (how), the "
+        "bound it waits and its inventory key",
     ),
     _t(
         S.BENCH,

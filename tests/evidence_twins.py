@@ -25,8 +25,8 @@ from bench.evidence.knowledge import with_knowledge
 # NO_PROPOSAL_CHOSEN is cleartext on the outer capture too. What runs inside the
 # Initial SeGW's tunnel (the private DNS query, the Inform, the assignment, the session's release and end) is
 # seen on its core side, inner-initial.pcapng (bench/evidence/judge_initial.py).
-# 5.1.3, seen live only: the cell the bench did not unlock (wait_for_admin_state names the unit's inventory
-# setting).
+# 5.1.3's cell the bench did not unlock (wait_for_admin_state): no SCTP INIT on the inner capture within the bound
+# the bench waited, named with the unit's inventory setting, both from the bench's bench/s1-wait event.
 # The outer link's policy (step security of 5.1.2.2, 5.1.2.3, 5.1.3 and 5.2.4: leak_cleartext, and 5.1.2.2's
 # other_traffic with operator.outer_link.strict) is judged from the outer capture's flows with the run's inventory
 # (bench/evidence/judge_outer.py, the rule of bench/outer_link.py the live check uses).
@@ -54,7 +54,7 @@ SEEN = {
     ("5.1.3", k) for k in ("wrong_device_id_at_registration", "ignore_serving_hems", "no_bootstrap_at_serving_hems",
                            "reject_s1_config", "no_s1_init", "s1_wrong_port", "s1_before_registration",
                            "s1_to_factory_address", "no_s1_setup", "s1_wrong_tac", "s1_wrong_plmn",
-                           "s1_wrong_enb_id", "ignore_time_to_wait", "accept_untrusted_segw_ca",
+                           "s1_wrong_enb_id", "ignore_time_to_wait", "wait_for_admin_state", "accept_untrusted_segw_ca",
                            "accept_expired_segw_cert", "accept_wrong_segw_name", "accept_weak_ike_proposal",
                            "boot_event_every_session",
                            "forget_events_after_failed_session", "retry_storm", "retry_count_zero")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from bench.events import DnsKind, HemsKind, MmeKind, SegwKind, Source
+from bench.events import BenchKind, DnsKind, HemsKind, MmeKind, SegwKind, Source
 from bench.evidence.decode import is_initial_inner, is_inner
 from bench.evidence.judge_common import Identity, after, cwmp_seen, device_id, host_names, is_inform
 from bench.evidence.judge_impostor import after_impostors, judge_impostors
@@ -26,6 +26,7 @@ from bench.evidence.judges import (
     Judged,
     Span,
     Verdict,
+    absent,
     judge_spv_response,
     missing,
 )
@@ -36,6 +37,7 @@ BOOTSTRAP = "0 BOOTSTRAP"
 # What S1 setup must carry, by the leaf of the parameter the Serving HeMS set at registration (both profiles).
 S1_FAR_END, TAC, PLMN, CELL_IDENTITY = ".S1SigLinkServerList", ".TAC", ".PLMNID", ".CellIdentity"
 S1_PORT = 36412
+ADMIN_STATE = ".FAPControl.LTE.AdminState"  # TR-196: the cell locked (false) until the HeMS unlocks it
 
 
 def frames(e: Event) -> str:
@@ -412,8 +414,52 @@ def judge_5_1_3(
             )
         )
         return out
-    out.verdicts += judge_s1(events, response, s1, values, bound, port, span)
+    out.verdicts += judge_s1(events, response, s1, values, bound, port, span, identity)
     return out
+
+
+def not_unlocked(how: str, who: str = "the bench") -> str:
+    """Why a unit may not have started S1: `who` did not unlock its cell (TR-196 AdminState), `how` says why.
+    The live 5.1.3 plan's words (its wait for S1 setup), and the evidence judge's (s1_absent)."""
+    return (f"; {who} did not unlock the cell ({how}): a unit locked after a factory reset (TR-196 "
+            f"FAPControl.LTE.AdminState false) starts S1 only once the HeMS sets AdminState true")  # fmt: skip
+
+
+def unlocks(values: dict[str, str]) -> bool:
+    """Whether a SetParameterValues' values set the cell's AdminState true (unlocked)."""
+    return any(n.endswith(ADMIN_STATE) and str(v).strip().lower() in ("true", "1") for n, v in values.items())
+
+
+def s1_wait(events: Sequence[Event], response: Event, identity: Identity | None) -> Event | None:
+    """The bench's bench/s1-wait event after the registration's response: the bound the live plan waited for
+    S1 setup, its inventory key, whether the bench unlocked the cell and why not (the unit's setting)."""
+    serial = identity[2] if identity else None
+    return _first(events, lambda e: e.source == Source.BENCH and e.kind == BenchKind.S1_WAIT
+                  and (serial is None or e.data.get("serial") in (None, serial)), response)  # fmt: skip
+
+
+def s1_absent(events: Sequence[Event], response: Event, expected: str, values: dict[str, str], bound: float,
+              span: Span, identity: Identity | None = None) -> Verdict:  # fmt: skip
+    """No SCTP INIT after the registration's response: as the live wait words it where the bench's s1-wait
+    event says its bound and why the cell stayed locked (the unit's inventory setting); else (a capture from the
+    field) from the inventory's `bound`, naming what the capture shows: a registration that set no AdminState
+    true."""
+    wait = s1_wait(events, response, identity)
+    if wait is not None and wait.data.get("bound"):
+        seconds, key = float(wait.data["bound"]), str(wait.data.get("bound_key") or "")
+        verdict = absent("5.1.3", "S1", expected, events, response, wait, seconds, key, span)
+        note = "" if wait.data.get("unlocked", True) else not_unlocked(str(wait.data.get("how")))
+    else:
+        within = Span(span.end, bound) if span.end is not None else span
+        verdict = missing("5.1.3", "S1", expected, f"nothing within {bound:g} s", response, within)
+        sent = next((e for e in reversed(events) if e.seq < response.seq and e.source == Source.HEMS
+                     and e.kind == HemsKind.RPC_SENT and e.data.get("id") == response.data.get("id")), None)  # fmt: skip
+        where = f", {frames(sent)}" if sent is not None and sent.data.get("frames") else ""
+        how = f"no {ADMIN_STATE[1:]} true among its values{where}"
+        note = "" if unlocks(values) else not_unlocked(how, "the registration's SetParameterValues")
+    if verdict.outcome != FAILED:
+        return verdict
+    return dataclasses.replace(verdict, seen=verdict.seen + note, events=(response,))
 
 
 def judge_s1(
@@ -424,6 +470,7 @@ def judge_s1(
     bound: float,
     port: int,
     span: Span,
+    identity: Identity | None = None,
 ) -> list[Verdict]:
     """5.1.3's S1 steps after the registration's SetParameterValuesResponse, up to the first failure."""
     if not inner_read(events, span) and not any(e.source == Source.MME for e in events):
@@ -433,8 +480,8 @@ def judge_s1(
         events, lambda e: e.source == Source.MME and e.kind == MmeKind.SCTP_INIT and e.t >= response.t
     )
     if init is None:
-        return [missing("5.1.3", "S1", f"an SCTP INIT (S1 setup) to {s1}:{port}", f"nothing within {bound:g} s",
-                        response, within)]  # fmt: skip
+        return [s1_absent(events, response, f"an SCTP INIT (S1 setup) to {s1}:{port}", values, bound, span,
+                          identity)]  # fmt: skip
     toward = s1_toward("5.1.3", "S1", init, s1, port)
     if toward.outcome == FAILED:
         return [toward]

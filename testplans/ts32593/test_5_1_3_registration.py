@@ -9,10 +9,11 @@ import time
 import pytest
 
 from bench import clauses as cl
-from bench.events import HemsKind, Source
+from bench.events import BenchKind, HemsKind, Source
 from bench.evidence.judge_common import judged
 from bench.evidence.judge_registration import (
     judge_s1_after_response,
+    not_unlocked,
     s1_setup_carries,
     s1_toward,
     time_to_wait,
@@ -95,13 +96,19 @@ def test_registration_with_serving_hems(
     bench_run.topology.mme_caught_up(bounds.step)
     judged(steps, "S1", judge_s1_after_response(CLAUSE.id, "S1", tl.events(boot.mark), response,
                                                 describe=steps.describe))  # fmt: skip
+    # What the evidence judge needs of this wait and only the bench knows: its bound (and inventory key), and
+    # why the bench left the cell locked (the unit's setting).
+    how = locked_how(unit)
+    tl.add(Source.BENCH, BenchKind.S1_WAIT, unit=unit.name, serial=unit.cfg.identity.serial_number, s1=s1,
+           port=op.s1_port, unlocked=how is None, how=how or "", bound=float(bounds.s1_init),
+           bound_key=bounds.s1_init.key)  # fmt: skip
     init = steps.wait(
         "S1",
         lambda e: sctp_init()(e) and e.t >= response.t,
         bounds.s1_init,
         f"an SCTP INIT (S1 setup) to {s1}:{op.s1_port}",
         boot.mark,
-        why=lambda: locked_note(unit),
+        why=lambda: "" if how is None else not_unlocked(how),
     )
     judged(steps, "S1", s1_toward(CLAUSE.id, "S1", init, s1, op.s1_port))
     request = steps.wait(
@@ -119,18 +126,17 @@ def test_registration_with_serving_hems(
     evidence.assert_no_cleartext(steps)
 
 
-def locked_note(unit: BenchUnit) -> str:
-    """Why a unit may not have started S1: the bench did not unlock its cell (TR-196 AdminState)."""
+def locked_how(unit: BenchUnit) -> str | None:
+    """Why the bench did not unlock the unit's cell (TR-196 AdminState) at registration, in the words of its
+    inventory setting; None when it did (the evidence judge words it so: judge_registration.not_unlocked)."""
     path = unit.paths.admin_state
     if unit.cfg.unlock_at_registration and path is not None:
-        return ""
-    how = (
+        return None
+    return (
         f"units.{unit.name}.unlock_at_registration is false"
         if path is not None
         else f"the data-model profile of units.{unit.name} has no admin_state path"
     )
-    return (f"; the bench did not unlock the cell ({how}): a unit locked after a factory reset (TR-196 "
-            f"FAPControl.LTE.AdminState false) starts S1 only once the HeMS sets AdminState true")  # fmt: skip
 
 
 def check_time_to_wait(bench_run: BenchRun, steps: Steps, failure: Event) -> None:

@@ -308,3 +308,63 @@ def test_the_real_segw_answering_before_the_withdrawal_is_said_is_not_the_impost
     assert failed is not None and failed.step == "1.3" and "IKE SA with MODP_1024" in failed.seen
     # Evidence from before the bench said the proposals: any answer inside the round is the impostor's.
     assert judge_5_1_2_2(retried(19, []), ID).failed() is not None
+
+
+def with_s1_wait(events: list[Event], at: float, **data: Any) -> list[Event]:
+    """`events` with the bench's s1-wait event (its knowledge, as rejudge merges it) at `at`, in time order."""
+    wait = {"unit": "henb-01", "serial": ID[2], "s1": "10.180.0.30", "port": 36412, "unlocked": False,
+            "how": "units.henb-01.unlock_at_registration is false", "bound": 6.0,
+            "bound_key": "units.henb-01.bounds.s1_init", **data}  # fmt: skip
+    rows = [(e.t, e.source, e.kind, e.data) for e in events] + [(at, "bench", "s1-wait", wait)]
+    tl = Timeline()
+    for t, source, kind, d in sorted(rows, key=lambda r: r[0]):
+        tl.add(source, kind, at=t, **d)
+    return tl.events()
+
+
+def test_no_s1_setup_of_a_cell_the_bench_left_locked() -> None:
+    """wait_for_admin_state's twin: no SCTP INIT within the bound the bench waited (its s1-wait event), worded
+    as the live wait, naming the unit's setting that left the cell locked; not observable when the inner
+    capture ends before that bound; a unit that set S1 up passes whatever the event says."""
+    events = registration(more=False)
+    start = events[-1].t + 0.5
+    locked = with_s1_wait(events, start)
+    failed = judge_5_1_3(locked, ID, bound=60.0, span=Span(end=start + 7.0, captures=(INNER,))).failed()
+    assert failed is not None and failed.step == "S1", failed
+    text = failed.message("")
+    for words in ("an SCTP INIT (S1 setup) to 10.180.0.30:36412", "nothing within 6 s "
+                  "(units.henb-01.bounds.s1_init)", "the bench did not unlock the cell (units.henb-01."
+                  "unlock_at_registration is false)", "FAPControl.LTE.AdminState"):  # fmt: skip
+        assert words in text, (words, text)
+    soon = judge_5_1_3(locked, ID, span=Span(end=start + 2.0, captures=(INNER,)))
+    assert soon.failed() is None and soon.verdicts[-1].outcome == NOT_OBSERVABLE
+    unlocked = with_s1_wait(events, start, unlocked=True, how="")
+    plain = judge_5_1_3(unlocked, ID, span=Span(end=start + 7.0, captures=(INNER,))).failed()
+    assert (
+        plain is not None
+        and "did not unlock" not in plain.seen
+        and "(units.henb-01.bounds.s1_init)" in plain.seen
+    )
+    good = registration()
+    assert judge_5_1_3(with_s1_wait(good, good[4].t + 0.05), ID).failed() is None
+
+
+def test_no_s1_setup_from_the_field_names_only_what_the_capture_shows() -> None:
+    """Without the bench's event (a capture from the field, another unit's event): the inventory's bound, and a
+    registration whose values set no AdminState true is named so; one that unlocked the cell is not."""
+    events = registration(more=False)
+    span = Span(end=events[-1].t + 7.0, bound=8.0, captures=(INNER,))
+    other = with_s1_wait(events, events[-1].t + 0.5, serial="OTHER")
+    for field in (events, other):
+        failed = judge_5_1_3(field, ID, bound=6.0, span=span).failed()
+        assert failed is not None and failed.seen.startswith("nothing within 6 s;"), failed
+        assert "the registration's SetParameterValues did not unlock the cell" in failed.seen
+        assert "the bench" not in failed.seen
+    tl = Timeline()
+    for e in events:
+        d = e.data
+        if e.kind == "rpc-sent":
+            d = {**d, "values": {**VALUES, P + "FAPControl.LTE.AdminState": "true"}}
+        tl.add(e.source, e.kind, at=e.t, **d)
+    unlocked = judge_5_1_3(tl.events(), ID, bound=6.0, span=span).failed()
+    assert unlocked is not None and unlocked.seen == "nothing within 6 s"
