@@ -354,7 +354,7 @@ _TYPES = [
     _t(
         S.BENCH,
         BenchKind.CR_PROBE,
-        "hems unit serial url credentials probe purpose quiet attempts retry_after rpcs note",
+        "hems unit device serial url credentials probe purpose quiet attempts retry_after rpcs note",
         "the Serving HeMS is about to send a step's connection request(s): the credentials they carry (none, "
         "wrong: a wrong password, registered: the HeMS set them at registration, or the unit's own), said before "
         "they go out (what a judge of 5.2.3 pairs with the capture's next requests and the unit's answers)",

@@ -137,8 +137,8 @@ def judge_cr_refused(clause: str, events: Sequence[Event], hems: str = "serving-
         before = [e for e in events if e.seq < got[-1].seq and e.source == Source.HEMS
                   and e.kind != HemsKind.CONNECTION_REQUEST and e.data.get("hems") == hems]  # fmt: skip
         last = (f"last from the unit: {describe(before[-1])}" if before
-                else f"unit {p.data.get('unit')} never sent anything to HeMS {hems}")  # fmt: skip
-        words = refused_words(hems, p.data.get("unit"), str(p.data.get("url")), seen[-1], seen, attempts,
+                else f"unit {p.data.get('device')} never sent anything to HeMS {hems}")  # fmt: skip
+        words = refused_words(hems, p.data.get("device"), str(p.data.get("url")), seen[-1], seen, attempts,
                               float(p.data.get("retry_after") or 0))  # fmt: skip
         note = f" (with {p.data['note']})" if p.data.get("note") else ""
         expected = session_expected(list(p.data.get("rpcs") or []))

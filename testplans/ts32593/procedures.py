@@ -202,7 +202,8 @@ def cr_probe(bench_run: BenchRun, purpose: str, credentials: str, **data: Any) -
     """Say on the timeline what the Serving HeMS's next connection request(s) to the unit carry, before they go
     out: a capture shows each request and its answer, not whether its password was wrong (bench/cr-probe)."""
     unit, hems = bench_run.unit, bench_run.topology.hems["serving-hems"]
-    bench_run.timeline.add(Source.BENCH, BenchKind.CR_PROBE, hems=hems.name, unit=str(unit.device),
+    bench_run.timeline.add(Source.BENCH, BenchKind.CR_PROBE, hems=hems.name, unit=unit.name,
+                           device=str(unit.device),
                            serial=unit.serial, url=hems.connection_request_url(unit.device),
                            credentials=credentials, purpose=purpose, **data)  # fmt: skip
 

@@ -14,7 +14,7 @@ CR = {"hems": "serving-hems", "peer": "10.182.0.7", "serial": "MOCK0001"}
 
 
 def probe(tl: Timeline, credentials: str, step: str = "1", **data: object) -> None:
-    tl.add("bench", "cr-probe", hems="serving-hems", unit=UNIT, serial="MOCK0001", url=URL,
+    tl.add("bench", "cr-probe", hems="serving-hems", unit="henb-01", device=UNIT, serial="MOCK0001", url=URL,
            credentials=credentials, purpose=f"5.2.3 step {step}", **data)  # fmt: skip
 
 

@@ -43,6 +43,7 @@ def _run(hems: FakeHems) -> Any:
         cr_policy=POLICY,
         cr_note=lambda: "the unit's own credentials",
         serial="SN",
+        name="henb-01",
     )
     return SimpleNamespace(
         unit=unit, topology=SimpleNamespace(hems={"serving-hems": hems}), timeline=Timeline()
