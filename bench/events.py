@@ -133,6 +133,8 @@ class BenchKind(StrEnum):
     S1_WAIT = "s1-wait"
     # An impostor SeGW (a certificate or proposals the unit must refuse), presented to one unit, and withdrawn.
     IMPOSTOR = "impostor"
+    # What a connection request about to go out carries (none, a wrong password, the registered credentials).
+    CR_PROBE = "cr-probe"
 
 
 class NtpKind(StrEnum):
@@ -350,6 +352,14 @@ _TYPES = [
         "a configuration file a 5.2.2 plan serves "
         "for a Download: the values it sets (what a judge compares the read back with), how the download must fail and "
         "the FaultCode the unit's TR-069 amendment gives for it, the bound it waits for the TransferComplete",
+    ),
+    _t(
+        S.BENCH,
+        BenchKind.CR_PROBE,
+        "hems unit device serial url credentials probe purpose quiet attempts retry_after rpcs note",
+        "the Serving HeMS is about to send a step's connection request(s): the credentials they carry (none, "
+        "wrong: a wrong password, registered: the HeMS set them at registration, or the unit's own), said before "
+        "they go out (what a judge of 5.2.3 pairs with the capture's next requests and the unit's answers)",
     ),
     _t(
         S.BENCH,

@@ -323,8 +323,13 @@ def judge_5_2_3(events: Sequence[Event], span: Span = LIVE) -> Judged:
     """test_configuration_by_set_parameter_values, from its events."""
     out = Judged("5.2.3", "test_configuration_by_set_parameter_values")
     add = out.verdicts.append
-    add(Verdict("5.2.3", "1", NOT_OBSERVABLE, why="which connection requests carried no credentials or a wrong "
-                "password is the bench's intent: the requests are HTTP Digest, their answers alone do not say"))  # fmt: skip
+    from bench.evidence.judge_cr import judge_cr_probes, judge_cr_refused  # it imports this module
+
+    add(judge_cr_probes("5.2.3", "1", events))
+    refused = judge_cr_refused("5.2.3", events)  # the step's request refused throughout: no session to judge
+    if refused is not None:
+        add(refused)
+        return out
     sent = spv_sent(events)
     if sent is None:
         # The SetParameterValues is the HeMS's stimulus: without it the procedure does not appear in the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -12,6 +13,19 @@ CONNECTION_REQUEST_URL_PARAMS = (
     "Device.ManagementServer.ConnectionRequestURL",
     "InternetGatewayDevice.ManagementServer.ConnectionRequestURL",
 )
+
+
+def refused_words(
+    hems: str, unit: object, url: str, got: str, seen: Sequence[str], attempts: int, retry_after: float
+) -> str:
+    """A step's connection request refused each time (`seen`: what each of the `attempts` got): the live
+    HeMS's words, and a judge's from evidence (bench/evidence/judge_cr.py)."""
+    tries = (
+        f" ({attempts} connection requests {retry_after:g} s apart: {'; '.join(seen)})"
+        if attempts > 1
+        else ""
+    )
+    return f"HeMS {hems}: connection request to unit {unit} at {url} answered {got}, expected HTTP 200 or 204{tries}"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from bench import cwmp
 from bench.cwmp import CwmpFault, DeviceKey, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError, InfraError
 from bench.events import HemsKind, Source
-from bench.hems.connreq import ConnReqResult, CrPolicy, connection_request
+from bench.hems.connreq import ConnReqResult, CrPolicy, connection_request, refused_words
 from bench.hems.failures import SessionFailure
 from bench.hems.hooks import InformHook
 from bench.hems.rpc import RpcCall, Unit, matches
@@ -343,10 +343,8 @@ class Hems:
         )
         if refused:
             got = f"HTTP {result.status}" if result.status is not None else result.error
-            raise DeviceError(
-                f"HeMS {self.name}: connection request to unit {unit} at {result.url} answered {got}, "
-                f"expected HTTP 200 or 204{tries}; {self.last_from(unit)}"
-            )
+            words = refused_words(self.name, unit, result.url, got, seen, attempts, retry_after)
+            raise DeviceError(f"{words}; {self.last_from(unit)}")
         raise DeviceError(
             f"HeMS {self.name}: timed out after {timeout:g} s{bound_note(timeout)} waiting for an Inform with "
             f"[6 CONNECTION REQUEST] from unit {unit}{tries}; {self.last_from(unit)}"

@@ -10,8 +10,9 @@ import pytest
 
 from bench.cwmp import CwmpFault, Done, GpvResult, RpcResult, SpvResult
 from bench.errors import DeviceError
-from bench.events import HemsKind, Source
+from bench.events import BenchKind, HemsKind, Source
 from bench.evidence.judge_common import judged
+from bench.evidence.judge_cr import NONE, REGISTERED, WRONG, answer_words, probe_failure, session_expected
 from bench.evidence.judges import boot_inform
 from bench.run import BenchRun
 from bench.steps import Steps
@@ -111,6 +112,11 @@ class Session:
     def run(self) -> None:
         unit = self.bench_run.unit
         hems = self.bench_run.topology.hems["serving-hems"]
+        # The connection request it sends, said before it goes out (bench/evidence/judge_cr.py).
+        if self._rpcs:
+            cr = unit.cr_policy
+            cr_probe(self.bench_run, f"{self.steps.clause} step {self.step}", REGISTERED, attempts=cr.attempts,
+                     retry_after=cr.retry_after, rpcs=[method for method, _ in self._rpcs], note=unit.cr_note())  # fmt: skip
         try:
             results = hems.session(
                 unit.device,
@@ -120,12 +126,9 @@ class Session:
                 f"{self.steps.clause} step {self.step}",
             )
         except DeviceError as exc:
-            answers = [f"{method}Response" for method, _ in self._rpcs]
-            listed = " and ".join([", ".join(answers[:-1]), answers[-1]] if len(answers) > 1 else answers)
             note = unit.cr_note() if "connection request" in str(exc) else ""
-            self.steps.fail(
-                self.step, f"a {listed} from the unit", str(exc) + (f" (with {note})" if note else "")
-            )
+            self.steps.fail(self.step, session_expected([method for method, _ in self._rpcs]),
+                            str(exc) + (f" (with {note})" if note else ""))  # fmt: skip
         for reply, result in zip(self._replies, results, strict=True):
             reply.resolve(result)
         for check in self._checks:
@@ -195,6 +198,16 @@ def next_inform(bench_run: BenchRun, steps: Steps, step: str) -> Event:
 CR_PROBES = (("no credentials", False, False), ("wrong credentials", True, True))
 
 
+def cr_probe(bench_run: BenchRun, purpose: str, credentials: str, **data: Any) -> None:
+    """Say on the timeline what the Serving HeMS's next connection request(s) to the unit carry, before they go
+    out: a capture shows each request and its answer, not whether its password was wrong (bench/cr-probe)."""
+    unit, hems = bench_run.unit, bench_run.topology.hems["serving-hems"]
+    bench_run.timeline.add(Source.BENCH, BenchKind.CR_PROBE, hems=hems.name, unit=unit.name,
+                           device=str(unit.device),
+                           serial=unit.serial, url=hems.connection_request_url(unit.device),
+                           credentials=credentials, purpose=purpose, **data)  # fmt: skip
+
+
 def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step: str) -> None:
     """TR-069 3.2.2: a connection request with no credentials, and one with the right user name and a wrong
     password, each answered HTTP 401 and starting no session (none within bounds.quiet after them); the
@@ -205,6 +218,8 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
     mark = tl.mark()
     answers = []
     for probe, credentials, wrong in CR_PROBES:
+        cr_probe(bench_run, f"{steps.clause} step {step}", WRONG if wrong else NONE, probe=probe,
+                 quiet=float(unit.bounds.quiet))  # fmt: skip
         try:
             result = hems.request_connection(
                 unit.device, cr.username, cr.password + "-wrong" if wrong else cr.password,
@@ -229,15 +244,11 @@ def connection_request_needs_credentials(bench_run: BenchRun, steps: Steps, step
     if not accepted and opened is None:
         return
     probe, r = accepted[0] if accepted else answers[-1]
-    got = f"HTTP {r.status}" if r.status is not None else f"no answer ({r.error})"
-    started = (
-        f", and the unit started a session for a connection request with {probe}: {steps.describe(opened)}"
-        if opened is not None
-        else f", no session within {unit.bounds.quiet:g} s"
-    )
     all_answers = "; ".join(f"{p}: HTTP {a.status}" for p, a in answers)
-    steps.fail(step, f"HTTP 401 to a connection request with {probe}, and no session (TR-069 3.2.2: the unit "
-               f"authenticates the ACS's request)", f"{got}{started} (answers: {all_answers})", opened)  # fmt: skip
+    expected, seen = probe_failure(probe, answer_words(r.status, r.error),
+                                   steps.describe(opened) if opened is not None else None,
+                                   float(unit.bounds.quiet), all_answers)  # fmt: skip
+    steps.fail(step, expected, seen, opened)
 
 
 def _answered_elsewhere(bench_run: BenchRun, opened: Event, purpose: str) -> bool:

@@ -20,9 +20,14 @@ POLICY = CrPolicy("acs", "pw", attempts=3, retry_after=4.0)
 
 
 class FakeHems:
+    name = "serving-hems"
+
     def __init__(self, results: list[RpcResult] | None = None, error: str = "") -> None:
         self.results, self.error = results or [], error
         self.sessions: list[tuple[Any, ...]] = []
+
+    def connection_request_url(self, unit: Any) -> str:
+        return "http://x/cr"
 
     def session(self, *args: Any) -> list[RpcResult]:
         self.sessions.append(args)
@@ -37,8 +42,12 @@ def _run(hems: FakeHems) -> Any:
         bounds=SimpleNamespace(step=8.0),
         cr_policy=POLICY,
         cr_note=lambda: "the unit's own credentials",
+        serial="SN",
+        name="henb-01",
     )
-    return SimpleNamespace(unit=unit, topology=SimpleNamespace(hems={"serving-hems": hems}))
+    return SimpleNamespace(
+        unit=unit, topology=SimpleNamespace(hems={"serving-hems": hems}), timeline=Timeline()
+    )
 
 
 def _steps() -> Steps:
@@ -47,7 +56,8 @@ def _steps() -> Steps:
 
 def test_one_session_for_the_steps_rpcs_with_the_units_policy() -> None:
     hems = FakeHems([SpvResult(0), GpvResult({"A": "1"}), GpvResult({"B": "2"})])
-    with session(_run(hems), _steps(), "2") as s:
+    run = _run(hems)
+    with session(run, _steps(), "2") as s:
         s.set_values({"A": ("1", "xsd:string")}, "k")
         s.read_back({"A": "1"})
         read = s.get_values(["B"])
@@ -57,6 +67,15 @@ def test_one_session_for_the_steps_rpcs_with_the_units_policy() -> None:
     ((device, rpcs, timeout, policy, purpose),) = hems.sessions
     assert (device, timeout, policy, purpose) == ("DEV", 8.0, POLICY, "5.2.3 step 2")
     assert [m for m, _ in rpcs] == ["SetParameterValues", "GetParameterValues", "GetParameterValues"]
+    # said before the request goes out: what it carries, for a judge of the evidence (bench/cr-probe)
+    (said,) = [e.data for e in run.timeline.events() if e.kind == "cr-probe"]
+    assert (said["credentials"], said["purpose"], said["attempts"], said["url"]) == (
+        "registered",
+        "5.2.3 step 2",
+        3,
+        "http://x/cr",
+    )
+    assert said["rpcs"] == ["SetParameterValues", "GetParameterValues", "GetParameterValues"]
 
 
 def test_checks_run_in_order_after_every_answer_is_in() -> None:

@@ -1,10 +1,11 @@
-"""One judgement, two sources, for 5.2.2 (configuration by file download), 5.2.3's invalid set and 5.4 (PM
-upload): a live run's own evidence (its captures, the run's key logs, and the `bench` events of each test's
-timeline: what only the bench knew) judged again gives the live verdict for every step it can observe, and says
-which steps it cannot observe and why; a negative twin's run, judged from its evidence alone, fails the same step
-with the same message (an event the message describes is shown as the evidence has it: the live run numbers its
-timeline, a capture its frames; upload intervals measured from the file server's clock or the capture's packets
-differ by milliseconds). One live run, and a twin run per group of twins (units of one run each)."""
+"""One judgement, two sources, for 5.2.2 (configuration by file download), 5.2.3 (its invalid set and its
+connection requests) and 5.4 (PM upload): a live run's own evidence (its captures, the run's key logs, and the
+`bench` events of each test's timeline: what only the bench knew) judged again gives the live verdict for every
+step it can observe, and says which steps it cannot observe and why; a negative twin's run, judged from its
+evidence alone, fails the same step with the same message (an event the message describes is shown as the
+evidence has it: the live run numbers its timeline, a capture its frames; upload intervals measured from the
+file server's clock or the capture's packets differ by milliseconds). One live run, and a twin run per group of
+twins (units of one run each)."""
 
 from __future__ import annotations
 
@@ -24,17 +25,19 @@ from tests.testplans.test_negative_twins import TWINS, Group, run_group
 
 pytestmark = [pytest.mark.netns, needs_root()]
 CLAUSES = ("5.2.2", "5.2.3", "5.4.1", "5.4.2")
-# Every twin of these clauses, by the runs they share, but three of 5.2.3 whose check rests on the bench's
-# intent alone: which connection requests carried no credentials or a wrong password (step 1: the requests are
-# HTTP Digest, their 401 answers alone do not say), and ignore_cr_credentials (step 2: the unit answers every
-# connection request 401, so no session and no RPC is in the evidence; that the credentials were the ones the
-# HeMS set at registration is the live bench's knowledge). Those fail live only; their evidence is not
-# observable, never another failure. A bound waited out is judged from the bound the bench's event carries.
+# Every twin of these clauses, by the runs they share. 5.2.3's connection requests rest on the bench's intent:
+# which carried no credentials or a wrong password (step 1: the requests are HTTP Digest, their 401 answers alone
+# do not say), and that a step's request carried the credentials the HeMS set at registration (step 2,
+# ignore_cr_credentials: the unit answers every one 401, so no session and no RPC is in the evidence). The bench
+# says it in a `bench/cr-probe` event before each goes out; a capture from the field has none, and those steps
+# are not observable there, never another failure. A bound waited out is judged from the bound the bench's
+# event carries.
 JUDGED_TWINS = {
     "5.2.2": ("download_not_fetched", "transfer_complete_wrong_key", "transfer_complete_before_apply",
               "download_wrong_fault", "partial_download", "accept_untrusted_file_server"),
     "5.2.2-b": ("no_m_download_event", "transfer_complete_bad_times", "tls_refusal_as_contact_failure"),
-    "5.2.3": ("partial_spv", "bad_spv_fault_codes", "accept_invalid_values"),
+    "5.2.3": ("partial_spv", "bad_spv_fault_codes", "accept_invalid_values", "cr_without_credentials",
+              "cr_wrong_credentials", "ignore_cr_credentials"),
     "5.4.1": ("pm_upload_while_disabled", "accept_invalid_values", "partial_spv"),
     "5.4.2": ("pm_wrong_credentials", "pm_wrong_interval", "accept_untrusted_file_server"),
     "5.2.2-c": ("no_transfer_complete_after_reboot", "no_enb_config_update", "gpv_fault"),
@@ -79,7 +82,8 @@ def said(message: str) -> tuple[str, str]:
     seen = re.sub(r"^/\S*/([^/\s]+): ", r"\1: ", seen)
     # What a wait saw last before its bound ran out is the live timeline's (console lines, every unit's
     # events) or the captures' packets: the words up to it are compared.
-    return expected, re.split(r"#\d+ \+[0-9.]+s |fileserver/|hems/|last seen: ", seen)[0]
+    # What the HeMS last heard from the unit, and when, is the live HeMS's note (or the capture's last message).
+    return expected, re.split(r"#\d+ \+[0-9.]+s |fileserver/|hems/|last seen: |last from the unit: ", seen)[0]
 
 
 @pytest.fixture(scope="module")
