@@ -61,7 +61,8 @@ SEEN = {
 } | {("5.3.1", k) for k in ("spv_not_applied", "accept_invalid_values", "partial_spv")} | {
     ("5.3.2", k) for k in ("no_alarm_inform", "ignore_notification_attributes", "queued_alarm_immediate",
                            "logged_alarm_informed", "ignore_reporting_mechanism", "cleared_alarm_new_identifier",
-                           "alarm_history_not_kept", "alarm_not_raised")
+                           "alarm_history_not_kept", "alarm_not_raised",
+                           "alarm_command_refused")
 }  # fmt: skip
 
 

@@ -173,10 +173,32 @@ def new_entries(
     return read, {p: f for p, f in now.items() if alarm.is_in(f) and before.get(p) != f}
 
 
+def unconfirmed(clause: str, events: Sequence[Event]) -> Verdict | None:
+    """A raise_alarm or clear_alarm the bench asked for by console or shell that the unit did not confirm (no
+    unit/action-confirmed before the bench's next action: the bench's own record of its template's expect, a
+    knowledge event): the live plan's step "alarm", in its words. A manual action has no confirmation event."""
+    for e in events:
+        if not (e.source == Source.UNIT and e.kind == UnitKind.ACTION
+                and e.data.get("action") in ("raise alarm", "clear alarm")
+                and e.data.get("method") in ("console", "shell")):  # fmt: skip
+            continue
+        if _confirmed(events, e) is None:
+            values = e.data.get("values") or {}
+            alarm = AlarmId(str(values.get("event_type")), str(values.get("probable_cause")))
+            action = str(e.data.get("action")).replace(" ", "_")
+            return Verdict(clause, "alarm", FAILED, f"the unit to confirm {action} for {alarm}",
+                           f"no confirmation of its {e.data.get('method')} command {e.data.get('sent')!r} before "
+                           "the bench's next action or the evidence's end", (e,))  # fmt: skip
+    return None
+
+
 def _start(
     clause: str, test: str, events: Sequence[Event], mechanism: str, step: str = "2"
 ) -> tuple[Judged, list[Raised]]:
     out = Judged(clause, test)
+    if (refused := unconfirmed(clause, events)) is not None:
+        out.verdicts.append(refused)
+        return out, []
     if not cwmp_seen(events, "serving-hems"):
         out.verdicts.append(Verdict(clause, step, NOT_OBSERVABLE, why=NO_CWMP))
         return out, []

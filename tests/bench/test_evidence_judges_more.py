@@ -117,11 +117,17 @@ def test_alarms_are_judged_by_the_mechanism_set_before_the_raise() -> None:
     bad = judge_expedited(tl.events(), bound=3).failed()
     assert bad is not None and bad.seen == "AlarmIdentifier 'a-1-cleared'"
     assert judge_expedited(prepared("0 Expedited").events(), bound=3).failed() is not None
-    # the same evidence, another mechanism's judge: that alarm is not its subject
-    refused = judge_expedited(prepared("0 Expedited", confirmed=False).events(), bound=3)
-    assert (
-        refused.outcome == NOT_OBSERVABLE
-    )  # a raise the unit did not confirm fails the bench's step "alarm"
+    # a raise the unit did not confirm (its console command refused) fails the bench's step "alarm", as live
+    refused = judge_expedited(prepared("0 Expedited", confirmed=False).events(), bound=3).failed()
+    assert refused is not None and refused.step == "alarm"
+    assert refused.expected == "the unit to confirm raise_alarm for Communications Alarm / S1 link failure"
+    assert refused.seen.startswith("no confirmation of its console command 'raise'")
+    # a manual action has no confirmation event: nothing to judge there
+    manual = Tl()
+    manual.add(
+        "unit", "action", unit="u", action="raise alarm", method="manual", sent="press it", values=ALARM
+    )
+    assert judge_expedited(manual.events(), bound=3).failed() is None
     assert judge_queued(tl.events()).outcome == NOT_OBSERVABLE
     early = prepared("1 Queued")
     alarm_inform(early, "QueuedEvent")
