@@ -30,6 +30,7 @@ from bench.evidence.knowledge import with_knowledge
 # The outer link's policy (step security of 5.1.2.2, 5.1.2.3, 5.1.3 and 5.2.4: leak_cleartext, and 5.1.2.2's
 # other_traffic with operator.outer_link.strict) is judged from the outer capture's flows with the run's inventory
 # (bench/evidence/judge_outer.py, the rule of bench/outer_link.py the live check uses).
+# 5.2.4's Active notification (a SetParameterAttributes) answered with a Fault is CWMP on the inner capture.
 SEEN = {
     (c, "leak_cleartext") for c in ("5.1.2.2", "5.1.2.3", "5.1.3", "5.2.4")
 } | {("5.1.2.2", "other_traffic")} | {
@@ -43,7 +44,7 @@ SEEN = {
 } | {
     ("5.2.4", k) for k in ("no_inform_after_address_change", "inform_before_change", "old_address_in_inform",
                            "wrong_device_id_on_address_change", "ignore_notification_attributes",
-                           "forget_events_after_failed_session")
+                           "forget_events_after_failed_session", "refuse_notification_attributes")
 } | {
     ("5.1.2.2", k) for k in ("segw_by_ip", "hems_dns_public", "serving_segw_by_ip", "accept_untrusted_segw_ca",
                              "accept_expired_segw_cert", "accept_wrong_segw_name", "accept_weak_ike_proposal",

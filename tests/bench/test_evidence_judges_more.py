@@ -67,6 +67,32 @@ def test_the_ip_change_inform_is_judged_as_the_live_plan_words_it() -> None:
     assert none is not None and "within 8 s of the address change (10.180.1.5 -> ?)" in none.expected
 
 
+def notified(answer: str) -> Tl:
+    """The plan's Active notification on the inner address, answered (`answer`: rpc-response or rpc-fault)."""
+    tl = Tl()
+    tl.add("hems", "inform", hems="serving-hems", peer="10.180.1.5", events=["1 BOOT"], params={}, **UNIT)
+    tl.add("hems", "rpc-sent", hems="serving-hems", method="SetParameterAttributes", id="a1",
+           notifications={ADDR: 2})  # fmt: skip
+    fault = {"fault_code": 9004, "fault_string": "Resources exceeded", "param_faults": []}
+    tl.add("hems", answer, hems="serving-hems", method="SetParameterAttributes" if answer == "rpc-response" else None,
+           id="a1", **(fault if answer == "rpc-fault" else {}))  # fmt: skip
+    return tl
+
+
+def test_a_refused_active_notification_fails_step_pre_in_the_live_words() -> None:
+    refused = judge_5_2_4(notified("rpc-fault").events(), IDENTITY).failed()
+    assert refused is not None and refused.step == "pre"
+    assert refused.expected == f"SetParameterAttributesResponse to Active notification on {ADDR}"
+    assert refused.seen == "fault 9004 Resources exceeded, per parameter []"
+    again = judge_5_2_4_restart(notified("rpc-fault").events()).failed()
+    assert again is not None and again.step == "kept" and "fault 9004" in again.seen
+    tl = notified("rpc-response")  # a correct unit: its answer, the change and the Inform pass
+    tl.add("segw", "address-change", segw="ssegw", remote_id="x", old="10.180.1.5", pool="10.181.0.0/24")
+    tl.add("hems", "inform", hems="serving-hems", peer="10.181.0.9", events=["4 VALUE CHANGE"], command_keys=[""],
+           params={ADDR: "10.181.0.9"}, **UNIT)  # fmt: skip
+    assert judge_5_2_4(tl.events(), IDENTITY).outcome == PASSED
+
+
 def test_an_absence_or_the_bench_s_knowledge_missing_is_not_observable() -> None:
     events = address_change(inform=None).events()
     cut = judge_5_2_4(events, IDENTITY, bound=8, span=Span(end=events[-1].t + 2, bound=8))
