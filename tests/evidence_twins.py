@@ -31,6 +31,7 @@ from bench.evidence.knowledge import with_knowledge
 # other_traffic with operator.outer_link.strict) is judged from the outer capture's flows with the run's inventory
 # (bench/evidence/judge_outer.py, the rule of bench/outer_link.py the live check uses).
 # 5.2.4's Active notification (a SetParameterAttributes) answered with a Fault is CWMP on the inner capture.
+# 5.3.2's GetParameterValues answered with a Fault in the plan's prepare (step pre): the same.
 SEEN = {
     (c, "leak_cleartext") for c in ("5.1.2.2", "5.1.2.3", "5.1.3", "5.2.4")
 } | {("5.1.2.2", "other_traffic")} | {
@@ -62,7 +63,7 @@ SEEN = {
 } | {("5.3.1", k) for k in ("spv_not_applied", "accept_invalid_values", "partial_spv")} | {
     ("5.3.2", k) for k in ("no_alarm_inform", "ignore_notification_attributes", "queued_alarm_immediate",
                            "logged_alarm_informed", "ignore_reporting_mechanism", "cleared_alarm_new_identifier",
-                           "alarm_history_not_kept", "alarm_not_raised")
+                           "alarm_history_not_kept", "alarm_not_raised", "gpv_fault")
 }  # fmt: skip
 
 

@@ -173,6 +173,24 @@ def test_alarms_are_judged_by_the_mechanism_set_before_the_raise() -> None:
     )
 
 
+def test_a_gpv_answered_with_a_fault_before_the_raise_fails_step_pre() -> None:
+    tl = Tl()
+    names = [f"{FM}SupportedAlarm."]
+    tl.add("hems", "rpc-sent", hems="serving-hems", method="GetParameterValues", id="g0", names=names)
+    tl.add("hems", "rpc-fault", hems="serving-hems", method=None, id="g0", fault_code=9002,
+           fault_string="Internal error", param_faults=[])  # fmt: skip
+    for judge in (judge_expedited, judge_queued, judge_logged, judge_disabled):
+        failed = judge(tl.events()).failed()
+        assert failed is not None and failed.step == "pre"
+        assert failed.expected == f"GetParameterValuesResponse for {names}"
+        assert failed.seen == "fault 9002 Internal error, per parameter []"
+    ok = Tl()  # a correct unit: its GetParameterValuesResponse, then the Expedited alarm reported
+    ok.add("hems", "rpc-sent", hems="serving-hems", method="GetParameterValues", id="g0", names=names)
+    prepared("0 Expedited", ok)
+    alarm_inform(ok, "ExpeditedEvent")
+    assert judge_expedited(ok.events(), bound=3).failed() is None
+
+
 def test_a_disabled_alarm_needs_its_control_raise() -> None:
     tl = prepared("3 Disabled")
     tl.t += 20
