@@ -32,13 +32,15 @@ from bench.evidence.knowledge import with_knowledge
 # (bench/evidence/judge_outer.py, the rule of bench/outer_link.py the live check uses).
 # 5.2.4's Active notification (a SetParameterAttributes) answered with a Fault is CWMP on the inner capture.
 # 5.3.2's GetParameterValues answered with a Fault in the plan's prepare (step pre): the same.
+# 5.1.2.3's TLS connection to the public Initial HeMS kept open after the session's end: no FIN or RST of the
+# unit's on the outer capture (decode's `closed`, judged as judge_initial.released judges 5.1.2.2's).
 SEEN = {
     (c, "leak_cleartext") for c in ("5.1.2.2", "5.1.2.3", "5.1.3", "5.2.4")
 } | {("5.1.2.2", "other_traffic")} | {
     ("5.1.2.3", k) for k in ("accept_untrusted_hems_ca", "accept_any_cert", "accept_expired_hems_cert",
                              "accept_cert_on_retry", "initial_segw_for_public_hems", "wrong_device_id",
                              "no_bootstrap", "reject_serving_assignment", "serving_segw_by_ip",
-                             "ignore_serving_assignment", "hems_by_ip")
+                             "ignore_serving_assignment", "hems_by_ip", "keep_session_open")
 } | {
     ("5.1.3", k) for k in ("accept_untrusted_hems_ca", "accept_any_cert", "accept_expired_hems_cert",
                            "accept_cert_on_retry")  # the Serving HeMS over HTTPS: its TLS on the inner capture

@@ -233,7 +233,7 @@ def test_mechanisms_set_read_back_and_an_invalid_one_refused() -> None:
     assert accepted.seen == "SetParameterValuesResponse Status 0: the invalid value accepted"
 
 
-def discovery(bootstrap: bool = True) -> Tl:
+def discovery(bootstrap: bool = True, closed: bool = True) -> Tl:
     tl = Tl()
     tl.add("dhcp", "dhcpdiscover", server="capture", detail="")
     tl.add("dns", "query", dns="public-dns", name="ihems.operator.example", server="s", qtype="A", client="c")
@@ -249,7 +249,8 @@ def discovery(bootstrap: bool = True) -> Tl:
         parameter_key="",
     )
     tl.add("hems", "rpc-response", hems="initial-hems", method="SetParameterValues", id="1", status=0)
-    tl.add("hems", "session-end", hems="initial-hems", peer="c")
+    # the unit's FIN on the TLS connection half a second after the HeMS's empty answer (decode's `closed`)
+    tl.add("hems", "session-end", hems="initial-hems", peer="c", **({"closed": tl.t + 1.5} if closed else {}))
     tl.add("dns", "query", dns="public-dns", name="ssegw.operator.example", server="s", qtype="A", client="c")
     tl.add("segw", "ike-up", segw="ssegw")
     return tl
@@ -260,6 +261,19 @@ def test_public_discovery_and_the_refused_untrusted_hems() -> None:
     boot = judge_5_1_2_3(discovery(bootstrap=False).events(), IDENTITY).failed()
     assert boot is not None and (boot.step, boot.seen) == ("2.1", "events ['1 BOOT']")
     assert judge_refusal(discovery().events()).outcome == NOT_OBSERVABLE  # no certificate the bench presented
+    # the TLS connection to the public Initial HeMS kept open: step 4, though the unit goes on to IKE (no tunnel
+    # that IKE could take the connection down with)
+    kept = judge_5_1_2_3(discovery(closed=False).events(), IDENTITY).failed()
+    assert kept is not None and kept.step == "4"
+    assert kept.expected.startswith(
+        "the unit to release the TR-069 session with the initial-hems (TR-069 3.7.1.4)"
+    )
+    assert kept.seen.startswith(
+        "the unit kept its connection to the initial-hems open after the session ended"
+    )
+    events = discovery(closed=False).events()
+    cut = judge_5_1_2_3(events, IDENTITY, span=Span(end=events[-1].t, bound=10))  # captures end too soon
+    assert cut.failed() is None
     by_ip = [e for e in discovery().events() if e.data.get("name") != "ssegw.operator.example"]
     tl = Tl()
     for e in by_ip[:-1]:  # the IKE SA not seen up (no ESP yet): its IKE_SA_INIT is
