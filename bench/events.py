@@ -209,10 +209,11 @@ _TYPES = [
     _t(
         S.HEMS,
         HemsKind.RPC_SENT,
-        "hems peer serial method id values parameter_key url command_key names",
+        "hems peer serial method id values parameter_key url command_key names notifications",
         "the HeMS sent an RPC to the unit (a SetParameterValues with its values and ParameterKey: what a judge "
         "compares the read back and the next Inform with; a Download with its URL, CommandKey, FileType and "
-        "Username; a Reboot with its CommandKey; a GetParameterValues with the names it asks for)",
+        "Username; a Reboot with its CommandKey; a GetParameterValues with the names it asks for; a "
+        "SetParameterAttributes with the notifications it changes)",
     ),  # fmt: skip
     _t(S.HEMS, HemsKind.RPC_RESPONSE, "hems peer serial method id", "the unit answered an RPC"),
     _t(

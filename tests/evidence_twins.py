@@ -30,20 +30,24 @@ from bench.evidence.knowledge import with_knowledge
 # The outer link's policy (step security of 5.1.2.2, 5.1.2.3, 5.1.3 and 5.2.4: leak_cleartext, and 5.1.2.2's
 # other_traffic with operator.outer_link.strict) is judged from the outer capture's flows with the run's inventory
 # (bench/evidence/judge_outer.py, the rule of bench/outer_link.py the live check uses).
+# 5.2.4's Active notification (a SetParameterAttributes) answered with a Fault is CWMP on the inner capture.
+# 5.3.2's GetParameterValues answered with a Fault in the plan's prepare (step pre): the same.
+# 5.1.2.3's TLS connection to the public Initial HeMS kept open after the session's end: no FIN or RST of the
+# unit's on the outer capture (decode's `closed`, judged as judge_initial.released judges 5.1.2.2's).
 SEEN = {
     (c, "leak_cleartext") for c in ("5.1.2.2", "5.1.2.3", "5.1.3", "5.2.4")
 } | {("5.1.2.2", "other_traffic")} | {
     ("5.1.2.3", k) for k in ("accept_untrusted_hems_ca", "accept_any_cert", "accept_expired_hems_cert",
                              "accept_cert_on_retry", "initial_segw_for_public_hems", "wrong_device_id",
                              "no_bootstrap", "reject_serving_assignment", "serving_segw_by_ip",
-                             "ignore_serving_assignment", "hems_by_ip")
+                             "ignore_serving_assignment", "hems_by_ip", "keep_session_open")
 } | {
     ("5.1.3", k) for k in ("accept_untrusted_hems_ca", "accept_any_cert", "accept_expired_hems_cert",
                            "accept_cert_on_retry")  # the Serving HeMS over HTTPS: its TLS on the inner capture
 } | {
     ("5.2.4", k) for k in ("no_inform_after_address_change", "inform_before_change", "old_address_in_inform",
                            "wrong_device_id_on_address_change", "ignore_notification_attributes",
-                           "forget_events_after_failed_session")
+                           "forget_events_after_failed_session", "refuse_notification_attributes")
 } | {
     ("5.1.2.2", k) for k in ("segw_by_ip", "hems_dns_public", "serving_segw_by_ip", "accept_untrusted_segw_ca",
                              "accept_expired_segw_cert", "accept_wrong_segw_name", "accept_weak_ike_proposal",
@@ -61,7 +65,7 @@ SEEN = {
 } | {("5.3.1", k) for k in ("spv_not_applied", "accept_invalid_values", "partial_spv")} | {
     ("5.3.2", k) for k in ("no_alarm_inform", "ignore_notification_attributes", "queued_alarm_immediate",
                            "logged_alarm_informed", "ignore_reporting_mechanism", "cleared_alarm_new_identifier",
-                           "alarm_history_not_kept", "alarm_not_raised",
+                           "alarm_history_not_kept", "alarm_not_raised", "gpv_fault",
                            "alarm_command_refused")
 }  # fmt: skip
 

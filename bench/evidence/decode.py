@@ -528,7 +528,7 @@ def _is_hex(text: str) -> bool:
 def _sent(env: cwmp.Envelope) -> dict[str, Any]:
     """What a check needs of an RPC the HeMS sent: a SetParameterValues' values and ParameterKey (the live
     HeMS puts the same on its rpc-sent event); a Download's URL, CommandKey, FileType and Username; a Reboot's
-    CommandKey; the names a GetParameterValues asks for."""
+    CommandKey; the names a GetParameterValues asks for; the notifications a SetParameterAttributes changes."""
     if env.method == "Download":
         tags = {"url": "URL", "command_key": "CommandKey", "file_type": "FileType", "username": "Username"}
         return {
@@ -542,6 +542,12 @@ def _sent(env: cwmp.Envelope) -> dict[str, Any]:
         return {
             "names": [(n.text or "").strip() for names in env.body.iter("{*}ParameterNames") for n in names]
         }
+    if env.method == "SetParameterAttributes":
+        return {"notifications": {
+            (s.findtext("{*}Name") or "").strip(): int(s.findtext("{*}Notification") or "0")
+            for s in env.body.iter("{*}SetParameterAttributesStruct")
+            if (s.findtext("{*}NotificationChange") or "").strip().lower() in ("1", "true")
+        }}  # fmt: skip
     if env.method != "SetParameterValues":
         return {}
     values = {}

@@ -18,6 +18,8 @@ from bench.evidence.judges import (
     Judged,
     Span,
     Verdict,
+    answer_to,
+    fault_seen,
     missing,
 )
 from bench.profiles import SHIPPED, load
@@ -62,6 +64,30 @@ def judge_inform_carries(
     return out
 
 
+def active_notification(param: str) -> str:
+    """What the plan expects of its SetParameterAttributes (notify_at_once: the live plan's words)."""
+    return f"SetParameterAttributesResponse to Active notification on {param}"
+
+
+def judge_notify(events: Sequence[Event], step: str, param: str | None = None) -> Verdict | None:
+    """The Serving HeMS's last SetParameterAttributes before the first address change (the plan's Active
+    notification on the inner address), answered with its response, not a Fault; None when none is in the
+    evidence (a correct unit's answer is then not observable: the other steps say so)."""
+    changes = [e for e in events if e.source == Source.SEGW and e.kind == SegwKind.ADDRESS_CHANGE]
+    sent = [
+        e for e in events if e.source == Source.HEMS and e.kind == HemsKind.RPC_SENT
+        and e.data.get("hems") == "serving-hems" and e.data.get("method") == "SetParameterAttributes"
+        and (not changes or e.seq < changes[0].seq)
+    ]  # fmt: skip
+    if not sent:
+        return None
+    answer = answer_to(events, sent[-1])
+    if answer is None or answer.kind != HemsKind.RPC_FAULT:
+        return None if answer is None else Verdict(CLAUSE, step, PASSED, events=(sent[-1], answer))
+    shown = param or next(iter(sent[-1].data.get("notifications") or {}), None) or "the inner address"
+    return Verdict(CLAUSE, step, FAILED, active_notification(shown), fault_seen(answer.data), (answer,))
+
+
 def judge_5_2_4(
     events: Sequence[Event],
     identity: Identity | None = None,
@@ -73,6 +99,10 @@ def judge_5_2_4(
     """test_inform_after_ipsec_address_change: after the bench's address change, an Inform with 4 VALUE CHANGE
     and the inner address within `bound` (bounds.address_change_inform), not only before it."""
     out = Judged(CLAUSE, "test_inform_after_ipsec_address_change")
+    notified = judge_notify(events, "pre", param)
+    if notified is not None and notified.outcome == FAILED:
+        out.verdicts.append(notified)
+        return out
     changes = [e for e in events if e.source == Source.SEGW and e.kind == SegwKind.ADDRESS_CHANGE]
     if not changes:
         out.verdicts += knowledge_missing(
@@ -164,6 +194,10 @@ def judge_kept(clause: str, step: str, events: Sequence[Event], span: Span = LIV
 def judge_5_2_4_restart(events: Sequence[Event], span: Span = LIVE) -> Judged:
     """test_address_change_reported_after_hems_restart: the IP-change Inform's session failed on purpose, the
     next Inform carries 4 VALUE CHANGE and the address again."""
-    out = judge_kept(CLAUSE, "kept", events, span)
+    notified = judge_notify(events, "kept")
+    if notified is not None and notified.outcome == FAILED:
+        out = Judged(CLAUSE, "", [notified])
+    else:
+        out = judge_kept(CLAUSE, "kept", events, span)
     out.test = "test_address_change_reported_after_hems_restart"
     return out

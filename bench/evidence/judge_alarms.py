@@ -22,6 +22,8 @@ from bench.evidence.judges import (
     Judged,
     Span,
     Verdict,
+    answer_to,
+    judge_gpv_answer,
     judge_read_back,
     judge_spv_response,
     missing,
@@ -192,6 +194,23 @@ def unconfirmed(clause: str, events: Sequence[Event]) -> Verdict | None:
     return None
 
 
+def judge_prepared(clause: str, events: Sequence[Event], span: Span = LIVE) -> Verdict | None:
+    """Step pre (the plan's prepare: SupportedAlarm read, ReportingMechanism set and read back): the first
+    GetParameterValues of the Serving HeMS before the first alarm raised that the unit answered with a Fault,
+    in the live words (procedures.Session.get_values); None when none was."""
+    first = raised(events)
+    for sent in events:
+        if first and sent.seq >= first[0].event.seq:
+            break
+        if not (sent.source == Source.HEMS and sent.kind == HemsKind.RPC_SENT
+                and sent.data.get("hems") == "serving-hems" and sent.data.get("method") == "GetParameterValues"):  # fmt: skip
+            continue
+        answer = answer_to(events, sent)
+        if answer is not None and answer.kind == HemsKind.RPC_FAULT:
+            return judge_gpv_answer(clause, "pre", events, sent, span)
+    return None
+
+
 def _start(
     clause: str, test: str, events: Sequence[Event], mechanism: str, step: str = "2"
 ) -> tuple[Judged, list[Raised]]:
@@ -201,6 +220,10 @@ def _start(
         return out, []
     if not cwmp_seen(events, "serving-hems"):
         out.verdicts.append(Verdict(clause, step, NOT_OBSERVABLE, why=NO_CWMP))
+        return out, []
+    refused = judge_prepared(clause, events)
+    if refused is not None:
+        out.verdicts.append(refused)
         return out, []
     alarms = [a for a in raised(events) if a.mechanism == mechanism]
     if not alarms:

@@ -18,6 +18,7 @@ from bench.evidence.judge_common import (
     knowledge_missing,
 )
 from bench.evidence.judge_hems_certs import judge_rounds, shown_certs, tls_unseen
+from bench.evidence.judge_initial import released
 from bench.evidence.judges import (
     FAILED,
     LIVE,
@@ -111,7 +112,9 @@ def judge_5_1_2_3(
         if end is None:
             add(missing(CLAUSE, "4", "the session with the Initial HeMS to end", "nothing", inf, span))
             return out
-        add(Verdict(CLAUSE, "4", PASSED, events=(end,)))
+        add(released(events, end, str(inf.data.get("peer")), span, CLAUSE, tunnel=False))
+        if out.failed():
+            return out
     # 5.3 and 5.1: the IKE SA at the Serving SeGW (up: ESP after its IKE_AUTH response), and before the unit's
     # first IKE with a SeGW other than the Initial one, its query for the Serving SeGW.
     sike = next(iter(after(events, _ike_up("ssegw"), end)), None)

@@ -98,22 +98,25 @@ def judge_initial_session(
     return end
 
 
-def released(events: Sequence[Event], end: Event, vip: str, span: Span) -> Verdict:
+def released(
+    events: Sequence[Event], end: Event, vip: str, span: Span, clause: str = CLAUSE, tunnel: bool = True
+) -> Verdict:
     """Step 4, as check_session_released words it: the unit closes its connection within bounds.step of the
     HeMS's empty answer `end` (its FIN or RST on the capture, decode's `closed`), or takes the tunnel down (the FIN
     it sent just before its IKE DELETE may be dropped with the SA). The DELETE is encrypted: an IKE message of
-    the unit's after `end` (on the outer capture) makes the release not observable, not failed."""
+    the unit's after `end` (on the outer capture) makes the release not observable, not failed. Without a
+    `tunnel` (5.1.2.3: the Initial HeMS on the public internet) only the close releases the session."""
     closed = end.data.get("closed")
     if isinstance(closed, int | float) and closed - end.t <= span.bound:
-        return Verdict(CLAUSE, "4", PASSED, events=(end,))
+        return Verdict(clause, "4", PASSED, events=(end,))
     expected = (f"the unit to release the TR-069 session with the {HEMS} (TR-069 3.7.1.4): its connection from "
                 f"{vip} closed within {span.bound:g} s of the HeMS's empty answer")  # fmt: skip
     ike = _first(events, lambda e: e.source == Source.SEGW and e.kind == SegwKind.IKE_MESSAGE
-                 and not e.data.get("response") and e.t - end.t <= span.bound, end)  # fmt: skip
+                 and not e.data.get("response") and e.t - end.t <= span.bound, end) if tunnel else None  # fmt: skip
     if ike is not None:
-        return Verdict(CLAUSE, "4", NOT_OBSERVABLE, expected, why=f"no close of the connection on the capture, "
+        return Verdict(clause, "4", NOT_OBSERVABLE, expected, why=f"no close of the connection on the capture, "
                        f"but the unit spoke IKE {ike.data.get('exchange')} with {ike.data.get('segw')} "
                        f"(frames {ike.data.get('frames')}): the tunnel's DELETE is encrypted")  # fmt: skip
     seen = (f"the unit kept its connection to the {HEMS} open after the session ended (frames "
             f"{end.data.get('frames')})")  # fmt: skip
-    return missing(CLAUSE, "4", expected, seen, end, span)
+    return missing(clause, "4", expected, seen, end, span)

@@ -31,13 +31,15 @@ def sent_fields(method: str, args: dict[str, Any]) -> dict[str, Any]:
     """What a check needs of an RPC the HeMS sent, on its rpc-sent event: the values and ParameterKey of a
     SetParameterValues (a judge reads them from the timeline, as it reads them from a capture's request); a
     Download's URL, CommandKey, FileType and Username (its password is not kept); a Reboot's CommandKey; the
-    names a GetParameterValues asks for."""
+    names a GetParameterValues asks for; the notifications a SetParameterAttributes changes."""
     if method == "Download":
         return {k: args.get(k) for k in ("url", "command_key", "file_type", "username")}
     if method == "Reboot":
         return {"command_key": args.get("command_key", "")}
     if method == "GetParameterValues":
         return {"names": [str(n) for n in args.get("names", ())]}
+    if method == "SetParameterAttributes":
+        return {"notifications": {str(a[0]): a[1] for a in args.get("attributes", ()) if a[1] is not None}}
     if method != "SetParameterValues":
         return {}
     return {

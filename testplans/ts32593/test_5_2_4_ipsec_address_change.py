@@ -10,7 +10,7 @@ from bench import clauses as cl
 from bench.capture import tcp_syns
 from bench.cwmp import CwmpFault
 from bench.events import SegwKind, Source
-from bench.evidence.judge_address import judge_inform_carries
+from bench.evidence.judge_address import active_notification, judge_inform_carries
 from bench.evidence.judge_common import judged
 from bench.run import BenchRun, Evidence
 from bench.steps import Steps
@@ -111,7 +111,7 @@ def notify_at_once(bench_run: BenchRun, steps: Steps, step: str, param: str, sin
     old address, and the unit left waiting on it instead of reporting."""
     attrs = rpc(bench_run, steps, step, "SetParameterAttributes", attributes=[(param, 2)])
     if isinstance(attrs, CwmpFault):
-        steps.fail(step, f"SetParameterAttributesResponse to Active notification on {param}",
+        steps.fail(step, active_notification(param),
                    f"fault {attrs.fault_code} {attrs.fault_string}, per parameter {attrs.param_faults}")  # fmt: skip
     sent = [e for e in bench_run.timeline.events(since) if inform("serving-hems")(e)]
     if sent:

@@ -67,6 +67,32 @@ def test_the_ip_change_inform_is_judged_as_the_live_plan_words_it() -> None:
     assert none is not None and "within 8 s of the address change (10.180.1.5 -> ?)" in none.expected
 
 
+def notified(answer: str) -> Tl:
+    """The plan's Active notification on the inner address, answered (`answer`: rpc-response or rpc-fault)."""
+    tl = Tl()
+    tl.add("hems", "inform", hems="serving-hems", peer="10.180.1.5", events=["1 BOOT"], params={}, **UNIT)
+    tl.add("hems", "rpc-sent", hems="serving-hems", method="SetParameterAttributes", id="a1",
+           notifications={ADDR: 2})  # fmt: skip
+    fault = {"fault_code": 9004, "fault_string": "Resources exceeded", "param_faults": []}
+    tl.add("hems", answer, hems="serving-hems", method="SetParameterAttributes" if answer == "rpc-response" else None,
+           id="a1", **(fault if answer == "rpc-fault" else {}))  # fmt: skip
+    return tl
+
+
+def test_a_refused_active_notification_fails_step_pre_in_the_live_words() -> None:
+    refused = judge_5_2_4(notified("rpc-fault").events(), IDENTITY).failed()
+    assert refused is not None and refused.step == "pre"
+    assert refused.expected == f"SetParameterAttributesResponse to Active notification on {ADDR}"
+    assert refused.seen == "fault 9004 Resources exceeded, per parameter []"
+    again = judge_5_2_4_restart(notified("rpc-fault").events()).failed()
+    assert again is not None and again.step == "kept" and "fault 9004" in again.seen
+    tl = notified("rpc-response")  # a correct unit: its answer, the change and the Inform pass
+    tl.add("segw", "address-change", segw="ssegw", remote_id="x", old="10.180.1.5", pool="10.181.0.0/24")
+    tl.add("hems", "inform", hems="serving-hems", peer="10.181.0.9", events=["4 VALUE CHANGE"], command_keys=[""],
+           params={ADDR: "10.181.0.9"}, **UNIT)  # fmt: skip
+    assert judge_5_2_4(tl.events(), IDENTITY).outcome == PASSED
+
+
 def test_an_absence_or_the_bench_s_knowledge_missing_is_not_observable() -> None:
     events = address_change(inform=None).events()
     cut = judge_5_2_4(events, IDENTITY, bound=8, span=Span(end=events[-1].t + 2, bound=8))
@@ -153,6 +179,24 @@ def test_alarms_are_judged_by_the_mechanism_set_before_the_raise() -> None:
     )
 
 
+def test_a_gpv_answered_with_a_fault_before_the_raise_fails_step_pre() -> None:
+    tl = Tl()
+    names = [f"{FM}SupportedAlarm."]
+    tl.add("hems", "rpc-sent", hems="serving-hems", method="GetParameterValues", id="g0", names=names)
+    tl.add("hems", "rpc-fault", hems="serving-hems", method=None, id="g0", fault_code=9002,
+           fault_string="Internal error", param_faults=[])  # fmt: skip
+    for judge in (judge_expedited, judge_queued, judge_logged, judge_disabled):
+        failed = judge(tl.events()).failed()
+        assert failed is not None and failed.step == "pre"
+        assert failed.expected == f"GetParameterValuesResponse for {names}"
+        assert failed.seen == "fault 9002 Internal error, per parameter []"
+    ok = Tl()  # a correct unit: its GetParameterValuesResponse, then the Expedited alarm reported
+    ok.add("hems", "rpc-sent", hems="serving-hems", method="GetParameterValues", id="g0", names=names)
+    prepared("0 Expedited", ok)
+    alarm_inform(ok, "ExpeditedEvent")
+    assert judge_expedited(ok.events(), bound=3).failed() is None
+
+
 def test_a_disabled_alarm_needs_its_control_raise() -> None:
     tl = prepared("3 Disabled")
     tl.t += 20
@@ -195,7 +239,7 @@ def test_mechanisms_set_read_back_and_an_invalid_one_refused() -> None:
     assert accepted.seen == "SetParameterValuesResponse Status 0: the invalid value accepted"
 
 
-def discovery(bootstrap: bool = True) -> Tl:
+def discovery(bootstrap: bool = True, closed: bool = True) -> Tl:
     tl = Tl()
     tl.add("dhcp", "dhcpdiscover", server="capture", detail="")
     tl.add("dns", "query", dns="public-dns", name="ihems.operator.example", server="s", qtype="A", client="c")
@@ -211,7 +255,8 @@ def discovery(bootstrap: bool = True) -> Tl:
         parameter_key="",
     )
     tl.add("hems", "rpc-response", hems="initial-hems", method="SetParameterValues", id="1", status=0)
-    tl.add("hems", "session-end", hems="initial-hems", peer="c")
+    # the unit's FIN on the TLS connection half a second after the HeMS's empty answer (decode's `closed`)
+    tl.add("hems", "session-end", hems="initial-hems", peer="c", **({"closed": tl.t + 1.5} if closed else {}))
     tl.add("dns", "query", dns="public-dns", name="ssegw.operator.example", server="s", qtype="A", client="c")
     tl.add("segw", "ike-up", segw="ssegw")
     return tl
@@ -222,6 +267,19 @@ def test_public_discovery_and_the_refused_untrusted_hems() -> None:
     boot = judge_5_1_2_3(discovery(bootstrap=False).events(), IDENTITY).failed()
     assert boot is not None and (boot.step, boot.seen) == ("2.1", "events ['1 BOOT']")
     assert judge_refusal(discovery().events()).outcome == NOT_OBSERVABLE  # no certificate the bench presented
+    # the TLS connection to the public Initial HeMS kept open: step 4, though the unit goes on to IKE (no tunnel
+    # that IKE could take the connection down with)
+    kept = judge_5_1_2_3(discovery(closed=False).events(), IDENTITY).failed()
+    assert kept is not None and kept.step == "4"
+    assert kept.expected.startswith(
+        "the unit to release the TR-069 session with the initial-hems (TR-069 3.7.1.4)"
+    )
+    assert kept.seen.startswith(
+        "the unit kept its connection to the initial-hems open after the session ended"
+    )
+    events = discovery(closed=False).events()
+    cut = judge_5_1_2_3(events, IDENTITY, span=Span(end=events[-1].t, bound=10))  # captures end too soon
+    assert cut.failed() is None
     by_ip = [e for e in discovery().events() if e.data.get("name") != "ssegw.operator.example"]
     tl = Tl()
     for e in by_ip[:-1]:  # the IKE SA not seen up (no ESP yet): its IKE_SA_INIT is
