@@ -287,10 +287,8 @@ class Decoder:
         key = (f.get("outer.ip.src") or f.get("ip.src") or "", f.get("outer.ip.dst") or f.get("ip.dst") or "")
         if key in c.auth and key not in c.up:
             c.up.add(key)
-            # At the IKE_AUTH response's time, when the SA came up (as the live SeGW says it), not at the unit's
-            # first ESP: a unit that sends nothing for seconds would start a step's bound late.
             self.add(
-                c.auth[key], Source.SEGW, SegwKind.IKE_UP, f, segw=self._segw(key[1]), remote_host=key[0],
+                f, Source.SEGW, SegwKind.IKE_UP, c.auth[key], segw=self._segw(key[1]), remote_host=key[0],
                 remote_id=None, remote_vips=[], conn=None, unique_id=None,
                 seen="an IKE_AUTH response, then ESP from the unit (IKE_AUTH is encrypted: the identities "
                 "are not observable)",
