@@ -289,7 +289,7 @@ class Decoder:
             c.up.add(key)
             self.add(
                 f, Source.SEGW, SegwKind.IKE_UP, c.auth[key], segw=self._segw(key[1]), remote_host=key[0],
-                remote_id=None, remote_vips=[], conn=None, unique_id=None,
+                remote_id=None, remote_vips=[], conn=None, unique_id=None, up_at=c.auth[key].t,
                 seen="an IKE_AUTH response, then ESP from the unit (IKE_AUTH is encrypted: the identities "
                 "are not observable)",
             )  # fmt: skip

@@ -85,9 +85,12 @@ def missing(
     span: Span,
     events: tuple[Event, ...] = (),
 ) -> Verdict:
-    """`expected` is not in the evidence after `after`: failed, unless the captures end too soon after it."""
-    if span.end is not None and after is not None and span.end - after.t < span.bound:
-        return Verdict(clause, step, NOT_OBSERVABLE, expected, why=f"the evidence ends {span.end - after.t:.1f} s "
+    """`expected` is not in the evidence after `after`: failed, unless the captures end too soon after it. A
+    decoded IKE SA counts from its IKE_AUTH response (`up_at`), as the live SeGW says it came up, not from the
+    unit's first ESP that shows it (a unit silent in its tunnel for a while would start the bound late)."""
+    start = float(after.data.get("up_at") or after.t) if after is not None else 0.0
+    if span.end is not None and after is not None and span.end - start < span.bound:
+        return Verdict(clause, step, NOT_OBSERVABLE, expected, why=f"the evidence ends {span.end - start:.1f} s "
                        f"after {after.source}/{after.kind} (frames {after.data.get('frames')}), before the "
                        f"{span.bound:g} s the unit has for {expected}")  # fmt: skip
     return Verdict(clause, step, FAILED, expected, seen, events or ((after,) if after is not None else ()))
