@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -80,6 +81,19 @@ def write_inventory(
             unit["bounds"] = bounds
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def unit_like(template: dict[str, Any], serial: str | None) -> dict[str, Any]:
+    """A copy of an inventory's unit entry; with `serial`, another unit: that serial number and HeMS
+    credentials of its own (OUI-serial, pw-serial), so units of one run are told apart."""
+    unit = copy.deepcopy(template)
+    if serial is not None:
+        unit["identity"]["serial_number"] = serial
+        unit["hems_credentials"] = {
+            "username": f"{unit['identity']['oui']}-{serial}",
+            "password": f"pw-{serial}",
+        }
+    return unit
 
 
 def mock_flashes(inventory: Inventory, unit: str = "*") -> list[Path]:

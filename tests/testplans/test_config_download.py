@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from bench.mock import vendorfile
-from tests.support import FAST_BOUNDS, henb_bench, needs_root, write_inventory
+from tests.support import FAST_BOUNDS, henb_bench, needs_root, unit_like, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
@@ -142,14 +142,7 @@ def run_units(units: Mapping[str, Unit], tmp: Path) -> Run:
     ((default, template),) = data["units"].items()
     data["units"] = {}
     for i, (name, spec) in enumerate(units.items(), 1):
-        unit = copy.deepcopy(template)
-        if name != default:
-            serial = f"CFG{i:04d}"
-            unit["identity"]["serial_number"] = serial
-            unit["hems_credentials"] = {
-                "username": f"{unit['identity']['oui']}-{serial}",
-                "password": f"pw-{serial}",
-            }
+        unit = unit_like(template, None if name == default else f"CFG{i:04d}")
         unit.update(copy.deepcopy(dict(spec.settings(tmp))))
         unit.setdefault("mock", {})["misbehave"] = list(spec.knobs)
         data["units"][name] = unit

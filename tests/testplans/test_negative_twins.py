@@ -9,7 +9,6 @@ at the twin's step and say the twin's words."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import subprocess
@@ -26,7 +25,7 @@ from bench.clauses import Clause, Twin
 from bench.knobs import HEALTH_KNOBS, KNOBS, PASSING_KNOBS, PASSING_TWINS, VARIANT_KNOBS
 from bench.plans import PlanSet, plan_set
 from tests import evidence_twins
-from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, write_inventory
+from tests.support import FAST_BOUNDS, henb_bench, needs_root, run_results, unit_like, write_inventory
 
 pytestmark = [pytest.mark.netns, needs_root()]
 
@@ -130,14 +129,7 @@ def run_group(group: Group, knobs: set[str], tmp: Path) -> GroupRun:
             continue
         name = group.unit(twin)
         assert name not in units, f"two twins of {group.name} are unit {name}"
-        unit = copy.deepcopy(template)
-        if name != DEFAULT_UNIT:
-            serial = f"TWIN{i:04d}"
-            unit["identity"]["serial_number"] = serial
-            unit["hems_credentials"] = {
-                "username": f"{unit['identity']['oui']}-{serial}",
-                "password": f"pw-{serial}",
-            }
+        unit = unit_like(template, None if name == DEFAULT_UNIT else f"TWIN{i:04d}")
         unit.setdefault("mock", {})["misbehave"] = [twin.knob]
         units[name] = unit
     data["units"] = units
