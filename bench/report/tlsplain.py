@@ -10,12 +10,14 @@ from __future__ import annotations
 import socket
 import struct
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bench.errors import InfraError
+from bench.evidence.tshark import profile_settings
 from bench.report.pcaprw import Capture, fix_checksums, parse_l4
 
 TSHARK_TIMEOUT = 300.0
@@ -45,9 +47,9 @@ class TlsStream:
 
 def _tshark(args: list[str]) -> str:
     try:
-        res = subprocess.run(
-            ["tshark", *args], capture_output=True, text=True, timeout=TSHARK_TIMEOUT, check=False
-        )
+        with tempfile.TemporaryDirectory(prefix="henb-tshark-") as profile:  # as the evidence reads captures
+            res = subprocess.run(["tshark", *args], capture_output=True, text=True, timeout=TSHARK_TIMEOUT,
+                                 check=False, env=profile_settings(Path(profile)))  # fmt: skip
     except FileNotFoundError:
         raise InfraError(
             "tshark is not installed: it decrypts TLS for a shareable bundle (henb-bench doctor)"
