@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.capture import PcapngWriter
+from bench.events import SegwKind, Source
 from bench.evidence.judge_registration import judge_5_1_2_2, judge_5_1_3
 from bench.evidence.judges import (
     FAILED,
@@ -14,6 +15,7 @@ from bench.evidence.judges import (
     PASSED,
     Span,
     judge_5_2_3,
+    missing,
 )
 from bench.evidence.tshark import capture_end
 from bench.timeline import Event, Timeline
@@ -155,3 +157,14 @@ def test_a_capture_says_how_long_it_ran_after_its_last_packet(tmp_path: Path) ->
     assert capture_end(path) == 1012.5  # the statistics block's isb_endtime, not the last packet's time
     (tmp_path / "old.pcapng").write_bytes(path.read_bytes()[:-40])  # cut inside the statistics block
     assert capture_end(tmp_path / "old.pcapng") is None
+
+
+def test_an_absence_after_a_decoded_ike_sa_counts_from_its_ike_auth_response() -> None:
+    tl = Timeline()
+    # the SA's first ESP shows it at 130.0; its IKE_AUTH response was at 100.0
+    sa = tl.add(Source.SEGW, SegwKind.IKE_UP, at=130.0, up_at=100.0, frames=[7])
+    plain = tl.add(Source.SEGW, SegwKind.IKE_UP, at=130.0, frames=[9])
+    span = Span(end=135.0, bound=10.0)  # the evidence ends 35 s after the response, 5 s after the first ESP
+    assert missing("5.1.3", "1.1", "an Inform", "none", sa, span).outcome == FAILED
+    cut = missing("5.1.3", "1.1", "an Inform", "none", plain, span)
+    assert cut.outcome == NOT_OBSERVABLE and "ends 5.0 s after" in (cut.why or ""), cut
