@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 from bench.errors import InfraError
-from bench.evidence.tshark import profile_settings
 from bench.report.pcaprw import Capture, fix_checksums, parse_l4
+from bench.wireshark import profile_settings
 
 TSHARK_TIMEOUT = 300.0
 _SACK = 5

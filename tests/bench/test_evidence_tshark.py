@@ -11,9 +11,10 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.utils import PcapNgWriter
 
-from bench.evidence.tshark import CARRIED, port_squatters, read_frames
+from bench.evidence.tshark import read_frames
 from bench.report.pcaprw import read_capture
 from bench.report.tlsplain import decrypt, find_tls
+from bench.wireshark import CARRIED, port_squatters
 
 UNIT, HEMS = "10.182.0.2", "10.180.0.20"
 INFORM = (
