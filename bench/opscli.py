@@ -82,7 +82,8 @@ def add_parsers(sub: Any) -> None:
         "action", help="run one of a unit's action templates (units.NAME.actions) and print what confirmed it"
     )
     action.add_argument("unit")
-    action.add_argument("action", choices=_ActionNames())
+    # Given after add_argument, which formats the choices (to check a metavar) and would read them at once.
+    action.add_argument("action").choices = _ActionNames()
     action.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a placeholder's value, e.g. --set 'event_type=Equipment Alarm' (repeatable)")  # fmt: skip
     action.add_argument("--url", help="another console port than the inventory's (a mock unit's pty)")
