@@ -12,28 +12,32 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench import profiles, transfer_faults
-from bench.clauses import NOT_APPLICABLE
 from bench.doctor import add_parser as add_doctor_parser
-from bench.doctor import run_doctor
 from bench.errors import BenchError, ConfigError, DeviceError, from_driver, interrupt
 from bench.evidence.cli import add_parsers as add_evidence_parsers
 from bench.hems.standalone import add_parser as add_hems_parser
 from bench.history.cli import add_parsers as add_history_parsers
-from bench.history.cli import record_run
-from bench.inventory import Inventory, load_inventory
 from bench.knobs import KNOBS
 from bench.lab.cli import add_parsers as add_lab_parsers
 from bench.opscli import add_parsers as add_ops_parsers
-from bench.plans import PlanSet, plan_set
 from bench.report.cli import add_parsers as add_report_parsers
-from bench.waivers import WAIVED, check_waivers
 from drivers.errors import DriverError
+
+# A subcommand's modules are imported by its handler: `henb-bench --help` or `history` does not pay for the
+# inventory's models, the plans, the HeMS or the evidence judges (docs/performance.md).
+if TYPE_CHECKING:
+    from bench.inventory import Inventory
+    from bench.plans import PlanSet
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bench import profiles, transfer_faults
+    from bench.inventory import load_inventory
+    from bench.plans import plan_set
+    from bench.waivers import check_waivers
+
     inv = load_inventory(Path(args.inventory))
     inv.unit(getattr(args, "unit", None))  # `check --unit NAME` (see bench/opscli.py): a unit it has
     for name, unit in inv.units.items():
@@ -90,6 +94,11 @@ def check_pki(inv: Inventory) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bench.doctor import run_doctor
+    from bench.history.cli import record_run
+    from bench.inventory import load_inventory
+    from bench.waivers import check_waivers
+
     inv_path = Path(args.inventory)
     if args.doctor:
         # `henb-bench doctor --quiet` in this process (`make demo`): one interpreter start and one import of the
@@ -180,6 +189,8 @@ def _no_plugin_autoload() -> Iterator[None]:
 def _run_plans(args: argparse.Namespace, inv_path: Path, out: Path, run_id: str, plans: PlanSet) -> int:
     import pytest
 
+    from bench.clauses import NOT_APPLICABLE
+
     run_dir = out / run_id
     argv = [
         str(plans.folder),
@@ -256,6 +267,9 @@ def waived_checks(waivers: list[dict[str, Any]]) -> str:
 def summary(results: list[dict[str, Any]], wall: float, run_dir: Path) -> str:
     """The run's summary: counts, one line per test (and unit), then what did not apply to which unit, once
     per clause and unit with the reason (Clause.applies: those tests were not run there)."""
+    from bench.clauses import NOT_APPLICABLE
+    from bench.waivers import WAIVED
+
     ran = [r for r in results if r["outcome"] != NOT_APPLICABLE]
     count = {
         k: sum(1 for r in ran if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped", WAIVED)
@@ -286,6 +300,8 @@ def summary(results: list[dict[str, Any]], wall: float, run_dir: Path) -> str:
 
 def check_clauses(clauses: list[str]) -> PlanSet:
     """The installed plans (bench/plans.py), and every --clause value is a clause they verify."""
+    from bench.plans import plan_set
+
     plans = plan_set()
     unknown = [c for c in clauses if c not in plans.clauses]
     if unknown:
@@ -297,11 +313,14 @@ def check_clauses(clauses: list[str]) -> PlanSet:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from bench.plans import plan_set
+
     print(plan_set().table())
     return 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
+    from bench.inventory import load_inventory
     from bench.network.state import clean
     from drivers.config import NicWan
     from drivers.wan import restore

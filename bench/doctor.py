@@ -7,9 +7,6 @@ Only the standard library at import time, so `python -m bench.doctor` still spea
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.metadata
-import importlib.util
 import os
 import re
 import shutil
@@ -349,6 +346,8 @@ def check_programs(programs: dict[str, str]) -> list[Item]:
 
 def requirements() -> list[str]:
     """What henb-bench needs at run time, from its installed metadata (pyproject.toml's dependencies)."""
+    import importlib.metadata  # here, not for `henb-bench`'s parser (built at every start, whatever the command)
+
     reqs = importlib.metadata.requires(DIST) or []
     return [r for r in reqs if "extra ==" not in r]
 
@@ -361,6 +360,9 @@ IMPORTED_WHEN_USED = frozenset({"labgrid", "alembic", "psycopg"})
 def check_python(reqs: list[str], spec_only: frozenset[str] = frozenset()) -> list[Item]:
     """Each requirement installed in this Python at a fitting version, and its modules importable (those in
     `spec_only` found, not imported)."""
+    import importlib.metadata
+    import importlib.util
+
     modules: dict[str, list[str]] = {}
     for module, dists in importlib.metadata.packages_distributions().items():
         for dist in dists:

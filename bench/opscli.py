@@ -6,9 +6,7 @@ bench/cli.py calls `add_parsers(sub)` and gives every command the global options
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
-import logging
 import os
 import select
 import signal
@@ -20,19 +18,35 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError, ConfigError, InfraError
 from bench.events import ConsoleKind, PowerKind, Source, describe
-from bench.inventory import Actions, Inventory, Unit, load_inventory
 from bench.timeline import Event, Timeline
-from drivers import registry
-from drivers.config import build_power, build_shell
 from drivers.errors import DriverError, EquipmentError
+
+# The inventory's models (pydantic) and the drivers are imported by the commands using them: `henb-bench`
+# builds these subcommands' parsers at every start, whatever the command.
+if TYPE_CHECKING:
+    from bench.inventory import Inventory, Unit
+    from drivers import registry
 
 ESCAPE = b"\x1d"  # Ctrl-], as in telnet and miniterm
 UP_SOURCES = (Source.HEMS, Source.SEGW, Source.DNS, Source.DHCP, Source.MME, Source.POWER)
 # Bulky or secret-free-but-long fields that make one event unreadable on one line.
+
+
+class _ActionNames:
+    """`henb-bench action`'s choices, the inventory's action templates (bench.inventory.Actions), read when
+    argparse checks or shows them, not when the parser is built."""
+
+    def __iter__(self) -> Iterator[str]:
+        from bench.inventory import Actions
+
+        return iter(list(Actions.model_fields))
+
+    def __contains__(self, name: object) -> bool:
+        return name in list(self)
 
 
 def add_parsers(sub: Any) -> None:
@@ -68,7 +82,8 @@ def add_parsers(sub: Any) -> None:
         "action", help="run one of a unit's action templates (units.NAME.actions) and print what confirmed it"
     )
     action.add_argument("unit")
-    action.add_argument("action", choices=list(Actions.model_fields))
+    # Given after add_argument, which formats the choices (to check a metavar) and would read them at once.
+    action.add_argument("action").choices = _ActionNames()
     action.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a placeholder's value, e.g. --set 'event_type=Equipment Alarm' (repeatable)")  # fmt: skip
     action.add_argument("--url", help="another console port than the inventory's (a mock unit's pty)")
@@ -121,6 +136,7 @@ def _in_place(args: argparse.Namespace) -> Iterator[tuple[Inventory, str, Unit]]
     """The inventory, the unit's name and the unit to work with (`--unit`, validated before anything starts):
     for a unit in a labgrid place, with the place acquired for the command (its resources as the unit's
     drivers) and released after; any other unit as it is."""
+    from bench.inventory import load_inventory
     from bench.place import held_inventory
 
     inv = load_inventory(Path(args.inventory))
@@ -139,6 +155,8 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 
 def _power(args: argparse.Namespace, name: str, unit: Unit) -> int:
+    from drivers.config import build_power
+
     _physical(name, unit, "power")
     timeline = Timeline()
     power = build_power(unit.power, timeline, name)
@@ -267,6 +285,8 @@ def _probe_place(name: str, unit: Unit) -> str:
 
 
 def _probe_power(name: str, unit: Unit) -> str:
+    from drivers.config import build_power
+
     power: Any = build_power(unit.power, None, name)
     try:
         return str(power.probe())
@@ -284,6 +304,8 @@ def _probe_console(name: str, unit: Unit) -> str:
 
 
 def _probe_shell(name: str, unit: Unit) -> str:
+    from drivers.config import build_shell
+
     assert unit.shell is not None
     with build_shell(unit.shell, name) as shell:
         return shell.probe()
@@ -321,6 +343,10 @@ def _probe_pki(inv: Inventory) -> ProbeRow | None:
 
 def probe_inventory(inv: Inventory, only: str | None = None) -> list[ProbeRow]:
     """Ask every resource of every unit (or of `only`) whether it answers; all at once, as each may time out."""
+    import concurrent.futures
+
+    from drivers import registry
+
     jobs: list[tuple[ProbeRow, Callable[[str, Unit], str], Unit]] = []
     rows: list[ProbeRow] = []
     units = dict([inv.unit(only)]) if only else inv.units
@@ -379,6 +405,8 @@ def print_probe_table(rows: list[ProbeRow], title: str) -> None:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    from bench.inventory import load_inventory
+
     inv = load_inventory(Path(args.inventory))
     rows = probe_inventory(inv, args.unit)
     print_probe_table(rows, f"{args.inventory}: resources")
@@ -415,6 +443,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace, inv: Inventory, name: str) -> int:
+    import logging
+
     from bench.run import BenchRun
     from bench.unit import State
 
@@ -470,9 +500,10 @@ def cmd_action(args: argparse.Namespace) -> int:
     """One action template on the unit, by hand: how a lab tries the templates it writes before a run."""
     from types import SimpleNamespace
 
-    from bench.inventory import PLACEHOLDERS, HemsReset
+    from bench.inventory import PLACEHOLDERS, HemsReset, load_inventory
     from bench.timeline import Bound
     from bench.unit.actions import run_action
+    from drivers.config import build_shell
     from drivers.console.serial import SerialConsole
 
     inv = load_inventory(Path(args.inventory))

@@ -11,21 +11,20 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import ConfigError
-from bench.evidence.decode import Decoder, Names, ftp_files
-from bench.evidence.espsa import read_esp_sa
-from bench.evidence.judge_more import MORE_JUDGES, call_more
-from bench.evidence.judge_outer import outer_found, unit_policy
 from bench.evidence.judge_segw_log import SUFFIX, run_segw_logs, segw_of, utc_offset
-from bench.evidence.judges import FAILED, NOT_OBSERVABLE, Judge, Judged, Span, Verdict
-from bench.evidence.knowledge import with_knowledge
-from bench.evidence.registry import JUDGES
-from bench.evidence.tshark import capture_end, read_frames
-from bench.outer_link import Policy
-from bench.report.redact import Redactor
-from bench.timeline import Event, Timeline
+from bench.timeline import Timeline
+
+# The decoder, the judges and the outer link's policy (its capture code, pyroute2) are imported by the functions
+# using them: `henb-bench` builds these subcommands' parsers at every start, whatever the command.
+if TYPE_CHECKING:
+    from bench.evidence.decode import Names
+    from bench.evidence.judges import Judge, Judged, Span, Verdict
+    from bench.outer_link import Policy
+    from bench.report.redact import Redactor
+    from bench.timeline import Event
 
 
 @dataclass(frozen=True)
@@ -48,12 +47,17 @@ class Known:
     def outer_policy(self, clause: str, identity: tuple[str, str, str] | None) -> Policy:
         """The policy for the unit of `identity`: 5.1.2.3's units have their Initial HeMS on the internet, any
         other's access is the inventory's for that unit (unknown: judge_outer.unit_policy)."""
+        from bench.evidence.judge_outer import unit_policy
+
         public = True if clause == "5.1.2.3" else self.public_units.get(identity) if identity else None
         return unit_policy(self.outer, self.public_hems, public)
 
 
 def known_of(inventory: Path) -> Known:
     """The inventory's names and bound (the default operator's when there is no inventory)."""
+    from bench.evidence.decode import Names
+    from bench.outer_link import Policy
+
     if not inventory.is_file():
         return Known(Names.of_operator("isegw.operator.example", "ssegw.operator.example",
                                        "ihems.operator.example", "shems.operator.example"))  # fmt: skip
@@ -85,6 +89,11 @@ def timeline_of(
     frame at a time: what is kept is their events. What only the bench knew is added by
     bench.evidence.knowledge.with_knowledge. With `files` (a folder for the judging's time), an FTP upload's
     file is taken from its capture into it (decode.ftp_files), for a check of what it holds."""
+    from bench.evidence.decode import Decoder, ftp_files
+    from bench.evidence.judge_outer import outer_found
+    from bench.evidence.judges import Span
+    from bench.evidence.tshark import capture_end, read_frames
+
     decoder = Decoder(known.names, esp_sa=bool(esp_sa))
     ends = []
     for n, capture in enumerate(captures):
@@ -120,6 +129,8 @@ def call(
     span: Span,
 ) -> Judged:
     """One test's judge function on the events, with what it takes of the caller."""
+    from bench.evidence.judge_more import MORE_JUDGES, call_more
+
     if fn in MORE_JUDGES.get(clause, {}).values():
         return call_more(clause, fn, events, identity, known.bounds, span, known.names.hosts,
                          known.outer_policy(clause, identity))  # fmt: skip
@@ -129,6 +140,8 @@ def call(
 def judge(
     tl: Timeline, span: Span, clauses: list[str] | None, identity: tuple[str, str, str] | None, known: Known
 ) -> list[Judged]:
+    from bench.evidence.registry import JUDGES
+
     events = tl.events()
     return [
         call(clause, fn, events, identity, known, span)
@@ -152,6 +165,8 @@ def hint(v: Verdict) -> str:
 
 
 def result_of(j: Judged, timeline: str) -> dict[str, Any]:
+    from bench.evidence.judges import NOT_OBSERVABLE
+
     failed = j.failed()
     where = f"{timeline}" + (f" #{failed.events[-1].seq}" if failed and failed.events else "")
     if failed is not None:
@@ -193,7 +208,9 @@ def write_run(
 ) -> Path:
     """A run folder like a live run's: run.json (judged_from_evidence), junit.xml, report.html, timeline.jsonl
     and one folder per test with its timeline."""
+    from bench.evidence.judges import FAILED, NOT_OBSERVABLE
     from bench.report.html import write_report
+    from bench.report.redact import Redactor
     from bench.report.units import write_junit
 
     run_id = time.strftime("judged-%Y%m%d-%H%M%S")
@@ -250,6 +267,10 @@ def _identity(value: str | None) -> tuple[str, str, str] | None:
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
+    from bench.evidence.espsa import read_esp_sa
+    from bench.evidence.judges import FAILED
+    from bench.evidence.knowledge import with_knowledge
+
     captures = [Path(c) for c in args.captures]
     for c in captures:
         if not c.is_file():
@@ -314,6 +335,8 @@ def esp_sa_files(run_dir: Path) -> list[Path]:
 def rejudge(run_dir: Path, known: Known) -> list[tuple[str, str, str]]:
     """(test, the run's outcome, today's) for each test of the run a judge function covers whose captures are
     in its folder; TLS opened with the run's key logs, ESP with its esp_sa files (esp_sa_files)."""
+    from bench.evidence.espsa import read_esp_sa
+
     summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     keylogs = [
         p for pattern in ("*tls-keys.log", "*.keylog") for p in sorted((run_dir / "logs").glob(pattern))
@@ -337,6 +360,9 @@ def _rejudge(
 ) -> list[tuple[str, str, str]]:
     """Each result's test folder: `RUN_DIR/<test>/`, or `RUN_DIR/<unit>/<test>/` in a run of several units
     (whose unit's own run.json gives its identity); with the bench's SeGW logs of the run (judge_segw_log)."""
+    from bench.evidence.knowledge import with_knowledge
+    from bench.evidence.registry import JUDGES
+
     rows = []
     for n, r in enumerate(summary.get("results", [])):
         fn = JUDGES.get(r.get("clause") or "", {}).get(r["test"])
@@ -371,6 +397,8 @@ def _rejudge(
 
 
 def cmd_rejudge(args: argparse.Namespace) -> int:
+    from bench.evidence.judges import NOT_OBSERVABLE
+
     run_dir = Path(args.run_dir)
     if not (run_dir / "run.json").is_file():
         raise ConfigError(f"{run_dir}: not a run folder (no run.json)")

@@ -13,14 +13,17 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.events import BenchKind, SegwKind, Source
-from bench.evidence.judge_common import Identity
-from bench.evidence.judge_impostor import GROUPS, rounds
-from bench.evidence.judges import FAILED, Span, Verdict
 from bench.ike import ike_id_matches
-from bench.services.segw import read_charon_log, refusals_on
 from bench.timeline import Event, Timeline
+
+# The judges and the SeGW's log reader are imported by the functions using them: `henb-bench` imports this
+# module for SUFFIX at every start (the `judge` subcommand's --segw-log help), whatever the command.
+if TYPE_CHECKING:
+    from bench.evidence.judge_common import Identity
+    from bench.evidence.judges import Span, Verdict
 
 # the bench's SeGWs, as their logs are named in a run (RUN_DIR/logs/<segw>-charon.log)
 SEGWS = ("isegw", "ssegw")
@@ -61,6 +64,8 @@ def unit_log(events: Sequence[Event], span: Span, segw: str, identity: Identity 
     """The events of `segw`'s charon log that are the unit's (its outer address as the captures show it at any
     SeGW, or its IKE identity) within the test's span (its first event to the end of its captures), in order;
     None when no log of `segw` is given."""
+    from bench.services.segw import read_charon_log
+
     paths = [Path(p) for p in span.segw_logs if segw_of(Path(p)) == segw]
     if not paths:
         return None
@@ -93,6 +98,8 @@ def wrong_identity(
 ) -> Verdict | None:
     """An IKE SA up at the real `segw` (not an impostor's connection) under another identity than the unit's:
     the live plan's words (the identity the SeGW accepted, not identity.ike_id), from the SeGW's log."""
+    from bench.evidence.judges import FAILED, Verdict
+
     me = ike_id(identity)
     log = unit_log(events, span, segw, identity)
     if me is None or not log:
@@ -118,6 +125,9 @@ def refused(
     (every refusal of the unit in the test, as the live plan quotes them), where the log shows one that is not
     an impostor's refusal of an offer (the bench's weak-proposals impostor refusing a careful unit's); else
     from the capture, a NO_PROPOSAL_CHOSEN answer to the unit's IKE_SA_INIT; else None."""
+    from bench.evidence.judges import FAILED, Verdict
+    from bench.services.segw import refusals_on
+
     log = unit_log(events, span, segw, identity) or []
     weak = _impostor_groups(events, segw)
     own = [e for e in log if e.kind == SegwKind.REFUSED and not _impostors(e, weak)]
@@ -143,6 +153,8 @@ def _capture_events(events: Sequence[Event], segw: str) -> tuple[Event, ...]:
 
 def _impostor_groups(events: Sequence[Event], segw: str) -> set[str]:
     """The Diffie-Hellman groups (strongSwan's names) of the proposals the bench's impostors at `segw` had."""
+    from bench.evidence.judge_impostor import GROUPS
+
     return {name for e in events if e.source == Source.BENCH and e.kind == BenchKind.IMPOSTOR
             and e.data.get("segw") == segw for p in e.data.get("proposals") or ()
             for name in GROUPS.values() if name.replace("_", "").lower() in str(p).lower().split("-")}  # fmt: skip
@@ -151,6 +163,8 @@ def _impostor_groups(events: Sequence[Event], segw: str) -> set[str]:
 def _impostors(e: Event, weak: set[str]) -> bool:
     """A refusal of the unit's offer by an impostor offering only weak proposals (charon's configured ones are
     its): what a careful unit meets."""
+    from bench.evidence.judge_impostor import GROUPS
+
     configured = str(e.data.get("configured") or "")
     groups = set(re.findall(r"(?:MODP|ECP|CURVE)_\d+", configured)) & set(GROUPS.values())
     return "proposal" in str(e.data.get("reason")) and bool(groups) and groups <= weak
@@ -159,6 +173,8 @@ def _impostors(e: Event, weak: set[str]) -> bool:
 def _no_proposal_chosen(events: Sequence[Event], segw: str) -> tuple[str, tuple[Event, ...]] | None:
     """The SeGW's NO_PROPOSAL_CHOSEN answer to the unit's IKE_SA_INIT (cleartext), outside the rounds of an
     impostor offering only weak proposals: (what it shows, its events), or None."""
+    from bench.evidence.judge_impostor import GROUPS, rounds
+
     proposals = [(s, end) for s, end in rounds(events, segw)
                  if s.data.get("impostor") == "weak_proposal" or s.data.get("proposals")]  # fmt: skip
 

@@ -12,16 +12,16 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import yaml
-
-from bench import cwmp, events
+from bench import events
 from bench.errors import ConfigError
-from bench.hems.server import DeviceKey, Hems
-from bench.hems.tls import server_context
-from bench.httpauth import Authenticator
 from bench.timeline import Event, Timeline
+
+# The HeMS (aiohttp), its TLS and CWMP are imported when `henb-bench hems` runs, not for the parser
+# (bench/cli.py builds every subcommand's at each start).
+if TYPE_CHECKING:
+    from bench.hems.server import DeviceKey, Hems
 
 
 @dataclass
@@ -50,6 +50,10 @@ class Rule:
 
 def load_script(path: Path) -> list[Rule]:
     """Read and check a script; ConfigError names the file, the rule and what is wrong."""
+    import yaml
+
+    from bench import cwmp
+
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -133,6 +137,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def build(args: argparse.Namespace, timeline: Timeline) -> tuple[Hems, socket.socket]:
+    from bench.hems.server import Hems
+    from bench.hems.tls import server_context
+    from bench.httpauth import Authenticator
+
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--listen {args.listen}: expected HOST:PORT")

@@ -9,15 +9,21 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError, InfraError
-from bench.inventory import Bench, Inventory, load_inventory
+
+# The inventory's models (pydantic) are imported when a command reads one, not for the parser (bench/cli.py
+# builds every subcommand's at each start).
+if TYPE_CHECKING:
+    from bench.inventory import Inventory
 
 # SQLAlchemy and the importer load when a history command runs, not with every `henb-bench` command.
 
 
 def _inventory(args: argparse.Namespace) -> Inventory | None:
+    from bench.inventory import load_inventory
+
     """The inventory when there is one (its history.url, state dir and secrets); the defaults without."""
     path = Path(args.inventory)
     return load_inventory(path) if path.is_file() else None
@@ -25,6 +31,7 @@ def _inventory(args: argparse.Namespace) -> Inventory | None:
 
 def _url(args: argparse.Namespace, inv: Inventory | None) -> str:
     from bench.history.quick import history_url
+    from bench.inventory import Bench
 
     if getattr(args, "db", None):
         return str(args.db)

@@ -6,12 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bench.inventory import load_inventory
-
 DEFAULT_PREFIX = "hbl-"
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
+    from bench.inventory import load_inventory
     from bench.lab.lab import lab_down, lab_status, lab_up, place
 
     if args.action == "up":

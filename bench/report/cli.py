@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.errors import ConfigError
-from bench.report.redact import Redactor
+
+if TYPE_CHECKING:  # the redactor (pydantic) is imported by the commands, not for `henb-bench`'s parser
+    from bench.report.redact import Redactor
 
 
 def _run_dir(value: str) -> Path:
