@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class _Part:
     where: Path
 
 
-class _Kind(str, Enum):
+class _Kind(StrEnum):
     ONE = "one"
 
 
@@ -47,7 +47,13 @@ def test_lines_are_what_asdict_and_json_made_of_every_kind_of_data(tmp_path: Pat
     part = _Part("p", (1, 2), Path("/x/y"))
     data: list[dict[str, Any]] = [
         {"name": "a.example", "n": 3, "f": 0.5, "none": None, "flag": True},
-        {"part": part, "parts": [part, {"inner": part}], "pair": (part, 2), "enum": _Kind.ONE, "path": Path("/p")},
+        {
+            "part": part,
+            "parts": [part, {"inner": part}],
+            "pair": (part, 2),
+            "enum": _Kind.ONE,
+            "path": Path("/p"),
+        },
         {"nested": {"k": [1, (2, 3), {"d": {"e": b"raw"}}]}, "error": DeviceError("no answer")},
     ]
     events = [tl.add("src", "kind", **d) for d in data] + [tl._append("src", "kind", None, {"x": part}, "u1")]

@@ -193,7 +193,9 @@ class ScpiPsuServer:
         # stop() wakes the accepting thread through this pair: it blocks until a connection or the stop comes,
         # instead of waking 20 times a second (socketserver's serve_forever) for the whole of a run.
         self._wake: tuple[socket.socket, socket.socket] | None = socket.socketpair()
-        self._thread = threading.Thread(target=self._serve, args=(self._wake[0],), name="scpi-psu-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(self._wake[0],), name="scpi-psu-sim", daemon=True
+        )
 
     def start(self) -> ScpiPsuServer:
         self._thread.start()
