@@ -202,6 +202,12 @@ class Association:
         self._set_state(state, reason)
 
     # -- timers ----------------------------------------------------------------------------------------
+    def deadline(self) -> float | None:
+        """When tick() has something to do (on `clock`): the oldest unanswered packet's RTO; None while nothing
+        waits for an answer."""
+        waiting = [p for p in [self._control, *self._outstanding.values()] if p is not None]
+        return min(p.sent for p in waiting) + self._rto if waiting else None
+
     def tick(self) -> None:
         """Retransmit what has waited longer than the RTO; abort after `max_retrans` timeouts in a row."""
         now = self.clock()
@@ -337,7 +343,7 @@ class RawSctp:
 
     def __init__(self, sock: socket.socket, on_seen: SeenHandler | None = None, **assoc_opts: float) -> None:
         self.sock = sock
-        self.sock.settimeout(0.05)  # the timer granularity, and how long close() waits for the reader
+        self.sock.settimeout(0.05)  # a read the reader was told will not wait, or a send, never waits long
         self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
         self.on_seen = on_seen
         self.assoc_opts = assoc_opts
@@ -352,6 +358,12 @@ class RawSctp:
         self._emptied = threading.Condition()
         # How many times the reader found its socket empty (drained() waits for one more).
         self._empty_seen = 0
+        # The reader waits for a packet, the next retransmission timer or this pair: a timer armed from another
+        # thread (connect, send), drained() and close() wake it (it polled 20 times a second before).
+        self._wake = socket.socketpair()
+        for end in self._wake:
+            end.setblocking(False)
+        self._closing = False
         self._thread = threading.Thread(target=self._serve, name="sctp", daemon=True)
         self._thread.start()
 
@@ -367,8 +379,16 @@ class RawSctp:
             # No route yet (a tunnel being replaced): the retransmission timer sends it again.
             with contextlib.suppress(OSError):
                 self.sock.sendmsg([raw], anc, 0, (addr, 0))
+            if threading.current_thread() is not self._thread:
+                self._poke()  # what was sent may have armed a timer the waiting reader does not know of
 
         return send
+
+    def _poke(self) -> None:
+        """Wake the reader to look again (at its socket, its timers, a stop)."""
+        # Full: a wake is already pending. Closed: the reader is gone.
+        with contextlib.suppress(OSError):
+            self._wake[1].send(b"x")
 
     def listen(self, port: int, on_data: DataHandler, on_state: StateHandler) -> None:
         self.listeners[port] = (on_data, on_state)
@@ -395,16 +415,38 @@ class RawSctp:
         instead of guessing a delay. False when `timeout` passed first."""
         with self._emptied:
             start = self._empty_seen
+            self._poke()  # an idle reader looks at its socket once more
             return self._emptied.wait_for(lambda: self._empty_seen > start, timeout)
 
+    def _next_timer(self) -> float | None:
+        """Seconds until the earliest association's retransmission timer; None: no timer runs."""
+        with self.lock:
+            due = [d - a.clock() for a in self.assocs.values() if (d := a.deadline()) is not None]
+        return max(0.0, min(due)) if due else None
+
     def _serve(self) -> None:
-        while self.sock.fileno() != -1:
+        wake = self._wake[0]
+        while True:
             try:
-                data, anc, _, _ = self.sock.recvmsg(65535, socket.CMSG_SPACE(16))
-            except TimeoutError:
-                data = b""
-            except OSError:
+                ready = select.select([self.sock, wake], [], [], self._next_timer())[0]
+                if wake in ready:
+                    while wake.recv(4096):
+                        pass
+            except BlockingIOError:
+                pass  # every wake read
+            except (OSError, ValueError):
+                return  # closed
+            if self._closing:
                 return
+            data: bytes = b""
+            anc: list[tuple[int, int, bytes]] = []
+            if self.sock in ready:
+                try:
+                    data, anc, _, _ = self.sock.recvmsg(65535, socket.CMSG_SPACE(16))
+                except TimeoutError:
+                    data = b""
+                except OSError:
+                    return
             with self.lock:
                 if data:
                     self._handle(data, anc)
@@ -482,8 +524,12 @@ class RawSctp:
             for a in list(self.assocs.values()):
                 if a.state == "established":
                     a.abort("the endpoint is closing")
-        self.sock.close()
+        self._closing = True
+        self._poke()
         self._thread.join(timeout=2)
+        self.sock.close()
+        for end in self._wake:
+            end.close()
 
 
 def kernel_sctp() -> bool:

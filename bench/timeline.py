@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +108,12 @@ class Timeline:
         return line
 
     def _json(self, ev: Event) -> str:
-        d = asdict(ev)
-        if d["unit"] is None:  # a one-unit run's lines stay as they were
-            del d["unit"]
-        line = json.dumps(d, default=str)
+        # The event's fields as asdict() gives them, without its deep copy of `data` (json.dumps only reads it):
+        # a dataclass inside `data` is still written as its fields, anything else json cannot write as str().
+        d: dict[str, Any] = {"seq": ev.seq, "t": ev.t, "source": ev.source, "kind": ev.kind, "data": ev.data}
+        if ev.unit is not None:  # a one-unit run's lines stay as they were
+            d["unit"] = ev.unit
+        line = json.dumps(d, default=_plain)
         return self.line_filter(line) if self.line_filter is not None else line
 
     def _notify(self, what: str, timeout: float, ev: Event | None, ended: bool) -> None:
@@ -203,6 +205,11 @@ class Timeline:
         with path.open("w", encoding="utf-8") as fh:
             for ev in self.events(since):
                 fh.write(self._line(ev) + "\n")
+
+
+def _plain(obj: Any) -> Any:
+    """What json.dumps cannot write: a dataclass as its fields (as asdict() makes them), anything else as str()."""
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else str(obj)
 
 
 class UnitTimeline(Timeline):

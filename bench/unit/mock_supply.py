@@ -13,6 +13,7 @@ from drivers.config import MockPsuPowerConfig
 from drivers.power.base import PowerDriver
 from drivers.power.mock import MockDeviceControl
 from drivers.power.scpi import PsuSample, ScpiPower
+from drivers.power.settings import MOCK_SAMPLE_RATE
 
 # The simulated supply reads the command after `OUTP OFF` only once the mock unit's processes have stopped
 # (the mock says "power lost", its charon ends): seconds on a loaded machine, measured past 2 s with the test
@@ -35,7 +36,7 @@ class MockPsuPower:
         voltage: float = 12.0,
         current_limit: float = 2.0,
         load_ohms: float = 12.0,
-        sample_rate: float = 10.0,
+        sample_rate: float = MOCK_SAMPLE_RATE,
         sample_seconds: float = 5.0,
         timeout: float = STOP_TIMEOUT,
     ) -> None:

@@ -30,6 +30,9 @@ DEFAULT_CRASH_PATTERNS = [
 ]
 
 REOPEN_INTERVAL = 0.5
+# How long a read waits on a port whose read cannot be cancelled (socket://, rfc2217://): how soon the reader
+# sees close().
+READ_TIMEOUT = 0.1
 # Unconsumed expect() text kept in memory; the log file has everything regardless.
 MAX_EXPECT_BUFFER = 1 << 20
 
@@ -96,6 +99,10 @@ class SerialConsole:
 
     def close(self) -> None:
         self._stop.set()
+        with self._cond:
+            port = self._port
+        if port is not None and _cancellable(port):
+            port.cancel_read()  # the reader blocks in read() on a tty: this wakes it to see the stop
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -174,8 +181,12 @@ class SerialConsole:
     # -- reader thread ---------------------------------------------------------------------------
 
     def _open_port(self) -> Any:
-        # A short read timeout so the reader notices close() quickly.
-        return open_port(self.url, self.baudrate, 0.1, self.unit, **self.settings)
+        # A short read timeout so the reader notices close() quickly; none on a tty, whose read close() cancels
+        # (the reader then sleeps until the unit says something, instead of waking ten times a second).
+        port = open_port(self.url, self.baudrate, READ_TIMEOUT, self.unit, **self.settings)
+        if _cancellable(port):
+            port.timeout = None
+        return port
 
     def _close_port(self) -> None:
         with self._cond:
@@ -288,6 +299,11 @@ def probe_port(url: str, baudrate: int = 115200, unit: str | None = None) -> str
     """Open the console port and close it again; EquipmentError when it does not open."""
     open_port(url, baudrate, 0.1, unit).close()
     return "port opens"
+
+
+def _cancellable(port: Any) -> bool:
+    """Whether another thread can cancel a read on `port` (pyserial's tty ports: a pipe beside the device)."""
+    return callable(getattr(port, "cancel_read", None))
 
 
 def _of(unit: str | None) -> str:

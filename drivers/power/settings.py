@@ -118,6 +118,9 @@ class ScpiPowerConfig(DriverSettings):
 
 # -- mock unit behind a simulated bench supply --------------------------------------------------
 
+# Current samples per second of a mock unit's supply (MockPsuPowerConfig.sample_rate's default).
+MOCK_SAMPLE_RATE = 2.0
+
 
 class MockPsuPowerConfig(DriverSettings):
     """The mock unit powered through a simulated SCPI supply on 127.0.0.1 read by the real ScpiPower driver."""
@@ -126,7 +129,9 @@ class MockPsuPowerConfig(DriverSettings):
     voltage: float = Field(12.0, gt=0, le=60)
     current_limit: float = Field(2.0, gt=0, le=10)
     load_ohms: float = Field(12.0, gt=0, description="the mock unit as a resistive load: amps = volts / ohms")
-    sample_rate: float = Field(10.0, ge=0, le=100)
+    # Two a second, not a real unit's ten: a resistive load reads the same at every sample, and each sample is
+    # four SCPI queries and an event in a run's process.
+    sample_rate: float = Field(MOCK_SAMPLE_RATE, ge=0, le=100)
     sample_seconds: float = Field(5.0, ge=0)
 
 

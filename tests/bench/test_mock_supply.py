@@ -3,17 +3,22 @@ the real ScpiPower driver over pyvisa-py and TCP."""
 
 from __future__ import annotations
 
+import select
 import socket
+import threading
 import time
+from typing import Any
 
 import pytest
 
-from bench.lab.sim.scpi_psu import PsuModel
+from bench.lab.sim import scpi_psu
+from bench.lab.sim.scpi_psu import PsuModel, ScpiPsuServer
 from bench.timeline import Timeline
 from bench.unit.mock_supply import MockPsuPower, build_mock_power
 from drivers.config import MockPsuPowerConfig, build_power
 from drivers.errors import EquipmentError, SettingsError
 from drivers.power import MockPower
+from drivers.retry import poll
 from tests.support import FakeDevice, NotInItsNamespaceYet, Straggler
 
 
@@ -41,6 +46,48 @@ def test_simulator_reports_a_failing_load_in_its_error_queue() -> None:
         model.handle("SYST:ERR?")
         == "-300,\"Device-specific error;load on: mock unit 'henb-01' would not start\""
     )
+
+
+def _sim_threads() -> int:
+    return sum(t.name == "scpi-psu-sim" for t in threading.enumerate())
+
+
+def test_simulated_supply_waits_for_a_connection_without_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[Any] = []
+
+    class Counted:
+        @staticmethod
+        def select(*args: Any) -> Any:
+            waits.append(args)
+            return select.select(*args)
+
+    monkeypatch.setattr(scpi_psu, "select", Counted)
+    before = _sim_threads()
+    with ScpiPsuServer() as psu:
+        time.sleep(0.5)
+        # One wait since it started, however long it idles (socketserver's serve_forever woke 20 times a second).
+        assert len(waits) == 1
+        with socket.create_connection(("127.0.0.1", psu.port), timeout=10) as conn:
+            conn.sendall(b"*IDN?\n")
+            assert conn.makefile().readline() == "henb-bench,SIM-PSU,0001,1.0\n"
+        # The connection was accepted, then it waits again (and only that).
+        assert poll(lambda: len(waits), lambda n: n >= 2, 10) == 2
+        time.sleep(0.3)
+        assert len(waits) == 2
+        t0 = time.monotonic()
+    assert time.monotonic() - t0 < 2 and _sim_threads() == before  # stop() wakes and ends the waiting thread
+    psu.stop()  # again: nothing left to stop
+
+
+def test_mock_supply_samples_twice_a_second_unless_the_inventory_says() -> None:
+    # A resistive load reads the same at every sample: two a second by default, not a real supply's ten; the
+    # inventory's sample_rate still rules.
+    for given, rate in (({}, 2.0), ({"sample_rate": 10}, 10.0)):
+        power = build_mock_power(MockPsuPowerConfig(driver="mock-psu", **given), FakeDevice())
+        try:
+            assert isinstance(power, MockPsuPower) and power.scpi.sample_rate == rate
+        finally:
+            power.close()
 
 
 def test_mock_unit_powered_through_scpi() -> None:

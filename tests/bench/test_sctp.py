@@ -3,6 +3,7 @@ SHUTDOWN; free of I/O (packets passed by hand, a clock the test moves), and once
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
@@ -276,6 +277,47 @@ def test_drained_waits_for_every_packet_queued_before_it() -> None:
     finally:
         endpoint.close()
         send.close()
+
+
+def test_an_idle_endpoint_waits_without_polling_and_a_timer_armed_elsewhere_still_fires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reader waits for a packet, its next retransmission timer or a wake: idle, it waits once (it woke 20
+    times a second before); an INIT sent from another thread (connect) arms a timer it then keeps, so the
+    association is retransmitted and aborted with no packet ever arriving. Over UDP, where no INIT is answered."""
+    waits: list[Any] = []
+
+    class Counted:
+        @staticmethod
+        def select(*args: Any) -> Any:
+            waits.append(args[3])  # the timeout
+            return select.select(*args)
+
+    monkeypatch.setattr(sctp, "select", Counted)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    endpoint = sctp.RawSctp(sock, rto_initial=0.1, rto_max=0.4, max_retrans=2)
+    try:
+        time.sleep(0.5)
+        assert waits == [None]  # one wait, with no timer
+        states: list[tuple[str, str]] = []
+        ended = threading.Event()
+
+        def on_state(a: sctp.Association, state: str, reason: str) -> None:
+            states.append((state, reason))
+            if state == "aborted":
+                ended.set()
+
+        a = endpoint.connect("127.0.0.1", 36412, lambda a, s, p, d: None, on_state)
+        assert ended.wait(10), (a.state, waits)
+        assert states[-1] == ("aborted", "no answer after 2 retransmissions (cookie-wait)")
+        assert any(w is not None and w > 0 for w in waits)  # it waited for the timer, not for a poll
+        settled = len(waits)
+        time.sleep(0.5)
+        assert len(waits) == settled and waits[-1] is None  # the association is gone: no timer, no wake
+    finally:
+        endpoint.close()
+        sock.close()
 
 
 @needs_root()

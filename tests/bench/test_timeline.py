@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +26,46 @@ def test_events_are_ordered_and_written_as_jsonl(tmp_path: Path) -> None:
     assert [(e["seq"], e["source"], e["kind"]) for e in lines] == [(0, "dns", "query"), (1, "hems", "inform")]
     assert lines[0]["data"] == {"name": "a.example"}
     assert lines[0]["t"] <= lines[1]["t"]
+
+
+@dataclass(frozen=True)
+class _Part:
+    name: str
+    sizes: tuple[int, ...]
+    where: Path
+
+
+class _Kind(StrEnum):
+    ONE = "one"
+
+
+def test_lines_are_what_asdict_and_json_made_of_every_kind_of_data(tmp_path: Path) -> None:
+    # A line is made without asdict()'s deep copy of the data: it must read the same, nested dataclasses,
+    # tuples, enums, paths and a unit or none alike.
+    tl = Timeline()
+    tl.attach(tmp_path / "t.jsonl")
+    part = _Part("p", (1, 2), Path("/x/y"))
+    data: list[dict[str, Any]] = [
+        {"name": "a.example", "n": 3, "f": 0.5, "none": None, "flag": True},
+        {
+            "part": part,
+            "parts": [part, {"inner": part}],
+            "pair": (part, 2),
+            "enum": _Kind.ONE,
+            "path": Path("/p"),
+        },
+        {"nested": {"k": [1, (2, 3), {"d": {"e": b"raw"}}]}, "error": DeviceError("no answer")},
+    ]
+    events = [tl.add("src", "kind", **d) for d in data] + [tl._append("src", "kind", None, {"x": part}, "u1")]
+    tl.detach_all()
+
+    def by_asdict(ev: Any) -> str:
+        d = asdict(ev)
+        if d["unit"] is None:
+            del d["unit"]
+        return json.dumps(d, default=str)
+
+    assert (tmp_path / "t.jsonl").read_text().splitlines() == [by_asdict(ev) for ev in events]
 
 
 def test_wait_for_sees_an_event_added_from_another_thread() -> None:

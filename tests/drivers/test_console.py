@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import serial
 
 from bench.timeline import Timeline
 from drivers.console import PtyPair, SerialConsole
@@ -286,6 +287,34 @@ def test_close_stops_reader_and_port(pty: PtyPair, tmp_path: Path) -> None:
     assert thread is not None and not thread.is_alive()
     with pytest.raises(EquipmentError):
         con.write("x")
+
+
+def test_reader_on_a_tty_sleeps_until_the_unit_says_something(
+    pty: PtyPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tty's read can be cancelled: the reader blocks in it (no timeout to wake it ten times a second) and
+    # close() wakes it.
+    reads: list[int] = []
+    read = serial.Serial.read
+
+    def counted(port: serial.Serial, size: int = 1) -> bytes:
+        reads.append(size)
+        return read(port, size)
+
+    monkeypatch.setattr(serial.Serial, "read", counted)
+    con = SerialConsole(pty.path, tmp_path / "c.log", None)
+    con.open()
+    os.write(pty.device_fd, b"ready\n")
+    con.expect("ready\n", timeout=30)
+    settled = len(reads)
+    time.sleep(0.5)
+    assert len(reads) <= settled + 1  # the read it was about to start, if any: it waits there
+    os.write(pty.device_fd, b"more\n")
+    con.expect("more\n", timeout=30)  # what comes wakes it
+    closing = threading.Thread(target=con.close)
+    closing.start()
+    closing.join(10)
+    assert not closing.is_alive() and con.lines() == ["ready", "more"]
 
 
 def test_pty_pair_is_raw_and_closes(tmp_path: Path) -> None:

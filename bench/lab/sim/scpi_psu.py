@@ -6,6 +6,7 @@ It models a supply feeding a resistive load: current = V/R, held at the limit (C
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import socketserver
 import threading
@@ -173,6 +174,7 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    timeout = 0  # handle_request() is called once the listening socket is readable: it never waits itself
 
     def __init__(self, model: PsuModel) -> None:
         self.model = model
@@ -188,22 +190,36 @@ class ScpiPsuServer:
         self._server = _Server(self.model)
         self.port: int = self._server.server_address[1]
         self.resource = SCPI_PORT_URL.format(port=self.port)
+        # stop() wakes the accepting thread through this pair: it blocks until a connection or the stop comes,
+        # instead of waking 20 times a second (socketserver's serve_forever) for the whole of a run.
+        self._wake: tuple[socket.socket, socket.socket] | None = socket.socketpair()
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="scpi-psu-sim", daemon=True
+            target=self._serve, args=(self._wake[0],), name="scpi-psu-sim", daemon=True
         )
 
     def start(self) -> ScpiPsuServer:
         self._thread.start()
         return self
 
+    def _serve(self, wake: socket.socket) -> None:
+        listener = self._server.socket
+        while wake not in select.select([listener, wake], [], [])[0]:
+            self._server.handle_request()  # accepts the connection; a thread of its own serves it
+
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._wake is None:
+            return
+        self._wake[1].send(b"x")
+        if self._thread.ident is not None:
+            self._thread.join()
+        for end in self._wake:
+            end.close()
+        self._wake = None
         self._server.server_close()
         for conn in self._server.connections:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
             conn.close()
-        self._thread.join()
 
     def __enter__(self) -> ScpiPsuServer:
         return self.start()
