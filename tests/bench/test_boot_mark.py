@@ -7,6 +7,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from bench.timeline import Timeline
 from bench.unit.provisioning import Boot
 from bench.unit.reset import fresh_from
@@ -57,3 +59,34 @@ def test_an_ike_report_ahead_of_its_query_does_not_start_the_boot_after_the_quer
     unit, boot = fake_unit(tl), boot_at(mark)
     fresh_from(unit, boot, ike)
     assert boot.mark == ike.seq and query.seq > boot.mark  # the S1 message of the configured unit stays out
+
+
+def test_a_reset_whose_session_ended_before_the_bench_looked_starts_the_boot_after_that_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The FactoryReset `armed` queued rides in the configured unit's Inform session: the unit may answer it
+    and end the session before the bench's thread gets to by_hems (CI, a six-unit twin group). The boot starts
+    after that session, not after the next one the reset unit holds with the Serving HeMS."""
+    from bench.cwmp import Done
+    from bench.unit import reset
+
+    tl = Timeline()
+    call = SimpleNamespace(id="serving-hems-13", result=lambda timeout: Done("FactoryReset"))
+    tl.add("hems", "rpc-sent", at=100.0, hems="serving-hems", method="FactoryReset", id="serving-hems-13")
+    tl.add("hems", "rpc-response", at=100.1, hems="serving-hems", method="FactoryReset", id="serving-hems-13")
+    end = tl.add("hems", "session-end", at=100.1, hems="serving-hems")
+    fresh = tl.add("dns", "query", at=100.4, dns="public-dns", name=OP.initial_segw)  # the reset unit
+    tl.add(
+        "hems", "inform", at=101.0, hems="serving-hems", events=["0 BOOTSTRAP", "1 BOOT"]
+    )  # registered again
+    tl.add("hems", "session-end", at=101.1, hems="serving-hems")
+    unit = fake_unit(tl)
+    unit.bounds = SimpleNamespace(step=0.5, boot=0.5)
+    unit.device = None
+    unit.run.topology.hems = {"serving-hems": SimpleNamespace()}  # the RPC is queued already: not asked
+    primed: list[int] = []
+    unit.primed = lambda mark: primed.append(mark) or boot_at(mark)
+    started: list[Any] = []
+    monkeypatch.setattr(reset, "fresh_from", lambda u, boot, first: started.append(first))
+    reset.by_hems(unit, None, "units.u.actions.factory_reset", {"serving-hems": call})  # type: ignore[dict-item]
+    assert primed == [end.seq + 1] and started == [fresh], (primed, started)
