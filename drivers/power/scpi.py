@@ -132,9 +132,9 @@ class ScpiPower(PowerBase):
         if expected is None:
             return
         c = self.commands
-        with self._lock:
-            tripped = c.trip_query is not None and _flag(self._query(c.trip_query))
+        with self._lock:  # the output before the latched trip flag: see _sample_and_check
             output_on = _flag(self._query(c.output_query))
+            tripped = c.trip_query is not None and _flag(self._query(c.trip_query))
         if tripped:
             raise self._error("over-current protection tripped")
         self._check_errors("the last command")
@@ -176,8 +176,10 @@ class ScpiPower(PowerBase):
     def _sample_and_check(self) -> PsuSample:
         with self._lock:
             sample = self.measure()
-            tripped = self.commands.trip_query is not None and _flag(self._query(self.commands.trip_query))
+            # The output first, then the protection's flag, which latches: a trip between the two queries is
+            # then read as the trip it is, not as an output that switched itself off.
             output_on = _flag(self._query(self.commands.output_query))
+            tripped = self.commands.trip_query is not None and _flag(self._query(self.commands.trip_query))
         self.samples.append(sample)
         if self.events is not None:
             self.events.add(

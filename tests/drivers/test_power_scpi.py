@@ -179,3 +179,27 @@ def test_resource_managers_made_at_once_are_whole(monkeypatch: pytest.MonkeyPatc
     for t in threads:
         t.join()
     assert seen == [True] * 8
+
+
+@pytest.mark.parametrize("asked", ["sample", "check"])
+def test_a_trip_between_the_state_queries_is_read_as_the_trip(psu: ScpiPsuServer, asked: str) -> None:
+    """The supply trips right after it answers the first of its two state queries (output, protection): the
+    latched flag is read last, so the fault is the trip, not an output that switched itself off (CI: a mock
+    supply tripped on purpose while the sampler was between the two)."""
+    model, handle = psu.model, psu.model.handle
+
+    def trips_after_the_first_state_query(line: str) -> str | None:
+        reply = handle(line)
+        if line.strip().upper() in ("OUTP?", "OUTP:PROT:TRIP?") and model.output:
+            with model.lock:
+                model.output, model.tripped = False, True
+        return reply
+
+    cmds = ScpiCommands(setup=("CURR:PROT:STAT ON",))
+    with ScpiPower(psu.resource, 12.0, 1.5, commands=cmds, sample_seconds=0) as power:
+        if asked == "check":
+            power.on()
+        model.handle = trips_after_the_first_state_query  # type: ignore[method-assign]
+        with pytest.raises(EquipmentError) as exc:
+            power.check(True) if asked == "check" else power.on()  # on() takes its first sample at once
+    assert "over-current protection tripped" in str(exc.value), exc.value
