@@ -18,7 +18,7 @@ import yaml
 
 from bench.errors import InfraError
 from bench.report.pcaprw import Capture, fix_checksums, parse_l4
-from bench.wireshark import profile_settings
+from bench.wireshark import profile_settings, tshark_path
 
 TSHARK_TIMEOUT = 300.0
 _SACK = 5
@@ -46,14 +46,10 @@ class TlsStream:
 
 
 def _tshark(args: list[str]) -> str:
-    try:
-        with tempfile.TemporaryDirectory(prefix="henb-tshark-") as profile:  # as the evidence reads captures
-            res = subprocess.run(["tshark", *args], capture_output=True, text=True, timeout=TSHARK_TIMEOUT,
-                                 check=False, env=profile_settings(Path(profile)))  # fmt: skip
-    except FileNotFoundError:
-        raise InfraError(
-            "tshark is not installed: it decrypts TLS for a shareable bundle (henb-bench doctor)"
-        ) from None
+    with tempfile.TemporaryDirectory(prefix="henb-tshark-") as profile:  # as the evidence reads captures
+        env = profile_settings(Path(profile))  # an InfraError naming the package when tshark is missing
+        res = subprocess.run([tshark_path(), *args], capture_output=True, text=True, timeout=TSHARK_TIMEOUT,
+                             check=False, env=env)  # fmt: skip
     if res.returncode != 0:
         raise InfraError(f"tshark {' '.join(args)} failed ({res.returncode}): {res.stderr.strip()[-500:]}")
     return res.stdout
