@@ -99,7 +99,6 @@ def by_hems(unit: BenchUnit, inform: Event | None, key: str, queued: dict[str, R
     # by itself. Sent aside: the unit may take the RPC in a session already open and reboot at once, and
     # the HeMSs must be primed for that boot without waiting for the request's answer.
     call = queued.get(hems_name)
-    armed_call = call is not None
     if call is None:
         call = hems.queue_rpc(device, "FactoryReset")
         cr = unit.cr_policy
@@ -123,14 +122,13 @@ def by_hems(unit: BenchUnit, inform: Event | None, key: str, queued: dict[str, R
         raise DeviceError(
             f"factory reset ({key}: hems): expected a FactoryResetResponse from {hems_name}; seen {seen}"
         )
-    # The answer to this call, after the HeMS sent it (by the HeMS's own ID for it): one `armed` queued rode
-    # in the configured unit's Inform session, which the unit may answer and end before this thread gets here
-    # (both then before `mark`, and the next session's end, once the unit has reset and come back, would be
-    # taken for this one's).
+    # The answer to this call, after the HeMS sent it (by the HeMS's own ID for it, unique in its run): one
+    # `armed` queued rode in the configured unit's Inform session, which the unit may answer and end before
+    # this thread gets here (both then before `mark`, and the next session's end, once the unit has reset and
+    # come back, would be taken for this one's).
     sent = tl.first(
         lambda e: e.source == "hems" and e.kind == "rpc-sent" and e.data.get("hems") == hems_name
-        and e.data.get("id") == call.id,
-        0 if armed_call else mark,
+        and e.data.get("id") == call.id
     )  # fmt: skip
     answered = tl.first(
         lambda e: e.source == "hems" and e.kind == "rpc-response" and e.data.get("hems") == hems_name
